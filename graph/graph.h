@@ -1,0 +1,147 @@
+// graph/: the in-memory serving structures of the graph: the node dictionary (type, external id)
+// <-> dense NodeId, node properties, and the topology (per node, per edge type and direction, the
+// neighbours with weight, count and timestamp in contiguous memory).
+//
+// Built from storage::Store at open and kept identical to it by the single writer (query's
+// Database), which calls the mutators below after (or together with) each durable write.
+//
+// Concurrency: any number of readers run concurrently with the single writer. Per-node state is
+// guarded by striped reader/writer spin locks; a writer holds a stripe only to change one node's
+// list (O(1) amortised, O(degree) for an in-place update), so a reader waits microseconds at most.
+// A reader sees each node's list atomically; a multi-node write may be observed half-applied by a
+// concurrent reader (read-committed per node), never torn within one list.
+//
+// Boost.Graph: graph/ adapts this topology to BGL's graph_traits internally (no copy) and exposes
+// algorithms (explanation paths, later walks and PageRank) through functions below; no BGL type
+// appears here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/storage.h"
+
+namespace pathwise::graph {
+
+using storage::Direction;
+
+struct Neighbor {
+  NodeId node;
+  float weight;
+  uint32_t count;
+  int64_t ts;
+};
+
+// A property name interned to a small integer for fast in-memory access.
+using PropId = uint32_t;
+constexpr PropId kNoProp = UINT32_MAX;
+
+class Graph {
+ public:
+  // Rebuilds the serving structures from the store (nodes, then forward edges; reverse lists are
+  // derived in memory). Cost is one sequential scan of each column family.
+  static Result<std::unique_ptr<Graph>> Load(const storage::Store& store, const Schema& schema);
+  // An empty graph (tests, new databases).
+  static std::unique_ptr<Graph> CreateEmpty();
+  ~Graph();
+
+  // ---- Node dictionary -------------------------------------------------------------------
+  NodeId Lookup(TypeId type, std::string_view key) const;  // kInvalidNode if absent
+  bool Exists(NodeId id) const;
+  TypeId TypeOf(NodeId id) const;     // kInvalidType if absent
+  std::string KeyOf(NodeId id) const;  // "" if absent
+  // Upper bound (exclusive) of ids ever allocated; size bitsets with it.
+  NodeId IdBound() const;
+  // Live nodes of one type, in id order (copy).
+  std::vector<NodeId> NodesOfType(TypeId type) const;
+  size_t NodeCount() const;  // live nodes
+  size_t EdgeCount() const;  // live edges (each counted once)
+
+  // ---- Properties (in-memory mirror of every node's properties) ---------------------------
+  PropId FindProperty(std::string_view name) const;  // kNoProp if no node ever had it
+  // Copies the property into *out and returns true, or returns false (absent / no node).
+  bool GetProperty(NodeId id, PropId prop, Value* out) const;
+  Properties GetProperties(NodeId id) const;
+
+  // ---- Topology ---------------------------------------------------------------------------
+  // Visits the neighbours of id over edges of edge_type in direction dir, in the list's order
+  // (insertion order; see SortedNeighbors for ranked access). fn returns false to stop.
+  // Holds id's stripe in shared mode while visiting: keep fn short (no I/O, no other locks).
+  void ForEachNeighbor(NodeId id, TypeId edge_type, Direction dir,
+                       const std::function<bool(const Neighbor&)>& fn) const;
+  // Copies up to limit neighbours with the largest weight (ties: most recent first) into *out.
+  // Returns the full degree, so callers can tell when the cap truncated the list.
+  size_t TopNeighbors(NodeId id, TypeId edge_type, Direction dir, size_t limit,
+                      std::vector<Neighbor>* out) const;
+  size_t Degree(NodeId id, TypeId edge_type, Direction dir) const;
+  // The edge src -[type]-> dst, if present.
+  bool FindEdge(NodeId src, TypeId edge_type, NodeId dst, Neighbor* out) const;
+  struct DegreeEntry {
+    TypeId edge_type;
+    Direction dir;
+    size_t degree;
+  };
+  std::vector<DegreeEntry> Degrees(NodeId id) const;
+
+  // ---- Mutators: REQUIRES the caller is the single writer ---------------------------------
+  // Creates a node with the next dense id. REQUIRES: (type, key) absent.
+  NodeId AddNode(TypeId type, std::string_view key, const Properties& props);
+  // Re-creates a node with a known id (used when replaying storage). Grows the id space.
+  void RestoreNode(NodeId id, TypeId type, std::string_view key, const Properties& props);
+  void SetProperties(NodeId id, const Properties& props);  // replaces all properties
+  // Removes the node and all its edges (both directions). Returns the removed edges as
+  // (src, type, dst) so the caller can delete them from storage in the same batch.
+  struct EdgeKey {
+    NodeId src;
+    TypeId type;
+    NodeId dst;
+  };
+  std::vector<EdgeKey> RemoveNode(NodeId id);
+  // Inserts or overwrites src -[type]-> dst (both directions' lists) with absolute values.
+  void PutEdge(NodeId src, TypeId edge_type, NodeId dst, float weight, uint32_t count, int64_t ts);
+  // Returns false if the edge did not exist.
+  bool RemoveEdge(NodeId src, TypeId edge_type, NodeId dst);
+
+  // Approximate bytes held by the serving structures.
+  size_t MemoryBytes() const;
+
+ private:
+  Graph();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  friend struct GraphAccess;  // the BGL adapter inside graph/
+};
+
+// ---- Algorithms (Boost.Graph over the serving topology) -------------------------------------
+
+struct PathStep {
+  NodeId from;
+  TypeId edge_type;
+  Direction dir;  // kOut: from -[type]-> to ; kIn: from <-[type]- to
+  NodeId to;
+  float weight;
+  int64_t ts;
+};
+using Path = std::vector<PathStep>;
+
+struct PathSearchOptions {
+  size_t max_hops = 3;
+  // Edge types that may be used; empty means all.
+  std::vector<TypeId> edge_types;
+  // Bound on nodes expanded, so a search around a hub stays within a few milliseconds.
+  size_t max_expanded = 20000;
+  Deadline deadline = Deadline::Never();
+};
+
+// The best (strongest) short path from source to target: Dijkstra (BGL) over edge cost
+// 1 / (1 + weight) per hop, restricted to max_hops. Returns NotFound if none exists within the
+// bounds, DeadlineExceeded if the deadline passed.
+Result<Path> BestPath(const Graph& graph, NodeId source, NodeId target,
+                      const PathSearchOptions& options);
+
+}  // namespace pathwise::graph

@@ -1,0 +1,178 @@
+// Internal to query/: Pathwise's own syntax tree for PQL. The ANTLR parse tree is converted into
+// this immediately in query/parser.cc; no other file sees an ANTLR type.
+//
+// The AST is purely syntactic: names are strings, nothing is resolved. The binder resolves types,
+// properties, vector spaces and parameters against the schema and reports unknown names with the
+// position stored here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "storage/status.h"
+
+namespace pathwise::query::ast {
+
+struct Position {
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+};
+
+struct Pattern;
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class ExprKind : uint8_t {
+  kLiteral,   // literal
+  kParam,     // $name                       name
+  kVariable,  // u                           name
+  kProperty,  // u.price                     args[0] = object expr, name = property name
+  kCall,      // f(a, b) / count(*) / count(DISTINCT x)    name (lower-cased), args, distinct, star
+  kUnary,     // NOT a, -a                   op ("NOT", "-"), args[0]
+  kBinary,    // a op b                      op: "OR","AND","XOR","=","<>","<","<=",">",">=",
+              //                                 "+","-","*","/","%"   args[0], args[1]
+  kIn,        // a IN b / a NOT IN b          args[0], args[1], negated
+  kIsNull,    // a IS NULL / a IS NOT NULL    args[0], negated
+  kList,      // [a, b, c]                   args
+  kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern
+};
+
+// Literal value. Durations (7d, 12h, 30m, 45s, 250ms) are int64 milliseconds with is_duration.
+struct Literal {
+  std::variant<std::monostate, bool, int64_t, double, std::string> value;
+  bool is_duration = false;
+};
+
+struct Expr {
+  ExprKind kind = ExprKind::kLiteral;
+  Position pos;
+  Literal literal;
+  std::string name;
+  std::string op;
+  bool negated = false;
+  bool distinct = false;
+  bool star = false;
+  std::vector<ExprPtr> args;
+  std::unique_ptr<Pattern> pattern;
+};
+
+// (var:Type {key: expr, ...}); every part optional.
+struct NodePattern {
+  std::string var;
+  std::string type;
+  std::vector<std::pair<std::string, ExprPtr>> props;
+  Position pos;
+};
+
+enum class EdgeDirection : uint8_t { kOut, kIn, kBoth };  // -[]->, <-[]-, -[]-
+
+// -[var:TYPE1|TYPE2 MAX n]-> ; types empty means any type.
+struct EdgePattern {
+  std::string var;
+  std::vector<std::string> types;
+  EdgeDirection dir = EdgeDirection::kOut;
+  std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets
+  Position pos;
+};
+
+// nodes[0] edges[0] nodes[1] edges[1] ... ; edges.size() == nodes.size() - 1.
+struct Pattern {
+  std::vector<NodePattern> nodes;
+  std::vector<EdgePattern> edges;
+  Position pos;
+};
+
+struct ReturnItem {
+  ExprPtr expr;
+  std::string alias;  // empty: the column is named by the expression's source text
+  std::string text;   // the expression's source text, for default column names
+};
+
+struct SortItem {
+  ExprPtr expr;
+  bool descending = false;
+};
+
+// MATCH p1, p2 WHERE e RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]
+struct MatchQuery {
+  std::vector<Pattern> patterns;
+  ExprPtr where;
+  bool distinct = false;
+  std::vector<ReturnItem> returns;
+  std::vector<SortItem> order_by;
+  ExprPtr skip;
+  ExprPtr limit;
+};
+
+// FROM <pattern> [MAX n PER NODE] [AS name]
+struct GraphSource {
+  Pattern pattern;
+  std::optional<int64_t> max_per_node;
+  std::string alias;  // default "graph1", "graph2", ... assigned by the binder
+  Position pos;
+};
+
+// FROM NEAREST k TO <target> IN Type.space [EF n] [AS name]
+//   target: an expression yielding a vector (u.taste, $vec), or examples:
+//   MEAN(p) OVER (u)-[r:RATED]->(p) [WHERE r.weight >= 4] [MINUS MEAN(n) OVER <pattern> [WHERE ...]]
+struct ExamplesTarget {
+  std::string var;  // whose vectors are averaged
+  Pattern pattern;
+  ExprPtr where;
+};
+
+struct NearestSource {
+  ExprPtr k;
+  ExprPtr target;                         // set unless positive is set
+  std::optional<ExamplesTarget> positive;
+  std::optional<ExamplesTarget> negative;
+  std::string space_type;  // "Item"
+  std::string space_name;  // "embedding"
+  ExprPtr ef;              // optional
+  std::string alias;       // default "nearest1", ...
+  Position pos;
+};
+
+using Source = std::variant<GraphSource, NearestSource>;
+
+// DIVERSIFY BY expr MAX n   and/or   DIVERSIFY MMR lambda IN Type.space
+struct Diversify {
+  ExprPtr by;
+  ExprPtr max_per_value;
+  std::optional<double> mmr_lambda;
+  std::string mmr_space_type;
+  std::string mmr_space_name;
+  Position pos;
+};
+
+// RECOMMEND (c:Item) FOR (u:User {id: $user}) sources [WHERE e] [SCORE e] [DIVERSIFY ...]
+//   [LIMIT n] [OFFSET n]
+struct RecommendQuery {
+  NodePattern target;
+  NodePattern seed;
+  std::vector<Source> sources;
+  ExprPtr where;
+  ExprPtr score;
+  std::optional<Diversify> diversify;
+  ExprPtr limit;
+  ExprPtr offset;
+};
+
+// [PROFILE] (MATCH ... | RECOMMEND ...) [EXPLAIN]
+struct Statement {
+  bool profile = false;
+  bool explain = false;
+  std::variant<MatchQuery, RecommendQuery> body;
+};
+
+// Parses one statement. Errors: Status::SyntaxError with 1-based line and column, a message
+// naming the offending token and what was expected, e.g.
+//   "unexpected 'RETRUN' at line 2, column 1: expected RETURN, WHERE or ','".
+Result<std::unique_ptr<Statement>> Parse(std::string_view text);
+
+}  // namespace pathwise::query::ast

@@ -1,0 +1,197 @@
+// Pathwise's embedded API: one Database handle per data directory. Everything an application,
+// the HTTP server, the CLI, the demo and the benchmarks do goes through this header.
+//
+//   auto db = pathwise::Database::Open({}, "/var/lib/pathwise");
+//   db.value()->Query("RECOMMEND (c:Item) FOR (u:User {id: $user}) ...", {{"user", "u1"}}, {});
+//
+// Layout of a data directory: DIR/db (RocksDB, the system of record), DIR/hnsw (index snapshots).
+// Writes: one writer at a time inside (a leader batches concurrent callers into one durable
+// commit: group commit); reads run concurrently and see every acknowledged write.
+// Values in and out of queries are JSON (nlohmann::json): parameters, result rows, explanations.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/schema.h"
+#include "storage/status.h"
+#include "storage/storage.h"
+
+namespace pathwise {
+
+struct DatabaseOptions {
+  storage::StoreOptions store;
+  // Fan-out cap per node per hop for RECOMMEND graph sources without MAX n PER NODE.
+  size_t default_max_per_node = 100;
+  // Parsed and bound plans kept by query text.
+  size_t plan_cache_entries = 1024;
+  // Save HNSW snapshots when the database is closed.
+  bool snapshot_on_close = true;
+};
+
+// A node named by type and external id. create_if_missing: an edge write creates the endpoint
+// node (with no properties) when absent instead of failing (events for new users).
+struct NodeRef {
+  std::string type;
+  std::string id;
+  bool create_if_missing = false;
+};
+
+struct NodeWrite {
+  enum class Op : uint8_t { kUpsert, kPatch, kDelete };
+  Op op = Op::kUpsert;  // upsert replaces all properties; patch merges (a null value removes)
+  std::string type;
+  std::string id;
+  Properties props;
+};
+
+struct EdgeWrite {
+  enum class Op : uint8_t { kPut, kDelete };
+  Op op = Op::kPut;
+  std::string type;
+  NodeRef from;
+  NodeRef to;
+  // Defaults: weight 1.0, ts = now. In accumulate mode the weight is added to the stored one,
+  // the count increments and the timestamp keeps the latest; in replace mode they overwrite.
+  std::optional<double> weight;
+  std::optional<int64_t> ts;
+  Properties props;
+};
+
+struct VectorWrite {
+  enum class Op : uint8_t { kPut, kDelete };
+  Op op = Op::kPut;
+  std::string space;  // "Type.name"
+  std::string id;     // external id of a node of that type
+  std::vector<float> values;
+};
+
+struct MetaWrite {
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes
+};
+
+// Writes applied atomically, in order: all of them are durable and visible, or none.
+struct WriteSet {
+  std::vector<std::variant<NodeWrite, EdgeWrite, VectorWrite, MetaWrite>> ops;
+  // If set and this meta key already exists, the whole set is skipped and reported as duplicate
+  // (event dedupe); otherwise the key is written in the same atomic batch.
+  std::optional<std::string> unless_meta_exists;
+};
+
+struct WriteOptions {
+  bool sync = true;  // wait for fsync before returning (the WAL is always on)
+};
+
+struct WriteOutcome {
+  Status status;
+  bool duplicate = false;
+};
+
+struct LoadProgress {
+  size_t lines = 0;
+  size_t bytes = 0;
+  size_t errors = 0;
+};
+
+struct LoadOptions {
+  // Called every few thousand lines and at the end.
+  std::function<void(const LoadProgress&)> progress;
+  // Per-line errors kept in the report (all are counted).
+  size_t max_errors_kept = 1000;
+};
+
+struct LoadError {
+  size_t line;
+  std::string reason;
+};
+
+struct LoadReport {
+  size_t lines = 0;
+  size_t nodes = 0;
+  size_t edges = 0;
+  size_t vectors = 0;
+  size_t schema_lines = 0;
+  size_t errors = 0;
+  std::vector<LoadError> error_list;
+  double seconds = 0;
+  nlohmann::json ToJson() const;
+};
+
+struct QueryOptions {
+  Deadline deadline = Deadline::Never();
+  bool explain = false;  // as if the query ended with EXPLAIN
+  bool profile = false;  // as if the query started with PROFILE
+  size_t max_rows = 10000;  // result size limit; ResourceExhausted beyond it
+};
+
+// The result of one query; the JSON shapes are documented in docs/query-language.md.
+struct QueryResult {
+  nlohmann::json columns = nlohmann::json::array();       // ["c.id", "score", ...]
+  nlohmann::json rows = nlohmann::json::array();          // [[...], ...]
+  nlohmann::json explanations = nlohmann::json::array();  // one per row when EXPLAIN
+  nlohmann::json stats = nlohmann::json::object();        // stage times, candidates, flags
+  nlohmann::json profile = nlohmann::json::array();       // per-operator rows when PROFILE
+  nlohmann::json ToJson() const;
+};
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options,
+                                                const std::string& dir);
+  // Waits for in-flight writes, saves index snapshots, flushes.
+  ~Database();
+
+  // ---- Schema -----------------------------------------------------------------------------
+  std::string SchemaJson() const;
+  // Merges definitions (see Schema::MergeJson) and persists them atomically.
+  Status MergeSchema(std::string_view json);
+
+  // ---- Writes -----------------------------------------------------------------------------
+  Status Apply(const WriteSet& writes, const WriteOptions& options = {});
+  // Each set is atomic on its own; all share one durable commit. Outcomes are in input order.
+  std::vector<WriteOutcome> ApplyMany(const std::vector<WriteSet>& sets,
+                                      const WriteOptions& options = {});
+  // Bulk NDJSON load (format in docs/data-format.md): large unsynced batches, a flush at the
+  // end, per-line errors without losing good lines. Not atomic as a whole.
+  Result<LoadReport> Load(std::istream& in, const LoadOptions& options = {});
+
+  // ---- Reads ------------------------------------------------------------------------------
+  // {"type","id","properties":{...},"vectors":{"embedding":true},
+  //  "degrees":{"VIEWED":{"out":3,"in":0}}}; NotFound if absent.
+  Result<nlohmann::json> GetNode(std::string_view type, std::string_view id) const;
+  // Runs PQL. params: a JSON object of $name -> scalar, list or vector (array of numbers).
+  Result<QueryResult> Query(std::string_view text, const nlohmann::json& params,
+                            const QueryOptions& options = {});
+
+  // ---- Metadata (recipes, keys, settings) --------------------------------------------------
+  Result<std::string> GetMeta(std::string_view key) const;
+  Status ScanMeta(std::string_view prefix,
+                  const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  // ---- Administration -----------------------------------------------------------------------
+  // Online backup into dir (must not exist): a RocksDB checkpoint plus index snapshots.
+  Status Backup(const std::string& dir);
+  // Replaces the data directory with a backup. REQUIRES: no Database open on dir.
+  static Status Restore(const std::string& backup_dir, const std::string& dir);
+  // Saves index snapshots now (also done on close and after loads).
+  Status Checkpoint();
+  // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence"}
+  nlohmann::json Stats() const;
+
+ private:
+  Database();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pathwise

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything Pathwise needs to build, test and run on Debian 12 (apt-get only).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  librocksdb-dev libboost-graph-dev libhnswlib-dev
+  libantlr4-runtime-dev antlr4 default-jre-headless
+  libcpp-httplib-dev libssl-dev nlohmann-json3-dev doctest-dev
+  openssl curl
+)
+# Browser tests (the explorer page) need Chromium and Node.js for playwright-core.
+if [ "${PATHWISE_BROWSER_TESTS:-1}" = "1" ]; then
+  PACKAGES+=(chromium nodejs npm)
+fi
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

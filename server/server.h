@@ -1,0 +1,60 @@
+// server/: Pathwise over HTTP/JSON (cpp-httplib). One Server serves one open Database.
+// Endpoints are documented in docs/openapi.yaml (also served at GET /v1/openapi.yaml).
+// No httplib type appears in this header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "query/database.h"
+#include "storage/status.h"
+
+namespace pathwise::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 7070;  // 0: pick a free port (see Server::port())
+  // Auth is required unless the server listens on loopback and no_auth is set explicitly.
+  bool no_auth = false;
+  std::string tls_cert_file;  // both set: serve HTTPS
+  std::string tls_key_file;
+  size_t max_body_bytes = 64u << 20;
+  size_t max_query_bytes = 64u << 10;
+  int64_t default_deadline_ms = 1000;
+  int64_t max_deadline_ms = 30000;
+  size_t max_concurrent_queries = 64;  // beyond: 429
+  size_t max_result_rows = 10000;
+  int threads = 16;                   // HTTP worker threads
+};
+
+class Server {
+ public:
+  // Does not take ownership of db; db must outlive the server.
+  Server(Database* db, ServerOptions options);
+  ~Server();  // Stop()s
+
+  // Binds and starts serving on background threads. Errors: IOError if the address is taken,
+  // InvalidArgument for bad options (e.g. no_auth on a non-loopback address, unreadable TLS files).
+  Status Start();
+  int port() const;        // the bound port (after Start)
+  std::string BaseUrl() const;  // "http://127.0.0.1:7070" (https when TLS)
+  // Stops accepting, finishes in-flight requests and background jobs, flushes. Idempotent.
+  void Stop();
+  // Blocks until Stop() is called or SIGINT/SIGTERM arrives (when install_signal_handlers).
+  void Wait(bool install_signal_handlers);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// API keys (stored salted-hashed in the database's metadata under "key/").
+// Creates a key with role "read", "write" or "admin" and returns the secret, shown once.
+Result<std::string> CreateApiKey(Database* db, const std::string& role);
+
+// `pathwise serve ...`, `pathwise keys ...` etc.: the CLI's subcommands live in server/ (main.cc)
+// and call these.
+int ServeMain(int argc, char** argv);
+
+}  // namespace pathwise::server

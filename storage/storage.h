@@ -1,0 +1,138 @@
+// storage/: the system of record. RocksDB with one column family per kind of record; every
+// logical write is one atomic WriteBatch. No rocksdb:: type appears in this header.
+// The key encoding is documented in docs/storage-format.md.
+//
+// The store is deliberately dumb: it persists absolute values. Edge accumulation, id allocation
+// and schema checks happen in the layer above (query/database), which holds the writer role.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/schema.h"
+#include "storage/status.h"
+
+namespace pathwise::storage {
+
+struct NodeRecord {
+  NodeId id = kInvalidNode;
+  TypeId type = kInvalidType;
+  std::string key;  // external id
+  Properties props;
+};
+
+struct EdgeRecord {
+  NodeId src = kInvalidNode;
+  TypeId type = kInvalidType;
+  NodeId dst = kInvalidNode;
+  double weight = 1.0;
+  int64_t ts = 0;       // ms since epoch
+  uint32_t count = 1;   // number of writes folded into this edge (accumulate mode)
+  Properties props;
+};
+
+enum class Direction : uint8_t { kOut = 0, kIn = 1 };
+
+// An atomic group of writes. Built by the caller, applied by Store::Write in one RocksDB
+// WriteBatch: after a crash either all of it is visible or none of it.
+class WriteBatch {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  // Writes the node record and its (type, key) -> id dictionary entry.
+  void PutNode(const NodeRecord& node);
+  // Removes the node record and dictionary entry. REQUIRES: the caller also deletes the node's
+  // edges (both directions) and vectors in the same batch.
+  void DeleteNode(NodeId id, TypeId type, std::string_view key);
+  // Writes the forward entry and the reverse index entry.
+  void PutEdge(const EdgeRecord& edge);
+  void DeleteEdge(NodeId src, TypeId type, NodeId dst);
+  // Writes the vector and marks (space, node) dirty for the HNSW snapshot catch-up.
+  void PutVector(SpaceId space, NodeId node, std::span<const float> values);
+  void DeleteVector(SpaceId space, NodeId node);
+  // Free-form metadata (schema, counters, recipes, keys, event dedupe ids, ...).
+  void PutMeta(std::string_view key, std::string_view value);
+  void DeleteMeta(std::string_view key);
+
+  size_t Count() const;     // number of operations
+  size_t ByteSize() const;  // approximate encoded size
+  void Clear();
+
+ private:
+  friend class Store;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+struct StoreOptions {
+  bool create_if_missing = true;
+  // Block cache for reads that miss the in-memory serving structures.
+  size_t block_cache_bytes = 128u << 20;
+  // Write buffer per column family; bulk loads benefit from larger buffers.
+  size_t write_buffer_bytes = 64u << 20;
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options, const std::string& path);
+  ~Store();  // flushes memtables; safe after any error
+
+  // Applies the batch atomically with the WAL on. sync=true waits for fsync; concurrent synced
+  // writers are grouped by RocksDB's write thread so they share one fsync (group commit).
+  Status Write(WriteBatch* batch, bool sync);
+  // Bulk path: applies without the WAL (no per-write sync); REQUIRES: call Flush() before
+  // reporting the load durable. A crash before Flush() loses (only) the unflushed bulk writes.
+  Status WriteBulk(WriteBatch* batch);
+  // Flushes all memtables to SST files and syncs the WAL.
+  Status Flush();
+
+  Result<std::string> GetMeta(std::string_view key) const;  // NotFound if absent
+  // Visits meta entries whose key starts with prefix, in key order; fn returns false to stop.
+  Status ScanMeta(std::string_view prefix,
+                  const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
+  Result<NodeRecord> GetNode(NodeId id) const;
+  Result<NodeId> LookupNode(TypeId type, std::string_view key) const;
+  // All nodes in id order. Used to rebuild the serving structures at open.
+  Status ScanNodes(const std::function<bool(const NodeRecord&)>& fn) const;
+
+  Result<EdgeRecord> GetEdge(NodeId src, TypeId type, NodeId dst) const;
+  // All edges in (src, type, dst) order (forward entries only). Used at open.
+  Status ScanEdges(const std::function<bool(const EdgeRecord&)>& fn) const;
+  // Edges of one node in one direction (prefix scan; not for the query hot path).
+  Status ScanEdgesOf(NodeId node, Direction dir, const std::function<bool(const EdgeRecord&)>& fn) const;
+
+  Result<std::vector<float>> GetVector(SpaceId space, NodeId node) const;
+  Status ScanVectors(SpaceId space,
+                     const std::function<bool(NodeId, std::span<const float>)>& fn) const;
+  // (space, node) pairs written since the dirty set was last cleared.
+  Status ScanDirtyVectors(const std::function<bool(SpaceId, NodeId)>& fn) const;
+  // Clears the dirty set for one space (after its HNSW snapshot was saved). REQUIRES: no
+  // concurrent vector writes to that space.
+  Status ClearDirtyVectors(SpaceId space);
+
+  // Latest RocksDB sequence number (recorded next to index snapshots).
+  uint64_t LatestSequence() const;
+  // Bytes used on disk by the live files.
+  uint64_t SizeOnDisk() const;
+
+  // Online backup: a RocksDB checkpoint (hard links where possible) in dir, which must not exist.
+  Status Checkpoint(const std::string& dir);
+  // Replaces the database at path with a copy of the checkpoint. REQUIRES: no Store open at path.
+  static Status Restore(const std::string& checkpoint_dir, const std::string& path);
+
+ private:
+  Store();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pathwise::storage

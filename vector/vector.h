@@ -1,0 +1,113 @@
+// vector/: one HNSW index (hnswlib 0.6.2) per vector space, with eligibility-aware search.
+//
+// hnswlib has no filter callback in 0.6.2; this wrapper runs its own best-first search over
+// hnswlib's public graph internals so that a filter decides which nodes may be *returned* while
+// every node may still be *traversed*. When the filter is very selective the search widens its
+// beam, and finally falls back to an exact scan, so k eligible results come back when they exist.
+//
+// Persistence: each index is saved as a snapshot file next to the database, recording the RocksDB
+// sequence it covers; at open the snapshot is loaded and the vectors written since (the store's
+// dirty set) are re-applied, so a restart never rebuilds a large index. No hnswlib type appears
+// in this header; hnswlib's exceptions are caught here and returned as Status.
+//
+// Concurrency: searches run concurrently with each other and with the single writer's
+// Upsert/Remove (hnswlib's per-node link locks and a resize lock inside).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "storage/storage.h"
+
+namespace pathwise::vector {
+
+struct Hit {
+  NodeId node;
+  float distance;    // in the space's metric (smaller is closer)
+  float similarity;  // cosine/ip: the dot product of normalised (cosine) or raw (ip) vectors;
+                     // l2: 1 / (1 + squared distance)
+};
+
+struct SearchOptions {
+  size_t k = 10;
+  size_t ef = 0;  // 0: the space's ef_search (raised to k when smaller)
+  // Eligibility: only nodes for which filter(node) is true are returned. Null: all.
+  const std::function<bool(NodeId)>* filter = nullptr;
+  Deadline deadline = Deadline::Never();
+};
+
+struct SearchResult {
+  std::vector<Hit> hits;  // closest first, at most k
+  // True when the search examined every vector (exact scan), so fewer than k hits means fewer
+  // than k eligible vectors exist.
+  bool exhaustive = false;
+  size_t distance_computations = 0;
+};
+
+class VectorIndex {
+ public:
+  ~VectorIndex();
+
+  const VectorSpaceDef& def() const;
+  // Validates dimension and finiteness (InvalidArgument otherwise); normalises for cosine.
+  Status Upsert(NodeId node, std::span<const float> values);
+  // Inserts many vectors using up to `threads` threads (bulk loads). values holds
+  // nodes.size() * dim floats, row-major. All-or-nothing validation before any insert.
+  Status UpsertBatch(std::span<const NodeId> nodes, std::span<const float> values, int threads);
+  Status Remove(NodeId node);  // OK if absent
+  bool Contains(NodeId node) const;
+  // The stored vector (normalised for cosine). NotFound if absent.
+  Result<std::vector<float>> Get(NodeId node) const;
+  size_t Size() const;  // live vectors
+
+  // Approximate k-NN with optional eligibility filter (see header comment).
+  Result<SearchResult> Search(std::span<const float> query, const SearchOptions& options) const;
+  // The floor for benchmarks: hnswlib's own searchKnn at the given ef, no filter, no wrapper
+  // logic. Compare Search() against this in the same run.
+  Result<SearchResult> SearchRaw(std::span<const float> query, size_t k, size_t ef) const;
+  // Exact k-NN by scanning every live vector (for recall measurement and selective filters).
+  Result<SearchResult> SearchExact(std::span<const float> query, const SearchOptions& options) const;
+  // Similarity of two vectors in this space's metric (see Hit::similarity); a and b need not be
+  // normalised. REQUIRES: both have the space's dimension.
+  float Similarity(std::span<const float> a, std::span<const float> b) const;
+  size_t MemoryBytes() const;
+
+ private:
+  friend class VectorSet;
+  VectorIndex();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The indexes of all vector spaces of one database.
+class VectorSet {
+ public:
+  // Loads each space's snapshot from dir (if present and consistent), re-applies the store's dirty
+  // vectors, and builds from the store's vectors any space without a usable snapshot.
+  static Result<std::unique_ptr<VectorSet>> Open(const storage::Store& store, const Schema& schema,
+                                                 const std::string& dir);
+  ~VectorSet();
+
+  // Creates an empty index for a space declared after open.
+  Status AddSpace(const VectorSpaceDef& def);
+  VectorIndex* Get(SpaceId space);  // nullptr if unknown
+  const VectorIndex* Get(SpaceId space) const;
+
+  // Saves every index whose content changed since its last snapshot (write to a temporary file,
+  // then rename), then clears that space's dirty set in the store.
+  // REQUIRES: no concurrent writes (the caller holds the writer role).
+  Status SaveSnapshots(storage::Store* store);
+  // Writes snapshots of all spaces into another directory (used by backups).
+  Status SaveSnapshotsTo(const std::string& dir) const;
+
+ private:
+  VectorSet();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pathwise::vector
