@@ -12,7 +12,7 @@ PACKAGES=(
 )
 # Browser tests (the explorer page) need Chromium and Node.js for playwright-core.
 if [ "${PATHWISE_BROWSER_TESTS:-1}" = "1" ]; then
-  PACKAGES+=(chromium nodejs npm)
+  PACKAGES+=(chromium nodejs)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,4 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian splits npm from nodejs; other nodejs builds ship it inside. Install it only when absent.
+if [ "${PATHWISE_BROWSER_TESTS:-1}" = "1" ] && ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
 fi
