@@ -132,6 +132,9 @@ struct QueryOptions {
   bool explain = false;  // as if the query ended with EXPLAIN
   bool profile = false;  // as if the query started with PROFILE
   size_t max_rows = 10000;  // result size limit; ResourceExhausted beyond it
+  // The clock now() and decay() read, in ms since the epoch; unset: the system clock. For
+  // reproducible scores (tests, replays).
+  std::optional<int64_t> now_ms;
 };
 
 // The result of one query; the JSON shapes are documented in docs/query-language.md.

@@ -1,0 +1,195 @@
+// Database: open/close, schema changes, reads, metadata and administration. The write path is
+// in write_path.cc, the NDJSON loader in loader.cc.
+#include <filesystem>
+#include <system_error>
+
+#include "query/database_impl.h"
+
+namespace pathwise {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr char kSchemaKey[] = "schema";
+
+std::string DbPath(const std::string& dir) { return (fs::path(dir) / "db").string(); }
+std::string HnswPath(const std::string& dir) { return (fs::path(dir) / "hnsw").string(); }
+
+}  // namespace
+
+Database::Database() : impl_(std::make_unique<Impl>()) {}
+
+Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
+                                                 const std::string& dir) {
+  std::unique_ptr<Database> db(new Database());
+  Impl& impl = *db->impl_;
+  impl.options = options;
+  impl.dir = dir;
+  std::error_code ec;
+  fs::create_directories(HnswPath(dir), ec);
+  if (ec) return Status::IOError("cannot create " + HnswPath(dir) + ": " + ec.message());
+  PW_ASSIGN_OR_RETURN(impl.store, storage::Store::Open(options.store, DbPath(dir)));
+
+  auto schema = std::make_shared<Schema>();
+  auto stored = impl.store->GetMeta(kSchemaKey);
+  if (stored.ok()) {
+    Status s = schema->MergeJson(stored.value());
+    if (!s.ok()) return Status::Corruption("stored schema is unreadable: " + s.message());
+  } else if (stored.status().code() != Status::Code::kNotFound) {
+    return stored.status();
+  }
+  impl.schema = schema;
+  PW_ASSIGN_OR_RETURN(impl.graph, graph::Graph::Load(*impl.store, *schema));
+  PW_ASSIGN_OR_RETURN(impl.vectors, vector::VectorSet::Open(*impl.store, *schema, HnswPath(dir)));
+  impl.engine = std::make_unique<query::Engine>(options.plan_cache_entries);
+  return db;
+}
+
+Database::~Database() {
+  if (!impl_ || !impl_->store) return;
+  // Waits behind every queued writer, then snapshots and flushes as the last writer.
+  impl_->RunExclusive(
+      [this] {
+        bool healthy;
+        {
+          std::lock_guard<std::mutex> lock(impl_->mu);
+          healthy = impl_->failed.ok();
+        }
+        // In the failed state memory may be ahead of the store: never snapshot it.
+        if (healthy && impl_->options.snapshot_on_close && impl_->vectors) {
+          impl_->vectors->SaveSnapshots(impl_->store.get());
+        }
+        return impl_->store->Flush();
+      },
+      /*run_when_failed=*/true);
+  impl_->engine.reset();
+  impl_->vectors.reset();
+  impl_->graph.reset();
+  impl_->store.reset();
+}
+
+// ---- Schema -------------------------------------------------------------------------------
+
+std::string Database::SchemaJson() const { return impl_->CurrentSchema()->ToJson(); }
+
+Status Database::Impl::MergeSchemaLocked(std::string_view json) {
+  std::shared_ptr<const Schema> old = CurrentSchema();
+  auto next = std::make_shared<Schema>(*old);
+  PW_RETURN_IF_ERROR(next->MergeJson(json));
+  if (next->version() == old->version()) return Status::OK();
+  storage::WriteBatch batch;
+  batch.PutMeta(kSchemaKey, next->ToJson());
+  PW_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/true));
+  for (size_t i = old->spaces().size(); i < next->spaces().size(); ++i) {
+    PW_RETURN_IF_ERROR(vectors->AddSpace(next->spaces()[i]));
+  }
+  std::lock_guard<std::mutex> lock(schema_mu);
+  schema = std::move(next);
+  return Status::OK();
+}
+
+Status Database::MergeSchema(std::string_view json) {
+  return impl_->RunExclusive([&] { return impl_->MergeSchemaLocked(json); });
+}
+
+// ---- Reads --------------------------------------------------------------------------------
+
+Result<nlohmann::json> Database::GetNode(std::string_view type, std::string_view id) const {
+  std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
+  const NodeTypeDef* def = schema->FindNodeType(type);
+  if (def == nullptr)
+    return Status::InvalidArgument("unknown node type '" + std::string(type) + "'");
+  NodeId node = impl_->graph->Lookup(def->id, id);
+  if (node == kInvalidNode) {
+    return Status::NotFound("node " + std::string(type) + " '" + std::string(id) + "' not found");
+  }
+  Json vectors = Json::object();
+  for (const auto& space : schema->spaces()) {
+    if (space.node_type != def->name) continue;
+    const vector::VectorIndex* index = impl_->vectors->Get(space.id);
+    vectors[space.name] = index != nullptr && index->Contains(node);
+  }
+  Json degrees = Json::object();
+  for (const auto& d : impl_->graph->Degrees(node)) {
+    const EdgeTypeDef* edge = schema->EdgeType(d.edge_type);
+    if (edge == nullptr) continue;
+    Json& entry = degrees[edge->name];
+    if (entry.is_null()) entry = {{"out", 0}, {"in", 0}};
+    entry[d.dir == storage::Direction::kOut ? "out" : "in"] = d.degree;
+  }
+  return Json{{"type", def->name},
+              {"id", std::string(id)},
+              {"properties", PropertiesToJson(impl_->graph->GetProperties(node))},
+              {"vectors", vectors},
+              {"degrees", degrees}};
+}
+
+Result<QueryResult> Database::Query(std::string_view text, const nlohmann::json& params,
+                                    const QueryOptions& options) {
+  query::Catalog catalog;
+  catalog.schema = impl_->CurrentSchema();
+  catalog.graph = impl_->graph.get();
+  catalog.vectors = impl_->vectors.get();
+  catalog.store = impl_->store.get();
+  catalog.default_max_per_node = impl_->options.default_max_per_node;
+  return impl_->engine->Execute(catalog, text, params, options);
+}
+
+Result<std::string> Database::GetMeta(std::string_view key) const {
+  return impl_->store->GetMeta(key);
+}
+
+Status Database::ScanMeta(std::string_view prefix,
+                          const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return impl_->store->ScanMeta(prefix, fn);
+}
+
+// ---- Administration -----------------------------------------------------------------------
+
+Status Database::Backup(const std::string& dir) {
+  return impl_->RunExclusive([&]() -> Status {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) return Status::AlreadyExists("backup directory exists: " + dir);
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+    PW_RETURN_IF_ERROR(impl_->store->Checkpoint(DbPath(dir)));
+    fs::create_directories(HnswPath(dir), ec);
+    return impl_->vectors->SaveSnapshotsTo(HnswPath(dir));
+  });
+}
+
+Status Database::Restore(const std::string& backup_dir, const std::string& dir) {
+  PW_RETURN_IF_ERROR(storage::Store::Restore(DbPath(backup_dir), DbPath(dir)));
+  std::error_code ec;
+  fs::remove_all(HnswPath(dir), ec);
+  if (fs::exists(HnswPath(backup_dir), ec)) {
+    fs::copy(HnswPath(backup_dir), HnswPath(dir), fs::copy_options::recursive, ec);
+    if (ec) return Status::IOError("copy index snapshots: " + ec.message());
+  }
+  return Status::OK();
+}
+
+Status Database::Checkpoint() {
+  return impl_->RunExclusive([this] { return impl_->vectors->SaveSnapshots(impl_->store.get()); });
+}
+
+nlohmann::json Database::Stats() const {
+  std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
+  Json vectors = Json::object();
+  size_t vector_bytes = 0;
+  for (const auto& space : schema->spaces()) {
+    const vector::VectorIndex* index = impl_->vectors->Get(space.id);
+    vectors[space.FullName()] = index != nullptr ? index->Size() : 0;
+    if (index != nullptr) vector_bytes += index->MemoryBytes();
+  }
+  return Json{{"nodes", impl_->graph->NodeCount()},
+              {"edges", impl_->graph->EdgeCount()},
+              {"vectors", vectors},
+              {"disk_bytes", impl_->store->SizeOnDisk()},
+              {"memory_bytes", {{"graph", impl_->graph->MemoryBytes()}, {"vectors", vector_bytes}}},
+              {"sequence", impl_->store->LatestSequence()}};
+}
+
+}  // namespace pathwise

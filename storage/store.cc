@@ -1,0 +1,412 @@
+// Store: RocksDB with one column family per kind of record (docs/storage-format.md).
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+
+#include "storage/codec.h"
+#include "storage/storage.h"
+#include "storage/write_batch_rep.h"
+
+namespace pathwise::storage {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kFormatVersionKey[] = "pathwise.format_version";
+constexpr char kFormatVersion[] = "1";
+constexpr int kNumCfs = static_cast<int>(Cf::kCount);
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::OK();
+  std::string msg = std::string(context) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return Status::Unavailable(msg);
+  if (s.IsIOError() || s.IsNoSpace()) return Status::IOError(msg);
+  return Status::IOError(msg);
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const StoreOptions& options,
+                                       const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cfo;
+  cfo.write_buffer_size = options.write_buffer_bytes;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  switch (cf) {
+    case Cf::kMeta:
+    case Cf::kNodes:
+    case Cf::kNodeIds:
+      // Point lookups: whole-key bloom filters.
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      break;
+    case Cf::kEdges:
+    case Cf::kRedges:
+      // Point lookups (GetEdge) and per-node prefix scans (first 4 bytes = node id).
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.whole_key_filtering = true;
+      cfo.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
+      break;
+    default:
+      break;  // vectors: scanned by space at open; no filter needed
+  }
+  cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cfo;
+}
+
+// Iterates keys of one column family starting with prefix (all keys when prefix is empty).
+template <typename Fn>
+Status ScanPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
+                  Fn&& fn) {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    bool more = true;
+    PW_RETURN_IF_ERROR(fn(key, ToView(it->value()), &more));
+    if (!more) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+Status DecodeEdge(std::string_view key, std::string_view value, EdgeRecord* e) {
+  if (key.size() != 10) return Status::Corruption("malformed edge key");
+  e->src = codec::GetU32BE(key.data());
+  e->type = codec::GetU16BE(key.data() + 4);
+  e->dst = codec::GetU32BE(key.data() + 6);
+  return codec::DecodeEdgeValue(value, &e->weight, &e->ts, &e->count, &e->props);
+}
+
+}  // namespace
+
+struct Store::Impl {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::string path;
+
+  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return cfs[static_cast<int>(cf)]; }
+
+  // sorted: insert in (column family, key) order. Same-key operations keep their relative
+  // order (stable sort), so the result is unchanged; the memtable skip list inserts sorted keys
+  // far faster (its splice is reused), which matters for multi-megabyte bulk batches.
+  Status Apply(WriteBatch* batch, const rocksdb::WriteOptions& wo, bool sorted) {
+    if (batch->Count() == 0) return Status::OK();
+    const auto& ops = batch->rep_->ops;
+    std::vector<const WriteBatch::Rep::Op*> order;
+    order.reserve(ops.size());
+    for (const auto& op : ops) order.push_back(&op);
+    if (sorted) {
+      std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+        return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
+      });
+    }
+    rocksdb::WriteBatch wb(batch->ByteSize() + 64);
+    for (const auto* op : order) {
+      rocksdb::Status s = op->op == BatchOp::kPut
+                              ? wb.Put(Handle(op->cf), ToSlice(op->key), ToSlice(op->value))
+                              : wb.Delete(Handle(op->cf), ToSlice(op->key));
+      if (!s.ok()) return FromRocks(s, "write batch");
+    }
+    return FromRocks(db->Write(wo, &wb), "write");
+  }
+
+  Status Get(Cf cf, std::string_view key, std::string* value) const {
+    return FromRocks(db->Get(rocksdb::ReadOptions(), Handle(cf), ToSlice(key), value), "get");
+  }
+
+  ~Impl() {
+    if (db == nullptr) return;
+    for (auto* h : cfs) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
+    db->Close();
+    delete db;
+  }
+};
+
+Store::Store() : impl_(std::make_unique<Impl>()) {}
+
+Store::~Store() {
+  if (impl_ && impl_->db != nullptr) Flush();  // best effort; errors cannot be reported here
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const std::string& path) {
+  std::unique_ptr<Store> store(new Store());
+  Impl& impl = *store->impl_;
+  impl.path = path;
+  impl.cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = options.create_if_missing;
+  dbo.create_missing_column_families = true;
+  dbo.max_background_jobs = 2;
+  dbo.bytes_per_sync = 1 << 20;
+  dbo.enable_pipelined_write = false;  // keep RocksDB's write group (shared fsync)
+  // Flush all families together, so unlogged bulk writes are all-or-nothing per flush and a
+  // crash never leaves (say) edges persisted without the nodes written before them.
+  dbo.atomic_flush = true;
+
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(dbo, path, &existing).ok()) {
+    for (const auto& name : existing) {
+      bool known = name == rocksdb::kDefaultColumnFamilyName;
+      for (int i = 0; i < kNumCfs; ++i) known |= name == CfName(static_cast<Cf>(i));
+      if (!known) {
+        return Status::Corruption("database at " + path + " has unknown column family '" + name +
+                                  "'");
+      }
+    }
+  } else if (!options.create_if_missing) {
+    return Status::NotFound("no database at " + path);
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kNumCfs; ++i) {
+    descriptors.emplace_back(CfName(static_cast<Cf>(i)),
+                             CfOptions(static_cast<Cf>(i), options, impl.cache));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  rocksdb::Status s = rocksdb::DB::Open(dbo, path, descriptors, &handles, &impl.db);
+  if (!s.ok()) return FromRocks(s, "open " + path);
+  // handles[0] is the (unused) default family.
+  impl.db->DestroyColumnFamilyHandle(handles[0]);
+  impl.cfs.assign(handles.begin() + 1, handles.end());
+
+  std::string version;
+  Status vs = impl.Get(Cf::kMeta, kFormatVersionKey, &version);
+  if (vs.code() == Status::Code::kNotFound) {
+    WriteBatch batch;
+    batch.PutMeta(kFormatVersionKey, kFormatVersion);
+    PW_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/true));
+  } else if (!vs.ok()) {
+    return vs;
+  } else if (version != kFormatVersion) {
+    return Status::Corruption("database at " + path + " has storage format version '" + version +
+                              "'; this build reads version " + kFormatVersion);
+  }
+  return store;
+}
+
+Status Store::Write(WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return impl_->Apply(batch, wo, /*sorted=*/false);
+}
+
+Status Store::WriteBulk(WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  return impl_->Apply(batch, wo, /*sorted=*/true);
+}
+
+Status Store::Flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  PW_RETURN_IF_ERROR(FromRocks(impl_->db->Flush(fo, impl_->cfs), "flush"));
+  return FromRocks(impl_->db->FlushWAL(/*sync=*/true), "flush wal");
+}
+
+Result<std::string> Store::GetMeta(std::string_view key) const {
+  std::string value;
+  PW_RETURN_IF_ERROR(impl_->Get(Cf::kMeta, key, &value));
+  return value;
+}
+
+Status Store::ScanMeta(std::string_view prefix,
+                       const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return ScanPrefix(impl_->db, impl_->Handle(Cf::kMeta), prefix,
+                    [&](std::string_view k, std::string_view v, bool* more) {
+                      *more = fn(k, v);
+                      return Status::OK();
+                    });
+}
+
+Result<NodeRecord> Store::GetNode(NodeId id) const {
+  std::string value;
+  PW_RETURN_IF_ERROR(impl_->Get(Cf::kNodes, codec::NodeKey(id), &value));
+  NodeRecord node;
+  node.id = id;
+  PW_RETURN_IF_ERROR(codec::DecodeNodeValue(value, &node.type, &node.key, &node.props));
+  return node;
+}
+
+Result<NodeId> Store::LookupNode(TypeId type, std::string_view key) const {
+  std::string value;
+  PW_RETURN_IF_ERROR(impl_->Get(Cf::kNodeIds, codec::NodeIdKey(type, key), &value));
+  if (value.size() != 4) return Status::Corruption("malformed node id entry");
+  return codec::GetU32BE(value.data());
+}
+
+Status Store::ScanNodes(const std::function<bool(const NodeRecord&)>& fn) const {
+  return ScanPrefix(
+      impl_->db, impl_->Handle(Cf::kNodes), "",
+      [&](std::string_view k, std::string_view v, bool* more) {
+        if (k.size() != 4) return Status::Corruption("malformed node key");
+        NodeRecord node;
+        node.id = codec::GetU32BE(k.data());
+        PW_RETURN_IF_ERROR(codec::DecodeNodeValue(v, &node.type, &node.key, &node.props));
+        *more = fn(node);
+        return Status::OK();
+      });
+}
+
+Result<EdgeRecord> Store::GetEdge(NodeId src, TypeId type, NodeId dst) const {
+  std::string key = codec::EdgeKey(src, type, dst);
+  std::string value;
+  PW_RETURN_IF_ERROR(impl_->Get(Cf::kEdges, key, &value));
+  EdgeRecord edge;
+  PW_RETURN_IF_ERROR(DecodeEdge(key, value, &edge));
+  return edge;
+}
+
+Status Store::ScanEdges(const std::function<bool(const EdgeRecord&)>& fn) const {
+  return ScanPrefix(impl_->db, impl_->Handle(Cf::kEdges), "",
+                    [&](std::string_view k, std::string_view v, bool* more) {
+                      EdgeRecord edge;
+                      PW_RETURN_IF_ERROR(DecodeEdge(k, v, &edge));
+                      *more = fn(edge);
+                      return Status::OK();
+                    });
+}
+
+Status Store::ScanEdgesOf(NodeId node, Direction dir,
+                          const std::function<bool(const EdgeRecord&)>& fn) const {
+  std::string prefix = codec::NodeKey(node);
+  if (dir == Direction::kOut) {
+    return ScanPrefix(impl_->db, impl_->Handle(Cf::kEdges), prefix,
+                      [&](std::string_view k, std::string_view v, bool* more) {
+                        EdgeRecord edge;
+                        PW_RETURN_IF_ERROR(DecodeEdge(k, v, &edge));
+                        *more = fn(edge);
+                        return Status::OK();
+                      });
+  }
+  return ScanPrefix(impl_->db, impl_->Handle(Cf::kRedges), prefix,
+                    [&](std::string_view k, std::string_view, bool* more) {
+                      if (k.size() != 10) return Status::Corruption("malformed reverse edge key");
+                      auto edge = GetEdge(codec::GetU32BE(k.data() + 6),
+                                          codec::GetU16BE(k.data() + 4), node);
+                      if (!edge.ok()) {
+                        return edge.status().code() == Status::Code::kNotFound
+                                   ? Status::Corruption("reverse edge without forward edge")
+                                   : edge.status();
+                      }
+                      *more = fn(edge.value());
+                      return Status::OK();
+                    });
+}
+
+Result<std::vector<float>> Store::GetVector(SpaceId space, NodeId node) const {
+  std::string value;
+  PW_RETURN_IF_ERROR(impl_->Get(Cf::kVectors, codec::VectorKey(space, node), &value));
+  std::vector<float> out;
+  PW_RETURN_IF_ERROR(codec::DecodeVector(value, &out));
+  return out;
+}
+
+Status Store::ScanVectors(SpaceId space,
+                          const std::function<bool(NodeId, std::span<const float>)>& fn) const {
+  std::string prefix;
+  codec::PutU16BE(&prefix, space);
+  std::vector<float> values;
+  return ScanPrefix(impl_->db, impl_->Handle(Cf::kVectors), prefix,
+                    [&](std::string_view k, std::string_view v, bool* more) {
+                      if (k.size() != 6) return Status::Corruption("malformed vector key");
+                      PW_RETURN_IF_ERROR(codec::DecodeVector(v, &values));
+                      *more = fn(codec::GetU32BE(k.data() + 2), values);
+                      return Status::OK();
+                    });
+}
+
+Status Store::ScanDirtyVectors(const std::function<bool(SpaceId, NodeId)>& fn) const {
+  return ScanPrefix(impl_->db, impl_->Handle(Cf::kDirtyVectors), "",
+                    [&](std::string_view k, std::string_view, bool* more) {
+                      if (k.size() != 6) return Status::Corruption("malformed dirty vector key");
+                      *more = fn(codec::GetU16BE(k.data()), codec::GetU32BE(k.data() + 2));
+                      return Status::OK();
+                    });
+}
+
+Status Store::ClearDirtyVectors(SpaceId space) {
+  std::string begin, end;
+  codec::PutU16BE(&begin, space);
+  // The end key: space + 1 (or 0xFFFF followed by 0xFF... for the last space).
+  if (space == UINT16_MAX) {
+    end = std::string("\xFF\xFF\xFF\xFF\xFF\xFF\xFF", 7);
+  } else {
+    codec::PutU16BE(&end, static_cast<uint16_t>(space + 1));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(impl_->db->DeleteRange(wo, impl_->Handle(Cf::kDirtyVectors), begin, end),
+                   "clear dirty vectors");
+}
+
+uint64_t Store::LatestSequence() const { return impl_->db->GetLatestSequenceNumber(); }
+
+uint64_t Store::SizeOnDisk() const {
+  uint64_t sst = 0;
+  impl_->db->GetAggregatedIntProperty("rocksdb.total-sst-files-size", &sst);
+  uint64_t wal = 0;
+  rocksdb::VectorLogPtr logs;
+  if (impl_->db->GetSortedWalFiles(logs).ok()) {
+    for (const auto& log : logs) wal += log->SizeFileBytes();
+  }
+  return sst + wal;
+}
+
+Status Store::Checkpoint(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return Status::AlreadyExists("checkpoint directory exists: " + dir);
+  rocksdb::Checkpoint* raw = nullptr;
+  PW_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(impl_->db, &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return FromRocks(cp->CreateCheckpoint(dir), "checkpoint " + dir);
+}
+
+Status Store::Restore(const std::string& checkpoint_dir, const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(checkpoint_dir) / "CURRENT", ec)) {
+    return Status::NotFound("no checkpoint at " + checkpoint_dir);
+  }
+  rocksdb::Env* env = rocksdb::Env::Default();
+  if (fs::exists(path, ec)) {
+    // Refuse while any process (including this one) has the database open.
+    rocksdb::FileLock* lock = nullptr;
+    rocksdb::Status s = env->LockFile(path + "/LOCK", &lock);
+    if (!s.ok()) return Status::Unavailable("database at " + path + " is in use: " + s.ToString());
+    env->UnlockFile(lock);
+  }
+  std::string staging = path + ".restoring";
+  fs::path parent = fs::absolute(fs::path(path), ec).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  fs::remove_all(staging, ec);
+  fs::copy(checkpoint_dir, staging, fs::copy_options::recursive, ec);
+  if (ec) return Status::IOError("copy " + checkpoint_dir + ": " + ec.message());
+  fs::remove_all(path, ec);
+  if (ec) return Status::IOError("remove " + path + ": " + ec.message());
+  fs::rename(staging, path, ec);
+  if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
+  return Status::OK();
+}
+
+}  // namespace pathwise::storage
