@@ -50,6 +50,9 @@ struct SearchResult {
 
 class VectorIndex {
  public:
+  // A standalone empty index for one space (tests, tools; VectorSet uses it too).
+  // InvalidArgument if the definition is unusable (dim 0, m < 2, ...).
+  static Result<std::unique_ptr<VectorIndex>> Create(const VectorSpaceDef& def);
   ~VectorIndex();
 
   const VectorSpaceDef& def() const;
@@ -78,6 +81,7 @@ class VectorIndex {
 
  private:
   friend class VectorSet;
+  friend struct IndexInternals;  // vector/'s internal helpers
   VectorIndex();
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,143 @@
+// Adjacency lists and node slots (see graph_impl.h).
+#include <algorithm>
+
+#include "graph/graph_impl.h"
+
+namespace pathwise::graph {
+
+int64_t AdjList::Find(NodeId node) const {
+  if (index) {
+    auto it = index->find(node);
+    return it == index->end() ? -1 : static_cast<int64_t>(it->second);
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].node == node) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
+bool AdjList::Put(const Neighbor& n) {
+  int64_t pos = Find(n.node);
+  if (pos >= 0) {
+    items[pos] = n;
+    return false;
+  }
+  items.push_back(n);
+  if (index) {
+    index->emplace(n.node, static_cast<uint32_t>(items.size() - 1));
+  } else {
+    BuildIndexIfLarge();
+  }
+  return true;
+}
+
+bool AdjList::Erase(NodeId node) {
+  int64_t pos = Find(node);
+  if (pos < 0) return false;
+  items.erase(items.begin() + pos);
+  if (index) {
+    index->erase(node);
+    for (size_t i = pos; i < items.size(); ++i) (*index)[items[i].node] = static_cast<uint32_t>(i);
+    if (items.size() < kIndexThreshold / 2) index.reset();
+  }
+  return true;
+}
+
+void AdjList::BuildIndexIfLarge() {
+  if (index || items.size() < kIndexThreshold) return;
+  index = std::make_unique<std::unordered_map<NodeId, uint32_t>>();
+  index->reserve(items.size() * 2);
+  for (size_t i = 0; i < items.size(); ++i) index->emplace(items[i].node, static_cast<uint32_t>(i));
+}
+
+AdjList* NodeSlot::FindList(TypeId t, Direction d) {
+  for (AdjList& l : lists) {
+    if (l.type == t && l.dir == d) return &l;
+  }
+  return nullptr;
+}
+
+const AdjList* NodeSlot::FindList(TypeId t, Direction d) const {
+  for (const AdjList& l : lists) {
+    if (l.type == t && l.dir == d) return &l;
+  }
+  return nullptr;
+}
+
+AdjList& NodeSlot::GetOrAddList(TypeId t, Direction d) {
+  if (AdjList* l = FindList(t, d)) return *l;
+  AdjList& l = lists.emplace_back();
+  l.type = t;
+  l.dir = d;
+  return l;
+}
+
+Graph::Impl::Impl()
+    : chunks(new std::atomic<NodeSlot*>[kMaxChunks]), stripes(new RwSpinLock[kStripes]) {
+  for (size_t i = 0; i < kMaxChunks; ++i) chunks[i].store(nullptr, std::memory_order_relaxed);
+}
+
+Graph::Impl::~Impl() {
+  for (size_t i = 0; i < kMaxChunks; ++i) delete[] chunks[i].load(std::memory_order_relaxed);
+}
+
+void Graph::Impl::GrowTo(NodeId bound) {
+  NodeId cur = id_bound.load(std::memory_order_relaxed);
+  if (bound <= cur) return;
+  size_t last_chunk = (static_cast<size_t>(bound) - 1) >> kChunkBits;
+  for (size_t c = cur == 0 ? 0 : (cur - 1) >> kChunkBits; c <= last_chunk; ++c) {
+    if (chunks[c].load(std::memory_order_relaxed) == nullptr) {
+      chunks[c].store(new NodeSlot[kChunkSize], std::memory_order_release);
+    }
+  }
+  id_bound.store(bound, std::memory_order_release);
+}
+
+PropId Graph::Impl::InternProperty(std::string_view name) {
+  {
+    std::shared_lock lock(prop_mu);
+    auto it = prop_ids.find(name);
+    if (it != prop_ids.end()) return it->second;
+  }
+  std::unique_lock lock(prop_mu);
+  auto it = prop_ids.find(name);
+  if (it != prop_ids.end()) return it->second;
+  PropId id = static_cast<PropId>(prop_names.size());
+  prop_names.emplace_back(name);
+  prop_ids.emplace(std::string(name), id);
+  return id;
+}
+
+std::vector<std::pair<PropId, Value>> Graph::Impl::InternProperties(const Properties& props) {
+  std::vector<std::pair<PropId, Value>> out;
+  out.reserve(props.size());
+  for (const auto& [name, value] : props) out.emplace_back(InternProperty(name), value);
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+void Graph::Impl::DictInsert(TypeId type, std::string_view key, NodeId id) {
+  std::unique_lock lock(dict_mu);
+  if (dicts.size() <= type) dicts.resize(static_cast<size_t>(type) + 1);
+  TypeDict& d = dicts[type];
+  d.by_key.insert_or_assign(std::string(key), id);
+  if (d.ids.empty() || d.ids.back() < id) {
+    d.ids.push_back(id);
+  } else {
+    auto it = std::lower_bound(d.ids.begin(), d.ids.end(), id);
+    if (it == d.ids.end() || *it != id) d.ids.insert(it, id);
+  }
+}
+
+void Graph::Impl::DictErase(TypeId type, std::string_view key, NodeId id) {
+  std::unique_lock lock(dict_mu);
+  if (dicts.size() <= type) return;
+  TypeDict& d = dicts[type];
+  auto it = d.by_key.find(key);
+  if (it != d.by_key.end() && it->second == id) d.by_key.erase(it);
+  auto pos = std::lower_bound(d.ids.begin(), d.ids.end(), id);
+  if (pos != d.ids.end() && *pos == id) d.ids.erase(pos);
+}
+
+}  // namespace pathwise::graph

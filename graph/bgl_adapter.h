@@ -1,0 +1,179 @@
+// Internal to graph/ (never include outside it): Boost.Graph's view of the serving topology.
+//
+// GraphView models BGL's IncidenceGraph over Graph without copying the topology: a vertex is a
+// NodeId, an out-edge of u is any edge incident to u in either direction (restricted to a set of
+// edge types), described from u's side. out_edges(u) copies u's incident edges into a per-view
+// scratch buffer under u's stripe lock (so a concurrent writer can never move memory under a BGL
+// iterator); BGL's BFS/Dijkstra hold one out_edges range at a time, which this relies on.
+//
+// It deliberately does not model VertexListGraph: BGL then sizes its internal per-vertex maps
+// lazily from the index map, and GraphView's index map hands out dense per-query indices on
+// first touch, so a query costs O(vertices touched), never O(all vertices).
+#pragma once
+
+#include <boost/graph/graph_traits.hpp>
+#include <boost/graph/properties.hpp>
+#include <boost/property_map/property_map.hpp>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "graph/graph_impl.h"
+
+namespace pathwise::graph::bgl {
+
+// An edge seen from `from`: kOut means from -[type]-> to, kIn means from <-[type]- to.
+struct EdgeDesc {
+  NodeId from = kInvalidNode;
+  NodeId to = kInvalidNode;
+  TypeId type = kInvalidType;
+  Direction dir = Direction::kOut;
+  float weight = 0;
+  int64_t ts = 0;
+  bool operator==(const EdgeDesc& o) const {
+    return from == o.from && to == o.to && type == o.type && dir == o.dir;
+  }
+  bool operator!=(const EdgeDesc& o) const { return !(*this == o); }
+};
+
+class GraphView {
+ public:
+  // How much of u's neighbourhood a search wants (hop limits): every edge, none (u is a leaf),
+  // or only edges leading to one node (u is one hop short of the limit: any other neighbour
+  // would be a dead-end leaf, so leaving it out keeps the last, largest layer out of the heap).
+  enum class Expand { kAll, kNone, kOnlyTo };
+  using ExpandFn = Expand (*)(const void* ctx, NodeId u);
+
+  // edge_types empty: all types.
+  GraphView(const GraphAccess::Impl& impl, std::vector<TypeId> edge_types)
+      : impl_(&impl), edge_types_(std::move(edge_types)) {}
+
+  // Replaces the scratch buffer with u's incident edges (both directions, allowed types).
+  std::pair<const EdgeDesc*, const EdgeDesc*> Materialise(NodeId u) const {
+    scratch_.clear();
+    Expand mode = expand_ == nullptr ? Expand::kAll : expand_(expand_ctx_, u);
+    if (u < impl_->id_bound.load(std::memory_order_acquire) && mode != Expand::kNone) {
+      std::shared_lock lock(impl_->Stripe(u));
+      for (const AdjList& l : impl_->Slot(u).lists) {
+        if (!Allowed(l.type)) continue;
+        if (mode == Expand::kOnlyTo) {
+          int64_t pos = l.Find(only_to_);
+          if (pos >= 0) {
+            const Neighbor& n = l.items[pos];
+            scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+          }
+          continue;
+        }
+        for (const Neighbor& n : l.items) {
+          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+        }
+      }
+    }
+    return {scratch_.data(), scratch_.data() + scratch_.size()};
+  }
+
+  // fn decides per vertex what Materialise returns; only_to is the node kOnlyTo keeps.
+  void SetExpand(ExpandFn fn, const void* ctx, NodeId only_to) {
+    expand_ = fn;
+    expand_ctx_ = ctx;
+    only_to_ = only_to;
+  }
+
+ private:
+  bool Allowed(TypeId t) const {
+    if (edge_types_.empty()) return true;
+    for (TypeId a : edge_types_) {
+      if (a == t) return true;
+    }
+    return false;
+  }
+  const GraphAccess::Impl* impl_;
+  std::vector<TypeId> edge_types_;
+  ExpandFn expand_ = nullptr;
+  const void* expand_ctx_ = nullptr;
+  NodeId only_to_ = kInvalidNode;
+  mutable std::vector<EdgeDesc> scratch_;
+};
+
+inline std::pair<const EdgeDesc*, const EdgeDesc*> out_edges(NodeId u, const GraphView& g) {
+  return g.Materialise(u);
+}
+inline size_t out_degree(NodeId u, const GraphView& g) {
+  auto [begin, end] = g.Materialise(u);
+  return static_cast<size_t>(end - begin);
+}
+inline NodeId source(const EdgeDesc& e, const GraphView&) { return e.from; }
+inline NodeId target(const EdgeDesc& e, const GraphView&) { return e.to; }
+
+// ---- Property maps backed by hash maps (no O(V) initialisation) ----------------------------
+
+// A read/write map with a default for absent keys (distances default to +inf, colours white).
+template <typename V>
+struct DefaultingMap {
+  using key_type = NodeId;
+  using value_type = V;
+  using reference = V;
+  using category = boost::read_write_property_map_tag;
+  std::unordered_map<NodeId, V>* values;
+  V fallback;
+};
+template <typename V>
+V get(const DefaultingMap<V>& m, NodeId k) {
+  auto it = m.values->find(k);
+  return it == m.values->end() ? m.fallback : it->second;
+}
+template <typename V>
+void put(const DefaultingMap<V>& m, NodeId k, V v) {
+  (*m.values)[k] = v;
+}
+
+// Dense per-query vertex indices assigned on first use (BGL sizes its heap index from these).
+struct LazyIndexMap {
+  using key_type = NodeId;
+  using value_type = size_t;
+  using reference = size_t;
+  using category = boost::readable_property_map_tag;
+  std::unordered_map<NodeId, size_t>* ids;
+};
+inline size_t get(const LazyIndexMap& m, NodeId k) {
+  return m.ids->try_emplace(k, m.ids->size()).first->second;
+}
+
+// Edge cost 1 / (1 + weight): strong edges are short. Negative weights count as 0 (cost 1).
+struct CostMap {
+  using key_type = EdgeDesc;
+  using value_type = double;
+  using reference = double;
+  using category = boost::readable_property_map_tag;
+};
+inline double get(const CostMap&, const EdgeDesc& e) {
+  double w = e.weight > 0 ? static_cast<double>(e.weight) : 0.0;
+  return 1.0 / (1.0 + w);
+}
+
+}  // namespace pathwise::graph::bgl
+
+namespace boost {
+
+template <>
+struct graph_traits<pathwise::graph::bgl::GraphView> {
+  using vertex_descriptor = pathwise::NodeId;
+  using edge_descriptor = pathwise::graph::bgl::EdgeDesc;
+  using directed_category = directed_tag;
+  using edge_parallel_category = allow_parallel_edge_tag;
+  struct traversal_category : incidence_graph_tag {};
+  using out_edge_iterator = const pathwise::graph::bgl::EdgeDesc*;
+  using degree_size_type = size_t;
+  using vertices_size_type = size_t;
+  using edges_size_type = size_t;
+  using adjacency_iterator = void;
+  using in_edge_iterator = void;
+  using vertex_iterator = void;
+  using edge_iterator = void;
+  static vertex_descriptor null_vertex() { return pathwise::kInvalidNode; }
+};
+
+}  // namespace boost

@@ -1,0 +1,109 @@
+// Internal to graph/: the layout behind Graph (see docs/architecture-serving.md).
+//
+// Nodes live in fixed-size chunks reached through a preallocated directory, so growing the id
+// space never moves a node that a concurrent reader is looking at. Each node slot holds its type,
+// key, interned properties and one contiguous adjacency list per (edge type, direction). Lists of
+// at least kIndexThreshold entries carry a side hash index dst -> position, so replacing an edge
+// of a 10k-degree node costs O(1) instead of a scan.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/rw_spinlock.h"
+
+namespace pathwise::graph {
+
+// Lists at least this long keep a dst -> position index (measured in docs/architecture-serving.md).
+constexpr size_t kIndexThreshold = 64;
+
+struct AdjList {
+  TypeId type = kInvalidType;
+  Direction dir = Direction::kOut;
+  std::vector<Neighbor> items;
+  std::unique_ptr<std::unordered_map<NodeId, uint32_t>> index;  // only when items is large
+
+  // Position of the entry for node, or -1.
+  int64_t Find(NodeId node) const;
+  // Inserts or overwrites; returns true when a new entry was appended.
+  bool Put(const Neighbor& n);
+  // Removes the entry for node keeping the order of the others; returns true if it existed.
+  bool Erase(NodeId node);
+  void BuildIndexIfLarge();
+};
+
+struct NodeSlot {
+  TypeId type = kInvalidType;  // kInvalidType: no node (never created or removed)
+  std::string key;
+  std::vector<std::pair<PropId, Value>> props;  // sorted by PropId
+  std::vector<AdjList> lists;                    // a handful: one per (edge type, direction)
+
+  AdjList* FindList(TypeId type, Direction dir);
+  const AdjList* FindList(TypeId type, Direction dir) const;
+  AdjList& GetOrAddList(TypeId type, Direction dir);
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+struct TypeDict {
+  std::unordered_map<std::string, NodeId, StringHash, std::equal_to<>> by_key;
+  std::vector<NodeId> ids;  // sorted
+};
+
+struct Graph::Impl {
+  static constexpr size_t kChunkBits = 14;
+  static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+  static constexpr size_t kMaxChunks = (size_t{1} << 32) / kChunkSize;
+  static constexpr size_t kStripes = 4096;
+
+  Impl();
+  ~Impl();
+
+  // REQUIRES: id < IdBound() (or the caller is the writer and ensured the chunk exists).
+  NodeSlot& Slot(NodeId id) const {
+    return chunks[id >> kChunkBits].load(std::memory_order_acquire)[id & (kChunkSize - 1)];
+  }
+  RwSpinLock& Stripe(NodeId id) const { return stripes[id & (kStripes - 1)]; }
+  // Writer only: makes ids below bound addressable and publishes the bound.
+  void GrowTo(NodeId bound);
+  bool Valid(NodeId id) const { return id < id_bound.load(std::memory_order_acquire); }
+
+  PropId InternProperty(std::string_view name);  // writer only
+  std::vector<std::pair<PropId, Value>> InternProperties(const Properties& props);
+
+  // Writer only, without locks (Load) or with the stripe held by the caller.
+  void DictInsert(TypeId type, std::string_view key, NodeId id);
+  void DictErase(TypeId type, std::string_view key, NodeId id);
+
+  std::unique_ptr<std::atomic<NodeSlot*>[]> chunks;
+  mutable std::unique_ptr<RwSpinLock[]> stripes;
+  std::atomic<NodeId> id_bound{0};
+  std::atomic<size_t> node_count{0};
+  std::atomic<size_t> edge_count{0};
+
+  mutable std::shared_mutex dict_mu;
+  std::vector<TypeDict> dicts;  // by TypeId; guarded by dict_mu
+
+  mutable std::shared_mutex prop_mu;
+  std::vector<std::string> prop_names;  // guarded by prop_mu
+  std::unordered_map<std::string, PropId, StringHash, std::equal_to<>> prop_ids;
+};
+
+// Lets graph/'s algorithms (the BGL adapter) reach the internals.
+struct GraphAccess {
+  using Impl = Graph::Impl;
+  static const Impl& Get(const Graph& g) { return *g.impl_; }
+};
+
+}  // namespace pathwise::graph

@@ -1,0 +1,319 @@
+// VectorIndex: metrics, validation, recall, filtered search, removal.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "vector/vector.h"
+
+using namespace pathwise;
+using vector::SearchOptions;
+using vector::VectorIndex;
+
+namespace {
+
+VectorSpaceDef Def(uint32_t dim, Metric metric) {
+  VectorSpaceDef def;
+  def.id = 0;
+  def.node_type = "Item";
+  def.name = "embedding";
+  def.dim = dim;
+  def.metric = metric;
+  def.m = 16;
+  def.ef_construction = 200;
+  def.ef_search = 64;
+  return def;
+}
+
+std::unique_ptr<VectorIndex> Make(uint32_t dim, Metric metric) {
+  auto r = VectorIndex::Create(Def(dim, metric));
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+// Clustered random vectors of low intrinsic dimension, like real embeddings: 50 centres, and
+// each point is its centre plus a random combination of 6 directions shared by all points.
+std::vector<float> Clustered(size_t n, uint32_t dim, uint32_t seed) {
+  constexpr int kLatent = 6;
+  std::mt19937 rng(1234);  // centres and directions are shared by data and queries
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  std::vector<float> centres(50 * dim);
+  for (float& c : centres) c = gauss(rng);
+  std::vector<float> basis(kLatent * dim);
+  for (float& b : basis) b = 0.4f * gauss(rng);
+  rng.seed(seed);
+  std::vector<float> out(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    size_t c = rng() % 50;
+    float z[kLatent];
+    for (float& x : z) x = gauss(rng);
+    for (uint32_t d = 0; d < dim; ++d) {
+      float v = centres[c * dim + d];
+      for (int l = 0; l < kLatent; ++l) v += z[l] * basis[l * dim + d];
+      out[i * dim + d] = v;
+    }
+  }
+  return out;
+}
+
+std::vector<NodeId> Iota(size_t n) {
+  std::vector<NodeId> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<NodeId>(i);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("cosine search ranks by angle and reports dot-product similarity") {
+  auto idx = Make(3, Metric::kCosine);
+  REQUIRE(idx->Upsert(1, std::vector<float>{1, 0, 0}).ok());
+  REQUIRE(idx->Upsert(2, std::vector<float>{0, 5, 0}).ok());
+  REQUIRE(idx->Upsert(3, std::vector<float>{10, 10, 0}).ok());
+  CHECK(idx->Size() == 3);
+  auto r = idx->Search(std::vector<float>{2, 0.1f, 0}, SearchOptions{.k = 2});
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 2);
+  CHECK(r->hits[0].node == 1);
+  CHECK(r->hits[1].node == 3);
+  CHECK(r->hits[0].similarity > 0.99f);
+  CHECK(r->hits[1].similarity == doctest::Approx(0.7071 * (2 + 0.1) / std::sqrt(4.01)).epsilon(0.01));
+  CHECK(r->hits[0].distance == doctest::Approx(1 - r->hits[0].similarity));
+  // Stored vectors are normalised.
+  auto v = idx->Get(2);
+  REQUIRE(v.ok());
+  CHECK((*v)[1] == doctest::Approx(1.0f));
+  CHECK(idx->Similarity(std::vector<float>{1, 0, 0}, std::vector<float>{3, 3, 0}) ==
+        doctest::Approx(0.70710678));
+}
+
+TEST_CASE("inner product search prefers the largest dot product") {
+  auto idx = Make(2, Metric::kInnerProduct);
+  REQUIRE(idx->Upsert(1, std::vector<float>{1, 0}).ok());
+  REQUIRE(idx->Upsert(2, std::vector<float>{3, 0}).ok());
+  REQUIRE(idx->Upsert(3, std::vector<float>{0, 4}).ok());
+  auto r = idx->Search(std::vector<float>{1, 0.1f}, SearchOptions{.k = 3});
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 3);
+  CHECK(r->hits[0].node == 2);
+  CHECK(r->hits[0].similarity == doctest::Approx(3.0f));
+  CHECK(r->hits[1].node == 1);
+  CHECK(r->hits[2].node == 3);
+}
+
+TEST_CASE("l2 search ranks by squared distance with similarity 1/(1+d)") {
+  auto idx = Make(2, Metric::kL2);
+  REQUIRE(idx->Upsert(1, std::vector<float>{0, 0}).ok());
+  REQUIRE(idx->Upsert(2, std::vector<float>{3, 4}).ok());
+  REQUIRE(idx->Upsert(3, std::vector<float>{1, 1}).ok());
+  auto r = idx->Search(std::vector<float>{0, 1}, SearchOptions{.k = 3});
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 3);
+  CHECK(r->hits[0].node == 1);
+  CHECK(r->hits[0].distance == doctest::Approx(1.0f));
+  CHECK(r->hits[0].similarity == doctest::Approx(0.5f));
+  CHECK(r->hits[1].node == 3);
+  CHECK(r->hits[2].node == 2);
+  CHECK(r->hits[2].distance == doctest::Approx(18.0f));
+}
+
+TEST_CASE("upsert rejects wrong dimension, NaN, infinity and zero cosine vectors") {
+  auto idx = Make(3, Metric::kCosine);
+  CHECK(idx->Upsert(1, std::vector<float>{1, 2}).code() == Status::Code::kInvalidArgument);
+  CHECK(idx->Upsert(1, std::vector<float>{1, NAN, 0}).code() == Status::Code::kInvalidArgument);
+  CHECK(idx->Upsert(1, std::vector<float>{INFINITY, 0, 0}).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(idx->Upsert(1, std::vector<float>{0, 0, 0}).code() == Status::Code::kInvalidArgument);
+  CHECK(idx->Size() == 0);
+  CHECK(idx->Search(std::vector<float>{1, 2, 3, 4}, SearchOptions{}).status().code() ==
+        Status::Code::kInvalidArgument);
+  // All-or-nothing batch validation.
+  std::vector<NodeId> nodes{1, 2};
+  std::vector<float> values{1, 0, 0, NAN, 0, 0};
+  CHECK(idx->UpsertBatch(nodes, values, 2).code() == Status::Code::kInvalidArgument);
+  CHECK(idx->Size() == 0);
+  CHECK(VectorIndex::Create(Def(0, Metric::kL2)).status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("remove hides a vector and re-insert brings it back") {
+  auto idx = Make(2, Metric::kL2);
+  REQUIRE(idx->Upsert(1, std::vector<float>{0, 0}).ok());
+  REQUIRE(idx->Upsert(2, std::vector<float>{5, 5}).ok());
+  REQUIRE(idx->Remove(1).ok());
+  REQUIRE(idx->Remove(1).ok());   // idempotent
+  REQUIRE(idx->Remove(77).ok());  // absent
+  CHECK_FALSE(idx->Contains(1));
+  CHECK(idx->Size() == 1);
+  CHECK(idx->Get(1).status().code() == Status::Code::kNotFound);
+  auto r = idx->Search(std::vector<float>{0, 0}, SearchOptions{.k = 5});
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 1);
+  CHECK(r->hits[0].node == 2);
+  auto exact = idx->SearchExact(std::vector<float>{0, 0}, SearchOptions{.k = 5});
+  REQUIRE(exact.ok());
+  CHECK(exact->hits.size() == 1);
+
+  REQUIRE(idx->Upsert(1, std::vector<float>{6, 6}).ok());
+  CHECK(idx->Contains(1));
+  CHECK(idx->Size() == 2);
+  r = idx->Search(std::vector<float>{6, 6}, SearchOptions{.k = 1});
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 1);
+  CHECK(r->hits[0].node == 1);
+  CHECK(r->hits[0].distance == doctest::Approx(0.0f));
+}
+
+TEST_CASE("search recall at 10 against exact search is at least 0.95 on clustered data") {
+  constexpr uint32_t kDim = 32;
+  constexpr size_t kN = 5000;
+  auto idx = Make(kDim, Metric::kCosine);
+  auto data = Clustered(kN, kDim, 7);
+  auto ids = Iota(kN);
+  REQUIRE(idx->UpsertBatch(ids, data, 2).ok());
+  CHECK(idx->Size() == kN);
+  auto queries = Clustered(100, kDim, 99);
+  size_t found = 0, raw_found = 0, total = 0;
+  for (size_t q = 0; q < 100; ++q) {
+    std::span<const float> query(queries.data() + q * kDim, kDim);
+    auto approx = idx->Search(query, SearchOptions{.k = 10});
+    auto exact = idx->SearchExact(query, SearchOptions{.k = 10});
+    auto raw = idx->SearchRaw(query, 10, 64);
+    REQUIRE(raw.ok());
+    REQUIRE(approx.ok());
+    REQUIRE(exact.ok());
+    CHECK_FALSE(approx->exhaustive);
+    std::set<NodeId> truth;
+    for (const auto& h : exact->hits) truth.insert(h.node);
+    for (const auto& h : approx->hits) found += truth.count(h.node);
+    for (const auto& h : raw->hits) raw_found += truth.count(h.node);
+    total += truth.size();
+  }
+  double recall = static_cast<double>(found) / total;
+  MESSAGE("recall@10 = " << recall << " (hnswlib searchKnn: " << static_cast<double>(raw_found) / total << ")");
+  CHECK(recall >= 0.95);
+}
+
+TEST_CASE("raw hnswlib search returns k hits closest first") {
+  constexpr uint32_t kDim = 16;
+  auto idx = Make(kDim, Metric::kL2);
+  auto data = Clustered(2000, kDim, 3);
+  REQUIRE(idx->UpsertBatch(Iota(2000), data, 2).ok());
+  auto r = idx->SearchRaw(std::span<const float>(data.data(), kDim), 10, 64);
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 10);
+  CHECK(r->hits[0].node == 0);
+  for (size_t i = 1; i < r->hits.size(); ++i) CHECK(r->hits[i - 1].distance <= r->hits[i].distance);
+}
+
+TEST_CASE("filtered search returns k eligible hits when the filter keeps 1 percent") {
+  constexpr uint32_t kDim = 16;
+  constexpr size_t kN = 20000;
+  auto idx = Make(kDim, Metric::kCosine);
+  auto data = Clustered(kN, kDim, 11);
+  REQUIRE(idx->UpsertBatch(Iota(kN), data, 2).ok());
+  std::function<bool(NodeId)> one_percent = [](NodeId n) { return n % 100 == 37; };
+  auto queries = Clustered(20, kDim, 5);
+  size_t found = 0, total = 0;
+  for (size_t q = 0; q < 20; ++q) {
+    std::span<const float> query(queries.data() + q * kDim, kDim);
+    SearchOptions opts{.k = 10, .filter = &one_percent};
+    auto r = idx->Search(query, opts);
+    REQUIRE(r.ok());
+    REQUIRE(r->hits.size() == 10);
+    for (const auto& h : r->hits) CHECK(one_percent(h.node));
+    auto exact = idx->SearchExact(query, opts);
+    REQUIRE(exact.ok());
+    std::set<NodeId> truth;
+    for (const auto& h : exact->hits) truth.insert(h.node);
+    for (const auto& h : r->hits) found += truth.count(h.node);
+    total += truth.size();
+  }
+  double recall = static_cast<double>(found) / total;
+  MESSAGE("filtered (1%) recall@10 = " << recall);
+  CHECK(recall >= 0.9);
+}
+
+TEST_CASE("filtered search with only three eligible vectors is exhaustive and returns them") {
+  constexpr uint32_t kDim = 8;
+  constexpr size_t kN = 20000;
+  auto idx = Make(kDim, Metric::kL2);
+  auto data = Clustered(kN, kDim, 13);
+  REQUIRE(idx->UpsertBatch(Iota(kN), data, 2).ok());
+  std::function<bool(NodeId)> three = [](NodeId n) { return n == 5 || n == 9000 || n == 19999; };
+  SearchOptions opts{.k = 10, .filter = &three};
+  auto r = idx->Search(std::span<const float>(data.data() + 5 * kDim, kDim), opts);
+  REQUIRE(r.ok());
+  CHECK(r->exhaustive);
+  REQUIRE(r->hits.size() == 3);
+  std::set<NodeId> got;
+  for (const auto& h : r->hits) got.insert(h.node);
+  CHECK(got == std::set<NodeId>{5, 9000, 19999});
+  CHECK(r->hits[0].node == 5);  // the query is node 5's own vector
+}
+
+TEST_CASE("search on an empty index and with k zero returns nothing") {
+  auto idx = Make(4, Metric::kL2);
+  auto r = idx->Search(std::vector<float>{1, 2, 3, 4}, SearchOptions{.k = 5});
+  REQUIRE(r.ok());
+  CHECK(r->hits.empty());
+  REQUIRE(idx->Upsert(1, std::vector<float>{1, 2, 3, 4}).ok());
+  r = idx->Search(std::vector<float>{1, 2, 3, 4}, SearchOptions{.k = 0});
+  REQUIRE(r.ok());
+  CHECK(r->hits.empty());
+}
+
+TEST_CASE("capacity grows past the initial size through single upserts") {
+  auto idx = Make(4, Metric::kL2);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (NodeId i = 0; i < 3000; ++i) {
+    std::vector<float> v{u(rng), u(rng), u(rng), u(rng)};
+    REQUIRE(idx->Upsert(i, v).ok());
+  }
+  CHECK(idx->Size() == 3000);
+  auto v = idx->Get(2999);
+  REQUIRE(v.ok());
+  auto r = idx->Search(*v, SearchOptions{.k = 1});
+  REQUIRE(r.ok());
+  CHECK(r->hits[0].node == 2999);
+}
+
+TEST_CASE("searches run concurrently with upserts, removals and capacity growth") {
+  constexpr uint32_t kDim = 8;
+  auto idx = Make(kDim, Metric::kL2);
+  auto data = Clustered(4000, kDim, 21);
+  std::atomic<bool> stop{false};
+  std::atomic<long> searches{0};
+  std::atomic<long> bad{0};
+  std::function<bool(NodeId)> even = [](NodeId n) { return n % 2 == 0; };
+  auto reader = [&] {
+    size_t q = 0;
+    while (!stop.load()) {
+      std::span<const float> query(data.data() + (q++ % 4000) * kDim, kDim);
+      auto r = idx->Search(query, SearchOptions{.k = 5, .filter = &even});
+      if (!r.ok()) {
+        bad.fetch_add(1);
+      } else {
+        for (const auto& h : r->hits) {
+          if (h.node % 2 != 0 || h.node >= 4000) bad.fetch_add(1);
+        }
+      }
+      auto exact = idx->SearchExact(query, SearchOptions{.k = 3});
+      if (!exact.ok()) bad.fetch_add(1);
+      searches.fetch_add(1);
+    }
+  };
+  std::thread r1(reader);
+  std::thread r2(reader);
+  for (NodeId n = 0; n < 4000; ++n) {
+    REQUIRE(idx->Upsert(n, std::span<const float>(data.data() + n * kDim, kDim)).ok());
+    if (n % 10 == 9) REQUIRE(idx->Remove(n - 5).ok());
+  }
+  stop = true;
+  r1.join();
+  r2.join();
+  CHECK(bad.load() == 0);
+  CHECK(searches.load() > 0);
+  CHECK(idx->Size() == 3600);
+}

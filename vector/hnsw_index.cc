@@ -1,0 +1,554 @@
+// VectorIndex over hnswlib: writes, lookups, capacity, snapshots' file I/O and searches.
+// The only translation unit that includes hnswlib (see index_impl.h).
+//
+// Filtered search: greedy descent through the upper layers, then a beam search on the base
+// layer in which every node may be traversed but only nodes that pass the filter (and are not
+// deleted) enter the result beam. A selective filter makes the beam fill slowly, so the search
+// walks further; a budget of distance computations (kBudgetPerEf * ef) bounds one attempt. If an
+// attempt ends with fewer than k eligible hits, the next one widens ef (and the budget) 4x;
+// once the widened search would cost more than an exact filtered scan (estimated from the
+// selectivity the failed attempt observed), the exact scan answers and the result is marked
+// exhaustive.
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+
+#include "vector/index_impl.h"
+
+namespace pathwise::vector {
+namespace {
+
+float Dist(const IndexImpl& impl, const float* query, uint32_t internal_id) {
+  return impl.hnsw->fstdistfunc_(query, impl.hnsw->getDataByInternalId(internal_id),
+                                 impl.hnsw->dist_func_param_);
+}
+
+float SimilarityFromDistance(const IndexImpl& impl, float distance) {
+  return impl.def.metric == Metric::kL2 ? 1.0f / (1.0f + distance) : 1.0f - distance;
+}
+
+// Size saveIndex must have produced; hnswlib's writer does not report I/O errors itself.
+size_t ExpectedFileSize(const hnswlib::HierarchicalNSW<float>& h) {
+  size_t bytes = 8 * 6 + 4 + 4 + 8 * 3 + 8 + 8;  // header fields, see saveIndex
+  bytes += h.cur_element_count * h.size_data_per_element_;
+  for (size_t i = 0; i < h.cur_element_count; ++i) {
+    bytes += 4;
+    if (h.element_levels_[i] > 0) bytes += h.size_links_per_element_ * h.element_levels_[i];
+  }
+  return bytes;
+}
+
+}  // namespace
+
+VectorIndex::Impl::Impl() = default;
+VectorIndex::Impl::~Impl() = default;
+
+Status VectorIndex::Impl::SaveTo(const std::string& path, size_t* points) const {
+  auto lock = ReadLock();
+  try {
+    hnsw->saveIndex(path);
+  } catch (const std::exception& e) {
+    return Status::IOError(std::string("cannot save vector index: ") + e.what());
+  }
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) != ExpectedFileSize(*hnsw) || ec) {
+    return Status::IOError("short write saving " + path);
+  }
+  *points = hnsw->cur_element_count;
+  return Status::OK();
+}
+
+size_t VectorIndex::Impl::Points() const {
+  auto lock = ReadLock();
+  return hnsw->cur_element_count;
+}
+
+constexpr size_t kInitialCapacity = 1024;
+
+void VectorIndex::Impl::InitEmpty(size_t capacity) {
+  if (def.metric == Metric::kL2) {
+    space = std::make_unique<hnswlib::L2Space>(def.dim);
+  } else {
+    space = std::make_unique<hnswlib::InnerProductSpace>(def.dim);
+  }
+  hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), capacity, def.m,
+                                                           def.ef_construction);
+  live = 0;
+  published = 0;
+}
+
+void VectorIndex::Impl::LoadFrom(const std::string& path) {
+  if (def.metric == Metric::kL2) {
+    space = std::make_unique<hnswlib::L2Space>(def.dim);
+  } else {
+    space = std::make_unique<hnswlib::InnerProductSpace>(def.dim);
+  }
+  hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), path, false, 0);
+  live = CountLive();
+  published = hnsw->cur_element_count;
+}
+
+size_t VectorIndex::Impl::CountLive() const {
+  size_t n = 0;
+  for (size_t i = 0; i < hnsw->cur_element_count; ++i) {
+    if (!hnsw->isMarkedDeleted(static_cast<uint32_t>(i))) ++n;
+  }
+  return n;
+}
+
+int64_t VectorIndex::Impl::InternalId(NodeId node) const {
+  // label_lookup_ is written by addPoint under cur_element_count_guard_.
+  std::lock_guard<std::mutex> guard(hnsw->cur_element_count_guard_);
+  auto it = hnsw->label_lookup_.find(node);
+  return it == hnsw->label_lookup_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+void VectorIndex::Impl::EnsureCapacity(size_t extra) {
+  {
+    auto lock = ReadLock();
+    if (hnsw->cur_element_count + extra <= hnsw->max_elements_) return;
+  }
+  // Announce the resize first: glibc's rwlock prefers readers, so under a steady stream of
+  // searches the exclusive lock could otherwise wait indefinitely.
+  resize_pending.store(true);
+  std::unique_lock lock(resize_mu);
+  struct ClearPending {
+    std::atomic<bool>* flag;
+    ~ClearPending() { flag->store(false); }
+  } clear_pending{&resize_pending};
+  size_t need = hnsw->cur_element_count + extra;
+  if (need <= hnsw->max_elements_) return;
+  hnsw->resizeIndex(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}));
+}
+
+Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) const {
+  if (values.size() != def.dim) {
+    return Status::InvalidArgument("vector for " + def.FullName() + " has " +
+                                   std::to_string(values.size()) + " values, expected " +
+                                   std::to_string(def.dim));
+  }
+  double norm2 = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return Status::InvalidArgument("vector for " + def.FullName() +
+                                     " has a non-finite value at position " + std::to_string(i));
+    }
+    norm2 += static_cast<double>(values[i]) * values[i];
+    out[i] = values[i];
+  }
+  if (def.metric == Metric::kCosine) {
+    if (norm2 == 0 || !std::isfinite(norm2)) {
+      return Status::InvalidArgument("a zero vector has no direction (cosine space " +
+                                     def.FullName() + ")");
+    }
+    float inv = static_cast<float>(1.0 / std::sqrt(norm2));
+    for (size_t i = 0; i < values.size(); ++i) out[i] *= inv;
+  }
+  return Status::OK();
+}
+
+VectorIndex::VectorIndex() : impl_(std::make_unique<Impl>()) {}
+VectorIndex::~VectorIndex() = default;
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const VectorSpaceDef& def) {
+  if (def.dim == 0 || def.dim > 65536) {
+    return Status::InvalidArgument("vector space " + def.FullName() + " needs 1..65536 dims");
+  }
+  if (def.m < 2 || def.m > 1024 || def.ef_construction == 0) {
+    return Status::InvalidArgument("vector space " + def.FullName() + " has a bad m/ef");
+  }
+  std::unique_ptr<VectorIndex> index(new VectorIndex());
+  index->impl_->def = def;
+  try {
+    index->impl_->InitEmpty(kInitialCapacity);
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(std::string("cannot create vector index: ") + e.what());
+  }
+  return index;
+}
+
+const VectorSpaceDef& VectorIndex::def() const { return impl_->def; }
+
+Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
+  std::vector<float> prepared(impl_->def.dim);
+  PW_RETURN_IF_ERROR(impl_->Prepare(values, prepared.data()));
+  try {
+    impl_->EnsureCapacity(1);
+    auto lock = impl_->ReadLock();
+    int64_t internal = impl_->InternalId(node);
+    bool was_live = internal >= 0 && !impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal));
+    // For an existing label hnswlib unmarks a deleted point and updates it in place.
+    impl_->hnsw->addPoint(prepared.data(), node);
+    if (!was_live) impl_->live.fetch_add(1);
+    impl_->published = impl_->hnsw->cur_element_count;
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("vector insert failed: ") + e.what());
+  }
+  impl_->dirty = true;
+  return Status::OK();
+}
+
+Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const float> values,
+                                int threads) {
+  const size_t dim = impl_->def.dim;
+  if (values.size() != nodes.size() * dim) {
+    return Status::InvalidArgument("batch has " + std::to_string(values.size()) +
+                                   " values for " + std::to_string(nodes.size()) +
+                                   " vectors of dim " + std::to_string(dim));
+  }
+  // Validate everything before inserting anything; the last occurrence of a node wins.
+  std::vector<float> prepared(values.size());
+  std::unordered_map<NodeId, size_t> last;
+  last.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    PW_RETURN_IF_ERROR(impl_->Prepare(values.subspan(i * dim, dim), prepared.data() + i * dim));
+    last[nodes[i]] = i;
+  }
+  std::vector<size_t> order;
+  order.reserve(last.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (last[nodes[i]] == i) order.push_back(i);
+  }
+  try {
+    impl_->EnsureCapacity(order.size());
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(std::string("vector index resize failed: ") + e.what());
+  }
+  auto lock = impl_->ReadLock();
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string error;
+  std::mutex error_mu;
+  auto work = [&] {
+    for (;;) {
+      size_t at = next.fetch_add(1);
+      if (at >= order.size() || failed.load()) return;
+      size_t i = order[at];
+      try {
+        impl_->hnsw->addPoint(prepared.data() + i * dim, nodes[i]);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> g(error_mu);
+        failed = true;
+        error = e.what();
+      }
+    }
+  };
+  size_t n_threads = std::clamp<size_t>(threads <= 0 ? 1 : threads, 1, 64);
+  n_threads = std::min(n_threads, std::max<size_t>(1, order.size() / 256));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  impl_->live = impl_->CountLive();
+  impl_->published = impl_->hnsw->cur_element_count;
+  impl_->dirty = true;
+  if (failed) return Status::Internal("vector batch insert failed: " + error);
+  return Status::OK();
+}
+
+Status VectorIndex::Remove(NodeId node) {
+  auto lock = impl_->ReadLock();
+  int64_t internal = impl_->InternalId(node);
+  if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) {
+    return Status::OK();
+  }
+  try {
+    impl_->hnsw->markDelete(node);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("vector remove failed: ") + e.what());
+  }
+  impl_->live.fetch_sub(1);
+  impl_->dirty = true;
+  return Status::OK();
+}
+
+bool VectorIndex::Contains(NodeId node) const {
+  auto lock = impl_->ReadLock();
+  int64_t internal = impl_->InternalId(node);
+  return internal >= 0 && !impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal));
+}
+
+Result<std::vector<float>> VectorIndex::Get(NodeId node) const {
+  auto lock = impl_->ReadLock();
+  int64_t internal = impl_->InternalId(node);
+  if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) {
+    return Status::NotFound("no vector for node " + std::to_string(node) + " in " +
+                            impl_->def.FullName());
+  }
+  const float* data =
+      reinterpret_cast<const float*>(impl_->hnsw->getDataByInternalId(static_cast<uint32_t>(internal)));
+  return std::vector<float>(data, data + impl_->def.dim);
+}
+
+size_t VectorIndex::Size() const { return impl_->live.load(); }
+
+float VectorIndex::Similarity(std::span<const float> a, std::span<const float> b) const {
+  size_t n = std::min(a.size(), b.size());
+  double dot = 0, na = 0, nb = 0, l2 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+    double d = static_cast<double>(a[i]) - b[i];
+    l2 += d * d;
+  }
+  switch (impl_->def.metric) {
+    case Metric::kCosine:
+      return (na == 0 || nb == 0) ? 0.0f : static_cast<float>(dot / std::sqrt(na * nb));
+    case Metric::kInnerProduct:
+      return static_cast<float>(dot);
+    case Metric::kL2:
+      return static_cast<float>(1.0 / (1.0 + l2));
+  }
+  return 0.0f;
+}
+
+size_t VectorIndex::MemoryBytes() const {
+  auto lock = impl_->ReadLock();
+  const auto& h = *impl_->hnsw;
+  size_t bytes = h.max_elements_ * (h.size_data_per_element_ + sizeof(void*) + sizeof(int) +
+                                    sizeof(std::mutex));
+  for (size_t i = 0; i < h.cur_element_count; ++i) {
+    if (h.element_levels_[i] > 0) bytes += h.size_links_per_element_ * h.element_levels_[i];
+  }
+  bytes += h.label_lookup_.size() * 32;
+  return bytes;
+}
+
+namespace {
+
+constexpr size_t kBudgetPerEf = 64;
+constexpr size_t kMinBudget = 4096;
+constexpr double kVisitVsScanCost = 8.0;
+
+using DistId = std::pair<float, uint32_t>;
+using MaxHeap = std::priority_queue<DistId>;
+using MinHeap = std::priority_queue<DistId, std::vector<DistId>, std::greater<DistId>>;
+
+struct Attempt {
+  MaxHeap top;  // eligible hits, worst on top
+  size_t computations = 0;
+  size_t eligible_seen = 0;  // nodes that passed the filter (estimates its selectivity)
+  bool budget_hit = false;
+  bool deadline_hit = false;
+};
+
+// Greedy descent through layers maxlevel..1; returns the base-layer entry point.
+uint32_t Descend(const IndexImpl& impl, const float* q, size_t* computations) {
+  const auto& h = *impl.hnsw;
+  uint32_t cur = h.enterpoint_node_;
+  float cur_dist = Dist(impl, q, cur);
+  ++*computations;
+  for (int level = h.maxlevel_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const unsigned int* data = h.get_linklist(cur, level);
+      int size = h.getListCount(const_cast<unsigned int*>(data));
+      const uint32_t* links = reinterpret_cast<const uint32_t*>(data + 1);
+      for (int i = 0; i < size; ++i) {
+        uint32_t cand = links[i];
+        if (cand >= impl.published.load(std::memory_order_relaxed)) continue;
+        float d = Dist(impl, q, cand);
+        ++*computations;
+        if (d < cur_dist) {
+          cur_dist = d;
+          cur = cand;
+          changed = true;
+        }
+      }
+    }
+  }
+  return cur;
+}
+
+void BaseLayerSearch(const IndexImpl& impl, const float* q, size_t ef, size_t budget,
+                     const std::function<bool(NodeId)>* filter, const Deadline& deadline,
+                     Attempt* out) {
+  auto& h = *impl.hnsw;
+  const size_t published = impl.published.load(std::memory_order_acquire);
+  if (published == 0) return;
+  uint32_t entry = Descend(impl, q, &out->computations);
+  auto eligible = [&](uint32_t id) {
+    if (h.isMarkedDeleted(id)) return false;
+    return filter == nullptr || (*filter)(static_cast<NodeId>(h.getExternalLabel(id)));
+  };
+
+  hnswlib::VisitedList* vl = h.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  hnswlib::vl_type tag = vl->curV;
+
+  MinHeap candidates;
+  float lower_bound = std::numeric_limits<float>::max();
+  float d0 = Dist(impl, q, entry);
+  ++out->computations;
+  candidates.emplace(d0, entry);
+  visited[entry] = tag;
+  if (eligible(entry)) {
+    ++out->eligible_seen;
+    out->top.emplace(d0, entry);
+    lower_bound = d0;
+  }
+  size_t expansions = 0;
+  while (!candidates.empty()) {
+    auto [dist, id] = candidates.top();
+    if (dist > lower_bound && out->top.size() >= ef) break;
+    if (out->computations >= budget) {
+      out->budget_hit = true;
+      break;
+    }
+    if ((++expansions & 63) == 0 && deadline.Expired()) {
+      out->deadline_hit = true;
+      break;
+    }
+    candidates.pop();
+    const unsigned int* data = h.get_linklist0(id);
+    int size = h.getListCount(const_cast<unsigned int*>(data));
+    const uint32_t* links = reinterpret_cast<const uint32_t*>(data + 1);
+    for (int i = 0; i < size; ++i) {
+      uint32_t nb = links[i];
+      if (nb >= published || visited[nb] == tag) continue;
+      visited[nb] = tag;
+      float d = Dist(impl, q, nb);
+      ++out->computations;
+      if (out->top.size() < ef || d < lower_bound) {
+        candidates.emplace(d, nb);
+        if (eligible(nb)) {
+          ++out->eligible_seen;
+          out->top.emplace(d, nb);
+          if (out->top.size() > ef) out->top.pop();
+          lower_bound = out->top.top().first;
+        }
+      }
+    }
+  }
+  h.visited_list_pool_->releaseVisitedList(vl);
+}
+
+void FillHits(const IndexImpl& impl, MaxHeap* top, size_t k, SearchResult* out) {
+  while (top->size() > k) top->pop();
+  out->hits.resize(top->size());
+  for (size_t i = top->size(); i-- > 0;) {
+    auto [dist, id] = top->top();
+    top->pop();
+    out->hits[i] = {static_cast<NodeId>(impl.hnsw->getExternalLabel(id)), dist,
+                    SimilarityFromDistance(impl, dist)};
+  }
+}
+
+}  // namespace
+
+Result<SearchResult> VectorIndex::Search(std::span<const float> query,
+                                         const SearchOptions& options) const {
+  std::vector<float> q(impl_->def.dim);
+  PW_RETURN_IF_ERROR(impl_->Prepare(query, q.data()));
+  SearchResult result;
+  if (options.k == 0) return result;
+  size_t ef = std::max(options.ef == 0 ? impl_->def.ef_search : options.ef, options.k);
+  ef = std::min<size_t>(ef, size_t{1} << 30);  // keeps the budget arithmetic far from overflow
+  try {
+    for (;;) {
+      size_t budget = std::max(ef * kBudgetPerEf, kMinBudget);
+      Attempt attempt;
+      size_t points;
+      {
+        auto lock = impl_->ReadLock();
+        points = impl_->published.load();
+        BaseLayerSearch(*impl_, q.data(), ef, budget, options.filter, options.deadline, &attempt);
+        result.distance_computations += attempt.computations;
+        if (attempt.deadline_hit) return Status::DeadlineExceeded("vector search deadline passed");
+        if (attempt.top.size() >= options.k) {
+          FillHits(*impl_, &attempt.top, options.k, &result);
+          return result;
+        }
+      }
+      // Too few eligible hits: widen while that is still cheaper than an exact scan. The beam
+      // fills after about ef / selectivity visits; a graph visit (distance + heap) costs about
+      // kVisitVsScanCost filter checks of the scan, which computes distances only for eligible
+      // points.
+      double selectivity = (attempt.eligible_seen + 1.0) / (attempt.computations + 1.0);
+      double needed_visits = static_cast<double>(ef * 4) / selectivity;
+      if (attempt.budget_hit && budget * 4 < points &&
+          needed_visits * kVisitVsScanCost < static_cast<double>(points)) {
+        ef *= 4;
+        continue;
+      }
+      size_t spent = result.distance_computations;
+      PW_ASSIGN_OR_RETURN(SearchResult exact, SearchExact(query, options));
+      exact.distance_computations += spent;
+      return exact;
+    }
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("vector search failed: ") + e.what());
+  }
+}
+
+Result<SearchResult> VectorIndex::SearchRaw(std::span<const float> query, size_t k,
+                                            size_t ef) const {
+  std::vector<float> q(impl_->def.dim);
+  PW_RETURN_IF_ERROR(impl_->Prepare(query, q.data()));
+  SearchResult result;
+  if (k == 0) return result;
+  try {
+    auto lock = impl_->ReadLock();
+    auto& h = *impl_->hnsw;
+    if (impl_->published.load() == 0) return result;
+    // hnswlib's searchKnn reads the shared ef_ member; call its own layers with an explicit ef
+    // instead so concurrent raw searches with different ef do not race.
+    size_t computations = 0;
+    uint32_t entry = Descend(*impl_, q.data(), &computations);
+    auto top = h.num_deleted_
+                   ? h.searchBaseLayerST<true, false>(entry, q.data(), std::max(ef, k))
+                   : h.searchBaseLayerST<false, false>(entry, q.data(), std::max(ef, k));
+    MaxHeap heap;
+    while (!top.empty()) {
+      heap.push(top.top());
+      top.pop();
+    }
+    FillHits(*impl_, &heap, k, &result);
+    result.distance_computations = computations;
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("vector search failed: ") + e.what());
+  }
+  return result;
+}
+
+Result<SearchResult> VectorIndex::SearchExact(std::span<const float> query,
+                                              const SearchOptions& options) const {
+  std::vector<float> q(impl_->def.dim);
+  PW_RETURN_IF_ERROR(impl_->Prepare(query, q.data()));
+  SearchResult result;
+  result.exhaustive = true;
+  if (options.k == 0) return result;
+  auto lock = impl_->ReadLock();
+  const auto& h = *impl_->hnsw;
+  MaxHeap top;
+  size_t n = impl_->published.load(std::memory_order_acquire);
+  for (size_t i = 0; i < n; ++i) {
+    if ((i & 1023) == 1023 && options.deadline.Expired()) {
+      return Status::DeadlineExceeded("exact vector search deadline passed");
+    }
+    uint32_t id = static_cast<uint32_t>(i);
+    if (h.isMarkedDeleted(id)) continue;
+    if (options.filter != nullptr && !(*options.filter)(static_cast<NodeId>(h.getExternalLabel(id)))) {
+      continue;
+    }
+    float d = Dist(*impl_, q.data(), id);
+    ++result.distance_computations;
+    if (top.size() < options.k) {
+      top.emplace(d, id);
+    } else if (d < top.top().first) {
+      top.pop();
+      top.emplace(d, id);
+    }
+  }
+  FillHits(*impl_, &top, options.k, &result);
+  return result;
+}
+
+}  // namespace pathwise::vector

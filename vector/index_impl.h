@@ -1,0 +1,75 @@
+// Internal to vector/: the state behind VectorIndex (hnswlib stays inside vector/).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "vector/vector.h"
+
+// hnswlib 0.6.2 defines non-inline functions in its headers, so exactly one translation unit
+// (hnsw_index.cc) may include it; everything else sees these declarations only.
+namespace hnswlib {
+template <typename T>
+class HierarchicalNSW;
+template <typename T>
+class SpaceInterface;
+}  // namespace hnswlib
+
+namespace pathwise::vector {
+
+struct VectorIndex::Impl {
+  Impl();
+  ~Impl();
+  VectorSpaceDef def;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw;
+  // Shared by every search and insert; exclusive only while the capacity grows (resizeIndex
+  // reallocates hnswlib's arrays) — rare, since capacity doubles.
+  mutable std::shared_mutex resize_mu;
+  std::atomic<bool> resize_pending{false};
+  // resize_mu in shared mode, after letting a pending resize go first.
+  std::shared_lock<std::shared_mutex> ReadLock() const {
+    while (resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
+    return std::shared_lock<std::shared_mutex>(resize_mu);
+  }
+  std::atomic<size_t> live{0};
+  // Internal ids below this are fully written; exact scans and searches stop here so they never
+  // read a point an in-flight insert is still initialising.
+  std::atomic<size_t> published{0};
+  // Content changed since the last snapshot.
+  std::atomic<bool> dirty{false};
+
+  // Creates an empty index (capacity grows on demand). Throws hnswlib's exceptions.
+  void InitEmpty(size_t capacity);
+  // Loads a saved index. Throws on a damaged file.
+  void LoadFrom(const std::string& path);
+  // Internal id of a label, or -1 if the label was never inserted.
+  // REQUIRES: resize_mu held (either mode).
+  int64_t InternalId(NodeId node) const;
+  // Grows capacity so `extra` more points fit. Takes resize_mu exclusively when it must grow.
+  void EnsureCapacity(size_t extra);
+  // Checks dim and finiteness, copies and normalises (cosine) into *out.
+  Status Prepare(std::span<const float> values, float* out) const;
+  // Writes the index to path (hnswlib's format) and checks the file is complete; *points gets
+  // the number of points (live and deleted) written. REQUIRES: no concurrent writes.
+  Status SaveTo(const std::string& path, size_t* points) const;
+  // Points ever inserted (live and deleted); a loaded snapshot is checked against its meta.
+  size_t Points() const;
+  // Counts live (not deleted) points; O(points).
+  size_t CountLive() const;
+};
+
+struct IndexInternals {
+  using Impl = VectorIndex::Impl;
+};
+using IndexImpl = IndexInternals::Impl;
+
+// Saves an index's snapshot (<dir>/<space>.hnsw + .meta) atomically (temp file, fsync, rename).
+// REQUIRES: no concurrent writes to the index.
+Status WriteSnapshot(const IndexImpl& impl, const std::string& dir, uint64_t sequence);
+
+}  // namespace pathwise::vector
