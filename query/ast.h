@@ -172,7 +172,8 @@ struct Statement {
 
 // Parses one statement. Errors: Status::SyntaxError with 1-based line and column, a message
 // naming the offending token and what was expected, e.g.
-//   "unexpected 'RETRUN' at line 2, column 1: expected RETURN, WHERE or ','".
+//   "syntax error at line 2, column 1: unexpected 'RETRUN', expected one of: RETURN, WHERE, ','".
+// Thread-safe. The PQL reference is docs/query-language.md.
 Result<std::unique_ptr<Statement>> Parse(std::string_view text);
 
 }  // namespace pathwise::query::ast

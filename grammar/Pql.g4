@@ -1,0 +1,308 @@
+// PQL, Pathwise's query language: the single source of its syntax. docs/query-language.md is the
+// reference. query/parser.cc turns the parse tree into query/ast.h immediately.
+//
+// Conventions:
+//  - keywords are case-insensitive and named K_<WORD>; every token is named so that syntax errors
+//    can render the expected set as keywords and symbols;
+//  - a graph pattern used as a boolean expression needs at least one relationship, so `(x)` is a
+//    parenthesised expression; where `(a)--(b)` could also read as `(a) - -(b)`, the pattern wins;
+//  - expression precedence (low -> high): OR < XOR < AND < NOT < comparison, IN, IS NULL
+//    < + - < * / % < unary minus < property access, call.
+grammar Pql;
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+
+statement
+  : K_PROFILE? (matchQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
+  ;
+
+matchQuery
+  : K_MATCH pattern (COMMA pattern)* whereClause? returnClause orderClause? skipClause?
+    limitClause?
+  ;
+
+returnClause
+  : K_RETURN K_DISTINCT? returnItem (COMMA returnItem)*
+  ;
+
+returnItem
+  : expression (K_AS name)?
+  ;
+
+orderClause
+  : K_ORDER K_BY sortItem (COMMA sortItem)*
+  ;
+
+sortItem
+  : expression (K_ASC | K_ASCENDING | K_DESC | K_DESCENDING)?
+  ;
+
+skipClause
+  : K_SKIP expression
+  ;
+
+limitClause
+  : K_LIMIT expression
+  ;
+
+offsetClause
+  : K_OFFSET expression
+  ;
+
+whereClause
+  : K_WHERE expression
+  ;
+
+recommendQuery
+  : K_RECOMMEND nodePattern K_FOR nodePattern source+ whereClause? scoreClause?
+    diversifyClause? (limitClause offsetClause? | offsetClause limitClause?)?
+  ;
+
+source
+  : K_FROM pattern (K_MAX integer K_PER K_NODE)? (K_AS name)?                      # graphSource
+  | K_FROM K_NEAREST expression K_TO nearestTarget K_IN name DOT name
+    (K_EF expression)? (K_AS name)?                                                # nearestSource
+  ;
+
+// The vector to search around. Not a full expression: `u.taste IN Item.embedding` must not read
+// as an IN test. Parenthesise anything more complex than an atom with property accesses.
+nearestTarget
+  : examples (K_MINUS examples)?
+  | atom (DOT name)*
+  ;
+
+examples
+  : K_MEAN LPAREN variable RPAREN K_OVER pattern (K_WHERE expression)?
+  ;
+
+scoreClause
+  : K_SCORE expression
+  ;
+
+diversifyClause
+  : K_DIVERSIFY diversifyItem (COMMA? diversifyItem)?
+  ;
+
+diversifyItem
+  : K_BY expression K_MAX expression                                              # diversifyBy
+  | K_MMR number K_IN name DOT name                                                # diversifyMmr
+  ;
+
+// ---------------------------------------------------------------------------------------------
+// Graph patterns
+
+pattern
+  : nodePattern (relationship nodePattern)*
+  ;
+
+nodePattern
+  : LPAREN variable? (COLON name)? properties? RPAREN
+  ;
+
+properties
+  : LBRACE (propertyEntry (COMMA propertyEntry)*)? RBRACE
+  ;
+
+propertyEntry
+  : name COLON expression
+  ;
+
+relationship
+  : LT DASH relationshipDetail? DASH                                               # inRelationship
+  | DASH relationshipDetail? DASH GT                                               # outRelationship
+  | DASH relationshipDetail? DASH                                                  # bothRelationship
+  ;
+
+relationshipDetail
+  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? (K_MAX integer)? RBRACKET
+  ;
+
+// ---------------------------------------------------------------------------------------------
+// Expressions (one left-recursive rule; earlier alternatives bind tighter)
+
+expression
+  : expression DOT name                                                           # propertyExpr
+  | DASH expression                                                                # negateExpr
+  | PLUS expression                                                                # plusExpr
+  | expression op=(STAR | SLASH | PERCENT) expression                              # multiplyExpr
+  | expression op=(PLUS | DASH) expression                                         # addExpr
+  | expression (comparisonOp | K_NOT? K_IN) expression                             # compareExpr
+  | expression K_IS K_NOT? K_NULL                                                  # isNullExpr
+  | K_NOT expression                                                               # notExpr
+  | expression K_AND expression                                                    # andExpr
+  | expression K_XOR expression                                                    # xorExpr
+  | expression K_OR expression                                                     # orExpr
+  | atom                                                                           # atomExpr
+  ;
+
+comparisonOp
+  : EQ | NEQ | LT | LE | GT | GE
+  ;
+
+atom
+  : literal                                                                        # literalAtom
+  | PARAM                                                                          # paramAtom
+  | LBRACKET (expression (COMMA expression)*)? RBRACKET                            # listAtom
+  | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom
+  | nodePattern (relationship nodePattern)+                                        # patternAtom
+  | LPAREN expression RPAREN                                                       # parenAtom
+  | variable                                                                       # variableAtom
+  ;
+
+literal
+  : INTEGER | FLOAT | DURATION | STRING | K_TRUE | K_FALSE | K_NULL
+  ;
+
+number
+  : INTEGER | FLOAT
+  ;
+
+integer
+  : INTEGER
+  ;
+
+functionName
+  : IDENTIFIER | QUOTED_IDENTIFIER | K_MAX
+  ;
+
+// Variables: identifiers plus the few keywords that never start or continue an expression.
+variable
+  : IDENTIFIER | QUOTED_IDENTIFIER | K_NODE | K_PER | K_EF | K_MEAN | K_OVER
+  ;
+
+// Labels, edge types, property keys, aliases, vector spaces: any identifier or keyword.
+name
+  : IDENTIFIER | QUOTED_IDENTIFIER
+  | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_DESC | K_DESCENDING | K_DISTINCT | K_DIVERSIFY
+  | K_EF | K_EXPLAIN | K_FALSE | K_FOR | K_FROM | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN
+  | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT | K_NULL | K_OFFSET | K_OR | K_ORDER | K_OVER
+  | K_PER | K_PROFILE | K_RECOMMEND | K_RETURN | K_SCORE | K_SKIP | K_TO | K_TRUE | K_WHERE | K_XOR
+  ;
+
+// ---------------------------------------------------------------------------------------------
+// Lexer. Keywords first (case-insensitive), then literals, identifiers, symbols.
+
+K_AND : A N D ;
+K_AS : A S ;
+K_ASC : A S C ;
+K_ASCENDING : A S C E N D I N G ;
+K_BY : B Y ;
+K_DESC : D E S C ;
+K_DESCENDING : D E S C E N D I N G ;
+K_DISTINCT : D I S T I N C T ;
+K_DIVERSIFY : D I V E R S I F Y ;
+K_EF : E F ;
+K_EXPLAIN : E X P L A I N ;
+K_FALSE : F A L S E ;
+K_FOR : F O R ;
+K_FROM : F R O M ;
+K_IN : I N ;
+K_IS : I S ;
+K_LIMIT : L I M I T ;
+K_MATCH : M A T C H ;
+K_MAX : M A X ;
+K_MEAN : M E A N ;
+K_MINUS : M I N U S ;
+K_MMR : M M R ;
+K_NEAREST : N E A R E S T ;
+K_NODE : N O D E ;
+K_NOT : N O T ;
+K_NULL : N U L L ;
+K_OFFSET : O F F S E T ;
+K_OR : O R ;
+K_ORDER : O R D E R ;
+K_OVER : O V E R ;
+K_PER : P E R ;
+K_PROFILE : P R O F I L E ;
+K_RECOMMEND : R E C O M M E N D ;
+K_RETURN : R E T U R N ;
+K_SCORE : S C O R E ;
+K_SKIP : S K I P ;
+K_TO : T O ;
+K_TRUE : T R U E ;
+K_WHERE : W H E R E ;
+K_XOR : X O R ;
+
+// 7d, 12h, 30m, 45s, 250ms and compounds such as 1h30m (units are lower-case only).
+DURATION : (DIGITS ('ms' | 'd' | 'h' | 'm' | 's'))+ ;
+FLOAT
+  : DIGITS '.' DIGITS EXPONENT?
+  | '.' DIGITS EXPONENT?
+  | DIGITS EXPONENT
+  ;
+INTEGER : DIGITS ;
+
+STRING
+  : '\'' (~['\\\r\n] | '\\' ~[\r\n])* '\''
+  | '"' (~["\\\r\n] | '\\' ~[\r\n])* '"'
+  ;
+// A string missing its closing quote on its line; the parser reports it as a lexical error.
+UNTERMINATED_STRING
+  : '\'' (~['\\\r\n] | '\\' ~[\r\n])* '\\'?
+  | '"' (~["\\\r\n] | '\\' ~[\r\n])* '\\'?
+  ;
+
+PARAM : '$' [a-zA-Z0-9_]+ ;
+IDENTIFIER : [a-zA-Z_] [a-zA-Z0-9_]* ;
+QUOTED_IDENTIFIER : '`' (~[`\r\n] | '``')+ '`' ;
+
+LPAREN : '(' ;
+RPAREN : ')' ;
+LBRACKET : '[' ;
+RBRACKET : ']' ;
+LBRACE : '{' ;
+RBRACE : '}' ;
+COMMA : ',' ;
+COLON : ':' ;
+SEMI : ';' ;
+DOT : '.' ;
+PIPE : '|' ;
+STAR : '*' ;
+SLASH : '/' ;
+PERCENT : '%' ;
+PLUS : '+' ;
+// `--` followed by a blank or the end of the line starts a comment; `-->`, `--(` are edges.
+LINE_COMMENT : ('--' ([ \t] ~[\r\n]*)? | '//' ~[\r\n]*) ('\r'? '\n' | EOF) -> skip ;
+BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
+DASH : '-' ;
+EQ : '=' ;
+NEQ : '<>' | '!=' ;
+LE : '<=' ;
+GE : '>=' ;
+LT : '<' ;
+GT : '>' ;
+
+WS : [ \t\r\n\f]+ -> skip ;
+
+// Anything else is a lexical error reported by the parser with its position.
+ERROR_CHAR : . ;
+
+fragment DIGITS : [0-9]+ ;
+fragment EXPONENT : [eE] [+-]? DIGITS ;
+fragment A : [aA] ;
+fragment B : [bB] ;
+fragment C : [cC] ;
+fragment D : [dD] ;
+fragment E : [eE] ;
+fragment F : [fF] ;
+fragment G : [gG] ;
+fragment H : [hH] ;
+fragment I : [iI] ;
+fragment J : [jJ] ;
+fragment K : [kK] ;
+fragment L : [lL] ;
+fragment M : [mM] ;
+fragment N : [nN] ;
+fragment O : [oO] ;
+fragment P : [pP] ;
+fragment Q : [qQ] ;
+fragment R : [rR] ;
+fragment S : [sS] ;
+fragment T : [tT] ;
+fragment U : [uU] ;
+fragment V : [vV] ;
+fragment W : [wW] ;
+fragment X : [xX] ;
+fragment Y : [yY] ;
+fragment Z : [zZ] ;

@@ -1,0 +1,753 @@
+// PQL text -> query/ast.h. The only file that sees ANTLR: the generated lexer and parser
+// (grammar/Pql.g4) run here and their parse tree is converted into Pathwise's AST at once.
+//
+// Parsing is two-stage (SLL prediction with a bailing error strategy, then full LL on failure).
+// The first error stops parsing: it is thrown as a ParseError inside this file and becomes one
+// Status::SyntaxError. Nesting is bounded before and during parsing so that no input can exhaust
+// the stack.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "PqlLexer.h"
+#include "PqlParser.h"
+#include "antlr4-runtime.h"
+#include "query/ast.h"
+
+namespace pathwise::query::ast {
+namespace {
+
+using pathwise_pql::PqlLexer;
+using pathwise_pql::PqlParser;
+
+constexpr int kMaxNesting = 200;       // brackets: ( [ {
+constexpr int kMaxRuleDepth = 1000;    // parser recursion (unary chains, nested patterns, ...)
+constexpr int kMaxExprDepth = 1000;    // AST depth (long operator chains build deep trees)
+constexpr size_t kMaxExpected = 8;     // expected tokens listed in an error message
+constexpr size_t kMaxTokenEcho = 40;   // offending token text echoed in an error message
+
+// The one exception type used inside this file; Parse() turns it into a Status.
+struct ParseError {
+  std::string what;
+  int line;
+  int column;
+};
+
+[[noreturn]] void Fail(int line, int column, std::string what) {
+  throw ParseError{std::move(what), line, column};
+}
+
+[[noreturn]] void Fail(const antlr4::Token* token, std::string what) {
+  Fail(static_cast<int>(token->getLine()), static_cast<int>(token->getCharPositionInLine()) + 1,
+       std::move(what));
+}
+
+Position PosOf(const antlr4::Token* token) {
+  return {static_cast<int>(token->getLine()),
+          static_cast<int>(token->getCharPositionInLine()) + 1};
+}
+
+Position PosOf(antlr4::ParserRuleContext* ctx) { return PosOf(ctx->getStart()); }
+
+// ---------------------------------------------------------------------------------------------
+// Error messages
+
+std::string Echo(const antlr4::Token* token) {
+  if (token->getType() == antlr4::Token::EOF) return "end of input";
+  std::string text = token->getText();
+  if (text.size() > kMaxTokenEcho) text = text.substr(0, kMaxTokenEcho) + "...";
+  return "'" + text + "'";
+}
+
+// How an expected token is shown, and its rank: clause keywords, punctuation and token classes,
+// operator keywords, operator symbols. Empty: not shown.
+std::pair<std::string, int> Describe(const antlr4::dfa::Vocabulary& vocab, ssize_t type) {
+  if (type == static_cast<ssize_t>(antlr4::Token::EOF)) return {"end of input", 1};
+  switch (type) {
+    case PqlParser::IDENTIFIER: return {"identifier", 1};
+    case PqlParser::INTEGER: return {"integer", 1};
+    case PqlParser::FLOAT: return {"number", 1};
+    case PqlParser::DURATION: return {"duration", 1};
+    case PqlParser::STRING: return {"string", 1};
+    case PqlParser::PARAM: return {"parameter", 1};
+    case PqlParser::NEQ: return {"'<>'", 3};
+    case PqlParser::QUOTED_IDENTIFIER:
+    case PqlParser::UNTERMINATED_STRING:
+    case PqlParser::ERROR_CHAR: return {"", 0};
+    case PqlParser::K_AND:
+    case PqlParser::K_OR:
+    case PqlParser::K_XOR:
+    case PqlParser::K_NOT:
+    case PqlParser::K_IS:
+    case PqlParser::K_IN: return {vocab.getSymbolicName(type).substr(2), 2};
+    case PqlParser::STAR:
+    case PqlParser::SLASH:
+    case PqlParser::PERCENT:
+    case PqlParser::PLUS:
+    case PqlParser::DASH:
+    case PqlParser::EQ:
+    case PqlParser::LT:
+    case PqlParser::LE:
+    case PqlParser::GT:
+    case PqlParser::GE: return {vocab.getLiteralName(type), 3};
+    default: break;
+  }
+  std::string symbolic = vocab.getSymbolicName(type);
+  if (symbolic.rfind("K_", 0) == 0) return {symbolic.substr(2), 0};
+  std::string literal = vocab.getLiteralName(type);
+  return {literal.empty() ? symbolic : literal, 1};
+}
+
+std::string RenderExpected(const antlr4::dfa::Vocabulary& vocab,
+                           const antlr4::misc::IntervalSet& expected) {
+  auto has = [&](size_t type) { return expected.contains(type); };
+  if (has(PqlParser::INTEGER) && has(PqlParser::STRING) && has(PqlParser::PARAM) &&
+      has(PqlParser::LBRACKET)) {
+    return "expected an expression";
+  }
+  bool names = has(PqlParser::IDENTIFIER);
+  std::vector<std::pair<int, std::string>> shown;  // (rank * 1000 + type, text)
+  std::set<std::string> seen;
+  for (ssize_t type : expected.toList()) {
+    auto [text, rank] = Describe(vocab, type);
+    if (text.empty() || !seen.insert(text).second) continue;
+    // Where an identifier fits, keywords are accepted as names; listing them would mislead.
+    if (names && vocab.getSymbolicName(type).rfind("K_", 0) == 0) continue;
+    shown.emplace_back(rank * 1000 + static_cast<int>(type), text);
+  }
+  if (shown.empty()) return "";
+  std::sort(shown.begin(), shown.end());
+  std::string out = shown.size() == 1 ? "expected " : "expected one of: ";
+  for (size_t i = 0; i < shown.size() && i < kMaxExpected; ++i) {
+    out += (i ? ", " : "") + shown[i].second;
+  }
+  if (shown.size() > kMaxExpected) out += ", ...";
+  return out;
+}
+
+// Lexical errors are tokens of their own; the parser stops at them at the latest.
+std::string LexicalError(const antlr4::Token* token) {
+  if (token->getType() == PqlParser::UNTERMINATED_STRING) return "unterminated string literal";
+  return "unexpected character " + Echo(token);
+}
+
+bool IsLexicalError(const antlr4::Token* token) {
+  return token->getType() == PqlParser::UNTERMINATED_STRING ||
+         token->getType() == PqlParser::ERROR_CHAR;
+}
+
+// Reports the first syntax error with the expected token set, then stops the parse.
+class FirstErrorListener : public antlr4::BaseErrorListener {
+ public:
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
+                   size_t column, const std::string& /*msg*/,
+                   std::exception_ptr e) override {
+    if (offending != nullptr && IsLexicalError(offending)) Fail(offending, LexicalError(offending));
+    std::string what = "unexpected " + (offending ? Echo(offending) : std::string("input"));
+    auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+    if (parser != nullptr) {
+      antlr4::misc::IntervalSet expected;
+      try {
+        if (e) std::rethrow_exception(e);
+        expected = parser->getExpectedTokens();
+      } catch (const antlr4::RecognitionException& re) {
+        expected = re.getExpectedTokens();
+      } catch (...) {
+      }
+      std::string rendered = RenderExpected(parser->getVocabulary(), expected);
+      if (!rendered.empty()) what += ", " + rendered;
+    }
+    Fail(static_cast<int>(line), static_cast<int>(column) + 1, std::move(what));
+  }
+};
+
+// The generated parser with a recursion bound.
+class GuardedParser : public PqlParser {
+ public:
+  using PqlParser::PqlParser;
+  void enterRule(antlr4::ParserRuleContext* ctx, size_t state, size_t rule) override {
+    CheckDepth();
+    PqlParser::enterRule(ctx, state, rule);
+  }
+  void enterRecursionRule(antlr4::ParserRuleContext* ctx, size_t state, size_t rule,
+                          int precedence) override {
+    CheckDepth();
+    PqlParser::enterRecursionRule(ctx, state, rule, precedence);
+  }
+
+ private:
+  // Throws before the base class enters the rule, so unwinding exits exactly the entered rules.
+  void CheckDepth() {
+    if (_ctx != nullptr && static_cast<int>(_ctx->depth()) >= kMaxRuleDepth) {
+      Fail(getCurrentToken(), "query nested too deeply (more than " +
+                                  std::to_string(kMaxRuleDepth) + " levels)");
+    }
+  }
+};
+
+// Rejects invalid UTF-8 with its position (the ANTLR input stream would throw).
+void CheckUtf8(std::string_view text) {
+  int line = 1, column = 1;
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= text.size() && !(len == 2 && c < 0xC2);
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 2;
+    if (ok && len == 3) {
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+    }
+    if (ok && len == 4) {
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+    }
+    if (!ok) Fail(line, column, "invalid UTF-8 in query text");
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+}
+
+// Bounds bracket nesting before the recursive-descent parser sees the tokens.
+void CheckNesting(antlr4::CommonTokenStream& tokens) {
+  int depth = 0;
+  for (antlr4::Token* token : tokens.getTokens()) {
+    switch (token->getType()) {
+      case PqlParser::LPAREN:
+      case PqlParser::LBRACKET:
+      case PqlParser::LBRACE:
+        if (++depth > kMaxNesting) {
+          Fail(token, "brackets nested too deeply (more than " + std::to_string(kMaxNesting) +
+                          " levels)");
+        }
+        break;
+      case PqlParser::RPAREN:
+      case PqlParser::RBRACKET:
+      case PqlParser::RBRACE:
+        depth = std::max(0, depth - 1);
+        break;
+      default: break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Literals
+
+std::string Unquote(antlr4::Token* token) {  // `name` with `` for a backtick
+  std::string text = token->getText();
+  std::string out;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '`') ++i;
+  }
+  return out;
+}
+
+void AppendUtf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+std::string UnescapeString(antlr4::Token* token) {
+  const std::string text = token->getText();
+  std::string out;
+  auto hex4 = [&](size_t at) -> uint32_t {
+    uint32_t cp = 0;
+    if (at + 4 > text.size() - 1) Fail(token, "invalid \\u escape in string literal");
+    auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + 4, cp, 16);
+    if (ec != std::errc() || end != text.data() + at + 4) {
+      Fail(token, "invalid \\u escape in string literal");
+    }
+    return cp;
+  };
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    char c = text[++i];
+    switch (c) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case '0': out += '\0'; break;
+      case '\\': case '\'': case '"': case '/': out += c; break;
+      case 'u': {
+        uint32_t cp = hex4(i + 1);
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 2 < text.size() && text[i + 1] == '\\' &&
+            text[i + 2] == 'u') {
+          uint32_t low = hex4(i + 3);
+          if (low < 0xDC00 || low > 0xDFFF) Fail(token, "invalid surrogate pair in string literal");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+          Fail(token, "invalid surrogate in string literal");
+        }
+        AppendUtf8(cp, out);
+        break;
+      }
+      default: Fail(token, std::string("unknown escape '\\") + c + "' in string literal");
+    }
+  }
+  return out;
+}
+
+// INTEGER, FLOAT or DURATION text (optionally negated) -> literal.
+Literal NumberLiteral(antlr4::Token* token, bool negative) {
+  const std::string text = token->getText();
+  Literal lit;
+  if (token->getType() == PqlParser::FLOAT) {
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || !std::isfinite(v)) Fail(token, "number out of range: " + text);
+    lit.value = negative ? -v : v;
+    return lit;
+  }
+  // Magnitudes are accumulated negated so that -9223372036854775808 fits.
+  int64_t total = 0;
+  bool overflow = false;
+  for (size_t i = 0; i < text.size();) {
+    size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    int64_t n = 0;
+    for (size_t k = start; k < i; ++k) {
+      overflow |= __builtin_mul_overflow(n, 10, &n) || __builtin_sub_overflow(n, text[k] - '0', &n);
+    }
+    int64_t unit = 1;
+    if (token->getType() == PqlParser::DURATION) {
+      if (text.compare(i, 2, "ms") == 0) {
+        i += 2;
+      } else {
+        char u = text[i++];
+        unit = u == 's' ? 1000 : u == 'm' ? 60'000 : u == 'h' ? 3'600'000 : 86'400'000;
+      }
+      lit.is_duration = true;
+    }
+    overflow |= __builtin_mul_overflow(n, unit, &n) || __builtin_add_overflow(total, n, &total);
+  }
+  if (!negative) overflow |= __builtin_mul_overflow(total, -1, &total);
+  if (overflow) Fail(token, (lit.is_duration ? "duration out of range: " : "integer out of range: ") + text);
+  lit.value = total;
+  return lit;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parse tree -> AST
+
+class Converter {
+ public:
+  explicit Converter(antlr4::CharStream* input) : input_(input) {}
+
+  std::unique_ptr<Statement> ConvertStatement(PqlParser::StatementContext* ctx) {
+    auto stmt = std::make_unique<Statement>();
+    stmt->profile = ctx->K_PROFILE() != nullptr;
+    stmt->explain = ctx->K_EXPLAIN() != nullptr;
+    if (ctx->matchQuery() != nullptr) {
+      stmt->body = ConvertMatch(ctx->matchQuery());
+    } else {
+      stmt->body = ConvertRecommend(ctx->recommendQuery());
+    }
+    return stmt;
+  }
+
+ private:
+  MatchQuery ConvertMatch(PqlParser::MatchQueryContext* ctx) {
+    MatchQuery q;
+    for (auto* p : ctx->pattern()) q.patterns.push_back(ConvertPattern(p));
+    if (ctx->whereClause()) q.where = Expr(ctx->whereClause()->expression());
+    auto* ret = ctx->returnClause();
+    q.distinct = ret->K_DISTINCT() != nullptr;
+    for (auto* item : ret->returnItem()) {
+      ReturnItem r;
+      r.expr = Expr(item->expression());
+      r.text = SourceText(item->expression());
+      if (item->name()) r.alias = Name(item->name());
+      q.returns.push_back(std::move(r));
+    }
+    if (ctx->orderClause()) {
+      for (auto* item : ctx->orderClause()->sortItem()) {
+        q.order_by.push_back(
+            {Expr(item->expression()), item->K_DESC() != nullptr || item->K_DESCENDING() != nullptr});
+      }
+    }
+    if (ctx->skipClause()) q.skip = Expr(ctx->skipClause()->expression());
+    if (ctx->limitClause()) q.limit = Expr(ctx->limitClause()->expression());
+    return q;
+  }
+
+  RecommendQuery ConvertRecommend(PqlParser::RecommendQueryContext* ctx) {
+    RecommendQuery q;
+    q.target = ConvertNode(ctx->nodePattern(0));
+    q.seed = ConvertNode(ctx->nodePattern(1));
+    for (auto* source : ctx->source()) {
+      if (auto* graph = dynamic_cast<PqlParser::GraphSourceContext*>(source)) {
+        GraphSource g;
+        g.pos = PosOf(graph);
+        g.pattern = ConvertPattern(graph->pattern());
+        if (graph->integer()) g.max_per_node = Integer(graph->integer());
+        if (graph->name()) g.alias = Name(graph->name());
+        q.sources.emplace_back(std::move(g));
+      } else {
+        q.sources.emplace_back(ConvertNearest(dynamic_cast<PqlParser::NearestSourceContext*>(source)));
+      }
+    }
+    if (ctx->whereClause()) q.where = Expr(ctx->whereClause()->expression());
+    if (ctx->scoreClause()) q.score = Expr(ctx->scoreClause()->expression());
+    if (ctx->diversifyClause()) q.diversify = ConvertDiversify(ctx->diversifyClause());
+    if (ctx->limitClause()) q.limit = Expr(ctx->limitClause()->expression());
+    if (ctx->offsetClause()) q.offset = Expr(ctx->offsetClause()->expression());
+    return q;
+  }
+
+  NearestSource ConvertNearest(PqlParser::NearestSourceContext* ctx) {
+    NearestSource n;
+    n.pos = PosOf(ctx);
+    n.k = Expr(ctx->expression(0));
+    auto* target = ctx->nearestTarget();
+    if (target->atom() != nullptr) {
+      n.target = Atom(target->atom());
+      for (auto* name : target->name()) {  // u.taste: property accesses on the atom
+        auto property = Make(ExprKind::kProperty, n.target->pos);
+        property->name = Name(name);
+        property->args.push_back(std::move(n.target));
+        n.target = std::move(property);
+      }
+    } else {
+      n.positive = ConvertExamples(target->examples(0));
+      if (target->examples().size() > 1) n.negative = ConvertExamples(target->examples(1));
+    }
+    n.space_type = Name(ctx->name(0));
+    n.space_name = Name(ctx->name(1));
+    if (ctx->K_EF()) n.ef = Expr(ctx->expression(1));
+    if (ctx->K_AS()) n.alias = Name(ctx->name(2));
+    return n;
+  }
+
+  ExamplesTarget ConvertExamples(PqlParser::ExamplesContext* ctx) {
+    ExamplesTarget ex;
+    ex.var = Variable(ctx->variable());
+    ex.pattern = ConvertPattern(ctx->pattern());
+    if (ctx->expression()) ex.where = Expr(ctx->expression());
+    return ex;
+  }
+
+  Diversify ConvertDiversify(PqlParser::DiversifyClauseContext* ctx) {
+    Diversify d;
+    d.pos = PosOf(ctx);
+    for (auto* item : ctx->diversifyItem()) {
+      if (auto* by = dynamic_cast<PqlParser::DiversifyByContext*>(item)) {
+        if (d.by) Fail(by->getStart(), "DIVERSIFY BY given twice");
+        d.by = Expr(by->expression(0));
+        d.max_per_value = Expr(by->expression(1));
+      } else {
+        auto* mmr = dynamic_cast<PqlParser::DiversifyMmrContext*>(item);
+        if (d.mmr_lambda) Fail(mmr->getStart(), "DIVERSIFY MMR given twice");
+        antlr4::Token* num = mmr->number()->getStart();
+        Literal lit = NumberLiteral(num, false);
+        d.mmr_lambda = lit.value.index() == 2 ? static_cast<double>(std::get<int64_t>(lit.value))
+                                              : std::get<double>(lit.value);
+        d.mmr_space_type = Name(mmr->name(0));
+        d.mmr_space_name = Name(mmr->name(1));
+      }
+    }
+    return d;
+  }
+
+  Pattern ConvertPattern(PqlParser::PatternContext* ctx) {
+    return ConvertChain(PosOf(ctx), ctx->nodePattern(), ctx->relationship());
+  }
+
+  Pattern ConvertChain(Position pos, const std::vector<PqlParser::NodePatternContext*>& nodes,
+                       const std::vector<PqlParser::RelationshipContext*>& edges) {
+    Pattern p;
+    p.pos = pos;
+    for (auto* node : nodes) p.nodes.push_back(ConvertNode(node));
+    for (auto* edge : edges) p.edges.push_back(ConvertEdge(edge));
+    return p;
+  }
+
+  NodePattern ConvertNode(PqlParser::NodePatternContext* ctx) {
+    NodePattern n;
+    n.pos = PosOf(ctx);
+    if (ctx->variable()) n.var = Variable(ctx->variable());
+    if (ctx->name()) n.type = Name(ctx->name());
+    if (ctx->properties()) {
+      for (auto* entry : ctx->properties()->propertyEntry()) {
+        n.props.emplace_back(Name(entry->name()), Expr(entry->expression()));
+      }
+    }
+    return n;
+  }
+
+  EdgePattern ConvertEdge(PqlParser::RelationshipContext* ctx) {
+    EdgePattern e;
+    e.pos = PosOf(ctx);
+    PqlParser::RelationshipDetailContext* detail = nullptr;
+    if (auto* out = dynamic_cast<PqlParser::OutRelationshipContext*>(ctx)) {
+      e.dir = EdgeDirection::kOut;
+      detail = out->relationshipDetail();
+    } else if (auto* in = dynamic_cast<PqlParser::InRelationshipContext*>(ctx)) {
+      e.dir = EdgeDirection::kIn;
+      detail = in->relationshipDetail();
+    } else {
+      e.dir = EdgeDirection::kBoth;
+      detail = dynamic_cast<PqlParser::BothRelationshipContext*>(ctx)->relationshipDetail();
+    }
+    if (detail != nullptr) {
+      if (detail->variable()) e.var = Variable(detail->variable());
+      for (auto* type : detail->name()) e.types.push_back(Name(type));
+      if (detail->integer()) e.max_per_node = Integer(detail->integer());
+    }
+    return e;
+  }
+
+  // --- expressions
+
+  ExprPtr Expr(PqlParser::ExpressionContext* ctx) {
+    struct DepthScope {
+      int& depth;
+      ~DepthScope() { --depth; }
+    } scope{++depth_};
+    if (depth_ > kMaxExprDepth) {
+      Fail(ctx->getStart(), "expression nested too deeply (more than " +
+                                std::to_string(kMaxExprDepth) + " levels)");
+    }
+    Position pos = PosOf(ctx);
+    if (auto* c = dynamic_cast<PqlParser::AtomExprContext*>(ctx)) return Atom(c->atom());
+    if (auto* c = dynamic_cast<PqlParser::PropertyExprContext*>(ctx)) {
+      auto e = Make(ExprKind::kProperty, pos);
+      e->name = Name(c->name());
+      e->args.push_back(Expr(c->expression()));
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::NegateExprContext*>(ctx)) {
+      if (auto* lit = NumericLiteral(c->expression())) {  // -5, -1.5, -7d fold into the literal
+        auto e = Make(ExprKind::kLiteral, pos);
+        e->literal = NumberLiteral(lit, true);
+        return e;
+      }
+      return Unary("-", pos, c->expression());
+    }
+    if (auto* c = dynamic_cast<PqlParser::PlusExprContext*>(ctx)) return Expr(c->expression());
+    if (auto* c = dynamic_cast<PqlParser::NotExprContext*>(ctx)) {
+      return Unary("NOT", pos, c->expression());
+    }
+    if (auto* c = dynamic_cast<PqlParser::MultiplyExprContext*>(ctx)) {
+      return Binary(c->op->getText(), c->expression(0), c->expression(1));
+    }
+    if (auto* c = dynamic_cast<PqlParser::AddExprContext*>(ctx)) {
+      return Binary(c->op->getText(), c->expression(0), c->expression(1));
+    }
+    if (auto* c = dynamic_cast<PqlParser::CompareExprContext*>(ctx)) {
+      if (c->comparisonOp() != nullptr) {
+        std::string op = c->comparisonOp()->getText();
+        return Binary(op == "!=" ? "<>" : op, c->expression(0), c->expression(1));
+      }
+      auto e = Make(ExprKind::kIn, pos);
+      e->negated = c->K_NOT() != nullptr;
+      e->args.push_back(Expr(c->expression(0)));
+      e->args.push_back(Expr(c->expression(1)));
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::IsNullExprContext*>(ctx)) {
+      auto e = Make(ExprKind::kIsNull, pos);
+      e->negated = c->K_NOT() != nullptr;
+      e->args.push_back(Expr(c->expression()));
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::AndExprContext*>(ctx)) {
+      return Binary("AND", c->expression(0), c->expression(1));
+    }
+    if (auto* c = dynamic_cast<PqlParser::XorExprContext*>(ctx)) {
+      return Binary("XOR", c->expression(0), c->expression(1));
+    }
+    if (auto* c = dynamic_cast<PqlParser::OrExprContext*>(ctx)) {
+      return Binary("OR", c->expression(0), c->expression(1));
+    }
+    Fail(ctx->getStart(), "unsupported expression");
+  }
+
+  ExprPtr Atom(PqlParser::AtomContext* ctx) {
+    Position pos = PosOf(ctx);
+    if (auto* c = dynamic_cast<PqlParser::LiteralAtomContext*>(ctx)) {
+      auto e = Make(ExprKind::kLiteral, pos);
+      antlr4::Token* token = c->literal()->getStart();
+      switch (token->getType()) {
+        case PqlParser::INTEGER:
+        case PqlParser::FLOAT:
+        case PqlParser::DURATION: e->literal = NumberLiteral(token, false); break;
+        case PqlParser::STRING: e->literal.value = UnescapeString(token); break;
+        case PqlParser::K_TRUE: e->literal.value = true; break;
+        case PqlParser::K_FALSE: e->literal.value = false; break;
+        default: break;  // NULL
+      }
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::ParamAtomContext*>(ctx)) {
+      auto e = Make(ExprKind::kParam, pos);
+      e->name = c->PARAM()->getText().substr(1);
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::ListAtomContext*>(ctx)) {
+      auto e = Make(ExprKind::kList, pos);
+      for (auto* item : c->expression()) e->args.push_back(Expr(item));
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::CallAtomContext*>(ctx)) {
+      auto e = Make(ExprKind::kCall, pos);
+      auto* fn = c->functionName();
+      e->name = fn->QUOTED_IDENTIFIER() ? Unquote(fn->getStart()) : fn->getText();
+      for (char& ch : e->name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      e->star = c->STAR() != nullptr;
+      e->distinct = c->K_DISTINCT() != nullptr;
+      for (auto* arg : c->expression()) e->args.push_back(Expr(arg));
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::PatternAtomContext*>(ctx)) {
+      auto e = Make(ExprKind::kPattern, pos);
+      e->pattern = std::make_unique<Pattern>(ConvertChain(pos, c->nodePattern(), c->relationship()));
+      return e;
+    }
+    if (auto* c = dynamic_cast<PqlParser::ParenAtomContext*>(ctx)) return Expr(c->expression());
+    auto* c = dynamic_cast<PqlParser::VariableAtomContext*>(ctx);
+    auto e = Make(ExprKind::kVariable, pos);
+    e->name = Variable(c->variable());
+    return e;
+  }
+
+  // The literal token when ctx is a bare numeric literal (for folding unary minus).
+  static antlr4::Token* NumericLiteral(PqlParser::ExpressionContext* ctx) {
+    auto* atom = dynamic_cast<PqlParser::AtomExprContext*>(ctx);
+    if (atom == nullptr) return nullptr;
+    auto* lit = dynamic_cast<PqlParser::LiteralAtomContext*>(atom->atom());
+    if (lit == nullptr) return nullptr;
+    antlr4::Token* token = lit->literal()->getStart();
+    size_t type = token->getType();
+    bool numeric = type == PqlParser::INTEGER || type == PqlParser::FLOAT || type == PqlParser::DURATION;
+    return numeric ? token : nullptr;
+  }
+
+  static ExprPtr Make(ExprKind kind, Position pos) {
+    auto e = std::make_unique<ast::Expr>();
+    e->kind = kind;
+    e->pos = pos;
+    return e;
+  }
+
+  ExprPtr Unary(std::string op, Position pos, PqlParser::ExpressionContext* operand) {
+    auto e = Make(ExprKind::kUnary, pos);
+    e->op = std::move(op);
+    e->args.push_back(Expr(operand));
+    return e;
+  }
+
+  // Binary nodes are positioned at their left operand, like the source text they span.
+  ExprPtr Binary(std::string op, PqlParser::ExpressionContext* lhs,
+                 PqlParser::ExpressionContext* rhs) {
+    auto e = Make(ExprKind::kBinary, PosOf(lhs));
+    e->op = std::move(op);
+    e->args.push_back(Expr(lhs));
+    e->args.push_back(Expr(rhs));
+    return e;
+  }
+
+  static std::string Name(PqlParser::NameContext* ctx) {
+    return ctx->QUOTED_IDENTIFIER() ? Unquote(ctx->getStart()) : ctx->getText();
+  }
+
+  static std::string Variable(PqlParser::VariableContext* ctx) {
+    return ctx->QUOTED_IDENTIFIER() ? Unquote(ctx->getStart()) : ctx->getText();
+  }
+
+  static int64_t Integer(PqlParser::IntegerContext* ctx) {
+    return std::get<int64_t>(NumberLiteral(ctx->getStart(), false).value);
+  }
+
+  std::string SourceText(antlr4::ParserRuleContext* ctx) const {
+    return input_->getText(
+        antlr4::misc::Interval(ctx->getStart()->getStartIndex(), ctx->getStop()->getStopIndex()));
+  }
+
+  antlr4::CharStream* input_;
+  int depth_ = 0;
+};
+
+// ANTLR's shared prediction caches are not trusted across threads in runtime 4.9; parsing is off
+// the hot path (plans are cached by text), so parses are serialized.
+std::mutex parse_mutex;
+
+std::unique_ptr<Statement> ParseOrThrow(std::string_view text) {
+  CheckUtf8(text);
+  antlr4::ANTLRInputStream input(text.data(), text.size());
+  PqlLexer lexer(&input);
+  lexer.removeErrorListeners();  // ERROR_CHAR catches everything; the listener is a backstop
+  FirstErrorListener listener;
+  lexer.addErrorListener(&listener);
+  antlr4::CommonTokenStream tokens(&lexer);
+  tokens.fill();
+  CheckNesting(tokens);
+
+  GuardedParser parser(&tokens);
+  parser.removeErrorListeners();
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+      antlr4::atn::PredictionMode::SLL);
+  parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  PqlParser::StatementContext* tree = nullptr;
+  try {
+    tree = parser.statement();
+  } catch (const antlr4::ParseCancellationException&) {
+    tokens.seek(0);
+    parser.reset();
+    parser.addErrorListener(&listener);
+    parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::LL);
+    tree = parser.statement();
+  }
+  return Converter(&input).ConvertStatement(tree);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Statement>> Parse(std::string_view text) {
+  try {
+    std::lock_guard<std::mutex> lock(parse_mutex);
+    return ParseOrThrow(text);
+  } catch (const ParseError& e) {
+    return Status::SyntaxError("syntax error at line " + std::to_string(e.line) + ", column " +
+                                   std::to_string(e.column) + ": " + e.what,
+                               e.line, e.column);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("PQL parser failed: ") + e.what());
+  } catch (...) {
+    return Status::Internal("PQL parser failed");
+  }
+}
+
+}  // namespace pathwise::query::ast
