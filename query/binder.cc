@@ -1,0 +1,514 @@
+// Expression and pattern binding (the statement planners are in match_planner.cc and
+// recommend_planner.cc).
+#include "query/binder.h"
+
+#include <algorithm>
+
+#include "query/ast_text.h"
+
+namespace pathwise::query {
+
+void Fail(const std::string& msg, ast::Position pos) {
+  throw BindError{Status::InvalidArgument(msg).WithPosition(pos.line, pos.column)};
+}
+
+void SplitConjuncts(const ast::Expr& e, std::vector<const ast::Expr*>* out) {
+  if (e.kind == ast::ExprKind::kBinary && e.op == "AND") {
+    SplitConjuncts(*e.args[0], out);
+    SplitConjuncts(*e.args[1], out);
+    return;
+  }
+  out->push_back(&e);
+}
+
+namespace {
+
+BoundExprPtr Make(BK kind, ast::Position pos) {
+  auto e = std::make_unique<BoundExpr>();
+  e->kind = kind;
+  e->pos = pos;
+  return e;
+}
+
+void Adopt(BoundExpr* parent, BoundExprPtr child) {
+  parent->slots |= child->slots;
+  parent->flags |= child->flags;
+  parent->args.push_back(std::move(child));
+}
+
+struct FnInfo {
+  const char* name;
+  Fn fn;
+  int min_args;
+  int max_args;  // -1: any
+};
+
+constexpr FnInfo kFunctions[] = {
+    {"log", Fn::kLog, 1, 1},           {"exp", Fn::kExp, 1, 1},
+    {"sqrt", Fn::kSqrt, 1, 1},         {"abs", Fn::kAbs, 1, 1},
+    {"pow", Fn::kPow, 2, 2},           {"floor", Fn::kFloor, 1, 1},
+    {"ceil", Fn::kCeil, 1, 1},         {"round", Fn::kRound, 1, 1},
+    {"least", Fn::kLeast, 1, -1},      {"greatest", Fn::kGreatest, 1, -1},
+    {"if", Fn::kIf, 3, 3},             {"coalesce", Fn::kCoalesce, 1, -1},
+    {"decay", Fn::kDecay, 2, 2},       {"now", Fn::kNow, 0, 0},
+    {"similarity", Fn::kSimilarity, 2, 2}, {"size", Fn::kSize, 1, 1},
+    {"source", Fn::kSource, 1, 1},     {"sources", Fn::kSources, 0, 0},
+    {"id", Fn::kId, 1, 1},             {"type", Fn::kType, 1, 1},
+    {"degree", Fn::kDegree, 1, 3},     {"tostring", Fn::kToString, 1, 1},
+};
+
+bool IsAggregate(const std::string& name, AggFn* fn) {
+  static const std::pair<const char*, AggFn> kAggs[] = {
+      {"count", AggFn::kCount}, {"sum", AggFn::kSum}, {"avg", AggFn::kAvg},
+      {"min", AggFn::kMin},     {"max", AggFn::kMax}, {"collect", AggFn::kCollect}};
+  for (const auto& [n, f] : kAggs) {
+    if (name == n) {
+      *fn = f;
+      return true;
+    }
+  }
+  return false;
+}
+
+ast::EdgeDirection Flip(ast::EdgeDirection d) {
+  if (d == ast::EdgeDirection::kOut) return ast::EdgeDirection::kIn;
+  if (d == ast::EdgeDirection::kIn) return ast::EdgeDirection::kOut;
+  return d;
+}
+
+}  // namespace
+
+TypeId Binder::ResolveNodeType(const std::string& name, ast::Position pos) const {
+  const NodeTypeDef* def = schema_.FindNodeType(name);
+  if (def == nullptr) Fail("unknown node type '" + name + "'", pos);
+  return def->id;
+}
+
+TypeId Binder::ResolveEdgeType(const std::string& name, ast::Position pos) const {
+  const EdgeTypeDef* def = schema_.FindEdgeType(name);
+  if (def == nullptr) Fail("unknown edge type '" + name + "'", pos);
+  return def->id;
+}
+
+const VectorSpaceDef& Binder::ResolveSpace(const std::string& type, const std::string& name,
+                                           ast::Position pos) const {
+  ResolveNodeType(type, pos);
+  const VectorSpaceDef* def = schema_.FindSpace(type, name);
+  if (def == nullptr) Fail("unknown vector space '" + type + "." + name + "'", pos);
+  return *def;
+}
+
+uint32_t Binder::PropIndex(const std::string& name) {
+  auto& props = plan_->props;
+  auto it = std::find(props.begin(), props.end(), name);
+  if (it != props.end()) return static_cast<uint32_t>(it - props.begin());
+  props.push_back(name);
+  return static_cast<uint32_t>(props.size() - 1);
+}
+
+uint32_t Binder::ParamIndex(const std::string& name, ast::Position pos) {
+  auto& params = plan_->params;
+  auto it = std::find(params.begin(), params.end(), name);
+  if (it != params.end()) return static_cast<uint32_t>(it - params.begin());
+  params.push_back(name);
+  plan_->param_pos.push_back(pos);
+  return static_cast<uint32_t>(params.size() - 1);
+}
+
+void Binder::CheckPropertyKnown(const std::string& name, TypeId type, ast::Position pos) const {
+  if (graph_ != nullptr && graph_->FindProperty(name) != graph::kNoProp) return;
+  if (type != kInvalidType) {
+    const NodeTypeDef* def = schema_.NodeType(type);
+    if (def != nullptr && def->properties.count(name)) return;
+    Fail("unknown property '" + name + "' of " + (def ? def->name : std::string("node")) +
+             " (not declared in the schema and not present on any node)",
+         pos);
+  }
+  for (const NodeTypeDef& def : schema_.node_types()) {
+    if (def.properties.count(name)) return;
+  }
+  Fail("unknown property '" + name + "' (not declared in the schema and not present on any node)",
+       pos);
+}
+
+BoundExprPtr Binder::BindProperty(const ast::Expr& e, const ExprContext& ctx) {
+  const ast::Expr& base = *e.args[0];
+  if (base.kind == ast::ExprKind::kVariable) {
+    BoundExprPtr var = Bind(base, ctx);
+    const VarInfo& info = vars_.at(base.name);
+    if (info.is_edge) {
+      BoundExprPtr out;
+      if (e.name == "weight" || e.name == "ts" || e.name == "count") {
+        out = Make(BK::kEdgeAttr, e.pos);
+        out->attr = e.name == "weight" ? EdgeAttr::kWeight
+                                       : (e.name == "ts" ? EdgeAttr::kTs : EdgeAttr::kCount);
+      } else {
+        out = Make(BK::kEdgeProp, e.pos);
+        out->name = e.name;
+        out->flags |= kUsesStore;
+      }
+      Adopt(out.get(), std::move(var));
+      return out;
+    }
+    if (e.name == "id") {
+      auto out = Make(BK::kNodeKey, e.pos);
+      Adopt(out.get(), std::move(var));
+      return out;
+    }
+    if (info.type != kInvalidType) {
+      const NodeTypeDef* def = schema_.NodeType(info.type);
+      if (const VectorSpaceDef* space = schema_.FindSpace(def->name, e.name)) {
+        auto out = Make(BK::kVectorOf, e.pos);
+        out->index = space->id;
+        Adopt(out.get(), std::move(var));
+        return out;
+      }
+    }
+    CheckPropertyKnown(e.name, info.type, e.pos);
+    auto out = Make(BK::kNodeProp, e.pos);
+    out->index = PropIndex(e.name);
+    Adopt(out.get(), std::move(var));
+    return out;
+  }
+  auto out = Make(BK::kDynProp, e.pos);
+  out->name = e.name;
+  out->index = PropIndex(e.name);
+  out->flags |= kUsesStore;
+  Adopt(out.get(), Bind(base, ctx));
+  return out;
+}
+
+BoundExprPtr Binder::BindAggregate(const ast::Expr& e, const ExprContext& ctx) {
+  AggFn fn = AggFn::kCount;
+  IsAggregate(e.name, &fn);
+  if (ctx.aggs == nullptr) Fail("aggregate " + e.name + "() is not allowed in " + ctx.clause, e.pos);
+  if (agg_depth_ > 0) Fail("aggregates cannot be nested", e.pos);
+  if (fn == AggFn::kCollect && !ctx.collect_allowed) {
+    Fail("collect() is not allowed in " + std::string(ctx.clause), e.pos);
+  }
+  AggSpec spec;
+  spec.fn = fn;
+  spec.distinct = e.distinct;
+  spec.text = ExprText(e);
+  if (e.star) {
+    if (fn != AggFn::kCount) Fail(e.name + "(*) is not valid; only count(*)", e.pos);
+    spec.fn = AggFn::kCountStar;
+  } else {
+    if (e.args.size() != 1) Fail(e.name + "() takes one argument", e.pos);
+    ++agg_depth_;
+    spec.arg = Bind(*e.args[0], ctx);
+    --agg_depth_;
+    if (spec.arg->flags & kUsesAgg) Fail("aggregates cannot be nested", e.pos);
+  }
+  auto out = Make(BK::kAggRef, e.pos);
+  out->flags |= kUsesAgg;
+  out->index = static_cast<uint32_t>(ctx.aggs->size());
+  ctx.aggs->push_back(std::move(spec));
+  return out;
+}
+
+BoundExprPtr Binder::BindCall(const ast::Expr& e, const ExprContext& ctx) {
+  AggFn agg;
+  if (IsAggregate(e.name, &agg)) return BindAggregate(e, ctx);
+  const FnInfo* info = nullptr;
+  for (const FnInfo& f : kFunctions) {
+    if (e.name == f.name) info = &f;
+  }
+  if (info == nullptr) Fail("unknown function '" + e.name + "'", e.pos);
+  int n = static_cast<int>(e.args.size());
+  if (e.star || e.distinct) Fail(e.name + "() does not take * or DISTINCT", e.pos);
+  if (n < info->min_args || (info->max_args >= 0 && n > info->max_args)) {
+    std::string want = info->min_args == info->max_args
+                           ? std::to_string(info->min_args)
+                           : std::to_string(info->min_args) + ".." +
+                                 (info->max_args < 0 ? std::string("n") : std::to_string(info->max_args));
+    Fail(e.name + "() takes " + want + " argument(s), got " + std::to_string(n), e.pos);
+  }
+  auto out = Make(BK::kCall, e.pos);
+  out->fn = info->fn;
+  out->name = e.name;
+  if (info->fn == Fn::kSource || info->fn == Fn::kSources) {
+    if (!ctx.recommend || source_names == nullptr) {
+      Fail(e.name + "() is only available in RECOMMEND", e.pos);
+    }
+    out->flags |= kUsesSources;
+    if (info->fn == Fn::kSource) {
+      const ast::Expr& arg = *e.args[0];
+      if (arg.kind != ast::ExprKind::kLiteral || arg.literal.value.index() != 4) {
+        Fail("source() takes a source name as a string literal", arg.pos);
+      }
+      const std::string& name = std::get<std::string>(arg.literal.value);
+      auto it = std::find(source_names->begin(), source_names->end(), name);
+      if (it == source_names->end()) Fail("unknown source '" + name + "'", arg.pos);
+      out->index = static_cast<uint32_t>(it - source_names->begin());
+      return out;
+    }
+  }
+  for (const auto& arg : e.args) Adopt(out.get(), Bind(*arg, ctx));
+  if (info->fn == Fn::kSimilarity && out->args[0]->kind == BK::kVectorOf &&
+      out->args[1]->kind == BK::kVectorOf) {
+    const VectorSpaceDef* a = schema_.Space(static_cast<SpaceId>(out->args[0]->index));
+    const VectorSpaceDef* b = schema_.Space(static_cast<SpaceId>(out->args[1]->index));
+    if (a && b && a->dim != b->dim) {
+      Fail("similarity() of vectors with different dimensions (" + a->FullName() + ": " +
+               std::to_string(a->dim) + ", " + b->FullName() + ": " + std::to_string(b->dim) + ")",
+           e.pos);
+    }
+  }
+  return out;
+}
+
+BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
+  const ast::Pattern& p = *e.pattern;
+  ExistsSpec spec;
+  std::vector<bool> outer(p.nodes.size(), false);
+  size_t outer_count = 0;
+  for (size_t i = 0; i < p.nodes.size(); ++i) {
+    const ast::NodePattern& n = p.nodes[i];
+    NodeSpec node = BindNode(n);
+    if (!n.var.empty()) {
+      auto it = vars_.find(n.var);
+      if (it != vars_.end()) {
+        if (it->second.is_edge) Fail("'" + n.var + "' is an edge variable, not a node", n.pos);
+        if (it->second.ambiguous) {
+          Fail("variable '" + n.var + "' is bound by several sources; rename it", n.pos);
+        }
+        if (ctx.path_vars_need_agg && it->second.source >= 0) {
+          Fail("variable '" + n.var + "' is bound per path; use it inside an aggregate", n.pos);
+        }
+        node.outer = true;
+        node.slot = it->second.slot;
+        ++outer_count;
+      }
+    }
+    spec.pattern.nodes.push_back(std::move(node));
+  }
+  if (outer_count == 0) {
+    Fail("a pattern predicate must use a variable bound outside it", e.pos);
+  }
+  for (const ast::EdgePattern& edge : p.edges) {
+    if (!edge.var.empty() && vars_.count(edge.var)) {
+      Fail("pattern predicates cannot reuse the edge variable '" + edge.var + "'", edge.pos);
+    }
+    HopSpec hop;
+    hop.var = edge.var;
+    hop.dir = edge.dir;
+    hop.pos = edge.pos;
+    for (const std::string& t : edge.types) hop.types.push_back(ResolveEdgeType(t, edge.pos));
+    spec.pattern.hops.push_back(std::move(hop));
+  }
+  spec.pattern.text = PatternText(p);
+  auto out = Make(BK::kExists, e.pos);
+  for (const NodeSpec& node : spec.pattern.nodes) {
+    if (node.outer) out->slots |= uint64_t{1} << node.slot;
+    if (node.id) out->slots |= node.id->slots;
+    for (const auto& [prop, expr] : node.props) out->slots |= expr->slots;
+  }
+  // RECOMMEND: a predicate from the seed to one other variable is cached on the seed side.
+  size_t n = spec.pattern.nodes.size();
+  if (ctx.recommend && n >= 3 && outer_count == 2) {
+    auto& nodes = spec.pattern.nodes;
+    if (nodes.back().outer && nodes.back().slot == 0 && nodes.front().outer) {
+      std::reverse(nodes.begin(), nodes.end());
+      auto& hops = spec.pattern.hops;
+      std::reverse(hops.begin(), hops.end());
+      for (HopSpec& hop : hops) hop.dir = Flip(hop.dir);
+    }
+    bool locals_seed_only = true;
+    for (size_t i = 1; i + 1 < n; ++i) {
+      const NodeSpec& node = nodes[i];
+      uint64_t deps = node.id ? node.id->slots : 0;
+      for (const auto& [prop, expr] : node.props) deps |= expr->slots;
+      if (deps & ~uint64_t{1}) locals_seed_only = false;
+    }
+    spec.seed_cached = nodes.front().outer && nodes.front().slot == 0 && nodes.back().outer &&
+                       locals_seed_only;
+  }
+  out->index = static_cast<uint32_t>(plan_->exists.size());
+  plan_->exists.push_back(std::move(spec));
+  return out;
+}
+
+BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
+  using ast::ExprKind;
+  switch (e.kind) {
+    case ExprKind::kLiteral: {
+      auto out = Make(BK::kConst, e.pos);
+      const auto& v = e.literal.value;
+      switch (v.index()) {
+        case 1: out->value = RtValue(std::get<bool>(v)); break;
+        case 2: out->value = RtValue(std::get<int64_t>(v)); break;
+        case 3: out->value = RtValue(std::get<double>(v)); break;
+        case 4: out->value = RtValue(std::get<std::string>(v)); break;
+        default: break;
+      }
+      return out;
+    }
+    case ExprKind::kParam: {
+      auto out = Make(BK::kParam, e.pos);
+      out->index = ParamIndex(e.name, e.pos);
+      return out;
+    }
+    case ExprKind::kVariable: {
+      auto it = vars_.find(e.name);
+      if (it == vars_.end()) Fail("unknown variable '" + e.name + "'", e.pos);
+      const VarInfo& info = it->second;
+      if (info.ambiguous) {
+        Fail("variable '" + e.name + "' is bound by several sources; rename it", e.pos);
+      }
+      if (ctx.path_vars_need_agg && info.source >= 0 && agg_depth_ == 0) {
+        Fail("variable '" + e.name + "' is bound per path; use it inside an aggregate such as sum()",
+             e.pos);
+      }
+      auto out = Make(BK::kSlot, e.pos);
+      out->index = static_cast<uint32_t>(info.slot);
+      out->is_edge = info.is_edge;
+      out->slots = uint64_t{1} << info.slot;
+      return out;
+    }
+    case ExprKind::kProperty: return BindProperty(e, ctx);
+    case ExprKind::kCall: return BindCall(e, ctx);
+    case ExprKind::kUnary: {
+      auto out = Make(e.op == "NOT" ? BK::kNot : BK::kNeg, e.pos);
+      Adopt(out.get(), Bind(*e.args[0], ctx));
+      return out;
+    }
+    case ExprKind::kBinary: {
+      BoundExprPtr out;
+      const std::string& op = e.op;
+      if (op == "AND") {
+        out = Make(BK::kAnd, e.pos);
+      } else if (op == "OR") {
+        out = Make(BK::kOr, e.pos);
+      } else if (op == "XOR") {
+        out = Make(BK::kXor, e.pos);
+      } else if (op == "+" || op == "-" || op == "*" || op == "/" || op == "%") {
+        out = Make(BK::kArith, e.pos);
+        out->op = op[0];
+      } else {
+        out = Make(BK::kCompare, e.pos);
+        if (op == "=") out->op = '=';
+        else if (op == "<>" || op == "!=") out->op = '!';
+        else if (op == "<") out->op = '<';
+        else if (op == "<=") out->op = 'l';
+        else if (op == ">") out->op = '>';
+        else if (op == ">=") out->op = 'g';
+        else Fail("unknown operator '" + op + "'", e.pos);
+      }
+      Adopt(out.get(), Bind(*e.args[0], ctx));
+      Adopt(out.get(), Bind(*e.args[1], ctx));
+      return out;
+    }
+    case ExprKind::kIn: {
+      auto out = Make(BK::kIn, e.pos);
+      out->negated = e.negated;
+      Adopt(out.get(), Bind(*e.args[0], ctx));
+      Adopt(out.get(), Bind(*e.args[1], ctx));
+      return out;
+    }
+    case ExprKind::kIsNull: {
+      auto out = Make(BK::kIsNull, e.pos);
+      out->negated = e.negated;
+      Adopt(out.get(), Bind(*e.args[0], ctx));
+      return out;
+    }
+    case ExprKind::kList: {
+      auto out = Make(BK::kList, e.pos);
+      for (const auto& arg : e.args) Adopt(out.get(), Bind(*arg, ctx));
+      return out;
+    }
+    case ExprKind::kPattern: return BindExists(e, ctx);
+  }
+  Fail("unsupported expression", e.pos);
+}
+
+NodeSpec Binder::BindNode(const ast::NodePattern& n) {
+  NodeSpec spec;
+  spec.var = n.var;
+  spec.pos = n.pos;
+  if (!n.type.empty()) spec.type = ResolveNodeType(n.type, n.pos);
+  ExprContext ctx;
+  ctx.clause = "a pattern's property map";
+  for (const auto& [key, expr] : n.props) {
+    BoundExprPtr value = Bind(*expr, ctx);
+    if (key == "id") {
+      spec.id = std::move(value);
+    } else {
+      CheckPropertyKnown(key, spec.type, expr->pos);
+      spec.props.emplace_back(PropIndex(key), std::move(value));
+    }
+  }
+  return spec;
+}
+
+PatternSpec Binder::BindPattern(const ast::Pattern& p, const Declare& declare, bool anon_slots) {
+  PatternSpec spec;
+  if (p.edges.size() > 8) Fail("patterns are limited to 8 relationships", p.pos);
+  for (const ast::NodePattern& n : p.nodes) {
+    NodeSpec node = BindNode(n);
+    if (!n.var.empty()) {
+      node.slot = declare(n.var, false, node.type, n.pos);
+    } else if (anon_slots) {
+      node.slot = NewSlot();
+    }
+    spec.nodes.push_back(std::move(node));
+  }
+  for (const ast::EdgePattern& e : p.edges) {
+    HopSpec hop;
+    hop.var = e.var;
+    hop.dir = e.dir;
+    hop.pos = e.pos;
+    if (e.max_per_node) {
+      if (*e.max_per_node <= 0) Fail("MAX must be positive", e.pos);
+      hop.cap = static_cast<size_t>(*e.max_per_node);
+    }
+    for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+    if (!e.var.empty()) {
+      hop.slot = declare(e.var, true, kInvalidType, e.pos);
+    } else if (anon_slots) {
+      hop.slot = NewSlot();
+    }
+    spec.hops.push_back(std::move(hop));
+  }
+  if (width_ > 64) Fail("too many variables in one query (at most 64 pattern positions)", p.pos);
+  spec.text = PatternText(p);
+  return spec;
+}
+
+void Binder::Hoist(BoundExprPtr* e) {
+  BoundExpr& x = **e;
+  bool trivial = x.kind == BK::kConst || x.kind == BK::kParam || x.kind == BK::kSlot ||
+                 x.kind == BK::kCached;
+  bool seed_only = (x.slots & ~uint64_t{1}) == 0 && (x.flags & (kUsesAgg | kUsesSources)) == 0;
+  if (seed_only && !trivial) {
+    auto ref = Make(BK::kCached, x.pos);
+    ref->index = static_cast<uint32_t>(plan_->cached.size());
+    ref->slots = x.slots;
+    plan_->cached.push_back(std::move(*e));
+    *e = std::move(ref);
+    return;
+  }
+  for (auto& arg : x.args) Hoist(&arg);
+}
+
+Result<std::shared_ptr<const Plan>> BuildPlan(const ast::Statement& stmt, const Schema& schema,
+                                              const graph::Graph* graph) {
+  auto plan = std::make_shared<Plan>();
+  plan->explain = stmt.explain;
+  plan->profile = stmt.profile;
+  Binder binder(schema, graph, plan.get());
+  try {
+    if (const auto* match = std::get_if<ast::MatchQuery>(&stmt.body)) {
+      plan->body = MatchPlan();
+      PlanMatch(*match, &binder);
+    } else {
+      plan->body = RecommendPlan();
+      PlanRecommend(std::get<ast::RecommendQuery>(stmt.body), &binder);
+    }
+  } catch (const BindError& e) {
+    return e.status;
+  }
+  return std::shared_ptr<const Plan>(std::move(plan));
+}
+
+}  // namespace pathwise::query

@@ -1,0 +1,241 @@
+// The PQL pipeline in one place:
+//   plan cache (text, schema version) -> parse (ast::Parse) -> bind + plan (BuildPlan)
+//   -> per-execution state (parameters, property ids, clock) -> operators -> QueryResult.
+#include "query/engine.h"
+
+#include <chrono>
+#include <cmath>
+#include <exception>
+
+#include "query/binder.h"
+#include "query/match_ops.h"
+#include "query/plan_cache.h"
+#include "query/recommend_exec.h"
+
+namespace pathwise::query {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t Micros(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status InitState(const Plan& plan, const Catalog& catalog, const nlohmann::json& params,
+                 const QueryOptions& options, ExecState* st) {
+  st->plan = &plan;
+  st->schema = catalog.schema.get();
+  st->graph = catalog.graph;
+  st->vectors = catalog.vectors;
+  st->store = catalog.store;
+  st->default_max_per_node = catalog.default_max_per_node;
+  st->deadline = options.deadline;
+  st->now_ms = options.now_ms ? *options.now_ms : SystemNowMs();
+  st->max_rows = options.max_rows;
+  st->explain = plan.explain || options.explain;
+  if (!params.is_null() && !params.is_object()) {
+    return Status::InvalidArgument("query parameters must be a JSON object");
+  }
+  st->params.reserve(plan.params.size());
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    const std::string& name = plan.params[i];
+    auto it = params.is_object() ? params.find(name) : params.end();
+    if (!params.is_object() || it == params.end()) {
+      return Status::InvalidArgument("missing parameter $" + name)
+          .WithPosition(plan.param_pos[i].line, plan.param_pos[i].column);
+    }
+    auto value = FromJson(*it);
+    if (!value.ok()) {
+      return Status::InvalidArgument("parameter $" + name + ": " + value.status().message())
+          .WithPosition(plan.param_pos[i].line, plan.param_pos[i].column);
+    }
+    st->params.push_back(std::move(value).value());
+  }
+  st->props.reserve(plan.props.size());
+  for (const std::string& name : plan.props) st->props.push_back(catalog.graph->FindProperty(name));
+  st->profile.assign(plan.op_count, OpProfile());
+  return Status::OK();
+}
+
+template <typename S, typename Ops>
+Status RunOps(const Ops& ops, S* st) {
+  for (const auto& op : ops) {
+    if (st->deadline.Expired()) return Status::DeadlineExceeded("query deadline exceeded");
+    PW_RETURN_IF_ERROR(op->Run(st));
+  }
+  return Status::OK();
+}
+
+Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
+  const MatchPlan& match = std::get<MatchPlan>(plan.body);
+  st->width = match.width;
+  st->table.assign(match.width, Slot());
+  st->rows = 1;
+  if (match.width == 0) {
+    st->width = 1;
+    st->table.assign(1, Slot());
+  }
+  PW_RETURN_IF_ERROR(RunOps(match.ops, st));
+  if (st->values.size() > st->max_rows) {
+    return Status::ResourceExhausted("result has " + std::to_string(st->values.size()) +
+                                     " rows, more than max_rows " + std::to_string(st->max_rows));
+  }
+  for (const std::string& c : match.columns) out->columns.push_back(c);
+  size_t n = match.columns.size();
+  for (const auto& row : st->values) {
+    nlohmann::json r = nlohmann::json::array();
+    for (size_t i = 0; i < n; ++i) r.push_back(ToJson(row[i], st->graph, st->schema));
+    out->rows.push_back(std::move(r));
+  }
+  out->stats["rows"] = out->rows.size();
+  return Status::OK();
+}
+
+int64_t OpMicros(const ExecState& st, size_t from, size_t to) {
+  int64_t ns = 0;
+  for (size_t i = from; i < to && i < st.profile.size(); ++i) ns += st.profile[i].time_ns;
+  return ns / 1000;
+}
+
+Status RunRecommend(const Plan& plan, RecState* st, QueryResult* out) {
+  const RecommendPlan& rec = std::get<RecommendPlan>(plan.body);
+  st->rec = &rec;
+  st->source_stats.assign(rec.source_names.size(), SourceStats());
+  PW_RETURN_IF_ERROR(RunOps(rec.ops, st));
+  out->columns = {"id", "type", "score", "sources"};
+  for (uint32_t c : st->ranked) {
+    NodeId node = st->nodes[c];
+    const NodeTypeDef* type = st->schema->NodeType(st->graph->TypeOf(node));
+    nlohmann::json sources = nlohmann::json::array();
+    for (size_t s = 0; s < rec.source_names.size(); ++s) {
+      if (st->masks[c] >> s & 1) sources.push_back(rec.source_names[s]);
+    }
+    double score = st->scores[c];
+    out->rows.push_back({st->graph->KeyOf(node), type ? type->name : std::string(),
+                         std::isnan(score) ? nlohmann::json(nullptr) : nlohmann::json(score),
+                         sources});
+  }
+  if (st->explain) out->explanations = std::move(st->explanations);
+  // Stage times: ops are Seed, sources..., Merge, Filter, Exclude, Score, TopK, [Diversify],
+  // Limit, Explain.
+  size_t n_sources = rec.graph_sources.size() + rec.nearest_sources.size();
+  size_t merge = 1 + n_sources;
+  size_t diversify_end = rec.ops.size() - 1;
+  nlohmann::json& stats = out->stats;
+  stats["seed_found"] = st->seed_found;
+  stats["sources_us"] = OpMicros(*st, 0, merge + 1);
+  stats["filter_us"] = OpMicros(*st, merge + 1, merge + 3);
+  stats["score_us"] = OpMicros(*st, merge + 3, merge + 4);
+  stats["diversify_us"] = OpMicros(*st, merge + 4, diversify_end);
+  stats["explain_us"] = OpMicros(*st, diversify_end, rec.ops.size());
+  nlohmann::json candidates = nlohmann::json::object();
+  nlohmann::json per_source = nlohmann::json::object();
+  bool truncated = false, fewer = false;
+  for (size_t s = 0; s < rec.source_names.size(); ++s) {
+    const SourceStats& ss = st->source_stats[s];
+    candidates[rec.source_names[s]] = ss.candidates;
+    nlohmann::json j = {{"candidates", ss.candidates}};
+    bool nearest = false;
+    for (const NearestSourcePlan& n : rec.nearest_sources) nearest |= n.bit == static_cast<int>(s);
+    if (nearest) {
+      j["fewer_than_k"] = ss.fewer_than_k;
+      j["exhaustive"] = ss.exhaustive;
+      if (ss.no_query_vector) j["no_query_vector"] = true;
+    } else {
+      j["paths"] = ss.paths;
+      j["truncated"] = ss.truncated;
+    }
+    per_source[rec.source_names[s]] = j;
+    truncated |= ss.truncated;
+    fewer |= ss.fewer_than_k;
+  }
+  stats["candidates"] = candidates;
+  stats["source_stats"] = per_source;
+  stats["candidates_total"] = st->nodes.size();
+  stats["candidates_after_filter"] = st->survivors.size();
+  stats["truncated"] = truncated;
+  stats["fewer_than_k"] = fewer;
+  stats["rows"] = out->rows.size();
+  return Status::OK();
+}
+
+nlohmann::json ProfileJson(const ExecState& st) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const OpProfile& p : st.profile) {
+    rows.push_back({{"operator", p.name},
+                    {"rows_in", p.rows_in},
+                    {"rows_out", p.rows_out},
+                    {"time_us", static_cast<double>(p.time_ns) / 1000.0}});
+  }
+  return rows;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  explicit Impl(size_t entries) : cache(entries) {}
+  PlanCache cache;
+};
+
+Engine::Engine(size_t plan_cache_entries) : impl_(std::make_unique<Impl>(plan_cache_entries)) {}
+Engine::~Engine() = default;
+
+Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view text,
+                                    const nlohmann::json& params, const QueryOptions& options) {
+  if (catalog.schema == nullptr || catalog.graph == nullptr) {
+    return Status::Internal("query catalog without schema or graph");
+  }
+  try {
+    auto t0 = Clock::now();
+    const uint64_t version = catalog.schema->version();
+    std::shared_ptr<const Plan> plan = impl_->cache.Get(text, version);
+    const bool cached = plan != nullptr;
+    auto t_parsed = t0, t_bound = t0;
+    if (!cached) {
+      PW_ASSIGN_OR_RETURN(std::unique_ptr<ast::Statement> stmt, ast::Parse(text));
+      t_parsed = Clock::now();
+      PW_ASSIGN_OR_RETURN(plan, BuildPlan(*stmt, *catalog.schema, catalog.graph));
+      t_bound = Clock::now();
+      impl_->cache.Put(text, version, plan);
+    }
+    QueryResult out;
+    const bool profile = plan->profile || options.profile;
+    auto run = [&](ExecState* st, auto&& body) -> Status {
+      PW_RETURN_IF_ERROR(InitState(*plan, catalog, params, options, st));
+      auto t_setup = Clock::now();
+      PW_RETURN_IF_ERROR(body());
+      auto t_done = Clock::now();
+      out.stats["parse_us"] = Micros(t_parsed - t0);
+      out.stats["bind_us"] = Micros(t_bound - t_parsed);
+      out.stats["plan_us"] = Micros(t_setup - t_bound);
+      out.stats["exec_us"] = Micros(t_done - t_setup);
+      out.stats["plan_cached"] = cached;
+      if (profile) out.profile = ProfileJson(*st);
+      if (plan->explain || options.explain || profile) out.stats["plan"] = plan->op_names;
+      return Status::OK();
+    };
+    Status status;
+    if (std::holds_alternative<MatchPlan>(plan->body)) {
+      MatchState st;
+      status = run(&st, [&]() { return RunMatch(*plan, &st, &out); });
+    } else {
+      RecState st;
+      status = run(&st, [&]() { return RunRecommend(*plan, &st, &out); });
+    }
+    if (!status.ok()) return status;
+    return out;
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory while executing the query");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("query execution failed: ") + e.what());
+  }
+}
+
+}  // namespace pathwise::query

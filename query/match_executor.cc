@@ -1,0 +1,475 @@
+// The MATCH operators (match_ops.h).
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "query/expr_eval.h"
+#include "query/match_ops.h"
+#include "query/pattern_exec.h"
+
+namespace pathwise::query {
+
+namespace {
+
+// Binding tables beyond this many rows stop the query (memory guard).
+constexpr size_t kMaxIntermediateRows = 5'000'000;
+
+Status TooManyRows() {
+  return Status::ResourceExhausted("intermediate result exceeds " +
+                                   std::to_string(kMaxIntermediateRows) + " rows");
+}
+
+EvalEnv Env(MatchState* st, const Slot* row) {
+  EvalEnv env;
+  env.st = st;
+  env.row = row;
+  return env;
+}
+
+// Appends one row to a table being built.
+Status Append(MatchState* st, std::vector<Slot>* out, const Slot* row) {
+  if (out->size() / std::max<size_t>(st->width, 1) >= kMaxIntermediateRows) return TooManyRows();
+  out->insert(out->end(), row, row + st->width);
+  return Status::OK();
+}
+
+void Publish(MatchState* st, std::vector<Slot>* out, OpCounts* counts) {
+  st->table.swap(*out);
+  st->rows = st->width == 0 ? 0 : st->table.size() / st->width;
+  counts->rows_out = st->rows;
+}
+
+class StartOp : public MatchOp {
+ public:
+  StartOp(std::string name, NodeSpec spec, const BoundExpr* lookup)
+      : MatchOp(std::move(name)), spec_(std::move(spec)), lookup_(lookup) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->rows;
+    std::vector<NodeId> nodes = Candidates(st);
+    std::vector<Slot> out;
+    std::vector<Slot> row(st->width);
+    for (size_t r = 0; r < st->rows; ++r) {
+      for (NodeId node : nodes) {
+        if (!st->Tick()) return st->error;
+        std::copy_n(&st->table[r * st->width], st->width, row.begin());
+        row[spec_.slot].node = node;
+        if (!NodeMatches(spec_, node, Env(st, row.data()))) continue;
+        PW_RETURN_IF_ERROR(Append(st, &out, row.data()));
+      }
+    }
+    Publish(st, &out, counts);
+    return st->error;
+  }
+
+ private:
+  std::vector<NodeId> Candidates(MatchState* st) const {
+    const graph::Graph& g = *st->graph;
+    std::vector<NodeId> nodes;
+    if (lookup_ != nullptr) {
+      std::vector<Slot> empty(st->width);
+      RtValue v = Eval(*lookup_, Env(st, empty.data()));
+      auto add = [&](const RtValue& key) {
+        if (!key.IsString()) return;
+        if (spec_.type != kInvalidType) {
+          NodeId id = g.Lookup(spec_.type, key.AsString());
+          if (id != kInvalidNode) nodes.push_back(id);
+          return;
+        }
+        for (const NodeTypeDef& def : st->schema->node_types()) {
+          NodeId id = g.Lookup(def.id, key.AsString());
+          if (id != kInvalidNode) nodes.push_back(id);
+        }
+      };
+      if (v.IsList()) {
+        for (const RtValue& item : v.AsList()) add(item);
+        std::sort(nodes.begin(), nodes.end());
+        nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+      } else {
+        add(v);
+      }
+      return nodes;
+    }
+    if (spec_.type != kInvalidType) return g.NodesOfType(spec_.type);
+    for (const NodeTypeDef& def : st->schema->node_types()) {
+      std::vector<NodeId> of_type = g.NodesOfType(def.id);
+      nodes.insert(nodes.end(), of_type.begin(), of_type.end());
+    }
+    return nodes;
+  }
+
+  NodeSpec spec_;
+  const BoundExpr* lookup_;  // owned by the plan (a node's {id: ...} or a WHERE conjunct)
+};
+
+class ExpandOp : public MatchOp {
+ public:
+  ExpandOp(std::string name, HopSpec hop, NodeSpec spec, int from_slot, bool reverse,
+           bool to_bound, std::vector<int> earlier_edges)
+      : MatchOp(std::move(name)),
+        hop_(std::move(hop)),
+        spec_(std::move(spec)),
+        from_slot_(from_slot),
+        reverse_(reverse),
+        to_bound_(to_bound),
+        earlier_edges_(std::move(earlier_edges)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->rows;
+    std::vector<Slot> out;
+    std::vector<Slot> row(st->width);
+    std::vector<Step> steps;
+    for (size_t r = 0; r < st->rows; ++r) {
+      const Slot* in = &st->table[r * st->width];
+      NodeId from = in[from_slot_].node;
+      if (from == kInvalidNode) continue;
+      HopNeighbors(*st, hop_, from, reverse_, hop_.cap, &steps);
+      for (const Step& step : steps) {
+        if (!st->Tick()) return st->error;
+        NodeId to = step.nb.node;
+        if (to_bound_ && in[spec_.slot].node != to) continue;
+        Slot edge = EdgeSlot(from, step);
+        bool reused = false;
+        for (int e : earlier_edges_) reused = reused || SameEdge(in[e], edge);
+        if (reused) continue;
+        std::copy_n(in, st->width, row.begin());
+        row[spec_.slot].node = to;
+        if (hop_.slot >= 0) row[hop_.slot] = edge;
+        if (spec_.HasFilter() && !NodeMatches(spec_, to, Env(st, row.data()))) continue;
+        PW_RETURN_IF_ERROR(Append(st, &out, row.data()));
+      }
+    }
+    Publish(st, &out, counts);
+    return st->error;
+  }
+
+ private:
+  HopSpec hop_;
+  NodeSpec spec_;
+  int from_slot_;
+  bool reverse_;
+  bool to_bound_;
+  std::vector<int> earlier_edges_;
+};
+
+class NodeCheckOp : public MatchOp {
+ public:
+  NodeCheckOp(std::string name, NodeSpec spec) : MatchOp(std::move(name)), spec_(std::move(spec)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->rows;
+    std::vector<Slot> out;
+    for (size_t r = 0; r < st->rows; ++r) {
+      if (!st->Tick()) return st->error;
+      const Slot* row = &st->table[r * st->width];
+      NodeId node = row[spec_.slot].node;
+      if (node == kInvalidNode || !NodeMatches(spec_, node, Env(st, row))) continue;
+      PW_RETURN_IF_ERROR(Append(st, &out, row));
+    }
+    Publish(st, &out, counts);
+    return st->error;
+  }
+
+ private:
+  NodeSpec spec_;
+};
+
+class FilterOp : public MatchOp {
+ public:
+  FilterOp(std::string name, std::vector<BoundExprPtr> conjuncts)
+      : MatchOp(std::move(name)), conjuncts_(std::move(conjuncts)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->rows;
+    std::vector<Slot> out;
+    for (size_t r = 0; r < st->rows; ++r) {
+      if (!st->Tick()) return st->error;
+      const Slot* row = &st->table[r * st->width];
+      bool keep = true;
+      for (const auto& c : conjuncts_) {
+        if (!EvalPredicate(*c, Env(st, row))) {
+          keep = false;
+          break;
+        }
+      }
+      if (keep) PW_RETURN_IF_ERROR(Append(st, &out, row));
+    }
+    Publish(st, &out, counts);
+    return st->error;
+  }
+
+ private:
+  std::vector<BoundExprPtr> conjuncts_;
+};
+
+class ProjectOp : public MatchOp {
+ public:
+  ProjectOp(std::vector<BoundExprPtr> items, std::vector<BoundExprPtr> extra)
+      : MatchOp("Project"), items_(std::move(items)), extra_(std::move(extra)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->rows;
+    st->values.clear();
+    st->values.reserve(st->rows);
+    for (size_t r = 0; r < st->rows; ++r) {
+      if (!st->Tick()) return st->error;
+      EvalEnv env = Env(st, &st->table[r * st->width]);
+      std::vector<RtValue> out;
+      out.reserve(items_.size() + extra_.size());
+      for (const auto& item : items_) out.push_back(Eval(*item, env));
+      for (const auto& key : extra_) out.push_back(Eval(*key, env));
+      st->values.push_back(std::move(out));
+    }
+    counts->rows_out = st->values.size();
+    return st->error;
+  }
+
+ private:
+  std::vector<BoundExprPtr> items_;
+  std::vector<BoundExprPtr> extra_;
+};
+
+// One aggregate's running state over a group's rows.
+struct Accumulator {
+  int64_t count = 0;
+  int64_t int_sum = 0;
+  double double_sum = 0;
+  bool is_double = false;
+  RtValue best;
+  RtList collected;
+  std::unique_ptr<std::unordered_set<std::string>> seen;  // DISTINCT
+
+  void Add(const AggSpec& spec, const RtValue& v) {
+    if (spec.fn == AggFn::kCountStar) {
+      ++count;
+      return;
+    }
+    if (v.IsNull()) return;
+    if (spec.distinct) {
+      if (!seen) seen = std::make_unique<std::unordered_set<std::string>>();
+      std::string key;
+      AppendKey(v, &key);
+      if (!seen->insert(std::move(key)).second) return;
+    }
+    ++count;
+    switch (spec.fn) {
+      case AggFn::kSum:
+      case AggFn::kAvg:
+        if (!v.IsNumber()) return;
+        double_sum += v.AsDouble();
+        if (v.IsDouble() || __builtin_add_overflow(int_sum, v.IsInt() ? v.AsInt() : 0, &int_sum)) {
+          is_double = true;
+        }
+        return;
+      case AggFn::kMin:
+        if (best.IsNull() || TotalOrder(v, best) < 0) best = v;
+        return;
+      case AggFn::kMax:
+        if (best.IsNull() || TotalOrder(v, best) > 0) best = v;
+        return;
+      case AggFn::kCollect: collected.push_back(v); return;
+      default: return;
+    }
+  }
+
+  RtValue Finish(const AggSpec& spec) const {
+    switch (spec.fn) {
+      case AggFn::kCountStar:
+      case AggFn::kCount: return RtValue(count);
+      case AggFn::kSum: return is_double ? RtValue(double_sum) : RtValue(int_sum);
+      case AggFn::kAvg:
+        return count == 0 ? RtValue() : RtValue(double_sum / static_cast<double>(count));
+      case AggFn::kMin:
+      case AggFn::kMax: return best;
+      case AggFn::kCollect: return MakeList(collected);
+    }
+    return RtValue();
+  }
+};
+
+class AggregateOp : public MatchOp {
+ public:
+  AggregateOp(std::vector<BoundExprPtr> items, std::vector<bool> is_key,
+              std::vector<BoundExprPtr> extra)
+      : MatchOp("Aggregate"),
+        items_(std::move(items)),
+        is_key_(std::move(is_key)),
+        extra_(std::move(extra)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->rows;
+    const std::vector<AggSpec>& aggs = st->plan->match_aggs;
+    bool has_keys = std::find(is_key_.begin(), is_key_.end(), true) != is_key_.end();
+    struct Group {
+      size_t first_row;
+      std::vector<Accumulator> accs;
+    };
+    std::vector<Group> groups;
+    std::unordered_map<std::string, size_t> index;
+    std::string key;
+    for (size_t r = 0; r < st->rows; ++r) {
+      if (!st->Tick()) return st->error;
+      EvalEnv env = Env(st, &st->table[r * st->width]);
+      key.clear();
+      for (size_t i = 0; i < items_.size(); ++i) {
+        if (is_key_[i]) AppendKey(Eval(*items_[i], env), &key);
+      }
+      auto [it, inserted] = index.emplace(key, groups.size());
+      if (inserted) groups.push_back(Group{r, std::vector<Accumulator>(aggs.size())});
+      Group& g = groups[it->second];
+      for (size_t a = 0; a < aggs.size(); ++a) {
+        RtValue v = aggs[a].arg ? Eval(*aggs[a].arg, env) : RtValue();
+        g.accs[a].Add(aggs[a], v);
+      }
+    }
+    if (groups.empty() && !has_keys) {
+      groups.push_back(Group{SIZE_MAX, std::vector<Accumulator>(aggs.size())});
+    }
+    std::vector<Slot> null_row(st->width);
+    st->values.clear();
+    std::vector<RtValue> results(aggs.size());
+    for (const Group& g : groups) {
+      for (size_t a = 0; a < aggs.size(); ++a) results[a] = g.accs[a].Finish(aggs[a]);
+      EvalEnv env = Env(st, g.first_row == SIZE_MAX ? null_row.data()
+                                                    : &st->table[g.first_row * st->width]);
+      env.aggs = results.data();
+      std::vector<RtValue> out;
+      for (const auto& item : items_) out.push_back(Eval(*item, env));
+      for (const auto& k : extra_) out.push_back(Eval(*k, env));
+      st->values.push_back(std::move(out));
+    }
+    counts->rows_out = st->values.size();
+    return st->error;
+  }
+
+ private:
+  std::vector<BoundExprPtr> items_;
+  std::vector<bool> is_key_;
+  std::vector<BoundExprPtr> extra_;
+};
+
+class DistinctOp : public MatchOp {
+ public:
+  explicit DistinctOp(size_t columns) : MatchOp("Distinct"), columns_(columns) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->values.size();
+    std::unordered_set<std::string> seen;
+    std::vector<std::vector<RtValue>> out;
+    for (auto& row : st->values) {
+      std::string key;
+      for (size_t i = 0; i < columns_; ++i) AppendKey(row[i], &key);
+      if (seen.insert(std::move(key)).second) out.push_back(std::move(row));
+    }
+    st->values.swap(out);
+    counts->rows_out = st->values.size();
+    return Status::OK();
+  }
+
+ private:
+  size_t columns_;
+};
+
+class SortOp : public MatchOp {
+ public:
+  explicit SortOp(std::vector<std::pair<size_t, bool>> keys) : MatchOp("Sort"), keys_(std::move(keys)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->values.size();
+    std::stable_sort(st->values.begin(), st->values.end(),
+                     [&](const std::vector<RtValue>& a, const std::vector<RtValue>& b) {
+                       for (const auto& [column, descending] : keys_) {
+                         int c = TotalOrder(a[column], b[column]);
+                         if (c != 0) return descending ? c > 0 : c < 0;
+                       }
+                       return false;
+                     });
+    counts->rows_out = st->values.size();
+    return Status::OK();
+  }
+
+ private:
+  std::vector<std::pair<size_t, bool>> keys_;
+};
+
+Result<size_t> Count(const BoundExpr* e, MatchState* st, const char* what) {
+  if (e == nullptr) return SIZE_MAX;
+  std::vector<Slot> empty(st->width);
+  RtValue v = Eval(*e, Env(st, empty.data()));
+  if (!v.IsInt() || v.AsInt() < 0) {
+    return Status::InvalidArgument(std::string(what) + " must be a non-negative integer")
+        .WithPosition(e->pos.line, e->pos.column);
+  }
+  return static_cast<size_t>(v.AsInt());
+}
+
+class SkipLimitOp : public MatchOp {
+ public:
+  SkipLimitOp(BoundExprPtr skip, BoundExprPtr limit)
+      : MatchOp("SkipLimit"), skip_(std::move(skip)), limit_(std::move(limit)) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->values.size();
+    PW_ASSIGN_OR_RETURN(size_t skip, Count(skip_.get(), st, "SKIP"));
+    PW_ASSIGN_OR_RETURN(size_t limit, Count(limit_.get(), st, "LIMIT"));
+    if (skip == SIZE_MAX) skip = 0;
+    auto& v = st->values;
+    if (skip >= v.size()) {
+      v.clear();
+    } else {
+      v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(skip));
+      if (limit < v.size()) v.resize(limit);
+    }
+    counts->rows_out = v.size();
+    return Status::OK();
+  }
+
+ private:
+  BoundExprPtr skip_;
+  BoundExprPtr limit_;
+};
+
+}  // namespace
+
+std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup) {
+  return std::make_unique<StartOp>(std::move(name), std::move(spec), lookup);
+}
+std::unique_ptr<MatchOp> MakeExpandOp(std::string name, HopSpec hop, NodeSpec spec, int from_slot,
+                                      bool reverse, bool to_bound, std::vector<int> earlier_edges) {
+  return std::make_unique<ExpandOp>(std::move(name), std::move(hop), std::move(spec), from_slot,
+                                    reverse, to_bound, std::move(earlier_edges));
+}
+std::unique_ptr<MatchOp> MakeNodeCheckOp(std::string name, NodeSpec spec) {
+  return std::make_unique<NodeCheckOp>(std::move(name), std::move(spec));
+}
+std::unique_ptr<MatchOp> MakeFilterOp(std::string name, std::vector<BoundExprPtr> conjuncts) {
+  return std::make_unique<FilterOp>(std::move(name), std::move(conjuncts));
+}
+std::unique_ptr<MatchOp> MakeProjectOp(std::vector<BoundExprPtr> items,
+                                       std::vector<BoundExprPtr> extra) {
+  return std::make_unique<ProjectOp>(std::move(items), std::move(extra));
+}
+std::unique_ptr<MatchOp> MakeAggregateOp(std::vector<BoundExprPtr> items, std::vector<bool> is_key,
+                                         std::vector<BoundExprPtr> extra) {
+  return std::make_unique<AggregateOp>(std::move(items), std::move(is_key), std::move(extra));
+}
+std::unique_ptr<MatchOp> MakeDistinctOp(size_t columns) {
+  return std::make_unique<DistinctOp>(columns);
+}
+std::unique_ptr<MatchOp> MakeSortOp(std::vector<std::pair<size_t, bool>> columns) {
+  return std::make_unique<SortOp>(std::move(columns));
+}
+std::unique_ptr<MatchOp> MakeSkipLimitOp(BoundExprPtr skip, BoundExprPtr limit) {
+  return std::make_unique<SkipLimitOp>(std::move(skip), std::move(limit));
+}
+
+}  // namespace pathwise::query

@@ -1,0 +1,199 @@
+#include "query/pattern_exec.h"
+
+#include <algorithm>
+
+#include "query/expr_eval.h"
+
+namespace pathwise::query {
+
+namespace {
+
+bool Stronger(const Step& a, const Step& b) {
+  if (a.nb.weight != b.nb.weight) return a.nb.weight > b.nb.weight;
+  if (a.nb.ts != b.nb.ts) return a.nb.ts > b.nb.ts;
+  return a.nb.node < b.nb.node;
+}
+
+thread_local std::vector<graph::Neighbor> tls_neighbors;
+
+}  // namespace
+
+bool HopNeighbors(const ExecState& st, const HopSpec& hop, NodeId node, bool reverse, size_t cap,
+                  std::vector<Step>* out) {
+  out->clear();
+  bool truncated = false;
+  size_t limit = cap == 0 ? SIZE_MAX : cap;
+  std::vector<graph::Neighbor>& buf = tls_neighbors;
+  auto collect = [&](TypeId type, storage::Direction dir) {
+    size_t degree = st.graph->TopNeighbors(node, type, dir, limit, &buf);
+    if (degree > buf.size()) truncated = true;
+    bool stored_out = dir == storage::Direction::kOut;
+    for (const graph::Neighbor& nb : buf) {
+      // A self-loop appears in both lists of its node; walk it once.
+      if (hop.dir == ast::EdgeDirection::kBoth && !stored_out && nb.node == node) continue;
+      out->push_back(Step{nb, type, stored_out});
+    }
+  };
+  auto for_types = [&](storage::Direction dir) {
+    if (hop.types.empty()) {
+      for (const EdgeTypeDef& def : st.schema->edge_types()) collect(def.id, dir);
+    } else {
+      for (TypeId type : hop.types) collect(type, dir);
+    }
+  };
+  switch (hop.dir) {
+    case ast::EdgeDirection::kOut:
+      for_types(reverse ? storage::Direction::kIn : storage::Direction::kOut);
+      break;
+    case ast::EdgeDirection::kIn:
+      for_types(reverse ? storage::Direction::kOut : storage::Direction::kIn);
+      break;
+    case ast::EdgeDirection::kBoth:
+      for_types(storage::Direction::kOut);
+      for_types(storage::Direction::kIn);
+      break;
+  }
+  if (out->size() > limit) {
+    std::partial_sort(out->begin(), out->begin() + limit, out->end(), Stronger);
+    out->resize(limit);
+    truncated = true;
+  }
+  return truncated;
+}
+
+bool NodeMatches(const NodeSpec& spec, NodeId node, const EvalEnv& env) {
+  const ExecState& st = *env.st;
+  if (spec.type != kInvalidType && st.graph->TypeOf(node) != spec.type) return false;
+  if (spec.id) {
+    RtValue want = Eval(*spec.id, env);
+    if (!want.IsString() || st.graph->KeyOf(node) != want.AsString()) return false;
+  }
+  for (const auto& [prop, expr] : spec.props) {
+    Value have;
+    if (!st.graph->GetProperty(node, st.props[prop], &have)) return false;
+    RtValue eq = Equals(FromProperty(std::move(have)), Eval(*expr, env));
+    if (!eq.IsBool() || !eq.AsBool()) return false;
+  }
+  return true;
+}
+
+std::vector<int> ExpansionOrder(int positions, int anchor) {
+  std::vector<int> order;
+  order.reserve(positions);
+  order.push_back(anchor);
+  for (int p = anchor + 1; p < positions; ++p) order.push_back(p);
+  for (int p = anchor - 1; p >= 0; --p) order.push_back(p);
+  return order;
+}
+
+void InitWalk(PatternWalk* w, const PatternSpec& pattern, const std::vector<int>& order,
+              ExecState* st, Slot* row) {
+  w->pattern = &pattern;
+  w->order = &order;
+  w->st = st;
+  w->row = row;
+  w->nodes.assign(pattern.nodes.size(), kInvalidNode);
+  w->edges.assign(pattern.hops.size(), Slot());
+  w->steps.resize(pattern.nodes.size());
+  w->truncated = false;
+}
+
+namespace {
+
+// The seed-side set of a cached predicate: nodes at position n-2 reachable from the seed.
+const NodeSet& SeedSet(uint32_t index, const ExistsSpec& spec, const EvalEnv& env) {
+  ExecState* st = env.st;
+  if (st->exists_sets.size() <= index) st->exists_sets.resize(index + 1);
+  std::unique_ptr<NodeSet>& set = st->exists_sets[index];
+  if (set) return *set;
+  set = std::make_unique<NodeSet>();
+  const PatternSpec& p = spec.pattern;
+  int last = static_cast<int>(p.nodes.size()) - 2;
+  std::vector<int> order;
+  for (int pos = 0; pos <= last; ++pos) order.push_back(pos);
+  PatternWalk w;
+  InitWalk(&w, p, order, st, const_cast<Slot*>(env.row));
+  w.env = env;
+  w.nodes[0] = env.row[p.nodes[0].slot].node;
+  NodeSet* out = set.get();
+  auto on_bind = [](size_t) { return true; };
+  auto on_done = [&]() {
+    out->Insert(w.nodes[last]);
+    return true;
+  };
+  if (last == 0) {
+    out->Insert(w.nodes[0]);
+  } else {
+    WalkPattern(&w, 1, on_bind, on_done);
+  }
+  return *set;
+}
+
+bool DirectEdge(const ExecState& st, const HopSpec& hop, NodeId a, NodeId b) {
+  auto has = [&](TypeId type) {
+    bool out_ok = hop.dir != ast::EdgeDirection::kIn;
+    bool in_ok = hop.dir != ast::EdgeDirection::kOut;
+    return (out_ok && st.graph->FindEdge(a, type, b, nullptr)) ||
+           (in_ok && st.graph->FindEdge(b, type, a, nullptr));
+  };
+  if (hop.types.empty()) {
+    for (const EdgeTypeDef& def : st.schema->edge_types()) {
+      if (has(def.id)) return true;
+    }
+    return false;
+  }
+  for (TypeId type : hop.types) {
+    if (has(type)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+RtValue EvalExists(uint32_t index, const EvalEnv& env) {
+  const ExistsSpec& spec = env.st->plan->exists[index];
+  const PatternSpec& p = spec.pattern;
+  int n = static_cast<int>(p.nodes.size());
+  int first_outer = -1;
+  for (int pos = 0; pos < n; ++pos) {
+    if (!p.nodes[pos].outer) continue;
+    if (env.row[p.nodes[pos].slot].node == kInvalidNode) return RtValue();
+    if (first_outer < 0) first_outer = pos;
+  }
+  ExecState* st = env.st;
+  if (spec.seed_cached) {
+    const NodeSet& set = SeedSet(index, spec, env);
+    NodeId last = env.row[p.nodes[n - 1].slot].node;
+    std::vector<Step> steps;
+    HopNeighbors(*st, p.hops[n - 2], last, /*reverse=*/true, 0, &steps);
+    for (const Step& s : steps) {
+      if (set.Contains(s.nb.node) && NodeMatches(p.nodes[n - 2], s.nb.node, env)) {
+        return RtValue(true);
+      }
+    }
+    return RtValue(false);
+  }
+  if (n == 2 && p.nodes[0].outer && p.nodes[1].outer) {
+    NodeId a = env.row[p.nodes[0].slot].node;
+    NodeId b = env.row[p.nodes[1].slot].node;
+    return RtValue(NodeMatches(p.nodes[0], a, env) && NodeMatches(p.nodes[1], b, env) &&
+                   DirectEdge(*st, p.hops[0], a, b));
+  }
+  // General case: walk from the first outer position; outer positions must coincide.
+  std::vector<int> order = ExpansionOrder(n, first_outer);
+  PatternWalk w;
+  InitWalk(&w, p, order, st, const_cast<Slot*>(env.row));
+  w.env = env;
+  w.nodes[first_outer] = env.row[p.nodes[first_outer].slot].node;
+  if (!NodeMatches(p.nodes[first_outer], w.nodes[first_outer], env)) return RtValue(false);
+  bool found = false;
+  auto on_bind = [](size_t) { return true; };
+  auto on_done = [&]() {
+    found = true;
+    return false;
+  };
+  WalkPattern(&w, 1, on_bind, on_done);
+  return RtValue(found);
+}
+
+}  // namespace pathwise::query

@@ -1,0 +1,173 @@
+// Internal to query/: execution state and operators of RECOMMEND.
+//
+// Pipeline: Seed -> GraphSource* / Nearest* -> Merge -> Filter -> Exclude -> Score -> TopK ->
+// [Diversify] -> Limit -> Explain. Candidates live in flat arrays indexed by a dense candidate
+// number (NodeIndexMap: NodeId -> number), so adding a path costs one hash probe and no
+// allocation. Per-path aggregates of SCORE are folded into numeric accumulators as paths are
+// found; the strongest three paths per candidate are kept only when explaining.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "query/exec_state.h"
+#include "query/node_map.h"
+#include "query/plan.h"
+
+namespace pathwise::query {
+
+// Paths longer than this are not recorded for explanations (BestPath is used instead).
+constexpr size_t kMaxRecordedHops = 4;
+constexpr size_t kPathsPerCandidate = 3;
+
+struct PathRec {
+  uint8_t hops = 0;
+  int8_t source = -1;  // graph source index; -1: empty
+  double strength = 0;  // product of the edge weights
+  std::array<NodeId, kMaxRecordedHops + 1> nodes{};
+  std::array<Slot, kMaxRecordedHops> edges{};
+};
+
+// A numeric accumulator for one SCORE aggregate of one candidate.
+struct NumAcc {
+  double sum = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  uint32_t count = 0;    // non-null values (or paths, for count(*))
+  uint32_t numbers = 0;  // numeric values
+
+  void Add(AggFn fn, const RtValue& v) {
+    if (fn == AggFn::kCountStar) {
+      ++count;
+      return;
+    }
+    if (v.IsNull()) return;
+    ++count;
+    if (!v.IsNumber()) return;
+    double d = v.AsDouble();
+    ++numbers;
+    sum += d;
+    if (d < min) min = d;
+    if (d > max) max = d;
+  }
+  RtValue Finish(AggFn fn) const {
+    switch (fn) {
+      case AggFn::kCountStar:
+      case AggFn::kCount: return RtValue(static_cast<int64_t>(count));
+      case AggFn::kSum: return RtValue(sum);
+      case AggFn::kAvg: return numbers ? RtValue(sum / numbers) : RtValue();
+      case AggFn::kMin: return numbers ? RtValue(min) : RtValue();
+      case AggFn::kMax: return numbers ? RtValue(max) : RtValue();
+      case AggFn::kCollect: return RtValue();
+    }
+    return RtValue();
+  }
+};
+
+struct SourceStats {
+  size_t candidates = 0;
+  size_t paths = 0;
+  bool truncated = false;
+  bool fewer_than_k = false;
+  bool exhaustive = false;
+  bool no_query_vector = false;
+};
+
+struct RecState : ExecState {
+  const RecommendPlan* rec = nullptr;
+  std::vector<Slot> row;  // scratch row: [0] seed, [1] candidate, then source variables
+  bool seed_found = false;
+  bool global_pass = true;
+
+  // Candidates (dense numbers).
+  NodeIndexMap index{1024};
+  std::vector<NodeId> nodes;
+  std::vector<uint64_t> masks;
+  std::vector<uint8_t> prechecked;      // passed the candidate filters during retrieval
+  std::vector<double> source_values;    // [c * sources + s]: sum of path strengths / similarity
+  std::vector<uint32_t> path_counts;    // [c * sources + s]
+  std::vector<NumAcc> accs;             // [c * aggs + a]
+  std::vector<PathRec> paths;           // [c * kPathsPerCandidate + i], when explaining
+  std::vector<SourceStats> source_stats;
+
+  std::vector<uint32_t> survivors;  // after Filter / Exclude
+  std::vector<double> scores;       // by candidate number (NaN: null score)
+  std::vector<uint32_t> ranked;     // result order after TopK / Diversify / Limit
+  size_t limit = 100;
+  size_t offset = 0;
+  std::vector<RtValue> agg_values;  // scratch
+  nlohmann::json explanations = nlohmann::json::array();
+
+  size_t num_sources() const { return rec->source_names.size(); }
+
+  uint32_t AddCandidate(NodeId node) {
+    bool inserted;
+    uint32_t c = index.FindOrInsert(node, static_cast<uint32_t>(nodes.size()), &inserted);
+    if (inserted) {
+      nodes.push_back(node);
+      masks.push_back(0);
+      prechecked.push_back(0);
+      source_values.resize(source_values.size() + num_sources(), 0.0);
+      path_counts.resize(path_counts.size() + num_sources(), 0);
+      accs.resize(accs.size() + rec->aggs.size());
+      if (explain) paths.resize(paths.size() + kPathsPerCandidate);
+    }
+    return c;
+  }
+
+  // Finalised aggregate values of candidate c into agg_values; returns its data.
+  const RtValue* AggValues(uint32_t c) {
+    agg_values.resize(rec->aggs.size());
+    for (size_t a = 0; a < rec->aggs.size(); ++a) {
+      agg_values[a] = accs[c * rec->aggs.size() + a].Finish(rec->aggs[a].fn);
+    }
+    return agg_values.data();
+  }
+
+  // The evaluation environment of candidate c (seed and candidate bound, aggregates final).
+  EvalEnv CandidateEnv(uint32_t c) {
+    row[1].node = nodes[c];
+    EvalEnv env;
+    env.st = this;
+    env.row = row.data();
+    env.aggs = AggValues(c);
+    env.source_mask = masks[c];
+    return env;
+  }
+};
+
+using RecOp = Operator<RecState>;
+
+std::unique_ptr<RecOp> MakeSeedOp();
+std::unique_ptr<RecOp> MakeGraphSourceOp(size_t source, std::string name);
+std::unique_ptr<RecOp> MakeNearestOp(size_t source, std::string name);
+std::unique_ptr<RecOp> MakeMergeOp();
+std::unique_ptr<RecOp> MakeFilterOp();
+std::unique_ptr<RecOp> MakeExcludeOp();
+std::unique_ptr<RecOp> MakeScoreOp();
+std::unique_ptr<RecOp> MakeTopKOp();
+std::unique_ptr<RecOp> MakeDiversifyOp();
+std::unique_ptr<RecOp> MakeLimitOp();
+std::unique_ptr<RecOp> MakeExplainOp();
+
+// The score terms of candidate c (values in term order; their sum in order is the score).
+// Default score: one term per source that found c.
+struct TermValue {
+  std::string text;
+  RtValue value;  // signed contribution
+};
+std::vector<TermValue> ScoreTerms(RecState* st, uint32_t c);
+
+// Folds term values into the score the way the SCORE expression computes it (null -> NaN).
+double ScoreOf(RecState* st, uint32_t c);
+
+// Nodes a pattern walk may start from: the seed, an {id: ...} lookup, or a type scan.
+std::vector<NodeId> AnchorNodes(RecState* st, const NodeSpec& anchor, bool anchor_is_seed);
+
+}  // namespace pathwise::query

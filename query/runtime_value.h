@@ -1,0 +1,117 @@
+// Internal to query/: the values a PQL expression produces at execution time.
+//
+// A superset of storage's property Value: besides null, bool, int64, double, string and lists it
+// holds graph references (a node, an edge with its weight/count/timestamp) and embedding vectors.
+// Lists and vectors are shared immutable buffers, so copying a value never copies their elements.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/schema.h"
+
+namespace pathwise::graph {
+class Graph;
+}
+
+namespace pathwise::query {
+
+struct RtValue;
+using RtList = std::vector<RtValue>;
+using RtListPtr = std::shared_ptr<const RtList>;
+
+// A node reference.
+struct NodeVal {
+  NodeId id = kInvalidNode;
+};
+
+// An edge as stored: src -[type]-> dst (regardless of the direction it was traversed in).
+struct EdgeVal {
+  NodeId src = kInvalidNode;
+  NodeId dst = kInvalidNode;
+  TypeId type = kInvalidType;
+  uint32_t count = 0;
+  float weight = 0;
+  int64_t ts = 0;
+};
+
+// An embedding. space is the vector space it came from (-1 for a parameter vector).
+struct VectorVal {
+  std::shared_ptr<const std::vector<float>> values;
+  int space = -1;
+};
+
+struct RtValue {
+  std::variant<std::monostate, bool, int64_t, double, std::string, RtListPtr, NodeVal, EdgeVal,
+               VectorVal>
+      v;
+
+  RtValue() = default;
+  RtValue(bool b) : v(b) {}  // NOLINT: implicit by design, like the variant alternatives
+  RtValue(int64_t i) : v(i) {}  // NOLINT
+  RtValue(double d) : v(d) {}   // NOLINT
+  RtValue(std::string s) : v(std::move(s)) {}  // NOLINT
+  RtValue(RtListPtr l) : v(std::move(l)) {}    // NOLINT
+  RtValue(NodeVal n) : v(n) {}                 // NOLINT
+  RtValue(EdgeVal e) : v(e) {}                 // NOLINT
+  RtValue(VectorVal x) : v(std::move(x)) {}    // NOLINT
+
+  bool IsNull() const { return v.index() == 0; }
+  bool IsBool() const { return v.index() == 1; }
+  bool IsInt() const { return v.index() == 2; }
+  bool IsDouble() const { return v.index() == 3; }
+  bool IsNumber() const { return IsInt() || IsDouble(); }
+  bool IsString() const { return v.index() == 4; }
+  bool IsList() const { return v.index() == 5; }
+  bool IsNode() const { return v.index() == 6; }
+  bool IsEdge() const { return v.index() == 7; }
+  bool IsVector() const { return v.index() == 8; }
+
+  bool AsBool() const { return std::get<bool>(v); }
+  int64_t AsInt() const { return std::get<int64_t>(v); }
+  // REQUIRES: IsNumber().
+  double AsDouble() const { return IsInt() ? static_cast<double>(AsInt()) : std::get<double>(v); }
+  const std::string& AsString() const { return std::get<std::string>(v); }
+  const RtList& AsList() const { return *std::get<RtListPtr>(v); }
+  NodeId AsNode() const { return std::get<NodeVal>(v).id; }
+  const EdgeVal& AsEdge() const { return std::get<EdgeVal>(v); }
+  const VectorVal& AsVector() const { return std::get<VectorVal>(v); }
+};
+
+RtValue MakeList(RtList items);
+// Converts a stored property value (string lists become lists of strings).
+RtValue FromProperty(Value value);
+
+// Three-valued comparison result of Compare: kNull when either side is null or the two are not
+// comparable (a string and a number).
+enum class Cmp : uint8_t { kLess, kEqual, kGreater, kNull };
+// Ordering comparison (numbers numerically, strings bytewise, bools false < true, lists
+// element-wise). Nodes and edges compare by identity only (kEqual or kNull).
+Cmp Compare(const RtValue& a, const RtValue& b);
+// Cypher `=`: null if either side is null; false for values of different kinds (1 = 'a'); lists
+// element-wise (null when an element comparison is null and no other element differs).
+RtValue Equals(const RtValue& a, const RtValue& b);
+// A total order for sorting (ORDER BY, DISTINCT keys): null last in ascending order; different
+// kinds ordered by kind. Returns <0, 0, >0.
+int TotalOrder(const RtValue& a, const RtValue& b);
+// A stable string key used for grouping, DISTINCT and DIVERSIFY buckets (distinct values get
+// distinct keys; 1 and 1.0 share a key).
+void AppendKey(const RtValue& value, std::string* out);
+
+// A vector view of a value: a VectorVal, or a list of numbers (parameters). Empty if neither.
+std::vector<float> ToFloats(const RtValue& value);
+
+// JSON rendering: nodes as {"type","id"}, edges as {"type","from","to","weight","ts","count"},
+// non-finite doubles as null. graph and schema may be null (nodes then render as {"node": id}).
+nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Schema* schema);
+// Parameter values: null, bool, integers, numbers, strings and arrays of them (nested arrays are
+// lists). Objects are InvalidArgument.
+Result<RtValue> FromJson(const nlohmann::json& j);
+
+}  // namespace pathwise::query
