@@ -26,6 +26,9 @@ struct ServerOptions {
   size_t max_concurrent_queries = 64;  // beyond: 429
   size_t max_result_rows = 10000;
   int threads = 16;                   // HTTP worker threads
+  // The database's data directory: default parent of backups (DIR/backups/<timestamp>) and of
+  // temporary load bodies (DIR/tmp). Empty: backups need an explicit dir, temp files go to /tmp.
+  std::string data_dir;
 };
 
 class Server {

@@ -1,0 +1,197 @@
+// Administration and operations: /v1/admin/{load,jobs,backup,keys,stats}, /health, /ready,
+// /metrics, /v1/openapi.yaml and the embedded explorer page (/ and /static/*).
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "server/assets.h"
+#include "server/errors.h"
+#include "server/json_fields.h"
+#include "server/server_internal.h"
+
+namespace pathwise::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string UtcStamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+Reply AssetReply(const EmbeddedAsset& asset) {
+  Reply reply;
+  reply.body.assign(reinterpret_cast<const char*>(asset.data), asset.size);
+  reply.content_type = asset.content_type;
+  return reply;
+}
+
+nlohmann::json JobJson(LoadJob& job) {
+  std::lock_guard<std::mutex> lock(job.mu);
+  nlohmann::json out = {{"id", job.id},
+                        {"state", job.state},
+                        {"lines", job.lines.load()},
+                        {"errors", job.errors.load()}};
+  out["error_list"] = nlohmann::json::array();
+  if (job.report.is_object()) {
+    out["report"] = job.report;
+    if (job.report.contains("error_list")) out["error_list"] = job.report["error_list"];
+  }
+  if (!job.error.empty()) out["error"] = job.error;
+  return out;
+}
+
+}  // namespace
+
+void Server::Impl::AddAdminRoutes() {
+  Route("POST", "/v1/admin/load", Role::kAdmin, [this](const httplib::Request& req) {
+    fs::path tmp_dir = options.data_dir.empty() ? fs::temp_directory_path() / "pathwise-load"
+                                                : fs::path(options.data_dir) / "tmp";
+    std::error_code ec;
+    fs::create_directories(tmp_dir, ec);
+    if (ec) return ErrorReply(Status::IOError("cannot create " + tmp_dir.string()));
+    auto job = std::make_unique<LoadJob>();
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu);
+      job->id = "load-" + std::to_string(next_job++) + "-" + UtcStamp();
+    }
+    job->body_path = (tmp_dir / (job->id + ".ndjson")).string();
+    {
+      std::ofstream out(job->body_path, std::ios::binary);
+      out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
+      if (!out) return ErrorReply(Status::IOError("cannot write " + job->body_path));
+    }
+    LoadJob* raw = job.get();
+    std::string id = job->id;
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu);
+      jobs.emplace(id, std::move(job));
+    }
+    raw->thread = std::thread([this, raw] {
+      std::ifstream in(raw->body_path, std::ios::binary);
+      LoadOptions load_options;
+      load_options.progress = [raw](const LoadProgress& progress) {
+        raw->lines.store(progress.lines);
+        raw->errors.store(progress.errors);
+      };
+      auto report = db->Load(in, load_options);
+      in.close();
+      std::error_code remove_ec;
+      fs::remove(raw->body_path, remove_ec);
+      std::lock_guard<std::mutex> lock(raw->mu);
+      if (report.ok()) {
+        raw->state = "done";
+        raw->report = report->ToJson();
+        raw->lines.store(report->lines);
+        raw->errors.store(report->errors);
+      } else {
+        raw->state = "failed";
+        raw->error = report.status().ToString();
+      }
+    });
+    return JsonReply(202, {{"job", id}, {"state", "running"}});
+  });
+
+  Route("GET", "/v1/admin/jobs/([^/]+)", Role::kAdmin, [this](const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(jobs_mu);
+    auto it = jobs.find(req.matches[1]);
+    if (it == jobs.end()) {
+      return ErrorReply(Status::NotFound("no job '" + req.matches[1].str() + "'"));
+    }
+    return JsonReply(200, JobJson(*it->second));
+  });
+
+  Route("POST", "/v1/admin/backup", Role::kAdmin, [this](const httplib::Request& req) {
+    auto body = ParseJsonObject(req.body, /*allow_empty=*/true);
+    if (!body.ok()) return ErrorReply(body.status());
+    auto dir = OptionalString(*body, "dir");
+    if (!dir.ok()) return ErrorReply(dir.status());
+    std::string target;
+    if (dir->has_value()) {
+      target = **dir;
+    } else if (!options.data_dir.empty()) {
+      target = (fs::path(options.data_dir) / "backups" / UtcStamp()).string();
+    } else {
+      return ErrorReply(Status::InvalidArgument("field 'dir' is required (no data directory)"));
+    }
+    std::error_code ec;
+    fs::path parent = fs::path(target).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (fs::exists(target)) {
+      return ErrorReply(Status::AlreadyExists("backup directory " + target + " already exists"));
+    }
+    Status status = db->Backup(target);
+    if (!status.ok()) return ErrorReply(status);
+    return JsonReply(200, {{"dir", target}});
+  });
+
+  Route("POST", "/v1/admin/keys", Role::kAdmin, [this](const httplib::Request& req) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) return ErrorReply(body.status());
+    auto role = RequiredString(*body, "role");
+    if (!role.ok()) return ErrorReply(role.status());
+    auto key = CreateApiKey(db, *role);
+    if (!key.ok()) return ErrorReply(key.status());
+    std::string id = key->substr(3, key->find('_', 3) - 3);
+    return JsonReply(200, {{"key", *key}, {"id", id}, {"role", *role}});
+  });
+  Route("GET", "/v1/admin/keys", Role::kAdmin, [this](const httplib::Request&) {
+    auto keys = ListApiKeys(*db);
+    if (!keys.ok()) return ErrorReply(keys.status());
+    nlohmann::json list = nlohmann::json::array();
+    for (const KeyInfo& key : *keys) {
+      list.push_back({{"id", key.id}, {"role", key.role}, {"created", key.created}});
+    }
+    return JsonReply(200, {{"keys", list}});
+  });
+  Route("DELETE", "/v1/admin/keys/([^/]+)", Role::kAdmin, [this](const httplib::Request& req) {
+    Status status = RevokeApiKey(db, req.matches[1].str());
+    if (!status.ok()) return ErrorReply(status);
+    return JsonReply(200, {{"revoked", req.matches[1].str()}});
+  });
+
+  Route("GET", "/v1/admin/stats", Role::kAdmin,
+        [this](const httplib::Request&) { return JsonReply(200, db->Stats()); });
+
+  Route("GET", "/health", Role::kNone,
+        [](const httplib::Request&) { return JsonReply(200, {{"status", "ok"}}); });
+  Route("GET", "/ready", Role::kNone, [this](const httplib::Request&) {
+    if (db == nullptr || stopping.load()) {
+      return ErrorReply(Status::Unavailable("the database is not open"));
+    }
+    return JsonReply(200, {{"status", "ready"}});
+  });
+  Route("GET", "/metrics", Role::kRead, [this](const httplib::Request&) {
+    Reply reply;
+    reply.body = metrics.Render(db->Stats());
+    reply.content_type = "text/plain; version=0.0.4";
+    return reply;
+  });
+
+  Route("GET", "/v1/openapi.yaml", Role::kNone, [](const httplib::Request&) {
+    Reply reply;
+    reply.body = std::string(OpenApiYaml());
+    reply.content_type = "application/yaml";
+    return reply;
+  });
+  Route("GET", "/", Role::kNone, [](const httplib::Request&) {
+    const EmbeddedAsset* index = FindAsset("index.html");
+    if (index == nullptr) {
+      return ErrorReply(Status::NotFound("the explorer page is not built into this binary"));
+    }
+    return AssetReply(*index);
+  });
+  Route("GET", "/static/(.+)", Role::kNone, [](const httplib::Request& req) {
+    const EmbeddedAsset* asset = FindAsset(req.matches[1].str());
+    if (asset == nullptr) {
+      return ErrorReply(Status::NotFound("no static file '" + req.matches[1].str() + "'"));
+    }
+    return AssetReply(*asset);
+  });
+}
+
+}  // namespace pathwise::server

@@ -1,0 +1,15 @@
+// server/: the `pathwise` subcommands other than bench and demo. Each takes argv with argv[0]
+// being the subcommand name and returns the process exit code:
+//   0 success; 1 finished but some input was rejected (load: bad lines); 2 the command failed
+//   (bad usage, database cannot be opened, I/O error).
+#pragma once
+
+namespace pathwise::server {
+
+int LoadMain(int argc, char** argv);
+int QueryMain(int argc, char** argv);
+int KeysMain(int argc, char** argv);
+int BackupMain(int argc, char** argv);
+int RestoreMain(int argc, char** argv);
+
+}  // namespace pathwise::server

@@ -1,0 +1,148 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+namespace pathwise::server {
+namespace {
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+void Gauge(const std::string& name, const std::string& help, const std::string& labels,
+           double value, std::string* out) {
+  if (!help.empty()) *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n";
+  *out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + Num(value) + "\n";
+}
+
+}  // namespace
+
+void Metrics::Histogram::Observe(double seconds) {
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) {
+      ++buckets[i];
+      break;
+    }
+  }
+  ++count;
+  sum += seconds;
+}
+
+void Metrics::Histogram::Render(const std::string& name, const std::string& labels,
+                                std::string* out) const {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    cumulative += buckets[i];
+    *out += name + "_bucket{" + labels + ",le=\"" + Num(kBuckets[i]) + "\"} " +
+            std::to_string(cumulative) + "\n";
+  }
+  *out += name + "_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
+  *out += name + "_sum{" + labels + "} " + Num(sum) + "\n";
+  *out += name + "_count{" + labels + "} " + std::to_string(count) + "\n";
+}
+
+void Metrics::RecordRequest(const std::string& endpoint, int status, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{endpoint, status}];
+  request_latency_[endpoint].Observe(seconds);
+}
+
+void Metrics::RecordQueryStats(const nlohmann::json& stats) {
+  if (!stats.is_object()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, value] : stats.items()) {
+    if (value.is_number() && key.size() > 3 && key.ends_with("_ms")) {
+      stage_latency_[key.substr(0, key.size() - 3)].Observe(value.get<double>() / 1000.0);
+    }
+  }
+  auto stages = stats.find("stages");
+  if (stages != stats.end() && stages->is_object()) {
+    for (const auto& [stage, value] : stages->items()) {
+      if (value.is_number()) stage_latency_[stage].Observe(value.get<double>() / 1000.0);
+    }
+  }
+}
+
+void Metrics::RecordEvents(size_t applied, size_t duplicates, size_t rejected) {
+  std::lock_guard<std::mutex> lock(mu_);
+  events_applied_ += applied;
+  events_duplicates_ += duplicates;
+  events_rejected_ += rejected;
+}
+
+std::string Metrics::Render(const nlohmann::json& db_stats) const {
+  std::string out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out += "# HELP pathwise_http_requests_total HTTP requests by endpoint and status.\n";
+    out += "# TYPE pathwise_http_requests_total counter\n";
+    for (const auto& [key, count] : requests_) {
+      out += "pathwise_http_requests_total{endpoint=\"" + Escape(key.first) + "\",status=\"" +
+             std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
+    }
+    out += "# HELP pathwise_http_request_seconds Request latency by endpoint.\n";
+    out += "# TYPE pathwise_http_request_seconds histogram\n";
+    for (const auto& [endpoint, histogram] : request_latency_) {
+      histogram.Render("pathwise_http_request_seconds", "endpoint=\"" + Escape(endpoint) + "\"",
+                       &out);
+    }
+    out += "# HELP pathwise_query_stage_seconds Query time by execution stage.\n";
+    out += "# TYPE pathwise_query_stage_seconds histogram\n";
+    for (const auto& [stage, histogram] : stage_latency_) {
+      histogram.Render("pathwise_query_stage_seconds", "stage=\"" + Escape(stage) + "\"", &out);
+    }
+    out += "# HELP pathwise_events_total Events received by outcome.\n";
+    out += "# TYPE pathwise_events_total counter\n";
+    out += "pathwise_events_total{outcome=\"ingested\"} " + std::to_string(events_applied_) + "\n";
+    out += "pathwise_events_total{outcome=\"deduplicated\"} " +
+           std::to_string(events_duplicates_) + "\n";
+    out += "pathwise_events_total{outcome=\"rejected\"} " + std::to_string(events_rejected_) +
+           "\n";
+  }
+  auto number = [&](const char* key) -> double {
+    auto it = db_stats.find(key);
+    return it != db_stats.end() && it->is_number() ? it->get<double>() : 0.0;
+  };
+  Gauge("pathwise_disk_bytes", "Bytes used by the data directory.", "", number("disk_bytes"),
+        &out);
+  Gauge("pathwise_nodes", "Nodes stored.", "", number("nodes"), &out);
+  Gauge("pathwise_edges", "Edges stored.", "", number("edges"), &out);
+  auto vectors = db_stats.find("vectors");
+  out += "# HELP pathwise_vectors Vectors stored per vector space.\n# TYPE pathwise_vectors gauge\n";
+  if (vectors != db_stats.end() && vectors->is_object()) {
+    for (const auto& [space, count] : vectors->items()) {
+      if (count.is_number()) {
+        Gauge("pathwise_vectors", "", "space=\"" + Escape(space) + "\"", count.get<double>(), &out);
+      }
+    }
+  }
+  auto memory = db_stats.find("memory_bytes");
+  out += "# HELP pathwise_memory_bytes In-memory index sizes by structure.\n"
+         "# TYPE pathwise_memory_bytes gauge\n";
+  if (memory != db_stats.end() && memory->is_object()) {
+    for (const auto& [index, bytes] : memory->items()) {
+      if (bytes.is_number()) {
+        Gauge("pathwise_memory_bytes", "", "index=\"" + Escape(index) + "\"", bytes.get<double>(),
+              &out);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace pathwise::server

@@ -1,0 +1,161 @@
+// POST /v1/query and the recipe endpoints (/v1/recipes...).
+#include <algorithm>
+
+#include "server/errors.h"
+#include "server/json_fields.h"
+#include "server/server_internal.h"
+
+namespace pathwise::server {
+namespace {
+
+constexpr char kRecipePrefix[] = "recipe/";
+constexpr char kRecipeName[] = "([A-Za-z0-9_.-]{1,128})";
+
+Result<nlohmann::json> LoadRecipe(const Database& db, const std::string& name) {
+  auto stored = db.GetMeta(kRecipePrefix + name);
+  if (!stored.ok()) {
+    if (stored.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("no recipe named '" + name + "'");
+    }
+    return stored.status();
+  }
+  nlohmann::json recipe = nlohmann::json::parse(*stored, nullptr, false);
+  if (!recipe.is_object()) return Status::Corruption("recipe '" + name + "' is not valid JSON");
+  return recipe;
+}
+
+Result<nlohmann::json> ParamsOf(const nlohmann::json& body) {
+  auto it = body.find("params");
+  if (it == body.end() || it->is_null()) return nlohmann::json::object();
+  if (!it->is_object()) return Status::InvalidArgument("field 'params' must be an object");
+  return *it;
+}
+
+}  // namespace
+
+Reply Server::Impl::RunQuery(const std::string& text, const nlohmann::json& params,
+                             const nlohmann::json& body) {
+  if (text.size() > options.max_query_bytes) {
+    return ErrorReply(Status::ResourceExhausted(
+        "query text is " + std::to_string(text.size()) + " bytes; the limit is " +
+        std::to_string(options.max_query_bytes)));
+  }
+  auto deadline_ms = OptionalInt(body, "deadline_ms");
+  if (!deadline_ms.ok()) return ErrorReply(deadline_ms.status());
+  auto explain = OptionalBool(body, "explain");
+  if (!explain.ok()) return ErrorReply(explain.status());
+  auto profile = OptionalBool(body, "profile");
+  if (!profile.ok()) return ErrorReply(profile.status());
+  int64_t ms = deadline_ms->value_or(options.default_deadline_ms);
+  if (ms <= 0) return ErrorReply(Status::InvalidArgument("field 'deadline_ms' must be positive"));
+  ms = std::min(ms, options.max_deadline_ms);
+
+  QueryOptions query_options;
+  query_options.deadline = Deadline::AfterMillis(ms);
+  query_options.explain = explain->value_or(false);
+  query_options.profile = profile->value_or(false);
+  query_options.max_rows = options.max_result_rows;
+
+  if (queries_in_flight.fetch_add(1) >= options.max_concurrent_queries) {
+    queries_in_flight.fetch_sub(1);
+    return ErrorReply(TooManyRequests(std::to_string(options.max_concurrent_queries) +
+                                      " queries are already running; retry later"));
+  }
+  auto result = db->Query(text, params, query_options);
+  queries_in_flight.fetch_sub(1);
+  if (!result.ok()) return ErrorReply(result.status());
+  metrics.RecordQueryStats(result->stats);
+  return JsonReply(200, result->ToJson());
+}
+
+void Server::Impl::AddQueryRoutes() {
+  Route("POST", "/v1/query", Role::kRead, [this](const httplib::Request& req) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) return ErrorReply(body.status());
+    auto text = RequiredString(*body, "query");
+    if (!text.ok()) return ErrorReply(text.status());
+    auto params = ParamsOf(*body);
+    if (!params.ok()) return ErrorReply(params.status());
+    return RunQuery(*text, *params, *body);
+  });
+
+  Route("GET", "/v1/recipes", Role::kRead, [this](const httplib::Request&) {
+    nlohmann::json recipes = nlohmann::json::array();
+    Status status = db->ScanMeta(kRecipePrefix, [&](std::string_view, std::string_view value) {
+      nlohmann::json recipe = nlohmann::json::parse(value, nullptr, false);
+      if (recipe.is_object()) recipes.push_back(std::move(recipe));
+      return true;
+    });
+    if (!status.ok()) return ErrorReply(status);
+    return JsonReply(200, {{"recipes", recipes}});
+  });
+
+  Route("GET", std::string("/v1/recipes/") + kRecipeName, Role::kRead,
+        [this](const httplib::Request& req) {
+          auto recipe = LoadRecipe(*db, req.matches[1]);
+          if (!recipe.ok()) return ErrorReply(recipe.status());
+          return JsonReply(200, *recipe);
+        });
+
+  Route("POST", std::string("/v1/recipes/") + kRecipeName, Role::kAdmin,
+        [this](const httplib::Request& req) {
+          std::string name = req.matches[1];
+          auto body = ParseJsonObject(req.body);
+          if (!body.ok()) return ErrorReply(body.status());
+          auto text = RequiredString(*body, "query");
+          if (!text.ok()) return ErrorReply(text.status());
+          auto description = OptionalString(*body, "description");
+          if (!description.ok()) return ErrorReply(description.status());
+          auto params = ParamsOf(*body);
+          if (!params.ok()) return ErrorReply(params.status());
+          if (text->size() > options.max_query_bytes) {
+            return ErrorReply(Status::ResourceExhausted("recipe query exceeds the query limit"));
+          }
+          // Validate by running it once with its defaults under a short deadline. Only syntax
+          // errors are rejected: other errors may just mean a parameter without a default.
+          QueryOptions check;
+          check.deadline = Deadline::AfterMillis(250);
+          check.max_rows = options.max_result_rows;
+          auto trial = db->Query(*text, *params, check);
+          if (!trial.ok() && trial.status().code() == Status::Code::kSyntaxError) {
+            return ErrorReply(trial.status());
+          }
+          nlohmann::json recipe = {{"name", name},
+                                   {"query", *text},
+                                   {"description", description->value_or("")},
+                                   {"params", *params}};
+          WriteSet writes;
+          writes.ops.push_back(MetaWrite{kRecipePrefix + name, recipe.dump()});
+          Status status = db->Apply(writes);
+          if (!status.ok()) return ErrorReply(status);
+          return JsonReply(200, recipe);
+        });
+
+  Route("DELETE", std::string("/v1/recipes/") + kRecipeName, Role::kAdmin,
+        [this](const httplib::Request& req) {
+          std::string name = req.matches[1];
+          auto recipe = LoadRecipe(*db, name);
+          if (!recipe.ok()) return ErrorReply(recipe.status());
+          WriteSet writes;
+          writes.ops.push_back(MetaWrite{kRecipePrefix + name, std::nullopt});
+          Status status = db->Apply(writes);
+          if (!status.ok()) return ErrorReply(status);
+          return JsonReply(200, {{"deleted", name}});
+        });
+
+  Route("POST", std::string("/v1/recipes/") + kRecipeName + "/run", Role::kRead,
+        [this](const httplib::Request& req) {
+          auto recipe = LoadRecipe(*db, req.matches[1]);
+          if (!recipe.ok()) return ErrorReply(recipe.status());
+          auto body = ParseJsonObject(req.body, /*allow_empty=*/true);
+          if (!body.ok()) return ErrorReply(body.status());
+          auto params = ParamsOf(*body);
+          if (!params.ok()) return ErrorReply(params.status());
+          nlohmann::json merged = recipe->value("params", nlohmann::json::object());
+          if (!merged.is_object()) merged = nlohmann::json::object();
+          merged.update(*params);
+          return RunQuery(recipe->value("query", ""), merged, *body);
+        });
+}
+
+}  // namespace pathwise::server

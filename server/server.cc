@@ -1,0 +1,247 @@
+// Server lifecycle, authentication and the dispatcher every route goes through.
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "server/errors.h"
+#include "server/server_internal.h"
+
+namespace pathwise::server {
+namespace {
+
+std::atomic<bool> g_signal_received{false};
+
+void OnSignal(int) { g_signal_received.store(true); }
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool Readable(const std::string& path) {
+  std::ifstream in(path);
+  return in.good();
+}
+
+Status ErrorForHttpStatus(int status, size_t max_body) {
+  switch (status) {
+    case 404: return Status::NotFound("no such endpoint");
+    case 405: return Status::InvalidArgument("method not allowed on this endpoint");
+    case 413:
+      return Status::ResourceExhausted("request body exceeds the limit of " +
+                                       std::to_string(max_body) + " bytes");
+    case 414: return Status::InvalidArgument("request URI too long");
+    case 400: return Status::InvalidArgument("malformed HTTP request");
+    default: break;
+  }
+  if (status >= 500) return Status::Internal("internal error");
+  return Status::InvalidArgument("bad request");
+}
+
+}  // namespace
+
+Reply JsonReply(int status, const nlohmann::json& body) {
+  Reply reply;
+  reply.status = status;
+  reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return reply;
+}
+
+Reply ErrorReply(const Status& status) { return JsonReply(HttpStatusFor(status), ErrorJson(status)); }
+
+Status Server::Impl::Authorize(const httplib::Request& req, Role role) const {
+  if (role == Role::kNone || options.no_auth) return Status::OK();
+  std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.empty()) {
+    return Status::Unauthenticated("missing API key: send 'Authorization: Bearer <key>'");
+  }
+  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+    return Status::Unauthenticated("the Authorization header must be 'Bearer <key>'");
+  }
+  PW_ASSIGN_OR_RETURN(Role granted, VerifyApiKey(*db, std::string_view(header).substr(kBearer.size())));
+  if (granted < role) {
+    return Status::PermissionDenied(std::string("this endpoint needs the ") + RoleName(role) +
+                                    " role; the key has " + RoleName(granted));
+  }
+  return Status::OK();
+}
+
+void Server::Impl::Route(const char* method, const std::string& pattern, Role role,
+                         Handler handler) {
+  std::string name = std::string(method) + " " + pattern;
+  auto dispatch = [this, role, name, handler = std::move(handler)](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+    auto start = std::chrono::steady_clock::now();
+    Reply reply;
+    if (stopping.load()) {
+      reply = ErrorReply(Status::Unavailable("the server is shutting down"));
+    } else if (Status auth = Authorize(req, role); !auth.ok()) {
+      reply = ErrorReply(auth);
+    } else {
+      try {
+        reply = handler(req);
+      } catch (const nlohmann::json::exception& e) {
+        // A JSON value of an unexpected type slipped past validation: the client's mistake.
+        reply = ErrorReply(Status::InvalidArgument(std::string("bad JSON value: ") + e.what()));
+      } catch (const std::exception& e) {
+        reply = ErrorReply(Status::Internal(e.what()));
+      } catch (...) {
+        reply = ErrorReply(Status::Internal("unknown exception"));
+      }
+    }
+    res.status = reply.status;
+    res.set_content(reply.body, reply.content_type.c_str());
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics.RecordRequest(name, reply.status, seconds);
+  };
+  std::string method_name = method;
+  if (method_name == "GET") {
+    http->Get(pattern, dispatch);
+  } else if (method_name == "POST") {
+    http->Post(pattern, dispatch);
+  } else if (method_name == "PUT") {
+    http->Put(pattern, dispatch);
+  } else if (method_name == "PATCH") {
+    http->Patch(pattern, dispatch);
+  } else if (method_name == "DELETE") {
+    http->Delete(pattern, dispatch);
+  }
+}
+
+Server::Server(Database* db, ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->db = db;
+  impl_->options = std::move(options);
+}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  Impl& s = *impl_;
+  if (s.started.load()) return Status::InvalidArgument("the server was already started");
+  const ServerOptions& o = s.options;
+  if (o.no_auth && !IsLoopback(o.host)) {
+    return Status::InvalidArgument("--no-auth is only allowed on a loopback address, not '" +
+                                   o.host + "'");
+  }
+  if (o.port < 0 || o.port > 65535) return Status::InvalidArgument("port out of range");
+  if (o.threads < 1) return Status::InvalidArgument("threads must be at least 1");
+  bool tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
+  if (tls) {
+    if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+      return Status::InvalidArgument("TLS needs both a certificate and a key file");
+    }
+    if (!Readable(o.tls_cert_file)) {
+      return Status::InvalidArgument("cannot read TLS certificate " + o.tls_cert_file);
+    }
+    if (!Readable(o.tls_key_file)) {
+      return Status::InvalidArgument("cannot read TLS key " + o.tls_key_file);
+    }
+    auto ssl = std::make_unique<httplib::SSLServer>(o.tls_cert_file.c_str(),
+                                                    o.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return Status::InvalidArgument("the TLS certificate or key is invalid (PEM expected)");
+    }
+    s.http = std::move(ssl);
+  } else {
+    s.http = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& http = *s.http;
+  size_t threads = static_cast<size_t>(o.threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(o.max_body_bytes);
+  http.set_keep_alive_timeout(5);
+  size_t max_body = o.max_body_bytes;
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [max_body](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        Status status = ErrorForHttpStatus(res.status, max_body);
+        res.set_content(ErrorJson(status).dump(), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                std::exception_ptr) {
+    res.status = 500;
+    res.set_content(ErrorJson(Status::Internal("unhandled exception")).dump(), "application/json");
+  });
+  s.AddQueryRoutes();
+  s.AddWriteRoutes();
+  s.AddAdminRoutes();
+
+  if (o.port == 0) {
+    s.port = http.bind_to_any_port(o.host);
+    if (s.port <= 0) return Status::IOError("cannot bind " + o.host + " to a free port");
+  } else {
+    if (!http.bind_to_port(o.host, o.port)) {
+      return Status::IOError("cannot bind " + o.host + ":" + std::to_string(o.port) +
+                             " (address in use or not available)");
+    }
+    s.port = o.port;
+  }
+  s.started.store(true);
+  auto listen_ended = std::make_shared<std::atomic<bool>>(false);
+  s.listen_thread = std::thread([&http, listen_ended] {
+    http.listen_after_bind();
+    listen_ended->store(true);
+  });
+  // httplib's stop() is a no-op until the accept loop runs; wait for it so that a Stop() right
+  // after Start() cannot leave the accept loop blocked forever.
+  while (!http.is_running() && !listen_ended->load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return Status::OK();
+}
+
+int Server::port() const { return impl_->port; }
+
+std::string Server::BaseUrl() const {
+  bool tls = !impl_->options.tls_cert_file.empty();
+  std::string host = impl_->options.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(impl_->port);
+}
+
+void Server::Stop() {
+  Impl& s = *impl_;
+  if (!s.started.load() || s.stopped.exchange(true)) return;
+  s.stopping.store(true);
+  s.http->stop();  // stops accepting; the worker pool drains in-flight requests
+  if (s.listen_thread.joinable()) s.listen_thread.join();
+  s.JoinJobs();
+}
+
+void Server::Wait(bool install_signal_handlers) {
+  if (install_signal_handlers) {
+    struct sigaction action {};
+    action.sa_handler = OnSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+  }
+  while (!impl_->stopped.load()) {
+    if (install_signal_handlers && g_signal_received.load()) {
+      Stop();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+void Server::Impl::JoinJobs() {
+  std::vector<LoadJob*> to_join;
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu);
+    for (auto& [id, job] : jobs) to_join.push_back(job.get());
+  }
+  // A bulk load cannot be interrupted halfway safely; it finishes (its good lines are kept).
+  for (LoadJob* job : to_join) {
+    if (job->thread.joinable()) job->thread.join();
+  }
+}
+
+}  // namespace pathwise::server

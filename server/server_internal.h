@@ -1,0 +1,84 @@
+// Internal to server/: the state behind Server and the route table shared by the handler files
+// (query_routes.cc, write_routes.cc, admin_routes.cc). httplib types stay inside server/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "query/database.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/server.h"
+
+namespace pathwise::server {
+
+// What a handler returns; the dispatcher writes it and records metrics.
+struct Reply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+Reply JsonReply(int status, const nlohmann::json& body);
+Reply ErrorReply(const Status& status);
+
+// A background bulk load started by POST /v1/admin/load.
+struct LoadJob {
+  std::string id;
+  std::string body_path;  // temp file with the NDJSON body; removed when the job ends
+  std::atomic<size_t> lines{0};
+  std::atomic<size_t> errors{0};
+  std::mutex mu;
+  std::string state = "running";  // running | done | failed  (guarded by mu)
+  nlohmann::json report;          // LoadReport::ToJson when done (guarded by mu)
+  std::string error;              // when failed (guarded by mu)
+  std::thread thread;
+};
+
+struct Server::Impl {
+  Database* db = nullptr;
+  ServerOptions options;
+  std::unique_ptr<httplib::Server> http;
+  std::thread listen_thread;
+  int port = 0;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<size_t> queries_in_flight{0};
+  Metrics metrics;
+
+  std::mutex jobs_mu;
+  std::map<std::string, std::unique_ptr<LoadJob>> jobs;  // guarded by jobs_mu
+  uint64_t next_job = 1;                                 // guarded by jobs_mu
+
+  // Registers a route. role: the least role allowed (kNone: no authentication). name is the
+  // metrics label. The handler may throw; the dispatcher turns that into a 500 (or 400 for JSON
+  // type errors) with the error shape.
+  using Handler = std::function<Reply(const httplib::Request&)>;
+  void Route(const char* method, const std::string& pattern, Role role, Handler handler);
+
+  // Checks the Authorization header against the role; OK when auth is off.
+  Status Authorize(const httplib::Request& req, Role role) const;
+
+  void AddQueryRoutes();   // /v1/query, /v1/recipes
+  void AddWriteRoutes();   // /v1/events, nodes, edges, vectors, batch, schema
+  void AddAdminRoutes();   // /v1/admin/*, /health, /ready, /metrics, static files
+
+  // Runs a query under the concurrency limit and the deadline rules. body: the request object
+  // with "deadline_ms", "explain", "profile" (already validated by the caller or not).
+  Reply RunQuery(const std::string& text, const nlohmann::json& params, const nlohmann::json& body);
+
+  void JoinJobs();
+};
+
+}  // namespace pathwise::server
