@@ -1,0 +1,261 @@
+#include "examples/movielens/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <unistd.h>
+
+#include "examples/movielens/graph_builder.h"
+#include "examples/movielens/model.h"
+#include "query/database.h"
+
+namespace pathwise::demo {
+namespace {
+
+// Adds one ranked list's outcome: hit if `target` is in the first k, NDCG = 1/log2(rank+1).
+void Score(const std::vector<int64_t>& ranked, int64_t target, size_t k, MethodScore* out) {
+  ++out->users;
+  for (size_t i = 0; i < ranked.size() && i < k; ++i) {
+    if (ranked[i] == target) {
+      ++out->hits;
+      out->ndcg_sum += 1.0 / std::log2(double(i) + 2.0);
+      return;
+    }
+  }
+}
+
+// Top k of scores (movie index -> score) excluding rated movies, as external movie ids.
+std::vector<int64_t> TopK(const Dataset& data, const std::vector<double>& scores,
+                          const std::unordered_set<uint32_t>& rated, size_t k) {
+  std::vector<uint32_t> order;
+  for (uint32_t m = 0; m < scores.size(); ++m) {
+    if (!rated.count(m) && scores[m] > -1e300) order.push_back(m);
+  }
+  size_t keep = std::min(k, order.size());
+  std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](uint32_t a, uint32_t b) {
+    return scores[a] != scores[b] ? scores[a] > scores[b] : a < b;
+  });
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < keep; ++i) out.push_back(data.movies[order[i]].id);
+  return out;
+}
+
+// The user's favourite genres in training (count of ratings >= 4), most frequent first.
+std::vector<std::string> TopGenres(const Dataset& data, const RatingMatrix& matrix, size_t user,
+                                   size_t n) {
+  std::map<std::string, int> counts;
+  for (const auto& [movie, rating] : matrix.by_user[user]) {
+    if (rating < 4) continue;
+    for (const auto& g : data.movies[movie].genres) ++counts[g];
+  }
+  std::vector<std::pair<int, std::string>> sorted;
+  for (const auto& [g, c] : counts) sorted.push_back({-c, g});
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < sorted.size() && i < n; ++i) out.push_back(sorted[i].second);
+  if (out.empty()) out.push_back("Drama");
+  return out;
+}
+
+MethodScore Named(std::string name) {
+  MethodScore s;
+  s.method = std::move(name);
+  return s;
+}
+
+}  // namespace
+
+std::vector<int64_t> ResultMovieIds(const QueryResult& result) {
+  size_t column = 0;
+  for (size_t i = 0; i < result.columns.size(); ++i) {
+    if (result.columns[i] == "c.id" || result.columns[i] == "id") column = i;
+  }
+  std::vector<int64_t> ids;
+  for (const auto& row : result.rows) {
+    if (!row.is_array() || row.size() <= column) continue;
+    const auto& cell = row[column];
+    if (cell.is_string()) {
+      ids.push_back(std::atoll(cell.get<std::string>().c_str()));
+    } else if (cell.is_number_integer()) {
+      ids.push_back(cell.get<int64_t>());
+    } else if (cell.is_object() && cell.contains("id")) {
+      ids.push_back(std::atoll(cell["id"].get<std::string>().c_str()));
+    }
+  }
+  return ids;
+}
+
+Holdout SplitLeaveLastOut(const Dataset& data, double min_rating) {
+  std::unordered_map<int64_t, size_t> last;  // user -> index of last rating
+  for (size_t i = 0; i < data.ratings.size(); ++i) {
+    const Rating& r = data.ratings[i];
+    auto it = last.find(r.user);
+    if (it == last.end()) {
+      last[r.user] = i;
+      continue;
+    }
+    const Rating& best = data.ratings[it->second];
+    if (r.timestamp > best.timestamp || (r.timestamp == best.timestamp && r.movie > best.movie)) {
+      it->second = i;
+    }
+  }
+  std::unordered_map<int64_t, size_t> count;
+  for (const Rating& r : data.ratings) ++count[r.user];
+  Holdout out;
+  std::unordered_set<size_t> held;
+  for (int64_t user : data.users) {
+    auto it = last.find(user);
+    if (it == last.end() || count[user] < 2) continue;
+    if (data.ratings[it->second].rating < min_rating) continue;
+    held.insert(it->second);
+    out.test.push_back(data.ratings[it->second]);
+  }
+  for (size_t i = 0; i < data.ratings.size(); ++i) {
+    if (!held.count(i)) out.train.push_back(data.ratings[i]);
+  }
+  return out;
+}
+
+Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
+  PW_ASSIGN_OR_RETURN(Dataset data, LoadDataset(options.source_dir));
+  Holdout split = SplitLeaveLastOut(data, options.min_holdout_rating);
+  if (options.max_users && split.test.size() > options.max_users) {
+    split.test.resize(options.max_users);
+  }
+  BuildOptions build;
+  DemoGraph graph = BuildDemoGraph(data, split.train, build);
+  const RatingMatrix& matrix = graph.matrix;
+  std::unordered_map<int64_t, size_t> user_index;
+  for (size_t u = 0; u < matrix.user_ids.size(); ++u) user_index[matrix.user_ids[u]] = u;
+
+  // Item-KNN baselines use wider neighbourhoods computed directly here.
+  SimilarityOptions knn_plain = build.similarity;
+  knn_plain.top_k = 50;
+  knn_plain.mean_centred = false;
+  SimilarityOptions knn_centred = knn_plain;
+  knn_centred.mean_centred = true;
+  auto sims_plain = ComputeSimilarities(matrix, knn_plain);
+  auto sims_centred = ComputeSimilarities(matrix, knn_centred);
+
+  std::vector<MethodScore> scores;
+  MethodScore popularity = Named("popularity baseline");
+  MethodScore item_knn = Named("item-KNN baseline (cosine, 50 nbrs)");
+  MethodScore item_knn_c = Named("item-KNN baseline (adjusted cosine, 50 nbrs)");
+  MethodScore svd = Named("SVD dot product (C++, no prior)");
+  std::vector<double> pop(matrix.num_movies);
+  for (size_t m = 0; m < matrix.num_movies; ++m) pop[m] = matrix.by_movie[m].size();
+
+  for (const Rating& test : split.test) {
+    size_t u = user_index.at(test.user);
+    std::unordered_set<uint32_t> rated;
+    for (const auto& entry : matrix.by_user[u]) rated.insert(entry.first);
+    Score(TopK(data, pop, rated, options.k), test.movie, options.k, &popularity);
+    for (int variant = 0; variant < 2; ++variant) {
+      const auto& sims = variant == 0 ? sims_plain : sims_centred;
+      std::vector<double> s(matrix.num_movies, -1e301);
+      for (const auto& [movie, rating] : matrix.by_user[u]) {
+        for (const Neighbour& n : sims[movie]) {
+          if (s[n.movie] < -1e300) s[n.movie] = 0;
+          s[n.movie] += n.similarity * rating;
+        }
+      }
+      Score(TopK(data, s, rated, options.k), test.movie, options.k,
+            variant == 0 ? &item_knn : &item_knn_c);
+    }
+    std::vector<double> dot(matrix.num_movies, -1e301);
+    for (size_t m = 0; m < matrix.num_movies; ++m) {
+      if (matrix.by_movie[m].empty()) continue;
+      double d = 0;
+      for (size_t k = 0; k < graph.embeddings.dim; ++k) {
+        d += double(graph.embeddings.user[u][k]) * graph.embeddings.movie[m][k];
+      }
+      dot[m] = d;
+    }
+    Score(TopK(data, dot, rated, options.k), test.movie, options.k, &svd);
+  }
+  scores.push_back(popularity);
+  scores.push_back(item_knn);
+  scores.push_back(item_knn_c);
+  scores.push_back(svd);
+  if (!options.run_recipes) return scores;
+
+  std::filesystem::remove_all(options.work_dir);
+  {
+    PW_ASSIGN_OR_RETURN(auto db, Database::Open({}, options.work_dir));
+    PW_RETURN_IF_ERROR(LoadDemoGraph(db.get(), graph));
+    for (const Recipe& recipe : DemoRecipes()) {
+      MethodScore method = Named("recipe " + recipe.name + " (PQL)");
+      for (const Rating& test : split.test) {
+        size_t u = user_index.at(test.user);
+        nlohmann::json params = recipe.params;
+        params["user"] = std::to_string(test.user);
+        auto genres = TopGenres(data, matrix, u, 2);
+        if (params.contains("genre")) params["genre"] = genres[0];
+        if (params.contains("genres")) params["genres"] = genres;
+        auto result = db->Query(recipe.query, params);
+        if (!result.ok()) {
+          ++method.errors;
+          if (method.first_error.empty()) method.first_error = result.status().message();
+          Score({}, test.movie, options.k, &method);
+          continue;
+        }
+        Score(ResultMovieIds(result.value()), test.movie, options.k, &method);
+      }
+      scores.push_back(method);
+    }
+  }
+  std::filesystem::remove_all(options.work_dir);
+  return scores;
+}
+
+int EvaluateMain(int argc, char** argv) {
+  EvalOptions options;
+  options.source_dir = DefaultDataDir();
+  options.work_dir =
+      (std::filesystem::temp_directory_path() / ("pathwise-eval-" + std::to_string(::getpid())))
+          .string();
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--users" && i + 1 < argc) {
+      options.max_users = std::strtoull(argv[++i], nullptr, 10);
+    } else if (arg == "--source" && i + 1 < argc) {
+      options.source_dir = argv[++i];
+    } else if (arg == "--baselines-only") {
+      options.run_recipes = false;
+    } else {
+      std::fprintf(stderr,
+                   "usage: pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]\n");
+      return 2;
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto result = Evaluate(options);
+  if (!result.ok()) {
+    std::fprintf(stderr, "evaluate: %s\n", result.status().message().c_str());
+    return 1;
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("| method | users | HitRate@%zu | NDCG@%zu | errors |\n|---|---|---|---|---|\n",
+              options.k, options.k);
+  for (const MethodScore& s : result.value()) {
+    std::printf("| %s | %zu | %.4f | %.4f | %zu |\n", s.method.c_str(), s.users, s.HitRate(),
+                s.Ndcg(), s.errors);
+  }
+  for (const MethodScore& s : result.value()) {
+    if (!s.first_error.empty()) {
+      std::printf("first error of %s: %s\n", s.method.c_str(), s.first_error.c_str());
+    }
+  }
+  std::printf("evaluated in %.1f s\n", seconds);
+  return 0;
+}
+
+}  // namespace pathwise::demo

@@ -1,0 +1,51 @@
+// Leave-last-out evaluation of the demo recipes against a popularity and an item-KNN baseline
+// (`pathwise demo evaluate`). Results are reported in docs/quality.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "examples/movielens/dataset.h"
+#include "query/database.h"
+#include "storage/status.h"
+
+namespace pathwise::demo {
+
+struct EvalOptions {
+  std::string source_dir;  // MovieLens CSV directory
+  std::string work_dir;    // a scratch directory for the training database (created, removed)
+  size_t max_users = 0;    // 0: every eligible user
+  size_t k = 10;
+  double min_holdout_rating = 4.0;  // users whose last rating is lower are not evaluated
+  bool run_recipes = true;          // false: only the C++ baselines (no Database needed)
+};
+
+struct MethodScore {
+  std::string method;
+  size_t users = 0;
+  size_t hits = 0;
+  double ndcg_sum = 0;
+  size_t errors = 0;  // queries that failed (counted as misses)
+  std::string first_error;
+  double HitRate() const { return users ? double(hits) / users : 0; }
+  double Ndcg() const { return users ? ndcg_sum / users : 0; }
+};
+
+struct Holdout {
+  std::vector<Rating> train;
+  std::vector<Rating> test;  // one per evaluated user
+};
+
+// Holds out each user's last rating by (timestamp, movie id) when it is >= min_rating; every
+// other rating is training data.
+Holdout SplitLeaveLastOut(const Dataset& data, double min_rating);
+
+// Movie ids in the rows of a recommendation result (the "c.id" column, else the first one).
+std::vector<int64_t> ResultMovieIds(const QueryResult& result);
+
+Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options);
+
+// `pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]`.
+int EvaluateMain(int argc, char** argv);
+
+}  // namespace pathwise::demo

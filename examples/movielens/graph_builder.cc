@@ -1,0 +1,216 @@
+#include "examples/movielens/graph_builder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace pathwise::demo {
+namespace {
+
+std::string NormalizeTag(const std::string& tag) {
+  std::string out;
+  for (char ch : tag) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  size_t start = out.find_first_not_of(" \t");
+  size_t end = out.find_last_not_of(" \t");
+  if (start == std::string::npos) return "";
+  return out.substr(start, end - start + 1);
+}
+
+// Appends ops, starting a new WriteSet when the current one is full.
+class WriteSetBuilder {
+ public:
+  explicit WriteSetBuilder(size_t per_set) : per_set_(per_set) {}
+  template <typename Op>
+  void Add(Op op) {
+    if (sets_.empty() || sets_.back().ops.size() >= per_set_) sets_.emplace_back();
+    sets_.back().ops.emplace_back(std::move(op));
+  }
+  std::vector<WriteSet> Take() { return std::move(sets_); }
+
+ private:
+  size_t per_set_;
+  std::vector<WriteSet> sets_;
+};
+
+EdgeWrite Edge(const std::string& type, const std::string& from_type, const std::string& from,
+               const std::string& to_type, const std::string& to, double weight) {
+  EdgeWrite e;
+  e.type = type;
+  e.from = {from_type, from, false};
+  e.to = {to_type, to, false};
+  e.weight = weight;
+  return e;
+}
+
+}  // namespace
+
+nlohmann::json GraphCounts::ToJson() const {
+  return {{"users", users},         {"movies", movies},   {"genres", genres},
+          {"tags", tags},           {"rated", rated},     {"tagged", tagged},
+          {"has_genre", has_genre}, {"has_tag", has_tag}, {"similar_to", similar_to},
+          {"vectors", vectors}};
+}
+
+std::string DemoSchemaJson(size_t dim) {
+  nlohmann::json schema = {
+      {"node_types",
+       {{{"name", "User"}, {"properties", nlohmann::json::object()}},
+        {{"name", "Movie"},
+         {"properties",
+          {{"title", "string"},
+           {"full_title", "string"},
+           {"year", "int"},
+           {"genres", "string_list"},
+           {"imdb_id", "string"},
+           {"tmdb_id", "string"},
+           {"rating_count", "int"},
+           {"rating_mean", "double"},
+           {"popularity", "int"}}}},
+        {{"name", "Genre"}, {"properties", {{"name", "string"}}}},
+        {{"name", "Tag"}, {"properties", {{"name", "string"}}}}}},
+      {"edge_types",
+       {{{"name", "RATED"}, {"mode", "replace"}, {"from", "User"}, {"to", "Movie"}},
+        {{"name", "TAGGED"}, {"mode", "replace"}, {"from", "User"}, {"to", "Movie"}},
+        {{"name", "HAS_GENRE"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Genre"}},
+        {{"name", "HAS_TAG"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Tag"}},
+        {{"name", "SIMILAR_TO"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Movie"}}}},
+      {"vector_spaces",
+       {{{"node_type", "Movie"}, {"name", "embedding"}, {"dim", dim}, {"metric", "ip"}},
+        {{"node_type", "User"}, {"name", "taste"}, {"dim", dim}, {"metric", "ip"}}}}};
+  return schema.dump();
+}
+
+DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings,
+                         const BuildOptions& options) {
+  DemoGraph graph;
+  graph.schema_json = DemoSchemaJson(options.embedding.dim);
+  graph.matrix = BuildRatingMatrix(data, ratings);
+  graph.similar = ComputeSimilarities(graph.matrix, options.similarity);
+  graph.embeddings = ComputeEmbeddings(graph.matrix, options.embedding);
+  const RatingMatrix& matrix = graph.matrix;
+  WriteSetBuilder out(options.ops_per_write_set);
+
+  // Nodes: genres, tags, movies, users.
+  std::set<std::string> genres;
+  for (const Movie& movie : data.movies) genres.insert(movie.genres.begin(), movie.genres.end());
+  for (const std::string& genre : genres) {
+    out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Genre", genre, {{"name", genre}}});
+  }
+  graph.counts.genres = genres.size();
+  // (movie, tag) -> distinct users; (user, movie) -> tags in time order.
+  std::map<std::pair<size_t, std::string>, std::set<int64_t>> movie_tags;
+  std::map<std::pair<int64_t, size_t>, std::vector<std::string>> user_tags;
+  std::set<std::string> tag_names;
+  for (const Tag& tag : data.tags) {
+    std::string name = NormalizeTag(tag.tag);
+    if (name.empty()) continue;
+    size_t movie = data.movie_index.at(tag.movie);
+    movie_tags[{movie, name}].insert(tag.user);
+    user_tags[{tag.user, movie}].push_back(tag.tag);
+    tag_names.insert(name);
+  }
+  for (const std::string& name : tag_names) {
+    out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Tag", name, {{"name", name}}});
+  }
+  graph.counts.tags = tag_names.size();
+  for (size_t m = 0; m < data.movies.size(); ++m) {
+    const Movie& movie = data.movies[m];
+    double sum = 0;
+    for (const auto& entry : matrix.by_movie[m]) sum += entry.second;
+    int64_t count = static_cast<int64_t>(matrix.by_movie[m].size());
+    Properties props = {{"title", movie.title},
+                        {"full_title", movie.full_title},
+                        {"genres", movie.genres},
+                        {"imdb_id", movie.imdb_id},
+                        {"tmdb_id", movie.tmdb_id},
+                        {"rating_count", count},
+                        {"rating_mean", count ? sum / count : 0.0},
+                        {"popularity", count}};
+    if (movie.year) props["year"] = movie.year;
+    out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Movie", std::to_string(movie.id), props});
+  }
+  graph.counts.movies = data.movies.size();
+  std::set<int64_t> user_set(data.users.begin(), data.users.end());
+  for (int64_t user : user_set) {
+    out.Add(NodeWrite{NodeWrite::Op::kUpsert, "User", std::to_string(user), {}});
+  }
+  graph.counts.users = user_set.size();
+
+  // Edges.
+  for (const Rating& r : ratings) {
+    EdgeWrite e = Edge("RATED", "User", std::to_string(r.user), "Movie", std::to_string(r.movie),
+                       r.rating);
+    e.ts = r.timestamp * 1000;
+    out.Add(std::move(e));
+    ++graph.counts.rated;
+  }
+  for (const auto& [key, tags] : user_tags) {
+    EdgeWrite e = Edge("TAGGED", "User", std::to_string(key.first), "Movie",
+                       std::to_string(data.movies[key.second].id), 1.0);
+    e.props = {{"tag", tags.back()}, {"tags", tags}};
+    out.Add(std::move(e));
+    ++graph.counts.tagged;
+  }
+  for (const Movie& movie : data.movies) {
+    for (const std::string& genre : movie.genres) {
+      out.Add(Edge("HAS_GENRE", "Movie", std::to_string(movie.id), "Genre", genre, 1.0));
+      ++graph.counts.has_genre;
+    }
+  }
+  for (const auto& [key, users] : movie_tags) {
+    out.Add(Edge("HAS_TAG", "Movie", std::to_string(data.movies[key.first].id), "Tag", key.second,
+                 static_cast<double>(users.size())));
+    ++graph.counts.has_tag;
+  }
+  for (size_t m = 0; m < graph.similar.size(); ++m) {
+    for (const Neighbour& n : graph.similar[m]) {
+      EdgeWrite e = Edge("SIMILAR_TO", "Movie", std::to_string(data.movies[m].id), "Movie",
+                         std::to_string(data.movies[n.movie].id), n.similarity);
+      e.props = {{"co_raters", static_cast<int64_t>(n.co_raters)}};
+      out.Add(std::move(e));
+      ++graph.counts.similar_to;
+    }
+  }
+  // Vectors (movies never rated have none).
+  for (size_t m = 0; m < data.movies.size(); ++m) {
+    if (matrix.by_movie[m].empty()) continue;
+    out.Add(VectorWrite{VectorWrite::Op::kPut, "Movie.embedding",
+                        std::to_string(data.movies[m].id), graph.embeddings.movie[m]});
+    ++graph.counts.vectors;
+  }
+  for (size_t u = 0; u < matrix.num_users; ++u) {
+    if (matrix.by_user[u].empty()) continue;
+    out.Add(VectorWrite{VectorWrite::Op::kPut, "User.taste", std::to_string(matrix.user_ids[u]),
+                        graph.embeddings.user[u]});
+    ++graph.counts.vectors;
+  }
+  graph.writes = out.Take();
+  return graph;
+}
+
+Status InstallDemoMeta(Database* db) {
+  WriteSet meta;
+  for (const Recipe& recipe : DemoRecipes()) {
+    meta.ops.push_back(MetaWrite{"recipe/" + recipe.name, recipe.ToJson().dump()});
+  }
+  nlohmann::json events = {
+      {"rate", {{"edge", "RATED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}},
+      {"watch",
+       {{"edge", "RATED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}}};
+  meta.ops.push_back(MetaWrite{"config/event_types", events.dump()});
+  return db->Apply(meta);
+}
+
+Status LoadDemoGraph(Database* db, const DemoGraph& graph) {
+  PW_RETURN_IF_ERROR(db->MergeSchema(graph.schema_json));
+  WriteOptions unsynced;
+  unsynced.sync = false;
+  for (const WriteSet& set : graph.writes) PW_RETURN_IF_ERROR(db->Apply(set, unsynced));
+  PW_RETURN_IF_ERROR(InstallDemoMeta(db));
+  WriteSet marker;
+  marker.ops.push_back(MetaWrite{kLoadedMarker, graph.counts.ToJson().dump()});
+  return db->Apply(marker);
+}
+
+}  // namespace pathwise::demo

@@ -1,0 +1,65 @@
+// What the demo learns from the ratings: co-rating item similarity (SIMILAR_TO edges, also the
+// item-KNN baseline) and a truncated SVD (Movie.embedding / User.taste vectors).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "examples/movielens/dataset.h"
+
+namespace pathwise::demo {
+
+// Ratings indexed densely: users 0..U-1 (in Dataset::users order), movies 0..M-1 (in
+// Dataset::movies order).
+struct RatingMatrix {
+  size_t num_users = 0;
+  size_t num_movies = 0;
+  std::vector<int64_t> user_ids;                            // dense user -> external id
+  std::vector<std::vector<std::pair<uint32_t, float>>> by_user;   // (movie, rating)
+  std::vector<std::vector<std::pair<uint32_t, float>>> by_movie;  // (user, rating)
+  std::vector<float> user_mean;
+};
+
+// Builds the matrix from `ratings` (a subset of data.ratings, e.g. a training split).
+RatingMatrix BuildRatingMatrix(const Dataset& data, const std::vector<Rating>& ratings);
+
+struct SimilarityOptions {
+  size_t top_k = 20;          // neighbours kept per movie
+  size_t min_co_raters = 5;   // pairs rated by fewer users are ignored
+  bool mean_centred = false;  // adjusted cosine (ratings minus the user's mean) vs plain cosine
+  double shrinkage = 10;      // sim * n / (n + shrinkage), n = co-raters (damps thin evidence)
+};
+
+struct Neighbour {
+  uint32_t movie = 0;
+  float similarity = 0;
+  uint32_t co_raters = 0;
+};
+
+// For each movie, its top_k most similar movies (positive similarity only), best first.
+std::vector<std::vector<Neighbour>> ComputeSimilarities(const RatingMatrix& matrix,
+                                                        const SimilarityOptions& options);
+
+struct EmbeddingOptions {
+  size_t dim = 32;
+  size_t oversample = 10;
+  size_t power_iterations = 4;
+  uint64_t seed = 42;
+};
+
+struct Embeddings {
+  size_t dim = 0;
+  std::vector<std::vector<float>> movie;  // per dense movie; zero vector if never rated
+  std::vector<std::vector<float>> user;   // per dense user
+  std::vector<double> singular_values;
+};
+
+// Truncated SVD of the user-mean-centred rating matrix by randomized subspace iteration
+// (the spaces use the inner-product metric: user . movie is the predicted centred rating):
+// movie vectors V*sqrt(S), user vectors U*sqrt(S), so user·movie approximates the centred rating.
+Embeddings ComputeEmbeddings(const RatingMatrix& matrix, const EmbeddingOptions& options);
+
+// Cosine similarity of two vectors (0 if either is zero).
+double Cosine(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace pathwise::demo
