@@ -1,0 +1,11 @@
+// The `pathwise bench` subcommands (internal to bench/). Each returns an exit code.
+#pragma once
+
+namespace pathwise::bench {
+
+int GenerateMain(int argc, char** argv);
+int EngineMain(int argc, char** argv);
+int QueryMain(int argc, char** argv);
+int HttpMain(int argc, char** argv);
+
+}  // namespace pathwise::bench

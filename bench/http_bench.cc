@@ -1,0 +1,272 @@
+// `pathwise bench http`: the recommend query and event ingestion over HTTP (loopback only),
+// side by side with the same query in-process.
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <httplib.h>
+
+#include "bench/commands.h"
+#include "bench/fixture.h"
+#include "bench/harness.h"
+#include "server/server.h"
+
+namespace pathwise::bench {
+namespace {
+
+struct Target {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string key;  // API key for --url servers with auth
+};
+
+std::unique_ptr<httplib::Client> Connect(const Target& t) {
+  auto client = std::make_unique<httplib::Client>(t.host, t.port);
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);
+  client->set_connection_timeout(5, 0);
+  client->set_read_timeout(30, 0);
+  client->set_write_timeout(30, 0);
+  if (!t.key.empty()) client->set_default_headers({{"Authorization", "Bearer " + t.key}});
+  return client;
+}
+
+std::string QueryBody(const std::string& user, double max_price) {
+  nlohmann::json body = {{"query", kRecommendQuery},
+                         {"params", {{"user", user}, {"max_price", max_price}}}};
+  return body.dump();
+}
+
+// Runs fn(client_index, client) on `clients` threads for `seconds`; fn returns false on error.
+struct LoadResult {
+  size_t ok = 0, failed = 0;
+  double seconds = 0;
+  Samples latency;
+  std::string first_error;
+};
+LoadResult RunClients(
+    const Target& target, size_t clients, double seconds,
+    const std::function<std::string(size_t, size_t, httplib::Client&, size_t*)>& fn) {
+  LoadResult result;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  double start = NowSeconds();
+  for (size_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto client = Connect(target);
+      Samples local;
+      size_t ok = 0, failed = 0;
+      std::string error;
+      for (size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        double t0 = NowSeconds();
+        size_t acked = 0;
+        std::string e = fn(c, i, *client, &acked);
+        double micros = (NowSeconds() - t0) * 1e6;
+        if (e.empty()) {
+          ok += acked;
+          local.Add(micros);
+        } else {
+          failed++;
+          if (error.empty()) error = e;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      result.ok += ok;
+      result.failed += failed;
+      if (result.first_error.empty()) result.first_error = error;
+      for (double v : local.values()) result.latency.Add(v);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  result.seconds = NowSeconds() - start;
+  return result;
+}
+
+std::string Describe(const httplib::Result& r) {
+  if (!r) return "transport error " + httplib::to_string(r.error());
+  if (r->status != 200) return "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 300);
+  return "";
+}
+
+std::string EventsBody(size_t client, size_t iteration, size_t count, size_t users, size_t items,
+                       uint64_t run_id) {
+  std::string body;
+  body.reserve(count * 110);
+  std::mt19937_64 rng((client * 1000003 + iteration) ^ run_id);
+  for (size_t e = 0; e < count; ++e) {
+    body += "{\"event_id\":\"b" + std::to_string(run_id) + "-" + std::to_string(client) + "-" +
+            std::to_string(iteration) + "-" + std::to_string(e) + "\",\"user\":\"" +
+            UserId(rng() % users) + "\",\"item\":\"" + ItemId(rng() % items) +
+            "\",\"type\":\"view\"}\n";
+  }
+  return body;
+}
+
+Status Run(const Flags& flags, Report* report) {
+  GeneratorOptions gen = GeneratorFromFlags(flags);
+  const std::string dir = flags.Get("data", "/tmp/pathwise-bench-" + std::to_string(gen.items));
+  const size_t clients = static_cast<size_t>(flags.GetInt("clients", 4));
+  const double seconds = std::min(flags.GetDouble("seconds", 10), 120.0);
+  const size_t runs = static_cast<size_t>(flags.GetInt("runs", 2000));
+  const double max_price = flags.GetDouble("max-price", 100.0);
+  const uint64_t run_id = static_cast<uint64_t>(NowSeconds() * 1000);
+  report->Info("config", {{"items", gen.items},
+                          {"data", dir},
+                          {"clients", clients},
+                          {"seconds", seconds},
+                          {"runs", runs}});
+
+  Target target;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<server::Server> server;
+  if (flags.Has("url")) {
+    // Only loopback: http://127.0.0.1:PORT, http://localhost:PORT.
+    std::string url = flags.Get("url", "");
+    std::string rest;
+    for (const char* prefix : {"http://127.0.0.1:", "http://localhost:"}) {
+      if (url.rfind(prefix, 0) == 0) rest = url.substr(std::string(prefix).size());
+    }
+    if (rest.empty()) return Status::InvalidArgument("--url must be http://127.0.0.1:PORT");
+    try {
+      target.port = std::stoi(rest);
+    } catch (...) {
+      return Status::InvalidArgument("bad port in --url");
+    }
+    target.key = flags.Get("key", "");
+  } else {
+    LoadFigures load;
+    PW_ASSIGN_OR_RETURN(db, OpenBenchDatabase(dir, gen, false, &load));
+    server::ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.no_auth = true;
+    options.threads = static_cast<int>(flags.GetInt("server-threads", 16));
+    server = std::make_unique<server::Server>(db.get(), options);
+    PW_RETURN_IF_ERROR(server->Start());
+    target.port = server->port();
+  }
+  auto client = Connect(target);
+  auto types =
+      client->Put("/v1/admin/event-types", R"({"view":{"edge":"VIEWED"}})", "application/json");
+  if (std::string e = Describe(types); !e.empty()) {
+    return Status::Internal("PUT /v1/admin/event-types: " + e);
+  }
+
+  // 1. Latency: one keep-alive client, HTTP and in-process interleaved.
+  std::mt19937_64 rng(gen.seed + 21);
+  Samples http, in_process;
+  std::string first_error;
+  for (size_t run = 0; run < runs + 20; ++run) {
+    std::string user = UserId(rng() % gen.users);
+    std::string body = QueryBody(user, max_price);
+    double t0 = NowSeconds();
+    auto r = client->Post("/v1/query", body, "application/json");
+    double http_us = (NowSeconds() - t0) * 1e6;
+    if (std::string e = Describe(r); !e.empty()) {
+      first_error = "POST /v1/query: " + e;
+      break;
+    }
+    if (run >= 20) http.Add(http_us);
+    if (db) {
+      t0 = NowSeconds();
+      auto q = db->Query(kRecommendQuery, {{"user", user}, {"max_price", max_price}});
+      double us = (NowSeconds() - t0) * 1e6;
+      if (!q.ok()) {
+        first_error = q.status().ToString();
+        break;
+      }
+      if (run >= 20) in_process.Add(us);
+    }
+  }
+  if (!first_error.empty()) {
+    report->Info("query_error", first_error);
+    std::fprintf(stderr, "recommend query failed: %s\n", first_error.c_str());
+  }
+  report->Latency("recommend.http_1_client", http, "keep-alive, sequential");
+  if (db && http.size() > 0 && in_process.size() > 0) {
+    report->Latency("recommend.in_process", in_process, "same users, interleaved");
+    report->Value("recommend.http_overhead_p99_us",
+                  http.Percentile(0.99) - in_process.Percentile(0.99), "us", "target <= 300 us");
+    report->Value("recommend.http_overhead_p50_us",
+                  http.Percentile(0.5) - in_process.Percentile(0.5), "us");
+  }
+
+  // 2. Throughput at saturation.
+  if (first_error.empty()) {
+    LoadResult sat = RunClients(
+        target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
+          std::mt19937_64 r(c * 7919 + i);
+          auto res = cl.Post("/v1/query", QueryBody(UserId(r() % gen.users), max_price),
+                             "application/json");
+          *acked = 1;
+          return Describe(res);
+        });
+    report->Value("recommend.http_throughput_qps", sat.ok / sat.seconds, "queries/s",
+                  std::to_string(clients) + " clients; target >= 2000/s on 2 cores");
+    report->Latency("recommend.http_latency_under_load", sat.latency);
+    if (sat.failed)
+      report->Info("saturation_errors", {{"failed", sat.failed}, {"first", sat.first_error}});
+  }
+
+  // 3. Events in batches of 1000, durably acknowledged.
+  LoadResult events = RunClients(
+      target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
+        auto res = cl.Post("/v1/events", EventsBody(c, i, 1000, gen.users, gen.items, run_id),
+                           "application/x-ndjson");
+        std::string e = Describe(res);
+        if (e.empty()) {
+          auto body = nlohmann::json::parse(res->body, nullptr, false);
+          *acked = body.is_object() ? body.value("applied", size_t{0}) : 0;
+        }
+        return e;
+      });
+  report->Value("events.batch_1000_per_second", events.ok / events.seconds, "events/s",
+                std::to_string(clients) + " clients; target >= 100k/s");
+  report->Latency("events.batch_1000_request", events.latency);
+  if (events.failed)
+    report->Info("event_errors", {{"failed", events.failed}, {"first", events.first_error}});
+
+  // 4. Single events, 8 concurrent clients.
+  LoadResult single =
+      RunClients(target, 8, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
+        auto res = cl.Post("/v1/events", EventsBody(c + 100, i, 1, gen.users, gen.items, run_id),
+                           "application/x-ndjson");
+        *acked = 1;
+        return Describe(res);
+      });
+  report->Latency("events.single_ack_8_clients", single.latency, "target p99 <= 5 ms");
+  report->Value("events.single_8_clients_per_second", single.ok / single.seconds, "events/s");
+  if (single.failed)
+    report->Info("single_event_errors", {{"failed", single.failed}, {"first", single.first_error}});
+
+  client.reset();
+  if (server) server->Stop();
+  return Status::OK();
+}
+
+}  // namespace
+
+int HttpMain(int argc, char** argv) {
+  Flags flags(argc, argv);
+  auto unknown = flags.Unknown({"ef-construction", "items", "data", "json", "runs", "seed",
+                                "clients", "seconds", "url", "key", "max-price", "server-threads"});
+  if (!unknown.empty()) {
+    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
+    return 2;
+  }
+  Report report("http");
+  Status s = Run(flags, &report);
+  if (!s.ok()) {
+    report.Info("error", s.ToString());
+    std::fprintf(stderr, "bench http failed: %s\n", s.ToString().c_str());
+  }
+  if (!report.WriteJson(flags.Get("json", ""))) return 2;
+  return s.ok() ? 0 : 2;
+}
+
+}  // namespace pathwise::bench

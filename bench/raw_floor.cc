@@ -1,0 +1,268 @@
+// Raw floors: graph::Graph and hnswlib (through VectorIndex::SearchRaw) used directly.
+#include "bench/raw_floor.h"
+
+#include <algorithm>
+#include <random>
+#include <unordered_set>
+
+namespace pathwise::bench {
+namespace {
+
+constexpr TypeId kNodeType = 0;
+constexpr TypeId kLinkType = 0;
+constexpr TypeId kSimilarType = 1;
+
+double Micros(double start) { return (NowSeconds() - start) * 1e6; }
+
+// Keeps the optimiser from discarding a result.
+volatile size_t g_sink = 0;
+
+}  // namespace
+
+std::vector<std::pair<std::string, Samples>> RawOneHop(size_t runs, uint64_t seed) {
+  auto graph = graph::Graph::CreateEmpty();
+  std::mt19937_64 rng(seed);
+  const size_t kTargets = 50000;
+  std::vector<NodeId> targets;
+  for (size_t i = 0; i < kTargets; ++i) {
+    targets.push_back(graph->AddNode(kNodeType, "t" + std::to_string(i), {}));
+  }
+  std::vector<std::pair<std::string, Samples>> out;
+  std::vector<graph::Neighbor> buffer;
+  for (size_t degree : {10, 100, 1000, 10000}) {
+    NodeId hub = graph->AddNode(kNodeType, "hub" + std::to_string(degree), {});
+    std::unordered_set<size_t> chosen;
+    while (chosen.size() < degree) chosen.insert(rng() % kTargets);
+    for (size_t t : chosen) {
+      graph->PutEdge(hub, kLinkType, targets[t], static_cast<float>((rng() % 1000) / 1000.0), 1,
+                     static_cast<int64_t>(rng() % 1000000));
+    }
+    Samples visit, top;
+    for (size_t run = 0; run < runs + 10; ++run) {
+      double start = NowSeconds();
+      size_t count = 0;
+      double sum = 0;
+      graph->ForEachNeighbor(hub, kLinkType, graph::Direction::kOut, [&](const graph::Neighbor& n) {
+        ++count;
+        sum += n.weight;
+        return true;
+      });
+      double t_visit = Micros(start);
+      g_sink = count + static_cast<size_t>(sum);
+      start = NowSeconds();
+      buffer.clear();
+      g_sink = graph->TopNeighbors(hub, kLinkType, graph::Direction::kOut, degree, &buffer);
+      double t_top = Micros(start);
+      if (run >= 10) {
+        visit.Add(t_visit);
+        top.Add(t_top);
+      }
+    }
+    out.emplace_back("one_hop.raw_visit.degree_" + std::to_string(degree), visit);
+    out.emplace_back("one_hop.raw_top_neighbors.degree_" + std::to_string(degree), top);
+  }
+  return out;
+}
+
+TwoHopSamples RawTwoHop(size_t runs, uint64_t seed) {
+  auto graph = graph::Graph::CreateEmpty();
+  std::mt19937_64 rng(seed + 7);
+  const size_t kSources = 1000, kMiddles = 20000, kFirst = 60, kSecond = 30;
+  std::vector<NodeId> sources, middles;
+  for (size_t i = 0; i < kSources; ++i) {
+    sources.push_back(graph->AddNode(kNodeType, "s" + std::to_string(i), {}));
+  }
+  for (size_t i = 0; i < kMiddles; ++i) {
+    middles.push_back(graph->AddNode(kNodeType, "m" + std::to_string(i), {}));
+  }
+  auto weight = [&] { return static_cast<float>(0.001 + (rng() % 1000) / 1000.0); };
+  for (NodeId s : sources) {
+    for (size_t j = 0; j < kFirst; ++j) {
+      graph->PutEdge(s, kLinkType, middles[rng() % kMiddles], weight(), 1, 0);
+    }
+  }
+  for (NodeId m : middles) {
+    for (size_t j = 0; j < kSecond; ++j) {
+      graph->PutEdge(m, kSimilarType, middles[rng() % kMiddles], weight(), 1, 0);
+    }
+  }
+  std::vector<float> score(graph->IdBound(), 0.0f);
+  std::vector<NodeId> touched;
+  std::vector<graph::Neighbor> first, second;
+  TwoHopSamples samples;
+  for (size_t run = 0; run < runs + 100; ++run) {
+    NodeId source = sources[rng() % kSources];
+    if (run % 2 == 1) {
+      double start = NowSeconds();
+      size_t taken = 0;
+      graph->ForEachNeighbor(source, kLinkType, graph::Direction::kOut,
+                             [&](const graph::Neighbor& a) {
+                               size_t inner = 0;
+                               graph->ForEachNeighbor(a.node, kSimilarType, graph::Direction::kOut,
+                                                      [&](const graph::Neighbor& b) {
+                                                        if (score[b.node] == 0.0f)
+                                                          touched.push_back(b.node);
+                                                        score[b.node] += a.weight * b.weight;
+                                                        return ++inner < 20;
+                                                      });
+                               return ++taken < 50;
+                             });
+      size_t top = std::min<size_t>(10, touched.size());
+      std::partial_sort(touched.begin(), touched.begin() + top, touched.end(),
+                        [&](NodeId x, NodeId y) { return score[x] > score[y]; });
+      g_sink = touched.empty() ? 0 : touched[0];
+      for (NodeId n : touched) score[n] = 0.0f;
+      touched.clear();
+      double micros = Micros(start);
+      if (run >= 100) samples.unranked.Add(micros);
+      continue;
+    }
+    double start = NowSeconds();
+    first.clear();
+    graph->TopNeighbors(source, kLinkType, graph::Direction::kOut, 50, &first);
+    for (const auto& a : first) {
+      second.clear();
+      graph->TopNeighbors(a.node, kSimilarType, graph::Direction::kOut, 20, &second);
+      for (const auto& b : second) {
+        if (score[b.node] == 0.0f) touched.push_back(b.node);
+        score[b.node] += a.weight * b.weight;
+      }
+    }
+    size_t top = std::min<size_t>(10, touched.size());
+    std::partial_sort(touched.begin(), touched.begin() + top, touched.end(),
+                      [&](NodeId x, NodeId y) { return score[x] > score[y]; });
+    g_sink = touched.empty() ? 0 : touched[0];
+    for (NodeId n : touched) score[n] = 0.0f;
+    touched.clear();
+    double micros = Micros(start);
+    if (run >= 100) samples.ranked.Add(micros);
+  }
+  return samples;
+}
+
+Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint64_t seed) {
+  KnnSweep sweep;
+  std::mt19937_64 rng(seed + 3);
+  std::vector<std::vector<float>> query_vectors;
+  for (size_t attempt = 0; query_vectors.size() < queries && attempt < queries * 4; ++attempt) {
+    NodeId user = raw.graph->Lookup(raw.user_type, UserId(rng() % users));
+    if (user == kInvalidNode) continue;
+    auto v = raw.user_index->Get(user);
+    if (v.ok()) query_vectors.push_back(std::move(v).value());
+  }
+  if (query_vectors.empty()) return Status::Internal("no user taste vectors found");
+  const vector::VectorIndex& index = *raw.item_index;
+  // Ground truth: exact top 200 (the top 10 is its prefix).
+  std::vector<std::unordered_set<NodeId>> truth10, truth200;
+  for (const auto& q : query_vectors) {
+    vector::SearchOptions options;
+    options.k = 200;
+    double start = NowSeconds();
+    PW_ASSIGN_OR_RETURN(auto exact, index.SearchExact(q, options));
+    sweep.exact.Add(Micros(start));
+    std::unordered_set<NodeId> t10, t200;
+    for (size_t i = 0; i < exact.hits.size(); ++i) {
+      if (i < 10) t10.insert(exact.hits[i].node);
+      t200.insert(exact.hits[i].node);
+    }
+    truth10.push_back(std::move(t10));
+    truth200.push_back(std::move(t200));
+  }
+  const std::vector<std::pair<size_t, std::vector<size_t>>> plan = {
+      {10, {10, 20, 40, 64, 128}}, {200, {200, 300, 400, 600, 800, 1200}}};
+  for (const auto& [k, efs] : plan) {
+    const auto& truth = k == 10 ? truth10 : truth200;
+    sweep.min_ef_for_target[k] = 0;
+    for (size_t ef : efs) {
+      KnnRow row;
+      row.k = k;
+      row.ef = ef;
+      size_t wrapper_hits = 0, raw_hits = 0, expected = 0;
+      const size_t reps = 3;  // every query three times, alternating order
+      for (size_t rep = 0; rep < reps; ++rep) {
+        for (size_t qi = 0; qi < query_vectors.size(); ++qi) {
+          const auto& q = query_vectors[qi];
+          vector::SearchOptions options;
+          options.k = k;
+          options.ef = ef;
+          auto run_wrapper = [&]() -> Status {
+            double start = NowSeconds();
+            PW_ASSIGN_OR_RETURN(auto r, index.Search(q, options));
+            row.wrapper.Add(Micros(start));
+            if (rep == 0) {
+              for (const auto& h : r.hits) wrapper_hits += truth[qi].count(h.node);
+            }
+            return Status::OK();
+          };
+          auto run_raw = [&]() -> Status {
+            double start = NowSeconds();
+            PW_ASSIGN_OR_RETURN(auto r, index.SearchRaw(q, k, ef));
+            row.raw.Add(Micros(start));
+            if (rep == 0) {
+              for (const auto& h : r.hits) raw_hits += truth[qi].count(h.node);
+            }
+            return Status::OK();
+          };
+          if ((qi + rep) % 2 == 0) {
+            PW_RETURN_IF_ERROR(run_wrapper());
+            PW_RETURN_IF_ERROR(run_raw());
+          } else {
+            PW_RETURN_IF_ERROR(run_raw());
+            PW_RETURN_IF_ERROR(run_wrapper());
+          }
+          if (rep == 0) expected += truth[qi].size() < k ? truth[qi].size() : k;
+        }
+      }
+      row.wrapper_recall = expected ? static_cast<double>(wrapper_hits) / expected : 0;
+      row.raw_recall = expected ? static_cast<double>(raw_hits) / expected : 0;
+      if (row.wrapper_recall >= 0.99 && sweep.min_ef_for_target[k] == 0) {
+        sweep.min_ef_for_target[k] = ef;
+      }
+      sweep.rows.push_back(std::move(row));
+    }
+  }
+  return sweep;
+}
+
+FloorTimes RecommendFloor(const RawCopy& raw, NodeId user, size_t k, size_t ef, size_t per_node,
+                          std::vector<float>* scratch, std::vector<NodeId>* touched) {
+  FloorTimes t;
+  double start = NowSeconds();
+  auto taste = raw.user_index->Get(user);
+  if (taste.ok()) {
+    auto hits = raw.item_index->SearchRaw(taste.value(), k, ef);
+    if (hits.ok()) t.candidates += hits->hits.size();
+  }
+  double mid = NowSeconds();
+  t.nearest_us = (mid - start) * 1e6;
+  if (scratch->size() < raw.graph->IdBound()) scratch->assign(raw.graph->IdBound(), 0.0f);
+  std::vector<graph::Neighbor> first, second;
+  for (TypeId type : {raw.viewed, raw.bought}) {
+    second.clear();
+    raw.graph->TopNeighbors(user, type, graph::Direction::kOut, per_node, &second);
+    first.insert(first.end(), second.begin(), second.end());
+  }
+  if (first.size() > per_node) {
+    std::partial_sort(
+        first.begin(), first.begin() + per_node, first.end(),
+        [](const graph::Neighbor& a, const graph::Neighbor& b) { return a.weight > b.weight; });
+    first.resize(per_node);
+  }
+  for (const auto& a : first) {
+    second.clear();
+    raw.graph->TopNeighbors(a.node, raw.similar, graph::Direction::kOut, per_node, &second);
+    for (const auto& b : second) {
+      if ((*scratch)[b.node] == 0.0f) touched->push_back(b.node);
+      (*scratch)[b.node] += a.weight * b.weight;
+    }
+  }
+  t.candidates += touched->size();
+  for (NodeId n : *touched) (*scratch)[n] = 0.0f;
+  touched->clear();
+  double end = NowSeconds();
+  t.expand_us = (end - mid) * 1e6;
+  t.total_us = (end - start) * 1e6;
+  return t;
+}
+
+}  // namespace pathwise::bench
