@@ -63,17 +63,13 @@ void Metrics::RecordRequest(const std::string& endpoint, int status, double seco
 }
 
 void Metrics::RecordQueryStats(const nlohmann::json& stats) {
+  // The engine reports stage times as "<stage>_us" keys (parse_us, bind_us, plan_us, exec_us,
+  // and for RECOMMEND sources_us, filter_us, score_us, diversify_us, explain_us).
   if (!stats.is_object()) return;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [key, value] : stats.items()) {
-    if (value.is_number() && key.size() > 3 && key.ends_with("_ms")) {
-      stage_latency_[key.substr(0, key.size() - 3)].Observe(value.get<double>() / 1000.0);
-    }
-  }
-  auto stages = stats.find("stages");
-  if (stages != stats.end() && stages->is_object()) {
-    for (const auto& [stage, value] : stages->items()) {
-      if (value.is_number()) stage_latency_[stage].Observe(value.get<double>() / 1000.0);
+    if (value.is_number() && key.size() > 3 && key.ends_with("_us")) {
+      stage_latency_[key.substr(0, key.size() - 3)].Observe(value.get<double>() / 1e6);
     }
   }
 }

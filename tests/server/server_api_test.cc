@@ -333,6 +333,10 @@ TEST_CASE("health, ready, stats, metrics and openapi are served") {
         std::string::npos);
   CHECK(metrics->body.find("pathwise_http_request_seconds_bucket{endpoint=\"POST /v1/query\"") !=
         std::string::npos);
+  CHECK(metrics->body.find("pathwise_query_stage_seconds_count{stage=\"exec\"} 1") !=
+        std::string::npos);
+  CHECK(metrics->body.find("pathwise_query_stage_seconds_count{stage=\"parse\"} 1") !=
+        std::string::npos);
   CHECK(metrics->body.find("pathwise_nodes ") != std::string::npos);
   CHECK(metrics->body.find("pathwise_events_total{outcome=\"ingested\"} 0") != std::string::npos);
 
