@@ -338,5 +338,21 @@ TEST_CASE("backup and restore reproduce the data directory") {
   CHECK(db->GetNode("Item", "i5").ok());
 }
 
+TEST_CASE("a query past its deadline fails with DeadlineExceeded and the next query runs") {
+  TempDir dir;
+  auto db = OpenDbWithSchema(dir.path);
+  Populate(db.get());
+  const std::string text =
+      "MATCH (u:User)-[:VIEWED]->(i:Item)<-[:VIEWED]-(o:User) RETURN o.id, count(*)";
+  QueryOptions late;
+  late.deadline = Deadline::AfterMillis(-1000);
+  auto expired = db->Query(text, Json::object(), late);
+  REQUIRE_FALSE(expired.ok());
+  CHECK(expired.status().code() == Status::Code::kDeadlineExceeded);
+  auto again = db->Query(text, Json::object(), QueryOptions());
+  REQUIRE_MESSAGE(again.ok(), again.status().ToString());
+  CHECK(again->rows.size() > 0);
+}
+
 }  // namespace
 }  // namespace pathwise
