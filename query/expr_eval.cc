@@ -10,12 +10,17 @@ namespace pathwise::query {
 
 namespace {
 
+// Every numeric result goes through here: NaN and +/-infinity (overflow, log(0), division by
+// zero) become null, so IS NULL, comparisons and the JSON result agree.
 RtValue Num(double d) {
-  if (std::isnan(d)) return RtValue();
+  if (!std::isfinite(d)) return RtValue();
   return RtValue(d);
 }
 
-std::string ToText(const RtValue& v) {
+// Text of a value for tostring() and string concatenation; graph and schema (may be null) name
+// the nodes and edge types inside node, edge and list values.
+std::string ToText(const RtValue& v, const graph::Graph* graph = nullptr,
+                   const Schema* schema = nullptr) {
   if (v.IsString()) return v.AsString();
   if (v.IsBool()) return v.AsBool() ? "true" : "false";
   if (v.IsInt()) return std::to_string(v.AsInt());
@@ -23,7 +28,7 @@ std::string ToText(const RtValue& v) {
     nlohmann::json j = v.AsDouble();
     return j.dump();
   }
-  return ToJson(v, nullptr, nullptr).dump();
+  return ToJson(v, graph, schema).dump();
 }
 
 // The node a node-valued argument refers to; kInvalidNode for null or non-nodes.
@@ -279,7 +284,7 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
       RtValue v = Eval(*e.args[0], env);
       if (v.IsNull()) return v;
       if (v.IsNode()) return RtValue(st.graph->KeyOf(v.AsNode()));
-      return RtValue(ToText(v));
+      return RtValue(ToText(v, st.graph, st.schema));
     }
   }
   return RtValue();

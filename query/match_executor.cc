@@ -237,6 +237,7 @@ class ProjectOp : public MatchOp {
 // One aggregate's running state over a group's rows.
 struct Accumulator {
   int64_t count = 0;
+  int64_t numbers = 0;  // numeric values seen (the divisor of avg)
   int64_t int_sum = 0;
   double double_sum = 0;
   bool is_double = false;
@@ -260,7 +261,8 @@ struct Accumulator {
     switch (spec.fn) {
       case AggFn::kSum:
       case AggFn::kAvg:
-        if (!v.IsNumber()) return;
+        if (!v.IsNumber()) return;  // sum and avg ignore non-numbers, like RECOMMEND's
+        ++numbers;
         double_sum += v.AsDouble();
         if (v.IsDouble() || __builtin_add_overflow(int_sum, v.IsInt() ? v.AsInt() : 0, &int_sum)) {
           is_double = true;
@@ -283,7 +285,7 @@ struct Accumulator {
       case AggFn::kCount: return RtValue(count);
       case AggFn::kSum: return is_double ? RtValue(double_sum) : RtValue(int_sum);
       case AggFn::kAvg:
-        return count == 0 ? RtValue() : RtValue(double_sum / static_cast<double>(count));
+        return numbers == 0 ? RtValue() : RtValue(double_sum / static_cast<double>(numbers));
       case AggFn::kMin:
       case AggFn::kMax: return best;
       case AggFn::kCollect: return MakeList(collected);

@@ -116,6 +116,8 @@ const NodeSet& SeedSet(uint32_t index, const ExistsSpec& spec, const EvalEnv& en
   w.env = env;
   w.nodes[0] = env.row[p.nodes[0].slot].node;
   NodeSet* out = set.get();
+  // The seed end's own type and property filters: a seed that fails them reaches nothing.
+  if (!NodeMatches(p.nodes[0], w.nodes[0], env)) return *set;
   auto on_bind = [](size_t) { return true; };
   auto on_done = [&]() {
     out->Insert(w.nodes[last]);
@@ -164,6 +166,7 @@ RtValue EvalExists(uint32_t index, const EvalEnv& env) {
   if (spec.seed_cached) {
     const NodeSet& set = SeedSet(index, spec, env);
     NodeId last = env.row[p.nodes[n - 1].slot].node;
+    if (!NodeMatches(p.nodes[n - 1], last, env)) return RtValue(false);
     std::vector<Step> steps;
     HopNeighbors(*st, p.hops[n - 2], last, /*reverse=*/true, 0, &steps);
     for (const Step& s : steps) {
