@@ -16,31 +16,85 @@ int64_t AdjList::Find(NodeId node) const {
   return -1;
 }
 
+size_t AdjList::RankOf(uint32_t pos) const {
+  const Neighbor& key = items[pos];
+  auto it = std::lower_bound(ranked.begin(), ranked.end(), key,
+                             [&](uint32_t p, const Neighbor& k) { return RanksBefore(items[p], k); });
+  return static_cast<size_t>(it - ranked.begin());
+}
+
 bool AdjList::Put(const Neighbor& n) {
-  int64_t pos = Find(n.node);
-  if (pos >= 0) {
+  int64_t found = Find(n.node);
+  if (found >= 0) {
+    uint32_t pos = static_cast<uint32_t>(found);
+    if (ranked.empty()) {  // a single entry: nothing to reorder
+      items[pos] = n;
+      return false;
+    }
+    size_t old_rank = RankOf(pos);
     items[pos] = n;
+    auto before = [&](uint32_t p, const Neighbor& k) { return RanksBefore(items[p], k); };
+    auto first = ranked.begin();
+    if (old_rank > 0 && RanksBefore(n, items[ranked[old_rank - 1]])) {
+      // Moved up: everything in [new_rank, old_rank) shifts down one rank.
+      auto to = std::lower_bound(first, first + old_rank, n, before);
+      std::rotate(to, first + old_rank, first + old_rank + 1);
+    } else if (old_rank + 1 < ranked.size() && RanksBefore(items[ranked[old_rank + 1]], n)) {
+      // Moved down: everything in (old_rank, new_rank] shifts up one rank.
+      auto to = std::lower_bound(first + old_rank + 1, ranked.end(), n, before);
+      std::rotate(first + old_rank, first + old_rank + 1, to);
+    }
     return false;
   }
+  uint32_t pos = static_cast<uint32_t>(items.size());
   items.push_back(n);
   if (index) {
-    index->emplace(n.node, static_cast<uint32_t>(items.size() - 1));
+    index->emplace(n.node, pos);
   } else {
     BuildIndexIfLarge();
+  }
+  if (items.size() == 2) {
+    BuildRanked();
+  } else if (items.size() > 2) {
+    auto at = std::lower_bound(ranked.begin(), ranked.end(), n, [&](uint32_t p, const Neighbor& k) {
+      return RanksBefore(items[p], k);
+    });
+    ranked.insert(at, pos);
   }
   return true;
 }
 
 bool AdjList::Erase(NodeId node) {
-  int64_t pos = Find(node);
-  if (pos < 0) return false;
+  int64_t found = Find(node);
+  if (found < 0) return false;
+  uint32_t pos = static_cast<uint32_t>(found);
+  if (!ranked.empty()) {
+    ranked.erase(ranked.begin() + static_cast<std::ptrdiff_t>(RankOf(pos)));
+    for (uint32_t& p : ranked) p -= p > pos ? 1 : 0;
+  }
   items.erase(items.begin() + pos);
+  if (items.size() < 2) {
+    ranked.clear();
+    ranked.shrink_to_fit();
+  }
   if (index) {
     index->erase(node);
     for (size_t i = pos; i < items.size(); ++i) (*index)[items[i].node] = static_cast<uint32_t>(i);
     if (items.size() < kIndexThreshold / 2) index.reset();
   }
   return true;
+}
+
+void AdjList::BuildRanked() {
+  if (items.size() < 2) {
+    ranked.clear();
+    ranked.shrink_to_fit();
+    return;
+  }
+  ranked.resize(items.size());
+  for (uint32_t i = 0; i < ranked.size(); ++i) ranked[i] = i;
+  std::sort(ranked.begin(), ranked.end(),
+            [&](uint32_t a, uint32_t b) { return RanksBefore(items[a], items[b]); });
 }
 
 void AdjList::BuildIndexIfLarge() {

@@ -98,28 +98,21 @@ size_t Graph::TopNeighbors(NodeId id, TypeId edge_type, Direction dir, size_t li
                            std::vector<Neighbor>* out) const {
   out->clear();
   if (!impl_->Valid(id)) return 0;
-  auto better = [](const Neighbor& a, const Neighbor& b) {
-    if (a.weight != b.weight) return a.weight > b.weight;
-    if (a.ts != b.ts) return a.ts > b.ts;
-    return a.node < b.node;  // deterministic order for full ties
-  };
-  size_t degree = 0;
-  {
-    std::shared_lock lock(impl_->Stripe(id));
-    const AdjList* list = impl_->Slot(id).FindList(edge_type, dir);
-    if (list == nullptr) return 0;
-    degree = list->items.size();
-    if (limit >= degree) {
-      out->assign(list->items.begin(), list->items.end());
-    } else {
-      // Partial selection straight into the output: O(degree log limit) under the stripe.
-      out->resize(limit);
-      std::partial_sort_copy(list->items.begin(), list->items.end(), out->begin(), out->end(),
-                             better);
-      return degree;
-    }
+  std::shared_lock lock(impl_->Stripe(id));
+  const AdjList* list = impl_->Slot(id).FindList(edge_type, dir);
+  if (list == nullptr) return 0;
+  // The list keeps its rank order (AdjList::ranked), so the top `limit` is a prefix: O(limit).
+  const size_t degree = list->items.size();
+  const size_t n = std::min(limit, degree);
+  out->resize(n);
+  const Neighbor* items = list->items.data();
+  Neighbor* dst = out->data();
+  if (list->ranked.empty()) {
+    if (n > 0) dst[0] = items[0];
+  } else {
+    const uint32_t* order = list->ranked.data();
+    for (size_t r = 0; r < n; ++r) dst[r] = items[order[r]];
   }
-  std::sort(out->begin(), out->end(), better);
   return degree;
 }
 
@@ -276,7 +269,7 @@ size_t Graph::MemoryBytes() const {
     bytes += slot.props.capacity() * sizeof(slot.props[0]);
     bytes += slot.lists.capacity() * sizeof(AdjList);
     for (const AdjList& l : slot.lists) {
-      bytes += l.items.capacity() * sizeof(Neighbor);
+      bytes += l.items.capacity() * sizeof(Neighbor) + l.ranked.capacity() * sizeof(uint32_t);
       if (l.index) bytes += l.index->size() * 32 + l.index->bucket_count() * sizeof(void*);
     }
   }

@@ -4,11 +4,14 @@
 // space never moves a node that a concurrent reader is looking at. Each node slot holds its type,
 // key, interned properties and one contiguous adjacency list per (edge type, direction). Lists of
 // at least kIndexThreshold entries carry a side hash index dst -> position, so replacing an edge
-// of a 10k-degree node costs O(1) instead of a scan.
+// of a 10k-degree node costs O(1) instead of a scan. Every list of two or more entries also keeps
+// its positions in rank order (weight desc, ts desc, node asc), maintained on each write, so the
+// top-N of a list is a prefix of that order.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -25,19 +28,45 @@ namespace pathwise::graph {
 // Lists at least this long keep a dst -> position index (measured in docs/architecture-serving.md).
 constexpr size_t kIndexThreshold = 64;
 
+// The rank order of TopNeighbors: weight descending (NaN last), then most recent first, then
+// node id ascending. A strict total order over the entries of one list (node ids are unique in
+// a list), so an entry's rank position is found by binary search on its own value.
+inline bool RanksBefore(const Neighbor& a, const Neighbor& b) {
+  // NaN compares false with everything; map it below every number so the order stays total.
+  float wa = a.weight == a.weight ? a.weight : -std::numeric_limits<float>::infinity();
+  float wb = b.weight == b.weight ? b.weight : -std::numeric_limits<float>::infinity();
+  if (wa != wb) return wa > wb;
+  if (a.ts != b.ts) return a.ts > b.ts;
+  return a.node < b.node;
+}
+
 struct AdjList {
   TypeId type = kInvalidType;
   Direction dir = Direction::kOut;
-  std::vector<Neighbor> items;
+  std::vector<Neighbor> items;  // insertion order
+  // Positions into items in rank order (RanksBefore). Kept when items has >= 2 entries and
+  // empty otherwise (a single entry is its own order; saves an allocation per 1-entry list).
+  std::vector<uint32_t> ranked;
   std::unique_ptr<std::unordered_map<NodeId, uint32_t>> index;  // only when items is large
 
+  // Position in items of the entry with rank r. REQUIRES: r < items.size().
+  uint32_t RankedAt(size_t r) const { return ranked.empty() ? 0 : ranked[r]; }
   // Position of the entry for node, or -1.
   int64_t Find(NodeId node) const;
-  // Inserts or overwrites; returns true when a new entry was appended.
+  // Inserts or overwrites; returns true when a new entry was appended. O(log degree) plus a
+  // shift of the rank positions between the entry's old and new rank (4 bytes each).
   bool Put(const Neighbor& n);
   // Removes the entry for node keeping the order of the others; returns true if it existed.
+  // O(degree).
   bool Erase(NodeId node);
+  // Bulk construction (Load): builds the rank order from scratch.
+  void BuildRanked();
   void BuildIndexIfLarge();
+
+ private:
+  // Rank of the entry at items[pos]. REQUIRES: ranked non-empty and items[pos] unchanged
+  // since ranked was last updated.
+  size_t RankOf(uint32_t pos) const;
 };
 
 struct NodeSlot {

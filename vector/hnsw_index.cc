@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <queue>
 #include <thread>
@@ -82,14 +84,151 @@ void VectorIndex::Impl::InitEmpty(size_t capacity) {
   published = 0;
 }
 
+namespace {
+
+template <typename T>
+T ReadPod(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+void ReadExactly(std::ifstream& in, char* dst, size_t bytes) {
+  // Large reads go straight to read(2) in libstdc++; chunks keep each call well below 2 GB.
+  constexpr size_t kChunk = size_t{1} << 30;
+  while (bytes > 0) {
+    size_t n = std::min(bytes, kChunk);
+    in.read(dst, static_cast<std::streamsize>(n));
+    if (static_cast<size_t>(in.gcount()) != n) throw std::runtime_error("short read of vector index");
+    dst += n;
+    bytes -= n;
+  }
+}
+
+// Loads a file written by hnswlib's saveIndex into h (constructed with hnswlib's empty
+// constructor). Same format and the same consistency checks as hnswlib 0.6.2's loadIndex, which
+// walks the file once with a seekg/tellg per point before reading it (several syscalls per point:
+// seconds at a million points); here the level-0 block is read straight into its final buffer,
+// the upper-layer section is read in one piece and checked in memory, and the label map is sized
+// once. Throws std::runtime_error on a damaged or truncated file.
+void LoadHnsw(hnswlib::SpaceInterface<float>* s, const std::string& path,
+              hnswlib::HierarchicalNSW<float>* h) {
+  // Make the destructor safe whatever happens below.
+  h->cur_element_count = 0;
+  h->data_level0_memory_ = nullptr;
+  h->linkLists_ = nullptr;
+  h->visited_list_pool_ = nullptr;
+  h->num_deleted_ = 0;
+  h->metric_distance_computations = 0;
+  h->metric_hops = 0;
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) throw std::runtime_error("cannot open " + path);
+  const size_t file_size = std::filesystem::file_size(path);
+  constexpr size_t kHeader = 8 * 6 + 4 + 4 + 8 * 3 + 8 + 8;  // saveIndex's header fields
+  if (file_size < kHeader) throw std::runtime_error("vector index file too short");
+  char header[kHeader];
+  ReadExactly(in, header, kHeader);
+  const char* p = header;
+  auto next_size = [&] { size_t v = ReadPod<size_t>(p); p += 8; return v; };
+  h->offsetLevel0_ = next_size();
+  h->max_elements_ = next_size();
+  const size_t count = next_size();
+  h->size_data_per_element_ = next_size();
+  h->label_offset_ = next_size();
+  h->offsetData_ = next_size();
+  h->maxlevel_ = ReadPod<int>(p);
+  p += 4;
+  h->enterpoint_node_ = ReadPod<hnswlib::tableint>(p);
+  p += 4;
+  h->maxM_ = next_size();
+  h->maxM0_ = next_size();
+  h->M_ = next_size();
+  h->mult_ = ReadPod<double>(p);
+  p += 8;
+  h->ef_construction_ = next_size();
+
+  h->data_size_ = s->get_data_size();
+  h->fstdistfunc_ = s->get_dist_func();
+  h->dist_func_param_ = s->get_dist_func_param();
+  h->size_links_per_element_ = h->maxM_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  h->size_links_level0_ = h->maxM0_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  if (h->size_data_per_element_ != h->size_links_level0_ + h->data_size_ + sizeof(hnswlib::labeltype) ||
+      h->offsetData_ != h->size_links_level0_ || h->offsetLevel0_ != 0 ||
+      h->label_offset_ != h->size_links_level0_ + h->data_size_ || h->max_elements_ < count ||
+      (count > 0 && h->enterpoint_node_ >= count)) {
+    throw std::runtime_error("vector index header does not match its space");
+  }
+  const size_t level0_bytes = count * h->size_data_per_element_;
+  if (file_size < kHeader + level0_bytes) throw std::runtime_error("vector index file truncated");
+
+  h->data_level0_memory_ =
+      static_cast<char*>(malloc(std::max<size_t>(1, h->max_elements_ * h->size_data_per_element_)));
+  if (h->data_level0_memory_ == nullptr) throw std::runtime_error("not enough memory for level 0");
+  ReadExactly(in, h->data_level0_memory_, level0_bytes);
+  std::vector<char> upper(file_size - kHeader - level0_bytes);
+  ReadExactly(in, upper.data(), upper.size());
+
+  // Check the upper-layer section: one size per point, then that many bytes, to the exact end.
+  std::vector<int> levels(h->max_elements_, 0);
+  size_t at = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (upper.size() - at < 4) throw std::runtime_error("vector index links truncated");
+    unsigned int bytes = ReadPod<unsigned int>(upper.data() + at);
+    at += 4;
+    if (bytes % h->size_links_per_element_ != 0 || upper.size() - at < bytes) {
+      throw std::runtime_error("vector index links damaged");
+    }
+    levels[i] = static_cast<int>(bytes / h->size_links_per_element_);
+    at += bytes;
+  }
+  if (at != upper.size()) throw std::runtime_error("vector index file has trailing bytes");
+
+  std::vector<std::mutex>(h->max_elements_).swap(h->link_list_locks_);
+  std::vector<std::mutex>(hnswlib::HierarchicalNSW<float>::max_update_element_locks)
+      .swap(h->link_list_update_locks_);
+  h->visited_list_pool_ = new hnswlib::VisitedListPool(1, h->max_elements_);
+  h->linkLists_ = static_cast<char**>(malloc(sizeof(void*) * h->max_elements_));
+  if (h->linkLists_ == nullptr) throw std::runtime_error("not enough memory for link lists");
+  h->element_levels_ = std::move(levels);
+  h->revSize_ = 1.0 / h->mult_;
+  h->ef_ = 10;
+  h->label_lookup_.clear();
+  h->label_lookup_.reserve(count);
+  at = 0;
+  size_t deleted = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const auto id = static_cast<hnswlib::tableint>(i);
+    h->label_lookup_[h->getExternalLabel(id)] = id;
+    unsigned int bytes = ReadPod<unsigned int>(upper.data() + at);
+    at += 4;
+    if (bytes == 0) {
+      h->linkLists_[i] = nullptr;
+    } else {
+      h->linkLists_[i] = static_cast<char*>(malloc(bytes));
+      if (h->linkLists_[i] == nullptr) throw std::runtime_error("not enough memory for links");
+      std::memcpy(h->linkLists_[i], upper.data() + at, bytes);
+      at += bytes;
+    }
+    // Counted from here on, so the destructor frees exactly what was allocated.
+    h->cur_element_count = i + 1;
+    if (h->isMarkedDeleted(id)) ++deleted;
+  }
+  h->num_deleted_ = deleted;
+}
+
+}  // namespace
+
 void VectorIndex::Impl::LoadFrom(const std::string& path) {
   if (def.metric == Metric::kL2) {
     space = std::make_unique<hnswlib::L2Space>(def.dim);
   } else {
     space = std::make_unique<hnswlib::InnerProductSpace>(def.dim);
   }
-  hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), path, false, 0);
-  live = CountLive();
+  // hnswlib's empty constructor leaves every member to LoadHnsw.
+  hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get());
+  LoadHnsw(space.get(), path, hnsw.get());
+  live = hnsw->cur_element_count - hnsw->num_deleted_;
   published = hnsw->cur_element_count;
 }
 

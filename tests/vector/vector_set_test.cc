@@ -177,3 +177,76 @@ TEST_CASE("a snapshot for another dimension is ignored and the index is rebuilt"
   std::filesystem::remove_all(db);
   std::filesystem::remove_all(snaps);
 }
+
+TEST_CASE("a snapshot with deleted points loads them as deleted and damaged files fall back") {
+  std::string db = TempDir("db4");
+  std::string snaps = TempDir("snap4");
+  Schema schema = MakeSchema();
+  const SpaceId space = schema.spaces()[0].id;
+  auto store = storage::Store::Open(storage::StoreOptions{}, db);
+  REQUIRE(store.ok());
+  std::mt19937 rng(13);
+  WriteVectors(store->get(), space, 0, 300, &rng);
+  std::vector<float> removed_vector;
+  {
+    auto set = VectorSet::Open(**store, schema, snaps);
+    REQUIRE(set.ok());
+    vector::VectorIndex* idx = (*set)->Get(space);
+    auto v = idx->Get(5);
+    REQUIRE(v.ok());
+    removed_vector = *v;
+    storage::WriteBatch batch;
+    for (NodeId n = 0; n < 10; ++n) {
+      REQUIRE(idx->Remove(n).ok());
+      batch.DeleteVector(space, n);
+    }
+    REQUIRE((*store)->Write(&batch, true).ok());
+    REQUIRE((*set)->SaveSnapshots(store->get()).ok());
+  }
+  const std::string path = snaps + "/Item.embedding.hnsw";
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(bytes.size() > 1000);
+  auto check_open = [&](const char* what) {
+    INFO(what);
+    auto set = VectorSet::Open(**store, schema, snaps);
+    REQUIRE(set.ok());
+    const vector::VectorIndex* idx = (*set)->Get(space);
+    CHECK(idx->Size() == 290);
+    CHECK_FALSE(idx->Contains(5));
+    CHECK(idx->Contains(10));
+    auto r = idx->Search(removed_vector, SearchOptions{.k = 20});
+    REQUIRE(r.ok());
+    CHECK(r->hits.size() == 20);
+    for (const auto& h : r->hits) CHECK(h.node >= 10);
+    // The loaded index takes writes (its capacity and locks were set up by the loader).
+    std::vector<float> fresh = RandomVector(&rng);
+    CHECK(const_cast<vector::VectorIndex*>(idx)->Upsert(1000, fresh).ok());
+    auto again = idx->Search(fresh, SearchOptions{.k = 1});
+    REQUIRE(again.ok());
+    REQUIRE(again->hits.size() == 1);
+    CHECK(again->hits[0].node == 1000);
+  };
+  check_open("intact snapshot");
+  auto write_variant = [&](const std::string& content) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << content;
+  };
+  const size_t cuts[] = {10, 96, 96 + 7, bytes.size() / 2, bytes.size() - 3};
+  for (size_t cut : cuts) {
+    write_variant(bytes.substr(0, cut));
+    check_open("truncated snapshot");
+  }
+  write_variant(bytes + "xyz");
+  check_open("trailing bytes");
+  std::string bad_header = bytes;
+  bad_header[24] ^= 0x40;  // size_data_per_element_
+  write_variant(bad_header);
+  check_open("damaged header");
+  store->reset();
+  std::filesystem::remove_all(db);
+  std::filesystem::remove_all(snaps);
+}
