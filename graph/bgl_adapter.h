@@ -51,7 +51,8 @@ class GraphView {
   GraphView(const GraphAccess::Impl& impl, std::vector<TypeId> edge_types)
       : impl_(&impl), edge_types_(std::move(edge_types)) {}
 
-  // Replaces the scratch buffer with u's incident edges (both directions, allowed types).
+  // Replaces the scratch buffer with u's incident edges (both directions, allowed types): with a
+  // per-list cap, only the strongest `cap` of each list (rank order), so a hub costs O(cap).
   std::pair<const EdgeDesc*, const EdgeDesc*> Materialise(NodeId u) const {
     scratch_.clear();
     Expand mode = expand_ == nullptr ? Expand::kAll : expand_(expand_ctx_, u);
@@ -60,14 +61,35 @@ class GraphView {
       for (const AdjList& l : impl_->Slot(u).lists) {
         if (!Allowed(l.type)) continue;
         if (mode == Expand::kOnlyTo) {
-          int64_t pos = l.Find(only_to_);
-          if (pos >= 0) {
-            const Neighbor& n = l.items[pos];
+          for (NodeId to : only_to_) {
+            int64_t pos = l.Find(to);
+            if (pos >= 0) {
+              const Neighbor& n = l.items[pos];
+              scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+            }
+          }
+          continue;
+        }
+        const size_t n_items = l.items.size();
+        if (cap_ == 0 || n_items <= cap_) {
+          for (const Neighbor& n : l.items) {
             scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
           }
           continue;
         }
-        for (const Neighbor& n : l.items) {
+        const size_t first = scratch_.size();
+        for (size_t r = 0; r < cap_; ++r) {
+          const Neighbor& n = l.items[l.RankedAt(r)];
+          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+        }
+        // An edge straight to a target is never cut by the cap.
+        for (NodeId to : only_to_) {
+          int64_t pos = l.Find(to);
+          if (pos < 0) continue;
+          bool kept = false;
+          for (size_t i = first; i < first + cap_ && !kept; ++i) kept = scratch_[i].to == to;
+          if (kept) continue;
+          const Neighbor& n = l.items[pos];
           scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
         }
       }
@@ -75,12 +97,14 @@ class GraphView {
     return {scratch_.data(), scratch_.data() + scratch_.size()};
   }
 
-  // fn decides per vertex what Materialise returns; only_to is the node kOnlyTo keeps.
-  void SetExpand(ExpandFn fn, const void* ctx, NodeId only_to) {
+  // fn decides per vertex what Materialise returns; only_to are the nodes kOnlyTo keeps.
+  void SetExpand(ExpandFn fn, const void* ctx, std::vector<NodeId> only_to) {
     expand_ = fn;
     expand_ctx_ = ctx;
-    only_to_ = only_to;
+    only_to_ = std::move(only_to);
   }
+  // At most cap edges per (node, edge type, direction) list; 0: all.
+  void SetListCap(size_t cap) { cap_ = cap; }
 
  private:
   bool Allowed(TypeId t) const {
@@ -94,7 +118,8 @@ class GraphView {
   std::vector<TypeId> edge_types_;
   ExpandFn expand_ = nullptr;
   const void* expand_ctx_ = nullptr;
-  NodeId only_to_ = kInvalidNode;
+  std::vector<NodeId> only_to_;
+  size_t cap_ = 0;
   mutable std::vector<EdgeDesc> scratch_;
 };
 

@@ -70,12 +70,15 @@ class Graph {
 
   // ---- Topology ---------------------------------------------------------------------------
   // Visits the neighbours of id over edges of edge_type in direction dir, in the list's order
-  // (insertion order; see SortedNeighbors for ranked access). fn returns false to stop.
+  // (insertion order; after Load, dst order for out-lists and src order for in-lists; see
+  // TopNeighbors for ranked access). fn returns false to stop.
   // Holds id's stripe in shared mode while visiting: keep fn short (no I/O, no other locks).
   void ForEachNeighbor(NodeId id, TypeId edge_type, Direction dir,
                        const std::function<bool(const Neighbor&)>& fn) const;
-  // Copies up to limit neighbours with the largest weight (ties: most recent first) into *out.
-  // Returns the full degree, so callers can tell when the cap truncated the list.
+  // Copies up to limit neighbours with the largest weight (ties: most recent first, then the
+  // smallest node id; NaN weights rank last) into *out, in that order. Returns the full degree,
+  // so callers can tell when the cap truncated the list. O(min(limit, degree)): every list keeps
+  // its rank order up to date on each write, so the result is a prefix of it.
   size_t TopNeighbors(NodeId id, TypeId edge_type, Direction dir, size_t limit,
                       std::vector<Neighbor>* out) const;
   size_t Degree(NodeId id, TypeId edge_type, Direction dir) const;
@@ -103,8 +106,10 @@ class Graph {
   };
   std::vector<EdgeKey> RemoveNode(NodeId id);
   // Inserts or overwrites src -[type]-> dst (both directions' lists) with absolute values.
+  // O(log degree) plus moving the entry's rank position (4 bytes per entry it passes), so a new
+  // edge on a 100k-degree hub can cost tens of microseconds.
   void PutEdge(NodeId src, TypeId edge_type, NodeId dst, float weight, uint32_t count, int64_t ts);
-  // Returns false if the edge did not exist.
+  // Returns false if the edge did not exist. O(degree) in both lists.
   bool RemoveEdge(NodeId src, TypeId edge_type, NodeId dst);
 
   // Approximate bytes held by the serving structures.
@@ -135,6 +140,9 @@ struct PathSearchOptions {
   std::vector<TypeId> edge_types;
   // Bound on nodes expanded, so a search around a hub stays within a few milliseconds.
   size_t max_expanded = 20000;
+  // At most this many edges per (node, edge type, direction) are followed, the strongest first
+  // (TopNeighbors' order); 0 follows all. Edges straight to a target are always seen.
+  size_t max_neighbors_per_list = 0;
   Deadline deadline = Deadline::Never();
 };
 
@@ -143,5 +151,13 @@ struct PathSearchOptions {
 // bounds, DeadlineExceeded if the deadline passed.
 Result<Path> BestPath(const Graph& graph, NodeId source, NodeId target,
                       const PathSearchOptions& options);
+
+// The same for several targets in ONE search (EXPLAIN asks for the paths of all its results at
+// once): element i is the best path to targets[i], or empty when none was found within the
+// bounds (or targets[i] == source). The search ends when every target was reached or a bound
+// was hit. Errors: NotFound if source does not exist, DeadlineExceeded.
+Result<std::vector<Path>> BestPaths(const Graph& graph, NodeId source,
+                                    const std::vector<NodeId>& targets,
+                                    const PathSearchOptions& options);
 
 }  // namespace pathwise::graph

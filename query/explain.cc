@@ -1,9 +1,10 @@
 // RECOMMEND explanations: per result, the score split into the terms of its top-level +/- chain
 // (their values add up to the score), the sources that found it, and its strongest paths (as
-// recorded by the graph sources, or graph::BestPath from the seed for candidates found only by
-// vector search).
+// recorded by the graph sources, or graph::BestPaths from the seed -- one search for all the
+// results found only by vector search).
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "query/recommend_exec.h"
 
@@ -11,8 +12,11 @@ namespace pathwise::query {
 
 namespace {
 
-// Bound on nodes BestPath may expand per explained candidate.
+// Bounds of the one BestPaths search per query: nodes expanded, and edges followed per
+// (node, edge type, direction), strongest first, so a hub (a genre, a best seller) costs
+// O(cap) rather than O(degree).
 constexpr size_t kBestPathMaxExpanded = 2000;
+constexpr size_t kBestPathNeighborsPerList = 32;
 
 nlohmann::json NodeJson(const RecState& st, NodeId id) {
   const NodeTypeDef* def = st.schema->NodeType(st.graph->TypeOf(id));
@@ -51,6 +55,8 @@ class ExplainOp : public RecOp {
     const RecommendPlan& rec = *st->rec;
     const size_t n = st->num_sources();
     counts->rows_in = st->ranked.size();
+    std::unordered_map<uint32_t, graph::Path> reasons;  // candidate -> BestPaths' path
+    PW_RETURN_IF_ERROR(FindGraphReasons(st, &reasons));
     for (uint32_t c : st->ranked) {
       nlohmann::json terms = nlohmann::json::array();
       for (TermValue& t : ScoreTerms(st, c)) {
@@ -82,7 +88,8 @@ class ExplainOp : public RecOp {
                        [](const PathRec* a, const PathRec* b) { return a->strength > b->strength; });
       for (const PathRec* p : recorded) paths.push_back(PathJson(*st, *p, rec.source_names[p->source]));
       if (paths.empty()) {
-        PW_RETURN_IF_ERROR(AddBestPath(st, c, &paths));
+        auto it = reasons.find(c);
+        if (it != reasons.end()) paths.push_back(BestPathJson(st, it->second));
       }
       nlohmann::json e = {{"id", st->graph->KeyOf(st->nodes[c])},
                           {"type", NodeJson(*st, st->nodes[c])["type"]},
@@ -99,23 +106,48 @@ class ExplainOp : public RecOp {
   }
 
  private:
-  static Status AddBestPath(RecState* st, uint32_t c, nlohmann::json* paths) {
+  // Results found only by vector search (no recorded path) get the best short typed path from
+  // the seed, all of them from one bounded BGL search.
+  static Status FindGraphReasons(RecState* st,
+                                 std::unordered_map<uint32_t, graph::Path>* reasons) {
+    std::vector<uint32_t> wanted;
+    std::vector<NodeId> targets;
+    for (uint32_t c : st->ranked) {
+      bool recorded = false;
+      if (!st->paths.empty()) {
+        for (size_t i = 0; i < kPathsPerCandidate; ++i) {
+          recorded = recorded || st->paths[c * kPathsPerCandidate + i].source >= 0;
+        }
+      }
+      if (recorded) continue;
+      wanted.push_back(c);
+      targets.push_back(st->nodes[c]);
+    }
+    if (targets.empty()) return Status::OK();
     graph::PathSearchOptions options;
     options.max_hops = 3;
     options.max_expanded = kBestPathMaxExpanded;
+    options.max_neighbors_per_list = kBestPathNeighborsPerList;
     options.deadline = st->deadline;
-    auto path = graph::BestPath(*st->graph, st->seed, st->nodes[c], options);
-    if (!path.ok()) {
-      if (path.status().code() == Status::Code::kDeadlineExceeded) return path.status();
-      return Status::OK();  // no short path: the candidate is explained by its sources alone
+    auto paths = graph::BestPaths(*st->graph, st->seed, targets, options);
+    if (!paths.ok()) {
+      if (paths.status().code() == Status::Code::kDeadlineExceeded) return paths.status();
+      return Status::OK();  // no seed in the graph: results are explained by their sources alone
     }
-    if (path->empty() || path->size() > kMaxRecordedHops) return Status::OK();
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const graph::Path& path = (*paths)[i];
+      if (!path.empty() && path.size() <= kMaxRecordedHops) reasons->emplace(wanted[i], path);
+    }
+    return Status::OK();
+  }
+
+  static nlohmann::json BestPathJson(RecState* st, const graph::Path& path) {
     PathRec rec;
-    rec.hops = static_cast<uint8_t>(path->size());
+    rec.hops = static_cast<uint8_t>(path.size());
     rec.strength = 1;
     rec.nodes[0] = st->seed;
-    for (size_t i = 0; i < path->size(); ++i) {
-      const graph::PathStep& step = (*path)[i];
+    for (size_t i = 0; i < path.size(); ++i) {
+      const graph::PathStep& step = path[i];
       Slot e;
       bool out = step.dir == storage::Direction::kOut;
       e.node = out ? step.from : step.to;
@@ -129,8 +161,7 @@ class ExplainOp : public RecOp {
       rec.nodes[i + 1] = step.to;
       rec.strength *= step.weight;
     }
-    paths->push_back(PathJson(*st, rec, "graph"));
-    return Status::OK();
+    return PathJson(*st, rec, "graph");
   }
 };
 
