@@ -68,6 +68,7 @@ struct EvalEnv {
   const Slot* row = nullptr;
   const RtValue* aggs = nullptr;  // aggregate results (kAggRef)
   uint64_t source_mask = 0;       // RECOMMEND: sources that found the candidate
+  const double* source_values = nullptr;  // RECOMMEND: the candidate's per-source values
 };
 
 }  // namespace pathwise::query

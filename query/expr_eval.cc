@@ -264,7 +264,12 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
       return RtValue();
     case Fn::kDecay: return Decay(Eval(*e.args[0], env), Eval(*e.args[1], env), st.now_ms);
     case Fn::kNow: return RtValue(st.now_ms);
-    case Fn::kSimilarity: return Similarity(Eval(*e.args[0], env), Eval(*e.args[1], env), st);
+    case Fn::kSimilarity:
+      if (e.args[0]->kind == BK::kVectorOf) {
+        return SimilarityToStored(st, NodeArg(*e.args[0]->args[0], env),
+                                  static_cast<SpaceId>(e.args[0]->index), Eval(*e.args[1], env));
+      }
+      return Similarity(Eval(*e.args[0], env), Eval(*e.args[1], env), st);
     case Fn::kSize: {
       RtValue v = Eval(*e.args[0], env);
       if (v.IsList()) return RtValue(static_cast<int64_t>(v.AsList().size()));
@@ -356,6 +361,27 @@ RtValue Decay(const RtValue& ts, const RtValue& half_life, int64_t now_ms) {
   return Num(std::pow(0.5, age / hl));
 }
 
+// similarity(n.space_vector, b) without copying n's stored vector; the same result as
+// Similarity(VectorOf(n), b): the metric of n's space, null when either side is missing or the
+// dimensions differ.
+RtValue SimilarityToStored(const ExecState& st, NodeId node, SpaceId space, const RtValue& b) {
+  if (node == kInvalidNode || b.IsNull() || st.vectors == nullptr) return RtValue();
+  const vector::VectorIndex* index = st.vectors->Get(space);
+  if (index == nullptr) return RtValue();
+  std::vector<float> own;
+  const std::vector<float>* y = nullptr;
+  if (b.IsVector()) {
+    y = b.AsVector().values.get();
+  } else {
+    own = ToFloats(b);
+    y = &own;
+  }
+  if (y->empty() || y->size() != index->def().dim) return RtValue();
+  auto sim = index->SimilarityTo(node, *y);
+  if (!sim.ok()) return RtValue();
+  return Num(*sim);
+}
+
 RtValue Similarity(const RtValue& a, const RtValue& b, const ExecState& st) {
   if (a.IsNull() || b.IsNull()) return RtValue();
   std::vector<float> own_a, own_b;
@@ -418,6 +444,11 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
       return EdgeArg(*e.args[0], env, &edge) ? StoredEdgeProperty(*env.st, edge, e.name) : RtValue();
     }
     case BK::kDynProp: return DynamicProperty(e, env);
+    case BK::kSourceSimilarity:
+      if (env.source_values != nullptr && (env.source_mask >> e.index & 1)) {
+        return Num(env.source_values[e.index]);
+      }
+      return Eval(*e.args[0], env);
     case BK::kVectorOf:
       return VectorOf(*env.st, NodeArg(*e.args[0], env), static_cast<SpaceId>(e.index));
     case BK::kNeg: {

@@ -31,6 +31,9 @@ RtValue Decay(const RtValue& ts, const RtValue& half_life, int64_t now_ms);
 // Similarity of two vectors in the metric of a's space (else b's, else cosine); null when a
 // value is not a vector or the dimensions differ.
 RtValue Similarity(const RtValue& a, const RtValue& b, const ExecState& st);
+// similarity(node.space, b) reading the stored vector in place (no copy); same result as
+// Similarity(stored vector of node in space, b).
+RtValue SimilarityToStored(const ExecState& st, NodeId node, SpaceId space, const RtValue& b);
 
 // Fills st->cache with the values of Plan::cached (subexpressions that depend only on the seed
 // and the parameters), in index order.

@@ -165,6 +165,8 @@ RtValue EvalExists(uint32_t index, const EvalEnv& env) {
   ExecState* st = env.st;
   if (spec.seed_cached) {
     const NodeSet& set = SeedSet(index, spec, env);
+    // Most seeds reach nothing (a user who blocked no seller): then no candidate is touched.
+    if (set.size() == 0) return RtValue(false);
     NodeId last = env.row[p.nodes[n - 1].slot].node;
     if (!NodeMatches(p.nodes[n - 1], last, env)) return RtValue(false);
     std::vector<Step> steps;

@@ -45,6 +45,10 @@ enum class BK : uint8_t {
   kAggRef,   // index: aggregate result
   kExists,   // index: Plan::exists
   kCached,   // index: per-execution value of Plan::cached[index]
+  // similarity(c.space, target) where a NEAREST source in that space searched for target: index
+  // is the source's bit; for a candidate that source found, its search already computed the
+  // value; otherwise args[0] (the original similarity call) computes it.
+  kSourceSimilarity,
 };
 
 enum class EdgeAttr : uint8_t { kWeight, kTs, kCount };

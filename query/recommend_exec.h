@@ -138,6 +138,7 @@ struct RecState : ExecState {
     env.row = row.data();
     env.aggs = AggValues(c);
     env.source_mask = masks[c];
+    env.source_values = &source_values[c * num_sources()];
     return env;
   }
 };

@@ -51,6 +51,7 @@ class RecommendPlanner {
     if (q_.score) BindScore(*q_.score);
     if (q_.diversify) BindDiversify(*q_.diversify);
     BindPaging();
+    ReuseNearestSimilarity();
     HoistAll();
     BuildOps();
   }
@@ -398,6 +399,47 @@ class RecommendPlanner {
       plan_.offset = b_->Bind(*q_.offset, ctx);
       if (plan_.offset->slots) Fail("OFFSET cannot use variables", q_.offset->pos);
     }
+  }
+
+  // SCORE's similarity(c.space, target) where a NEAREST source searched `space` for the same
+  // target: that search already computed the value for every candidate it found (the hit's
+  // similarity), so only candidates from other sources compute it again.
+  void ReuseNearestSimilarity() {
+    for (ScoreTerm& t : plan_.terms) ReuseIn(&t.expr);
+  }
+  void ReuseIn(BoundExprPtr* e) {
+    BoundExpr& x = **e;
+    if (x.kind == BK::kCall && x.fn == Fn::kSimilarity && x.args.size() == 2 &&
+        x.args[0]->kind == BK::kVectorOf && x.args[0]->args[0]->kind == BK::kSlot &&
+        !x.args[0]->args[0]->is_edge && x.args[0]->args[0]->index == kCandidateSlot) {
+      for (const NearestSourcePlan& n : plan_.nearest_sources) {
+        if (!n.target || n.space != x.args[0]->index || !SameExpr(*n.target, *x.args[1])) continue;
+        auto reuse = std::make_unique<BoundExpr>();
+        reuse->kind = BK::kSourceSimilarity;
+        reuse->pos = x.pos;
+        reuse->index = static_cast<uint32_t>(n.bit);
+        reuse->slots = x.slots;
+        reuse->flags = x.flags;
+        reuse->args.push_back(std::move(*e));
+        *e = std::move(reuse);
+        return;
+      }
+    }
+    for (auto& arg : x.args) ReuseIn(&arg);
+  }
+  static bool SameExpr(const BoundExpr& a, const BoundExpr& b) {
+    if (a.kind != b.kind || a.index != b.index || a.op != b.op || a.fn != b.fn ||
+        a.attr != b.attr || a.negated != b.negated || a.is_edge != b.is_edge || a.name != b.name ||
+        a.args.size() != b.args.size()) {
+      return false;
+    }
+    if (a.kind == BK::kConst && ToJson(a.value, nullptr, nullptr) != ToJson(b.value, nullptr, nullptr)) {
+      return false;
+    }
+    for (size_t i = 0; i < a.args.size(); ++i) {
+      if (!SameExpr(*a.args[i], *b.args[i])) return false;
+    }
+    return true;
   }
 
   void HoistAll() {

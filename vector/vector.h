@@ -77,6 +77,10 @@ class VectorIndex {
   // Similarity of two vectors in this space's metric (see Hit::similarity); a and b need not be
   // normalised. REQUIRES: both have the space's dimension.
   float Similarity(std::span<const float> a, std::span<const float> b) const;
+  // Similarity(stored vector of node, q) without copying the stored vector (the SCORE hot path:
+  // similarity(c.embedding, u.taste) per candidate). NotFound if node has no vector here.
+  // REQUIRES: q has the space's dimension.
+  Result<float> SimilarityTo(NodeId node, std::span<const float> q) const;
   size_t MemoryBytes() const;
 
  private:
