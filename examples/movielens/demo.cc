@@ -30,7 +30,8 @@ bool IsLoopback(const std::string& host) {
 int Usage() {
   std::fprintf(stderr,
                "usage: pathwise demo [--data DIR] [--listen HOST:PORT] [--auth] [--source CSV_DIR]\n"
-               "       pathwise demo evaluate [--users N] [--source CSV_DIR] [--baselines-only]\n");
+               "       pathwise demo evaluate [--users N] [--source CSV_DIR] [--baselines-only]\n"
+               "                              [--split test|validation] [--recipes FILE]\n");
   return 2;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -92,20 +93,40 @@ std::vector<int64_t> ResultMovieIds(const QueryResult& result) {
   return ids;
 }
 
-Holdout SplitLeaveLastOut(const Dataset& data, double min_rating) {
-  std::unordered_map<int64_t, size_t> last;  // user -> index of last rating
-  for (size_t i = 0; i < data.ratings.size(); ++i) {
-    const Rating& r = data.ratings[i];
+namespace {
+
+// user -> index (into ratings) of that user's last rating by (timestamp, movie id).
+std::unordered_map<int64_t, size_t> LastRatings(const std::vector<Rating>& ratings) {
+  std::unordered_map<int64_t, size_t> last;
+  for (size_t i = 0; i < ratings.size(); ++i) {
+    const Rating& r = ratings[i];
     auto it = last.find(r.user);
     if (it == last.end()) {
       last[r.user] = i;
       continue;
     }
-    const Rating& best = data.ratings[it->second];
+    const Rating& best = ratings[it->second];
     if (r.timestamp > best.timestamp || (r.timestamp == best.timestamp && r.movie > best.movie)) {
       it->second = i;
     }
   }
+  return last;
+}
+
+}  // namespace
+
+std::vector<Rating> WithoutLastRatings(const Dataset& data) {
+  std::unordered_set<size_t> drop;
+  for (const auto& [user, index] : LastRatings(data.ratings)) drop.insert(index);
+  std::vector<Rating> out;
+  for (size_t i = 0; i < data.ratings.size(); ++i) {
+    if (!drop.count(i)) out.push_back(data.ratings[i]);
+  }
+  return out;
+}
+
+Holdout SplitLeaveLastOut(const Dataset& data, double min_rating) {
+  std::unordered_map<int64_t, size_t> last = LastRatings(data.ratings);
   std::unordered_map<int64_t, size_t> count;
   for (const Rating& r : data.ratings) ++count[r.user];
   Holdout out;
@@ -125,6 +146,21 @@ Holdout SplitLeaveLastOut(const Dataset& data, double min_rating) {
 
 Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   PW_ASSIGN_OR_RETURN(Dataset data, LoadDataset(options.source_dir));
+  if (options.validation) data.ratings = WithoutLastRatings(data);
+  std::vector<Recipe> recipes = DemoRecipes();
+  if (!options.recipes_file.empty()) {
+    std::ifstream in(options.recipes_file);
+    if (!in) return Status::IOError("cannot read " + options.recipes_file);
+    nlohmann::json list = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!list.is_array()) {
+      return Status::InvalidArgument(options.recipes_file + ": expected a JSON array of recipes");
+    }
+    recipes.clear();
+    for (const auto& r : list) {
+      recipes.push_back({r.value("name", ""), "", r.value("query", ""),
+                         r.value("params", nlohmann::json{{"user", "1"}})});
+    }
+  }
   Holdout split = SplitLeaveLastOut(data, options.min_holdout_rating);
   if (options.max_users && split.test.size() > options.max_users) {
     split.test.resize(options.max_users);
@@ -149,6 +185,11 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   MethodScore item_knn = Named("item-KNN baseline (cosine, 50 nbrs)");
   MethodScore item_knn_c = Named("item-KNN baseline (adjusted cosine, 50 nbrs)");
   MethodScore svd = Named("SVD dot product (C++, no prior)");
+  // The same baselines restricted to the genres genre_explorer / new_user are given, for an
+  // apples-to-apples comparison of those constrained recipes.
+  MethodScore popularity_genre = Named("popularity baseline, user's top genre only");
+  MethodScore item_knn_genre = Named("item-KNN baseline (cosine), user's top genre only");
+  MethodScore popularity_genres = Named("popularity baseline, user's top 2 genres only");
   std::vector<double> pop(matrix.num_movies);
   for (size_t m = 0; m < matrix.num_movies; ++m) pop[m] = matrix.by_movie[m].size();
 
@@ -179,18 +220,46 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
       dot[m] = d;
     }
     Score(TopK(data, dot, rated, options.k), test.movie, options.k, &svd);
+
+    auto genres = TopGenres(data, matrix, u, 2);
+    auto in_genres = [&](size_t m, size_t n) {
+      for (size_t i = 0; i < n && i < genres.size(); ++i) {
+        const auto& g = data.movies[m].genres;
+        if (std::find(g.begin(), g.end(), genres[i]) != g.end()) return true;
+      }
+      return false;
+    };
+    std::vector<double> pop_genre(matrix.num_movies, -1e301), pop_genres(matrix.num_movies, -1e301);
+    std::vector<double> knn_genre(matrix.num_movies, -1e301);
+    for (size_t m = 0; m < matrix.num_movies; ++m) {
+      if (in_genres(m, 1)) pop_genre[m] = pop[m];
+      if (in_genres(m, 2)) pop_genres[m] = pop[m];
+    }
+    for (const auto& [movie, rating] : matrix.by_user[u]) {
+      for (const Neighbour& n : sims_plain[movie]) {
+        if (!in_genres(n.movie, 1)) continue;
+        if (knn_genre[n.movie] < -1e300) knn_genre[n.movie] = 0;
+        knn_genre[n.movie] += n.similarity * rating;
+      }
+    }
+    Score(TopK(data, pop_genre, rated, options.k), test.movie, options.k, &popularity_genre);
+    Score(TopK(data, knn_genre, rated, options.k), test.movie, options.k, &item_knn_genre);
+    Score(TopK(data, pop_genres, rated, options.k), test.movie, options.k, &popularity_genres);
   }
   scores.push_back(popularity);
   scores.push_back(item_knn);
   scores.push_back(item_knn_c);
   scores.push_back(svd);
+  scores.push_back(popularity_genre);
+  scores.push_back(item_knn_genre);
+  scores.push_back(popularity_genres);
   if (!options.run_recipes) return scores;
 
   std::filesystem::remove_all(options.work_dir);
   {
     PW_ASSIGN_OR_RETURN(auto db, Database::Open({}, options.work_dir));
     PW_RETURN_IF_ERROR(LoadDemoGraph(db.get(), graph));
-    for (const Recipe& recipe : DemoRecipes()) {
+    for (const Recipe& recipe : recipes) {
       MethodScore method = Named("recipe " + recipe.name + " (PQL)");
       for (const Rating& test : split.test) {
         size_t u = user_index.at(test.user);
@@ -229,9 +298,19 @@ int EvaluateMain(int argc, char** argv) {
       options.source_dir = argv[++i];
     } else if (arg == "--baselines-only") {
       options.run_recipes = false;
+    } else if (arg == "--split" && i + 1 < argc &&
+               (std::string(argv[i + 1]) == "test" || std::string(argv[i + 1]) == "validation")) {
+      options.validation = std::string(argv[++i]) == "validation";
+    } else if (arg == "--recipes" && i + 1 < argc) {
+      options.recipes_file = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]\n");
+                   "usage: pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]\n"
+                   "                              [--split test|validation] [--recipes FILE]\n"
+                   "  --split validation: drop every user's last rating, hold out the\n"
+                   "    second-to-last (for tuning; report figures from --split test)\n"
+                   "  --recipes FILE: JSON array of {name, query, params} instead of the\n"
+                   "    shipped recipes\n");
       return 2;
     }
   }
@@ -243,6 +322,9 @@ int EvaluateMain(int argc, char** argv) {
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("split: %s (%s)\n", options.validation ? "validation" : "test",
+              options.validation ? "last rating dropped, second-to-last held out"
+                                 : "last rating held out");
   std::printf("| method | users | HitRate@%zu | NDCG@%zu | errors |\n|---|---|---|---|---|\n",
               options.k, options.k);
   for (const MethodScore& s : result.value()) {

@@ -18,6 +18,12 @@ struct EvalOptions {
   size_t k = 10;
   double min_holdout_rating = 4.0;  // users whose last rating is lower are not evaluated
   bool run_recipes = true;          // false: only the C++ baselines (no Database needed)
+  // Validation split for tuning: every user's last rating is dropped first (never seen), and the
+  // second-to-last one is held out instead. The reported figures use the test split (false).
+  bool validation = false;
+  // A JSON file with an array of recipes ({name, query, params}) evaluated instead of the
+  // shipped DemoRecipes(); for trying formulas on the validation split without rebuilding.
+  std::string recipes_file;
 };
 
 struct MethodScore {
@@ -40,12 +46,17 @@ struct Holdout {
 // other rating is training data.
 Holdout SplitLeaveLastOut(const Dataset& data, double min_rating);
 
+// Drops every user's last rating by (timestamp, movie id): the data the validation split is
+// drawn from, so tuning never sees the test split's held-out ratings.
+std::vector<Rating> WithoutLastRatings(const Dataset& data);
+
 // Movie ids in the rows of a recommendation result (the "c.id" column, else the first one).
 std::vector<int64_t> ResultMovieIds(const QueryResult& result);
 
 Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options);
 
-// `pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]`.
+// `pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]
+//  [--split test|validation] [--recipes FILE]`.
 int EvaluateMain(int argc, char** argv);
 
 }  // namespace pathwise::demo

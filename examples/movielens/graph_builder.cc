@@ -55,7 +55,7 @@ nlohmann::json GraphCounts::ToJson() const {
 std::string DemoSchemaJson(size_t dim) {
   nlohmann::json schema = {
       {"node_types",
-       {{{"name", "User"}, {"properties", nlohmann::json::object()}},
+       {{{"name", "User"}, {"properties", {{"last_rated", "int"}}}},
         {{"name", "Movie"},
          {"properties",
           {{"title", "string"},
@@ -131,9 +131,18 @@ DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings
     out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Movie", std::to_string(movie.id), props});
   }
   graph.counts.movies = data.movies.size();
+  // last_rated: the time (ms) of the user's latest rating in `ratings`, the reference point of
+  // because_you_watched's recency weighting (events sent later count with full weight).
+  std::map<int64_t, int64_t> last_rated;
+  for (const Rating& r : ratings) {
+    int64_t& last = last_rated[r.user];
+    last = std::max(last, r.timestamp * 1000);
+  }
   std::set<int64_t> user_set(data.users.begin(), data.users.end());
   for (int64_t user : user_set) {
-    out.Add(NodeWrite{NodeWrite::Op::kUpsert, "User", std::to_string(user), {}});
+    Properties props;
+    if (auto it = last_rated.find(user); it != last_rated.end()) props["last_rated"] = it->second;
+    out.Add(NodeWrite{NodeWrite::Op::kUpsert, "User", std::to_string(user), props});
   }
   graph.counts.users = user_set.size();
 

@@ -97,6 +97,15 @@ try {
     const edges = await item.locator('.explain svg path.edge').count();
     const nodes = await item.locator('.explain svg g.node').count();
     check(edges >= 2 && nodes >= 3, `result ${i + 1} has an explanation path drawn (${nodes} nodes, ${edges} edges)`);
+    // because_you_watched's paths are user -RATED-> movie -SIMILAR_TO-> this movie.
+    const labels = await item.locator('.explain svg text.edge-label').allTextContents();
+    check(labels.some((t) => t.startsWith('RATED')) && labels.some((t) => t.startsWith('SIMILAR_TO')),
+      `result ${i + 1} labels its edges RATED and SIMILAR_TO`);
+    const firstUser = await item.locator('.explain svg g.node').first().getAttribute('data-id');
+    const lastMovie = await item.locator('.explain svg g.node[data-type="Movie"]').nth(1).getAttribute('data-id');
+    const resultId = await item.getAttribute('data-id');
+    check(firstUser === '1' && lastMovie === resultId, `result ${i + 1}'s path runs from user 1 to movie ${resultId}`);
+    check(await item.locator('.terms .term').count() >= 1, `result ${i + 1} shows its score terms`);
   }
   const before = await page.$$eval('#results li.result', (lis) => lis.map((li) => li.dataset.id));
   const titles = await page.$$eval('#results .result-title', (ts) => ts.map((t) => t.textContent));

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_set>
 
@@ -161,4 +162,27 @@ TEST_CASE("leave-last-out split holds out each user's latest liked rating and le
     CHECK_FALSE(train_pairs.count({t.user, t.movie}));
     CHECK(t.timestamp >= latest_train[t.user]);
   }
+}
+
+TEST_CASE("validation split never sees a test rating: last ratings dropped, second-to-last held out") {
+  const auto& data = Data();
+  auto test_split = demo::SplitLeaveLastOut(data, 4.0);
+  demo::Dataset without_last = data;
+  without_last.ratings = demo::WithoutLastRatings(data);
+  CHECK(without_last.ratings.size() == data.ratings.size() - data.users.size());
+  auto validation = demo::SplitLeaveLastOut(without_last, 4.0);
+  CHECK(validation.test.size() > 100);
+  // Every user's last rating (a test hold-out or a training rating of the test split) is absent
+  // from both parts of the validation split.
+  std::map<int64_t, std::pair<int64_t, int64_t>> last;  // user -> (timestamp, movie)
+  for (const auto& r : data.ratings) {
+    auto& l = last[r.user];
+    l = std::max(l, std::make_pair(r.timestamp, r.movie));
+  }
+  auto is_last = [&](const demo::Rating& r) {
+    return last[r.user] == std::make_pair(r.timestamp, r.movie);
+  };
+  for (const auto& r : validation.train) CHECK_FALSE(is_last(r));
+  for (const auto& r : validation.test) CHECK_FALSE(is_last(r));
+  for (const auto& t : test_split.test) CHECK(is_last(t));
 }
