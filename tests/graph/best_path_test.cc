@@ -1,10 +1,15 @@
-// BestPath: Dijkstra over the serving topology through the Boost.Graph adapter.
+// BestPath and BestPaths: Dijkstra over the serving topology through the Boost.Graph adapter
+// (BestPaths: one bounded search for several targets at once).
 #include <doctest/doctest.h>
+
+#include <string>
 
 #include "graph/graph.h"
 
 using namespace pathwise;
 using graph::BestPath;
+using graph::BestPaths;
+using graph::Path;
 using graph::Direction;
 using graph::Graph;
 using graph::PathSearchOptions;
@@ -24,6 +29,20 @@ struct Fixture {
     g->PutEdge(N(a), t, N(b), w, 1, 1000);
   }
 };
+
+// Every step of a path is an edge of the graph, and consecutive steps connect.
+void CheckRealPath(const Graph& g, const Path& path, NodeId from, NodeId to) {
+  REQUIRE_FALSE(path.empty());
+  CHECK(path.front().from == from);
+  CHECK(path.back().to == to);
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto& s = path[i];
+    NodeId src = s.dir == graph::Direction::kOut ? s.from : s.to;
+    NodeId dst = s.dir == graph::Direction::kOut ? s.to : s.from;
+    CHECK(g.FindEdge(src, s.edge_type, dst, nullptr));
+    if (i > 0) CHECK(path[i - 1].to == s.from);
+  }
+}
 }  // namespace
 
 TEST_CASE("best path finds a two-hop path across edge directions") {
@@ -122,4 +141,81 @@ TEST_CASE("best path honours an expired deadline") {
   opts.deadline = Deadline::AfterMillis(-1);
   auto path = BestPath(*f.g, f.N("a"), f.N("b"), opts);
   CHECK(path.status().code() == Status::Code::kDeadlineExceeded);
+}
+
+TEST_CASE("best paths answers every target from one search, empty where none exists") {
+  Fixture f;
+  f.E("u", kViewed, "a", 1.0f);
+  f.E("a", kSimilar, "b", 0.5f);
+  f.E("b", kSimilar, "c", 0.5f);
+  f.E("x", kSimilar, "y", 1.0f);  // not connected to u
+  std::vector<NodeId> targets = {f.N("b"), f.N("y"), f.N("c"), f.N("u"), f.N("a")};
+  auto paths = BestPaths(*f.g, f.N("u"), targets, PathSearchOptions{});
+  REQUIRE(paths.ok());
+  REQUIRE(paths->size() == targets.size());
+  CheckRealPath(*f.g, (*paths)[0], f.N("u"), f.N("b"));
+  CHECK((*paths)[0].size() == 2);
+  CHECK((*paths)[1].empty());  // y is unreachable
+  CheckRealPath(*f.g, (*paths)[2], f.N("u"), f.N("c"));
+  CHECK((*paths)[2].size() == 3);
+  CHECK((*paths)[3].empty());  // the source itself
+  CHECK((*paths)[4].size() == 1);
+}
+
+TEST_CASE("best paths agrees with best path target by target") {
+  Fixture f;
+  // A small random-ish graph: ring plus chords with varied weights.
+  for (int i = 0; i < 40; ++i) {
+    f.E("n" + std::to_string(i), kViewed, "n" + std::to_string((i + 1) % 40), 1.0f + i % 3);
+    f.E("n" + std::to_string(i), kSimilar, "n" + std::to_string((i * 7 + 3) % 40),
+        0.5f + (i % 5) * 0.25f);
+  }
+  std::vector<NodeId> targets;
+  for (int i = 1; i < 40; i += 3) targets.push_back(f.N("n" + std::to_string(i)));
+  PathSearchOptions opts;
+  opts.max_hops = 3;
+  auto all = BestPaths(*f.g, f.N("n0"), targets, opts);
+  REQUIRE(all.ok());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    CAPTURE(i);
+    auto one = BestPath(*f.g, f.N("n0"), targets[i], opts);
+    CHECK(one.ok() == !(*all)[i].empty());
+    if (!one.ok()) continue;
+    CheckRealPath(*f.g, (*all)[i], f.N("n0"), targets[i]);
+    CHECK((*all)[i].size() <= 3);
+  }
+}
+
+TEST_CASE("a per-list cap follows only the strongest edges but always sees edges to targets") {
+  Fixture f;
+  // u views 100 items; only i0 (weight 100) leads on to the target t over two hops.
+  for (int i = 0; i < 100; ++i) f.E("u", kViewed, "i" + std::to_string(i), 1.0f + i);
+  f.E("i99", kSimilar, "m", 1.0f);
+  f.E("m", kSimilar, "t", 1.0f);
+  f.E("i5", kSimilar, "m2", 1.0f);
+  f.E("m2", kSimilar, "t2", 1.0f);
+  f.E("u", kViewed, "direct", 0.01f);  // weakest edge, but straight to a target
+  PathSearchOptions opts;
+  opts.max_hops = 3;
+  opts.max_neighbors_per_list = 4;
+  auto paths = BestPaths(*f.g, f.N("u"), {f.N("t"), f.N("t2"), f.N("direct")}, opts);
+  REQUIRE(paths.ok());
+  CheckRealPath(*f.g, (*paths)[0], f.N("u"), f.N("t"));  // via i99, among the top 4
+  CHECK((*paths)[1].empty());                             // via i5: cut by the cap
+  REQUIRE((*paths)[2].size() == 1);                       // direct edge: never cut
+  opts.max_neighbors_per_list = 0;
+  auto uncapped = BestPaths(*f.g, f.N("u"), {f.N("t2")}, opts);
+  REQUIRE(uncapped.ok());
+  CheckRealPath(*f.g, (*uncapped)[0], f.N("u"), f.N("t2"));
+}
+
+TEST_CASE("best paths fails only for a missing source or a passed deadline") {
+  Fixture f;
+  f.E("u", kViewed, "a", 1.0f);
+  CHECK(BestPaths(*f.g, 12345, {f.N("a")}, PathSearchOptions{}).status().code() ==
+        Status::Code::kNotFound);
+  PathSearchOptions late;
+  late.deadline = Deadline::AfterMillis(-1);
+  CHECK(BestPaths(*f.g, f.N("u"), {f.N("a")}, late).status().code() ==
+        Status::Code::kDeadlineExceeded);
 }
