@@ -68,6 +68,28 @@ bool Graph::GetProperty(NodeId id, PropId prop, Value* out) const {
   return true;
 }
 
+void Graph::Prefetch(std::span<const NodeId> ids) const {
+  const NodeId bound = impl_->id_bound.load(std::memory_order_acquire);
+  // Pass 1: the slots themselves (their addresses need no lock).
+  for (NodeId id : ids) {
+    if (id < bound) __builtin_prefetch(&impl_->Slot(id));
+  }
+  // Pass 2: what the slots point to; reading the pointers needs the node's stripe.
+  for (NodeId id : ids) {
+    if (id >= bound) continue;
+    const void* props;
+    const void* lists;
+    {
+      std::shared_lock lock(impl_->Stripe(id));
+      const NodeSlot& slot = impl_->Slot(id);
+      props = slot.props.data();
+      lists = slot.lists.data();
+    }
+    if (props != nullptr) __builtin_prefetch(props);
+    if (lists != nullptr) __builtin_prefetch(lists);
+  }
+}
+
 Properties Graph::GetProperties(NodeId id) const {
   Properties out;
   if (!impl_->Valid(id)) return out;

@@ -28,6 +28,11 @@ class FilterOp : public RecOp {
     const RecommendPlan& rec = *st->rec;
     st->survivors.clear();
     counts->rows_in = st->nodes.size();
+    std::vector<uint32_t> unchecked;
+    for (uint32_t c = 0; c < st->nodes.size(); ++c) {
+      if (!st->prechecked[c]) unchecked.push_back(c);
+    }
+    PrefetchCandidates(st, unchecked);
     for (uint32_t c = 0; c < st->nodes.size(); ++c) {
       if (!st->Tick()) return st->error;
       if (st->prechecked[c]) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -224,6 +225,11 @@ struct NearestSourcePlan {
   std::optional<ExamplesPlan> negative;
   SpaceId space = 0;
   TypeId type = kInvalidType;
+  // The fraction of nodes this source's eligibility filter passed in earlier executions of the
+  // plan (a moving average; negative until the first); VectorIndex::Search uses it to choose
+  // between filtering inside the HNSW walk and filtering an unfiltered, wider result. Shared by
+  // concurrent executions of the cached plan, hence atomic.
+  std::shared_ptr<std::atomic<double>> pass_rate = std::make_shared<std::atomic<double>>(-1.0);
 };
 
 struct ScoreTerm {

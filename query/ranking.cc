@@ -98,6 +98,7 @@ class ScoreOp : public RecOp {
   Status Execute(RecState* st, OpCounts* counts) const override {
     counts->rows_in = st->survivors.size();
     st->scores.assign(st->nodes.size(), std::nan(""));
+    PrefetchCandidates(st, st->survivors);
     for (uint32_t c : st->survivors) {
       if (!st->Tick()) return st->error;
       st->scores[c] = ScoreOf(st, c);

@@ -145,6 +145,15 @@ struct RecState : ExecState {
 
 using RecOp = Operator<RecState>;
 
+// Graph::Prefetch of the given candidates' nodes: call before a pass that reads their properties
+// or lists, so the cache misses overlap.
+inline void PrefetchCandidates(const RecState* st, const std::vector<uint32_t>& candidates) {
+  std::vector<NodeId> nodes;
+  nodes.reserve(candidates.size());
+  for (uint32_t c : candidates) nodes.push_back(st->nodes[c]);
+  st->graph->Prefetch(nodes);
+}
+
 std::unique_ptr<RecOp> MakeSeedOp();
 std::unique_ptr<RecOp> MakeGraphSourceOp(size_t source, std::string name);
 std::unique_ptr<RecOp> MakeNearestOp(size_t source, std::string name);

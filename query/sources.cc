@@ -40,6 +40,9 @@ std::vector<NodeId> AnchorNodes(RecState* st, const NodeSpec& anchor, bool ancho
 
 namespace {
 
+// Filter outcomes a NEAREST search must have seen before they update the plan's pass rate.
+constexpr size_t kMinEvaluationsForRate = 16;
+
 bool AllTrue(const std::vector<BoundExprPtr>& conjuncts, const EvalEnv& env) {
   for (const auto& c : conjuncts) {
     if (!EvalPredicate(*c, env)) return false;
@@ -307,9 +310,21 @@ class NearestOp : public RecOp {
     options.ef = ef;
     options.filter = &filter;
     options.deadline = st->deadline;
+    options.expected_pass_rate = src.pass_rate->load(std::memory_order_relaxed);
+    std::function<void(std::span<const NodeId>)> prefetch = [&](std::span<const NodeId> nodes) {
+      st->graph->Prefetch(nodes);
+    };
+    options.prefetch = &prefetch;
     auto result = index->Search(query, options);
     PW_RETURN_IF_ERROR(st->error);
     if (!result.ok()) return result.status();
+    if (result->filter_evaluations >= kMinEvaluationsForRate) {
+      double observed = static_cast<double>(result->filter_passes) /
+                        static_cast<double>(result->filter_evaluations);
+      double old = src.pass_rate->load(std::memory_order_relaxed);
+      src.pass_rate->store(old < 0 ? observed : 0.7 * old + 0.3 * observed,
+                           std::memory_order_relaxed);
+    }
     bool uses_sources = false;
     for (const auto& c : rec.candidate_filters) uses_sources |= (c->flags & kUsesSources) != 0;
     for (const auto& c : rec.candidate_excludes) uses_sources |= (c->flags & kUsesSources) != 0;

@@ -505,6 +505,10 @@ namespace {
 constexpr size_t kBudgetPerEf = 64;
 constexpr size_t kMinBudget = 4096;
 constexpr double kVisitVsScanCost = 8.0;
+// The unfiltered-then-filter strategy runs when the caller expects at least this pass rate, with
+// a beam of k / pass_rate * margin.
+constexpr double kPostFilterMinPassRate = 0.5;
+constexpr double kPostFilterMargin = 1.2;
 
 using DistId = std::pair<float, uint32_t>;
 using MaxHeap = std::priority_queue<DistId>;
@@ -514,6 +518,7 @@ struct Attempt {
   MaxHeap top;  // eligible hits, worst on top
   size_t computations = 0;
   size_t eligible_seen = 0;  // nodes that passed the filter (estimates its selectivity)
+  size_t filter_evaluations = 0;
   bool budget_hit = false;
   bool deadline_hit = false;
 };
@@ -556,7 +561,9 @@ void BaseLayerSearch(const IndexImpl& impl, const float* q, size_t ef, size_t bu
   uint32_t entry = Descend(impl, q, &out->computations);
   auto eligible = [&](uint32_t id) {
     if (h.isMarkedDeleted(id)) return false;
-    return filter == nullptr || (*filter)(static_cast<NodeId>(h.getExternalLabel(id)));
+    if (filter == nullptr) return true;
+    ++out->filter_evaluations;
+    return (*filter)(static_cast<NodeId>(h.getExternalLabel(id)));
   };
 
   hnswlib::VisitedList* vl = h.visited_list_pool_->getFreeVisitedList();
@@ -632,6 +639,47 @@ Result<SearchResult> VectorIndex::Search(std::span<const float> query,
   size_t ef = std::max(options.ef == 0 ? impl_->def.ef_search : options.ef, options.k);
   ef = std::min<size_t>(ef, size_t{1} << 30);  // keeps the budget arithmetic far from overflow
   try {
+    if (options.filter != nullptr && options.expected_pass_rate >= kPostFilterMinPassRate) {
+      // Unfiltered beam of about k / pass_rate (plus a margin), then the filter in distance order.
+      size_t wide = static_cast<size_t>(
+          std::ceil(static_cast<double>(options.k) / std::min(options.expected_pass_rate, 1.0) *
+                    kPostFilterMargin)) + 8;
+      wide = std::min<size_t>(std::max(wide, ef), size_t{1} << 30);
+      Attempt attempt;
+      {
+        auto lock = impl_->ReadLock();
+        BaseLayerSearch(*impl_, q.data(), wide, std::numeric_limits<size_t>::max(), nullptr,
+                        options.deadline, &attempt);
+        if (attempt.deadline_hit) return Status::DeadlineExceeded("vector search deadline passed");
+        result.distance_computations += attempt.computations;
+        std::vector<std::pair<float, uint32_t>> ordered;
+        ordered.reserve(attempt.top.size());
+        while (!attempt.top.empty()) {
+          ordered.push_back(attempt.top.top());
+          attempt.top.pop();
+        }
+        if (options.prefetch != nullptr) {
+          std::vector<NodeId> nodes(ordered.size());
+          for (size_t i = 0; i < ordered.size(); ++i) {
+            nodes[i] = static_cast<NodeId>(impl_->hnsw->getExternalLabel(ordered[ordered.size() - 1 - i].second));
+          }
+          (*options.prefetch)(nodes);
+        }
+        MaxHeap kept;
+        for (size_t i = ordered.size(); i-- > 0 && kept.size() < options.k;) {
+          ++result.filter_evaluations;
+          if ((*options.filter)(static_cast<NodeId>(impl_->hnsw->getExternalLabel(ordered[i].second)))) {
+            ++result.filter_passes;
+            kept.push(ordered[i]);
+          }
+        }
+        if (kept.size() >= options.k) {
+          result.post_filtered = true;
+          FillHits(*impl_, &kept, options.k, &result);
+          return result;
+        }
+      }
+    }
     for (;;) {
       size_t budget = std::max(ef * kBudgetPerEf, kMinBudget);
       Attempt attempt;
@@ -641,6 +689,8 @@ Result<SearchResult> VectorIndex::Search(std::span<const float> query,
         points = impl_->published.load();
         BaseLayerSearch(*impl_, q.data(), ef, budget, options.filter, options.deadline, &attempt);
         result.distance_computations += attempt.computations;
+        result.filter_evaluations += attempt.filter_evaluations;
+        result.filter_passes += attempt.eligible_seen;
         if (attempt.deadline_hit) return Status::DeadlineExceeded("vector search deadline passed");
         if (attempt.top.size() >= options.k) {
           FillHits(*impl_, &attempt.top, options.k, &result);

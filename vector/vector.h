@@ -37,6 +37,15 @@ struct SearchOptions {
   size_t ef = 0;  // 0: the space's ef_search (raised to k when smaller)
   // Eligibility: only nodes for which filter(node) is true are returned. Null: all.
   const std::function<bool(NodeId)>* filter = nullptr;
+  // The caller's estimate of the fraction of nodes the filter passes (e.g. observed by earlier
+  // executions of the same query); negative: unknown. When it is high (>= 0.5), Search first
+  // runs an unfiltered search for about k / pass_rate hits and filters those: the filter is then
+  // evaluated a few hundred times instead of once per admitted node. If that yields fewer than k
+  // eligible hits, the filtered search below runs as if no hint had been given.
+  double expected_pass_rate = -1;
+  // Optional: called with the batch of nodes about to be filtered in the strategy above, before
+  // the filter runs on them (e.g. Graph::Prefetch, so the filter's reads overlap).
+  const std::function<void(std::span<const NodeId>)>* prefetch = nullptr;
   Deadline deadline = Deadline::Never();
 };
 
@@ -46,6 +55,11 @@ struct SearchResult {
   // than k eligible vectors exist.
   bool exhaustive = false;
   size_t distance_computations = 0;
+  // How often the filter was evaluated and passed (the caller's next expected_pass_rate).
+  size_t filter_evaluations = 0;
+  size_t filter_passes = 0;
+  // True when the unfiltered-then-filter strategy answered (see expected_pass_rate).
+  bool post_filtered = false;
 };
 
 class VectorIndex {

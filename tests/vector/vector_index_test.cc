@@ -252,6 +252,68 @@ TEST_CASE("filtered search with only three eligible vectors is exhaustive and re
   CHECK(r->hits[0].node == 5);  // the query is node 5's own vector
 }
 
+TEST_CASE("a high expected pass rate filters a wider unfiltered result and keeps the recall") {
+  constexpr uint32_t kDim = 16;
+  constexpr size_t kN = 20000;
+  auto idx = Make(kDim, Metric::kCosine);
+  auto data = Clustered(kN, kDim, 17);
+  REQUIRE(idx->UpsertBatch(Iota(kN), data, 2).ok());
+  std::function<bool(NodeId)> most = [](NodeId n) { return n % 10 != 3; };  // passes 90%
+  auto queries = Clustered(20, kDim, 21);
+  size_t found_hint = 0, found_plain = 0, total = 0;
+  for (size_t q = 0; q < 20; ++q) {
+    std::span<const float> query(queries.data() + q * kDim, kDim);
+    SearchOptions plain{.k = 50, .ef = 64, .filter = &most};
+    SearchOptions hinted = plain;
+    hinted.expected_pass_rate = 0.9;
+    auto a = idx->Search(query, hinted);
+    auto b = idx->Search(query, plain);
+    auto exact = idx->SearchExact(query, plain);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    REQUIRE(exact.ok());
+    CHECK(a->post_filtered);
+    CHECK_FALSE(b->post_filtered);
+    REQUIRE(a->hits.size() == 50);
+    for (size_t i = 0; i < a->hits.size(); ++i) {
+      CHECK(most(a->hits[i].node));
+      if (i > 0) CHECK(a->hits[i - 1].distance <= a->hits[i].distance);
+    }
+    // The filter ran about once per returned hit, not once per admitted node.
+    CHECK(a->filter_evaluations < b->filter_evaluations);
+    CHECK(a->filter_passes == 50);
+    std::set<NodeId> truth;
+    for (const auto& h : exact->hits) truth.insert(h.node);
+    for (const auto& h : a->hits) found_hint += truth.count(h.node);
+    for (const auto& h : b->hits) found_plain += truth.count(h.node);
+    total += truth.size();
+  }
+  double hint_recall = static_cast<double>(found_hint) / total;
+  double plain_recall = static_cast<double>(found_plain) / total;
+  MESSAGE("recall@50 hinted " << hint_recall << ", filtered walk " << plain_recall);
+  CHECK(hint_recall >= 0.9);
+}
+
+TEST_CASE("a wrong pass-rate hint falls back to the filtered walk and still finds k eligible") {
+  constexpr uint32_t kDim = 16;
+  constexpr size_t kN = 20000;
+  auto idx = Make(kDim, Metric::kCosine);
+  auto data = Clustered(kN, kDim, 11);
+  REQUIRE(idx->UpsertBatch(Iota(kN), data, 2).ok());
+  std::function<bool(NodeId)> one_percent = [](NodeId n) { return n % 100 == 37; };
+  SearchOptions opts{.k = 10, .filter = &one_percent};
+  opts.expected_pass_rate = 0.95;  // stale: the filter keeps 1%
+  auto queries = Clustered(5, kDim, 5);
+  for (size_t q = 0; q < 5; ++q) {
+    auto r = idx->Search(std::span<const float>(queries.data() + q * kDim, kDim), opts);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->post_filtered);
+    REQUIRE(r->hits.size() == 10);
+    for (const auto& h : r->hits) CHECK(one_percent(h.node));
+    CHECK(r->filter_passes < r->filter_evaluations);
+  }
+}
+
 TEST_CASE("search on an empty index and with k zero returns nothing") {
   auto idx = Make(4, Metric::kL2);
   auto r = idx->Search(std::vector<float>{1, 2, 3, 4}, SearchOptions{.k = 5});
