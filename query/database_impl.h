@@ -90,7 +90,11 @@ struct Database::Impl {
   Status ApplySet(const Schema& schema, const WriteSet& set, PendingBatch* pending,
                   bool* duplicate);
   // Checks a set without changing anything (the first half of ApplySet).
-  Status ValidateSet(const Schema& schema, const WriteSet& set, const PendingBatch& pending);
+  // Fills *resolved (when non-null) with the NodeId validation found for each edge endpoint,
+  // two per op (from, to; kInvalidNode when absent or not an edge), so applying the set does not
+  // look the same string keys up again.
+  Status ValidateSet(const Schema& schema, const WriteSet& set, const PendingBatch& pending,
+                     std::vector<NodeId>* resolved = nullptr);
   // True if meta key exists, considering keys written earlier in pending.
   Result<bool> MetaExists(const std::string& key, const PendingBatch& pending) const;
 

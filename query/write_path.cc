@@ -56,10 +56,18 @@ Properties WithoutNulls(const Properties& props) {
 class NodeOverlay {
  public:
   explicit NodeOverlay(const graph::Graph& graph) : graph_(graph) {}
-  bool Exists(TypeId type, const std::string& key) const {
-    auto it = nodes_.find({type, key});
-    if (it != nodes_.end()) return it->second;
-    return graph_.Lookup(type, key) != kInvalidNode;
+  bool Exists(TypeId type, const std::string& key) const { return Resolve(type, key).first; }
+  // Whether the node exists as of the ops validated so far, and its id when it already exists in
+  // the graph (kInvalidNode when it is only created by this set).
+  std::pair<bool, NodeId> Resolve(TypeId type, const std::string& key) const {
+    if (!nodes_.empty()) {
+      auto it = nodes_.find({type, key});
+      if (it != nodes_.end()) {
+        return {it->second, it->second ? graph_.Lookup(type, key) : kInvalidNode};
+      }
+    }
+    NodeId id = graph_.Lookup(type, key);
+    return {id != kInvalidNode, id};
   }
   void Set(TypeId type, const std::string& key, bool exists) { nodes_[{type, key}] = exists; }
 
@@ -80,9 +88,11 @@ Result<bool> Database::Impl::MetaExists(const std::string& key, const PendingBat
 }
 
 Status Database::Impl::ValidateSet(const Schema& schema, const WriteSet& set,
-                                   const PendingBatch& pending) {
+                                   const PendingBatch& pending, std::vector<NodeId>* resolved) {
   NodeOverlay overlay(*graph);
-  for (const auto& op : set.ops) {
+  if (resolved != nullptr) resolved->assign(set.ops.size() * 2, kInvalidNode);
+  for (size_t op_index = 0; op_index < set.ops.size(); ++op_index) {
+    const auto& op = set.ops[op_index];
     if (const auto* n = std::get_if<NodeWrite>(&op)) {
       const NodeTypeDef* type = schema.FindNodeType(n->type);
       if (type == nullptr) return Status::InvalidArgument("unknown node type '" + n->type + "'");
@@ -110,7 +120,9 @@ Status Database::Impl::ValidateSet(const Schema& schema, const WriteSet& set,
           return Status::InvalidArgument("edge type '" + e->type + "' requires " + side +
                                          " node type '" + want + "', got '" + end->type + "'");
         }
-        if (!overlay.Exists(node_type->id, end->id)) {
+        auto [exists, id] = overlay.Resolve(node_type->id, end->id);
+        if (resolved != nullptr) (*resolved)[op_index * 2 + (end == &e->from ? 0 : 1)] = id;
+        if (!exists) {
           if (!end->create_if_missing) {
             return Status::NotFound("edge " + e->type + " " + side + " node " + end->type + " '" +
                                     end->id + "' does not exist");
@@ -167,8 +179,10 @@ class SetApplier {
     vector::VectorSet* vectors;
     const storage::Store* store;
   };
-  SetApplier(Parts parts, const Schema& schema, PendingBatch* pending)
-      : db_(parts), schema_(schema), pending_(*pending) {}
+  // reuse_resolved: validation's endpoint ids stay valid while applying (no op of the set
+  // deletes a node).
+  SetApplier(Parts parts, const Schema& schema, PendingBatch* pending, bool reuse_resolved)
+      : db_(parts), schema_(schema), pending_(*pending), reuse_resolved_(reuse_resolved) {}
 
   Status Node(const NodeWrite& n) {
     const NodeTypeDef& type = *schema_.FindNodeType(n.type);
@@ -212,7 +226,9 @@ class SetApplier {
     return Status::OK();
   }
 
-  NodeId Endpoint(const NodeRef& ref) {
+  // known: the id validation resolved (kInvalidNode: look it up, the node may be new).
+  NodeId Endpoint(const NodeRef& ref, NodeId known) {
+    if (known != kInvalidNode && reuse_resolved_) return known;
     TypeId type = schema_.FindNodeType(ref.type)->id;
     NodeId id = db_.graph->Lookup(type, ref.id);
     if (id == kInvalidNode && ref.create_if_missing) {
@@ -222,7 +238,7 @@ class SetApplier {
     return id;
   }
 
-  Status Edge(const EdgeWrite& e) {
+  Status Edge(const EdgeWrite& e, NodeId known_from = kInvalidNode, NodeId known_to = kInvalidNode) {
     const EdgeTypeDef& type = *schema_.FindEdgeType(e.type);
     if (e.op == EdgeWrite::Op::kDelete) {
       NodeId src = db_.graph->Lookup(schema_.FindNodeType(e.from.type)->id, e.from.id);
@@ -234,8 +250,8 @@ class SetApplier {
       }
       return Status::OK();
     }
-    NodeId src = Endpoint(e.from);
-    NodeId dst = Endpoint(e.to);
+    NodeId src = Endpoint(e.from, known_from);
+    NodeId dst = Endpoint(e.to, known_to);
     if (src == kInvalidNode || dst == kInvalidNode) {
       return Status::Internal("validated edge endpoint vanished");
     }
@@ -298,6 +314,7 @@ class SetApplier {
 
  private:
   Parts db_;
+  bool reuse_resolved_;
   const Schema& schema_;
   PendingBatch& pending_;
 };
@@ -317,14 +334,21 @@ Status Database::Impl::ApplySet(const Schema& schema, const WriteSet& set, Pendi
       return Status::OK();
     }
   }
-  PW_RETURN_IF_ERROR(ValidateSet(schema, set, *pending));
-  SetApplier applier({graph.get(), vectors.get(), store.get()}, schema, pending);
+  std::vector<NodeId> resolved;
+  PW_RETURN_IF_ERROR(ValidateSet(schema, set, *pending, &resolved));
+  bool deletes_nodes = false;
   for (const auto& op : set.ops) {
+    const auto* n = std::get_if<NodeWrite>(&op);
+    deletes_nodes = deletes_nodes || (n != nullptr && n->op == NodeWrite::Op::kDelete);
+  }
+  SetApplier applier({graph.get(), vectors.get(), store.get()}, schema, pending, !deletes_nodes);
+  for (size_t i = 0; i < set.ops.size(); ++i) {
+    const auto& op = set.ops[i];
     Status s;
     if (const auto* n = std::get_if<NodeWrite>(&op)) {
       s = applier.Node(*n);
     } else if (const auto* e = std::get_if<EdgeWrite>(&op)) {
-      s = applier.Edge(*e);
+      s = applier.Edge(*e, resolved[i * 2], resolved[i * 2 + 1]);
     } else if (const auto* v = std::get_if<VectorWrite>(&op)) {
       s = applier.Vector(*v);
     } else {
