@@ -39,6 +39,16 @@ void Publish(MatchState* st, std::vector<Slot>* out, OpCounts* counts) {
   counts->rows_out = st->rows;
 }
 
+// One output row: the RETURN items, then the extra ORDER BY keys that are not among them.
+std::vector<RtValue> ProjectRow(const std::vector<BoundExprPtr>& items,
+                                const std::vector<BoundExprPtr>& extra, const EvalEnv& env) {
+  std::vector<RtValue> out;
+  out.reserve(items.size() + extra.size());
+  for (const auto& item : items) out.push_back(Eval(*item, env));
+  for (const auto& key : extra) out.push_back(Eval(*key, env));
+  return out;
+}
+
 class StartOp : public MatchOp {
  public:
   StartOp(std::string name, NodeSpec spec, const BoundExpr* lookup)
@@ -219,11 +229,7 @@ class ProjectOp : public MatchOp {
     for (size_t r = 0; r < st->rows; ++r) {
       if (!st->Tick()) return st->error;
       EvalEnv env = Env(st, &st->table[r * st->width]);
-      std::vector<RtValue> out;
-      out.reserve(items_.size() + extra_.size());
-      for (const auto& item : items_) out.push_back(Eval(*item, env));
-      for (const auto& key : extra_) out.push_back(Eval(*key, env));
-      st->values.push_back(std::move(out));
+      st->values.push_back(ProjectRow(items_, extra_, env));
     }
     counts->rows_out = st->values.size();
     return st->error;
@@ -341,10 +347,7 @@ class AggregateOp : public MatchOp {
       EvalEnv env = Env(st, g.first_row == SIZE_MAX ? null_row.data()
                                                     : &st->table[g.first_row * st->width]);
       env.aggs = results.data();
-      std::vector<RtValue> out;
-      for (const auto& item : items_) out.push_back(Eval(*item, env));
-      for (const auto& k : extra_) out.push_back(Eval(*k, env));
-      st->values.push_back(std::move(out));
+      st->values.push_back(ProjectRow(items_, extra_, env));
     }
     counts->rows_out = st->values.size();
     return st->error;
