@@ -147,6 +147,8 @@ Status RunRecommend(const Plan& plan, RecState* st, QueryResult* out) {
     if (nearest) {
       j["fewer_than_k"] = ss.fewer_than_k;
       j["exhaustive"] = ss.exhaustive;
+      j["strategy"] = ss.strategy;
+      j["filter_evaluations"] = ss.filter_evaluations;
       if (ss.no_query_vector) j["no_query_vector"] = true;
     } else {
       j["paths"] = ss.paths;

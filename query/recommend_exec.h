@@ -77,6 +77,10 @@ struct SourceStats {
   bool fewer_than_k = false;
   bool exhaustive = false;
   bool no_query_vector = false;
+  // NEAREST: how eligibility was applied ("post_filter", "filtered_walk", "exact") and how often
+  // the filter ran.
+  const char* strategy = "";
+  size_t filter_evaluations = 0;
 };
 
 struct RecState : ExecState {

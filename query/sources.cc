@@ -343,6 +343,10 @@ class NearestOp : public RecOp {
     }
     counts->rows_out = result->hits.size();
     stats.exhaustive = result->exhaustive;
+    stats.strategy = result->exhaustive     ? "exact"
+                     : result->post_filtered ? "post_filter"
+                                             : "filtered_walk";
+    stats.filter_evaluations = result->filter_evaluations;
     stats.fewer_than_k = result->exhaustive && result->hits.size() < static_cast<size_t>(k);
     return Status::OK();
   }
