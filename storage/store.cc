@@ -97,6 +97,9 @@ Status DecodeEdge(std::string_view key, std::string_view value, EdgeRecord* e) {
 
 }  // namespace
 
+// Batches with at least this many operations are applied in key order (see Impl::Apply).
+constexpr size_t kSortedWriteMinOps = 64;
+
 struct Store::Impl {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
@@ -212,7 +215,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
 Status Store::Write(WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return impl_->Apply(batch, wo, /*sorted=*/false);
+  // A group commit of many writes (an events request, a catalog batch) inserts its keys in
+  // order too: the skip list reuses its splice between neighbouring keys.
+  return impl_->Apply(batch, wo, /*sorted=*/batch->Count() >= kSortedWriteMinOps);
 }
 
 Status Store::WriteBulk(WriteBatch* batch) {
