@@ -60,34 +60,24 @@ class GraphView {
       std::shared_lock lock(impl_->Stripe(u));
       for (const AdjList& l : impl_->Slot(u).lists) {
         if (!Allowed(l.type)) continue;
-        if (mode == Expand::kOnlyTo) {
-          for (NodeId to : only_to_) {
-            int64_t pos = l.Find(to);
-            if (pos >= 0) {
-              const Neighbor& n = l.items[pos];
-              scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
-            }
-          }
-          continue;
-        }
-        const size_t n_items = l.items.size();
-        if (cap_ == 0 || n_items <= cap_) {
-          for (const Neighbor& n : l.items) {
+        const size_t first = scratch_.size();
+        if (mode == Expand::kAll) {
+          // Every edge, or with a cap the strongest `cap_` (a prefix of the rank order).
+          const bool capped = cap_ != 0 && l.items.size() > cap_;
+          const size_t take = capped ? cap_ : l.items.size();
+          for (size_t r = 0; r < take; ++r) {
+            const Neighbor& n = capped ? l.items[l.RankedAt(r)] : l.items[r];
             scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
           }
-          continue;
+          if (!capped) continue;
         }
-        const size_t first = scratch_.size();
-        for (size_t r = 0; r < cap_; ++r) {
-          const Neighbor& n = l.items[l.RankedAt(r)];
-          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
-        }
-        // An edge straight to a target is never cut by the cap.
+        // kOnlyTo, or what the cap left out: an edge straight to a target is always seen.
+        const size_t kept_end = scratch_.size();
         for (NodeId to : only_to_) {
           int64_t pos = l.Find(to);
           if (pos < 0) continue;
           bool kept = false;
-          for (size_t i = first; i < first + cap_ && !kept; ++i) kept = scratch_[i].to == to;
+          for (size_t i = first; i < kept_end && !kept; ++i) kept = scratch_[i].to == to;
           if (kept) continue;
           const Neighbor& n = l.items[pos];
           scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});

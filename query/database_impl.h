@@ -91,8 +91,8 @@ struct Database::Impl {
                   bool* duplicate);
   // Checks a set without changing anything (the first half of ApplySet).
   // Fills *resolved (when non-null) with the NodeId validation found for each edge endpoint,
-  // two per op (from, to; kInvalidNode when absent or not an edge), so applying the set does not
-  // look the same string keys up again.
+  // two per op (from, to; kInvalidNode when absent, not an edge, or when the set deletes a node),
+  // so applying the set does not look the same string keys up again.
   Status ValidateSet(const Schema& schema, const WriteSet& set, const PendingBatch& pending,
                      std::vector<NodeId>* resolved = nullptr);
   // True if meta key exists, considering keys written earlier in pending.

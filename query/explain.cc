@@ -41,6 +41,17 @@ nlohmann::json PathJson(const RecState& st, const PathRec& p, const std::string&
   return {{"source", source}, {"strength", strength}, {"nodes", nodes}, {"edges", edges}};
 }
 
+// The paths the graph sources recorded for candidate c (none when EXPLAIN recorded nothing).
+std::vector<const PathRec*> RecordedPaths(const RecState& st, uint32_t c) {
+  std::vector<const PathRec*> out;
+  if (st.paths.empty()) return out;
+  for (size_t i = 0; i < kPathsPerCandidate; ++i) {
+    const PathRec& p = st.paths[c * kPathsPerCandidate + i];
+    if (p.source >= 0) out.push_back(&p);
+  }
+  return out;
+}
+
 nlohmann::json ScoreJson(double score) {
   return std::isnan(score) ? nlohmann::json(nullptr) : nlohmann::json(score);
 }
@@ -77,13 +88,7 @@ class ExplainOp : public RecOp {
         if (count > 0) path_counts[g.name] = count;
       }
       nlohmann::json paths = nlohmann::json::array();
-      std::vector<const PathRec*> recorded;
-      if (!st->paths.empty()) {
-        for (size_t i = 0; i < kPathsPerCandidate; ++i) {
-          const PathRec& p = st->paths[c * kPathsPerCandidate + i];
-          if (p.source >= 0) recorded.push_back(&p);
-        }
-      }
+      std::vector<const PathRec*> recorded = RecordedPaths(*st, c);
       std::stable_sort(recorded.begin(), recorded.end(),
                        [](const PathRec* a, const PathRec* b) { return a->strength > b->strength; });
       for (const PathRec* p : recorded) paths.push_back(PathJson(*st, *p, rec.source_names[p->source]));
@@ -113,13 +118,7 @@ class ExplainOp : public RecOp {
     std::vector<uint32_t> wanted;
     std::vector<NodeId> targets;
     for (uint32_t c : st->ranked) {
-      bool recorded = false;
-      if (!st->paths.empty()) {
-        for (size_t i = 0; i < kPathsPerCandidate; ++i) {
-          recorded = recorded || st->paths[c * kPathsPerCandidate + i].source >= 0;
-        }
-      }
-      if (recorded) continue;
+      if (!RecordedPaths(*st, c).empty()) continue;
       wanted.push_back(c);
       targets.push_back(st->nodes[c]);
     }

@@ -361,6 +361,17 @@ RtValue Decay(const RtValue& ts, const RtValue& half_life, int64_t now_ms) {
   return Num(std::pow(0.5, age / hl));
 }
 
+namespace {
+
+// The floats of a vector-valued argument: a stored vector's own data, or v converted into *own.
+const std::vector<float>& FloatsOf(const RtValue& v, std::vector<float>* own) {
+  if (v.IsVector()) return *v.AsVector().values;
+  *own = ToFloats(v);
+  return *own;
+}
+
+}  // namespace
+
 // similarity(n.space_vector, b) without copying n's stored vector; the same result as
 // Similarity(VectorOf(n), b): the metric of n's space, null when either side is missing or the
 // dimensions differ.
@@ -369,15 +380,9 @@ RtValue SimilarityToStored(const ExecState& st, NodeId node, SpaceId space, cons
   const vector::VectorIndex* index = st.vectors->Get(space);
   if (index == nullptr) return RtValue();
   std::vector<float> own;
-  const std::vector<float>* y = nullptr;
-  if (b.IsVector()) {
-    y = b.AsVector().values.get();
-  } else {
-    own = ToFloats(b);
-    y = &own;
-  }
-  if (y->empty() || y->size() != index->def().dim) return RtValue();
-  auto sim = index->SimilarityTo(node, *y);
+  const std::vector<float>& y = FloatsOf(b, &own);
+  if (y.empty() || y.size() != index->def().dim) return RtValue();
+  auto sim = index->SimilarityTo(node, y);
   if (!sim.ok()) return RtValue();
   return Num(*sim);
 }
@@ -385,35 +390,22 @@ RtValue SimilarityToStored(const ExecState& st, NodeId node, SpaceId space, cons
 RtValue Similarity(const RtValue& a, const RtValue& b, const ExecState& st) {
   if (a.IsNull() || b.IsNull()) return RtValue();
   std::vector<float> own_a, own_b;
-  const std::vector<float>* x = nullptr;
-  const std::vector<float>* y = nullptr;
-  int space = -1;
-  if (a.IsVector()) {
-    x = a.AsVector().values.get();
-    space = a.AsVector().space;
-  } else {
-    own_a = ToFloats(a);
-    x = &own_a;
-  }
-  if (b.IsVector()) {
-    y = b.AsVector().values.get();
-    if (space < 0) space = b.AsVector().space;
-  } else {
-    own_b = ToFloats(b);
-    y = &own_b;
-  }
-  if (x->empty() || x->size() != y->size()) return RtValue();
+  const std::vector<float>& x = FloatsOf(a, &own_a);
+  const std::vector<float>& y = FloatsOf(b, &own_b);
+  int space = a.IsVector() ? a.AsVector().space : -1;
+  if (space < 0 && b.IsVector()) space = b.AsVector().space;
+  if (x.empty() || x.size() != y.size()) return RtValue();
   if (space >= 0 && st.vectors != nullptr) {
     const vector::VectorIndex* index = st.vectors->Get(static_cast<SpaceId>(space));
-    if (index != nullptr && index->def().dim == x->size()) {
-      return Num(index->Similarity(*x, *y));
+    if (index != nullptr && index->def().dim == x.size()) {
+      return Num(index->Similarity(x, y));
     }
   }
   double dot = 0, nx = 0, ny = 0;
-  for (size_t i = 0; i < x->size(); ++i) {
-    dot += double{(*x)[i]} * (*y)[i];
-    nx += double{(*x)[i]} * (*x)[i];
-    ny += double{(*y)[i]} * (*y)[i];
+  for (size_t i = 0; i < x.size(); ++i) {
+    dot += double{x[i]} * y[i];
+    nx += double{x[i]} * x[i];
+    ny += double{y[i]} * y[i];
   }
   if (nx == 0 || ny == 0) return RtValue();
   return Num(dot / std::sqrt(nx * ny));

@@ -91,6 +91,7 @@ Status Database::Impl::ValidateSet(const Schema& schema, const WriteSet& set,
                                    const PendingBatch& pending, std::vector<NodeId>* resolved) {
   NodeOverlay overlay(*graph);
   if (resolved != nullptr) resolved->assign(set.ops.size() * 2, kInvalidNode);
+  bool deletes_nodes = false;
   for (size_t op_index = 0; op_index < set.ops.size(); ++op_index) {
     const auto& op = set.ops[op_index];
     if (const auto* n = std::get_if<NodeWrite>(&op)) {
@@ -99,6 +100,7 @@ Status Database::Impl::ValidateSet(const Schema& schema, const WriteSet& set,
       PW_RETURN_IF_ERROR(CheckId("node id", n->id));
       if (n->op == NodeWrite::Op::kDelete) {
         overlay.Set(type->id, n->id, false);
+        deletes_nodes = true;
       } else {
         PW_RETURN_IF_ERROR(schema.CheckProperties(*type, n->props));
         overlay.Set(type->id, n->id, true);
@@ -165,6 +167,8 @@ Status Database::Impl::ValidateSet(const Schema& schema, const WriteSet& set,
       }
     }
   }
+  // A node deleted by this set would leave a resolved id dangling: look everything up again.
+  if (resolved != nullptr && deletes_nodes) resolved->assign(resolved->size(), kInvalidNode);
   (void)pending;
   return Status::OK();
 }
@@ -179,10 +183,8 @@ class SetApplier {
     vector::VectorSet* vectors;
     const storage::Store* store;
   };
-  // reuse_resolved: validation's endpoint ids stay valid while applying (no op of the set
-  // deletes a node).
-  SetApplier(Parts parts, const Schema& schema, PendingBatch* pending, bool reuse_resolved)
-      : db_(parts), schema_(schema), pending_(*pending), reuse_resolved_(reuse_resolved) {}
+  SetApplier(Parts parts, const Schema& schema, PendingBatch* pending)
+      : db_(parts), schema_(schema), pending_(*pending) {}
 
   Status Node(const NodeWrite& n) {
     const NodeTypeDef& type = *schema_.FindNodeType(n.type);
@@ -228,7 +230,7 @@ class SetApplier {
 
   // known: the id validation resolved (kInvalidNode: look it up, the node may be new).
   NodeId Endpoint(const NodeRef& ref, NodeId known) {
-    if (known != kInvalidNode && reuse_resolved_) return known;
+    if (known != kInvalidNode) return known;
     TypeId type = schema_.FindNodeType(ref.type)->id;
     NodeId id = db_.graph->Lookup(type, ref.id);
     if (id == kInvalidNode && ref.create_if_missing) {
@@ -314,7 +316,6 @@ class SetApplier {
 
  private:
   Parts db_;
-  bool reuse_resolved_;
   const Schema& schema_;
   PendingBatch& pending_;
 };
@@ -336,12 +337,7 @@ Status Database::Impl::ApplySet(const Schema& schema, const WriteSet& set, Pendi
   }
   std::vector<NodeId> resolved;
   PW_RETURN_IF_ERROR(ValidateSet(schema, set, *pending, &resolved));
-  bool deletes_nodes = false;
-  for (const auto& op : set.ops) {
-    const auto* n = std::get_if<NodeWrite>(&op);
-    deletes_nodes = deletes_nodes || (n != nullptr && n->op == NodeWrite::Op::kDelete);
-  }
-  SetApplier applier({graph.get(), vectors.get(), store.get()}, schema, pending, !deletes_nodes);
+  SetApplier applier({graph.get(), vectors.get(), store.get()}, schema, pending);
   for (size_t i = 0; i < set.ops.size(); ++i) {
     const auto& op = set.ops[i];
     Status s;

@@ -406,21 +406,29 @@ Status VectorIndex::Remove(NodeId node) {
   return Status::OK();
 }
 
+const float* VectorIndex::Impl::LiveData(NodeId node) const {
+  int64_t internal = InternalId(node);
+  if (internal < 0 || hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) return nullptr;
+  return reinterpret_cast<const float*>(hnsw->getDataByInternalId(static_cast<uint32_t>(internal)));
+}
+
+namespace {
+
+Status NoVector(NodeId node, const VectorSpaceDef& def) {
+  return Status::NotFound("no vector for node " + std::to_string(node) + " in " + def.FullName());
+}
+
+}  // namespace
+
 bool VectorIndex::Contains(NodeId node) const {
   auto lock = impl_->ReadLock();
-  int64_t internal = impl_->InternalId(node);
-  return internal >= 0 && !impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal));
+  return impl_->LiveData(node) != nullptr;
 }
 
 Result<std::vector<float>> VectorIndex::Get(NodeId node) const {
   auto lock = impl_->ReadLock();
-  int64_t internal = impl_->InternalId(node);
-  if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) {
-    return Status::NotFound("no vector for node " + std::to_string(node) + " in " +
-                            impl_->def.FullName());
-  }
-  const float* data =
-      reinterpret_cast<const float*>(impl_->hnsw->getDataByInternalId(static_cast<uint32_t>(internal)));
+  const float* data = impl_->LiveData(node);
+  if (data == nullptr) return NoVector(node, impl_->def);
   return std::vector<float>(data, data + impl_->def.dim);
 }
 
@@ -478,13 +486,8 @@ float VectorIndex::Similarity(std::span<const float> a, std::span<const float> b
 
 Result<float> VectorIndex::SimilarityTo(NodeId node, std::span<const float> q) const {
   auto lock = impl_->ReadLock();
-  int64_t internal = impl_->InternalId(node);
-  if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) {
-    return Status::NotFound("no vector for node " + std::to_string(node) + " in " +
-                            impl_->def.FullName());
-  }
-  const float* data =
-      reinterpret_cast<const float*>(impl_->hnsw->getDataByInternalId(static_cast<uint32_t>(internal)));
+  const float* data = impl_->LiveData(node);
+  if (data == nullptr) return NoVector(node, impl_->def);
   return MetricSimilarity(impl_->def.metric, data, q.data(), std::min<size_t>(impl_->def.dim, q.size()));
 }
 
@@ -652,23 +655,18 @@ Result<SearchResult> VectorIndex::Search(std::span<const float> query,
                         options.deadline, &attempt);
         if (attempt.deadline_hit) return Status::DeadlineExceeded("vector search deadline passed");
         result.distance_computations += attempt.computations;
-        std::vector<std::pair<float, uint32_t>> ordered;
-        ordered.reserve(attempt.top.size());
-        while (!attempt.top.empty()) {
-          ordered.push_back(attempt.top.top());
-          attempt.top.pop();
+        // The beam's hits closest first, with their node ids.
+        std::vector<std::pair<float, uint32_t>> ordered(attempt.top.size());
+        std::vector<NodeId> nodes(ordered.size());
+        for (size_t i = ordered.size(); i-- > 0; attempt.top.pop()) {
+          ordered[i] = attempt.top.top();
+          nodes[i] = static_cast<NodeId>(impl_->hnsw->getExternalLabel(ordered[i].second));
         }
-        if (options.prefetch != nullptr) {
-          std::vector<NodeId> nodes(ordered.size());
-          for (size_t i = 0; i < ordered.size(); ++i) {
-            nodes[i] = static_cast<NodeId>(impl_->hnsw->getExternalLabel(ordered[ordered.size() - 1 - i].second));
-          }
-          (*options.prefetch)(nodes);
-        }
+        if (options.prefetch != nullptr) (*options.prefetch)(nodes);
         MaxHeap kept;
-        for (size_t i = ordered.size(); i-- > 0 && kept.size() < options.k;) {
+        for (size_t i = 0; i < ordered.size() && kept.size() < options.k; ++i) {
           ++result.filter_evaluations;
-          if ((*options.filter)(static_cast<NodeId>(impl_->hnsw->getExternalLabel(ordered[i].second)))) {
+          if ((*options.filter)(nodes[i])) {
             ++result.filter_passes;
             kept.push(ordered[i]);
           }

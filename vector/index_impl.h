@@ -50,6 +50,9 @@ struct VectorIndex::Impl {
   // Internal id of a label, or -1 if the label was never inserted.
   // REQUIRES: resize_mu held (either mode).
   int64_t InternalId(NodeId node) const;
+  // The stored (for cosine: normalised) vector of a live point, or nullptr when the node has none
+  // or it was removed. REQUIRES: resize_mu held (either mode) for as long as the data is read.
+  const float* LiveData(NodeId node) const;
   // Grows capacity so `extra` more points fit. Takes resize_mu exclusively when it must grow.
   void EnsureCapacity(size_t extra);
   // Checks dim and finiteness, copies and normalises (cosine) into *out.
