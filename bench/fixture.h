@@ -8,7 +8,7 @@
 #include "bench/generator.h"
 #include "bench/harness.h"
 #include "graph/graph.h"
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
 

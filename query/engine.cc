@@ -1,7 +1,7 @@
 // The PQL pipeline in one place:
 //   plan cache (text, schema version) -> parse (ast::Parse) -> bind + plan (BuildPlan)
 //   -> per-execution state (parameters, property ids, clock) -> operators -> QueryResult.
-#include "query/engine.h"
+#include "query/query.h"
 
 #include <chrono>
 #include <cmath>

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "query/engine.h"
+#include "query/query.h"
 #include "query/node_map.h"
 #include "query/plan.h"
 #include "query/runtime_value.h"

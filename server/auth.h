@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/status.h"
 
 namespace pathwise::server {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/status.h"
 
 namespace pathwise::server {

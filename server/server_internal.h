@@ -15,7 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/server.h"

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/status.h"
 
 namespace pathwise::server {

@@ -9,7 +9,7 @@
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/evaluate.h"
 #include "examples/movielens/graph_builder.h"
-#include "query/database.h"
+#include "db/database.h"
 #include "server/server.h"
 
 namespace pathwise::demo {

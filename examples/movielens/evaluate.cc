@@ -15,7 +15,7 @@
 
 #include "examples/movielens/graph_builder.h"
 #include "examples/movielens/model.h"
-#include "query/database.h"
+#include "db/database.h"
 
 namespace pathwise::demo {
 namespace {

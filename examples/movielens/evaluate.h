@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "examples/movielens/dataset.h"
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/status.h"
 
 namespace pathwise::demo {

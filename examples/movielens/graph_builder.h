@@ -10,7 +10,7 @@
 
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/model.h"
-#include "query/database.h"
+#include "db/database.h"
 
 namespace pathwise::demo {
 

@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
 

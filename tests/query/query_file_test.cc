@@ -37,7 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "tests/query/database_test_util.h"
 
 namespace pathwise::testing {

@@ -13,7 +13,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "server/server.h"
 
 namespace pathwise::server::testing {

@@ -1,4 +1,4 @@
-#include "server/cli_args.h"
+#include "cli/cli_args.h"
 
 #include <algorithm>
 #include <cctype>

@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "graph/graph.h"
-#include "query/database.h"
-#include "query/engine.h"
+#include "db/database.h"
+#include "query/query.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "query/database_impl.h"
+#include "db/database_impl.h"
 
 namespace pathwise {
 
@@ -173,6 +173,11 @@ Status Database::Restore(const std::string& backup_dir, const std::string& dir) 
 
 Status Database::Checkpoint() {
   return impl_->RunExclusive([this] { return impl_->vectors->SaveSnapshots(impl_->store.get()); });
+}
+
+Status Database::Health() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->failed;
 }
 
 nlohmann::json Database::Stats() const {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "server/cli_args.h"
+#include "cli/cli_args.h"
 #include "server/server.h"
 
 namespace pathwise::server {

@@ -14,7 +14,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "query/database_impl.h"
+#include "db/database_impl.h"
 
 namespace pathwise {
 

@@ -1,7 +1,7 @@
-// JSON <-> property values, and the JSON forms of LoadReport and QueryResult.
+// JSON <-> property values, and the JSON form of LoadReport.
 #include <cmath>
 
-#include "query/database_impl.h"
+#include "db/database_impl.h"
 
 namespace pathwise {
 
@@ -89,14 +89,6 @@ Json LoadReport::ToJson() const {
           {"errors", errors},
           {"error_list", errs},
           {"seconds", seconds}};
-}
-
-Json QueryResult::ToJson() const {
-  return {{"columns", columns},
-          {"rows", rows},
-          {"explanations", explanations},
-          {"stats", stats},
-          {"profile", profile}};
 }
 
 }  // namespace pathwise

@@ -24,6 +24,7 @@
 
 #include "storage/schema.h"
 #include "storage/status.h"
+#include "query/query.h"
 #include "storage/storage.h"
 
 namespace pathwise {
@@ -127,26 +128,6 @@ struct LoadReport {
   nlohmann::json ToJson() const;
 };
 
-struct QueryOptions {
-  Deadline deadline = Deadline::Never();
-  bool explain = false;  // as if the query ended with EXPLAIN
-  bool profile = false;  // as if the query started with PROFILE
-  size_t max_rows = 10000;  // result size limit; ResourceExhausted beyond it
-  // The clock now() and decay() read, in ms since the epoch; unset: the system clock. For
-  // reproducible scores (tests, replays).
-  std::optional<int64_t> now_ms;
-};
-
-// The result of one query; the JSON shapes are documented in docs/query-language.md.
-struct QueryResult {
-  nlohmann::json columns = nlohmann::json::array();       // ["c.id", "score", ...]
-  nlohmann::json rows = nlohmann::json::array();          // [[...], ...]
-  nlohmann::json explanations = nlohmann::json::array();  // one per row when EXPLAIN
-  nlohmann::json stats = nlohmann::json::object();        // stage times, candidates, flags
-  nlohmann::json profile = nlohmann::json::array();       // per-operator rows when PROFILE
-  nlohmann::json ToJson() const;
-};
-
 class Database {
  public:
   static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options,
@@ -190,6 +171,9 @@ class Database {
   Status Checkpoint();
   // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence"}
   nlohmann::json Stats() const;
+  // OK while writes are accepted; otherwise the storage fault that stopped them (the server's
+  // /ready reports it and answers 503).
+  Status Health() const;
 
  private:
   Database();

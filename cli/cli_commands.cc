@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "server/auth.h"
-#include "server/cli.h"
-#include "server/cli_args.h"
+#include "cli/cli.h"
+#include "cli/cli_args.h"
 #include "server/server.h"
 
 namespace pathwise::server {

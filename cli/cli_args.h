@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "query/database.h"
+#include "db/database.h"
 #include "storage/status.h"
 
 namespace pathwise::server {

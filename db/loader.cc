@@ -6,7 +6,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "query/database_impl.h"
+#include "db/database_impl.h"
 
 namespace pathwise {
 

@@ -4,7 +4,7 @@
 
 #include "bench/bench.h"
 #include "examples/movielens/demo.h"
-#include "server/cli.h"
+#include "cli/cli.h"
 #include "server/server.h"
 
 namespace {
