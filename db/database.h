@@ -39,6 +39,10 @@ struct DatabaseOptions {
   bool snapshot_on_close = true;
 };
 
+// Size limits of written values (InvalidArgument beyond them). Ids: kMaxIdBytes (storage/schema.h).
+constexpr size_t kMaxPropertyValueBytes = 1u << 20;  // one string or string list
+constexpr size_t kMaxPropertiesBytes = 4u << 20;     // all properties of one node or edge
+
 // A node named by type and external id. create_if_missing: an edge write creates the endpoint
 // node (with no properties) when absent instead of failing (events for new users).
 struct NodeRef {
@@ -89,6 +93,20 @@ struct WriteSet {
   std::optional<std::string> unless_meta_exists;
 };
 
+// ---- The bulk format (docs/data-format.md): one parser for every entry point --------------------
+
+// One node, edge or vector line. The loader and POST /v1/batch both use it, so they accept and
+// reject exactly the same lines. Errors (InvalidArgument) name the field: a missing or mistyped
+// field, an unknown field, more than one of node/edge/vector/schema, a ts outside int64
+// milliseconds. A schema line is InvalidArgument here (callers handle schema lines first).
+// Checks against the schema and the data (types, ids, dimensions, norms) happen when applied.
+using Record = std::variant<NodeWrite, EdgeWrite, VectorWrite>;
+Result<Record> RecordFromJson(const nlohmann::json& line);
+
+// A JSON object of properties: null, booleans, int64 integers, finite numbers, strings and lists
+// of strings (a null value removes the property in a patch). null: no properties.
+Result<Properties> PropertiesFromJson(const nlohmann::json& props);
+
 struct WriteOptions {
   bool sync = true;  // wait for fsync before returning (the WAL is always on)
 };
@@ -109,6 +127,8 @@ struct LoadOptions {
   std::function<void(const LoadProgress&)> progress;
   // Per-line errors kept in the report (all are counted).
   size_t max_errors_kept = 1000;
+  // A longer line is reported as an error and skipped (never held in memory whole).
+  size_t max_line_bytes = 16u << 20;
 };
 
 struct LoadError {

@@ -1,6 +1,6 @@
-// Internal to query/: the state behind a Database handle, shared by database.cc (open, reads,
-// administration), write_path.cc (the single-writer queue and WriteSet application) and
-// loader.cc (NDJSON bulk load).
+// Internal to db/: the state behind a Database handle, shared by database.cc (open, reads,
+// administration), write_path.cc (the single-writer queue and group commit) and loader.cc
+// (NDJSON bulk load). Staging and applying writes is in staged_write.h.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +18,7 @@
 
 #include "graph/graph.h"
 #include "db/database.h"
+#include "db/staged_write.h"
 #include "query/query.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
@@ -26,23 +27,8 @@ namespace pathwise {
 
 // JSON <-> property values. null, bool, integer, number, string, array of strings.
 Result<Value> ValueFromJson(const nlohmann::json& j);
-Result<Properties> PropertiesFromJson(const nlohmann::json& j);  // object or null
 nlohmann::json ValueToJson(const Value& v);
 nlohmann::json PropertiesToJson(const Properties& props);
-
-// The state a group of WriteSets accumulates until its batch is written: the storage batch and
-// what it holds that the store cannot answer yet (edge values and meta keys written in it).
-struct PendingBatch {
-  storage::WriteBatch batch;
-  // Edges written (value) or deleted (nullopt) by this batch.
-  std::map<std::tuple<NodeId, TypeId, NodeId>, std::optional<storage::EdgeRecord>> edges;
-  std::map<std::string, bool, std::less<>> meta;  // key -> exists after this batch
-  void Clear() {
-    batch.Clear();
-    edges.clear();
-    meta.clear();
-  }
-};
 
 struct Database::Impl {
   // One caller waiting in the writer queue: either WriteSets or an exclusive task (schema
@@ -52,7 +38,7 @@ struct Database::Impl {
     std::vector<WriteOutcome>* outcomes = nullptr;
     bool sync = true;
     std::function<Status()> exclusive;
-    bool run_when_failed = false;  // exclusive tasks only: run even in the failed state
+    bool run_when_failed = false;  // exclusive tasks only: run even after a storage fault
     Status status;                 // of the group commit (or of the exclusive task)
     bool done = false;
     std::condition_variable cv;
@@ -70,7 +56,10 @@ struct Database::Impl {
 
   std::mutex mu;                // guards the fields below
   std::deque<Writer*> writers;  // front is the leader
-  Status failed;                // sticky error after a failed durable write
+  // Set by a real storage fault (a durable write failed, or memory could not take a durable
+  // write): later writes are refused with it until the database is reopened. Bad input never
+  // sets it.
+  Status failed;
   bool closing = false;
 
   std::shared_ptr<const Schema> CurrentSchema() const {
@@ -84,19 +73,12 @@ struct Database::Impl {
   // state fn is skipped and the sticky error returned, unless run_when_failed.
   Status RunExclusive(std::function<Status()> fn, bool run_when_failed = false);
 
-  // Validates the whole set against the current state (graph + pending), then applies it to the
-  // in-memory structures and appends its storage operations to pending. On a validation error
-  // nothing is changed. *duplicate is set when unless_meta_exists matched.
-  Status ApplySet(const Schema& schema, const WriteSet& set, PendingBatch* pending,
-                  bool* duplicate);
-  // Checks a set without changing anything (the first half of ApplySet).
-  // Fills *resolved (when non-null) with the NodeId validation found for each edge endpoint,
-  // two per op (from, to; kInvalidNode when absent, not an edge, or when the set deletes a node),
-  // so applying the set does not look the same string keys up again.
-  Status ValidateSet(const Schema& schema, const WriteSet& set, const PendingBatch& pending,
-                     std::vector<NodeId>* resolved = nullptr);
-  // True if meta key exists, considering keys written earlier in pending.
-  Result<bool> MetaExists(const std::string& key, const PendingBatch& pending) const;
+  // Stages, writes and applies one group of WriteSet writers (write_path.cc).
+  Status CommitGroup(const std::vector<Writer*>& group, bool sync);
+  // Marks the database failed by a storage fault (see failed).
+  void Fail(const Status& fault);
+  // The view staging reads: current schema, memory, store; now_ms = the wall clock.
+  StagingView View(const Schema& schema) const;
 
   // Loader pieces (loader.cc).
   class Loader;

@@ -17,7 +17,9 @@ Result<Value> ValueFromJson(const Json& j) {
       return Value{j.get<int64_t>()};
     case Json::value_t::number_unsigned: {
       uint64_t u = j.get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return Value{static_cast<double>(u)};
+      if (u > static_cast<uint64_t>(INT64_MAX)) {
+        return Status::InvalidArgument("integers must be within int64");
+      }
       return Value{static_cast<int64_t>(u)};
     }
     case Json::value_t::number_float: {

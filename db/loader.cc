@@ -1,7 +1,8 @@
 // NDJSON bulk load (docs/data-format.md). Holds the writer role for the whole load. Each line
-// is validated and applied like a one-op WriteSet, but storage operations accumulate in large
-// unlogged batches (Store::WriteBulk, ~4 MB) and vectors are inserted into the indexes in
-// batches (VectorIndex::UpsertBatch); a Flush and index snapshots at the end make it durable.
+// is parsed by RecordFromJson and staged like a one-op WriteSet (a bad line is reported and
+// skipped, whatever is wrong with it); staged lines accumulate in large unlogged batches
+// (Store::WriteBulk, ~4 MB), each applied to memory after it is written, vectors in batches
+// (VectorIndex::UpsertBatch); a Flush and index snapshots at the end make the load durable.
 #include <chrono>
 #include <cmath>
 #include <unordered_set>
@@ -26,75 +27,51 @@ struct VectorBuffer {
   std::unordered_set<NodeId> seen;
 };
 
-Result<std::string> StringField(const Json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end() || !it->is_string()) {
-    return Status::InvalidArgument(std::string("'") + name + "' must be a string");
+// Reads one line (without its newline) into *line, keeping at most max_bytes of it; *length is
+// the line's full length. False at the end of the input.
+bool ReadLine(std::istream& in, size_t max_bytes, std::string* line, size_t* length) {
+  line->clear();
+  *length = 0;
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (c == '\n') return true;
+    if (++*length <= max_bytes) line->push_back(static_cast<char>(c));
   }
-  return it->get<std::string>();
+  in.setstate(std::ios::eofbit);
+  return any;
 }
 
-Result<NodeRef> RefField(const Json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
-      !(*it)[1].is_string()) {
-    return Status::InvalidArgument(std::string("'") + name + "' must be [\"Type\", \"id\"]");
+// Records nest at most three levels ({"props": {"tags": [...]}}); deeper text is rejected before
+// it is parsed, so a hostile line cannot make any recursive code run deep.
+constexpr size_t kMaxLineDepth = 32;
+
+bool NestsDeeperThan(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
   }
-  return NodeRef{(*it)[0].get<std::string>(), (*it)[1].get<std::string>(), false};
+  return false;
 }
 
-Result<Properties> PropsField(const Json& obj) {
-  auto it = obj.find("props");
-  if (it == obj.end()) return Properties{};
-  return PropertiesFromJson(*it);
-}
-
-std::string OpField(const Json& obj) {
-  auto it = obj.find("op");
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-Result<WriteSet> NodeLine(const Json& obj) {
-  NodeWrite w;
-  PW_ASSIGN_OR_RETURN(w.type, StringField(obj, "node"));
-  PW_ASSIGN_OR_RETURN(w.id, StringField(obj, "id"));
-  PW_ASSIGN_OR_RETURN(w.props, PropsField(obj));
-  std::string op = OpField(obj);
-  if (op == "patch") {
-    w.op = NodeWrite::Op::kPatch;
-  } else if (op == "delete") {
-    w.op = NodeWrite::Op::kDelete;
-  } else if (!op.empty() && op != "upsert") {
-    return Status::InvalidArgument("unknown node op '" + op + "'");
-  }
-  WriteSet set;
-  set.ops.emplace_back(std::move(w));
-  return set;
-}
-
-Result<WriteSet> EdgeLine(const Json& obj) {
-  EdgeWrite w;
-  PW_ASSIGN_OR_RETURN(w.type, StringField(obj, "edge"));
-  PW_ASSIGN_OR_RETURN(w.from, RefField(obj, "from"));
-  PW_ASSIGN_OR_RETURN(w.to, RefField(obj, "to"));
-  PW_ASSIGN_OR_RETURN(w.props, PropsField(obj));
-  if (auto it = obj.find("weight"); it != obj.end()) {
-    if (!it->is_number()) return Status::InvalidArgument("'weight' must be a number");
-    w.weight = it->get<double>();
-  }
-  if (auto it = obj.find("ts"); it != obj.end()) {
-    if (!it->is_number_integer()) return Status::InvalidArgument("'ts' must be an integer (ms)");
-    w.ts = it->get<int64_t>();
-  }
-  std::string op = OpField(obj);
-  if (op == "delete") {
-    w.op = EdgeWrite::Op::kDelete;
-  } else if (!op.empty() && op != "put") {
-    return Status::InvalidArgument("unknown edge op '" + op + "'");
-  }
-  WriteSet set;
-  set.ops.emplace_back(std::move(w));
-  return set;
+bool IsFault(const Status& s) {
+  return s.code() == Status::Code::kInternal || s.code() == Status::Code::kIOError ||
+         s.code() == Status::Code::kCorruption;
 }
 
 }  // namespace
@@ -106,24 +83,26 @@ class Database::Impl::Loader {
   Result<LoadReport> Run(std::istream& in) {
     auto start = std::chrono::steady_clock::now();
     schema_ = db_.CurrentSchema();
+    group_.Reset(db_.graph->IdBound());
     std::string line;
-    while (std::getline(in, line)) {
+    size_t length = 0;
+    while (ReadLine(in, options_.max_line_bytes, &line, &length)) {
       ++report_.lines;
-      progress_.bytes += line.size() + 1;
+      progress_.bytes += length + 1;
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") != std::string::npos) {
-        Status s = Line(line);
-        if (s.code() == Status::Code::kInternal || s.code() == Status::Code::kIOError ||
-            s.code() == Status::Code::kCorruption) {
-          return s;  // not a bad line: the load cannot continue
-        }
-        if (!s.ok()) AddError(s.message());
+      Status s;
+      if (length > options_.max_line_bytes) {
+        s = Status::InvalidArgument("line is " + std::to_string(length) + " bytes; the limit is " +
+                                    std::to_string(options_.max_line_bytes));
+      } else if (line.find_first_not_of(" \t") != std::string::npos) {
+        s = Line(line);
       }
-      if (pending_.batch.ByteSize() >= kBulkBatchBytes) PW_RETURN_IF_ERROR(WritePending());
+      if (IsFault(s)) return s;  // not a bad line: the load cannot continue
+      if (!s.ok()) AddError(s.message());
+      if (group_.batch.ByteSize() >= kBulkBatchBytes) PW_RETURN_IF_ERROR(WriteChunk());
       if (report_.lines % kProgressEvery == 0) Progress();
     }
-    PW_RETURN_IF_ERROR(FlushVectors());
-    PW_RETURN_IF_ERROR(WritePending());
+    PW_RETURN_IF_ERROR(WriteChunk());
     PW_RETURN_IF_ERROR(db_.store->Flush());
     PW_RETURN_IF_ERROR(db_.vectors->SaveSnapshots(db_.store.get()));
     report_.seconds =
@@ -134,71 +113,70 @@ class Database::Impl::Loader {
 
  private:
   Status Line(const std::string& line) {
+    if (NestsDeeperThan(line, kMaxLineDepth)) {
+      return Status::InvalidArgument("JSON nests deeper than " + std::to_string(kMaxLineDepth) +
+                                     " levels");
+    }
     Json obj = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (obj.is_discarded()) return Status::InvalidArgument("malformed JSON");
     if (!obj.is_object()) return Status::InvalidArgument("a line must be a JSON object");
     try {
-      if (obj.contains("schema")) {
-        PW_RETURN_IF_ERROR(db_.MergeSchemaLocked(obj["schema"].dump()));
-        schema_ = db_.CurrentSchema();
-        ++report_.schema_lines;
-        return Status::OK();
-      }
-      if (obj.contains("vector")) return VectorLine(obj);
-      bool is_node = obj.contains("node");
-      if (!is_node && !obj.contains("edge")) {
-        return Status::InvalidArgument("a line needs one of 'schema', 'node', 'edge', 'vector'");
-      }
-      PW_ASSIGN_OR_RETURN(WriteSet set, is_node ? NodeLine(obj) : EdgeLine(obj));
-      if (is_node && std::get<NodeWrite>(set.ops[0]).op == NodeWrite::Op::kDelete) {
-        PW_RETURN_IF_ERROR(FlushVectors());  // a buffered vector must not outlive its node
-      }
+      if (obj.contains("schema") && obj.size() == 1) return SchemaLine(obj["schema"]);
+      PW_ASSIGN_OR_RETURN(Record record, RecordFromJson(obj));
+      size_t* counter = std::holds_alternative<NodeWrite>(record)   ? &report_.nodes
+                        : std::holds_alternative<EdgeWrite>(record) ? &report_.edges
+                                                                    : &report_.vectors;
+      WriteSet set;
+      std::visit([&set](auto&& w) { set.ops.emplace_back(std::move(w)); }, std::move(record));
       bool duplicate = false;
-      PW_RETURN_IF_ERROR(db_.ApplySet(*schema_, set, &pending_, &duplicate));
-      ++(is_node ? report_.nodes : report_.edges);
+      PW_RETURN_IF_ERROR(StageSet(db_.View(*schema_), set, &group_, &duplicate));
+      ++*counter;
       return Status::OK();
     } catch (const std::exception& e) {  // nlohmann type errors on odd values
       return Status::InvalidArgument(e.what());
     }
   }
 
-  Status VectorLine(const Json& obj) {
-    PW_ASSIGN_OR_RETURN(std::string space_name, StringField(obj, "vector"));
-    PW_ASSIGN_OR_RETURN(std::string id, StringField(obj, "id"));
-    const VectorSpaceDef* space = schema_->FindSpace(space_name);
-    if (space == nullptr)
-      return Status::InvalidArgument("unknown vector space '" + space_name + "'");
-    PW_RETURN_IF_ERROR(ValidateExternalId(id));
-    auto values = obj.find("values");
-    if (values == obj.end() || !values->is_array()) {
-      return Status::InvalidArgument("'values' must be an array of numbers");
+  Status SchemaLine(const Json& schema) {
+    PW_RETURN_IF_ERROR(WriteChunk());  // staged lines were checked against the old schema
+    Status s = db_.MergeSchemaLocked(schema.dump());
+    if (!s.ok()) return IsFault(s) ? s : Status::InvalidArgument(s.message());
+    schema_ = db_.CurrentSchema();
+    ++report_.schema_lines;
+    return Status::OK();
+  }
+
+  // Writes the staged lines (unsynced; the load's final Flush makes them durable), then applies
+  // them to memory, vectors in batches.
+  Status WriteChunk() {
+    if (group_.batch.Count() == 0) return Status::OK();
+    Status s = db_.store->WriteBulk(&group_.batch);
+    if (s.ok()) {
+      s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
+                        [this](const MemOp& m) { return BufferVector(m); });
     }
-    if (values->size() != space->dim) {
-      return Status::InvalidArgument("vector for '" + space_name + "' has dimension " +
-                                     std::to_string(values->size()) + "; expected " +
-                                     std::to_string(space->dim));
+    if (s.ok()) s = FlushVectors();
+    if (!s.ok()) {
+      db_.Fail(s);
+      return s;
     }
-    std::vector<float> v;
-    v.reserve(space->dim);
-    for (const auto& x : *values) {
-      if (!x.is_number()) return Status::InvalidArgument("'values' must be numbers");
-      float f = static_cast<float>(x.get<double>());
-      if (!std::isfinite(f)) return Status::InvalidArgument("vector has a NaN or infinite value");
-      v.push_back(f);
+    group_.Reset(db_.graph->IdBound());
+    return Status::OK();
+  }
+
+  Status BufferVector(const MemOp& m) {
+    VectorBuffer& buffer = buffers_[m.space];
+    if (m.kind == MemOp::Kind::kRemoveVector || buffer.seen.count(m.node) > 0) {
+      PW_RETURN_IF_ERROR(FlushVectors());
     }
-    const NodeTypeDef* type = schema_->FindNodeType(space->node_type);
-    NodeId node = db_.graph->Lookup(type->id, id);
-    if (node == kInvalidNode) {
-      return Status::NotFound("vector node " + space->node_type + " '" + id + "' does not exist");
+    if (m.kind == MemOp::Kind::kRemoveVector) {
+      vector::VectorIndex* index = db_.vectors->Get(m.space);
+      return index == nullptr ? Status::OK() : index->Remove(m.node);
     }
-    VectorBuffer& buffer = buffers_[space->id];
-    if (buffer.seen.count(node) > 0) PW_RETURN_IF_ERROR(FlushVectors());
-    buffer.nodes.push_back(node);
-    buffer.values.insert(buffer.values.end(), v.begin(), v.end());
-    buffer.seen.insert(node);
-    pending_.batch.PutVector(space->id, node, v);
-    ++report_.vectors;
-    if (buffer.nodes.size() >= kVectorBatch) PW_RETURN_IF_ERROR(FlushVectors());
+    buffer.nodes.push_back(m.node);
+    buffer.values.insert(buffer.values.end(), m.values.begin(), m.values.end());
+    buffer.seen.insert(m.node);
+    if (buffer.nodes.size() >= kVectorBatch) return FlushVectors();
     return Status::OK();
   }
 
@@ -211,12 +189,6 @@ class Database::Impl::Loader {
       if (!s.ok()) return Status::Internal("bulk vector insert failed: " + s.ToString());
       buffer = VectorBuffer();
     }
-    return Status::OK();
-  }
-
-  Status WritePending() {
-    PW_RETURN_IF_ERROR(db_.store->WriteBulk(&pending_.batch));
-    pending_.Clear();
     return Status::OK();
   }
 
@@ -236,7 +208,7 @@ class Database::Impl::Loader {
   Database::Impl& db_;
   const LoadOptions& options_;
   std::shared_ptr<const Schema> schema_;
-  PendingBatch pending_;
+  StagedGroup group_;
   std::map<SpaceId, VectorBuffer> buffers_;
   LoadReport report_;
   LoadProgress progress_;
@@ -250,14 +222,7 @@ Result<LoadReport> Database::Impl::LoadLocked(std::istream& in, const LoadOption
 Result<LoadReport> Database::Load(std::istream& in, const LoadOptions& options) {
   std::optional<LoadReport> report;
   Status s = impl_->RunExclusive([&]() -> Status {
-    auto r = impl_->LoadLocked(in, options);
-    if (!r.ok()) {
-      // Memory may be ahead of the store: refuse further writes until reopened.
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      if (impl_->failed.ok()) impl_->failed = r.status();
-      return r.status();
-    }
-    report = std::move(r).value();
+    PW_ASSIGN_OR_RETURN(report, impl_->LoadLocked(in, options));
     return Status::OK();
   });
   if (!s.ok()) return s;

@@ -3,112 +3,30 @@
 #include "server/json_fields.h"
 
 namespace pathwise::server {
-namespace {
-
-Result<NodeRef> EndpointFromJson(const nlohmann::json& obj, const char* field) {
-  auto it = obj.find(field);
-  if (it == obj.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
-      !((*it)[1].is_string() || (*it)[1].is_number_integer())) {
-    return Status::InvalidArgument(std::string("field '") + field +
-                                   "' must be [node type, node id]");
-  }
-  NodeRef ref;
-  ref.type = (*it)[0].get<std::string>();
-  ref.id = (*it)[1].is_string() ? (*it)[1].get<std::string>() : (*it)[1].dump();
-  return ref;
-}
-
-Result<std::string> OpOf(const nlohmann::json& obj) {
-  PW_ASSIGN_OR_RETURN(std::optional<std::string> op, OptionalString(obj, "op"));
-  return op.value_or("");
-}
-
-}  // namespace
 
 Result<EdgeWrite> EdgeFromJson(const nlohmann::json& obj, EdgeWrite::Op op) {
   if (!obj.is_object()) return Status::InvalidArgument("an edge must be a JSON object");
-  EdgeWrite edge;
-  edge.op = op;
-  PW_ASSIGN_OR_RETURN(edge.type, RequiredString(obj, "type"));
-  PW_ASSIGN_OR_RETURN(edge.from, EndpointFromJson(obj, "from"));
-  PW_ASSIGN_OR_RETURN(edge.to, EndpointFromJson(obj, "to"));
-  PW_ASSIGN_OR_RETURN(edge.weight, OptionalNumber(obj, "weight"));
-  PW_ASSIGN_OR_RETURN(edge.ts, OptionalInt(obj, "ts"));
-  auto props = obj.find("props");
-  if (props != obj.end()) {
-    PW_ASSIGN_OR_RETURN(edge.props, PropertiesFromJson(*props, "props"));
+  if (obj.contains("edge") || obj.contains("op")) {
+    return Status::InvalidArgument("an edge names its type in field 'type' (and has no 'op')");
   }
+  // The catalog endpoint's edge shape names the type "type"; the record parser reads "edge".
+  if (!obj.contains("type")) return Status::InvalidArgument("field 'type' is required");
+  nlohmann::json as_record = obj;
+  as_record["edge"] = as_record["type"];
+  as_record.erase("type");
+  PW_ASSIGN_OR_RETURN(Record record, RecordFromJson(as_record));
+  EdgeWrite edge = std::get<EdgeWrite>(std::move(record));
+  edge.op = op;
   return edge;
 }
 
 Result<AnyWrite> BatchLineFromJson(const nlohmann::json& obj) {
-  if (!obj.is_object()) return Status::InvalidArgument("a line must be a JSON object");
-  // Exactly one of "node", "edge", "vector" (or "schema", which a batch cannot hold) names the
-  // line's kind and its node type / edge type / space.
-  std::string kind;
-  for (const char* key : {"node", "edge", "vector", "schema"}) {
-    if (obj.contains(key)) {
-      if (!kind.empty()) {
-        return Status::InvalidArgument("a line must have exactly one of node, edge, vector");
-      }
-      kind = key;
-    }
-  }
-  if (kind.empty()) {
-    return Status::InvalidArgument("a line must have one of the keys node, edge or vector");
-  }
-  if (kind == "schema") {
+  if (obj.is_object() && obj.contains("schema")) {
     return Status::InvalidArgument("schema lines are not allowed in a batch; use POST /v1/schema");
   }
-  PW_ASSIGN_OR_RETURN(std::string op, OpOf(obj));
-  if (kind == "node") {
-    NodeWrite node;
-    if (op.empty() || op == "upsert") {
-      node.op = NodeWrite::Op::kUpsert;
-    } else if (op == "patch") {
-      node.op = NodeWrite::Op::kPatch;
-    } else if (op == "delete") {
-      node.op = NodeWrite::Op::kDelete;
-    } else {
-      return Status::InvalidArgument("field 'op' of a node must be upsert, patch or delete");
-    }
-    PW_ASSIGN_OR_RETURN(node.type, RequiredString(obj, "node"));
-    PW_ASSIGN_OR_RETURN(node.id, RequiredId(obj, "id"));
-    auto props = obj.find("props");
-    if (props != obj.end()) {
-      PW_ASSIGN_OR_RETURN(node.props, PropertiesFromJson(*props, "props"));
-    }
-    return AnyWrite(std::move(node));
-  }
-  if (kind == "edge") {
-    if (!op.empty() && op != "put" && op != "delete") {
-      return Status::InvalidArgument("field 'op' of an edge must be put or delete");
-    }
-    // The catalog endpoint's edge shape names the type "type"; a line names it "edge".
-    nlohmann::json as_edge = obj;
-    as_edge.erase("edge");
-    as_edge["type"] = obj["edge"];
-    PW_ASSIGN_OR_RETURN(EdgeWrite edge,
-                        EdgeFromJson(as_edge, op == "delete" ? EdgeWrite::Op::kDelete
-                                                             : EdgeWrite::Op::kPut));
-    return AnyWrite(std::move(edge));
-  }
-  if (kind == "vector") {
-    if (!op.empty() && op != "put" && op != "delete") {
-      return Status::InvalidArgument("field 'op' of a vector must be put or delete");
-    }
-    VectorWrite vec;
-    vec.op = op == "delete" ? VectorWrite::Op::kDelete : VectorWrite::Op::kPut;
-    PW_ASSIGN_OR_RETURN(vec.space, RequiredString(obj, "vector"));
-    PW_ASSIGN_OR_RETURN(vec.id, RequiredId(obj, "id"));
-    if (vec.op == VectorWrite::Op::kPut) {
-      auto values = obj.find("values");
-      if (values == obj.end()) return Status::InvalidArgument("field 'values' is required");
-      PW_ASSIGN_OR_RETURN(vec.values, FloatsFromJson(*values, "values"));
-    }
-    return AnyWrite(std::move(vec));
-  }
-  return Status::Internal("unreachable line kind");
+  // The loader's parser: a batch accepts and rejects exactly the lines a load does.
+  PW_ASSIGN_OR_RETURN(Record record, RecordFromJson(obj));
+  return std::visit([](auto&& w) { return AnyWrite(std::move(w)); }, std::move(record));
 }
 
 Result<EventTypeTable> EventTypesFromJson(const nlohmann::json& obj) {
@@ -165,13 +83,42 @@ std::vector<std::pair<size_t, std::string_view>> SplitLines(std::string_view bod
 
 namespace {
 
+constexpr const char* kEventFields[] = {"event_id", "user", "item", "type", "ts", "weight", "props"};
+
+Status CheckEventFields(const nlohmann::json& event) {
+  for (const auto& [key, value] : event.items()) {
+    bool known = false;
+    for (const char* f : kEventFields) known |= key == f;
+    if (!known) return Status::InvalidArgument("unknown field '" + key + "' in an event");
+  }
+  return Status::OK();
+}
+
+// ts in milliseconds; JSON integers beyond int64 are refused, not wrapped.
+Result<std::optional<int64_t>> EventTs(const nlohmann::json& event) {
+  auto it = event.find("ts");
+  if (it == event.end()) return std::optional<int64_t>();
+  bool in_range = it->is_number_unsigned()
+                      ? it->get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)
+                      : it->is_number_integer();
+  if (!in_range) {
+    return Status::InvalidArgument("field 'ts' must be an integer number of milliseconds within int64");
+  }
+  return std::optional<int64_t>(it->get<int64_t>());
+}
+
 Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable& table) {
   if (!event.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  PW_RETURN_IF_ERROR(CheckEventFields(event));
   PW_ASSIGN_OR_RETURN(std::string event_id, RequiredId(event, "event_id"));
+  if (event_id.size() > kMaxIdBytes) {
+    return Status::InvalidArgument("field 'event_id' is " + std::to_string(event_id.size()) +
+                                   " bytes; the limit is " + std::to_string(kMaxIdBytes));
+  }
   PW_ASSIGN_OR_RETURN(std::string user, RequiredId(event, "user"));
   PW_ASSIGN_OR_RETURN(std::string item, RequiredId(event, "item"));
   PW_ASSIGN_OR_RETURN(std::string type_name, RequiredString(event, "type"));
-  PW_ASSIGN_OR_RETURN(std::optional<int64_t> ts, OptionalInt(event, "ts"));
+  PW_ASSIGN_OR_RETURN(std::optional<int64_t> ts, EventTs(event));
   PW_ASSIGN_OR_RETURN(std::optional<double> weight, OptionalNumber(event, "weight"));
   auto type = table.find(type_name);
   if (type == table.end()) {
@@ -186,7 +133,7 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   edge.ts = ts;
   auto props = event.find("props");
   if (props != event.end()) {
-    PW_ASSIGN_OR_RETURN(edge.props, PropertiesFromJson(*props, "props"));
+    PW_ASSIGN_OR_RETURN(edge.props, pathwise::PropertiesFromJson(*props));
   }
   WriteSet writes;
   writes.ops.push_back(std::move(edge));

@@ -65,6 +65,10 @@ class WriteBatch {
   size_t Count() const;     // number of operations
   size_t ByteSize() const;  // approximate encoded size
   void Clear();
+  // Savepoints: RollbackTo(Mark()) drops every operation added after that Mark() call, so a
+  // caller can stage a unit of work into a shared batch and undo it if the unit fails.
+  size_t Mark() const { return Count(); }
+  void RollbackTo(size_t mark);
 
  private:
   friend class Store;

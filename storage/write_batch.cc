@@ -58,6 +58,14 @@ void WriteBatch::DeleteMeta(std::string_view key) {
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 size_t WriteBatch::ByteSize() const { return rep_->bytes; }
 
+void WriteBatch::RollbackTo(size_t mark) {
+  while (rep_->ops.size() > mark) {
+    const Rep::Op& op = rep_->ops.back();
+    rep_->bytes -= op.key.size() + op.value.size() + 8;
+    rep_->ops.pop_back();
+  }
+}
+
 void WriteBatch::Clear() {
   rep_->ops.clear();
   rep_->bytes = 0;

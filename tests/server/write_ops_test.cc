@@ -1,6 +1,10 @@
 // Request JSON -> writes, without a server.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <random>
+#include <sstream>
+
 #include "server/json_fields.h"
 #include "server/write_ops.h"
 
@@ -105,6 +109,91 @@ TEST_CASE("property values outside the data model are rejected with their name")
   auto good = PropertiesFromJson(nlohmann::json::parse(R"({"a": null, "b": true, "c": 1.5, "d": "s"})"), "p");
   REQUIRE(good.ok());
   CHECK(good->size() == 4);
+}
+
+constexpr char kLineSchema[] = R"({
+  "node_types": [{"name": "User"}, {"name": "Item", "properties": {"price": "double"}}],
+  "edge_types": [{"name": "VIEWED", "mode": "accumulate", "from": "User", "to": "Item"}],
+  "vector_spaces": [{"node_type": "Item", "name": "e", "dim": 2, "metric": "cosine"}]})";
+
+struct ScratchDb {
+  ScratchDb() {
+    path = (std::filesystem::temp_directory_path() / ("pw_lines_" + std::to_string(std::random_device()())))
+               .string();
+    db = std::move(Database::Open({}, path)).value();
+    REQUIRE(db->MergeSchema(kLineSchema).ok());
+    WriteSet base;
+    NodeWrite item;
+    item.type = "Item";
+    item.id = "i";
+    base.ops.push_back(item);
+    REQUIRE(db->Apply(base).ok());
+  }
+  ~ScratchDb() {
+    db.reset();
+    std::filesystem::remove_all(path);
+  }
+  std::string path;
+  std::unique_ptr<Database> db;
+};
+
+TEST_CASE("the loader and the batch endpoint accept and reject exactly the same lines") {
+  const char* lines[] = {
+      R"({"node":"Item","id":"a","props":{"price":2.5}})",
+      R"({"node":"Item","id":5})",
+      R"({"node":"Item","edge":"VIEWED","id":"a"})",
+      R"({"node":"Item","id":"a","colour":"red"})",
+      R"({"node":"Item","id":"a","props":{"price":"cheap"}})",
+      R"({"node":"Item","id":"a","props":{"n":18446744073709551615}})",
+      R"({"node":"Nope","id":"a"})",
+      R"({"node":"Item","id":""})",
+      R"({"edge":"VIEWED","from":["User","u"],"to":["Item","i"]})",
+      R"({"edge":"VIEWED","from":["User","u"],"to":["Item","i"],"ts":18446744073709551615})",
+      R"({"edge":"VIEWED","from":["User","u"],"to":["Item","i"],"weight":1e300})",
+      R"({"edge":"VIEWED","from":["User","u"],"to":["Item","missing"]})",
+      R"({"edge":"VIEWED","from":["Item","i"],"to":["Item","i"]})",
+      R"({"vector":"Item.e","id":"i","values":[1,0]})",
+      R"({"vector":"Item.e","id":"i","values":[0,0]})",
+      R"({"vector":"Item.e","id":"i","values":[1e-50,0]})",
+      R"({"vector":"Item.e","id":"i","values":[1,0,0]})",
+      R"({"vector":"Item.e","id":"i","values":[1e39,0]})",
+      R"({"vector":"Item.e","id":"i","op":"delete"})",
+      R"({"tree":"x"})",
+      R"([1,2])",
+  };
+  for (const char* line : lines) {
+    CAPTURE(line);
+    ScratchDb loaded;
+    std::stringstream in(std::string(line) + "\n");
+    auto report = loaded.db->Load(in);
+    REQUIRE(report.ok());
+    bool load_ok = report.value().errors == 0;
+
+    ScratchDb batched;
+    bool batch_ok = false;
+    auto parsed = BatchLineFromJson(nlohmann::json::parse(line));
+    if (parsed.ok()) {
+      WriteSet set;
+      std::visit([&set](auto&& w) { set.ops.emplace_back(std::move(w)); }, std::move(parsed).value());
+      batch_ok = batched.db->Apply(set).ok();
+    }
+    CHECK(load_ok == batch_ok);
+  }
+}
+
+TEST_CASE("events refuse unknown fields, over-long event ids and ts beyond int64") {
+  EventTypeTable table;
+  table["view"] = EventType{"VIEWED"};
+  std::string long_id(600, 'e');
+  auto lines = ParseEvents(
+      R"({"event_id":"e1","user":"u","item":"i","type":"view","colour":"red"})"
+      "\n{\"event_id\":\"" + long_id + R"(","user":"u","item":"i","type":"view"})"
+      "\n" R"({"event_id":"e3","user":"u","item":"i","type":"view","ts":18446744073709551615})",
+      table);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].status.message().find("colour") != std::string::npos);
+  CHECK(lines[1].status.message().find("event_id") != std::string::npos);
+  CHECK(lines[2].status.message().find("ts") != std::string::npos);
 }
 
 }  // namespace

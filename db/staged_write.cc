@@ -1,0 +1,487 @@
+// Staging WriteSets (validation + storage and memory operations) and applying staged groups to
+// memory. See staged_write.h for the protocol.
+#include "db/staged_write.h"
+
+#include <cfloat>
+#include <cmath>
+
+namespace pathwise {
+
+namespace {
+
+// A property value's size for the limits below (strings and string lists by bytes).
+size_t ValueBytes(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return s->size();
+  if (const auto* l = std::get_if<std::vector<std::string>>(&v)) {
+    size_t n = 0;
+    for (const auto& s : *l) n += s.size() + 1;
+    return n;
+  }
+  return 8;
+}
+
+Status CheckId(std::string_view what, std::string_view id) {
+  Status s = ValidateExternalId(id);
+  if (s.ok()) return s;
+  return Status::InvalidArgument(std::string(what) + ": " + s.message());
+}
+
+Status CheckPropertySizes(const Properties& props) {
+  size_t total = 0;
+  for (const auto& [name, value] : props) {
+    size_t bytes = ValueBytes(value);
+    if (bytes > kMaxPropertyValueBytes) {
+      return Status::InvalidArgument("property '" + name + "' is " + std::to_string(bytes) +
+                                     " bytes; the limit is " +
+                                     std::to_string(kMaxPropertyValueBytes));
+    }
+    total += bytes + name.size();
+  }
+  if (total > kMaxPropertiesBytes) {
+    return Status::InvalidArgument("properties are " + std::to_string(total) +
+                                   " bytes; the limit is " + std::to_string(kMaxPropertiesBytes));
+  }
+  return Status::OK();
+}
+
+Status CheckEdgeProps(const Properties& props) {
+  for (const auto& [name, value] : props) {
+    if (name.empty()) return Status::InvalidArgument("edge property names must not be empty");
+    if (const auto* d = std::get_if<double>(&value); d && !std::isfinite(*d)) {
+      return Status::InvalidArgument("edge property '" + name + "' is not finite");
+    }
+  }
+  return CheckPropertySizes(props);
+}
+
+// Edge weights are kept as doubles in the store and as floats in memory: both must be finite.
+bool WeightInRange(double w) { return std::isfinite(w) && std::fabs(w) <= FLT_MAX; }
+
+Properties WithoutNulls(const Properties& props) {
+  Properties out;
+  for (const auto& [k, v] : props) {
+    if (!std::holds_alternative<std::monostate>(v)) out.emplace(k, v);
+  }
+  return out;
+}
+
+template <typename Map, typename Key>
+auto* FindIn(Map& map, const Key& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+// Stages one set. Reads go: this set's overlay, then the group's, then memory and the store.
+class SetStager {
+ public:
+  SetStager(const StagingView& view, StagedGroup* group)
+      : view_(view), schema_(*view.schema), group_(*group), next_id_(group->next_id) {}
+
+  Status Stage(const WriteSet& set, bool* duplicate) {
+    *duplicate = false;
+    if (set.unless_meta_exists) {
+      if (set.unless_meta_exists->empty()) {
+        return Status::InvalidArgument("unless_meta_exists key must not be empty");
+      }
+      PW_ASSIGN_OR_RETURN(bool exists, MetaExists(*set.unless_meta_exists));
+      if (exists) {
+        *duplicate = true;
+        return Status::OK();
+      }
+    }
+    for (const auto& op : set.ops) {
+      Status s = std::visit([this](const auto& w) { return Op(w); }, op);
+      if (!s.ok()) return s;
+    }
+    if (set.unless_meta_exists) Op(MetaWrite{*set.unless_meta_exists, std::string()});
+    return Status::OK();
+  }
+
+  // Moves what the set staged into the group (after Stage succeeded).
+  void Commit() {
+    group_.overlay.MergeFrom(std::move(own_));
+    for (auto& m : mem_) group_.mem.push_back(std::move(m));
+    group_.next_id = next_id_;
+    ++group_.sets;
+  }
+
+ private:
+  // ---- Reads through the overlays ------------------------------------------------------------
+  NodeId FindNode(TypeId type, const std::string& key) const {
+    std::pair<TypeId, std::string> k{type, key};
+    if (const NodeId* id = FindIn(own_.nodes, k)) return *id;
+    if (const NodeId* id = FindIn(group_.overlay.nodes, k)) return *id;
+    return view_.graph->Lookup(type, key);
+  }
+
+  Properties CurrentProps(NodeId id) const {
+    if (const Properties* p = FindIn(own_.props, id)) return *p;
+    if (const Properties* p = FindIn(group_.overlay.props, id)) return *p;
+    return view_.graph->GetProperties(id);
+  }
+
+  bool HasVector(SpaceId space, NodeId node) const {
+    std::pair<SpaceId, NodeId> k{space, node};
+    if (const bool* b = FindIn(own_.vectors, k)) return *b;
+    if (const bool* b = FindIn(group_.overlay.vectors, k)) return *b;
+    const vector::VectorIndex* index = view_.vectors->Get(space);
+    return index != nullptr && index->Contains(node);
+  }
+
+  Result<bool> MetaExists(const std::string& key) const {
+    if (const bool* b = FindIn(own_.meta, key)) return *b;
+    if (const bool* b = FindIn(group_.overlay.meta, key)) return *b;
+    auto value = view_.store->GetMeta(key);
+    if (value.ok()) return true;
+    if (value.status().code() == Status::Code::kNotFound) return false;
+    return value.status();
+  }
+
+  // The edge as stored after the writes staged so far; nullopt if absent.
+  Result<std::optional<storage::EdgeRecord>> CurrentEdge(NodeId src, TypeId type, NodeId dst) {
+    std::tuple<NodeId, TypeId, NodeId> k{src, type, dst};
+    if (auto* e = FindIn(own_.edges, k)) return *e;
+    if (auto* e = FindIn(group_.overlay.edges, k)) return *e;
+    graph::Neighbor nb;
+    if (src >= view_.graph->IdBound() || !view_.graph->FindEdge(src, type, dst, &nb)) {
+      return std::optional<storage::EdgeRecord>();
+    }
+    auto stored = view_.store->GetEdge(src, type, dst);
+    if (stored.ok()) return std::optional<storage::EdgeRecord>(std::move(stored).value());
+    if (stored.status().code() != Status::Code::kNotFound) return stored.status();
+    return std::optional<storage::EdgeRecord>(
+        storage::EdgeRecord{src, type, dst, nb.weight, nb.ts, nb.count, {}});
+  }
+
+  // Every edge of node (both directions) as of the writes staged so far.
+  std::vector<std::tuple<NodeId, TypeId, NodeId>> EdgesOf(NodeId node) const {
+    std::map<std::tuple<NodeId, TypeId, NodeId>, bool> present;
+    if (node < view_.graph->IdBound()) {
+      for (const auto& d : view_.graph->Degrees(node)) {
+        view_.graph->ForEachNeighbor(node, d.edge_type, d.dir, [&](const graph::Neighbor& nb) {
+          bool out = d.dir == storage::Direction::kOut;
+          present[{out ? node : nb.node, d.edge_type, out ? nb.node : node}] = true;
+          return true;
+        });
+      }
+    }
+    using EdgeMap = decltype(own_.edges);
+    for (const EdgeMap* edges :
+         std::initializer_list<const EdgeMap*>{&group_.overlay.edges, &own_.edges}) {
+      for (const auto& [k, rec] : *edges) {
+        if (std::get<0>(k) == node || std::get<2>(k) == node) present[k] = rec.has_value();
+      }
+    }
+    std::vector<std::tuple<NodeId, TypeId, NodeId>> out;
+    for (const auto& [k, live] : present) {
+      if (live) out.push_back(k);
+    }
+    return out;
+  }
+
+  // ---- Operations ------------------------------------------------------------------------------
+  NodeId CreateNode(const NodeTypeDef& type, const std::string& key, Properties props) {
+    NodeId id = next_id_++;
+    group_.batch.PutNode({id, type.id, key, props});
+    own_.nodes[{type.id, key}] = id;
+    own_.props[id] = props;
+    MemOp m(MemOp::Kind::kAddNode);
+    m.node = id;
+    m.type = type.id;
+    m.key = key;
+    m.props = std::move(props);
+    mem_.push_back(std::move(m));
+    return id;
+  }
+
+  Status Op(const NodeWrite& n) {
+    const NodeTypeDef* type = schema_.FindNodeType(n.type);
+    if (type == nullptr) return Status::InvalidArgument("unknown node type '" + n.type + "'");
+    PW_RETURN_IF_ERROR(CheckId("node id", n.id));
+    NodeId id = FindNode(type->id, n.id);
+    if (n.op == NodeWrite::Op::kDelete) return DeleteNode(*type, n.id, id);
+    PW_RETURN_IF_ERROR(schema_.CheckProperties(*type, n.props));
+    Properties props;
+    if (n.op == NodeWrite::Op::kPatch && id != kInvalidNode) {
+      props = CurrentProps(id);
+      for (const auto& [k, v] : n.props) {
+        if (std::holds_alternative<std::monostate>(v)) {
+          props.erase(k);
+        } else {
+          props.insert_or_assign(k, v);
+        }
+      }
+    } else {
+      props = WithoutNulls(n.props);
+    }
+    PW_RETURN_IF_ERROR(CheckPropertySizes(props));
+    if (id == kInvalidNode) {
+      CreateNode(*type, n.id, std::move(props));
+      return Status::OK();
+    }
+    group_.batch.PutNode({id, type->id, n.id, props});
+    own_.props[id] = props;
+    MemOp m(MemOp::Kind::kSetProperties);
+    m.node = id;
+    m.props = std::move(props);
+    mem_.push_back(std::move(m));
+    return Status::OK();
+  }
+
+  Status DeleteNode(const NodeTypeDef& type, const std::string& key, NodeId id) {
+    if (id == kInvalidNode) return Status::OK();
+    for (const auto& [src, edge_type, dst] : EdgesOf(id)) {
+      group_.batch.DeleteEdge(src, edge_type, dst);
+      own_.edges[{src, edge_type, dst}] = std::nullopt;
+    }
+    for (const auto& space : schema_.spaces()) {
+      if (space.node_type != type.name || !HasVector(space.id, id)) continue;
+      group_.batch.DeleteVector(space.id, id);
+      own_.vectors[{space.id, id}] = false;
+      MemOp m(MemOp::Kind::kRemoveVector);
+      m.space = space.id;
+      m.node = id;
+      mem_.push_back(std::move(m));
+    }
+    group_.batch.DeleteNode(id, type.id, key);
+    own_.nodes[{type.id, key}] = kInvalidNode;
+    own_.props.erase(id);
+    MemOp m(MemOp::Kind::kRemoveNode);
+    m.node = id;
+    mem_.push_back(std::move(m));
+    return Status::OK();
+  }
+
+  // Resolves (and with create_if_missing, creates) one endpoint of an edge write.
+  Result<NodeId> Endpoint(const EdgeWrite& e, const EdgeTypeDef& type, bool from) {
+    const NodeRef& end = from ? e.from : e.to;
+    const char* side = from ? "from" : "to";
+    const NodeTypeDef* node_type = schema_.FindNodeType(end.type);
+    if (node_type == nullptr) {
+      return Status::InvalidArgument("unknown node type '" + end.type + "' in edge " + e.type +
+                                     " " + side);
+    }
+    PW_RETURN_IF_ERROR(CheckId(std::string("edge ") + side + " id", end.id));
+    if (e.op == EdgeWrite::Op::kDelete) return FindNode(node_type->id, end.id);
+    const std::string& want = from ? type.from_type : type.to_type;
+    if (!want.empty() && want != end.type) {
+      return Status::InvalidArgument("edge type '" + e.type + "' requires " + side +
+                                     " node type '" + want + "', got '" + end.type + "'");
+    }
+    NodeId id = FindNode(node_type->id, end.id);
+    if (id != kInvalidNode) return id;
+    if (!end.create_if_missing) {
+      return Status::NotFound("edge " + e.type + " " + side + " node " + end.type + " '" + end.id +
+                              "' does not exist");
+    }
+    return CreateNode(*node_type, end.id, {});
+  }
+
+  Status Op(const EdgeWrite& e) {
+    const EdgeTypeDef* type = schema_.FindEdgeType(e.type);
+    if (type == nullptr) return Status::InvalidArgument("unknown edge type '" + e.type + "'");
+    if (e.op == EdgeWrite::Op::kPut) {
+      if (e.weight && !WeightInRange(*e.weight)) {
+        return Status::InvalidArgument("edge weight must be finite and at most 3.4e38 in size");
+      }
+      PW_RETURN_IF_ERROR(CheckEdgeProps(e.props));
+    }
+    PW_ASSIGN_OR_RETURN(NodeId src, Endpoint(e, *type, true));
+    PW_ASSIGN_OR_RETURN(NodeId dst, Endpoint(e, *type, false));
+    if (e.op == EdgeWrite::Op::kDelete) {
+      if (src == kInvalidNode || dst == kInvalidNode) return Status::OK();
+      PW_ASSIGN_OR_RETURN(auto old, CurrentEdge(src, type->id, dst));
+      if (!old) return Status::OK();
+      group_.batch.DeleteEdge(src, type->id, dst);
+      own_.edges[{src, type->id, dst}] = std::nullopt;
+      mem_.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
+      return Status::OK();
+    }
+    PW_ASSIGN_OR_RETURN(auto old, CurrentEdge(src, type->id, dst));
+    double weight = e.weight.value_or(1.0);
+    int64_t ts = e.ts.value_or(view_.now_ms);
+    storage::EdgeRecord rec;
+    if (type->mode == EdgeMode::kAccumulate && old) {
+      rec = std::move(*old);
+      rec.weight += weight;
+      if (!WeightInRange(rec.weight)) {
+        return Status::InvalidArgument("accumulated weight of edge " + e.type +
+                                       " would not be finite (or exceed 3.4e38)");
+      }
+      rec.count += 1;
+      rec.ts = std::max(rec.ts, ts);
+      for (const auto& [k, v] : e.props) rec.props.insert_or_assign(k, v);
+    } else {
+      rec = storage::EdgeRecord{src, type->id, dst, weight, ts, 1, e.props};
+    }
+    MemOp m = EdgeMemOp(MemOp::Kind::kPutEdge, src, type->id, dst);
+    m.weight = static_cast<float>(rec.weight);
+    m.count = rec.count;
+    m.ts = rec.ts;
+    mem_.push_back(std::move(m));
+    group_.batch.PutEdge(rec);
+    own_.edges[{src, type->id, dst}] = std::move(rec);
+    return Status::OK();
+  }
+
+  static MemOp EdgeMemOp(MemOp::Kind kind, NodeId src, TypeId type, NodeId dst) {
+    MemOp m{kind};
+    m.node = src;
+    m.type = type;
+    m.dst = dst;
+    return m;
+  }
+
+  Status Op(const VectorWrite& v) {
+    const VectorSpaceDef* space = schema_.FindSpace(v.space);
+    if (space == nullptr) return Status::InvalidArgument("unknown vector space '" + v.space + "'");
+    PW_RETURN_IF_ERROR(CheckId("vector node id", v.id));
+    const NodeTypeDef* node_type = schema_.FindNodeType(space->node_type);
+    NodeId id = node_type == nullptr ? kInvalidNode : FindNode(node_type->id, v.id);
+    if (v.op == VectorWrite::Op::kDelete) {
+      if (id == kInvalidNode || !HasVector(space->id, id)) return Status::OK();
+      group_.batch.DeleteVector(space->id, id);
+      own_.vectors[{space->id, id}] = false;
+      MemOp m(MemOp::Kind::kRemoveVector);
+      m.space = space->id;
+      m.node = id;
+      mem_.push_back(std::move(m));
+      return Status::OK();
+    }
+    PW_RETURN_IF_ERROR(CheckVectorValues(*space, v.values));
+    if (id == kInvalidNode) {
+      return Status::NotFound("vector node " + space->node_type + " '" + v.id + "' does not exist");
+    }
+    group_.batch.PutVector(space->id, id, v.values);
+    own_.vectors[{space->id, id}] = true;
+    MemOp m(MemOp::Kind::kPutVector);
+    m.space = space->id;
+    m.node = id;
+    m.values = v.values;
+    mem_.push_back(std::move(m));
+    return Status::OK();
+  }
+
+  Status Op(const MetaWrite& m) {
+    if (m.key.empty() || m.key.size() > 1024) {
+      return Status::InvalidArgument("meta keys must be 1..1024 bytes");
+    }
+    if (m.value) {
+      group_.batch.PutMeta(m.key, *m.value);
+    } else {
+      group_.batch.DeleteMeta(m.key);
+    }
+    own_.meta.insert_or_assign(m.key, m.value.has_value());
+    return Status::OK();
+  }
+
+  const StagingView& view_;
+  const Schema& schema_;
+  StagedGroup& group_;
+  NodeId next_id_;
+  Overlay own_;
+  std::vector<MemOp> mem_;
+};
+
+}  // namespace
+
+void Overlay::MergeFrom(Overlay&& newer) {
+  for (auto& [k, v] : newer.nodes) nodes.insert_or_assign(k, v);
+  for (auto& [k, v] : newer.props) props.insert_or_assign(k, std::move(v));
+  for (auto& [k, v] : newer.edges) edges.insert_or_assign(k, std::move(v));
+  for (auto& [k, v] : newer.vectors) vectors.insert_or_assign(k, v);
+  for (auto& [k, v] : newer.meta) meta.insert_or_assign(k, v);
+}
+
+void StagedGroup::Reset(NodeId next) {
+  batch.Clear();
+  mem.clear();
+  overlay = Overlay();
+  next_id = next;
+  sets = 0;
+}
+
+Status CheckVectorValues(const VectorSpaceDef& space, const std::vector<float>& values) {
+  if (values.size() != space.dim) {
+    return Status::InvalidArgument("vector for '" + space.FullName() + "' has dimension " +
+                                   std::to_string(values.size()) + "; expected " +
+                                   std::to_string(space.dim));
+  }
+  float norm_sq = 0;
+  for (float x : values) {
+    if (!std::isfinite(x)) {
+      return Status::InvalidArgument("vector for '" + space.FullName() +
+                                     "' has a NaN or infinite value");
+    }
+    norm_sq += x * x;
+  }
+  // hnswlib normalises by 1 / (sqrt(sum) + 1e-30) in floats: a norm whose square underflows or
+  // overflows would store zeros or infinities.
+  if (space.metric == Metric::kCosine && (!(norm_sq >= FLT_MIN) || !std::isfinite(norm_sq))) {
+    return Status::InvalidArgument("vector for '" + space.FullName() +
+                                   "' has a zero (or too small or too large) norm; a cosine "
+                                   "space needs a direction");
+  }
+  return Status::OK();
+}
+
+Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group, bool* duplicate) {
+  size_t mark = group->batch.Mark();
+  SetStager stager(view, group);
+  Status s = stager.Stage(set, duplicate);
+  if (!s.ok()) {
+    group->batch.RollbackTo(mark);
+    *duplicate = false;
+    return s;
+  }
+  if (!*duplicate) stager.Commit();
+  return Status::OK();
+}
+
+Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::VectorSet* vectors,
+                     const VectorSink& vector_sink) {
+  Status first_error;
+  for (const MemOp& m : group.mem) {
+    Status s;
+    switch (m.kind) {
+      case MemOp::Kind::kAddNode:
+        graph->RestoreNode(m.node, m.type, m.key, m.props);
+        break;
+      case MemOp::Kind::kSetProperties:
+        graph->SetProperties(m.node, m.props);
+        break;
+      case MemOp::Kind::kRemoveNode:
+        graph->RemoveNode(m.node);
+        break;
+      case MemOp::Kind::kPutEdge:
+        graph->PutEdge(m.node, m.type, m.dst, m.weight, m.count, m.ts);
+        break;
+      case MemOp::Kind::kRemoveEdge:
+        graph->RemoveEdge(m.node, m.type, m.dst);
+        break;
+      case MemOp::Kind::kPutVector:
+        if (vector_sink) {
+          s = vector_sink(m);
+        } else if (vector::VectorIndex* index = vectors->Get(m.space)) {
+          s = index->Upsert(m.node, m.values);
+        } else {
+          s = Status::Internal("no index for vector space " + std::to_string(m.space));
+        }
+        break;
+      case MemOp::Kind::kRemoveVector:
+        if (vector_sink) {
+          s = vector_sink(m);
+        } else if (vector::VectorIndex* index = vectors->Get(m.space)) {
+          s = index->Remove(m.node);
+        }
+        break;
+    }
+    // Keep applying: every later op is independent of a vector that failed to go in.
+    if (!s.ok() && first_error.ok()) {
+      first_error = Status::Internal("applying a durable write to memory failed: " + s.ToString());
+    }
+  }
+  return first_error;
+}
+
+}  // namespace pathwise

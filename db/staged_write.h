@@ -1,0 +1,108 @@
+// Internal to db/: WriteSets staged against the current state without changing it.
+//
+// The write path runs in three steps, each group of sets in order:
+//   1. stage: every set is validated and turned into storage operations (appended to one
+//      storage::WriteBatch) and in-memory operations (MemOps), against the in-memory state plus
+//      what the sets staged before it in the group wrote (the Overlay). A set that fails leaves
+//      the group exactly as it was before the set (batch savepoint, its own overlay discarded).
+//   2. make durable: one Store::Write of the group's batch.
+//   3. apply: ApplyToMemory replays the MemOps onto graph and vector indexes, in order.
+// Nothing a query can read changes before step 2 succeeded, so a reader never sees a write that
+// is not durable; a failed set or a failed storage write leaves memory untouched.
+//
+// This is also the shape a replicated log needs: a staged group is an ordered, self-contained
+// list of effects whose application to memory cannot fail for validated input.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "db/database.h"
+#include "graph/graph.h"
+#include "storage/storage.h"
+#include "vector/vector.h"
+
+namespace pathwise {
+
+// One in-memory effect of a staged write.
+struct MemOp {
+  enum class Kind : uint8_t {
+    kAddNode,        // node, type, key, props: a node with a new id (ids are handed out in order)
+    kSetProperties,  // node, props
+    kRemoveNode,     // node: the node and its edges (its vectors have their own kRemoveVector)
+    kPutEdge,        // node -[type]-> dst with weight, count, ts
+    kRemoveEdge,     // node -[type]-> dst
+    kPutVector,      // space, node, values
+    kRemoveVector,   // space, node
+  };
+  explicit MemOp(Kind k) : kind(k) {}
+  Kind kind;
+  NodeId node = kInvalidNode;
+  TypeId type = kInvalidType;
+  NodeId dst = kInvalidNode;
+  SpaceId space = 0;
+  std::string key;
+  Properties props;
+  float weight = 0;
+  uint32_t count = 0;
+  int64_t ts = 0;
+  std::vector<float> values;
+};
+
+// What staged sets changed, as the sets staged after them must see it.
+struct Overlay {
+  std::map<std::pair<TypeId, std::string>, NodeId> nodes;  // kInvalidNode: deleted
+  std::unordered_map<NodeId, Properties> props;            // properties after the writes
+  std::map<std::tuple<NodeId, TypeId, NodeId>, std::optional<storage::EdgeRecord>> edges;
+  std::map<std::pair<SpaceId, NodeId>, bool> vectors;  // whether a vector exists after them
+  std::map<std::string, bool, std::less<>> meta;       // whether the key exists after them
+  // Takes newer's entries over this one's (newer was staged after this overlay's writes).
+  void MergeFrom(Overlay&& newer);
+};
+
+// A group of staged sets: the batch to make durable and the effects to apply after it.
+struct StagedGroup {
+  storage::WriteBatch batch;
+  std::vector<MemOp> mem;
+  Overlay overlay;
+  NodeId next_id = kInvalidNode;  // the id the next created node gets
+  size_t sets = 0;                // sets staged successfully
+  // Empties the group; ids are handed out from next_id (the graph's IdBound when memory is
+  // up to date with everything staged before).
+  void Reset(NodeId next);
+};
+
+// The state a stager reads: the in-memory structures and the store (for stored edge properties
+// and meta keys). Never changed by staging.
+struct StagingView {
+  const Schema* schema;
+  const graph::Graph* graph;
+  const vector::VectorSet* vectors;
+  const storage::Store* store;
+  int64_t now_ms;  // ts of edges written without one
+};
+
+// Validates set and stages it into group (see the file comment). *duplicate is set (and nothing
+// staged) when set.unless_meta_exists names an existing key. Errors: InvalidArgument / NotFound
+// for bad input, IOError / Corruption when the store cannot be read; the group is unchanged.
+Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group, bool* duplicate);
+
+// Applies group.mem to memory, in order. vector_sink, when set, receives the kPutVector and
+// kRemoveVector ops instead of the indexes (the loader batches inserts); it must keep their order
+// per node. Internal if an index rejects a validated vector (memory is then behind the store).
+using VectorSink = std::function<Status(const MemOp&)>;
+Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::VectorSet* vectors,
+                     const VectorSink& vector_sink = nullptr);
+
+// Checks values for a vector of space: dimension, finite values, and for cosine spaces a norm
+// that is not zero (nor so small that normalising underflows).
+Status CheckVectorValues(const VectorSpaceDef& space, const std::vector<float>& values);
+
+}  // namespace pathwise
