@@ -257,3 +257,36 @@ TEST_CASE("PureSVD at the evaluation settings has converged on MovieLens at rank
   demo::TruncatedSvd svd = demo::ComputeTruncatedSvd(matrix, options);
   CHECK(MaxResidual(matrix, svd) < 0.01);
 }
+
+TEST_CASE("recipes are compared with unrestricted baselines and those of their own restriction") {
+  auto method = [](std::string name, bool baseline, std::string restriction,
+                   std::vector<double> hits) {
+    demo::MethodScore s;
+    s.method = std::move(name);
+    s.baseline = baseline;
+    s.restriction = std::move(restriction);
+    s.users = hits.size();
+    s.hit = hits;
+    s.ndcg = hits;
+    return s;
+  };
+  std::vector<demo::MethodScore> scores = {
+      method("popularity", true, "", {0, 0, 1, 0}),
+      method("popularity in genre", true, "top genre", {0, 0, 0, 0}),
+      method("popularity in 2 genres", true, "top 2 genres", {0, 1, 0, 0}),
+      method("plain recipe", false, "", {1, 1, 1, 1}),
+      method("genre recipe", false, "top genre", {1, 0, 1, 0}),
+  };
+  auto comparisons = demo::CompareWithBaselines(scores, Resamples(1000));
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& c : comparisons) pairs.emplace_back(c.method, c.baseline);
+  std::vector<std::pair<std::string, std::string>> expected = {
+      {"plain recipe", "popularity"},
+      {"genre recipe", "popularity"},
+      {"genre recipe", "popularity in genre"},
+  };
+  CHECK(pairs == expected);
+  REQUIRE(comparisons.size() == 3);
+  CHECK(comparisons[0].hit_rate.mean == doctest::Approx(0.75));  // 4 hits minus 1, of 4
+  CHECK(comparisons[2].ndcg.mean == doctest::Approx(0.5));
+}
