@@ -455,7 +455,7 @@ int EvaluateMain(int argc, char** argv) {
       ok = bootstrap.resamples >= 100 && bootstrap.resamples <= 1000000;
     } else if (arg == "--puresvd-rank" && has_value) {
       options.pure_svd.dim = std::strtoull(argv[++i], nullptr, 10);
-      ok = options.pure_svd.dim >= 1 && options.pure_svd.dim <= 500;
+      ok = options.pure_svd.dim >= 1 && options.pure_svd.dim <= 200;
     } else {
       ok = false;
     }
@@ -473,7 +473,7 @@ int EvaluateMain(int argc, char** argv) {
                  "  --min-rating X: evaluate only users whose held-out rating is >= X\n"
                  "    (0..5, default 4; 0 evaluates every user)\n"
                  "  --resamples N: bootstrap resamples over users (100..1000000, default 10000)\n"
-                 "  --puresvd-rank N: rank of the PureSVD baseline (1..500, default 50)\n");
+                 "  --puresvd-rank N: rank of the PureSVD baseline (1..200, default 50)\n");
     return 2;
   }
   auto start = std::chrono::steady_clock::now();
