@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -25,11 +26,16 @@ void Score(const std::vector<int64_t>& ranked, int64_t target, size_t k, MethodS
   ++out->users;
   for (size_t i = 0; i < ranked.size() && i < k; ++i) {
     if (ranked[i] == target) {
+      double gain = 1.0 / std::log2(double(i) + 2.0);
       ++out->hits;
-      out->ndcg_sum += 1.0 / std::log2(double(i) + 2.0);
+      out->ndcg_sum += gain;
+      out->hit.push_back(1);
+      out->ndcg.push_back(gain);
       return;
     }
   }
+  out->hit.push_back(0);
+  out->ndcg.push_back(0);
 }
 
 // Top k of scores (movie index -> score) excluding rated movies, as external movie ids.
@@ -65,13 +71,82 @@ std::vector<std::string> TopGenres(const Dataset& data, const RatingMatrix& matr
   return out;
 }
 
-MethodScore Named(std::string name) {
+MethodScore Named(std::string name, bool baseline = false, std::string restriction = "") {
   MethodScore s;
   s.method = std::move(name);
+  s.baseline = baseline;
+  s.restriction = std::move(restriction);
   return s;
 }
 
+// The p-quantile (0..1) of sorted values, interpolating linearly between order statistics.
+double Quantile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  double position = p * double(sorted.size() - 1);
+  size_t below = static_cast<size_t>(std::floor(position));
+  size_t above = std::min(below + 1, sorted.size() - 1);
+  double fraction = position - double(below);
+  return sorted[below] + fraction * (sorted[above] - sorted[below]);
+}
+
 }  // namespace
+
+Interval BootstrapMean(const std::vector<double>& values, const BootstrapOptions& options) {
+  Interval out;
+  if (values.empty()) return out;
+  const size_t n = values.size();
+  double sum = 0;
+  for (double v : values) sum += v;
+  out.mean = sum / double(n);
+  std::mt19937_64 rng(options.seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::vector<double> means(options.resamples);
+  for (double& mean : means) {
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) total += values[pick(rng)];
+    mean = total / double(n);
+  }
+  std::sort(means.begin(), means.end());
+  out.low = Quantile(means, 0.025);
+  out.high = Quantile(means, 0.975);
+  if (means.empty()) out.low = out.high = out.mean;
+  return out;
+}
+
+Result<Interval> PairedBootstrap(const std::vector<double>& a, const std::vector<double>& b,
+                                 const BootstrapOptions& options) {
+  if (a.size() != b.size()) {
+    return Status::InvalidArgument("paired bootstrap needs one value per user on both sides (" +
+                                   std::to_string(a.size()) + " vs " +
+                                   std::to_string(b.size()) + ")");
+  }
+  std::vector<double> difference(a.size());
+  for (size_t i = 0; i < a.size(); ++i) difference[i] = a[i] - b[i];
+  return BootstrapMean(difference, options);
+}
+
+const char* Verdict(const Interval& difference) {
+  if (difference.low > 0) return "better";
+  if (difference.high < 0) return "worse";
+  return "level";
+}
+
+std::vector<Comparison> CompareWithBaselines(const std::vector<MethodScore>& scores,
+                                             const BootstrapOptions& options) {
+  std::vector<Comparison> out;
+  for (const MethodScore& method : scores) {
+    if (method.baseline) continue;
+    for (const MethodScore& baseline : scores) {
+      if (!baseline.baseline) continue;
+      if (!baseline.restriction.empty() && baseline.restriction != method.restriction) continue;
+      auto hit = PairedBootstrap(method.hit, baseline.hit, options);
+      auto ndcg = PairedBootstrap(method.ndcg, baseline.ndcg, options);
+      if (!hit.ok() || !ndcg.ok()) continue;  // different users: not comparable
+      out.push_back({method.method, baseline.method, hit.value(), ndcg.value()});
+    }
+  }
+  return out;
+}
 
 std::vector<int64_t> ResultMovieIds(const QueryResult& result) {
   size_t column = 0;
@@ -181,15 +256,24 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   auto sims_centred = ComputeSimilarities(matrix, knn_centred);
 
   std::vector<MethodScore> scores;
-  MethodScore popularity = Named("popularity baseline");
-  MethodScore item_knn = Named("item-KNN baseline (cosine, 50 nbrs)");
-  MethodScore item_knn_c = Named("item-KNN baseline (adjusted cosine, 50 nbrs)");
+  MethodScore popularity = Named("popularity baseline", true);
+  MethodScore item_knn = Named("item-KNN baseline (cosine, 50 nbrs)", true);
+  MethodScore item_knn_c = Named("item-KNN baseline (adjusted cosine, 50 nbrs)", true);
+  MethodScore pure_svd =
+      Named("PureSVD baseline (rank " + std::to_string(options.pure_svd.dim) + ")", true);
+  // The model similar_taste serves, scored in C++ (a reference, not a baseline).
   MethodScore svd = Named("SVD dot product (C++, no prior)");
   // The same baselines restricted to the genres genre_explorer / new_user are given, for an
   // apples-to-apples comparison of those constrained recipes.
-  MethodScore popularity_genre = Named("popularity baseline, user's top genre only");
-  MethodScore item_knn_genre = Named("item-KNN baseline (cosine), user's top genre only");
-  MethodScore popularity_genres = Named("popularity baseline, user's top 2 genres only");
+  MethodScore popularity_genre = Named("popularity baseline, user's top genre only", true,
+                                       "top genre");
+  MethodScore item_knn_genre = Named("item-KNN baseline (cosine), user's top genre only", true,
+                                     "top genre");
+  MethodScore popularity_genres = Named("popularity baseline, user's top 2 genres only", true,
+                                        "top 2 genres");
+  EmbeddingOptions pure_svd_options = options.pure_svd;
+  pure_svd_options.mean_centred = false;
+  TruncatedSvd pure_svd_model = ComputeTruncatedSvd(matrix, pure_svd_options);
   std::vector<double> pop(matrix.num_movies);
   for (size_t m = 0; m < matrix.num_movies; ++m) pop[m] = matrix.by_movie[m].size();
 
@@ -220,6 +304,8 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
       dot[m] = d;
     }
     Score(TopK(data, dot, rated, options.k), test.movie, options.k, &svd);
+    Score(TopK(data, PureSvdScores(pure_svd_model, matrix.by_user[u]), rated, options.k),
+          test.movie, options.k, &pure_svd);
 
     auto genres = TopGenres(data, matrix, u, 2);
     auto in_genres = [&](size_t m, size_t n) {
@@ -249,6 +335,7 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   scores.push_back(popularity);
   scores.push_back(item_knn);
   scores.push_back(item_knn_c);
+  scores.push_back(pure_svd);
   scores.push_back(svd);
   scores.push_back(popularity_genre);
   scores.push_back(item_knn_genre);
@@ -260,7 +347,10 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
     PW_ASSIGN_OR_RETURN(auto db, Database::Open({}, options.work_dir));
     PW_RETURN_IF_ERROR(LoadDemoGraph(db.get(), graph));
     for (const Recipe& recipe : recipes) {
-      MethodScore method = Named("recipe " + recipe.name + " (PQL)");
+      std::string restriction = recipe.params.contains("genre")    ? "top genre"
+                                : recipe.params.contains("genres") ? "top 2 genres"
+                                                                   : "";
+      MethodScore method = Named("recipe " + recipe.name + " (PQL)", false, restriction);
       for (const Rating& test : split.test) {
         size_t u = user_index.at(test.user);
         nlohmann::json params = recipe.params;
@@ -284,35 +374,107 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   return scores;
 }
 
+namespace {
+
+std::string Format(const Interval& i) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.4f [%.4f, %.4f]", i.mean, i.low, i.high);
+  return buffer;
+}
+
+std::string FormatDifference(const Interval& i) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%+.4f [%+.4f, %+.4f]", i.mean, i.low, i.high);
+  return buffer;
+}
+
+void PrintResults(const EvalOptions& options, const BootstrapOptions& bootstrap,
+                  const std::vector<MethodScore>& scores) {
+  std::printf("split: %s (%s), held-out rating >= %.1f\n",
+              options.validation ? "validation" : "test",
+              options.validation ? "last rating dropped, second-to-last held out"
+                                 : "last rating held out",
+              options.min_holdout_rating);
+  std::printf("intervals: percentile bootstrap 95%% over users, %zu resamples, seed %llu\n\n",
+              bootstrap.resamples, static_cast<unsigned long long>(bootstrap.seed));
+  std::printf("| method | users | HitRate@%zu [95%% CI] | NDCG@%zu [95%% CI] | errors |\n"
+              "|---|---|---|---|---|\n",
+              options.k, options.k);
+  for (const MethodScore& s : scores) {
+    std::printf("| %s | %zu | %s | %s | %zu |\n", s.method.c_str(), s.users,
+                Format(BootstrapMean(s.hit, bootstrap)).c_str(),
+                Format(BootstrapMean(s.ndcg, bootstrap)).c_str(), s.errors);
+  }
+  std::printf("\npaired differences (method minus baseline, per user); \"better\"/\"worse\" only "
+              "when the 95%% interval excludes 0\n\n");
+  std::printf("| method | baseline | diff HitRate@%zu [95%% CI] | | diff NDCG@%zu [95%% CI] | |\n"
+              "|---|---|---|---|---|---|\n",
+              options.k, options.k);
+  for (const Comparison& c : CompareWithBaselines(scores, bootstrap)) {
+    std::printf("| %s | %s | %s | %s | %s | %s |\n", c.method.c_str(), c.baseline.c_str(),
+                FormatDifference(c.hit_rate).c_str(), Verdict(c.hit_rate),
+                FormatDifference(c.ndcg).c_str(), Verdict(c.ndcg));
+  }
+  for (const MethodScore& s : scores) {
+    if (!s.first_error.empty()) {
+      std::printf("first error of %s: %s\n", s.method.c_str(), s.first_error.c_str());
+    }
+  }
+}
+
+}  // namespace
+
 int EvaluateMain(int argc, char** argv) {
   EvalOptions options;
+  BootstrapOptions bootstrap;
   options.source_dir = DefaultDataDir();
   options.work_dir =
       (std::filesystem::temp_directory_path() / ("pathwise-eval-" + std::to_string(::getpid())))
           .string();
-  for (int i = 1; i < argc; ++i) {
+  bool ok = true;
+  for (int i = 1; i < argc && ok; ++i) {
     std::string arg = argv[i];
-    if (arg == "--users" && i + 1 < argc) {
+    bool has_value = i + 1 < argc;
+    if (arg == "--users" && has_value) {
       options.max_users = std::strtoull(argv[++i], nullptr, 10);
-    } else if (arg == "--source" && i + 1 < argc) {
+    } else if (arg == "--source" && has_value) {
       options.source_dir = argv[++i];
     } else if (arg == "--baselines-only") {
       options.run_recipes = false;
-    } else if (arg == "--split" && i + 1 < argc &&
+    } else if (arg == "--split" && has_value &&
                (std::string(argv[i + 1]) == "test" || std::string(argv[i + 1]) == "validation")) {
       options.validation = std::string(argv[++i]) == "validation";
-    } else if (arg == "--recipes" && i + 1 < argc) {
+    } else if (arg == "--recipes" && has_value) {
       options.recipes_file = argv[++i];
+    } else if (arg == "--min-rating" && has_value) {
+      char* end = nullptr;
+      options.min_holdout_rating = std::strtod(argv[++i], &end);
+      ok = *end == '\0' && options.min_holdout_rating >= 0 && options.min_holdout_rating <= 5;
+    } else if (arg == "--resamples" && has_value) {
+      bootstrap.resamples = std::strtoull(argv[++i], nullptr, 10);
+      ok = bootstrap.resamples >= 100 && bootstrap.resamples <= 1000000;
+    } else if (arg == "--puresvd-rank" && has_value) {
+      options.pure_svd.dim = std::strtoull(argv[++i], nullptr, 10);
+      ok = options.pure_svd.dim >= 1 && options.pure_svd.dim <= 200;
     } else {
-      std::fprintf(stderr,
-                   "usage: pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]\n"
-                   "                              [--split test|validation] [--recipes FILE]\n"
-                   "  --split validation: drop every user's last rating, hold out the\n"
-                   "    second-to-last (for tuning; report figures from --split test)\n"
-                   "  --recipes FILE: JSON array of {name, query, params} instead of the\n"
-                   "    shipped recipes\n");
-      return 2;
+      ok = false;
     }
+  }
+  if (!ok) {
+    std::fprintf(stderr,
+                 "usage: pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]\n"
+                 "                              [--split test|validation] [--recipes FILE]\n"
+                 "                              [--min-rating X] [--resamples N]\n"
+                 "                              [--puresvd-rank N]\n"
+                 "  --split validation: drop every user's last rating, hold out the\n"
+                 "    second-to-last (for tuning; report figures from --split test)\n"
+                 "  --recipes FILE: JSON array of {name, query, params} instead of the\n"
+                 "    shipped recipes\n"
+                 "  --min-rating X: evaluate only users whose held-out rating is >= X\n"
+                 "    (0..5, default 4; 0 evaluates every user)\n"
+                 "  --resamples N: bootstrap resamples over users (100..1000000, default 10000)\n"
+                 "  --puresvd-rank N: rank of the PureSVD baseline (1..200, default 50)\n");
+    return 2;
   }
   auto start = std::chrono::steady_clock::now();
   auto result = Evaluate(options);
@@ -320,22 +482,9 @@ int EvaluateMain(int argc, char** argv) {
     std::fprintf(stderr, "evaluate: %s\n", result.status().message().c_str());
     return 1;
   }
+  PrintResults(options, bootstrap, result.value());
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("split: %s (%s)\n", options.validation ? "validation" : "test",
-              options.validation ? "last rating dropped, second-to-last held out"
-                                 : "last rating held out");
-  std::printf("| method | users | HitRate@%zu | NDCG@%zu | errors |\n|---|---|---|---|---|\n",
-              options.k, options.k);
-  for (const MethodScore& s : result.value()) {
-    std::printf("| %s | %zu | %.4f | %.4f | %zu |\n", s.method.c_str(), s.users, s.HitRate(),
-                s.Ndcg(), s.errors);
-  }
-  for (const MethodScore& s : result.value()) {
-    if (!s.first_error.empty()) {
-      std::printf("first error of %s: %s\n", s.method.c_str(), s.first_error.c_str());
-    }
-  }
   std::printf("evaluated in %.1f s\n", seconds);
   return 0;
 }

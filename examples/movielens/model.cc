@@ -35,12 +35,14 @@ void Orthonormalize(Dense* m) {
   }
 }
 
-// Y = A X with A the sparse centred user x movie matrix and X a movie x l matrix.
-Dense MultiplyA(const RatingMatrix& a, const Dense& x) {
+// Y = A X with A the sparse user x movie matrix (ratings minus the user's mean when `centred`)
+// and X a movie x l matrix.
+Dense MultiplyA(const RatingMatrix& a, bool centred, const Dense& x) {
   Dense y(a.num_users, x.cols);
   for (size_t u = 0; u < a.num_users; ++u) {
+    double shift = centred ? a.user_mean[u] : 0.0;
     for (const auto& [movie, rating] : a.by_user[u]) {
-      double value = rating - a.user_mean[u];
+      double value = rating - shift;
       const double* row = &x.v[movie * x.cols];
       double* out = &y.v[u * x.cols];
       for (size_t c = 0; c < x.cols; ++c) out[c] += value * row[c];
@@ -50,12 +52,13 @@ Dense MultiplyA(const RatingMatrix& a, const Dense& x) {
 }
 
 // Z = A^T Y with Y a user x l matrix.
-Dense MultiplyAt(const RatingMatrix& a, const Dense& y) {
+Dense MultiplyAt(const RatingMatrix& a, bool centred, const Dense& y) {
   Dense z(a.num_movies, y.cols);
   for (size_t u = 0; u < a.num_users; ++u) {
+    double shift = centred ? a.user_mean[u] : 0.0;
     const double* row = &y.v[u * y.cols];
     for (const auto& [movie, rating] : a.by_user[u]) {
-      double value = rating - a.user_mean[u];
+      double value = rating - shift;
       double* out = &z.v[movie * y.cols];
       for (size_t c = 0; c < y.cols; ++c) out[c] += value * row[c];
     }
@@ -186,22 +189,23 @@ std::vector<std::vector<Neighbour>> ComputeSimilarities(const RatingMatrix& matr
   return out;
 }
 
-Embeddings ComputeEmbeddings(const RatingMatrix& matrix, const EmbeddingOptions& options) {
+TruncatedSvd ComputeTruncatedSvd(const RatingMatrix& matrix, const EmbeddingOptions& options) {
+  const bool centred = options.mean_centred;
   size_t width = options.dim + options.oversample;
   std::mt19937_64 rng(options.seed);
   std::normal_distribution<double> gaussian(0, 1);
   Dense omega(matrix.num_movies, width);
   for (double& x : omega.v) x = gaussian(rng);
-  Dense y = MultiplyA(matrix, omega);
+  Dense y = MultiplyA(matrix, centred, omega);
   Orthonormalize(&y);
   for (size_t it = 0; it < options.power_iterations; ++it) {
-    Dense z = MultiplyAt(matrix, y);
+    Dense z = MultiplyAt(matrix, centred, y);
     Orthonormalize(&z);
-    y = MultiplyA(matrix, z);
+    y = MultiplyA(matrix, centred, z);
     Orthonormalize(&y);
   }
-  // B^T = A^T Q (movies x width); C = B B^T (width x width).
-  Dense bt = MultiplyAt(matrix, y);
+  // B^T = A^T Q (movies x width); C = B B^T (width x width) = W S^2 W^T.
+  Dense bt = MultiplyAt(matrix, centred, y);
   Dense c(width, width);
   for (size_t m = 0; m < matrix.num_movies; ++m) {
     const double* row = &bt.v[m * width];
@@ -219,27 +223,64 @@ Embeddings ComputeEmbeddings(const RatingMatrix& matrix, const EmbeddingOptions&
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return eigenvalues[a] > eigenvalues[b]; });
-  Embeddings out;
-  out.dim = options.dim;
-  out.movie.assign(matrix.num_movies, std::vector<float>(options.dim, 0));
-  out.user.assign(matrix.num_users, std::vector<float>(options.dim, 0));
-  for (size_t k = 0; k < options.dim; ++k) {
+  TruncatedSvd out;
+  out.rank = std::min(options.dim, width);
+  out.u.assign(matrix.num_users * out.rank, 0);
+  out.v.assign(matrix.num_movies * out.rank, 0);
+  for (size_t k = 0; k < out.rank; ++k) {
     size_t col = order[k];
     double sigma = std::sqrt(std::max(0.0, eigenvalues[col]));
     out.singular_values.push_back(sigma);
-    if (sigma < 1e-12) continue;
-    double root = std::sqrt(sigma);
-    // movie: V sqrt(S) = B^T w / sigma * sqrt(sigma) = B^T w / sqrt(sigma)
+    if (sigma < 1e-12) continue;  // a null direction: U and V columns stay zero
+    // V = B^T W / S, U = Q W.
     for (size_t m = 0; m < matrix.num_movies; ++m) {
       double sum = 0;
       for (size_t i = 0; i < width; ++i) sum += bt.at(m, i) * w.at(i, col);
-      out.movie[m][k] = static_cast<float>(sum / root);
+      out.v[m * out.rank + k] = sum / sigma;
     }
-    // user: U sqrt(S) = Q w sqrt(sigma)
     for (size_t u = 0; u < matrix.num_users; ++u) {
       double sum = 0;
       for (size_t i = 0; i < width; ++i) sum += y.at(u, i) * w.at(i, col);
-      out.user[u][k] = static_cast<float>(sum * root);
+      out.u[u * out.rank + k] = sum;
+    }
+  }
+  return out;
+}
+
+std::vector<double> PureSvdScores(const TruncatedSvd& svd,
+                                  const std::vector<std::pair<uint32_t, float>>& row) {
+  const size_t rank = svd.rank;
+  std::vector<double> projected(rank, 0);  // r V
+  for (const auto& [movie, rating] : row) {
+    const double* v = &svd.v[movie * rank];
+    for (size_t k = 0; k < rank; ++k) projected[k] += rating * v[k];
+  }
+  size_t movies = rank ? svd.v.size() / rank : 0;
+  std::vector<double> scores(movies, 0);  // (r V) V^T
+  for (size_t m = 0; m < movies; ++m) {
+    const double* v = &svd.v[m * rank];
+    double sum = 0;
+    for (size_t k = 0; k < rank; ++k) sum += projected[k] * v[k];
+    scores[m] = sum;
+  }
+  return scores;
+}
+
+Embeddings ComputeEmbeddings(const RatingMatrix& matrix, const EmbeddingOptions& options) {
+  TruncatedSvd svd = ComputeTruncatedSvd(matrix, options);
+  Embeddings out;
+  out.dim = options.dim;
+  out.singular_values = svd.singular_values;
+  out.movie.assign(matrix.num_movies, std::vector<float>(options.dim, 0));
+  out.user.assign(matrix.num_users, std::vector<float>(options.dim, 0));
+  // movie vectors V sqrt(S), user vectors U sqrt(S).
+  for (size_t k = 0; k < svd.rank; ++k) {
+    double root = std::sqrt(svd.singular_values[k]);
+    for (size_t m = 0; m < matrix.num_movies; ++m) {
+      out.movie[m][k] = static_cast<float>(svd.v[m * svd.rank + k] * root);
+    }
+    for (size_t u = 0; u < matrix.num_users; ++u) {
+      out.user[u][k] = static_cast<float>(svd.u[u * svd.rank + k] * root);
     }
   }
   return out;

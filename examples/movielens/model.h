@@ -45,7 +45,30 @@ struct EmbeddingOptions {
   size_t oversample = 10;
   size_t power_iterations = 4;
   uint64_t seed = 42;
+  // true: factor the ratings minus each user's mean (the demo's embeddings); false: the raw
+  // ratings with missing entries as 0 (PureSVD).
+  bool mean_centred = true;
 };
+
+// A rank-k truncated SVD A ~ U S V^T of the user x movie rating matrix.
+struct TruncatedSvd {
+  size_t rank = 0;
+  std::vector<double> singular_values;  // descending, `rank` of them
+  std::vector<double> u;                // num_users x rank, row-major, orthonormal columns
+  std::vector<double> v;                // num_movies x rank, row-major, orthonormal columns
+};
+
+// Rank options.dim SVD by randomized subspace iteration (Halko, Martinsson, Tropp 2011): a
+// Gaussian start of dim + oversample columns, power_iterations rounds of A A^T with
+// re-orthonormalization, then the exact SVD of the projected matrix. Accuracy grows with both
+// oversample and power_iterations (docs/quality.md records the settings PureSVD needs).
+TruncatedSvd ComputeTruncatedSvd(const RatingMatrix& matrix, const EmbeddingOptions& options);
+
+// PureSVD (Cremonesi, Koren, Turrin 2010) scores for one user: r V V^T, with r the user's rating
+// row (missing = 0) and V the right singular vectors of `svd` (computed with mean_centred =
+// false). One score per movie, training items included (callers exclude them).
+std::vector<double> PureSvdScores(const TruncatedSvd& svd,
+                                  const std::vector<std::pair<uint32_t, float>>& row);
 
 struct Embeddings {
   size_t dim = 0;
@@ -54,8 +77,8 @@ struct Embeddings {
   std::vector<double> singular_values;
 };
 
-// Truncated SVD of the user-mean-centred rating matrix by randomized subspace iteration
-// (the spaces use the inner-product metric: user . movie is the predicted centred rating):
+// ComputeTruncatedSvd of the (by default user-mean-centred) rating matrix as vectors for the
+// inner-product metric (user . movie is the predicted centred rating):
 // movie vectors V*sqrt(S), user vectors U*sqrt(S), so user·movie approximates the centred rating.
 Embeddings ComputeEmbeddings(const RatingMatrix& matrix, const EmbeddingOptions& options);
 
