@@ -31,7 +31,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: pathwise demo [--data DIR] [--listen HOST:PORT] [--auth] [--source CSV_DIR]\n"
                "       pathwise demo evaluate [--users N] [--source CSV_DIR] [--baselines-only]\n"
-               "                              [--split test|validation] [--recipes FILE]\n");
+               "                              [--split test|validation] [--recipes FILE]\n"
+               "                              [--min-rating X] [--resamples N] [--puresvd-rank N]\n");
   return 2;
 }
 
