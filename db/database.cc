@@ -1,5 +1,7 @@
 // Database: open/close, schema changes, reads, metadata and administration. The write path is
 // in write_path.cc, the NDJSON loader in loader.cc.
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
@@ -44,11 +46,34 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   PW_ASSIGN_OR_RETURN(impl.graph, graph::Graph::Load(*impl.store, *schema));
   PW_ASSIGN_OR_RETURN(impl.vectors, vector::VectorSet::Open(*impl.store, *schema, HnswPath(dir)));
   impl.engine = std::make_unique<query::Engine>(options.plan_cache_entries);
+  if (options.checkpoint_interval_seconds > 0) {
+    impl.checkpointer = std::thread([&impl] { impl.CheckpointLoop(); });
+  }
   return db;
+}
+
+void Database::Impl::CheckpointLoop() {
+  const auto interval = std::chrono::seconds(options.checkpoint_interval_seconds);
+  std::unique_lock<std::mutex> lock(checkpoint_mu);
+  while (!checkpoint_cv.wait_for(lock, interval, [this] { return stop_checkpoints; })) {
+    lock.unlock();
+    Status s = RunExclusive([this] { return vectors->SaveSnapshots(store.get()); });
+    if (!s.ok())
+      std::fprintf(stderr, "pathwise: periodic checkpoint failed: %s\n", s.ToString().c_str());
+    lock.lock();
+  }
 }
 
 Database::~Database() {
   if (!impl_ || !impl_->store) return;
+  if (impl_->checkpointer.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(impl_->checkpoint_mu);
+      impl_->stop_checkpoints = true;
+    }
+    impl_->checkpoint_cv.notify_all();
+    impl_->checkpointer.join();
+  }
   // Waits behind every queued writer, then snapshots and flushes as the last writer.
   impl_->RunExclusive(
       [this] {

@@ -37,6 +37,10 @@ struct DatabaseOptions {
   size_t plan_cache_entries = 1024;
   // Save HNSW snapshots when the database is closed.
   bool snapshot_on_close = true;
+  // Saves the snapshots of changed indexes this often in the background (0: never), so the
+  // vectors replayed at open after a crash are those of at most this interval. Each save holds
+  // the writer role while it writes the changed indexes.
+  uint32_t checkpoint_interval_seconds = 300;
 };
 
 // Size limits of written values (InvalidArgument beyond them). Ids: kMaxIdBytes (storage/schema.h).

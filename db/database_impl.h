@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -61,6 +62,13 @@ struct Database::Impl {
   // sets it.
   Status failed;
   bool closing = false;
+
+  // The periodic checkpoint (DatabaseOptions::checkpoint_interval_seconds).
+  std::thread checkpointer;
+  std::mutex checkpoint_mu;
+  std::condition_variable checkpoint_cv;
+  bool stop_checkpoints = false;  // guarded by checkpoint_mu
+  void CheckpointLoop();
 
   std::shared_ptr<const Schema> CurrentSchema() const {
     std::lock_guard<std::mutex> lock(schema_mu);
