@@ -247,13 +247,49 @@ int64_t VectorIndex::Impl::InternalId(NodeId node) const {
   return it == hnsw->label_lookup_.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
-void VectorIndex::Impl::EnsureCapacity(size_t extra) {
+namespace {
+
+// The indexes whose read side the current thread holds, innermost last (a handful at most: a
+// filter reading another index nests one more).
+thread_local std::vector<const IndexImpl*> t_read_held;
+
+}  // namespace
+
+VectorIndex::Impl::ReadGuard::ReadGuard(const Impl& impl) {
+  if (impl.ReadHeldByThisThread()) return;  // nested: the outer guard covers this read
+  while (impl.resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
+  impl.resize_mu.lock_shared();
+  owner_ = &impl;
+  t_read_held.push_back(&impl);
+}
+
+VectorIndex::Impl::ReadGuard::~ReadGuard() {
+  if (owner_ == nullptr) return;
+  auto it = std::find(t_read_held.rbegin(), t_read_held.rend(), owner_);
+  t_read_held.erase(std::next(it).base());
+  owner_->resize_mu.unlock_shared();
+}
+
+bool VectorIndex::Impl::ReadHeldByThisThread() const {
+  return std::find(t_read_held.begin(), t_read_held.end(), this) != t_read_held.end();
+}
+
+// hnswlib's internal ids are 32-bit and 0xffffffff marks "no entry point".
+constexpr size_t kMaxPoints = size_t{0xffffffff} - 1;
+
+Status VectorIndex::Impl::EnsureCapacity(size_t extra) {
   {
     auto lock = ReadLock();
-    if (hnsw->cur_element_count + extra <= hnsw->max_elements_) return;
+    if (hnsw->cur_element_count + extra <= hnsw->max_elements_) return Status::OK();
+  }
+  if (ReadHeldByThisThread()) {
+    // Growing waits for every reader, this thread's outer read included.
+    return Status::Internal("cannot grow vector index " + def.FullName() +
+                            " from inside a read of the same index");
   }
   // Announce the resize first: glibc's rwlock prefers readers, so under a steady stream of
-  // searches the exclusive lock could otherwise wait indefinitely.
+  // searches the exclusive lock could otherwise wait indefinitely. Readers already inside never
+  // wait for this flag again (ReadGuard is re-entrant), so they finish and let the resize in.
   resize_pending.store(true);
   std::unique_lock lock(resize_mu);
   struct ClearPending {
@@ -261,8 +297,19 @@ void VectorIndex::Impl::EnsureCapacity(size_t extra) {
     ~ClearPending() { flag->store(false); }
   } clear_pending{&resize_pending};
   size_t need = hnsw->cur_element_count + extra;
-  if (need <= hnsw->max_elements_) return;
-  hnsw->resizeIndex(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}));
+  if (need <= hnsw->max_elements_) return Status::OK();
+  if (need > kMaxPoints) {
+    return Status::ResourceExhausted("vector index " + def.FullName() + " is full (" +
+                                     std::to_string(kMaxPoints) + " points)");
+  }
+  try {
+    hnsw->resizeIndex(std::min(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}),
+                               kMaxPoints));
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted("cannot grow vector index " + def.FullName() + ": " +
+                                     e.what());
+  }
+  return Status::OK();
 }
 
 Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) const {
@@ -291,6 +338,21 @@ Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) con
   return Status::OK();
 }
 
+namespace {
+
+// An exception from hnswlib's addPoint: out of memory (std::bad_alloc, or hnswlib's own
+// "Not enough memory" errors) is ResourceExhausted; anything else is a bug (Internal).
+Status InsertFailed(const VectorSpaceDef& def, const std::exception& e) {
+  std::string what = e.what();
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr ||
+      what.rfind("Not enough memory", 0) == 0) {
+    return Status::ResourceExhausted("vector insert into " + def.FullName() + ": " + what);
+  }
+  return Status::Internal("vector insert into " + def.FullName() + " failed: " + what);
+}
+
+}  // namespace
+
 VectorIndex::VectorIndex() : impl_(std::make_unique<Impl>()) {}
 VectorIndex::~VectorIndex() = default;
 
@@ -316,8 +378,8 @@ const VectorSpaceDef& VectorIndex::def() const { return impl_->def; }
 Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
   std::vector<float> prepared(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(values, prepared.data()));
+  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(1));
   try {
-    impl_->EnsureCapacity(1);
     auto lock = impl_->ReadLock();
     int64_t internal = impl_->InternalId(node);
     bool was_live = internal >= 0 && !impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal));
@@ -326,7 +388,7 @@ Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
     if (!was_live) impl_->live.fetch_add(1);
     impl_->published = impl_->hnsw->cur_element_count;
   } catch (const std::exception& e) {
-    return Status::Internal(std::string("vector insert failed: ") + e.what());
+    return InsertFailed(impl_->def, e);
   }
   impl_->dirty = true;
   return Status::OK();
@@ -353,11 +415,7 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (last[nodes[i]] == i) order.push_back(i);
   }
-  try {
-    impl_->EnsureCapacity(order.size());
-  } catch (const std::exception& e) {
-    return Status::ResourceExhausted(std::string("vector index resize failed: ") + e.what());
-  }
+  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(order.size()));
   auto lock = impl_->ReadLock();
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};

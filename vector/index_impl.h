@@ -28,14 +28,30 @@ struct VectorIndex::Impl {
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw;
   // Shared by every search and insert; exclusive only while the capacity grows (resizeIndex
-  // reallocates hnswlib's arrays) — rare, since capacity doubles.
+  // reallocates hnswlib's arrays) — rare, since capacity doubles. Take it through ReadGuard only.
   mutable std::shared_mutex resize_mu;
   std::atomic<bool> resize_pending{false};
-  // resize_mu in shared mode, after letting a pending resize go first.
-  std::shared_lock<std::shared_mutex> ReadLock() const {
-    while (resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
-    return std::shared_lock<std::shared_mutex>(resize_mu);
-  }
+
+  // resize_mu in shared mode for the calling thread, re-entrantly: when this thread already
+  // holds this index's read side (a search's filter calling SimilarityTo/Get/Contains/Search on
+  // the index it is filtering), the nested guard takes nothing, since the outer guard already
+  // keeps hnswlib's arrays in place. A nested read therefore never waits behind a pending resize
+  // that is itself waiting for the outer read to end (the deadlock this replaces). A first
+  // (outermost) read lets a pending resize go first.
+  class ReadGuard {
+   public:
+    explicit ReadGuard(const Impl& impl);
+    ~ReadGuard();
+    ReadGuard(const ReadGuard&) = delete;
+    ReadGuard& operator=(const ReadGuard&) = delete;
+
+   private:
+    const Impl* owner_ = nullptr;  // null for a nested guard
+  };
+  ReadGuard ReadLock() const { return ReadGuard(*this); }
+  // True while the calling thread holds this index's read side (a ReadGuard is alive).
+  bool ReadHeldByThisThread() const;
+
   std::atomic<size_t> live{0};
   // Internal ids below this are fully written; exact scans and searches stop here so they never
   // read a point an in-flight insert is still initialising.
@@ -53,8 +69,11 @@ struct VectorIndex::Impl {
   // The stored (for cosine: normalised) vector of a live point, or nullptr when the node has none
   // or it was removed. REQUIRES: resize_mu held (either mode) for as long as the data is read.
   const float* LiveData(NodeId node) const;
-  // Grows capacity so `extra` more points fit. Takes resize_mu exclusively when it must grow.
-  void EnsureCapacity(size_t extra);
+  // Grows capacity so `extra` more points fit. Takes resize_mu exclusively when it must grow;
+  // FailedPrecondition (instead of a self-deadlock) if this thread holds the read side, e.g. an
+  // Upsert from inside a search's filter on the same index. ResourceExhausted when memory or
+  // the id space (2^32 points) runs out.
+  Status EnsureCapacity(size_t extra);
   // Checks dim and finiteness, copies and normalises (cosine) into *out.
   Status Prepare(std::span<const float> values, float* out) const;
   // Writes the index to path (hnswlib's format) and checks the file is complete; *points gets

@@ -10,8 +10,20 @@
 // dirty set) are re-applied, so a restart never rebuilds a large index. No hnswlib type appears
 // in this header; hnswlib's exceptions are caught here and returned as Status.
 //
-// Concurrency: searches run concurrently with each other and with the single writer's
-// Upsert/Remove (hnswlib's per-node link locks and a resize lock inside).
+// Concurrency: searches run concurrently with each other and with one writer at a time
+// (Upsert/UpsertBatch/Remove; hnswlib's per-node link locks inside). Each index has a resize
+// lock: every read and insert holds it shared; growing the capacity (hnswlib reallocates its
+// arrays, capacity doubles so this is rare) takes it exclusively, announcing itself first so new
+// readers wait for it instead of starving it. The shared side is re-entrant per thread: a read
+// made while the same thread already reads the index (a search's filter calling SimilarityTo,
+// Get, Contains or Search on the index being searched, e.g. NEAREST ... WHERE similarity(...))
+// takes nothing and so never waits for a pending resize, which itself waits for the outer read
+// to finish. Hence:
+//  - a filter may call any const method of any index;
+//  - a filter must not block on anything the writer may hold while it upserts into the same
+//    index (the writer can be waiting for the filter's search to end);
+//  - an Upsert that must grow the index from inside a read of that same index (e.g. from a
+//    filter) returns Internal instead of deadlocking.
 #pragma once
 
 #include <cstdint>
