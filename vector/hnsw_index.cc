@@ -312,7 +312,15 @@ Status VectorIndex::Impl::EnsureCapacity(size_t extra) {
   return Status::OK();
 }
 
-Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) const {
+namespace {
+
+// Largest squared norm accepted in l2/ip spaces: then every distance hnswlib computes between
+// two stored or query vectors (at most 4 * FLT_MAX / 4 for l2, FLT_MAX / 4 for ip) stays finite.
+constexpr double kMaxSquaredNorm = std::numeric_limits<float>::max() / 4.0;
+
+}  // namespace
+
+Status ValidateVector(const VectorSpaceDef& def, std::span<const float> values) {
   if (values.size() != def.dim) {
     return Status::InvalidArgument("vector for " + def.FullName() + " has " +
                                    std::to_string(values.size()) + " values, expected " +
@@ -325,16 +333,46 @@ Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) con
                                      " has a non-finite value at position " + std::to_string(i));
     }
     norm2 += static_cast<double>(values[i]) * values[i];
-    out[i] = values[i];
   }
-  if (def.metric == Metric::kCosine) {
-    if (norm2 == 0 || !std::isfinite(norm2)) {
-      return Status::InvalidArgument("a zero vector has no direction (cosine space " +
-                                     def.FullName() + ")");
+  if (def.metric != Metric::kCosine) {
+    if (norm2 > kMaxSquaredNorm) {
+      return Status::InvalidArgument("vector for " + def.FullName() + " has norm " +
+                                     std::to_string(std::sqrt(norm2)) + ", above the limit of " +
+                                     std::to_string(std::sqrt(kMaxSquaredNorm)) +
+                                     " (distances would overflow)");
     }
-    float inv = static_cast<float>(1.0 / std::sqrt(norm2));
-    for (size_t i = 0; i < values.size(); ++i) out[i] *= inv;
+    return Status::OK();
   }
+  // Cosine: the stored vector is values / |values| in float; it must keep a direction. Computed
+  // in double, any non-zero float vector (denormals included) normalises to a unit vector; the
+  // check below also holds the stored float result to that.
+  double unit2 = 0;
+  if (norm2 > 0) {
+    const double norm = std::sqrt(norm2);
+    for (float v : values) {
+      double x = static_cast<float>(v / norm);
+      unit2 += x * x;
+    }
+  }
+  if (!(unit2 > 0.5 && unit2 < 1.5)) {
+    return Status::InvalidArgument(
+        "vector for " + def.FullName() + " has norm 0 (all values zero, or too small for a "
+        "float): a cosine space needs a vector with a direction");
+  }
+  return Status::OK();
+}
+
+Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) const {
+  PW_RETURN_IF_ERROR(ValidateVector(def, values));
+  if (def.metric != Metric::kCosine) {
+    std::copy(values.begin(), values.end(), out);
+    return Status::OK();
+  }
+  double norm2 = 0;
+  for (float v : values) norm2 += static_cast<double>(v) * v;
+  const double norm = std::sqrt(norm2);
+  // In double: 1 / norm can exceed the float range for denormal inputs.
+  for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<float>(values[i] / norm);
   return Status::OK();
 }
 

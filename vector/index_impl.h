@@ -74,7 +74,7 @@ struct VectorIndex::Impl {
   // Upsert from inside a search's filter on the same index. ResourceExhausted when memory or
   // the id space (2^32 points) runs out.
   Status EnsureCapacity(size_t extra);
-  // Checks dim and finiteness, copies and normalises (cosine) into *out.
+  // ValidateVector(def, values), then copies into out, normalised for cosine (in double).
   Status Prepare(std::span<const float> values, float* out) const;
   // Writes the index to path (hnswlib's format) and checks the file is complete; *points gets
   // the number of points (live and deleted) written. REQUIRES: no concurrent writes.

@@ -74,6 +74,19 @@ struct SearchResult {
   bool post_filtered = false;
 };
 
+// Checks that `values` can be stored in (or searched with) a vector of space `def`:
+//  - exactly def.dim values, every one finite;
+//  - cosine: a direction, i.e. not all zero once read as floats ([0,0,0,0], or [1e-50,0,0,0],
+//    which is all zeros as floats); tiny non-zero values (denormals) are fine, since the vector
+//    is normalised in double;
+//  - l2 and ip: a norm of at most sqrt(FLT_MAX / 4) ~ 9.2e18, so that every distance between
+//    two accepted vectors is finite.
+// InvalidArgument naming the space and the problem otherwise. Upsert, UpsertBatch and the
+// searches use exactly this check; a caller that must not fail half-way (the database's write
+// path) calls it before applying anything: for values that pass it, Upsert fails only when
+// memory (or the 2^32-point id space of one index) runs out.
+Status ValidateVector(const VectorSpaceDef& def, std::span<const float> values);
+
 class VectorIndex {
  public:
   // A standalone empty index for one space (tests, tools; VectorSet uses it too).
@@ -82,7 +95,10 @@ class VectorIndex {
   ~VectorIndex();
 
   const VectorSpaceDef& def() const;
-  // Validates dimension and finiteness (InvalidArgument otherwise); normalises for cosine.
+  // Inserts or replaces node's vector (normalised for cosine). InvalidArgument exactly when
+  // ValidateVector fails; otherwise OK, growing the capacity as needed, except
+  // ResourceExhausted when memory or the id space runs out (and Internal when called from
+  // inside a read of this same index and the capacity must grow; see Concurrency).
   Status Upsert(NodeId node, std::span<const float> values);
   // Inserts many vectors using up to `threads` threads (bulk loads). values holds
   // nodes.size() * dim floats, row-major. All-or-nothing validation before any insert.
