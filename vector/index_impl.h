@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "vector/snapshot_format.h"
 #include "vector/vector.h"
 
 // hnswlib 0.6.2 defines non-inline functions in its headers, so exactly one translation unit
@@ -61,8 +62,10 @@ struct VectorIndex::Impl {
 
   // Creates an empty index (capacity grows on demand). Throws hnswlib's exceptions.
   void InitEmpty(size_t capacity);
-  // Loads a saved index. Throws on a damaged file.
-  void LoadFrom(const std::string& path);
+  // Loads a snapshot for def (format and checks: snapshot_format.h); *crc (if not null) gets
+  // the body's checksum. Corruption on any damage; ResourceExhausted when memory runs out.
+  static Result<std::unique_ptr<Impl>> Load(const VectorSpaceDef& def, SnapshotSource* source,
+                                            uint32_t* crc);
   // Internal id of a label, or -1 if the label was never inserted.
   // REQUIRES: resize_mu held (either mode).
   int64_t InternalId(NodeId node) const;
@@ -76,9 +79,9 @@ struct VectorIndex::Impl {
   Status EnsureCapacity(size_t extra);
   // ValidateVector(def, values), then copies into out, normalised for cosine (in double).
   Status Prepare(std::span<const float> values, float* out) const;
-  // Writes the index to path (hnswlib's format) and checks the file is complete; *points gets
+  // Writes the snapshot (body and footer) into sink; *crc gets the body's checksum, *points
   // the number of points (live and deleted) written. REQUIRES: no concurrent writes.
-  Status SaveTo(const std::string& path, size_t* points) const;
+  Status WriteSnapshotTo(SnapshotSink* sink, uint32_t* crc, size_t* points) const;
   // Points ever inserted (live and deleted); a loaded snapshot is checked against its meta.
   size_t Points() const;
   // Counts live (not deleted) points; O(points).
@@ -87,6 +90,12 @@ struct VectorIndex::Impl {
 
 struct IndexInternals {
   using Impl = VectorIndex::Impl;
+  // A VectorIndex around a loaded or built Impl.
+  static std::unique_ptr<VectorIndex> Wrap(std::unique_ptr<Impl> impl) {
+    std::unique_ptr<VectorIndex> index(new VectorIndex());
+    index->impl_ = std::move(impl);
+    return index;
+  }
 };
 using IndexImpl = IndexInternals::Impl;
 

@@ -31,6 +31,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/storage.h"
@@ -124,6 +125,27 @@ class VectorIndex {
   // REQUIRES: q has the space's dimension.
   Result<float> SimilarityTo(NodeId node, std::span<const float> q) const;
   size_t MemoryBytes() const;
+
+  // Snapshots: the index's graph and vectors as bytes (the file format is described in
+  // docs/architecture-serving.md, "Vector snapshots"; VectorSet keeps one file per space).
+  // A snapshot checks itself: a footer holds the format version, the body's length and its
+  // CRC32C, and every structural field (point count against the file size, levels, link
+  // counts <= the graph degree, every neighbour id < the point count, unique node ids, finite
+  // values) is verified before the index is used.
+  static constexpr size_t kSnapshotFooterBytes = 24;
+  // This index's snapshot. REQUIRES: no concurrent writes.
+  Result<std::string> SnapshotBytes() const;
+  // An index for def from a snapshot: Corruption naming the reason for any damage or
+  // truncation (never an out-of-bounds read), or for a snapshot of another definition (dim,
+  // metric, m); ResourceExhausted when memory runs out; InvalidArgument for an unusable def.
+  static Result<std::unique_ptr<VectorIndex>> LoadSnapshotBytes(const VectorSpaceDef& def,
+                                                                std::string_view bytes);
+  // The same from a file; also NotFound when it does not exist, IOError when unreadable.
+  static Result<std::unique_ptr<VectorIndex>> LoadSnapshotFile(const VectorSpaceDef& def,
+                                                               const std::string& path);
+  // `body` (a snapshot without its last kSnapshotFooterBytes) with a footer that matches it:
+  // tests and the fuzz target use it to alter a body's structure past the checksum.
+  static std::string FrameSnapshotBody(std::string_view body);
 
  private:
   friend class VectorSet;
