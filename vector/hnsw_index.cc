@@ -9,7 +9,40 @@
 // once the widened search would cost more than an exact filtered scan (estimated from the
 // selectivity the failed attempt observed), the exact scan answers and the result is marked
 // exhaustive.
+// hnswlib 0.6.2's prefetches in searchBaseLayer read the link id after the last one
+// (datal[j + 1]); for a full list on the last level of a point's upper-layer block that is up
+// to 4 bytes past the block hnswlib mallocs (found by fuzz/vector_snapshot_fuzz.cc under ASan,
+// on ordinary inserts as well as loaded snapshots). Every malloc inside hnswlib's headers gets
+// kHnswSlack more bytes, so that read stays inside the allocation; hnswlib frees them with free.
+// The standard headers hnswlib includes come first, so the macro reaches hnswlib's code only.
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cpuid.h>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <immintrin.h>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+#include <x86intrin.h>
+
+namespace pathwise::vector {
+constexpr size_t kHnswSlack = 16;
+inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); }
+}  // namespace pathwise::vector
+
+#define malloc(bytes) ::pathwise::vector::HnswMalloc(bytes)
 #include <hnswlib/hnswlib.h>
+#undef malloc
 
 #include <algorithm>
 #include <cmath>
@@ -147,7 +180,7 @@ void Adopt(SnapshotImage* img, hnswlib::SpaceInterface<float>* s,
     if (bytes == 0) {
       h->linkLists_[i] = nullptr;
     } else {
-      h->linkLists_[i] = static_cast<char*>(std::malloc(bytes));
+      h->linkLists_[i] = static_cast<char*>(HnswMalloc(bytes));
       if (h->linkLists_[i] == nullptr) throw std::bad_alloc();
       std::memcpy(h->linkLists_[i], img->upper.data() + img->upper_at[i], bytes);
     }

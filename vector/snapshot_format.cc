@@ -178,9 +178,13 @@ Status CheckPoints(const VectorSpaceDef& def, const SnapshotImage& img) {
         return Corrupt("point " + std::to_string(i) + " has a non-finite value");
       }
     }
-    if (!labels.insert(PodAt<uint64_t>(point + h.label_offset)).second) {
-      return Corrupt("node " + std::to_string(PodAt<uint64_t>(point + h.label_offset)) +
-                     " appears twice");
+    const uint64_t label = PodAt<uint64_t>(point + h.label_offset);
+    if (label >= kInvalidNode) {
+      return Corrupt("point " + std::to_string(i) + " has node id " + std::to_string(label) +
+                     ", out of range");
+    }
+    if (!labels.insert(label).second) {
+      return Corrupt("node " + std::to_string(label) + " appears twice");
     }
   }
   return Status::OK();
@@ -333,6 +337,7 @@ Status BytesSource::ReadAt(size_t offset, char* dst, size_t n) {
   if (offset > bytes_.size() || n > bytes_.size() - offset) {
     return Status::Internal("snapshot read past the end");
   }
+  if (n == 0) return Status::OK();  // dst may be null for an empty section
   std::memcpy(dst, bytes_.data() + offset, n);
   return Status::OK();
 }

@@ -148,7 +148,8 @@ struct SnapshotImage {
 // Reads and checks a snapshot for space def: footer (magic, version, length, checksum), header
 // against def, sizes against the file, per point the link counts (<= max_m0 / max_m), the
 // deleted flag, every neighbour id (< count, and at a level its target has), the levels
-// (<= max_level, the entry point's == max_level), unique labels, finite vector values.
+// (<= max_level, the entry point's == max_level), labels (unique node ids < kInvalidNode),
+// finite vector values.
 // Corruption with the reason; ResourceExhausted if memory runs out. `min_capacity`: the least
 // room to reserve in level0 (the index's initial capacity).
 Result<SnapshotImage> ReadSnapshot(const VectorSpaceDef& def, SnapshotSource* source,

@@ -208,6 +208,8 @@ TEST_CASE("structural damage behind a valid checksum is Corruption, never an out
   damaged([&](std::string* b) { SetPod<float>(b, point(2) + kLinks0, NAN); }, "non-finite");
   damaged([&](std::string* b) { SetPod<uint64_t>(b, point(5) + kLinks0 + 16, Pod<uint64_t>(body, point(4) + kLinks0 + 16)); },
           "appears twice");
+  damaged([&](std::string* b) { SetPod<uint64_t>(b, point(6) + kLinks0 + 16, uint64_t{1} << 32); },
+          "out of range");
   damaged([&](std::string* b) { SetPod<uint64_t>(b, kCountAt, 201); }, "");
   damaged([&](std::string* b) { SetPod<uint64_t>(b, kCountAt, uint64_t{1} << 40); }, "do not fit");
   damaged([&](std::string* b) { SetPod<uint32_t>(b, kEntryAt, 200); }, "entry point");
