@@ -7,8 +7,10 @@
 //
 // Persistence: each index is saved as a snapshot file next to the database, recording the RocksDB
 // sequence it covers; at open the snapshot is loaded and the vectors written since (the store's
-// dirty set) are re-applied, so a restart never rebuilds a large index. No hnswlib type appears
-// in this header; hnswlib's exceptions are caught here and returned as Status.
+// dirty set) are re-applied, so a restart never rebuilds a large index unless its snapshot is
+// unusable. Snapshots carry a CRC32C and are bounds-checked on load; a damaged one is logged and
+// rebuilt from the store (see VectorSet::Open). No hnswlib type appears in this header;
+// hnswlib's exceptions are caught here and returned as Status.
 //
 // Concurrency: searches run concurrently with each other and with one writer at a time
 // (Upsert/UpsertBatch/Remove; hnswlib's per-node link locks inside). Each index has a resize
@@ -159,7 +161,10 @@ class VectorIndex {
 class VectorSet {
  public:
   // Loads each space's snapshot from dir (if present and consistent), re-applies the store's dirty
-  // vectors, and builds from the store's vectors any space without a usable snapshot.
+  // vectors, and builds from the store's vectors any space without a usable snapshot. A snapshot
+  // that exists but cannot be used (damaged or truncated: Corruption from LoadSnapshotFile; of
+  // another definition; newer than the store; its .meta missing or from another snapshot) is
+  // reported with one line on stderr naming the space, the file and the reason, then rebuilt.
   static Result<std::unique_ptr<VectorSet>> Open(const storage::Store& store, const Schema& schema,
                                                  const std::string& dir);
   ~VectorSet();
@@ -169,8 +174,10 @@ class VectorSet {
   VectorIndex* Get(SpaceId space);  // nullptr if unknown
   const VectorIndex* Get(SpaceId space) const;
 
-  // Saves every index whose content changed since its last snapshot (write to a temporary file,
-  // then rename), then clears that space's dirty set in the store.
+  // Saves every index whose content changed since its last snapshot, then clears that space's
+  // dirty set in the store. Each file (index, then .meta) is written to a temporary file,
+  // fsynced, renamed over the old one, and the directory fsynced: after a power loss each file
+  // is its old or its new version, and a mismatched pair is detected by checksum and rebuilt.
   // REQUIRES: no concurrent writes (the caller holds the writer role).
   Status SaveSnapshots(storage::Store* store);
   // Writes snapshots of all spaces into another directory (used by backups).
