@@ -291,17 +291,18 @@ FileSink::~FileSink() {
 
 Status FileSink::Write(const char* data, size_t n) {
   if (buf_.size() + n > kFileBuffer) PW_RETURN_IF_ERROR(Flush());
-  if (n >= kFileBuffer) {
-    buf_.assign(data, data + n);  // rare (the level-0 block): one copy, one write loop
-    return Flush();
-  }
+  if (n >= kFileBuffer) return WriteAll(data, n);  // the level-0 block: straight from memory
   buf_.insert(buf_.end(), data, data + n);
   return Status::OK();
 }
 
 Status FileSink::Flush() {
-  const char* p = buf_.data();
-  size_t left = buf_.size();
+  PW_RETURN_IF_ERROR(WriteAll(buf_.data(), buf_.size()));
+  buf_.clear();
+  return Status::OK();
+}
+
+Status FileSink::WriteAll(const char* p, size_t left) {
   while (left > 0) {
     ssize_t w = ::write(fd_, p, std::min<size_t>(left, size_t{1} << 30));
     if (w < 0 && errno == EINTR) continue;
@@ -309,7 +310,6 @@ Status FileSink::Flush() {
     p += w;
     left -= static_cast<size_t>(w);
   }
-  buf_.clear();
   return Status::OK();
 }
 

@@ -77,6 +77,7 @@ class FileSink : public SnapshotSink {
  private:
   FileSink(int fd, std::string path);
   Status Flush();
+  Status WriteAll(const char* data, size_t n);
   int fd_;
   std::string path_;
   std::vector<char> buf_;

@@ -390,3 +390,46 @@ TEST_CASE("open logs a corrupt or truncated snapshot and rebuilds it, answering 
   std::filesystem::remove_all(db);
   std::filesystem::remove_all(snaps);
 }
+
+TEST_CASE("a snapshot file larger than the write buffer holds exactly the index's snapshot bytes") {
+  std::string db = TempDir("db6");
+  std::string snaps = TempDir("snap6");
+  Schema schema;
+  NodeTypeDef item;
+  item.name = "Item";
+  REQUIRE(schema.AddNodeType(item).ok());
+  VectorSpaceDef def;
+  def.node_type = "Item";
+  def.name = "wide";
+  def.dim = 128;
+  def.m = 4;
+  def.ef_construction = 16;
+  REQUIRE(schema.AddSpace(def).ok());
+  const SpaceId space = schema.spaces()[0].id;
+  auto store = storage::Store::Open(storage::StoreOptions{}, db);
+  REQUIRE(store.ok());
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0, 1);
+  storage::WriteBatch batch;
+  for (NodeId n = 0; n < 2500; ++n) {  // 2500 * 556 bytes: level 0 alone exceeds 1 MiB
+    std::vector<float> v(128);
+    for (float& x : v) x = g(rng);
+    batch.PutVector(space, n, v);
+  }
+  REQUIRE((*store)->Write(&batch, false).ok());
+  auto set = VectorSet::Open(**store, schema, snaps);
+  REQUIRE(set.ok());
+  REQUIRE((*set)->SaveSnapshots(store->get()).ok());
+  auto expected = (*set)->Get(space)->SnapshotBytes();
+  REQUIRE(expected.ok());
+  const std::string file = ReadFile(snaps + "/Item.wide.hnsw");
+  CHECK(file.size() > (size_t{1} << 20));
+  CHECK(file == *expected);
+  auto loaded = vector::VectorIndex::LoadSnapshotFile(schema.spaces()[0], snaps + "/Item.wide.hnsw");
+  REQUIRE(loaded.ok());
+  CHECK((*loaded)->Size() == 2500);
+  set->reset();
+  store->reset();
+  std::filesystem::remove_all(db);
+  std::filesystem::remove_all(snaps);
+}
