@@ -9,17 +9,49 @@
 // once the widened search would cost more than an exact filtered scan (estimated from the
 // selectivity the failed attempt observed), the exact scan answers and the result is marked
 // exhaustive.
+// hnswlib 0.6.2's prefetches in searchBaseLayer read the link id after the last one
+// (datal[j + 1]); for a full list on the last level of a point's upper-layer block that is up
+// to 4 bytes past the block hnswlib mallocs (found by fuzz/vector_snapshot_fuzz.cc under ASan,
+// on ordinary inserts as well as loaded snapshots). Every malloc inside hnswlib's headers gets
+// kHnswSlack more bytes, so that read stays inside the allocation; hnswlib frees them with free.
+// The standard headers hnswlib includes come first, so the macro reaches hnswlib's code only.
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cpuid.h>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <immintrin.h>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+#include <x86intrin.h>
+
+namespace pathwise::vector {
+constexpr size_t kHnswSlack = 16;
+inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); }
+}  // namespace pathwise::vector
+
+#define malloc(bytes) ::pathwise::vector::HnswMalloc(bytes)
 #include <hnswlib/hnswlib.h>
+#undef malloc
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <filesystem>
 #include <queue>
 #include <thread>
 #include <unordered_map>
 
+#include "vector/crc32c.h"
 #include "vector/index_impl.h"
 
 namespace pathwise::vector {
@@ -30,19 +62,13 @@ float Dist(const IndexImpl& impl, const float* query, uint32_t internal_id) {
                                  impl.hnsw->dist_func_param_);
 }
 
-float SimilarityFromDistance(const IndexImpl& impl, float distance) {
-  return impl.def.metric == Metric::kL2 ? 1.0f / (1.0f + distance) : 1.0f - distance;
+std::unique_ptr<hnswlib::SpaceInterface<float>> MakeSpace(const VectorSpaceDef& def) {
+  if (def.metric == Metric::kL2) return std::make_unique<hnswlib::L2Space>(def.dim);
+  return std::make_unique<hnswlib::InnerProductSpace>(def.dim);
 }
 
-// Size saveIndex must have produced; hnswlib's writer does not report I/O errors itself.
-size_t ExpectedFileSize(const hnswlib::HierarchicalNSW<float>& h) {
-  size_t bytes = 8 * 6 + 4 + 4 + 8 * 3 + 8 + 8;  // header fields, see saveIndex
-  bytes += h.cur_element_count * h.size_data_per_element_;
-  for (size_t i = 0; i < h.cur_element_count; ++i) {
-    bytes += 4;
-    if (h.element_levels_[i] > 0) bytes += h.size_links_per_element_ * h.element_levels_[i];
-  }
-  return bytes;
+float SimilarityFromDistance(const IndexImpl& impl, float distance) {
+  return impl.def.metric == Metric::kL2 ? 1.0f / (1.0f + distance) : 1.0f - distance;
 }
 
 }  // namespace
@@ -50,18 +76,38 @@ size_t ExpectedFileSize(const hnswlib::HierarchicalNSW<float>& h) {
 VectorIndex::Impl::Impl() = default;
 VectorIndex::Impl::~Impl() = default;
 
-Status VectorIndex::Impl::SaveTo(const std::string& path, size_t* points) const {
+Status VectorIndex::Impl::WriteSnapshotTo(SnapshotSink* sink, uint32_t* crc,
+                                          size_t* points) const {
   auto lock = ReadLock();
-  try {
-    hnsw->saveIndex(path);
-  } catch (const std::exception& e) {
-    return Status::IOError(std::string("cannot save vector index: ") + e.what());
+  const auto& h = *hnsw;
+  SnapshotHeader header;
+  header.offset_level0 = h.offsetLevel0_;
+  header.max_elements = h.max_elements_;
+  header.count = h.cur_element_count;
+  header.size_data_per_element = h.size_data_per_element_;
+  header.label_offset = h.label_offset_;
+  header.offset_data = h.offsetData_;
+  header.max_level = h.maxlevel_;
+  header.entry_point = h.enterpoint_node_;
+  header.max_m = h.maxM_;
+  header.max_m0 = h.maxM0_;
+  header.m = h.M_;
+  header.mult = h.mult_;
+  header.ef_construction = h.ef_construction_;
+  char encoded[kSnapshotHeaderBytes];
+  EncodeSnapshotHeader(header, encoded);
+  SnapshotWriter out(sink);
+  PW_RETURN_IF_ERROR(out.Write(encoded, sizeof(encoded)));
+  PW_RETURN_IF_ERROR(out.Write(h.data_level0_memory_, h.cur_element_count * h.size_data_per_element_));
+  for (size_t i = 0; i < h.cur_element_count; ++i) {
+    const uint32_t bytes =
+        h.element_levels_[i] > 0 ? static_cast<uint32_t>(h.size_links_per_element_ * h.element_levels_[i]) : 0;
+    PW_RETURN_IF_ERROR(out.Write(reinterpret_cast<const char*>(&bytes), sizeof(bytes)));
+    if (bytes > 0) PW_RETURN_IF_ERROR(out.Write(h.linkLists_[i], bytes));
   }
-  std::error_code ec;
-  if (std::filesystem::file_size(path, ec) != ExpectedFileSize(*hnsw) || ec) {
-    return Status::IOError("short write saving " + path);
-  }
-  *points = hnsw->cur_element_count;
+  PW_RETURN_IF_ERROR(out.Finish());
+  *crc = out.crc();
+  *points = h.cur_element_count;
   return Status::OK();
 }
 
@@ -73,11 +119,7 @@ size_t VectorIndex::Impl::Points() const {
 constexpr size_t kInitialCapacity = 1024;
 
 void VectorIndex::Impl::InitEmpty(size_t capacity) {
-  if (def.metric == Metric::kL2) {
-    space = std::make_unique<hnswlib::L2Space>(def.dim);
-  } else {
-    space = std::make_unique<hnswlib::InnerProductSpace>(def.dim);
-  }
+  space = MakeSpace(def);
   hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), capacity, def.m,
                                                            def.ef_construction);
   live = 0;
@@ -86,34 +128,11 @@ void VectorIndex::Impl::InitEmpty(size_t capacity) {
 
 namespace {
 
-template <typename T>
-T ReadPod(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
-void ReadExactly(std::ifstream& in, char* dst, size_t bytes) {
-  // Large reads go straight to read(2) in libstdc++; chunks keep each call well below 2 GB.
-  constexpr size_t kChunk = size_t{1} << 30;
-  while (bytes > 0) {
-    size_t n = std::min(bytes, kChunk);
-    in.read(dst, static_cast<std::streamsize>(n));
-    if (static_cast<size_t>(in.gcount()) != n) throw std::runtime_error("short read of vector index");
-    dst += n;
-    bytes -= n;
-  }
-}
-
-// Loads a file written by hnswlib's saveIndex into h (constructed with hnswlib's empty
-// constructor). Same format and the same consistency checks as hnswlib 0.6.2's loadIndex, which
-// walks the file once with a seekg/tellg per point before reading it (several syscalls per point:
-// seconds at a million points); here the level-0 block is read straight into its final buffer,
-// the upper-layer section is read in one piece and checked in memory, and the label map is sized
-// once. Throws std::runtime_error on a damaged or truncated file.
-void LoadHnsw(hnswlib::SpaceInterface<float>* s, const std::string& path,
-              hnswlib::HierarchicalNSW<float>* h) {
-  // Make the destructor safe whatever happens below.
+// Hands a checked snapshot to h (constructed with hnswlib's empty constructor), setting up what
+// hnswlib 0.6.2's loadIndex would. Throws std::bad_alloc when memory runs out; h's destructor is
+// safe at every point.
+void Adopt(SnapshotImage* img, hnswlib::SpaceInterface<float>* s,
+           hnswlib::HierarchicalNSW<float>* h) {
   h->cur_element_count = 0;
   h->data_level0_memory_ = nullptr;
   h->linkLists_ = nullptr;
@@ -121,94 +140,49 @@ void LoadHnsw(hnswlib::SpaceInterface<float>* s, const std::string& path,
   h->num_deleted_ = 0;
   h->metric_distance_computations = 0;
   h->metric_hops = 0;
-
-  std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) throw std::runtime_error("cannot open " + path);
-  const size_t file_size = std::filesystem::file_size(path);
-  constexpr size_t kHeader = 8 * 6 + 4 + 4 + 8 * 3 + 8 + 8;  // saveIndex's header fields
-  if (file_size < kHeader) throw std::runtime_error("vector index file too short");
-  char header[kHeader];
-  ReadExactly(in, header, kHeader);
-  const char* p = header;
-  auto next_size = [&] { size_t v = ReadPod<size_t>(p); p += 8; return v; };
-  h->offsetLevel0_ = next_size();
-  h->max_elements_ = next_size();
-  const size_t count = next_size();
-  h->size_data_per_element_ = next_size();
-  h->label_offset_ = next_size();
-  h->offsetData_ = next_size();
-  h->maxlevel_ = ReadPod<int>(p);
-  p += 4;
-  h->enterpoint_node_ = ReadPod<hnswlib::tableint>(p);
-  p += 4;
-  h->maxM_ = next_size();
-  h->maxM0_ = next_size();
-  h->M_ = next_size();
-  h->mult_ = ReadPod<double>(p);
-  p += 8;
-  h->ef_construction_ = next_size();
-
+  const SnapshotHeader& hd = img->header;
+  const size_t capacity = img->capacity;
+  h->offsetLevel0_ = hd.offset_level0;
+  h->max_elements_ = capacity;
+  h->size_data_per_element_ = hd.size_data_per_element;
+  h->label_offset_ = hd.label_offset;
+  h->offsetData_ = hd.offset_data;
+  h->maxlevel_ = hd.max_level;
+  h->enterpoint_node_ = hd.entry_point;
+  h->maxM_ = hd.max_m;
+  h->maxM0_ = hd.max_m0;
+  h->M_ = hd.m;
+  h->mult_ = hd.mult;
+  h->revSize_ = 1.0 / hd.mult;
+  h->ef_construction_ = hd.ef_construction;
+  h->ef_ = 10;
   h->data_size_ = s->get_data_size();
   h->fstdistfunc_ = s->get_dist_func();
   h->dist_func_param_ = s->get_dist_func_param();
   h->size_links_per_element_ = h->maxM_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
   h->size_links_level0_ = h->maxM0_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
-  if (h->size_data_per_element_ != h->size_links_level0_ + h->data_size_ + sizeof(hnswlib::labeltype) ||
-      h->offsetData_ != h->size_links_level0_ || h->offsetLevel0_ != 0 ||
-      h->label_offset_ != h->size_links_level0_ + h->data_size_ || h->max_elements_ < count ||
-      (count > 0 && h->enterpoint_node_ >= count)) {
-    throw std::runtime_error("vector index header does not match its space");
-  }
-  const size_t level0_bytes = count * h->size_data_per_element_;
-  if (file_size < kHeader + level0_bytes) throw std::runtime_error("vector index file truncated");
 
-  h->data_level0_memory_ =
-      static_cast<char*>(malloc(std::max<size_t>(1, h->max_elements_ * h->size_data_per_element_)));
-  if (h->data_level0_memory_ == nullptr) throw std::runtime_error("not enough memory for level 0");
-  ReadExactly(in, h->data_level0_memory_, level0_bytes);
-  std::vector<char> upper(file_size - kHeader - level0_bytes);
-  ReadExactly(in, upper.data(), upper.size());
-
-  // Check the upper-layer section: one size per point, then that many bytes, to the exact end.
-  std::vector<int> levels(h->max_elements_, 0);
-  size_t at = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (upper.size() - at < 4) throw std::runtime_error("vector index links truncated");
-    unsigned int bytes = ReadPod<unsigned int>(upper.data() + at);
-    at += 4;
-    if (bytes % h->size_links_per_element_ != 0 || upper.size() - at < bytes) {
-      throw std::runtime_error("vector index links damaged");
-    }
-    levels[i] = static_cast<int>(bytes / h->size_links_per_element_);
-    at += bytes;
-  }
-  if (at != upper.size()) throw std::runtime_error("vector index file has trailing bytes");
-
-  std::vector<std::mutex>(h->max_elements_).swap(h->link_list_locks_);
+  std::vector<std::mutex>(capacity).swap(h->link_list_locks_);
   std::vector<std::mutex>(hnswlib::HierarchicalNSW<float>::max_update_element_locks)
       .swap(h->link_list_update_locks_);
-  h->visited_list_pool_ = new hnswlib::VisitedListPool(1, h->max_elements_);
-  h->linkLists_ = static_cast<char**>(malloc(sizeof(void*) * h->max_elements_));
-  if (h->linkLists_ == nullptr) throw std::runtime_error("not enough memory for link lists");
-  h->element_levels_ = std::move(levels);
-  h->revSize_ = 1.0 / h->mult_;
-  h->ef_ = 10;
+  h->visited_list_pool_ = new hnswlib::VisitedListPool(1, static_cast<int>(capacity));
+  h->linkLists_ = static_cast<char**>(std::malloc(sizeof(void*) * capacity));
+  if (h->linkLists_ == nullptr) throw std::bad_alloc();
+  h->data_level0_memory_ = img->level0.release();
+  h->element_levels_ = std::move(img->levels);
   h->label_lookup_.clear();
-  h->label_lookup_.reserve(count);
-  at = 0;
+  h->label_lookup_.reserve(hd.count);
   size_t deleted = 0;
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < hd.count; ++i) {
     const auto id = static_cast<hnswlib::tableint>(i);
     h->label_lookup_[h->getExternalLabel(id)] = id;
-    unsigned int bytes = ReadPod<unsigned int>(upper.data() + at);
-    at += 4;
+    const size_t bytes = h->size_links_per_element_ * h->element_levels_[i];
     if (bytes == 0) {
       h->linkLists_[i] = nullptr;
     } else {
-      h->linkLists_[i] = static_cast<char*>(malloc(bytes));
-      if (h->linkLists_[i] == nullptr) throw std::runtime_error("not enough memory for links");
-      std::memcpy(h->linkLists_[i], upper.data() + at, bytes);
-      at += bytes;
+      h->linkLists_[i] = static_cast<char*>(HnswMalloc(bytes));
+      if (h->linkLists_[i] == nullptr) throw std::bad_alloc();
+      std::memcpy(h->linkLists_[i], img->upper.data() + img->upper_at[i], bytes);
     }
     // Counted from here on, so the destructor frees exactly what was allocated.
     h->cur_element_count = i + 1;
@@ -219,17 +193,24 @@ void LoadHnsw(hnswlib::SpaceInterface<float>* s, const std::string& path,
 
 }  // namespace
 
-void VectorIndex::Impl::LoadFrom(const std::string& path) {
-  if (def.metric == Metric::kL2) {
-    space = std::make_unique<hnswlib::L2Space>(def.dim);
-  } else {
-    space = std::make_unique<hnswlib::InnerProductSpace>(def.dim);
+Result<std::unique_ptr<VectorIndex::Impl>> VectorIndex::Impl::Load(const VectorSpaceDef& def,
+                                                                   SnapshotSource* source,
+                                                                   uint32_t* crc) {
+  PW_ASSIGN_OR_RETURN(SnapshotImage img, ReadSnapshot(def, source, kInitialCapacity));
+  auto impl = std::make_unique<Impl>();
+  impl->def = def;
+  try {
+    impl->space = MakeSpace(def);
+    // hnswlib's empty constructor leaves every member to Adopt.
+    impl->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(impl->space.get());
+    Adopt(&img, impl->space.get(), impl->hnsw.get());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("no memory to load the vector index of " + def.FullName());
   }
-  // hnswlib's empty constructor leaves every member to LoadHnsw.
-  hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get());
-  LoadHnsw(space.get(), path, hnsw.get());
-  live = hnsw->cur_element_count - hnsw->num_deleted_;
-  published = hnsw->cur_element_count;
+  impl->live = impl->hnsw->cur_element_count - impl->hnsw->num_deleted_;
+  impl->published = impl->hnsw->cur_element_count;
+  if (crc != nullptr) *crc = img.crc;
+  return impl;
 }
 
 size_t VectorIndex::Impl::CountLive() const {
@@ -247,13 +228,49 @@ int64_t VectorIndex::Impl::InternalId(NodeId node) const {
   return it == hnsw->label_lookup_.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
-void VectorIndex::Impl::EnsureCapacity(size_t extra) {
+namespace {
+
+// The indexes whose read side the current thread holds, innermost last (a handful at most: a
+// filter reading another index nests one more).
+thread_local std::vector<const IndexImpl*> t_read_held;
+
+}  // namespace
+
+VectorIndex::Impl::ReadGuard::ReadGuard(const Impl& impl) {
+  if (impl.ReadHeldByThisThread()) return;  // nested: the outer guard covers this read
+  while (impl.resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
+  impl.resize_mu.lock_shared();
+  owner_ = &impl;
+  t_read_held.push_back(&impl);
+}
+
+VectorIndex::Impl::ReadGuard::~ReadGuard() {
+  if (owner_ == nullptr) return;
+  auto it = std::find(t_read_held.rbegin(), t_read_held.rend(), owner_);
+  t_read_held.erase(std::next(it).base());
+  owner_->resize_mu.unlock_shared();
+}
+
+bool VectorIndex::Impl::ReadHeldByThisThread() const {
+  return std::find(t_read_held.begin(), t_read_held.end(), this) != t_read_held.end();
+}
+
+// hnswlib's internal ids are 32-bit and 0xffffffff marks "no entry point".
+constexpr size_t kMaxPoints = size_t{0xffffffff} - 1;
+
+Status VectorIndex::Impl::EnsureCapacity(size_t extra) {
   {
     auto lock = ReadLock();
-    if (hnsw->cur_element_count + extra <= hnsw->max_elements_) return;
+    if (hnsw->cur_element_count + extra <= hnsw->max_elements_) return Status::OK();
+  }
+  if (ReadHeldByThisThread()) {
+    // Growing waits for every reader, this thread's outer read included.
+    return Status::Internal("cannot grow vector index " + def.FullName() +
+                            " from inside a read of the same index");
   }
   // Announce the resize first: glibc's rwlock prefers readers, so under a steady stream of
-  // searches the exclusive lock could otherwise wait indefinitely.
+  // searches the exclusive lock could otherwise wait indefinitely. Readers already inside never
+  // wait for this flag again (ReadGuard is re-entrant), so they finish and let the resize in.
   resize_pending.store(true);
   std::unique_lock lock(resize_mu);
   struct ClearPending {
@@ -261,11 +278,30 @@ void VectorIndex::Impl::EnsureCapacity(size_t extra) {
     ~ClearPending() { flag->store(false); }
   } clear_pending{&resize_pending};
   size_t need = hnsw->cur_element_count + extra;
-  if (need <= hnsw->max_elements_) return;
-  hnsw->resizeIndex(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}));
+  if (need <= hnsw->max_elements_) return Status::OK();
+  if (need > kMaxPoints) {
+    return Status::ResourceExhausted("vector index " + def.FullName() + " is full (" +
+                                     std::to_string(kMaxPoints) + " points)");
+  }
+  try {
+    hnsw->resizeIndex(std::min(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}),
+                               kMaxPoints));
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted("cannot grow vector index " + def.FullName() + ": " +
+                                     e.what());
+  }
+  return Status::OK();
 }
 
-Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) const {
+namespace {
+
+// Largest squared norm accepted in l2/ip spaces: then every distance hnswlib computes between
+// two stored or query vectors (at most 4 * FLT_MAX / 4 for l2, FLT_MAX / 4 for ip) stays finite.
+constexpr double kMaxSquaredNorm = std::numeric_limits<float>::max() / 4.0;
+
+}  // namespace
+
+Status ValidateVector(const VectorSpaceDef& def, std::span<const float> values) {
   if (values.size() != def.dim) {
     return Status::InvalidArgument("vector for " + def.FullName() + " has " +
                                    std::to_string(values.size()) + " values, expected " +
@@ -278,29 +314,83 @@ Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) con
                                      " has a non-finite value at position " + std::to_string(i));
     }
     norm2 += static_cast<double>(values[i]) * values[i];
-    out[i] = values[i];
   }
-  if (def.metric == Metric::kCosine) {
-    if (norm2 == 0 || !std::isfinite(norm2)) {
-      return Status::InvalidArgument("a zero vector has no direction (cosine space " +
-                                     def.FullName() + ")");
+  if (def.metric != Metric::kCosine) {
+    if (norm2 > kMaxSquaredNorm) {
+      return Status::InvalidArgument("vector for " + def.FullName() + " has norm " +
+                                     std::to_string(std::sqrt(norm2)) + ", above the limit of " +
+                                     std::to_string(std::sqrt(kMaxSquaredNorm)) +
+                                     " (distances would overflow)");
     }
-    float inv = static_cast<float>(1.0 / std::sqrt(norm2));
-    for (size_t i = 0; i < values.size(); ++i) out[i] *= inv;
+    return Status::OK();
+  }
+  // Cosine: the stored vector is values / |values| in float; it must keep a direction. Computed
+  // in double, any non-zero float vector (denormals included) normalises to a unit vector; the
+  // check below also holds the stored float result to that.
+  double unit2 = 0;
+  if (norm2 > 0) {
+    const double norm = std::sqrt(norm2);
+    for (float v : values) {
+      double x = static_cast<float>(v / norm);
+      unit2 += x * x;
+    }
+  }
+  if (!(unit2 > 0.5 && unit2 < 1.5)) {
+    return Status::InvalidArgument(
+        "vector for " + def.FullName() + " has norm 0 (all values zero, or too small for a "
+        "float): a cosine space needs a vector with a direction");
   }
   return Status::OK();
 }
 
+Status VectorIndex::Impl::Prepare(std::span<const float> values, float* out) const {
+  PW_RETURN_IF_ERROR(ValidateVector(def, values));
+  if (def.metric != Metric::kCosine) {
+    std::copy(values.begin(), values.end(), out);
+    return Status::OK();
+  }
+  double norm2 = 0;
+  for (float v : values) norm2 += static_cast<double>(v) * v;
+  const double norm = std::sqrt(norm2);
+  // In double: 1 / norm can exceed the float range for denormal inputs.
+  for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<float>(values[i] / norm);
+  return Status::OK();
+}
+
+namespace {
+
+// An exception from hnswlib's addPoint: out of memory (std::bad_alloc, or hnswlib's own
+// "Not enough memory" errors) is ResourceExhausted; anything else is a bug (Internal).
+Status InsertFailed(const VectorSpaceDef& def, const std::exception& e) {
+  std::string what = e.what();
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr ||
+      what.rfind("Not enough memory", 0) == 0) {
+    return Status::ResourceExhausted("vector insert into " + def.FullName() + ": " + what);
+  }
+  return Status::Internal("vector insert into " + def.FullName() + " failed: " + what);
+}
+
+}  // namespace
+
 VectorIndex::VectorIndex() : impl_(std::make_unique<Impl>()) {}
 VectorIndex::~VectorIndex() = default;
 
-Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const VectorSpaceDef& def) {
+namespace {
+
+Status CheckDef(const VectorSpaceDef& def) {
   if (def.dim == 0 || def.dim > 65536) {
     return Status::InvalidArgument("vector space " + def.FullName() + " needs 1..65536 dims");
   }
   if (def.m < 2 || def.m > 1024 || def.ef_construction == 0) {
     return Status::InvalidArgument("vector space " + def.FullName() + " has a bad m/ef");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const VectorSpaceDef& def) {
+  PW_RETURN_IF_ERROR(CheckDef(def));
   std::unique_ptr<VectorIndex> index(new VectorIndex());
   index->impl_->def = def;
   try {
@@ -311,13 +401,55 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const VectorSpaceDef& d
   return index;
 }
 
+static_assert(VectorIndex::kSnapshotFooterBytes == pathwise::vector::kSnapshotFooterBytes);
+
+Result<std::string> VectorIndex::SnapshotBytes() const {
+  std::string out;
+  StringSink sink(&out);
+  uint32_t crc = 0;
+  size_t points = 0;
+  try {
+    PW_RETURN_IF_ERROR(impl_->WriteSnapshotTo(&sink, &crc, &points));
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("no memory for the snapshot of " + impl_->def.FullName());
+  }
+  return out;
+}
+
+namespace {
+
+Result<std::unique_ptr<VectorIndex>> LoadFrom(const VectorSpaceDef& def, SnapshotSource* source) {
+  PW_ASSIGN_OR_RETURN(std::unique_ptr<IndexImpl> impl, IndexImpl::Load(def, source, nullptr));
+  return IndexInternals::Wrap(std::move(impl));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::LoadSnapshotBytes(const VectorSpaceDef& def,
+                                                                    std::string_view bytes) {
+  PW_RETURN_IF_ERROR(CheckDef(def));
+  BytesSource source(bytes);
+  return LoadFrom(def, &source);
+}
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::LoadSnapshotFile(const VectorSpaceDef& def,
+                                                                   const std::string& path) {
+  PW_RETURN_IF_ERROR(CheckDef(def));
+  PW_ASSIGN_OR_RETURN(std::unique_ptr<FileSource> source, FileSource::Open(path));
+  return LoadFrom(def, source.get());
+}
+
+std::string VectorIndex::FrameSnapshotBody(std::string_view body) {
+  return std::string(body) + SnapshotFooter(Crc32c(0, body.data(), body.size()), body.size());
+}
+
 const VectorSpaceDef& VectorIndex::def() const { return impl_->def; }
 
 Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
   std::vector<float> prepared(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(values, prepared.data()));
+  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(1));
   try {
-    impl_->EnsureCapacity(1);
     auto lock = impl_->ReadLock();
     int64_t internal = impl_->InternalId(node);
     bool was_live = internal >= 0 && !impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal));
@@ -326,7 +458,7 @@ Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
     if (!was_live) impl_->live.fetch_add(1);
     impl_->published = impl_->hnsw->cur_element_count;
   } catch (const std::exception& e) {
-    return Status::Internal(std::string("vector insert failed: ") + e.what());
+    return InsertFailed(impl_->def, e);
   }
   impl_->dirty = true;
   return Status::OK();
@@ -353,11 +485,7 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (last[nodes[i]] == i) order.push_back(i);
   }
-  try {
-    impl_->EnsureCapacity(order.size());
-  } catch (const std::exception& e) {
-    return Status::ResourceExhausted(std::string("vector index resize failed: ") + e.what());
-  }
+  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(order.size()));
   auto lock = impl_->ReadLock();
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};

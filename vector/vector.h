@@ -7,11 +7,25 @@
 //
 // Persistence: each index is saved as a snapshot file next to the database, recording the RocksDB
 // sequence it covers; at open the snapshot is loaded and the vectors written since (the store's
-// dirty set) are re-applied, so a restart never rebuilds a large index. No hnswlib type appears
-// in this header; hnswlib's exceptions are caught here and returned as Status.
+// dirty set) are re-applied, so a restart never rebuilds a large index unless its snapshot is
+// unusable. Snapshots carry a CRC32C and are bounds-checked on load; a damaged one is logged and
+// rebuilt from the store (see VectorSet::Open). No hnswlib type appears in this header;
+// hnswlib's exceptions are caught here and returned as Status.
 //
-// Concurrency: searches run concurrently with each other and with the single writer's
-// Upsert/Remove (hnswlib's per-node link locks and a resize lock inside).
+// Concurrency: searches run concurrently with each other and with one writer at a time
+// (Upsert/UpsertBatch/Remove; hnswlib's per-node link locks inside). Each index has a resize
+// lock: every read and insert holds it shared; growing the capacity (hnswlib reallocates its
+// arrays, capacity doubles so this is rare) takes it exclusively, announcing itself first so new
+// readers wait for it instead of starving it. The shared side is re-entrant per thread: a read
+// made while the same thread already reads the index (a search's filter calling SimilarityTo,
+// Get, Contains or Search on the index being searched, e.g. NEAREST ... WHERE similarity(...))
+// takes nothing and so never waits for a pending resize, which itself waits for the outer read
+// to finish. Hence:
+//  - a filter may call any const method of any index;
+//  - a filter must not block on anything the writer may hold while it upserts into the same
+//    index (the writer can be waiting for the filter's search to end);
+//  - an Upsert that must grow the index from inside a read of that same index (e.g. from a
+//    filter) returns Internal instead of deadlocking.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +33,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/storage.h"
@@ -62,6 +77,19 @@ struct SearchResult {
   bool post_filtered = false;
 };
 
+// Checks that `values` can be stored in (or searched with) a vector of space `def`:
+//  - exactly def.dim values, every one finite;
+//  - cosine: a direction, i.e. not all zero once read as floats ([0,0,0,0], or [1e-50,0,0,0],
+//    which is all zeros as floats); tiny non-zero values (denormals) are fine, since the vector
+//    is normalised in double;
+//  - l2 and ip: a norm of at most sqrt(FLT_MAX / 4) ~ 9.2e18, so that every distance between
+//    two accepted vectors is finite.
+// InvalidArgument naming the space and the problem otherwise. Upsert, UpsertBatch and the
+// searches use exactly this check; a caller that must not fail half-way (the database's write
+// path) calls it before applying anything: for values that pass it, Upsert fails only when
+// memory (or the 2^32-point id space of one index) runs out.
+Status ValidateVector(const VectorSpaceDef& def, std::span<const float> values);
+
 class VectorIndex {
  public:
   // A standalone empty index for one space (tests, tools; VectorSet uses it too).
@@ -70,7 +98,10 @@ class VectorIndex {
   ~VectorIndex();
 
   const VectorSpaceDef& def() const;
-  // Validates dimension and finiteness (InvalidArgument otherwise); normalises for cosine.
+  // Inserts or replaces node's vector (normalised for cosine). InvalidArgument exactly when
+  // ValidateVector fails; otherwise OK, growing the capacity as needed, except
+  // ResourceExhausted when memory or the id space runs out (and Internal when called from
+  // inside a read of this same index and the capacity must grow; see Concurrency).
   Status Upsert(NodeId node, std::span<const float> values);
   // Inserts many vectors using up to `threads` threads (bulk loads). values holds
   // nodes.size() * dim floats, row-major. All-or-nothing validation before any insert.
@@ -97,6 +128,27 @@ class VectorIndex {
   Result<float> SimilarityTo(NodeId node, std::span<const float> q) const;
   size_t MemoryBytes() const;
 
+  // Snapshots: the index's graph and vectors as bytes (the file format is described in
+  // docs/architecture-serving.md, "Vector snapshots"; VectorSet keeps one file per space).
+  // A snapshot checks itself: a footer holds the format version, the body's length and its
+  // CRC32C, and every structural field (point count against the file size, levels, link
+  // counts <= the graph degree, every neighbour id < the point count, unique node ids, finite
+  // values) is verified before the index is used.
+  static constexpr size_t kSnapshotFooterBytes = 24;
+  // This index's snapshot. REQUIRES: no concurrent writes.
+  Result<std::string> SnapshotBytes() const;
+  // An index for def from a snapshot: Corruption naming the reason for any damage or
+  // truncation (never an out-of-bounds read), or for a snapshot of another definition (dim,
+  // metric, m); ResourceExhausted when memory runs out; InvalidArgument for an unusable def.
+  static Result<std::unique_ptr<VectorIndex>> LoadSnapshotBytes(const VectorSpaceDef& def,
+                                                                std::string_view bytes);
+  // The same from a file; also NotFound when it does not exist, IOError when unreadable.
+  static Result<std::unique_ptr<VectorIndex>> LoadSnapshotFile(const VectorSpaceDef& def,
+                                                               const std::string& path);
+  // `body` (a snapshot without its last kSnapshotFooterBytes) with a footer that matches it:
+  // tests and the fuzz target use it to alter a body's structure past the checksum.
+  static std::string FrameSnapshotBody(std::string_view body);
+
  private:
   friend class VectorSet;
   friend struct IndexInternals;  // vector/'s internal helpers
@@ -109,7 +161,10 @@ class VectorIndex {
 class VectorSet {
  public:
   // Loads each space's snapshot from dir (if present and consistent), re-applies the store's dirty
-  // vectors, and builds from the store's vectors any space without a usable snapshot.
+  // vectors, and builds from the store's vectors any space without a usable snapshot. A snapshot
+  // that exists but cannot be used (damaged or truncated: Corruption from LoadSnapshotFile; of
+  // another definition; newer than the store; its .meta missing or from another snapshot) is
+  // reported with one line on stderr naming the space, the file and the reason, then rebuilt.
   static Result<std::unique_ptr<VectorSet>> Open(const storage::Store& store, const Schema& schema,
                                                  const std::string& dir);
   ~VectorSet();
@@ -119,8 +174,10 @@ class VectorSet {
   VectorIndex* Get(SpaceId space);  // nullptr if unknown
   const VectorIndex* Get(SpaceId space) const;
 
-  // Saves every index whose content changed since its last snapshot (write to a temporary file,
-  // then rename), then clears that space's dirty set in the store.
+  // Saves every index whose content changed since its last snapshot, then clears that space's
+  // dirty set in the store. Each file (index, then .meta) is written to a temporary file,
+  // fsynced, renamed over the old one, and the directory fsynced: after a power loss each file
+  // is its old or its new version, and a mismatched pair is detected by checksum and rebuilt.
   // REQUIRES: no concurrent writes (the caller holds the writer role).
   Status SaveSnapshots(storage::Store* store);
   // Writes snapshots of all spaces into another directory (used by backups).

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,7 +14,6 @@
 namespace pathwise::vector {
 namespace {
 
-constexpr int kFormatVersion = 1;
 namespace fs = std::filesystem;
 
 std::string IndexPath(const std::string& dir, const VectorSpaceDef& def) {
@@ -32,49 +32,73 @@ Status FsyncPath(const std::string& path, bool directory) {
   return Status::OK();
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) return Status::IOError("cannot write " + tmp);
-  }
-  PW_RETURN_IF_ERROR(FsyncPath(tmp, false));
+// Renames tmp over path and syncs the directory, so that after a power loss path holds either
+// its old or its new (complete, synced) content.
+Status RenameDurably(const std::string& tmp, const std::string& path, const std::string& dir) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return Status::IOError("cannot rename " + tmp + ": " + ec.message());
-  return Status::OK();
+  return FsyncPath(dir, true);
 }
 
-// Loads a consistent snapshot, or returns nullptr (caller rebuilds from the store).
-std::unique_ptr<IndexImpl> TryLoadSnapshot(const std::string& dir,
-                                                   const VectorSpaceDef& def,
-                                                   uint64_t latest_sequence) {
-  std::string index_path = IndexPath(dir, def);
-  std::string meta_path = MetaPath(dir, def);
+Status WriteFileAtomically(const std::string& path, const std::string& content,
+                           const std::string& dir) {
+  std::string tmp = path + ".tmp";
+  PW_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> out, FileSink::Create(tmp));
+  PW_RETURN_IF_ERROR(out->Write(content.data(), content.size()));
+  PW_RETURN_IF_ERROR(out->Finish());
+  return RenameDurably(tmp, path, dir);
+}
+
+// Loads the space's snapshot if it is intact and fits the definition and the store. NotFound
+// when there is none; any other error says why the snapshot cannot be used.
+Result<std::unique_ptr<IndexImpl>> LoadSnapshot(const std::string& dir, const VectorSpaceDef& def,
+                                                uint64_t latest_sequence) {
+  const std::string index_path = IndexPath(dir, def);
+  const std::string meta_path = MetaPath(dir, def);
   std::error_code ec;
-  if (!fs::exists(index_path, ec) || !fs::exists(meta_path, ec)) return nullptr;
-  try {
+  const bool have_index = fs::exists(index_path, ec);
+  const bool have_meta = fs::exists(meta_path, ec);
+  if (!have_index && !have_meta) return Status::NotFound("no snapshot");
+  if (!have_meta) return Status::Corruption("its .meta file is missing");
+  nlohmann::json meta;
+  {
     std::ifstream in(meta_path);
-    nlohmann::json meta = nlohmann::json::parse(in);
-    if (meta.at("format").get<int>() != kFormatVersion ||
-        meta.at("dim").get<uint32_t>() != def.dim ||
-        meta.at("metric").get<std::string>() != MetricName(def.metric) ||
-        meta.at("m").get<uint32_t>() != def.m ||
-        meta.at("sequence").get<uint64_t>() > latest_sequence) {
-      return nullptr;  // another definition, or a snapshot newer than the store (restored backup)
-    }
-    auto impl = std::make_unique<IndexImpl>();
-    impl->def = def;
-    impl->LoadFrom(index_path);
-    if (impl->Points() != meta.at("count").get<size_t>()) {
-      return nullptr;
-    }
-    return impl;
-  } catch (const std::exception&) {
-    return nullptr;  // damaged or partial snapshot: rebuild
+    meta = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   }
+  if (!meta.is_object() || !meta.contains("format") || !meta["format"].is_number_unsigned()) {
+    return Status::Corruption("its .meta file is unreadable");
+  }
+  if (meta["format"].get<uint64_t>() != kSnapshotFormat) {
+    return Status::Corruption("format " + meta["format"].dump() + ", expected " +
+                              std::to_string(kSnapshotFormat));
+  }
+  for (const char* key : {"dim", "m", "sequence", "count", "checksum"}) {
+    if (!meta.contains(key) || !meta[key].is_number_unsigned()) {
+      return Status::Corruption(std::string("its .meta file lacks \"") + key + "\"");
+    }
+  }
+  if (!meta.contains("metric") || !meta["metric"].is_string()) {
+    return Status::Corruption("its .meta file lacks \"metric\"");
+  }
+  if (meta["dim"].get<uint64_t>() != def.dim || meta["m"].get<uint64_t>() != def.m ||
+      meta["metric"].get<std::string>() != MetricName(def.metric)) {
+    return Status::Corruption("it is for another definition of the space");
+  }
+  if (meta["sequence"].get<uint64_t>() > latest_sequence) {
+    return Status::Corruption("it is newer than the record store (a restored backup?)");
+  }
+  if (!have_index) return Status::Corruption("the index file is missing");
+  PW_ASSIGN_OR_RETURN(std::unique_ptr<FileSource> source, FileSource::Open(index_path));
+  uint32_t crc = 0;
+  PW_ASSIGN_OR_RETURN(std::unique_ptr<IndexImpl> impl, IndexImpl::Load(def, source.get(), &crc));
+  if (crc != meta["checksum"].get<uint64_t>()) {
+    return Status::Corruption("the index file does not belong to its .meta (checksums differ)");
+  }
+  if (impl->Points() != meta["count"].get<uint64_t>()) {
+    return Status::Corruption("the point count differs from its .meta");
+  }
+  return impl;
 }
 
 Status BuildFromStore(const storage::Store& store, VectorIndex* index) {
@@ -104,19 +128,24 @@ Status WriteSnapshot(const IndexImpl& impl, const std::string& dir, uint64_t seq
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create snapshot directory " + dir + ": " + ec.message());
-  std::string path = IndexPath(dir, impl.def);
-  std::string tmp = path + ".tmp";
+  const std::string path = IndexPath(dir, impl.def);
+  const std::string tmp = path + ".tmp";
   size_t count = 0;
-  PW_RETURN_IF_ERROR(impl.SaveTo(tmp, &count));
-  PW_RETURN_IF_ERROR(FsyncPath(tmp, false));
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::IOError("cannot rename " + tmp + ": " + ec.message());
-  nlohmann::json meta = {{"format", kFormatVersion}, {"space", impl.def.FullName()},
-                         {"sequence", sequence},     {"count", count},
-                         {"live", impl.live.load()}, {"dim", impl.def.dim},
-                         {"metric", MetricName(impl.def.metric)}, {"m", impl.def.m}};
-  PW_RETURN_IF_ERROR(WriteFileAtomically(MetaPath(dir, impl.def), meta.dump()));
-  return FsyncPath(dir, true);
+  uint32_t crc = 0;
+  {
+    PW_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> out, FileSink::Create(tmp));
+    PW_RETURN_IF_ERROR(impl.WriteSnapshotTo(out.get(), &crc, &count));
+    PW_RETURN_IF_ERROR(out->Finish());  // fsync before the rename
+  }
+  PW_RETURN_IF_ERROR(RenameDurably(tmp, path, dir));
+  // Until the .meta below is renamed too, the pair does not match (checksum) and a restart
+  // rebuilds this space from the store: a crash here costs time, never correctness.
+  nlohmann::json meta = {{"format", kSnapshotFormat}, {"space", impl.def.FullName()},
+                         {"sequence", sequence},      {"count", count},
+                         {"live", impl.live.load()},  {"dim", impl.def.dim},
+                         {"metric", MetricName(impl.def.metric)}, {"m", impl.def.m},
+                         {"checksum", crc}};
+  return WriteFileAtomically(MetaPath(dir, impl.def), meta.dump(), dir);
 }
 
 struct VectorSet::Impl {
@@ -141,10 +170,19 @@ Result<std::unique_ptr<VectorSet>> VectorSet::Open(const storage::Store& store,
   uint64_t latest = store.LatestSequence();
   for (const VectorSpaceDef& def : schema.spaces()) {
     std::unique_ptr<IndexImpl> loaded;
-    if (!dir.empty()) loaded = TryLoadSnapshot(dir, def, latest);
+    if (!dir.empty()) {
+      Result<std::unique_ptr<IndexImpl>> r = LoadSnapshot(dir, def, latest);
+      if (r.ok()) {
+        loaded = std::move(r).value();
+      } else if (r.status().code() != Status::Code::kNotFound) {
+        // One line per unusable snapshot; the store holds every vector, so rebuilding is safe.
+        std::fprintf(stderr, "pathwise: rebuilding %s from the record store: %s: %s\n",
+                     def.FullName().c_str(), IndexPath(dir, def).c_str(),
+                     r.status().message().c_str());
+      }
+    }
     if (loaded) {
-      std::unique_ptr<VectorIndex> index(new VectorIndex());
-      index->impl_ = std::move(loaded);
+      std::unique_ptr<VectorIndex> index = IndexInternals::Wrap(std::move(loaded));
       for (NodeId node : dirty[def.id]) {
         Result<std::vector<float>> v = store.GetVector(def.id, node);
         if (v.ok()) {

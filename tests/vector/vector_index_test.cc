@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
 #include <thread>
@@ -134,6 +135,64 @@ TEST_CASE("upsert rejects wrong dimension, NaN, infinity and zero cosine vectors
   CHECK(idx->UpsertBatch(nodes, values, 2).code() == Status::Code::kInvalidArgument);
   CHECK(idx->Size() == 0);
   CHECK(VectorIndex::Create(Def(0, Metric::kL2)).status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("ValidateVector rejects zero and underflowing cosine vectors with a clear message") {
+  const VectorSpaceDef cosine = Def(4, Metric::kCosine);
+  for (const std::vector<float>& zero :
+       {std::vector<float>{0, 0, 0, 0}, std::vector<float>{-0.0f, 0, 0, 0},
+        std::vector<float>{static_cast<float>(1e-50), 0, 0, 0}}) {
+    Status s = vector::ValidateVector(cosine, zero);
+    CHECK(s.code() == Status::Code::kInvalidArgument);
+    CHECK(s.message().find("Item.embedding") != std::string::npos);
+    CHECK(s.message().find("norm 0") != std::string::npos);
+  }
+  CHECK(vector::ValidateVector(cosine, std::vector<float>{1, 2, 3}).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(vector::ValidateVector(cosine, std::vector<float>{1, 2, 3, NAN}).message().find(
+            "position 3") != std::string::npos);
+  // Zero is a fine vector in l2 and ip spaces; a norm whose square overflows float is not.
+  CHECK(vector::ValidateVector(Def(4, Metric::kL2), std::vector<float>{0, 0, 0, 0}).ok());
+  CHECK(vector::ValidateVector(Def(4, Metric::kInnerProduct), std::vector<float>{0, 0, 0, 0}).ok());
+  const float big = 1e19f;
+  CHECK(vector::ValidateVector(Def(4, Metric::kL2), std::vector<float>{big, 0, 0, 0}).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(vector::ValidateVector(Def(4, Metric::kInnerProduct), std::vector<float>{1e18f, 0, 0, 0}).ok());
+}
+
+TEST_CASE("every vector ValidateVector accepts is upserted and searchable, through growth") {
+  // Edge cases that pass validation: denormals (whose 1/norm overflows float), the largest
+  // floats (whose squared norm overflows float), mixed magnitudes.
+  const float denorm = std::numeric_limits<float>::denorm_min();
+  const float fmax = std::numeric_limits<float>::max();
+  const std::vector<std::vector<float>> edge = {
+      {denorm, 0, 0, 0},       {0, -denorm, denorm, 0}, {fmax, fmax, -fmax, fmax},
+      {fmax, denorm, 0, 1e-30f}, {1e-38f, 1e-38f, 0, 0},  {-1, 0, 0, 0}};
+  auto idx = Make(4, Metric::kCosine);
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-1, 1);
+  NodeId next = 0;
+  for (int round = 0; round < 300; ++round) {  // 1800 upserts: the capacity grows past 1024
+    for (const auto& v : edge) {
+      REQUIRE(vector::ValidateVector(idx->def(), v).ok());
+      std::vector<float> jittered = v;
+      if (round > 0) jittered[round % 4] += u(rng);  // keeps the edge cases among ordinary ones
+      REQUIRE(vector::ValidateVector(idx->def(), jittered).ok());
+      REQUIRE(idx->Upsert(next++, jittered).ok());
+    }
+  }
+  CHECK(idx->Size() == next);
+  auto stored = idx->Get(0);  // round 0: the denormal vector itself, stored as a unit vector
+  REQUIRE(stored.ok());
+  CHECK((*stored)[0] == doctest::Approx(1.0f));
+  for (float x : *stored) CHECK(std::isfinite(x));
+  auto r = idx->Search(std::vector<float>{denorm, 0, 0, 0}, SearchOptions{.k = 1});
+  REQUIRE(r.ok());
+  REQUIRE(r->hits.size() == 1);
+  CHECK(r->hits[0].similarity == doctest::Approx(1.0f));
+  auto sim = idx->SimilarityTo(2, std::vector<float>{1, 1, -1, 1});
+  REQUIRE(sim.ok());
+  CHECK(*sim == doctest::Approx(1.0f));
 }
 
 TEST_CASE("remove hides a vector and re-insert brings it back") {

@@ -1,6 +1,11 @@
 // VectorSet: build from the store, snapshots and catch-up from the dirty set.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -53,6 +58,36 @@ std::vector<NodeId> Nodes(const vector::SearchResult& r) {
   std::vector<NodeId> out;
   for (const auto& h : r.hits) out.push_back(h.node);
   return out;
+}
+
+// Runs f with stderr redirected to a file; returns what was written to stderr.
+template <typename F>
+std::string CaptureStderr(F&& f) {
+  std::string path = TempDir("stderr");
+  std::fflush(stderr);
+  int saved = ::dup(2);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0);
+  ::dup2(fd, 2);
+  ::close(fd);
+  f();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::ifstream in(path);
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
 }
 
 }  // namespace
@@ -246,6 +281,154 @@ TEST_CASE("a snapshot with deleted points loads them as deleted and damaged file
   bad_header[24] ^= 0x40;  // size_data_per_element_
   write_variant(bad_header);
   check_open("damaged header");
+  store->reset();
+  std::filesystem::remove_all(db);
+  std::filesystem::remove_all(snaps);
+}
+
+TEST_CASE("open logs a corrupt or truncated snapshot and rebuilds it, answering the same queries") {
+  std::string db = TempDir("db5");
+  std::string snaps = TempDir("snap5");
+  Schema schema = MakeSchema();
+  const SpaceId space = schema.spaces()[0].id;
+  const VectorSpaceDef& def = schema.spaces()[0];
+  auto store = storage::Store::Open(storage::StoreOptions{}, db);
+  REQUIRE(store.ok());
+  std::mt19937 rng(21);
+  WriteVectors(store->get(), space, 0, 600, &rng);
+  std::vector<std::vector<float>> queries;
+  for (int q = 0; q < 20; ++q) queries.push_back(RandomVector(&rng));
+  std::vector<std::vector<NodeId>> before;
+  {
+    auto set = VectorSet::Open(**store, schema, snaps);
+    REQUIRE(set.ok());
+    for (const auto& q : queries) {
+      auto r = (*set)->Get(space)->SearchExact(q, SearchOptions{.k = 10});
+      REQUIRE(r.ok());
+      before.push_back(Nodes(*r));
+    }
+    REQUIRE((*set)->SaveSnapshots(store->get()).ok());
+  }
+  const std::string path = snaps + "/Item.embedding.hnsw";
+  const std::string meta_path = snaps + "/Item.embedding.meta";
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK_FALSE(std::filesystem::exists(meta_path + ".tmp"));
+  const std::string good = ReadFile(path);
+  const std::string good_meta = ReadFile(meta_path);
+  REQUIRE(vector::VectorIndex::LoadSnapshotFile(def, path).ok());
+
+  auto reopen_rebuilds = [&](const std::string& what, const std::string& reason) {
+    INFO(what);
+    std::unique_ptr<VectorSet> set;
+    std::string log = CaptureStderr([&] {
+      auto r = VectorSet::Open(**store, schema, snaps);
+      REQUIRE(r.ok());
+      set = std::move(r).value();
+    });
+    INFO("log: " << log);
+    // One line, naming the file and the reason.
+    CHECK(std::count(log.begin(), log.end(), '\n') == 1);
+    CHECK(log.find(path) != std::string::npos);
+    CHECK(log.find(reason) != std::string::npos);
+    CHECK(log.find("rebuilding Item.embedding") != std::string::npos);
+    const vector::VectorIndex* idx = set->Get(space);
+    REQUIRE(idx != nullptr);
+    CHECK(idx->Size() == 600);
+    for (size_t q = 0; q < queries.size(); ++q) {
+      auto r = idx->SearchExact(queries[q], SearchOptions{.k = 10});
+      REQUIRE(r.ok());
+      CHECK(Nodes(*r) == before[q]);
+    }
+  };
+
+  std::string flipped = good;
+  flipped[flipped.size() / 3] ^= 0x10;
+  WriteFile(path, flipped);
+  CHECK(vector::VectorIndex::LoadSnapshotFile(def, path).status().code() ==
+        Status::Code::kCorruption);
+  reopen_rebuilds("one flipped byte", "checksum mismatch");
+
+  WriteFile(path, good.substr(0, good.size() / 2));
+  CHECK(vector::VectorIndex::LoadSnapshotFile(def, path).status().code() ==
+        Status::Code::kCorruption);
+  reopen_rebuilds("truncated to half", "no snapshot footer");
+
+  // A neighbour id beyond the point count, behind a valid checksum: level-0 links of point 0.
+  std::string body = good.substr(0, good.size() - vector::VectorIndex::kSnapshotFooterBytes);
+  const uint32_t beyond = 600 + 1000;
+  std::memcpy(body.data() + 96 + 4, &beyond, 4);
+  WriteFile(path, vector::VectorIndex::FrameSnapshotBody(body));
+  auto direct = vector::VectorIndex::LoadSnapshotFile(def, path);
+  CHECK(direct.status().code() == Status::Code::kCorruption);
+  CHECK(direct.status().message().find("beyond the 600 points") != std::string::npos);
+  reopen_rebuilds("a neighbour id beyond the point count", "beyond the 600 points");
+
+  // An intact index file that is not the one its .meta describes (e.g. power loss between the
+  // two renames) is not trusted either.
+  WriteFile(path, vector::VectorIndex::FrameSnapshotBody(
+                      good.substr(0, good.size() - vector::VectorIndex::kSnapshotFooterBytes) + ""));
+  std::string other_meta = good_meta;
+  auto at = other_meta.find("\"checksum\":");
+  REQUIRE(at != std::string::npos);
+  other_meta.insert(at + 11, "1");
+  WriteFile(meta_path, other_meta);
+  reopen_rebuilds("index and meta from different snapshots", "checksums differ");
+
+  WriteFile(path, good);
+  std::filesystem::remove(meta_path);
+  reopen_rebuilds("missing meta", ".meta file is missing");
+
+  // After the rebuilds, a saved snapshot is intact again and opens silently.
+  CaptureStderr([&] {
+    auto set = VectorSet::Open(**store, schema, snaps);
+    REQUIRE(set.ok());
+    REQUIRE((*set)->SaveSnapshots(store->get()).ok());
+  });
+  std::string log = CaptureStderr([&] { REQUIRE(VectorSet::Open(**store, schema, snaps).ok()); });
+  CHECK(log.empty());
+  store->reset();
+  std::filesystem::remove_all(db);
+  std::filesystem::remove_all(snaps);
+}
+
+TEST_CASE("a snapshot file larger than the write buffer holds exactly the index's snapshot bytes") {
+  std::string db = TempDir("db6");
+  std::string snaps = TempDir("snap6");
+  Schema schema;
+  NodeTypeDef item;
+  item.name = "Item";
+  REQUIRE(schema.AddNodeType(item).ok());
+  VectorSpaceDef def;
+  def.node_type = "Item";
+  def.name = "wide";
+  def.dim = 128;
+  def.m = 4;
+  def.ef_construction = 16;
+  REQUIRE(schema.AddSpace(def).ok());
+  const SpaceId space = schema.spaces()[0].id;
+  auto store = storage::Store::Open(storage::StoreOptions{}, db);
+  REQUIRE(store.ok());
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0, 1);
+  storage::WriteBatch batch;
+  for (NodeId n = 0; n < 2500; ++n) {  // 2500 * 556 bytes: level 0 alone exceeds 1 MiB
+    std::vector<float> v(128);
+    for (float& x : v) x = g(rng);
+    batch.PutVector(space, n, v);
+  }
+  REQUIRE((*store)->Write(&batch, false).ok());
+  auto set = VectorSet::Open(**store, schema, snaps);
+  REQUIRE(set.ok());
+  REQUIRE((*set)->SaveSnapshots(store->get()).ok());
+  auto expected = (*set)->Get(space)->SnapshotBytes();
+  REQUIRE(expected.ok());
+  const std::string file = ReadFile(snaps + "/Item.wide.hnsw");
+  CHECK(file.size() > (size_t{1} << 20));
+  CHECK(file == *expected);
+  auto loaded = vector::VectorIndex::LoadSnapshotFile(schema.spaces()[0], snaps + "/Item.wide.hnsw");
+  REQUIRE(loaded.ok());
+  CHECK((*loaded)->Size() == 2500);
+  set->reset();
   store->reset();
   std::filesystem::remove_all(db);
   std::filesystem::remove_all(snaps);
