@@ -4,7 +4,7 @@
 
 namespace pathwise::bench {
 
-// `pathwise bench <engine|query|http|generate> [options]`; argv[0] is "bench". Returns an exit
+// `pathwise bench <engine|query|http|overrun|generate> [options]`; argv[0] is "bench". Returns an exit
 // code.
 int Main(int argc, char** argv);
 

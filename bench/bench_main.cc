@@ -27,9 +27,13 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
            [--url http://127.0.0.1:PORT [--key KEY]]
       The recommend query over HTTP vs in-process, saturation throughput, event ingestion
       (batches of 1000 and single events). Loopback only; --seconds is capped at 120.
+  overrun  [--items N] [--data DIR] [--runs R] [--deadlines 10,50,1000] [--parse] [--json FILE]
+      Heavy queries (4-hop expansions, 10,000-element IN lists, 60 KB expressions) at each
+      deadline: how long past the deadline they return (p50/p99/max). --parse: also the parse
+      and bind times of the largest texts the limits admit.
 
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
---data defaults to /tmp/pathwise-bench-<items>. query and http reuse a database generated with
+--data defaults to /tmp/pathwise-bench-<items>. query, http and overrun reuse a database generated with
 the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
 it is empty or was created by pathwise bench.
 )";
@@ -90,6 +94,7 @@ int Main(int argc, char** argv) {
   if (command == "engine") return EngineMain(argc - 1, argv + 1);
   if (command == "query") return QueryMain(argc - 1, argv + 1);
   if (command == "http") return HttpMain(argc - 1, argv + 1);
+  if (command == "overrun") return OverrunMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -7,5 +7,6 @@ int GenerateMain(int argc, char** argv);
 int EngineMain(int argc, char** argv);
 int QueryMain(int argc, char** argv);
 int HttpMain(int argc, char** argv);
+int OverrunMain(int argc, char** argv);
 
 }  // namespace pathwise::bench

@@ -45,7 +45,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   impl.schema = schema;
   PW_ASSIGN_OR_RETURN(impl.graph, graph::Graph::Load(*impl.store, *schema));
   PW_ASSIGN_OR_RETURN(impl.vectors, vector::VectorSet::Open(*impl.store, *schema, HnswPath(dir)));
-  impl.engine = std::make_unique<query::Engine>(options.plan_cache_entries);
+  impl.engine = std::make_unique<query::Engine>(options.query_engine);
   if (options.checkpoint_interval_seconds > 0) {
     impl.checkpointer = std::thread([&impl] { impl.CheckpointLoop(); });
   }

@@ -33,8 +33,8 @@ struct DatabaseOptions {
   storage::StoreOptions store;
   // Fan-out cap per node per hop for RECOMMEND graph sources without MAX n PER NODE.
   size_t default_max_per_node = 100;
-  // Parsed and bound plans kept by query text.
-  size_t plan_cache_entries = 1024;
+  // The PQL engine: plan cache size (entries and bytes), total memory of running queries.
+  query::EngineOptions query_engine;
   // Save HNSW snapshots when the database is closed.
   bool snapshot_on_close = true;
   // Saves the snapshots of changed indexes this often in the background (0: never), so the

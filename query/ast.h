@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "query/query.h"
 #include "storage/status.h"
 
 namespace pathwise::query::ast {
@@ -168,12 +169,19 @@ struct Statement {
   bool profile = false;
   bool explain = false;
   std::variant<MatchQuery, RecommendQuery> body;
+  size_t expression_nodes = 0;  // Expr nodes in the whole statement
+  size_t text_bytes = 0;        // size of the parsed text
 };
 
 // Parses one statement. Errors: Status::SyntaxError with 1-based line and column, a message
 // naming the offending token and what was expected, e.g.
 //   "syntax error at line 2, column 1: unexpected 'RETRUN', expected one of: RETURN, WHERE, ','".
+// Limit errors (Limits: max_query_bytes, max_nesting_depth, max_expression_depth,
+// max_expression_nodes, max_list_elements) are InvalidArgument naming the limit, with a position
+// where one applies; a passed deadline is DeadlineExceeded (checked between stages and every 256
+// parser rule entries, so parse time past the deadline is bounded by one rule's prediction).
 // Thread-safe. The PQL reference is docs/query-language.md.
-Result<std::unique_ptr<Statement>> Parse(std::string_view text);
+Result<std::unique_ptr<Statement>> Parse(std::string_view text, const Limits& limits = {},
+                                         const Deadline& deadline = Deadline::Never());
 
 }  // namespace pathwise::query::ast

@@ -23,6 +23,11 @@ void SplitConjuncts(const ast::Expr& e, std::vector<const ast::Expr*>* out) {
 
 namespace {
 
+// Approximate heap bytes per expression node of a bound plan (Plan::approx_bytes): a BoundExpr
+// is about 150 bytes, plus allocator overhead, its pointer in the parent's args and what the
+// planners copy (column texts, specs); rounded up so that the estimate errs on the large side.
+constexpr size_t kPlanBytesPerExprNode = 256;
+
 BoundExprPtr Make(BK kind, ast::Position pos) {
   auto e = std::make_unique<BoundExpr>();
   e->kind = kind;
@@ -331,6 +336,9 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
 
 BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
   using ast::ExprKind;
+  if ((++bind_calls_ & 255) == 0 && deadline.Expired()) {
+    throw BindError{Status::DeadlineExceeded("query deadline exceeded while binding")};
+  }
   switch (e.kind) {
     case ExprKind::kLiteral: {
       auto out = Make(BK::kConst, e.pos);
@@ -492,11 +500,16 @@ void Binder::Hoist(BoundExprPtr* e) {
 }
 
 Result<std::shared_ptr<const Plan>> BuildPlan(const ast::Statement& stmt, const Schema& schema,
-                                              const graph::Graph* graph) {
+                                              const graph::Graph* graph,
+                                              const Deadline& deadline) {
+  if (deadline.Expired()) return Status::DeadlineExceeded("query deadline exceeded before binding");
   auto plan = std::make_shared<Plan>();
   plan->explain = stmt.explain;
   plan->profile = stmt.profile;
+  plan->approx_bytes =
+      sizeof(Plan) + 2 * stmt.text_bytes + kPlanBytesPerExprNode * stmt.expression_nodes;
   Binder binder(schema, graph, plan.get());
+  binder.deadline = deadline;
   try {
     if (const auto* match = std::get_if<ast::MatchQuery>(&stmt.body)) {
       plan->body = MatchPlan();
@@ -508,6 +521,7 @@ Result<std::shared_ptr<const Plan>> BuildPlan(const ast::Statement& stmt, const 
   } catch (const BindError& e) {
     return e.status;
   }
+  if (deadline.Expired()) return Status::DeadlineExceeded("query deadline exceeded while planning");
   return std::shared_ptr<const Plan>(std::move(plan));
 }
 

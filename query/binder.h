@@ -53,6 +53,8 @@ class Binder {
   Plan* plan() { return plan_; }
   std::map<std::string, VarInfo>& vars() { return vars_; }
   const std::vector<std::string>* source_names = nullptr;  // RECOMMEND: for source('name')
+  // Checked every 256 Bind calls; a passed deadline throws BindError(DeadlineExceeded).
+  Deadline deadline = Deadline::Never();
 
   // Slot allocation for the current row layout.
   int NewSlot() { return static_cast<int>(width_++); }
@@ -91,6 +93,7 @@ class Binder {
   std::map<std::string, VarInfo> vars_;
   size_t width_ = 0;
   int agg_depth_ = 0;
+  uint32_t bind_calls_ = 0;
 };
 
 // Conjuncts of a WHERE expression (top-level AND chain), in order.
@@ -101,8 +104,10 @@ void PlanMatch(const ast::MatchQuery& q, Binder* binder);
 void PlanRecommend(const ast::RecommendQuery& q, Binder* binder);
 
 // Parses nothing: binds and plans a parsed statement against a schema (and the graph's known
-// property names, to report misspelt properties). Errors: InvalidArgument with a position.
+// property names, to report misspelt properties). Errors: InvalidArgument with a position;
+// DeadlineExceeded when the deadline passes while binding or planning.
 Result<std::shared_ptr<const Plan>> BuildPlan(const ast::Statement& stmt, const Schema& schema,
-                                              const graph::Graph* graph);
+                                              const graph::Graph* graph,
+                                              const Deadline& deadline = Deadline::Never());
 
 }  // namespace pathwise::query

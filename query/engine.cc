@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "query/binder.h"
+#include "query/memory.h"
 #include "query/match_ops.h"
 #include "query/plan_cache.h"
 #include "query/recommend_exec.h"
@@ -28,6 +29,63 @@ int64_t SystemNowMs() {
       .count();
 }
 
+std::string LimitText(const char* name, size_t value) {
+  return std::string("the limit ") + name + " (" + std::to_string(value) + ")";
+}
+
+// Bounds the whole parameter object before anything converts it (iteratively: a deep value
+// cannot exhaust the stack here): total values, approximate bytes, each value's depth, each
+// list's length. Every parameter counts, used by the query or not.
+Status CheckParams(const nlohmann::json& params, const Limits& limits) {
+  if (params.is_null()) return Status::OK();
+  if (!params.is_object()) return Status::InvalidArgument("query parameters must be a JSON object");
+  struct Item {
+    const nlohmann::json* value;
+    int depth;
+    const std::string* name;
+  };
+  std::vector<Item> stack;
+  size_t elements = 0, bytes = 0;
+  for (const auto& [name, value] : params.items()) {
+    bytes += name.size();
+    stack.push_back({&value, 1, &name});
+    while (!stack.empty()) {
+      Item item = stack.back();
+      stack.pop_back();
+      const nlohmann::json& v = *item.value;
+      if (++elements > limits.max_param_elements) {
+        return Status::InvalidArgument(
+            "query parameters hold more than " + std::to_string(limits.max_param_elements) +
+            " values, over " + LimitText("max_param_elements", limits.max_param_elements));
+      }
+      if (item.depth > limits.max_param_depth) {
+        return Status::InvalidArgument("parameter $" + *item.name + " is nested more than " +
+                                       std::to_string(limits.max_param_depth) +
+                                       " levels deep, over " +
+                                       LimitText("max_param_depth", limits.max_param_depth));
+      }
+      bytes += v.is_string() ? v.get_ref<const std::string&>().size() : 8;
+      if (bytes > limits.max_param_bytes) {
+        return Status::InvalidArgument(
+            "query parameters are more than " + std::to_string(limits.max_param_bytes) +
+            " bytes, over " + LimitText("max_param_bytes", limits.max_param_bytes));
+      }
+      if (v.is_array() && v.size() > limits.max_list_elements) {
+        return Status::InvalidArgument("parameter $" + *item.name + " is a list of " +
+                                       std::to_string(v.size()) + " elements, more than " +
+                                       LimitText("max_list_elements", limits.max_list_elements));
+      }
+      if (v.is_structured()) {
+        for (const auto& child : v) stack.push_back({&child, item.depth + 1, item.name});
+        if (v.is_object()) {
+          for (const auto& [key, child] : v.items()) bytes += key.size();
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
 Status InitState(const Plan& plan, const Catalog& catalog, const nlohmann::json& params,
                  const QueryOptions& options, ExecState* st) {
   st->plan = &plan;
@@ -40,8 +98,9 @@ Status InitState(const Plan& plan, const Catalog& catalog, const nlohmann::json&
   st->now_ms = options.now_ms ? *options.now_ms : SystemNowMs();
   st->max_rows = options.max_rows;
   st->explain = plan.explain || options.explain;
-  if (!params.is_null() && !params.is_object()) {
-    return Status::InvalidArgument("query parameters must be a JSON object");
+  PW_RETURN_IF_ERROR(CheckParams(params, options.limits));
+  if (st->deadline.Expired()) {
+    return Status::DeadlineExceeded("query deadline exceeded while reading parameters");
   }
   st->params.reserve(plan.params.size());
   for (size_t i = 0; i < plan.params.size(); ++i) {
@@ -90,6 +149,7 @@ Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
   for (const std::string& c : match.columns) out->columns.push_back(c);
   size_t n = match.columns.size();
   for (const auto& row : st->values) {
+    if (!st->Tick(static_cast<uint32_t>(n))) return st->error;
     nlohmann::json r = nlohmann::json::array();
     for (size_t i = 0; i < n; ++i) r.push_back(ToJson(row[i], st->graph, st->schema));
     out->rows.push_back(std::move(r));
@@ -182,12 +242,19 @@ nlohmann::json ProfileJson(const ExecState& st) {
 }  // namespace
 
 struct Engine::Impl {
-  explicit Impl(size_t entries) : cache(entries) {}
+  explicit Impl(const EngineOptions& options)
+      : cache(options.plan_cache_entries, options.plan_cache_bytes),
+        pool(options.max_total_query_memory_bytes) {}
   PlanCache cache;
+  MemoryPool pool;
 };
 
-Engine::Engine(size_t plan_cache_entries) : impl_(std::make_unique<Impl>(plan_cache_entries)) {}
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Engine::~Engine() = default;
+
+size_t Engine::plan_cache_entries() const { return impl_->cache.size(); }
+size_t Engine::plan_cache_bytes() const { return impl_->cache.bytes(); }
+size_t Engine::query_memory_bytes() const { return impl_->pool.used(); }
 
 Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view text,
                                     const nlohmann::json& params, const QueryOptions& options) {
@@ -201,15 +268,18 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
     const bool cached = plan != nullptr;
     auto t_parsed = t0, t_bound = t0;
     if (!cached) {
-      PW_ASSIGN_OR_RETURN(std::unique_ptr<ast::Statement> stmt, ast::Parse(text));
+      PW_ASSIGN_OR_RETURN(std::unique_ptr<ast::Statement> stmt,
+                          ast::Parse(text, options.limits, options.deadline));
       t_parsed = Clock::now();
-      PW_ASSIGN_OR_RETURN(plan, BuildPlan(*stmt, *catalog.schema, catalog.graph));
+      PW_ASSIGN_OR_RETURN(plan, BuildPlan(*stmt, *catalog.schema, catalog.graph, options.deadline));
       t_bound = Clock::now();
       impl_->cache.Put(text, version, plan);
     }
     QueryResult out;
+    QueryMemory memory(options.limits.max_query_memory_bytes, &impl_->pool);
     const bool profile = plan->profile || options.profile;
     auto run = [&](ExecState* st, auto&& body) -> Status {
+      st->memory = &memory;
       PW_RETURN_IF_ERROR(InitState(*plan, catalog, params, options, st));
       auto t_setup = Clock::now();
       PW_RETURN_IF_ERROR(body());

@@ -3,6 +3,7 @@
 // once-per-execution values, and the per-operator profile.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "query/memory.h"
 #include "query/query.h"
 #include "query/node_map.h"
 #include "query/plan.h"
@@ -51,14 +53,39 @@ struct ExecState {
   // The first error raised inside expression evaluation (deadline in a pattern predicate, ...);
   // loops check it together with the deadline.
   Status error;
-  uint32_t ticks = 0;
+  // The execution's memory account (Limits::max_query_memory_bytes, the Engine's pool).
+  QueryMemory* memory = nullptr;
 
-  // Every 256 calls reads the clock; returns false (and sets error) once the deadline passed.
-  bool Tick() {
-    if ((++ticks & 255) == 0 && deadline.Expired()) {
-      if (error.ok()) error = Status::DeadlineExceeded("query deadline exceeded");
+  // Units of work between two clock reads. A unit is about one row, one edge step or one list
+  // element compared (tens to hundreds of nanoseconds), so the clock is read every few tens of
+  // microseconds at most.
+  static constexpr int32_t kWorkPerClockRead = 256;
+  int32_t work_left = kWorkPerClockRead;
+
+  // Counts `work` units (1: a row or a step; n for an n-element scan); reads the clock once
+  // kWorkPerClockRead units have passed. Returns false (and sets error) once the deadline passed
+  // or an error was raised.
+  bool Tick(uint32_t work = 1) {
+    work_left -= static_cast<int32_t>(std::min<uint32_t>(work, kWorkPerClockRead));
+    if (work_left <= 0) {
+      work_left = kWorkPerClockRead;
+      if (error.ok() && deadline.Expired()) {
+        error = Status::DeadlineExceeded("query deadline exceeded");
+      }
     }
     return error.ok();
+  }
+
+  // Charges bytes to the memory account; false (and error set: ResourceExhausted naming the
+  // budget) when a budget would be passed.
+  bool Charge(size_t bytes) {
+    if (memory == nullptr || !error.ok()) return error.ok();
+    Status s = memory->Charge(bytes);
+    if (!s.ok()) error = std::move(s);
+    return error.ok();
+  }
+  void Credit(size_t bytes) {
+    if (memory != nullptr) memory->Credit(bytes);
   }
 };
 

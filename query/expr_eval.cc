@@ -1,5 +1,6 @@
 #include "query/expr_eval.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -135,6 +136,8 @@ RtValue EvalIn(const BoundExpr& e, const EvalEnv& env) {
   }
   if (!list.IsList()) return RtValue();
   const RtList& items = list.AsList();
+  // A long list is work: counted against the deadline check (the caller's loop stops on error).
+  if (env.st != nullptr) env.st->Tick(static_cast<uint32_t>(std::min<size_t>(items.size(), UINT32_MAX)));
   if (items.empty()) {
     result = RtValue(false);
   } else {
@@ -488,6 +491,7 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
     case BK::kList: {
       RtList items;
       items.reserve(e.args.size());
+      if (env.st != nullptr) env.st->Tick(static_cast<uint32_t>(e.args.size()));
       for (const auto& arg : e.args) items.push_back(Eval(*arg, env));
       return MakeList(std::move(items));
     }

@@ -26,17 +26,32 @@ EvalEnv Env(MatchState* st, const Slot* row) {
   return env;
 }
 
-// Appends one row to a table being built.
+// Appends one row to a table being built; its capacity growth is charged to the memory account.
 Status Append(MatchState* st, std::vector<Slot>* out, const Slot* row) {
   if (out->size() / std::max<size_t>(st->width, 1) >= kMaxIntermediateRows) return TooManyRows();
+  if (out->size() + st->width > out->capacity()) {
+    size_t grown = std::max(out->capacity() * 2, out->size() + st->width);
+    if (!st->Charge((grown - out->capacity()) * sizeof(Slot))) return st->error;
+    out->reserve(grown);
+  }
   out->insert(out->end(), row, row + st->width);
   return Status::OK();
 }
 
+// The new table replaces the old one, whose memory is freed and credited.
 void Publish(MatchState* st, std::vector<Slot>* out, OpCounts* counts) {
   st->table.swap(*out);
   st->rows = st->width == 0 ? 0 : st->table.size() / st->width;
   counts->rows_out = st->rows;
+  st->Credit(out->capacity() * sizeof(Slot));
+  std::vector<Slot>().swap(*out);
+}
+
+// Approximate bytes of one value row (the vector and the values' payloads).
+size_t RowBytes(const std::vector<RtValue>& row) {
+  size_t bytes = sizeof(row) + row.capacity() * sizeof(RtValue);
+  for (const RtValue& v : row) bytes += ApproxPayloadBytes(v);
+  return bytes;
 }
 
 // One output row: the RETURN items, then the extra ORDER BY keys that are not among them.
@@ -58,6 +73,7 @@ class StartOp : public MatchOp {
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
     std::vector<NodeId> nodes = Candidates(st);
+    if (!st->Charge(nodes.capacity() * sizeof(NodeId))) return st->error;
     std::vector<Slot> out;
     std::vector<Slot> row(st->width);
     for (size_t r = 0; r < st->rows; ++r) {
@@ -70,6 +86,7 @@ class StartOp : public MatchOp {
       }
     }
     Publish(st, &out, counts);
+    st->Credit(nodes.capacity() * sizeof(NodeId));
     return st->error;
   }
 
@@ -136,6 +153,9 @@ class ExpandOp : public MatchOp {
       NodeId from = in[from_slot_].node;
       if (from == kInvalidNode) continue;
       HopNeighbors(*st, hop_, from, reverse_, hop_.cap, &steps);
+      if (!st->Tick(static_cast<uint32_t>(std::min<size_t>(steps.size(), UINT32_MAX)))) {
+        return st->error;
+      }
       for (const Step& step : steps) {
         if (!st->Tick()) return st->error;
         NodeId to = step.nb.node;
@@ -225,11 +245,15 @@ class ProjectOp : public MatchOp {
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
     st->values.clear();
+    if (!st->Charge(st->rows * sizeof(std::vector<RtValue>))) return st->error;
     st->values.reserve(st->rows);
     for (size_t r = 0; r < st->rows; ++r) {
       if (!st->Tick()) return st->error;
       EvalEnv env = Env(st, &st->table[r * st->width]);
       st->values.push_back(ProjectRow(items_, extra_, env));
+      if (!st->Charge(RowBytes(st->values.back()) - sizeof(std::vector<RtValue>))) {
+        return st->error;
+      }
     }
     counts->rows_out = st->values.size();
     return st->error;
@@ -251,37 +275,42 @@ struct Accumulator {
   RtList collected;
   std::unique_ptr<std::unordered_set<std::string>> seen;  // DISTINCT
 
-  void Add(const AggSpec& spec, const RtValue& v) {
+  // Folds v in; returns the approximate bytes newly held (DISTINCT keys, collected values).
+  size_t Add(const AggSpec& spec, const RtValue& v) {
     if (spec.fn == AggFn::kCountStar) {
       ++count;
-      return;
+      return 0;
     }
-    if (v.IsNull()) return;
+    if (v.IsNull()) return 0;
+    size_t held = 0;
     if (spec.distinct) {
       if (!seen) seen = std::make_unique<std::unordered_set<std::string>>();
       std::string key;
       AppendKey(v, &key);
-      if (!seen->insert(std::move(key)).second) return;
+      held += 64 + key.size();
+      if (!seen->insert(std::move(key)).second) return 0;
     }
     ++count;
     switch (spec.fn) {
       case AggFn::kSum:
       case AggFn::kAvg:
-        if (!v.IsNumber()) return;  // sum and avg ignore non-numbers, like RECOMMEND's
+        if (!v.IsNumber()) return held;  // sum and avg ignore non-numbers, like RECOMMEND's
         ++numbers;
         double_sum += v.AsDouble();
         if (v.IsDouble() || __builtin_add_overflow(int_sum, v.IsInt() ? v.AsInt() : 0, &int_sum)) {
           is_double = true;
         }
-        return;
+        return held;
       case AggFn::kMin:
         if (best.IsNull() || TotalOrder(v, best) < 0) best = v;
-        return;
+        return held;
       case AggFn::kMax:
         if (best.IsNull() || TotalOrder(v, best) > 0) best = v;
-        return;
-      case AggFn::kCollect: collected.push_back(v); return;
-      default: return;
+        return held;
+      case AggFn::kCollect:
+        collected.push_back(v);
+        return held + sizeof(RtValue) + ApproxPayloadBytes(v);
+      default: return held;
     }
   }
 
@@ -329,11 +358,17 @@ class AggregateOp : public MatchOp {
         if (is_key_[i]) AppendKey(Eval(*items_[i], env), &key);
       }
       auto [it, inserted] = index.emplace(key, groups.size());
-      if (inserted) groups.push_back(Group{r, std::vector<Accumulator>(aggs.size())});
+      if (inserted) {
+        groups.push_back(Group{r, std::vector<Accumulator>(aggs.size())});
+        if (!st->Charge(kGroupBytes + 2 * key.size() + aggs.size() * sizeof(Accumulator))) {
+          return st->error;
+        }
+      }
       Group& g = groups[it->second];
       for (size_t a = 0; a < aggs.size(); ++a) {
         RtValue v = aggs[a].arg ? Eval(*aggs[a].arg, env) : RtValue();
-        g.accs[a].Add(aggs[a], v);
+        size_t held = g.accs[a].Add(aggs[a], v);
+        if (held != 0 && !st->Charge(held)) return st->error;
       }
     }
     if (groups.empty() && !has_keys) {
@@ -343,17 +378,21 @@ class AggregateOp : public MatchOp {
     st->values.clear();
     std::vector<RtValue> results(aggs.size());
     for (const Group& g : groups) {
+      if (!st->Tick()) return st->error;
       for (size_t a = 0; a < aggs.size(); ++a) results[a] = g.accs[a].Finish(aggs[a]);
       EvalEnv env = Env(st, g.first_row == SIZE_MAX ? null_row.data()
                                                     : &st->table[g.first_row * st->width]);
       env.aggs = results.data();
       st->values.push_back(ProjectRow(items_, extra_, env));
+      if (!st->Charge(RowBytes(st->values.back()))) return st->error;
     }
     counts->rows_out = st->values.size();
     return st->error;
   }
 
  private:
+  // A group's fixed cost: the Group, its hash-index node and key string headers.
+  static constexpr size_t kGroupBytes = 128;
   std::vector<BoundExprPtr> items_;
   std::vector<bool> is_key_;
   std::vector<BoundExprPtr> extra_;
@@ -369,13 +408,15 @@ class DistinctOp : public MatchOp {
     std::unordered_set<std::string> seen;
     std::vector<std::vector<RtValue>> out;
     for (auto& row : st->values) {
+      if (!st->Tick()) return st->error;
       std::string key;
       for (size_t i = 0; i < columns_; ++i) AppendKey(row[i], &key);
+      if (!st->Charge(64 + key.size())) return st->error;
       if (seen.insert(std::move(key)).second) out.push_back(std::move(row));
     }
     st->values.swap(out);
     counts->rows_out = st->values.size();
-    return Status::OK();
+    return st->error;
   }
 
  private:
@@ -389,16 +430,25 @@ class SortOp : public MatchOp {
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->values.size();
-    std::stable_sort(st->values.begin(), st->values.end(),
-                     [&](const std::vector<RtValue>& a, const std::vector<RtValue>& b) {
-                       for (const auto& [column, descending] : keys_) {
-                         int c = TotalOrder(a[column], b[column]);
-                         if (c != 0) return descending ? c > 0 : c < 0;
-                       }
-                       return false;
-                     });
+    // stable_sort's buffer: half the rows' headers.
+    if (!st->Charge(st->values.size() / 2 * sizeof(std::vector<RtValue>))) return st->error;
+    // The comparator counts work; a passed deadline unwinds the sort (the rows stay valid).
+    struct Stop {};
+    try {
+      std::stable_sort(st->values.begin(), st->values.end(),
+                       [&](const std::vector<RtValue>& a, const std::vector<RtValue>& b) {
+                         if (!st->Tick()) throw Stop{};
+                         for (const auto& [column, descending] : keys_) {
+                           int c = TotalOrder(a[column], b[column]);
+                           if (c != 0) return descending ? c > 0 : c < 0;
+                         }
+                         return false;
+                       });
+    } catch (const Stop&) {
+      return st->error;
+    }
     counts->rows_out = st->values.size();
-    return Status::OK();
+    return st->error;
   }
 
  private:

@@ -3,8 +3,11 @@
 //
 // Parsing is two-stage (SLL prediction with a bailing error strategy, then full LL on failure).
 // The first error stops parsing: it is thrown as a ParseError inside this file and becomes one
-// Status::SyntaxError. Nesting is bounded before and during parsing so that no input can exhaust
-// the stack.
+// Status (SyntaxError; InvalidArgument for a Limits limit; DeadlineExceeded). The text size is
+// bounded before lexing and bracket nesting before parsing, rule nesting while parsing and
+// expression depth and size while converting, so that no input can exhaust the stack and parse
+// time is bounded by max_query_bytes. The deadline is checked between stages, every 256 rule
+// entries of the parser and every 256 AST nodes of the conversion.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -25,17 +28,15 @@ namespace {
 using pathwise_pql::PqlLexer;
 using pathwise_pql::PqlParser;
 
-constexpr int kMaxNesting = 200;       // brackets: ( [ {
-constexpr int kMaxRuleDepth = 1000;    // parser recursion (unary chains, nested patterns, ...)
-constexpr int kMaxExprDepth = 1000;    // AST depth (long operator chains build deep trees)
 constexpr size_t kMaxExpected = 8;     // expected tokens listed in an error message
 constexpr size_t kMaxTokenEcho = 40;   // offending token text echoed in an error message
 
 // The one exception type used inside this file; Parse() turns it into a Status.
 struct ParseError {
   std::string what;
-  int line;
+  int line;    // 0: no position
   int column;
+  Status::Code code = Status::Code::kSyntaxError;
 };
 
 [[noreturn]] void Fail(int line, int column, std::string what) {
@@ -45,6 +46,24 @@ struct ParseError {
 [[noreturn]] void Fail(const antlr4::Token* token, std::string what) {
   Fail(static_cast<int>(token->getLine()), static_cast<int>(token->getCharPositionInLine()) + 1,
        std::move(what));
+}
+
+// A Limits limit was passed at token: InvalidArgument naming the limit.
+[[noreturn]] void FailLimit(const antlr4::Token* token, std::string what) {
+  throw ParseError{std::move(what), static_cast<int>(token->getLine()),
+                   static_cast<int>(token->getCharPositionInLine()) + 1,
+                   Status::Code::kInvalidArgument};
+}
+
+std::string LimitText(const char* name, size_t value) {
+  return std::string("the limit ") + name + " (" + std::to_string(value) + ")";
+}
+
+void CheckDeadline(const Deadline& deadline, const char* stage) {
+  if (deadline.Expired()) {
+    throw ParseError{std::string("query deadline exceeded while ") + stage, 0, 0,
+                     Status::Code::kDeadlineExceeded};
+  }
 }
 
 Position PosOf(const antlr4::Token* token) {
@@ -166,10 +185,11 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
   }
 };
 
-// The generated parser with a recursion bound.
+// The generated parser with a recursion bound and deadline checks on rule entry.
 class GuardedParser : public PqlParser {
  public:
-  using PqlParser::PqlParser;
+  GuardedParser(antlr4::TokenStream* input, const Limits& limits, const Deadline& deadline)
+      : PqlParser(input), limits_(limits), deadline_(deadline) {}
   void enterRule(antlr4::ParserRuleContext* ctx, size_t state, size_t rule) override {
     CheckDepth();
     PqlParser::enterRule(ctx, state, rule);
@@ -183,11 +203,18 @@ class GuardedParser : public PqlParser {
  private:
   // Throws before the base class enters the rule, so unwinding exits exactly the entered rules.
   void CheckDepth() {
-    if (_ctx != nullptr && static_cast<int>(_ctx->depth()) >= kMaxRuleDepth) {
-      Fail(getCurrentToken(), "query nested too deeply (more than " +
-                                  std::to_string(kMaxRuleDepth) + " levels)");
+    if ((++entries_ & 255) == 0) CheckDeadline(deadline_, "parsing");
+    if (_ctx != nullptr && static_cast<int>(_ctx->depth()) >= limits_.max_expression_depth) {
+      FailLimit(getCurrentToken(),
+                "query nested more than " + std::to_string(limits_.max_expression_depth) +
+                    " levels deep, over " +
+                    LimitText("max_expression_depth", limits_.max_expression_depth));
     }
   }
+
+  const Limits& limits_;
+  const Deadline& deadline_;
+  uint32_t entries_ = 0;
 };
 
 // Rejects invalid UTF-8 with its position (the ANTLR input stream would throw).
@@ -218,16 +245,17 @@ void CheckUtf8(std::string_view text) {
 }
 
 // Bounds bracket nesting before the recursive-descent parser sees the tokens.
-void CheckNesting(antlr4::CommonTokenStream& tokens) {
+void CheckNesting(antlr4::CommonTokenStream& tokens, const Limits& limits) {
+  const int max = limits.max_nesting_depth;
   int depth = 0;
   for (antlr4::Token* token : tokens.getTokens()) {
     switch (token->getType()) {
       case PqlParser::LPAREN:
       case PqlParser::LBRACKET:
       case PqlParser::LBRACE:
-        if (++depth > kMaxNesting) {
-          Fail(token, "brackets nested too deeply (more than " + std::to_string(kMaxNesting) +
-                          " levels)");
+        if (++depth > max) {
+          FailLimit(token, "brackets nested more than " + std::to_string(max) + " levels deep, over " +
+                               LimitText("max_nesting_depth", max));
         }
         break;
       case PqlParser::RPAREN:
@@ -362,7 +390,10 @@ Literal NumberLiteral(antlr4::Token* token, bool negative) {
 
 class Converter {
  public:
-  explicit Converter(antlr4::CharStream* input) : input_(input) {}
+  Converter(antlr4::CharStream* input, const Limits& limits, const Deadline& deadline)
+      : input_(input), limits_(limits), deadline_(deadline) {}
+
+  size_t nodes() const { return nodes_; }
 
   std::unique_ptr<Statement> ConvertStatement(PqlParser::StatementContext* ctx) {
     auto stmt = std::make_unique<Statement>();
@@ -534,9 +565,11 @@ class Converter {
       int& depth;
       ~DepthScope() { --depth; }
     } scope{++depth_};
-    if (depth_ > kMaxExprDepth) {
-      Fail(ctx->getStart(), "expression nested too deeply (more than " +
-                                std::to_string(kMaxExprDepth) + " levels)");
+    if (depth_ > limits_.max_expression_depth) {
+      FailLimit(ctx->getStart(),
+                "expression nested more than " + std::to_string(limits_.max_expression_depth) +
+                    " levels deep, over " +
+                    LimitText("max_expression_depth", limits_.max_expression_depth));
     }
     Position pos = PosOf(ctx);
     if (auto* c = dynamic_cast<PqlParser::AtomExprContext*>(ctx)) return Atom(c->atom());
@@ -616,6 +649,11 @@ class Converter {
     }
     if (auto* c = dynamic_cast<PqlParser::ListAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kList, pos);
+      if (c->expression().size() > limits_.max_list_elements) {
+        FailLimit(c->getStart(), "list of " + std::to_string(c->expression().size()) +
+                                     " elements, more than " +
+                                     LimitText("max_list_elements", limits_.max_list_elements));
+      }
       for (auto* item : c->expression()) e->args.push_back(Expr(item));
       return e;
     }
@@ -653,7 +691,14 @@ class Converter {
     return numeric ? token : nullptr;
   }
 
-  static ExprPtr Make(ExprKind kind, Position pos) {
+  ExprPtr Make(ExprKind kind, Position pos) {
+    if (++nodes_ > limits_.max_expression_nodes) {
+      throw ParseError{"query has more than " + std::to_string(limits_.max_expression_nodes) +
+                           " expression nodes, over " +
+                           LimitText("max_expression_nodes", limits_.max_expression_nodes),
+                       pos.line, pos.column, Status::Code::kInvalidArgument};
+    }
+    if ((nodes_ & 255) == 0) CheckDeadline(deadline_, "parsing");
     auto e = std::make_unique<ast::Expr>();
     e->kind = kind;
     e->pos = pos;
@@ -695,14 +740,24 @@ class Converter {
   }
 
   antlr4::CharStream* input_;
+  const Limits& limits_;
+  const Deadline& deadline_;
   int depth_ = 0;
+  size_t nodes_ = 0;
 };
 
 // ANTLR's shared prediction caches are not trusted across threads in runtime 4.9; parsing is off
 // the hot path (plans are cached by text), so parses are serialized.
 std::mutex parse_mutex;
 
-std::unique_ptr<Statement> ParseOrThrow(std::string_view text) {
+std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& limits,
+                                        const Deadline& deadline) {
+  if (text.size() > limits.max_query_bytes) {
+    throw ParseError{"query text is " + std::to_string(text.size()) + " bytes, more than " +
+                         LimitText("max_query_bytes", limits.max_query_bytes),
+                     0, 0, Status::Code::kInvalidArgument};
+  }
+  CheckDeadline(deadline, "starting to parse");
   CheckUtf8(text);
   antlr4::ANTLRInputStream input(text.data(), text.size());
   PqlLexer lexer(&input);
@@ -711,9 +766,10 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text) {
   lexer.addErrorListener(&listener);
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
-  CheckNesting(tokens);
+  CheckDeadline(deadline, "lexing");
+  CheckNesting(tokens, limits);
 
-  GuardedParser parser(&tokens);
+  GuardedParser parser(&tokens, limits, deadline);
   parser.removeErrorListeners();
   parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
       antlr4::atn::PredictionMode::SLL);
@@ -722,6 +778,7 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text) {
   try {
     tree = parser.statement();
   } catch (const antlr4::ParseCancellationException&) {
+    CheckDeadline(deadline, "parsing");
     tokens.seek(0);
     parser.reset();
     parser.addErrorListener(&listener);
@@ -730,16 +787,27 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text) {
         antlr4::atn::PredictionMode::LL);
     tree = parser.statement();
   }
-  return Converter(&input).ConvertStatement(tree);
+  CheckDeadline(deadline, "parsing");
+  Converter converter(&input, limits, deadline);
+  std::unique_ptr<Statement> stmt = converter.ConvertStatement(tree);
+  stmt->expression_nodes = converter.nodes();
+  stmt->text_bytes = text.size();
+  return stmt;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Statement>> Parse(std::string_view text) {
+Result<std::unique_ptr<Statement>> Parse(std::string_view text, const Limits& limits,
+                                          const Deadline& deadline) {
   try {
     std::lock_guard<std::mutex> lock(parse_mutex);
-    return ParseOrThrow(text);
+    return ParseOrThrow(text, limits, deadline);
   } catch (const ParseError& e) {
+    if (e.code != Status::Code::kSyntaxError) {
+      Status s = e.code == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(e.what)
+                                                           : Status::InvalidArgument(e.what);
+      return e.line > 0 ? s.WithPosition(e.line, e.column) : s;
+    }
     return Status::SyntaxError("syntax error at line " + std::to_string(e.line) + ", column " +
                                    std::to_string(e.column) + ": " + e.what,
                                e.line, e.column);

@@ -272,6 +272,9 @@ struct Plan {
   std::vector<AggSpec> match_aggs;   // MATCH aggregates (also referenced by kAggRef)
   std::vector<std::string> op_names;  // operator names by id (for EXPLAIN's plan)
   size_t op_count = 0;
+  // Approximate heap bytes of this plan (BuildPlan: from the statement's expression count and
+  // text size); what the plan cache charges against its byte budget.
+  size_t approx_bytes = 0;
 };
 
 }  // namespace pathwise::query

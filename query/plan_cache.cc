@@ -9,8 +9,13 @@ std::string PlanCache::Key(std::string_view text, uint64_t schema_version) {
   return key;
 }
 
+size_t PlanCache::EntryBytes(size_t key_bytes, const Plan& plan) {
+  // The key is stored once (the index holds a view of it); list and hash nodes ~ 96 bytes.
+  return key_bytes + plan.approx_bytes + 96;
+}
+
 std::shared_ptr<const Plan> PlanCache::Get(std::string_view text, uint64_t schema_version) {
-  if (capacity_ == 0) return nullptr;
+  if (max_entries_ == 0 || max_bytes_ == 0) return nullptr;
   std::string key = Key(text, schema_version);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
@@ -21,19 +26,30 @@ std::shared_ptr<const Plan> PlanCache::Get(std::string_view text, uint64_t schem
 
 void PlanCache::Put(std::string_view text, uint64_t schema_version,
                     std::shared_ptr<const Plan> plan) {
-  if (capacity_ == 0) return;
+  if (max_entries_ == 0 || max_bytes_ == 0 || plan == nullptr) return;
   std::string key = Key(text, schema_version);
+  const size_t bytes = EntryBytes(key.size(), *plan);
+  if (bytes > max_bytes_) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
   if (it != index_.end()) {
-    it->second->plan = std::move(plan);
+    Entry& entry = *it->second;
+    bytes_ = bytes_ - entry.bytes + bytes;
+    entry.plan = std::move(plan);
+    entry.bytes = bytes;
     lru_.splice(lru_.begin(), lru_, it->second);
-    return;
+  } else {
+    lru_.push_front(Entry{std::move(key), std::move(plan), bytes});
+    index_.emplace(std::string_view(lru_.front().key), lru_.begin());
+    bytes_ += bytes;
   }
-  lru_.push_front(Entry{key, std::move(plan)});
-  index_.emplace(std::move(key), lru_.begin());
-  while (lru_.size() > capacity_) {
-    index_.erase(lru_.back().key);
+  EvictLocked();
+}
+
+void PlanCache::EvictLocked() {
+  while (!lru_.empty() && (lru_.size() > max_entries_ || bytes_ > max_bytes_)) {
+    bytes_ -= lru_.back().bytes;
+    index_.erase(std::string_view(lru_.back().key));
     lru_.pop_back();
   }
 }
@@ -41,6 +57,11 @@ void PlanCache::Put(std::string_view text, uint64_t schema_version,
 size_t PlanCache::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return lru_.size();
+}
+
+size_t PlanCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
 }
 
 }  // namespace pathwise::query

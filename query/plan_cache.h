@@ -1,4 +1,5 @@
-// Internal to query/: an LRU cache of bound plans keyed by (query text, schema version).
+// Internal to query/: an LRU cache of bound plans keyed by (query text, schema version), bounded
+// by an entry count and by approximate bytes (the key's text plus Plan::approx_bytes).
 // Plans are immutable and shared: an evicted plan stays alive while executions still use it.
 #pragma once
 
@@ -16,25 +17,35 @@ namespace pathwise::query {
 
 class PlanCache {
  public:
-  // capacity 0 disables caching.
-  explicit PlanCache(size_t capacity) : capacity_(capacity) {}
+  // max_entries 0 or max_bytes 0 disables caching.
+  PlanCache(size_t max_entries, size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   // The cached plan for (text, schema_version), or null; a hit becomes most recently used.
   std::shared_ptr<const Plan> Get(std::string_view text, uint64_t schema_version);
-  // Inserts (or replaces) a plan, evicting the least recently used beyond capacity.
+  // Inserts (or replaces) a plan, then evicts least recently used plans until both the entry
+  // count and the bytes are within bounds. A plan larger than the whole byte budget is not kept.
   void Put(std::string_view text, uint64_t schema_version, std::shared_ptr<const Plan> plan);
   size_t size() const;
+  size_t bytes() const;
+
+  // Approximate bytes an entry holds: key, plan, list and index nodes.
+  static size_t EntryBytes(size_t key_bytes, const Plan& plan);
 
  private:
   static std::string Key(std::string_view text, uint64_t schema_version);
   struct Entry {
     std::string key;
     std::shared_ptr<const Plan> plan;
+    size_t bytes = 0;
   };
-  const size_t capacity_;
+  void EvictLocked();
+
+  const size_t max_entries_;
+  const size_t max_bytes_;
   mutable std::mutex mu_;
+  size_t bytes_ = 0;
   std::list<Entry> lru_;  // front: most recently used
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into Entry::key
 };
 
 }  // namespace pathwise::query

@@ -13,6 +13,42 @@
 #include "storage/storage.h"
 #include "vector/vector.h"
 
+namespace pathwise::query {
+
+// Explicit bounds on one query: its text, its shape, its parameters and its memory. Every limit
+// is checked before the work it bounds (the text before lexing, nesting before anything
+// recursive, parameters before they are converted), and its error names the limit, e.g.
+//   InvalidArgument "query text is 70000 bytes, more than the limit max_query_bytes (65536)".
+// Shape and size limits are InvalidArgument (HTTP 400); memory budgets are ResourceExhausted.
+// docs/query-language.md ("Limits") lists them with their defaults.
+struct Limits {
+  // Bytes of query text. Bounds lexing and parsing time (the parser cannot be interrupted inside
+  // a rule; it checks the deadline on rule entries and between stages).
+  size_t max_query_bytes = 64 * 1024;
+  // Brackets ( [ { nested inside each other (parenthesised expressions, lists, property maps,
+  // pattern predicates inside property maps). Checked on the tokens, before parsing.
+  int max_nesting_depth = 200;
+  // Depth of one expression tree (unary chains, long operator chains such as a OR b OR ...) and
+  // of the parser's rule nesting.
+  int max_expression_depth = 1000;
+  // Expression nodes in the whole statement (every literal, name, operator, call, list item).
+  size_t max_expression_nodes = 20'000;
+  // Elements of one list: a list literal, or a list parameter (IN lists, id lists, vectors).
+  size_t max_list_elements = 10'000;
+  // The request's parameter object: approximate total bytes (strings, names, 8 per number),
+  // total JSON values, and nesting depth of one parameter's value (1: a scalar, 2: a list).
+  // Every parameter sent counts, used or not.
+  size_t max_param_bytes = 1 << 20;
+  size_t max_param_elements = 100'000;
+  int max_param_depth = 4;
+  // Approximate bytes one execution may hold: binding tables, result rows, candidate arrays,
+  // recorded paths, aggregate groups, DISTINCT sets, lists built while evaluating.
+  // ResourceExhausted "query memory budget max_query_memory_bytes (...) exceeded ...".
+  size_t max_query_memory_bytes = size_t{256} << 20;
+};
+
+}  // namespace pathwise::query
+
 namespace pathwise {
 
 struct QueryOptions {
@@ -23,6 +59,8 @@ struct QueryOptions {
   // The clock now() and decay() read, in ms since the epoch; unset: the system clock. For
   // reproducible scores (tests, replays).
   std::optional<int64_t> now_ms;
+  // Bounds on this query's text, shape, parameters and memory (see query::Limits).
+  query::Limits limits;
 };
 
 // The result of one query; the JSON shapes are documented in docs/query-language.md.
@@ -49,15 +87,34 @@ struct Catalog {
   size_t default_max_per_node = 100;
 };
 
+struct EngineOptions {
+  // The plan cache: at most this many plans, and at most this many approximate bytes (query
+  // text + bound plan); least recently used plans are evicted first. 0 disables caching.
+  size_t plan_cache_entries = 1024;
+  size_t plan_cache_bytes = size_t{64} << 20;
+  // Approximate bytes all concurrently running queries may hold together (the sum of their
+  // per-query accounts, see Limits::max_query_memory_bytes). A query whose growth would pass it
+  // fails with ResourceExhausted naming max_total_query_memory_bytes. 0: unbounded.
+  size_t max_total_query_memory_bytes = size_t{1} << 30;
+};
+
 class Engine {
  public:
-  explicit Engine(size_t plan_cache_entries);
+  explicit Engine(EngineOptions options = {});
   ~Engine();
   // Parses (or takes from the plan cache, keyed by text and schema version), binds, plans and
   // executes one statement. Errors: SyntaxError (line/column), InvalidArgument (binding, naming
-  // the unknown thing), DeadlineExceeded, ResourceExhausted (max_rows).
+  // the unknown thing; a Limits shape limit, naming it), DeadlineExceeded (checked in every
+  // stage: parse, bind, plan, parameter conversion, every operator loop), ResourceExhausted
+  // (max_rows, a memory budget, naming it).
   Result<QueryResult> Execute(const Catalog& catalog, std::string_view text,
                               const nlohmann::json& params, const QueryOptions& options);
+
+  // Plan cache occupancy (for tests and /metrics).
+  size_t plan_cache_entries() const;
+  size_t plan_cache_bytes() const;
+  // Approximate bytes currently held by running queries.
+  size_t query_memory_bytes() const;
 
  private:
   struct Impl;

@@ -114,6 +114,9 @@ struct RecState : ExecState {
     bool inserted;
     uint32_t c = index.FindOrInsert(node, static_cast<uint32_t>(nodes.size()), &inserted);
     if (inserted) {
+      // Error set (ResourceExhausted) when a memory budget is passed; the retrieval loops stop
+      // at their next Tick.
+      Charge(CandidateBytes());
       nodes.push_back(node);
       masks.push_back(0);
       prechecked.push_back(0);
@@ -123,6 +126,14 @@ struct RecState : ExecState {
       if (explain) paths.resize(paths.size() + kPathsPerCandidate);
     }
     return c;
+  }
+
+  // Approximate bytes one candidate holds across the arrays above (and scores, survivors,
+  // ranked, the index entry).
+  size_t CandidateBytes() const {
+    return sizeof(NodeId) + sizeof(uint64_t) + 1 + num_sources() * (sizeof(double) + 4) +
+           rec->aggs.size() * sizeof(NumAcc) + (explain ? kPathsPerCandidate * sizeof(PathRec) : 0) +
+           sizeof(double) + 2 * sizeof(uint32_t) + 16;
   }
 
   // Finalised aggregate values of candidate c into agg_values; returns its data.

@@ -281,4 +281,33 @@ Result<RtValue> FromJson(const nlohmann::json& j) {
   }
 }
 
+size_t ApproxPayloadBytes(const RtValue& value) {
+  if (value.IsString()) {
+    size_t n = value.AsString().size();
+    return n < 16 ? 0 : n + 1;  // short strings live inside the object
+  }
+  if (value.IsVector()) {
+    const auto& values = value.AsVector().values;
+    return values ? 32 + values->size() * sizeof(float) : 0;
+  }
+  if (!value.IsList()) return 0;
+  // Lists nest at most Limits::max_param_depth (parameters) or the expression depth (literals);
+  // an explicit stack keeps this iterative anyway.
+  size_t bytes = 0;
+  std::vector<const RtList*> stack = {&value.AsList()};
+  while (!stack.empty()) {
+    const RtList* list = stack.back();
+    stack.pop_back();
+    bytes += 32 + list->size() * sizeof(RtValue);
+    for (const RtValue& item : *list) {
+      if (item.IsList()) {
+        stack.push_back(&item.AsList());
+      } else {
+        bytes += ApproxPayloadBytes(item);
+      }
+    }
+  }
+  return bytes;
+}
+
 }  // namespace pathwise::query

@@ -104,6 +104,10 @@ int TotalOrder(const RtValue& a, const RtValue& b);
 // distinct keys; 1 and 1.0 share a key).
 void AppendKey(const RtValue& value, std::string* out);
 
+// Approximate heap bytes a value owns beyond sizeof(RtValue): string payloads, list elements
+// (shared lists counted as if owned: an upper bound), vector payloads. For memory accounting.
+size_t ApproxPayloadBytes(const RtValue& value);
+
 // A vector view of a value: a VectorVal, or a list of numbers (parameters). Empty if neither.
 std::vector<float> ToFloats(const RtValue& value);
 

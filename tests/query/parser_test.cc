@@ -116,6 +116,26 @@ Status ErrorOf(const std::string& text) {
   return parsed.status();
 }
 
+// A Limits limit passed: InvalidArgument whose message names the limit.
+Status LimitErrorOf(const std::string& text, const char* limit, const Limits& limits = {}) {
+  auto parsed = Parse(text, limits);
+  INFO(text.substr(0, 200));
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.status().code() == Status::Code::kInvalidArgument);
+  CHECK_MESSAGE(parsed.status().message().find(limit) != std::string::npos,
+                parsed.status().message());
+  return parsed.status();
+}
+
+// Limits raised so that the limit under test is the one reached.
+Limits Roomy() {
+  Limits limits;
+  limits.max_query_bytes = 4 << 20;
+  limits.max_expression_nodes = 1 << 20;
+  limits.max_list_elements = 1 << 20;
+  return limits;
+}
+
 const char* kRecommendExample = R"(RECOMMEND (c:Item) FOR (u:User {id: $user})
   FROM (u)-[v:VIEWED|BOUGHT]->(:Item)-[s:SIMILAR_TO]->(c) MAX 50 PER NODE
   FROM NEAREST 200 TO u.taste IN Item.embedding
@@ -590,43 +610,88 @@ TEST_CASE("other syntax errors: bad escapes, invalid UTF-8, trailing garbage, mi
   CHECK(ErrorOf("MATCH (a)<-[:X]->(b) RETURN a").column() == 17);
 }
 
-TEST_CASE("nesting deeper than 200 brackets is rejected; 200 is accepted") {
+TEST_CASE("nesting deeper than max_nesting_depth (200) brackets is rejected; 200 is accepted") {
   auto nested = [](int depth) {
     return "MATCH (n) RETURN " + std::string(depth, '(') + "1" + std::string(depth, ')');
   };
   CHECK(Dump(*AsMatch(*MustParse(nested(200))).returns[0].expr) == "1");
-  Status s = ErrorOf(nested(201));
-  CHECK(s.message().find("nested too deeply") != std::string::npos);
+  Status s = LimitErrorOf(nested(201), "max_nesting_depth");
   CHECK(s.column() == 18 + 200);
-  CHECK(ErrorOf(nested(100000)).message().find("nested too deeply") != std::string::npos);
-  std::string lists = "MATCH (n) RETURN " + std::string(5000, '[') + std::string(5000, ']');
-  CHECK(ErrorOf(lists).message().find("nested too deeply") != std::string::npos);
+  // 100,000 deep: an error, not a stack overflow (with the text limit raised to let it through).
+  LimitErrorOf(nested(100000), "max_nesting_depth", Roomy());
+  std::string lists = "MATCH (n) RETURN " + std::string(100000, '[') + std::string(100000, ']');
+  LimitErrorOf(lists, "max_nesting_depth", Roomy());
+  Limits tight;
+  tight.max_nesting_depth = 3;
+  CHECK(Parse(nested(3), tight).ok());
+  LimitErrorOf(nested(4), "max_nesting_depth (3)", tight);
+  std::string maps = "MATCH (a {x: [(b {y: [1]})-->(c)]}) RETURN a";
+  LimitErrorOf(maps, "max_nesting_depth", tight);
 }
 
-TEST_CASE("long operator chains and prefix chains are bounded, never crash") {
+TEST_CASE("long operator chains and prefix chains are bounded by max_expression_depth") {
   std::string ok_chain = "MATCH (n) RETURN 1";
   for (int i = 0; i < 500; ++i) ok_chain += " + 1";
   CHECK(MustParse(ok_chain) != nullptr);
 
   std::string chain = "MATCH (n) RETURN 1";
   for (int i = 0; i < 100000; ++i) chain += " + 1";
-  CHECK(ErrorOf(chain).message().find("nested too deeply") != std::string::npos);
+  LimitErrorOf(chain, "max_expression_depth", Roomy());
 
   std::string nots = "MATCH (n) WHERE ";
   for (int i = 0; i < 100000; ++i) nots += "NOT ";
-  CHECK(ErrorOf(nots + "true RETURN n").message().find("nested too deeply") != std::string::npos);
+  LimitErrorOf(nots + "true RETURN n", "max_expression_depth", Roomy());
   std::string minus = "MATCH (n) RETURN " + std::string(100000, '-') + "1";
+  CHECK_FALSE(Parse(minus, Roomy()).ok());
   CHECK_FALSE(Parse(minus).ok());
 }
 
-TEST_CASE("large inputs parse: long lists and long strings") {
+TEST_CASE("query text over max_query_bytes is rejected before lexing") {
+  std::string big(70000, 'x');
+  Status s = LimitErrorOf("MATCH (n) RETURN '" + big + "'", "max_query_bytes (65536)");
+  CHECK(s.message().find("70019 bytes") != std::string::npos);
+  std::string spaces = "MATCH (n) RETURN 1" + std::string(65536, ' ');
+  LimitErrorOf(spaces, "max_query_bytes");
+}
+
+TEST_CASE("expression nodes over max_expression_nodes and lists over max_list_elements") {
+  std::string list = "MATCH (n) WHERE n.id IN [0";
+  for (int i = 1; i < 10001; ++i) list += ", " + std::to_string(i);
+  list += "] RETURN n";
+  Status s = LimitErrorOf(list, "max_list_elements (10000)");
+  CHECK(s.message().find("list of 10001 elements") != std::string::npos);
+  CHECK(s.line() == 1);
+  CHECK(s.column() == 25);
+  Limits few;
+  few.max_expression_nodes = 10;
+  LimitErrorOf("MATCH (n) RETURN 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11", "max_expression_nodes (10)",
+               few);
+  CHECK(Parse("MATCH (n) RETURN 1, 2, 3, 4, 5, 6, 7, 8, 9, 10", few).ok());
+}
+
+TEST_CASE("large inputs parse when the limits allow them: long lists and long strings") {
   std::string list = "MATCH (n) WHERE n.id IN [0";
   for (int i = 1; i < 20000; ++i) list += ", " + std::to_string(i);
-  auto stmt = MustParse(list + "] RETURN n");
-  CHECK(AsMatch(*stmt).where->args[1]->args.size() == 20000);
+  auto parsed = Parse(list + "] RETURN n", Roomy());
+  REQUIRE(parsed.ok());
+  CHECK(AsMatch(**parsed).where->args[1]->args.size() == 20000);
+  CHECK((*parsed)->expression_nodes == 20000 + 5);  // IN, n.id, n, the list, RETURN n
   std::string big(1 << 20, 'x');
-  auto str = MustParse("MATCH (n) RETURN '" + big + "'");
-  CHECK(std::get<std::string>(AsMatch(*str).returns[0].expr->literal.value).size() == big.size());
+  auto str = Parse("MATCH (n) RETURN '" + big + "'", Roomy());
+  REQUIRE(str.ok());
+  CHECK(std::get<std::string>(AsMatch(**str).returns[0].expr->literal.value).size() == big.size());
+}
+
+TEST_CASE("a passed deadline stops parsing with DeadlineExceeded") {
+  Deadline past = Deadline::AfterMillis(-1);
+  auto parsed = Parse("MATCH (n) RETURN n", Limits(), past);
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.status().code() == Status::Code::kDeadlineExceeded);
+  std::string list = "MATCH (n) WHERE n.id IN [0";
+  for (int i = 1; i < 5000; ++i) list += ", " + std::to_string(i);
+  auto long_parse = Parse(list + "] RETURN n", Limits(), past);
+  REQUIRE_FALSE(long_parse.ok());
+  CHECK(long_parse.status().code() == Status::Code::kDeadlineExceeded);
 }
 
 TEST_CASE("concurrent parses from several threads give the same trees") {

@@ -8,7 +8,7 @@
 //   name: what this case checks     (optional)
 //   params: {"user": "u1"}          (JSON object)
 //   now: 1700000000000              (the query clock, QueryOptions::now_ms)
-//   option: explain | profile | max_rows=N
+//   option: explain | profile | max_rows=N | limit.NAME=N (a query::Limits field) | deadline=past
 //   tolerance: 1e-6                 (relative tolerance for numbers; default 1e-9)
 //   query:
 //   RECOMMEND ...                   (any number of lines)
@@ -103,6 +103,24 @@ json ParseJson(const std::string& text, const std::string& where) {
   return json();
 }
 
+// "name=N" for one query::Limits field.
+void SetLimit(const std::string& assignment, query::Limits* limits, const std::string& where) {
+  size_t eq = assignment.find('=');
+  REQUIRE_MESSAGE(eq != std::string::npos, where << ": expected limit.NAME=N");
+  std::string name = assignment.substr(0, eq);
+  uint64_t n = std::stoull(assignment.substr(eq + 1));
+  if (name == "max_query_bytes") limits->max_query_bytes = n;
+  else if (name == "max_nesting_depth") limits->max_nesting_depth = static_cast<int>(n);
+  else if (name == "max_expression_depth") limits->max_expression_depth = static_cast<int>(n);
+  else if (name == "max_expression_nodes") limits->max_expression_nodes = n;
+  else if (name == "max_list_elements") limits->max_list_elements = n;
+  else if (name == "max_param_bytes") limits->max_param_bytes = n;
+  else if (name == "max_param_elements") limits->max_param_elements = n;
+  else if (name == "max_param_depth") limits->max_param_depth = static_cast<int>(n);
+  else if (name == "max_query_memory_bytes") limits->max_query_memory_bytes = n;
+  else FAIL(where << ": unknown limit " << name);
+}
+
 TestFile ParseFile(const fs::path& path) {
   std::ifstream in(path);
   REQUIRE_MESSAGE(in.good(), "cannot read " << path);
@@ -162,6 +180,8 @@ TestFile ParseFile(const fs::path& path) {
       if (opt == "explain") current.options.explain = true;
       else if (opt == "profile") current.options.profile = true;
       else if (StartsWith(opt, "max_rows=")) current.options.max_rows = std::stoul(opt.substr(9));
+      else if (StartsWith(opt, "limit.")) SetLimit(opt.substr(6), &current.options.limits, where);
+      else if (opt == "deadline=past") current.options.deadline = Deadline::AfterMillis(-1);
       else FAIL(where << ": unknown option " << opt);
     } else if (t == "query:") {
       block = Block::kQuery;
