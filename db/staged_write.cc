@@ -348,7 +348,7 @@ class SetStager {
       mem_.push_back(std::move(m));
       return Status::OK();
     }
-    PW_RETURN_IF_ERROR(CheckVectorValues(*space, v.values));
+    PW_RETURN_IF_ERROR(vector::ValidateVector(*space, v.values));
     if (id == kInvalidNode) {
       return Status::NotFound("vector node " + space->node_type + " '" + v.id + "' does not exist");
     }
@@ -399,30 +399,6 @@ void StagedGroup::Reset(NodeId next) {
   overlay = Overlay();
   next_id = next;
   sets = 0;
-}
-
-Status CheckVectorValues(const VectorSpaceDef& space, const std::vector<float>& values) {
-  if (values.size() != space.dim) {
-    return Status::InvalidArgument("vector for '" + space.FullName() + "' has dimension " +
-                                   std::to_string(values.size()) + "; expected " +
-                                   std::to_string(space.dim));
-  }
-  float norm_sq = 0;
-  for (float x : values) {
-    if (!std::isfinite(x)) {
-      return Status::InvalidArgument("vector for '" + space.FullName() +
-                                     "' has a NaN or infinite value");
-    }
-    norm_sq += x * x;
-  }
-  // hnswlib normalises by 1 / (sqrt(sum) + 1e-30) in floats: a norm whose square underflows or
-  // overflows would store zeros or infinities.
-  if (space.metric == Metric::kCosine && (!(norm_sq >= FLT_MIN) || !std::isfinite(norm_sq))) {
-    return Status::InvalidArgument("vector for '" + space.FullName() +
-                                   "' has a zero (or too small or too large) norm; a cosine "
-                                   "space needs a direction");
-  }
-  return Status::OK();
 }
 
 Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group, bool* duplicate) {

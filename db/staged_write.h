@@ -101,8 +101,4 @@ using VectorSink = std::function<Status(const MemOp&)>;
 Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::VectorSet* vectors,
                      const VectorSink& vector_sink = nullptr);
 
-// Checks values for a vector of space: dimension, finite values, and for cosine spaces a norm
-// that is not zero (nor so small that normalising underflows).
-Status CheckVectorValues(const VectorSpaceDef& space, const std::vector<float>& values);
-
 }  // namespace pathwise
