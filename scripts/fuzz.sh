@@ -45,12 +45,13 @@ LOG="$BUILD_DIR/fuzz-$TARGET.log"
 set +e
 "$BUILD_DIR/fuzz/fuzz_$TARGET" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
   -max_len=4096 -print_final_stats=1 -artifact_prefix="$ARTIFACTS/" "$@" "$CORPUS" "${SEEDS[@]}" \
-  2>&1 | tee "$LOG" | grep -E '^#[0-9]+ +(INITED|DONE|pulse)|ERROR|SUMMARY|Done [0-9]+ runs|stat::'
+  2>&1 | tee "$LOG" | grep -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|ERROR|SUMMARY|Done [0-9]+ runs|stat::'
 status=${PIPESTATUS[0]}
 set -e
-runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$LOG" | awk '{print $2}' | tail -1)
-speed=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "$LOG" | awk '{print $2}' | tail -1)
-cov=$(grep -oE '^#[0-9]+ +DONE +cov: [0-9]+ ft: [0-9]+' "$LOG" | tail -1 | sed -E 's/.*cov: ([0-9]+) ft: ([0-9]+)/cov \1, ft \2/')
+runs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "$LOG" | awk '{print $2}' | tail -1 || true)
+speed=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "$LOG" | awk '{print $2}' | tail -1 || true)
+cov=$(grep -oE 'DONE +cov: [0-9]+ ft: [0-9]+' "$LOG" | tail -1 |
+      sed -E 's/.*cov: ([0-9]+) ft: ([0-9]+)/cov \1, ft \2/' || true)
 if [ "$status" -ne 0 ]; then
   echo "fuzz_$TARGET: FAILED (exit $status) after ${runs:-?} runs; input in $ARTIFACTS/, log $LOG"
   exit "$status"
