@@ -9,6 +9,7 @@ PACKAGES=(
   libantlr4-runtime-dev antlr4 default-jre-headless
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev doctest-dev
   openssl curl
+  clang libclang-rt-14-dev python3
 )
 # Browser tests (the explorer page) need Chromium and Node.js for playwright-core.
 if [ "${PATHWISE_BROWSER_TESTS:-1}" = "1" ]; then

@@ -19,6 +19,8 @@
 
 namespace pathwise::storage {
 
+class FaultInjectionFs;  // storage/fault_fs.h (tests only)
+
 struct NodeRecord {
   NodeId id = kInvalidNode;
   TypeId type = kInvalidType;
@@ -82,6 +84,9 @@ struct StoreOptions {
   size_t block_cache_bytes = 128u << 20;
   // Write buffer per column family; bulk loads benefit from larger buffers.
   size_t write_buffer_bytes = 64u << 20;
+  // Tests only: when set, every RocksDB file goes through this file system, which can simulate
+  // a power loss (storage/fault_fs.h). Layers above pass StoreOptions through unchanged.
+  std::shared_ptr<FaultInjectionFs> fault_injection_fs;
 };
 
 class Store {

@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include "storage/codec.h"
+#include "storage/fault_fs_internal.h"
 #include "storage/storage.h"
 #include "storage/write_batch_rep.h"
 
@@ -104,6 +105,7 @@ struct Store::Impl {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<rocksdb::Env> env;  // set only with StoreOptions::fault_injection_fs
   std::string path;
 
   rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return cfs[static_cast<int>(cf)]; }
@@ -167,6 +169,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   // Flush all families together, so unlogged bulk writes are all-or-nothing per flush and a
   // crash never leaves (say) edges persisted without the nodes written before them.
   dbo.atomic_flush = true;
+  if (options.fault_injection_fs) {
+    impl.env = rocksdb::NewCompositeEnv(FaultFsRocks(*options.fault_injection_fs));
+    dbo.env = impl.env.get();
+  }
 
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(dbo, path, &existing).ok()) {
