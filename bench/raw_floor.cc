@@ -170,7 +170,10 @@ Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint
   }
   const std::vector<std::pair<size_t, std::vector<size_t>>> plan = {
       {10, {10, 20, 40, 64, 128}}, {200, {200, 300, 400, 600, 800, 1200}}};
-  for (const auto& [k, efs] : plan) {
+  for (const auto& entry : plan) {
+    // Named copies, not structured bindings: lambdas below capture k (clang 14 refuses bindings).
+    const auto k = entry.first;
+    const auto& efs = entry.second;
     const auto& truth = k == 10 ? truth10 : truth200;
     sweep.min_ef_for_target[k] = 0;
     for (size_t ef : efs) {
