@@ -189,12 +189,12 @@ void Server::Impl::AddWriteRoutes() {
     WriteSet writes;
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& [line_number, text] : SplitLines(req.body)) {
-      nlohmann::json obj = nlohmann::json::parse(text, nullptr, false);
-      if (obj.is_discarded()) {
-        errors.push_back({{"line", line_number}, {"error", "not valid JSON"}});
+      auto obj = ParseJson(text, "the line");
+      if (!obj.ok()) {
+        errors.push_back({{"line", line_number}, {"error", obj.status().message()}});
         continue;
       }
-      auto write = BatchLineFromJson(obj);
+      auto write = BatchLineFromJson(*obj);
       if (!write.ok()) {
         errors.push_back({{"line", line_number}, {"error", write.status().message()}});
         continue;
