@@ -71,11 +71,43 @@ Status Server::Impl::Authorize(const httplib::Request& req, Role role) const {
   return Status::OK();
 }
 
+namespace {
+
+// Reads the request body through httplib's content reader so that every transfer encoding
+// (Content-Length or chunked) counts against max_body as it arrives, and so that the body is
+// never parsed as a form whatever its Content-Type says.
+Status ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
+                httplib::Response& res, size_t max_body, std::string* body) {
+  std::string content_type = req.get_header_value("Content-Type");
+  if (content_type.rfind("multipart/", 0) == 0) {
+    return UnsupportedMediaType("multipart bodies are not accepted; send JSON or NDJSON");
+  }
+  bool too_large = false;
+  bool complete = reader([&](const char* data, size_t size) {
+    if (size > max_body - body->size()) {
+      too_large = true;
+      return false;
+    }
+    body->append(data, size);
+    return true;
+  });
+  if (too_large || (!complete && res.status == 413)) {
+    return Status::ResourceExhausted("request body exceeds the limit of " +
+                                     std::to_string(max_body) + " bytes (--max-body-bytes)");
+  }
+  if (!complete) return Status::InvalidArgument("the request body could not be read");
+  return Status::OK();
+}
+
+}  // namespace
+
 void Server::Impl::Route(const char* method, const std::string& pattern, Role role,
                          Handler handler) {
   std::string name = std::string(method) + " " + pattern;
-  auto dispatch = [this, role, name, handler = std::move(handler)](const httplib::Request& req,
-                                                                    httplib::Response& res) {
+  // Everything a request goes through once its body (if any) is in req.body.
+  auto run = [this, role, name, handler = std::move(handler)](
+                 const httplib::Request& req, const std::function<Status(std::string*)>& read_body,
+                 httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     Reply reply;
     if (stopping.load()) {
@@ -84,7 +116,14 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
       reply = ErrorReply(auth);
     } else {
       try {
-        reply = handler(req);
+        if (read_body) {
+          // Authorized first: an unauthenticated client cannot make the server read its body.
+          httplib::Request with_body = req;
+          Status read = read_body(&with_body.body);
+          reply = read.ok() ? handler(with_body) : ErrorReply(read);
+        } else {
+          reply = handler(req);
+        }
       } catch (const nlohmann::json::exception& e) {
         // A JSON value of an unexpected type slipped past validation: the client's mistake.
         reply = ErrorReply(Status::InvalidArgument(std::string("bad JSON value: ") + e.what()));
@@ -102,15 +141,26 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
   };
   std::string method_name = method;
   if (method_name == "GET") {
-    http->Get(pattern, dispatch);
-  } else if (method_name == "POST") {
-    http->Post(pattern, dispatch);
+    http->Get(pattern, [run](const httplib::Request& req, httplib::Response& res) {
+      run(req, nullptr, res);
+    });
+    return;
+  }
+  size_t max_body = options.max_body_bytes;
+  httplib::Server::HandlerWithContentReader with_body =
+      [run, max_body](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) {
+        run(req, [&](std::string* body) { return ReadBody(req, reader, res, max_body, body); },
+            res);
+      };
+  if (method_name == "POST") {
+    http->Post(pattern, with_body);
   } else if (method_name == "PUT") {
-    http->Put(pattern, dispatch);
+    http->Put(pattern, with_body);
   } else if (method_name == "PATCH") {
-    http->Patch(pattern, dispatch);
+    http->Patch(pattern, with_body);
   } else if (method_name == "DELETE") {
-    http->Delete(pattern, dispatch);
+    http->Delete(pattern, with_body);
   }
 }
 
@@ -175,6 +225,13 @@ Status Server::Start() {
   s.AddQueryRoutes();
   s.AddWriteRoutes();
   s.AddAdminRoutes();
+  // Registered last, so they only see paths no route matched: the body is still read under the
+  // size limit (never buffered unbounded, never parsed as a form) before the 404.
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
+    s.Route(method, "/.*", Role::kNone, [](const httplib::Request&) {
+      return ErrorReply(Status::NotFound("no such endpoint"));
+    });
+  }
 
   if (o.port == 0) {
     s.port = http.bind_to_any_port(o.host);

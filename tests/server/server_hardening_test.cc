@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +21,78 @@ namespace {
 
 // "[[[...1...]]]" nested depth times, inside the given prefix/suffix.
 std::string Deep(size_t depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); }
+
+// A raw TCP connection to 127.0.0.1 (or another loopback address) with send/receive timeouts,
+// for requests httplib's client cannot make (chunked floods, slow headers, idle sockets).
+class RawConnection {
+ public:
+  RawConnection(int port, const char* from = "127.0.0.1", int timeout_s = 10) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{timeout_s, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &local.sin_addr);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  // False once the peer has closed or the send timed out.
+  bool Send(const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // Everything received until the peer closes, max_bytes arrive or a receive times out.
+  std::string ReceiveAll(size_t max_bytes = 1 << 20) {
+    std::string out;
+    char buf[4096];
+    while (out.size() < max_bytes) {
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // True when the peer has closed the connection (recv returns 0 or an error other than timeout).
+  bool PeerClosed() {
+    char c;
+    ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+size_t ResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+int StatusOf(const std::string& response) {
+  if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return 0;
+  return std::stoi(response.substr(9, 3));
+}
 
 std::string MessageOf(const httplib::Result& res) {
   return Json(res)["error"]["message"].get<std::string>();
@@ -81,6 +155,79 @@ TEST_CASE("a 100000-deep JSON value in any request body is a 400 naming the dept
   auto health = client.Get("/health");
   REQUIRE(health);
   CHECK(health->status == 200);
+}
+
+TEST_CASE("a chunked body over the body limit is a 413 without being buffered") {
+  TempDir dir;
+  ServerOptions options;
+  options.max_body_bytes = 1 << 20;
+  ServerHarness h(dir.path(), options);
+  size_t rss_before = ResidentBytes();
+  RawConnection conn(h.server()->port());
+  REQUIRE(conn.connected());
+  REQUIRE(conn.Send("POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + h.Key("write") +
+                    "\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  // Up to 64 MiB in 64 KiB chunks; the server stops reading after the first MiB.
+  const std::string chunk_data(64 << 10, ' ');
+  char size_line[32];
+  std::snprintf(size_line, sizeof(size_line), "%zx\r\n", chunk_data.size());
+  const std::string chunk = size_line + chunk_data + "\r\n";
+  size_t sent = 0;
+  for (int i = 0; i < 1024 && conn.Send(chunk); ++i) sent += chunk_data.size();
+  std::string response = conn.ReceiveAll();
+  INFO(response.substr(0, 300));
+  CHECK(StatusOf(response) == 413);
+  CHECK(response.find("exceeds the limit of 1048576") != std::string::npos);
+  CHECK(sent < (64u << 20));  // the server closed the connection instead of draining the flood
+  CHECK(ResidentBytes() < rss_before + (32u << 20));
+}
+
+TEST_CASE("a body over the limit with Content-Length is a 413 naming the limit") {
+  TempDir dir;
+  ServerOptions options;
+  options.max_body_bytes = 4096;
+  ServerHarness h(dir.path(), options);
+  auto client = h.Client();
+  std::string body = R"({"query": "MATCH (u:User) RETURN u.id", "pad": ")" + std::string(8192, 'x') + "\"}";
+  auto res = client.Post("/v1/query", h.Auth("read"), body, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 413);
+  CHECK(MessageOf(res).find("exceeds the limit of 4096") != std::string::npos);
+}
+
+TEST_CASE("a JSON body sent as a form (curl's default content type) is read as JSON") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  // Over 8 KiB, where httplib's form parser used to refuse it with 413.
+  std::string query = "MATCH (u:User) WHERE u.id <> '" + std::string(9000, 'x') + "' RETURN u.id";
+  nlohmann::json body = {{"query", query}};
+  auto res = client.Post("/v1/query", h.Auth("read"), body.dump(),
+                         "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  INFO(res->body.substr(0, 300));
+  CHECK(res->status == 200);
+  CHECK(Json(res)["rows"].size() == 2);
+  nlohmann::json node = {{"properties", {{"title", std::string(9000, 't')}}}};
+  auto put = client.Put("/v1/nodes/Item/i9", h.Auth("write"), node.dump(),
+                        "application/x-www-form-urlencoded");
+  REQUIRE(put);
+  CHECK(put->status == 200);
+  auto multipart = client.Post("/v1/query", h.Auth("read"), body.dump(),
+                               "multipart/form-data; boundary=x");
+  REQUIRE(multipart);
+  CHECK(multipart->status == 415);
+  CHECK(HasErrorShape(multipart->body));
+}
+
+TEST_CASE("an unknown path with a body is a 404 in the error shape") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  auto res = client.Post("/v1/nope", std::string(20000, 'x'), "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  CHECK(HasErrorShape(res->body));
 }
 
 }  // namespace
