@@ -47,6 +47,12 @@ nlohmann::json JobJson(LoadJob& job) {
 
 }  // namespace
 
+Reply ReadinessReply(const Status& health) {
+  if (health.ok()) return JsonReply(200, {{"status", "ready"}});
+  return ErrorReply(Status::Unavailable("the database refuses writes after a storage fault: " +
+                                        health.ToString()));
+}
+
 void Server::Impl::AddAdminRoutes() {
   Route("POST", "/v1/admin/load", Role::kAdmin, [this](const httplib::Request& req) {
     fs::path tmp_dir = options.data_dir.empty() ? fs::temp_directory_path() / "pathwise-load"
@@ -163,7 +169,7 @@ void Server::Impl::AddAdminRoutes() {
     if (db == nullptr || stopping.load()) {
       return ErrorReply(Status::Unavailable("the database is not open"));
     }
-    return JsonReply(200, {{"status", "ready"}});
+    return ReadinessReply(db->Health());
   });
   Route("GET", "/metrics", Role::kRead, [this](const httplib::Request&) {
     Reply reply;

@@ -1,6 +1,9 @@
 // Server lifecycle, authentication and the dispatcher every route goes through.
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,9 +21,17 @@ std::atomic<bool> g_signal_received{false};
 
 void OnSignal(int) { g_signal_received.store(true); }
 
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
 }
+
+namespace {
 
 bool Readable(const std::string& path) {
   std::ifstream in(path);
@@ -56,14 +67,18 @@ Reply ErrorReply(const Status& status) { return JsonReply(HttpStatusFor(status),
 Status Server::Impl::Authorize(const httplib::Request& req, Role role) const {
   if (role == Role::kNone || options.no_auth) return Status::OK();
   std::string header = req.get_header_value("Authorization");
+  // The scheme name is case-insensitive (RFC 9110 section 11.1): "bearer" works too.
   constexpr std::string_view kBearer = "Bearer ";
   if (header.empty()) {
     return Status::Unauthenticated("missing API key: send 'Authorization: Bearer <key>'");
   }
-  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+  if (header.size() <= kBearer.size() ||
+      strncasecmp(header.c_str(), kBearer.data(), kBearer.size()) != 0) {
     return Status::Unauthenticated("the Authorization header must be 'Bearer <key>'");
   }
-  PW_ASSIGN_OR_RETURN(Role granted, VerifyApiKey(*db, std::string_view(header).substr(kBearer.size())));
+  std::string_view key = std::string_view(header).substr(kBearer.size());
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  PW_ASSIGN_OR_RETURN(Role granted, VerifyApiKey(*db, key));
   if (granted < role) {
     return Status::PermissionDenied(std::string("this endpoint needs the ") + RoleName(role) +
                                     " role; the key has " + RoleName(granted));
@@ -175,9 +190,10 @@ Status Server::Start() {
   Impl& s = *impl_;
   if (s.started.load()) return Status::InvalidArgument("the server was already started");
   const ServerOptions& o = s.options;
-  if (o.no_auth && !IsLoopback(o.host)) {
-    return Status::InvalidArgument("--no-auth is only allowed on a loopback address, not '" +
-                                   o.host + "'");
+  if (o.no_auth && !IsLoopbackAddress(o.host)) {
+    return Status::InvalidArgument(
+        "--no-auth is only allowed on a literal loopback address (127.0.0.0/8 or ::1), not '" +
+        o.host + "'");
   }
   if (o.port < 0 || o.port > 65535) return Status::InvalidArgument("port out of range");
   if (o.threads < 1) return Status::InvalidArgument("threads must be at least 1");

@@ -32,6 +32,14 @@ struct Reply {
 Reply JsonReply(int status, const nlohmann::json& body);
 Reply ErrorReply(const Status& status);
 
+// True for a literal IPv4 address in 127.0.0.0/8 or the IPv6 address ::1 (host names, even
+// "localhost", are not parsed and are false).
+bool IsLoopbackAddress(const std::string& host);
+
+// GET /ready: 200 {"status":"ready"} when health is OK; otherwise 503 in the error shape with
+// the reason ("the database refuses writes after a storage fault: ...").
+Reply ReadinessReply(const Status& health);
+
 // A background bulk load started by POST /v1/admin/load.
 struct LoadJob {
   std::string id;

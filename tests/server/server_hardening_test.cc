@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/json_fields.h"
+#include "server/server_internal.h"
 #include "server_fixture.h"
 
 namespace pathwise::server::testing {
@@ -228,6 +229,63 @@ TEST_CASE("an unknown path with a body is a 404 in the error shape") {
   REQUIRE(res);
   CHECK(res->status == 404);
   CHECK(HasErrorShape(res->body));
+}
+
+TEST_CASE("the Authorization scheme is case-insensitive") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  for (const char* scheme : {"bearer ", "BEARER ", "Bearer ", "bEaReR  "}) {
+    INFO(scheme);
+    auto res = client.Get("/v1/schema", {{"Authorization", scheme + h.Key("read")}});
+    REQUIRE(res);
+    CHECK(res->status == 200);
+  }
+  auto basic = client.Get("/v1/schema", {{"Authorization", "Basic " + h.Key("read")}});
+  REQUIRE(basic);
+  CHECK(basic->status == 401);
+}
+
+TEST_CASE("no-auth parses the bind address: only 127.0.0.0/8 and ::1 are loopback") {
+  CHECK(IsLoopbackAddress("127.0.0.1"));
+  CHECK(IsLoopbackAddress("127.255.3.4"));
+  CHECK(IsLoopbackAddress("::1"));
+  CHECK(!IsLoopbackAddress("127.evil.invalid"));
+  CHECK(!IsLoopbackAddress("127.0.0.1.evil.invalid"));
+  CHECK(!IsLoopbackAddress("localhost"));
+  CHECK(!IsLoopbackAddress("128.0.0.1"));
+  CHECK(!IsLoopbackAddress("0.0.0.0"));
+  CHECK(!IsLoopbackAddress("::"));
+  CHECK(!IsLoopbackAddress("::ffff:10.0.0.1"));
+
+  TempDir dir;
+  auto db = Database::Open(DatabaseOptions{}, dir.path());
+  REQUIRE(db.ok());
+  ServerOptions options;
+  options.host = "127.evil.invalid";
+  options.port = 0;
+  options.no_auth = true;
+  Server server(db->get(), options);
+  Status status = server.Start();
+  CHECK(status.code() == Status::Code::kInvalidArgument);
+  CHECK(status.message().find("--no-auth is only allowed on a literal loopback address") !=
+        std::string::npos);
+}
+
+TEST_CASE("ready is 503 with the reason when the database reports a storage fault") {
+  Reply healthy = ReadinessReply(Status::OK());
+  CHECK(healthy.status == 200);
+  Reply faulted = ReadinessReply(Status::IOError("write to WAL failed: No space left on device"));
+  CHECK(faulted.status == 503);
+  CHECK(HasErrorShape(faulted.body));
+  CHECK(faulted.body.find("No space left on device") != std::string::npos);
+
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  auto ready = client.Get("/ready");
+  REQUIRE(ready);
+  CHECK(ready->status == 200);
 }
 
 }  // namespace
