@@ -25,6 +25,7 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --max-deadline-ms N         largest deadline a request may ask for (default 30000)
   --max-concurrent-queries N  429 beyond (default 64)
   --max-result-rows N         413 beyond (default 10000)
+  --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
 
 Create an API key first: pathwise keys create --data DIR --role admin
 )";
@@ -50,7 +51,7 @@ int ServeMain(int argc, char** argv) {
   auto args = ParseArgs(argc, argv,
                         {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes",
                          "max-query-bytes", "default-deadline-ms", "max-deadline-ms",
-                         "max-concurrent-queries", "max-result-rows"},
+                         "max-concurrent-queries", "max-result-rows", "backup-root"},
                         {"no-auth"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;
@@ -68,6 +69,7 @@ int ServeMain(int argc, char** argv) {
   ServerOptions options;
   options.data_dir = *data;
   options.no_auth = args->Has("no-auth");
+  options.backup_root = args->Get("backup-root").value_or("");
   options.tls_cert_file = args->Get("tls-cert").value_or("");
   options.tls_key_file = args->Get("tls-key").value_or("");
   if (auto listen = args->Get("listen")) {

@@ -26,9 +26,14 @@ struct ServerOptions {
   size_t max_concurrent_queries = 64;  // beyond: 429
   size_t max_result_rows = 10000;
   int threads = 16;                   // HTTP worker threads
-  // The database's data directory: default parent of backups (DIR/backups/<timestamp>) and of
-  // temporary load bodies (DIR/tmp). Empty: backups need an explicit dir, temp files go to /tmp.
+  // The database's data directory: parent of the default backup root and of temporary load
+  // bodies (DIR/tmp). Empty: temp files go to /tmp.
   std::string data_dir;
+  // Every backup is written inside this directory (created when needed): POST /v1/admin/backup
+  // without "dir" writes ROOT/<timestamp>, a relative "dir" is resolved under ROOT, and a dir
+  // that would land outside it (.., another absolute path, a symlink out) is a 400.
+  // Empty: DATA/backups (and no backups at all when data_dir is empty too).
+  std::string backup_root;
 };
 
 class Server {

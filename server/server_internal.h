@@ -36,6 +36,13 @@ Reply ErrorReply(const Status& status);
 // "localhost", are not parsed and are false).
 bool IsLoopbackAddress(const std::string& host);
 
+// The directory POST /v1/admin/backup writes for a requested dir ("" = a new timestamped
+// directory), confined to root (see ServerOptions::backup_root). Creates root if missing.
+// InvalidArgument when the result would be outside root (after resolving "..", absolute paths
+// and symlinks of existing components) or is root itself.
+Result<std::string> ResolveBackupDir(const std::string& root, const std::string& requested,
+                                     const std::string& stamp);
+
 // GET /ready: 200 {"status":"ready"} when health is OK; otherwise 503 in the error shape with
 // the reason ("the database refuses writes after a storage fault: ...").
 Reply ReadinessReply(const Status& health);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -286,6 +287,59 @@ TEST_CASE("ready is 503 with the reason when the database reports a storage faul
   auto ready = client.Get("/ready");
   REQUIRE(ready);
   CHECK(ready->status == 200);
+}
+
+TEST_CASE("backups are confined to the backup root") {
+  TempDir dir;
+  ServerHarness h(dir.Sub("data"));
+  auto client = h.Client();
+  namespace fs = std::filesystem;
+  fs::path root = fs::weakly_canonical(dir.Sub("data/backups"));
+  fs::create_directories(root);
+  fs::create_directory_symlink(dir.path(), root / "out");
+  for (const std::string& escape :
+       {std::string("../x"), std::string("a/../../x"), dir.Sub("elsewhere"), std::string("out/x"),
+        std::string("."), root.string()}) {
+    INFO(escape);
+    auto res = client.Post("/v1/admin/backup", h.Auth("admin"),
+                           nlohmann::json{{"dir", escape}}.dump(), "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(MessageOf(res).find("inside the backup root") != std::string::npos);
+  }
+  CHECK(!fs::exists(dir.Sub("data/x")));
+  CHECK(!fs::exists(dir.Sub("x")));
+  CHECK(!fs::exists(dir.Sub("elsewhere")));
+
+  auto named = client.Post("/v1/admin/backup", h.Auth("admin"), R"({"dir": "nightly/1"})",
+                           "application/json");
+  REQUIRE(named);
+  INFO(named->body);
+  CHECK(named->status == 200);
+  CHECK(Json(named)["dir"] == (root / "nightly" / "1").string());
+  CHECK(fs::exists(root / "nightly" / "1"));
+  auto inside_absolute = client.Post("/v1/admin/backup", h.Auth("admin"),
+                                     nlohmann::json{{"dir", (root / "abs").string()}}.dump(),
+                                     "application/json");
+  REQUIRE(inside_absolute);
+  CHECK(inside_absolute->status == 200);
+}
+
+TEST_CASE("the backup root can be set and a relative name is resolved under it") {
+  TempDir dir;
+  ServerOptions options;
+  options.backup_root = dir.Sub("vault");
+  ServerHarness h(dir.Sub("data"), options);
+  auto client = h.Client();
+  auto res = client.Post("/v1/admin/backup", h.Auth("admin"), "", "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  std::string written = Json(res)["dir"];
+  CHECK(written.rfind(std::filesystem::weakly_canonical(dir.Sub("vault")).string() + "/", 0) == 0);
+  auto escape = client.Post("/v1/admin/backup", h.Auth("admin"), R"({"dir": "../data/b"})",
+                            "application/json");
+  REQUIRE(escape);
+  CHECK(escape->status == 400);
 }
 
 }  // namespace
