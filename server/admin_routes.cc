@@ -161,6 +161,7 @@ void Server::Impl::AddAdminRoutes() {
   Route("POST", "/v1/admin/keys", Role::kAdmin, [this](const httplib::Request& req) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) return ErrorReply(body.status());
+    if (Status known = CheckKnownFields(*body, {"role"}); !known.ok()) return ErrorReply(known);
     auto role = RequiredString(*body, "role");
     if (!role.ok()) return ErrorReply(role.status());
     auto key = CreateApiKey(db, *role);

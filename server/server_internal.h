@@ -89,9 +89,10 @@ struct Server::Impl {
   void AddWriteRoutes();   // /v1/events, nodes, edges, vectors, batch, schema
   void AddAdminRoutes();   // /v1/admin/*, /health, /ready, /metrics, static files
 
-  // Runs a query under the concurrency limit and the deadline rules. body: the request object
-  // with "deadline_ms", "explain", "profile" (already validated by the caller or not).
-  Reply RunQuery(const std::string& text, const nlohmann::json& params, const nlohmann::json& body);
+  // Runs a query under the concurrency limit and the deadline rules and returns the result JSON.
+  // body: the request object with "deadline_ms", "explain", "profile".
+  Result<nlohmann::json> RunQuery(const std::string& text, const nlohmann::json& params,
+                                  const nlohmann::json& body);
 
   void JoinJobs();
 };

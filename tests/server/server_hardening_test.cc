@@ -342,5 +342,89 @@ TEST_CASE("the backup root can be set and a relative name is resolved under it")
   CHECK(escape->status == 400);
 }
 
+TEST_CASE("a request-body field an endpoint does not know is a 400 naming it") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  REQUIRE(client.Post("/v1/recipes/all", h.Auth("admin"),
+                      R"({"query": "MATCH (u:User) RETURN u.id"})", "application/json")
+              ->status == 200);
+  struct Case {
+    std::string method, path, role, body;
+  };
+  std::vector<Case> cases = {
+      {"POST", "/v1/query", "read", R"({"query": "MATCH (u:User) RETURN u.id", "bogus": 1})"},
+      {"POST", "/v1/recipes/r2", "admin", R"({"query": "MATCH (u:User) RETURN u.id", "bogus": 1})"},
+      {"POST", "/v1/recipes/all/run", "read", R"({"bogus": 1})"},
+      {"PUT", "/v1/nodes/User/u7", "write", R"({"properties": {}, "bogus": 1})"},
+      {"PATCH", "/v1/nodes/User/u1", "write", R"({"bogus": 1})"},
+      {"PUT", "/v1/edges", "write",
+       R"({"type": "LIKED", "from": ["User", "u1"], "to": ["Item", "i1"], "bogus": 1})"},
+      {"PUT", "/v1/vectors/Item.embedding/i1", "write", R"({"values": [1, 0, 0, 0], "bogus": 1})"},
+      {"POST", "/v1/admin/backup", "admin", R"({"bogus": 1})"},
+      {"POST", "/v1/admin/keys", "admin", R"({"role": "read", "bogus": 1})"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.method << " " << c.path);
+    httplib::Result res =
+        c.method == "POST"  ? client.Post(c.path, h.Auth(c.role), c.body, "application/json")
+        : c.method == "PUT" ? client.Put(c.path, h.Auth(c.role), c.body, "application/json")
+                            : client.Patch(c.path, h.Auth(c.role), c.body, "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(MessageOf(res).find("unknown field 'bogus'") != std::string::npos);
+  }
+  auto mismatched = client.Post("/v1/recipes/r3", h.Auth("admin"),
+                                R"({"name": "other", "query": "MATCH (u:User) RETURN u.id"})",
+                                "application/json");
+  REQUIRE(mismatched);
+  CHECK(mismatched->status == 400);
+}
+
+TEST_CASE("a recipe run's limit cuts the rows, and a recipe with max_limit reads it as $limit") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  REQUIRE(client.Post("/v1/recipes/items", h.Auth("admin"),
+                      R"({"query": "MATCH (i:Item) RETURN i.id ORDER BY i.id LIMIT 2"})",
+                      "application/json")
+              ->status == 200);
+  auto one = client.Post("/v1/recipes/items/run", h.Auth("read"), R"({"limit": 1})",
+                         "application/json");
+  REQUIRE(one);
+  CHECK(one->status == 200);
+  CHECK(Json(one)["rows"] == nlohmann::json::parse(R"([["i1"]])"));
+  // The recipe's own LIMIT is the upper bound.
+  auto many = client.Post("/v1/recipes/items/run", h.Auth("read"), R"({"limit": 50})",
+                          "application/json");
+  REQUIRE(many);
+  CHECK(Json(many)["rows"].size() == 2);
+  for (const char* bad : {R"({"limit": 0})", R"({"limit": "3"})", R"({"limit": -1})"}) {
+    auto res = client.Post("/v1/recipes/items/run", h.Auth("read"), bad, "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(MessageOf(res).find("limit") != std::string::npos);
+  }
+
+  REQUIRE(client.Post("/v1/recipes/paged", h.Auth("admin"),
+                      R"({"query": "MATCH (i:Item) RETURN i.id ORDER BY i.id LIMIT $limit",
+                          "params": {"limit": 1}, "max_limit": 3})",
+                      "application/json")
+              ->status == 200);
+  auto by_default = client.Post("/v1/recipes/paged/run", h.Auth("read"), "", "application/json");
+  REQUIRE(by_default);
+  INFO(by_default->body);
+  CHECK(Json(by_default)["rows"].size() == 1);
+  auto three = client.Post("/v1/recipes/paged/run", h.Auth("read"), R"({"limit": 3})",
+                           "application/json");
+  REQUIRE(three);
+  CHECK(Json(three)["rows"].size() == 3);
+  auto over = client.Post("/v1/recipes/paged/run", h.Auth("read"), R"({"limit": 4})",
+                          "application/json");
+  REQUIRE(over);
+  CHECK(over->status == 400);
+  CHECK(MessageOf(over).find("at most 3") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace pathwise::server::testing
