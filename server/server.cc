@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <openssl/ssl.h>
+
 #include "server/errors.h"
 #include "server/server_internal.h"
 
@@ -212,6 +214,10 @@ Status Server::Start() {
                                                     o.tls_key_file.c_str());
     if (!ssl->is_valid()) {
       return Status::InvalidArgument("the TLS certificate or key is invalid (PEM expected)");
+    }
+    // TLS 1.0 and 1.1 are deprecated (RFC 8996): handshakes offering only them fail.
+    if (SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION) != 1) {
+      return Status::Internal("cannot require TLS 1.2 on the TLS context");
     }
     s.http = std::move(ssl);
   } else {

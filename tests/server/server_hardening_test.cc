@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 #include "server/json_fields.h"
 #include "server/server_internal.h"
 #include "server_fixture.h"
@@ -49,6 +51,7 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   // False once the peer has closed or the send timed out.
   bool Send(const std::string& data) {
     size_t sent = 0;
@@ -424,6 +427,39 @@ TEST_CASE("a recipe run's limit cuts the rows, and a recipe with max_limit reads
   REQUIRE(over);
   CHECK(over->status == 400);
   CHECK(MessageOf(over).find("at most 3") != std::string::npos);
+}
+
+// A TLS handshake with the server from a client that offers only versions min..max.
+bool HandshakeSucceeds(int port, int min_version, int max_version) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  REQUIRE(ctx != nullptr);
+  SSL_CTX_set_security_level(ctx, 0);  // let this client offer TLS 1.1 at all
+  SSL_CTX_set_min_proto_version(ctx, min_version);
+  SSL_CTX_set_max_proto_version(ctx, max_version);
+  RawConnection conn(port);
+  REQUIRE(conn.connected());
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, conn.fd());
+  bool ok = SSL_connect(ssl) == 1;
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return ok;
+}
+
+TEST_CASE("the TLS context refuses protocols below TLS 1.2") {
+  TempDir dir;
+  std::string cert = dir.Sub("cert.pem");
+  std::string key = dir.Sub("key.pem");
+  std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+                        key + " -out " + cert + " >/dev/null 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  ServerOptions options;
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  ServerHarness h(dir.Sub("data"), options);
+  CHECK(!HandshakeSucceeds(h.server()->port(), TLS1_VERSION, TLS1_1_VERSION));
+  CHECK(HandshakeSucceeds(h.server()->port(), TLS1_2_VERSION, TLS1_2_VERSION));
+  CHECK(HandshakeSucceeds(h.server()->port(), TLS1_2_VERSION, TLS1_3_VERSION));
 }
 
 }  // namespace
