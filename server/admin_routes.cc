@@ -185,7 +185,7 @@ void Server::Impl::AddAdminRoutes() {
   });
 
   Route("GET", "/v1/admin/stats", Role::kAdmin,
-        [this](const httplib::Request&) { return JsonReply(200, db->Stats()); });
+        [this](const httplib::Request&) { return JsonReply(200, *CachedStats()); });
 
   Route("GET", "/health", Role::kNone,
         [](const httplib::Request&) { return JsonReply(200, {{"status", "ok"}}); });
@@ -197,7 +197,7 @@ void Server::Impl::AddAdminRoutes() {
   });
   Route("GET", "/metrics", Role::kRead, [this](const httplib::Request&) {
     Reply reply;
-    reply.body = metrics.Render(db->Stats());
+    reply.body = metrics.Render(*CachedStats());
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   });

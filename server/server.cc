@@ -199,6 +199,9 @@ Status Server::Start() {
   }
   if (o.port < 0 || o.port > 65535) return Status::InvalidArgument("port out of range");
   if (o.threads < 1) return Status::InvalidArgument("threads must be at least 1");
+  if (o.stats_refresh_seconds < 1) {
+    return Status::InvalidArgument("stats_refresh_seconds must be at least 1");
+  }
   bool tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
   if (tls) {
     if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
@@ -266,6 +269,8 @@ Status Server::Start() {
     s.port = o.port;
   }
   s.started.store(true);
+  s.stats = std::make_shared<const nlohmann::json>(s.db->Stats());
+  s.stats_thread = std::thread([&s] { s.RefreshStatsLoop(); });
   auto listen_ended = std::make_shared<std::atomic<bool>>(false);
   s.listen_thread = std::thread([&http, listen_ended] {
     http.listen_after_bind();
@@ -294,7 +299,27 @@ void Server::Stop() {
   s.stopping.store(true);
   s.http->stop();  // stops accepting; the worker pool drains in-flight requests
   if (s.listen_thread.joinable()) s.listen_thread.join();
+  s.stats_cv.notify_all();
+  if (s.stats_thread.joinable()) s.stats_thread.join();
   s.JoinJobs();
+}
+
+std::shared_ptr<const nlohmann::json> Server::Impl::CachedStats() {
+  std::lock_guard<std::mutex> lock(stats_mu);
+  return stats;
+}
+
+void Server::Impl::RefreshStatsLoop() {
+  std::unique_lock<std::mutex> lock(stats_mu);
+  while (!stopping.load()) {
+    stats_cv.wait_for(lock, std::chrono::seconds(options.stats_refresh_seconds),
+                      [this] { return stopping.load(); });
+    if (stopping.load()) break;
+    lock.unlock();
+    auto fresh = std::make_shared<const nlohmann::json>(db->Stats());
+    lock.lock();
+    stats = std::move(fresh);
+  }
 }
 
 void Server::Wait(bool install_signal_handlers) {

@@ -26,6 +26,10 @@ struct ServerOptions {
   size_t max_concurrent_queries = 64;  // beyond: 429
   size_t max_result_rows = 10000;
   int threads = 16;                   // HTTP worker threads
+  // /metrics and /v1/admin/stats serve database statistics (Database::Stats, which walks the
+  // indexes) from a cache a background thread refreshes this often, so they cost O(1) in the
+  // database size. The figures are at most this old.
+  int stats_refresh_seconds = 10;
   // The database's data directory: parent of the default backup root and of temporary load
   // bodies (DIR/tmp). Empty: temp files go to /tmp.
   std::string data_dir;

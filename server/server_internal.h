@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -71,6 +72,14 @@ struct Server::Impl {
   std::atomic<bool> stopped{false};
   std::atomic<size_t> queries_in_flight{0};
   Metrics metrics;
+
+  // Database::Stats() as of the last refresh (see ServerOptions::stats_refresh_seconds).
+  std::mutex stats_mu;
+  std::condition_variable stats_cv;  // wakes the refresher early on Stop
+  std::shared_ptr<const nlohmann::json> stats;  // guarded by stats_mu
+  std::thread stats_thread;
+  std::shared_ptr<const nlohmann::json> CachedStats();
+  void RefreshStatsLoop();
 
   std::mutex jobs_mu;
   std::map<std::string, std::unique_ptr<LoadJob>> jobs;  // guarded by jobs_mu

@@ -462,5 +462,35 @@ TEST_CASE("the TLS context refuses protocols below TLS 1.2") {
   CHECK(HandshakeSucceeds(h.server()->port(), TLS1_2_VERSION, TLS1_3_VERSION));
 }
 
+TEST_CASE("metrics and stats are served from a cache the background refresh updates") {
+  TempDir dir;
+  {
+    ServerOptions options;
+    options.stats_refresh_seconds = 3600;
+    ServerHarness h(dir.Sub("a"), options);
+    auto client = h.Client();
+    int64_t nodes = Json(client.Get("/v1/admin/stats", h.Auth("admin")))["nodes"];
+    REQUIRE(client.Put("/v1/nodes/User/u9", h.Auth("write"), "{}", "application/json")->status ==
+            200);
+    // Not recomputed per request: the cached figure stands until the next refresh.
+    CHECK(Json(client.Get("/v1/admin/stats", h.Auth("admin")))["nodes"] == nodes);
+    auto metrics = client.Get("/metrics", h.Auth("read"));
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("pathwise_nodes " + std::to_string(nodes) + "\n") != std::string::npos);
+  }
+  ServerOptions options;
+  options.stats_refresh_seconds = 1;
+  ServerHarness h(dir.Sub("b"), options);
+  auto client = h.Client();
+  int64_t nodes = Json(client.Get("/v1/admin/stats", h.Auth("admin")))["nodes"];
+  REQUIRE(client.Put("/v1/nodes/User/u9", h.Auth("write"), "{}", "application/json")->status == 200);
+  bool refreshed = false;
+  for (int i = 0; i < 100 && !refreshed; ++i) {  // at most ~10 s
+    refreshed = Json(client.Get("/v1/admin/stats", h.Auth("admin")))["nodes"] == nodes + 1;
+    if (!refreshed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(refreshed);
+}
+
 }  // namespace
 }  // namespace pathwise::server::testing
