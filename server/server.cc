@@ -13,6 +13,7 @@
 
 #include <openssl/ssl.h>
 
+#include "server/connection_pool.h"
 #include "server/errors.h"
 #include "server/server_internal.h"
 
@@ -199,6 +200,9 @@ Status Server::Start() {
   }
   if (o.port < 0 || o.port > 65535) return Status::InvalidArgument("port out of range");
   if (o.threads < 1) return Status::InvalidArgument("threads must be at least 1");
+  if (o.read_timeout_seconds < 1) {
+    return Status::InvalidArgument("read_timeout_seconds must be at least 1");
+  }
   if (o.stats_refresh_seconds < 1) {
     return Status::InvalidArgument("stats_refresh_seconds must be at least 1");
   }
@@ -228,7 +232,11 @@ Status Server::Start() {
   }
   httplib::Server& http = *s.http;
   size_t threads = static_cast<size_t>(o.threads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  size_t max_connections = static_cast<size_t>(std::max(o.max_connections, o.threads));
+  http.new_task_queue = [threads, max_connections] {
+    return new ConnectionPool(threads, max_connections);
+  };
+  http.set_read_timeout(o.read_timeout_seconds, 0);
   http.set_payload_max_length(o.max_body_bytes);
   http.set_keep_alive_timeout(5);
   // Replies are written in a few small pieces; without TCP_NODELAY, Nagle's algorithm holds the

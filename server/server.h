@@ -25,7 +25,12 @@ struct ServerOptions {
   int64_t max_deadline_ms = 30000;
   size_t max_concurrent_queries = 64;  // beyond: 429
   size_t max_result_rows = 10000;
-  int threads = 16;                   // HTTP worker threads
+  int threads = 16;                   // HTTP worker threads started at once
+  // Each open connection holds a worker thread for its life (keep-alive included); more threads
+  // start on demand up to this many, so slow or idle clients do not take the workers of others.
+  // Beyond it, new connections wait for a free thread.
+  int max_connections = 512;
+  int read_timeout_seconds = 5;       // a connection that sends nothing this long is closed
   // /metrics and /v1/admin/stats serve database statistics (Database::Stats, which walks the
   // indexes) from a cache a background thread refreshes this often, so they cost O(1) in the
   // database size. The figures are at most this old.
