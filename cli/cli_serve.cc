@@ -18,13 +18,15 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --no-auth                   disable API keys; only allowed on a loopback address
   --tls-cert FILE             PEM certificate; with --tls-key serves HTTPS
   --tls-key FILE              PEM private key
-  --threads N                 HTTP worker threads (default 16)
+  --threads N                 HTTP worker threads started at once (default 16)
+  --max-connections N         open connections served at once, one thread each (default 512)
   --max-body-bytes N          request body limit, 413 beyond (default 67108864)
   --max-query-bytes N         query text limit, 413 beyond (default 65536)
   --default-deadline-ms N     query deadline when the request sets none (default 1000)
   --max-deadline-ms N         largest deadline a request may ask for (default 30000)
   --max-concurrent-queries N  429 beyond (default 64)
   --max-result-rows N         413 beyond (default 10000)
+  --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
 
 Create an API key first: pathwise keys create --data DIR --role admin
 )";
@@ -50,7 +52,7 @@ int ServeMain(int argc, char** argv) {
   auto args = ParseArgs(argc, argv,
                         {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes",
                          "max-query-bytes", "default-deadline-ms", "max-deadline-ms",
-                         "max-concurrent-queries", "max-result-rows"},
+                         "max-concurrent-queries", "max-result-rows", "backup-root", "max-connections"},
                         {"no-auth"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;
@@ -68,6 +70,7 @@ int ServeMain(int argc, char** argv) {
   ServerOptions options;
   options.data_dir = *data;
   options.no_auth = args->Has("no-auth");
+  options.backup_root = args->Get("backup-root").value_or("");
   options.tls_cert_file = args->Get("tls-cert").value_or("");
   options.tls_key_file = args->Get("tls-key").value_or("");
   if (auto listen = args->Get("listen")) {
@@ -90,9 +93,11 @@ int ServeMain(int argc, char** argv) {
     options.port = static_cast<int>(port);
   }
   size_t threads = static_cast<size_t>(options.threads);
+  size_t max_connections = static_cast<size_t>(options.max_connections);
   size_t default_deadline = static_cast<size_t>(options.default_deadline_ms);
   size_t max_deadline = static_cast<size_t>(options.max_deadline_ms);
   if (!ParseSize(*args, "threads", &threads) ||
+      !ParseSize(*args, "max-connections", &max_connections) ||
       !ParseSize(*args, "max-body-bytes", &options.max_body_bytes) ||
       !ParseSize(*args, "max-query-bytes", &options.max_query_bytes) ||
       !ParseSize(*args, "default-deadline-ms", &default_deadline) ||
@@ -102,6 +107,7 @@ int ServeMain(int argc, char** argv) {
     return 2;
   }
   options.threads = static_cast<int>(threads);
+  options.max_connections = static_cast<int>(max_connections);
   options.default_deadline_ms = static_cast<int64_t>(default_deadline);
   options.max_deadline_ms = static_cast<int64_t>(max_deadline);
 

@@ -47,6 +47,34 @@ nlohmann::json JobJson(LoadJob& job) {
 
 }  // namespace
 
+Result<std::string> ResolveBackupDir(const std::string& root, const std::string& requested,
+                                     const std::string& stamp) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Status::IOError("cannot create the backup root " + root + ": " + ec.message());
+  fs::path canonical_root = fs::weakly_canonical(fs::absolute(root), ec);
+  if (ec) return Status::IOError("cannot resolve the backup root " + root + ": " + ec.message());
+  fs::path wanted = requested.empty() ? fs::path(stamp) : fs::path(requested);
+  if (wanted.is_relative()) wanted = canonical_root / wanted;
+  // weakly_canonical resolves "..", "." and every symlink among the existing components.
+  fs::path resolved = fs::weakly_canonical(wanted.lexically_normal(), ec);
+  if (ec) return Status::InvalidArgument("cannot resolve backup dir '" + requested + "'");
+  fs::path relative = resolved.lexically_relative(canonical_root);
+  bool inside = !relative.empty() && relative != "." && *relative.begin() != "..";
+  if (!inside) {
+    return Status::InvalidArgument("field 'dir' must name a new directory inside the backup root " +
+                                   canonical_root.string() + " (relative names are resolved "
+                                   "under it); '" + requested + "' is outside it");
+  }
+  return resolved.string();
+}
+
+Reply ReadinessReply(const Status& health) {
+  if (health.ok()) return JsonReply(200, {{"status", "ready"}});
+  return ErrorReply(Status::Unavailable("the database refuses writes after a storage fault: " +
+                                        health.ToString()));
+}
+
 void Server::Impl::AddAdminRoutes() {
   Route("POST", "/v1/admin/load", Role::kAdmin, [this](const httplib::Request& req) {
     fs::path tmp_dir = options.data_dir.empty() ? fs::temp_directory_path() / "pathwise-load"
@@ -108,30 +136,32 @@ void Server::Impl::AddAdminRoutes() {
   Route("POST", "/v1/admin/backup", Role::kAdmin, [this](const httplib::Request& req) {
     auto body = ParseJsonObject(req.body, /*allow_empty=*/true);
     if (!body.ok()) return ErrorReply(body.status());
+    if (Status known = CheckKnownFields(*body, {"dir"}); !known.ok()) return ErrorReply(known);
     auto dir = OptionalString(*body, "dir");
     if (!dir.ok()) return ErrorReply(dir.status());
-    std::string target;
-    if (dir->has_value()) {
-      target = **dir;
-    } else if (!options.data_dir.empty()) {
-      target = (fs::path(options.data_dir) / "backups" / UtcStamp()).string();
-    } else {
-      return ErrorReply(Status::InvalidArgument("field 'dir' is required (no data directory)"));
+    std::string root = options.backup_root;
+    if (root.empty() && !options.data_dir.empty()) {
+      root = (fs::path(options.data_dir) / "backups").string();
+    }
+    if (root.empty()) {
+      return ErrorReply(Status::InvalidArgument("backups need a backup root (--backup-root)"));
+    }
+    auto target = ResolveBackupDir(root, dir->value_or(""), UtcStamp());
+    if (!target.ok()) return ErrorReply(target.status());
+    if (fs::exists(*target)) {
+      return ErrorReply(Status::AlreadyExists("backup directory " + *target + " already exists"));
     }
     std::error_code ec;
-    fs::path parent = fs::path(target).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
-    if (fs::exists(target)) {
-      return ErrorReply(Status::AlreadyExists("backup directory " + target + " already exists"));
-    }
-    Status status = db->Backup(target);
+    fs::create_directories(fs::path(*target).parent_path(), ec);
+    Status status = db->Backup(*target);
     if (!status.ok()) return ErrorReply(status);
-    return JsonReply(200, {{"dir", target}});
+    return JsonReply(200, {{"dir", *target}});
   });
 
   Route("POST", "/v1/admin/keys", Role::kAdmin, [this](const httplib::Request& req) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) return ErrorReply(body.status());
+    if (Status known = CheckKnownFields(*body, {"role"}); !known.ok()) return ErrorReply(known);
     auto role = RequiredString(*body, "role");
     if (!role.ok()) return ErrorReply(role.status());
     auto key = CreateApiKey(db, *role);
@@ -155,7 +185,7 @@ void Server::Impl::AddAdminRoutes() {
   });
 
   Route("GET", "/v1/admin/stats", Role::kAdmin,
-        [this](const httplib::Request&) { return JsonReply(200, db->Stats()); });
+        [this](const httplib::Request&) { return JsonReply(200, *CachedStats()); });
 
   Route("GET", "/health", Role::kNone,
         [](const httplib::Request&) { return JsonReply(200, {{"status", "ok"}}); });
@@ -163,11 +193,11 @@ void Server::Impl::AddAdminRoutes() {
     if (db == nullptr || stopping.load()) {
       return ErrorReply(Status::Unavailable("the database is not open"));
     }
-    return JsonReply(200, {{"status", "ready"}});
+    return ReadinessReply(db->Health());
   });
   Route("GET", "/metrics", Role::kRead, [this](const httplib::Request&) {
     Reply reply;
-    reply.body = metrics.Render(db->Stats());
+    reply.body = metrics.Render(*CachedStats());
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   });

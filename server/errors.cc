@@ -3,7 +3,12 @@
 namespace pathwise::server {
 namespace {
 constexpr const char kTooManyPrefix[] = "too many requests: ";
+constexpr const char kMediaTypePrefix[] = "unsupported media type: ";
 }  // namespace
+
+Status UnsupportedMediaType(std::string msg) {
+  return Status::InvalidArgument(kMediaTypePrefix + msg);
+}
 
 Status TooManyRequests(std::string msg) { return Status::ResourceExhausted(kTooManyPrefix + msg); }
 
@@ -13,6 +18,7 @@ int HttpStatusFor(const Status& status) {
     case Code::kOk: return 200;
     case Code::kNotFound: return 404;
     case Code::kInvalidArgument:
+      return status.message().rfind(kMediaTypePrefix, 0) == 0 ? 415 : 400;
     case Code::kSyntaxError: return 400;
     case Code::kAlreadyExists: return 409;
     case Code::kDeadlineExceeded: return 408;

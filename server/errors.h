@@ -15,8 +15,11 @@ namespace pathwise::server {
 // (429: the concurrent-query limit).
 Status TooManyRequests(std::string msg);
 
+// InvalidArgument that maps to 415 (a request body in a media type the server does not read).
+Status UnsupportedMediaType(std::string msg);
+
 // The HTTP status for a non-OK Status: 400 invalid_argument/syntax_error, 401, 403, 404, 408,
-// 409, 413/429, 503, and 500 only for internal, io_error and corruption.
+// 409, 413/415/429, 503, and 500 only for internal, io_error and corruption.
 int HttpStatusFor(const Status& status);
 
 // {"error": {...}} for a non-OK Status.

@@ -1,5 +1,7 @@
 #include "server/json_fields.h"
 
+#include <algorithm>
+
 namespace pathwise::server {
 namespace {
 
@@ -15,7 +17,76 @@ const nlohmann::json* Find(const nlohmann::json& obj, std::string_view field) {
   return &*it;
 }
 
+// Builds the DOM like nlohmann's own parser, but refuses to open a container beyond the depth
+// limit: returning false from a SAX event stops the parse at once.
+class DepthLimitedBuilder {
+ public:
+  using json = nlohmann::json;
+  explicit DepthLimitedBuilder(json& result) : dom_(result, /*allow_exceptions=*/false) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) {
+    return dom_.number_float(v, s);
+  }
+  bool string(json::string_t& v) { return dom_.string(v); }
+  bool binary(json::binary_t& v) { return dom_.binary(v); }
+  bool start_object(size_t n) { return Enter() && dom_.start_object(n); }
+  bool key(json::string_t& k) { return dom_.key(k); }
+  bool end_object() { return Leave() && dom_.end_object(); }
+  bool start_array(size_t n) { return Enter() && dom_.start_array(n); }
+  bool end_array() { return Leave() && dom_.end_array(); }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
+    error_ = e.what();
+    if (size_t bracket = error_.find("] "); bracket != std::string::npos) {
+      error_ = error_.substr(bracket + 2);
+    }
+    return false;
+  }
+
+  bool too_deep() const { return too_deep_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool Enter() {
+    if (++depth_ > kMaxJsonDepth) {
+      too_deep_ = true;
+      return false;
+    }
+    return true;
+  }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  size_t depth_ = 0;
+  bool too_deep_ = false;
+  std::string error_;
+};
+
 }  // namespace
+
+Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what) {
+  nlohmann::json result;
+  DepthLimitedBuilder builder(result);
+  bool ok = nlohmann::json::sax_parse(text, &builder, nlohmann::json::input_format_t::json,
+                                      /*strict=*/true, /*ignore_comments=*/false);
+  if (builder.too_deep()) {
+    return Status::InvalidArgument(std::string(what) + " nests deeper than the limit of " +
+                                   std::to_string(kMaxJsonDepth) + " levels of arrays and objects");
+  }
+  if (!ok) {
+    const std::string& detail = builder.error();
+    return Status::InvalidArgument(std::string(what) + " is not valid JSON" +
+                                   (detail.empty() ? "" : " (" + detail + ")"));
+  }
+  return result;
+}
 
 Result<nlohmann::json> ParseJsonObject(std::string_view body, bool allow_empty) {
   size_t first = body.find_first_not_of(" \t\r\n");
@@ -23,10 +94,23 @@ Result<nlohmann::json> ParseJsonObject(std::string_view body, bool allow_empty) 
     if (allow_empty) return nlohmann::json::object();
     return Status::InvalidArgument("request body is empty; expected a JSON object");
   }
-  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
+  PW_ASSIGN_OR_RETURN(nlohmann::json parsed, ParseJson(body));
   if (!parsed.is_object()) return Status::InvalidArgument("request body must be a JSON object");
   return parsed;
+}
+
+Status CheckKnownFields(const nlohmann::json& obj, std::initializer_list<std::string_view> known,
+                        std::string_view context) {
+  if (!obj.is_object()) return Status::OK();
+  for (const auto& [name, value] : obj.items()) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string list;
+    for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    return Status::InvalidArgument("unknown field '" + name + "'" +
+                                   (context.empty() ? "" : " in " + std::string(context)) +
+                                   "; known fields: " + list);
+  }
+  return Status::OK();
 }
 
 Result<std::string> RequiredString(const nlohmann::json& obj, std::string_view field) {

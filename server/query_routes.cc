@@ -1,5 +1,6 @@
 // POST /v1/query and the recipe endpoints (/v1/recipes...).
 #include <algorithm>
+#include <optional>
 
 #include "server/errors.h"
 #include "server/json_fields.h"
@@ -31,52 +32,82 @@ Result<nlohmann::json> ParamsOf(const nlohmann::json& body) {
   return *it;
 }
 
+// A recipe run's "limit": at most that many rows. A recipe that declares "max_limit" reads the
+// limit as its parameter $limit (so "LIMIT $limit" can return up to max_limit rows); otherwise
+// the limit only cuts the recipe's own result, whose LIMIT stays the upper bound.
+Result<std::optional<int64_t>> RunLimit(const nlohmann::json& recipe, const nlohmann::json& body,
+                                        nlohmann::json* params) {
+  PW_ASSIGN_OR_RETURN(auto limit, OptionalInt(body, "limit"));
+  if (!limit.has_value()) return limit;
+  if (*limit < 1) return Status::InvalidArgument("field 'limit' must be a positive integer");
+  auto max_limit = recipe.find("max_limit");
+  if (max_limit != recipe.end() && max_limit->is_number_integer()) {
+    if (*limit > max_limit->get<int64_t>()) {
+      return Status::InvalidArgument("field 'limit' is " + std::to_string(*limit) +
+                                     "; this recipe allows at most " + max_limit->dump());
+    }
+    (*params)["limit"] = *limit;
+  }
+  return limit;
+}
+
+void TruncateRows(nlohmann::json* result, int64_t limit) {
+  for (const char* key : {"rows", "explanations"}) {
+    auto it = result->find(key);
+    if (it != result->end() && it->is_array() && it->size() > static_cast<size_t>(limit)) {
+      it->erase(it->begin() + limit, it->end());
+    }
+  }
+}
+
 }  // namespace
 
-Reply Server::Impl::RunQuery(const std::string& text, const nlohmann::json& params,
-                             const nlohmann::json& body) {
+Result<nlohmann::json> Server::Impl::RunQuery(const std::string& text,
+                                              const nlohmann::json& params,
+                                              const nlohmann::json& body) {
   if (text.size() > options.max_query_bytes) {
-    return ErrorReply(Status::ResourceExhausted(
-        "query text is " + std::to_string(text.size()) + " bytes; the limit is " +
-        std::to_string(options.max_query_bytes)));
+    return Status::ResourceExhausted("query text is " + std::to_string(text.size()) +
+                                     " bytes; the limit is " +
+                                     std::to_string(options.max_query_bytes));
   }
-  auto deadline_ms = OptionalInt(body, "deadline_ms");
-  if (!deadline_ms.ok()) return ErrorReply(deadline_ms.status());
-  auto explain = OptionalBool(body, "explain");
-  if (!explain.ok()) return ErrorReply(explain.status());
-  auto profile = OptionalBool(body, "profile");
-  if (!profile.ok()) return ErrorReply(profile.status());
-  int64_t ms = deadline_ms->value_or(options.default_deadline_ms);
-  if (ms <= 0) return ErrorReply(Status::InvalidArgument("field 'deadline_ms' must be positive"));
+  PW_ASSIGN_OR_RETURN(auto deadline_ms, OptionalInt(body, "deadline_ms"));
+  PW_ASSIGN_OR_RETURN(auto explain, OptionalBool(body, "explain"));
+  PW_ASSIGN_OR_RETURN(auto profile, OptionalBool(body, "profile"));
+  int64_t ms = deadline_ms.value_or(options.default_deadline_ms);
+  if (ms <= 0) return Status::InvalidArgument("field 'deadline_ms' must be positive");
   ms = std::min(ms, options.max_deadline_ms);
 
   QueryOptions query_options;
   query_options.deadline = Deadline::AfterMillis(ms);
-  query_options.explain = explain->value_or(false);
-  query_options.profile = profile->value_or(false);
+  query_options.explain = explain.value_or(false);
+  query_options.profile = profile.value_or(false);
   query_options.max_rows = options.max_result_rows;
 
   if (queries_in_flight.fetch_add(1) >= options.max_concurrent_queries) {
     queries_in_flight.fetch_sub(1);
-    return ErrorReply(TooManyRequests(std::to_string(options.max_concurrent_queries) +
-                                      " queries are already running; retry later"));
+    return TooManyRequests(std::to_string(options.max_concurrent_queries) +
+                           " queries are already running; retry later");
   }
   auto result = db->Query(text, params, query_options);
   queries_in_flight.fetch_sub(1);
-  if (!result.ok()) return ErrorReply(result.status());
+  if (!result.ok()) return result.status();
   metrics.RecordQueryStats(result->stats);
-  return JsonReply(200, result->ToJson());
+  return result->ToJson();
 }
 
 void Server::Impl::AddQueryRoutes() {
   Route("POST", "/v1/query", Role::kRead, [this](const httplib::Request& req) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) return ErrorReply(body.status());
+    Status known = CheckKnownFields(*body, {"query", "params", "deadline_ms", "explain", "profile"});
+    if (!known.ok()) return ErrorReply(known);
     auto text = RequiredString(*body, "query");
     if (!text.ok()) return ErrorReply(text.status());
     auto params = ParamsOf(*body);
     if (!params.ok()) return ErrorReply(params.status());
-    return RunQuery(*text, *params, *body);
+    auto result = RunQuery(*text, *params, *body);
+    if (!result.ok()) return ErrorReply(result.status());
+    return JsonReply(200, *result);
   });
 
   Route("GET", "/v1/recipes", Role::kRead, [this](const httplib::Request&) {
@@ -102,12 +133,30 @@ void Server::Impl::AddQueryRoutes() {
           std::string name = req.matches[1];
           auto body = ParseJsonObject(req.body);
           if (!body.ok()) return ErrorReply(body.status());
+          Status known =
+              CheckKnownFields(*body, {"name", "query", "description", "params", "max_limit"});
+          if (!known.ok()) return ErrorReply(known);
+          // "name" is accepted so that a fetched recipe can be stored back, but must agree.
+          auto body_name = OptionalString(*body, "name");
+          if (!body_name.ok()) return ErrorReply(body_name.status());
+          if (body_name->has_value() && **body_name != name) {
+            return ErrorReply(Status::InvalidArgument("field 'name' is '" + **body_name +
+                                                      "' but the path names '" + name + "'"));
+          }
           auto text = RequiredString(*body, "query");
           if (!text.ok()) return ErrorReply(text.status());
           auto description = OptionalString(*body, "description");
           if (!description.ok()) return ErrorReply(description.status());
           auto params = ParamsOf(*body);
           if (!params.ok()) return ErrorReply(params.status());
+          auto max_limit = OptionalInt(*body, "max_limit");
+          if (!max_limit.ok()) return ErrorReply(max_limit.status());
+          if (max_limit->has_value() &&
+              (**max_limit < 1 || static_cast<size_t>(**max_limit) > options.max_result_rows)) {
+            return ErrorReply(Status::InvalidArgument(
+                "field 'max_limit' must be between 1 and the result row limit " +
+                std::to_string(options.max_result_rows)));
+          }
           if (text->size() > options.max_query_bytes) {
             return ErrorReply(Status::ResourceExhausted("recipe query exceeds the query limit"));
           }
@@ -124,6 +173,7 @@ void Server::Impl::AddQueryRoutes() {
                                    {"query", *text},
                                    {"description", description->value_or("")},
                                    {"params", *params}};
+          if (max_limit->has_value()) recipe["max_limit"] = **max_limit;
           WriteSet writes;
           writes.ops.push_back(MetaWrite{kRecipePrefix + name, recipe.dump()});
           Status status = db->Apply(writes);
@@ -149,12 +199,20 @@ void Server::Impl::AddQueryRoutes() {
           if (!recipe.ok()) return ErrorReply(recipe.status());
           auto body = ParseJsonObject(req.body, /*allow_empty=*/true);
           if (!body.ok()) return ErrorReply(body.status());
+          Status known =
+              CheckKnownFields(*body, {"params", "limit", "deadline_ms", "explain", "profile"});
+          if (!known.ok()) return ErrorReply(known);
           auto params = ParamsOf(*body);
           if (!params.ok()) return ErrorReply(params.status());
           nlohmann::json merged = recipe->value("params", nlohmann::json::object());
           if (!merged.is_object()) merged = nlohmann::json::object();
           merged.update(*params);
-          return RunQuery(recipe->value("query", ""), merged, *body);
+          auto limit = RunLimit(*recipe, *body, &merged);
+          if (!limit.ok()) return ErrorReply(limit.status());
+          auto result = RunQuery(recipe->value("query", ""), merged, *body);
+          if (!result.ok()) return ErrorReply(result.status());
+          if (limit->has_value()) TruncateRows(&*result, **limit);
+          return JsonReply(200, *result);
         });
 }
 

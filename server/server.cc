@@ -1,6 +1,9 @@
 // Server lifecycle, authentication and the dispatcher every route goes through.
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <openssl/ssl.h>
+
+#include "server/connection_pool.h"
 #include "server/errors.h"
 #include "server/server_internal.h"
 
@@ -18,9 +24,17 @@ std::atomic<bool> g_signal_received{false};
 
 void OnSignal(int) { g_signal_received.store(true); }
 
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
 }
+
+namespace {
 
 bool Readable(const std::string& path) {
   std::ifstream in(path);
@@ -56,14 +70,18 @@ Reply ErrorReply(const Status& status) { return JsonReply(HttpStatusFor(status),
 Status Server::Impl::Authorize(const httplib::Request& req, Role role) const {
   if (role == Role::kNone || options.no_auth) return Status::OK();
   std::string header = req.get_header_value("Authorization");
+  // The scheme name is case-insensitive (RFC 9110 section 11.1): "bearer" works too.
   constexpr std::string_view kBearer = "Bearer ";
   if (header.empty()) {
     return Status::Unauthenticated("missing API key: send 'Authorization: Bearer <key>'");
   }
-  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+  if (header.size() <= kBearer.size() ||
+      strncasecmp(header.c_str(), kBearer.data(), kBearer.size()) != 0) {
     return Status::Unauthenticated("the Authorization header must be 'Bearer <key>'");
   }
-  PW_ASSIGN_OR_RETURN(Role granted, VerifyApiKey(*db, std::string_view(header).substr(kBearer.size())));
+  std::string_view key = std::string_view(header).substr(kBearer.size());
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  PW_ASSIGN_OR_RETURN(Role granted, VerifyApiKey(*db, key));
   if (granted < role) {
     return Status::PermissionDenied(std::string("this endpoint needs the ") + RoleName(role) +
                                     " role; the key has " + RoleName(granted));
@@ -71,11 +89,43 @@ Status Server::Impl::Authorize(const httplib::Request& req, Role role) const {
   return Status::OK();
 }
 
+namespace {
+
+// Reads the request body through httplib's content reader so that every transfer encoding
+// (Content-Length or chunked) counts against max_body as it arrives, and so that the body is
+// never parsed as a form whatever its Content-Type says.
+Status ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
+                httplib::Response& res, size_t max_body, std::string* body) {
+  std::string content_type = req.get_header_value("Content-Type");
+  if (content_type.rfind("multipart/", 0) == 0) {
+    return UnsupportedMediaType("multipart bodies are not accepted; send JSON or NDJSON");
+  }
+  bool too_large = false;
+  bool complete = reader([&](const char* data, size_t size) {
+    if (size > max_body - body->size()) {
+      too_large = true;
+      return false;
+    }
+    body->append(data, size);
+    return true;
+  });
+  if (too_large || (!complete && res.status == 413)) {
+    return Status::ResourceExhausted("request body exceeds the limit of " +
+                                     std::to_string(max_body) + " bytes (--max-body-bytes)");
+  }
+  if (!complete) return Status::InvalidArgument("the request body could not be read");
+  return Status::OK();
+}
+
+}  // namespace
+
 void Server::Impl::Route(const char* method, const std::string& pattern, Role role,
                          Handler handler) {
   std::string name = std::string(method) + " " + pattern;
-  auto dispatch = [this, role, name, handler = std::move(handler)](const httplib::Request& req,
-                                                                    httplib::Response& res) {
+  // Everything a request goes through once its body (if any) is in req.body.
+  auto run = [this, role, name, handler = std::move(handler)](
+                 const httplib::Request& req, const std::function<Status(std::string*)>& read_body,
+                 httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     Reply reply;
     if (stopping.load()) {
@@ -84,7 +134,14 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
       reply = ErrorReply(auth);
     } else {
       try {
-        reply = handler(req);
+        if (read_body) {
+          // Authorized first: an unauthenticated client cannot make the server read its body.
+          httplib::Request with_body = req;
+          Status read = read_body(&with_body.body);
+          reply = read.ok() ? handler(with_body) : ErrorReply(read);
+        } else {
+          reply = handler(req);
+        }
       } catch (const nlohmann::json::exception& e) {
         // A JSON value of an unexpected type slipped past validation: the client's mistake.
         reply = ErrorReply(Status::InvalidArgument(std::string("bad JSON value: ") + e.what()));
@@ -102,15 +159,26 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
   };
   std::string method_name = method;
   if (method_name == "GET") {
-    http->Get(pattern, dispatch);
-  } else if (method_name == "POST") {
-    http->Post(pattern, dispatch);
+    http->Get(pattern, [run](const httplib::Request& req, httplib::Response& res) {
+      run(req, nullptr, res);
+    });
+    return;
+  }
+  size_t max_body = options.max_body_bytes;
+  httplib::Server::HandlerWithContentReader with_body =
+      [run, max_body](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) {
+        run(req, [&](std::string* body) { return ReadBody(req, reader, res, max_body, body); },
+            res);
+      };
+  if (method_name == "POST") {
+    http->Post(pattern, with_body);
   } else if (method_name == "PUT") {
-    http->Put(pattern, dispatch);
+    http->Put(pattern, with_body);
   } else if (method_name == "PATCH") {
-    http->Patch(pattern, dispatch);
+    http->Patch(pattern, with_body);
   } else if (method_name == "DELETE") {
-    http->Delete(pattern, dispatch);
+    http->Delete(pattern, with_body);
   }
 }
 
@@ -125,12 +193,19 @@ Status Server::Start() {
   Impl& s = *impl_;
   if (s.started.load()) return Status::InvalidArgument("the server was already started");
   const ServerOptions& o = s.options;
-  if (o.no_auth && !IsLoopback(o.host)) {
-    return Status::InvalidArgument("--no-auth is only allowed on a loopback address, not '" +
-                                   o.host + "'");
+  if (o.no_auth && !IsLoopbackAddress(o.host)) {
+    return Status::InvalidArgument(
+        "--no-auth is only allowed on a literal loopback address (127.0.0.0/8 or ::1), not '" +
+        o.host + "'");
   }
   if (o.port < 0 || o.port > 65535) return Status::InvalidArgument("port out of range");
   if (o.threads < 1) return Status::InvalidArgument("threads must be at least 1");
+  if (o.read_timeout_seconds < 1) {
+    return Status::InvalidArgument("read_timeout_seconds must be at least 1");
+  }
+  if (o.stats_refresh_seconds < 1) {
+    return Status::InvalidArgument("stats_refresh_seconds must be at least 1");
+  }
   bool tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
   if (tls) {
     if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
@@ -147,13 +222,21 @@ Status Server::Start() {
     if (!ssl->is_valid()) {
       return Status::InvalidArgument("the TLS certificate or key is invalid (PEM expected)");
     }
+    // TLS 1.0 and 1.1 are deprecated (RFC 8996): handshakes offering only them fail.
+    if (SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION) != 1) {
+      return Status::Internal("cannot require TLS 1.2 on the TLS context");
+    }
     s.http = std::move(ssl);
   } else {
     s.http = std::make_unique<httplib::Server>();
   }
   httplib::Server& http = *s.http;
   size_t threads = static_cast<size_t>(o.threads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  size_t max_connections = static_cast<size_t>(std::max(o.max_connections, o.threads));
+  http.new_task_queue = [threads, max_connections] {
+    return new ConnectionPool(threads, max_connections);
+  };
+  http.set_read_timeout(o.read_timeout_seconds, 0);
   http.set_payload_max_length(o.max_body_bytes);
   http.set_keep_alive_timeout(5);
   // Replies are written in a few small pieces; without TCP_NODELAY, Nagle's algorithm holds the
@@ -175,6 +258,13 @@ Status Server::Start() {
   s.AddQueryRoutes();
   s.AddWriteRoutes();
   s.AddAdminRoutes();
+  // Registered last, so they only see paths no route matched: the body is still read under the
+  // size limit (never buffered unbounded, never parsed as a form) before the 404.
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
+    s.Route(method, "/.*", Role::kNone, [](const httplib::Request&) {
+      return ErrorReply(Status::NotFound("no such endpoint"));
+    });
+  }
 
   if (o.port == 0) {
     s.port = http.bind_to_any_port(o.host);
@@ -187,6 +277,8 @@ Status Server::Start() {
     s.port = o.port;
   }
   s.started.store(true);
+  s.stats = std::make_shared<const nlohmann::json>(s.db->Stats());
+  s.stats_thread = std::thread([&s] { s.RefreshStatsLoop(); });
   auto listen_ended = std::make_shared<std::atomic<bool>>(false);
   s.listen_thread = std::thread([&http, listen_ended] {
     http.listen_after_bind();
@@ -215,7 +307,27 @@ void Server::Stop() {
   s.stopping.store(true);
   s.http->stop();  // stops accepting; the worker pool drains in-flight requests
   if (s.listen_thread.joinable()) s.listen_thread.join();
+  s.stats_cv.notify_all();
+  if (s.stats_thread.joinable()) s.stats_thread.join();
   s.JoinJobs();
+}
+
+std::shared_ptr<const nlohmann::json> Server::Impl::CachedStats() {
+  std::lock_guard<std::mutex> lock(stats_mu);
+  return stats;
+}
+
+void Server::Impl::RefreshStatsLoop() {
+  std::unique_lock<std::mutex> lock(stats_mu);
+  while (!stopping.load()) {
+    stats_cv.wait_for(lock, std::chrono::seconds(options.stats_refresh_seconds),
+                      [this] { return stopping.load(); });
+    if (stopping.load()) break;
+    lock.unlock();
+    auto fresh = std::make_shared<const nlohmann::json>(db->Stats());
+    lock.lock();
+    stats = std::move(fresh);
+  }
 }
 
 void Server::Wait(bool install_signal_handlers) {

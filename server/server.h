@@ -25,10 +25,24 @@ struct ServerOptions {
   int64_t max_deadline_ms = 30000;
   size_t max_concurrent_queries = 64;  // beyond: 429
   size_t max_result_rows = 10000;
-  int threads = 16;                   // HTTP worker threads
-  // The database's data directory: default parent of backups (DIR/backups/<timestamp>) and of
-  // temporary load bodies (DIR/tmp). Empty: backups need an explicit dir, temp files go to /tmp.
+  int threads = 16;                   // HTTP worker threads started at once
+  // Each open connection holds a worker thread for its life (keep-alive included); more threads
+  // start on demand up to this many, so slow or idle clients do not take the workers of others.
+  // Beyond it, new connections wait for a free thread.
+  int max_connections = 512;
+  int read_timeout_seconds = 5;       // a connection that sends nothing this long is closed
+  // /metrics and /v1/admin/stats serve database statistics (Database::Stats, which walks the
+  // indexes) from a cache a background thread refreshes this often, so they cost O(1) in the
+  // database size. The figures are at most this old.
+  int stats_refresh_seconds = 10;
+  // The database's data directory: parent of the default backup root and of temporary load
+  // bodies (DIR/tmp). Empty: temp files go to /tmp.
   std::string data_dir;
+  // Every backup is written inside this directory (created when needed): POST /v1/admin/backup
+  // without "dir" writes ROOT/<timestamp>, a relative "dir" is resolved under ROOT, and a dir
+  // that would land outside it (.., another absolute path, a symlink out) is a 400.
+  // Empty: DATA/backups (and no backups at all when data_dir is empty too).
+  std::string backup_root;
 };
 
 class Server {

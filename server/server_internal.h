@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,6 +33,21 @@ struct Reply {
 Reply JsonReply(int status, const nlohmann::json& body);
 Reply ErrorReply(const Status& status);
 
+// True for a literal IPv4 address in 127.0.0.0/8 or the IPv6 address ::1 (host names, even
+// "localhost", are not parsed and are false).
+bool IsLoopbackAddress(const std::string& host);
+
+// The directory POST /v1/admin/backup writes for a requested dir ("" = a new timestamped
+// directory), confined to root (see ServerOptions::backup_root). Creates root if missing.
+// InvalidArgument when the result would be outside root (after resolving "..", absolute paths
+// and symlinks of existing components) or is root itself.
+Result<std::string> ResolveBackupDir(const std::string& root, const std::string& requested,
+                                     const std::string& stamp);
+
+// GET /ready: 200 {"status":"ready"} when health is OK; otherwise 503 in the error shape with
+// the reason ("the database refuses writes after a storage fault: ...").
+Reply ReadinessReply(const Status& health);
+
 // A background bulk load started by POST /v1/admin/load.
 struct LoadJob {
   std::string id;
@@ -57,6 +73,14 @@ struct Server::Impl {
   std::atomic<size_t> queries_in_flight{0};
   Metrics metrics;
 
+  // Database::Stats() as of the last refresh (see ServerOptions::stats_refresh_seconds).
+  std::mutex stats_mu;
+  std::condition_variable stats_cv;  // wakes the refresher early on Stop
+  std::shared_ptr<const nlohmann::json> stats;  // guarded by stats_mu
+  std::thread stats_thread;
+  std::shared_ptr<const nlohmann::json> CachedStats();
+  void RefreshStatsLoop();
+
   std::mutex jobs_mu;
   std::map<std::string, std::unique_ptr<LoadJob>> jobs;  // guarded by jobs_mu
   uint64_t next_job = 1;                                 // guarded by jobs_mu
@@ -74,9 +98,10 @@ struct Server::Impl {
   void AddWriteRoutes();   // /v1/events, nodes, edges, vectors, batch, schema
   void AddAdminRoutes();   // /v1/admin/*, /health, /ready, /metrics, static files
 
-  // Runs a query under the concurrency limit and the deadline rules. body: the request object
-  // with "deadline_ms", "explain", "profile" (already validated by the caller or not).
-  Reply RunQuery(const std::string& text, const nlohmann::json& params, const nlohmann::json& body);
+  // Runs a query under the concurrency limit and the deadline rules and returns the result JSON.
+  // body: the request object with "deadline_ms", "explain", "profile".
+  Result<nlohmann::json> RunQuery(const std::string& text, const nlohmann::json& params,
+                                  const nlohmann::json& body);
 
   void JoinJobs();
 };

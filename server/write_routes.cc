@@ -128,6 +128,8 @@ void Server::Impl::AddWriteRoutes() {
       if (op != NodeWrite::Op::kDelete) {
         auto body = ParseJsonObject(req.body, /*allow_empty=*/true);
         if (!body.ok()) return ErrorReply(body.status());
+        Status known = CheckKnownFields(*body, {"properties"});
+        if (!known.ok()) return ErrorReply(known);
         auto props_it = body->find("properties");
         if (props_it != body->end()) {
           auto props = PropertiesFromJson(*props_it, "properties");
@@ -153,6 +155,8 @@ void Server::Impl::AddWriteRoutes() {
     return [this, op](const httplib::Request& req) {
       auto body = ParseJsonObject(req.body);
       if (!body.ok()) return ErrorReply(body.status());
+      Status known = CheckKnownFields(*body, {"type", "from", "to", "weight", "ts", "props"});
+      if (!known.ok()) return ErrorReply(known);
       auto edge = EdgeFromJson(*body, op);
       if (!edge.ok()) return ErrorReply(edge.status());
       return ApplyOne(db, std::move(edge).value());
@@ -165,6 +169,7 @@ void Server::Impl::AddWriteRoutes() {
   Route("PUT", vector_path, Role::kWrite, [this](const httplib::Request& req) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) return ErrorReply(body.status());
+    if (Status known = CheckKnownFields(*body, {"values"}); !known.ok()) return ErrorReply(known);
     auto values_it = body->find("values");
     if (values_it == body->end()) {
       return ErrorReply(Status::InvalidArgument("field 'values' is required"));
@@ -189,12 +194,12 @@ void Server::Impl::AddWriteRoutes() {
     WriteSet writes;
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& [line_number, text] : SplitLines(req.body)) {
-      nlohmann::json obj = nlohmann::json::parse(text, nullptr, false);
-      if (obj.is_discarded()) {
-        errors.push_back({{"line", line_number}, {"error", "not valid JSON"}});
+      auto obj = ParseJson(text, "the line");
+      if (!obj.ok()) {
+        errors.push_back({{"line", line_number}, {"error", obj.status().message()}});
         continue;
       }
-      auto write = BatchLineFromJson(obj);
+      auto write = BatchLineFromJson(*obj);
       if (!write.ok()) {
         errors.push_back({{"line", line_number}, {"error", write.status().message()}});
         continue;
