@@ -43,7 +43,7 @@ inline DatabaseOptions SmallDatabaseOptions() {
   DatabaseOptions options;
   options.store.block_cache_bytes = 4u << 20;
   options.store.write_buffer_bytes = 1u << 20;
-  options.plan_cache_entries = 64;
+  options.query_engine.plan_cache_entries = 64;
   options.snapshot_on_close = false;
   return options;
 }

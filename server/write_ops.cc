@@ -159,27 +159,31 @@ std::vector<EventLine> ParseEvents(std::string_view body, const EventTypeTable& 
   std::vector<EventLine> lines;
   size_t first = body.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && body[first] == '[') {
-    nlohmann::json array = nlohmann::json::parse(body, nullptr, false);
-    if (array.is_array()) {
-      for (size_t i = 0; i < array.size(); ++i) lines.push_back(MakeLine(i + 1, array[i], table));
+    auto array = ParseJson(body, "events body");
+    if (array.ok() && array->is_array()) {
+      for (size_t i = 0; i < array->size(); ++i) {
+        lines.push_back(MakeLine(i + 1, (*array)[i], table));
+      }
       return lines;
     }
     EventLine bad;
     bad.line = 1;
-    bad.status = Status::InvalidArgument("the body starts with '[' but is not a valid JSON array");
+    bad.status = array.ok() ? Status::InvalidArgument(
+                                  "the body starts with '[' but is not a valid JSON array")
+                            : array.status();
     lines.push_back(std::move(bad));
     return lines;
   }
   for (const auto& [line_number, text] : SplitLines(body)) {
-    nlohmann::json event = nlohmann::json::parse(text, nullptr, false);
-    if (event.is_discarded()) {
+    auto event = ParseJson(text, "line " + std::to_string(line_number));
+    if (!event.ok()) {
       EventLine bad;
       bad.line = line_number;
-      bad.status = Status::InvalidArgument("not valid JSON");
+      bad.status = event.status();
       lines.push_back(std::move(bad));
       continue;
     }
-    lines.push_back(MakeLine(line_number, event, table));
+    lines.push_back(MakeLine(line_number, *event, table));
   }
   return lines;
 }

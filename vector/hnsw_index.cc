@@ -231,8 +231,12 @@ int64_t VectorIndex::Impl::InternalId(NodeId node) const {
 namespace {
 
 // The indexes whose read side the current thread holds, innermost last (a handful at most: a
-// filter reading another index nests one more).
-thread_local std::vector<const IndexImpl*> t_read_held;
+// filter reading another index nests one more). Plain arrays, not a std::vector: a thread_local
+// with a destructor is destroyed when the thread exits, before the static destructors of the
+// main thread, which may still close a Database and read its indexes.
+constexpr size_t kMaxHeldReads = 32;
+thread_local const IndexImpl* t_read_held[kMaxHeldReads];
+thread_local size_t t_read_held_count = 0;
 
 }  // namespace
 
@@ -241,18 +245,27 @@ VectorIndex::Impl::ReadGuard::ReadGuard(const Impl& impl) {
   while (impl.resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
   impl.resize_mu.lock_shared();
   owner_ = &impl;
-  t_read_held.push_back(&impl);
+  // Deeper nesting than kMaxHeldReads distinct indexes is not recorded (it still reads safely;
+  // only its re-entrancy is not recognised).
+  if (t_read_held_count < kMaxHeldReads) t_read_held[t_read_held_count++] = &impl;
 }
 
 VectorIndex::Impl::ReadGuard::~ReadGuard() {
   if (owner_ == nullptr) return;
-  auto it = std::find(t_read_held.rbegin(), t_read_held.rend(), owner_);
-  t_read_held.erase(std::next(it).base());
+  for (size_t i = t_read_held_count; i-- > 0;) {
+    if (t_read_held[i] != owner_) continue;
+    for (size_t j = i + 1; j < t_read_held_count; ++j) t_read_held[j - 1] = t_read_held[j];
+    --t_read_held_count;
+    break;
+  }
   owner_->resize_mu.unlock_shared();
 }
 
 bool VectorIndex::Impl::ReadHeldByThisThread() const {
-  return std::find(t_read_held.begin(), t_read_held.end(), this) != t_read_held.end();
+  for (size_t i = 0; i < t_read_held_count; ++i) {
+    if (t_read_held[i] == this) return true;
+  }
+  return false;
 }
 
 // hnswlib's internal ids are 32-bit and 0xffffffff marks "no entry point".
@@ -303,15 +316,16 @@ constexpr double kMaxSquaredNorm = std::numeric_limits<float>::max() / 4.0;
 
 Status ValidateVector(const VectorSpaceDef& def, std::span<const float> values) {
   if (values.size() != def.dim) {
-    return Status::InvalidArgument("vector for " + def.FullName() + " has " +
-                                   std::to_string(values.size()) + " values, expected " +
+    return Status::InvalidArgument("vector for " + def.FullName() + " has dimension " +
+                                   std::to_string(values.size()) + "; expected " +
                                    std::to_string(def.dim));
   }
   double norm2 = 0;
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
       return Status::InvalidArgument("vector for " + def.FullName() +
-                                     " has a non-finite value at position " + std::to_string(i));
+                                     " has a NaN or infinite (not finite) value at position " +
+                                     std::to_string(i));
     }
     norm2 += static_cast<double>(values[i]) * values[i];
   }

@@ -2,6 +2,9 @@
 #include "examples/movielens/demo.h"
 
 #include <chrono>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -23,8 +26,12 @@ struct DemoArgs {
   bool auth = false;
 };
 
+// A literal loopback address (127.0.0.0/8 or ::1); names such as "127.evil.invalid" are not.
 bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 int Usage() {

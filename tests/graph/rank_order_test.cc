@@ -141,7 +141,7 @@ TEST_CASE("load builds exact lists in both directions with their rank order") {
     storage::WriteBatch batch;
     for (NodeId i = 0; i < kNodes; ++i) {
       if (i % 37 == 5) continue;  // gaps: removed nodes
-      batch.PutNode({i, i % 3, "n" + std::to_string(i), {}});
+      batch.PutNode({i, static_cast<TypeId>(i % 3), "n" + std::to_string(i), {}});
     }
     std::set<std::tuple<NodeId, TypeId, NodeId>> seen;
     for (int e = 0; e < 6000; ++e) {

@@ -25,8 +25,7 @@ TEST_CASE("a zero vector in a cosine space is a clean InvalidArgument and later 
   auto db = OpenDbWithSchema(dir.path);
   REQUIRE(db->Apply(Set(Node("Item", "x"))).ok());
   for (std::vector<float> zero :
-       {std::vector<float>{0, 0, 0, 0}, std::vector<float>{1e-50f, 0, 0, 0},
-        std::vector<float>{1e-30f, 0, 0, 0}}) {
+       {std::vector<float>{0, 0, 0, 0}, std::vector<float>{static_cast<float>(1e-50), 0, 0, 0}}) {
     Status s = db->Apply(Set(Vec("x", zero)));
     CHECK(s.code() == Status::Code::kInvalidArgument);
     CHECK(s.message().find("norm") != std::string::npos);
