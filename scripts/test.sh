@@ -41,7 +41,8 @@ build_sanitized() {  # build_dir cmake_args...
 CTEST_ARGS=(--output-on-failure -j2 --timeout 900)
 case "$SANITIZE" in
   "")
-    BUILD_DIR="${BUILD_DIR:-build}" scripts/build.sh
+    BUILD_DIR="${BUILD_DIR:-build}"
+    BUILD_DIR="$BUILD_DIR" scripts/build.sh
     ;;
   address,undefined|undefined,address|address)
     BUILD_DIR="${BUILD_DIR:-build-asan}"
