@@ -1,6 +1,6 @@
 // NDJSON bulk load (docs/data-format.md). Holds the writer role for the whole load. Each line
 // is parsed by RecordFromJson and staged like a one-op WriteSet (a bad line is reported and
-// skipped, whatever is wrong with it); staged lines accumulate in large unlogged batches
+// skipped, whatever is wrong with it); staged lines accumulate in large unsynced batches
 // (Store::WriteBulk, ~4 MB), each applied to memory after it is written, vectors in batches
 // (VectorIndex::UpsertBatch); a Flush and index snapshots at the end make the load durable.
 #include <chrono>

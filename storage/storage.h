@@ -97,8 +97,9 @@ class Store {
   // Applies the batch atomically with the WAL on. sync=true waits for fsync; concurrent synced
   // writers are grouped by RocksDB's write thread so they share one fsync (group commit).
   Status Write(WriteBatch* batch, bool sync);
-  // Bulk path: applies without the WAL (no per-write sync); REQUIRES: call Flush() before
-  // reporting the load durable. A crash before Flush() loses (only) the unflushed bulk writes.
+  // Bulk path: applies atomically with the WAL on but not synced, sorted by key; REQUIRES: call
+  // Flush() before reporting the load durable. A crash before Flush() can lose a suffix of the
+  // bulk writes (whole batches, in order), never earlier data.
   Status WriteBulk(WriteBatch* batch);
   // Flushes all memtables to SST files and syncs the WAL.
   Status Flush();
