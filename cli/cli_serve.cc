@@ -27,6 +27,9 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --max-concurrent-queries N  429 beyond (default 64)
   --max-result-rows N         413 beyond (default 10000)
   --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
+  --decide-workers N          threads running recipes for decisions (default 8)
+  --decide-max-queued N       decisions waiting beyond this answer from a fallback (default 64)
+  --enable-fault-injection    adds /v1/admin/faults (tests and demos); loopback only
 
 Create an API key first: pathwise keys create --data DIR --role admin
 )";
@@ -52,8 +55,9 @@ int ServeMain(int argc, char** argv) {
   auto args = ParseArgs(argc, argv,
                         {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes",
                          "max-query-bytes", "default-deadline-ms", "max-deadline-ms",
-                         "max-concurrent-queries", "max-result-rows", "backup-root", "max-connections"},
-                        {"no-auth"});
+                         "max-concurrent-queries", "max-result-rows", "backup-root", "max-connections",
+                         "decide-workers", "decide-max-queued"},
+                        {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;
     return 2;
@@ -70,6 +74,7 @@ int ServeMain(int argc, char** argv) {
   ServerOptions options;
   options.data_dir = *data;
   options.no_auth = args->Has("no-auth");
+  options.enable_fault_injection = args->Has("enable-fault-injection");
   options.backup_root = args->Get("backup-root").value_or("");
   options.tls_cert_file = args->Get("tls-cert").value_or("");
   options.tls_key_file = args->Get("tls-key").value_or("");
@@ -96,6 +101,7 @@ int ServeMain(int argc, char** argv) {
   size_t max_connections = static_cast<size_t>(options.max_connections);
   size_t default_deadline = static_cast<size_t>(options.default_deadline_ms);
   size_t max_deadline = static_cast<size_t>(options.max_deadline_ms);
+  size_t decide_workers = static_cast<size_t>(options.decide_workers);
   if (!ParseSize(*args, "threads", &threads) ||
       !ParseSize(*args, "max-connections", &max_connections) ||
       !ParseSize(*args, "max-body-bytes", &options.max_body_bytes) ||
@@ -103,13 +109,16 @@ int ServeMain(int argc, char** argv) {
       !ParseSize(*args, "default-deadline-ms", &default_deadline) ||
       !ParseSize(*args, "max-deadline-ms", &max_deadline) ||
       !ParseSize(*args, "max-concurrent-queries", &options.max_concurrent_queries) ||
-      !ParseSize(*args, "max-result-rows", &options.max_result_rows)) {
+      !ParseSize(*args, "max-result-rows", &options.max_result_rows) ||
+      !ParseSize(*args, "decide-workers", &decide_workers) ||
+      !ParseSize(*args, "decide-max-queued", &options.decide_max_queued)) {
     return 2;
   }
   options.threads = static_cast<int>(threads);
   options.max_connections = static_cast<int>(max_connections);
   options.default_deadline_ms = static_cast<int64_t>(default_deadline);
   options.max_deadline_ms = static_cast<int64_t>(max_deadline);
+  options.decide_workers = static_cast<int>(std::min<size_t>(decide_workers, 256));
 
   auto db = OpenForCli(*data);
   if (!db.ok()) {

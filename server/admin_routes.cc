@@ -197,7 +197,8 @@ void Server::Impl::AddAdminRoutes() {
   });
   Route("GET", "/metrics", Role::kRead, [this](const httplib::Request&) {
     Reply reply;
-    reply.body = metrics.Render(*CachedStats());
+    reply.body = metrics.Render(*CachedStats()) +
+                 Metrics::RenderDecisions(decider->Metrics(), decider->Breakers());
     reply.content_type = "text/plain; version=0.0.4";
     return reply;
   });

@@ -141,4 +141,48 @@ std::string Metrics::Render(const nlohmann::json& db_stats) const {
   return out;
 }
 
+std::string Metrics::RenderDecisions(const nlohmann::json& counters,
+                                     const nlohmann::json& breakers) {
+  std::string out;
+  auto count = [&](const std::string& key) {
+    auto it = counters.find(key);
+    return it != counters.end() && it->is_number() ? it->get<double>() : 0.0;
+  };
+  out += "# HELP pathwise_decisions_total Decisions by what served them.\n"
+         "# TYPE pathwise_decisions_total counter\n";
+  out += "# HELP pathwise_decision_reasons_total Reason codes given with decisions.\n"
+         "# TYPE pathwise_decision_reasons_total counter\n";
+  for (const auto& [key, value] : counters.items()) {
+    if (!value.is_number()) continue;
+    if (key.rfind("served_by:", 0) == 0) {
+      out += "pathwise_decisions_total{served_by=\"" + Escape(key.substr(10)) + "\"} " +
+             std::to_string(value.get<uint64_t>()) + "\n";
+    } else if (key.rfind("reason:", 0) == 0) {
+      out += "pathwise_decision_reasons_total{reason=\"" + Escape(key.substr(7)) + "\"} " +
+             std::to_string(value.get<uint64_t>()) + "\n";
+    }
+  }
+  out += "# HELP pathwise_decisions_degraded_total Decisions not served by the primary recipe "
+         "or with a source dropped.\n# TYPE pathwise_decisions_degraded_total counter\n"
+         "pathwise_decisions_degraded_total " + std::to_string(static_cast<uint64_t>(count("degraded"))) + "\n";
+  out += "# HELP pathwise_decision_cache_total Popular-list cache lookups by outcome.\n"
+         "# TYPE pathwise_decision_cache_total counter\n";
+  auto cache = counters.find("popular_cache");
+  if (cache != counters.end() && cache->is_object()) {
+    for (const auto& [outcome, n] : cache->items()) {
+      out += "pathwise_decision_cache_total{cache=\"popular\",outcome=\"" + Escape(outcome) +
+             "\"} " + std::to_string(n.get<uint64_t>()) + "\n";
+    }
+  }
+  out += "# HELP pathwise_breaker_state Circuit breaker state (0 closed, 1 half-open, 2 open).\n"
+         "# TYPE pathwise_breaker_state gauge\n";
+  for (const auto& b : breakers) {
+    std::string state = b.value("state", "closed");
+    int v = state == "open" ? 2 : state == "half_open" ? 1 : 0;
+    out += "pathwise_breaker_state{recipe=\"" + Escape(b.value("recipe", "")) + "\",source=\"" +
+           Escape(b.value("source", "")) + "\"} " + std::to_string(v) + "\n";
+  }
+  return out;
+}
+
 }  // namespace pathwise::server

@@ -24,6 +24,8 @@ class Metrics {
 
   // The exposition text; db_stats is Database::Stats() (counts, disk bytes, index sizes).
   std::string Render(const nlohmann::json& db_stats) const;
+  // Decision counters (decide::Decider::Metrics) and breaker states (Decider::Breakers).
+  static std::string RenderDecisions(const nlohmann::json& counters, const nlohmann::json& breakers);
 
  private:
   static constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,

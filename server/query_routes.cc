@@ -12,19 +12,6 @@ namespace {
 constexpr char kRecipePrefix[] = "recipe/";
 constexpr char kRecipeName[] = "([A-Za-z0-9_.-]{1,128})";
 
-Result<nlohmann::json> LoadRecipe(const Database& db, const std::string& name) {
-  auto stored = db.GetMeta(kRecipePrefix + name);
-  if (!stored.ok()) {
-    if (stored.status().code() == Status::Code::kNotFound) {
-      return Status::NotFound("no recipe named '" + name + "'");
-    }
-    return stored.status();
-  }
-  nlohmann::json recipe = nlohmann::json::parse(*stored, nullptr, false);
-  if (!recipe.is_object()) return Status::Corruption("recipe '" + name + "' is not valid JSON");
-  return recipe;
-}
-
 Result<nlohmann::json> ParamsOf(const nlohmann::json& body) {
   auto it = body.find("params");
   if (it == body.end() || it->is_null()) return nlohmann::json::object();
@@ -123,7 +110,7 @@ void Server::Impl::AddQueryRoutes() {
 
   Route("GET", std::string("/v1/recipes/") + kRecipeName, Role::kRead,
         [this](const httplib::Request& req) {
-          auto recipe = LoadRecipe(*db, req.matches[1]);
+          auto recipe = decide::LoadRecipe(*db, req.matches[1]);
           if (!recipe.ok()) return ErrorReply(recipe.status());
           return JsonReply(200, *recipe);
         });
@@ -184,7 +171,7 @@ void Server::Impl::AddQueryRoutes() {
   Route("DELETE", std::string("/v1/recipes/") + kRecipeName, Role::kAdmin,
         [this](const httplib::Request& req) {
           std::string name = req.matches[1];
-          auto recipe = LoadRecipe(*db, name);
+          auto recipe = decide::LoadRecipe(*db, name);
           if (!recipe.ok()) return ErrorReply(recipe.status());
           WriteSet writes;
           writes.ops.push_back(MetaWrite{kRecipePrefix + name, std::nullopt});
@@ -195,7 +182,7 @@ void Server::Impl::AddQueryRoutes() {
 
   Route("POST", std::string("/v1/recipes/") + kRecipeName + "/run", Role::kRead,
         [this](const httplib::Request& req) {
-          auto recipe = LoadRecipe(*db, req.matches[1]);
+          auto recipe = decide::LoadRecipe(*db, req.matches[1]);
           if (!recipe.ok()) return ErrorReply(recipe.status());
           auto body = ParseJsonObject(req.body, /*allow_empty=*/true);
           if (!body.ok()) return ErrorReply(body.status());

@@ -198,6 +198,11 @@ Status Server::Start() {
         "--no-auth is only allowed on a literal loopback address (127.0.0.0/8 or ::1), not '" +
         o.host + "'");
   }
+  if (o.enable_fault_injection && !IsLoopbackAddress(o.host)) {
+    return Status::InvalidArgument(
+        "--enable-fault-injection is only allowed on a literal loopback address (127.0.0.0/8 or "
+        "::1), not '" + o.host + "'");
+  }
   if (o.port < 0 || o.port > 65535) return Status::InvalidArgument("port out of range");
   if (o.threads < 1) return Status::InvalidArgument("threads must be at least 1");
   if (o.read_timeout_seconds < 1) {
@@ -255,7 +260,14 @@ Status Server::Start() {
     res.status = 500;
     res.set_content(ErrorJson(Status::Internal("unhandled exception")).dump(), "application/json");
   });
+  decide::DeciderOptions decide_options;
+  decide_options.workers = o.decide_workers;
+  decide_options.max_queued = o.decide_max_queued;
+  decide_options.max_deadline_ms = o.max_deadline_ms;
+  decide_options.enable_fault_injection = o.enable_fault_injection;
+  s.decider = std::make_unique<decide::Decider>(s.db, decide_options);
   s.AddQueryRoutes();
+  s.AddDecideRoutes();
   s.AddWriteRoutes();
   s.AddAdminRoutes();
   // Registered last, so they only see paths no route matched: the body is still read under the

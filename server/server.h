@@ -43,6 +43,13 @@ struct ServerOptions {
   // that would land outside it (.., another absolute path, a symlink out) is a 400.
   // Empty: DATA/backups (and no backups at all when data_dir is empty too).
   std::string backup_root;
+  // Decisions (POST /v1/surfaces/{name}/decide): worker threads for recipe runs and the queue
+  // beyond which a decision answers from its cheapest fallback (reason "overload").
+  int decide_workers = 8;
+  size_t decide_max_queued = 64;
+  // Adds /v1/admin/faults (delay or fail a recipe or source, for tests and demos). Refused
+  // unless the server listens on a loopback address.
+  bool enable_fault_injection = false;
 };
 
 class Server {

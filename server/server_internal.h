@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/database.h"
+#include "decide/decide.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -72,6 +73,7 @@ struct Server::Impl {
   std::atomic<bool> stopped{false};
   std::atomic<size_t> queries_in_flight{0};
   Metrics metrics;
+  std::unique_ptr<decide::Decider> decider;  // created by Start
 
   // Database::Stats() as of the last refresh (see ServerOptions::stats_refresh_seconds).
   std::mutex stats_mu;
@@ -97,6 +99,7 @@ struct Server::Impl {
   void AddQueryRoutes();   // /v1/query, /v1/recipes
   void AddWriteRoutes();   // /v1/events, nodes, edges, vectors, batch, schema
   void AddAdminRoutes();   // /v1/admin/*, /health, /ready, /metrics, static files
+  void AddDecideRoutes();  // /v1/surfaces, decisions, /v1/admin/breakers, /v1/admin/faults
 
   // Runs a query under the concurrency limit and the deadline rules and returns the result JSON.
   // body: the request object with "deadline_ms", "explain", "profile".

@@ -160,6 +160,7 @@ class Deadline {
   static Deadline AfterMillis(int64_t ms) {
     return Deadline(Clock::now() + std::chrono::milliseconds(ms));
   }
+  static Deadline At(Clock::time_point at) { return Deadline(at); }
   bool Expired() const { return at_ != Clock::time_point::max() && Clock::now() >= at_; }
   bool IsNever() const { return at_ == Clock::time_point::max(); }
   Clock::time_point at() const { return at_; }

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "decide/decide.h"
+
 namespace pathwise::demo {
 namespace {
 
@@ -208,7 +210,11 @@ Status InstallDemoMeta(Database* db) {
       {"watch",
        {{"edge", "RATED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}}};
   meta.ops.push_back(MetaWrite{"config/event_types", events.dump()});
-  return db->Apply(meta);
+  PW_RETURN_IF_ERROR(db->Apply(meta));
+  for (const auto& [name, definition] : DemoSurfaces()) {
+    PW_RETURN_IF_ERROR(decide::PutSurface(db, name, definition).status());
+  }
+  return Status::OK();
 }
 
 Status LoadDemoGraph(Database* db, const DemoGraph& graph) {

@@ -56,6 +56,8 @@ struct Recipe {
   nlohmann::json ToJson() const;
 };
 std::vector<Recipe> DemoRecipes();
+// The demo's surfaces (docs/decisions.md): (name, definition).
+std::vector<std::pair<std::string, nlohmann::json>> DemoSurfaces();
 
 // Writes the recipes (meta "recipe/<name>") and the event-type table (meta "config/event_types"),
 // replacing older versions. Idempotent; the demo calls it on every start.

@@ -7,7 +7,9 @@
 namespace pathwise::demo {
 
 nlohmann::json Recipe::ToJson() const {
-  return {{"name", name}, {"query", query}, {"description", description}, {"params", params}};
+  // $limit may ask for up to 100 rows (decisions fetch extra candidates for their rules).
+  return {{"name", name}, {"query", query}, {"description", description}, {"params", params},
+          {"max_limit", 100}};
 }
 
 std::vector<Recipe> DemoRecipes() {
@@ -25,8 +27,8 @@ std::vector<Recipe> DemoRecipes() {
   // time (u.last_rated); ratings sent later as events count fully
   SCORE sum((r.weight - 3) * s.weight
       * least(1.0, pow(0.5, (coalesce(u.last_rated, r.ts) - r.ts) / 2592000000.0)))
-  LIMIT 10)",
-       {{"user", "1"}}});
+  LIMIT $limit)",
+       {{"user", "1"}, {"limit", 10}}});
   recipes.push_back(
       {"similar_taste",
        "Nearest movies to your taste vector (truncated SVD of the rating matrix, inner "
@@ -35,8 +37,8 @@ std::vector<Recipe> DemoRecipes() {
   FROM NEAREST 200 TO u.taste IN Movie.embedding
   WHERE NOT (u)-[:RATED]->(c)
   SCORE similarity(c.embedding, u.taste)
-  LIMIT 10)",
-       {{"user", "1"}}});
+  LIMIT $limit)",
+       {{"user", "1"}, {"limit", 10}}});
   recipes.push_back(
       {"genre_explorer",
        "Movies of one genre ($genre) with at least 5 ratings, ranked like because_you_watched "
@@ -50,8 +52,8 @@ std::vector<Recipe> DemoRecipes() {
   SCORE sum((r.weight - 3) * s.weight
       * least(1.0, pow(0.5, (coalesce(u.last_rated, r.ts) - r.ts) / 2592000000.0)))
     + 0.01 * log(1 + c.rating_count)
-  LIMIT 10)",
-       {{"user", "1"}, {"genre", "Comedy"}}});
+  LIMIT $limit)",
+       {{"user", "1"}, {"genre", "Comedy"}, {"limit", 10}}});
   recipes.push_back(
       {"new_user",
        "For a user with no ratings yet: popular, well-rated movies from the chosen genres "
@@ -60,9 +62,54 @@ std::vector<Recipe> DemoRecipes() {
   FROM (g:Genre)<-[h:HAS_GENRE]-(c) MAX 5000 PER NODE
   WHERE g.id IN $genres AND NOT (u)-[:RATED]->(c) AND c.rating_count >= 20
   SCORE c.rating_mean + 0.5 * log(1 + c.rating_count)
-  LIMIT 10)",
-       {{"user", "1"}, {"genres", {"Comedy", "Animation"}}}});
+  LIMIT $limit)",
+       {{"user", "1"}, {"genres", {"Comedy", "Animation"}}, {"limit", 10}}});
+  recipes.push_back(
+      {"popular_in_genre",
+       "Popular, well-rated movies of one genre ($genre, default Drama) that you have not rated: "
+       "the fallback of the home_row surface.",
+       R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
+  FROM (g:Genre {id: $genre})<-[h:HAS_GENRE]-(c) MAX 5000 PER NODE
+  WHERE NOT (u)-[:RATED]->(c) AND c.rating_count >= 20
+  SCORE c.rating_mean + 0.5 * log(1 + c.rating_count)
+  LIMIT $limit)",
+       {{"user", "1"}, {"genre", "Drama"}, {"limit", 10}}});
   return recipes;
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> DemoSurfaces() {
+  nlohmann::json popular = {
+      {"query",
+       "MATCH (m:Movie) WHERE m.rating_count >= 50 RETURN m.id ORDER BY m.rating_count DESC "
+       "LIMIT 200"},
+      {"refresh_seconds", 300}};
+  nlohmann::json home_row = {
+      {"description",
+       "The home page row: because_you_watched, then similar_taste, then popular_in_genre "
+       "(context.genre, default Drama); at most 3 movies per genre."},
+      {"recipe", "because_you_watched"},
+      {"fallbacks", {"similar_taste", "popular_in_genre"}},
+      {"params", {{"genre", "Drama"}}},
+      {"popular", popular},
+      {"k", 10},
+      {"min_items", 5},
+      {"deadline_ms", 50},
+      {"item_type", "Movie"},
+      {"label", "title"},
+      {"rules", {{{"type", "quota"}, {"by", "i.genres"}, {"max", 3}}}}};
+  nlohmann::json byw_row = {
+      {"description",
+       "\"Because you watched\": co-rating neighbours of what the user rated, then their taste "
+       "vector; movies before 1970 are buried a little."},
+      {"recipe", "because_you_watched"},
+      {"fallbacks", {"similar_taste"}},
+      {"popular", popular},
+      {"k", 10},
+      {"deadline_ms", 50},
+      {"item_type", "Movie"},
+      {"label", "title"},
+      {"rules", {{{"type", "bury"}, {"where", "i.year < 1970"}, {"factor", 0.8}}}}};
+  return {{"home_row", home_row}, {"because_you_watched_row", byw_row}};
 }
 
 }  // namespace pathwise::demo

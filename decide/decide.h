@@ -1,0 +1,99 @@
+// decide/: decisions for placements ("surfaces") on top of recipes. A surface names a primary
+// recipe, an ordered fallback chain, business rules applied after scoring, a deadline and
+// per-source budgets and breakers. Decider::Decide always answers inside the deadline with the
+// best list it can serve (a 200 for the server), degrading to a fallback recipe, the list last
+// served to the user, or a precomputed popular list; only bad input is an error.
+// docs/decisions.md explains surfaces, the chain, confidence, rules and every reason code.
+//
+// Recipes (named, parameterised PQL queries) and surfaces are stored in the database's metadata
+// ("recipe/<name>", "surface/<name>") and managed through the functions below, which the server,
+// the CLI and the demo share.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "db/database.h"
+#include "storage/status.h"
+
+namespace pathwise::decide {
+
+// ---- Recipes ------------------------------------------------------------------------------------
+
+// The stored recipe {"name","query","description"?,"params"?,"max_limit"?}; NotFound when absent.
+Result<nlohmann::json> LoadRecipe(const Database& db, const std::string& name);
+
+// ---- Surfaces -----------------------------------------------------------------------------------
+
+// Checks a surface definition (format in docs/decisions.md) and returns it normalised, with
+// every default filled in. InvalidArgument names the offending field. Rule expressions are
+// compiled against the database's schema, so a typo is an error here, not at decision time.
+// The recipes it names need not exist yet (a missing recipe is a source_error when deciding).
+Result<nlohmann::json> NormalizeSurface(Database* db, const std::string& name,
+                                        const nlohmann::json& definition);
+// Stores a definition (normalised first); returns the stored form.
+Result<nlohmann::json> PutSurface(Database* db, const std::string& name,
+                                  const nlohmann::json& definition);
+Result<nlohmann::json> GetSurface(const Database& db, const std::string& name);
+Result<nlohmann::json> ListSurfaces(const Database& db);  // [definition, ...] by name
+Status DeleteSurface(Database* db, const std::string& name);
+// Surface and recipe names: 1 to 128 of [A-Za-z0-9_.-].
+bool IsValidName(const std::string& name);
+
+// ---- Decisions ----------------------------------------------------------------------------------
+
+struct DeciderOptions {
+  // Threads that run recipe queries for decisions; the request thread waits for them only until
+  // its deadline. A recipe abandoned at the deadline keeps its worker until its own deadline.
+  int workers = 8;
+  // Decisions waiting for a worker beyond this many are answered from the cheapest fallback
+  // (reason "overload") instead of queueing.
+  size_t max_queued = 64;
+  // Deadline limits of the request's deadline_ms (default: the surface's).
+  int64_t max_deadline_ms = 10'000;
+  // Time kept back from the deadline for applying rules, labels and writing the answer.
+  int64_t reserve_ms = 2;
+  // Users whose last served list is remembered (least recently served forgotten first).
+  size_t last_served_users = 100'000;
+  // Fault injection (tests and demos): when false, SetFault is refused.
+  bool enable_fault_injection = false;
+};
+
+class Decider {
+ public:
+  // Does not own db, which must outlive the decider.
+  Decider(Database* db, DeciderOptions options);
+  ~Decider();  // stops the workers and the popular-list refresher
+
+  // POST /v1/surfaces/{name}/decide. request: {user, context?, k?, deadline_ms?, exclude?,
+  // explain?}. Returns {recommendation_id, surface, items, confidence, served_by, degraded,
+  // reasons, timings}. Errors: NotFound (no such surface), InvalidArgument (bad request fields).
+  // Never an error because a source failed or the deadline passed.
+  Result<nlohmann::json> Decide(const std::string& surface, const nlohmann::json& request);
+
+  // Circuit breakers: [{recipe, source, state, failures, opened_at_ms?}, ...].
+  nlohmann::json Breakers() const;
+  // Counters for /metrics: decisions, degraded, by served_by and by reason, breaker states.
+  nlohmann::json Metrics() const;
+
+  // Fault injection. fault: {"target": "recipe:<name>" | "source:<name>", "delay_ms"?,
+  // "delay_rate"? (0..1, default 1 with delay_ms), "fail_rate"? (0..1)}. FailedPrecondition when
+  // fault injection is not enabled; InvalidArgument for a bad fault.
+  Status SetFault(const nlohmann::json& fault);
+  Status ClearFaults();
+  nlohmann::json Faults() const;
+
+  // Forgets cached popular lists and breaker state of a surface (after it is redefined).
+  void Invalidate(const std::string& surface);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pathwise::decide

@@ -1,0 +1,278 @@
+// Decider::Decide: one decision walks the surface's chain (primary recipe, fallbacks, the list
+// last served, the popular list) and stops at the first list good enough to serve, all inside
+// the request's deadline. docs/decisions.md describes the chain, confidence and reason codes.
+#include <algorithm>
+#include <cmath>
+
+#include "decide/decider_impl.h"
+
+namespace pathwise::decide {
+namespace {
+
+using json = nlohmann::json;
+
+int64_t MicrosSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
+}
+
+bool IsDegradingReason(const std::string& code) {
+  for (const char* prefix : {"source_timeout", "source_error", "breaker_open", "deadline", "overload"}) {
+    if (code.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+json ItemJson(const Item& item, size_t slot, bool explain) {
+  json j = {{"id", item.id}, {"type", item.type}, {"slot", slot}, {"source", item.served_by}};
+  j["score"] = std::isnan(item.score) ? json(nullptr) : json(item.score);
+  if (!item.label.is_null()) j["label"] = item.label;
+  if (!item.applied.empty()) j["reasons"] = item.applied;
+  if (explain) {
+    json e = item.explanation.is_null() ? json::object() : item.explanation;
+    if (!item.applied.empty()) e["rules"] = item.applied;
+    j["explanation"] = std::move(e);
+  }
+  return j;
+}
+
+}  // namespace
+
+void Draft::Reason(const std::string& code) {
+  if (std::find(reasons.begin(), reasons.end(), code) == reasons.end()) reasons.push_back(code);
+}
+
+Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
+    : db(db_in),
+      options(options_in),
+      last_served(options_in.last_served_users),
+      pool(std::max(1, options_in.workers), options_in.max_queued) {}
+
+void Decider::Impl::Count(const std::string& name, uint64_t n) {
+  std::lock_guard<std::mutex> lock(metrics_mu);
+  counters[name] += n;
+}
+
+void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t step,
+                              const Request& req, const UserInfo& user,
+                              Clock::time_point serve_by, Draft* d) {
+  const Surface& s = *sp;
+  const std::string& recipe = s.chain[step];
+  StepTiming timing{step == 0 ? "primary" : "fallback:" + recipe, 0, "ok"};
+  auto start = Clock::now();
+  auto finish = [&](const char* outcome) {
+    timing.outcome = outcome;
+    timing.us = MicrosSince(start);
+    d->steps.push_back(timing);
+  };
+  if (start >= serve_by) {
+    d->Reason("deadline");
+    return finish("skipped");
+  }
+  decide::Breakers::Admit admit = breakers.Check(recipe, "*", s.breaker);
+  if (admit == decide::Breakers::Admit::kSkip) {
+    d->Reason("breaker_open:" + recipe);
+    return finish("breaker_open");
+  }
+  int64_t budget = s.BudgetMs(recipe);
+  Clock::time_point until =
+      budget > 0 ? std::min(serve_by, start + std::chrono::milliseconds(budget)) : serve_by;
+  std::optional<RecipeRun> run = RunOnWorker(sp, recipe, req, until);
+  if (!run.has_value()) {
+    if (admit == decide::Breakers::Admit::kProbe) breakers.ReleaseProbe(recipe, "*");
+    d->Reason("overload");
+    d->overloaded = true;
+    return finish("overload");
+  }
+  if (!run->status.ok()) {
+    bool timeout = run->status.code() == Status::Code::kDeadlineExceeded;
+    d->Reason((timeout ? "source_timeout:" : "source_error:") + recipe);
+    breakers.RecordFailure(recipe, "*", s.breaker);
+    return finish(timeout ? "timeout" : "error");
+  }
+  breakers.RecordSuccess(recipe, "*");
+  for (const auto& [source, code] : run->dropped) d->Reason(code + ":" + source);
+  if (run->no_query_vector) d->Reason("no_query_vector");
+  double confidence = RecipeConfidence(user, *run, req.k);
+  finish(run->items.empty() ? "empty" : "ok");
+  Offer(s, req, user, std::move(run->items), confidence, timing.source, serve_by,
+        /*evaluated=*/false, /*last_resort=*/false, d);
+}
+
+void Decider::Impl::TryLastServed(const Surface& s, const Request& req, const UserInfo& user,
+                                  Clock::time_point serve_by, Draft* d) {
+  StepTiming timing{"last_served", 0, "ok"};
+  auto start = Clock::now();
+  ItemList items = last_served.Get(s.name, req.user);
+  if (items.empty() || start >= serve_by) {
+    timing.outcome = items.empty() ? "empty" : "skipped";
+    d->steps.push_back(timing);
+    return;
+  }
+  Offer(s, req, user, std::move(items), kLastServedConfidence, "last_served", serve_by,
+        /*evaluated=*/false, /*last_resort=*/false, d);
+  timing.us = MicrosSince(start);
+  d->steps.push_back(timing);
+}
+
+void Decider::Impl::ServePopular(const std::shared_ptr<const Surface>& sp, const Request& req,
+                                 const UserInfo& user, Clock::time_point hard_deadline, Draft* d) {
+  const Surface& s = *sp;
+  StepTiming timing{"popular", 0, "ok"};
+  auto start = Clock::now();
+  std::shared_ptr<const ItemList> list;
+  if (!s.popular_query.empty()) {
+    list = popular.Get(
+        s.name, s.popular_refresh_seconds, [this, sp] { return ComputePopular(*sp); },
+        hard_deadline);
+  }
+  if (list == nullptr || list->empty()) {
+    timing.outcome = s.popular_query.empty() ? "none" : list == nullptr ? "not_ready" : "empty";
+  } else {
+    ItemList items = *list;
+    bool user_rules = std::any_of(s.rules.begin(), s.rules.end(),
+                                  [](const Rule& r) { return r.uses_user; });
+    // Item-only rule values were computed with the list; rules that read the user need a query.
+    bool evaluated = !(user_rules && user.exists);
+    Offer(s, req, user, std::move(items), kPopularConfidence, "popular", hard_deadline, evaluated,
+          /*last_resort=*/true, d);
+  }
+  timing.us = MicrosSince(start);
+  d->steps.push_back(timing);
+}
+
+void Decider::Impl::Offer(const Surface& s, const Request& req, const UserInfo& user,
+                          ItemList items, double confidence, const std::string& served_by,
+                          Clock::time_point until, bool evaluated, bool last_resort, Draft* d) {
+  size_t offered = items.size();
+  std::map<std::string, Item> pinnable;
+  if (s.NeedsItemQuery() && !evaluated && !items.empty()) {
+    auto start = Clock::now();
+    bool ok = EvaluateItems(s, req, user, until, served_by, &items, &pinnable);
+    d->rules_us += MicrosSince(start);
+    if (!ok && !last_resort) {
+      d->Reason("deadline");
+      return;
+    }
+  }
+  std::set<std::string> exclude = req.exclude;
+  for (const Item& item : d->items) exclude.insert(item.id);
+  size_t room = req.k - d->items.size();
+  RuleReport report = ApplyRules(s, exclude, pinnable, room, &items);
+  d->AddRuleReport(s, report);
+  if (items.empty()) {
+    if (offered > 0 && report.excluded < offered) d->Reason("rule_filtered_all");
+    return;
+  }
+  if (!last_resort && confidence < s.min_confidence) {
+    d->Reason("low_confidence");
+    return;
+  }
+  for (Item& item : items) {
+    item.served_by = served_by;
+    d->items.push_back(std::move(item));
+  }
+  if (d->served_by.empty()) d->served_by = served_by;
+  d->confidence_sum += confidence * static_cast<double>(items.size());
+  d->done = d->items.size() >= static_cast<size_t>(std::max<int64_t>(1, s.min_items));
+  if (!d->done) d->Reason("few_candidates");
+}
+
+Decider::Decider(Database* db, DeciderOptions options)
+    : impl_(std::make_unique<Impl>(db, options)) {}
+
+Decider::~Decider() = default;
+
+Result<json> Decider::Decide(const std::string& name, const json& body) {
+  Impl& m = *impl_;
+  auto t0 = Clock::now();
+  PW_ASSIGN_OR_RETURN(std::shared_ptr<const Surface> sp, m.LoadSurface(name));
+  const Surface& s = *sp;
+  PW_ASSIGN_OR_RETURN(Request req, m.ParseRequest(s, body));
+  Clock::time_point hard = t0 + std::chrono::milliseconds(req.deadline_ms);
+  // Rules, labels and the answer get the reserve; tiny deadlines keep half for the chain.
+  int64_t reserve_us = std::min<int64_t>(m.options.reserve_ms * 1000, req.deadline_ms * 500);
+  Clock::time_point serve_by = hard - std::chrono::microseconds(reserve_us);
+
+  UserInfo user = m.LookupUser(s, req.user);
+  Draft d;
+  if (!user.exists || user.history == 0) d.Reason("no_history");
+  for (size_t step = 0; step < s.chain.size() && !d.done && !d.overloaded; ++step) {
+    m.TryRecipe(sp, step, req, user, serve_by, &d);
+  }
+  if (!d.done && !d.overloaded && s.last_served) m.TryLastServed(s, req, user, serve_by, &d);
+  if (!d.done) m.ServePopular(sp, req, user, hard, &d);
+
+  if (!d.items.empty()) m.last_served.Put(s.name, req.user, d.items);
+  double confidence = d.confidence_sum / static_cast<double>(req.k);
+  bool degraded = d.served_by != "primary" ||
+                  std::any_of(d.reasons.begin(), d.reasons.end(), IsDegradingReason);
+  json items = json::array();
+  for (size_t i = 0; i < d.items.size(); ++i) items.push_back(ItemJson(d.items[i], i, req.explain));
+  json steps = json::array();
+  for (const StepTiming& t : d.steps) {
+    steps.push_back({{"source", t.source}, {"us", t.us}, {"outcome", t.outcome}});
+  }
+  json answer = {{"recommendation_id", NewRecommendationId()},
+                 {"surface", s.name},
+                 {"items", std::move(items)},
+                 {"confidence", std::round(std::clamp(confidence, 0.0, 1.0) * 1e4) / 1e4},
+                 {"served_by", d.served_by.empty() ? "none" : d.served_by},
+                 {"degraded", degraded},
+                 {"reasons", d.reasons},
+                 {"rules", d.rules},
+                 {"timings", {{"total_us", MicrosSince(t0)}, {"rules_us", d.rules_us},
+                              {"steps", std::move(steps)}}}};
+  m.Count("decisions");
+  if (degraded) m.Count("degraded");
+  m.Count("served_by:" + answer["served_by"].get<std::string>());
+  for (const std::string& r : d.reasons) m.Count("reason:" + r.substr(0, r.find(':')));
+  return answer;
+}
+
+json Decider::Breakers() const { return impl_->breakers.ToJson(); }
+
+json Decider::Metrics() const {
+  json out = json::object();
+  {
+    std::lock_guard<std::mutex> lock(impl_->metrics_mu);
+    for (const auto& [name, n] : impl_->counters) out[name] = n;
+  }
+  PopularLists::Counts c = impl_->popular.counts();
+  out["popular_cache"] = {{"hits", c.hits},         {"stale", c.stale},
+                          {"misses", c.misses},     {"coalesced", c.coalesced},
+                          {"computations", c.computations}, {"failures", c.failures}};
+  out["breakers_open"] = impl_->breakers.OpenCount();
+  out["workers_busy"] = impl_->pool.busy();
+  out["workers_queued"] = impl_->pool.queued();
+  return out;
+}
+
+Status Decider::SetFault(const json& fault) {
+  if (!impl_->options.enable_fault_injection) {
+    return Status::PermissionDenied(
+        "fault injection is off (start the server with --enable-fault-injection on loopback)");
+  }
+  return impl_->faults.Set(fault);
+}
+
+Status Decider::ClearFaults() {
+  if (!impl_->options.enable_fault_injection) {
+    return Status::PermissionDenied(
+        "fault injection is off (start the server with --enable-fault-injection on loopback)");
+  }
+  impl_->faults.Clear();
+  return Status::OK();
+}
+
+json Decider::Faults() const { return impl_->faults.ToJson(); }
+
+void Decider::Invalidate(const std::string& surface) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->surfaces_mu);
+    impl_->surfaces.erase(surface);
+  }
+  impl_->popular.Forget(surface);
+  impl_->last_served.ForgetSurface(surface);
+}
+
+}  // namespace pathwise::decide

@@ -1,0 +1,138 @@
+// Internal to decide/: the state behind Decider and the steps of one decision.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "db/database.h"
+#include "decide/breaker.h"
+#include "decide/decide.h"
+#include "decide/faults.h"
+#include "decide/lists.h"
+#include "decide/rules.h"
+#include "decide/surface.h"
+#include "decide/worker_pool.h"
+
+namespace pathwise::decide {
+
+using Clock = std::chrono::steady_clock;
+
+// A checked decide request.
+struct Request {
+  std::string user;
+  nlohmann::json context = nlohmann::json::object();
+  size_t k = 10;
+  int64_t deadline_ms = 50;
+  std::set<std::string> exclude;
+  bool explain = false;
+};
+
+// What the user's node says about them (one lookup per decision).
+struct UserInfo {
+  bool exists = false;
+  int64_t history = 0;  // outgoing edges of every type: the items the user interacted with
+};
+
+// The outcome of one recipe run on a worker.
+struct RecipeRun {
+  Status status;
+  ItemList items;  // in rank order
+  nlohmann::json stats = nlohmann::json::object();
+  size_t sources = 0;  // sources of the recipe that ran and were kept
+  std::vector<std::pair<std::string, std::string>> dropped;  // (source, reason code prefix)
+  bool no_query_vector = false;  // a NEAREST source had no vector to search with
+};
+
+// Confidence of the lists that are not a recipe's (docs/decisions.md, "Confidence").
+constexpr double kLastServedConfidence = 0.2;
+constexpr double kPopularConfidence = 0.1;
+
+// One step of the chain, for the answer's timings.
+struct StepTiming {
+  std::string source;  // primary:<recipe> | fallback:<recipe> | last_served | popular
+  int64_t us = 0;
+  std::string outcome;  // ok | timeout | error | breaker_open | skipped | empty
+};
+
+// The decision being built.
+struct Draft {
+  ItemList items;
+  std::string served_by;
+  double confidence_sum = 0;  // sum over items of their list's confidence
+  std::vector<std::string> reasons;
+  std::vector<StepTiming> steps;
+  nlohmann::json rules = nlohmann::json::array();  // per rule: items affected, over all steps
+  int64_t rules_us = 0;
+  bool done = false;        // a list good enough to serve was found
+  bool overloaded = false;  // no worker was free: go straight to the cheapest list
+  void Reason(const std::string& code);
+  void AddRuleReport(const Surface& s, const RuleReport& report);
+};
+
+struct Decider::Impl {
+  Impl(Database* db, DeciderOptions options);
+
+  Database* db;
+  DeciderOptions options;
+  decide::Breakers breakers;
+  FaultInjector faults;
+  PopularLists popular;
+  LastServed last_served;
+  WorkerPool pool;  // last: its threads stop first
+
+  std::mutex surfaces_mu;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Surface>>> surfaces;
+
+  std::mutex metrics_mu;
+  std::map<std::string, uint64_t> counters;  // guarded by metrics_mu
+
+  Result<std::shared_ptr<const Surface>> LoadSurface(const std::string& name);
+  Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;
+  UserInfo LookupUser(const Surface& s, const std::string& user) const;
+
+  // The recipe run of one chain step on a worker, waited for until `until`. nullopt: the worker
+  // pool is saturated (overload). A run still going at `until` is a DeadlineExceeded status.
+  std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
+                                       const std::string& recipe, const Request& req,
+                                       Clock::time_point until);
+  RecipeRun RunRecipe(const Surface& s, const std::string& recipe, const Request& req,
+                      Clock::time_point until);
+
+  // Labels and rule values of items (the surface's item query), filled into the items and into
+  // `pinnable` for pinned ids not among them. False when the query failed (rules not applied).
+  bool EvaluateItems(const Surface& s, const Request& req, const UserInfo& user,
+                     Clock::time_point until, const std::string& served_by, ItemList* items,
+                     std::map<std::string, Item>* pinnable);
+  Result<ItemList> ComputePopular(const Surface& s);
+
+  void TryRecipe(const std::shared_ptr<const Surface>& s, size_t step, const Request& req,
+                 const UserInfo& user, Clock::time_point serve_by, Draft* d);
+  void TryLastServed(const Surface& s, const Request& req, const UserInfo& user,
+                     Clock::time_point serve_by, Draft* d);
+  void ServePopular(const std::shared_ptr<const Surface>& s, const Request& req,
+                    const UserInfo& user, Clock::time_point hard_deadline, Draft* d);
+  // Applies rules to a step's list and adds what survives to the draft: a list below
+  // min_confidence is dropped (the next step replaces it), one with fewer than min_items leaves
+  // the draft open (the next step fills it). evaluated: the items already carry their rule
+  // values. last_resort: no confidence check, and a failed item query serves the list with
+  // unevaluated rules (filters then remove every item).
+  void Offer(const Surface& s, const Request& req, const UserInfo& user, ItemList items,
+             double confidence, const std::string& served_by, Clock::time_point until,
+             bool evaluated, bool last_resort, Draft* d);
+
+  void Count(const std::string& name, uint64_t n = 1);
+};
+
+// Confidence of a recipe's list (docs/decisions.md, "Confidence").
+double RecipeConfidence(const UserInfo& user, const RecipeRun& run, size_t k);
+
+std::string NewRecommendationId();
+
+}  // namespace pathwise::decide

@@ -1,0 +1,162 @@
+#include "decide/rules.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace pathwise::decide {
+namespace {
+
+bool IsTrue(const Item& item, size_t rule) {
+  return rule < item.values.size() && item.values[rule].is_boolean() && item.values[rule].get<bool>();
+}
+
+void Note(Item* item, size_t rule, const Rule& r, nlohmann::json extra = nlohmann::json::object()) {
+  extra["rule"] = rule;
+  extra["type"] = RuleTypeName(r.type);
+  item->applied.push_back(std::move(extra));
+}
+
+// Higher scores first; items without a score after those with one; ties keep their order.
+void Rerank(std::vector<Item>* list) {
+  std::stable_sort(list->begin(), list->end(), [](const Item& a, const Item& b) {
+    if (std::isnan(a.score)) return false;
+    if (std::isnan(b.score)) return true;
+    return a.score > b.score;
+  });
+}
+
+size_t Filter(size_t index, const Rule& r, std::vector<Item>* list) {
+  size_t before = list->size();
+  list->erase(std::remove_if(list->begin(), list->end(),
+                             [&](const Item& item) { return !IsTrue(item, index); }),
+              list->end());
+  (void)r;
+  return before - list->size();
+}
+
+size_t Scale(size_t index, const Rule& r, std::vector<Item>* list) {
+  size_t n = 0;
+  for (Item& item : *list) {
+    if (!IsTrue(item, index) || std::isnan(item.score)) continue;
+    double before = item.score;
+    // Multiplying a negative score by a boost would push it down: scale its distance instead.
+    item.score = before >= 0 ? before * r.factor : before / r.factor;
+    Note(&item, index, r, {{"factor", r.factor}, {"score_before", before}});
+    ++n;
+  }
+  if (n > 0) Rerank(list);
+  return n;
+}
+
+// The key values of an item for a quota: a list counts the item under each of its elements
+// (a movie with two genres counts once for each); null counts under none.
+std::vector<std::string> QuotaKeys(const Item& item, size_t index) {
+  std::vector<std::string> keys;
+  if (index >= item.values.size()) return keys;
+  const nlohmann::json& v = item.values[index];
+  if (v.is_array()) {
+    for (const auto& e : v) {
+      if (!e.is_null()) keys.push_back(e.dump());
+    }
+  } else if (!v.is_null()) {
+    keys.push_back(v.dump());
+  }
+  return keys;
+}
+
+size_t Quota(size_t index, const Rule& r, std::vector<Item>* list) {
+  std::unordered_map<std::string, int64_t> counts;
+  size_t before = list->size();
+  std::vector<Item> kept;
+  kept.reserve(list->size());
+  for (Item& item : *list) {
+    std::vector<std::string> keys = QuotaKeys(item, index);
+    bool full = std::any_of(keys.begin(), keys.end(),
+                            [&](const std::string& k) { return counts[k] >= r.max; });
+    if (full) continue;
+    for (const std::string& k : keys) ++counts[k];
+    kept.push_back(std::move(item));
+  }
+  *list = std::move(kept);
+  return before - list->size();
+}
+
+size_t Pin(size_t index, const Rule& r, const std::map<std::string, Item>& pinnable,
+           std::vector<Item>* list) {
+  std::vector<Item> pinned;
+  for (auto it = list->begin(); it != list->end();) {
+    bool match = r.pin_id.empty() ? IsTrue(*it, index) : it->id == r.pin_id;
+    if (match) {
+      pinned.push_back(std::move(*it));
+      it = list->erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (pinned.empty() && !r.pin_id.empty()) {
+    auto p = pinnable.find(r.pin_id);
+    if (p != pinnable.end()) pinned.push_back(p->second);
+  }
+  size_t slot = std::min<size_t>(static_cast<size_t>(r.slot), list->size());
+  for (Item& item : pinned) Note(&item, index, r, {{"slot", r.slot}});
+  size_t n = pinned.size();
+  list->insert(list->begin() + static_cast<std::ptrdiff_t>(slot),
+               std::make_move_iterator(pinned.begin()), std::make_move_iterator(pinned.end()));
+  return n;
+}
+
+}  // namespace
+
+RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclude,
+                      const std::map<std::string, Item>& pinnable, size_t k,
+                      std::vector<Item>* list) {
+  RuleReport report;
+  report.affected.assign(surface.rules.size(), 0);
+  size_t before = list->size();
+  list->erase(std::remove_if(list->begin(), list->end(),
+                             [&](const Item& item) { return exclude.count(item.id) > 0; }),
+              list->end());
+  report.excluded = before - list->size();
+  for (size_t i = 0; i < surface.rules.size(); ++i) {
+    const Rule& r = surface.rules[i];
+    switch (r.type) {
+      case Rule::Type::kFilter: report.affected[i] = Filter(i, r, list); break;
+      case Rule::Type::kBoost:
+      case Rule::Type::kBury: report.affected[i] = Scale(i, r, list); break;
+      case Rule::Type::kQuota: report.affected[i] = Quota(i, r, list); break;
+      case Rule::Type::kPin: break;
+    }
+  }
+  std::map<std::string, Item> pins;
+  for (const auto& [id, item] : pinnable) {
+    if (!exclude.count(id)) pins.emplace(id, item);
+  }
+  for (size_t i = 0; i < surface.rules.size(); ++i) {
+    if (surface.rules[i].type != Rule::Type::kPin) continue;
+    // A pinned item from outside the list must pass the filters too.
+    const Rule& r = surface.rules[i];
+    std::map<std::string, Item> eligible;
+    for (const auto& [id, item] : pins) {
+      bool ok = true;
+      for (size_t f = 0; f < surface.rules.size(); ++f) {
+        if (surface.rules[f].type == Rule::Type::kFilter && !IsTrue(item, f)) ok = false;
+      }
+      if (ok) eligible.emplace(id, item);
+    }
+    report.affected[i] = Pin(i, r, eligible, list);
+  }
+  if (list->size() > k) list->resize(k);
+  return report;
+}
+
+nlohmann::json RuleReportJson(const Surface& surface, const RuleReport& report) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < surface.rules.size(); ++i) {
+    out.push_back({{"rule", i},
+                   {"type", RuleTypeName(surface.rules[i].type)},
+                   {"affected", report.affected[i]}});
+  }
+  return out;
+}
+
+}  // namespace pathwise::decide

@@ -1,0 +1,46 @@
+// Internal to decide/: a ranked list of items and the business rules applied to it.
+#pragma once
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "decide/surface.h"
+
+namespace pathwise::decide {
+
+// One item of a list being decided on.
+struct Item {
+  std::string id;
+  std::string type;
+  double score = NAN;  // NaN: no score (a null score, or an item of a list without scores)
+  nlohmann::json sources = nlohmann::json::array();  // the recipe's sources that found it
+  nlohmann::json explanation;                        // the recipe's explanation (explain only)
+  std::string served_by;                             // primary | fallback:<r> | last_served | popular
+  nlohmann::json label;                              // the surface's label property
+  std::vector<nlohmann::json> values;                // one per rule (empty: not evaluated)
+  nlohmann::json applied = nlohmann::json::array();  // rule effects on this item
+};
+
+// What the rules did, for the decision's "rules" field: one entry per rule with the number of
+// items it removed, moved or changed.
+struct RuleReport {
+  std::vector<size_t> affected;
+  size_t excluded = 0;
+};
+
+// Applies the request's exclude list, then the rules: filters, boosts/buries (re-ranking by the
+// new score) and quotas in the surface's order; pins last, so a pinned slot is final. Items whose
+// rule values were not evaluated (values empty) fail filters and match nothing. pinnable: items
+// named by pin rules that are not in the list (with their values). Cuts the list to k.
+RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclude,
+                      const std::map<std::string, Item>& pinnable, size_t k,
+                      std::vector<Item>* list);
+
+nlohmann::json RuleReportJson(const Surface& surface, const RuleReport& report);
+
+}  // namespace pathwise::decide

@@ -1,0 +1,66 @@
+// Internal to decide/: a fixed set of threads running submitted tasks, with a bounded queue.
+// The submitter waits for a task's result only until its own deadline; a task it abandons runs
+// to completion on its worker (its query has a deadline of its own) and its result is dropped.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pathwise::decide {
+
+class WorkerPool {
+ public:
+  WorkerPool(int threads, size_t max_queued);
+  ~WorkerPool();  // runs what is queued, then joins
+
+  // Runs work on a worker, then done (if set) once that worker counts as free again, so a
+  // caller woken by done can submit at once. False (and nothing taken) when every thread is
+  // busy and max_queued tasks are already waiting.
+  bool TrySubmit(std::function<void()> work, std::function<void()> done = {});
+  size_t queued() const;
+  size_t busy() const;
+
+ private:
+  void Loop();
+  const size_t max_queued_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  struct Task {
+    std::function<void()> work, done;
+  };
+  std::deque<Task> queue_;  // guarded by mu_
+  size_t busy_ = 0;                          // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+// A result a worker fills in and a waiter takes, if it still wants it.
+template <typename T>
+class Promise {
+ public:
+  void Set(T value) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      value_ = std::make_unique<T>(std::move(value));
+    }
+    cv_.notify_all();
+  }
+  // The value if it was set before `until`, else nullptr.
+  std::unique_ptr<T> WaitUntil(std::chrono::steady_clock::time_point until) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_until(lock, until, [&] { return value_ != nullptr; });
+    return std::move(value_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<T> value_;  // guarded by mu_
+};
+
+}  // namespace pathwise::decide

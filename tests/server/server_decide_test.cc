@@ -1,0 +1,143 @@
+// End-to-end: surfaces and decisions over HTTP (docs/decisions.md). The decision logic itself is
+// tested on the embedded database in tests/decide/.
+#include "server_fixture.h"
+
+namespace pathwise::server::testing {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kViewedRecipe[] = R"(RECOMMEND (c:Item) FOR (u:User {id: $user})
+  FROM NEAREST 10 TO [1.0, 1.0, 0.5, 0.25] IN Item.embedding AS near
+  WHERE NOT (u)-[:VIEWED]->(c)
+  SCORE c.price LIMIT 10)";
+
+json Surface() {
+  return {{"recipe", "unviewed"},
+          {"k", 2},
+          {"item_type", "Item"},
+          {"label", "title"},
+          {"popular", {{"query", "MATCH (i:Item) RETURN i.id ORDER BY i.price DESC"}}},
+          {"rules", json::array({{{"type", "filter"}, {"where", "i.price < 100"}}})}};
+}
+
+void StoreRecipe(ServerHarness& h) {
+  auto res = h.Client().Post("/v1/recipes/unviewed", h.Auth("admin"),
+                             json{{"query", kViewedRecipe}}.dump(), "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+}
+
+TEST_CASE("surfaces are stored, listed, fetched and deleted over HTTP with admin rights") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  auto denied = client.Post("/v1/surfaces/row", h.Auth("read"), Surface().dump(), "application/json");
+  REQUIRE(denied);
+  CHECK(denied->status == 403);
+  auto put = client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json");
+  REQUIRE(put);
+  INFO(put->body);
+  CHECK(put->status == 200);
+  CHECK(Json(put)["deadline_ms"] == 50);
+  CHECK(Json(client.Get("/v1/surfaces", h.Auth("read")))["surfaces"].size() == 1);
+  CHECK(Json(client.Get("/v1/surfaces/row", h.Auth("read")))["recipe"] == "unviewed");
+  auto bad = client.Post("/v1/surfaces/bad", h.Auth("admin"),
+                         json{{"recipe", "x"}, {"item_type", "Item"},
+                              {"rules", json::array({{{"type", "filter"}, {"where", "i.nope +"}}})}}
+                             .dump(),
+                         "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(HasErrorShape(bad->body));
+  CHECK(bad->body.find("rules[0].where") != std::string::npos);
+  auto del = client.Delete("/v1/surfaces/row", h.Auth("admin"));
+  REQUIRE(del);
+  CHECK(del->status == 200);
+  CHECK(client.Get("/v1/surfaces/row", h.Auth("read"))->status == 404);
+}
+
+TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for bad input") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  StoreRecipe(h);
+  auto client = h.Client();
+  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto res = client.Post("/v1/surfaces/row/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
+                         "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 200);
+  json d = Json(res);
+  CHECK(d["served_by"] == "primary");
+  REQUIRE(d["items"].size() == 1);  // u1 viewed i1 and i2
+  CHECK(d["items"][0]["id"] == "i3");
+  CHECK(d["items"][0]["label"] == "Gamma");
+  CHECK(d["timings"]["steps"][0]["source"] == "primary");
+
+  // A user the database has never seen: still a 200.
+  json unknown = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"),
+                                  json{{"user", "stranger"}}.dump(), "application/json"));
+  CHECK(unknown["items"].size() == 2);
+  bool no_history = false;
+  for (const auto& r : unknown["reasons"]) no_history |= r == "no_history";
+  CHECK(no_history);
+
+  CHECK(client.Post("/v1/surfaces/row/decide", h.Auth("read"), "{}", "application/json")->status == 400);
+  CHECK(client.Post("/v1/surfaces/row/decide", h.Auth("read"), "not json", "application/json")->status == 400);
+  CHECK(client.Post("/v1/surfaces/none/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
+                    "application/json")->status == 404);
+  auto metrics = client.Get("/metrics", h.Auth("read"));
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("pathwise_decisions_total{served_by=\"primary\"} 1") != std::string::npos);
+  CHECK(Json(client.Get("/v1/admin/breakers", h.Auth("read")))["breakers"].is_array());
+}
+
+TEST_CASE("fault injection exists only when enabled, and a failed recipe still gets a 200") {
+  TempDir plain_dir;
+  {
+    ServerHarness plain(plain_dir.path());
+    auto res = plain.Client().Post("/v1/admin/faults", plain.Auth("admin"),
+                                   json{{"target", "recipe:unviewed"}, {"fail_rate", 1}}.dump(),
+                                   "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 404);
+  }
+  TempDir dir;
+  ServerOptions options;
+  options.enable_fault_injection = true;
+  ServerHarness h(dir.path(), options);
+  StoreRecipe(h);
+  auto client = h.Client();
+  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto fault = client.Post("/v1/admin/faults", h.Auth("admin"),
+                           json{{"target", "recipe:unviewed"}, {"fail_rate", 1}}.dump(),
+                           "application/json");
+  REQUIRE(fault);
+  CHECK(fault->status == 200);
+  CHECK(client.Post("/v1/admin/faults", h.Auth("admin"), json{{"target", "nonsense"}}.dump(),
+                    "application/json")->status == 400);
+  json d = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
+                            "application/json"));
+  CHECK(d["served_by"] == "popular");
+  CHECK(d["degraded"] == true);
+  CHECK(d["reasons"][0] == "source_error:unviewed");
+  CHECK(Json(client.Delete("/v1/admin/faults", h.Auth("admin")))["faults"].empty());
+}
+
+TEST_CASE("fault injection is refused off loopback") {
+  TempDir dir;
+  auto db = Database::Open(DatabaseOptions{}, dir.path());
+  REQUIRE(db.ok());
+  ServerOptions options;
+  options.host = "0.0.0.0";
+  options.port = 0;
+  options.enable_fault_injection = true;
+  Server server(db->get(), options);
+  Status started = server.Start();
+  CHECK(started.code() == Status::Code::kInvalidArgument);
+  CHECK(started.message().find("fault-injection") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace pathwise::server::testing
