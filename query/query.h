@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +64,37 @@ struct QueryOptions {
   std::optional<int64_t> now_ms;
   // Bounds on this query's text, shape, parameters and memory (see query::Limits).
   query::Limits limits;
+
+  // ---- RECOMMEND sources (ignored by MATCH); docs/query-execution.md, "Per-source budgets" ----
+  // A source is one FROM of a RECOMMEND query, named by its AS name, else graph1, graph2, ...
+  // and nearest1, nearest2, ... in order.
+  //
+  // Each source runs under its own budget: it must finish within min(deadline, the source's
+  // start + budget). The budget deadline is the one ExecState::Tick checks while the source runs
+  // (same granularity as the query deadline); later operators check `deadline` again. A source
+  // that completes its work is kept even if its budget passed during its last clock interval.
+  // 0: no per-source budget (only `deadline`). Negative: InvalidArgument.
+  int64_t source_budget_ms = 0;
+  // Per-source override of source_budget_ms by source name (0: no budget for that source).
+  // Names that are not sources of the query are ignored. Negative: InvalidArgument.
+  std::map<std::string, int64_t> source_budgets_ms;
+  // When set, called at the start of each RECOMMEND source, before it does any work, with the
+  // source's name and its budget deadline (the query deadline when it has no budget). Not called
+  // when no source runs (the FOR node was not found or the query-wide WHERE conjuncts fail).
+  // A non-OK status makes that source fail without running: DeadlineExceeded counts as a timeout,
+  // anything else as an error (see drop_failed_sources). The hook may block (e.g. sleep until
+  // `budget` passes, for fault injection); a source whose budget passed when the hook returns OK
+  // times out. Called on the query's thread; must be safe to call from concurrent queries if the
+  // same options are shared.
+  std::function<Status(std::string_view source, Deadline budget)> source_hook;
+  // false: a source that times out (its budget) or fails fails the whole query with its status.
+  // true: such a source is dropped: the candidates only it found are removed and all it
+  // contributed (its mask bit, source value and path count, its paths in SCORE aggregates, its
+  // recorded EXPLAIN paths) is discarded; the query answers from the remaining sources and lists
+  // the dropped one in stats.dropped_sources. Always fatal, whatever this says: input errors
+  // (InvalidArgument, SyntaxError), the query's own memory budgets (ResourceExhausted) and the
+  // query's own `deadline` passing (DeadlineExceeded).
+  bool drop_failed_sources = false;
 };
 
 // The result of one query; the JSON shapes are documented in docs/query-language.md.
