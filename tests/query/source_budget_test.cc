@@ -260,6 +260,72 @@ TEST_CASE("SCORE aggregates exclude the paths of a dropped graph source") {
   CHECK(r->explanations.dump().find("viewed") == std::string::npos);
 }
 
+// u1 VIEWED h0..h49 (weight 1 + i); h0..h99 are a SIMILAR clique, so a 3-hop source from u1 has
+// 50 * 99 * 99 paths: far more than it can walk in a few milliseconds.
+void PopulateClique(Database* db) {
+  std::vector<WriteSet> sets;
+  sets.push_back(Set(Node("User", "u1")));
+  for (int i = 0; i < 100; ++i) sets.push_back(Set(Node("Item", "h" + std::to_string(i))));
+  WriteSet viewed;
+  for (int i = 0; i < 50; ++i) {
+    viewed.ops.push_back(Edge("VIEWED", {"User", "u1"}, {"Item", "h" + std::to_string(i)}, 1.0 + i));
+  }
+  sets.push_back(std::move(viewed));
+  for (int i = 0; i < 100; ++i) {
+    WriteSet set;
+    for (int j = 0; j < 100; ++j) {
+      if (i == j) continue;
+      set.ops.push_back(Edge("SIMILAR", {"Item", "h" + std::to_string(i)}, {"Item", "h" + std::to_string(j)},
+                             0.5 + 0.001 * j));
+    }
+    sets.push_back(std::move(set));
+  }
+  for (const auto& outcome : db->ApplyMany(sets)) {
+    REQUIRE_MESSAGE(outcome.status.ok(), outcome.status.ToString());
+  }
+}
+
+TEST_CASE("a graph source stopped by its budget mid-walk is removed entirely: candidates, scores, paths") {
+  TempDir dir;
+  auto db = OpenDbWithSchema(dir.path);
+  PopulateClique(db.get());
+  const std::string viewed_only =
+      "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+      "  FROM (u)-[v:VIEWED]->(c) AS viewed";
+  const std::string rest =
+      "  SCORE count(*) + sum(v.weight) LIMIT 200";
+  const std::string both = viewed_only +
+                           "  FROM (u)-[:VIEWED]->(:Item)-[:SIMILAR]->(:Item)-[:SIMILAR]->(c) AS walk" + rest;
+  QueryOptions options;
+  options.deadline = Deadline::AfterMillis(60'000);
+  options.explain = true;
+  auto expected = db->Query(viewed_only + rest, Json::object(), options);
+  REQUIRE_MESSAGE(expected.ok(), expected.status().ToString());
+  REQUIRE(expected->rows.size() == 50);
+
+  options.source_budgets_ms = {{"walk", 5}};
+  options.drop_failed_sources = true;
+  auto r = db->Query(both, Json::object(), options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  const Json& dropped = r->stats["dropped_sources"];
+  REQUIRE(dropped.contains("walk"));
+  CHECK(dropped["walk"]["reason"] == "timeout");
+  CHECK(dropped["walk"]["message"] == "source 'walk' exceeded its budget of 5 ms");
+  // It stops at its next clock read (generous bound for a loaded machine).
+  CHECK(dropped["walk"]["us"].get<int64_t>() < 200'000);
+  CHECK(r->rows == expected->rows);
+  CHECK(r->explanations.dump().find("SIMILAR") == std::string::npos);
+  CHECK(r->explanations == expected->explanations);
+  CHECK(r->stats["candidates_total"] == 50);
+
+  // Without dropping, the same budget fails the query.
+  options.drop_failed_sources = false;
+  auto failed = db->Query(both, Json::object(), options);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() == Status::Code::kDeadlineExceeded);
+  CHECK(failed.status().message() == "source 'walk' exceeded its budget of 5 ms");
+}
+
 TEST_CASE("an InvalidArgument from a source still fails the query with drop_failed_sources") {
   Fixture f;
   QueryOptions options;
