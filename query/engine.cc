@@ -169,7 +169,9 @@ Status CheckSourceBudgets(const QueryOptions& options) {
     return Status::InvalidArgument("source_budget_ms must not be negative");
   }
   for (const auto& [name, ms] : options.source_budgets_ms) {
-    if (ms < 0) return Status::InvalidArgument("source_budgets_ms['" + name + "'] must not be negative");
+    if (ms < 0) {
+      return Status::InvalidArgument("source_budgets_ms['" + name + "'] must not be negative");
+    }
   }
   return Status::OK();
 }
@@ -216,7 +218,8 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
     candidates[rec.source_names[s]] = ss.candidates;
     nlohmann::json j = {{"candidates", ss.candidates}, {"us", ss.us}};
     if (ss.dropped != nullptr) {
-      dropped[rec.source_names[s]] = {{"reason", ss.dropped}, {"message", ss.drop_message}, {"us", ss.us}};
+      dropped[rec.source_names[s]] = {
+          {"reason", ss.dropped}, {"message", ss.drop_message}, {"us", ss.us}};
     }
     bool nearest = false;
     for (const NearestSourcePlan& n : rec.nearest_sources) nearest |= n.bit == static_cast<int>(s);

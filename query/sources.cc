@@ -102,8 +102,8 @@ class SeedOp : public RecOp {
 struct SourceSnapshot {
   size_t candidates = 0;
   std::vector<uint8_t> prechecked;
-  std::vector<NumAcc> accs;     // graph sources with aggregates
-  std::vector<PathRec> paths;   // graph sources, when explaining
+  std::vector<NumAcc> accs;    // graph sources with aggregates
+  std::vector<PathRec> paths;  // graph sources, when explaining
 };
 
 SourceSnapshot TakeSnapshot(const RecState* st, bool graph_source) {
@@ -149,7 +149,9 @@ void DropContribution(RecState* st, int bit, const SourceSnapshot& snap) {
   if (added > 0) {
     st->index.Reset(std::max<size_t>(1024, n0));
     bool inserted;
-    for (size_t c = 0; c < n0; ++c) st->index.FindOrInsert(st->nodes[c], static_cast<uint32_t>(c), &inserted);
+    for (size_t c = 0; c < n0; ++c) {
+      st->index.FindOrInsert(st->nodes[c], static_cast<uint32_t>(c), &inserted);
+    }
     st->Credit(added * st->CandidateBytes());
   }
   // Cached pattern-predicate sets built while the source ran may be incomplete (the walk that
@@ -201,7 +203,9 @@ class SourceOp : public RecOp {
     Status status;
     if (options->source_hook) {
       status = options->source_hook(name, budget);
-      if (status.ok() && own_budget && budget.Expired()) status = Status::DeadlineExceeded(budget_message);
+      if (status.ok() && own_budget && budget.Expired()) {
+        status = Status::DeadlineExceeded(budget_message);
+      }
     }
     if (status.ok()) {
       st->deadline = budget;
@@ -212,7 +216,8 @@ class SourceOp : public RecOp {
       st->deadline = query_deadline;
       st->deadline_message = "query deadline exceeded";
     }
-    stats.us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+    stats.us = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - start)
                    .count();
     if (status.ok()) return status;
     const bool timeout = status.code() == Status::Code::kDeadlineExceeded;
@@ -257,7 +262,8 @@ void RecordPath(RecState* st, uint32_t c, const PathRec& path) {
 
 class GraphSourceOp : public SourceOp {
  public:
-  explicit GraphSourceOp(size_t source, std::string name) : SourceOp(std::move(name)), source_(source) {}
+  explicit GraphSourceOp(size_t source, std::string name)
+      : SourceOp(std::move(name)), source_(source) {}
 
  protected:
   int Bit(const RecState& st) const override { return st.rec->graph_sources[source_].bit; }

@@ -13,7 +13,8 @@ using namespace pathwise::testing;
 using Json = nlohmann::json;
 
 // u1 VIEWED i1 (1), i2 (2); SIMILAR i1->i2 (.5), i1->i3 (.5), i2->i3 (.25), i2->i4 (1).
-// Sources of kQuery: viewed {i1, i2}, similar {i2, i3, i4}, taste (NEAREST 2 to [1,0,0,0]) {i5, i4}.
+// Sources of kQuery: viewed {i1, i2}, similar {i2, i3, i4}, taste (NEAREST 2 to [1,0,0,0]) {i5,
+// i4}.
 void Populate(Database* db) {
   std::vector<WriteSet> sets;
   sets.push_back(Set(Node("User", "u1")));
@@ -85,7 +86,8 @@ TEST_CASE("without the new options every source runs and source_stats report eac
   }
 }
 
-TEST_CASE("the source hook is called once per source, in order, with the query deadline as budget") {
+TEST_CASE(
+    "the source hook is called once per source, in order, with the query deadline as budget") {
   Fixture f;
   QueryOptions options;
   options.deadline = Deadline::AfterMillis(60'000);
@@ -103,7 +105,8 @@ TEST_CASE("the source hook is called once per source, in order, with the query d
   CHECK(r->rows.size() == 5);
 }
 
-TEST_CASE("a source hook error drops that source with drop_failed_sources and fails the query without") {
+TEST_CASE(
+    "a source hook error drops that source with drop_failed_sources and fails the query without") {
   Fixture f;
   QueryOptions options;
   options.source_hook = FailSource("similar", Status::Unavailable("circuit open"));
@@ -145,7 +148,8 @@ TEST_CASE("a source hook returning DeadlineExceeded is reported as a timeout") {
   CHECK(sources["i4"] == Json({"similar"}));
 }
 
-TEST_CASE("a candidate found by a dropped and a kept source keeps only the kept source and its score") {
+TEST_CASE(
+    "a candidate found by a dropped and a kept source keeps only the kept source and its score") {
   Fixture f;
   QueryOptions options;
   options.drop_failed_sources = true;
@@ -169,7 +173,9 @@ TEST_CASE("a candidate found by a dropped and a kept source keeps only the kept 
   }
 }
 
-TEST_CASE("a source that sleeps past its budget in the hook is dropped as a timeout and the query answers") {
+TEST_CASE(
+    "a source that sleeps past its budget in the hook is dropped as a timeout and the query "
+    "answers") {
   Fixture f;
   QueryOptions options;
   options.deadline = Deadline::AfterMillis(10'000);
@@ -268,15 +274,16 @@ void PopulateClique(Database* db) {
   for (int i = 0; i < 100; ++i) sets.push_back(Set(Node("Item", "h" + std::to_string(i))));
   WriteSet viewed;
   for (int i = 0; i < 50; ++i) {
-    viewed.ops.push_back(Edge("VIEWED", {"User", "u1"}, {"Item", "h" + std::to_string(i)}, 1.0 + i));
+    viewed.ops.push_back(
+        Edge("VIEWED", {"User", "u1"}, {"Item", "h" + std::to_string(i)}, 1.0 + i));
   }
   sets.push_back(std::move(viewed));
   for (int i = 0; i < 100; ++i) {
     WriteSet set;
     for (int j = 0; j < 100; ++j) {
       if (i == j) continue;
-      set.ops.push_back(Edge("SIMILAR", {"Item", "h" + std::to_string(i)}, {"Item", "h" + std::to_string(j)},
-                             0.5 + 0.001 * j));
+      set.ops.push_back(Edge("SIMILAR", {"Item", "h" + std::to_string(i)},
+                             {"Item", "h" + std::to_string(j)}, 0.5 + 0.001 * j));
     }
     sets.push_back(std::move(set));
   }
@@ -285,17 +292,19 @@ void PopulateClique(Database* db) {
   }
 }
 
-TEST_CASE("a graph source stopped by its budget mid-walk is removed entirely: candidates, scores, paths") {
+TEST_CASE(
+    "a graph source stopped by its budget mid-walk is removed entirely: candidates, scores, "
+    "paths") {
   TempDir dir;
   auto db = OpenDbWithSchema(dir.path);
   PopulateClique(db.get());
   const std::string viewed_only =
       "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
       "  FROM (u)-[v:VIEWED]->(c) AS viewed";
-  const std::string rest =
-      "  SCORE count(*) + sum(v.weight) LIMIT 200";
-  const std::string both = viewed_only +
-                           "  FROM (u)-[:VIEWED]->(:Item)-[:SIMILAR]->(:Item)-[:SIMILAR]->(c) AS walk" + rest;
+  const std::string rest = "  SCORE count(*) + sum(v.weight) LIMIT 200";
+  const std::string both =
+      viewed_only + "  FROM (u)-[:VIEWED]->(:Item)-[:SIMILAR]->(:Item)-[:SIMILAR]->(c) AS walk" +
+      rest;
   QueryOptions options;
   options.deadline = Deadline::AfterMillis(60'000);
   options.explain = true;
@@ -345,7 +354,8 @@ TEST_CASE("an InvalidArgument from a source still fails the query with drop_fail
   CHECK(bad_k.status().code() == Status::Code::kInvalidArgument);
 }
 
-TEST_CASE("the query's own deadline passing in a source fails the query even with drop_failed_sources") {
+TEST_CASE(
+    "the query's own deadline passing in a source fails the query even with drop_failed_sources") {
   Fixture f;
   QueryOptions options;
   options.deadline = Deadline::AfterMillis(30);
