@@ -164,9 +164,23 @@ int64_t OpMicros(const ExecState& st, size_t from, size_t to) {
   return ns / 1000;
 }
 
-Status RunRecommend(const Plan& plan, RecState* st, QueryResult* out) {
+Status CheckSourceBudgets(const QueryOptions& options) {
+  if (options.source_budget_ms < 0) {
+    return Status::InvalidArgument("source_budget_ms must not be negative");
+  }
+  for (const auto& [name, ms] : options.source_budgets_ms) {
+    if (ms < 0) {
+      return Status::InvalidArgument("source_budgets_ms['" + name + "'] must not be negative");
+    }
+  }
+  return Status::OK();
+}
+
+Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st, QueryResult* out) {
   const RecommendPlan& rec = std::get<RecommendPlan>(plan.body);
+  PW_RETURN_IF_ERROR(CheckSourceBudgets(options));
   st->rec = &rec;
+  st->options = &options;
   st->source_stats.assign(rec.source_names.size(), SourceStats());
   PW_RETURN_IF_ERROR(RunOps(rec.ops, st));
   out->columns = {"id", "type", "score", "sources"};
@@ -197,11 +211,16 @@ Status RunRecommend(const Plan& plan, RecState* st, QueryResult* out) {
   stats["explain_us"] = OpMicros(*st, diversify_end, rec.ops.size());
   nlohmann::json candidates = nlohmann::json::object();
   nlohmann::json per_source = nlohmann::json::object();
+  nlohmann::json dropped = nlohmann::json::object();
   bool truncated = false, fewer = false;
   for (size_t s = 0; s < rec.source_names.size(); ++s) {
     const SourceStats& ss = st->source_stats[s];
     candidates[rec.source_names[s]] = ss.candidates;
-    nlohmann::json j = {{"candidates", ss.candidates}};
+    nlohmann::json j = {{"candidates", ss.candidates}, {"us", ss.us}};
+    if (ss.dropped != nullptr) {
+      dropped[rec.source_names[s]] = {
+          {"reason", ss.dropped}, {"message", ss.drop_message}, {"us", ss.us}};
+    }
     bool nearest = false;
     for (const NearestSourcePlan& n : rec.nearest_sources) nearest |= n.bit == static_cast<int>(s);
     if (nearest) {
@@ -220,6 +239,7 @@ Status RunRecommend(const Plan& plan, RecState* st, QueryResult* out) {
   }
   stats["candidates"] = candidates;
   stats["source_stats"] = per_source;
+  if (!dropped.empty()) stats["dropped_sources"] = dropped;
   stats["candidates_total"] = st->nodes.size();
   stats["candidates_after_filter"] = st->survivors.size();
   stats["truncated"] = truncated;
@@ -299,7 +319,7 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
       status = run(&st, [&]() { return RunMatch(*plan, &st, &out); });
     } else {
       RecState st;
-      status = run(&st, [&]() { return RunRecommend(*plan, &st, &out); });
+      status = run(&st, [&]() { return RunRecommend(*plan, options, &st, &out); });
     }
     if (!status.ok()) return status;
     return out;

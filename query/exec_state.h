@@ -38,7 +38,10 @@ struct ExecState {
   const vector::VectorSet* vectors = nullptr;
   const storage::Store* store = nullptr;
   size_t default_max_per_node = 100;
+  // The deadline Tick checks: the query's, or a RECOMMEND source's budget while that source runs
+  // (QueryOptions::source_budget_ms), and the message of the error Tick raises when it passes.
   Deadline deadline = Deadline::Never();
+  std::string deadline_message = "query deadline exceeded";
   int64_t now_ms = 0;
   size_t max_rows = 10000;
   bool explain = false;
@@ -70,7 +73,7 @@ struct ExecState {
     if (work_left <= 0) {
       work_left = kWorkPerClockRead;
       if (error.ok() && deadline.Expired()) {
-        error = Status::DeadlineExceeded("query deadline exceeded");
+        error = Status::DeadlineExceeded(deadline_message);
       }
     }
     return error.ok();

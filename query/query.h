@@ -70,16 +70,17 @@ struct QueryOptions {
   // and nearest1, nearest2, ... in order.
   //
   // Each source runs under its own budget: it must finish within min(deadline, the source's
-  // start + budget). The budget deadline is the one ExecState::Tick checks while the source runs
-  // (same granularity as the query deadline); later operators check `deadline` again. A source
-  // that completes its work is kept even if its budget passed during its last clock interval.
+  // start + budget), checked while it runs exactly as `deadline` is (same work granularity, the
+  // vector search included); later operators check `deadline` again. A source that completes
+  // its work is kept even if its budget passed during its last clock interval. A source past its
+  // budget fails with DeadlineExceeded "source '<name>' exceeded its budget of <n> ms".
   // 0: no per-source budget (only `deadline`). Negative: InvalidArgument.
   int64_t source_budget_ms = 0;
   // Per-source override of source_budget_ms by source name (0: no budget for that source).
   // Names that are not sources of the query are ignored. Negative: InvalidArgument.
   std::map<std::string, int64_t> source_budgets_ms;
   // When set, called at the start of each RECOMMEND source, before it does any work, with the
-  // source's name and its budget deadline (the query deadline when it has no budget). Not called
+  // source's name and its budget deadline, min(deadline, start + budget). Not called
   // when no source runs (the FOR node was not found or the query-wide WHERE conjuncts fail).
   // A non-OK status makes that source fail without running: DeadlineExceeded counts as a timeout,
   // anything else as an error (see drop_failed_sources). The hook may block (e.g. sleep until

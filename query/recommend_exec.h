@@ -81,10 +81,18 @@ struct SourceStats {
   // the filter ran.
   const char* strategy = "";
   size_t filter_evaluations = 0;
+  // The source's own run time: its hook and its work (0 when it did not run: no seed).
+  int64_t us = 0;
+  // Dropped (QueryOptions::drop_failed_sources): "timeout" or "error", and the failure's
+  // message; the counts above are then reset, as its contribution was discarded.
+  const char* dropped = nullptr;
+  std::string drop_message;
 };
 
 struct RecState : ExecState {
   const RecommendPlan* rec = nullptr;
+  // Per-source budgets, hook and drop policy (QueryOptions::source_*); null: none.
+  const QueryOptions* options = nullptr;
   std::vector<Slot> row;  // scratch row: [0] seed, [1] candidate, then source variables
   bool seed_found = false;
   bool global_pass = true;

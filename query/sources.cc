@@ -2,6 +2,7 @@
 // per-path aggregates) and NEAREST sources (filtered vector search around a node's vector, a
 // parameter vector, or the mean of example nodes' vectors).
 #include <algorithm>
+#include <chrono>
 
 #include "query/expr_eval.h"
 #include "query/pattern_exec.h"
@@ -88,6 +89,163 @@ class SeedOp : public RecOp {
   }
 };
 
+// ---- Per-source budgets, the source hook and dropping a failed source --------------------------
+//
+// Sources run one after another into the shared RecState. Each source adds candidates at the end
+// of the candidate arrays and otherwise writes only its own column (mask bit, source value, path
+// count) -- except a graph source, which also folds its paths into aggregates shared with other
+// graph sources (AggSpec::source == -1) and may evict other sources' recorded paths. So a source
+// is taken out again by truncating the arrays to the count before it, clearing its column, and
+// restoring copies of the shared aggregates and recorded paths taken before it ran.
+
+// What a source may change in the candidates that existed before it ran.
+struct SourceSnapshot {
+  size_t candidates = 0;
+  std::vector<uint8_t> prechecked;
+  std::vector<NumAcc> accs;    // graph sources with aggregates
+  std::vector<PathRec> paths;  // graph sources, when explaining
+};
+
+SourceSnapshot TakeSnapshot(const RecState* st, bool graph_source) {
+  SourceSnapshot snap;
+  snap.candidates = st->nodes.size();
+  snap.prechecked = st->prechecked;
+  if (graph_source) {
+    snap.accs = st->accs;
+    snap.paths = st->paths;
+  }
+  return snap;
+}
+
+// Discards everything source `bit` contributed since `snap` was taken.
+void DropContribution(RecState* st, int bit, const SourceSnapshot& snap) {
+  const size_t n0 = snap.candidates;
+  const size_t added = st->nodes.size() - n0;
+  const size_t n_sources = st->num_sources();
+  const uint64_t mask = ~(uint64_t{1} << bit);
+  for (size_t c = 0; c < n0; ++c) {
+    st->masks[c] &= mask;  // still non-zero: an earlier (kept) source found c
+    st->source_values[c * n_sources + bit] = 0;
+    st->path_counts[c * n_sources + bit] = 0;
+  }
+  // Candidates from n0 on were added by this source alone.
+  st->nodes.resize(n0);
+  st->masks.resize(n0);
+  st->prechecked = snap.prechecked;
+  st->source_values.resize(n0 * n_sources);
+  st->path_counts.resize(n0 * n_sources);
+  if (snap.accs.size() == n0 * st->rec->aggs.size()) {
+    st->accs = snap.accs;
+  } else {
+    st->accs.resize(n0 * st->rec->aggs.size());
+  }
+  if (st->explain) {
+    if (snap.paths.size() == n0 * kPathsPerCandidate) {
+      st->paths = snap.paths;
+    } else {
+      st->paths.resize(n0 * kPathsPerCandidate);
+    }
+  }
+  if (added > 0) {
+    st->index.Reset(std::max<size_t>(1024, n0));
+    bool inserted;
+    for (size_t c = 0; c < n0; ++c) {
+      st->index.FindOrInsert(st->nodes[c], static_cast<uint32_t>(c), &inserted);
+    }
+    st->Credit(added * st->CandidateBytes());
+  }
+  // Cached pattern-predicate sets built while the source ran may be incomplete (the walk that
+  // built them stopped at the budget); they are rebuilt on their next use.
+  st->exists_sets.clear();
+  for (size_t s = 1; s < st->row.size(); ++s) st->row[s] = Slot();
+}
+
+// Input errors and the query's own memory budgets fail the query whatever drop_failed_sources
+// says.
+bool AlwaysFatal(const Status& s) {
+  return s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kSyntaxError ||
+         s.code() == Status::Code::kResourceExhausted;
+}
+
+// A RECOMMEND source: runs the hook, then its work under its budget deadline, and drops itself on
+// failure when QueryOptions::drop_failed_sources says so.
+class SourceOp : public RecOp {
+ public:
+  using RecOp::RecOp;
+
+ protected:
+  Status Execute(RecState* st, OpCounts* counts) const final {
+    if (!st->seed_found || !st->global_pass) return Status::OK();
+    const int bit = Bit(*st);
+    SourceStats& stats = st->source_stats[bit];
+    static const QueryOptions kNoOptions;
+    const QueryOptions* options = st->options != nullptr ? st->options : &kNoOptions;
+    const std::string& name = st->rec->source_names[bit];
+    const auto start = std::chrono::steady_clock::now();
+    const Deadline query_deadline = st->deadline;
+    int64_t budget_ms = options->source_budget_ms;
+    if (auto it = options->source_budgets_ms.find(name); it != options->source_budgets_ms.end()) {
+      budget_ms = it->second;
+    }
+    Deadline budget = query_deadline;
+    bool own_budget = false;  // the budget ends before the query deadline
+    if (budget_ms > 0) {
+      Deadline d = Deadline::AfterMillis(budget_ms);
+      if (d.at() < query_deadline.at()) {
+        budget = d;
+        own_budget = true;
+      }
+    }
+    const std::string budget_message =
+        "source '" + name + "' exceeded its budget of " + std::to_string(budget_ms) + " ms";
+    SourceSnapshot snap;
+    if (options->drop_failed_sources) snap = TakeSnapshot(st, IsGraphSource());
+    Status status;
+    if (options->source_hook) {
+      status = options->source_hook(name, budget);
+      if (status.ok() && own_budget && budget.Expired()) {
+        status = Status::DeadlineExceeded(budget_message);
+      }
+    }
+    if (status.ok()) {
+      st->deadline = budget;
+      if (own_budget) st->deadline_message = budget_message;
+      status = ExecuteSource(st, counts);
+      // Without dropping, an error left in st->error propagates as before (the next loop's Tick).
+      if (status.ok() && options->drop_failed_sources) status = st->error;
+      st->deadline = query_deadline;
+      st->deadline_message = "query deadline exceeded";
+    }
+    stats.us = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - start)
+                   .count();
+    if (status.ok()) return status;
+    const bool timeout = status.code() == Status::Code::kDeadlineExceeded;
+    if (timeout && own_budget && budget.Expired()) {
+      // Tick's, the vector search's or the hook's message: say which deadline passed.
+      status = query_deadline.Expired() ? Status::DeadlineExceeded("query deadline exceeded")
+                                        : Status::DeadlineExceeded(budget_message);
+    }
+    if (timeout && query_deadline.Expired()) return status;
+    if (!options->drop_failed_sources || AlwaysFatal(status)) return status;
+    DropContribution(st, bit, snap);
+    st->error = Status::OK();
+    const int64_t us = stats.us;
+    stats = SourceStats();
+    stats.us = us;
+    stats.dropped = timeout ? "timeout" : "error";
+    stats.drop_message = status.message();
+    counts->rows_out = 0;
+    return Status::OK();
+  }
+
+  // The source's work; called only when the seed was found and the query-wide filters passed.
+  virtual Status ExecuteSource(RecState* st, OpCounts* counts) const = 0;
+  // The source's index in RecommendPlan::source_names (its mask bit).
+  virtual int Bit(const RecState& st) const = 0;
+  virtual bool IsGraphSource() const = 0;
+};
+
 // Keeps the strongest kPathsPerCandidate paths of a candidate (ties: the first found).
 void RecordPath(RecState* st, uint32_t c, const PathRec& path) {
   PathRec* slots = &st->paths[c * kPathsPerCandidate];
@@ -102,13 +260,15 @@ void RecordPath(RecState* st, uint32_t c, const PathRec& path) {
   if (path.strength > slots[worst].strength) slots[worst] = path;
 }
 
-class GraphSourceOp : public RecOp {
+class GraphSourceOp : public SourceOp {
  public:
-  explicit GraphSourceOp(size_t source, std::string name) : RecOp(std::move(name)), source_(source) {}
+  explicit GraphSourceOp(size_t source, std::string name)
+      : SourceOp(std::move(name)), source_(source) {}
 
  protected:
-  Status Execute(RecState* st, OpCounts* counts) const override {
-    if (!st->seed_found || !st->global_pass) return Status::OK();
+  int Bit(const RecState& st) const override { return st.rec->graph_sources[source_].bit; }
+  bool IsGraphSource() const override { return true; }
+  Status ExecuteSource(RecState* st, OpCounts* counts) const override {
     const RecommendPlan& rec = *st->rec;
     const GraphSourcePlan& src = rec.graph_sources[source_];
     const PatternSpec& p = src.pattern;
@@ -239,13 +399,14 @@ Result<int64_t> PositiveInt(const BoundExpr& e, RecState* st, const char* what) 
   return v.AsInt();
 }
 
-class NearestOp : public RecOp {
+class NearestOp : public SourceOp {
  public:
-  NearestOp(size_t source, std::string name) : RecOp(std::move(name)), source_(source) {}
+  NearestOp(size_t source, std::string name) : SourceOp(std::move(name)), source_(source) {}
 
  protected:
-  Status Execute(RecState* st, OpCounts* counts) const override {
-    if (!st->seed_found || !st->global_pass) return Status::OK();
+  int Bit(const RecState& st) const override { return st.rec->nearest_sources[source_].bit; }
+  bool IsGraphSource() const override { return false; }
+  Status ExecuteSource(RecState* st, OpCounts* counts) const override {
     const RecommendPlan& rec = *st->rec;
     const NearestSourcePlan& src = rec.nearest_sources[source_];
     SourceStats& stats = st->source_stats[src.bit];

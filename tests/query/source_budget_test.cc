@@ -1,0 +1,376 @@
+// RECOMMEND per-source budgets, the source hook and dropping failed sources
+// (QueryOptions::source_budget_ms, source_budgets_ms, source_hook, drop_failed_sources).
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "tests/query/database_test_util.h"
+
+namespace pathwise {
+namespace {
+
+using namespace pathwise::testing;
+using Json = nlohmann::json;
+
+// u1 VIEWED i1 (1), i2 (2); SIMILAR i1->i2 (.5), i1->i3 (.5), i2->i3 (.25), i2->i4 (1).
+// Sources of kQuery: viewed {i1, i2}, similar {i2, i3, i4}, taste (NEAREST 2 to [1,0,0,0]) {i5,
+// i4}.
+void Populate(Database* db) {
+  std::vector<WriteSet> sets;
+  sets.push_back(Set(Node("User", "u1")));
+  sets.push_back(Set(Node("Item", "i1"), Vec("i1", {0, 1, 0, 0})));
+  sets.push_back(Set(Node("Item", "i2"), Vec("i2", {0, 0, 1, 0})));
+  sets.push_back(Set(Node("Item", "i3"), Vec("i3", {0, 0, 0, 1})));
+  sets.push_back(Set(Node("Item", "i4"), Vec("i4", {0.9f, 0.1f, 0, 0})));
+  sets.push_back(Set(Node("Item", "i5"), Vec("i5", {1, 0, 0, 0})));
+  sets.push_back(Set(Edge("VIEWED", {"User", "u1"}, {"Item", "i1"}, 1.0),
+                     Edge("VIEWED", {"User", "u1"}, {"Item", "i2"}, 2.0)));
+  sets.push_back(Set(Edge("SIMILAR", {"Item", "i1"}, {"Item", "i2"}, 0.5),
+                     Edge("SIMILAR", {"Item", "i1"}, {"Item", "i3"}, 0.5),
+                     Edge("SIMILAR", {"Item", "i2"}, {"Item", "i3"}, 0.25),
+                     Edge("SIMILAR", {"Item", "i2"}, {"Item", "i4"}, 1.0)));
+  for (const auto& outcome : db->ApplyMany(sets)) {
+    REQUIRE_MESSAGE(outcome.status.ok(), outcome.status.ToString());
+  }
+}
+
+constexpr char kQuery[] =
+    "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+    "  FROM (u)-[:VIEWED]->(c) AS viewed"
+    "  FROM (u)-[:VIEWED]->(:Item)-[:SIMILAR]->(c) AS similar"
+    "  FROM NEAREST 2 TO $v IN Item.embedding AS taste";
+
+const Json kParams = {{"v", {1.0, 0.0, 0.0, 0.0}}};
+
+struct Fixture {
+  Fixture() : db(OpenDbWithSchema(dir.path)) { Populate(db.get()); }
+  Result<QueryResult> Query(const QueryOptions& options, const std::string& text = kQuery) {
+    return db->Query(text, kParams, options);
+  }
+  TempDir dir;
+  std::unique_ptr<Database> db;
+};
+
+// A hook that fails the named source with `status`.
+std::function<Status(std::string_view, Deadline)> FailSource(std::string name, Status status) {
+  return [name, status](std::string_view source, Deadline) {
+    return source == name ? status : Status::OK();
+  };
+}
+
+// {id: [sources]} and {id: score} of a result.
+std::map<std::string, Json> SourcesById(const QueryResult& r) {
+  std::map<std::string, Json> out;
+  for (const Json& row : r.rows) out[row[0].get<std::string>()] = row[3];
+  return out;
+}
+std::map<std::string, double> ScoreById(const QueryResult& r) {
+  std::map<std::string, double> out;
+  for (const Json& row : r.rows) out[row[0].get<std::string>()] = row[2].get<double>();
+  return out;
+}
+
+TEST_CASE("without the new options every source runs and source_stats report each source's time") {
+  Fixture f;
+  auto r = f.Query(QueryOptions());
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  auto sources = SourcesById(*r);
+  CHECK(sources.size() == 5);
+  CHECK(sources["i2"] == Json({"viewed", "similar"}));
+  CHECK(sources["i4"] == Json({"similar", "taste"}));
+  CHECK_FALSE(r->stats.contains("dropped_sources"));
+  for (const char* name : {"viewed", "similar", "taste"}) {
+    CAPTURE(name);
+    REQUIRE(r->stats["source_stats"][name].contains("us"));
+    CHECK(r->stats["source_stats"][name]["us"].is_number_integer());
+  }
+}
+
+TEST_CASE(
+    "the source hook is called once per source, in order, with the query deadline as budget") {
+  Fixture f;
+  QueryOptions options;
+  options.deadline = Deadline::AfterMillis(60'000);
+  std::vector<std::string> calls;
+  std::vector<Deadline> budgets;
+  options.source_hook = [&](std::string_view source, Deadline budget) {
+    calls.emplace_back(source);
+    budgets.push_back(budget);
+    return Status::OK();
+  };
+  auto r = f.Query(options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(calls == std::vector<std::string>{"viewed", "similar", "taste"});
+  for (const Deadline& d : budgets) CHECK(d.at() == options.deadline.at());
+  CHECK(r->rows.size() == 5);
+}
+
+TEST_CASE(
+    "a source hook error drops that source with drop_failed_sources and fails the query without") {
+  Fixture f;
+  QueryOptions options;
+  options.source_hook = FailSource("similar", Status::Unavailable("circuit open"));
+
+  auto failed = f.Query(options);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() == Status::Code::kUnavailable);
+  CHECK(failed.status().message() == "circuit open");
+
+  options.drop_failed_sources = true;
+  auto r = f.Query(options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  auto sources = SourcesById(*r);
+  // i3 came only from similar; i4 stays through taste.
+  CHECK(sources == std::map<std::string, Json>{{"i1", Json({"viewed"})},
+                                               {"i2", Json({"viewed"})},
+                                               {"i4", Json({"taste"})},
+                                               {"i5", Json({"taste"})}});
+  const Json& dropped = r->stats["dropped_sources"];
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped["similar"]["reason"] == "error");
+  CHECK(dropped["similar"]["message"] == "circuit open");
+  CHECK(dropped["similar"]["us"].is_number_integer());
+  CHECK(r->stats["candidates"]["similar"] == 0);
+  CHECK(r->stats["candidates_total"] == 4);
+}
+
+TEST_CASE("a source hook returning DeadlineExceeded is reported as a timeout") {
+  Fixture f;
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  options.source_hook = FailSource("taste", Status::DeadlineExceeded("injected delay"));
+  auto r = f.Query(options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->stats["dropped_sources"]["taste"]["reason"] == "timeout");
+  CHECK(r->stats["dropped_sources"]["taste"]["message"] == "injected delay");
+  auto sources = SourcesById(*r);
+  CHECK(sources.count("i5") == 0);
+  CHECK(sources["i4"] == Json({"similar"}));
+}
+
+TEST_CASE(
+    "a candidate found by a dropped and a kept source keeps only the kept source and its score") {
+  Fixture f;
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  auto all = f.Query(options);
+  REQUIRE_MESSAGE(all.ok(), all.status().ToString());
+  // i2: viewed 2 + similar .5 (u1-1->i1-.5->i2).
+  CHECK(ScoreById(*all)["i2"] == doctest::Approx(2.5));
+
+  for (const char* drop : {"viewed", "similar"}) {
+    CAPTURE(drop);
+    options.source_hook = FailSource(drop, Status::Internal("boom"));
+    auto r = f.Query(options);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    auto sources = SourcesById(*r);
+    auto scores = ScoreById(*r);
+    std::string kept = std::string(drop) == "viewed" ? "similar" : "viewed";
+    CHECK(sources["i2"] == Json({kept}));
+    CHECK(scores["i2"] == doctest::Approx(kept == "viewed" ? 2.0 : 0.5));
+    // i4 was found by similar and taste.
+    CHECK(sources["i4"] == (kept == "similar" ? Json({"similar", "taste"}) : Json({"taste"})));
+  }
+}
+
+TEST_CASE(
+    "a source that sleeps past its budget in the hook is dropped as a timeout and the query "
+    "answers") {
+  Fixture f;
+  QueryOptions options;
+  options.deadline = Deadline::AfterMillis(10'000);
+  options.source_budget_ms = 20;
+  options.drop_failed_sources = true;
+  Deadline similar_budget = Deadline::Never();
+  options.source_hook = [&](std::string_view source, Deadline budget) {
+    if (source == "similar") {
+      similar_budget = budget;
+      std::this_thread::sleep_until(budget.at() + std::chrono::milliseconds(2));
+    }
+    return Status::OK();  // the source finds its budget passed
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto r = f.Query(options);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(similar_budget.at() < options.deadline.at());
+  CHECK(elapsed < std::chrono::seconds(5));
+  const Json& dropped = r->stats["dropped_sources"];
+  REQUIRE(dropped.contains("similar"));
+  CHECK(dropped.size() == 1);
+  CHECK(dropped["similar"]["reason"] == "timeout");
+  CHECK(dropped["similar"]["message"] == "source 'similar' exceeded its budget of 20 ms");
+  CHECK(dropped["similar"]["us"].get<int64_t>() >= 20'000);
+  CHECK(SourcesById(*r).count("i3") == 0);
+
+  // Without dropping, the budget fails the query.
+  options.drop_failed_sources = false;
+  auto failed = f.Query(options);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() == Status::Code::kDeadlineExceeded);
+  CHECK(failed.status().message() == "source 'similar' exceeded its budget of 20 ms");
+}
+
+TEST_CASE("source_budgets_ms overrides the budget of the named source only") {
+  Fixture f;
+  QueryOptions options;
+  options.deadline = Deadline::AfterMillis(60'000);
+  options.source_budget_ms = 30'000;
+  options.source_budgets_ms = {{"taste", 500}, {"viewed", 0}, {"not_a_source", 1}};
+  std::map<std::string, Deadline> budgets;
+  options.source_hook = [&](std::string_view source, Deadline budget) {
+    budgets.emplace(std::string(source), budget);
+    return Status::OK();
+  };
+  auto before = std::chrono::steady_clock::now();
+  auto r = f.Query(options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(budgets.at("viewed").at() == options.deadline.at());  // 0: no budget of its own
+  CHECK(budgets.at("similar").at() < before + std::chrono::milliseconds(31'000));
+  CHECK(budgets.at("similar").at() >= before + std::chrono::milliseconds(30'000));
+  CHECK(budgets.at("taste").at() < before + std::chrono::milliseconds(1'000));
+
+  options.source_budgets_ms = {{"taste", -1}};
+  auto invalid = f.Query(options);
+  REQUIRE_FALSE(invalid.ok());
+  CHECK(invalid.status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("SCORE aggregates exclude the paths of a dropped graph source") {
+  Fixture f;
+  // count(*) runs over both graph sources' paths; sum(w.weight) over similar's paths only.
+  const std::string text =
+      "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+      "  FROM (u)-[:VIEWED]->(c) AS viewed"
+      "  FROM (u)-[w:VIEWED]->(:Item)-[:SIMILAR]->(c) AS similar"
+      "  SCORE 100 * count(*) + sum(w.weight)";
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  options.explain = true;
+  auto all = f.Query(options, text);
+  REQUIRE_MESSAGE(all.ok(), all.status().ToString());
+  // i2: viewed path + similar path via i1 (w = 1).
+  CHECK(ScoreById(*all)["i2"] == doctest::Approx(201));
+  CHECK(ScoreById(*all)["i3"] == doctest::Approx(203));  // via i1 (1) and via i2 (2)
+
+  options.source_hook = FailSource("similar", Status::Internal("boom"));
+  auto r = f.Query(options, text);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(ScoreById(*r) == std::map<std::string, double>{{"i1", 100}, {"i2", 100}});
+  CHECK(r->explanations.dump().find("similar") == std::string::npos);
+
+  options.source_hook = FailSource("viewed", Status::Internal("boom"));
+  r = f.Query(options, text);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(ScoreById(*r) == std::map<std::string, double>{{"i2", 101}, {"i3", 203}, {"i4", 102}});
+  CHECK(r->explanations.dump().find("viewed") == std::string::npos);
+}
+
+// u1 VIEWED h0..h49 (weight 1 + i); h0..h99 are a SIMILAR clique, so a 3-hop source from u1 has
+// 50 * 99 * 99 paths: far more than it can walk in a few milliseconds.
+void PopulateClique(Database* db) {
+  std::vector<WriteSet> sets;
+  sets.push_back(Set(Node("User", "u1")));
+  for (int i = 0; i < 100; ++i) sets.push_back(Set(Node("Item", "h" + std::to_string(i))));
+  WriteSet viewed;
+  for (int i = 0; i < 50; ++i) {
+    viewed.ops.push_back(
+        Edge("VIEWED", {"User", "u1"}, {"Item", "h" + std::to_string(i)}, 1.0 + i));
+  }
+  sets.push_back(std::move(viewed));
+  for (int i = 0; i < 100; ++i) {
+    WriteSet set;
+    for (int j = 0; j < 100; ++j) {
+      if (i == j) continue;
+      set.ops.push_back(Edge("SIMILAR", {"Item", "h" + std::to_string(i)},
+                             {"Item", "h" + std::to_string(j)}, 0.5 + 0.001 * j));
+    }
+    sets.push_back(std::move(set));
+  }
+  for (const auto& outcome : db->ApplyMany(sets)) {
+    REQUIRE_MESSAGE(outcome.status.ok(), outcome.status.ToString());
+  }
+}
+
+TEST_CASE(
+    "a graph source stopped by its budget mid-walk is removed entirely: candidates, scores, "
+    "paths") {
+  TempDir dir;
+  auto db = OpenDbWithSchema(dir.path);
+  PopulateClique(db.get());
+  const std::string viewed_only =
+      "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+      "  FROM (u)-[v:VIEWED]->(c) AS viewed";
+  const std::string rest = "  SCORE count(*) + sum(v.weight) LIMIT 200";
+  const std::string both =
+      viewed_only + "  FROM (u)-[:VIEWED]->(:Item)-[:SIMILAR]->(:Item)-[:SIMILAR]->(c) AS walk" +
+      rest;
+  QueryOptions options;
+  options.deadline = Deadline::AfterMillis(60'000);
+  options.explain = true;
+  auto expected = db->Query(viewed_only + rest, Json::object(), options);
+  REQUIRE_MESSAGE(expected.ok(), expected.status().ToString());
+  REQUIRE(expected->rows.size() == 50);
+
+  options.source_budgets_ms = {{"walk", 5}};
+  options.drop_failed_sources = true;
+  auto r = db->Query(both, Json::object(), options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  const Json& dropped = r->stats["dropped_sources"];
+  REQUIRE(dropped.contains("walk"));
+  CHECK(dropped["walk"]["reason"] == "timeout");
+  CHECK(dropped["walk"]["message"] == "source 'walk' exceeded its budget of 5 ms");
+  // It stops at its next clock read (generous bound for a loaded machine).
+  CHECK(dropped["walk"]["us"].get<int64_t>() < 200'000);
+  CHECK(r->rows == expected->rows);
+  CHECK(r->explanations.dump().find("SIMILAR") == std::string::npos);
+  CHECK(r->explanations == expected->explanations);
+  CHECK(r->stats["candidates_total"] == 50);
+
+  // Without dropping, the same budget fails the query.
+  options.drop_failed_sources = false;
+  auto failed = db->Query(both, Json::object(), options);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() == Status::Code::kDeadlineExceeded);
+  CHECK(failed.status().message() == "source 'walk' exceeded its budget of 5 ms");
+}
+
+TEST_CASE("an InvalidArgument from a source still fails the query with drop_failed_sources") {
+  Fixture f;
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  options.source_hook = FailSource("viewed", Status::InvalidArgument("bad input"));
+  auto hooked = f.Query(options);
+  REQUIRE_FALSE(hooked.ok());
+  CHECK(hooked.status().code() == Status::Code::kInvalidArgument);
+
+  options.source_hook = nullptr;
+  auto bad_k = f.db->Query(
+      "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+      "  FROM (u)-[:VIEWED]->(c) AS viewed"
+      "  FROM NEAREST $k TO $v IN Item.embedding AS taste",
+      {{"k", 0}, {"v", {1.0, 0.0, 0.0, 0.0}}}, options);
+  REQUIRE_FALSE(bad_k.ok());
+  CHECK(bad_k.status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE(
+    "the query's own deadline passing in a source fails the query even with drop_failed_sources") {
+  Fixture f;
+  QueryOptions options;
+  options.deadline = Deadline::AfterMillis(30);
+  options.drop_failed_sources = true;
+  options.source_hook = [](std::string_view source, Deadline budget) {
+    if (source == "similar") {
+      std::this_thread::sleep_until(budget.at() + std::chrono::milliseconds(2));
+      return Status::DeadlineExceeded("slept past the deadline");
+    }
+    return Status::OK();
+  };
+  auto r = f.Query(options);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Status::Code::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace pathwise
