@@ -3,13 +3,16 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
 #include "server/auth.h"
 #include "cli/cli.h"
 #include "cli/cli_args.h"
+#include "decide/decide.h"
 #include "server/server.h"
 
 namespace pathwise::server {
@@ -18,6 +21,8 @@ namespace {
 constexpr char kLoadUsage[] = R"(usage: pathwise load --data DIR FILE...
 
 Bulk-loads NDJSON files (format: docs/data-format.md) into DIR, one after the other.
+A FILE that is one JSON document {"recipes": {name: recipe}, "surfaces": {name: surface}}
+stores those recipes and surfaces instead (docs/decisions.md); the first bad one stops.
 Shows a progress bar on a terminal, plain progress lines otherwise. Per-line errors are printed
 as FILE:LINE: reason (the first 20) and counted; good lines are kept.
 Exit status: 0 every line loaded, 1 some lines were rejected, 2 the command failed.
@@ -53,6 +58,20 @@ constexpr char kRestoreUsage[] = R"(usage: pathwise restore --from BACKUP_DIR --
 
 Replaces DIR with the backup in BACKUP_DIR. No process may have DIR open.
 )";
+
+// A definitions document (decide::IsDefinitionsDocument) of at most 16 MiB, or nullopt for
+// anything else (an NDJSON data file is never one JSON document of that shape).
+std::optional<nlohmann::json> ReadDefinitions(const std::string& file) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(file, ec);
+  if (ec || size > (16u << 20)) return std::nullopt;
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json document = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!decide::IsDefinitionsDocument(document)) return std::nullopt;
+  return document;
+}
 
 int Fail(const char* command, const std::string& message) {
   std::cerr << "pathwise " << command << ": " << message << "\n";
@@ -123,6 +142,13 @@ int LoadMain(int argc, char** argv) {
   for (const std::string& file : args->positionals) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return Fail("load", "cannot read " + file);
+    if (auto definitions = ReadDefinitions(file)) {
+      auto stored = decide::ApplyDefinitions(db->get(), *definitions);
+      if (!stored.ok()) return Fail("load", file + ": " + stored.status().ToString());
+      std::cerr << file << ": stored recipes " << (*stored)["recipes"].dump() << " and surfaces "
+                << (*stored)["surfaces"].dump() << "\n";
+      continue;
+    }
     auto start = std::chrono::steady_clock::now();
     auto last_print = start;
     LoadOptions options;

@@ -28,6 +28,26 @@ namespace pathwise::decide {
 // The stored recipe {"name","query","description"?,"params"?,"max_limit"?}; NotFound when absent.
 Result<nlohmann::json> LoadRecipe(const Database& db, const std::string& name);
 
+struct RecipeLimits {
+  size_t max_rows = 10000;              // max_limit may not exceed it
+  size_t max_query_bytes = 64u << 10;   // ResourceExhausted beyond it
+};
+// Checks and stores a recipe body {"name"?, "query", "description"?, "params"?, "max_limit"?}
+// ("name", when present, must equal name). The query is run once with its default params under
+// a 250 ms deadline: a syntax error is rejected (with line and column); other errors are not,
+// since they may only mean a parameter without a default. Returns the stored form.
+Result<nlohmann::json> PutRecipe(Database* db, const std::string& name, const nlohmann::json& body,
+                                 const RecipeLimits& limits = {});
+Status DeleteRecipe(Database* db, const std::string& name);
+
+// A definitions file (`pathwise load`, the demo): one JSON document
+// {"recipes": {name: recipe body}, "surfaces": {name: surface definition}}, either part
+// optional. Recipes are stored first. True when the text is such a document (whole-file JSON
+// with no other top-level key); an NDJSON data file never is.
+bool IsDefinitionsDocument(const nlohmann::json& document);
+// Stores every recipe and surface of the document; the first error stops (and names the entry).
+Result<nlohmann::json> ApplyDefinitions(Database* db, const nlohmann::json& document);
+
 // ---- Surfaces -----------------------------------------------------------------------------------
 
 // Checks a surface definition (format in docs/decisions.md) and returns it normalised, with

@@ -73,9 +73,15 @@ void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t s
     d->Reason("breaker_open:" + recipe);
     return finish("breaker_open");
   }
+  // Without a configured budget a recipe may use 60% of the time left when another recipe
+  // follows it (so a stalled primary leaves the fallback time to run), all of it otherwise.
   int64_t budget = s.BudgetMs(recipe);
-  Clock::time_point until =
-      budget > 0 ? std::min(serve_by, start + std::chrono::milliseconds(budget)) : serve_by;
+  Clock::time_point until = serve_by;
+  if (budget > 0) {
+    until = std::min(serve_by, start + std::chrono::milliseconds(budget));
+  } else if (step + 1 < s.chain.size()) {
+    until = start + (serve_by - start) * 6 / 10;
+  }
   std::optional<RecipeRun> run = RunOnWorker(sp, recipe, req, until);
   if (!run.has_value()) {
     if (admit == decide::Breakers::Admit::kProbe) breakers.ReleaseProbe(recipe, "*");
@@ -178,7 +184,22 @@ void Decider::Impl::Offer(const Surface& s, const Request& req, const UserInfo& 
 }
 
 Decider::Decider(Database* db, DeciderOptions options)
-    : impl_(std::make_unique<Impl>(db, options)) {}
+    : impl_(std::make_unique<Impl>(db, options)) {
+  // Compute every stored surface's popular list now, in the background, so that the first
+  // decisions after a start do not find it missing.
+  auto surfaces = ListSurfaces(*db);
+  if (!surfaces.ok()) return;
+  for (const json& s : *surfaces) {
+    if (s.contains("name") && s["name"].is_string()) impl_->PrefetchPopular(s["name"]);
+  }
+}
+
+void Decider::Impl::PrefetchPopular(const std::string& name) {
+  auto sp = LoadSurface(name);
+  if (!sp.ok() || (*sp)->popular_query.empty()) return;
+  std::shared_ptr<const Surface> surface = *sp;
+  popular.Prefetch(name, [this, surface] { return ComputePopular(*surface); });
+}
 
 Decider::~Decider() = default;
 
@@ -199,7 +220,8 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   for (size_t step = 0; step < s.chain.size() && !d.done && !d.overloaded; ++step) {
     m.TryRecipe(sp, step, req, user, serve_by, &d);
   }
-  if (!d.done && !d.overloaded && s.last_served) m.TryLastServed(s, req, user, serve_by, &d);
+  // The last served list costs one lookup and the rules query: it may use the reserve too.
+  if (!d.done && !d.overloaded && s.last_served) m.TryLastServed(s, req, user, hard, &d);
   if (!d.done) m.ServePopular(sp, req, user, hard, &d);
 
   if (!d.items.empty()) m.last_served.Put(s.name, req.user, d.items);
@@ -273,6 +295,7 @@ void Decider::Invalidate(const std::string& surface) {
   }
   impl_->popular.Forget(surface);
   impl_->last_served.ForgetSurface(surface);
+  impl_->PrefetchPopular(surface);
 }
 
 }  // namespace pathwise::decide

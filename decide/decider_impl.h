@@ -111,6 +111,9 @@ struct Decider::Impl {
                      Clock::time_point until, const std::string& served_by, ItemList* items,
                      std::map<std::string, Item>* pinnable);
   Result<ItemList> ComputePopular(const Surface& s);
+  // Starts computing the surface's popular list in the background unless it exists or is being
+  // computed (nothing for a surface without one, or one that does not load).
+  void PrefetchPopular(const std::string& name);
 
   void TryRecipe(const std::shared_ptr<const Surface>& s, size_t step, const Request& req,
                  const UserInfo& user, Clock::time_point serve_by, Draft* d);

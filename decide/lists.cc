@@ -57,6 +57,12 @@ void PopularLists::Forget(const std::string& key) {
   entries_[key].generation = generation;
 }
 
+void PopularLists::Prefetch(const std::string& key, const Compute& compute) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& entry = entries_[key];
+  if (entry.list == nullptr && !entry.computing) Enqueue(key, &entry, compute);
+}
+
 PopularLists::Counts PopularLists::counts() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counts_;

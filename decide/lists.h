@@ -38,6 +38,8 @@ class PopularLists {
   std::shared_ptr<const ItemList> Get(const std::string& key, int64_t refresh_seconds,
                                       const Compute& compute, Clock::time_point until);
   void Forget(const std::string& key);
+  // Starts a background computation of key's list unless one exists or is running.
+  void Prefetch(const std::string& key, const Compute& compute);
 
   struct Counts {
     uint64_t hits = 0, stale = 0, misses = 0, coalesced = 0, computations = 0, failures = 0;

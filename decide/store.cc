@@ -1,4 +1,6 @@
 // Recipes and surfaces in the database's metadata ("recipe/<name>", "surface/<name>").
+#include <optional>
+
 #include "decide/decide.h"
 #include "decide/surface.h"
 
@@ -46,6 +48,96 @@ bool IsValidName(const std::string& name) {
 
 Result<json> LoadRecipe(const Database& db, const std::string& name) {
   return LoadJson(db, kRecipePrefix, "recipe", name);
+}
+
+Result<json> PutRecipe(Database* db, const std::string& name, const json& body,
+                       const RecipeLimits& limits) {
+  if (!IsValidName(name)) return Status::InvalidArgument("recipe names are 1 to 128 of [A-Za-z0-9_.-]");
+  if (!body.is_object()) return Status::InvalidArgument("a recipe must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "name" && key != "query" && key != "description" && key != "params" &&
+        key != "max_limit") {
+      return Status::InvalidArgument("unknown field '" + key +
+                                     "' (expected name, query, description, params, max_limit)");
+    }
+  }
+  auto field = [&](const char* key) { return body.contains(key) && !body[key].is_null(); };
+  if (field("name") && (!body["name"].is_string() || body["name"].get<std::string>() != name)) {
+    return Status::InvalidArgument("field 'name' is '" +
+                                   (body["name"].is_string() ? body["name"].get<std::string>()
+                                                             : body["name"].dump()) +
+                                   "' but the path names '" + name + "'");
+  }
+  if (!field("query") || !body["query"].is_string()) {
+    return Status::InvalidArgument("field 'query' is required and must be a string");
+  }
+  std::string text = body["query"].get<std::string>();
+  if (field("description") && !body["description"].is_string()) {
+    return Status::InvalidArgument("field 'description' must be a string");
+  }
+  json params = field("params") ? body["params"] : json::object();
+  if (!params.is_object()) return Status::InvalidArgument("field 'params' must be an object");
+  std::optional<int64_t> max_limit;
+  if (field("max_limit")) {
+    if (!body["max_limit"].is_number_integer() || body["max_limit"].get<int64_t>() < 1 ||
+        body["max_limit"].get<uint64_t>() > limits.max_rows) {
+      return Status::InvalidArgument("field 'max_limit' must be between 1 and the result row limit " +
+                                     std::to_string(limits.max_rows));
+    }
+    max_limit = body["max_limit"].get<int64_t>();
+  }
+  if (text.size() > limits.max_query_bytes) {
+    return Status::ResourceExhausted("recipe query exceeds the query limit");
+  }
+  QueryOptions check;
+  check.deadline = Deadline::AfterMillis(250);
+  check.max_rows = limits.max_rows;
+  auto trial = db->Query(text, params, check);
+  if (!trial.ok() && trial.status().code() == Status::Code::kSyntaxError) return trial.status();
+  json recipe = {{"name", name},
+                 {"query", text},
+                 {"description", field("description") ? body["description"] : json("")},
+                 {"params", params}};
+  if (max_limit) recipe["max_limit"] = *max_limit;
+  WriteSet writes;
+  writes.ops.push_back(MetaWrite{kRecipePrefix + name, recipe.dump()});
+  PW_RETURN_IF_ERROR(db->Apply(writes));
+  return recipe;
+}
+
+Status DeleteRecipe(Database* db, const std::string& name) {
+  PW_RETURN_IF_ERROR(LoadRecipe(*db, name).status());
+  WriteSet writes;
+  writes.ops.push_back(MetaWrite{kRecipePrefix + name, std::nullopt});
+  return db->Apply(writes);
+}
+
+bool IsDefinitionsDocument(const json& document) {
+  if (!document.is_object() || document.empty()) return false;
+  for (const auto& [key, value] : document.items()) {
+    if ((key != "recipes" && key != "surfaces") || !value.is_object()) return false;
+  }
+  return true;
+}
+
+Result<json> ApplyDefinitions(Database* db, const json& document) {
+  if (!IsDefinitionsDocument(document)) {
+    return Status::InvalidArgument(
+        "a definitions document is {\"recipes\": {name: recipe}, \"surfaces\": {name: surface}}");
+  }
+  json stored = {{"recipes", json::array()}, {"surfaces", json::array()}};
+  for (const char* part : {"recipes", "surfaces"}) {
+    if (!document.contains(part)) continue;
+    for (const auto& [name, body] : document[part].items()) {
+      Result<json> put = std::string(part) == "recipes" ? PutRecipe(db, name, body)
+                                                        : PutSurface(db, name, body);
+      if (!put.ok()) {
+        return put.status().WithPrefix(std::string(part) + "." + name);
+      }
+      stored[part].push_back(name);
+    }
+  }
+  return stored;
 }
 
 Status CheckRules(Database* db, Surface* s) {

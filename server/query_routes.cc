@@ -117,65 +117,20 @@ void Server::Impl::AddQueryRoutes() {
 
   Route("POST", std::string("/v1/recipes/") + kRecipeName, Role::kAdmin,
         [this](const httplib::Request& req) {
-          std::string name = req.matches[1];
           auto body = ParseJsonObject(req.body);
           if (!body.ok()) return ErrorReply(body.status());
-          Status known =
-              CheckKnownFields(*body, {"name", "query", "description", "params", "max_limit"});
-          if (!known.ok()) return ErrorReply(known);
-          // "name" is accepted so that a fetched recipe can be stored back, but must agree.
-          auto body_name = OptionalString(*body, "name");
-          if (!body_name.ok()) return ErrorReply(body_name.status());
-          if (body_name->has_value() && **body_name != name) {
-            return ErrorReply(Status::InvalidArgument("field 'name' is '" + **body_name +
-                                                      "' but the path names '" + name + "'"));
-          }
-          auto text = RequiredString(*body, "query");
-          if (!text.ok()) return ErrorReply(text.status());
-          auto description = OptionalString(*body, "description");
-          if (!description.ok()) return ErrorReply(description.status());
-          auto params = ParamsOf(*body);
-          if (!params.ok()) return ErrorReply(params.status());
-          auto max_limit = OptionalInt(*body, "max_limit");
-          if (!max_limit.ok()) return ErrorReply(max_limit.status());
-          if (max_limit->has_value() &&
-              (**max_limit < 1 || static_cast<size_t>(**max_limit) > options.max_result_rows)) {
-            return ErrorReply(Status::InvalidArgument(
-                "field 'max_limit' must be between 1 and the result row limit " +
-                std::to_string(options.max_result_rows)));
-          }
-          if (text->size() > options.max_query_bytes) {
-            return ErrorReply(Status::ResourceExhausted("recipe query exceeds the query limit"));
-          }
-          // Validate by running it once with its defaults under a short deadline. Only syntax
-          // errors are rejected: other errors may just mean a parameter without a default.
-          QueryOptions check;
-          check.deadline = Deadline::AfterMillis(250);
-          check.max_rows = options.max_result_rows;
-          auto trial = db->Query(*text, *params, check);
-          if (!trial.ok() && trial.status().code() == Status::Code::kSyntaxError) {
-            return ErrorReply(trial.status());
-          }
-          nlohmann::json recipe = {{"name", name},
-                                   {"query", *text},
-                                   {"description", description->value_or("")},
-                                   {"params", *params}};
-          if (max_limit->has_value()) recipe["max_limit"] = **max_limit;
-          WriteSet writes;
-          writes.ops.push_back(MetaWrite{kRecipePrefix + name, recipe.dump()});
-          Status status = db->Apply(writes);
-          if (!status.ok()) return ErrorReply(status);
-          return JsonReply(200, recipe);
+          decide::RecipeLimits limits;
+          limits.max_rows = options.max_result_rows;
+          limits.max_query_bytes = options.max_query_bytes;
+          auto stored = decide::PutRecipe(db, req.matches[1], *body, limits);
+          if (!stored.ok()) return ErrorReply(stored.status());
+          return JsonReply(200, *stored);
         });
 
   Route("DELETE", std::string("/v1/recipes/") + kRecipeName, Role::kAdmin,
         [this](const httplib::Request& req) {
           std::string name = req.matches[1];
-          auto recipe = decide::LoadRecipe(*db, name);
-          if (!recipe.ok()) return ErrorReply(recipe.status());
-          WriteSet writes;
-          writes.ops.push_back(MetaWrite{kRecipePrefix + name, std::nullopt});
-          Status status = db->Apply(writes);
+          Status status = decide::DeleteRecipe(db, name);
           if (!status.ok()) return ErrorReply(status);
           return JsonReply(200, {{"deleted", name}});
         });

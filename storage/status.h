@@ -67,6 +67,12 @@ class Status {
   // 1-based position for kSyntaxError (and for binder errors that know where); 0 when unknown.
   int line() const { return line_; }
   int column() const { return column_; }
+  // The same status with "prefix: " before its message (names what failed in a batch).
+  Status WithPrefix(const std::string& prefix) const {
+    Status s = *this;
+    s.message_ = prefix + ": " + message_;
+    return s;
+  }
   // Attaches a position to any status (binder errors point at the offending name).
   Status WithPosition(int line, int column) const {
     Status s = *this;

@@ -23,12 +23,13 @@ inline constexpr char kDecideSchema[] = R"({
                  {"name": "SIMILAR", "from": "Item", "to": "Item"},
                  {"name": "TAGGED", "from": "Tag", "to": "Item"}]})";
 
-// Two sources: items similar to what the user viewed ("similar"), and items tagged hot ("hot").
+// Two sources: items similar to what the user viewed (viewed_similar) and items tagged hot
+// (tagged_hot).
 inline constexpr char kSimilarRecipe[] = R"(RECOMMEND (c:Item) FOR (u:User {id: $user})
-  FROM (u)-[:VIEWED]->(m:Item)-[s:SIMILAR]->(c) AS similar
-  FROM (t:Tag {id: "hot"})-[:TAGGED]->(c) AS hot
+  FROM (u)-[:VIEWED]->(m:Item)-[s:SIMILAR]->(c) AS viewed_similar
+  FROM (t:Tag {id: "hot"})-[:TAGGED]->(c) AS tagged_hot
   WHERE NOT (u)-[:VIEWED]->(c)
-  SCORE 2 * source('similar') + c.price / 100
+  SCORE 2 * source('viewed_similar') + c.price / 100
   LIMIT $limit)";
 inline constexpr char kHotRecipe[] = R"(RECOMMEND (c:Item) FOR (u:User {id: $user})
   FROM (t:Tag {id: "hot"})-[:TAGGED]->(c) AS hot

@@ -57,6 +57,29 @@ TEST_CASE("a recipe delayed past the deadline is abandoned and the next list ser
   CHECK(d["timings"]["total_us"].get<int64_t>() < 900'000);
 }
 
+TEST_CASE("a stalled primary without a budget leaves its fallback time to run") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface({{"deadline_ms", 100}}));
+  auto& decider = f.MakeDecider();
+  REQUIRE(decider.SetFault({{"target", "recipe:similar"}, {"delay_ms", 2000}}).ok());
+  json d = f.Decide("row", {{"user", "u1"}});
+  CHECK(DecideFixture::HasReason(d, "source_timeout:similar"));
+  CHECK(d["served_by"] == "fallback:hot");
+}
+
+TEST_CASE("popular lists are computed when the decider starts, before any decision needs them") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface({{"recipe", "no_such_recipe"}, {"fallbacks", json::array()}}));
+  auto& decider = f.MakeDecider();
+  for (int i = 0; i < 500 && decider.Metrics()["popular_cache"]["computations"] == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(decider.Metrics()["popular_cache"]["computations"] == 1);
+  json d = f.Decide("row", {{"user", "u1"}});
+  CHECK(d["served_by"] == "popular");
+  CHECK(decider.Metrics()["popular_cache"]["misses"] == 0);
+}
+
 TEST_CASE("a failing recipe is a source_error and the popular list serves when all fail") {
   DecideFixture f;
   f.Define("row", DecideFixture::Surface({{"last_served", false}}));
@@ -114,6 +137,51 @@ TEST_CASE("a breaker opens after repeated failures, skips the recipe, and closes
   json probe = f.Decide("row", {{"user", "u1"}});
   CHECK(probe["served_by"] == "primary");
   CHECK(decider.Breakers()[0]["state"] == "closed");
+}
+
+TEST_CASE("a failing source is dropped and its recipe answers from the other source") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  json full = f.Decide("row", {{"user", "u1"}});
+  REQUIRE(f.decider->SetFault({{"target", "source:viewed_similar"}, {"fail_rate", 1.0}}).ok());
+  json d = f.Decide("row", {{"user", "u1"}});
+  CHECK(DecideFixture::HasReason(d, "source_error:viewed_similar"));
+  CHECK(d["served_by"] == "primary");
+  CHECK(d["degraded"] == true);
+  // Only the hot items are left, the most expensive first.
+  CHECK(DecideFixture::Ids(d) == std::vector<std::string>{"i25", "i24", "i23", "i22", "i21"});
+  CHECK(d["confidence"].get<double>() < full["confidence"].get<double>());
+}
+
+TEST_CASE("a source delayed past its budget is dropped as a timeout inside the deadline") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface({{"budgets_ms", {{"similar/viewed_similar", 20}}}}));
+  auto& decider = f.MakeDecider();
+  REQUIRE(decider.SetFault({{"target", "source:viewed_similar"}, {"delay_ms", 5000}}).ok());
+  json d = f.Decide("row", {{"user", "u1"}});
+  CHECK(DecideFixture::HasReason(d, "source_timeout:viewed_similar"));
+  CHECK(d["served_by"] == "primary");
+  CHECK(d["items"].size() == 5);
+}
+
+TEST_CASE("a source's breaker opens after repeated failures and the source is skipped") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface(
+                      {{"breaker", {{"failures", 2}, {"window_ms", 60000}, {"cooldown_ms", 60000}}}}));
+  auto& decider = f.MakeDecider();
+  REQUIRE(decider.SetFault({{"target", "source:viewed_similar"}, {"fail_rate", 1.0}}).ok());
+  for (int i = 0; i < 2; ++i) {
+    CHECK(DecideFixture::HasReason(f.Decide("row", {{"user", "u1"}}), "source_error:viewed_similar"));
+  }
+  REQUIRE(decider.ClearFaults().ok());
+  json d = f.Decide("row", {{"user", "u1"}});
+  CHECK(DecideFixture::HasReason(d, "breaker_open:viewed_similar"));
+  CHECK(d["served_by"] == "primary");
+  bool open = false;
+  for (const auto& b : decider.Breakers()) {
+    open |= b["source"] == "viewed_similar" && b["state"] == "open";
+  }
+  CHECK(open);
 }
 
 TEST_CASE("rules apply after scoring: filter, boost, quota and pin, with backfill to k") {
@@ -294,6 +362,47 @@ TEST_CASE("surface definitions are checked and rule errors name the rule") {
   CHECK(decide::ListSurfaces(*f.db).value().size() == 1);
   CHECK(decide::DeleteSurface(f.db.get(), "ok").ok());
   CHECK(decide::GetSurface(*f.db, "ok").status().code() == Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace pathwise::testing
+
+namespace pathwise::testing {
+namespace {
+
+TEST_CASE("a definitions document stores recipes then surfaces, and names the first bad entry") {
+  DecideFixture f;
+  nlohmann::json doc = {
+      {"recipes", {{"hot2", {{"query", kHotRecipe}, {"params", {{"limit", 5}}}, {"max_limit", 50}}}}},
+      {"surfaces", {{"row2", DecideFixture::Surface({{"recipe", "hot2"}})}}}};
+  REQUIRE(decide::IsDefinitionsDocument(doc));
+  CHECK_FALSE(decide::IsDefinitionsDocument({{"node", "Item"}, {"id", "x"}}));
+  CHECK_FALSE(decide::IsDefinitionsDocument(nlohmann::json::array()));
+  auto stored = decide::ApplyDefinitions(f.db.get(), doc);
+  REQUIRE_MESSAGE(stored.ok(), stored.status().ToString());
+  CHECK((*stored)["surfaces"] == nlohmann::json::array({"row2"}));
+  CHECK(decide::LoadRecipe(*f.db, "hot2").value()["max_limit"] == 50);
+  CHECK(f.Decide("row2", {{"user", "u1"}})["served_by"] == "primary");
+
+  nlohmann::json bad = {{"recipes", {{"broken", {{"query", "RECOMMEND (c:Item"}}}}}};
+  Status s = decide::ApplyDefinitions(f.db.get(), bad).status();
+  CHECK(s.code() == Status::Code::kSyntaxError);
+  CHECK(s.message().rfind("recipes.broken: ", 0) == 0);
+}
+
+TEST_CASE("recipes are checked when stored: fields, max_limit, syntax with its position") {
+  DecideFixture f;
+  auto put = [&](const nlohmann::json& body) { return decide::PutRecipe(f.db.get(), "r", body).status(); };
+  CHECK(put({{"query", kHotRecipe}, {"bogus", 1}}).code() == Status::Code::kInvalidArgument);
+  CHECK(put({{"query", kHotRecipe}, {"max_limit", 0}}).code() == Status::Code::kInvalidArgument);
+  CHECK(put({{"query", kHotRecipe}, {"name", "other"}}).code() == Status::Code::kInvalidArgument);
+  CHECK(put(nlohmann::json::object()).code() == Status::Code::kInvalidArgument);
+  Status syntax = put({{"query", "MATCH (n RETURN n"}});
+  CHECK(syntax.code() == Status::Code::kSyntaxError);
+  CHECK(syntax.line() == 1);
+  CHECK(put({{"query", kHotRecipe}, {"params", {{"limit", 3}}}}).ok());
+  CHECK(decide::DeleteRecipe(f.db.get(), "r").ok());
+  CHECK(decide::DeleteRecipe(f.db.get(), "r").code() == Status::Code::kNotFound);
 }
 
 }  // namespace
