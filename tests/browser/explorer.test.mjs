@@ -188,8 +188,9 @@ try {
   check(await page.textContent('#decision-timings tr.step[data-source="primary"] td:nth-child(2)') === 'error',
     'the timings show the primary step with outcome error');
   const fbSources = await page.$$eval('#decision-items li.decision-item', (lis) => lis.map((li) => li.dataset.source));
-  check(fbSources.length === 10 && fbSources.every((s) => s === 'fallback:similar_taste'),
-    'the ten items came from the fallback');
+  // home_row's quota (3 per genre) may leave fewer than k of the fallback's candidates; min_items is 5.
+  check(fbSources.length >= 5 && fbSources.length <= 10 && fbSources.every((s) => s === 'fallback:similar_taste'),
+    `all ${fbSources.length} items came from the fallback`);
   await page.screenshot({ path: path.join(artifactDir, 'explorer-surfaces-fault.png'), fullPage: false });
 
   // Delay it 200 ms instead (past home_row's 50 ms deadline): a timeout, still not primary.
