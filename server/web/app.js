@@ -439,7 +439,7 @@ function describeRule(rule) {
 function describeItemRule(r, surface) {
   const def = surface && surface.rules ? surface.rules[r.rule] : null;
   let text = `rule ${r.rule} ${r.type}`;
-  if (r.factor !== undefined) text += ` ×${fmt(r.factor)}`;
+  if (r.factor !== undefined) text += ` ×${r.factor}`;
   if (r.score_before !== undefined) text += ` (score before ${fmt(r.score_before)})`;
   if (r.type === 'pin' && r.slot !== undefined) text += ` to slot ${r.slot}`;
   if (def && def.where) text += ` — ${def.where}`;

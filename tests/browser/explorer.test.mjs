@@ -232,6 +232,14 @@ try {
   page.on('request', (req) => {
     if (!req.url().startsWith(base)) consoleErrors.push('request outside the server: ' + req.url());
   });
+  // A surface made through the API, with rules that touch items (home_row's quota only drops).
+  const put = await fetch(base + '/v1/surfaces/explorer_rules', { method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ recipe: 'because_you_watched', item_type: 'Movie', label: 'title', k: 5,
+      deadline_ms: 1000,
+      rules: [{ type: 'boost', where: "'Drama' IN i.genres", factor: 1.5 },
+        { type: 'pin', id: '318', slot: 0 }] }) });
+  check(put.ok, 'a surface with a boost and a pin rule is created through the API');
   await page.goto(base + '/#surfaces');
   await page.waitForSelector('#faults-off', { timeout: 30000 });
   check((await page.textContent('#faults-off')).includes('--enable-fault-injection'),
@@ -245,6 +253,19 @@ try {
     null, { timeout: 30000 });
   check(await page.textContent('#served-by') === 'primary', 'deciding still works without fault injection');
   await page.screenshot({ path: path.join(artifactDir, 'explorer-surfaces-nofaults.png'), fullPage: false });
+
+  await page.selectOption('#surface', 'explorer_rules');
+  await page.click('#decide');
+  await page.waitForFunction(() => document.querySelector('#decision-meta').textContent.startsWith('explorer_rules')
+    && document.querySelectorAll('#decision-items li.decision-item').length === 5, null, { timeout: 30000 });
+  const pinned = page.locator('#decision-items li.decision-item').first();
+  check(await pinned.getAttribute('data-id') === '318'
+    && (await pinned.locator('.item-rules').allTextContents()).some((t) => t.startsWith('rule 1 pin')),
+    'the pinned movie 318 is in slot 0 and says rule 1 (pin) moved it');
+  const boosted = await page.$$eval('#decision-items .item-rules', (ds) => ds.map((d) => d.textContent)
+    .filter((t) => t.startsWith('rule 0 boost ×1.5 (score before')));
+  check(boosted.length >= 1, `items touched by the boost say so with their score before (${boosted.length})`);
+  check(await page.locator('#decision-rules tr[data-rule]').count() === 2, 'the rules summary lists both rules');
   check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
 } catch (e) {
   failed = true;
