@@ -682,7 +682,8 @@ function setMode(mode) {
   for (const node of document.querySelectorAll('.mode-surfaces')) node.hidden = mode !== 'surfaces';
   $('mode-recipes').setAttribute('aria-selected', String(mode === 'recipes'));
   $('mode-surfaces').setAttribute('aria-selected', String(mode === 'surfaces'));
-  if (location.hash !== '#' + mode) history.replaceState(null, '', '#' + mode);
+  const hash = mode === 'surfaces' ? '#surfaces' : '';
+  if (location.hash !== hash) history.replaceState(null, '', location.pathname + location.search + hash);
   if (mode === 'surfaces') {
     if (!$('s-user').value && $('user').value) $('s-user').value = $('user').value;
     if (!state.surfaces) loadSurfaces().catch((e) => { showDecideError(e); $('decision-status').textContent = 'Could not load surfaces.'; });
