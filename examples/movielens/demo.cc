@@ -24,6 +24,7 @@ struct DemoArgs {
   std::string host = "127.0.0.1";
   int port = 7070;
   bool auth = false;
+  bool fault_injection = false;
 };
 
 // A literal loopback address (127.0.0.0/8 or ::1); names such as "127.evil.invalid" are not.
@@ -37,6 +38,8 @@ bool IsLoopback(const std::string& host) {
 int Usage() {
   std::fprintf(stderr,
                "usage: pathwise demo [--data DIR] [--listen HOST:PORT] [--auth] [--source CSV_DIR]\n"
+               "                     [--enable-fault-injection]   (loopback only; adds\n"
+               "                     /v1/admin/faults and the explorer's fault toggles)\n"
                "       pathwise demo evaluate [--users N] [--source CSV_DIR] [--baselines-only]\n"
                "                              [--split test|validation] [--recipes FILE]\n"
                "                              [--min-rating X] [--resamples N] [--puresvd-rank N]\n");
@@ -61,6 +64,8 @@ bool ParseArgs(int argc, char** argv, DemoArgs* args) {
       args->port = static_cast<int>(port);
     } else if (arg == "--auth") {
       args->auth = true;
+    } else if (arg == "--enable-fault-injection") {
+      args->fault_injection = true;
     } else {
       return false;
     }
@@ -117,6 +122,7 @@ int Main(int argc, char** argv) {
   options.port = args.port;
   options.no_auth = !args.auth;
   options.data_dir = args.data_dir;
+  options.enable_fault_injection = args.fault_injection;  // Start() refuses it off loopback
   server::Server server(db.value().get(), options);
   Status started = server.Start();
   if (!started.ok()) {
@@ -138,6 +144,9 @@ int Main(int argc, char** argv) {
     auth_header = " -H 'Authorization: Bearer " + read_key.value() + "'";
   } else {
     std::printf("No authentication: the demo listens on loopback only (use --auth for keys).\n");
+  }
+  if (args.fault_injection) {
+    std::printf("Fault injection is on: /v1/admin/faults and the explorer's fault toggles.\n");
   }
   std::printf("\nExplorer: %s/\n\nTry:\n", base.c_str());
   std::printf("  curl -s%s %s/v1/recipes\n", auth_header.c_str(), base.c_str());

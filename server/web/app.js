@@ -22,6 +22,7 @@ async function api(method, path, body) {
     const err = (data && data.error) || { code: String(res.status), message: res.statusText };
     const e = new Error(err.message || 'request failed');
     e.info = err;
+    e.status = res.status;
     throw e;
   }
   return data;
@@ -402,6 +403,294 @@ async function inspect(type, id) {
   }
 }
 
+
+// ---- surfaces: decisions, reason codes, rules, timings and faults (docs/decisions.md) ---------
+const FAULT_DELAY_MS = 200;
+// One line per reason code, from docs/decisions.md ("Reason codes"); <x> is the code's suffix.
+const REASONS = {
+  no_history: () => 'the user\'s node does not exist or has no outgoing edges',
+  no_query_vector: () => 'a NEAREST source had no vector to search with (e.g. no taste vector)',
+  few_candidates: () => 'a step left fewer than min_items items; the next step filled the list',
+  low_confidence: () => 'a recipe\'s list was below min_confidence; the next step replaced it',
+  source_timeout: (x) => `${x} did not answer within its budget or the deadline (a recipe is abandoned, a RECOMMEND source dropped)`,
+  source_error: (x) => `${x} failed (missing, a query error, an injected fault) and was skipped or dropped`,
+  breaker_open: (x) => `the circuit breaker of ${x} is open: it was skipped`,
+  deadline: () => 'no time was left for a step, or its rules could not be evaluated in time',
+  overload: () => 'every decision worker was busy and the queue full: served from the popular list',
+  rule_filtered_all: () => 'the rules removed every item of a step\'s list',
+};
+function describeReason(code) {
+  const i = code.indexOf(':');
+  const name = i < 0 ? code : code.slice(0, i);
+  const arg = i < 0 ? '' : code.slice(i + 1);
+  const f = REASONS[name];
+  return f ? f(arg) : 'unknown reason code';
+}
+function describeRule(rule) {
+  if (!rule) return '';
+  switch (rule.type) {
+    case 'filter': return `filter where ${rule.where}`;
+    case 'boost': case 'bury': return `${rule.type} ×${rule.factor} where ${rule.where}`;
+    case 'quota': return `quota at most ${rule.max} per ${rule.by}`;
+    case 'pin': return `pin ${rule.id !== undefined ? 'id ' + rule.id : 'where ' + rule.where} at slot ${rule.slot}`;
+    default: return rule.type;
+  }
+}
+function describeItemRule(r, surface) {
+  const def = surface && surface.rules ? surface.rules[r.rule] : null;
+  let text = `rule ${r.rule} ${r.type}`;
+  if (r.factor !== undefined) text += ` ×${r.factor}`;
+  if (r.score_before !== undefined) text += ` (score before ${fmt(r.score_before)})`;
+  if (r.type === 'pin' && r.slot !== undefined) text += ` to slot ${r.slot}`;
+  if (def && def.where) text += ` — ${def.where}`;
+  return text;
+}
+
+async function loadSurfaces() {
+  const data = await api('GET', '/v1/surfaces');
+  const list = Array.isArray(data) ? data : (data.surfaces || []);
+  const select = $('surface');
+  select.textContent = '';
+  state.surfaces = {};
+  for (const s of list) {
+    state.surfaces[s.name] = s;
+    select.append(el('option', { value: s.name }, s.name));
+  }
+  if (state.surfaces.home_row) select.value = 'home_row';
+  if (!list.length) $('decision-status').textContent = 'No surfaces are defined (POST /v1/surfaces/{name}).';
+  selectSurface();
+}
+function surfaceRecipes(s) {
+  return s ? [s.recipe, ...(s.fallbacks || [])].filter(Boolean) : [];
+}
+function selectSurface() {
+  const s = state.surfaces && state.surfaces[$('surface').value];
+  const chain = $('surface-chain');
+  chain.textContent = '';
+  if (!s) { $('surface-description').textContent = ''; renderFaults(); return; }
+  $('surface-description').textContent = s.description || '';
+  const steps = surfaceRecipes(s).map((r, i) => (i === 0 ? 'primary: ' : 'fallback: ') + r);
+  if (s.last_served !== false) steps.push('last_served');
+  if (s.popular) steps.push('popular');
+  chain.append('chain ');
+  steps.forEach((t, i) => { chain.append(el('span', { class: 'step' }, t)); if (i < steps.length - 1) chain.append('→ '); });
+  const rules = (s.rules || []).map((r, i) => `${i}: ${describeRule(r)}`);
+  if (rules.length) chain.append(el('div', { class: 'hint' }, 'rules ' + rules.join('; ')));
+  chain.append(el('div', { class: 'hint' }, `k ${s.k}, deadline ${s.deadline_ms} ms, min_items ${s.min_items}`));
+  renderFaults();
+}
+
+// Faults: GET /v1/admin/faults is 404 when the server runs without --enable-fault-injection.
+async function loadFaults() {
+  try {
+    const data = await api('GET', '/v1/admin/faults');
+    state.faultsOn = true;
+    state.faultsWhy = '';
+    state.faults = {};
+    for (const f of data.faults || []) state.faults[f.target] = f;
+  } catch (e) {
+    state.faultsOn = false;
+    state.faults = {};
+    state.faultsWhy = e.status === 404
+      ? 'Fault injection is off: start the server with --enable-fault-injection (pathwise serve or pathwise demo, loopback only) to toggle faults here.'
+      : (e.status === 401 || e.status === 403)
+        ? 'Fault injection needs an admin API key (' + e.message + ').'
+        : 'Fault injection is unavailable: ' + e.message;
+  }
+  renderFaults();
+}
+function faultActive(f) {
+  return { fail: !!f && f.fail_rate > 0, delay: !!f && f.delay_ms > 0 && f.delay_rate > 0 };
+}
+function renderFaults() {
+  const box = $('faults');
+  box.textContent = '';
+  if (state.faultsOn === undefined) { box.append(el('span', { class: 'hint' }, 'Checking whether fault injection is on…')); return; }
+  const s = state.surfaces && state.surfaces[$('surface').value];
+  const table = el('table');
+  for (const recipe of surfaceRecipes(s)) {
+    const target = 'recipe:' + recipe;
+    const on = faultActive(state.faults[target]);
+    const fail = el('input', { type: 'checkbox', class: 'fault-fail', 'data-target': target });
+    const delay = el('input', { type: 'checkbox', class: 'fault-delay', 'data-target': target });
+    fail.checked = on.fail; delay.checked = on.delay;
+    fail.disabled = delay.disabled = !state.faultsOn;
+    const change = () => setFault(target, fail.checked, delay.checked);
+    fail.addEventListener('change', change);
+    delay.addEventListener('change', change);
+    table.append(el('tr', { 'data-target': target }, el('td', {}, recipe),
+      el('td', {}, el('label', { class: 'check' }, fail, ' fail')),
+      el('td', {}, el('label', { class: 'check' }, delay, ` delay ${FAULT_DELAY_MS} ms`))));
+  }
+  box.append(table);
+  if (!state.faultsOn) {
+    box.append(el('p', { id: 'faults-off', class: 'hint' }, state.faultsWhy));
+  } else {
+    box.append(el('div', { class: 'buttons' },
+      el('button', { id: 'clear-faults', onclick: clearFaults }, 'Clear all faults'),
+      el('span', { class: 'hint' }, ' faults apply to every surface; Decide again to see the fallback')));
+  }
+}
+async function setFault(target, fail, delay) {
+  // A fault with both rates 0 is a no-op: that is how one target is switched off
+  // (DELETE /v1/admin/faults clears them all).
+  const body = { target, fail_rate: fail ? 1 : 0, delay_ms: delay ? FAULT_DELAY_MS : 0,
+    delay_rate: delay ? 1 : 0 };
+  try {
+    const data = await api('POST', '/v1/admin/faults', body);
+    state.faults = {};
+    for (const f of data.faults || []) state.faults[f.target] = f;
+    $('decide-error').hidden = true;
+  } catch (e) {
+    showDecideError(e);
+  }
+  renderFaults();
+  if ($('s-user').value.trim()) await decide();
+}
+async function clearFaults() {
+  try {
+    await api('DELETE', '/v1/admin/faults');
+    state.faults = {};
+  } catch (e) {
+    showDecideError(e);
+  }
+  renderFaults();
+  if ($('s-user').value.trim()) await decide();
+}
+function showDecideError(e) {
+  const info = e.info || {};
+  $('decide-error').textContent = `${info.code || 'error'} — ${info.message || e.message}`;
+  $('decide-error').hidden = false;
+}
+
+async function decide() {
+  if (state.deciding) { state.decideAgain = true; return; }
+  const name = $('surface').value;
+  const user = $('s-user').value.trim();
+  if (!name) { $('decision-status').textContent = 'No surface to decide.'; return; }
+  if (!user) { $('decision-status').textContent = 'Pick a user first.'; return; }
+  const body = { user, explain: $('s-explain').checked };
+  const k = $('s-k').value.trim();
+  const deadline = $('s-deadline').value.trim();
+  if (k) body.k = Number(k);
+  if (deadline) body.deadline_ms = Number(deadline);
+  state.deciding = true;
+  $('decide').disabled = true;
+  $('decision-status').textContent = 'Deciding…';
+  $('decide-error').hidden = true;
+  try {
+    const res = await api('POST', `/v1/surfaces/${encodeURIComponent(name)}/decide`, body);
+    await renderDecision(res, state.surfaces[name]);
+  } catch (e) {
+    showDecideError(e);
+    $('decision-status').textContent = 'The decision failed.';
+  } finally {
+    state.deciding = false;
+    $('decide').disabled = false;
+    if (state.decideAgain) { state.decideAgain = false; decide(); }
+  }
+}
+
+async function renderDecision(res, surface) {
+  const items = res.items || [];
+  const pathMovieIds = [];
+  for (const it of items) {
+    if (it.explanation) for (const p of readPaths(it.explanation)) for (const n of p.nodes) if (n.type === 'Movie') pathMovieIds.push(n.id);
+  }
+  await resolveTitles(items.filter((it) => it.type === 'Movie').map((it) => String(it.id)).concat(pathMovieIds));
+  $('decision').hidden = false;
+  $('decision-status').textContent = items.length ? '' : 'The decision served no items.';
+  $('decision-meta').textContent = `${res.surface} · ${items.length} items · ${res.recommendation_id}`;
+  $('served-by').textContent = res.served_by;
+  const degraded = $('degraded');
+  degraded.textContent = res.degraded ? 'degraded' : 'not degraded';
+  degraded.className = 'badge ' + (res.degraded ? 'bad' : 'ok');
+  const conf = Number(res.confidence) || 0;
+  $('confidence').textContent = fmt(conf);
+  $('confidence-bar').firstChild.style.width = Math.max(1, Math.min(100, 100 * conf)) + '%';
+
+  const reasons = $('reason-codes');
+  reasons.textContent = '';
+  for (const code of res.reasons || []) {
+    reasons.append(el('li', { 'data-code': code }, el('code', {}, code), ' — ', describeReason(code)));
+  }
+  if (!(res.reasons || []).length) reasons.append(el('li', { class: 'hint' }, 'none: the primary recipe served the list'));
+
+  const list = $('decision-items');
+  list.textContent = '';
+  const maxScore = Math.max(1e-9, ...items.map((it) => Math.abs(Number(it.score) || 0)));
+  const width = Math.max(420, list.clientWidth - 40);
+  for (const it of items) {
+    const id = String(it.id);
+    const info = it.type === 'Movie' ? state.titles[id] : null;
+    const title = it.label ?? (info ? info.title : id);
+    const li = el('li', { class: 'decision-item' + (it.source !== 'primary' ? ' fallback' : ''),
+      'data-id': id, 'data-source': it.source });
+    li.append(el('div', { class: 'result-head' },
+      el('span', { class: 'slot' }, String(it.slot)),
+      el('span', { class: 'result-title', onclick: () => inspect(it.type, id) }, String(title)),
+      el('span', { class: 'result-sub' }, info ? `${info.year || ''} · ${(info.genres || []).join(', ')}` : it.type),
+      el('span', { class: 'source' }, it.source),
+      el('span', { class: 'score' }, it.score === null || it.score === undefined ? '' : 'score ' + fmt(it.score))));
+    if (typeof it.score === 'number') {
+      const bar = el('div', { class: 'bar' }, el('div'));
+      bar.firstChild.style.width = Math.max(2, 100 * Math.abs(it.score) / maxScore) + '%';
+      li.append(bar);
+    }
+    for (const r of it.reasons || []) li.append(el('div', { class: 'item-rules' }, describeItemRule(r, surface)));
+    if (it.explanation) li.append(drawExplanation(it.explanation, width));
+    list.append(li);
+  }
+
+  const rules = $('decision-rules');
+  rules.textContent = '';
+  if ((res.rules || []).length) {
+    const table = el('table', {}, el('tr', {}, el('td', {}, 'rule'), el('td', {}, 'definition'), el('td', { class: 'num' }, 'affected')));
+    for (const r of res.rules) {
+      const def = surface && surface.rules ? surface.rules[r.rule] : { type: r.type };
+      table.append(el('tr', { 'data-rule': r.rule }, el('td', {}, `${r.rule} ${r.type}`),
+        el('td', {}, describeRule(def || { type: r.type })), el('td', { class: 'num' }, r.affected)));
+    }
+    rules.append(table);
+  } else {
+    rules.append(el('span', { class: 'hint' }, (surface && (surface.rules || []).length) ? 'no rule touched this list' : 'this surface has no rules'));
+  }
+
+  const timings = $('decision-timings');
+  timings.textContent = '';
+  const t = res.timings || {};
+  const total = Math.max(1, t.total_us || 0);
+  const table = el('table', {}, el('tr', {}, el('td', {}, 'step'), el('td', {}, 'outcome'),
+    el('td', { class: 'num' }, 'ms'), el('td', {}, '')));
+  for (const st of t.steps || []) {
+    const bar = el('div', { class: 'timing-bar' });
+    bar.style.width = Math.min(100, 100 * (st.us || 0) / total) + '%';
+    table.append(el('tr', { class: 'step', 'data-source': st.source },
+      el('td', {}, st.source),
+      el('td', { class: st.outcome === 'ok' ? 'outcome-ok' : 'outcome-bad' }, st.outcome),
+      el('td', { class: 'num' }, fmt((st.us || 0) / 1000)), el('td', { style: 'width:35%' }, bar)));
+  }
+  table.append(el('tr', {}, el('td', {}, 'rules'), el('td', {}, ''), el('td', { class: 'num' }, fmt((t.rules_us || 0) / 1000)), el('td', {}, '')));
+  table.append(el('tr', {}, el('td', {}, el('strong', {}, 'total')), el('td', {}, ''), el('td', { class: 'num' }, fmt((t.total_us || 0) / 1000)), el('td', {}, '')));
+  timings.append(table);
+}
+
+// ---- modes -----------------------------------------------------------------------------------
+function setMode(mode) {
+  state.mode = mode;
+  for (const node of document.querySelectorAll('.mode-recipes')) node.hidden = mode !== 'recipes';
+  for (const node of document.querySelectorAll('.mode-surfaces')) node.hidden = mode !== 'surfaces';
+  $('mode-recipes').setAttribute('aria-selected', String(mode === 'recipes'));
+  $('mode-surfaces').setAttribute('aria-selected', String(mode === 'surfaces'));
+  const hash = mode === 'surfaces' ? '#surfaces' : '';
+  if (location.hash !== hash) history.replaceState(null, '', location.pathname + location.search + hash);
+  if (mode === 'surfaces') {
+    if (!$('s-user').value && $('user').value) $('s-user').value = $('user').value;
+    if (!state.surfaces) loadSurfaces().catch((e) => { showDecideError(e); $('decision-status').textContent = 'Could not load surfaces.'; });
+    if (state.faultsOn === undefined) loadFaults();
+  }
+}
+
 // ---- wiring ----------------------------------------------------------------------------------
 function init() {
   const key = $('api-key');
@@ -411,6 +700,9 @@ function init() {
     else localStorage.removeItem('pathwise.apiKey');
     loadRecipes().catch((e) => showError(e));
     loadUsers();
+    state.surfaces = undefined;
+    state.faultsOn = undefined;
+    if (state.mode === 'surfaces') setMode('surfaces');
   });
   $('recipe').addEventListener('change', selectRecipe);
   $('editor').addEventListener('input', () => renderGutter(0));
@@ -420,7 +712,13 @@ function init() {
   });
   $('run').addEventListener('click', run);
   $('user').addEventListener('keydown', (e) => { if (e.key === 'Enter') run(); });
+  $('mode-recipes').addEventListener('click', () => setMode('recipes'));
+  $('mode-surfaces').addEventListener('click', () => setMode('surfaces'));
+  $('surface').addEventListener('change', selectSurface);
+  $('decide').addEventListener('click', decide);
+  $('s-user').addEventListener('keydown', (e) => { if (e.key === 'Enter') decide(); });
   renderGutter(0);
+  setMode(location.hash === '#surfaces' ? 'surfaces' : 'recipes');
   loadRecipes().catch((e) => { showError(e); $('status').textContent = 'Could not load recipes.'; });
   loadUsers();
 }

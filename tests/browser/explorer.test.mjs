@@ -1,6 +1,7 @@
 // End-to-end test of the explanation explorer: starts `pathwise demo` on a free loopback port,
 // drives the page in headless Chromium (playwright-core, the system's /usr/bin/chromium) and
-// saves a screenshot. Usage: node explorer.test.mjs <pathwise binary> <artifact dir>
+// saves screenshots. The demo runs with --enable-fault-injection for the recipe and surface
+// tests, then is restarted without it to check that the page disables its fault toggles. Usage: node explorer.test.mjs <pathwise binary> <artifact dir>
 // Exit codes: 0 passed, 1 failed, 77 skipped (no chromium).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,8 +32,8 @@ function freePort() {
   });
 }
 
-function startDemo(dataDir, port) {
-  const child = spawn(binary, ['demo', '--data', dataDir, '--listen', `127.0.0.1:${port}`],
+function startDemo(dataDir, port, extraArgs = []) {
+  const child = spawn(binary, ['demo', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise((resolve, reject) => {
@@ -58,12 +59,12 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pathwise-browser-'));
 const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pathwise-chromium-'));
 fs.mkdirSync(artifactDir, { recursive: true });
 const port = await freePort();
-const demo = startDemo(dataDir, port);
+let demo = startDemo(dataDir, port, ['--enable-fault-injection']);
 let browser;
 let page;
 let failed = false;
 try {
-  const base = await demo.ready;
+  let base = await demo.ready;
   console.log('demo serving at', base);
   // A fresh --user-data-dir: playwright passes profileDir as Chromium's --user-data-dir.
   browser = await chromium.launchPersistentContext(profileDir, {
@@ -138,6 +139,133 @@ try {
   check(/line \d+/.test(errorText), 'a syntax error is reported with its line: ' + errorText.trim());
   check(await page.locator('#gutter .err').count() === 1, 'the offending line is highlighted in the gutter');
   await page.screenshot({ path: path.join(artifactDir, 'explorer-error.png'), fullPage: false });
+  check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
+
+  // ---- Surfaces mode: home_row for user 1, then faults make the fallback take over ----
+  await page.uncheck('#use-editor');
+  await page.click('#mode-surfaces');
+  await page.waitForSelector('#surface option[value="home_row"]', { state: 'attached', timeout: 30000 });
+  check(await page.isHidden('#controls') && await page.isVisible('#surface-controls'),
+    'the Surfaces tab replaces the recipe controls with the surface controls');
+  check(await page.inputValue('#surface') === 'home_row', 'home_row is the surface picked by default');
+  await page.waitForSelector('#faults tr[data-target="recipe:because_you_watched"]', { timeout: 10000 });
+  check(await page.locator('#faults input.fault-fail:enabled').count() === 3,
+    'with fault injection on, each recipe of home_row\'s chain (3) has an enabled fail toggle');
+  const servedBy = () => page.textContent('#served-by');
+  const decideAndWait = async (predicate, arg) => {
+    await page.waitForFunction(predicate, arg, { timeout: 30000 });
+  };
+  await page.fill('#s-user', '1');
+  await page.check('#s-explain');
+  await page.click('#decide');
+  await decideAndWait(() => document.querySelectorAll('#decision-items li.decision-item').length === 10
+    && document.querySelector('#served-by').textContent !== '');
+  check(await servedBy() === 'primary', 'home_row for user 1 is served by the primary recipe');
+  check(await page.textContent('#degraded') === 'not degraded', 'the decision is shown as not degraded');
+  const confidence = Number(await page.textContent('#confidence'));
+  check(confidence > 0 && confidence <= 1, `confidence is shown as a number in (0, 1]: ${confidence}`);
+  const items = page.locator('#decision-items li.decision-item');
+  check(await items.count() === 10, 'the decision shows ten items');
+  const sources = await page.$$eval('#decision-items li.decision-item', (lis) => lis.map((li) => li.dataset.source));
+  check(sources.every((s) => s === 'primary'), 'every item says it came from the primary recipe');
+  const itemTitles = await page.$$eval('#decision-items .result-title', (ts) => ts.map((t) => t.textContent));
+  check(itemTitles.every((t) => t && !/^\d+$/.test(t)), 'items show movie titles (the surface label)');
+  check(await items.nth(0).locator('.explain svg g.node').count() >= 3, 'with explain, items draw their paths');
+  check(await page.locator('#reason-codes li[data-code]').count() === 0, 'no reason codes for a primary decision');
+  check(await page.textContent('#decision-timings tr.step[data-source="primary"] td:nth-child(2)') === 'ok',
+    'the timings show the primary step with outcome ok');
+  check((await page.textContent('#decision-rules')).includes('quota'), 'the rules summary names home_row\'s quota rule');
+  const primaryIds = await page.$$eval('#decision-items li.decision-item', (lis) => lis.map((li) => li.dataset.id));
+
+  // Fail the primary recipe: the toggle POSTs the fault and decides again.
+  await page.click('#faults tr[data-target="recipe:because_you_watched"] input.fault-fail');
+  await decideAndWait(() => document.querySelector('#served-by').textContent === 'fallback:similar_taste');
+  check(await servedBy() === 'fallback:similar_taste', 'with the primary failing, similar_taste serves the row');
+  check(await page.textContent('#degraded') === 'degraded', 'the decision is shown as degraded');
+  const failReason = page.locator('#reason-codes li[data-code="source_error:because_you_watched"]');
+  check(await failReason.count() === 1 && (await failReason.textContent()).includes('failed'),
+    'reason source_error:because_you_watched is shown with its description');
+  check(await page.textContent('#decision-timings tr.step[data-source="primary"] td:nth-child(2)') === 'error',
+    'the timings show the primary step with outcome error');
+  const fbSources = await page.$$eval('#decision-items li.decision-item', (lis) => lis.map((li) => li.dataset.source));
+  // home_row's quota (3 per genre) may leave fewer than k of the fallback's candidates; min_items is 5.
+  check(fbSources.length >= 5 && fbSources.length <= 10 && fbSources.every((s) => s === 'fallback:similar_taste'),
+    `all ${fbSources.length} items came from the fallback`);
+  await page.screenshot({ path: path.join(artifactDir, 'explorer-surfaces-fault.png'), fullPage: false });
+
+  // Delay it 200 ms instead (past home_row's 50 ms deadline): a timeout, still not primary.
+  await page.click('#faults tr[data-target="recipe:because_you_watched"] input.fault-fail');
+  await decideAndWait(() => document.querySelector('#served-by').textContent === 'primary'
+    && !document.querySelector('#faults input:checked'));
+  await page.click('#faults tr[data-target="recipe:because_you_watched"] input.fault-delay');
+  await decideAndWait(() => !!document.querySelector('#reason-codes li[data-code="source_timeout:because_you_watched"]'));
+  check(await servedBy() !== 'primary', `with the primary delayed, the row is served by ${await servedBy()}`);
+  check((await page.textContent('#reason-codes')).includes('did not answer'),
+    'source_timeout:because_you_watched is shown with its description');
+  const faults = await page.evaluate(async () => (await fetch('/v1/admin/faults')).json());
+  check(faults.faults.some((f) => f.target === 'recipe:because_you_watched' && f.delay_ms === 200 && f.fail_rate === 0),
+    'the server holds the fault the toggles set (delay 200 ms, no failure)');
+
+  // Clear all faults: the primary serves again.
+  await page.click('#clear-faults');
+  await decideAndWait(() => document.querySelector('#served-by').textContent === 'primary'
+    && !document.querySelector('#faults input:checked'));
+  const afterIds = await page.$$eval('#decision-items li.decision-item', (lis) => lis.map((li) => li.dataset.id));
+  check(afterIds.length === 10 && JSON.stringify(afterIds) === JSON.stringify(primaryIds),
+    'after clearing the faults the primary serves the same ten items again');
+  await page.screenshot({ path: path.join(artifactDir, 'explorer-surfaces.png'), fullPage: false });
+  check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
+
+  // ---- The same page against a server without fault injection: toggles off, and why ----
+  await page.close();
+  demo.child.kill('SIGTERM');
+  await new Promise((resolve) => {
+    if (demo.child.exitCode !== null) { resolve(); return; }
+    const timer = setTimeout(() => { demo.child.kill('SIGKILL'); }, 15000);
+    demo.child.once('exit', () => { clearTimeout(timer); resolve(); });
+  });
+  demo = startDemo(dataDir, await freePort());
+  base = await demo.ready;
+  console.log('demo (no fault injection) serving at', base);
+  page = await browser.newPage();
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('request', (req) => {
+    if (!req.url().startsWith(base)) consoleErrors.push('request outside the server: ' + req.url());
+  });
+  // A surface made through the API, with rules that touch items (home_row's quota only drops).
+  const put = await fetch(base + '/v1/surfaces/explorer_rules', { method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ recipe: 'because_you_watched', item_type: 'Movie', label: 'title', k: 5,
+      deadline_ms: 1000,
+      rules: [{ type: 'boost', where: "'Drama' IN i.genres", factor: 1.5 },
+        { type: 'pin', id: '318', slot: 0 }] }) });
+  check(put.ok, 'a surface with a boost and a pin rule is created through the API');
+  await page.goto(base + '/#surfaces');
+  await page.waitForSelector('#faults-off', { timeout: 30000 });
+  check((await page.textContent('#faults-off')).includes('--enable-fault-injection'),
+    'without fault injection the page says how to turn it on');
+  check(await page.locator('#faults input.fault-fail:disabled').count() === 3
+    && await page.locator('#faults input:enabled').count() === 0, 'and its fault toggles are disabled');
+  check(await page.locator('#clear-faults').count() === 0, 'and it has no Clear all faults button');
+  await page.fill('#s-user', '1');
+  await page.click('#decide');
+  await page.waitForFunction(() => document.querySelectorAll('#decision-items li.decision-item').length === 10,
+    null, { timeout: 30000 });
+  check(await page.textContent('#served-by') === 'primary', 'deciding still works without fault injection');
+  await page.screenshot({ path: path.join(artifactDir, 'explorer-surfaces-nofaults.png'), fullPage: false });
+
+  await page.selectOption('#surface', 'explorer_rules');
+  await page.click('#decide');
+  await page.waitForFunction(() => document.querySelector('#decision-meta').textContent.startsWith('explorer_rules')
+    && document.querySelectorAll('#decision-items li.decision-item').length === 5, null, { timeout: 30000 });
+  const pinned = page.locator('#decision-items li.decision-item').first();
+  check(await pinned.getAttribute('data-id') === '318'
+    && (await pinned.locator('.item-rules').allTextContents()).some((t) => t.startsWith('rule 1 pin')),
+    'the pinned movie 318 is in slot 0 and says rule 1 (pin) moved it');
+  const boosted = await page.$$eval('#decision-items .item-rules', (ds) => ds.map((d) => d.textContent)
+    .filter((t) => t.startsWith('rule 0 boost ×1.5 (score before')));
+  check(boosted.length >= 1, `items touched by the boost say so with their score before (${boosted.length})`);
+  check(await page.locator('#decision-rules tr[data-rule]').count() === 2, 'the rules summary lists both rules');
   check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
 } catch (e) {
   failed = true;
