@@ -50,13 +50,14 @@ constexpr int64_t kMaxLimit = 100;
 constexpr int64_t kK = 10;
 constexpr int64_t kCandidatesFactor = 3;  // the surface default: $limit = k x 3 = 30
 
-json SurfaceDefinition(int64_t deadline_ms, int64_t source_budget_ms) {
-  return {{"recipe", kPrimary},
+// breaker_off: 1,000 failures within 1 ms to open, so the breakers never open.
+json SurfaceDefinition(int64_t deadline_ms, int64_t source_budget_ms, bool breaker_off = false) {
+  json s = {{"recipe", kPrimary},
           {"fallbacks", {kFallback}},
           {"last_served", true},
           {"popular", {{"query", kPopularQuery}, {"refresh_seconds", 60}}},
           {"k", kK},
-          {"min_items", 5},
+          {"min_items", 3},
           {"deadline_ms", deadline_ms},
           {"item_type", "Item"},
           {"user_type", "User"},
@@ -66,6 +67,15 @@ json SurfaceDefinition(int64_t deadline_ms, int64_t source_budget_ms) {
            {{{"type", "filter"}, {"where", "i.price <= 150"}},
             {{"type", "boost"}, {"where", "i.popularity >= 20"}, {"factor", 1.2}},
             {{"type", "quota"}, {"by", "i.category"}, {"max", 3}}}}};
+  if (breaker_off) s["breaker"] = {{"failures", 1000}, {"window_ms", 1}, {"cooldown_ms", 1}};
+  return s;
+}
+
+Status DefineSurface(Database* db, int64_t deadline_ms, int64_t source_budget_ms,
+                     bool breaker_off) {
+  auto stored =
+      decide::PutSurface(db, kSurface, SurfaceDefinition(deadline_ms, source_budget_ms, breaker_off));
+  return stored.ok() ? Status::OK() : stored.status();
 }
 
 Status StoreRecipesAndSurface(Database* db, int64_t deadline_ms, int64_t source_budget_ms) {
@@ -79,8 +89,7 @@ Status StoreRecipesAndSurface(Database* db, int64_t deadline_ms, int64_t source_
     set.ops.push_back(MetaWrite{std::string("recipe/") + name, recipe.dump()});
   }
   PW_RETURN_IF_ERROR(db->Apply(set));
-  auto stored = decide::PutSurface(db, kSurface, SurfaceDefinition(deadline_ms, source_budget_ms));
-  return stored.ok() ? Status::OK() : stored.status();
+  return DefineSurface(db, deadline_ms, source_budget_ms, false);
 }
 
 // Outcomes of many decisions.
@@ -356,18 +365,27 @@ Status Run(const Flags& flags, Report* report) {
   // 3. Faults: one source delayed, then the whole primary recipe delayed.
   if (section("fault")) {
     struct Case {
-      std::string key, target, note;
+      std::string key;
+      json fault;
+      bool breaker_off;
+      std::string note;
     };
+    const std::string delayed = "delayed " + std::to_string(fault_ms) + " ms";
     std::vector<Case> cases = {
-        {"fault.source_nearest", "source:nearest",
-         "source 'nearest' delayed " + std::to_string(fault_ms) + " ms (stops at its budget)"},
-        {"fault.source_graph", "source:graph",
-         "source 'graph' delayed " + std::to_string(fault_ms) + " ms (stops at its budget)"},
-        {"fault.recipe_primary", std::string("recipe:") + kPrimary,
-         "whole primary recipe delayed " + std::to_string(fault_ms) + " ms (holds workers)"}};
+        {"fault.source_nearest", {{"target", "source:nearest"}, {"delay_ms", fault_ms}}, false,
+         "source 'nearest' " + delayed + " (stops at its budget)"},
+        {"fault.source_nearest_fail", {{"target", "source:nearest"}, {"fail_rate", 1.0}}, false,
+         "source 'nearest' fails every time"},
+        {"fault.recipe_primary",
+         {{"target", std::string("recipe:") + kPrimary}, {"delay_ms", fault_ms}}, false,
+         "whole primary recipe " + delayed + " (holds workers)"},
+        {"fault.recipe_primary_no_breaker",
+         {{"target", std::string("recipe:") + kPrimary}, {"delay_ms", fault_ms}}, true,
+         "whole primary recipe " + delayed + ", breakers never open"}};
     for (const Case& c : cases) {
+      PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, c.breaker_off));
       auto decider = NewDecider(db.get(), users);
-      PW_RETURN_IF_ERROR(decider->SetFault({{"target", c.target}, {"delay_ms", fault_ms}}));
+      PW_RETURN_IF_ERROR(decider->SetFault(c.fault));
       double elapsed = 0;
       Tally t = ClosedLoop(*decider, threads, seconds, users, gen.seed + 41, deadline_ms, &elapsed);
       Record(report, c.key, t,
@@ -377,34 +395,41 @@ Status Run(const Flags& flags, Report* report) {
       report->Info(c.key + ".metrics", decider->Metrics());
       PW_RETURN_IF_ERROR(decider->ClearFaults());
     }
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
   }
 
   // 4. Saturation (closed loop), then an open loop at twice that rate.
   if (section("overload")) {
-    auto decider = NewDecider(db.get(), users);
-    double elapsed = 0;
-    Tally sat = ClosedLoop(*decider, threads, seconds, users, gen.seed + 51, deadline_ms, &elapsed);
-    const double saturation = sat.decisions / elapsed;
-    Record(report, "overload.saturation_closed_loop", sat,
-           std::to_string(threads) + " threads back to back");
-    report->Value("overload.saturation_decisions_per_second", saturation, "decisions/s");
-    const double rate = 2 * saturation;
-    decider = NewDecider(db.get(), users);
-    Samples service;
-    size_t late = 0;
-    double t0 = NowSeconds();
-    Tally open = OpenLoop(*decider, open_clients, rate, seconds, users, gen.seed + 61, deadline_ms,
-                          &service, &late);
-    double open_elapsed = NowSeconds() - t0;
-    Record(report, "overload.open_loop_2x", open,
-           "from the scheduled send time; target p99 <= deadline + 2 ms");
-    report->Latency("overload.open_loop_2x.service", service, "inside Decide only");
-    report->Value("overload.offered_rate", rate, "decisions/s");
-    report->Value("overload.achieved_rate", open.decisions / open_elapsed, "decisions/s");
-    report->Value("overload.late_sends", static_cast<double>(late), "sends",
-                  "sent > 1 ms after their scheduled time (all pacing threads busy)");
-    report->Value("overload.degraded_share", open.DegradedShare() * 100, "%");
-    report->Info("overload.metrics", decider->Metrics());
+    for (bool breaker_off : {false, true}) {
+      const std::string key = breaker_off ? "overload_no_breaker" : "overload";
+      PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, breaker_off));
+      auto decider = NewDecider(db.get(), users);
+      double elapsed = 0;
+      Tally sat =
+          ClosedLoop(*decider, threads, seconds, users, gen.seed + 51, deadline_ms, &elapsed);
+      const double saturation = sat.decisions / elapsed;
+      Record(report, key + ".saturation_closed_loop", sat,
+             std::to_string(threads) + " threads back to back");
+      report->Value(key + ".saturation_decisions_per_second", saturation, "decisions/s");
+      const double rate = 2 * saturation;
+      decider = NewDecider(db.get(), users);
+      Samples service;
+      size_t late = 0;
+      double t0 = NowSeconds();
+      Tally open = OpenLoop(*decider, open_clients, rate, seconds, users, gen.seed + 61,
+                            deadline_ms, &service, &late);
+      double open_elapsed = NowSeconds() - t0;
+      Record(report, key + ".open_loop_2x", open,
+             "from the scheduled send time; target p99 <= deadline + 2 ms");
+      report->Latency(key + ".open_loop_2x.service", service, "inside Decide only");
+      report->Value(key + ".offered_rate", rate, "decisions/s");
+      report->Value(key + ".achieved_rate", open.decisions / open_elapsed, "decisions/s");
+      report->Value(key + ".late_sends", static_cast<double>(late), "sends",
+                    "sent > 1 ms after their scheduled time (all pacing threads busy)");
+      report->Value(key + ".degraded_share", open.DegradedShare() * 100, "%");
+      report->Info(key + ".metrics", decider->Metrics());
+    }
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
   }
   return Status::OK();
 }
