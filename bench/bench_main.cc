@@ -37,7 +37,7 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       Decisions (a surface with a two-source recipe, a fallback, a popular list, three rules)
       vs the bare recipe query in the same run; the popular-list cache hit vs miss; one source
       or the whole recipe delayed by fault injection (T threads); saturation (T threads, closed
-      loop), then an open loop at twice that rate from C pacing threads.
+      loop), then an open loop at twice that rate from C pacing threads (default 160).
 
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database generated with
