@@ -287,7 +287,7 @@ Status Run(const Flags& flags, Report* report) {
     std::mt19937_64 rng(gen.seed + 31);
     Samples bare, rows;
     Tally decided;
-    Samples rules_us, inner_total_us;
+    Samples rules_us, inner_total_us, primary_step_us, rest_us;
     size_t bare_errors = 0;
     std::string bare_error;
     const int64_t limit = std::min<int64_t>(kK * kCandidatesFactor, kMaxLimit);
@@ -313,7 +313,15 @@ Status Run(const Flags& flags, Report* report) {
         decided.Add(d, us);
         if (d.ok()) {
           rules_us.Add((*d)["timings"].value("rules_us", 0.0));
-          inner_total_us.Add((*d)["timings"].value("total_us", 0.0));
+          const json& timings = (*d)["timings"];
+          double total_us = timings.value("total_us", 0.0);
+          inner_total_us.Add(total_us);
+          double steps_us = 0;
+          for (const auto& step : timings["steps"]) {
+            steps_us += step.value("us", 0.0);
+            if (step.value("source", "") == "primary") primary_step_us.Add(step.value("us", 0.0));
+          }
+          rest_us.Add(total_us - steps_us - timings.value("rules_us", 0.0));
         }
       };
       if (run % 2 == 0) {
@@ -328,6 +336,11 @@ Status Run(const Flags& flags, Report* report) {
     report->Latency("bare.recipe_query", bare, "Database::Query of the primary recipe, $limit 30");
     Record(report, "decide.sequential", decided, "Decider::Decide, same users, interleaved");
     report->Latency("decide.sequential.rules_us", rules_us, "the rules' item query + rules");
+    report->Latency("decide.sequential.primary_step_us", primary_step_us,
+                    "submit to the worker until its result is back (recipe load + query + handoff)");
+    report->Latency("decide.sequential.rest_us", rest_us,
+                    "total_us minus steps and rules: surface load, request, user lookup, answer");
+    report->Latency("decide.sequential.total_us", inner_total_us, "the decision's own timings");
     report->Value("bare.rows_mean", rows.Mean(), "rows");
     report->Value("decide.overhead_p50_us",
                   decided.latency.Percentile(0.5) - bare.Percentile(0.5), "us");
