@@ -40,8 +40,8 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       loop), then an open loop at twice that rate from C pacing threads (default 160).
 
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
---data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database generated with
-the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
+--data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
+generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
 it is empty or was created by pathwise bench.
 )";
 
