@@ -283,6 +283,9 @@ Status Run(const Flags& flags, Report* report) {
 
   // 1. Decide vs the bare recipe query, same users, interleaved, one thread.
   if (section("latency")) {
+    // Breakers that never open: a few timeouts on a loaded machine would otherwise send later
+    // decisions to the fallback, and this section compares the primary path with the bare query.
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, true));
     auto decider = NewDecider(db.get(), users);
     std::mt19937_64 rng(gen.seed + 31);
     Samples bare, rows;
@@ -348,6 +351,7 @@ Status Run(const Flags& flags, Report* report) {
                   decided.latency.Percentile(0.99) - bare.Percentile(0.99), "us",
                   "target <= 300 us (on a cache miss)");
     report->Value("decide.overhead_mean_us", decided.latency.Mean() - bare.Mean(), "us");
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
   }
 
   // 2. The one cache there is: the popular list. Unknown users get empty recipe lists, so the
