@@ -31,10 +31,17 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       Heavy queries (4-hop expansions, 10,000-element IN lists, 60 KB expressions) at each
       deadline: how long past the deadline they return (p50/p99/max). --parse: also the parse
       and bind times of the largest texts the limits admit.
+  decide   [--items N] [--data DIR] [--runs R] [--seconds S] [--threads T] [--open-clients C]
+           [--deadline-ms 50] [--source-budget-ms 20] [--fault-ms 200]
+           [--sections latency,cache,fault,overload] [--json FILE]
+      Decisions (a surface with a two-source recipe, a fallback, a popular list, three rules)
+      vs the bare recipe query in the same run; the popular-list cache hit vs miss; one source
+      or the whole recipe delayed by fault injection (T threads); saturation (T threads, closed
+      loop), then an open loop at twice that rate from C pacing threads (default 160).
 
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
---data defaults to /tmp/pathwise-bench-<items>. query, http and overrun reuse a database generated with
-the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
+--data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
+generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
 it is empty or was created by pathwise bench.
 )";
 
@@ -95,6 +102,7 @@ int Main(int argc, char** argv) {
   if (command == "query") return QueryMain(argc - 1, argv + 1);
   if (command == "http") return HttpMain(argc - 1, argv + 1);
   if (command == "overrun") return OverrunMain(argc - 1, argv + 1);
+  if (command == "decide") return DecideMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

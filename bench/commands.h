@@ -8,5 +8,6 @@ int EngineMain(int argc, char** argv);
 int QueryMain(int argc, char** argv);
 int HttpMain(int argc, char** argv);
 int OverrunMain(int argc, char** argv);
+int DecideMain(int argc, char** argv);
 
 }  // namespace pathwise::bench

@@ -1,0 +1,479 @@
+// `pathwise bench decide`: decisions (decide::Decider, docs/decisions.md) on the shop graph. A
+// surface with a two-source primary recipe, a fallback recipe, a popular list and three rules;
+// measured side by side with the bare recipe query, under an injected 200 ms fault, and at twice
+// the saturation rate (open loop, latency from the scheduled send time).
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "bench/commands.h"
+#include "bench/fixture.h"
+#include "bench/harness.h"
+#include "decide/decide.h"
+
+namespace pathwise::bench {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kSurface = "bench_home";
+constexpr const char* kPrimary = "bench_primary";
+constexpr const char* kFallback = "bench_taste";
+
+// Two sources, named: "graph" (what the user viewed or bought, then SIMILAR_TO) and "nearest"
+// (the user's taste vector). No price filter and no DIVERSIFY: the surface's rules do those.
+constexpr const char* kPrimaryQuery = R"(RECOMMEND (c:Item) FOR (u:User {id: $user})
+  FROM (u)-[v:VIEWED|BOUGHT]->(:Item)-[s:SIMILAR_TO]->(c) MAX 50 PER NODE AS graph
+  FROM NEAREST 200 TO u.taste IN Item.embedding AS nearest
+  WHERE c.in_stock
+    AND NOT (u)-[:BOUGHT]->(c)
+    AND NOT (u)-[:BLOCKED]->(:Seller)<-[:SOLD_BY]-(c)
+  SCORE 0.6 * sum(v.weight * decay(v.ts, 7d) * s.weight)
+      + 0.4 * similarity(c.embedding, u.taste)
+      + 0.1 * log(1 + c.popularity)
+  LIMIT $limit)";
+
+constexpr const char* kFallbackQuery = R"(RECOMMEND (c:Item) FOR (u:User {id: $user})
+  FROM NEAREST 100 TO u.taste IN Item.embedding AS taste
+  WHERE c.in_stock
+  SCORE similarity(c.embedding, u.taste) + 0.05 * log(1 + c.popularity)
+  LIMIT $limit)";
+
+constexpr const char* kPopularQuery =
+    "MATCH (i:Item) WHERE i.in_stock RETURN i.id ORDER BY i.popularity DESC LIMIT 200";
+
+constexpr int64_t kMaxLimit = 100;
+constexpr int64_t kK = 10;
+constexpr int64_t kCandidatesFactor = 3;  // the surface default: $limit = k x 3 = 30
+
+// breaker_off: 1,000 failures within 1 ms to open, so the breakers never open.
+json SurfaceDefinition(int64_t deadline_ms, int64_t source_budget_ms, bool breaker_off = false) {
+  json s = {{"recipe", kPrimary},
+          {"fallbacks", {kFallback}},
+          {"last_served", true},
+          {"popular", {{"query", kPopularQuery}, {"refresh_seconds", 60}}},
+          {"k", kK},
+          {"min_items", 3},
+          {"deadline_ms", deadline_ms},
+          {"item_type", "Item"},
+          {"user_type", "User"},
+          {"label", "title"},
+          {"source_budget_ms", source_budget_ms},
+          {"rules",
+           {{{"type", "filter"}, {"where", "i.price <= 150"}},
+            {{"type", "boost"}, {"where", "i.popularity >= 20"}, {"factor", 1.2}},
+            {{"type", "quota"}, {"by", "i.category"}, {"max", 3}}}}};
+  if (breaker_off) s["breaker"] = {{"failures", 1000}, {"window_ms", 1}, {"cooldown_ms", 1}};
+  return s;
+}
+
+Status DefineSurface(Database* db, int64_t deadline_ms, int64_t source_budget_ms,
+                     bool breaker_off) {
+  auto stored =
+      decide::PutSurface(db, kSurface, SurfaceDefinition(deadline_ms, source_budget_ms, breaker_off));
+  return stored.ok() ? Status::OK() : stored.status();
+}
+
+Status StoreRecipesAndSurface(Database* db, int64_t deadline_ms, int64_t source_budget_ms) {
+  WriteSet set;
+  for (const auto& [name, query] :
+       {std::pair<const char*, const char*>{kPrimary, kPrimaryQuery}, {kFallback, kFallbackQuery}}) {
+    json recipe = {{"name", name},
+                   {"query", query},
+                   {"params", {{"limit", kK}}},
+                   {"max_limit", kMaxLimit}};
+    set.ops.push_back(MetaWrite{std::string("recipe/") + name, recipe.dump()});
+  }
+  PW_RETURN_IF_ERROR(db->Apply(set));
+  return DefineSurface(db, deadline_ms, source_budget_ms, false);
+}
+
+// Outcomes of many decisions.
+struct Tally {
+  Samples latency;  // microseconds, measured around Decide (or from the scheduled send time)
+  size_t decisions = 0, non_ok = 0, degraded = 0, empty = 0;
+  std::map<std::string, size_t> served_by, reasons;
+  std::string first_error;
+
+  void Add(const Result<json>& r, double micros) {
+    ++decisions;
+    latency.Add(micros);
+    if (!r.ok()) {
+      if (non_ok++ == 0) first_error = r.status().ToString();
+      return;
+    }
+    const json& d = *r;
+    if (d.value("degraded", false)) ++degraded;
+    if (d["items"].empty()) ++empty;
+    ++served_by[d.value("served_by", "?")];
+    for (const auto& reason : d["reasons"]) ++reasons[reason.get<std::string>()];
+  }
+  void Merge(const Tally& o) {
+    for (double v : o.latency.values()) latency.Add(v);
+    decisions += o.decisions;
+    non_ok += o.non_ok;
+    degraded += o.degraded;
+    empty += o.empty;
+    for (const auto& [k, n] : o.served_by) served_by[k] += n;
+    for (const auto& [k, n] : o.reasons) reasons[k] += n;
+    if (first_error.empty()) first_error = o.first_error;
+  }
+  double DegradedShare() const {
+    return decisions ? static_cast<double>(degraded) / static_cast<double>(decisions) : 0;
+  }
+  json ToJson() const {
+    json j = {{"decisions", decisions}, {"non_ok", non_ok},       {"degraded", degraded},
+              {"degraded_share", DegradedShare()}, {"empty_lists", empty},
+              {"served_by", served_by}, {"reasons", reasons},     {"latency", latency.ToJson()}};
+    if (!first_error.empty()) j["first_error"] = first_error;
+    return j;
+  }
+};
+
+void Print(const std::string& name, const Tally& t) {
+  std::printf("%-44s decisions %zu, non-OK %zu, degraded %.1f%%, empty lists %zu\n", name.c_str(),
+              t.decisions, t.non_ok, 100 * t.DegradedShare(), t.empty);
+  std::string served, reasons;
+  for (const auto& [k, n] : t.served_by) served += " " + k + "=" + std::to_string(n);
+  for (const auto& [k, n] : t.reasons) reasons += " " + k + "=" + std::to_string(n);
+  std::printf("%-44s served_by:%s\n%-44s reasons:%s\n", "", served.c_str(), "",
+              reasons.empty() ? " (none)" : reasons.c_str());
+  if (!t.first_error.empty()) std::printf("%-44s first error: %s\n", "", t.first_error.c_str());
+}
+
+void Record(Report* report, const std::string& key, const Tally& t, const std::string& note) {
+  report->Latency(key + ".latency", t.latency, note);
+  Print(key, t);
+  report->json()[key] = t.ToJson();
+}
+
+json Request(size_t users, std::mt19937_64& rng, int64_t deadline_ms) {
+  return {{"user", UserId(rng() % users)}, {"deadline_ms", deadline_ms}};
+}
+
+// `threads` threads deciding back to back for `seconds`.
+Tally ClosedLoop(decide::Decider& decider, size_t threads, double seconds, size_t users,
+                 uint64_t seed, int64_t deadline_ms, double* elapsed) {
+  Tally total;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> pool;
+  double start = NowSeconds();
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      std::mt19937_64 rng(seed * 131 + t);
+      Tally local;
+      while (!stop.load(std::memory_order_relaxed)) {
+        json req = Request(users, rng, deadline_ms);
+        double t0 = NowSeconds();
+        auto r = decider.Decide(kSurface, req);
+        local.Add(r, (NowSeconds() - t0) * 1e6);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      total.Merge(local);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& th : pool) th.join();
+  *elapsed = NowSeconds() - start;
+  return total;
+}
+
+// Open loop: `clients` pacing threads together send `rate` decisions per second on a fixed
+// schedule for `seconds`. A thread still busy when its next send is due sends late; latency is
+// measured from the scheduled time (no coordinated omission). service: time inside Decide.
+Tally OpenLoop(decide::Decider& decider, size_t clients, double rate, double seconds,
+               size_t users, uint64_t seed, int64_t deadline_ms, Samples* service,
+               size_t* late_sends) {
+  using Clock = std::chrono::steady_clock;
+  Tally total;
+  std::mutex mu;
+  std::vector<std::thread> pool;
+  const auto start = Clock::now() + std::chrono::milliseconds(20);
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(seconds));
+  const auto step =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(clients / rate));
+  size_t late_total = 0;
+  for (size_t c = 0; c < clients; ++c) {
+    pool.emplace_back([&, c] {
+      std::mt19937_64 rng(seed * 977 + c);
+      Tally local;
+      Samples local_service;
+      size_t late = 0;
+      auto next = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(static_cast<double>(c) / rate));
+      for (; next < end; next += step) {
+        std::this_thread::sleep_until(next);
+        json req = Request(users, rng, deadline_ms);
+        auto sent = Clock::now();
+        if (sent - next > std::chrono::milliseconds(1)) ++late;
+        auto r = decider.Decide(kSurface, req);
+        auto done = Clock::now();
+        local.Add(r, std::chrono::duration<double, std::micro>(done - next).count());
+        local_service.Add(std::chrono::duration<double, std::micro>(done - sent).count());
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      total.Merge(local);
+      for (double v : local_service.values()) service->Add(v);
+      late_total += late;
+    });
+  }
+  for (auto& th : pool) th.join();
+  *late_sends = late_total;
+  return total;
+}
+
+decide::DeciderOptions Options() {
+  decide::DeciderOptions options;  // the server's defaults: 8 workers, 64 queued
+  options.enable_fault_injection = true;
+  return options;
+}
+
+// A fresh decider (no breaker state) warmed up with a few decisions. The popular list is only
+// computed when a decision first needs it (and that takes longer than a 50 ms deadline at 100k
+// items, see the cache section), so one decision for an unknown user computes it here: the
+// measurements below are of the steady state, not of the first seconds after a start.
+std::unique_ptr<decide::Decider> NewDecider(Database* db, size_t users) {
+  auto decider = std::make_unique<decide::Decider>(db, Options());
+  (void)decider->Decide(kSurface, {{"user", "nobody-warmup"}, {"deadline_ms", 10000}});
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20; ++i) {
+    (void)decider->Decide(kSurface, {{"user", UserId(rng() % users)}, {"deadline_ms", 5000}});
+  }
+  return decider;
+}
+
+Status Run(const Flags& flags, Report* report) {
+  GeneratorOptions gen = GeneratorFromFlags(flags);
+  const std::string dir = flags.Get("data", "/tmp/pathwise-bench-" + std::to_string(gen.items));
+  const size_t runs = static_cast<size_t>(flags.GetInt("runs", 2000));
+  const double seconds = std::clamp(flags.GetDouble("seconds", 15), 1.0, 120.0);
+  const size_t threads = static_cast<size_t>(std::max<int64_t>(1, flags.GetInt("threads", 4)));
+  const size_t open_clients =
+      static_cast<size_t>(std::max<int64_t>(1, flags.GetInt("open-clients", 160)));
+  const int64_t deadline_ms = flags.GetInt("deadline-ms", 50);
+  const int64_t source_budget_ms = flags.GetInt("source-budget-ms", 20);
+  const int64_t fault_ms = flags.GetInt("fault-ms", 200);
+  const std::string sections = flags.Get("sections", "latency,cache,fault,overload");
+  auto section = [&](const char* s) { return sections.find(s) != std::string::npos; };
+  report->Info("config", {{"items", gen.items},
+                          {"users", gen.users},
+                          {"data", dir},
+                          {"runs", runs},
+                          {"seconds", seconds},
+                          {"threads", threads},
+                          {"open_clients", open_clients},
+                          {"deadline_ms", deadline_ms},
+                          {"source_budget_ms", source_budget_ms},
+                          {"fault_ms", fault_ms},
+                          {"surface", SurfaceDefinition(deadline_ms, source_budget_ms)},
+                          {"primary_recipe", kPrimaryQuery},
+                          {"fallback_recipe", kFallbackQuery}});
+
+  LoadFigures load;
+  PW_ASSIGN_OR_RETURN(auto db, OpenBenchDatabase(dir, gen, false, &load));
+  PW_RETURN_IF_ERROR(StoreRecipesAndSurface(db.get(), deadline_ms, source_budget_ms));
+  const size_t users = gen.users;
+
+  // 1. Decide vs the bare recipe query, same users, interleaved, one thread.
+  if (section("latency")) {
+    // Breakers that never open: a few timeouts on a loaded machine would otherwise send later
+    // decisions to the fallback, and this section compares the primary path with the bare query.
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, true));
+    auto decider = NewDecider(db.get(), users);
+    std::mt19937_64 rng(gen.seed + 31);
+    Samples bare, rows;
+    Tally decided;
+    Samples rules_us, inner_total_us, primary_step_us, rest_us;
+    size_t bare_errors = 0;
+    std::string bare_error;
+    const int64_t limit = std::min<int64_t>(kK * kCandidatesFactor, kMaxLimit);
+    for (size_t run = 0; run < runs + 20; ++run) {
+      std::string user = UserId(rng() % users);
+      auto run_bare = [&] {
+        double t0 = NowSeconds();
+        auto q = db->Query(kPrimaryQuery, {{"user", user}, {"limit", limit}});
+        double us = (NowSeconds() - t0) * 1e6;
+        if (!q.ok()) {
+          if (bare_errors++ == 0) bare_error = q.status().ToString();
+          return;
+        }
+        if (run < 20) return;
+        bare.Add(us);
+        rows.Add(static_cast<double>(q->rows.size()));
+      };
+      auto run_decide = [&] {
+        double t0 = NowSeconds();
+        auto d = decider->Decide(kSurface, {{"user", user}});
+        double us = (NowSeconds() - t0) * 1e6;
+        if (run < 20) return;
+        decided.Add(d, us);
+        if (d.ok()) {
+          rules_us.Add((*d)["timings"].value("rules_us", 0.0));
+          const json& timings = (*d)["timings"];
+          double total_us = timings.value("total_us", 0.0);
+          inner_total_us.Add(total_us);
+          double steps_us = 0;
+          for (const auto& step : timings["steps"]) {
+            steps_us += step.value("us", 0.0);
+            if (step.value("source", "") == "primary") primary_step_us.Add(step.value("us", 0.0));
+          }
+          rest_us.Add(total_us - steps_us - timings.value("rules_us", 0.0));
+        }
+      };
+      if (run % 2 == 0) {
+        run_bare();
+        run_decide();
+      } else {
+        run_decide();
+        run_bare();
+      }
+    }
+    if (bare_errors) report->Info("bare_errors", {{"count", bare_errors}, {"first", bare_error}});
+    report->Latency("bare.recipe_query", bare, "Database::Query of the primary recipe, $limit 30");
+    Record(report, "decide.sequential", decided, "Decider::Decide, same users, interleaved");
+    report->Latency("decide.sequential.rules_us", rules_us, "the rules' item query + rules");
+    report->Latency("decide.sequential.primary_step_us", primary_step_us,
+                    "submit to the worker until its result is back (recipe load + query + handoff)");
+    report->Latency("decide.sequential.rest_us", rest_us,
+                    "total_us minus steps and rules: surface load, request, user lookup, answer");
+    report->Latency("decide.sequential.total_us", inner_total_us, "the decision's own timings");
+    report->Value("bare.rows_mean", rows.Mean(), "rows");
+    report->Value("decide.overhead_p50_us",
+                  decided.latency.Percentile(0.5) - bare.Percentile(0.5), "us");
+    report->Value("decide.overhead_p99_us",
+                  decided.latency.Percentile(0.99) - bare.Percentile(0.99), "us",
+                  "target <= 300 us (on a cache miss)");
+    report->Value("decide.overhead_mean_us", decided.latency.Mean() - bare.Mean(), "us");
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
+  }
+
+  // 2. The one cache there is: the popular list. Unknown users get empty recipe lists, so the
+  // popular list serves them. A miss is the first decision after Invalidate (it waits for the
+  // popular query); a hit is every later one.
+  if (section("cache")) {
+    auto decider = NewDecider(db.get(), users);
+    Tally miss, hit;
+    const size_t misses = std::max<size_t>(5, runs / 200);
+    for (size_t i = 0; i < misses; ++i) {
+      decider->Invalidate(kSurface);
+      json req = {{"user", "nobody-m" + std::to_string(i)}, {"deadline_ms", 10000}};
+      double t0 = NowSeconds();
+      auto d = decider->Decide(kSurface, req);
+      miss.Add(d, (NowSeconds() - t0) * 1e6);
+      for (size_t j = 0; j < 20; ++j) {
+        json r2 = {{"user", "nobody-h" + std::to_string(i * 100 + j)}};
+        double t1 = NowSeconds();
+        auto h = decider->Decide(kSurface, r2);
+        hit.Add(h, (NowSeconds() - t1) * 1e6);
+      }
+    }
+    Record(report, "cache.popular_miss", miss,
+           "unknown user, first decision after Invalidate: waits for the popular query");
+    Record(report, "cache.popular_hit", hit, "unknown user, popular list cached");
+    report->Value("cache.popular_miss_over_hit_p50",
+                  miss.latency.Percentile(0.5) / std::max(1e-9, hit.latency.Percentile(0.5)), "x",
+                  "not the candidate cache of the issue (not built; docs/decisions.md)");
+    report->Info("cache.metrics", decider->Metrics());
+  }
+
+  // 3. Faults: one source delayed, then the whole primary recipe delayed.
+  if (section("fault")) {
+    struct Case {
+      std::string key;
+      json fault;
+      bool breaker_off;
+      std::string note;
+    };
+    const std::string delayed = "delayed " + std::to_string(fault_ms) + " ms";
+    std::vector<Case> cases = {
+        {"fault.source_nearest", {{"target", "source:nearest"}, {"delay_ms", fault_ms}}, false,
+         "source 'nearest' " + delayed + " (stops at its budget)"},
+        {"fault.source_nearest_fail", {{"target", "source:nearest"}, {"fail_rate", 1.0}}, false,
+         "source 'nearest' fails every time"},
+        {"fault.recipe_primary",
+         {{"target", std::string("recipe:") + kPrimary}, {"delay_ms", fault_ms}}, false,
+         "whole primary recipe " + delayed + " (holds workers)"},
+        {"fault.recipe_primary_no_breaker",
+         {{"target", std::string("recipe:") + kPrimary}, {"delay_ms", fault_ms}}, true,
+         "whole primary recipe " + delayed + ", breakers never open"}};
+    for (const Case& c : cases) {
+      PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, c.breaker_off));
+      auto decider = NewDecider(db.get(), users);
+      PW_RETURN_IF_ERROR(decider->SetFault(c.fault));
+      double elapsed = 0;
+      Tally t = ClosedLoop(*decider, threads, seconds, users, gen.seed + 41, deadline_ms, &elapsed);
+      Record(report, c.key, t,
+             c.note + ", " + std::to_string(threads) + " threads; target p99 <= deadline + 2 ms");
+      report->Value(c.key + ".decisions_per_second", t.decisions / elapsed, "decisions/s");
+      report->Info(c.key + ".breakers", decider->Breakers());
+      report->Info(c.key + ".metrics", decider->Metrics());
+      PW_RETURN_IF_ERROR(decider->ClearFaults());
+    }
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
+  }
+
+  // 4. Saturation (closed loop), then an open loop at twice that rate.
+  if (section("overload")) {
+    for (bool breaker_off : {false, true}) {
+      const std::string key = breaker_off ? "overload_no_breaker" : "overload";
+      PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, breaker_off));
+      auto decider = NewDecider(db.get(), users);
+      double elapsed = 0;
+      Tally sat =
+          ClosedLoop(*decider, threads, seconds, users, gen.seed + 51, deadline_ms, &elapsed);
+      const double saturation = sat.decisions / elapsed;
+      Record(report, key + ".saturation_closed_loop", sat,
+             std::to_string(threads) + " threads back to back");
+      report->Value(key + ".saturation_decisions_per_second", saturation, "decisions/s");
+      const double rate = 2 * saturation;
+      decider = NewDecider(db.get(), users);
+      Samples service;
+      size_t late = 0;
+      double t0 = NowSeconds();
+      Tally open = OpenLoop(*decider, open_clients, rate, seconds, users, gen.seed + 61,
+                            deadline_ms, &service, &late);
+      double open_elapsed = NowSeconds() - t0;
+      Record(report, key + ".open_loop_2x", open,
+             "from the scheduled send time; target p99 <= deadline + 2 ms");
+      report->Latency(key + ".open_loop_2x.service", service, "inside Decide only");
+      report->Value(key + ".offered_rate", rate, "decisions/s");
+      report->Value(key + ".achieved_rate", open.decisions / open_elapsed, "decisions/s");
+      report->Value(key + ".late_sends", static_cast<double>(late), "sends",
+                    "sent > 1 ms after their scheduled time (all pacing threads busy)");
+      report->Value(key + ".degraded_share", open.DegradedShare() * 100, "%");
+      report->Info(key + ".metrics", decider->Metrics());
+    }
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+int DecideMain(int argc, char** argv) {
+  Flags flags(argc, argv);
+  auto unknown = flags.Unknown({"ef-construction", "items", "data", "json", "runs", "seed",
+                                "seconds", "threads", "open-clients", "deadline-ms",
+                                "source-budget-ms", "fault-ms", "sections"});
+  if (!unknown.empty()) {
+    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
+    return 2;
+  }
+  Report report("decide");
+  Status s = Run(flags, &report);
+  if (!s.ok()) {
+    report.Info("error", s.ToString());
+    std::fprintf(stderr, "bench decide failed: %s\n", s.ToString().c_str());
+  }
+  if (!report.WriteJson(flags.Get("json", ""))) return 2;
+  return s.ok() ? 0 : 2;
+}
+
+}  // namespace pathwise::bench
