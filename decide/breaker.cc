@@ -34,16 +34,36 @@ Breakers::Admit Breakers::Check(const std::string& recipe, const std::string& so
   return Admit::kRun;
 }
 
-void Breakers::RecordSuccess(const std::string& recipe, const std::string& source) {
+namespace {
+
+void Prune(std::deque<std::chrono::steady_clock::time_point>* times,
+           std::chrono::steady_clock::time_point now, int64_t window_ms) {
+  while (!times->empty() && now - times->front() > std::chrono::milliseconds(window_ms)) {
+    times->pop_front();
+  }
+}
+
+// Most successes remembered per breaker: enough to weigh failures against, bounded memory.
+constexpr size_t kMaxSuccesses = 10'000;
+
+}  // namespace
+
+void Breakers::RecordSuccess(const std::string& recipe, const std::string& source,
+                             const BreakerSettings& s, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find({recipe, source});
-  if (it == entries_.end()) return;
+  if (it == entries_.end()) return;  // never failed: nothing to weigh
   Entry& e = it->second;
   if (e.state == State::kHalfOpen) {
     e.state = State::kClosed;
     e.failures.clear();
+    e.successes.clear();
     e.probe_in_flight = false;
+    return;
   }
+  e.successes.push_back(now);
+  if (e.successes.size() > kMaxSuccesses) e.successes.pop_front();
+  Prune(&e.successes, now, s.window_ms);
 }
 
 void Breakers::RecordFailure(const std::string& recipe, const std::string& source,
@@ -59,12 +79,15 @@ void Breakers::RecordFailure(const std::string& recipe, const std::string& sourc
   }
   if (e.state == State::kOpen) return;
   e.failures.push_back(now);
-  while (!e.failures.empty() && now - e.failures.front() > std::chrono::milliseconds(s.window_ms)) {
-    e.failures.pop_front();
-  }
-  if (static_cast<int>(e.failures.size()) >= s.failures) {
+  Prune(&e.failures, now, s.window_ms);
+  Prune(&e.successes, now, s.window_ms);
+  double runs = static_cast<double>(e.failures.size() + e.successes.size());
+  if (static_cast<int>(e.failures.size()) >= s.failures &&
+      static_cast<double>(e.failures.size()) >= s.failure_ratio * runs) {
     e.state = State::kOpen;
     e.opened_at = now;
+    e.failures.clear();
+    e.successes.clear();
   }
 }
 

@@ -15,13 +15,15 @@
 namespace pathwise::decide {
 
 struct BreakerSettings {
-  int failures = 5;             // failures in the window that open the breaker
-  int64_t window_ms = 30'000;   // rolling window of failures
+  int failures = 5;             // failures in the window that open the breaker...
+  double failure_ratio = 0.5;   // ...when they are at least this share of the window's runs
+  int64_t window_ms = 30'000;   // rolling window of runs
   int64_t cooldown_ms = 5'000;  // open this long before one half-open probe is let through
 };
 
-// Closed: everything runs; failures are counted in a rolling window and `failures` of them open
-// the breaker. Open: nothing runs until the cool-down has passed; then one probe runs
+// Closed: everything runs; outcomes are counted in a rolling window, and `failures` failures
+// that are also at least `failure_ratio` of the window's runs open the breaker (a handful of
+// timeouts among thousands of good runs does not). Open: nothing runs until the cool-down has passed; then one probe runs
 // (half-open). The probe's success closes the breaker, its failure opens it again for another
 // cool-down. Thread-safe.
 class Breakers {
@@ -31,7 +33,8 @@ class Breakers {
 
   Admit Check(const std::string& recipe, const std::string& source, const BreakerSettings& s,
               Clock::time_point now = Clock::now());
-  void RecordSuccess(const std::string& recipe, const std::string& source);
+  void RecordSuccess(const std::string& recipe, const std::string& source,
+                     const BreakerSettings& s, Clock::time_point now = Clock::now());
   void RecordFailure(const std::string& recipe, const std::string& source,
                      const BreakerSettings& s, Clock::time_point now = Clock::now());
   // A probe that was let through but whose outcome is unknown (abandoned): allow another.
@@ -47,6 +50,7 @@ class Breakers {
   struct Entry {
     State state = State::kClosed;
     std::deque<Clock::time_point> failures;
+    std::deque<Clock::time_point> successes;
     Clock::time_point opened_at;
     int64_t cooldown_ms = 0;
     bool probe_in_flight = false;

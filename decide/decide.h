@@ -108,7 +108,9 @@ class Decider {
   Status ClearFaults();
   nlohmann::json Faults() const;
 
-  // Forgets cached popular lists and breaker state of a surface (after it is redefined).
+  // Forgets what the decider holds for a surface after it is stored or deleted: its parsed
+  // definition, popular list (recomputed in the background) and last-served lists. Breakers
+  // are per recipe and shared by surfaces, so they are kept.
   void Invalidate(const std::string& surface);
 
  private:

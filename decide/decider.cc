@@ -95,7 +95,7 @@ void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t s
     breakers.RecordFailure(recipe, "*", s.breaker);
     return finish(timeout ? "timeout" : "error");
   }
-  breakers.RecordSuccess(recipe, "*");
+  breakers.RecordSuccess(recipe, "*", s.breaker);
   for (const auto& [source, code] : run->dropped) d->Reason(code + ":" + source);
   if (run->no_query_vector) d->Reason("no_query_vector");
   double confidence = RecipeConfidence(user, *run, req.k);

@@ -98,7 +98,8 @@ struct Decider::Impl {
   UserInfo LookupUser(const Surface& s, const std::string& user) const;
 
   // The recipe run of one chain step on a worker, waited for until `until`. nullopt: the worker
-  // pool is saturated (overload). A run still going at `until` is a DeadlineExceeded status.
+  // pool is saturated (overload): no worker would be free soon enough, or none started the run
+  // by `until`. A run started but still going at `until` is a DeadlineExceeded status.
   std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
                                        const std::string& recipe, const Request& req,
                                        Clock::time_point until);

@@ -1,6 +1,7 @@
 // One recipe run of a decision: on a worker thread, under the step's deadline, with per-source
 // budgets, source breakers and injected faults (docs/decisions.md, "Inside the deadline").
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <set>
 
@@ -52,16 +53,26 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
                                                     Clock::time_point until) {
   auto promise = std::make_shared<Promise<RecipeRun>>();
   auto run = std::make_shared<RecipeRun>();
-  bool submitted = pool.TrySubmit([this, s, recipe, req, until, run] { *run = RunRecipe(*s, recipe, req, until); },
-                                  [run, promise] { promise->Set(std::move(*run)); });
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  auto work = [this, s, recipe, req, until, run, started] {
+    // A run whose decision gave up while it waited for a worker is not started at all.
+    if (Clock::now() >= until) {
+      run->status = Status::DeadlineExceeded("abandoned before it started");
+      return;
+    }
+    started->store(true);
+    *run = RunRecipe(*s, recipe, req, until);
+  };
+  bool submitted = pool.TrySubmit(std::move(work), [run, promise] { promise->Set(std::move(*run)); },
+                                  until);
   if (!submitted) return std::nullopt;
   std::unique_ptr<RecipeRun> answered = promise->WaitUntil(until);
-  if (answered == nullptr) {
-    RecipeRun late;
-    late.status = Status::DeadlineExceeded("recipe '" + recipe + "' did not answer within its budget");
-    return late;
-  }
-  return std::move(*answered);
+  if (answered != nullptr) return std::move(*answered);
+  // Still waiting for a worker at the deadline: the pool was saturated, not the recipe slow.
+  if (!started->load()) return std::nullopt;
+  RecipeRun late;
+  late.status = Status::DeadlineExceeded("recipe '" + recipe + "' did not answer within its budget");
+  return late;
 }
 
 RecipeRun Decider::Impl::RunRecipe(const Surface& s, const std::string& recipe_name,
@@ -115,7 +126,7 @@ RecipeRun Decider::Impl::RunRecipe(const Surface& s, const std::string& recipe_n
     if (st.is_object() && st.value("no_query_vector", false)) run.no_query_vector = true;
     if (!dropped.contains(source)) {
       ++run.sources;
-      breakers.RecordSuccess(recipe_name, source);
+      breakers.RecordSuccess(recipe_name, source, s.breaker);
     }
   }
   for (const auto& [source, info] : dropped.items()) {

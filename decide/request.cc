@@ -60,18 +60,27 @@ void Draft::AddRuleReport(const Surface& s, const RuleReport& report) {
 
 Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::string& name) {
   if (!IsValidName(name)) return Status::NotFound("no surface named '" + name + "'");
-  PW_ASSIGN_OR_RETURN(json stored, GetSurface(*db, name));
-  std::string text = stored.dump();
+  // One metadata read per decision: a definition stored by another writer is seen at once; the
+  // parse and the rule checks run only when the stored text changed.
+  auto stored = db->GetMeta("surface/" + name);
+  if (!stored.ok()) {
+    if (stored.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("no surface named '" + name + "'");
+    }
+    return stored.status();
+  }
   {
     std::lock_guard<std::mutex> lock(surfaces_mu);
     auto it = surfaces.find(name);
-    if (it != surfaces.end() && it->second.first == text) return it->second.second;
+    if (it != surfaces.end() && it->second.first == *stored) return it->second.second;
   }
-  PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, stored));
+  json definition = json::parse(*stored, nullptr, false);
+  if (!definition.is_object()) return Status::Corruption("surface '" + name + "' is not valid JSON");
+  PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, definition));
   PW_RETURN_IF_ERROR(CheckRules(db, &s));
   auto shared = std::make_shared<const Surface>(std::move(s));
   std::lock_guard<std::mutex> lock(surfaces_mu);
-  surfaces[name] = {text, shared};
+  surfaces[name] = {*stored, shared};
   return shared;
 }
 

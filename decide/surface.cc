@@ -162,8 +162,18 @@ Status ParseBudgets(const json& def, Surface* s) {
 Status ParseBreaker(const json& def, Surface* s) {
   auto b = def.find("breaker");
   if (b == def.end() || b->is_null()) return Status::OK();
-  if (!b->is_object()) return Bad("breaker", "must be an object {failures, window_ms, cooldown_ms}");
-  PW_RETURN_IF_ERROR(CheckFields(*b, {"failures", "window_ms", "cooldown_ms"}, "breaker"));
+  if (!b->is_object()) {
+    return Bad("breaker", "must be an object {failures, failure_ratio, window_ms, cooldown_ms}");
+  }
+  PW_RETURN_IF_ERROR(
+      CheckFields(*b, {"failures", "failure_ratio", "window_ms", "cooldown_ms"}, "breaker"));
+  auto ratio = b->find("failure_ratio");
+  if (ratio != b->end() && !ratio->is_null()) {
+    if (!ratio->is_number() || ratio->get<double>() <= 0 || ratio->get<double>() > 1) {
+      return Bad("breaker.failure_ratio", "must be a number above 0, at most 1");
+    }
+    s->breaker.failure_ratio = ratio->get<double>();
+  }
   PW_ASSIGN_OR_RETURN(int64_t failures, IntField(*b, "failures", 5, 1, 1000, "breaker.failures"));
   s->breaker.failures = static_cast<int>(failures);
   PW_ASSIGN_OR_RETURN(s->breaker.window_ms,
@@ -204,6 +214,7 @@ json Normalized(const Surface& s) {
             {"source_budget_ms", s.source_budget_ms},
             {"breaker",
              {{"failures", s.breaker.failures},
+              {"failure_ratio", s.breaker.failure_ratio},
               {"window_ms", s.breaker.window_ms},
               {"cooldown_ms", s.breaker.cooldown_ms}}}};
   if (!s.item_type.empty()) j["item_type"] = s.item_type;

@@ -15,13 +15,22 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
-bool WorkerPool::TrySubmit(std::function<void()> work, std::function<void()> done) {
+bool WorkerPool::TrySubmit(std::function<void()> work, std::function<void()> done,
+                           std::chrono::steady_clock::time_point start_by) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
-    // A task may wait only if a thread will be free for it soon: idle threads take it at once.
     size_t idle = threads_.size() - busy_;
-    if (queue_.size() >= idle + max_queued_) return false;
+    if (queue_.size() >= idle) {  // no thread will take it at once
+      if (queue_.size() - idle >= max_queued_) return false;
+      double ahead = static_cast<double>(queue_.size() - idle + 1);
+      double wait_us = ahead * mean_task_us_ / static_cast<double>(threads_.size());
+      auto now = std::chrono::steady_clock::now();
+      if (start_by != std::chrono::steady_clock::time_point::max() &&
+          now + std::chrono::microseconds(static_cast<int64_t>(wait_us)) >= start_by) {
+        return false;
+      }
+    }
     queue_.push_back({std::move(work), std::move(done)});
   }
   cv_.notify_one();
@@ -47,9 +56,13 @@ void WorkerPool::Loop() {
     queue_.pop_front();
     ++busy_;
     lock.unlock();
+    auto start = std::chrono::steady_clock::now();
     task.work();
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                    .count();
     lock.lock();
     --busy_;
+    mean_task_us_ = mean_task_us_ == 0 ? us : 0.9 * mean_task_us_ + 0.1 * us;
     if (task.done) {
       lock.unlock();
       task.done();

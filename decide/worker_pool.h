@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,9 +20,12 @@ class WorkerPool {
   ~WorkerPool();  // runs what is queued, then joins
 
   // Runs work on a worker, then done (if set) once that worker counts as free again, so a
-  // caller woken by done can submit at once. False (and nothing taken) when every thread is
-  // busy and max_queued tasks are already waiting.
-  bool TrySubmit(std::function<void()> work, std::function<void()> done = {});
+  // caller woken by done can submit at once. False (and nothing taken) when no thread is idle
+  // and either max_queued tasks already wait or the expected wait for a thread (the tasks ahead
+  // times the recent mean task time, over the threads) would pass start_by.
+  bool TrySubmit(std::function<void()> work, std::function<void()> done = {},
+                 std::chrono::steady_clock::time_point start_by =
+                     std::chrono::steady_clock::time_point::max());
   size_t queued() const;
   size_t busy() const;
 
@@ -35,6 +39,7 @@ class WorkerPool {
   };
   std::deque<Task> queue_;  // guarded by mu_
   size_t busy_ = 0;                          // guarded by mu_
+  double mean_task_us_ = 0;                  // moving average of task times; guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::vector<std::thread> threads_;
 };

