@@ -163,7 +163,7 @@ void Decider::Impl::Offer(const Surface& s, const Request& req, const UserInfo& 
   std::set<std::string> exclude = req.exclude;
   for (const Item& item : d->items) exclude.insert(item.id);
   size_t room = req.k - d->items.size();
-  RuleReport report = ApplyRules(s, exclude, pinnable, room, &items);
+  RuleReport report = ApplyRules(s, exclude, pinnable, d->items, room, &items);
   d->AddRuleReport(s, report);
   if (items.empty()) {
     if (offered > 0 && report.excluded < offered) d->Reason("rule_filtered_all");

@@ -64,8 +64,12 @@ std::vector<std::string> QuotaKeys(const Item& item, size_t index) {
   return keys;
 }
 
-size_t Quota(size_t index, const Rule& r, std::vector<Item>* list) {
+size_t Quota(size_t index, const Rule& r, const std::vector<Item>& served,
+             std::vector<Item>* list) {
   std::unordered_map<std::string, int64_t> counts;
+  for (const Item& item : served) {
+    for (const std::string& k : QuotaKeys(item, index)) ++counts[k];
+  }
   size_t before = list->size();
   std::vector<Item> kept;
   kept.reserve(list->size());
@@ -108,8 +112,8 @@ size_t Pin(size_t index, const Rule& r, const std::map<std::string, Item>& pinna
 }  // namespace
 
 RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclude,
-                      const std::map<std::string, Item>& pinnable, size_t k,
-                      std::vector<Item>* list) {
+                      const std::map<std::string, Item>& pinnable,
+                      const std::vector<Item>& served, size_t k, std::vector<Item>* list) {
   RuleReport report;
   report.affected.assign(surface.rules.size(), 0);
   size_t before = list->size();
@@ -123,7 +127,7 @@ RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclu
       case Rule::Type::kFilter: report.affected[i] = Filter(i, r, list); break;
       case Rule::Type::kBoost:
       case Rule::Type::kBury: report.affected[i] = Scale(i, r, list); break;
-      case Rule::Type::kQuota: report.affected[i] = Quota(i, r, list); break;
+      case Rule::Type::kQuota: report.affected[i] = Quota(i, r, served, list); break;
       case Rule::Type::kPin: break;
     }
   }

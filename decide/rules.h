@@ -36,10 +36,11 @@ struct RuleReport {
 // Applies the request's exclude list, then the rules: filters, boosts/buries (re-ranking by the
 // new score) and quotas in the surface's order; pins last, so a pinned slot is final. Items whose
 // rule values were not evaluated (values empty) fail filters and match nothing. pinnable: items
-// named by pin rules that are not in the list (with their values). Cuts the list to k.
+// named by pin rules that are not in the list (with their values). served: the items an earlier
+// step already put in the decision (quotas count them). Cuts the list to k.
 RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclude,
-                      const std::map<std::string, Item>& pinnable, size_t k,
-                      std::vector<Item>* list);
+                      const std::map<std::string, Item>& pinnable,
+                      const std::vector<Item>& served, size_t k, std::vector<Item>* list);
 
 nlohmann::json RuleReportJson(const Surface& surface, const RuleReport& report);
 

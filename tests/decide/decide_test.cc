@@ -212,6 +212,21 @@ TEST_CASE("rules apply after scoring: filter, boost, quota and pin, with backfil
   CHECK(d["rules"][3]["affected"] == 1);
 }
 
+TEST_CASE("a quota counts the items already served when later steps fill the list") {
+  DecideFixture f;
+  json rules = json::array({{{"type", "quota"}, {"by", "i.category"}, {"max", 1}}});
+  f.Define("row", DecideFixture::Surface({{"rules", rules}, {"min_items", 5}}));
+  json d = f.Decide("row", {{"user", "u1"}});
+  // Three categories, one item each: the fallback and the popular list cannot add a fourth.
+  CHECK(d["items"].size() == 3);
+  std::set<int> categories;
+  for (const auto& item : d["items"]) {
+    categories.insert(std::stoi(item["id"].get<std::string>().substr(1)) % 3);
+  }
+  CHECK(categories.size() == 3);
+  CHECK(DecideFixture::HasReason(d, "few_candidates"));
+}
+
 TEST_CASE("rules that read the user filter per user") {
   DecideFixture f;
   json rules = json::array({{{"type", "filter"}, {"where", "u.age >= 18 OR NOT i.adult"}}});
