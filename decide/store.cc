@@ -54,13 +54,8 @@ Result<json> PutRecipe(Database* db, const std::string& name, const json& body,
                        const RecipeLimits& limits) {
   if (!IsValidName(name)) return Status::InvalidArgument("recipe names are 1 to 128 of [A-Za-z0-9_.-]");
   if (!body.is_object()) return Status::InvalidArgument("a recipe must be a JSON object");
-  for (const auto& [key, value] : body.items()) {
-    if (key != "name" && key != "query" && key != "description" && key != "params" &&
-        key != "max_limit") {
-      return Status::InvalidArgument("unknown field '" + key +
-                                     "' (expected name, query, description, params, max_limit)");
-    }
-  }
+  PW_RETURN_IF_ERROR(
+      CheckFields(body, {"name", "query", "description", "params", "max_limit"}, "the recipe"));
   auto field = [&](const char* key) { return body.contains(key) && !body[key].is_null(); };
   if (field("name") && (!body["name"].is_string() || body["name"].get<std::string>() != name)) {
     return Status::InvalidArgument("field 'name' is '" +

@@ -1,5 +1,7 @@
 #include "decide/surface.h"
 
+#include "decide/decide.h"
+
 #include <set>
 
 namespace pathwise::decide {
@@ -10,6 +12,8 @@ using json = nlohmann::json;
 Status Bad(const std::string& field, const std::string& what) {
   return Status::InvalidArgument("surface field '" + field + "' " + what);
 }
+
+}  // namespace
 
 Status CheckFields(const json& obj, const std::set<std::string>& known, const std::string& where) {
   for (const auto& [key, value] : obj.items()) {
@@ -22,6 +26,8 @@ Status CheckFields(const json& obj, const std::set<std::string>& known, const st
   }
   return Status::OK();
 }
+
+namespace {
 
 Result<int64_t> IntField(const json& obj, const std::string& field, int64_t fallback, int64_t lo,
                          int64_t hi, const std::string& path) {
@@ -44,13 +50,6 @@ Result<std::string> StringField(const json& obj, const std::string& field, const
   return it->get<std::string>();
 }
 
-bool IsName(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
-  }
-  return true;
-}
 
 bool IsIdentifier(const std::string& s) {
   if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
@@ -115,13 +114,13 @@ json RuleJson(const Rule& rule) {
 
 Status ParseChain(const json& def, Surface* s) {
   PW_ASSIGN_OR_RETURN(std::string primary, StringField(def, "recipe", "recipe", true));
-  if (!IsName(primary)) return Bad("recipe", "must be a recipe name ([A-Za-z0-9_.-], 1 to 128)");
+  if (!IsValidName(primary)) return Bad("recipe", "must be a recipe name ([A-Za-z0-9_.-], 1 to 128)");
   s->chain.push_back(primary);
   auto fb = def.find("fallbacks");
   if (fb != def.end() && !fb->is_null()) {
     if (!fb->is_array() || fb->size() > 8) return Bad("fallbacks", "must be a list of at most 8 recipe names");
     for (const auto& f : *fb) {
-      if (!f.is_string() || !IsName(f.get<std::string>())) {
+      if (!f.is_string() || !IsValidName(f.get<std::string>())) {
         return Bad("fallbacks", "must hold recipe names ([A-Za-z0-9_.-], 1 to 128)");
       }
       s->chain.push_back(f.get<std::string>());

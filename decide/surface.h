@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,11 @@ struct Surface {
   bool NeedsItemQuery() const { return !rules.empty() || !label.empty(); }
   int64_t BudgetMs(const std::string& recipe) const;
 };
+
+// OK when every key of obj is in known; else InvalidArgument "unknown field 'x' in <where>
+// (expected ...)". Shared by surfaces, rules and recipes.
+Status CheckFields(const nlohmann::json& obj, const std::set<std::string>& known,
+                   const std::string& where);
 
 // Parses and checks the shape of a definition (not the rule expressions: see CheckRules).
 Result<Surface> ParseSurface(const std::string& name, const nlohmann::json& definition);
