@@ -93,6 +93,41 @@ TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for 
   CHECK(Json(client.Get("/v1/admin/breakers", h.Auth("read")))["breakers"].is_array());
 }
 
+TEST_CASE("bad decide and surface bodies are 4xx with the error shape and the server keeps answering") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  StoreRecipe(h);
+  auto client = h.Client();
+  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  std::string deep = std::string(200, '[') + std::string(200, ']');
+  std::vector<std::string> bodies = {
+      deep,
+      json{{"user", std::string(600, 'u')}}.dump(),                       // too long
+      json{{"user", "u1"}, {"exclude", json(std::vector<std::string>(1001, "x"))}}.dump(),  // too many
+      json{{"user", "u1"}, {"k", "ten"}}.dump(),                           // wrong type
+      json{{"user", "u1"}, {"k", 100000}}.dump(),                          // too big
+      json{{"user", "u1"}, {"context", {{"a", {{"b", 1}}}}}}.dump(),       // nested context value
+  };
+  for (const std::string& body : bodies) {
+    auto res = client.Post("/v1/surfaces/row/decide", h.Auth("read"), body, "application/json");
+    REQUIRE(res);
+    INFO(body.substr(0, 80));
+    CHECK(res->status == 400);
+    CHECK(HasErrorShape(res->body));
+  }
+  auto deep_surface = client.Post("/v1/surfaces/deep", h.Auth("admin"), deep, "application/json");
+  REQUIRE(deep_surface);
+  CHECK(deep_surface->status == 400);
+  auto many_rules = Surface();
+  many_rules["rules"] = json(std::vector<json>(33, {{"type", "filter"}, {"where", "true"}}));
+  CHECK(client.Post("/v1/surfaces/many", h.Auth("admin"), many_rules.dump(), "application/json")->status == 400);
+  CHECK(client.Post("/v1/surfaces/" + std::string(129, 'n'), h.Auth("admin"), Surface().dump(),
+                    "application/json")->status == 404);
+  CHECK(client.Get("/health")->status == 200);
+  CHECK(Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
+                         "application/json"))["served_by"] == "primary");
+}
+
 TEST_CASE("fault injection exists only when enabled, and a failed recipe still gets a 200") {
   TempDir plain_dir;
   {
