@@ -55,7 +55,8 @@ Result<json> PutRecipe(Database* db, const std::string& name, const json& body,
   if (!IsValidName(name)) return Status::InvalidArgument("recipe names are 1 to 128 of [A-Za-z0-9_.-]");
   if (!body.is_object()) return Status::InvalidArgument("a recipe must be a JSON object");
   PW_RETURN_IF_ERROR(
-      CheckFields(body, {"name", "query", "description", "params", "max_limit"}, "the recipe"));
+      CheckFields(body, {"name", "query", "description", "params", "max_limit", "sentence"},
+                  "the recipe"));
   auto field = [&](const char* key) { return body.contains(key) && !body[key].is_null(); };
   if (field("name") && (!body["name"].is_string() || body["name"].get<std::string>() != name)) {
     return Status::InvalidArgument("field 'name' is '" +
@@ -69,6 +70,12 @@ Result<json> PutRecipe(Database* db, const std::string& name, const json& body,
   std::string text = body["query"].get<std::string>();
   if (field("description") && !body["description"].is_string()) {
     return Status::InvalidArgument("field 'description' must be a string");
+  }
+  constexpr size_t kMaxSentenceBytes = 1000;
+  if (field("sentence") && (!body["sentence"].is_string() ||
+                            body["sentence"].get<std::string>().size() > kMaxSentenceBytes)) {
+    return Status::InvalidArgument("field 'sentence' must be a string of at most " +
+                                   std::to_string(kMaxSentenceBytes) + " bytes");
   }
   json params = field("params") ? body["params"] : json::object();
   if (!params.is_object()) return Status::InvalidArgument("field 'params' must be an object");
@@ -94,6 +101,7 @@ Result<json> PutRecipe(Database* db, const std::string& name, const json& body,
                  {"description", field("description") ? body["description"] : json("")},
                  {"params", params}};
   if (max_limit) recipe["max_limit"] = *max_limit;
+  if (field("sentence")) recipe["sentence"] = body["sentence"];
   WriteSet writes;
   writes.ops.push_back(MetaWrite{kRecipePrefix + name, recipe.dump()});
   PW_RETURN_IF_ERROR(db->Apply(writes));

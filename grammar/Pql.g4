@@ -76,8 +76,20 @@ examples
   : K_MEAN LPAREN variable RPAREN K_OVER pattern (K_WHERE expression)?
   ;
 
+// SCORE's additive terms. `AS name` names the expression before it (back to the previous
+// `AS name` or SCORE) as one term; an unnamed expression is split at its top-level + and -.
+// Every expression but the last is followed by AS, so a + or - after an expression always
+// continues that expression (no prediction ambiguity in long arithmetic chains).
 scoreClause
-  : K_SCORE expression
+  : K_SCORE expression (K_AS name scoreNamed* scoreLast?)?
+  ;
+
+scoreNamed
+  : op=(PLUS | DASH) expression K_AS name
+  ;
+
+scoreLast
+  : op=(PLUS | DASH) expression
   ;
 
 diversifyClause

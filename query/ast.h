@@ -151,6 +151,15 @@ struct Diversify {
   Position pos;
 };
 
+// One `expr [AS name]` of SCORE, joined to the ones before it by op ('+' or '-'; the first
+// item's op is '+').
+struct ScoreItem {
+  char op = '+';
+  ExprPtr expr;
+  std::string name;  // empty: unnamed
+  Position pos;
+};
+
 // RECOMMEND (c:Item) FOR (u:User {id: $user}) sources [WHERE e] [SCORE e] [DIVERSIFY ...]
 //   [LIMIT n] [OFFSET n]
 struct RecommendQuery {
@@ -158,7 +167,8 @@ struct RecommendQuery {
   NodePattern seed;
   std::vector<Source> sources;
   ExprPtr where;
-  ExprPtr score;
+  std::vector<ScoreItem> score;  // empty: no SCORE clause
+  Position score_pos;
   std::optional<Diversify> diversify;
   ExprPtr limit;
   ExprPtr offset;

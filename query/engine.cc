@@ -179,6 +179,10 @@ Status CheckSourceBudgets(const QueryOptions& options) {
 Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st, QueryResult* out) {
   const RecommendPlan& rec = std::get<RecommendPlan>(plan.body);
   PW_RETURN_IF_ERROR(CheckSourceBudgets(options));
+  if (options.explain_options.paths > ExplainOptions::kMaxPaths) {
+    return Status::InvalidArgument("explain paths must be at most " +
+                                   std::to_string(ExplainOptions::kMaxPaths));
+  }
   st->rec = &rec;
   st->options = &options;
   st->source_stats.assign(rec.source_names.size(), SourceStats());

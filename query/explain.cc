@@ -1,12 +1,17 @@
-// RECOMMEND explanations: per result, the score split into the terms of its top-level +/- chain
-// (their values add up to the score), the sources that found it, and its strongest paths (as
-// recorded by the graph sources, or graph::BestPaths from the seed -- one search for all the
-// results found only by vector search).
+// RECOMMEND explanations (docs/explanations.md): per result its label, the score split into
+// named terms that add up to it, each path's signed contribution to its term (a page of them,
+// strongest first), the sources that found it with their evidence (similarity evidence for
+// NEAREST, a context path for graph sources that feed no term), optional checks and properties,
+// and a one-sentence summary. Results with no path at all get a short path from the seed
+// (graph::BestPaths, one bounded search for all of them) marked as context, not as a reason.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 
-#include "query/recommend_exec.h"
+#include "query/contributions.h"
+#include "query/expr_eval.h"
+#include "query/explain_parts.h"
 
 namespace pathwise::query {
 
@@ -17,11 +22,14 @@ namespace {
 // O(cap) rather than O(degree).
 constexpr size_t kBestPathMaxExpanded = 2000;
 constexpr size_t kBestPathNeighborsPerList = 32;
+// Similarity evidence nodes per NEAREST source and result.
+constexpr size_t kSimilarityEvidence = 3;
+// Paths the generated sentence looks at.
+constexpr size_t kSentencePaths = 10;
 
-nlohmann::json NodeJson(const RecState& st, NodeId id) {
-  const NodeTypeDef* def = st.schema->NodeType(st.graph->TypeOf(id));
-  return {{"type", def ? def->name : std::string()}, {"id", st.graph->KeyOf(id)}};
-}
+nlohmann::json Number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
+
+const char* Effect(double x) { return x > 0 ? "pull" : x < 0 ? "push" : "none"; }
 
 nlohmann::json EdgeJson(const RecState& st, const Slot& e, NodeId from) {
   const EdgeTypeDef* def = st.schema->EdgeType(e.type);
@@ -32,28 +40,53 @@ nlohmann::json EdgeJson(const RecState& st, const Slot& e, NodeId from) {
           {"count", e.count}};
 }
 
-nlohmann::json PathJson(const RecState& st, const PathRec& p, const std::string& source) {
+nlohmann::json PathJson(const RecState& st, const PathRec& p) {
   nlohmann::json nodes = nlohmann::json::array();
   nlohmann::json edges = nlohmann::json::array();
   for (size_t i = 0; i <= p.hops; ++i) nodes.push_back(NodeJson(st, p.nodes[i]));
   for (size_t i = 0; i < p.hops; ++i) edges.push_back(EdgeJson(st, p.edges[i], p.nodes[i]));
-  nlohmann::json strength = std::isfinite(p.strength) ? nlohmann::json(p.strength) : nlohmann::json();
-  return {{"source", source}, {"strength", strength}, {"nodes", nodes}, {"edges", edges}};
+  return {{"nodes", nodes}, {"edges", edges}};
 }
 
-// The paths the graph sources recorded for candidate c (none when EXPLAIN recorded nothing).
-std::vector<const PathRec*> RecordedPaths(const RecState& st, uint32_t c) {
-  std::vector<const PathRec*> out;
-  if (st.paths.empty()) return out;
-  for (size_t i = 0; i < kPathsPerCandidate; ++i) {
-    const PathRec& p = st.paths[c * kPathsPerCandidate + i];
-    if (p.source >= 0) out.push_back(&p);
+// A logged path with its contribution (or as context).
+nlohmann::json ContributionJson(const RecState& st, const ResultContributions& rc,
+                                const PathContribution& pc) {
+  const LoggedPath& logged = st.path_log[pc.log];
+  nlohmann::json j = {{"kind", pc.feeds_term ? "path" : "context"},
+                      {"source", st.rec->source_names[logged.rec.source]}};
+  if (pc.feeds_term) {
+    j["term"] = rc.terms[pc.main_term].name;
+    j["contribution"] = Number(pc.total);
+    j["effect"] = Effect(pc.total);
+    if (pc.terms.size() > 1) {
+      nlohmann::json by_term = nlohmann::json::object();
+      for (const auto& [t, value] : pc.terms) by_term[rc.terms[t].name] = Number(value);
+      j["contributions"] = by_term;
+    }
   }
-  return out;
+  j.update(PathJson(st, logged.rec));
+  return j;
 }
 
-nlohmann::json ScoreJson(double score) {
-  return std::isnan(score) ? nlohmann::json(nullptr) : nlohmann::json(score);
+nlohmann::json TermsJson(const RecState& st, const ResultContributions& rc) {
+  double magnitude = 0;
+  for (const TermValue& t : rc.terms) {
+    if (t.value.IsNumber()) magnitude += std::fabs(t.value.AsDouble());
+  }
+  nlohmann::json terms = nlohmann::json::array();
+  for (size_t i = 0; i < rc.terms.size(); ++i) {
+    const TermValue& t = rc.terms[i];
+    nlohmann::json j = {{"name", t.name}, {"label", t.label}, {"expr", t.text},
+                        {"value", ToJson(t.value, st.graph, st.schema)}};
+    if (t.value.IsNumber()) {
+      double v = t.value.AsDouble();
+      j["share"] = magnitude > 0 ? Number(v / magnitude) : nlohmann::json(0.0);
+      j["effect"] = Effect(v);
+    }
+    if (rc.decomposed[i]) j["paths"] = rc.term_paths[i];
+    terms.push_back(std::move(j));
+  }
+  return terms;
 }
 
 class ExplainOp : public RecOp {
@@ -63,66 +96,142 @@ class ExplainOp : public RecOp {
  protected:
   Status Execute(RecState* st, OpCounts* counts) const override {
     if (!st->explain) return Status::OK();
-    const RecommendPlan& rec = *st->rec;
-    const size_t n = st->num_sources();
+    static const ExplainOptions kDefaults;
+    const ExplainOptions& options = st->options ? st->options->explain_options : kDefaults;
     counts->rows_in = st->ranked.size();
-    std::unordered_map<uint32_t, graph::Path> reasons;  // candidate -> BestPaths' path
-    PW_RETURN_IF_ERROR(FindGraphReasons(st, &reasons));
-    for (uint32_t c : st->ranked) {
-      nlohmann::json terms = nlohmann::json::array();
-      for (TermValue& t : ScoreTerms(st, c)) {
-        terms.push_back({{"expr", t.text}, {"value", ToJson(t.value, st->graph, st->schema)}});
-      }
-      nlohmann::json sources = nlohmann::json::array();
-      nlohmann::json similarity = nlohmann::json::object();
-      for (size_t s = 0; s < n; ++s) {
-        if ((st->masks[c] >> s & 1) == 0) continue;
-        sources.push_back(rec.source_names[s]);
-        for (const NearestSourcePlan& p : rec.nearest_sources) {
-          if (p.bit == static_cast<int>(s)) similarity[rec.source_names[s]] = st->source_values[c * n + s];
-        }
-      }
-      nlohmann::json path_counts = nlohmann::json::object();
-      for (const GraphSourcePlan& g : rec.graph_sources) {
-        uint32_t count = st->path_counts[c * n + g.bit];
-        if (count > 0) path_counts[g.name] = count;
-      }
-      nlohmann::json paths = nlohmann::json::array();
-      std::vector<const PathRec*> recorded = RecordedPaths(*st, c);
-      std::stable_sort(recorded.begin(), recorded.end(),
-                       [](const PathRec* a, const PathRec* b) { return a->strength > b->strength; });
-      for (const PathRec* p : recorded) paths.push_back(PathJson(*st, *p, rec.source_names[p->source]));
-      if (paths.empty()) {
-        auto it = reasons.find(c);
-        if (it != reasons.end()) paths.push_back(BestPathJson(st, it->second));
-      }
-      nlohmann::json e = {{"id", st->graph->KeyOf(st->nodes[c])},
-                          {"type", NodeJson(*st, st->nodes[c])["type"]},
-                          {"score", ScoreJson(st->scores[c])},
-                          {"terms", terms},
-                          {"sources", sources},
-                          {"paths", paths}};
-      if (!similarity.empty()) e["similarity"] = similarity;
-      if (!path_counts.empty()) e["path_counts"] = path_counts;
-      st->explanations.push_back(std::move(e));
+    std::vector<std::vector<uint32_t>> logged = LoggedPathsOfResults(*st);
+    std::vector<std::optional<SimilarityEvidence>> similarity(st->num_sources());
+    for (const NearestSourcePlan& n : st->rec->nearest_sources) similarity[n.bit].emplace(st, n);
+    std::vector<nlohmann::json> explanations;
+    for (size_t r = 0; r < st->ranked.size(); ++r) {
+      if (!st->Tick()) return st->error;
+      explanations.push_back(Explain(st, r, logged[r], similarity, options));
       counts->rows_out++;
     }
+    PW_RETURN_IF_ERROR(AddContextPaths(st, &explanations));
+    for (nlohmann::json& e : explanations) st->explanations.push_back(std::move(e));
     return Status::OK();
   }
 
  private:
-  // Results found only by vector search (no recorded path) get the best short typed path from
-  // the seed, all of them from one bounded BGL search.
-  static Status FindGraphReasons(RecState* st,
-                                 std::unordered_map<uint32_t, graph::Path>* reasons) {
-    std::vector<uint32_t> wanted;
-    std::vector<NodeId> targets;
-    for (uint32_t c : st->ranked) {
-      if (!RecordedPaths(*st, c).empty()) continue;
-      wanted.push_back(c);
-      targets.push_back(st->nodes[c]);
+  // Per result (in ranked order): the indices of its logged paths, in the order found.
+  static std::vector<std::vector<uint32_t>> LoggedPathsOfResults(const RecState& st) {
+    std::vector<int32_t> position(st.nodes.size(), -1);
+    for (size_t r = 0; r < st.ranked.size(); ++r) position[st.ranked[r]] = static_cast<int32_t>(r);
+    std::vector<std::vector<uint32_t>> out(st.ranked.size());
+    for (size_t i = 0; i < st.path_log.size(); ++i) {
+      int32_t r = position[st.path_log[i].candidate];
+      if (r >= 0) out[r].push_back(static_cast<uint32_t>(i));
     }
-    if (targets.empty()) return Status::OK();
+    return out;
+  }
+
+  static nlohmann::json Explain(RecState* st, size_t r, const std::vector<uint32_t>& logged,
+                                const std::vector<std::optional<SimilarityEvidence>>& similarity,
+                                const ExplainOptions& options) {
+    const uint32_t c = st->ranked[r];
+    const NodeId node = st->nodes[c];
+    ResultContributions rc = ContributionsOf(st, c, logged);
+    nlohmann::json e = NodeJson(*st, node);
+    e["rank"] = st->offset + r + 1;
+    e["score"] = Number(st->scores[c]);
+    e["terms"] = TermsJson(*st, rc);
+    e["sources"] = SourcesJson(st, c, rc, similarity);
+    nlohmann::json page = nlohmann::json::array();
+    const size_t end = std::min(rc.paths.size(), options.offset + options.paths);
+    for (size_t i = options.offset; i < end; ++i) page.push_back(ContributionJson(*st, rc, rc.paths[i]));
+    e["paths"] = std::move(page);
+    e["paths_total"] = rc.paths.size();
+    e["paths_offset"] = options.offset;
+    if (st->path_log_full) e["paths_complete"] = false;
+    if (!options.properties.empty()) e["properties"] = PropertiesJson(*st, node, options.properties);
+    if (options.checks) e["checks"] = ChecksJson(st, c);
+    nlohmann::json top = nlohmann::json::array();
+    for (size_t i = 0; i < rc.paths.size() && i < kSentencePaths && rc.paths[i].feeds_term; ++i) {
+      top.push_back(ContributionJson(*st, rc, rc.paths[i]));
+    }
+    e["sentence"] = Sentence(e, top, options.sentence);
+    return e;
+  }
+
+  // The sources that found candidate c: graph sources with their path counts (and a context path
+  // when none of their paths feeds a term), NEAREST sources with their similarity evidence.
+  static nlohmann::json SourcesJson(RecState* st, uint32_t c, const ResultContributions& rc,
+                                    const std::vector<std::optional<SimilarityEvidence>>& similarity) {
+    const RecommendPlan& rec = *st->rec;
+    const size_t n = st->num_sources();
+    nlohmann::json sources = nlohmann::json::array();
+    for (size_t s = 0; s < n; ++s) {
+      if ((st->masks[c] >> s & 1) == 0) continue;
+      nlohmann::json j = {{"name", rec.source_names[s]}};
+      if (similarity[s]) {
+        const NearestSourcePlan* plan = nullptr;
+        for (const NearestSourcePlan& p : rec.nearest_sources) {
+          if (p.bit == static_cast<int>(s)) plan = &p;
+        }
+        const VectorSpaceDef* space = st->schema->Space(plan->space);
+        j["kind"] = "nearest";
+        j["space"] = space ? space->FullName() : std::string();
+        j["similarity"] = Number(st->source_values[c * n + s]);
+        j["basis"] = similarity[s]->basis();
+        j["evidence"] = similarity[s]->For(st->nodes[c], kSimilarityEvidence);
+      } else {
+        j["kind"] = "graph";
+        j["paths"] = st->path_counts[c * n + s];
+        const PathContribution* first = nullptr;
+        bool feeds = false;
+        for (const PathContribution& p : rc.paths) {
+          if (st->path_log[p.log].rec.source != static_cast<int>(s)) continue;
+          feeds |= p.feeds_term;
+          if (first == nullptr) first = &p;
+        }
+        if (!feeds && first != nullptr) j["context"] = ContributionJson(*st, rc, *first);
+      }
+      sources.push_back(std::move(j));
+    }
+    return sources;
+  }
+
+  static nlohmann::json PropertiesJson(const RecState& st, NodeId node,
+                                       const std::vector<std::string>& names) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const std::string& name : names) {
+      graph::PropId prop = st.graph->FindProperty(name);
+      Value v;
+      if (prop != graph::kNoProp && st.graph->GetProperty(node, prop, &v)) {
+        out[name] = ToJson(FromProperty(std::move(v)), st.graph, st.schema);
+      }
+    }
+    return out;
+  }
+
+  // The candidate conjuncts of WHERE, each with its value for candidate c (a result passed all).
+  static nlohmann::json ChecksJson(RecState* st, uint32_t c) {
+    const RecommendPlan& rec = *st->rec;
+    EvalEnv env = st->CandidateEnv(c);
+    nlohmann::json checks = nlohmann::json::array();
+    auto add = [&](const std::vector<BoundExprPtr>& exprs, const std::vector<std::string>& texts,
+                   const char* kind) {
+      for (size_t i = 0; i < exprs.size() && i < texts.size(); ++i) {
+        checks.push_back({{"kind", kind}, {"expr", texts[i]}, {"passed", EvalPredicate(*exprs[i], env)}});
+      }
+    };
+    add(rec.candidate_filters, rec.candidate_filter_texts, "filter");
+    add(rec.candidate_excludes, rec.candidate_exclude_texts, "pattern");
+    return checks;
+  }
+
+  // Results with no logged path get the best short typed path from the seed as context, all of
+  // them from one bounded BGL search.
+  static Status AddContextPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
+    std::vector<size_t> wanted;
+    std::vector<NodeId> targets;
+    for (size_t r = 0; r < explanations->size(); ++r) {
+      if ((*explanations)[r]["paths_total"].get<size_t>() > 0) continue;
+      wanted.push_back(r);
+      targets.push_back(st->nodes[st->ranked[r]]);
+    }
+    if (targets.empty() || !st->seed_found) return Status::OK();
     graph::PathSearchOptions options;
     options.max_hops = 3;
     options.max_expanded = kBestPathMaxExpanded;
@@ -135,7 +244,11 @@ class ExplainOp : public RecOp {
     }
     for (size_t i = 0; i < wanted.size(); ++i) {
       const graph::Path& path = (*paths)[i];
-      if (!path.empty() && path.size() <= kMaxRecordedHops) reasons->emplace(wanted[i], path);
+      if (path.empty() || path.size() > kMaxRecordedHops) continue;
+      nlohmann::json context = BestPathJson(st, path);
+      context["kind"] = "context";
+      context["note"] = "a short path from the seed; it played no part in finding or scoring this result";
+      (*explanations)[wanted[i]]["context"] = nlohmann::json::array({context});
     }
     return Status::OK();
   }
@@ -143,7 +256,6 @@ class ExplainOp : public RecOp {
   static nlohmann::json BestPathJson(RecState* st, const graph::Path& path) {
     PathRec rec;
     rec.hops = static_cast<uint8_t>(path.size());
-    rec.strength = 1;
     rec.nodes[0] = st->seed;
     for (size_t i = 0; i < path.size(); ++i) {
       const graph::PathStep& step = path[i];
@@ -158,9 +270,8 @@ class ExplainOp : public RecOp {
       e.count = st->graph->FindEdge(e.node, e.type, e.dst, &nb) ? nb.count : 1;
       rec.edges[i] = e;
       rec.nodes[i + 1] = step.to;
-      rec.strength *= step.weight;
     }
-    return PathJson(*st, rec, "graph");
+    return PathJson(*st, rec);
   }
 };
 

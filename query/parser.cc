@@ -449,11 +449,30 @@ class Converter {
       }
     }
     if (ctx->whereClause()) q.where = Expr(ctx->whereClause()->expression());
-    if (ctx->scoreClause()) q.score = Expr(ctx->scoreClause()->expression());
+    if (ctx->scoreClause()) ConvertScore(ctx->scoreClause(), &q);
     if (ctx->diversifyClause()) q.diversify = ConvertDiversify(ctx->diversifyClause());
     if (ctx->limitClause()) q.limit = Expr(ctx->limitClause()->expression());
     if (ctx->offsetClause()) q.offset = Expr(ctx->offsetClause()->expression());
     return q;
+  }
+
+  void ConvertScore(PqlParser::ScoreClauseContext* ctx, RecommendQuery* q) {
+    q->score_pos = PosOf(ctx);
+    auto add = [&](char op, PqlParser::ExpressionContext* e, PqlParser::NameContext* name) {
+      ScoreItem item;
+      item.op = op;
+      item.expr = Expr(e);
+      if (name != nullptr) item.name = Name(name);
+      item.pos = PosOf(e);
+      q->score.push_back(std::move(item));
+    };
+    add('+', ctx->expression(), ctx->name());
+    for (PqlParser::ScoreNamedContext* named : ctx->scoreNamed()) {
+      add(named->op->getText()[0], named->expression(), named->name());
+    }
+    if (PqlParser::ScoreLastContext* last = ctx->scoreLast()) {
+      add(last->op->getText()[0], last->expression(), nullptr);
+    }
   }
 
   NearestSource ConvertNearest(PqlParser::NearestSourceContext* ctx) {

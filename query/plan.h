@@ -236,6 +236,11 @@ struct ScoreTerm {
   std::string text;
   char op = '+';  // how the term joins the running sum: '+' or '-'
   BoundExprPtr expr;
+  // `AS name`, else generated from what the term reads (the source its aggregates run over,
+  // "similarity", the candidate properties); unique within the query.
+  std::string name;
+  std::string label;         // for people: the name with spaces, or a generated phrase
+  std::vector<size_t> aggs;  // the aggregates (RecommendPlan::aggs) the term reads
 };
 
 struct RecommendPlan {
@@ -249,6 +254,8 @@ struct RecommendPlan {
   std::vector<BoundExprPtr> global_filters;     // depend on seed/params only
   std::vector<BoundExprPtr> candidate_filters;  // candidate (+ seed), no pattern predicates
   std::vector<BoundExprPtr> candidate_excludes;  // candidate conjuncts with pattern predicates
+  std::vector<std::string> candidate_filter_texts;   // the PQL of each, for explanations
+  std::vector<std::string> candidate_exclude_texts;
   std::vector<AggSpec> aggs;
   std::vector<ScoreTerm> terms;  // empty: the default score
   BoundExprPtr diversify_by;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -54,9 +55,30 @@ struct Limits {
 
 namespace pathwise {
 
+// What a RECOMMEND explanation includes beyond its fixed parts (docs/explanations.md). MATCH
+// ignores it.
+struct ExplainOptions {
+  static constexpr size_t kMaxPaths = 1000;
+  // One page of each result's paths, strongest absolute contribution first: `paths` of them
+  // from position `offset`. More than kMaxPaths is InvalidArgument.
+  size_t paths = 3;
+  size_t offset = 0;
+  // Properties of the result node copied into its explanation (absent ones are left out).
+  std::vector<std::string> properties;
+  // List the WHERE conjuncts the result passed.
+  bool checks = false;
+  // The template of each result's sentence (docs/explanations.md, "Sentences"); empty: one
+  // generated from the result's strongest evidence.
+  std::string sentence;
+};
+
 struct QueryOptions {
   Deadline deadline = Deadline::Never();
   bool explain = false;  // as if the query ended with EXPLAIN
+  ExplainOptions explain_options;
+  // RECOMMEND only: the external id of a node of the candidate type; the result's `why_not`
+  // reports whether it was a candidate, what removed it and where it would have ranked.
+  std::optional<std::string> why_not;
   bool profile = false;  // as if the query started with PROFILE
   size_t max_rows = 10000;  // result size limit; ResourceExhausted beyond it
   // The clock now() and decay() read, in ms since the epoch; unset: the system clock. For
@@ -105,6 +127,7 @@ struct QueryResult {
   nlohmann::json explanations = nlohmann::json::array();  // one per row when EXPLAIN
   nlohmann::json stats = nlohmann::json::object();        // stage times, candidates, flags
   nlohmann::json profile = nlohmann::json::array();       // per-operator rows when PROFILE
+  nlohmann::json why_not;  // QueryOptions::why_not's report; null when not asked
   nlohmann::json ToJson() const;
 };
 

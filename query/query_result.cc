@@ -4,11 +4,13 @@
 namespace pathwise {
 
 nlohmann::json QueryResult::ToJson() const {
-  return {{"columns", columns},
-          {"rows", rows},
-          {"explanations", explanations},
-          {"stats", stats},
-          {"profile", profile}};
+  nlohmann::json out = {{"columns", columns},
+                        {"rows", rows},
+                        {"explanations", explanations},
+                        {"stats", stats},
+                        {"profile", profile}};
+  if (!why_not.is_null()) out["why_not"] = why_not;
+  return out;
 }
 
 }  // namespace pathwise

@@ -55,14 +55,15 @@ std::vector<TermValue> ScoreTerms(RecState* st, uint32_t c) {
                      std::any_of(rec.nearest_sources.begin(), rec.nearest_sources.end(),
                                  [&](const NearestSourcePlan& p) { return p.bit == static_cast<int>(s); });
       std::string what = nearest ? "similarity" : "sum of path weight products";
-      out.push_back({rec.source_names[s] + ": " + what, RtValue(st->source_values[c * n + s])});
+      out.push_back({rec.source_names[s] + ": " + what, rec.source_names[s],
+                     what + " (" + rec.source_names[s] + ")", RtValue(st->source_values[c * n + s])});
     }
     return out;
   }
   EvalEnv env = st->CandidateEnv(c);
   for (const ScoreTerm& term : rec.terms) {
     RtValue v = Eval(*term.expr, env);
-    out.push_back({term.text, term.op == '-' ? Negate(v) : v});
+    out.push_back({term.text, term.name, term.label, term.op == '-' ? Negate(v) : v});
   }
   return out;
 }

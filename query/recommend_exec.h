@@ -4,7 +4,8 @@
 // [Diversify] -> Limit -> Explain. Candidates live in flat arrays indexed by a dense candidate
 // number (NodeIndexMap: NodeId -> number), so adding a path costs one hash probe and no
 // allocation. Per-path aggregates of SCORE are folded into numeric accumulators as paths are
-// found; the strongest three paths per candidate are kept only when explaining.
+// found; when explaining, every path is also logged with its aggregate inputs, so that the
+// explanation can split each term into the exact contributions of its paths.
 #pragma once
 
 #include <array>
@@ -22,16 +23,35 @@
 
 namespace pathwise::query {
 
-// Paths longer than this are not recorded for explanations (BestPath is used instead).
+// Paths longer than this are not logged for explanations (their sources' results are explained
+// by terms and counts only).
 constexpr size_t kMaxRecordedHops = 4;
-constexpr size_t kPathsPerCandidate = 3;
+// At most this many paths per query are logged for explanations (about 200 bytes each); past it
+// the explanation says paths_complete: false and pages through the logged ones.
+constexpr size_t kMaxLoggedPaths = 250'000;
 
 struct PathRec {
   uint8_t hops = 0;
-  int8_t source = -1;  // graph source index; -1: empty
+  int8_t source = -1;  // source bit (RecommendPlan::source_names); -1: empty
   double strength = 0;  // product of the edge weights
   std::array<NodeId, kMaxRecordedHops + 1> nodes{};
   std::array<Slot, kMaxRecordedHops> edges{};
+};
+
+// One aggregate input of a logged path: what AggSpec::arg evaluated to.
+struct AggInput {
+  enum Kind : uint8_t { kNull, kNumber, kOther };
+  Kind kind = kNull;
+  double number = 0;
+};
+
+// A path found by a graph source, in the order found: its candidate, its nodes and edges, and
+// the inputs it gave the aggregates of its source (inputs[first_input + i] for the i-th entry
+// of the source's aggregate list, GraphSourceAggs).
+struct LoggedPath {
+  PathRec rec;
+  uint32_t candidate = 0;
+  uint32_t first_input = 0;
 };
 
 // A numeric accumulator for one SCORE aggregate of one candidate.
@@ -105,7 +125,14 @@ struct RecState : ExecState {
   std::vector<double> source_values;    // [c * sources + s]: sum of path strengths / similarity
   std::vector<uint32_t> path_counts;    // [c * sources + s]
   std::vector<NumAcc> accs;             // [c * aggs + a]
-  std::vector<PathRec> paths;           // [c * kPathsPerCandidate + i], when explaining
+  // When explaining: every path of every graph source (up to kMaxLoggedPaths) and its aggregate
+  // inputs; a source's paths are contiguous (sources run one after another).
+  std::vector<LoggedPath> path_log;
+  std::vector<AggInput> path_inputs;
+  bool path_log_full = false;
+  // When explaining: per NEAREST source (by bit), the nodes whose vectors made the query vector
+  // (the examples of MEAN(...) OVER), for similarity evidence.
+  std::vector<std::vector<NodeId>> nearest_examples;
   std::vector<SourceStats> source_stats;
 
   std::vector<uint32_t> survivors;  // after Filter / Exclude
@@ -131,7 +158,6 @@ struct RecState : ExecState {
       source_values.resize(source_values.size() + num_sources(), 0.0);
       path_counts.resize(path_counts.size() + num_sources(), 0);
       accs.resize(accs.size() + rec->aggs.size());
-      if (explain) paths.resize(paths.size() + kPathsPerCandidate);
     }
     return c;
   }
@@ -140,8 +166,7 @@ struct RecState : ExecState {
   // ranked, the index entry).
   size_t CandidateBytes() const {
     return sizeof(NodeId) + sizeof(uint64_t) + 1 + num_sources() * (sizeof(double) + 4) +
-           rec->aggs.size() * sizeof(NumAcc) + (explain ? kPathsPerCandidate * sizeof(PathRec) : 0) +
-           sizeof(double) + 2 * sizeof(uint32_t) + 16;
+           rec->aggs.size() * sizeof(NumAcc) + sizeof(double) + 2 * sizeof(uint32_t) + 16;
   }
 
   // Finalised aggregate values of candidate c into agg_values; returns its data.
@@ -193,12 +218,18 @@ std::unique_ptr<RecOp> MakeExplainOp();
 // Default score: one term per source that found c.
 struct TermValue {
   std::string text;
-  RtValue value;  // signed contribution
+  std::string name;   // ScoreTerm::name; default score: the source's name
+  std::string label;  // ScoreTerm::label; default score: what the source adds
+  RtValue value;      // signed contribution
 };
 std::vector<TermValue> ScoreTerms(RecState* st, uint32_t c);
 
 // Folds term values into the score the way the SCORE expression computes it (null -> NaN).
 double ScoreOf(RecState* st, uint32_t c);
+
+// The aggregates (indices into RecommendPlan::aggs) a graph source's paths feed: those over its
+// own variables and those over no source's variables.
+std::vector<size_t> GraphSourceAggs(const RecommendPlan& rec, size_t graph_source);
 
 // Nodes a pattern walk may start from: the seed, an {id: ...} lookup, or a type scan.
 std::vector<NodeId> AnchorNodes(RecState* st, const NodeSpec& anchor, bool anchor_is_seed);

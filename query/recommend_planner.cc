@@ -3,6 +3,7 @@
 // (split into its top-level +/- terms, with per-path aggregates assigned to the source that binds
 // their variables), DIVERSIFY and paging; then lays out the operator pipeline.
 #include <algorithm>
+#include <set>
 
 #include "query/ast_text.h"
 #include "query/binder.h"
@@ -48,7 +49,7 @@ class RecommendPlanner {
     }
     plan_.width = b_->width();
     if (q_.where) BindWhere(*q_.where);
-    if (q_.score) BindScore(*q_.score);
+    if (!q_.score.empty()) BindScore(q_.score);
     if (q_.diversify) BindDiversify(*q_.diversify);
     BindPaging();
     ReuseNearestSimilarity();
@@ -282,8 +283,10 @@ class RecommendPlanner {
     ctx.recommend = true;
     ctx.clause = "WHERE";
     std::vector<BoundExprPtr> excludes;
+    std::vector<std::string> exclude_texts;
     for (const ast::Expr* part : parts) {
       BoundExprPtr c = b_->Bind(*part, ctx);
+      std::string text = ExprText(*part);
       std::vector<int> owners = OwnersOf(c->slots);
       if (owners.size() > 1) {
         Fail("a WHERE condition cannot mix variables of sources " +
@@ -296,11 +299,14 @@ class RecommendPlanner {
         plan_.global_filters.push_back(std::move(c));
       } else if (ContainsExists(*c)) {
         excludes.push_back(std::move(c));
+        exclude_texts.push_back(std::move(text));
       } else {
         plan_.candidate_filters.push_back(std::move(c));
+        plan_.candidate_filter_texts.push_back(std::move(text));
       }
     }
     plan_.candidate_excludes = std::move(excludes);
+    plan_.candidate_exclude_texts = std::move(exclude_texts);
   }
 
   static bool ContainsExists(const BoundExpr& e) {
@@ -328,34 +334,115 @@ class RecommendPlanner {
     src.filters_at[step].push_back(std::move(c));
   }
 
-  void BindScore(const ast::Expr& score) {
-    std::vector<std::pair<char, const ast::Expr*>> parts;
-    SplitTerms(score, '+', &parts);
+  void BindScore(const std::vector<ast::ScoreItem>& items) {
     ExprContext ctx;
     ctx.aggs = &plan_.aggs;
     ctx.recommend = true;
     ctx.path_vars_need_agg = true;
     ctx.collect_allowed = false;
     ctx.clause = "SCORE";
-    plan_.score_text = ExprText(score);
-    for (const auto& [op, part] : parts) {
-      ScoreTerm term;
-      term.op = op;
-      term.text = ExprText(*part);
-      term.expr = b_->Bind(*part, ctx);
-      plan_.terms.push_back(std::move(term));
+    for (const ast::ScoreItem& item : items) {
+      if (!plan_.score_text.empty()) plan_.score_text += std::string(" ") + item.op + " ";
+      plan_.score_text += ExprText(*item.expr);
+      if (!item.name.empty()) plan_.score_text += " AS " + item.name;
+      std::vector<std::pair<char, const ast::Expr*>> parts;
+      if (item.name.empty()) {
+        SplitTerms(*item.expr, item.op, &parts);
+      } else {
+        parts.emplace_back(item.op, item.expr.get());
+      }
+      for (const auto& [op, part] : parts) {
+        ScoreTerm term;
+        term.op = op;
+        term.text = ExprText(*part);
+        term.name = item.name;
+        term.expr = b_->Bind(*part, ctx);
+        plan_.terms.push_back(std::move(term));
+      }
     }
     AssignAggregateSources();
+    NameTerms();
+  }
+
+  // Each term's path aggregates, and a name and label for the unnamed ones: the source its
+  // aggregates run over, else the similarity or the candidate properties it reads.
+  void NameTerms() {
+    std::set<std::string> used;
+    for (const ScoreTerm& t : plan_.terms) {
+      if (!t.name.empty() && !used.insert(t.name).second) {
+        Fail("two SCORE terms are named '" + t.name + "'", q_.score_pos);
+      }
+    }
+    for (ScoreTerm& t : plan_.terms) {
+      TermFacts facts;
+      Collect(*t.expr, &facts);
+      t.aggs.assign(facts.aggs.begin(), facts.aggs.end());
+      std::string generated, label;
+      if (!facts.aggs.empty()) {
+        const AggSpec& agg = plan_.aggs[*facts.aggs.begin()];
+        std::string over = agg.source >= 0 ? plan_.graph_sources[agg.source].name : "paths";
+        generated = over;
+        label = AggName(agg.fn) + " over the paths of " + over;
+      } else if (facts.similarity) {
+        generated = "similarity";
+        label = "vector similarity";
+      } else if (!facts.props.empty()) {
+        for (const std::string& prop : facts.props) {
+          generated += (generated.empty() ? "" : "_") + prop;
+          label += (label.empty() ? "" : ", ") + prop;
+        }
+      } else {
+        generated = "term";
+        label = t.text;
+      }
+      if (t.name.empty()) {
+        t.name = generated;
+        for (int i = 2; !used.insert(t.name).second; ++i) t.name = generated + "_" + std::to_string(i);
+        t.label = label;
+      } else {
+        t.label = t.name;
+        std::replace(t.label.begin(), t.label.end(), '_', ' ');
+      }
+    }
+  }
+
+  struct TermFacts {
+    std::set<size_t> aggs;
+    std::set<std::string> props;  // candidate properties read
+    bool similarity = false;
+  };
+  void Collect(const BoundExpr& e, TermFacts* facts) const {
+    if (e.kind == BK::kAggRef) facts->aggs.insert(e.index);
+    if (e.kind == BK::kSourceSimilarity || (e.kind == BK::kCall && e.fn == Fn::kSimilarity)) {
+      facts->similarity = true;
+    }
+    if (e.kind == BK::kNodeProp && e.args[0]->kind == BK::kSlot &&
+        e.args[0]->index == kCandidateSlot && e.index < b_->plan()->props.size()) {
+      facts->props.insert(b_->plan()->props[e.index]);
+    }
+    for (const auto& arg : e.args) Collect(*arg, facts);
+  }
+  static std::string AggName(AggFn fn) {
+    switch (fn) {
+      case AggFn::kCountStar:
+      case AggFn::kCount: return "count";
+      case AggFn::kSum: return "sum";
+      case AggFn::kAvg: return "average";
+      case AggFn::kMin: return "minimum";
+      case AggFn::kMax: return "maximum";
+      case AggFn::kCollect: return "collect";
+    }
+    return "aggregate";
   }
 
   void AssignAggregateSources() {
     for (AggSpec& agg : plan_.aggs) {
-      if (agg.distinct) Fail("DISTINCT aggregates are not supported in SCORE", q_.score->pos);
+      if (agg.distinct) Fail("DISTINCT aggregates are not supported in SCORE", q_.score_pos);
       std::vector<int> owners = agg.arg ? OwnersOf(agg.arg->slots) : std::vector<int>();
       if (owners.size() > 1) {
         Fail("aggregate " + agg.text + " mixes variables of sources " +
                  plan_.graph_sources[owners[0]].name + " and " + plan_.graph_sources[owners[1]].name,
-             q_.score ? q_.score->pos : q_.target.pos);
+             !q_.score.empty() ? q_.score_pos : q_.target.pos);
       }
       agg.source = owners.empty() ? -1 : owners[0];
     }

@@ -39,6 +39,16 @@ std::vector<NodeId> AnchorNodes(RecState* st, const NodeSpec& anchor, bool ancho
   return out;
 }
 
+std::vector<size_t> GraphSourceAggs(const RecommendPlan& rec, size_t graph_source) {
+  std::vector<size_t> out;
+  for (size_t a = 0; a < rec.aggs.size(); ++a) {
+    if (rec.aggs[a].source < 0 || rec.aggs[a].source == static_cast<int>(graph_source)) {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Filter outcomes a NEAREST search must have seen before they update the plan's pass rate.
@@ -94,26 +104,28 @@ class SeedOp : public RecOp {
 // Sources run one after another into the shared RecState. Each source adds candidates at the end
 // of the candidate arrays and otherwise writes only its own column (mask bit, source value, path
 // count) -- except a graph source, which also folds its paths into aggregates shared with other
-// graph sources (AggSpec::source == -1) and may evict other sources' recorded paths. So a source
-// is taken out again by truncating the arrays to the count before it, clearing its column, and
-// restoring copies of the shared aggregates and recorded paths taken before it ran.
+// graph sources (AggSpec::source == -1) and appends its paths to the explanation's path log. So
+// a source is taken out again by truncating the arrays and the log to their sizes before it,
+// clearing its column, and restoring copies of the shared aggregates taken before it ran.
 
 // What a source may change in the candidates that existed before it ran.
 struct SourceSnapshot {
   size_t candidates = 0;
   std::vector<uint8_t> prechecked;
-  std::vector<NumAcc> accs;    // graph sources with aggregates
-  std::vector<PathRec> paths;  // graph sources, when explaining
+  std::vector<NumAcc> accs;  // graph sources with aggregates
+  size_t logged_paths = 0;
+  size_t logged_inputs = 0;
+  bool log_full = false;
 };
 
 SourceSnapshot TakeSnapshot(const RecState* st, bool graph_source) {
   SourceSnapshot snap;
   snap.candidates = st->nodes.size();
   snap.prechecked = st->prechecked;
-  if (graph_source) {
-    snap.accs = st->accs;
-    snap.paths = st->paths;
-  }
+  if (graph_source) snap.accs = st->accs;
+  snap.logged_paths = st->path_log.size();
+  snap.logged_inputs = st->path_inputs.size();
+  snap.log_full = st->path_log_full;
   return snap;
 }
 
@@ -139,13 +151,10 @@ void DropContribution(RecState* st, int bit, const SourceSnapshot& snap) {
   } else {
     st->accs.resize(n0 * st->rec->aggs.size());
   }
-  if (st->explain) {
-    if (snap.paths.size() == n0 * kPathsPerCandidate) {
-      st->paths = snap.paths;
-    } else {
-      st->paths.resize(n0 * kPathsPerCandidate);
-    }
-  }
+  st->path_log.resize(snap.logged_paths);
+  st->path_inputs.resize(snap.logged_inputs);
+  st->path_log_full = snap.log_full;
+  if (static_cast<size_t>(bit) < st->nearest_examples.size()) st->nearest_examples[bit].clear();
   if (added > 0) {
     st->index.Reset(std::max<size_t>(1024, n0));
     bool inserted;
@@ -246,18 +255,30 @@ class SourceOp : public RecOp {
   virtual bool IsGraphSource() const = 0;
 };
 
-// Keeps the strongest kPathsPerCandidate paths of a candidate (ties: the first found).
-void RecordPath(RecState* st, uint32_t c, const PathRec& path) {
-  PathRec* slots = &st->paths[c * kPathsPerCandidate];
-  size_t worst = 0;
-  for (size_t i = 0; i < kPathsPerCandidate; ++i) {
-    if (slots[i].source < 0) {
-      slots[i] = path;
-      return;
-    }
-    if (slots[i].strength < slots[worst].strength) worst = i;
+// Appends one path and its aggregate inputs to the explanation's log (until kMaxLoggedPaths).
+void LogPath(RecState* st, uint32_t c, const PathRec& path, const std::vector<AggInput>& inputs) {
+  if (st->path_log.size() >= kMaxLoggedPaths) {
+    st->path_log_full = true;
+    return;
   }
-  if (path.strength > slots[worst].strength) slots[worst] = path;
+  st->Charge(sizeof(LoggedPath) + inputs.size() * sizeof(AggInput));
+  LoggedPath logged;
+  logged.rec = path;
+  logged.candidate = c;
+  logged.first_input = static_cast<uint32_t>(st->path_inputs.size());
+  st->path_log.push_back(logged);
+  st->path_inputs.insert(st->path_inputs.end(), inputs.begin(), inputs.end());
+}
+
+AggInput InputOf(const RtValue& v) {
+  AggInput in;
+  if (v.IsNumber()) {
+    in.kind = AggInput::kNumber;
+    in.number = v.AsDouble();
+  } else if (!v.IsNull()) {
+    in.kind = AggInput::kOther;
+  }
+  return in;
 }
 
 class GraphSourceOp : public SourceOp {
@@ -275,10 +296,8 @@ class GraphSourceOp : public SourceOp {
     SourceStats& stats = st->source_stats[src.bit];
     const size_t n_sources = st->num_sources();
     const size_t n_aggs = rec.aggs.size();
-    std::vector<size_t> my_aggs;
-    for (size_t a = 0; a < n_aggs; ++a) {
-      if (rec.aggs[a].source < 0 || rec.aggs[a].source == static_cast<int>(source_)) my_aggs.push_back(a);
-    }
+    const std::vector<size_t> my_aggs = GraphSourceAggs(rec, source_);
+    std::vector<AggInput> inputs(my_aggs.size());
     // Reset this source's variables (another source may have left bindings in shared slots).
     for (size_t s = 2; s < st->row.size(); ++s) st->row[s] = Slot();
     PatternWalk w;
@@ -303,9 +322,11 @@ class GraphSourceOp : public SourceOp {
       for (const Slot& e : w.edges) strength *= e.weight;
       st->source_values[c * n_sources + src.bit] += strength;
       ++st->path_counts[c * n_sources + src.bit];
-      for (size_t a : my_aggs) {
-        const AggSpec& agg = rec.aggs[a];
-        st->accs[c * n_aggs + a].Add(agg.fn, agg.arg ? Eval(*agg.arg, w.env) : RtValue());
+      for (size_t i = 0; i < my_aggs.size(); ++i) {
+        const AggSpec& agg = rec.aggs[my_aggs[i]];
+        RtValue v = agg.arg ? Eval(*agg.arg, w.env) : RtValue();
+        st->accs[c * n_aggs + my_aggs[i]].Add(agg.fn, v);
+        if (record) inputs[i] = InputOf(v);
       }
       if (record) {
         PathRec path;
@@ -315,7 +336,7 @@ class GraphSourceOp : public SourceOp {
         size_t n = p.nodes.size();
         for (size_t i = 0; i < n; ++i) path.nodes[i] = w.nodes[reverse_path ? n - 1 - i : i];
         for (size_t i = 0; i + 1 < n; ++i) path.edges[i] = w.edges[reverse_path ? n - 2 - i : i];
-        RecordPath(st, c, path);
+        LogPath(st, c, path, inputs);
       }
       counts->rows_out++;
       return true;
@@ -344,7 +365,7 @@ class GraphSourceOp : public SourceOp {
 
 // The mean vector of the nodes bound to `ex.var_pos` by the examples pattern (with its WHERE).
 std::vector<double> ExampleMean(RecState* st, const ExamplesPlan& ex, const vector::VectorIndex& index,
-                                size_t* count) {
+                                size_t* count, std::vector<NodeId>* examples) {
   std::vector<Slot> row(ex.width);
   row[0].node = st->seed;
   PatternWalk w;
@@ -380,6 +401,7 @@ std::vector<double> ExampleMean(RecState* st, const ExamplesPlan& ex, const vect
     if (!v.ok()) continue;
     for (size_t i = 0; i < mean.size(); ++i) mean[i] += v.value()[i];
     ++*count;
+    if (examples != nullptr) examples->push_back(node);
   }
   if (*count > 0) {
     for (double& x : mean) x /= static_cast<double>(*count);
@@ -430,9 +452,14 @@ class NearestOp : public SourceOp {
       query = ToFloats(Eval(*src.target, env));
     } else {
       size_t positives = 0, negatives = 0;
-      std::vector<double> mean = ExampleMean(st, *src.positive, *index, &positives);
+      std::vector<NodeId>* examples = nullptr;
+      if (st->explain) {
+        st->nearest_examples.resize(st->num_sources());
+        examples = &st->nearest_examples[src.bit];
+      }
+      std::vector<double> mean = ExampleMean(st, *src.positive, *index, &positives, examples);
       if (src.negative && positives > 0) {
-        std::vector<double> neg = ExampleMean(st, *src.negative, *index, &negatives);
+        std::vector<double> neg = ExampleMean(st, *src.negative, *index, &negatives, nullptr);
         if (negatives > 0) {
           for (size_t i = 0; i < mean.size(); ++i) mean[i] -= neg[i];
         }

@@ -38,6 +38,54 @@ Result<std::optional<int64_t>> RunLimit(const nlohmann::json& recipe, const nloh
   return limit;
 }
 
+// "explain": true, false, or {"paths", "offset", "properties", "checks", "sentence"} (which
+// also turns explaining on). Returns whether to explain.
+Result<bool> ExplainOf(const nlohmann::json& body, ExplainOptions* out) {
+  auto it = body.find("explain");
+  if (it == body.end() || it->is_null()) return false;
+  if (it->is_boolean()) return it->get<bool>();
+  if (!it->is_object()) return Status::InvalidArgument("field 'explain' must be a boolean or an object");
+  const nlohmann::json& e = *it;
+  PW_RETURN_IF_ERROR(CheckKnownFields(e, {"paths", "offset", "properties", "checks", "sentence"},
+                                      "explain"));
+  PW_ASSIGN_OR_RETURN(auto paths, OptionalInt(e, "paths"));
+  PW_ASSIGN_OR_RETURN(auto offset, OptionalInt(e, "offset"));
+  PW_ASSIGN_OR_RETURN(auto checks, OptionalBool(e, "checks"));
+  PW_ASSIGN_OR_RETURN(auto sentence, OptionalString(e, "sentence"));
+  constexpr int64_t kMaxOffset = 1'000'000;
+  if (paths && (*paths < 1 || *paths > static_cast<int64_t>(ExplainOptions::kMaxPaths))) {
+    return Status::InvalidArgument("field 'explain.paths' must be an integer from 1 to " +
+                                   std::to_string(ExplainOptions::kMaxPaths));
+  }
+  if (offset && (*offset < 0 || *offset > kMaxOffset)) {
+    return Status::InvalidArgument("field 'explain.offset' must be an integer from 0 to " +
+                                   std::to_string(kMaxOffset));
+  }
+  if (paths) out->paths = static_cast<size_t>(*paths);
+  if (offset) out->offset = static_cast<size_t>(*offset);
+  out->checks = checks.value_or(false);
+  if (sentence) {
+    if (sentence->size() > 1000) {
+      return Status::InvalidArgument("field 'explain.sentence' is longer than 1000 bytes");
+    }
+    out->sentence = *sentence;
+  }
+  if (auto p = e.find("properties"); p != e.end() && !p->is_null()) {
+    constexpr size_t kMaxProperties = 32;
+    if (!p->is_array() || p->size() > kMaxProperties) {
+      return Status::InvalidArgument("field 'explain.properties' must be an array of at most " +
+                                     std::to_string(kMaxProperties) + " property names");
+    }
+    for (const nlohmann::json& name : *p) {
+      if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 128) {
+        return Status::InvalidArgument("field 'explain.properties' must hold property names (strings of 1 to 128 bytes)");
+      }
+      out->properties.push_back(name.get<std::string>());
+    }
+  }
+  return true;
+}
+
 void TruncateRows(nlohmann::json* result, int64_t limit) {
   for (const char* key : {"rows", "explanations"}) {
     auto it = result->find(key);
@@ -51,22 +99,31 @@ void TruncateRows(nlohmann::json* result, int64_t limit) {
 
 Result<nlohmann::json> Server::Impl::RunQuery(const std::string& text,
                                               const nlohmann::json& params,
-                                              const nlohmann::json& body) {
+                                              const nlohmann::json& body,
+                                              const nlohmann::json* recipe,
+                                              std::optional<std::string> why_not) {
   if (text.size() > options.max_query_bytes) {
     return Status::ResourceExhausted("query text is " + std::to_string(text.size()) +
                                      " bytes; the limit is " +
                                      std::to_string(options.max_query_bytes));
   }
   PW_ASSIGN_OR_RETURN(auto deadline_ms, OptionalInt(body, "deadline_ms"));
-  PW_ASSIGN_OR_RETURN(auto explain, OptionalBool(body, "explain"));
+  QueryOptions query_options;
+  if (recipe != nullptr) {
+    auto sentence = recipe->find("sentence");
+    if (sentence != recipe->end() && sentence->is_string()) {
+      query_options.explain_options.sentence = sentence->get<std::string>();
+    }
+  }
+  PW_ASSIGN_OR_RETURN(bool explain, ExplainOf(body, &query_options.explain_options));
   PW_ASSIGN_OR_RETURN(auto profile, OptionalBool(body, "profile"));
   int64_t ms = deadline_ms.value_or(options.default_deadline_ms);
   if (ms <= 0) return Status::InvalidArgument("field 'deadline_ms' must be positive");
   ms = std::min(ms, options.max_deadline_ms);
 
-  QueryOptions query_options;
   query_options.deadline = Deadline::AfterMillis(ms);
-  query_options.explain = explain.value_or(false);
+  query_options.explain = explain;
+  query_options.why_not = std::move(why_not);
   query_options.profile = profile.value_or(false);
   query_options.max_rows = options.max_result_rows;
 
@@ -151,7 +208,7 @@ void Server::Impl::AddQueryRoutes() {
           merged.update(*params);
           auto limit = RunLimit(*recipe, *body, &merged);
           if (!limit.ok()) return ErrorReply(limit.status());
-          auto result = RunQuery(recipe->value("query", ""), merged, *body);
+          auto result = RunQuery(recipe->value("query", ""), merged, *body, &*recipe);
           if (!result.ok()) return ErrorReply(result.status());
           if (limit->has_value()) TruncateRows(&*result, **limit);
           return JsonReply(200, *result);

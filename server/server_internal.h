@@ -102,9 +102,13 @@ struct Server::Impl {
   void AddDecideRoutes();  // /v1/surfaces, decisions, /v1/admin/breakers, /v1/admin/faults
 
   // Runs a query under the concurrency limit and the deadline rules and returns the result JSON.
-  // body: the request object with "deadline_ms", "explain", "profile".
+  // body: the request object with "deadline_ms", "explain" (true or an object of
+  // ExplainOptions fields), "profile". recipe: the stored recipe when running one (its
+  // "sentence" template is the explanations' default). why_not: QueryOptions::why_not.
   Result<nlohmann::json> RunQuery(const std::string& text, const nlohmann::json& params,
-                                  const nlohmann::json& body);
+                                  const nlohmann::json& body,
+                                  const nlohmann::json* recipe = nullptr,
+                                  std::optional<std::string> why_not = std::nullopt);
 
   void JoinJobs();
 };

@@ -88,7 +88,13 @@ Status MergeParsed(const Json& doc, Schema* schema) {
   for (const Json& n : nodes) {
     if (!n.is_object()) return Status::InvalidArgument("node type must be an object");
     NodeTypeDef def;
+    for (const auto& [field, _] : n.items()) {
+      if (field != "name" && field != "properties" && field != "label") {
+        return Status::InvalidArgument("unknown node type field '" + field + "'");
+      }
+    }
     PW_RETURN_IF_ERROR(OptString(n, "name", &def.name));
+    PW_RETURN_IF_ERROR(OptString(n, "label", &def.label));
     if (auto p = n.find("properties"); p != n.end() && !p->is_null()) {
       if (!p->is_object()) return Status::InvalidArgument("'properties' must be an object");
       for (const auto& [prop, type] : p->items()) {
@@ -281,6 +287,10 @@ Status Schema::AddNodeType(NodeTypeDef def) {
                                      def.name + "'");
     }
   }
+  if (!def.label.empty() && !ValidName(def.label)) {
+    return Status::InvalidArgument("invalid label property name '" + def.label +
+                                   "' in node type '" + def.name + "'");
+  }
   for (auto& existing : node_types_) {
     if (existing.name != def.name) continue;
     for (const auto& [prop, type] : def.properties) {
@@ -294,6 +304,10 @@ Status Schema::AddNodeType(NodeTypeDef def) {
     bool changed = false;
     for (const auto& [prop, type] : def.properties) {
       changed |= existing.properties.emplace(prop, type).second;
+    }
+    if (!def.label.empty() && def.label != existing.label) {
+      existing.label = def.label;
+      changed = true;
     }
     if (changed) ++version_;
     return Status::OK();
@@ -387,7 +401,9 @@ std::string Schema::ToJson() const {
   for (const auto& t : node_types_) {
     Json props = Json::object();
     for (const auto& [name, type] : t.properties) props[name] = ValueTypeName(type);
-    doc["node_types"].push_back({{"name", t.name}, {"properties", props}});
+    Json type = {{"name", t.name}, {"properties", props}};
+    if (!t.label.empty()) type["label"] = t.label;
+    doc["node_types"].push_back(std::move(type));
   }
   for (const auto& t : edge_types_) {
     Json e = {{"name", t.name}, {"mode", EdgeModeName(t.mode)}};

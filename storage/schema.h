@@ -46,6 +46,10 @@ struct NodeTypeDef {
   // Declared properties and their types. Undeclared properties are allowed (type kAny);
   // a declared one must match its type (int is accepted where double is declared).
   std::map<std::string, ValueType, std::less<>> properties;
+  // The property that names a node of this type for people (explanations show it as the node's
+  // `label`, e.g. Movie.title); empty: the external id is the label. A later declaration with a
+  // non-empty label replaces it.
+  std::string label;
 };
 
 struct EdgeTypeDef {

@@ -53,6 +53,7 @@ struct Recipe {
   std::string description;
   std::string query;
   nlohmann::json params;  // defaults
+  std::string sentence;   // explanation sentence template (docs/explanations.md); empty: generated
   nlohmann::json ToJson() const;
 };
 std::vector<Recipe> DemoRecipes();

@@ -8,8 +8,10 @@ namespace pathwise::demo {
 
 nlohmann::json Recipe::ToJson() const {
   // $limit may ask for up to 100 rows (decisions fetch extra candidates for their rules).
-  return {{"name", name}, {"query", query}, {"description", description}, {"params", params},
-          {"max_limit", 100}};
+  nlohmann::json j = {{"name", name}, {"query", query}, {"description", description},
+                      {"params", params}, {"max_limit", 100}};
+  if (!sentence.empty()) j["sentence"] = sentence;
+  return j;
 }
 
 std::vector<Recipe> DemoRecipes() {
@@ -26,9 +28,10 @@ std::vector<Recipe> DemoRecipes() {
   // recency: halved per 30 days (2592000000 ms) before the user's latest rating at load
   // time (u.last_rated); ratings sent later as events count fully
   SCORE sum((r.weight - 3) * s.weight
-      * least(1.0, pow(0.5, (coalesce(u.last_rated, r.ts) - r.ts) / 2592000000.0)))
+      * least(1.0, pow(0.5, (coalesce(u.last_rated, r.ts) - r.ts) / 2592000000.0))) AS co_rating
   LIMIT $limit)",
-       {{"user", "1"}, {"limit", 10}}});
+       {{"user", "1"}, {"limit", 10}},
+       "Because you rated {via_weights:2:★} — people who liked those liked this."});
   recipes.push_back(
       {"similar_taste",
        "Nearest movies to your taste vector (truncated SVD of the rating matrix, inner "
@@ -36,9 +39,10 @@ std::vector<Recipe> DemoRecipes() {
        R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
   FROM NEAREST 200 TO u.taste IN Movie.embedding
   WHERE NOT (u)-[:RATED]->(c)
-  SCORE similarity(c.embedding, u.taste)
+  SCORE similarity(c.embedding, u.taste) AS taste
   LIMIT $limit)",
-       {{"user", "1"}, {"limit", 10}}});
+       {{"user", "1"}, {"limit", 10}},
+       "Close to your taste: you liked {similar:2}."});
   recipes.push_back(
       {"genre_explorer",
        "Movies of one genre ($genre) with at least 5 ratings, ranked like because_you_watched "
@@ -50,10 +54,11 @@ std::vector<Recipe> DemoRecipes() {
   WHERE NOT (u)-[:RATED]->(c) AND (c)-[:HAS_GENRE]->(:Genre {id: $genre})
     AND c.rating_count >= 5
   SCORE sum((r.weight - 3) * s.weight
-      * least(1.0, pow(0.5, (coalesce(u.last_rated, r.ts) - r.ts) / 2592000000.0)))
-    + 0.01 * log(1 + c.rating_count)
+      * least(1.0, pow(0.5, (coalesce(u.last_rated, r.ts) - r.ts) / 2592000000.0))) AS co_rating
+    + 0.01 * log(1 + c.rating_count) AS popularity
   LIMIT $limit)",
-       {{"user", "1"}, {"genre", "Comedy"}, {"limit", 10}}});
+       {{"user", "1"}, {"genre", "Comedy"}, {"limit", 10}},
+       "Because you rated {via_weights:2:★} — and it is in the genre you picked."});
   recipes.push_back(
       {"new_user",
        "For a user with no ratings yet: popular, well-rated movies from the chosen genres "
@@ -61,7 +66,7 @@ std::vector<Recipe> DemoRecipes() {
        R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
   FROM (g:Genre)<-[h:HAS_GENRE]-(c) MAX 5000 PER NODE
   WHERE g.id IN $genres AND NOT (u)-[:RATED]->(c) AND c.rating_count >= 20
-  SCORE c.rating_mean + 0.5 * log(1 + c.rating_count)
+  SCORE c.rating_mean AS mean_rating + 0.5 * log(1 + c.rating_count) AS popularity
   LIMIT $limit)",
        {{"user", "1"}, {"genres", {"Comedy", "Animation"}}, {"limit", 10}}});
   recipes.push_back(
@@ -71,7 +76,7 @@ std::vector<Recipe> DemoRecipes() {
        R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
   FROM (g:Genre {id: $genre})<-[h:HAS_GENRE]-(c) MAX 5000 PER NODE
   WHERE NOT (u)-[:RATED]->(c) AND c.rating_count >= 20
-  SCORE c.rating_mean + 0.5 * log(1 + c.rating_count)
+  SCORE c.rating_mean AS mean_rating + 0.5 * log(1 + c.rating_count) AS popularity
   LIMIT $limit)",
        {{"user", "1"}, {"genre", "Drama"}, {"limit", 10}}});
   return recipes;

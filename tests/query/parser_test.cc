@@ -263,7 +263,9 @@ TEST_CASE("the full recommend example parses into every clause") {
   CHECK(Dump(*q.where) ==
         "(AND (AND (AND c.in_stock (<= c.price $max_price)) (NOT exists(u)-[:BOUGHT]->(c))) "
         "(NOT exists(u)-[:BLOCKED]->(:Seller)<-[:SOLD_BY]-(c)))");
-  CHECK(Dump(*q.score) ==
+  REQUIRE(q.score.size() == 1);
+  CHECK(q.score[0].name.empty());
+  CHECK(Dump(*q.score[0].expr) ==
         "(+ (+ (* 0.6f sum((* (* v.weight decay(v.ts, 604800000ms)) s.weight))) "
         "(* 0.4f similarity(c.embedding, u.taste))) (* 0.1f log((+ 1 c.popularity))))");
   REQUIRE(q.diversify.has_value());
@@ -357,6 +359,21 @@ TEST_CASE("diversify by a key, by MMR, or both") {
   CHECK(twice.message().find("DIVERSIFY BY given twice") != std::string::npos);
 }
 
+TEST_CASE("SCORE ... AS name names the expression back to the previous name; the rest stays one item") {
+  auto stmt = MustParse(
+      "RECOMMEND (c) FOR (u) FROM (u)-[:X]->(c) SCORE sum(1) AS paths + c.a - c.b AS net + c.d");
+  const RecommendQuery& q = AsRecommend(*stmt);
+  REQUIRE(q.score.size() == 3);
+  CHECK(q.score[0].op == '+');
+  CHECK(q.score[0].name == "paths");
+  CHECK(Dump(*q.score[0].expr) == "sum(1)");
+  CHECK(q.score[1].op == '+');
+  CHECK(q.score[1].name == "net");
+  CHECK(Dump(*q.score[1].expr) == "(- c.a c.b)");
+  CHECK(q.score[2].op == '+');
+  CHECK(q.score[2].name.empty());
+  CHECK(Dump(*q.score[2].expr) == "c.d");
+}
 TEST_CASE("recommend accepts OFFSET before LIMIT and a statement without optional clauses") {
   auto stmt = MustParse("RECOMMEND (c) FOR (u) FROM (u)-[:X]->(c) OFFSET 20 LIMIT 10");
   CHECK(Dump(*AsRecommend(*stmt).offset) == "20");
@@ -364,7 +381,7 @@ TEST_CASE("recommend accepts OFFSET before LIMIT and a statement without optiona
   auto bare = MustParse("RECOMMEND (c) FOR (u) FROM (u)-[:X]->(c)");
   const RecommendQuery& q = AsRecommend(*bare);
   CHECK(q.where == nullptr);
-  CHECK(q.score == nullptr);
+  CHECK(q.score.empty());
   CHECK_FALSE(q.diversify.has_value());
   CHECK(q.limit == nullptr);
 }
@@ -695,14 +712,14 @@ TEST_CASE("a passed deadline stops parsing with DeadlineExceeded") {
 }
 
 TEST_CASE("concurrent parses from several threads give the same trees") {
-  std::string expected = Dump(*AsRecommend(*MustParse(kRecommendExample)).score);
+  std::string expected = Dump(*AsRecommend(*MustParse(kRecommendExample)).score.at(0).expr);
   std::vector<int> matches(4, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
         auto parsed = Parse(kRecommendExample);
-        if (parsed.ok() && Dump(*std::get<RecommendQuery>(parsed.value()->body).score) == expected) {
+        if (parsed.ok() && Dump(*std::get<RecommendQuery>(parsed.value()->body).score.at(0).expr) == expected) {
           ++matches[t];
         }
       }

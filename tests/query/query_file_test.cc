@@ -9,6 +9,8 @@
 //   params: {"user": "u1"}          (JSON object)
 //   now: 1700000000000              (the query clock, QueryOptions::now_ms)
 //   option: explain | profile | max_rows=N | limit.NAME=N (a query::Limits field) | deadline=past
+//   option: explain={"paths": 10, "offset": 0, "properties": [..], "checks": true, "sentence": ".."}
+//   option: why_not=ID              (QueryOptions::why_not)
 //   tolerance: 1e-6                 (relative tolerance for numbers; default 1e-9)
 //   query:
 //   RECOMMEND ...                   (any number of lines)
@@ -18,8 +20,11 @@
 //   expect stats: {"truncated": true}      (subset of result.stats)
 //   expect explain:                 (one JSON object per line: subset of each explanation)
 //   expect profile: ["Seed", ...]   (operator name prefixes, in order)
+//   expect why_not: {...}           (subset of result.why_not)
 //   expect error: invalid_argument 2:7 "unknown property"   (code, optional line:column, text)
-//   check: explain                  (terms add up to the score; every path edge exists)
+//   check: explain                  (terms add up to the score; every path edge exists; when the
+//                                    page holds all paths, each term's path contributions add up
+//                                    to the term; pages are strongest first; effects match signs)
 //
 // PW_QUERY_DUMP=1 prints every result (an aid for writing cases).
 #include <doctest/doctest.h>
@@ -29,6 +34,8 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -60,6 +67,7 @@ struct Case {
   std::vector<json> rows;
   std::optional<json> columns;
   std::vector<json> stats;
+  std::optional<json> why_not;
   bool expect_explain = false;
   std::vector<json> explain;
   std::optional<json> profile;
@@ -104,6 +112,16 @@ json ParseJson(const std::string& text, const std::string& where) {
 }
 
 // "name=N" for one query::Limits field.
+void SetExplain(const json& j, QueryOptions* options) {
+  options->explain = true;
+  ExplainOptions& e = options->explain_options;
+  e.paths = j.value("paths", e.paths);
+  e.offset = j.value("offset", e.offset);
+  e.checks = j.value("checks", false);
+  e.sentence = j.value("sentence", std::string());
+  if (j.contains("properties")) e.properties = j["properties"].get<std::vector<std::string>>();
+}
+
 void SetLimit(const std::string& assignment, query::Limits* limits, const std::string& where) {
   size_t eq = assignment.find('=');
   REQUIRE_MESSAGE(eq != std::string::npos, where << ": expected limit.NAME=N");
@@ -182,6 +200,8 @@ TestFile ParseFile(const fs::path& path) {
       else if (StartsWith(opt, "max_rows=")) current.options.max_rows = std::stoul(opt.substr(9));
       else if (StartsWith(opt, "limit.")) SetLimit(opt.substr(6), &current.options.limits, where);
       else if (opt == "deadline=past") current.options.deadline = Deadline::AfterMillis(-1);
+      else if (StartsWith(opt, "explain=")) SetExplain(ParseJson(opt.substr(8), where), &current.options);
+      else if (StartsWith(opt, "why_not=")) current.options.why_not = opt.substr(8);
       else FAIL(where << ": unknown option " << opt);
     } else if (t == "query:") {
       block = Block::kQuery;
@@ -196,6 +216,8 @@ TestFile ParseFile(const fs::path& path) {
     } else if (t == "expect explain:") {
       current.expect_explain = true;
       block = Block::kExplain;
+    } else if (StartsWith(t, "expect why_not:")) {
+      current.why_not = ParseJson(value("expect why_not:"), where);
     } else if (StartsWith(t, "expect profile:")) {
       current.profile = ParseJson(value("expect profile:"), where);
     } else if (StartsWith(t, "expect error:")) {
@@ -277,6 +299,44 @@ std::string Dump(const std::vector<json>& rows) {
   return s;
 }
 
+// Path contributions: effects match their signs, the page is ordered by absolute contribution
+// (context paths last), and, when the page holds every path, the contributions of each split
+// term's paths add up to the term.
+void CheckContributions(const json& e, const std::string& label) {
+  const json& paths = e["paths"];
+  double previous = INFINITY;
+  bool context_seen = false;
+  std::map<std::string, double> sums;
+  for (const json& p : paths) {
+    if (p["kind"] == "context") {
+      context_seen = true;
+      CHECK_MESSAGE(!p.contains("contribution"), label << ": a context path has a contribution");
+      continue;
+    }
+    CHECK_MESSAGE(!context_seen, label << ": a contributing path after a context path");
+    double x = p["contribution"].get<double>();
+    CHECK_MESSAGE(p["effect"] == (x > 0 ? "pull" : x < 0 ? "push" : "none"), label);
+    CHECK_MESSAGE(std::fabs(x) <= previous * (1 + 1e-12), label << ": paths not strongest first");
+    previous = std::fabs(x);
+    if (p.contains("contributions")) {
+      for (const auto& [term, v] : p["contributions"].items()) sums[term] += v.get<double>();
+    } else {
+      sums[p["term"].get<std::string>()] += x;
+    }
+  }
+  const bool all = e.value("paths_offset", 0) == 0 && paths.size() == e.value("paths_total", 0) &&
+                   e.value("paths_complete", true);
+  if (!all) return;
+  for (const json& term : e["terms"]) {
+    if (!term.contains("paths")) continue;
+    double value = term["value"].get<double>();
+    double sum = sums[term["name"].get<std::string>()];
+    CHECK_MESSAGE(std::fabs(sum - value) <= 1e-9 * std::max(1.0, std::fabs(value)),
+                  label << ": paths of term " << term["name"] << " add up to " << sum
+                        << ", the term is " << value);
+  }
+}
+
 // Checks that explanations are consistent with the rows and with the stored graph.
 void CheckExplain(Database* db, const QueryResult& result, const std::string& label) {
   REQUIRE_MESSAGE(result.explanations.size() == result.rows.size(), label);
@@ -299,6 +359,7 @@ void CheckExplain(Database* db, const QueryResult& result, const std::string& la
     } else {
       CHECK_MESSAGE(null_term, label << ": null score without a null term");
     }
+    CheckContributions(e, label);
     for (const json& path : e["paths"]) {
       const json& nodes = path["nodes"];
       const json& edges = path["edges"];
@@ -384,6 +445,9 @@ void RunCase(Database* db, const Case& c, const std::string& file) {
            r.profile[i].contains("time_us");
     }
     CHECK_MESSAGE(ok, label << ": profile " << r.profile.dump());
+  }
+  if (c.why_not) {
+    CHECK_MESSAGE(Subset(*c.why_not, r.why_not), label << ": why_not " << r.why_not.dump(1));
   }
   if (c.check_explain) CheckExplain(db, r, label);
 }

@@ -257,7 +257,9 @@ TEST_CASE("SCORE aggregates exclude the paths of a dropped graph source") {
   auto r = f.Query(options, text);
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   CHECK(ScoreById(*r) == std::map<std::string, double>{{"i1", 100}, {"i2", 100}});
-  CHECK(r->explanations.dump().find("similar") == std::string::npos);
+  // No path or source of the dropped source is left (the term over its paths keeps its name).
+  CHECK(r->explanations.dump().find("\"source\":\"similar\"") == std::string::npos);
+  CHECK(r->explanations.dump().find("\"name\":\"similar\",\"paths\"") == std::string::npos);
 
   options.source_hook = FailSource("viewed", Status::Internal("boom"));
   r = f.Query(options, text);

@@ -1,0 +1,263 @@
+// Labels, similarity evidence and sentences for RECOMMEND explanations (explain_parts.h).
+#include "query/explain_parts.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace pathwise::query {
+
+nlohmann::json NodeJson(const RecState& st, NodeId id) {
+  const NodeTypeDef* def = st.schema->NodeType(st.graph->TypeOf(id));
+  std::string key = st.graph->KeyOf(id);
+  std::string label = key;
+  if (def != nullptr && !def->label.empty()) {
+    graph::PropId prop = st.graph->FindProperty(def->label);
+    Value v;
+    if (prop != graph::kNoProp && st.graph->GetProperty(id, prop, &v)) {
+      if (const auto* s = std::get_if<std::string>(&v)) {
+        label = *s;
+      } else if (const auto* i = std::get_if<int64_t>(&v)) {
+        label = std::to_string(*i);
+      }
+    }
+  }
+  return {{"type", def ? def->name : std::string()}, {"id", std::move(key)}, {"label", std::move(label)}};
+}
+
+// ---- Similarity evidence ----------------------------------------------------------------------
+
+namespace {
+
+// The most recent neighbours of `node` (any edge type, either direction) that have a vector in
+// `index`, at most `limit`.
+std::vector<NodeId> History(const RecState& st, NodeId node, const vector::VectorIndex& index,
+                            size_t limit) {
+  std::vector<std::pair<int64_t, NodeId>> found;
+  std::set<NodeId> seen;
+  for (const EdgeTypeDef& type : st.schema->edge_types()) {
+    for (storage::Direction dir : {storage::Direction::kOut, storage::Direction::kIn}) {
+      st.graph->ForEachNeighbor(node, type.id, dir, [&](const graph::Neighbor& nb) {
+        if (seen.insert(nb.node).second) found.emplace_back(nb.ts, nb.node);
+        return found.size() < 20 * limit;  // bounds the scan of a huge history
+      });
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<NodeId> out;
+  for (const auto& [ts, n] : found) {
+    if (out.size() >= limit) break;
+    if (index.Contains(n)) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+SimilarityEvidence::SimilarityEvidence(RecState* st, const NearestSourcePlan& source) : st_(st) {
+  index_ = st->vectors ? st->vectors->Get(source.space) : nullptr;
+  if (index_ == nullptr) return;
+  if (source.target == nullptr) {
+    basis_ = "examples";
+    if (static_cast<size_t>(source.bit) < st->nearest_examples.size()) {
+      pool_ = st->nearest_examples[source.bit];
+    }
+  } else if (source.target->kind == BK::kVectorOf && source.target->args[0]->kind == BK::kSlot &&
+             !source.target->args[0]->is_edge) {
+    NodeId node = st->row[source.target->args[0]->index].node;
+    if (node != kInvalidNode) {
+      if (source.target->index == source.space) {
+        basis_ = "node";
+        pool_ = {node};
+      } else {
+        basis_ = "history";
+        pool_ = History(*st, node, *index_, kMaxHistory);
+      }
+    }
+  }
+  for (NodeId n : pool_) {
+    auto v = index_->Get(n);
+    vectors_.push_back(v.ok() ? std::move(v).value() : std::vector<float>());
+  }
+}
+
+nlohmann::json SimilarityEvidence::For(NodeId candidate, size_t k) const {
+  nlohmann::json out = nlohmann::json::array();
+  if (index_ == nullptr || pool_.empty()) return out;
+  auto mine = index_->Get(candidate);
+  if (!mine.ok()) return out;
+  std::vector<std::pair<float, size_t>> scored;
+  for (size_t i = 0; i < pool_.size(); ++i) {
+    if (pool_[i] == candidate || vectors_[i].size() != mine->size()) continue;
+    float similarity = index_->Similarity(*mine, vectors_[i]);
+    if (similarity > 0) scored.emplace_back(similarity, i);  // not alike at all: no evidence
+  }
+  size_t n = std::min(k, scored.size());
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back({{"kind", "similarity"},
+                   {"node", NodeJson(*st_, pool_[scored[i].second])},
+                   {"similarity", scored[i].first}});
+  }
+  return out;
+}
+
+// ---- Sentences --------------------------------------------------------------------------------
+
+namespace {
+
+std::string Num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
+std::string JoinAnd(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+std::string LabelOf(const nlohmann::json& node) {
+  if (node.contains("label")) return node["label"].get<std::string>();
+  return node.value("id", std::string());
+}
+
+// The distinct nodes right after the seed on the pulling paths, strongest first, with the weight
+// and type of the edge that reached them.
+struct Via {
+  std::string label;
+  double weight;
+  std::string edge;
+};
+std::vector<Via> ViaNodes(const nlohmann::json& top_paths, size_t n) {
+  std::vector<Via> out;
+  std::set<std::string> seen;
+  for (const nlohmann::json& p : top_paths) {
+    if (out.size() >= n) break;
+    if (p.value("effect", "") != "pull" || p["nodes"].size() < 3) continue;
+    const nlohmann::json& node = p["nodes"][1];
+    if (!seen.insert(node["type"].get<std::string>() + "\n" + node["id"].get<std::string>()).second) {
+      continue;
+    }
+    const nlohmann::json& edge = p["edges"][0];
+    out.push_back({LabelOf(node), edge["weight"].get<double>(), edge["type"].get<std::string>()});
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> SimilarNodes(const nlohmann::json& explanation, size_t n) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const nlohmann::json& s : explanation["sources"]) {
+    if (!s.contains("evidence")) continue;
+    for (const nlohmann::json& e : s["evidence"]) {
+      if (out.size() < n) out.emplace_back(LabelOf(e["node"]), e["similarity"].get<double>());
+    }
+  }
+  return out;
+}
+
+// Renders one {name[:n[:suffix]]} placeholder; false when it has nothing to say for this result.
+bool Placeholder(const std::string& spec, const nlohmann::json& explanation,
+                 const nlohmann::json& top_paths, std::string* out) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= spec.size(); ++i) {
+    if (i == spec.size() || spec[i] == ':') {
+      parts.push_back(spec.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  const std::string& name = parts[0];
+  size_t n = 2;
+  if (parts.size() > 1 && !parts[1].empty() && parts[1].size() < 3 &&
+      std::all_of(parts[1].begin(), parts[1].end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    n = std::max<size_t>(1, std::stoul(parts[1]));
+  }
+  const std::string suffix = parts.size() > 2 ? parts[2] : "";
+  std::vector<std::string> items;
+  if (name == "item") {
+    *out = LabelOf(explanation);
+    return true;
+  } else if (name == "via" || name == "via_weights") {
+    for (const Via& v : ViaNodes(top_paths, n)) {
+      items.push_back(name == "via" ? v.label : v.label + " " + Num(v.weight) + suffix);
+    }
+  } else if (name == "similar") {
+    for (const auto& [label, sim] : SimilarNodes(explanation, n)) {
+      items.push_back(label + " (" + Num(sim) + ")");
+    }
+  } else if (name == "paths") {
+    *out = std::to_string(explanation.value("paths_total", 0));
+    return explanation.value("paths_total", 0) > 0;
+  } else if (name == "score") {
+    if (!explanation["score"].is_number()) return false;
+    *out = Num(explanation["score"].get<double>());
+    return true;
+  } else {
+    *out = "{" + spec + "}";  // not a placeholder: kept as written
+    return true;
+  }
+  *out = JoinAnd(items);
+  return !items.empty();
+}
+
+std::string Generated(const nlohmann::json& explanation, const nlohmann::json& top_paths) {
+  std::vector<Via> via = ViaNodes(top_paths, 2);
+  if (!via.empty()) {
+    std::vector<std::string> items;
+    for (const Via& v : via) items.push_back(v.label + " (" + v.edge + " " + Num(v.weight) + ")");
+    size_t total = explanation.value("paths_total", 0);
+    std::string out = "Because of " + JoinAnd(items);
+    if (total > via.size()) out += "; " + std::to_string(total) + " paths in all";
+    return out + ".";
+  }
+  auto similar = SimilarNodes(explanation, 2);
+  if (!similar.empty()) {
+    std::vector<std::string> items;
+    for (const auto& [label, sim] : similar) items.push_back(label + " (similarity " + Num(sim) + ")");
+    return "Similar to " + JoinAnd(items) + ".";
+  }
+  for (const nlohmann::json& s : explanation["sources"]) {
+    if (s.value("kind", "") == "nearest" && s["similarity"].is_number()) {
+      return "Close to the query vector in " + s.value("space", std::string()) + " (similarity " +
+             Num(s["similarity"].get<double>()) + ").";
+    }
+  }
+  std::vector<std::string> pulls;
+  for (const nlohmann::json& t : explanation["terms"]) {
+    if (t.value("effect", "") == "pull") pulls.push_back(t.value("label", std::string()));
+  }
+  if (!pulls.empty()) return "Ranked by " + JoinAnd(pulls) + ".";
+  std::vector<std::string> sources;
+  for (const nlohmann::json& s : explanation["sources"]) sources.push_back(s.value("name", std::string()));
+  return "Found by " + JoinAnd(sources) + ".";
+}
+
+}  // namespace
+
+std::string Sentence(const nlohmann::json& explanation, const nlohmann::json& top_paths,
+                     const std::string& tmpl) {
+  if (tmpl.empty()) return Generated(explanation, top_paths);
+  std::string out;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    size_t close = tmpl[i] == '{' ? tmpl.find('}', i) : std::string::npos;
+    if (close == std::string::npos) {
+      out += tmpl[i];
+      continue;
+    }
+    std::string rendered;
+    if (!Placeholder(tmpl.substr(i + 1, close - i - 1), explanation, top_paths, &rendered)) {
+      return Generated(explanation, top_paths);
+    }
+    out += rendered;
+    i = close;
+  }
+  return out;
+}
+
+}  // namespace pathwise::query
