@@ -201,6 +201,9 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
                          sources});
   }
   if (st->explain) out->explanations = std::move(st->explanations);
+  if (options.why_not) {
+    PW_ASSIGN_OR_RETURN(out->why_not, WhyNot(st, *options.why_not));
+  }
   // Stage times: ops are Seed, sources..., Merge, Filter, Exclude, Score, TopK, [Diversify],
   // Limit, Explain.
   size_t n_sources = rec.graph_sources.size() + rec.nearest_sources.size();
@@ -319,6 +322,7 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
     };
     Status status;
     if (std::holds_alternative<MatchPlan>(plan->body)) {
+      if (options.why_not) return Status::InvalidArgument("why_not applies to RECOMMEND queries only");
       MatchState st;
       status = run(&st, [&]() { return RunMatch(*plan, &st, &out); });
     } else {

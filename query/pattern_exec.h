@@ -53,7 +53,8 @@ inline int PrevOf(int pos, int anchor) { return pos > anchor ? pos - 1 : pos + 1
 // At every step the reached node must match its NodeSpec; positions with `outer` must equal the
 // node already in nodes[]. on_bind(k) runs after order[k] is bound (return false to prune) and
 // on_done() after the last position (return false to stop the whole walk). Edges are distinct
-// within one binding (relationship uniqueness). Per-hop caps: hop.cap, else default_cap (0: none).
+// within one binding (relationship uniqueness). Per-hop caps: hop.cap, else default_cap (0: none),
+// unless ignore_caps.
 struct PatternWalk {
   const PatternSpec* pattern = nullptr;
   const std::vector<int>* order = nullptr;
@@ -61,6 +62,7 @@ struct PatternWalk {
   EvalEnv env;               // used for the node filters' expressions
   Slot* row = nullptr;       // receives node/edge bindings of positions and hops with slots
   size_t default_cap = 0;
+  bool ignore_caps = false;  // follow every edge (why-not: would it be reached without caps?)
   bool truncated = false;    // some cap dropped edges
   std::vector<NodeId> nodes;             // by position
   std::vector<Slot> edges;               // by hop
@@ -79,7 +81,7 @@ bool WalkPattern(PatternWalk* w, size_t k, OnBind& on_bind, OnDone& on_done) {
   const HopSpec& hop = p.hops[hop_index];
   const NodeSpec& spec = p.nodes[pos];
   std::vector<Step>& steps = w->steps[k];
-  size_t cap = hop.cap != 0 ? hop.cap : w->default_cap;
+  size_t cap = w->ignore_caps ? 0 : hop.cap != 0 ? hop.cap : w->default_cap;
   if (HopNeighbors(*w->st, hop, w->nodes[prev], pos < prev, cap, &steps)) w->truncated = true;
   for (const Step& step : steps) {
     if (!w->st->Tick()) return false;

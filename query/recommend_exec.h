@@ -133,6 +133,8 @@ struct RecState : ExecState {
   // When explaining: per NEAREST source (by bit), the nodes whose vectors made the query vector
   // (the examples of MEAN(...) OVER), for similarity evidence.
   std::vector<std::vector<NodeId>> nearest_examples;
+  // When asked why not (QueryOptions::why_not): per NEAREST source (by bit), its query vector.
+  std::vector<std::vector<float>> nearest_queries;
   std::vector<SourceStats> source_stats;
 
   std::vector<uint32_t> survivors;  // after Filter / Exclude
@@ -213,6 +215,10 @@ std::unique_ptr<RecOp> MakeTopKOp();
 std::unique_ptr<RecOp> MakeDiversifyOp();
 std::unique_ptr<RecOp> MakeLimitOp();
 std::unique_ptr<RecOp> MakeExplainOp();
+
+// The why-not report for the node of the candidate type with external id `id`, after the
+// operators ran (docs/explanations.md, "Why not"). NotFound when there is no such node.
+Result<nlohmann::json> WhyNot(RecState* st, const std::string& id);
 
 // The score terms of candidate c (values in term order; their sum in order is the score).
 // Default score: one term per source that found c.

@@ -467,6 +467,10 @@ class NearestOp : public SourceOp {
       if (positives > 0) query.assign(mean.begin(), mean.end());
     }
     PW_RETURN_IF_ERROR(st->error);
+    if (st->options != nullptr && st->options->why_not) {
+      st->nearest_queries.resize(st->num_sources());
+      st->nearest_queries[src.bit] = query;
+    }
     if (query.empty()) {
       stats.no_query_vector = true;
       return Status::OK();

@@ -154,6 +154,41 @@ void Server::Impl::AddQueryRoutes() {
     return JsonReply(200, *result);
   });
 
+  // Why was an item not recommended? {query | recipe, params, item[, limit, deadline_ms]}: the
+  // query (or the stored recipe with its default params) runs with QueryOptions::why_not.
+  Route("POST", "/v1/explain/why-not", Role::kRead, [this](const httplib::Request& req) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) return ErrorReply(body.status());
+    Status known =
+        CheckKnownFields(*body, {"query", "recipe", "params", "item", "limit", "deadline_ms"});
+    if (!known.ok()) return ErrorReply(known);
+    auto item = RequiredId(*body, "item");
+    if (!item.ok()) return ErrorReply(item.status());
+    auto params = ParamsOf(*body);
+    if (!params.ok()) return ErrorReply(params.status());
+    const bool has_query = body->contains("query"), has_recipe = body->contains("recipe");
+    if (has_query == has_recipe) {
+      return ErrorReply(Status::InvalidArgument("give exactly one of 'query' and 'recipe'"));
+    }
+    nlohmann::json options = {{"deadline_ms", body->value("deadline_ms", nlohmann::json())}};
+    auto run = [&]() -> Result<nlohmann::json> {
+      if (has_query) {
+        PW_ASSIGN_OR_RETURN(std::string text, RequiredString(*body, "query"));
+        return RunQuery(text, *params, options, nullptr, *item);
+      }
+      PW_ASSIGN_OR_RETURN(std::string name, RequiredString(*body, "recipe"));
+      PW_ASSIGN_OR_RETURN(nlohmann::json recipe, decide::LoadRecipe(*db, name));
+      nlohmann::json merged = recipe.value("params", nlohmann::json::object());
+      if (!merged.is_object()) merged = nlohmann::json::object();
+      merged.update(*params);
+      PW_RETURN_IF_ERROR(RunLimit(recipe, *body, &merged).status());
+      return RunQuery(recipe.value("query", ""), merged, options, &recipe, *item);
+    };
+    auto result = run();
+    if (!result.ok()) return ErrorReply(result.status());
+    return JsonReply(200, result->value("why_not", nlohmann::json::object()));
+  });
+
   Route("GET", "/v1/recipes", Role::kRead, [this](const httplib::Request&) {
     nlohmann::json recipes = nlohmann::json::array();
     Status status = db->ScanMeta(kRecipePrefix, [&](std::string_view, std::string_view value) {
