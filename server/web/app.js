@@ -378,6 +378,7 @@ function edgeText(edge) {
 function renderPath(p) {
   const cls = `path ${p.kind === 'context' ? 'context' : p.effect || 'unknown'}`;
   const row = el('div', { class: cls, 'data-kind': p.kind, 'data-source': p.source });
+  if (p.term) row.setAttribute('data-term', p.term);
   if (p.kind === 'context') {
     row.append(el('span', { class: 'badge context', title: 'shown for orientation: it did not add to the score' },
       'context · not a reason'));
