@@ -466,7 +466,8 @@ function renderExplanation(expl, opts) {
   box.append(pathBox);
   if (expl.checks && !opts.compact) {
     box.append(el('div', { class: 'checks' }, ...expl.checks.map((c) =>
-      el('span', { class: 'check-item ' + (c.passed ? 'passed' : 'failed') }, (c.passed ? '✓ ' : '✗ ') + c.expr))));
+      el('span', { class: 'check-item ' + (c.passed ? 'passed' : 'failed') }, (c.passed ? '✓ ' : '✗ '),
+        el('code', {}, c.expr || c.kind || '')))));
   }
   if (!opts.compact) box.append(renderPaging(expl, opts));
   return box;
@@ -544,7 +545,8 @@ async function run() {
   showError(null);
   try {
     const request = currentRequest(params);
-    const res = await api('POST', request.path, Object.assign({}, request.body, { explain: true }));
+    const explain = $('with-checks').checked ? { checks: true } : true;
+    const res = await api('POST', request.path, Object.assign({}, request.body, { explain }));
     state.lastRequest = request;
     await render(res);
   } catch (e) {
@@ -648,6 +650,7 @@ function renderResult(i, previous) {
 async function fetchExplanation(id, explain) {
   const request = state.lastRequest;
   if (!request) throw new Error('run a query first');
+  if ($('with-checks').checked) explain = Object.assign({ checks: true }, explain);
   const res = await api('POST', request.path, Object.assign({}, request.body, { explain }));
   const found = explanationsOf(res).findIndex((r) => r.id === id);
   if (found < 0 || !(res.explanations || [])[found]) throw new Error('this result is no longer in the list');
@@ -713,16 +716,32 @@ function renderCompare() {
 }
 
 // ---- why not? ---------------------------------------------------------------------------------
-// An id, or a title: exact first, then titles starting with the text (most rated first).
+// An id, or a title: exact first, then titles starting with the text (most rated first). The
+// demo's titles put a leading article last ("Matrix, The"), so "The Matrix" is tried that way too.
+function titleVariants(text) {
+  const titleCase = (t) => t.replace(/(^|[\s(:-])(\p{Ll})/gu, (m, a, b) => a + b.toUpperCase());
+  const out = [];
+  for (const t of [text, titleCase(text)]) {
+    if (!out.includes(t)) out.push(t);
+    const m = t.match(/^(the|a|an)\s+(.+)$/i);
+    const swapped = m ? `${m[2]}, ${m[1][0].toUpperCase()}${m[1].slice(1).toLowerCase()}` : null;
+    if (swapped && !out.includes(swapped)) out.push(swapped);
+  }
+  return out;
+}
 async function findItem(text) {
   if (/^\d+$/.test(text)) return { id: text, others: [] };
-  const exact = await api('POST', '/v1/query', {
-    query: 'MATCH (m:Movie) WHERE m.title = $t RETURN m.id, m.title ORDER BY m.rating_count DESC LIMIT 5',
-    params: { t: text } });
-  const prefix = await api('POST', '/v1/query', {
-    query: 'MATCH (m:Movie) WHERE m.title >= $lo AND m.title < $hi RETURN m.id, m.title ORDER BY m.rating_count DESC LIMIT 6',
-    params: { lo: text, hi: text + '\uffff' } });
-  const rows = exact.rows.concat(prefix.rows.filter((r) => !exact.rows.some((x) => x[0] === r[0])));
+  let rows = [];
+  for (const t of titleVariants(text)) {
+    const exact = await api('POST', '/v1/query', {
+      query: 'MATCH (m:Movie) WHERE m.title = $t RETURN m.id, m.title ORDER BY m.rating_count DESC LIMIT 5',
+      params: { t } });
+    const prefix = await api('POST', '/v1/query', {
+      query: 'MATCH (m:Movie) WHERE m.title >= $lo AND m.title < $hi RETURN m.id, m.title ORDER BY m.rating_count DESC LIMIT 6',
+      params: { lo: t, hi: t + '\uffff' } });
+    rows = exact.rows.concat(prefix.rows.filter((r) => !exact.rows.some((x) => x[0] === r[0])));
+    if (rows.length) break;
+  }
   if (!rows.length) return null;
   for (const [id, title] of rows) if (!state.titles[String(id)]) state.titles[String(id)] = { title, genres: [] };
   return { id: String(rows[0][0]), others: rows.slice(1).map(([id, title]) => ({ id: String(id), title })) };
@@ -769,9 +788,13 @@ function renderWhyNot(res, found) {
       + (typeof res.score === 'number' ? ` with score ${fmt(res.score)}` : '')
       + (typeof res.limit === 'number' ? ` (the list shows ${res.limit})` : '')));
   }
+  for (const li of document.querySelectorAll('#results li.result.whynot-hit')) li.classList.remove('whynot-hit');
   if (res.in_results) {
     const pos = (state.results || []).findIndex((r) => r.id === item.id);
-    facts.append(el('li', {}, pos >= 0 ? `it is #${pos + 1} in the list` : 'it is in the results'));
+    const li = document.querySelector(`#results li.result[data-id="${CSS.escape(item.id)}"]`);
+    if (li) li.classList.add('whynot-hit');
+    facts.append(el('li', {}, pos >= 0 ? `it is #${pos + 1} in the list` : 'it is in the results',
+      li ? el('button', { class: 'link', onclick: () => li.scrollIntoView({ behavior: 'smooth', block: 'center' }) }, 'show it') : ''));
   }
   card.append(facts);
   if ((res.sources || []).length) {
