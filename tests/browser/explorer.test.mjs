@@ -229,6 +229,15 @@ try {
     check(await page.locator('#whynot-result .whynot-sources tr').count() >= 1, 'why-not lists the sources and whether each reached it');
     check(await page.locator('#whynot-result .whynot-others button').count() >= 1, 'why-not offers the other titles starting with Alien');
     await page.screenshot({ path: path.join(artifactDir, 'explorer-whynot.png'), fullPage: false });
+    // By id: Alien from L.A. (one rating, no co-rating neighbours) was never a candidate.
+    await page.fill('#whynot-item', '6899');
+    await page.click('#whynot-run');
+    await page.waitForSelector('#whynot-result .whynot-card[data-item="6899"]', { timeout: 15000 });
+    check(await page.getAttribute('#whynot-result .whynot-card', 'data-candidate') === 'false'
+      && (await page.textContent('#whynot-result .whynot-facts')).includes('never a candidate'),
+    'why-not by id says a movie no source reached was never a candidate');
+    const missed = await page.locator('#whynot-result .whynot-sources tr.missed').allTextContents();
+    check(missed.length >= 1, `and why each source missed it: ${missed.join('; ')}`);
   }
 
   // similar_taste finds its results by NEAREST alone: similarity evidence, context never a reason.
