@@ -166,8 +166,19 @@ function readPath(x, kind) {
   if (k !== 'context') {
     effect = x.effect || (contribution === null ? null : contribution < 0 ? 'push' : 'pull');
   }
-  return { kind: k, source: x.source || '', term: x.term || null, contribution, effect,
-    strength: num(x.strength), nodes: x.nodes.map(nodeOf), edges: Array.isArray(x.edges) ? x.edges : [] };
+  // A path that feeds several terms gives its share of each in `contributions` {term: value}.
+  const contributions = x.contributions && typeof x.contributions === 'object' ? x.contributions : null;
+  return { kind: k, source: x.source || '', term: x.term || null, contribution, contributions, effect,
+    strength: num(x.strength), note: x.note || '', nodes: x.nodes.map(nodeOf),
+    edges: Array.isArray(x.edges) ? x.edges : [] };
+}
+// What path p gave to term t (null when it gave nothing, or the engine does not say).
+function contributionTo(p, t, termCount) {
+  if (p.kind === 'context') return null;
+  if (p.contributions && t.name in p.contributions) return num(p.contributions[t.name]);
+  if (p.contributions) return null;
+  if (p.term === t.name || (!p.term && termCount === 1)) return p.contribution;
+  return null;
 }
 // A short readable name for an unnamed term of the older format: its function, or its text.
 function termLabelFromExpr(expr, i) {
@@ -203,7 +214,7 @@ function readSources(raw) {
         similarity: nearest ? num(sim[s]) : null, evidence: [], context: null });
     } else if (s && typeof s === 'object') {
       out.push({ name: s.name || '', kind: s.kind || (s.similarity !== undefined ? 'nearest' : 'graph'),
-        paths: num(s.paths), similarity: num(s.similarity), space: s.space || '',
+        paths: num(s.paths), similarity: num(s.similarity), space: s.space || '', basis: s.basis || '',
         evidence: (s.evidence || []).map((ev) => ({ kind: ev.kind || 'similarity', node: nodeOf(ev.node),
           similarity: num(ev.similarity) })),
         context: s.context ? readPath(s.context, 'context') : null });
@@ -217,19 +228,23 @@ function readExplanation(raw) {
   const graphNames = new Set(sources.filter((s) => s.kind === 'graph').map((s) => s.name));
   const paths = [];
   const context = [];
-  for (const p of (raw.paths || []).map((x) => readPath(x)).filter(Boolean)) {
+  // The page of paths, in the engine's order (a path that fed no term is kind "context").
+  for (const x of raw.paths || []) {
+    const p = readPath(x);
+    if (!p) continue;
     // The older format explains a result no graph source found with a path from the seed
     // (source "graph"): it had no part in finding the result, so it is context.
-    if (p.kind === 'context' || (p.contribution === null && !graphNames.has(p.source))) {
+    if (x.kind === undefined && p.contribution === null && !graphNames.has(p.source)) {
       p.kind = 'context';
       p.effect = null;
-      context.push(p);
-    } else {
-      paths.push(p);
     }
+    paths.push(p);
   }
-  for (const x of raw.context || []) { const p = readPath(x, 'context'); if (p) context.push(p); }
-  for (const s of sources) if (s.context) context.push(s.context);
+  const key = (p) => p.nodes.map((n) => n.type + '/' + n.id).join(' ');
+  const seen = new Set(paths.map(key));
+  const extra = (raw.context || []).map((x) => readPath(x, 'context'))
+    .concat(sources.map((s) => s.context)).filter(Boolean);
+  for (const p of extra) if (!seen.has(key(p))) { seen.add(key(p)); context.push(p); }
   let total = num(raw.paths_total);
   if (total === null) {
     const counted = sources.reduce((n, s) => n + (s.kind === 'graph' ? s.paths || 0 : 0), 0);
@@ -237,7 +252,7 @@ function readExplanation(raw) {
   }
   const expl = { id: String(raw.id ?? ''), type: raw.type || '', label: raw.label || null,
     rank: num(raw.rank), score: num(raw.score), terms: readTerms(raw), sources, paths, context,
-    pathsTotal: total, pathsOffset: num(raw.paths_offset) || 0,
+    pathsTotal: total, pathsOffset: num(raw.paths_offset) || 0, pathsComplete: raw.paths_complete !== false,
     checks: Array.isArray(raw.checks) ? raw.checks : null,
     properties: raw.properties && typeof raw.properties === 'object' ? raw.properties : null,
     sentence: typeof raw.sentence === 'string' && raw.sentence ? raw.sentence : null };
@@ -253,7 +268,7 @@ function listWords(words) {
 function pageSentence(expl) {
   const rated = [];
   for (const p of expl.paths) {
-    if (p.effect === 'push' || p.nodes.length < 3 || p.nodes[0].type !== 'User') continue;
+    if (p.kind === 'context' || p.effect === 'push' || p.nodes.length < 3 || p.nodes[0].type !== 'User') continue;
     const e = p.edges[0] || {};
     if (e.type !== 'RATED') continue;
     const text = `${nodeLabel(p.nodes[1])} ${stars(e.weight)}`;
@@ -283,13 +298,13 @@ function barSegments(expl) {
   const segs = [];
   for (const t of expl.terms) {
     if (t.value === null) continue;
-    const own = expl.paths.filter((p) => p.contribution !== null
-      && (p.term === t.name || (!p.term && expl.terms.length === 1)));
+    const own = expl.paths.map((p) => ({ p, v: contributionTo(p, t, expl.terms.length) }))
+      .filter((x) => x.v !== null);
     if (!own.length) { segs.push({ term: t, value: t.value, what: 'term' }); continue; }
     let rest = t.value;
-    for (const p of own.slice(0, BAR_TOP_PATHS)) {
-      segs.push({ term: t, value: p.contribution, what: 'path', path: p });
-      rest -= p.contribution;
+    for (const { p, v } of own.slice(0, BAR_TOP_PATHS)) {
+      segs.push({ term: t, value: v, what: 'path', path: p });
+      rest -= v;
     }
     const others = (t.paths ?? expl.pathsTotal) - Math.min(own.length, BAR_TOP_PATHS);
     if (Math.abs(rest) > 1e-9 * Math.max(1, Math.abs(t.value)) && others > 0) {
@@ -379,8 +394,9 @@ function renderPath(p) {
   const cls = `path ${p.kind === 'context' ? 'context' : p.effect || 'unknown'}`;
   const row = el('div', { class: cls, 'data-kind': p.kind, 'data-source': p.source });
   if (p.term) row.setAttribute('data-term', p.term);
+  if (p.contributions) row.setAttribute('data-contributions', JSON.stringify(p.contributions));
   if (p.kind === 'context') {
-    row.append(el('span', { class: 'badge context', title: 'shown for orientation: it did not add to the score' },
+    row.append(el('span', { class: 'badge context', title: p.note || 'shown for orientation: it did not add to the score' },
       'context · not a reason'));
   } else if (p.contribution !== null) {
     row.setAttribute('data-contribution', String(p.contribution));
@@ -432,7 +448,9 @@ function renderEvidence(expl) {
     const ev = el('div', { class: 'evidence similarity', 'data-source': s.name });
     ev.append(el('span', { class: 'badge similarity' }, '≈ similar'));
     if (s.evidence.length) {
-      ev.append(` near what you rated${s.space ? ' in ' + s.space : ''}: similar to `);
+      const basis = { history: 'what you rated', node: 'the item it started from', examples: 'the examples',
+        query_vector: 'the query vector' }[s.basis] || 'what you rated';
+      ev.append(` near ${basis}${s.space ? ' in ' + s.space : ''}: similar to `);
       s.evidence.forEach((x, i) => {
         ev.append(nodeChip(x.node, x.similarity === null ? '' : fmt(x.similarity)));
         if (i < s.evidence.length - 1) ev.append(' ');
@@ -462,7 +480,11 @@ function renderExplanation(expl, opts) {
   const pathBox = el('div', { class: 'paths' });
   const shown = opts.compact ? expl.paths.slice(0, 3) : expl.paths;
   for (const p of shown) pathBox.append(renderPath(p));
-  for (const p of (opts.compact ? [] : expl.context)) pathBox.append(renderPath(p));
+  for (const p of (opts.compact ? [] : expl.context)) {
+    const row = renderPath(p);
+    row.classList.add('extra');  // not one of the page's paths_total
+    pathBox.append(row);
+  }
   box.append(pathBox);
   if (expl.checks && !opts.compact) {
     box.append(el('div', { class: 'checks' }, ...expl.checks.map((c) =>
@@ -481,6 +503,9 @@ function renderPaging(expl, opts) {
   const last = expl.pathsOffset + expl.paths.length;
   bar.append(el('span', { class: 'paging-info' },
     total ? `paths ${first}–${last} of ${total}` : 'no contributing paths'));
+  if (!expl.pathsComplete) {
+    bar.append(el('span', { class: 'hint', title: 'the engine\'s path log filled up for this query' }, '(some paths were not kept)'));
+  }
   if (!opts.onPage || !total) return bar;
   const go = (paths, offset) => async () => {
     for (const b of bar.querySelectorAll('button')) b.disabled = true;

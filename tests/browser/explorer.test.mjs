@@ -171,14 +171,15 @@ try {
     check(info === `paths 1–${first.paths.length} of ${total}`, `the first result says which paths it shows: ${info}`);
     check(total > first.paths.length && total <= 60, `the first result has more paths (${total}) than shown (${first.paths.length})`);
     await results.nth(0).locator('button.show-all').click();
-    await page.waitForFunction((n) => document.querySelectorAll('#results li.result:first-child .path[data-kind="path"]').length === n,
+    await page.waitForFunction((n) => document.querySelectorAll('#results li.result:first-child .paths .path:not(.extra)').length === n,
       total, { timeout: 30000 });
     check(await results.nth(0).locator('.paging-info').textContent() === `paths 1–${total} of ${total}`,
       `"show all ${total}" shows every path of the first result`);
     const contributions = await results.nth(0).locator('.path[data-kind="path"]').evaluateAll((ps) =>
-      ps.map((p) => ({ c: Number(p.dataset.contribution), term: p.dataset.term })));
+      ps.map((p) => ({ c: Number(p.dataset.contribution), term: p.dataset.term,
+        split: p.dataset.contributions ? JSON.parse(p.dataset.contributions) : { [p.dataset.term]: Number(p.dataset.contribution) } })));
     const byTerm = {};
-    for (const { c, term } of contributions) byTerm[term] = (byTerm[term] || 0) + c;
+    for (const { split } of contributions) for (const [term, c] of Object.entries(split)) byTerm[term] = (byTerm[term] || 0) + c;
     for (const t of first.terms.filter((x) => x.paths)) {
       check(Math.abs((byTerm[t.name] || 0) - t.value) <= 1e-6 * Math.max(1, Math.abs(t.value)),
         `the contributions of all paths of term ${t.label} add up to it (${byTerm[t.name]} vs ${t.value})`);
@@ -187,7 +188,7 @@ try {
     check(sorted.every((v, k) => k === 0 || sorted[k - 1] >= v - 1e-12), 'the paths are ordered by absolute contribution');
     await page.screenshot({ path: path.join(artifactDir, 'explorer-paging.png'), fullPage: false });
     await results.nth(0).locator('button.show-top').click();
-    await page.waitForFunction(() => document.querySelectorAll('#results li.result:first-child .path[data-kind="path"]').length === 3,
+    await page.waitForFunction(() => document.querySelectorAll('#results li.result:first-child .paths .path:not(.extra)').length === 3,
       null, { timeout: 30000 });
     check(true, '"show top 3" goes back to the first page');
   }
