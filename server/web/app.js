@@ -288,7 +288,13 @@ function signed(x) {
   if (x === null || x === undefined) return '';
   return (x > 0 ? '+' : x < 0 ? '−' : '') + fmt(Math.abs(x));
 }
-function percent(x) { return x === null ? '' : `${Math.round(100 * x)}%`; }
+function percent(x) {
+  if (x === null) return '';
+  const p = 100 * x;
+  // 99.8% is not 100%, and 0.2% is not 0%.
+  const near = Math.abs(p) < 1 || (Math.abs(p) > 99 && Math.abs(p) < 100);
+  return (near ? p.toFixed(1) : String(Math.round(p))) + '%';
+}
 
 // ---- the signed stacked bar: one segment per top path of a term (the rest of its paths as one
 // net segment), or per term when the paths carry no contributions; pulls right of zero, pushes
@@ -488,7 +494,7 @@ function renderExplanation(expl, opts) {
   box.append(pathBox);
   if (expl.checks && !opts.compact) {
     box.append(el('div', { class: 'checks' }, ...expl.checks.map((c) =>
-      el('span', { class: 'check-item ' + (c.passed ? 'passed' : 'failed') }, (c.passed ? '✓ ' : '✗ '),
+      el('span', { class: 'check-item ' + (c.passed ? 'passed' : 'failed'), title: c.kind || '' }, (c.passed ? '✓ ' : '✗ '),
         el('code', {}, c.expr || c.kind || '')))));
   }
   if (!opts.compact) box.append(renderPaging(expl, opts));
@@ -642,9 +648,12 @@ function renderResult(i, previous) {
   const info = state.titles[id];
   const changed = previous && state.lastIds.length && !previous.has(id);
   const li = el('li', { class: 'result' + (changed ? ' changed' : ''), 'data-id': id });
-  const sub = info ? [info.year, (info.genres || []).join(', ')].filter(Boolean).join(' · ') : (r.expl ? r.expl.type : '');
+  // The year only when the title does not end with it already (labels like "Heat (1995)").
+  const title = resultTitle(r);
+  const year = info && info.year && !title.endsWith(`(${info.year})`) ? info.year : '';
+  const sub = info ? [year, (info.genres || []).join(', ')].filter(Boolean).join(' · ') : (r.expl ? r.expl.type : '');
   li.append(el('div', { class: 'result-head' },
-    el('span', { class: 'result-title', onclick: () => inspect((r.expl && r.expl.type) || 'Movie', id) }, resultTitle(r)),
+    el('span', { class: 'result-title', onclick: () => inspect((r.expl && r.expl.type) || 'Movie', id) }, title),
     el('span', { class: 'result-sub' }, sub),
     el('span', { class: 'score' }, r.score === null ? '' : 'score ' + fmt(r.score))));
   if (r.expl) {
