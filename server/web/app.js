@@ -39,13 +39,6 @@ function el(tag, attrs, ...children) {
   for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
-const SVG_NS = 'http://www.w3.org/2000/svg';
-function svg(tag, attrs, text) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 function fmt(x) {
   if (typeof x !== 'number') return String(x);
   if (Number.isInteger(x)) return String(x);
@@ -124,6 +117,8 @@ async function loadUsers() {
 }
 
 // ---- titles for movie ids (one MATCH for all unknown ids) ------------------------------------
+// Explanations carry a `label` per node; the year and genres under a result's title (and the
+// titles of an engine that sends no labels) come from one MATCH for all ids not seen yet.
 async function resolveTitles(ids) {
   const missing = [...new Set(ids)].filter((id) => !(id in state.titles));
   if (!missing.length) return;
@@ -143,108 +138,408 @@ function label(type, id) {
   if (type === 'User') return 'user ' + id;
   return id;
 }
+function nodeLabel(node) {
+  if (node.type === 'User') return 'user ' + node.id;  // User has no display property
+  return node.label || label(node.type, node.id);
+}
 
-// ---- explanations: tolerant readers of the engine's explanation JSON -------------------------
+// ---- explanations: one reader for the labelled format (issue #11) and the older one ----------
+// The page works on a normalised explanation:
+//   { id, type, label, rank, score, sentence, terms, sources, paths, context,
+//     pathsTotal, pathsOffset, checks, properties }
+// The older format has paths with `strength` (a product of raw weights, not a contribution),
+// sources as a list of names, `similarity` and `path_counts` maps, no labels and no sentence.
 function nodeOf(x) {
-  if (!x) return null;
+  if (!x) return { type: '', id: '' };
   if (typeof x === 'string') {
     const m = x.match(/^([A-Za-z_][A-Za-z0-9_]*)[:/](.+)$/);
     return m ? { type: m[1], id: m[2] } : { type: '', id: x };
   }
-  return { type: x.type || x.label || '', id: String(x.id ?? x.key ?? ''), var: x.var };
+  return { type: x.type || '', id: String(x.id ?? x.key ?? ''), label: x.label };
 }
-function readPaths(expl) {
+function num(x) { return typeof x === 'number' && Number.isFinite(x) ? x : null; }
+function readPath(x, kind) {
+  if (!x || !Array.isArray(x.nodes)) return null;
+  const contribution = num(x.contribution);
+  const k = kind || x.kind || 'path';
+  let effect = null;
+  if (k !== 'context') {
+    effect = x.effect || (contribution === null ? null : contribution < 0 ? 'push' : 'pull');
+  }
+  // A path that feeds several terms gives its share of each in `contributions` {term: value}.
+  const contributions = x.contributions && typeof x.contributions === 'object' ? x.contributions : null;
+  return { kind: k, source: x.source || '', term: x.term || null, contribution, contributions, effect,
+    strength: num(x.strength), note: x.note || '', nodes: x.nodes.map(nodeOf),
+    edges: Array.isArray(x.edges) ? x.edges : [] };
+}
+// What path p gave to term t (null when it gave nothing, or the engine does not say).
+function contributionTo(p, t, termCount) {
+  if (p.kind === 'context') return null;
+  if (p.contributions && t.name in p.contributions) return num(p.contributions[t.name]);
+  if (p.contributions) return null;
+  if (p.term === t.name || (!p.term && termCount === 1)) return p.contribution;
+  return null;
+}
+// A short readable name for an unnamed term of the older format: its function, or its text.
+function termLabelFromExpr(expr, i) {
+  if (!expr) return 'term ' + (i + 1);
+  const m = expr.match(/^\s*(?:[\d.]+\s*\*\s*)?([a-z_]+)\(/i);
+  if (m) return m[1] + ' term';
+  return expr.length <= 28 ? expr : 'term ' + (i + 1);
+}
+function readTerms(raw) {
+  let list = raw.terms || raw.score_terms || (raw.score && raw.score.terms) || [];
+  if (!Array.isArray(list)) list = Object.entries(list).map(([name, value]) => ({ name, value }));
+  const terms = list.map((x, i) => {
+    const expr = x.expr || x.text || '';
+    const value = num(x.value ?? x.contribution);
+    return { name: x.name || x.term || 'term' + (i + 1), label: x.label || x.name || termLabelFromExpr(expr, i),
+      expr, value, share: num(x.share), effect: x.effect, paths: num(x.paths) };
+  });
+  const total = terms.reduce((s, t) => s + Math.abs(t.value || 0), 0);
+  for (const t of terms) {
+    if (t.share === null && t.value !== null && total > 0) t.share = t.value / total;
+    if (!t.effect && t.value !== null) t.effect = t.value < 0 ? 'push' : 'pull';
+  }
+  return terms;
+}
+function readSources(raw) {
   const out = [];
-  const visit = (x, depth) => {
-    if (!x || typeof x !== 'object' || depth > 6) return;
-    if (Array.isArray(x)) { x.forEach((y) => visit(y, depth + 1)); return; }
-    if (Array.isArray(x.nodes) && Array.isArray(x.edges)) {
-      out.push({ nodes: x.nodes.map(nodeOf), edges: x.edges,
-        contribution: x.contribution ?? x.score ?? x.value, source: x.source });
-      return;
+  const sim = raw.similarity && typeof raw.similarity === 'object' ? raw.similarity : {};
+  const counts = raw.path_counts && typeof raw.path_counts === 'object' ? raw.path_counts : {};
+  for (const s of raw.sources || []) {
+    if (typeof s === 'string') {
+      const nearest = s in sim;
+      out.push({ name: s, kind: nearest ? 'nearest' : 'graph', paths: num(counts[s]),
+        similarity: nearest ? num(sim[s]) : null, evidence: [], context: null });
+    } else if (s && typeof s === 'object') {
+      out.push({ name: s.name || '', kind: s.kind || (s.similarity !== undefined ? 'nearest' : 'graph'),
+        paths: num(s.paths), similarity: num(s.similarity), space: s.space || '', basis: s.basis || '',
+        evidence: (s.evidence || []).map((ev) => ({ kind: ev.kind || 'similarity', node: nodeOf(ev.node),
+          similarity: num(ev.similarity) })),
+        context: s.context ? readPath(s.context, 'context') : null });
     }
-    for (const v of Object.values(x)) visit(v, depth + 1);
-  };
-  visit(expl, 0);
+  }
   return out;
 }
-function readTerms(expl) {
-  if (!expl) return [];
-  const t = expl.terms || expl.score_terms || (expl.score && expl.score.terms);
-  if (Array.isArray(t)) {
-    return t.map((x) => ({ name: x.expr || x.text || x.name || x.term || '?',
-      value: x.value ?? x.contribution }));
-  }
-  if (t && typeof t === 'object') return Object.entries(t).map(([name, value]) => ({ name, value }));
-  return [];
-}
-
-function drawPath(path, width) {
-  const n = path.nodes.length;
-  const boxW = Math.min(130, Math.max(80, (width - 30) / n - 60));
-  const gap = n > 1 ? (width - n * boxW) / (n - 1) : 0;
-  const h = 46;
-  const g = svg('g');
-  path.nodes.forEach((node, i) => {
-    const x = i * (boxW + gap);
-    if (i > 0) {
-      const edge = path.edges[i - 1] || {};
-      const x0 = x - gap + 2, x1 = x - 4, y = 28;
-      g.append(svg('path', { class: 'edge', d: `M${x0},${y} L${x1},${y}`,
-        'marker-end': 'url(#arrow)' }));
-      const w = edge.weight !== undefined ? ' ' + fmt(edge.weight) : '';
-      const dir = edge.direction === 'in' || edge.dir === 'in' ? '← ' : '';
-      g.append(svg('text', { class: 'edge-label', x: (x0 + x1) / 2, y: 20, 'text-anchor': 'middle' },
-        dir + (edge.type || '') + w));
+function readExplanation(raw) {
+  if (!raw || typeof raw !== 'object') return null;
+  const sources = readSources(raw);
+  const graphNames = new Set(sources.filter((s) => s.kind === 'graph').map((s) => s.name));
+  const paths = [];
+  const context = [];
+  // The page of paths, in the engine's order (a path that fed no term is kind "context").
+  for (const x of raw.paths || []) {
+    const p = readPath(x);
+    if (!p) continue;
+    // The older format explains a result no graph source found with a path from the seed
+    // (source "graph"): it had no part in finding the result, so it is context.
+    if (x.kind === undefined && p.contribution === null && !graphNames.has(p.source)) {
+      p.kind = 'context';
+      p.effect = null;
     }
-    const ng = svg('g', { class: 'node', 'data-type': node.type, 'data-id': node.id,
-      transform: `translate(${x},14)` });
-    ng.append(svg('rect', { width: boxW, height: 28, rx: 6,
-      fill: COLORS[node.type] || '#777' }));
-    let text = label(node.type, node.id);
-    const maxChars = Math.floor(boxW / 6.3);
-    if (text.length > maxChars) text = text.slice(0, maxChars - 1) + '…';
-    ng.append(svg('text', { x: boxW / 2, y: 18, 'text-anchor': 'middle' }, text));
-    ng.append(svg('title', {}, `${node.type} ${node.id} ${label(node.type, node.id)}`));
-    ng.addEventListener('click', () => inspect(node.type, node.id));
-    g.append(ng);
-  });
-  return { g, height: h };
+    paths.push(p);
+  }
+  const key = (p) => p.nodes.map((n) => n.type + '/' + n.id).join(' ');
+  const seen = new Set(paths.map(key));
+  const extra = (raw.context || []).map((x) => readPath(x, 'context'))
+    .concat(sources.map((s) => s.context)).filter(Boolean);
+  for (const p of extra) if (!seen.has(key(p))) { seen.add(key(p)); context.push(p); }
+  let total = num(raw.paths_total);
+  if (total === null) {
+    const counted = sources.reduce((n, s) => n + (s.kind === 'graph' ? s.paths || 0 : 0), 0);
+    total = Math.max(counted, paths.length);
+  }
+  const expl = { id: String(raw.id ?? ''), type: raw.type || '', label: raw.label || null,
+    rank: num(raw.rank), score: num(raw.score), terms: readTerms(raw), sources, paths, context,
+    pathsTotal: total, pathsOffset: num(raw.paths_offset) || 0, pathsComplete: raw.paths_complete !== false,
+    checks: Array.isArray(raw.checks) ? raw.checks : null,
+    properties: raw.properties && typeof raw.properties === 'object' ? raw.properties : null,
+    sentence: typeof raw.sentence === 'string' && raw.sentence ? raw.sentence : null };
+  return expl;
+}
+function stars(w) { return typeof w === 'number' ? `${fmt(w)}★` : ''; }
+function listWords(words) {
+  if (words.length <= 1) return words.join('');
+  return words.slice(0, -1).join(', ') + ' and ' + words[words.length - 1];
+}
+// The engine writes the sentence; an engine that does not gets one from the page, from the
+// strongest pulling paths (user -RATED-> movie -...-> result) or the NEAREST sources.
+function pageSentence(expl) {
+  const rated = [];
+  for (const p of expl.paths) {
+    if (p.kind === 'context' || p.effect === 'push' || p.nodes.length < 3 || p.nodes[0].type !== 'User') continue;
+    const e = p.edges[0] || {};
+    if (e.type !== 'RATED') continue;
+    const text = `${nodeLabel(p.nodes[1])} ${stars(e.weight)}`;
+    if (!rated.includes(text)) rated.push(text);
+    if (rated.length === 2) break;
+  }
+  if (rated.length) return `Because you rated ${listWords(rated)} — people who liked those liked this.`;
+  const near = expl.sources.filter((s) => s.kind === 'nearest');
+  if (near.length) {
+    const sims = near.filter((s) => s.similarity !== null).map((s) => fmt(s.similarity));
+    return 'Close to your taste' + (sims.length ? ` (similarity ${sims.join(', ')})` : '') + '.';
+  }
+  if (expl.sources.length) return `Found by ${listWords(expl.sources.map((s) => s.name))}.`;
+  return '';
+}
+function signed(x) {
+  if (x === null || x === undefined) return '';
+  return (x > 0 ? '+' : x < 0 ? '−' : '') + fmt(Math.abs(x));
+}
+function percent(x) {
+  if (x === null) return '';
+  const p = 100 * x;
+  // 99.8% is not 100%, and 0.2% is not 0%.
+  const near = Math.abs(p) < 1 || (Math.abs(p) > 99 && Math.abs(p) < 100);
+  return (near ? p.toFixed(1) : String(Math.round(p))) + '%';
 }
 
-function drawExplanation(expl, width) {
-  const paths = readPaths(expl).slice(0, 3);
-  const box = el('div', { class: 'explain' });
-  if (paths.length) {
-    const root = svg('svg', { width, height: paths.length * 46 + 4,
-      viewBox: `0 0 ${width} ${paths.length * 46 + 4}`, class: 'paths' });
-    const defs = svg('defs');
-    const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5,
-      markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
-    marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#8a93a3' }));
-    defs.append(marker);
-    root.append(defs);
-    paths.forEach((p, i) => {
-      const { g } = drawPath(p, width - 70);
-      g.setAttribute('transform', `translate(0,${i * 46 - 10})`);
-      root.append(g);
-      if (p.contribution !== undefined) {
-        root.append(svg('text', { class: 'edge-label', x: width - 4, y: i * 46 + 22,
-          'text-anchor': 'end' }, '+' + fmt(p.contribution)));
-      }
-    });
-    box.append(root);
+// ---- the signed stacked bar: one segment per top path of a term (the rest of its paths as one
+// net segment), or per term when the paths carry no contributions; pulls right of zero, pushes
+// left, the score as a line. All bars of a list share one scale.
+const BAR_TOP_PATHS = 4;
+function barSegments(expl) {
+  const segs = [];
+  for (const t of expl.terms) {
+    if (t.value === null) continue;
+    const own = expl.paths.map((p) => ({ p, v: contributionTo(p, t, expl.terms.length) }))
+      .filter((x) => x.v !== null);
+    if (!own.length) { segs.push({ term: t, value: t.value, what: 'term' }); continue; }
+    let rest = t.value;
+    for (const { p, v } of own.slice(0, BAR_TOP_PATHS)) {
+      segs.push({ term: t, value: v, what: 'path', path: p });
+      rest -= v;
+    }
+    const others = (t.paths ?? expl.pathsTotal) - Math.min(own.length, BAR_TOP_PATHS);
+    if (Math.abs(rest) > 1e-9 * Math.max(1, Math.abs(t.value)) && others > 0) {
+      segs.push({ term: t, value: rest, what: 'rest', count: others });
+    }
   }
-  const terms = readTerms(expl);
-  if (terms.length) {
-    const line = el('div', { class: 'terms' });
-    terms.forEach((t, i) => {
-      line.append(el('span', { class: 'term' }, `${t.name} = ${fmt(t.value)}`));
-      if (i < terms.length - 1) line.append('+ ');
-    });
-    box.append(line);
+  return segs;
+}
+function barExtent(expls) {
+  let pos = 0, neg = 0;
+  for (const e of expls) {
+    if (!e) continue;
+    let p = 0, n = 0;
+    for (const s of barSegments(e)) { if (s.value >= 0) p += s.value; else n -= s.value; }
+    pos = Math.max(pos, p, e.score || 0);
+    neg = Math.max(neg, n, -(e.score || 0));
+  }
+  return { pos, neg };
+}
+function segmentText(s) {
+  const via = s.what === 'path'
+    ? ` · path via ${s.path.nodes.slice(1, -1).map(nodeLabel).join(' → ') || nodeLabel(s.path.nodes[0])}`
+    : s.what === 'rest' ? ` · the other ${s.count} paths, net` : '';
+  return `${s.term.label}${via}: ${signed(s.value)}`;
+}
+function renderBar(expl, extent) {
+  const segs = barSegments(expl);
+  const span = Math.max(1e-12, extent.pos + extent.neg);
+  const zero = 100 * extent.neg / span;
+  const bar = el('div', { class: 'contrib', role: 'img',
+    'aria-label': 'contributions: ' + segs.map(segmentText).join('; ') });
+  bar.append(el('div', { class: 'zero' }));
+  bar.lastChild.style.left = zero + '%';
+  let right = zero, left = zero;
+  segs.forEach((s, i) => {
+    const w = 100 * Math.abs(s.value) / span;
+    const push = s.value < 0;
+    const seg = el('div', { class: `seg ${push ? 'push' : 'pull'} ${s.what} shade${i % 4}`,
+      'data-term': s.term.name, 'data-value': String(s.value), title: segmentText(s) });
+    seg.style.width = w + '%';
+    if (push) { left -= w; seg.style.left = left + '%'; } else { seg.style.left = right + '%'; right += w; }
+    seg.addEventListener('mouseenter', () => showTip(seg, segmentText(s)));
+    seg.addEventListener('mouseleave', hideTip);
+    bar.append(seg);
+  });
+  if (expl.score !== null) {
+    const net = el('div', { class: 'net', title: 'score ' + fmt(expl.score) });
+    net.style.left = (zero + 100 * expl.score / span) + '%';
+    bar.append(net);
+  }
+  return bar;
+}
+function showTip(anchor, text) {
+  const tip = $('tip');
+  tip.textContent = text;
+  tip.hidden = false;
+  const r = anchor.getBoundingClientRect();
+  tip.style.left = Math.max(4, Math.min(window.innerWidth - 320, r.left + window.scrollX)) + 'px';
+  tip.style.top = (r.bottom + window.scrollY + 4) + 'px';
+}
+function hideTip() { $('tip').hidden = true; }
+function renderTermLine(expl) {
+  const line = el('div', { class: 'terms' });
+  expl.terms.forEach((t) => {
+    const text = `${t.label} ${t.value === null ? 'n/a' : signed(t.value)}`
+      + (t.share !== null && expl.terms.length > 1 ? ` (${percent(t.share)})` : '')
+      + (t.paths !== null ? ` · ${t.paths} paths` : '');
+    line.append(el('span', { class: `term ${t.effect || ''}`, 'data-term': t.name,
+      title: `${t.name} = ${t.expr || ''}` }, text));
+  });
+  return line;
+}
+function renderLegend() {
+  const sw = (cls, text) => el('span', { class: 'legend-item' }, el('span', { class: 'swatch ' + cls }), text);
+  return el('div', { class: 'legend', id: 'legend' },
+    sw('pull', 'pulls the score up'), sw('push', 'pushes it down'),
+    sw('rest', 'a term\'s other paths, net'), sw('net', 'the score'),
+    el('span', { class: 'hint' }, 'hover a segment for its term and value'));
+}
+
+// ---- paths, similarity evidence and context ---------------------------------------------------
+function edgeText(edge) {
+  const w = edge.weight !== undefined && edge.weight !== null ? ' ' + fmt(edge.weight) : '';
+  return (edge.type || '') + w;
+}
+function renderPath(p) {
+  const cls = `path ${p.kind === 'context' ? 'context' : p.effect || 'unknown'}`;
+  const row = el('div', { class: cls, 'data-kind': p.kind, 'data-source': p.source });
+  if (p.term) row.setAttribute('data-term', p.term);
+  if (p.contributions) row.setAttribute('data-contributions', JSON.stringify(p.contributions));
+  if (p.kind === 'context') {
+    row.append(el('span', { class: 'badge context', title: p.note || 'shown for orientation: it did not add to the score' },
+      'context · not a reason'));
+  } else if (p.contribution !== null) {
+    row.setAttribute('data-contribution', String(p.contribution));
+    row.append(el('span', { class: `contribution ${p.effect}`, title: `${p.effect} · ${p.term || ''}` },
+      signed(p.contribution)));
+  } else if (p.strength !== null) {
+    row.append(el('span', { class: 'contribution unknown', title: 'product of the edge weights (this engine reports no contribution)' },
+      '×' + fmt(p.strength)));
+  }
+  const chain = el('span', { class: 'chain-nodes' });
+  p.nodes.forEach((node, i) => {
+    if (i > 0) {
+      const edge = p.edges[i - 1] || {};
+      const back = edge.direction === 'in' || edge.dir === 'in';
+      const when = typeof edge.ts === 'number' && edge.ts > 0 ? ' · ' + new Date(edge.ts).toISOString().slice(0, 10) : '';
+      chain.append(el('span', { class: 'edge', title: `${edge.type || ''} weight ${fmt(edge.weight)}${when}` },
+        back ? '← ' : '', el('span', { class: 'edge-label' }, edgeText(edge)), back ? '' : ' →'));
+    }
+    chain.append(nodeChip(node));
+  });
+  row.append(chain);
+  return row;
+}
+function nodeChip(node, extra) {
+  const chip = el('span', { class: 'node', 'data-type': node.type, 'data-id': node.id,
+    title: `${node.type} ${node.id}`, tabindex: '0' }, nodeLabel(node));
+  chip.style.setProperty('--node', COLORS[node.type] || '#777');
+  if (extra) chip.append(el('span', { class: 'node-extra' }, extra));
+  chip.addEventListener('click', () => inspect(node.type, node.id));
+  chip.addEventListener('keydown', (e) => { if (e.key === 'Enter') inspect(node.type, node.id); });
+  return chip;
+}
+function renderSources(expl) {
+  const box = el('div', { class: 'sources' });
+  if (!expl.sources.length) return box;
+  box.append(el('span', { class: 'hint' }, 'found by '));
+  expl.sources.forEach((s, i) => {
+    const what = s.kind === 'nearest'
+      ? `similarity ${s.similarity === null ? '?' : fmt(s.similarity)}${s.space ? ' in ' + s.space : ''}`
+      : s.paths !== null ? `${s.paths} path${s.paths === 1 ? '' : 's'}` : s.kind;
+    box.append(el('span', { class: `source-tag ${s.kind}`, 'data-source': s.name }, `${s.name} (${what})`));
+    if (i < expl.sources.length - 1) box.append(' ');
+  });
+  return box;
+}
+function renderEvidence(expl) {
+  const box = el('div', { class: 'evidence-list' });
+  for (const s of expl.sources.filter((x) => x.kind === 'nearest')) {
+    const ev = el('div', { class: 'evidence similarity', 'data-source': s.name });
+    ev.append(el('span', { class: 'badge similarity' }, '≈ similar'));
+    if (s.evidence.length) {
+      const basis = { history: 'what you rated', node: 'the item it started from', examples: 'the examples',
+        query_vector: 'the query vector' }[s.basis] || 'what you rated';
+      ev.append(` near ${basis}${s.space ? ' in ' + s.space : ''}: similar to `);
+      s.evidence.forEach((x, i) => {
+        ev.append(nodeChip(x.node, x.similarity === null ? '' : fmt(x.similarity)));
+        if (i < s.evidence.length - 1) ev.append(' ');
+      });
+    } else {
+      ev.append(` close to your taste vector (${s.name}, similarity ${s.similarity === null ? '?' : fmt(s.similarity)})`);
+    }
+    box.append(ev);
   }
   return box;
+}
+
+// ---- one explanation: sentence, bar, terms, sources, evidence, paths (with paging) ----------
+// opts: { extent, onPage(paths, offset) -> Promise<expl> | null, compact }
+function renderExplanation(expl, opts) {
+  const box = el('div', { class: 'explain' });
+  const sentence = expl.sentence || pageSentence(expl);
+  if (sentence) {
+    box.append(el('p', { class: 'sentence' + (expl.sentence ? '' : ' by-page'),
+      title: expl.sentence ? '' : 'written by the page from the top paths (the engine sent no sentence)' },
+    sentence));
+  }
+  if (expl.terms.length) {
+    box.append(renderBar(expl, opts.extent), renderTermLine(expl));
+  }
+  box.append(renderSources(expl), renderEvidence(expl));
+  const pathBox = el('div', { class: 'paths' });
+  const shown = opts.compact ? expl.paths.slice(0, 3) : expl.paths;
+  for (const p of shown) pathBox.append(renderPath(p));
+  for (const p of (opts.compact ? [] : expl.context)) {
+    const row = renderPath(p);
+    row.classList.add('extra');  // not one of the page's paths_total
+    pathBox.append(row);
+  }
+  box.append(pathBox);
+  if (expl.checks && !opts.compact) {
+    box.append(el('div', { class: 'checks' }, ...expl.checks.map((c) =>
+      el('span', { class: 'check-item ' + (c.passed ? 'passed' : 'failed'), title: c.kind || '' }, (c.passed ? '✓ ' : '✗ '),
+        el('code', {}, c.expr || c.kind || '')))));
+  }
+  if (!opts.compact) box.append(renderPaging(expl, opts));
+  return box;
+}
+const PAGE_ALL_MAX = 60;   // "show all N" up to this many paths; pages of PAGE_SIZE beyond
+const PAGE_SIZE = 50;
+function renderPaging(expl, opts) {
+  const bar = el('div', { class: 'paging' });
+  const total = expl.pathsTotal;
+  const first = expl.paths.length ? expl.pathsOffset + 1 : 0;
+  const last = expl.pathsOffset + expl.paths.length;
+  bar.append(el('span', { class: 'paging-info' },
+    total ? `paths ${first}–${last} of ${total}` : 'no contributing paths'));
+  if (!expl.pathsComplete) {
+    bar.append(el('span', { class: 'hint', title: 'the engine\'s path log filled up for this query' }, '(some paths were not kept)'));
+  }
+  if (!opts.onPage || !total) return bar;
+  const go = (paths, offset) => async () => {
+    for (const b of bar.querySelectorAll('button')) b.disabled = true;
+    bar.append(el('span', { class: 'hint loading' }, ' loading…'));
+    try {
+      await opts.onPage(paths, offset);
+    } catch (e) {
+      for (const b of bar.querySelectorAll('button')) b.disabled = false;
+      bar.querySelector('.loading').remove();
+      bar.append(el('span', { class: 'error inline' }, e.status === 400
+        ? 'this server cannot page through paths yet (' + e.message + ')' : e.message));
+    }
+  };
+  const all = expl.paths.length >= total;
+  if (!all && total <= PAGE_ALL_MAX) {
+    bar.append(el('button', { class: 'show-all', onclick: go(total, 0) }, `show all ${total}`));
+  } else if (!all) {
+    if (expl.pathsOffset > 0) {
+      bar.append(el('button', { class: 'page-prev', onclick: go(PAGE_SIZE, Math.max(0, expl.pathsOffset - PAGE_SIZE)) }, `previous ${PAGE_SIZE}`));
+    }
+    if (last < total) {
+      bar.append(el('button', { class: 'page-next', onclick: go(PAGE_SIZE, last) }, `next ${Math.min(PAGE_SIZE, total - last)}`));
+    }
+  }
+  if (expl.paths.length > 3 || expl.pathsOffset > 0) {
+    bar.append(el('button', { class: 'show-top', onclick: go(3, 0) }, 'show top 3'));
+  }
+  return bar;
 }
 
 // ---- running ---------------------------------------------------------------------------------
@@ -254,6 +549,16 @@ function currentParams() {
   if (text) params = JSON.parse(text);
   params.user = $('user').value.trim();
   return params;
+}
+// The request the Run button sends, without `explain`: the recipe's run endpoint, or the
+// editor's text as a query when it was edited or "run the editor text" is checked.
+function currentRequest(params) {
+  const recipe = state.recipes[$('recipe').value];
+  const edited = recipe && $('editor').value !== recipe.query;
+  if ($('use-editor').checked || edited || !recipe) {
+    return { path: '/v1/query', body: { query: $('editor').value, params }, query: $('editor').value };
+  }
+  return { path: `/v1/recipes/${encodeURIComponent(recipe.name)}/run`, body: { params }, recipe: recipe.name };
 }
 
 async function run() {
@@ -270,15 +575,10 @@ async function run() {
   $('status').textContent = 'Running…';
   showError(null);
   try {
-    const recipe = state.recipes[$('recipe').value];
-    const edited = recipe && $('editor').value !== recipe.query;
-    let res;
-    if ($('use-editor').checked || edited || !recipe) {
-      res = await api('POST', '/v1/query', { query: $('editor').value, params, explain: true });
-    } else {
-      res = await api('POST', `/v1/recipes/${encodeURIComponent(recipe.name)}/run`,
-        { params, explain: true });
-    }
+    const request = currentRequest(params);
+    const explain = $('with-checks').checked ? { checks: true } : true;
+    const res = await api('POST', request.path, Object.assign({}, request.body, { explain }));
+    state.lastRequest = request;
     await render(res);
   } catch (e) {
     showError(e);
@@ -291,55 +591,274 @@ async function run() {
 
 function idColumn(columns) {
   let idx = columns.indexOf('c.id');
+  if (idx < 0) idx = columns.indexOf('id');
   if (idx < 0) idx = columns.findIndex((c) => /(^|\.)id$/.test(c));
   return idx < 0 ? 0 : idx;
 }
-
-async function render(res) {
+// Movie ids an explanation shows without a label (an engine without labels).
+function unlabelled(expl) {
+  const ids = [];
+  if (!expl) return ids;
+  const paths = expl.paths.concat(expl.context);
+  for (const p of paths) for (const n of p.nodes) if (n.type === 'Movie' && !n.label) ids.push(n.id);
+  for (const s of expl.sources) for (const ev of s.evidence) if (ev.node.type === 'Movie' && !ev.node.label) ids.push(ev.node.id);
+  return ids;
+}
+function explanationsOf(res) {
   const columns = res.columns || [];
   const idIdx = idColumn(columns);
   const scoreIdx = columns.indexOf('score');
-  const rows = res.rows || [];
-  const ids = rows.map((r) => String(r[idIdx]));
-  const pathMovieIds = [];
-  for (const e of res.explanations || []) {
-    for (const p of readPaths(e)) for (const n of p.nodes) if (n.type === 'Movie') pathMovieIds.push(n.id);
-  }
-  await resolveTitles(ids.concat(pathMovieIds));
+  return (res.rows || []).map((row, i) => {
+    const expl = readExplanation((res.explanations || [])[i]);
+    if (expl && expl.score === null && scoreIdx >= 0 && typeof row[scoreIdx] === 'number') expl.score = row[scoreIdx];
+    return { id: String(row[idIdx]), score: scoreIdx >= 0 ? num(row[scoreIdx]) : null, expl };
+  });
+}
+
+async function render(res) {
+  const results = explanationsOf(res);
+  const ids = results.map((r) => r.id);
+  await resolveTitles(ids.concat(...results.map((r) => unlabelled(r.expl))));
+  // The bar keeps the first page's top paths while the path list pages.
+  for (const r of results) r.barExpl = r.expl;
+  state.results = results;
+  state.extent = barExtent(results.map((r) => r.expl));
   const previous = new Set(state.lastIds);
   const list = $('results');
   list.textContent = '';
-  const scores = rows.map((r) => (scoreIdx >= 0 ? Number(r[scoreIdx]) : NaN));
-  const maxScore = Math.max(1e-9, ...scores.filter((s) => !Number.isNaN(s)).map(Math.abs));
-  const width = Math.max(420, list.clientWidth - 40);
-  rows.forEach((row, i) => {
-    const id = ids[i];
-    const info = state.titles[id];
-    const li = el('li', { class: 'result' + (state.lastIds.length && !previous.has(id) ? ' changed' : ''),
-      'data-id': id });
-    const head = el('div', { class: 'result-head' },
-      el('span', { class: 'result-title', onclick: () => inspect('Movie', id) },
-        info ? info.title : id),
-      el('span', { class: 'result-sub' }, info ? `${info.year || ''} · ${(info.genres || []).join(', ')}` : ''),
-      el('span', { class: 'score' }, Number.isNaN(scores[i]) ? '' : 'score ' + fmt(scores[i])));
-    li.append(head);
-    if (!Number.isNaN(scores[i])) {
-      const bar = el('div', { class: 'bar' }, el('div'));
-      bar.firstChild.style.width = Math.max(2, 100 * Math.abs(scores[i]) / maxScore) + '%';
-      li.append(bar);
-    }
-    const expl = (res.explanations || [])[i];
-    if (expl) li.append(drawExplanation(expl, width));
-    const rating = el('select', { 'aria-label': 'rating' },
-      ...[5, 4, 3, 2, 1].map((v) => el('option', { value: v }, v + '★')));
-    li.append(el('div', { class: 'actions' }, 'I watched this, rating', rating,
-      el('button', { class: 'watched', onclick: () => sendEvent(id, Number(rating.value)) }, 'Send')));
-    list.append(li);
-  });
+  results.forEach((r, i) => list.append(renderResult(i, previous)));
   state.lastIds = ids;
-  $('result-meta').textContent = `${rows.length} rows`;
-  $('status').textContent = rows.length ? '' : 'No results.';
+  $('legend-box').textContent = '';
+  if (results.some((r) => r.expl && r.expl.terms.length)) $('legend-box').append(renderLegend());
+  $('result-meta').textContent = `${results.length} rows`;
+  $('status').textContent = results.length ? '' : 'No results.';
+  state.compare = (state.compare || []).filter((id) => ids.includes(id));
+  renderCompare();
   renderStats(res.stats || {});
+  $('whynot').hidden = false;
+}
+
+function resultTitle(r) {
+  const info = state.titles[r.id];
+  return (r.expl && r.expl.label) || (info && info.title) || r.id;
+}
+function renderResult(i, previous) {
+  const r = state.results[i];
+  const id = r.id;
+  const info = state.titles[id];
+  const changed = previous && state.lastIds.length && !previous.has(id);
+  const li = el('li', { class: 'result' + (changed ? ' changed' : ''), 'data-id': id });
+  // The year only when the title does not end with it already (labels like "Heat (1995)").
+  const title = resultTitle(r);
+  const year = info && info.year && !title.endsWith(`(${info.year})`) ? info.year : '';
+  const sub = info ? [year, (info.genres || []).join(', ')].filter(Boolean).join(' · ') : (r.expl ? r.expl.type : '');
+  li.append(el('div', { class: 'result-head' },
+    el('span', { class: 'result-title', onclick: () => inspect((r.expl && r.expl.type) || 'Movie', id) }, title),
+    el('span', { class: 'result-sub' }, sub),
+    el('span', { class: 'score' }, r.score === null ? '' : 'score ' + fmt(r.score))));
+  if (r.expl) {
+    li.append(renderExplanation(r.expl, { extent: state.extent, barExpl: r.barExpl,
+      onPage: async (paths, offset) => {
+        const raw = await fetchExplanation(id, { paths, offset });
+        const expl = readExplanation(raw);
+        if (expl.score === null) expl.score = r.expl.score;
+        await resolveTitles(unlabelled(expl));
+        r.expl = expl;
+        const again = renderResult(i, null);
+        li.replaceWith(again);
+        renderCompare();
+      } }));
+  }
+  const rating = el('select', { 'aria-label': 'rating' },
+    ...[5, 4, 3, 2, 1].map((v) => el('option', { value: v }, v + '★')));
+  const pick = el('input', { type: 'checkbox', class: 'compare-pick', 'data-id': id });
+  pick.checked = (state.compare || []).includes(id);
+  pick.addEventListener('change', () => toggleCompare(id, pick.checked));
+  li.append(el('div', { class: 'actions' }, 'I watched this, rating', rating,
+    el('button', { class: 'watched', onclick: () => sendEvent(id, Number(rating.value)) }, 'Send'),
+    el('label', { class: 'check compare' }, pick, ' compare')));
+  return li;
+}
+
+// Runs the last request again with `explain: {paths, offset}` and returns result id's explanation.
+async function fetchExplanation(id, explain) {
+  const request = state.lastRequest;
+  if (!request) throw new Error('run a query first');
+  if ($('with-checks').checked) explain = Object.assign({ checks: true }, explain);
+  const res = await api('POST', request.path, Object.assign({}, request.body, { explain }));
+  const found = explanationsOf(res).findIndex((r) => r.id === id);
+  if (found < 0 || !(res.explanations || [])[found]) throw new Error('this result is no longer in the list');
+  return res.explanations[found];
+}
+
+// ---- compare two results side by side ---------------------------------------------------------
+function toggleCompare(id, on) {
+  let picked = (state.compare || []).filter((x) => x !== id);
+  if (on) picked.push(id);
+  if (picked.length > 2) picked = picked.slice(-2);
+  state.compare = picked;
+  for (const box of document.querySelectorAll('#results input.compare-pick')) {
+    box.checked = picked.includes(box.dataset.id);
+  }
+  renderCompare();
+}
+function clearCompare() {
+  state.compare = [];
+  for (const box of document.querySelectorAll('#results input.compare-pick')) box.checked = false;
+  renderCompare();
+}
+function renderCompare() {
+  const box = $('compare');
+  box.textContent = '';
+  const picked = (state.compare || []).map((id) => (state.results || []).find((r) => r.id === id)).filter(Boolean);
+  if (!picked.length) { box.hidden = true; return; }
+  box.hidden = false;
+  box.append(el('div', { class: 'compare-head' }, el('strong', {}, 'Compare'),
+    el('span', { class: 'hint' }, picked.length < 2 ? ' pick one more result (its “compare” box)' : ''),
+    el('button', { id: 'compare-close', onclick: clearCompare }, 'close')));
+  if (picked.length < 2) return;
+  const extent = barExtent(picked.map((r) => r.barExpl || r.expl));
+  const grid = el('div', { class: 'compare-grid' });
+  for (const r of picked) {
+    const rank = (state.results.indexOf(r)) + 1;
+    const col = el('div', { class: 'compare-col', 'data-id': r.id },
+      el('div', { class: 'compare-title' }, el('span', { class: 'hint' }, `#${rank} `), resultTitle(r)),
+      el('div', { class: 'hint' }, r.score === null ? '' : 'score ' + fmt(r.score)));
+    if (r.expl) col.append(renderExplanation(r.expl, { extent, barExpl: r.barExpl, compact: true }));
+    grid.append(col);
+  }
+  box.append(grid);
+  // The terms side by side, with the difference.
+  const [a, b] = picked.map((r) => (r.barExpl || r.expl) || { terms: [] });
+  const names = [...new Set(a.terms.map((t) => t.name).concat(b.terms.map((t) => t.name)))];
+  if (names.length) {
+    const table = el('table', { class: 'compare-terms' },
+      el('tr', {}, el('th', {}, 'term'), el('th', { class: 'num' }, '#' + (state.results.indexOf(picked[0]) + 1)),
+        el('th', { class: 'num' }, '#' + (state.results.indexOf(picked[1]) + 1)), el('th', { class: 'num' }, 'difference')));
+    for (const name of names) {
+      const ta = a.terms.find((t) => t.name === name);
+      const tb = b.terms.find((t) => t.name === name);
+      const va = ta ? ta.value : null;
+      const vb = tb ? tb.value : null;
+      table.append(el('tr', { 'data-term': name }, el('td', { title: (ta || tb).expr || '' }, (ta || tb).label),
+        el('td', { class: 'num' }, va === null ? '—' : signed(va) + (ta.share !== null ? ` (${percent(ta.share)})` : '')),
+        el('td', { class: 'num' }, vb === null ? '—' : signed(vb) + (tb.share !== null ? ` (${percent(tb.share)})` : '')),
+        el('td', { class: 'num' }, va === null || vb === null ? '' : signed(va - vb))));
+    }
+    box.append(table);
+  }
+}
+
+// ---- why not? ---------------------------------------------------------------------------------
+// An id, or a title: exact first, then titles starting with the text (most rated first). The
+// demo's titles put a leading article last ("Matrix, The"), so "The Matrix" is tried that way too.
+function titleVariants(text) {
+  const titleCase = (t) => t.replace(/(^|[\s(:-])(\p{Ll})/gu, (m, a, b) => a + b.toUpperCase());
+  const out = [];
+  for (const t of [text, titleCase(text)]) {
+    if (!out.includes(t)) out.push(t);
+    const m = t.match(/^(the|a|an)\s+(.+)$/i);
+    const swapped = m ? `${m[2]}, ${m[1][0].toUpperCase()}${m[1].slice(1).toLowerCase()}` : null;
+    if (swapped && !out.includes(swapped)) out.push(swapped);
+  }
+  return out;
+}
+async function findItem(text) {
+  if (/^\d+$/.test(text)) return { id: text, others: [] };
+  let rows = [];
+  for (const t of titleVariants(text)) {
+    const exact = await api('POST', '/v1/query', {
+      query: 'MATCH (m:Movie) WHERE m.title = $t RETURN m.id, m.title ORDER BY m.rating_count DESC LIMIT 5',
+      params: { t } });
+    const prefix = await api('POST', '/v1/query', {
+      query: 'MATCH (m:Movie) WHERE m.title >= $lo AND m.title < $hi RETURN m.id, m.title ORDER BY m.rating_count DESC LIMIT 6',
+      params: { lo: t, hi: t + '\uffff' } });
+    rows = exact.rows.concat(prefix.rows.filter((r) => !exact.rows.some((x) => x[0] === r[0])));
+    if (rows.length) break;
+  }
+  if (!rows.length) return null;
+  for (const [id, title] of rows) if (!state.titles[String(id)]) state.titles[String(id)] = { title, genres: [] };
+  return { id: String(rows[0][0]), others: rows.slice(1).map(([id, title]) => ({ id: String(id), title })) };
+}
+async function whyNot(itemText) {
+  const text = (itemText ?? $('whynot-item').value).trim();
+  const out = $('whynot-result');
+  if (!text) { out.textContent = 'Type a movie id or title.'; return; }
+  if (!state.lastRequest) { out.textContent = 'Run a recipe or query first.'; return; }
+  out.textContent = 'Asking…';
+  try {
+    const found = await findItem(text);
+    if (!found) {
+      out.textContent = '';
+      out.append(el('div', { class: 'error' }, `No movie with id or title “${text}”.`));
+      return;
+    }
+    const request = state.lastRequest;
+    const body = { params: request.body.params, item: found.id };
+    if (request.recipe) body.recipe = request.recipe; else body.query = request.query;
+    const res = await api('POST', '/v1/explain/why-not', body);
+    renderWhyNot(res, found);
+  } catch (e) {
+    out.textContent = '';
+    const info = e.info || {};
+    out.append(el('div', { class: 'error' }, e.status === 404 && /endpoint/.test(info.message || '')
+      ? 'This server has no why-not endpoint yet (POST /v1/explain/why-not).'
+      : `${info.code || 'error'} — ${info.message || e.message}`));
+  }
+}
+function renderWhyNot(res, found) {
+  const out = $('whynot-result');
+  out.textContent = '';
+  const item = res.item ? nodeOf(res.item) : { type: 'Movie', id: found.id };
+  const title = item.label || label(item.type || 'Movie', item.id);
+  const card = el('div', { class: 'whynot-card', 'data-item': item.id,
+    'data-candidate': String(!!res.candidate), 'data-in-results': String(!!res.in_results) });
+  card.append(el('div', { class: 'whynot-item' }, el('span', { class: 'hint' }, 'why not '), nodeChip(item), '?'));
+  card.append(el('p', { class: 'verdict' }, res.verdict || (res.in_results ? `${title} is in the list.` : '')));
+  const facts = el('ul', { class: 'whynot-facts' });
+  facts.append(el('li', {}, res.candidate ? 'it was a candidate' : 'it was never a candidate'));
+  if (typeof res.rank === 'number' || typeof res.score === 'number') {
+    facts.append(el('li', { class: 'would-have' }, `without the removal it would rank ${res.rank ?? '?'}`
+      + (typeof res.score === 'number' ? ` with score ${fmt(res.score)}` : '')
+      + (typeof res.limit === 'number' ? ` (the list shows ${res.limit})` : '')));
+  }
+  for (const li of document.querySelectorAll('#results li.result.whynot-hit')) li.classList.remove('whynot-hit');
+  if (res.in_results) {
+    const pos = (state.results || []).findIndex((r) => r.id === item.id);
+    const li = document.querySelector(`#results li.result[data-id="${CSS.escape(item.id)}"]`);
+    if (li) li.classList.add('whynot-hit');
+    facts.append(el('li', {}, pos >= 0 ? `it is #${pos + 1} in the list` : 'it is in the results',
+      li ? el('button', { class: 'link', onclick: () => li.scrollIntoView({ behavior: 'smooth', block: 'center' }) }, 'show it') : ''));
+  }
+  card.append(facts);
+  if ((res.sources || []).length) {
+    const table = el('table', { class: 'whynot-sources' });
+    for (const s of res.sources) {
+      table.append(el('tr', { 'data-source': s.name, class: s.found ? 'found' : 'missed' },
+        el('td', {}, s.name),
+        el('td', {}, s.found ? '✓ reached it' : '✗ did not reach it'),
+        el('td', {}, s.found ? (s.paths !== undefined ? `${s.paths} path${s.paths === 1 ? '' : 's'}` : '')
+          : (s.reason || ''))));
+    }
+    card.append(el('div', { class: 'hint' }, 'sources'), table);
+  }
+  if ((res.removed_by || []).length) {
+    const list = el('ul', { class: 'removed-by' });
+    for (const r of res.removed_by) {
+      const values = r.values && typeof r.values === 'object'
+        ? Object.entries(r.values).map(([k, v]) => `${k} = ${typeof v === 'object' ? JSON.stringify(v) : fmt(v)}`).join(', ') : '';
+      list.append(el('li', { 'data-kind': r.kind || '' }, el('span', { class: 'badge removed' }, r.kind || 'removed'), ' ',
+        el('code', {}, r.expr || ''), values ? el('span', { class: 'hint' }, ' — ' + values) : ''));
+    }
+    card.append(el('div', { class: 'hint' }, 'removed by'), list);
+  }
+  if (found.others.length) {
+    const more = el('div', { class: 'whynot-others hint' }, 'or did you mean: ');
+    found.others.forEach((o) => more.append(el('button', { class: 'link', onclick: () => {
+      $('whynot-item').value = o.id; whyNot(o.id); } }, o.title), ' '));
+    card.append(more);
+  }
+  out.append(card);
 }
 
 function renderStats(stats) {
@@ -593,10 +1112,8 @@ async function decide() {
 
 async function renderDecision(res, surface) {
   const items = res.items || [];
-  const pathMovieIds = [];
-  for (const it of items) {
-    if (it.explanation) for (const p of readPaths(it.explanation)) for (const n of p.nodes) if (n.type === 'Movie') pathMovieIds.push(n.id);
-  }
+  const expls = items.map((it) => readExplanation(it.explanation));
+  const pathMovieIds = [].concat(...expls.map(unlabelled));
   await resolveTitles(items.filter((it) => it.type === 'Movie').map((it) => String(it.id)).concat(pathMovieIds));
   $('decision').hidden = false;
   $('decision-status').textContent = items.length ? '' : 'The decision served no items.';
@@ -619,8 +1136,8 @@ async function renderDecision(res, surface) {
   const list = $('decision-items');
   list.textContent = '';
   const maxScore = Math.max(1e-9, ...items.map((it) => Math.abs(Number(it.score) || 0)));
-  const width = Math.max(420, list.clientWidth - 40);
-  for (const it of items) {
+  const extent = barExtent(expls);
+  items.forEach((it, index) => {
     const id = String(it.id);
     const info = it.type === 'Movie' ? state.titles[id] : null;
     const title = it.label ?? (info ? info.title : id);
@@ -638,9 +1155,9 @@ async function renderDecision(res, surface) {
       li.append(bar);
     }
     for (const r of it.reasons || []) li.append(el('div', { class: 'item-rules' }, describeItemRule(r, surface)));
-    if (it.explanation) li.append(drawExplanation(it.explanation, width));
+    if (expls[index]) li.append(renderExplanation(expls[index], { extent, compact: true }));
     list.append(li);
-  }
+  });
 
   const rules = $('decision-rules');
   rules.textContent = '';
@@ -711,6 +1228,7 @@ function init() {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   });
   $('run').addEventListener('click', run);
+  $('whynot').addEventListener('submit', (e) => { e.preventDefault(); whyNot(); });
   $('user').addEventListener('keydown', (e) => { if (e.key === 'Enter') run(); });
   $('mode-recipes').addEventListener('click', () => setMode('recipes'));
   $('mode-surfaces').addEventListener('click', () => setMode('surfaces'));
