@@ -39,6 +39,10 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       or the whole recipe delayed by fault injection (T threads); saturation (T threads, closed
       loop), then an open loop at twice that rate from C pacing threads (default 160).
 
+  explain  [--items N] [--data DIR] [--runs R] [--max-price P] [--json FILE]
+      The recommend query with and without EXPLAIN, alternating, in the same run; why-not for a
+      bought item (removed) and a random item (usually never a candidate).
+
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
 generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
@@ -103,6 +107,7 @@ int Main(int argc, char** argv) {
   if (command == "http") return HttpMain(argc - 1, argv + 1);
   if (command == "overrun") return OverrunMain(argc - 1, argv + 1);
   if (command == "decide") return DecideMain(argc - 1, argv + 1);
+  if (command == "explain") return ExplainMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

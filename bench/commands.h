@@ -9,5 +9,6 @@ int QueryMain(int argc, char** argv);
 int HttpMain(int argc, char** argv);
 int OverrunMain(int argc, char** argv);
 int DecideMain(int argc, char** argv);
+int ExplainMain(int argc, char** argv);
 
 }  // namespace pathwise::bench

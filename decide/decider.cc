@@ -22,7 +22,10 @@ bool IsDegradingReason(const std::string& code) {
   return false;
 }
 
-json ItemJson(const Item& item, size_t slot, bool explain) {
+// The item's explanation: the recipe's (labels, terms, paths, sentence), plus `decision`:
+// kind "fallback" when a step after the primary recipe served it (with the decision's reason
+// codes) and kind "rule" for each rule effect on it.
+json ItemJson(const Item& item, size_t slot, bool explain, const std::vector<std::string>& reasons) {
   json j = {{"id", item.id}, {"type", item.type}, {"slot", slot}, {"source", item.served_by}};
   j["score"] = std::isnan(item.score) ? json(nullptr) : json(item.score);
   if (!item.label.is_null()) j["label"] = item.label;
@@ -30,6 +33,16 @@ json ItemJson(const Item& item, size_t slot, bool explain) {
   if (explain) {
     json e = item.explanation.is_null() ? json::object() : item.explanation;
     if (!item.applied.empty()) e["rules"] = item.applied;
+    json decision = json::array();
+    if (item.served_by != "primary") {
+      decision.push_back({{"kind", "fallback"}, {"served_by", item.served_by}, {"reasons", reasons}});
+    }
+    for (const json& applied : item.applied) {
+      json rule = applied;
+      rule["kind"] = "rule";
+      decision.push_back(std::move(rule));
+    }
+    if (!decision.empty()) e["decision"] = std::move(decision);
     j["explanation"] = std::move(e);
   }
   return j;
@@ -229,7 +242,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   bool degraded = d.served_by != "primary" ||
                   std::any_of(d.reasons.begin(), d.reasons.end(), IsDegradingReason);
   json items = json::array();
-  for (size_t i = 0; i < d.items.size(); ++i) items.push_back(ItemJson(d.items[i], i, req.explain));
+  for (size_t i = 0; i < d.items.size(); ++i) items.push_back(ItemJson(d.items[i], i, req.explain, d.reasons));
   json steps = json::array();
   for (const StepTiming& t : d.steps) {
     steps.push_back({{"source", t.source}, {"us", t.us}, {"outcome", t.outcome}});

@@ -212,6 +212,34 @@ TEST_CASE("rules apply after scoring: filter, boost, quota and pin, with backfil
   CHECK(d["rules"][3]["affected"] == 1);
 }
 
+TEST_CASE("an explained decision lists rule effects and the fallback that served an item") {
+  DecideFixture f;
+  json rules = json::array({{{"type", "pin"}, {"id", "i29"}, {"slot", 1}}});
+  f.Define("row", DecideFixture::Surface({{"deadline_ms", 100}, {"budgets_ms", {{"similar", 40}}},
+                                          {"rules", rules}}));
+  auto& decider = f.MakeDecider();
+  REQUIRE(decider.SetFault({{"target", "recipe:similar"}, {"delay_ms", 1000}}).ok());
+  json d = f.Decide("row", {{"user", "u1"}, {"explain", true}});
+  REQUIRE(d["items"].size() == 5);
+  bool fallback_seen = false, rule_seen = false;
+  for (const json& item : d["items"]) {
+    for (const json& entry : item["explanation"].value("decision", json::array())) {
+      if (entry["kind"] == "fallback") {
+        fallback_seen = true;
+        CHECK(entry["served_by"] == item["source"]);
+        CHECK(entry["reasons"].dump().find("source_timeout:similar") != std::string::npos);
+      }
+      if (entry["kind"] == "rule") {
+        rule_seen = true;
+        CHECK(item["id"] == "i29");
+        CHECK(entry["type"] == "pin");
+      }
+    }
+  }
+  CHECK(fallback_seen);
+  CHECK(rule_seen);
+}
+
 TEST_CASE("a quota counts the items already served when later steps fill the list") {
   DecideFixture f;
   json rules = json::array({{{"type", "quota"}, {"by", "i.category"}, {"max", 1}}});
