@@ -24,8 +24,9 @@ constexpr size_t kBestPathMaxExpanded = 2000;
 constexpr size_t kBestPathNeighborsPerList = 32;
 // Similarity evidence nodes per NEAREST source and result.
 constexpr size_t kSimilarityEvidence = 3;
-// Paths the generated sentence looks at.
-constexpr size_t kSentencePaths = 10;
+// Paths the sentence looks at (it names at most two distinct nodes; templates up to
+// {via:n} with n <= this).
+constexpr size_t kSentencePaths = 4;
 
 nlohmann::json Number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
 
@@ -147,8 +148,10 @@ class ExplainOp : public RecOp {
     if (!options.properties.empty()) e["properties"] = PropertiesJson(*st, node, options.properties);
     if (options.checks) e["checks"] = ChecksJson(st, c);
     nlohmann::json top = nlohmann::json::array();
+    const nlohmann::json& page_paths = e["paths"];
     for (size_t i = 0; i < rc.paths.size() && i < kSentencePaths && rc.paths[i].feeds_term; ++i) {
-      top.push_back(ContributionJson(*st, rc, rc.paths[i]));
+      bool on_page = options.offset == 0 && i < page_paths.size();
+      top.push_back(on_page ? page_paths[i] : ContributionJson(*st, rc, rc.paths[i]));
     }
     e["sentence"] = Sentence(e, top, options.sentence);
     return e;
