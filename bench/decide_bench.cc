@@ -458,22 +458,9 @@ Status Run(const Flags& flags, Report* report) {
 }  // namespace
 
 int DecideMain(int argc, char** argv) {
-  Flags flags(argc, argv);
-  auto unknown = flags.Unknown({"ef-construction", "items", "data", "json", "runs", "seed",
-                                "seconds", "threads", "open-clients", "deadline-ms",
-                                "source-budget-ms", "fault-ms", "sections"});
-  if (!unknown.empty()) {
-    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
-    return 2;
-  }
-  Report report("decide");
-  Status s = Run(flags, &report);
-  if (!s.ok()) {
-    report.Info("error", s.ToString());
-    std::fprintf(stderr, "bench decide failed: %s\n", s.ToString().c_str());
-  }
-  if (!report.WriteJson(flags.Get("json", ""))) return 2;
-  return s.ok() ? 0 : 2;
+  return RunCommand("decide", argc, argv,
+      {"ef-construction", "items", "data", "json", "runs", "seed", "seconds", "threads",
+       "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections"}, Run);
 }
 
 }  // namespace pathwise::bench

@@ -236,24 +236,9 @@ Status Run(const Flags& flags, Report* report) {
 }  // namespace
 
 int EngineMain(int argc, char** argv) {
-  Flags flags(argc, argv);
-  auto unknown = flags.Unknown({"ef-construction", "items", "data", "json", "runs", "seed", "reuse",
-                                "vector-queries", "sections"});
-  if (!unknown.empty()) {
-    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
-    return 2;
-  }
-  Report report("engine");
-  Status s = Run(flags, &report);
-  if (!s.ok()) {
-    report.Info("error", s.ToString());
-    std::fprintf(stderr, "bench engine failed: %s\n", s.ToString().c_str());
-  }
-  if (!report.WriteJson(flags.Get("json", ""))) {
-    std::fprintf(stderr, "cannot write %s\n", flags.Get("json", "").c_str());
-    return 2;
-  }
-  return s.ok() ? 0 : 2;
+  return RunCommand("engine", argc, argv,
+      {"ef-construction", "items", "data", "json", "runs", "seed", "reuse", "vector-queries",
+       "sections"}, Run);
 }
 
 }  // namespace pathwise::bench

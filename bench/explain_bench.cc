@@ -100,20 +100,8 @@ Status Run(const Flags& flags, Report* report) {
 }  // namespace
 
 int ExplainMain(int argc, char** argv) {
-  Flags flags(argc, argv);
-  auto unknown = flags.Unknown({"ef-construction", "items", "data", "json", "runs", "seed", "max-price"});
-  if (!unknown.empty()) {
-    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
-    return 2;
-  }
-  Report report("explain");
-  Status s = Run(flags, &report);
-  if (!s.ok()) {
-    report.Info("error", s.ToString());
-    std::fprintf(stderr, "bench explain failed: %s\n", s.ToString().c_str());
-  }
-  if (!report.WriteJson(flags.Get("json", ""))) return 2;
-  return s.ok() ? 0 : 2;
+  return RunCommand("explain", argc, argv,
+      {"ef-construction", "items", "data", "json", "runs", "seed", "max-price"}, Run);
 }
 
 }  // namespace pathwise::bench

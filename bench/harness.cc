@@ -160,4 +160,25 @@ uint64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
+int RunCommand(const char* name, int argc, char** argv, const std::vector<std::string>& known,
+               const std::function<Status(const Flags&, Report*)>& run) {
+  Flags flags(argc, argv);
+  auto unknown = flags.Unknown(known);
+  if (!unknown.empty()) {
+    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
+    return 2;
+  }
+  Report report(name);
+  Status s = run(flags, &report);
+  if (!s.ok()) {
+    report.Info("error", s.ToString());
+    std::fprintf(stderr, "bench %s failed: %s\n", name, s.ToString().c_str());
+  }
+  if (!report.WriteJson(flags.Get("json", ""))) {
+    std::fprintf(stderr, "cannot write %s\n", flags.Get("json", "").c_str());
+    return 2;
+  }
+  return s.ok() ? 0 : 2;
+}
+
 }  // namespace pathwise::bench

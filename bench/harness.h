@@ -4,11 +4,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "storage/status.h"
 
 namespace pathwise::bench {
 
@@ -64,6 +67,12 @@ class Report {
  private:
   nlohmann::json json_;
 };
+
+// The shell of a `pathwise bench` subcommand: rejects flags not in `known` (exit 2), runs `run`
+// into a Report named `name`, records its error in the report and on stderr, and writes the
+// report to --json. Returns the exit code: 0, or 2 when anything failed.
+int RunCommand(const char* name, int argc, char** argv, const std::vector<std::string>& known,
+               const std::function<Status(const Flags&, Report*)>& run);
 
 // Machine description for the report: cores, CPU model, load average, date.
 nlohmann::json MachineInfo();

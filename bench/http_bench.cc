@@ -265,21 +265,9 @@ Status Run(const Flags& flags, Report* report) {
 }  // namespace
 
 int HttpMain(int argc, char** argv) {
-  Flags flags(argc, argv);
-  auto unknown = flags.Unknown({"ef-construction", "items", "data", "json", "runs", "seed",
-                                "clients", "seconds", "url", "key", "max-price", "server-threads"});
-  if (!unknown.empty()) {
-    std::fprintf(stderr, "unknown option --%s (see pathwise bench --help)\n", unknown[0].c_str());
-    return 2;
-  }
-  Report report("http");
-  Status s = Run(flags, &report);
-  if (!s.ok()) {
-    report.Info("error", s.ToString());
-    std::fprintf(stderr, "bench http failed: %s\n", s.ToString().c_str());
-  }
-  if (!report.WriteJson(flags.Get("json", ""))) return 2;
-  return s.ok() ? 0 : 2;
+  return RunCommand("http", argc, argv,
+      {"ef-construction", "items", "data", "json", "runs", "seed", "clients", "seconds", "url",
+       "key", "max-price", "server-threads"}, Run);
 }
 
 }  // namespace pathwise::bench
