@@ -129,7 +129,7 @@ struct RecState : ExecState {
   // inputs; a source's paths are contiguous (sources run one after another).
   std::vector<LoggedPath> path_log;
   std::vector<AggInput> path_inputs;
-  bool path_log_full = false;
+  bool path_log_full = false;  // some paths were not logged (kMaxLoggedPaths, or > kMaxRecordedHops)
   // When explaining: per NEAREST source (by bit), the nodes whose vectors made the query vector
   // (the examples of MEAN(...) OVER), for similarity evidence.
   std::vector<std::vector<NodeId>> nearest_examples;

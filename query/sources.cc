@@ -306,6 +306,7 @@ class GraphSourceOp : public SourceOp {
     w.env.st = st;
     w.env.row = st->row.data();
     const bool record = st->explain && p.hops.size() <= kMaxRecordedHops;
+    if (st->explain && !record) st->path_log_full = true;  // its paths are not logged
     const bool reverse_path = src.target < src.anchor;
     const uint64_t bit = uint64_t{1} << src.bit;
     auto on_bind = [&](size_t k) { return AllTrue(src.filters_at[k], w.env); };

@@ -126,6 +126,7 @@ std::string NearestReason(RecState* st, const NearestSourcePlan& n, NodeId item,
 struct Check {
   const char* kind;
   const std::string* text;
+  const BoundExpr* expr;
   bool uses_sources;
   RtValue value;
 };
@@ -145,7 +146,8 @@ std::vector<Check> Checks(RecState* st, NodeId item, int32_t c) {
                  const char* kind) {
     for (size_t i = 0; i < exprs.size() && i < texts.size(); ++i) {
       bool sources = (exprs[i]->flags & kUsesSources) != 0;
-      out.push_back({kind, &texts[i], sources, sources && c < 0 ? RtValue() : Eval(*exprs[i], env)});
+      out.push_back({kind, &texts[i], exprs[i].get(), sources,
+                     sources && c < 0 ? RtValue() : Eval(*exprs[i], env)});
     }
   };
   add(rec.candidate_filters, rec.candidate_filter_texts, "filter");
@@ -154,6 +156,26 @@ std::vector<Check> Checks(RecState* st, NodeId item, int32_t c) {
 }
 
 bool Passed(const Check& check) { return check.value.IsBool() && check.value.AsBool(); }
+
+// What decided a failed conjunct: its result and, for a comparison or IN (possibly under NOT),
+// the values of its two sides.
+nlohmann::json ValuesOf(RecState* st, const Check& check, NodeId item, int32_t c) {
+  nlohmann::json values = {{"result", ToJson(check.value, st->graph, st->schema)}};
+  const BoundExpr* e = check.expr;
+  if (e->kind == BK::kNot) e = e->args[0].get();
+  if ((e->kind != BK::kCompare && e->kind != BK::kIn) || e->args.size() != 2) return values;
+  EvalEnv env;
+  if (c >= 0) {
+    env = st->CandidateEnv(static_cast<uint32_t>(c));
+  } else {
+    st->row[1].node = item;
+    env.st = st;
+    env.row = st->row.data();
+  }
+  values["left"] = ToJson(Eval(*e->args[0], env), st->graph, st->schema);
+  values["right"] = ToJson(Eval(*e->args[1], env), st->graph, st->schema);
+  return values;
+}
 
 std::string Verdict(const nlohmann::json& r, const std::vector<std::string>& found_by,
                     const std::vector<std::string>& removed, const std::vector<std::string>& missed) {
@@ -249,7 +271,7 @@ Result<nlohmann::json> WhyNot(RecState* st, const std::string& id) {
     if (Passed(check) || (check.uses_sources && c < 0)) continue;
     removed_by.push_back({{"kind", check.kind},
                           {"expr", *check.text},
-                          {"values", {{"result", ToJson(check.value, st->graph, st->schema)}}}});
+                          {"values", ValuesOf(st, check, item, c)}});
     removed.push_back(*check.text + " (" + ToJson(check.value, st->graph, st->schema).dump() + ")");
   }
   st->row[1].node = item;
