@@ -108,8 +108,10 @@ using Record = std::variant<NodeWrite, EdgeWrite, VectorWrite>;
 Result<Record> RecordFromJson(const nlohmann::json& line);
 
 // A JSON object of properties: null, booleans, int64 integers, finite numbers, strings and lists
-// of strings (a null value removes the property in a patch). null: no properties.
-Result<Properties> PropertiesFromJson(const nlohmann::json& props);
+// of strings (a null value removes the property in a patch). null: no properties. Errors name
+// the offending member as "<field>.<name>". The loader, /v1/batch and every other write endpoint
+// read properties with this one function.
+Result<Properties> PropertiesFromJson(const nlohmann::json& props, std::string_view field = "props");
 
 struct WriteOptions {
   bool sync = true;  // wait for fsync before returning (the WAL is always on)

@@ -45,13 +45,18 @@ Result<Value> ValueFromJson(const Json& j) {
   }
 }
 
-Result<Properties> PropertiesFromJson(const Json& j) {
+Result<Properties> PropertiesFromJson(const Json& j, std::string_view field) {
   Properties props;
   if (j.is_null()) return props;
-  if (!j.is_object()) return Status::InvalidArgument("'props' must be a JSON object");
+  if (!j.is_object()) {
+    return Status::InvalidArgument("field '" + std::string(field) + "' must be a JSON object");
+  }
   for (const auto& [name, value] : j.items()) {
     auto v = ValueFromJson(value);
-    if (!v.ok()) return Status::InvalidArgument("property '" + name + "': " + v.status().message());
+    if (!v.ok()) {
+      return Status::InvalidArgument("field '" + std::string(field) + "." + name + "': " +
+                                     v.status().message());
+    }
     props.emplace(name, std::move(v).value());
   }
   return props;

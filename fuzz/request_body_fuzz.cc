@@ -46,7 +46,7 @@ void NodeBody(std::string_view body) {
   auto obj = server::ParseJsonObject(body, /*allow_empty=*/true);
   if (!obj.ok()) return;
   auto it = obj->find("properties");
-  if (it != obj->end()) (void)server::PropertiesFromJson(*it, "properties");
+  if (it != obj->end()) (void)pathwise::PropertiesFromJson(*it, "properties");
 }
 
 void EdgeBody(std::string_view body) {

@@ -54,7 +54,8 @@ case "$SANITIZE" in
   thread)
     BUILD_DIR="${BUILD_DIR:-build-tsan}"
     build_sanitized "$BUILD_DIR" -DPATHWISE_SANITIZE=thread
-    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+    # scripts/tsan.supp: reports inside hnswlib and RocksDB (each explained in the file).
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp}"
     CTEST_ARGS+=(-R "${CTEST_REGEX:-$TSAN_TESTS}")
     ;;
   *)

@@ -165,39 +165,6 @@ Result<std::string> RequiredId(const nlohmann::json& obj, std::string_view field
   return WrongType(field, "a string or an integer");
 }
 
-Result<Properties> PropertiesFromJson(const nlohmann::json& obj, std::string_view field) {
-  Properties props;
-  if (obj.is_null()) return props;
-  if (!obj.is_object()) return WrongType(field, "an object");
-  for (const auto& [name, value] : obj.items()) {
-    std::string where = std::string(field) + "." + name;
-    if (value.is_null()) {
-      props.emplace(name, std::monostate{});
-    } else if (value.is_boolean()) {
-      props.emplace(name, value.get<bool>());
-    } else if (value.is_number_integer() || value.is_number_unsigned()) {
-      if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-        return WrongType(where, "an integer within int64");
-      }
-      props.emplace(name, value.get<int64_t>());
-    } else if (value.is_number_float()) {
-      props.emplace(name, value.get<double>());
-    } else if (value.is_string()) {
-      props.emplace(name, value.get<std::string>());
-    } else if (value.is_array()) {
-      std::vector<std::string> list;
-      for (const auto& element : value) {
-        if (!element.is_string()) return WrongType(where, "a list of strings");
-        list.push_back(element.get<std::string>());
-      }
-      props.emplace(name, std::move(list));
-    } else {
-      return WrongType(where, "null, a boolean, a number, a string or a list of strings");
-    }
-  }
-  return props;
-}
-
 Result<std::vector<float>> FloatsFromJson(const nlohmann::json& arr, std::string_view field) {
   if (!arr.is_array()) return WrongType(field, "an array of numbers");
   std::vector<float> values;

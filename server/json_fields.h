@@ -44,8 +44,7 @@ Result<std::optional<bool>> OptionalBool(const nlohmann::json& obj, std::string_
 // A string, or an integer written as its decimal form (ids such as user 42).
 Result<std::string> RequiredId(const nlohmann::json& obj, std::string_view field);
 
-// JSON object -> Properties: null, bool, integer, number, string or list of strings per value.
-Result<Properties> PropertiesFromJson(const nlohmann::json& obj, std::string_view field);
+// Properties are read with pathwise::PropertiesFromJson (db/database.h), shared with the loader.
 // A JSON array of numbers -> floats.
 Result<std::vector<float>> FloatsFromJson(const nlohmann::json& arr, std::string_view field);
 

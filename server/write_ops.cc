@@ -133,7 +133,7 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   edge.ts = ts;
   auto props = event.find("props");
   if (props != event.end()) {
-    PW_ASSIGN_OR_RETURN(edge.props, pathwise::PropertiesFromJson(*props));
+    PW_ASSIGN_OR_RETURN(edge.props, pathwise::PropertiesFromJson(*props, "props"));
   }
   WriteSet writes;
   writes.ops.push_back(std::move(edge));

@@ -132,7 +132,7 @@ void Server::Impl::AddWriteRoutes() {
         if (!known.ok()) return ErrorReply(known);
         auto props_it = body->find("properties");
         if (props_it != body->end()) {
-          auto props = PropertiesFromJson(*props_it, "properties");
+          auto props = pathwise::PropertiesFromJson(*props_it, "properties");
           if (!props.ok()) return ErrorReply(props.status());
           node.props = std::move(props).value();
         }

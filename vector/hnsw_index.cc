@@ -669,20 +669,41 @@ struct Attempt {
 };
 
 // Greedy descent through layers maxlevel..1; returns the base-layer entry point.
-uint32_t Descend(const IndexImpl& impl, const float* q, size_t* computations) {
+// Copies the neighbour list of internal id `id` at `level` into out (room for maxM0_ ids) and
+// returns its length. hnswlib's insertions rewrite a list only while holding the element's
+// link_list_locks_ entry, so the copy is taken under it: an unlocked read could see a list half
+// rewritten (a data race ThreadSanitizer reports). The lock is uncontended unless the element is
+// being inserted or linked at that moment, when the search waits for that insertion.
+using Hnsw = hnswlib::HierarchicalNSW<float>;
+
+int CopyLinks(const Hnsw& h, uint32_t id, int level, uint32_t* out) {
+  std::lock_guard<std::mutex> guard(const_cast<Hnsw&>(h).link_list_locks_[id]);
+  const unsigned int* data = level == 0 ? h.get_linklist0(id) : h.get_linklist(id, level);
+  int size = h.getListCount(const_cast<unsigned int*>(data));
+  std::memcpy(out, data + 1, static_cast<size_t>(size) * sizeof(uint32_t));
+  return size;
+}
+
+uint32_t Descend(const IndexImpl& impl, const float* q, size_t* computations,
+                 std::vector<uint32_t>* links) {
   const auto& h = *impl.hnsw;
-  uint32_t cur = h.enterpoint_node_;
+  uint32_t cur;
+  int top_level;
+  {
+    // An insertion that raises the top level holds `global` while it changes both.
+    std::lock_guard<std::mutex> guard(const_cast<Hnsw&>(h).global);
+    cur = h.enterpoint_node_;
+    top_level = h.maxlevel_;
+  }
   float cur_dist = Dist(impl, q, cur);
   ++*computations;
-  for (int level = h.maxlevel_; level > 0; --level) {
+  for (int level = top_level; level > 0; --level) {
     bool changed = true;
     while (changed) {
       changed = false;
-      const unsigned int* data = h.get_linklist(cur, level);
-      int size = h.getListCount(const_cast<unsigned int*>(data));
-      const uint32_t* links = reinterpret_cast<const uint32_t*>(data + 1);
+      int size = CopyLinks(h, cur, level, links->data());
       for (int i = 0; i < size; ++i) {
-        uint32_t cand = links[i];
+        uint32_t cand = (*links)[i];
         if (cand >= impl.published.load(std::memory_order_relaxed)) continue;
         float d = Dist(impl, q, cand);
         ++*computations;
@@ -703,7 +724,8 @@ void BaseLayerSearch(const IndexImpl& impl, const float* q, size_t ef, size_t bu
   auto& h = *impl.hnsw;
   const size_t published = impl.published.load(std::memory_order_acquire);
   if (published == 0) return;
-  uint32_t entry = Descend(impl, q, &out->computations);
+  std::vector<uint32_t> links(std::max(h.maxM0_, h.maxM_));
+  uint32_t entry = Descend(impl, q, &out->computations, &links);
   auto eligible = [&](uint32_t id) {
     if (h.isMarkedDeleted(id)) return false;
     if (filter == nullptr) return true;
@@ -739,9 +761,7 @@ void BaseLayerSearch(const IndexImpl& impl, const float* q, size_t ef, size_t bu
       break;
     }
     candidates.pop();
-    const unsigned int* data = h.get_linklist0(id);
-    int size = h.getListCount(const_cast<unsigned int*>(data));
-    const uint32_t* links = reinterpret_cast<const uint32_t*>(data + 1);
+    int size = CopyLinks(h, id, 0, links.data());
     for (int i = 0; i < size; ++i) {
       uint32_t nb = links[i];
       if (nb >= published || visited[nb] == tag) continue;
@@ -871,7 +891,8 @@ Result<SearchResult> VectorIndex::SearchRaw(std::span<const float> query, size_t
     // hnswlib's searchKnn reads the shared ef_ member; call its own layers with an explicit ef
     // instead so concurrent raw searches with different ef do not race.
     size_t computations = 0;
-    uint32_t entry = Descend(*impl_, q.data(), &computations);
+    std::vector<uint32_t> links(std::max(h.maxM0_, h.maxM_));
+    uint32_t entry = Descend(*impl_, q.data(), &computations, &links);
     auto top = h.num_deleted_
                    ? h.searchBaseLayerST<true, false>(entry, q.data(), std::max(ef, k))
                    : h.searchBaseLayerST<false, false>(entry, q.data(), std::max(ef, k));

@@ -115,7 +115,8 @@ class VectorIndex {
   // Approximate k-NN with optional eligibility filter (see header comment).
   Result<SearchResult> Search(std::span<const float> query, const SearchOptions& options) const;
   // The floor for benchmarks: hnswlib's own searchKnn at the given ef, no filter, no wrapper
-  // logic. Compare Search() against this in the same run.
+  // logic. Compare Search() against this in the same run. Its base-layer loop is hnswlib's, which
+  // reads neighbour lists without their locks: do not run it concurrently with upserts.
   Result<SearchResult> SearchRaw(std::span<const float> query, size_t k, size_t ef) const;
   // Exact k-NN by scanning every live vector (for recall measurement and selective filters).
   Result<SearchResult> SearchExact(std::span<const float> query, const SearchOptions& options) const;

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -101,14 +102,20 @@ TEST_CASE("event type tables round-trip and require an edge") {
 }
 
 TEST_CASE("property values outside the data model are rejected with their name") {
-  auto bad = PropertiesFromJson(nlohmann::json::parse(R"({"ok": 1, "nested": {"a": 1}})"), "props");
+  auto bad = pathwise::PropertiesFromJson(nlohmann::json::parse(R"({"ok": 1, "nested": {"a": 1}})"), "props");
   REQUIRE(!bad.ok());
   CHECK(bad.status().message().find("props.nested") != std::string::npos);
-  auto mixed = PropertiesFromJson(nlohmann::json::parse(R"({"tags": ["a", 1]})"), "props");
+  auto mixed = pathwise::PropertiesFromJson(nlohmann::json::parse(R"({"tags": ["a", 1]})"), "props");
   CHECK(!mixed.ok());
-  auto good = PropertiesFromJson(nlohmann::json::parse(R"({"a": null, "b": true, "c": 1.5, "d": "s"})"), "p");
+  auto good = pathwise::PropertiesFromJson(nlohmann::json::parse(R"({"a": null, "b": true, "c": 1.5, "d": "s"})"), "p");
   REQUIRE(good.ok());
   CHECK(good->size() == 4);
+  // The JSON parser refuses 1e999, but a caller building the object in code can hold infinity:
+  // property values must be finite, in every endpoint and in loads.
+  nlohmann::json with_infinity = {{"x", std::numeric_limits<double>::infinity()}};
+  auto infinite = pathwise::PropertiesFromJson(with_infinity, "properties");
+  REQUIRE(!infinite.ok());
+  CHECK(infinite.status().message().find("properties.x") != std::string::npos);
 }
 
 constexpr char kLineSchema[] = R"({
