@@ -185,6 +185,22 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
   }
 };
 
+// The generated lexer with a deadline check every 256 tokens (the token stream is filled before
+// parsing starts, so lexing a large text is otherwise one uninterrupted step).
+class GuardedLexer : public PqlLexer {
+ public:
+  GuardedLexer(antlr4::CharStream* input, const Deadline& deadline)
+      : PqlLexer(input), deadline_(deadline) {}
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    if ((++tokens_ & 255) == 0) CheckDeadline(deadline_, "lexing");
+    return PqlLexer::nextToken();
+  }
+
+ private:
+  const Deadline& deadline_;
+  uint32_t tokens_ = 0;
+};
+
 // The generated parser with a recursion bound and deadline checks on rule entry.
 class GuardedParser : public PqlParser {
  public:
@@ -766,8 +782,19 @@ class Converter {
 };
 
 // ANTLR's shared prediction caches are not trusted across threads in runtime 4.9; parsing is off
-// the hot path (plans are cached by text), so parses are serialized.
-std::mutex parse_mutex;
+// the hot path (plans are cached by text), so parses are serialized. A parse waits for the mutex
+// only until its deadline.
+std::timed_mutex parse_mutex;
+
+std::unique_lock<std::timed_mutex> LockParser(const Deadline& deadline) {
+  if (deadline.IsNever()) return std::unique_lock<std::timed_mutex>(parse_mutex);
+  std::unique_lock<std::timed_mutex> lock(parse_mutex, std::defer_lock);
+  if (!lock.try_lock_until(deadline.at())) {
+    throw ParseError{"query deadline exceeded while waiting for the parser", 0, 0,
+                     Status::Code::kDeadlineExceeded};
+  }
+  return lock;
+}
 
 std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& limits,
                                         const Deadline& deadline) {
@@ -779,7 +806,7 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
   CheckDeadline(deadline, "starting to parse");
   CheckUtf8(text);
   antlr4::ANTLRInputStream input(text.data(), text.size());
-  PqlLexer lexer(&input);
+  GuardedLexer lexer(&input, deadline);
   lexer.removeErrorListeners();  // ERROR_CHAR catches everything; the listener is a backstop
   FirstErrorListener listener;
   lexer.addErrorListener(&listener);
@@ -819,7 +846,7 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
 Result<std::unique_ptr<Statement>> Parse(std::string_view text, const Limits& limits,
                                           const Deadline& deadline) {
   try {
-    std::lock_guard<std::mutex> lock(parse_mutex);
+    std::unique_lock<std::timed_mutex> lock = LockParser(deadline);
     return ParseOrThrow(text, limits, deadline);
   } catch (const ParseError& e) {
     if (e.code != Status::Code::kSyntaxError) {
