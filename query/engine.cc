@@ -297,9 +297,11 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
     auto t_parsed = t0, t_bound = t0;
     if (!cached) {
       PW_ASSIGN_OR_RETURN(std::unique_ptr<ast::Statement> stmt,
-                          ast::Parse(text, options.limits, options.deadline));
+                          ast::Parse(text, options.limits, options.deadline, &impl_->reclaimer));
       t_parsed = Clock::now();
-      PW_ASSIGN_OR_RETURN(plan, BuildPlan(*stmt, *catalog.schema, catalog.graph, options.deadline));
+      auto bound = BuildPlan(*stmt, *catalog.schema, catalog.graph, options.deadline);
+      impl_->reclaimer.Dispose(std::move(stmt));  // a large AST takes a while to free
+      PW_ASSIGN_OR_RETURN(plan, std::move(bound));
       t_bound = Clock::now();
       impl_->cache.Put(text, version, plan);
     }

@@ -21,6 +21,7 @@
 #include "PqlParser.h"
 #include "antlr4-runtime.h"
 #include "query/ast.h"
+#include "query/reclaimer.h"
 
 namespace pathwise::query::ast {
 namespace {
@@ -199,6 +200,23 @@ class GuardedLexer : public PqlLexer {
  private:
   const Deadline& deadline_;
   uint32_t tokens_ = 0;
+};
+
+// The token stream with a deadline check every 256 tokens consumed. Adaptive prediction consumes
+// the tokens it looks ahead over, so a prediction that scans far (across a long list, say) is
+// checked too, not only the parser's rule entries.
+class GuardedTokenStream : public antlr4::CommonTokenStream {
+ public:
+  GuardedTokenStream(antlr4::TokenSource* source, const Deadline& deadline)
+      : CommonTokenStream(source), deadline_(deadline) {}
+  void consume() override {
+    if ((++consumed_ & 255) == 0) CheckDeadline(deadline_, "parsing");
+    CommonTokenStream::consume();
+  }
+
+ private:
+  const Deadline& deadline_;
+  uint32_t consumed_ = 0;
 };
 
 // The generated parser with a recursion bound and deadline checks on rule entry.
@@ -796,8 +814,34 @@ std::unique_lock<std::timed_mutex> LockParser(const Deadline& deadline) {
   return lock;
 }
 
+// Everything one parse builds with ANTLR: the text as code points, the tokens and the parse tree.
+// Members are constructed in order and each refers only to those before it.
+struct ParseSession {
+  ParseSession(std::string_view text, const Limits& limits, const Deadline& deadline)
+      : input(text.data(), text.size()),
+        lexer(&input, deadline),
+        tokens(&lexer, deadline),
+        parser(&tokens, limits, deadline) {}
+  FirstErrorListener listener;
+  antlr4::ANTLRInputStream input;
+  GuardedLexer lexer;
+  GuardedTokenStream tokens;
+  GuardedParser parser;  // owns the parse tree
+};
+
+// Hands the session to the reclaimer when the parse ends, returned or thrown: freeing the tree
+// and tokens of a large text takes milliseconds, which a parse stopped by its deadline would
+// otherwise spend after the deadline.
+struct SessionDisposer {
+  Reclaimer* reclaimer;
+  std::unique_ptr<ParseSession>& session;
+  ~SessionDisposer() {
+    if (reclaimer != nullptr && session != nullptr) reclaimer->Dispose(std::move(session));
+  }
+};
+
 std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& limits,
-                                        const Deadline& deadline) {
+                                        const Deadline& deadline, Reclaimer* reclaimer) {
   if (text.size() > limits.max_query_bytes) {
     throw ParseError{"query text is " + std::to_string(text.size()) + " bytes, more than " +
                          LimitText("max_query_bytes", limits.max_query_bytes),
@@ -805,17 +849,19 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
   }
   CheckDeadline(deadline, "starting to parse");
   CheckUtf8(text);
-  antlr4::ANTLRInputStream input(text.data(), text.size());
-  GuardedLexer lexer(&input, deadline);
+  std::unique_ptr<ParseSession> session;
+  SessionDisposer disposer{reclaimer, session};
+  session = std::make_unique<ParseSession>(text, limits, deadline);
+  GuardedLexer& lexer = session->lexer;
+  FirstErrorListener& listener = session->listener;
+  GuardedTokenStream& tokens = session->tokens;
+  GuardedParser& parser = session->parser;
   lexer.removeErrorListeners();  // ERROR_CHAR catches everything; the listener is a backstop
-  FirstErrorListener listener;
   lexer.addErrorListener(&listener);
-  antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
   CheckDeadline(deadline, "lexing");
   CheckNesting(tokens, limits);
 
-  GuardedParser parser(&tokens, limits, deadline);
   parser.removeErrorListeners();
   parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
       antlr4::atn::PredictionMode::SLL);
@@ -834,7 +880,7 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
     tree = parser.statement();
   }
   CheckDeadline(deadline, "parsing");
-  Converter converter(&input, limits, deadline);
+  Converter converter(&session->input, limits, deadline);
   std::unique_ptr<Statement> stmt = converter.ConvertStatement(tree);
   stmt->expression_nodes = converter.nodes();
   stmt->text_bytes = text.size();
@@ -844,10 +890,10 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
 }  // namespace
 
 Result<std::unique_ptr<Statement>> Parse(std::string_view text, const Limits& limits,
-                                          const Deadline& deadline) {
+                                          const Deadline& deadline, Reclaimer* reclaimer) {
   try {
     std::unique_lock<std::timed_mutex> lock = LockParser(deadline);
-    return ParseOrThrow(text, limits, deadline);
+    return ParseOrThrow(text, limits, deadline, reclaimer);
   } catch (const ParseError& e) {
     if (e.code != Status::Code::kSyntaxError) {
       Status s = e.code == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(e.what)
