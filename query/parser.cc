@@ -6,8 +6,9 @@
 // Status (SyntaxError; InvalidArgument for a Limits limit; DeadlineExceeded). The text size is
 // bounded before lexing and bracket nesting before parsing, rule nesting while parsing and
 // expression depth and size while converting, so that no input can exhaust the stack and parse
-// time is bounded by max_query_bytes. The deadline is checked between stages, every 256 rule
-// entries of the parser and every 256 AST nodes of the conversion.
+// time is bounded by max_query_bytes. The deadline is checked while waiting for the parse
+// mutex, between stages, every 256 tokens lexed and consumed, every 256 rule entries of the
+// parser and every 256 AST nodes of the conversion.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
