@@ -830,6 +830,19 @@ struct ParseSession {
   GuardedParser parser;  // owns the parse tree
 };
 
+// A session freed on the reclaimer's thread, under the parse mutex like everything else that
+// touches ANTLR objects (a concurrent parse waits for it only until its own deadline).
+struct LockedSession {
+  std::unique_ptr<ParseSession> session;
+  explicit LockedSession(std::unique_ptr<ParseSession> s) : session(std::move(s)) {}
+  LockedSession(LockedSession&&) = default;
+  ~LockedSession() {
+    if (session == nullptr) return;
+    std::lock_guard<std::timed_mutex> lock(parse_mutex);
+    session.reset();
+  }
+};
+
 // Hands the session to the reclaimer when the parse ends, returned or thrown: freeing the tree
 // and tokens of a large text takes milliseconds, which a parse stopped by its deadline would
 // otherwise spend after the deadline.
@@ -837,7 +850,9 @@ struct SessionDisposer {
   Reclaimer* reclaimer;
   std::unique_ptr<ParseSession>& session;
   ~SessionDisposer() {
-    if (reclaimer != nullptr && session != nullptr) reclaimer->Dispose(std::move(session));
+    if (reclaimer != nullptr && session != nullptr) {
+      reclaimer->Dispose(LockedSession(std::move(session)));
+    }
   }
 };
 
