@@ -17,6 +17,10 @@
 #include "query/query.h"
 #include "storage/status.h"
 
+namespace pathwise::query {
+class Reclaimer;
+}
+
 namespace pathwise::query::ast {
 
 struct Position {
@@ -188,10 +192,12 @@ struct Statement {
 //   "syntax error at line 2, column 1: unexpected 'RETRUN', expected one of: RETURN, WHERE, ','".
 // Limit errors (Limits: max_query_bytes, max_nesting_depth, max_expression_depth,
 // max_expression_nodes, max_list_elements) are InvalidArgument naming the limit, with a position
-// where one applies; a passed deadline is DeadlineExceeded (checked between stages and every 256
-// parser rule entries, so parse time past the deadline is bounded by one rule's prediction).
-// Thread-safe. The PQL reference is docs/query-language.md.
+// where one applies; a passed deadline is DeadlineExceeded (checked between stages, while waiting
+// for the parser's mutex, every 256 tokens lexed and consumed and every 256 parser rule entries).
+// With a reclaimer, the parse's ANTLR state (tokens, parse tree) is freed on its thread instead of
+// before Parse returns. Thread-safe. The PQL reference is docs/query-language.md.
 Result<std::unique_ptr<Statement>> Parse(std::string_view text, const Limits& limits = {},
-                                         const Deadline& deadline = Deadline::Never());
+                                         const Deadline& deadline = Deadline::Never(),
+                                         Reclaimer* reclaimer = nullptr);
 
 }  // namespace pathwise::query::ast

@@ -3,6 +3,7 @@
 //   -> per-execution state (parameters, property ids, clock) -> operators -> QueryResult.
 #include "query/query.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -11,6 +12,7 @@
 #include "query/memory.h"
 #include "query/match_ops.h"
 #include "query/plan_cache.h"
+#include "query/reclaimer.h"
 #include "query/recommend_exec.h"
 
 namespace pathwise::query {
@@ -134,13 +136,11 @@ Status RunOps(const Ops& ops, S* st) {
 
 Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
   const MatchPlan& match = std::get<MatchPlan>(plan.body);
-  st->width = match.width;
-  st->table.assign(match.width, Slot());
+  st->width = std::max<size_t>(match.width, 1);
+  st->table = RowTable(st->width);
+  const std::vector<Slot> empty(st->width);
+  st->table.Append(empty.data());
   st->rows = 1;
-  if (match.width == 0) {
-    st->width = 1;
-    st->table.assign(1, Slot());
-  }
   PW_RETURN_IF_ERROR(RunOps(match.ops, st));
   if (st->values.size() > st->max_rows) {
     return Status::ResourceExhausted("result has " + std::to_string(st->values.size()) +
@@ -274,6 +274,7 @@ struct Engine::Impl {
         pool(options.max_total_query_memory_bytes) {}
   PlanCache cache;
   MemoryPool pool;
+  Reclaimer reclaimer;
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -296,9 +297,11 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
     auto t_parsed = t0, t_bound = t0;
     if (!cached) {
       PW_ASSIGN_OR_RETURN(std::unique_ptr<ast::Statement> stmt,
-                          ast::Parse(text, options.limits, options.deadline));
+                          ast::Parse(text, options.limits, options.deadline, &impl_->reclaimer));
       t_parsed = Clock::now();
-      PW_ASSIGN_OR_RETURN(plan, BuildPlan(*stmt, *catalog.schema, catalog.graph, options.deadline));
+      auto bound = BuildPlan(*stmt, *catalog.schema, catalog.graph, options.deadline);
+      impl_->reclaimer.Dispose(std::move(stmt));  // a large AST takes a while to free
+      PW_ASSIGN_OR_RETURN(plan, std::move(bound));
       t_bound = Clock::now();
       impl_->cache.Put(text, version, plan);
     }
@@ -324,7 +327,10 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
     if (std::holds_alternative<MatchPlan>(plan->body)) {
       if (options.why_not) return Status::InvalidArgument("why_not applies to RECOMMEND queries only");
       MatchState st;
+      st.reclaimer = &impl_->reclaimer;
       status = run(&st, [&]() { return RunMatch(*plan, &st, &out); });
+      DiscardTable(&st, &st.table);
+      DiscardTable(&st, &st.building);
     } else {
       RecState st;
       status = run(&st, [&]() { return RunRecommend(*plan, options, &st, &out); });

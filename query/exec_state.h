@@ -20,6 +20,8 @@
 
 namespace pathwise::query {
 
+class Reclaimer;
+
 // A variable's binding in a row: a node (node) or an edge (node = src, dst, type, ...).
 // node == kInvalidNode means unbound (evaluates to null).
 struct Slot {
@@ -58,6 +60,8 @@ struct ExecState {
   Status error;
   // The execution's memory account (Limits::max_query_memory_bytes, the Engine's pool).
   QueryMemory* memory = nullptr;
+  // Frees large structures off the query's thread (the Engine's; null: free them inline).
+  Reclaimer* reclaimer = nullptr;
 
   // Units of work between two clock reads. A unit is about one row, one edge step or one list
   // element compared (tens to hundreds of nanoseconds), so the clock is read every few tens of

@@ -6,8 +6,20 @@
 #include "query/expr_eval.h"
 #include "query/match_ops.h"
 #include "query/pattern_exec.h"
+#include "query/reclaimer.h"
 
 namespace pathwise::query {
+
+// Tables of at least this many bytes are freed by the Reclaimer.
+constexpr size_t kReclaimBytes = size_t{1} << 20;
+
+void DiscardTable(MatchState* st, RowTable* t) {
+  st->Credit(t->bytes());
+  if (st->reclaimer != nullptr && t->bytes() >= kReclaimBytes) {
+    st->reclaimer->Dispose(std::move(*t));
+  }
+  *t = RowTable();
+}
 
 namespace {
 
@@ -26,25 +38,27 @@ EvalEnv Env(MatchState* st, const Slot* row) {
   return env;
 }
 
-// Appends one row to a table being built; its capacity growth is charged to the memory account.
-Status Append(MatchState* st, std::vector<Slot>* out, const Slot* row) {
-  if (out->size() / std::max<size_t>(st->width, 1) >= kMaxIntermediateRows) return TooManyRows();
-  if (out->size() + st->width > out->capacity()) {
-    size_t grown = std::max(out->capacity() * 2, out->size() + st->width);
-    if (!st->Charge((grown - out->capacity()) * sizeof(Slot))) return st->error;
-    out->reserve(grown);
-  }
-  out->insert(out->end(), row, row + st->width);
+// Appends one row to a table being built; each new chunk is charged to the memory account.
+Status Append(MatchState* st, RowTable* out, const Slot* row) {
+  if (out->rows() >= kMaxIntermediateRows) return TooManyRows();
+  if (size_t grow = out->BytesToGrow(); grow != 0 && !st->Charge(grow)) return st->error;
+  out->Append(row);
   return Status::OK();
 }
 
-// The new table replaces the old one, whose memory is freed and credited.
-void Publish(MatchState* st, std::vector<Slot>* out, OpCounts* counts) {
-  st->table.swap(*out);
-  st->rows = st->width == 0 ? 0 : st->table.size() / st->width;
+// The (empty) table the running operator builds; Publish makes it the current one.
+RowTable& NewTable(MatchState* st) {
+  DiscardTable(st, &st->building);
+  st->building = RowTable(st->width);
+  return st->building;
+}
+
+// The new table replaces the old one, whose memory is credited and released (DiscardTable).
+void Publish(MatchState* st, RowTable* out, OpCounts* counts) {
+  std::swap(st->table, *out);
+  st->rows = st->table.rows();
   counts->rows_out = st->rows;
-  st->Credit(out->capacity() * sizeof(Slot));
-  std::vector<Slot>().swap(*out);
+  DiscardTable(st, out);
 }
 
 // Approximate bytes of one value row (the vector and the values' payloads).
@@ -74,12 +88,12 @@ class StartOp : public MatchOp {
     counts->rows_in = st->rows;
     std::vector<NodeId> nodes = Candidates(st);
     if (!st->Charge(nodes.capacity() * sizeof(NodeId))) return st->error;
-    std::vector<Slot> out;
+    RowTable& out = NewTable(st);
     std::vector<Slot> row(st->width);
     for (size_t r = 0; r < st->rows; ++r) {
       for (NodeId node : nodes) {
         if (!st->Tick()) return st->error;
-        std::copy_n(&st->table[r * st->width], st->width, row.begin());
+        std::copy_n(st->table.Row(r), st->width, row.begin());
         row[spec_.slot].node = node;
         if (!NodeMatches(spec_, node, Env(st, row.data()))) continue;
         PW_RETURN_IF_ERROR(Append(st, &out, row.data()));
@@ -145,11 +159,11 @@ class ExpandOp : public MatchOp {
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
-    std::vector<Slot> out;
+    RowTable& out = NewTable(st);
     std::vector<Slot> row(st->width);
     std::vector<Step> steps;
     for (size_t r = 0; r < st->rows; ++r) {
-      const Slot* in = &st->table[r * st->width];
+      const Slot* in = st->table.Row(r);
       NodeId from = in[from_slot_].node;
       if (from == kInvalidNode) continue;
       HopNeighbors(*st, hop_, from, reverse_, hop_.cap, &steps);
@@ -191,10 +205,10 @@ class NodeCheckOp : public MatchOp {
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
-    std::vector<Slot> out;
+    RowTable& out = NewTable(st);
     for (size_t r = 0; r < st->rows; ++r) {
       if (!st->Tick()) return st->error;
-      const Slot* row = &st->table[r * st->width];
+      const Slot* row = st->table.Row(r);
       NodeId node = row[spec_.slot].node;
       if (node == kInvalidNode || !NodeMatches(spec_, node, Env(st, row))) continue;
       PW_RETURN_IF_ERROR(Append(st, &out, row));
@@ -215,10 +229,10 @@ class FilterOp : public MatchOp {
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
-    std::vector<Slot> out;
+    RowTable& out = NewTable(st);
     for (size_t r = 0; r < st->rows; ++r) {
       if (!st->Tick()) return st->error;
-      const Slot* row = &st->table[r * st->width];
+      const Slot* row = st->table.Row(r);
       bool keep = true;
       for (const auto& c : conjuncts_) {
         if (!EvalPredicate(*c, Env(st, row))) {
@@ -249,7 +263,7 @@ class ProjectOp : public MatchOp {
     st->values.reserve(st->rows);
     for (size_t r = 0; r < st->rows; ++r) {
       if (!st->Tick()) return st->error;
-      EvalEnv env = Env(st, &st->table[r * st->width]);
+      EvalEnv env = Env(st, st->table.Row(r));
       st->values.push_back(ProjectRow(items_, extra_, env));
       if (!st->Charge(RowBytes(st->values.back()) - sizeof(std::vector<RtValue>))) {
         return st->error;
@@ -352,7 +366,7 @@ class AggregateOp : public MatchOp {
     std::string key;
     for (size_t r = 0; r < st->rows; ++r) {
       if (!st->Tick()) return st->error;
-      EvalEnv env = Env(st, &st->table[r * st->width]);
+      EvalEnv env = Env(st, st->table.Row(r));
       key.clear();
       for (size_t i = 0; i < items_.size(); ++i) {
         if (is_key_[i]) AppendKey(Eval(*items_[i], env), &key);
@@ -381,7 +395,7 @@ class AggregateOp : public MatchOp {
       if (!st->Tick()) return st->error;
       for (size_t a = 0; a < aggs.size(); ++a) results[a] = g.accs[a].Finish(aggs[a]);
       EvalEnv env = Env(st, g.first_row == SIZE_MAX ? null_row.data()
-                                                    : &st->table[g.first_row * st->width]);
+                                                    : st->table.Row(g.first_row));
       env.aggs = results.data();
       st->values.push_back(ProjectRow(items_, extra_, env));
       if (!st->Charge(RowBytes(st->values.back()))) return st->error;

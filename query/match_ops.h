@@ -9,18 +9,24 @@
 
 #include "query/exec_state.h"
 #include "query/plan.h"
+#include "query/row_table.h"
 
 namespace pathwise::query {
 
 struct MatchState : ExecState {
   size_t width = 0;
-  std::vector<Slot> table;  // row-major, width slots per row
+  RowTable table;     // the current binding table (rows == table.rows())
+  RowTable building;  // the table the running operator builds (NewTable), then published
   size_t rows = 0;
   // After projection: one row per result, return items first, then hidden sort keys.
   std::vector<std::vector<RtValue>> values;
 };
 
 using MatchOp = Operator<MatchState>;
+
+// Credits t's memory to the account and empties t; a large table is handed to the execution's
+// Reclaimer (ExecState::reclaimer) instead of being freed on the query's thread.
+void DiscardTable(MatchState* st, RowTable* t);
 
 // Binds `slot` to nodes found by an id lookup (lookup evaluates to an id or a list of ids) or a
 // scan of spec.type (all types when untyped), for every input row (cross product), keeping nodes

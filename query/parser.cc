@@ -6,8 +6,9 @@
 // Status (SyntaxError; InvalidArgument for a Limits limit; DeadlineExceeded). The text size is
 // bounded before lexing and bracket nesting before parsing, rule nesting while parsing and
 // expression depth and size while converting, so that no input can exhaust the stack and parse
-// time is bounded by max_query_bytes. The deadline is checked between stages, every 256 rule
-// entries of the parser and every 256 AST nodes of the conversion.
+// time is bounded by max_query_bytes. The deadline is checked while waiting for the parse
+// mutex, between stages, every 256 tokens lexed and consumed, every 256 rule entries of the
+// parser and every 256 AST nodes of the conversion.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include "PqlParser.h"
 #include "antlr4-runtime.h"
 #include "query/ast.h"
+#include "query/reclaimer.h"
 
 namespace pathwise::query::ast {
 namespace {
@@ -183,6 +185,39 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
     }
     Fail(static_cast<int>(line), static_cast<int>(column) + 1, std::move(what));
   }
+};
+
+// The generated lexer with a deadline check every 256 tokens (the token stream is filled before
+// parsing starts, so lexing a large text is otherwise one uninterrupted step).
+class GuardedLexer : public PqlLexer {
+ public:
+  GuardedLexer(antlr4::CharStream* input, const Deadline& deadline)
+      : PqlLexer(input), deadline_(deadline) {}
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    if ((++tokens_ & 255) == 0) CheckDeadline(deadline_, "lexing");
+    return PqlLexer::nextToken();
+  }
+
+ private:
+  const Deadline& deadline_;
+  uint32_t tokens_ = 0;
+};
+
+// The token stream with a deadline check every 256 tokens consumed. Adaptive prediction consumes
+// the tokens it looks ahead over, so a prediction that scans far (across a long list, say) is
+// checked too, not only the parser's rule entries.
+class GuardedTokenStream : public antlr4::CommonTokenStream {
+ public:
+  GuardedTokenStream(antlr4::TokenSource* source, const Deadline& deadline)
+      : CommonTokenStream(source), deadline_(deadline) {}
+  void consume() override {
+    if ((++consumed_ & 255) == 0) CheckDeadline(deadline_, "parsing");
+    CommonTokenStream::consume();
+  }
+
+ private:
+  const Deadline& deadline_;
+  uint32_t consumed_ = 0;
 };
 
 // The generated parser with a recursion bound and deadline checks on rule entry.
@@ -766,11 +801,63 @@ class Converter {
 };
 
 // ANTLR's shared prediction caches are not trusted across threads in runtime 4.9; parsing is off
-// the hot path (plans are cached by text), so parses are serialized.
-std::mutex parse_mutex;
+// the hot path (plans are cached by text), so parses are serialized. A parse waits for the mutex
+// only until its deadline.
+std::timed_mutex parse_mutex;
+
+std::unique_lock<std::timed_mutex> LockParser(const Deadline& deadline) {
+  if (deadline.IsNever()) return std::unique_lock<std::timed_mutex>(parse_mutex);
+  std::unique_lock<std::timed_mutex> lock(parse_mutex, std::defer_lock);
+  if (!lock.try_lock_until(deadline.at())) {
+    throw ParseError{"query deadline exceeded while waiting for the parser", 0, 0,
+                     Status::Code::kDeadlineExceeded};
+  }
+  return lock;
+}
+
+// Everything one parse builds with ANTLR: the text as code points, the tokens and the parse tree.
+// Members are constructed in order and each refers only to those before it.
+struct ParseSession {
+  ParseSession(std::string_view text, const Limits& limits, const Deadline& deadline)
+      : input(text.data(), text.size()),
+        lexer(&input, deadline),
+        tokens(&lexer, deadline),
+        parser(&tokens, limits, deadline) {}
+  FirstErrorListener listener;
+  antlr4::ANTLRInputStream input;
+  GuardedLexer lexer;
+  GuardedTokenStream tokens;
+  GuardedParser parser;  // owns the parse tree
+};
+
+// A session freed on the reclaimer's thread, under the parse mutex like everything else that
+// touches ANTLR objects (a concurrent parse waits for it only until its own deadline).
+struct LockedSession {
+  std::unique_ptr<ParseSession> session;
+  explicit LockedSession(std::unique_ptr<ParseSession> s) : session(std::move(s)) {}
+  LockedSession(LockedSession&&) = default;
+  ~LockedSession() {
+    if (session == nullptr) return;
+    std::lock_guard<std::timed_mutex> lock(parse_mutex);
+    session.reset();
+  }
+};
+
+// Hands the session to the reclaimer when the parse ends, returned or thrown: freeing the tree
+// and tokens of a large text takes milliseconds, which a parse stopped by its deadline would
+// otherwise spend after the deadline.
+struct SessionDisposer {
+  Reclaimer* reclaimer;
+  std::unique_ptr<ParseSession>& session;
+  ~SessionDisposer() {
+    if (reclaimer != nullptr && session != nullptr) {
+      reclaimer->Dispose(LockedSession(std::move(session)));
+    }
+  }
+};
 
 std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& limits,
-                                        const Deadline& deadline) {
+                                        const Deadline& deadline, Reclaimer* reclaimer) {
   if (text.size() > limits.max_query_bytes) {
     throw ParseError{"query text is " + std::to_string(text.size()) + " bytes, more than " +
                          LimitText("max_query_bytes", limits.max_query_bytes),
@@ -778,17 +865,19 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
   }
   CheckDeadline(deadline, "starting to parse");
   CheckUtf8(text);
-  antlr4::ANTLRInputStream input(text.data(), text.size());
-  PqlLexer lexer(&input);
+  std::unique_ptr<ParseSession> session;
+  SessionDisposer disposer{reclaimer, session};
+  session = std::make_unique<ParseSession>(text, limits, deadline);
+  GuardedLexer& lexer = session->lexer;
+  FirstErrorListener& listener = session->listener;
+  GuardedTokenStream& tokens = session->tokens;
+  GuardedParser& parser = session->parser;
   lexer.removeErrorListeners();  // ERROR_CHAR catches everything; the listener is a backstop
-  FirstErrorListener listener;
   lexer.addErrorListener(&listener);
-  antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
   CheckDeadline(deadline, "lexing");
   CheckNesting(tokens, limits);
 
-  GuardedParser parser(&tokens, limits, deadline);
   parser.removeErrorListeners();
   parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
       antlr4::atn::PredictionMode::SLL);
@@ -807,7 +896,7 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
     tree = parser.statement();
   }
   CheckDeadline(deadline, "parsing");
-  Converter converter(&input, limits, deadline);
+  Converter converter(&session->input, limits, deadline);
   std::unique_ptr<Statement> stmt = converter.ConvertStatement(tree);
   stmt->expression_nodes = converter.nodes();
   stmt->text_bytes = text.size();
@@ -817,10 +906,10 @@ std::unique_ptr<Statement> ParseOrThrow(std::string_view text, const Limits& lim
 }  // namespace
 
 Result<std::unique_ptr<Statement>> Parse(std::string_view text, const Limits& limits,
-                                          const Deadline& deadline) {
+                                          const Deadline& deadline, Reclaimer* reclaimer) {
   try {
-    std::lock_guard<std::mutex> lock(parse_mutex);
-    return ParseOrThrow(text, limits, deadline);
+    std::unique_lock<std::timed_mutex> lock = LockParser(deadline);
+    return ParseOrThrow(text, limits, deadline, reclaimer);
   } catch (const ParseError& e) {
     if (e.code != Status::Code::kSyntaxError) {
       Status s = e.code == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(e.what)

@@ -1,5 +1,5 @@
-// Helpers shared by the Database tests: temporary directories, a small schema and direct
-// (Database-less) access to a closed data directory.
+// Helpers shared by the Database tests: temporary directories, a small schema, a dense ring of
+// Items (DenseDb) and direct (Database-less) access to a closed data directory.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "db/database.h"
@@ -99,5 +100,26 @@ struct ClosedDb {
   std::unique_ptr<storage::Store> store;
   Schema schema;
 };
+
+// A dense graph: `nodes` Items, each SIMILAR to the next `fanout` Items (wrapping around), so
+// k-hop walks from any node fan out as fanout^k.
+inline std::unique_ptr<Database> DenseDb(const std::string& dir, int nodes, int fanout,
+                                  DatabaseOptions options = {}) {
+  auto db = OpenDb(dir, options);
+  std::ostringstream ndjson;
+  ndjson << R"({"schema": {"node_types": [{"name": "Item"}], "edge_types": [{"name": "SIMILAR", "from": "Item", "to": "Item"}]}})"
+         << "\n";
+  for (int i = 0; i < nodes; ++i) ndjson << R"({"node": "Item", "id": "n)" << i << "\"}\n";
+  for (int i = 0; i < nodes; ++i) {
+    for (int k = 1; k <= fanout; ++k) {
+      ndjson << R"({"edge": "SIMILAR", "from": ["Item", "n)" << i << R"("], "to": ["Item", "n)"
+             << (i + k) % nodes << R"("], "weight": 1})" << "\n";
+    }
+  }
+  std::istringstream in(ndjson.str());
+  auto report = db->Load(in);
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+  return db;
+}
 
 }  // namespace pathwise::testing

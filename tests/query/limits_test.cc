@@ -19,27 +19,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// A dense graph: `nodes` Items, each SIMILAR to the next `fanout` Items (wrapping around), so
-// k-hop walks from any node fan out as fanout^k.
-std::unique_ptr<Database> DenseDb(const std::string& dir, int nodes, int fanout,
-                                  DatabaseOptions options = {}) {
-  auto db = OpenDb(dir, options);
-  std::ostringstream ndjson;
-  ndjson << R"({"schema": {"node_types": [{"name": "Item"}], "edge_types": [{"name": "SIMILAR", "from": "Item", "to": "Item"}]}})"
-         << "\n";
-  for (int i = 0; i < nodes; ++i) ndjson << R"({"node": "Item", "id": "n)" << i << "\"}\n";
-  for (int i = 0; i < nodes; ++i) {
-    for (int k = 1; k <= fanout; ++k) {
-      ndjson << R"({"edge": "SIMILAR", "from": ["Item", "n)" << i << R"("], "to": ["Item", "n)"
-             << (i + k) % nodes << R"("], "weight": 1})" << "\n";
-    }
-  }
-  std::istringstream in(ndjson.str());
-  auto report = db->Load(in);
-  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
-  return db;
-}
-
 constexpr char kFourHops[] =
     "MATCH (a:Item)-[:SIMILAR]->(b)-[:SIMILAR]->(c)-[:SIMILAR]->(d)-[:SIMILAR]->(e) "
     "RETURN count(*)";
