@@ -225,6 +225,11 @@ void ReplyAndLinger(int fd, const Status& status, milliseconds write_timeout) {
 LimitedServer::LimitedServer(ConnectionLimits limits, Metrics* metrics)
     : limits_(limits), metrics_(metrics), clients_(limits.max_per_client) {}
 
+bool LimitedServer::WidenListenBacklog(int backlog) {
+  socket_t sock = svr_sock_;
+  return sock != INVALID_SOCKET && ::listen(sock, backlog) == 0;
+}
+
 bool LimitedServer::process_and_close_socket(socket_t sock) {
   std::string address;
   int port = 0;

@@ -54,6 +54,11 @@ class LimitedServer : public httplib::Server {
   // metrics counts refused and timed-out connections; it must outlive the server.
   LimitedServer(ConnectionLimits limits, Metrics* metrics);
 
+  // httplib listens with a backlog of 5, so a burst of connects (one client opening its cap)
+  // overflows it and other clients' SYNs are dropped and retried after 1 s. Re-listens the
+  // bound socket with a longer queue. REQUIRES: after bind_to_port / bind_to_any_port.
+  bool WidenListenBacklog(int backlog);
+
  private:
   // Called by httplib's accept loop (on a ConnectionPool thread) for each accepted socket.
   bool process_and_close_socket(socket_t sock) override;

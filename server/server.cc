@@ -308,6 +308,10 @@ Status Server::Start() {
     }
     s.port = o.port;
   }
+  if (auto* limited = dynamic_cast<LimitedServer*>(&http);
+      limited != nullptr && !limited->WidenListenBacklog(SOMAXCONN)) {
+    return Status::IOError("cannot set the listen backlog of " + o.host);
+  }
   s.started.store(true);
   s.stats = std::make_shared<const nlohmann::json>(s.db->Stats());
   s.stats_thread = std::thread([&s] { s.RefreshStatsLoop(); });
