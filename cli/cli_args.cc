@@ -47,8 +47,8 @@ Result<Args> ParseArgs(int argc, char** argv, const std::set<std::string>& value
   return args;
 }
 
-Result<std::unique_ptr<Database>> OpenForCli(const std::string& dir) {
-  auto db = Database::Open(DatabaseOptions{}, dir);
+Result<std::unique_ptr<Database>> OpenForCli(const std::string& dir, DatabaseOptions options) {
+  auto db = Database::Open(options, dir);
   if (db.ok()) return db;
   std::string message = db.status().message();
   std::string lower = message;

@@ -28,6 +28,7 @@ Result<Args> ParseArgs(int argc, char** argv, const std::set<std::string>& value
                        const std::set<std::string>& flag_options);
 
 // Opens DIR for a CLI command; if RocksDB's lock is held (a server is running), says so.
-Result<std::unique_ptr<Database>> OpenForCli(const std::string& dir);
+Result<std::unique_ptr<Database>> OpenForCli(const std::string& dir,
+                                             DatabaseOptions options = {});
 
 }  // namespace pathwise::server

@@ -1,7 +1,10 @@
 // `pathwise serve`: opens the database, starts the HTTP server, waits for SIGINT/SIGTERM, then
 // shuts down gracefully (in-flight requests and load jobs finish, the database flushes).
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "cli/cli_args.h"
 #include "server/server.h"
@@ -20,12 +23,30 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --tls-key FILE              PEM private key
   --threads N                 HTTP worker threads started at once (default 16)
   --max-connections N         open connections served at once, one thread each (default 512)
+  --max-connections-per-client N
+                              open connections one remote address may hold, 503 beyond
+                              (default 64, or --max-connections if smaller; plain HTTP only)
+  --header-timeout-ms N       request line + headers must arrive within N ms of the request's
+                              first byte, else 408 and close (default 5000; plain HTTP only)
+  --keep-alive-timeout-seconds N
+                              close a connection idle this long between requests (default 5)
+  --read-timeout-seconds N    close a connection that sends nothing this long (default 5)
   --max-body-bytes N          request body limit, 413 beyond (default 67108864)
   --max-query-bytes N         query text limit, 413 beyond (default 65536)
   --default-deadline-ms N     query deadline when the request sets none (default 1000)
   --max-deadline-ms N         largest deadline a request may ask for (default 30000)
   --max-concurrent-queries N  429 beyond (default 64)
   --max-result-rows N         413 beyond (default 10000)
+  --max-query-memory-bytes N  memory one query may hold, 413 beyond (default 268435456;
+                              0 = unbounded)
+  --max-total-query-memory-bytes N
+                              memory all running queries may hold together (default
+                              1073741824; 0 = unbounded)
+  --plan-cache-entries N      cached query plans (default 1024; 0 = no plan cache)
+  --plan-cache-bytes N        approximate bytes of cached plans (default 67108864)
+  --checkpoint-interval-seconds N
+                              save changed vector-index snapshots this often, bounding replay
+                              after a crash (default 300; 0 = never)
   --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
   --decide-workers N          threads running recipes for decisions (default 8)
   --decide-max-queued N       decisions waiting beyond this answer from a fallback (default 64)
@@ -34,30 +55,108 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
 Create an API key first: pathwise keys create --data DIR --role admin
 )";
 
-bool ParseSize(const Args& args, const std::string& name, size_t* out) {
+// Sets *out from --name when given: an integer from min to max, else prints why and returns
+// false. Leaves *out unchanged when the option is absent.
+template <typename T>
+bool ParseBounded(const Args& args, const std::string& name, uint64_t min, uint64_t max, T* out) {
   auto value = args.Get(name);
   if (!value) return true;
   try {
     size_t used = 0;
-    long long parsed = std::stoll(*value, &used);
-    if (used != value->size() || parsed < 0) throw std::invalid_argument(name);
-    *out = static_cast<size_t>(parsed);
-    return true;
+    unsigned long long parsed = std::stoull(*value, &used);
+    if (used == value->size() && value->front() != '-' && parsed >= min && parsed <= max) {
+      *out = static_cast<T>(parsed);
+      return true;
+    }
   } catch (const std::exception&) {
-    std::cerr << "pathwise serve: --" << name << " must be a non-negative integer\n";
+  }
+  std::cerr << "pathwise serve: --" << name << " must be an integer from " << min << " to "
+            << max << ", not '" << *value << "'\n";
+  return false;
+}
+
+template <typename T>
+bool ParseSize(const Args& args, const std::string& name, T* out) {
+  return ParseBounded(args, name, 0, std::numeric_limits<int64_t>::max(), out);
+}
+
+constexpr uint64_t kIntMax = std::numeric_limits<int>::max();
+
+bool ParseListen(const std::string& listen, ServerOptions* options) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "pathwise serve: --listen must be HOST:PORT\n";
     return false;
   }
+  options->host = listen.substr(0, colon);
+  if (options->host.size() > 2 && options->host.front() == '[') {
+    options->host = options->host.substr(1, options->host.size() - 2);
+  }
+  Args port_args;
+  port_args.options["listen port"] = {listen.substr(colon + 1)};
+  return ParseBounded(port_args, "listen port", 0, 65535, &options->port);
+}
+
+// The connection, timeout and size limits of the HTTP server.
+bool ParseServerLimits(const Args& args, ServerOptions* o) {
+  if (!ParseBounded(args, "threads", 1, kIntMax, &o->threads) ||
+      !ParseBounded(args, "max-connections", 1, kIntMax, &o->max_connections)) {
+    return false;
+  }
+  o->max_connections_per_client = std::min(o->max_connections_per_client, o->max_connections);
+  return ParseBounded(args, "max-connections-per-client", 1, o->max_connections,
+                      &o->max_connections_per_client) &&
+         ParseBounded(args, "header-timeout-ms", 1, kIntMax, &o->header_timeout_ms) &&
+         ParseBounded(args, "keep-alive-timeout-seconds", 1, kIntMax,
+                      &o->keep_alive_timeout_seconds) &&
+         ParseBounded(args, "read-timeout-seconds", 1, kIntMax, &o->read_timeout_seconds) &&
+         ParseSize(args, "max-body-bytes", &o->max_body_bytes) &&
+         ParseSize(args, "max-query-bytes", &o->max_query_bytes) &&
+         ParseBounded(args, "default-deadline-ms", 1, kIntMax, &o->default_deadline_ms) &&
+         ParseBounded(args, "max-deadline-ms", 1, kIntMax, &o->max_deadline_ms) &&
+         ParseSize(args, "max-concurrent-queries", &o->max_concurrent_queries) &&
+         ParseSize(args, "max-result-rows", &o->max_result_rows) &&
+         ParseSize(args, "max-query-memory-bytes", &o->max_query_memory_bytes) &&
+         ParseBounded(args, "decide-workers", 0, 256, &o->decide_workers) &&
+         ParseSize(args, "decide-max-queued", &o->decide_max_queued);
+}
+
+// The database's own options: checkpoints and the query engine's memory limits.
+bool ParseDatabaseOptions(const Args& args, DatabaseOptions* db) {
+  return ParseBounded(args, "checkpoint-interval-seconds", 0,
+                      std::numeric_limits<uint32_t>::max(), &db->checkpoint_interval_seconds) &&
+         ParseSize(args, "plan-cache-entries", &db->query_engine.plan_cache_entries) &&
+         ParseSize(args, "plan-cache-bytes", &db->query_engine.plan_cache_bytes) &&
+         ParseSize(args, "max-total-query-memory-bytes",
+                   &db->query_engine.max_total_query_memory_bytes);
+}
+
+void PrintBanner(const std::string& data, const Server& server, bool no_auth) {
+  std::cout << "pathwise: serving " << data << " at " << server.BaseUrl() << "\n";
+  if (no_auth) {
+    std::cout << "\n"
+                 "  *** AUTHENTICATION IS OFF (--no-auth): every request has the admin role. ***\n"
+                 "  *** Listening on loopback only; do not expose this port.                 ***\n\n";
+  } else {
+    std::cout << "pathwise: API keys required (Authorization: Bearer <key>); create one with "
+                 "`pathwise keys create --data "
+              << data << " --role admin` before starting, or POST /v1/admin/keys\n";
+  }
+  std::cout << "pathwise: Ctrl-C or SIGTERM stops gracefully" << std::endl;
 }
 
 }  // namespace
 
 int ServeMain(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv,
-                        {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes",
-                         "max-query-bytes", "default-deadline-ms", "max-deadline-ms",
-                         "max-concurrent-queries", "max-result-rows", "backup-root", "max-connections",
-                         "decide-workers", "decide-max-queued"},
-                        {"no-auth", "enable-fault-injection"});
+  auto args = ParseArgs(
+      argc, argv,
+      {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes", "max-query-bytes",
+       "default-deadline-ms", "max-deadline-ms", "max-concurrent-queries", "max-result-rows",
+       "backup-root", "max-connections", "max-connections-per-client", "header-timeout-ms",
+       "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
+       "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
+       "checkpoint-interval-seconds", "decide-workers", "decide-max-queued"},
+      {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;
     return 2;
@@ -78,49 +177,12 @@ int ServeMain(int argc, char** argv) {
   options.backup_root = args->Get("backup-root").value_or("");
   options.tls_cert_file = args->Get("tls-cert").value_or("");
   options.tls_key_file = args->Get("tls-key").value_or("");
-  if (auto listen = args->Get("listen")) {
-    size_t colon = listen->rfind(':');
-    if (colon == std::string::npos) {
-      std::cerr << "pathwise serve: --listen must be HOST:PORT\n";
-      return 2;
-    }
-    options.host = listen->substr(0, colon);
-    if (options.host.size() > 2 && options.host.front() == '[') {
-      options.host = options.host.substr(1, options.host.size() - 2);
-    }
-    size_t port = 0;
-    Args port_args;
-    port_args.options["port"] = {listen->substr(colon + 1)};
-    if (!ParseSize(port_args, "port", &port) || port > 65535) {
-      std::cerr << "pathwise serve: bad port in --listen\n";
-      return 2;
-    }
-    options.port = static_cast<int>(port);
-  }
-  size_t threads = static_cast<size_t>(options.threads);
-  size_t max_connections = static_cast<size_t>(options.max_connections);
-  size_t default_deadline = static_cast<size_t>(options.default_deadline_ms);
-  size_t max_deadline = static_cast<size_t>(options.max_deadline_ms);
-  size_t decide_workers = static_cast<size_t>(options.decide_workers);
-  if (!ParseSize(*args, "threads", &threads) ||
-      !ParseSize(*args, "max-connections", &max_connections) ||
-      !ParseSize(*args, "max-body-bytes", &options.max_body_bytes) ||
-      !ParseSize(*args, "max-query-bytes", &options.max_query_bytes) ||
-      !ParseSize(*args, "default-deadline-ms", &default_deadline) ||
-      !ParseSize(*args, "max-deadline-ms", &max_deadline) ||
-      !ParseSize(*args, "max-concurrent-queries", &options.max_concurrent_queries) ||
-      !ParseSize(*args, "max-result-rows", &options.max_result_rows) ||
-      !ParseSize(*args, "decide-workers", &decide_workers) ||
-      !ParseSize(*args, "decide-max-queued", &options.decide_max_queued)) {
-    return 2;
-  }
-  options.threads = static_cast<int>(threads);
-  options.max_connections = static_cast<int>(max_connections);
-  options.default_deadline_ms = static_cast<int64_t>(default_deadline);
-  options.max_deadline_ms = static_cast<int64_t>(max_deadline);
-  options.decide_workers = static_cast<int>(std::min<size_t>(decide_workers, 256));
+  auto listen = args->Get("listen");
+  if (listen && !ParseListen(*listen, &options)) return 2;
+  DatabaseOptions db_options;
+  if (!ParseServerLimits(*args, &options) || !ParseDatabaseOptions(*args, &db_options)) return 2;
 
-  auto db = OpenForCli(*data);
+  auto db = OpenForCli(*data, db_options);
   if (!db.ok()) {
     std::cerr << "pathwise serve: cannot open " << *data << ": " << db.status().ToString() << "\n";
     return 2;
@@ -131,17 +193,7 @@ int ServeMain(int argc, char** argv) {
     std::cerr << "pathwise serve: " << started.ToString() << "\n";
     return 2;
   }
-  std::cout << "pathwise: serving " << *data << " at " << server.BaseUrl() << "\n";
-  if (options.no_auth) {
-    std::cout << "\n"
-                 "  *** AUTHENTICATION IS OFF (--no-auth): every request has the admin role. ***\n"
-                 "  *** Listening on loopback only; do not expose this port.                 ***\n\n";
-  } else {
-    std::cout << "pathwise: API keys required (Authorization: Bearer <key>); create one with "
-                 "`pathwise keys create --data "
-              << *data << " --role admin` before starting, or POST /v1/admin/keys\n";
-  }
-  std::cout << "pathwise: Ctrl-C or SIGTERM stops gracefully" << std::endl;
+  PrintBanner(*data, server, options.no_auth);
   server.Wait(/*install_signal_handlers=*/true);
   std::cout << "pathwise: stopped; closing the database (flush + index snapshots)" << std::endl;
   server.Stop();

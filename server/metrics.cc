@@ -81,6 +81,11 @@ void Metrics::RecordEvents(size_t applied, size_t duplicates, size_t rejected) {
   events_rejected_ += rejected;
 }
 
+void Metrics::RecordConnectionClosed(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++connections_closed_[reason];
+}
+
 std::string Metrics::Render(const nlohmann::json& db_stats) const {
   std::string out;
   {
@@ -109,6 +114,12 @@ std::string Metrics::Render(const nlohmann::json& db_stats) const {
            std::to_string(events_duplicates_) + "\n";
     out += "pathwise_events_total{outcome=\"rejected\"} " + std::to_string(events_rejected_) +
            "\n";
+    out += "# HELP pathwise_http_connections_closed_total Connections closed by a connection "
+           "limit, by reason.\n# TYPE pathwise_http_connections_closed_total counter\n";
+    for (const auto& [reason, count] : connections_closed_) {
+      out += "pathwise_http_connections_closed_total{reason=\"" + Escape(reason) + "\"} " +
+             std::to_string(count) + "\n";
+    }
   }
   auto number = [&](const char* key) -> double {
     auto it = db_stats.find(key);

@@ -21,6 +21,9 @@ class Metrics {
   // members of a "stages" object (stage -> milliseconds).
   void RecordQueryStats(const nlohmann::json& stats);
   void RecordEvents(size_t applied, size_t duplicates, size_t rejected);
+  // A connection the server closed before serving it: reason "per_client_cap" (refused with
+  // 503) or "header_timeout" (408; see server/connection_loop.h).
+  void RecordConnectionClosed(const std::string& reason);
 
   // The exposition text; db_stats is Database::Stats() (counts, disk bytes, index sizes).
   std::string Render(const nlohmann::json& db_stats) const;
@@ -46,6 +49,9 @@ class Metrics {
   uint64_t events_applied_ = 0;
   uint64_t events_duplicates_ = 0;
   uint64_t events_rejected_ = 0;
+  // Both reasons present from the start, so the series exist at 0.
+  std::map<std::string, uint64_t> connections_closed_ = {{"header_timeout", 0},
+                                                          {"per_client_cap", 0}};
 };
 
 }  // namespace pathwise::server

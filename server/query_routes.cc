@@ -126,6 +126,7 @@ Result<nlohmann::json> Server::Impl::RunQuery(const std::string& text,
   query_options.why_not = std::move(why_not);
   query_options.profile = profile.value_or(false);
   query_options.max_rows = options.max_result_rows;
+  query_options.limits.max_query_memory_bytes = options.max_query_memory_bytes;
 
   if (queries_in_flight.fetch_add(1) >= options.max_concurrent_queries) {
     queries_in_flight.fetch_sub(1);

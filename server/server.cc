@@ -13,6 +13,7 @@
 
 #include <openssl/ssl.h>
 
+#include "server/connection_loop.h"
 #include "server/connection_pool.h"
 #include "server/errors.h"
 #include "server/server_internal.h"
@@ -54,6 +55,20 @@ Status ErrorForHttpStatus(int status, size_t max_body) {
   }
   if (status >= 500) return Status::Internal("internal error");
   return Status::InvalidArgument("bad request");
+}
+
+Status CheckConnectionLimits(const ServerOptions& o) {
+  if (o.max_connections_per_client < 1 || o.max_connections_per_client > o.max_connections) {
+    return Status::InvalidArgument(
+        "max_connections_per_client must be between 1 and max_connections (" +
+        std::to_string(o.max_connections) + "), not " +
+        std::to_string(o.max_connections_per_client));
+  }
+  if (o.header_timeout_ms < 1) return Status::InvalidArgument("header_timeout_ms must be at least 1");
+  if (o.keep_alive_timeout_seconds < 1) {
+    return Status::InvalidArgument("keep_alive_timeout_seconds must be at least 1");
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -211,6 +226,7 @@ Status Server::Start() {
   if (o.stats_refresh_seconds < 1) {
     return Status::InvalidArgument("stats_refresh_seconds must be at least 1");
   }
+  if (Status limits = CheckConnectionLimits(o); !limits.ok()) return limits;
   bool tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
   if (tls) {
     if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
@@ -233,7 +249,11 @@ Status Server::Start() {
     }
     s.http = std::move(ssl);
   } else {
-    s.http = std::make_unique<httplib::Server>();
+    ConnectionLimits limits;
+    limits.max_per_client = static_cast<size_t>(o.max_connections_per_client);
+    limits.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
+    limits.keep_alive_timeout_seconds = o.keep_alive_timeout_seconds;
+    s.http = std::make_unique<LimitedServer>(limits, &s.metrics);
   }
   httplib::Server& http = *s.http;
   size_t threads = static_cast<size_t>(o.threads);
@@ -243,7 +263,7 @@ Status Server::Start() {
   };
   http.set_read_timeout(o.read_timeout_seconds, 0);
   http.set_payload_max_length(o.max_body_bytes);
-  http.set_keep_alive_timeout(5);
+  http.set_keep_alive_timeout(o.keep_alive_timeout_seconds);
   // Replies are written in a few small pieces; without TCP_NODELAY, Nagle's algorithm holds the
   // last piece back until the client's delayed ACK (~40 ms on Linux) on keep-alive connections.
   http.set_tcp_nodelay(true);
@@ -287,6 +307,10 @@ Status Server::Start() {
                              " (address in use or not available)");
     }
     s.port = o.port;
+  }
+  if (auto* limited = dynamic_cast<LimitedServer*>(&http);
+      limited != nullptr && !limited->WidenListenBacklog(SOMAXCONN)) {
+    return Status::IOError("cannot set the listen backlog of " + o.host);
   }
   s.started.store(true);
   s.stats = std::make_shared<const nlohmann::json>(s.db->Stats());

@@ -25,11 +25,23 @@ struct ServerOptions {
   int64_t max_deadline_ms = 30000;
   size_t max_concurrent_queries = 64;  // beyond: 429
   size_t max_result_rows = 10000;
+  // Approximate bytes one query run through /v1/query or a recipe run may hold
+  // (query::Limits::max_query_memory_bytes); 413 beyond.
+  size_t max_query_memory_bytes = query::Limits{}.max_query_memory_bytes;
   int threads = 16;                   // HTTP worker threads started at once
   // Each open connection holds a worker thread for its life (keep-alive included); more threads
   // start on demand up to this many, so slow or idle clients do not take the workers of others.
   // Beyond it, new connections wait for a free thread.
   int max_connections = 512;
+  // Plain HTTP only (HTTPS keeps cpp-httplib's own connection loop without these three; see
+  // server/connection_loop.h). Open connections one remote address may hold: beyond, a new
+  // connection is answered 503 and closed at once. 1..max_connections.
+  int max_connections_per_client = 64;
+  // The request line and headers of a request must arrive within this many ms of its first
+  // byte, however slowly they trickle in; else 408 and the connection is closed. At least 1.
+  int64_t header_timeout_ms = 5000;
+  // A connection waiting this long for its next (or first) request is closed. At least 1.
+  int keep_alive_timeout_seconds = 5;
   int read_timeout_seconds = 5;       // a connection that sends nothing this long is closed
   // /metrics and /v1/admin/stats serve database statistics (Database::Stats, which walks the
   // indexes) from a cache a background thread refreshes this often, so they cost O(1) in the

@@ -1,6 +1,6 @@
 // Hostile input against a real server: deep JSON, oversized and chunked bodies, form content
-// types, slow and idle connections, unknown fields, path escapes. Each case is a finding of
-// issue 8 that once crashed, wedged or silently misread a request.
+// types, unknown fields, path escapes (slow and idle connections: server_connections_test.cc).
+// Each case is a finding of issue 8 that once crashed, wedged or silently misread a request.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +18,7 @@
 
 #include "server/json_fields.h"
 #include "server/server_internal.h"
+#include "raw_connection.h"
 #include "server_fixture.h"
 
 namespace pathwise::server::testing {
@@ -26,65 +27,6 @@ namespace {
 // "[[[...1...]]]" nested depth times, inside the given prefix/suffix.
 std::string Deep(size_t depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); }
 
-// A raw TCP connection to 127.0.0.1 (or another loopback address) with send/receive timeouts,
-// for requests httplib's client cannot make (chunked floods, slow headers, idle sockets).
-class RawConnection {
- public:
-  RawConnection(int port, const char* from = "127.0.0.1", int timeout_s = 10) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd_ >= 0);
-    timeval tv{timeout_s, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    inet_pton(AF_INET, from, &local.sin_addr);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~RawConnection() { ::close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-  // False once the peer has closed or the send timed out.
-  bool Send(const std::string& data) {
-    size_t sent = 0;
-    while (sent < data.size()) {
-      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // Everything received until the peer closes, max_bytes arrive or a receive times out.
-  std::string ReceiveAll(size_t max_bytes = 1 << 20) {
-    std::string out;
-    char buf[4096];
-    while (out.size() < max_bytes) {
-      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-  // True when the peer has closed the connection (recv returns 0 or an error other than timeout).
-  bool PeerClosed() {
-    char c;
-    ssize_t n = ::recv(fd_, &c, 1, 0);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
-
 size_t ResidentBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -92,11 +34,6 @@ size_t ResidentBytes() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
   }
   return 0;
-}
-
-int StatusOf(const std::string& response) {
-  if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return 0;
-  return std::stoi(response.substr(9, 3));
 }
 
 std::string MessageOf(const httplib::Result& res) {
@@ -490,34 +427,6 @@ TEST_CASE("metrics and stats are served from a cache the background refresh upda
     if (!refreshed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK(refreshed);
-}
-
-TEST_CASE("20 slowloris and 20 idle connections do not stop /health from answering") {
-  TempDir dir;
-  ServerHarness h(dir.path());  // 4 worker threads at start, as in the fixture
-  int port = h.server()->port();
-  std::vector<std::unique_ptr<RawConnection>> slow;
-  std::vector<std::unique_ptr<RawConnection>> idle;
-  for (int i = 0; i < 20; ++i) {
-    slow.push_back(std::make_unique<RawConnection>(port));
-    REQUIRE(slow.back()->connected());
-    REQUIRE(slow.back()->Send("G"));
-    idle.push_back(std::make_unique<RawConnection>(port));
-    REQUIRE(idle.back()->connected());
-  }
-  // Two rounds of one header byte per slow connection, 2 s apart (bounded: 2 rounds).
-  for (int round = 0; round < 2; ++round) {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    for (auto& conn : slow) conn->Send("E");
-    for (const char* from : {"127.0.0.2", "127.0.0.1"}) {
-      INFO(from);
-      RawConnection probe(port, from, /*timeout_s=*/5);
-      REQUIRE(probe.connected());
-      REQUIRE(probe.Send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-      std::string response = probe.ReceiveAll();
-      CHECK(StatusOf(response) == 200);
-    }
-  }
 }
 
 }  // namespace

@@ -1,0 +1,71 @@
+// `pathwise serve` flags for the server's and the database's limits: each is listed in --help, and
+// a value outside its range stops the command with exit status 2 and a message naming the flag,
+// before the database is opened.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "server_fixture.h"
+
+namespace pathwise::server::testing {
+namespace {
+
+// Runs `pathwise serve ARGS` (killed after 20 s, so a value wrongly accepted cannot hang the
+// test); returns the exit status and what it printed (stdout and stderr).
+std::pair<int, std::string> RunServe(const TempDir& dir, const std::string& args) {
+  std::string out = dir.Sub("out.txt");
+  std::string command = "timeout 20 " + std::string(PATHWISE_BINARY_DIR) + "/pathwise serve " +
+                        args + " >" + out + " 2>&1";
+  int rc = std::system(command.c_str());
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, text.str()};
+}
+
+constexpr const char* kLimitFlags[] = {
+    "--max-connections-per-client", "--header-timeout-ms",       "--keep-alive-timeout-seconds",
+    "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
+    "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes"};
+
+TEST_CASE("serve --help lists every limit flag") {
+  TempDir dir;
+  auto [status, text] = RunServe(dir, "--help");
+  CHECK(status == 0);
+  for (const char* flag : kLimitFlags) {
+    INFO(flag);
+    CHECK(text.find(flag) != std::string::npos);
+  }
+}
+
+TEST_CASE("serve refuses a limit value outside its range with exit status 2 naming the flag") {
+  TempDir dir;
+  const std::pair<const char*, const char*> cases[] = {
+      {"--header-timeout-ms 0", "--header-timeout-ms must be an integer from 1"},
+      {"--max-connections 8 --max-connections-per-client 9",
+       "--max-connections-per-client must be an integer from 1 to 8"},
+      {"--max-connections-per-client 0", "--max-connections-per-client must be an integer from 1"},
+      {"--keep-alive-timeout-seconds 0", "--keep-alive-timeout-seconds must be an integer from 1"},
+      {"--read-timeout-seconds soon", "--read-timeout-seconds must be an integer from 1"},
+      {"--checkpoint-interval-seconds -1", "--checkpoint-interval-seconds must be an integer from 0"},
+      {"--checkpoint-interval-seconds 4294967296", "from 0 to 4294967295"},
+      {"--plan-cache-bytes 1e6", "--plan-cache-bytes must be an integer from 0"},
+      {"--plan-cache-entries 99999999999999999999999", "--plan-cache-entries must be an integer"},
+      {"--max-query-memory-bytes 12MB", "--max-query-memory-bytes must be an integer from 0"},
+      {"--max-total-query-memory-bytes ''", "--max-total-query-memory-bytes must be an integer"},
+  };
+  for (const auto& [args, message] : cases) {
+    INFO(args);
+    auto [status, text] = RunServe(dir, "--data " + dir.Sub("data") + " " + args);
+    INFO(text);
+    CHECK(status == 2);
+    CHECK(text.find(message) != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace pathwise::server::testing
