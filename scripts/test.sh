@@ -17,8 +17,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# Tests run under TSan: the ones that exercise threads against each other.
-TSAN_TESTS='concurren|reliability|thread'
+# Tests run under TSan: the ones that exercise threads against each other. The power-loss test
+# (reliability:) is left out: under TSan it reports lock-order cycles without stacks, so the
+# hnswlib suppression cannot match them (docs/reliability.md, "Findings"); CTEST_REGEX adds it.
+TSAN_TESTS='concurren|thread'
 
 # -O1 with line tables only: sanitizer reports keep file:line, and a sanitized tree compiles in
 # about the time of the plain one. Assertions stay on (no -DNDEBUG).
