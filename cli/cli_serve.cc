@@ -25,9 +25,11 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --max-connections N         open connections served at once, one thread each (default 512)
   --max-connections-per-client N
                               open connections one remote address may hold, 503 beyond
-                              (default 64, or --max-connections if smaller; plain HTTP only)
-  --header-timeout-ms N       request line + headers must arrive within N ms of the request's
-                              first byte, else 408 and close (default 5000; plain HTTP only)
+                              (default 64, or --max-connections if smaller)
+  --header-timeout-ms N       request line + headers (and a TLS handshake) must arrive within
+                              N ms of the request's first byte, else 408 and close (default 5000)
+  --body-timeout-seconds N    a request body must arrive within N s of its headers' end, else
+                              408 and close (default 120)
   --keep-alive-timeout-seconds N
                               close a connection idle this long between requests (default 5)
   --read-timeout-seconds N    close a connection that sends nothing this long (default 5)
@@ -107,6 +109,7 @@ bool ParseServerLimits(const Args& args, ServerOptions* o) {
   return ParseBounded(args, "max-connections-per-client", 1, o->max_connections,
                       &o->max_connections_per_client) &&
          ParseBounded(args, "header-timeout-ms", 1, kIntMax, &o->header_timeout_ms) &&
+         ParseBounded(args, "body-timeout-seconds", 1, kIntMax, &o->body_timeout_seconds) &&
          ParseBounded(args, "keep-alive-timeout-seconds", 1, kIntMax,
                       &o->keep_alive_timeout_seconds) &&
          ParseBounded(args, "read-timeout-seconds", 1, kIntMax, &o->read_timeout_seconds) &&
@@ -153,7 +156,7 @@ int ServeMain(int argc, char** argv) {
       {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes", "max-query-bytes",
        "default-deadline-ms", "max-deadline-ms", "max-concurrent-queries", "max-result-rows",
        "backup-root", "max-connections", "max-connections-per-client", "header-timeout-ms",
-       "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
+       "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "decide-workers", "decide-max-queued"},
       {"no-auth", "enable-fault-injection"});

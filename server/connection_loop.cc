@@ -40,7 +40,6 @@ size_t ClientCounts::open(const std::string& address) const {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // The numeric address and port of a socket's peer (remote) or own end (!remote).
@@ -59,17 +58,6 @@ void SocketAddress(int fd, bool remote, std::string* ip, int* port) {
   *port = std::atoi(serv);
 }
 
-// poll() for one event, at most timeout; true when it is ready (or the peer hung up).
-bool WaitFor(int fd, short events, milliseconds timeout) {
-  pollfd pfd{fd, events, 0};
-  int ms = static_cast<int>(std::max<int64_t>(0, timeout.count()));
-  int rc;
-  do {
-    rc = ::poll(&pfd, 1, ms);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
-}
-
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 408: return "Request Timeout";
@@ -80,31 +68,36 @@ const char* ReasonPhrase(int status) {
 
 // Writes a complete HTTP/1.1 response carrying status in the error shape, announcing that the
 // connection closes. Gives up when the peer does not take it within write_timeout per write.
-void SendCloseReply(int fd, const Status& status, milliseconds write_timeout) {
+void SendCloseReply(Transport& transport, const Status& status, milliseconds write_timeout) {
   int code = HttpStatusFor(status);
   std::string body = ErrorJson(status).dump();
   std::string reply = "HTTP/1.1 " + std::to_string(code) + " " + ReasonPhrase(code) +
                       "\r\nContent-Type: application/json\r\nContent-Length: " +
                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   for (size_t sent = 0; sent < reply.size();) {
-    if (!WaitFor(fd, POLLOUT, write_timeout)) return;
-    ssize_t n = ::send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<size_t>(n);
+    size_t n = transport.Write(reply.data() + sent, reply.size() - sent,
+                               Clock::now() + write_timeout);
+    if (n == 0) return;
+    sent += n;
   }
 }
 
-// One connection's socket as an httplib::Stream: buffered reads under the read timeout and, while
-// a request's header is being read, under the header deadline too; writes under the write
-// timeout. Once the header deadline has passed, reads fail and httplib's own replies are
-// dropped, so the loop can answer 408 itself.
+// One connection's transport as an httplib::Stream: buffered reads under the read timeout and,
+// while a request's header or body is being read, under that phase's deadline too; writes under
+// the write timeout. Once a deadline has passed, reads fail and httplib's own replies (and the
+// handler's) are dropped, so the loop can answer 408 itself.
 class ConnectionStream : public httplib::Stream {
  public:
-  ConnectionStream(int fd, milliseconds read_timeout, milliseconds write_timeout)
-      : fd_(fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+  ConnectionStream(Transport& transport, milliseconds read_timeout, milliseconds write_timeout)
+      : transport_(transport), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
 
-  bool is_readable() const override { return buffered() > 0 || WaitFor(fd_, POLLIN, ReadWait()); }
-  bool is_writable() const override { return WaitFor(fd_, POLLOUT, write_timeout_); }
+  bool is_readable() const override {
+    return buffered() > 0 || transport_.HasBuffered() ||
+           WaitUntil(transport_.fd(), POLLIN, Clock::now() + ReadWait());
+  }
+  bool is_writable() const override {
+    return WaitUntil(transport_.fd(), POLLOUT, Clock::now() + write_timeout_);
+  }
 
   ssize_t read(char* ptr, size_t size) override {
     if (buffered() == 0 && !Fill()) return -1;
@@ -115,82 +108,76 @@ class ConnectionStream : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
-    if (header_expired_ || !WaitFor(fd_, POLLOUT, write_timeout_)) return -1;
-    return ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    if (expired_ != Phase::kNone) return -1;
+    size_t n = transport_.Write(ptr, size, Clock::now() + write_timeout_);
+    return n > 0 ? static_cast<ssize_t>(n) : -1;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    SocketAddress(fd_, /*remote=*/true, &ip, &port);
+    SocketAddress(transport_.fd(), /*remote=*/true, &ip, &port);
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    SocketAddress(fd_, /*remote=*/false, &ip, &port);
+    SocketAddress(transport_.fd(), /*remote=*/false, &ip, &port);
   }
-  socket_t socket() const override { return fd_; }
+  socket_t socket() const override { return transport_.fd(); }
 
   // Waits up to idle for the first byte of the next request, in short slices so that a server
   // stop (keep_running false) ends the wait. False when none came or the peer closed.
   template <typename KeepRunning>
   bool WaitForRequest(milliseconds idle, KeepRunning keep_running) {
-    if (buffered() > 0) return true;
+    if (buffered() > 0 || transport_.HasBuffered()) return true;
     Clock::time_point end = Clock::now() + idle;
     while (keep_running()) {
       Clock::time_point now = Clock::now();
       if (now >= end) return false;
-      if (WaitFor(fd_, POLLIN, std::min<milliseconds>(
-                                   milliseconds(50),
-                                   std::chrono::duration_cast<milliseconds>(end - now)))) {
-        return true;
-      }
+      if (WaitUntil(transport_.fd(), POLLIN, std::min(now + milliseconds(50), end))) return true;
     }
     return false;
   }
 
-  void StartHeaderDeadline(Clock::time_point deadline) { header_deadline_ = deadline; }
-  void EndHeaderDeadline() { header_deadline_.reset(); }
-  bool header_expired() const { return header_expired_; }
+  // Reads of phase must complete by deadline (one phase at a time; kNone: no deadline).
+  void SetDeadline(Phase phase, Clock::time_point deadline) {
+    phase_ = phase;
+    deadline_ = deadline;
+  }
+  // The phase whose deadline a read passed (kNone: none did).
+  Phase expired() const { return expired_; }
 
  private:
   size_t buffered() const { return end_ - begin_; }
 
-  // Time left until the header deadline, rounded up (none when no header is being read).
-  std::optional<milliseconds> HeaderTimeLeft() const {
-    if (!header_deadline_) return std::nullopt;
-    return std::max(milliseconds(0),
-                    std::chrono::ceil<milliseconds>(*header_deadline_ - Clock::now()));
-  }
-
-  // How long the next read may wait: the read timeout, cut short by the header deadline.
+  // How long the next read may wait: the read timeout, cut short by the phase's deadline
+  // (rounded up, so that a wait it cuts short ends at or after the deadline).
   milliseconds ReadWait() const {
-    std::optional<milliseconds> left = HeaderTimeLeft();
-    return left ? std::min(read_timeout_, *left) : read_timeout_;
+    if (phase_ == Phase::kNone) return read_timeout_;
+    milliseconds left =
+        std::max(milliseconds(0), std::chrono::ceil<milliseconds>(deadline_ - Clock::now()));
+    return std::min(read_timeout_, left);
   }
 
   bool Fill() {
-    if (header_expired_) return false;
-    std::optional<milliseconds> left = HeaderTimeLeft();
-    bool readable = WaitFor(fd_, POLLIN, ReadWait());
-    // A wait cut short by the deadline that saw no byte, or any wait that ended past it.
-    if ((left && !readable && *left <= read_timeout_) ||
-        (header_deadline_ && Clock::now() >= *header_deadline_)) {
-      header_expired_ = true;
+    if (expired_ != Phase::kNone) return false;
+    Clock::time_point until = Clock::now() + ReadWait();
+    bool timed_out = false;
+    size_t n = transport_.Read(buffer_, sizeof(buffer_), until, &timed_out);
+    // A wait cut short by the deadline that saw no byte, or any read that ended past it.
+    if (phase_ != Phase::kNone &&
+        ((timed_out && until >= deadline_) || Clock::now() >= deadline_)) {
+      expired_ = phase_;
       return false;
     }
-    if (!readable) return false;
-    ssize_t n;
-    do {
-      n = ::recv(fd_, buffer_, sizeof(buffer_), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return false;
+    if (n == 0) return false;
     begin_ = 0;
-    end_ = static_cast<size_t>(n);
+    end_ = n;
     return true;
   }
 
-  const int fd_;
+  Transport& transport_;
   const milliseconds read_timeout_;
   const milliseconds write_timeout_;
-  std::optional<Clock::time_point> header_deadline_;
-  bool header_expired_ = false;
+  Phase phase_ = Phase::kNone;
+  Clock::time_point deadline_;
+  Phase expired_ = Phase::kNone;
   char buffer_[4096];
   size_t begin_ = 0;
   size_t end_ = 0;
@@ -202,28 +189,27 @@ milliseconds ToMillis(time_t sec, time_t usec) {
 
 // Discards what the peer has sent, for at most timeout or until it closes, so that closing the
 // socket does not reset the connection before the peer has read the reply.
-void Drain(int fd, milliseconds timeout) {
+void Drain(Transport& transport, milliseconds timeout) {
   Clock::time_point end = Clock::now() + timeout;
   char sink[4096];
-  for (Clock::time_point now = Clock::now(); now < end; now = Clock::now()) {
-    if (!WaitFor(fd, POLLIN, std::chrono::duration_cast<milliseconds>(end - now))) return;
-    if (::recv(fd, sink, sizeof(sink), 0) <= 0) return;
+  bool timed_out = false;
+  while (Clock::now() < end && transport.Read(sink, sizeof(sink), end, &timed_out) > 0) {
   }
 }
 
 // Sends the reply for status, then closes the sending side and reads what the peer still sends
 // for a moment: closing a socket with unread input resets the connection, which can destroy
 // the reply before the peer has read it.
-void ReplyAndLinger(int fd, const Status& status, milliseconds write_timeout) {
-  SendCloseReply(fd, status, write_timeout);
-  ::shutdown(fd, SHUT_WR);
-  Drain(fd, milliseconds(200));
+void ReplyAndLinger(Transport& transport, const Status& status, milliseconds write_timeout) {
+  SendCloseReply(transport, status, write_timeout);
+  transport.ShutdownWrite();
+  Drain(transport, milliseconds(200));
 }
 
 }  // namespace
 
-LimitedServer::LimitedServer(ConnectionLimits limits, Metrics* metrics)
-    : limits_(limits), metrics_(metrics), clients_(limits.max_per_client) {}
+LimitedServer::LimitedServer(ConnectionLimits limits, Metrics* metrics, const TlsContext* tls)
+    : limits_(limits), metrics_(metrics), tls_(tls), clients_(limits.max_per_client) {}
 
 bool LimitedServer::WidenListenBacklog(int backlog) {
   socket_t sock = svr_sock_;
@@ -236,24 +222,45 @@ bool LimitedServer::process_and_close_socket(socket_t sock) {
   SocketAddress(sock, /*remote=*/true, &address, &port);
   bool ret = false;
   if (clients_.TryAcquire(address)) {
-    ret = ServeConnection(sock);
+    ret = tls_ != nullptr ? ServeTls(sock) : ServePlain(sock);
     clients_.Release(address);
   } else {
     metrics_->RecordConnectionClosed("per_client_cap");
-    ReplyAndLinger(sock,
-                   Status::Unavailable(
-                       "this client already has " + std::to_string(limits_.max_per_client) +
-                       " open connections, the limit per client "
-                       "(--max-connections-per-client); close one or retry later"),
-                   ToMillis(write_timeout_sec_, write_timeout_usec_));
+    // Over TLS there is no reply: it would need a handshake, the work the cap withholds.
+    if (tls_ == nullptr) {
+      PlainTransport transport(sock);
+      ReplyAndLinger(transport,
+                     Status::Unavailable(
+                         "this client already has " + std::to_string(limits_.max_per_client) +
+                         " open connections, the limit per client "
+                         "(--max-connections-per-client); close one or retry later"),
+                     ToMillis(write_timeout_sec_, write_timeout_usec_));
+    }
   }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   return ret;
 }
 
-bool LimitedServer::ServeConnection(socket_t sock) {
-  ConnectionStream strm(sock, ToMillis(read_timeout_sec_, read_timeout_usec_),
+bool LimitedServer::ServePlain(socket_t sock) {
+  PlainTransport transport(sock);
+  return ServeRequests(transport);
+}
+
+bool LimitedServer::ServeTls(socket_t sock) {
+  TlsTransport transport(*tls_, sock);
+  bool timed_out = false;
+  if (!transport.Handshake(Clock::now() + limits_.header_timeout, &timed_out)) {
+    metrics_->RecordConnectionClosed(timed_out ? "header_timeout" : "tls_handshake_failed");
+    return false;
+  }
+  bool ret = ServeRequests(transport);
+  transport.ShutdownWrite();
+  return ret;
+}
+
+bool LimitedServer::ServeRequests(Transport& transport) {
+  ConnectionStream strm(transport, ToMillis(read_timeout_sec_, read_timeout_usec_),
                         ToMillis(write_timeout_sec_, write_timeout_usec_));
   auto running = [this] { return svr_sock_ != INVALID_SOCKET; };
   bool ret = false;
@@ -261,23 +268,32 @@ bool LimitedServer::ServeConnection(socket_t sock) {
     if (!strm.WaitForRequest(std::chrono::seconds(limits_.keep_alive_timeout_seconds), running)) {
       break;
     }
-    strm.StartHeaderDeadline(Clock::now() + limits_.header_timeout);
+    strm.SetDeadline(Phase::kHeader, Clock::now() + limits_.header_timeout);
     bool connection_closed = false;
     ret = process_request(strm, /*close_connection=*/left == 1, connection_closed,
-                          [&strm](httplib::Request&) { strm.EndHeaderDeadline(); });
-    if (strm.header_expired()) {
-      metrics_->RecordConnectionClosed("header_timeout");
-      ReplyAndLinger(sock,
-                     Status::DeadlineExceeded(
-                         "the request line and headers were not complete within " +
-                         std::to_string(limits_.header_timeout.count()) +
-                         " ms (--header-timeout-ms)"),
-                     ToMillis(write_timeout_sec_, write_timeout_usec_));
+                          [this, &strm](httplib::Request&) {
+                            strm.SetDeadline(Phase::kBody, Clock::now() + limits_.body_timeout);
+                          });
+    if (strm.expired() != Phase::kNone) {
+      ReplyTimedOut(transport, strm.expired());
       return false;
     }
+    strm.SetDeadline(Phase::kNone, {});
     if (!ret || connection_closed) break;
   }
   return ret;
+}
+
+void LimitedServer::ReplyTimedOut(Transport& transport, Phase phase) {
+  bool header = phase == Phase::kHeader;
+  metrics_->RecordConnectionClosed(header ? "header_timeout" : "body_timeout");
+  std::string message =
+      header ? "the request line and headers were not complete within " +
+                   std::to_string(limits_.header_timeout.count()) + " ms (--header-timeout-ms)"
+             : "the request body was not complete within " +
+                   std::to_string(limits_.body_timeout.count()) + " s (--body-timeout-seconds)";
+  ReplyAndLinger(transport, Status::DeadlineExceeded(message),
+                 ToMillis(write_timeout_sec_, write_timeout_usec_));
 }
 
 }  // namespace pathwise::server

@@ -49,9 +49,11 @@ class Metrics {
   uint64_t events_applied_ = 0;
   uint64_t events_duplicates_ = 0;
   uint64_t events_rejected_ = 0;
-  // Both reasons present from the start, so the series exist at 0.
-  std::map<std::string, uint64_t> connections_closed_ = {{"header_timeout", 0},
-                                                          {"per_client_cap", 0}};
+  // Every reason present from the start, so the series exist at 0.
+  std::map<std::string, uint64_t> connections_closed_ = {{"body_timeout", 0},
+                                                          {"header_timeout", 0},
+                                                          {"per_client_cap", 0},
+                                                          {"tls_handshake_failed", 0}};
 };
 
 }  // namespace pathwise::server

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include <openssl/ssl.h>
 
 #include "server/connection_loop.h"
 #include "server/connection_pool.h"
@@ -67,6 +66,9 @@ Status CheckConnectionLimits(const ServerOptions& o) {
   if (o.header_timeout_ms < 1) return Status::InvalidArgument("header_timeout_ms must be at least 1");
   if (o.keep_alive_timeout_seconds < 1) {
     return Status::InvalidArgument("keep_alive_timeout_seconds must be at least 1");
+  }
+  if (o.body_timeout_seconds < 1) {
+    return Status::InvalidArgument("body_timeout_seconds must be at least 1");
   }
   return Status::OK();
 }
@@ -238,23 +240,16 @@ Status Server::Start() {
     if (!Readable(o.tls_key_file)) {
       return Status::InvalidArgument("cannot read TLS key " + o.tls_key_file);
     }
-    auto ssl = std::make_unique<httplib::SSLServer>(o.tls_cert_file.c_str(),
-                                                    o.tls_key_file.c_str());
-    if (!ssl->is_valid()) {
-      return Status::InvalidArgument("the TLS certificate or key is invalid (PEM expected)");
-    }
-    // TLS 1.0 and 1.1 are deprecated (RFC 8996): handshakes offering only them fail.
-    if (SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION) != 1) {
-      return Status::Internal("cannot require TLS 1.2 on the TLS context");
-    }
-    s.http = std::move(ssl);
-  } else {
-    ConnectionLimits limits;
-    limits.max_per_client = static_cast<size_t>(o.max_connections_per_client);
-    limits.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
-    limits.keep_alive_timeout_seconds = o.keep_alive_timeout_seconds;
-    s.http = std::make_unique<LimitedServer>(limits, &s.metrics);
+    auto context = TlsContext::Create(o.tls_cert_file, o.tls_key_file);
+    if (!context.ok()) return context.status();
+    s.tls = std::move(context.value());
   }
+  ConnectionLimits limits;
+  limits.max_per_client = static_cast<size_t>(o.max_connections_per_client);
+  limits.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
+  limits.body_timeout = std::chrono::seconds(o.body_timeout_seconds);
+  limits.keep_alive_timeout_seconds = o.keep_alive_timeout_seconds;
+  s.http = std::make_unique<LimitedServer>(limits, &s.metrics, s.tls.get());
   httplib::Server& http = *s.http;
   size_t threads = static_cast<size_t>(o.threads);
   size_t max_connections = static_cast<size_t>(std::max(o.max_connections, o.threads));
@@ -308,8 +303,7 @@ Status Server::Start() {
     }
     s.port = o.port;
   }
-  if (auto* limited = dynamic_cast<LimitedServer*>(&http);
-      limited != nullptr && !limited->WidenListenBacklog(SOMAXCONN)) {
+  if (!s.http->WidenListenBacklog(SOMAXCONN)) {
     return Status::IOError("cannot set the listen backlog of " + o.host);
   }
   s.started.store(true);

@@ -33,13 +33,17 @@ struct ServerOptions {
   // start on demand up to this many, so slow or idle clients do not take the workers of others.
   // Beyond it, new connections wait for a free thread.
   int max_connections = 512;
-  // Plain HTTP only (HTTPS keeps cpp-httplib's own connection loop without these three; see
-  // server/connection_loop.h). Open connections one remote address may hold: beyond, a new
-  // connection is answered 503 and closed at once. 1..max_connections.
+  // The connection loop's limits (server/connection_loop.h), for HTTP and HTTPS alike.
+  // Open connections one remote address may hold: beyond, a new connection is answered 503 and
+  // closed at once (over TLS closed without a reply). 1..max_connections.
   int max_connections_per_client = 64;
   // The request line and headers of a request must arrive within this many ms of its first
-  // byte, however slowly they trickle in; else 408 and the connection is closed. At least 1.
+  // byte, however slowly they trickle in; else 408 and the connection is closed. Over TLS the
+  // handshake must also complete within this many ms of the accept. At least 1.
   int64_t header_timeout_ms = 5000;
+  // A request's body must arrive within this many seconds of the end of its headers; else 408
+  // and the connection is closed. At least 1.
+  int body_timeout_seconds = 120;
   // A connection waiting this long for its next (or first) request is closed. At least 1.
   int keep_alive_timeout_seconds = 5;
   int read_timeout_seconds = 5;       // a connection that sends nothing this long is closed

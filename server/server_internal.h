@@ -19,6 +19,7 @@
 #include "db/database.h"
 #include "decide/decide.h"
 #include "server/auth.h"
+#include "server/connection_loop.h"
 #include "server/metrics.h"
 #include "server/server.h"
 
@@ -65,7 +66,8 @@ struct LoadJob {
 struct Server::Impl {
   Database* db = nullptr;
   ServerOptions options;
-  std::unique_ptr<httplib::Server> http;
+  std::unique_ptr<TlsContext> tls;  // HTTPS when set; outlives http
+  std::unique_ptr<LimitedServer> http;
   std::thread listen_thread;
   int port = 0;
   std::atomic<bool> started{false};

@@ -29,6 +29,7 @@ std::pair<int, std::string> RunServe(const TempDir& dir, const std::string& args
 
 constexpr const char* kLimitFlags[] = {
     "--max-connections-per-client", "--header-timeout-ms",       "--keep-alive-timeout-seconds",
+    "--body-timeout-seconds",
     "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
     "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes"};
 
@@ -46,6 +47,7 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
   TempDir dir;
   const std::pair<const char*, const char*> cases[] = {
       {"--header-timeout-ms 0", "--header-timeout-ms must be an integer from 1"},
+      {"--body-timeout-seconds 0", "--body-timeout-seconds must be an integer from 1"},
       {"--max-connections 8 --max-connections-per-client 9",
        "--max-connections-per-client must be an integer from 1 to 8"},
       {"--max-connections-per-client 0", "--max-connections-per-client must be an integer from 1"},

@@ -91,6 +91,36 @@ TEST_CASE("a slowloris connection gets 408 and is closed at the header deadline"
         1);
 }
 
+TEST_CASE("a body sent byte by byte gets 408 and is closed at the body deadline") {
+  TempDir dir;
+  ServerOptions options;
+  options.body_timeout_seconds = 1;
+  ServerHarness h(dir.path(), options);
+  RawConnection slow(h.server()->port(), "127.0.0.1");
+  REQUIRE(slow.connected());
+  // An unknown path: its 404 reads the body without a key, the case the deadline bounds.
+  REQUIRE(slow.Send("POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 100\r\n\r\n"));
+  Clock::time_point start = Clock::now();
+  size_t sent = 0;
+  // One byte every 200 ms, far inside the 5 s read timeout: only the body deadline can stop it.
+  while (sent < 100 && Clock::now() - start < std::chrono::seconds(15)) {
+    if (!slow.Send("x")) break;
+    ++sent;
+    if (Readable(slow.fd(), 200)) break;  // the server answered (or closed)
+  }
+  std::string response = slow.ReceiveAll();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  INFO(response);
+  CHECK(StatusOf(response) == 408);
+  CHECK(HasErrorShape(BodyOf(response)));
+  CHECK(BodyOf(response).find("--body-timeout-seconds") != std::string::npos);
+  CHECK(sent < 100);
+  CHECK(seconds < 10.0);
+  CHECK(MetricFrom127002(h, "pathwise_http_connections_closed_total{reason=\"body_timeout\"}") ==
+        1);
+}
+
 TEST_CASE("an idle keep-alive connection is closed after the keep-alive timeout") {
   TempDir dir;
   ServerOptions options;

@@ -20,6 +20,7 @@
 #include "server/server_internal.h"
 #include "raw_connection.h"
 #include "server_fixture.h"
+#include "tls_client.h"
 
 namespace pathwise::server::testing {
 namespace {
@@ -387,9 +388,7 @@ TEST_CASE("the TLS context refuses protocols below TLS 1.2") {
   TempDir dir;
   std::string cert = dir.Sub("cert.pem");
   std::string key = dir.Sub("key.pem");
-  std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
-                        key + " -out " + cert + " >/dev/null 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
+  MakeSelfSignedCertificate(cert, key);
   ServerOptions options;
   options.tls_cert_file = cert;
   options.tls_key_file = key;
