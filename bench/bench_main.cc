@@ -18,9 +18,10 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
   generate --items N --out FILE.ndjson [--seed S] [--dim D] [--users U] [--no-vectors]
       Writes the synthetic shop graph as NDJSON ("-" for stdout).
   engine   --items N [--data DIR] [--json FILE] [--runs R] [--reuse] [--vector-queries Q]
-           [--sections load,raw,pql,knn,writes,restart]
+           [--sections load,raw,pql,knn,walks,writes,restart]
       Bulk load, disk size, restart, one/two-hop expansion, k-NN latency and recall against
-      exact search and raw hnswlib, synced and batched durable writes.
+      exact search and raw hnswlib, random walks / personalized PageRank / RP3beta over the
+      VIEWED edges, synced and batched durable writes.
   query    [--items N] [--data DIR] [--runs R] [--max-price P] [--floor-ef EF] [--json FILE]
       The recommend query per stage, side by side with the raw floor in the same run.
   http     [--items N] [--data DIR] [--clients C] [--seconds S] [--runs R] [--json FILE]

@@ -171,8 +171,9 @@ Status Run(const Flags& flags, Report* report) {
                           {"data", cfg.dir},
                           {"runs", cfg.runs}});
 
-  // --sections load,raw,pql,knn,writes,restart (default: all).
-  const std::string sections = "," + flags.Get("sections", "load,raw,pql,knn,writes,restart") + ",";
+  // --sections load,raw,pql,knn,walks,writes,restart (default: all).
+  const std::string sections =
+      "," + flags.Get("sections", "load,raw,pql,knn,walks,writes,restart") + ",";
   auto want = [&](const char* name) {
     return sections.find("," + std::string(name) + ",") != std::string::npos;
   };
@@ -204,10 +205,16 @@ Status Run(const Flags& flags, Report* report) {
     std::fprintf(stderr, "one-hop through PQL failed: %s\n", s.ToString().c_str());
   }
 
-  if (want("knn")) {
+  if (want("knn") || want("walks")) {
     PW_ASSIGN_OR_RETURN(auto raw, OpenRawCopy(db.get(), cfg.dir + ".rawcopy"));
-    PW_ASSIGN_OR_RETURN(KnnSweep sweep, SweepKnn(*raw, cfg.vector_queries, gen.users, cfg.seed));
-    ReportKnn(report, sweep);
+    if (want("knn")) {
+      PW_ASSIGN_OR_RETURN(KnnSweep sweep, SweepKnn(*raw, cfg.vector_queries, gen.users, cfg.seed));
+      ReportKnn(report, sweep);
+    }
+    if (want("walks")) {
+      PW_RETURN_IF_ERROR(MeasureWalks(report, *raw, std::min<size_t>(cfg.runs, 2000), gen.users,
+                                      cfg.seed));
+    }
   }
   std::error_code ec;
   std::filesystem::remove_all(cfg.dir + ".rawcopy", ec);

@@ -39,6 +39,11 @@ struct KnnSweep {
 // SearchExact.
 Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint64_t seed);
 
+// graph/walks.h over the raw copy's VIEWED edges from `runs` random users: a random walk of
+// 10,000 steps (with and without early stopping), personalized PageRank to residual 1e-4 and
+// RP3beta, as rows "walks.*" of report (bench/walks_bench.cc).
+Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t users, uint64_t seed);
+
 // The floor of the recommend query for one user: raw hnswlib search (k, ef) from the user's
 // taste vector plus the raw two-hop expansion (VIEWED|BOUGHT top per_node, SIMILAR_TO top
 // per_node each) with score aggregation. Returns candidates found (to keep the work observable).

@@ -13,12 +13,15 @@
 #include "graph/graph.h"
 #include "query/memory.h"
 #include "query/query.h"
-#include "query/node_map.h"
+#include "graph/node_map.h"
 #include "query/plan.h"
 #include "query/runtime_value.h"
 #include "vector/vector.h"
 
 namespace pathwise::query {
+
+using graph::NodeIndexMap;
+using graph::NodeSet;
 
 class Reclaimer;
 

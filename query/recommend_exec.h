@@ -18,10 +18,13 @@
 #include <nlohmann/json.hpp>
 
 #include "query/exec_state.h"
-#include "query/node_map.h"
+#include "graph/node_map.h"
 #include "query/plan.h"
 
 namespace pathwise::query {
+
+using graph::NodeIndexMap;
+using graph::NodeSet;
 
 // Paths longer than this are not logged for explanations (their sources' results are explained
 // by terms and counts only).

@@ -1,6 +1,6 @@
-// Internal to query/: an open-addressing hash map NodeId -> uint32_t (and a set on top of it),
-// for candidate tables and per-query node sets. No per-entry allocation; linear probing over a
-// power-of-two table that doubles at 50% load.
+// graph/: an open-addressing hash map NodeId -> uint32_t (and a set on top of it), for
+// candidate tables, per-query node sets and the visit tallies of walks (graph/walks.h). No
+// per-entry allocation; linear probing over a power-of-two table that doubles at 50% load.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "storage/schema.h"
 
-namespace pathwise::query {
+namespace pathwise::graph {
 
 class NodeIndexMap {
  public:
@@ -90,4 +90,4 @@ class NodeSet {
   NodeIndexMap map_;
 };
 
-}  // namespace pathwise::query
+}  // namespace pathwise::graph

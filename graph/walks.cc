@@ -1,0 +1,517 @@
+// Random walks with restart, personalized PageRank by push and RP3beta (graph/walks.h).
+#include "graph/walks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_set>
+
+#include "graph/graph_impl.h"
+#include "graph/node_map.h"
+
+namespace pathwise::graph {
+namespace {
+
+using Impl = GraphAccess::Impl;
+
+constexpr size_t kDeadlineEvery = 256;   // steps (or pushes, or edges) between clock reads
+constexpr size_t kMaxHops = 16;
+constexpr size_t kMaxWalkSteps = 100000000;
+constexpr size_t kMaxPathsTracked = 32;  // distinct paths counted per candidate
+
+// splitmix64: small, fast, and good enough for sampling; seeded per call, so walks replay.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }
+
+ private:
+  uint64_t state_;
+};
+
+// An edge weight as a sampling or transition weight: <= 0 and NaN count as 0.
+double UsableWeight(float w) { return w > 0 ? static_cast<double>(w) : 0.0; }
+
+double RecencyFactor(const SamplingOptions& s, int64_t ts) {
+  if (s.half_life_ms <= 0) return 1.0;
+  double age = static_cast<double>(std::max<int64_t>(0, s.now_ms - ts));
+  return std::exp2(-age / static_cast<double>(s.half_life_ms));
+}
+
+// Draws one edge of node's (hop.edge_type, hop.dir) list under its stripe (graph/walks.h,
+// SamplingOptions). False when the node has no such edge.
+bool SampleEdge(const Impl& g, NodeId node, const Hop& hop, const SamplingOptions& s, Rng& rng,
+                Neighbor* out) {
+  if (!g.Valid(node)) return false;
+  std::shared_lock lock(g.Stripe(node));
+  const AdjList* list = g.Slot(node).FindList(hop.edge_type, hop.dir);
+  if (list == nullptr || list->items.empty()) return false;
+  size_t degree = list->items.size();
+  size_t n = s.max_neighbors == 0 ? degree : std::min(s.max_neighbors, degree);
+  bool capped = n < degree;
+  auto at = [&](size_t i) -> const Neighbor& {
+    return list->items[capped ? list->RankedAt(i) : i];
+  };
+  bool biased = s.weighted || s.half_life_ms > 0;
+  double top = s.weighted ? UsableWeight(list->items[list->RankedAt(0)].weight) : 1.0;
+  if (!biased || top <= 0) {
+    *out = at(rng.Below(n));
+    return true;
+  }
+  for (int tries = 0; tries < kMaxSampleTries; ++tries) {
+    *out = at(rng.Below(n));
+    double chance = (s.weighted ? UsableWeight(out->weight) / top : 1.0) *
+                    RecencyFactor(s, out->ts);
+    if (rng.Uniform() < chance) break;
+  }
+  return true;
+}
+
+TypeId TypeOfNode(const Impl& g, NodeId node) {
+  if (!g.Valid(node)) return kInvalidType;
+  std::shared_lock lock(g.Stripe(node));
+  return g.Slot(node).type;
+}
+
+Status CheckHops(const std::vector<Hop>& hops, const char* what) {
+  if (hops.empty() || hops.size() > kMaxHops) {
+    return Status::InvalidArgument(std::string(what) + " needs 1 to " + std::to_string(kMaxHops) +
+                                   " hops, not " + std::to_string(hops.size()));
+  }
+  return Status::OK();
+}
+
+Status CheckWalkOptions(const RandomWalkOptions& o) {
+  PW_RETURN_IF_ERROR(CheckHops(o.hops, "a random walk"));
+  if (!(o.restart > 0 && o.restart <= 1)) {
+    return Status::InvalidArgument("the restart probability must be in (0, 1]");
+  }
+  if (o.total_steps > kMaxWalkSteps) {
+    return Status::InvalidArgument("a random walk takes at most " +
+                                   std::to_string(kMaxWalkSteps) + " steps");
+  }
+  if (o.sampling.half_life_ms < 0) {
+    return Status::InvalidArgument("the recency half-life must not be negative");
+  }
+  return Status::OK();
+}
+
+// Seeds that exist with a positive finite weight, duplicates merged.
+std::vector<Seed> UsableSeeds(const Impl& g, const std::vector<Seed>& seeds) {
+  std::vector<Seed> out;
+  for (const Seed& s : seeds) {
+    if (!(s.weight > 0) || !std::isfinite(s.weight) || TypeOfNode(g, s.node) == kInvalidType) {
+      continue;
+    }
+    auto same = std::find_if(out.begin(), out.end(), [&](const Seed& o) { return o.node == s.node; });
+    if (same != out.end()) {
+      same->weight += s.weight;
+    } else {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+// The walk paths of one candidate, counted by their exact sequence of steps.
+struct PathTally {
+  std::vector<WalkPath> paths;
+
+  void Add(const std::vector<PathStep>& steps) {
+    for (WalkPath& p : paths) {
+      if (SameSteps(p.steps, steps)) {
+        ++p.visits;
+        return;
+      }
+    }
+    if (paths.size() < kMaxPathsTracked) paths.push_back({steps, 1});
+  }
+
+  static bool SameSteps(const std::vector<PathStep>& a, const std::vector<PathStep>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const PathStep& x, const PathStep& y) {
+                        return x.from == y.from && x.to == y.to && x.edge_type == y.edge_type &&
+                               x.dir == y.dir;
+                      });
+  }
+};
+
+struct CandidateTally {
+  NodeId node;
+  double sqrt_sum = 0;
+  uint32_t visits = 0;
+  PathTally paths;
+};
+
+// Candidates in first-visit order, found through a NodeIndexMap (no allocation per node).
+class Tallies {
+ public:
+  CandidateTally& operator[](NodeId node) {
+    bool inserted;
+    uint32_t at = index_.FindOrInsert(node, static_cast<uint32_t>(all_.size()), &inserted);
+    if (inserted) all_.push_back({node});
+    return all_[at];
+  }
+  std::vector<CandidateTally>& all() { return all_; }
+
+ private:
+  NodeIndexMap index_{1024};
+  std::vector<CandidateTally> all_;
+};
+
+// One seed's walk: steps hops, visits counted into its own map, then folded into all.
+class SeedWalk {
+ public:
+  SeedWalk(const Impl& g, const RandomWalkOptions& o, const std::unordered_set<NodeId>& seeds,
+           Rng& rng, Tallies* all, WalkResult* result)
+      : g_(g), o_(o), seeds_(seeds), rng_(rng), all_(all), result_(result) {}
+
+  void Run(NodeId seed, size_t steps) {
+    NodeId at = seed;
+    size_t hop = 0;
+    bool record = o_.paths_per_candidate > 0;
+    std::vector<PathStep> segment;
+    bool segment_ok = true;  // at most max_path_hops steps since the last restart
+    auto restart = [&] {
+      at = seed;
+      hop = 0;
+      segment.clear();
+      segment_ok = true;
+      ++result_->restarts;
+    };
+    for (size_t step = 0; step < steps; ++step) {
+      if (step % kDeadlineEvery == 0 && o_.deadline.Expired()) {
+        result_->deadline_hit = true;
+        break;
+      }
+      ++result_->steps;
+      const Hop& h = o_.hops[hop];
+      Neighbor next;
+      if (!SampleEdge(g_, at, h, o_.sampling, rng_, &next)) {
+        restart();
+        continue;
+      }
+      if (record && segment_ok) {
+        segment_ok = segment.size() < o_.max_path_hops;
+        if (segment_ok) segment.push_back({at, h.edge_type, h.dir, next.node, next.weight, next.ts});
+      }
+      at = next.node;
+      hop = (hop + 1) % o_.hops.size();
+      if (!Counts(at)) continue;
+      if (Visit(at, record && segment_ok ? &segment : nullptr)) {
+        result_->early_stopped = true;
+        break;
+      }
+      if (rng_.Uniform() < o_.restart) restart();
+    }
+    Fold();
+  }
+
+ private:
+  bool Counts(NodeId node) const {
+    if (o_.exclude_seeds && seeds_.count(node) > 0) return false;
+    return o_.target_type == kInvalidType || TypeOfNode(g_, node) == o_.target_type;
+  }
+
+  // Counts a visit; true when the early-stopping condition is now met.
+  bool Visit(NodeId node, const std::vector<PathStep>* path) {
+    bool inserted;
+    uint32_t at = index_.FindOrInsert(node, static_cast<uint32_t>(counts_.size()), &inserted);
+    if (inserted) counts_.push_back({node, 0});
+    uint32_t c = ++counts_[at].second;
+    if (path != nullptr) (*all_)[node].paths.Add(*path);
+    if (c == o_.early_stop_visits) ++frequent_;
+    return o_.early_stop_candidates > 0 && frequent_ >= o_.early_stop_candidates;
+  }
+
+  void Fold() {
+    for (const auto& [node, c] : counts_) {
+      CandidateTally& t = (*all_)[node];
+      t.sqrt_sum += std::sqrt(static_cast<double>(c));
+      t.visits += c;
+    }
+  }
+
+  const Impl& g_;
+  const RandomWalkOptions& o_;
+  const std::unordered_set<NodeId>& seeds_;
+  Rng& rng_;
+  Tallies* all_;
+  WalkResult* result_;
+  NodeIndexMap index_{1024};
+  std::vector<std::pair<NodeId, uint32_t>> counts_;  // in first-visit order
+  size_t frequent_ = 0;  // nodes with at least early_stop_visits visits
+};
+
+std::vector<WalkCandidate> RankCandidates(Tallies* all, size_t paths_per_candidate) {
+  std::vector<WalkCandidate> out;
+  out.reserve(all->all().size());
+  for (CandidateTally& t : all->all()) {
+    if (t.visits == 0) continue;
+    WalkCandidate c{t.node, t.sqrt_sum * t.sqrt_sum, t.visits, {}};
+    std::vector<WalkPath>& paths = t.paths.paths;
+    std::stable_sort(paths.begin(), paths.end(),
+                     [](const WalkPath& a, const WalkPath& b) { return a.visits > b.visits; });
+    if (paths.size() > paths_per_candidate) paths.resize(paths_per_candidate);
+    c.paths = std::move(paths);
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const WalkCandidate& a, const WalkCandidate& b) {
+    return a.score != b.score ? a.score > b.score : a.node < b.node;
+  });
+  return out;
+}
+
+template <typename T>
+void SortByScore(std::vector<std::pair<NodeId, T>>* scores) {
+  std::sort(scores->begin(), scores->end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+}
+
+}  // namespace
+
+Result<WalkResult> RandomWalk(const Graph& graph, const std::vector<Seed>& seeds,
+                              const RandomWalkOptions& options) {
+  PW_RETURN_IF_ERROR(CheckWalkOptions(options));
+  const Impl& g = GraphAccess::Get(graph);
+  WalkResult result;
+  std::vector<Seed> usable = UsableSeeds(g, seeds);
+  if (usable.empty()) return result;
+  double total_weight = 0;
+  std::unordered_set<NodeId> seed_set;
+  for (const Seed& s : usable) {
+    total_weight += s.weight;
+    seed_set.insert(s.node);
+  }
+  Rng rng(options.random_seed);
+  Tallies all;
+  size_t assigned = 0;
+  for (size_t i = 0; i < usable.size() && !result.deadline_hit; ++i) {
+    // Steps in proportion to the seed's weight; the last seed takes what rounding left.
+    size_t steps = i + 1 == usable.size()
+                       ? options.total_steps - assigned
+                       : static_cast<size_t>(static_cast<double>(options.total_steps) *
+                                             usable[i].weight / total_weight);
+    steps = std::min(steps, options.total_steps - assigned);
+    assigned += steps;
+    SeedWalk walk(g, options, seed_set, rng, &all, &result);
+    walk.Run(usable[i].node, steps);
+  }
+  result.candidates = RankCandidates(&all, options.paths_per_candidate);
+  return result;
+}
+
+// ---- Personalized PageRank ----------------------------------------------------------------------
+
+namespace {
+
+struct Edge {
+  NodeId node;
+  double weight;
+};
+
+// Node u's edges over the hops (weights as transition weights) and their total.
+double ReadEdges(const Impl& g, NodeId u, const PushOptions& o, std::vector<Edge>* out) {
+  out->clear();
+  double total = 0;
+  if (!g.Valid(u)) return 0;
+  std::shared_lock lock(g.Stripe(u));
+  const NodeSlot& slot = g.Slot(u);
+  for (const Hop& hop : o.hops) {
+    const AdjList* list = slot.FindList(hop.edge_type, hop.dir);
+    if (list == nullptr) continue;
+    for (const Neighbor& n : list->items) {
+      double w = o.weighted ? UsableWeight(n.weight) : 1.0;
+      if (w <= 0) continue;
+      out->push_back({n.node, w});
+      total += w;
+    }
+  }
+  return total;
+}
+
+size_t DegreeOver(const Impl& g, NodeId u, const std::vector<Hop>& hops) {
+  if (!g.Valid(u)) return 0;
+  std::shared_lock lock(g.Stripe(u));
+  size_t d = 0;
+  for (const Hop& hop : hops) {
+    if (const AdjList* list = g.Slot(u).FindList(hop.edge_type, hop.dir)) d += list->items.size();
+  }
+  return d;
+}
+
+class Pusher {
+ public:
+  Pusher(const Impl& g, const PushOptions& o, std::vector<Seed> seeds, double total_weight)
+      : g_(g), o_(o), seeds_(std::move(seeds)), total_weight_(total_weight) {}
+
+  PushResult Run() {
+    PushResult result;
+    for (const Seed& s : seeds_) AddResidual(s.node, s.weight / total_weight_);
+    std::vector<Edge> edges;
+    while (!queue_.empty()) {
+      if (result.pushes >= o_.max_pushes) break;
+      if (result.pushes % kDeadlineEvery == 0 && o_.deadline.Expired()) {
+        result.deadline_hit = true;
+        break;
+      }
+      uint32_t u = queue_.back();
+      queue_.pop_back();
+      nodes_[u].queued = false;
+      Push(u, &edges);
+      ++result.pushes;
+    }
+    result.converged = queue_.empty();
+    for (const State& n : nodes_) {
+      result.residual_sum += n.residual;
+      if (n.estimate > 0) result.scores.push_back({n.node, n.estimate});
+    }
+    SortByScore(&result.scores);
+    return result;
+  }
+
+ private:
+  struct State {
+    NodeId node;
+    double estimate = 0;
+    double residual = 0;
+    size_t degree = 0;
+    bool queued = false;
+  };
+
+  void Push(uint32_t u, std::vector<Edge>* edges) {
+    double r = nodes_[u].residual;
+    nodes_[u].residual = 0;
+    nodes_[u].estimate += o_.alpha * r;
+    double mass = (1 - o_.alpha) * r;
+    double total = ReadEdges(g_, nodes_[u].node, o_, edges);
+    if (total <= 0) {  // no edge to follow: the mass returns to the teleport distribution
+      for (const Seed& s : seeds_) AddResidual(s.node, mass * s.weight / total_weight_);
+      return;
+    }
+    for (const Edge& e : *edges) AddResidual(e.node, mass * e.weight / total);
+  }
+
+  void AddResidual(NodeId v, double amount) {
+    bool inserted;
+    uint32_t at = index_.FindOrInsert(v, static_cast<uint32_t>(nodes_.size()), &inserted);
+    if (inserted) nodes_.push_back({v, 0, 0, DegreeOver(g_, v, o_.hops), false});
+    State& n = nodes_[at];
+    n.residual += amount;
+    if (!n.queued &&
+        n.residual >= o_.epsilon * static_cast<double>(std::max<size_t>(1, n.degree))) {
+      n.queued = true;
+      queue_.push_back(at);
+    }
+  }
+
+  const Impl& g_;
+  const PushOptions& o_;
+  const std::vector<Seed> seeds_;
+  const double total_weight_;
+  NodeIndexMap index_{1024};
+  std::vector<State> nodes_;     // in first-touch order
+  std::vector<uint32_t> queue_;  // positions in nodes_ over their threshold
+};
+
+}  // namespace
+
+Result<PushResult> PersonalizedPageRank(const Graph& graph, const std::vector<Seed>& seeds,
+                                        const PushOptions& options) {
+  PW_RETURN_IF_ERROR(CheckHops(options.hops, "personalized PageRank"));
+  if (!(options.alpha > 0 && options.alpha < 1)) {
+    return Status::InvalidArgument("the teleport probability alpha must be in (0, 1)");
+  }
+  if (!(options.epsilon > 0) || !std::isfinite(options.epsilon)) {
+    return Status::InvalidArgument("the residual threshold epsilon must be positive");
+  }
+  const Impl& g = GraphAccess::Get(graph);
+  std::vector<Seed> usable = UsableSeeds(g, seeds);
+  if (usable.empty()) return PushResult{};
+  double total_weight = 0;
+  for (const Seed& s : usable) total_weight += s.weight;
+  return Pusher(g, options, std::move(usable), total_weight).Run();
+}
+
+// ---- RP3beta ------------------------------------------------------------------------------------
+
+namespace {
+
+// The transition probabilities of node's list (its strongest max_neighbors edges when capped),
+// each raised to alpha.
+void Transitions(const Impl& g, NodeId node, Hop hop, const Rp3Options& o,
+                 std::vector<Edge>* out) {
+  out->clear();
+  if (!g.Valid(node)) return;
+  std::shared_lock lock(g.Stripe(node));
+  const AdjList* list = g.Slot(node).FindList(hop.edge_type, hop.dir);
+  if (list == nullptr || list->items.empty()) return;
+  size_t degree = list->items.size();
+  size_t n = o.max_neighbors == 0 ? degree : std::min(o.max_neighbors, degree);
+  double total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Neighbor& nb = list->items[n < degree ? list->RankedAt(i) : i];
+    double w = o.weighted ? UsableWeight(nb.weight) : 1.0;
+    if (w <= 0) continue;
+    out->push_back({nb.node, w});
+    total += w;
+  }
+  for (Edge& e : *out) e.weight = std::pow(e.weight / total, o.alpha);
+}
+
+Direction Reverse(Direction d) { return d == Direction::kOut ? Direction::kIn : Direction::kOut; }
+
+}  // namespace
+
+Result<Rp3Result> Rp3Beta(const Graph& graph, NodeId user, const Rp3Options& options) {
+  if (!(options.alpha > 0) || !std::isfinite(options.alpha) || !(options.beta >= 0) ||
+      !std::isfinite(options.beta)) {
+    return Status::InvalidArgument("RP3beta needs alpha > 0 and beta >= 0");
+  }
+  const Impl& g = GraphAccess::Get(graph);
+  const Hop forward = options.relation;
+  const Hop backward{forward.edge_type, Reverse(forward.dir)};
+  Rp3Result result;
+  NodeIndexMap index{1024};
+  std::vector<std::pair<NodeId, double>>& scores = result.scores;  // in first-reach order
+  std::vector<Edge> items, users, reached;
+  Transitions(g, user, forward, options, &items);
+  size_t work = 0;
+  for (const Edge& j : items) {
+    Transitions(g, j.node, backward, options, &users);
+    for (const Edge& v : users) {
+      if (++work % kDeadlineEvery == 0 && options.deadline.Expired()) {
+        result.deadline_hit = true;
+        break;
+      }
+      Transitions(g, v.node, forward, options, &reached);
+      double pv = j.weight * v.weight;
+      for (const Edge& i : reached) {
+        bool inserted;
+        uint32_t at = index.FindOrInsert(i.node, static_cast<uint32_t>(scores.size()), &inserted);
+        if (inserted) scores.push_back({i.node, 0.0});
+        scores[at].second += pv * i.weight;
+      }
+    }
+    if (result.deadline_hit) break;
+  }
+  const std::vector<Hop> popularity_list = {backward};
+  for (auto& [item, score] : scores) {
+    size_t popularity = DegreeOver(g, item, popularity_list);
+    score /= std::pow(static_cast<double>(std::max<size_t>(1, popularity)), options.beta);
+  }
+  SortByScore(&scores);
+  return result;
+}
+
+}  // namespace pathwise::graph
