@@ -47,34 +47,37 @@ double RecencyFactor(const SamplingOptions& s, int64_t ts) {
   return std::exp2(-age / static_cast<double>(s.half_life_ms));
 }
 
-// Draws one edge of node's (hop.edge_type, hop.dir) list under its stripe (graph/walks.h,
-// SamplingOptions). False when the node has no such edge.
-bool SampleEdge(const Impl& g, NodeId node, const Hop& hop, const SamplingOptions& s, Rng& rng,
-                Neighbor* out) {
-  if (!g.Valid(node)) return false;
-  std::shared_lock lock(g.Stripe(node));
+// The list a hop follows from a node's slot. REQUIRES: the node's stripe is held.
+const AdjList* HopList(const Impl& g, NodeId node, const Hop& hop) {
   const AdjList* list = g.Slot(node).FindList(hop.edge_type, hop.dir);
-  if (list == nullptr || list->items.empty()) return false;
-  size_t degree = list->items.size();
-  size_t n = s.max_neighbors == 0 ? degree : std::min(s.max_neighbors, degree);
-  bool capped = n < degree;
-  auto at = [&](size_t i) -> const Neighbor& {
-    return list->items[capped ? list->RankedAt(i) : i];
-  };
-  bool biased = s.weighted || s.half_life_ms > 0;
-  double top = s.weighted ? UsableWeight(list->items[list->RankedAt(0)].weight) : 1.0;
-  if (!biased || top <= 0) {
-    *out = at(rng.Below(n));
-    return true;
-  }
-  for (int tries = 0; tries < kMaxSampleTries; ++tries) {
-    *out = at(rng.Below(n));
-    double chance = (s.weighted ? UsableWeight(out->weight) / top : 1.0) *
-                    RecencyFactor(s, out->ts);
-    if (rng.Uniform() < chance) break;
-  }
-  return true;
+  return list == nullptr || list->items.empty() ? nullptr : list;
 }
+
+// How many of the list's entries a hop may choose from (its strongest when capped).
+size_t Choices(const AdjList& list, const SamplingOptions& s) {
+  size_t degree = list.items.size();
+  return s.max_neighbors == 0 ? degree : std::min(s.max_neighbors, degree);
+}
+
+// Completes a draw from list (graph/walks.h, SamplingOptions) whose first uniform candidate is
+// items[first]: accepted outright when unbiased, else by rejection against the list's largest
+// weight with further uniform candidates. REQUIRES: the stripe is held; first < items.size().
+Neighbor Draw(const AdjList& list, size_t first, const SamplingOptions& s, Rng& rng) {
+  Neighbor out = list.items[first];
+  bool biased = s.weighted || s.half_life_ms > 0;
+  double top = s.weighted ? UsableWeight(list.items[list.RankedAt(0)].weight) : 1.0;
+  if (!biased || top <= 0) return out;
+  size_t n = Choices(list, s);
+  bool capped = n < list.items.size();
+  for (int tries = 1;; ++tries) {
+    double chance = (s.weighted ? UsableWeight(out.weight) / top : 1.0) * RecencyFactor(s, out.ts);
+    if (tries == kMaxSampleTries || rng.Uniform() < chance) return out;
+    size_t i = rng.Below(n);
+    out = list.items[capped ? list.RankedAt(i) : i];
+  }
+}
+
+void Prefetch(const void* address) { __builtin_prefetch(address, 0, 1); }
 
 TypeId TypeOfNode(const Impl& g, NodeId node) {
   if (!g.Valid(node)) return kInvalidType;
@@ -168,7 +171,23 @@ class Tallies {
   std::vector<CandidateTally> all_;
 };
 
-// One seed's walk: steps hops, visits counted into its own map, then folded into all.
+// One walker of a seed's walk, and where it is in its pipeline of reads. A hop is four reads
+// that depend on each other (the node's slot, its list directory, an entry's rank position when
+// the list is capped, the entry); each stage reads what the previous one prefetched and
+// prefetches the next, so while one walker waits for memory the others compute.
+struct Lane {
+  enum class Stage : uint8_t { kLists, kEntry, kRanked, kDraw };
+  Stage stage = Stage::kLists;
+  NodeId at = kInvalidNode;
+  size_t hop = 0;
+  bool arrived = false;  // reached `at` by a hop whose visit is not counted yet
+  size_t pick = 0;       // kRanked: a rank among the choices; kDraw: a position in the list
+  std::vector<PathStep> segment;
+  bool segment_ok = true;  // at most max_path_hops steps since the last restart
+};
+
+// One seed's walk: `lanes` walkers from the seed share its steps; visits are counted into the
+// seed's own tally, then folded into all.
 class SeedWalk {
  public:
   SeedWalk(const Impl& g, const RandomWalkOptions& o, const std::unordered_set<NodeId>& seeds,
@@ -176,50 +195,146 @@ class SeedWalk {
       : g_(g), o_(o), seeds_(seeds), rng_(rng), all_(all), result_(result) {}
 
   void Run(NodeId seed, size_t steps) {
-    NodeId at = seed;
-    size_t hop = 0;
-    bool record = o_.paths_per_candidate > 0;
-    std::vector<PathStep> segment;
-    bool segment_ok = true;  // at most max_path_hops steps since the last restart
-    auto restart = [&] {
-      at = seed;
-      hop = 0;
-      segment.clear();
-      segment_ok = true;
-      ++result_->restarts;
-    };
-    for (size_t step = 0; step < steps; ++step) {
-      if (step % kDeadlineEvery == 0 && o_.deadline.Expired()) {
+    seed_ = seed;
+    std::vector<Lane> lanes(std::clamp<size_t>(o_.lanes, 1, 64));
+    for (Lane& lane : lanes) lane.at = seed;
+    size_t done = 0;
+    for (size_t turn = 0; done < steps && !stop_; ++turn) {
+      if (turn % kDeadlineEvery == 0 && o_.deadline.Expired()) {
         result_->deadline_hit = true;
         break;
       }
-      ++result_->steps;
-      const Hop& h = o_.hops[hop];
-      Neighbor next;
-      if (!SampleEdge(g_, at, h, o_.sampling, rng_, &next)) {
-        restart();
-        continue;
-      }
-      if (record && segment_ok) {
-        segment_ok = segment.size() < o_.max_path_hops;
-        if (segment_ok) segment.push_back({at, h.edge_type, h.dir, next.node, next.weight, next.ts});
-      }
-      at = next.node;
-      hop = (hop + 1) % o_.hops.size();
-      if (!Counts(at)) continue;
-      if (Visit(at, record && segment_ok ? &segment : nullptr)) {
-        result_->early_stopped = true;
-        break;
-      }
-      if (rng_.Uniform() < o_.restart) restart();
+      if (Advance(lanes[turn % lanes.size()])) ++done;
     }
+    result_->steps += done;
+    if (stop_) result_->early_stopped = true;
+    for (Lane& lane : lanes) CountArrival(lane);  // the visits of hops that just finished
     Fold();
   }
 
  private:
-  bool Counts(NodeId node) const {
+  using Stage = Lane::Stage;
+
+  // Runs the lane's next stage; true when it completed a hop (a dead end counts as one).
+  bool Advance(Lane& lane) {
+    std::shared_lock lock(g_.Stripe(lane.at));
+    switch (lane.stage) {
+      case Stage::kLists:
+        return Arrive(lane, lock);
+      case Stage::kEntry:
+        return PickEntry(lane, lock);
+      case Stage::kRanked:
+        return ResolveRank(lane);
+      case Stage::kDraw:
+        return TakeHop(lane, lock);
+    }
+    return false;
+  }
+
+  // The lane's slot is cached: counts the visit that brought it here (then maybe restarts) and
+  // prefetches the list directory.
+  bool Arrive(Lane& lane, std::shared_lock<RwSpinLock>& lock) {
+    if (lane.arrived) {
+      lane.arrived = false;
+      if (CountVisit(lane, g_.Slot(lane.at).type) && rng_.Uniform() < o_.restart) {
+        lock.unlock();
+        Restart(lane);
+        lock = std::shared_lock(g_.Stripe(lane.at));
+      }
+    }
+    Prefetch(g_.Slot(lane.at).lists.data());
+    lane.stage = Stage::kEntry;
+    return false;
+  }
+
+  // Draws the entry's rank (or position) and prefetches it. A node without the hop's edges
+  // restarts the walk.
+  bool PickEntry(Lane& lane, std::shared_lock<RwSpinLock>& lock) {
+    const AdjList* list = HopList(g_, lane.at, o_.hops[lane.hop]);
+    if (list == nullptr) {
+      lock.unlock();
+      Restart(lane);
+      return true;
+    }
+    size_t n = Choices(*list, o_.sampling);
+    lane.pick = rng_.Below(n);
+    if (n < list->items.size()) {
+      Prefetch(list->ranked.data() + lane.pick);
+      lane.stage = Stage::kRanked;
+    } else {
+      Prefetch(list->items.data() + lane.pick);
+      lane.stage = Stage::kDraw;
+    }
+    return false;
+  }
+
+  // A capped list: turns the drawn rank into a position and prefetches the entry.
+  bool ResolveRank(Lane& lane) {
+    const AdjList* list = HopList(g_, lane.at, o_.hops[lane.hop]);
+    if (list == nullptr) {  // changed since: draw again
+      lane.stage = Stage::kEntry;
+      return false;
+    }
+    size_t n = Choices(*list, o_.sampling);
+    if (lane.pick >= n) lane.pick = rng_.Below(n);
+    lane.pick = list->RankedAt(lane.pick);
+    Prefetch(list->items.data() + lane.pick);
+    lane.stage = Stage::kDraw;
+    return false;
+  }
+
+  // Completes the draw, moves the lane and prefetches the next node's slot.
+  bool TakeHop(Lane& lane, std::shared_lock<RwSpinLock>& lock) {
+    const Hop& h = o_.hops[lane.hop];
+    const AdjList* list = HopList(g_, lane.at, h);
+    if (list == nullptr || lane.pick >= list->items.size()) {  // changed since: draw again
+      lane.stage = Stage::kEntry;
+      return false;
+    }
+    Neighbor next = Draw(*list, lane.pick, o_.sampling, rng_);
+    lock.unlock();
+    if (o_.paths_per_candidate > 0 && lane.segment_ok) {
+      lane.segment_ok = lane.segment.size() < o_.max_path_hops;
+      if (lane.segment_ok) {
+        lane.segment.push_back({lane.at, h.edge_type, h.dir, next.node, next.weight, next.ts});
+      }
+    }
+    lane.at = g_.Valid(next.node) ? next.node : seed_;
+    lane.hop = (lane.hop + 1) % o_.hops.size();
+    lane.arrived = true;
+    lane.stage = Stage::kLists;
+    Prefetch(&g_.Slot(lane.at));
+    return true;
+  }
+
+  // Counts the lane's visit to its node of this type, if it counts; true when it did.
+  bool CountVisit(Lane& lane, TypeId type) {
+    if (!Counts(lane.at, type)) return false;
+    bool record = o_.paths_per_candidate > 0 && lane.segment_ok;
+    if (Visit(lane.at, record ? &lane.segment : nullptr)) stop_ = true;
+    return true;
+  }
+
+  // At the end of the walk: the visit of a lane whose last hop is not counted yet.
+  void CountArrival(Lane& lane) {
+    if (!lane.arrived || stop_) return;
+    lane.arrived = false;
+    CountVisit(lane, TypeOfNode(g_, lane.at));
+  }
+
+  void Restart(Lane& lane) {
+    lane.at = seed_;
+    lane.hop = 0;
+    lane.arrived = false;
+    lane.segment.clear();
+    lane.segment_ok = true;
+    lane.stage = Stage::kLists;
+    ++result_->restarts;
+  }
+
+  bool Counts(NodeId node, TypeId type) const {
     if (o_.exclude_seeds && seeds_.count(node) > 0) return false;
-    return o_.target_type == kInvalidType || TypeOfNode(g_, node) == o_.target_type;
+    return o_.target_type == kInvalidType || type == o_.target_type;
   }
 
   // Counts a visit; true when the early-stopping condition is now met.
@@ -247,6 +362,8 @@ class SeedWalk {
   Rng& rng_;
   Tallies* all_;
   WalkResult* result_;
+  NodeId seed_ = kInvalidNode;
+  bool stop_ = false;
   NodeIndexMap index_{1024};
   std::vector<std::pair<NodeId, uint32_t>> counts_;  // in first-visit order
   size_t frequent_ = 0;  // nodes with at least early_stop_visits visits

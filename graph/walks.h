@@ -58,6 +58,10 @@ struct RandomWalkOptions {
   // early_stop_visits visits from it. 0: off.
   size_t early_stop_candidates = 0;
   uint32_t early_stop_visits = 4;
+  // Walkers per seed, interleaved on one thread so that each one's memory reads overlap the
+  // others' work (1..64; 1 walks one hop after another). Changes which walks are drawn, not
+  // their distribution.
+  size_t lanes = 8;
   // Visits to the seeds themselves are not counted.
   bool exclude_seeds = true;
   // Keep up to this many distinct walk paths per candidate, the most frequent first (the walk's

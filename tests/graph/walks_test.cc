@@ -172,11 +172,19 @@ TEST_CASE("a walk stops early once enough candidates have enough visits") {
   o.total_steps = 1000;
   o.early_stop_candidates = 1;
   o.early_stop_visits = 4;
+  o.lanes = 1;
   auto walk = graph::RandomWalk(*f.g, {{f.I("a"), 1}}, o);
   REQUIRE(walk.ok());
   CHECK(walk->early_stopped);
   CHECK(walk->steps == 4);
   CHECK(walk->candidates.at(0).visits == 4);
+  // Interleaved walkers stop at the same condition; the others' hops in flight finish first.
+  o.lanes = 8;
+  auto lanes = graph::RandomWalk(*f.g, {{f.I("a"), 1}}, o);
+  REQUIRE(lanes.ok());
+  CHECK(lanes->early_stopped);
+  CHECK(lanes->steps <= 4 + 8);
+  CHECK(lanes->candidates.at(0).visits == 4);
 }
 
 TEST_CASE("walk paths are real edges from a seed to the candidate, most visited first") {
