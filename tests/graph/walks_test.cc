@@ -2,9 +2,11 @@
 // against exact values computed here on small graphs.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "graph/walks.h"
@@ -376,4 +378,40 @@ TEST_CASE("RP3beta scores equal a brute-force computation on a small bipartite g
   }
   o.beta = -1;
   CHECK_FALSE(graph::Rp3Beta(*f.g, f.U("u2"), o).ok());
+}
+
+TEST_CASE("walks and PageRank run concurrently with edge writes and see only real edges") {
+  Fixture f;
+  BuildRatings(f);
+  std::vector<NodeId> users, items;
+  for (int k = 0; k < 50; ++k) users.push_back(f.U("w" + std::to_string(k)));
+  for (int k = 0; k < 50; ++k) items.push_back(f.I("x" + std::to_string(k)));
+  std::atomic<bool> done{false};
+  // The single writer: adds, reweights and removes ratings while the readers walk.
+  std::thread writer([&] {
+    for (int round = 0; round < 2000; ++round) {
+      NodeId u = users[round % users.size()];
+      NodeId i = items[(round * 7) % items.size()];
+      f.g->PutEdge(u, kRated, i, static_cast<float>(1 + round % 5), 1, round);
+      if (round % 3 == 0) f.g->RemoveEdge(users[(round / 3) % users.size()], kRated, i);
+      f.g->PutEdge(f.U("u1"), kRated, i, 2.0f, 1, round);
+    }
+    done = true;
+  });
+  graph::RandomWalkOptions o = RatingWalk();
+  o.total_steps = 2000;
+  o.paths_per_candidate = 2;
+  graph::PushOptions push;
+  push.hops = o.hops;
+  size_t runs = 0;
+  while (!done || runs < 5) {
+    auto walk = graph::RandomWalk(*f.g, {{f.U("u1"), 1.0}}, o);
+    REQUIRE(walk.ok());
+    for (const auto& c : walk->candidates) CHECK(f.g->TypeOf(c.node) == kItem);
+    auto ppr = graph::PersonalizedPageRank(*f.g, {{f.U("u1"), 1.0}}, push);
+    REQUIRE(ppr.ok());
+    CHECK(ppr->converged);
+    ++runs;
+  }
+  writer.join();
 }
