@@ -17,7 +17,7 @@ size_t PlanCache::EntryBytes(size_t key_bytes, const Plan& plan) {
 std::shared_ptr<const Plan> PlanCache::Get(std::string_view text, uint64_t schema_version) {
   if (max_entries_ == 0 || max_bytes_ == 0) return nullptr;
   std::string key = Key(text, schema_version);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
@@ -30,7 +30,7 @@ void PlanCache::Put(std::string_view text, uint64_t schema_version,
   std::string key = Key(text, schema_version);
   const size_t bytes = EntryBytes(key.size(), *plan);
   if (bytes > max_bytes_) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = index_.find(key);
   if (it != index_.end()) {
     Entry& entry = *it->second;
@@ -55,12 +55,12 @@ void PlanCache::EvictLocked() {
 }
 
 size_t PlanCache::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return lru_.size();
 }
 
 size_t PlanCache::bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return bytes_;
 }
 

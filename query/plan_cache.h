@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "query/plan.h"
+#include "storage/mutex.h"
 
 namespace pathwise::query {
 
@@ -38,14 +38,15 @@ class PlanCache {
     std::shared_ptr<const Plan> plan;
     size_t bytes = 0;
   };
-  void EvictLocked();
+  void EvictLocked() PW_REQUIRES(mu_);
 
   const size_t max_entries_;
   const size_t max_bytes_;
-  mutable std::mutex mu_;
-  size_t bytes_ = 0;
-  std::list<Entry> lru_;  // front: most recently used
-  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into Entry::key
+  mutable Mutex mu_;
+  size_t bytes_ PW_GUARDED_BY(mu_) = 0;
+  std::list<Entry> lru_ PW_GUARDED_BY(mu_);  // front: most recently used
+  // Views into Entry::key.
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_ PW_GUARDED_BY(mu_);
 };
 
 }  // namespace pathwise::query

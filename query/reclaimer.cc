@@ -6,40 +6,41 @@ Reclaimer::Reclaimer() : thread_([this] { Loop(); }) {}
 
 Reclaimer::~Reclaimer() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
 void Reclaimer::Enqueue(std::unique_ptr<Garbage> garbage) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(std::move(garbage));
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void Reclaimer::Drain() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
+  MutexLock lock(&mu_);
+  while (!queue_.empty() || busy_ != 0) cv_.Wait(&mu_);
 }
 
 void Reclaimer::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_ and nothing left
+    while (!stop_ && queue_.empty()) cv_.Wait(&mu_);
+    if (queue_.empty()) break;  // stop_ and nothing left
     std::unique_ptr<Garbage> garbage = std::move(queue_.front());
     queue_.pop_front();
     ++busy_;
-    lock.unlock();
+    mu_.Unlock();
     garbage.reset();
-    lock.lock();
+    mu_.Lock();
     --busy_;
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
+  mu_.Unlock();
 }
 
 }  // namespace pathwise::query

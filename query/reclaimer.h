@@ -8,12 +8,12 @@
 // than the budgets count.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <utility>
+
+#include "storage/mutex.h"
 
 namespace pathwise::query {
 
@@ -43,14 +43,14 @@ class Reclaimer {
     explicit Held(T&& v) : value(std::move(v)) {}
     T value;
   };
-  void Enqueue(std::unique_ptr<Garbage> garbage);
-  void Loop();
+  void Enqueue(std::unique_ptr<Garbage> garbage) PW_EXCLUDES(mu_);
+  void Loop() PW_EXCLUDES(mu_);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Garbage>> queue_;  // GUARDED_BY(mu_)
-  size_t busy_ = 0;                             // GUARDED_BY(mu_): being destroyed now
-  bool stop_ = false;                           // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::unique_ptr<Garbage>> queue_ PW_GUARDED_BY(mu_);
+  size_t busy_ PW_GUARDED_BY(mu_) = 0;  // being destroyed now
+  bool stop_ PW_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

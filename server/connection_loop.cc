@@ -15,7 +15,7 @@
 namespace pathwise::server {
 
 bool ClientCounts::TryAcquire(const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   size_t& open = open_[address];
   if (open >= max_per_client_) {
     if (open == 0) open_.erase(address);
@@ -26,14 +26,14 @@ bool ClientCounts::TryAcquire(const std::string& address) {
 }
 
 void ClientCounts::Release(const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = open_.find(address);
   if (it == open_.end()) return;
   if (--it->second == 0) open_.erase(it);
 }
 
 size_t ClientCounts::open(const std::string& address) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = open_.find(address);
   return it == open_.end() ? 0 : it->second;
 }

@@ -22,12 +22,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include <httplib.h>
 
 #include "server/metrics.h"
+#include "storage/mutex.h"
 #include "server/transport.h"
 
 namespace pathwise::server {
@@ -55,8 +55,8 @@ class ClientCounts {
 
  private:
   const size_t max_per_client_;
-  mutable std::mutex mu_;
-  std::map<std::string, size_t> open_;  // guarded by mu_; addresses with no connection removed
+  mutable Mutex mu_;
+  std::map<std::string, size_t> open_ PW_GUARDED_BY(mu_);  // addresses with none are removed
 };
 
 class LimitedServer : public httplib::Server {

@@ -4,15 +4,15 @@
 // cap instead: a connection waits only when max_threads connections are already open.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include <httplib.h>
+
+#include "storage/mutex.h"
 
 namespace pathwise::server {
 
@@ -29,16 +29,16 @@ class ConnectionPool : public httplib::TaskQueue {
   size_t threads() const;
 
  private:
-  void StartThreadLocked();
-  void Work();
+  void StartThreadLocked() PW_REQUIRES(mu_);
+  void Work() PW_EXCLUDES(mu_);
 
   const size_t max_threads_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mu_
-  std::vector<std::thread> threads_;         // guarded by mu_
-  size_t idle_ = 0;                          // guarded by mu_
-  bool shutdown_ = false;                    // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> tasks_ PW_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_ PW_GUARDED_BY(mu_);
+  size_t idle_ PW_GUARDED_BY(mu_) = 0;
+  bool shutdown_ PW_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace pathwise::server
