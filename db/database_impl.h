@@ -67,8 +67,12 @@ struct Database::Impl {
   std::thread checkpointer;
   std::mutex checkpoint_mu;
   std::condition_variable checkpoint_cv;
-  bool stop_checkpoints = false;  // guarded by checkpoint_mu
+  bool stop_checkpoints = false;  // guarded by checkpoint_mu; also stops the expirer
   void CheckpointLoop();
+  // Impression retention (DatabaseOptions::impression_retention_days): expires at start, then
+  // hourly, until stop_checkpoints.
+  std::thread expirer;
+  void ExpiryLoop(Database* db);
 
   std::shared_ptr<const Schema> CurrentSchema() const {
     std::lock_guard<std::mutex> lock(schema_mu);

@@ -50,7 +50,7 @@ Status Database::Impl::CommitGroup(const std::vector<Writer*>& group, bool sync)
   for (Writer* x : group) {
     for (size_t i = 0; i < x->sets->size(); ++i) {
       WriteOutcome& outcome = (*x->outcomes)[i];
-      outcome.status = StageSet(view, (*x->sets)[i], &staged, &outcome.duplicate);
+      outcome.status = StageSet(view, (*x->sets)[i], &staged, &outcome);
     }
   }
   if (staged.batch.Count() == 0) return Status::OK();
@@ -96,7 +96,10 @@ Status Database::Impl::RunWriter(Writer* w) {
     if (failed.ok()) failed = status;
     for (Writer* x : group) {
       for (auto& outcome : *x->outcomes) {
-        if (outcome.status.ok() && !outcome.duplicate) outcome.status = status;
+        if (outcome.status.ok() && !outcome.duplicate) {
+          outcome.status = status;
+          outcome.attributed = outcome.unattributed = 0;
+        }
       }
     }
   }
