@@ -85,6 +85,9 @@ struct DeciderOptions {
   // Log every decision's impressions (subject to the surface's sample rate) before answering
   // (docs/feedback-loop.md). Off only to measure what logging costs.
   bool log_impressions = true;
+  // Wait for the log write's fsync (durable across power loss). false: the write is in the WAL
+  // (durable across a process crash) but not synced; for measuring what the fsync costs.
+  bool sync_impressions = true;
 };
 
 class Decider {

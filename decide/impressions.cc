@@ -47,7 +47,7 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, json* a
                   {"items", std::move(items)}};
   WriteSet set;
   set.ops.push_back(std::move(write));
-  Status logged = db->Apply(set, WriteOptions{/*sync=*/true});
+  Status logged = db->Apply(set, WriteOptions{options.sync_impressions});
   if (logged.ok()) {
     (*answer)["impression_logged"] = true;
     Count("impressions_logged");
