@@ -145,6 +145,11 @@ Result<Properties> PropertiesFromJson(const nlohmann::json& props, std::string_v
 
 struct WriteOptions {
   bool sync = true;  // wait for fsync before returning (the WAL is always on)
+  // The most the call waits for the writer role when another write, a load, a backup or a
+  // snapshot holds it (0: no bound). When it passes before a group commit took the sets, they
+  // are withdrawn unwritten and fail with DeadlineExceeded; once taken, the call waits for that
+  // commit (a group commit, never an exclusive task).
+  int64_t max_queue_wait_ms = 0;
 };
 
 struct WriteOutcome {

@@ -38,6 +38,8 @@ struct Database::Impl {
     const std::vector<WriteSet>* sets = nullptr;
     std::vector<WriteOutcome>* outcomes = nullptr;
     bool sync = true;
+    int64_t max_queue_wait_ms = 0;  // WriteOptions::max_queue_wait_ms
+    bool taken = false;             // a leader put it into its group (it can no longer withdraw)
     std::function<Status()> exclusive;
     bool run_when_failed = false;  // exclusive tasks only: run even after a storage fault
     Status status;                 // of the group commit (or of the exclusive task)

@@ -85,6 +85,10 @@ struct DeciderOptions {
   // Log every decision's impressions (subject to the surface's sample rate) before answering
   // (docs/feedback-loop.md). Off only to measure what logging costs.
   bool log_impressions = true;
+  // The most a decision waits for the writer role to log its impressions (a bulk load, backup or
+  // index snapshot holds it for long); beyond it the decision answers unlogged with reason
+  // impression_log_failed.
+  int64_t impression_max_queue_wait_ms = 20;
   // Wait for the log write's fsync (durable across power loss). false: the write is in the WAL
   // (durable across a process crash) but not synced; for measuring what the fsync costs.
   bool sync_impressions = true;

@@ -47,7 +47,10 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, json* a
                   {"items", std::move(items)}};
   WriteSet set;
   set.ops.push_back(std::move(write));
-  Status logged = db->Apply(set, WriteOptions{options.sync_impressions});
+  WriteOptions write_options;
+  write_options.sync = options.sync_impressions;
+  write_options.max_queue_wait_ms = options.impression_max_queue_wait_ms;
+  Status logged = db->Apply(set, write_options);
   if (logged.ok()) {
     (*answer)["impression_logged"] = true;
     Count("impressions_logged");

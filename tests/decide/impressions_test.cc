@@ -7,8 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <istream>
+#include <mutex>
+#include <streambuf>
+#include <thread>
 
 #include "tests/decide/decide_fixture.h"
 
@@ -256,6 +261,64 @@ TEST_CASE("the database expires impressions older than the retention when it ope
   for (int i = 0; i < 200 && db->GetRecommendation(old_id).ok(); ++i) usleep(10000);
   CHECK(db->GetRecommendation(old_id).status().code() == Status::Code::kNotFound);
   CHECK(db->GetRecommendation(new_id).ok());
+}
+
+// A stream whose first read blocks until Release(), then ends: a bulk load reading it holds the
+// writer role until then.
+class BlockingStreambuf : public std::streambuf {
+ public:
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  void WaitUntilRead() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return reading_; });
+  }
+
+ protected:
+  int_type underflow() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    reading_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return released_; });
+    return traits_type::eof();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool reading_ = false;
+  bool released_ = false;
+};
+
+TEST_CASE("a decision whose log cannot be written in time still answers, with impression_log_failed") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  decide::DeciderOptions options;
+  options.impression_max_queue_wait_ms = 20;
+  f.MakeDecider(options);
+  BlockingStreambuf buf;
+  std::istream in(&buf);
+  std::thread loader([&] { (void)f.db->Load(in); });  // holds the writer role while it reads
+  buf.WaitUntilRead();
+  auto t0 = std::chrono::steady_clock::now();
+  json d = f.Decide("row", {{"user", "u1"}});
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  buf.Release();
+  loader.join();
+  CHECK(d["items"].size() == 5);
+  CHECK(d["impression_logged"] == false);
+  CHECK(DecideFixture::HasReason(d, "impression_log_failed"));
+  CHECK(ms < 1000);
+  CHECK(f.decider->Metrics()["impression_log_failures"] == 1);
+  CHECK(f.db->GetRecommendation(d["recommendation_id"].get<std::string>()).status().code() ==
+        Status::Code::kNotFound);
+  // The writer is free again: the next decision is logged, and the database took no harm.
+  json next = f.Decide("row", {{"user", "u1"}});
+  CHECK(next["impression_logged"] == true);
+  CHECK(f.db->Health().ok());
 }
 
 // The child half of the durability test: started by the parent (fork + exec of this binary)
