@@ -34,9 +34,10 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       and bind times of the largest texts the limits admit.
   decide   [--items N] [--data DIR] [--runs R] [--seconds S] [--threads T] [--open-clients C]
            [--deadline-ms 50] [--source-budget-ms 20] [--fault-ms 200]
-           [--sections latency,cache,fault,overload] [--json FILE]
+           [--sections latency,impressions,cache,fault,overload] [--json FILE]
       Decisions (a surface with a two-source recipe, a fallback, a popular list, three rules)
-      vs the bare recipe query in the same run; the popular-list cache hit vs miss; one source
+      vs the bare recipe query in the same run; impression logging on vs off (same run) and
+      impressions/s logged under concurrent decisions; the popular-list cache hit vs miss; one source
       or the whole recipe delayed by fault injection (T threads); saturation (T threads, closed
       loop), then an open loop at twice that rate from C pacing threads (default 160).
 

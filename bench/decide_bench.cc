@@ -1,7 +1,8 @@
 // `pathwise bench decide`: decisions (decide::Decider, docs/decisions.md) on the shop graph. A
 // surface with a two-source primary recipe, a fallback recipe, a popular list and three rules;
-// measured side by side with the bare recipe query, under an injected 200 ms fault, and at twice
-// the saturation rate (open loop, latency from the scheduled send time).
+// measured side by side with the bare recipe query, with impression logging on and off
+// (docs/feedback-loop.md), under an injected 200 ms fault, and at twice the saturation rate
+// (open loop, latency from the scheduled send time).
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -229,9 +230,10 @@ Tally OpenLoop(decide::Decider& decider, size_t clients, double rate, double sec
   return total;
 }
 
-decide::DeciderOptions Options() {
+decide::DeciderOptions Options(bool log_impressions = true) {
   decide::DeciderOptions options;  // the server's defaults: 8 workers, 64 queued
   options.enable_fault_injection = true;
+  options.log_impressions = log_impressions;
   return options;
 }
 
@@ -239,14 +241,121 @@ decide::DeciderOptions Options() {
 // computed when a decision first needs it (and that takes longer than a 50 ms deadline at 100k
 // items, see the cache section), so one decision for an unknown user computes it here: the
 // measurements below are of the steady state, not of the first seconds after a start.
-std::unique_ptr<decide::Decider> NewDecider(Database* db, size_t users) {
-  auto decider = std::make_unique<decide::Decider>(db, Options());
+std::unique_ptr<decide::Decider> NewDecider(Database* db, size_t users,
+                                            const decide::DeciderOptions& options = Options()) {
+  auto decider = std::make_unique<decide::Decider>(db, options);
   (void)decider->Decide(kSurface, {{"user", "nobody-warmup"}, {"deadline_ms", 10000}});
   std::mt19937_64 rng(7);
   for (int i = 0; i < 20; ++i) {
     (void)decider->Decide(kSurface, {{"user", UserId(rng() % users)}, {"deadline_ms", 5000}});
   }
   return decider;
+}
+
+// Writers applying decision records shaped like `items` for `seconds`, each write synced (as
+// concurrent decisions do). Returns records per second; failures are counted.
+double LogOnly(Database* db, const json& items, size_t writers, double seconds, uint64_t seed,
+               size_t* failures) {
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> records{0}, failed{0};
+  std::vector<std::thread> pool;
+  double start = NowSeconds();
+  for (size_t w = 0; w < writers; ++w) {
+    pool.emplace_back([&, w] {
+      std::mt19937_64 id_rng(seed * 7 + w);
+      while (!stop.load(std::memory_order_relaxed)) {
+        char id[33];
+        std::snprintf(id, sizeof id, "%012llx%020llu",
+                      static_cast<unsigned long long>(NowSeconds() * 1000),
+                      static_cast<unsigned long long>(id_rng() % 10000000000000000000ULL));
+        WriteSet set;
+        set.ops.push_back(ImpressionWrite{
+            id, {{"surface", kSurface}, {"user", "bench"}, {"items", items}}, 86400000});
+        Status s = db->Apply(set, WriteOptions{/*sync=*/true});
+        (s.ok() ? records : failed).fetch_add(1);
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& th : pool) th.join();
+  *failures += failed.load();
+  return records.load() / (NowSeconds() - start);
+}
+
+// Decide with impression logging off, on without fsync and on (synced), interleaved on the same
+// users (one thread); decisions closed-loop on `threads` threads with logging on (impressions/s
+// under concurrent decisions); and the log path alone: many writers applying decision records
+// of k items, each synced, as concurrent decisions would.
+Status MeasureImpressions(Database* db, size_t users, size_t runs, size_t threads,
+                          double seconds, uint64_t seed, int64_t deadline_ms, Report* report) {
+  decide::DeciderOptions unsynced_options = Options(true);
+  unsynced_options.sync_impressions = false;
+  std::unique_ptr<decide::Decider> deciders[3] = {NewDecider(db, users, Options(false)),
+                                                  NewDecider(db, users, unsynced_options),
+                                                  NewDecider(db, users, Options(true))};
+  std::mt19937_64 rng(seed);
+  Tally tallies[3];
+  json record_items = json::array();  // the items of the fullest logged decision
+  for (size_t run = 0; run < runs; ++run) {
+    json req = {{"user", UserId(rng() % users)}};
+    for (size_t i = 0; i < 3; ++i) {
+      size_t which = (run + i) % 3;  // rotate which goes first
+      double t0 = NowSeconds();
+      auto d = deciders[which]->Decide(kSurface, req);
+      tallies[which].Add(d, (NowSeconds() - t0) * 1e6);
+      if (d.ok() && (*d)["items"].size() > record_items.size()) record_items = (*d)["items"];
+    }
+  }
+  // The floor of a synced write on this machine now: one small meta key per Apply.
+  Samples floor;
+  for (size_t i = 0; i < std::min<size_t>(runs, 500); ++i) {
+    WriteSet set;
+    set.ops.push_back(MetaWrite{"bench/fsync_floor", std::to_string(i)});
+    double t0 = NowSeconds();
+    PW_RETURN_IF_ERROR(db->Apply(set, WriteOptions{/*sync=*/true}));
+    floor.Add((NowSeconds() - t0) * 1e6);
+  }
+  report->Latency("impressions.synced_write_floor", floor, "one 20-byte meta write per Apply, synced");
+  Record(report, "impressions.decide_unlogged", tallies[0], "Decide with impression logging off");
+  Record(report, "impressions.decide_logged_unsynced", tallies[1],
+         "impressions written to the WAL, no fsync");
+  Record(report, "impressions.decide_logged", tallies[2], "impressions logged, synced (default)");
+  for (size_t i = 1; i < 3; ++i) {
+    std::string key = i == 1 ? "impressions.unsynced_cost" : "impressions.logging_cost";
+    report->Value(key + "_p50_us",
+                  tallies[i].latency.Percentile(0.5) - tallies[0].latency.Percentile(0.5), "us");
+    report->Value(key + "_p99_us",
+                  tallies[i].latency.Percentile(0.99) - tallies[0].latency.Percentile(0.99), "us",
+                  "target <= 500 us");
+  }
+
+  double elapsed = 0;
+  auto logged = NewDecider(db, users, Options(true));
+  json before = logged->Metrics();
+  Tally concurrent = ClosedLoop(*logged, threads, seconds, users, seed + 1, deadline_ms, &elapsed);
+  json after = logged->Metrics();
+  Record(report, "impressions.concurrent_decide", concurrent,
+         std::to_string(threads) + " threads deciding back to back, logging on");
+  report->Value("impressions.concurrent_decisions_per_second", concurrent.decisions / elapsed,
+                "decisions/s");
+  report->Value("impressions.concurrent_items_logged_per_second",
+                (after.value("impression_items_logged", 0.0) -
+                 before.value("impression_items_logged", 0.0)) / std::max(elapsed, 1e-9),
+                "impressions/s");
+
+  size_t failures = 0;
+  const double per_record = static_cast<double>(record_items.size());
+  for (size_t writers : {threads * 8, threads * 32}) {
+    double rate = LogOnly(db, record_items, writers, std::min(seconds, 5.0), seed + writers, &failures);
+    std::string key = "impressions.log_only_" + std::to_string(writers) + "_writers";
+    report->Value(key + "_records_per_second", rate, "decisions/s", "each write synced");
+    report->Value(key + "_impressions_per_second", rate * per_record, "impressions/s",
+                  std::to_string(record_items.size()) +
+                      " items a record; target >= 50,000 impressions/s");
+  }
+  if (failures > 0) report->Value("impressions.log_only_failures", failures, "writes");
+  return Status::OK();
 }
 
 Status Run(const Flags& flags, Report* report) {
@@ -260,7 +369,7 @@ Status Run(const Flags& flags, Report* report) {
   const int64_t deadline_ms = flags.GetInt("deadline-ms", 50);
   const int64_t source_budget_ms = flags.GetInt("source-budget-ms", 20);
   const int64_t fault_ms = flags.GetInt("fault-ms", 200);
-  const std::string sections = flags.Get("sections", "latency,cache,fault,overload");
+  const std::string sections = flags.Get("sections", "latency,impressions,cache,fault,overload");
   auto section = [&](const char* s) { return sections.find(s) != std::string::npos; };
   report->Info("config", {{"items", gen.items},
                           {"users", gen.users},
@@ -354,7 +463,15 @@ Status Run(const Flags& flags, Report* report) {
     PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
   }
 
-  // 2. The one cache there is: the popular list. Unknown users get empty recipe lists, so the
+  // 2. Impression logging (docs/feedback-loop.md): on vs off in the same run, then throughput.
+  if (section("impressions")) {
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, true));
+    PW_RETURN_IF_ERROR(MeasureImpressions(db.get(), users, runs, threads, seconds,
+                                          gen.seed + 71, deadline_ms, report));
+    PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
+  }
+
+  // 3. The one cache there is: the popular list. Unknown users get empty recipe lists, so the
   // popular list serves them. A miss is the first decision after Invalidate (it waits for the
   // popular query); a hit is every later one.
   if (section("cache")) {
@@ -383,7 +500,7 @@ Status Run(const Flags& flags, Report* report) {
     report->Info("cache.metrics", decider->Metrics());
   }
 
-  // 3. Faults: one source delayed, then the whole primary recipe delayed.
+  // 4. Faults: one source delayed, then the whole primary recipe delayed.
   if (section("fault")) {
     struct Case {
       std::string key;
@@ -419,7 +536,7 @@ Status Run(const Flags& flags, Report* report) {
     PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
   }
 
-  // 4. Saturation (closed loop), then an open loop at twice that rate.
+  // 5. Saturation (closed loop), then an open loop at twice that rate.
   if (section("overload")) {
     for (bool breaker_off : {false, true}) {
       const std::string key = breaker_off ? "overload_no_breaker" : "overload";

@@ -11,5 +11,7 @@ int QueryMain(int argc, char** argv);
 int KeysMain(int argc, char** argv);
 int BackupMain(int argc, char** argv);
 int RestoreMain(int argc, char** argv);
+// `pathwise export impressions --since T --until T [--data DIR]` (cli_export.cc).
+int ExportMain(int argc, char** argv);
 
 }  // namespace pathwise::server

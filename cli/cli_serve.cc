@@ -49,6 +49,9 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --checkpoint-interval-seconds N
                               save changed vector-index snapshots this often, bounding replay
                               after a crash (default 300; 0 = never)
+  --impression-retention-days N
+                              delete logged decisions (impressions and their outcomes) older
+                              than N days, at start and hourly (default 30; 0 = keep forever)
   --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
   --decide-workers N          threads running recipes for decisions (default 8)
   --decide-max-queued N       decisions waiting beyond this answer from a fallback (default 64)
@@ -124,10 +127,12 @@ bool ParseServerLimits(const Args& args, ServerOptions* o) {
          ParseSize(args, "decide-max-queued", &o->decide_max_queued);
 }
 
-// The database's own options: checkpoints and the query engine's memory limits.
+// The database's own options: checkpoints, impression retention and the query engine's memory limits.
 bool ParseDatabaseOptions(const Args& args, DatabaseOptions* db) {
   return ParseBounded(args, "checkpoint-interval-seconds", 0,
                       std::numeric_limits<uint32_t>::max(), &db->checkpoint_interval_seconds) &&
+         ParseBounded(args, "impression-retention-days", 0, 36500,
+                      &db->impression_retention_days) &&
          ParseSize(args, "plan-cache-entries", &db->query_engine.plan_cache_entries) &&
          ParseSize(args, "plan-cache-bytes", &db->query_engine.plan_cache_bytes) &&
          ParseSize(args, "max-total-query-memory-bytes",
@@ -158,7 +163,8 @@ int ServeMain(int argc, char** argv) {
        "backup-root", "max-connections", "max-connections-per-client", "header-timeout-ms",
        "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
-       "checkpoint-interval-seconds", "decide-workers", "decide-max-queued"},
+       "checkpoint-interval-seconds", "impression-retention-days", "decide-workers",
+       "decide-max-queued"},
       {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;

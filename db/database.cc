@@ -49,7 +49,23 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   if (options.checkpoint_interval_seconds > 0) {
     impl.checkpointer = std::thread([&impl] { impl.CheckpointLoop(); });
   }
+  if (options.impression_retention_days > 0) {
+    impl.expirer = std::thread([&impl, d = db.get()] { impl.ExpiryLoop(d); });
+  }
   return db;
+}
+
+void Database::Impl::ExpiryLoop(Database* db) {
+  const auto retention = std::chrono::hours(24) * options.impression_retention_days;
+  std::unique_lock<std::mutex> lock(checkpoint_mu);
+  do {
+    lock.unlock();
+    auto cutoff = std::chrono::system_clock::now() - retention;
+    Status s = db->ExpireImpressions(
+        std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
+    if (!s.ok()) std::fprintf(stderr, "pathwise: impression expiry failed: %s\n", s.ToString().c_str());
+    lock.lock();
+  } while (!checkpoint_cv.wait_for(lock, std::chrono::hours(1), [this] { return stop_checkpoints; }));
 }
 
 void Database::Impl::CheckpointLoop() {
@@ -66,14 +82,13 @@ void Database::Impl::CheckpointLoop() {
 
 Database::~Database() {
   if (!impl_ || !impl_->store) return;
-  if (impl_->checkpointer.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(impl_->checkpoint_mu);
-      impl_->stop_checkpoints = true;
-    }
-    impl_->checkpoint_cv.notify_all();
-    impl_->checkpointer.join();
+  {
+    std::lock_guard<std::mutex> lock(impl_->checkpoint_mu);
+    impl_->stop_checkpoints = true;
   }
+  impl_->checkpoint_cv.notify_all();
+  if (impl_->checkpointer.joinable()) impl_->checkpointer.join();
+  if (impl_->expirer.joinable()) impl_->expirer.join();
   // Waits behind every queued writer, then snapshots and flushes as the last writer.
   impl_->RunExclusive(
       [this] {

@@ -41,6 +41,9 @@ struct DatabaseOptions {
   // vectors replayed at open after a crash are those of at most this interval. Each save holds
   // the writer role while it writes the changed indexes.
   uint32_t checkpoint_interval_seconds = 300;
+  // Impressions (decisions and their outcomes) older than this are deleted in the background:
+  // at open and every hour, by one range deletion (0: kept forever). docs/feedback-loop.md.
+  uint32_t impression_retention_days = 30;
 };
 
 // Size limits of written values (InvalidArgument beyond them). Ids: kMaxIdBytes (storage/schema.h).
@@ -89,9 +92,36 @@ struct MetaWrite {
   std::optional<std::string> value;  // nullopt deletes
 };
 
+// One decision's impressions, logged under its recommendation_id (32 hex digits, the first 12
+// the serving time in ms; see ValidateRecommendationId). record is what was served (surface,
+// user, items with slot, score, propensity, ...), stored as JSON with "attribution_window_ms"
+// added. Writing the same id twice replaces the record. docs/feedback-loop.md.
+struct ImpressionWrite {
+  std::string recommendation_id;
+  nlohmann::json record = nlohmann::json::object();
+  int64_t attribution_window_ms = 24 * 3600 * 1000;  // >= 0
+};
+
+// An event's outcome for a decision. Attributed (stored next to the impression, keyed by
+// event_id, in the same atomic set as the event) when the impression exists and ts is within
+// [served, served + its attribution window]; otherwise nothing is stored and the outcome counts
+// as unattributed (WriteOutcome). An unknown or expired id is never an error.
+struct OutcomeWrite {
+  std::string recommendation_id;
+  std::string event_id;  // 1..kMaxIdBytes bytes
+  std::string type;      // the event type
+  std::string item;
+  std::optional<int64_t> ts;  // default: now
+};
+
+// OK for 32 hex digits (either case); InvalidArgument naming the problem otherwise.
+Status ValidateRecommendationId(std::string_view id);
+
 // Writes applied atomically, in order: all of them are durable and visible, or none.
 struct WriteSet {
-  std::vector<std::variant<NodeWrite, EdgeWrite, VectorWrite, MetaWrite>> ops;
+  std::vector<std::variant<NodeWrite, EdgeWrite, VectorWrite, MetaWrite, ImpressionWrite,
+                           OutcomeWrite>>
+      ops;
   // If set and this meta key already exists, the whole set is skipped and reported as duplicate
   // (event dedupe); otherwise the key is written in the same atomic batch.
   std::optional<std::string> unless_meta_exists;
@@ -115,11 +145,20 @@ Result<Properties> PropertiesFromJson(const nlohmann::json& props, std::string_v
 
 struct WriteOptions {
   bool sync = true;  // wait for fsync before returning (the WAL is always on)
+  // The most the call waits for the writer role when another write, a load, a backup or a
+  // snapshot holds it (0: no bound). When it passes before a group commit took the sets, they
+  // are withdrawn unwritten and fail with DeadlineExceeded; once taken, the call waits for that
+  // commit (a group commit, never an exclusive task).
+  int64_t max_queue_wait_ms = 0;
 };
 
 struct WriteOutcome {
   Status status;
   bool duplicate = false;
+  // OutcomeWrites of the set joined to their impression, and those that were not (unknown or
+  // expired id, or outside the window). Both 0 for a failed or duplicate set.
+  size_t attributed = 0;
+  size_t unattributed = 0;
 };
 
 struct LoadProgress {
@@ -187,6 +226,18 @@ class Database {
   Result<std::string> GetMeta(std::string_view key) const;
   Status ScanMeta(std::string_view prefix,
                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  // ---- Impressions (docs/feedback-loop.md) ---------------------------------------------------
+  // The logged decision {recommendation_id, surface, items, ..., "outcomes": [{event_id, type,
+  // item, ts}, ...]} (outcomes in event_id order). InvalidArgument for a malformed id, NotFound
+  // when it was never logged or has expired.
+  Result<nlohmann::json> GetRecommendation(std::string_view id) const;
+  // Visits the logged decisions served in [since_ms, until_ms), in time order, each with its
+  // outcomes as above; fn returns false to stop. Corruption for an unreadable record.
+  Status ScanRecommendations(int64_t since_ms, int64_t until_ms,
+                             const std::function<bool(const nlohmann::json&)>& fn) const;
+  // Deletes every decision served before before_ms, with its outcomes (one range deletion).
+  Status ExpireImpressions(int64_t before_ms);
 
   // ---- Administration -----------------------------------------------------------------------
   // Online backup into dir (must not exist): a RocksDB checkpoint plus index snapshots.

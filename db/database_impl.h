@@ -38,6 +38,8 @@ struct Database::Impl {
     const std::vector<WriteSet>* sets = nullptr;
     std::vector<WriteOutcome>* outcomes = nullptr;
     bool sync = true;
+    int64_t max_queue_wait_ms = 0;  // WriteOptions::max_queue_wait_ms
+    bool taken = false;             // a leader put it into its group (it can no longer withdraw)
     std::function<Status()> exclusive;
     bool run_when_failed = false;  // exclusive tasks only: run even after a storage fault
     Status status;                 // of the group commit (or of the exclusive task)
@@ -67,8 +69,12 @@ struct Database::Impl {
   std::thread checkpointer;
   std::mutex checkpoint_mu;
   std::condition_variable checkpoint_cv;
-  bool stop_checkpoints = false;  // guarded by checkpoint_mu
+  bool stop_checkpoints = false;  // guarded by checkpoint_mu; also stops the expirer
   void CheckpointLoop();
+  // Impression retention (DatabaseOptions::impression_retention_days): expires at start, then
+  // hourly, until stop_checkpoints.
+  std::thread expirer;
+  void ExpiryLoop(Database* db);
 
   std::shared_ptr<const Schema> CurrentSchema() const {
     std::lock_guard<std::mutex> lock(schema_mu);

@@ -128,8 +128,8 @@ class Database::Impl::Loader {
                                                                     : &report_.vectors;
       WriteSet set;
       std::visit([&set](auto&& w) { set.ops.emplace_back(std::move(w)); }, std::move(record));
-      bool duplicate = false;
-      PW_RETURN_IF_ERROR(StageSet(db_.View(*schema_), set, &group_, &duplicate));
+      WriteOutcome staged;
+      PW_RETURN_IF_ERROR(StageSet(db_.View(*schema_), set, &group_, &staged));
       ++*counter;
       return Status::OK();
     } catch (const std::exception& e) {  // nlohmann type errors on odd values

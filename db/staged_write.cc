@@ -2,6 +2,8 @@
 // memory. See staged_write.h for the protocol.
 #include "db/staged_write.h"
 
+#include "db/impression_log.h"
+
 #include <cfloat>
 #include <cmath>
 
@@ -105,6 +107,9 @@ class SetStager {
     ++group_.sets;
   }
 
+  size_t attributed() const { return attributed_; }
+  size_t unattributed() const { return unattributed_; }
+
  private:
   // ---- Reads through the overlays ------------------------------------------------------------
   NodeId FindNode(TypeId type, const std::string& key) const {
@@ -135,6 +140,16 @@ class SetStager {
     if (value.ok()) return true;
     if (value.status().code() == Status::Code::kNotFound) return false;
     return value.status();
+  }
+
+  // The attribution window of a logged decision; nullopt when it was never logged (or expired).
+  Result<std::optional<int64_t>> ImpressionWindow(const std::string& key) const {
+    if (const int64_t* w = FindIn(own_.impressions, key)) return std::optional<int64_t>(*w);
+    if (const int64_t* w = FindIn(group_.overlay.impressions, key)) return std::optional<int64_t>(*w);
+    auto stored = impression_log::StoredWindow(*view_.store, key);
+    if (stored.ok()) return std::optional<int64_t>(*stored);
+    if (stored.status().code() == Status::Code::kNotFound) return std::optional<int64_t>();
+    return stored.status();
   }
 
   // The edge as stored after the writes staged so far; nullopt if absent.
@@ -362,6 +377,41 @@ class SetStager {
     return Status::OK();
   }
 
+  Status Op(const ImpressionWrite& w) {
+    PW_ASSIGN_OR_RETURN(std::string key, impression_log::DecisionKey(w.recommendation_id));
+    if (w.attribution_window_ms < 0) {
+      return Status::InvalidArgument("attribution_window_ms must not be negative");
+    }
+    if (!w.record.is_object()) return Status::InvalidArgument("an impression record is an object");
+    nlohmann::json record = w.record;
+    record["recommendation_id"] = impression_log::IdOfKey(key);
+    record["served_at_ms"] = impression_log::ServedMillis(key);
+    record["attribution_window_ms"] = w.attribution_window_ms;
+    group_.batch.PutImpressionLog(
+        key, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    own_.impressions.insert_or_assign(key, w.attribution_window_ms);
+    return Status::OK();
+  }
+
+  Status Op(const OutcomeWrite& w) {
+    PW_ASSIGN_OR_RETURN(std::string key, impression_log::DecisionKey(w.recommendation_id));
+    PW_RETURN_IF_ERROR(CheckId("event_id", w.event_id));
+    int64_t ts = w.ts.value_or(view_.now_ms);
+    PW_ASSIGN_OR_RETURN(std::optional<int64_t> window, ImpressionWindow(key));
+    int64_t served = impression_log::ServedMillis(key);
+    if (!window || ts < served || ts - served > *window) {
+      ++unattributed_;
+      return Status::OK();
+    }
+    nlohmann::json outcome = {{"event_id", w.event_id}, {"type", w.type}, {"item", w.item},
+                              {"ts", ts}};
+    group_.batch.PutImpressionLog(
+        impression_log::OutcomeKey(key, w.event_id),
+        outcome.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    ++attributed_;
+    return Status::OK();
+  }
+
   Status Op(const MetaWrite& m) {
     if (m.key.empty() || m.key.size() > 1024) {
       return Status::InvalidArgument("meta keys must be 1..1024 bytes");
@@ -381,6 +431,8 @@ class SetStager {
   NodeId next_id_;
   Overlay own_;
   std::vector<MemOp> mem_;
+  size_t attributed_ = 0;    // OutcomeWrites joined to their decision
+  size_t unattributed_ = 0;  // and those that were not
 };
 
 }  // namespace
@@ -391,6 +443,7 @@ void Overlay::MergeFrom(Overlay&& newer) {
   for (auto& [k, v] : newer.edges) edges.insert_or_assign(k, std::move(v));
   for (auto& [k, v] : newer.vectors) vectors.insert_or_assign(k, v);
   for (auto& [k, v] : newer.meta) meta.insert_or_assign(k, v);
+  for (auto& [k, v] : newer.impressions) impressions.insert_or_assign(k, v);
 }
 
 void StagedGroup::Reset(NodeId next) {
@@ -401,16 +454,22 @@ void StagedGroup::Reset(NodeId next) {
   sets = 0;
 }
 
-Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group, bool* duplicate) {
+Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group,
+                WriteOutcome* outcome) {
   size_t mark = group->batch.Mark();
   SetStager stager(view, group);
-  Status s = stager.Stage(set, duplicate);
+  outcome->attributed = outcome->unattributed = 0;
+  Status s = stager.Stage(set, &outcome->duplicate);
   if (!s.ok()) {
     group->batch.RollbackTo(mark);
-    *duplicate = false;
+    outcome->duplicate = false;
     return s;
   }
-  if (!*duplicate) stager.Commit();
+  if (!outcome->duplicate) {
+    stager.Commit();
+    outcome->attributed = stager.attributed();
+    outcome->unattributed = stager.unattributed();
+  }
   return Status::OK();
 }
 

@@ -63,6 +63,8 @@ struct Overlay {
   std::map<std::tuple<NodeId, TypeId, NodeId>, std::optional<storage::EdgeRecord>> edges;
   std::map<std::pair<SpaceId, NodeId>, bool> vectors;  // whether a vector exists after them
   std::map<std::string, bool, std::less<>> meta;       // whether the key exists after them
+  // Decisions logged by them (impression log key -> attribution window in ms).
+  std::map<std::string, int64_t, std::less<>> impressions;
   // Takes newer's entries over this one's (newer was staged after this overlay's writes).
   void MergeFrom(Overlay&& newer);
 };
@@ -89,10 +91,12 @@ struct StagingView {
   int64_t now_ms;  // ts of edges written without one
 };
 
-// Validates set and stages it into group (see the file comment). *duplicate is set (and nothing
-// staged) when set.unless_meta_exists names an existing key. Errors: InvalidArgument / NotFound
-// for bad input, IOError / Corruption when the store cannot be read; the group is unchanged.
-Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group, bool* duplicate);
+// Validates set and stages it into group (see the file comment). outcome->duplicate is set (and
+// nothing staged) when set.unless_meta_exists names an existing key; outcome->attributed and
+// unattributed count its OutcomeWrites. Errors: InvalidArgument / NotFound for bad input,
+// IOError / Corruption when the store cannot be read; the group is then unchanged.
+Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group,
+                WriteOutcome* outcome);
 
 // Applies group.mem to memory, in order. vector_sink, when set, receives the kPutVector and
 // kRemoveVector ops instead of the indexes (the loader batches inserts); it must keep their order

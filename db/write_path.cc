@@ -13,6 +13,7 @@
 // before another). A failed storage write leaves memory untouched, fails the group's sets and,
 // being a storage fault, stops later writes until the database is reopened (Health() says why);
 // bad input never does.
+#include <algorithm>
 #include <chrono>
 
 #include "db/database_impl.h"
@@ -50,7 +51,7 @@ Status Database::Impl::CommitGroup(const std::vector<Writer*>& group, bool sync)
   for (Writer* x : group) {
     for (size_t i = 0; i < x->sets->size(); ++i) {
       WriteOutcome& outcome = (*x->outcomes)[i];
-      outcome.status = StageSet(view, (*x->sets)[i], &staged, &outcome.duplicate);
+      outcome.status = StageSet(view, (*x->sets)[i], &staged, &outcome);
     }
   }
   if (staged.batch.Count() == 0) return Status::OK();
@@ -62,6 +63,17 @@ Status Database::Impl::RunWriter(Writer* w) {
   std::unique_lock<std::mutex> lock(mu);
   if (!failed.ok() && !w->run_when_failed) return failed;
   writers.push_back(w);
+  if (w->max_queue_wait_ms > 0) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(w->max_queue_wait_ms);
+    while (!w->done && !w->taken && w != writers.front()) {
+      if (w->cv.wait_until(lock, until) == std::cv_status::timeout && !w->done && !w->taken &&
+          w != writers.front()) {
+        writers.erase(std::find(writers.begin(), writers.end(), w));
+        return Status::DeadlineExceeded("the writer was busy for more than " +
+                                        std::to_string(w->max_queue_wait_ms) + " ms");
+      }
+    }
+  }
   while (!w->done && w != writers.front()) w->cv.wait(lock);
   if (w->done) return w->status;
 
@@ -83,6 +95,7 @@ Status Database::Impl::RunWriter(Writer* w) {
     if (x->exclusive) break;
     if (!group.empty() && set_count + x->sets->size() > kMaxGroupSets) break;
     group.push_back(x);
+    x->taken = true;
     set_count += x->sets->size();
     sync |= x->sync;
   }
@@ -96,7 +109,10 @@ Status Database::Impl::RunWriter(Writer* w) {
     if (failed.ok()) failed = status;
     for (Writer* x : group) {
       for (auto& outcome : *x->outcomes) {
-        if (outcome.status.ok() && !outcome.duplicate) outcome.status = status;
+        if (outcome.status.ok() && !outcome.duplicate) {
+          outcome.status = status;
+          outcome.attributed = outcome.unattributed = 0;
+        }
       }
     }
   }
@@ -132,6 +148,7 @@ std::vector<WriteOutcome> Database::ApplyMany(const std::vector<WriteSet>& sets,
   w.sets = &sets;
   w.outcomes = &outcomes;
   w.sync = options.sync;
+  w.max_queue_wait_ms = std::max<int64_t>(0, options.max_queue_wait_ms);
   Status s = impl_->RunWriter(&w);
   if (!s.ok()) {
     for (auto& outcome : outcomes) {

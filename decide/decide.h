@@ -82,6 +82,16 @@ struct DeciderOptions {
   size_t last_served_users = 100'000;
   // Fault injection (tests and demos): when false, SetFault is refused.
   bool enable_fault_injection = false;
+  // Log every decision's impressions (subject to the surface's sample rate) before answering
+  // (docs/feedback-loop.md). Off only to measure what logging costs.
+  bool log_impressions = true;
+  // The most a decision waits for the writer role to log its impressions (a bulk load, backup or
+  // index snapshot holds it for long); beyond it the decision answers unlogged with reason
+  // impression_log_failed.
+  int64_t impression_max_queue_wait_ms = 20;
+  // Wait for the log write's fsync (durable across power loss). false: the write is in the WAL
+  // (durable across a process crash) but not synced; for measuring what the fsync costs.
+  bool sync_impressions = true;
 };
 
 class Decider {
@@ -92,7 +102,8 @@ class Decider {
 
   // POST /v1/surfaces/{name}/decide. request: {user, context?, k?, deadline_ms?, exclude?,
   // explain?}. Returns {recommendation_id, surface, items, confidence, served_by, degraded,
-  // reasons, timings}. Errors: NotFound (no such surface), InvalidArgument (bad request fields).
+  // reasons, timings, impression_logged}; the impressions are durable before it returns (a
+  // failed log write is reason impression_log_failed, never an error). Errors: NotFound (no such surface), InvalidArgument (bad request fields).
   // Never an error because a source failed or the deadline passed.
   Result<nlohmann::json> Decide(const std::string& surface, const nlohmann::json& request);
 

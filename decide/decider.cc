@@ -257,6 +257,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
                  {"rules", d.rules},
                  {"timings", {{"total_us", MicrosSince(t0)}, {"rules_us", d.rules_us},
                               {"steps", std::move(steps)}}}};
+  m.LogImpressions(s, req, &answer);
   m.Count("decisions");
   if (degraded) m.Count("degraded");
   m.Count("served_by:" + answer["served_by"].get<std::string>());

@@ -131,6 +131,10 @@ struct Decider::Impl {
              double confidence, const std::string& served_by, Clock::time_point until,
              bool evaluated, bool last_resort, Draft* d);
 
+  // Writes the decision's impressions (durably, sync) unless the surface samples it out; sets
+  // answer's "impression_logged" and, when the write failed, adds reason impression_log_failed.
+  void LogImpressions(const Surface& s, const Request& req, nlohmann::json* answer);
+
   void Count(const std::string& name, uint64_t n = 1);
 };
 

@@ -51,6 +51,26 @@ Result<std::string> StringField(const json& obj, const std::string& field, const
 }
 
 
+// "impressions": {"sample_rate"} and "attribution_window_seconds" (docs/feedback-loop.md).
+Status ParseFeedback(const json& def, Surface* s) {
+  auto imp = def.find("impressions");
+  if (imp != def.end() && !imp->is_null()) {
+    if (!imp->is_object()) return Bad("impressions", "must be an object");
+    PW_RETURN_IF_ERROR(CheckFields(*imp, {"sample_rate"}, "impressions"));
+    auto rate = imp->find("sample_rate");
+    if (rate != imp->end() && !rate->is_null()) {
+      if (!rate->is_number() || !(rate->get<double>() >= 0 && rate->get<double>() <= 1)) {
+        return Bad("impressions.sample_rate", "must be a number from 0 to 1");
+      }
+      s->impression_sample_rate = rate->get<double>();
+    }
+  }
+  PW_ASSIGN_OR_RETURN(s->attribution_window_seconds,
+                      IntField(def, "attribution_window_seconds", kDefaultAttributionWindowSeconds,
+                               0, kMaxAttributionWindowSeconds, "attribution_window_seconds"));
+  return Status::OK();
+}
+
 bool IsIdentifier(const std::string& s) {
   if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s) {
@@ -216,6 +236,8 @@ json Normalized(const Surface& s) {
               {"failure_ratio", s.breaker.failure_ratio},
               {"window_ms", s.breaker.window_ms},
               {"cooldown_ms", s.breaker.cooldown_ms}}}};
+  j["impressions"] = {{"sample_rate", s.impression_sample_rate}};
+  j["attribution_window_seconds"] = s.attribution_window_seconds;
   if (!s.item_type.empty()) j["item_type"] = s.item_type;
   if (!s.label.empty()) j["label"] = s.label;
   if (!s.popular_query.empty()) {
@@ -250,7 +272,8 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
       def,
       {"name", "recipe", "fallbacks", "last_served", "popular", "params", "k", "min_items",
        "min_confidence", "deadline_ms", "candidates_factor", "user_type", "item_type", "label",
-       "rules", "budgets_ms", "source_budget_ms", "breaker", "description"},
+       "rules", "budgets_ms", "source_budget_ms", "breaker", "impressions",
+       "attribution_window_seconds", "description"},
       "the surface"));
   auto n = def.find("name");
   if (n != def.end() && !n->is_null() && (!n->is_string() || n->get<std::string>() != name)) {
@@ -299,6 +322,7 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
   PW_ASSIGN_OR_RETURN(s.source_budget_ms,
                       IntField(def, "source_budget_ms", 0, 0, 600000, "source_budget_ms"));
   PW_RETURN_IF_ERROR(ParseBreaker(def, &s));
+  PW_RETURN_IF_ERROR(ParseFeedback(def, &s));
   s.definition = Normalized(s);
   if (def.contains("description") && def["description"].is_string()) {
     s.definition["description"] = def["description"];

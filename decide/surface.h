@@ -30,6 +30,9 @@ struct Rule {
 
 const char* RuleTypeName(Rule::Type type);
 
+constexpr int64_t kDefaultAttributionWindowSeconds = 24 * 3600;
+constexpr int64_t kMaxAttributionWindowSeconds = 365 * 24 * 3600;
+
 struct Surface {
   std::string name;
   std::vector<std::string> chain;  // the primary recipe, then the fallbacks in order
@@ -52,6 +55,10 @@ struct Surface {
   std::map<std::string, int64_t> budgets_ms;
   int64_t source_budget_ms = 0;  // every source of every recipe, unless budgets_ms names it
   BreakerSettings breaker;
+  // The feedback loop: the share of decisions whose impressions are logged, and how long after
+  // serving an event carrying the recommendation_id is attributed to it.
+  double impression_sample_rate = 1.0;
+  int64_t attribution_window_seconds = kDefaultAttributionWindowSeconds;
   nlohmann::json definition;  // the normalised JSON form
 
   bool NeedsItemQuery() const { return !rules.empty() || !label.empty(); }

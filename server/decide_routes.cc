@@ -1,4 +1,5 @@
-// The surface endpoints (/v1/surfaces...), decisions, breakers and fault injection
+// The surface endpoints (/v1/surfaces...), decisions, logged recommendations
+// (/v1/recommendations/{id}, docs/feedback-loop.md), breakers and fault injection
 // (docs/decisions.md). The work is decide::Decider's; this file maps it to HTTP.
 #include "server/errors.h"
 #include "server/json_fields.h"
@@ -50,6 +51,11 @@ void Server::Impl::AddDecideRoutes() {
           if (!decision.ok()) return ErrorReply(decision.status());
           return JsonReply(200, *decision);
         });
+  Route("GET", "/v1/recommendations/([^/]+)", Role::kRead, [this](const httplib::Request& req) {
+    auto logged = db->GetRecommendation(req.matches[1].str());
+    if (!logged.ok()) return ErrorReply(logged.status());
+    return JsonReply(200, *logged);
+  });
   Route("GET", "/v1/admin/breakers", Role::kRead, [this](const httplib::Request&) {
     return JsonReply(200, {{"breakers", decider->Breakers()}});
   });

@@ -81,6 +81,12 @@ void Metrics::RecordEvents(size_t applied, size_t duplicates, size_t rejected) {
   events_rejected_ += rejected;
 }
 
+void Metrics::RecordOutcomes(size_t attributed, size_t unattributed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  outcomes_attributed_ += attributed;
+  outcomes_unattributed_ += unattributed;
+}
+
 void Metrics::RecordConnectionClosed(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   ++connections_closed_[reason];
@@ -114,6 +120,12 @@ std::string Metrics::Render(const nlohmann::json& db_stats) const {
            std::to_string(events_duplicates_) + "\n";
     out += "pathwise_events_total{outcome=\"rejected\"} " + std::to_string(events_rejected_) +
            "\n";
+    out += "# HELP pathwise_outcomes_total Applied events carrying a recommendation_id, by "
+           "whether they were joined to its impression.\n# TYPE pathwise_outcomes_total counter\n";
+    out += "pathwise_outcomes_total{attribution=\"attributed\"} " +
+           std::to_string(outcomes_attributed_) + "\n";
+    out += "pathwise_outcomes_total{attribution=\"unattributed\"} " +
+           std::to_string(outcomes_unattributed_) + "\n";
     out += "# HELP pathwise_http_connections_closed_total Connections closed by a connection "
            "limit, by reason.\n# TYPE pathwise_http_connections_closed_total counter\n";
     for (const auto& [reason, count] : connections_closed_) {
@@ -176,6 +188,15 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
   out += "# HELP pathwise_decisions_degraded_total Decisions not served by the primary recipe "
          "or with a source dropped.\n# TYPE pathwise_decisions_degraded_total counter\n"
          "pathwise_decisions_degraded_total " + std::to_string(static_cast<uint64_t>(count("degraded"))) + "\n";
+  out += "# HELP pathwise_impressions_total Decisions by what became of their impressions "
+         "(docs/feedback-loop.md).\n# TYPE pathwise_impressions_total counter\n";
+  for (const char* outcome : {"logged", "sampled_out", "log_failed"}) {
+    const std::string key = std::string(outcome) == "logged"        ? "impressions_logged"
+                            : std::string(outcome) == "sampled_out" ? "impressions_sampled_out"
+                                                                    : "impression_log_failures";
+    out += "pathwise_impressions_total{outcome=\"" + std::string(outcome) + "\"} " +
+           std::to_string(static_cast<uint64_t>(count(key))) + "\n";
+  }
   out += "# HELP pathwise_decision_cache_total Popular-list cache lookups by outcome.\n"
          "# TYPE pathwise_decision_cache_total counter\n";
   auto cache = counters.find("popular_cache");

@@ -21,6 +21,8 @@ class Metrics {
   // members of a "stages" object (stage -> milliseconds).
   void RecordQueryStats(const nlohmann::json& stats);
   void RecordEvents(size_t applied, size_t duplicates, size_t rejected);
+  // Applied events with a recommendation_id: joined to its impression or not.
+  void RecordOutcomes(size_t attributed, size_t unattributed);
   // A connection the server closed before serving it: reason "per_client_cap" (refused with
   // 503) or "header_timeout" (408; see server/connection_loop.h).
   void RecordConnectionClosed(const std::string& reason);
@@ -49,6 +51,8 @@ class Metrics {
   uint64_t events_applied_ = 0;
   uint64_t events_duplicates_ = 0;
   uint64_t events_rejected_ = 0;
+  uint64_t outcomes_attributed_ = 0;
+  uint64_t outcomes_unattributed_ = 0;
   // Every reason present from the start, so the series exist at 0.
   std::map<std::string, uint64_t> connections_closed_ = {{"body_timeout", 0},
                                                           {"header_timeout", 0},

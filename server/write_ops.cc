@@ -20,6 +20,10 @@ Result<EdgeWrite> EdgeFromJson(const nlohmann::json& obj, EdgeWrite::Op op) {
   return edge;
 }
 
+void AppendWrite(AnyWrite write, WriteSet* set) {
+  std::visit([set](auto&& w) { set->ops.emplace_back(std::move(w)); }, std::move(write));
+}
+
 Result<AnyWrite> BatchLineFromJson(const nlohmann::json& obj) {
   if (obj.is_object() && obj.contains("schema")) {
     return Status::InvalidArgument("schema lines are not allowed in a batch; use POST /v1/schema");
@@ -83,7 +87,8 @@ std::vector<std::pair<size_t, std::string_view>> SplitLines(std::string_view bod
 
 namespace {
 
-constexpr const char* kEventFields[] = {"event_id", "user", "item", "type", "ts", "weight", "props"};
+constexpr const char* kEventFields[] = {"event_id", "user", "item",  "type",
+                                        "ts",       "weight", "props", "recommendation_id"};
 
 Status CheckEventFields(const nlohmann::json& event) {
   for (const auto& [key, value] : event.items()) {
@@ -137,6 +142,15 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   }
   WriteSet writes;
   writes.ops.push_back(std::move(edge));
+  auto rec = event.find("recommendation_id");
+  if (rec != event.end() && !rec->is_null()) {
+    if (!rec->is_string()) return Status::InvalidArgument("field 'recommendation_id' must be a string");
+    std::string id = rec->get<std::string>();
+    Status valid = ValidateRecommendationId(id);
+    if (!valid.ok()) return Status::InvalidArgument("field 'recommendation_id': " + valid.message());
+    // The outcome's ts is the edge's, so both are the same instant (now when the event has none).
+    writes.ops.push_back(OutcomeWrite{std::move(id), event_id, type_name, item, ts});
+  }
   writes.unless_meta_exists = "event/" + event_id;
   return writes;
 }

@@ -27,6 +27,8 @@ using AnyWrite = std::variant<NodeWrite, EdgeWrite, VectorWrite, MetaWrite>;
 //   {"vector":"Item.embedding","id":"i1","values":[...],"op"?:"put"|"delete"}
 // Schema lines are InvalidArgument here (a batch is one WriteSet; use MergeSchema).
 Result<AnyWrite> BatchLineFromJson(const nlohmann::json& obj);
+// Appends write to set's operations.
+void AppendWrite(AnyWrite write, WriteSet* set);
 
 // How an event type maps onto an edge.
 struct EventType {
@@ -48,7 +50,8 @@ struct EventLine {
   Status status;    // not OK: the line is rejected and writes is empty
 };
 
-// Parses a JSON array or NDJSON body of {event_id,user,item,type,ts?,weight?,props?}.
+// Parses a JSON array or NDJSON body of {event_id,user,item,type,ts?,weight?,props?,
+// recommendation_id?}. A recommendation_id adds an OutcomeWrite to the event's set.
 // Blank NDJSON lines are skipped (they still count for line numbers). A body that is not a JSON
 // array and has no parseable line still yields per-line errors, never a failure.
 std::vector<EventLine> ParseEvents(std::string_view body, const EventTypeTable& table);

@@ -28,7 +28,7 @@ bool IsServerFault(const Status& status) { return HttpStatusFor(status) >= 500; 
 
 Reply ApplyOne(Database* db, AnyWrite write) {
   WriteSet writes;
-  writes.ops.push_back(std::move(write));
+  AppendWrite(std::move(write), &writes);
   Status status = db->Apply(writes);
   if (!status.ok()) return ErrorReply(status);
   return JsonReply(200, {{"applied", 1}});
@@ -64,7 +64,7 @@ void Server::Impl::AddWriteRoutes() {
         return ErrorReply(Status::Internal("ApplyMany returned a wrong number of outcomes"));
       }
     }
-    size_t applied = 0;
+    size_t applied = 0, attributed = 0, unattributed = 0;
     for (size_t k = 0; k < outcomes.size(); ++k) {
       const WriteOutcome& outcome = outcomes[k];
       if (!outcome.status.ok()) {
@@ -74,6 +74,8 @@ void Server::Impl::AddWriteRoutes() {
         ++duplicates;
       } else {
         ++applied;
+        attributed += outcome.attributed;
+        unattributed += outcome.unattributed;
       }
     }
     nlohmann::json errors = nlohmann::json::array();
@@ -83,7 +85,12 @@ void Server::Impl::AddWriteRoutes() {
       }
     }
     metrics.RecordEvents(applied, duplicates, errors.size());
+    metrics.RecordOutcomes(attributed, unattributed);
     nlohmann::json body = {{"applied", applied}, {"duplicates", duplicates}, {"errors", errors}};
+    if (attributed + unattributed > 0) {
+      body["attributed"] = attributed;
+      body["unattributed"] = unattributed;
+    }
     if (applied + duplicates == 0) {
       std::string first = errors.empty() ? "" : errors[0]["error"].get<std::string>();
       nlohmann::json error = ErrorJson(Status::InvalidArgument(
@@ -204,7 +211,7 @@ void Server::Impl::AddWriteRoutes() {
         errors.push_back({{"line", line_number}, {"error", write.status().message()}});
         continue;
       }
-      writes.ops.push_back(std::move(write).value());
+      AppendWrite(std::move(write).value(), &writes);
     }
     if (!errors.empty()) {
       nlohmann::json body = ErrorJson(Status::InvalidArgument(

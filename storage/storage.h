@@ -63,6 +63,9 @@ class WriteBatch {
   // Free-form metadata (schema, counters, recipes, keys, event dedupe ids, ...).
   void PutMeta(std::string_view key, std::string_view value);
   void DeleteMeta(std::string_view key);
+  // The impression log (decisions and the outcomes joined to them): opaque keys in bytewise
+  // order, opaque values; the layer above owns both encodings (docs/storage-format.md).
+  void PutImpressionLog(std::string_view key, std::string_view value);
 
   size_t Count() const;     // number of operations
   size_t ByteSize() const;  // approximate encoded size
@@ -108,6 +111,14 @@ class Store {
   // Visits meta entries whose key starts with prefix, in key order; fn returns false to stop.
   Status ScanMeta(std::string_view prefix,
                   const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
+  // The impression log: one entry (NotFound if absent); entries with begin <= key < end in key
+  // order (fn returns false to stop); and a range deletion of [begin, end) (a tombstone,
+  // synced; compactions reclaim the space).
+  Result<std::string> GetImpressionLog(std::string_view key) const;
+  Status ScanImpressionLog(std::string_view begin, std::string_view end,
+                           const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  Status DeleteImpressionLogRange(std::string_view begin, std::string_view end);
 
   Result<NodeRecord> GetNode(NodeId id) const;
   Result<NodeId> LookupNode(TypeId type, std::string_view key) const;

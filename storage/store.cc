@@ -257,6 +257,34 @@ Status Store::ScanMeta(std::string_view prefix,
                     });
 }
 
+Result<std::string> Store::GetImpressionLog(std::string_view key) const {
+  std::string value;
+  PW_RETURN_IF_ERROR(impl_->Get(Cf::kImpressions, key, &value));
+  return value;
+}
+
+Status Store::ScanImpressionLog(
+    std::string_view begin, std::string_view end,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper = ToSlice(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->Handle(Cf::kImpressions)));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    if (!fn(ToView(it->key()), ToView(it->value()))) break;
+  }
+  return FromRocks(it->status(), "scan impressions");
+}
+
+Status Store::DeleteImpressionLogRange(std::string_view begin, std::string_view end) {
+  if (begin >= end) return Status::OK();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(impl_->db->DeleteRange(wo, impl_->Handle(Cf::kImpressions), ToSlice(begin),
+                                          ToSlice(end)),
+                   "expire impressions");
+}
+
 Result<NodeRecord> Store::GetNode(NodeId id) const {
   std::string value;
   PW_RETURN_IF_ERROR(impl_->Get(Cf::kNodes, codec::NodeKey(id), &value));

@@ -55,6 +55,10 @@ void WriteBatch::DeleteMeta(std::string_view key) {
   rep_->Add(Cf::kMeta, BatchOp::kDelete, std::string(key), {});
 }
 
+void WriteBatch::PutImpressionLog(std::string_view key, std::string_view value) {
+  rep_->Add(Cf::kImpressions, BatchOp::kPut, std::string(key), std::string(value));
+}
+
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 size_t WriteBatch::ByteSize() const { return rep_->bytes; }
 

@@ -18,12 +18,13 @@ enum class Cf : uint8_t {
   kRedges,
   kVectors,
   kDirtyVectors,
+  kImpressions,
   kCount,
 };
 
 inline const char* CfName(Cf cf) {
   static const char* const kNames[] = {"meta",   "nodes",   "node_ids",     "edges",
-                                       "redges", "vectors", "dirty_vectors"};
+                                       "redges", "vectors", "dirty_vectors", "impressions"};
   return kNames[static_cast<int>(cf)];
 }
 
