@@ -296,10 +296,23 @@ try {
     'with fault injection on, each recipe of home_row\'s chain (3) has an enabled fail toggle');
   const servedBy = () => page.textContent('#served-by');
   const decideAndWait = async (predicate, arg) => {
-    await page.waitForFunction(predicate, arg, { timeout: 30000 });
+    try {
+      await page.waitForFunction(predicate, arg, { timeout: 30000 });
+    } catch (e) {
+      // Say what the page shows instead, so a failure can be told from a slow machine.
+      const shown = await page.evaluate(() => ({
+        served_by: document.querySelector('#served-by')?.textContent,
+        reasons: [...document.querySelectorAll('#reason-codes li[data-code]')].map((li) => li.dataset.code),
+        timings: document.querySelector('#decision-timings')?.textContent,
+      }));
+      throw new Error(`${e.message}; the page shows ${JSON.stringify(shown)}`);
+    }
   };
   await page.fill('#s-user', '1');
   await page.check('#s-explain');
+  // Explaining k x 3 candidates takes ~20 ms of the demo's 30 ms primary budget on an idle
+  // 2-core machine; ask for more time, so a loaded machine does not turn it into a timeout.
+  await page.fill('#s-deadline', '500');
   await page.click('#decide');
   await decideAndWait(() => document.querySelectorAll('#decision-items li.decision-item').length === 10
     && document.querySelector('#served-by').textContent !== '');
@@ -319,6 +332,10 @@ try {
     'the timings show the primary step with outcome ok');
   check((await page.textContent('#decision-rules')).includes('quota'), 'the rules summary names home_row\'s quota rule');
   const primaryIds = await page.$$eval('#decision-items li.decision-item', (lis) => lis.map((li) => li.dataset.id));
+
+  // The fault steps below run without explanations, at the surface's own 50 ms deadline.
+  await page.uncheck('#s-explain');
+  await page.fill('#s-deadline', '');
 
   // Fail the primary recipe: the toggle POSTs the fault and decides again.
   await page.click('#faults tr[data-target="recipe:because_you_watched"] input.fault-fail');

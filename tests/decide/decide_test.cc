@@ -318,8 +318,9 @@ TEST_CASE("with no free worker a decision answers from the popular list with ove
   options.workers = 1;
   options.max_queued = 0;
   auto& decider = f.MakeDecider(options);
-  // Warm the popular list, then hold the only worker with a stuck recipe.
-  f.Decide("row", {{"user", "u1"}});
+  // Warm the popular list, then hold the only worker with a stuck recipe. The warm-up waits
+  // for its recipe however slow the build (ASan) or the machine, so the worker is free after it.
+  f.Decide("row", {{"user", "u1"}, {"deadline_ms", 10000}});
   REQUIRE(decider.SetFault({{"target", "recipe:similar"}, {"delay_ms", 2000}}).ok());
   json held = f.Decide("row", {{"user", "u1"}});
   INFO(held.dump());
