@@ -164,6 +164,29 @@ bool IsLexicalError(const antlr4::Token* token) {
          token->getType() == PqlParser::ERROR_CHAR;
 }
 
+std::string Upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Cypher's write and procedure clauses, recognised where a syntax error stops the parse at them
+// (at the start of a query or after a clause): "CREATE" ... "FOREACH", and LOAD followed by CSV.
+// Returns the clause's name, or "" when the token does not start one.
+std::string CypherWriteClause(antlr4::Parser* parser, const antlr4::Token* token) {
+  static const char* const kClauses[] = {"CREATE", "MERGE",  "SET",  "DELETE",
+                                         "DETACH", "REMOVE", "CALL", "FOREACH"};
+  if (token->getType() != PqlParser::IDENTIFIER) return "";
+  std::string word = Upper(token->getText());
+  for (const char* clause : kClauses) {
+    if (word == clause) return word == "DETACH" ? "DETACH DELETE" : word;
+  }
+  if (word == "LOAD" && parser != nullptr) {
+    antlr4::Token* next = parser->getTokenStream()->get(token->getTokenIndex() + 1);
+    if (next != nullptr && Upper(next->getText()) == "CSV") return "LOAD CSV";
+  }
+  return "";
+}
+
 // Reports the first syntax error with the expected token set, then stops the parse.
 class FirstErrorListener : public antlr4::BaseErrorListener {
  public:
@@ -171,6 +194,15 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
                    size_t column, const std::string& /*msg*/,
                    std::exception_ptr e) override {
     if (offending != nullptr && IsLexicalError(offending)) Fail(offending, LexicalError(offending));
+    if (offending != nullptr) {
+      std::string clause =
+          CypherWriteClause(dynamic_cast<antlr4::Parser*>(recognizer), offending);
+      if (!clause.empty()) {
+        Fail(offending, clause + " is not supported: PQL is read-only; write through the HTTP "
+                                 "write API (POST /v1/batch, /v1/events, /v1/nodes, /v1/edges) "
+                                 "or bulk-load with `pathwise load`");
+      }
+    }
     std::string what = "unexpected " + (offending ? Echo(offending) : std::string("input"));
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     if (parser != nullptr) {
