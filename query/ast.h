@@ -40,11 +40,15 @@ enum class ExprKind : uint8_t {
   kCall,      // f(a, b) / count(*) / count(DISTINCT x)    name (lower-cased), args, distinct, star
   kUnary,     // NOT a, -a                   op ("NOT", "-"), args[0]
   kBinary,    // a op b                      op: "OR","AND","XOR","=","<>","<","<=",">",">=",
-              //                                 "+","-","*","/","%"   args[0], args[1]
+              //                                 "+","-","*","/","%", "STARTS WITH", "ENDS WITH",
+              //                                 "CONTAINS", "=~"   args[0], args[1]
   kIn,        // a IN b / a NOT IN b          args[0], args[1], negated
   kIsNull,    // a IS NULL / a IS NOT NULL    args[0], negated
   kList,      // [a, b, c]                   args
   kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern
+  kCase,      // CASE [subject] WHEN w THEN t ... [ELSE e] END
+              //   args: [subject (when op == "simple")], w1, t1, ..., wn, tn, else (a null
+              //   literal when there is no ELSE)
 };
 
 // Literal value. Durations (7d, 12h, 30m, 45s, 250ms) are int64 milliseconds with is_duration.

@@ -60,6 +60,15 @@ constexpr FnInfo kFunctions[] = {
     {"source", Fn::kSource, 1, 1},     {"sources", Fn::kSources, 0, 0},
     {"id", Fn::kId, 1, 1},             {"type", Fn::kType, 1, 1},
     {"degree", Fn::kDegree, 1, 3},     {"tostring", Fn::kToString, 1, 1},
+    {"tolower", Fn::kToLower, 1, 1},   {"lower", Fn::kToLower, 1, 1},
+    {"toupper", Fn::kToUpper, 1, 1},   {"upper", Fn::kToUpper, 1, 1},
+    {"substring", Fn::kSubstring, 2, 3}, {"trim", Fn::kTrim, 1, 1},
+    {"ltrim", Fn::kLTrim, 1, 1},       {"rtrim", Fn::kRTrim, 1, 1},
+    {"replace", Fn::kReplace, 3, 3},   {"split", Fn::kSplit, 2, 2},
+    {"tointeger", Fn::kToInteger, 1, 1}, {"tofloat", Fn::kToFloat, 1, 1},
+    {"labels", Fn::kLabels, 1, 1},     {"keys", Fn::kKeys, 1, 1},
+    {"head", Fn::kHead, 1, 1},         {"last", Fn::kLast, 1, 1},
+    {"range", Fn::kRange, 2, 3},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {
@@ -384,7 +393,15 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
     case ExprKind::kBinary: {
       BoundExprPtr out;
       const std::string& op = e.op;
-      if (op == "AND") {
+      if (op == "=~") {
+        Fail("the regular-expression operator =~ is not supported (PQL has no regex engine that "
+             "bounds its running time); use STARTS WITH, ENDS WITH, CONTAINS or toLower()",
+             e.pos);
+      }
+      if (op == "STARTS WITH" || op == "ENDS WITH" || op == "CONTAINS") {
+        out = Make(BK::kStringOp, e.pos);
+        out->op = op == "STARTS WITH" ? 's' : op == "ENDS WITH" ? 'e' : 'c';
+      } else if (op == "AND") {
         out = Make(BK::kAnd, e.pos);
       } else if (op == "OR") {
         out = Make(BK::kOr, e.pos);
@@ -426,6 +443,12 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
       return out;
     }
     case ExprKind::kPattern: return BindExists(e, ctx);
+    case ExprKind::kCase: {
+      auto out = Make(BK::kCase, e.pos);
+      out->op = e.op == "simple" ? 's' : 'g';
+      for (const auto& arg : e.args) Adopt(out.get(), Bind(*arg, ctx));
+      return out;
+    }
   }
   Fail("unsupported expression", e.pos);
 }

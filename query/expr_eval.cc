@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "query/expr_fns.h"
 #include "query/pattern_exec.h"
 
 namespace pathwise::query {
@@ -236,8 +237,28 @@ RtValue TypeName(const RtValue& v, const ExecState& st) {
   return RtValue();
 }
 
+// CASE: the first WHEN that is true (generic form) or equal to the subject (simple form; a
+// null subject equals nothing) gives its THEN; else the ELSE value (null without ELSE).
+RtValue EvalCase(const BoundExpr& e, const EvalEnv& env) {
+  size_t i = 0;
+  RtValue subject;
+  if (e.op == 's') subject = Eval(*e.args[i++], env);
+  for (; i + 2 < e.args.size(); i += 2) {
+    RtValue when = Eval(*e.args[i], env);
+    RtValue hit = e.op == 's' ? Equals(subject, when) : when;
+    if (hit.IsBool() && hit.AsBool()) return Eval(*e.args[i + 1], env);
+  }
+  return Eval(*e.args.back(), env);
+}
+
 RtValue Call(const BoundExpr& e, const EvalEnv& env) {
   const ExecState& st = *env.st;
+  if (IsExtraFunction(e.fn)) {
+    std::vector<RtValue> args;
+    args.reserve(e.args.size());
+    for (const auto& arg : e.args) args.push_back(Eval(*arg, env));
+    return CallFunction(e, args, env.st);
+  }
   switch (e.fn) {
     case Fn::kLog:
     case Fn::kExp:
@@ -294,6 +315,7 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
       if (v.IsNode()) return RtValue(st.graph->KeyOf(v.AsNode()));
       return RtValue(ToText(v, st.graph, st.schema));
     }
+    default: break;  // IsExtraFunction: evaluated above
   }
   return RtValue();
 }
@@ -499,6 +521,9 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
     case BK::kAggRef: return env.aggs != nullptr ? env.aggs[e.index] : RtValue();
     case BK::kExists: return EvalExists(e.index, env);
     case BK::kCached: return env.st->cache[e.index];
+    case BK::kStringOp:
+      return StringPredicate(e.op, Eval(*e.args[0], env), Eval(*e.args[1], env));
+    case BK::kCase: return EvalCase(e, env);
   }
   return RtValue();
 }

@@ -107,7 +107,11 @@ std::pair<std::string, int> Describe(const antlr4::dfa::Vocabulary& vocab, ssize
     case PqlParser::K_XOR:
     case PqlParser::K_NOT:
     case PqlParser::K_IS:
-    case PqlParser::K_IN: return {vocab.getSymbolicName(type).substr(2), 2};
+    case PqlParser::K_IN:
+    case PqlParser::K_STARTS:
+    case PqlParser::K_ENDS:
+    case PqlParser::K_CONTAINS: return {vocab.getSymbolicName(type).substr(2), 2};
+    case PqlParser::REGEX:
     case PqlParser::STAR:
     case PqlParser::SLASH:
     case PqlParser::PERCENT:
@@ -696,6 +700,13 @@ class Converter {
       e->args.push_back(Expr(c->expression(1)));
       return e;
     }
+    if (auto* c = dynamic_cast<PqlParser::StringExprContext*>(ctx)) {
+      std::string op = c->K_STARTS() ? "STARTS WITH"
+                       : c->K_ENDS() ? "ENDS WITH"
+                       : c->K_CONTAINS() ? "CONTAINS"
+                                         : "=~";
+      return Binary(op, c->expression(0), c->expression(1));
+    }
     if (auto* c = dynamic_cast<PqlParser::IsNullExprContext*>(ctx)) {
       auto e = Make(ExprKind::kIsNull, pos);
       e->negated = c->K_NOT() != nullptr;
@@ -745,6 +756,7 @@ class Converter {
       for (auto* item : c->expression()) e->args.push_back(Expr(item));
       return e;
     }
+    if (auto* c = dynamic_cast<PqlParser::CaseAtomContext*>(ctx)) return Case(c);
     if (auto* c = dynamic_cast<PqlParser::CallAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kCall, pos);
       auto* fn = c->functionName();
@@ -764,6 +776,23 @@ class Converter {
     auto* c = dynamic_cast<PqlParser::VariableAtomContext*>(ctx);
     auto e = Make(ExprKind::kVariable, pos);
     e->name = Variable(c->variable());
+    return e;
+  }
+
+  // CASE [subject] (WHEN w THEN t)+ [ELSE e] END; see ExprKind::kCase for the layout.
+  ExprPtr Case(PqlParser::CaseAtomContext* ctx) {
+    auto e = Make(ExprKind::kCase, PosOf(ctx));
+    e->op = ctx->expression().size() > (ctx->K_ELSE() ? 1u : 0u) ? "simple" : "generic";
+    if (e->op == "simple") e->args.push_back(Expr(ctx->expression(0)));
+    for (auto* alt : ctx->caseAlternative()) {
+      e->args.push_back(Expr(alt->expression(0)));
+      e->args.push_back(Expr(alt->expression(1)));
+    }
+    if (ctx->K_ELSE()) {
+      e->args.push_back(Expr(ctx->expression().back()));
+    } else {
+      e->args.push_back(Make(ExprKind::kLiteral, PosOf(ctx->K_END()->getSymbol())));
+    }
     return e;
   }
 

@@ -54,6 +54,7 @@ std::string Dump(const Expr& e) {
       return std::string(e.negated ? "(IS NOT NULL " : "(IS NULL ") + Dump(*e.args[0]) + ")";
     case ExprKind::kList: return "[" + DumpArgs(e, ", ") + "]";
     case ExprKind::kPattern: return "exists" + DumpPattern(*e.pattern);
+    case ExprKind::kCase: return "(CASE-" + e.op + " " + DumpArgs(e, " ") + ")";
   }
   return "?";
 }
