@@ -18,9 +18,16 @@ statement
   : K_PROFILE? (matchQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
   ;
 
+// A pipeline of clauses ending in RETURN (openCypher's single query without updates).
 matchQuery
-  : K_MATCH pattern (COMMA pattern)* whereClause? returnClause orderClause? skipClause?
-    limitClause?
+  : readingClause* returnClause orderClause? skipClause? limitClause?
+  ;
+
+readingClause
+  : K_OPTIONAL? K_MATCH pattern (COMMA pattern)* whereClause?                     # matchClause
+  | K_UNWIND expression K_AS variable                                              # unwindClause
+  | K_WITH K_DISTINCT? returnItem (COMMA returnItem)* orderClause? skipClause? limitClause?
+    whereClause?                                                                   # withClause
   ;
 
 returnClause
@@ -196,8 +203,9 @@ name
   | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_CASE | K_CONTAINS | K_DESC | K_DESCENDING
   | K_DISTINCT | K_DIVERSIFY | K_EF | K_ELSE | K_END | K_ENDS | K_EXPLAIN | K_FALSE | K_FOR | K_FROM
   | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
-  | K_NULL | K_OFFSET | K_OR | K_ORDER | K_OVER | K_PER | K_PROFILE | K_RECOMMEND | K_RETURN
-  | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE | K_WHEN | K_WHERE | K_WITH | K_XOR
+  | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PER | K_PROFILE | K_RECOMMEND
+  | K_RETURN | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE | K_UNWIND | K_WHEN | K_WHERE
+  | K_WITH | K_XOR
   ;
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +243,7 @@ K_NODE : N O D E ;
 K_NOT : N O T ;
 K_NULL : N U L L ;
 K_OFFSET : O F F S E T ;
+K_OPTIONAL : O P T I O N A L ;
 K_OR : O R ;
 K_ORDER : O R D E R ;
 K_OVER : O V E R ;
@@ -248,6 +257,7 @@ K_STARTS : S T A R T S ;
 K_THEN : T H E N ;
 K_TO : T O ;
 K_TRUE : T R U E ;
+K_UNWIND : U N W I N D ;
 K_WHEN : W H E N ;
 K_WHERE : W H E R E ;
 K_WITH : W I T H ;

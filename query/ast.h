@@ -107,15 +107,36 @@ struct SortItem {
   bool descending = false;
 };
 
-// MATCH p1, p2 WHERE e RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]
-struct MatchQuery {
-  std::vector<Pattern> patterns;
-  ExprPtr where;
+// A projection: RETURN's or WITH's [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n].
+struct Projection {
   bool distinct = false;
   std::vector<ReturnItem> returns;
   std::vector<SortItem> order_by;
   ExprPtr skip;
   ExprPtr limit;
+};
+
+enum class ClauseKind : uint8_t { kMatch, kUnwind, kWith };
+
+// One clause before RETURN:
+//   [OPTIONAL] MATCH p1, p2 [WHERE e]          patterns, optional, where
+//   UNWIND e AS name                           expr, alias
+//   WITH projection [WHERE e]                  projection (aliases required but for variables), where
+struct Clause {
+  ClauseKind kind = ClauseKind::kMatch;
+  Position pos;
+  bool optional = false;
+  std::vector<Pattern> patterns;
+  ExprPtr where;
+  ExprPtr expr;
+  std::string alias;
+  Projection projection;
+};
+
+// clauses... RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]; the RETURN's projection
+// is the MatchQuery itself.
+struct MatchQuery : Projection {
+  std::vector<Clause> clauses;
 };
 
 // FROM <pattern> [MAX n PER NODE] [AS name]

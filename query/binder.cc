@@ -147,7 +147,8 @@ void Binder::CheckPropertyKnown(const std::string& name, TypeId type, ast::Posit
 
 BoundExprPtr Binder::BindProperty(const ast::Expr& e, const ExprContext& ctx) {
   const ast::Expr& base = *e.args[0];
-  if (base.kind == ast::ExprKind::kVariable) {
+  auto known = base.kind == ast::ExprKind::kVariable ? vars_.find(base.name) : vars_.end();
+  if (known != vars_.end() && !known->second.is_value) {
     BoundExprPtr var = Bind(base, ctx);
     const VarInfo& info = vars_.at(base.name);
     if (info.is_edge) {
@@ -284,6 +285,7 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
       auto it = vars_.find(n.var);
       if (it != vars_.end()) {
         if (it->second.is_edge) Fail("'" + n.var + "' is an edge variable, not a node", n.pos);
+        if (it->second.is_value) Fail("'" + n.var + "' is a value, not a node variable", n.pos);
         if (it->second.ambiguous) {
           Fail("variable '" + n.var + "' is bound by several sources; rename it", n.pos);
         }
@@ -377,7 +379,7 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
         Fail("variable '" + e.name + "' is bound per path; use it inside an aggregate such as sum()",
              e.pos);
       }
-      auto out = Make(BK::kSlot, e.pos);
+      auto out = Make(info.is_value ? BK::kValueSlot : BK::kSlot, e.pos);
       out->index = static_cast<uint32_t>(info.slot);
       out->is_edge = info.is_edge;
       out->slots = uint64_t{1} << info.slot;

@@ -33,6 +33,7 @@ struct VarInfo {
   TypeId type = kInvalidType;  // node type when known
   int source = -1;             // RECOMMEND: graph source binding it (-1: seed, candidate)
   bool ambiguous = false;      // bound by several sources: cannot be referenced
+  bool is_value = false;       // UNWIND / WITH value (not a node or edge): BK::kValueSlot
 };
 
 // How expressions may be bound in the current clause.

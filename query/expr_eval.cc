@@ -446,6 +446,10 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
       if (e.is_edge) return RtValue(EdgeVal{s.node, s.dst, s.type, s.count, s.weight, s.ts});
       return RtValue(NodeVal{s.node});
     }
+    case BK::kValueSlot: {
+      const Slot& s = env.row[e.index];
+      return s.node == kInvalidNode ? RtValue() : env.st->slot_values[s.ts];
+    }
     case BK::kNodeProp:
       return NodeProperty(*env.st, NodeArg(*e.args[0], env), env.st->props[e.index]);
     case BK::kNodeKey: {

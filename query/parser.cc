@@ -483,26 +483,54 @@ class Converter {
  private:
   MatchQuery ConvertMatch(PqlParser::MatchQueryContext* ctx) {
     MatchQuery q;
-    for (auto* p : ctx->pattern()) q.patterns.push_back(ConvertPattern(p));
-    if (ctx->whereClause()) q.where = Expr(ctx->whereClause()->expression());
+    for (auto* clause : ctx->readingClause()) q.clauses.push_back(ConvertClause(clause));
     auto* ret = ctx->returnClause();
-    q.distinct = ret->K_DISTINCT() != nullptr;
-    for (auto* item : ret->returnItem()) {
+    ConvertItems(ret->K_DISTINCT() != nullptr, ret->returnItem(), ctx->orderClause(),
+                 ctx->skipClause(), ctx->limitClause(), &q);
+    return q;
+  }
+
+  Clause ConvertClause(PqlParser::ReadingClauseContext* ctx) {
+    Clause c;
+    c.pos = PosOf(ctx);
+    if (auto* m = dynamic_cast<PqlParser::MatchClauseContext*>(ctx)) {
+      c.kind = ClauseKind::kMatch;
+      c.optional = m->K_OPTIONAL() != nullptr;
+      for (auto* p : m->pattern()) c.patterns.push_back(ConvertPattern(p));
+      if (m->whereClause()) c.where = Expr(m->whereClause()->expression());
+    } else if (auto* u = dynamic_cast<PqlParser::UnwindClauseContext*>(ctx)) {
+      c.kind = ClauseKind::kUnwind;
+      c.expr = Expr(u->expression());
+      c.alias = Variable(u->variable());
+    } else {
+      auto* w = dynamic_cast<PqlParser::WithClauseContext*>(ctx);
+      c.kind = ClauseKind::kWith;
+      ConvertItems(w->K_DISTINCT() != nullptr, w->returnItem(), w->orderClause(), w->skipClause(),
+                   w->limitClause(), &c.projection);
+      if (w->whereClause()) c.where = Expr(w->whereClause()->expression());
+    }
+    return c;
+  }
+
+  void ConvertItems(bool distinct, const std::vector<PqlParser::ReturnItemContext*>& items,
+                    PqlParser::OrderClauseContext* order, PqlParser::SkipClauseContext* skip,
+                    PqlParser::LimitClauseContext* limit, Projection* out) {
+    out->distinct = distinct;
+    for (auto* item : items) {
       ReturnItem r;
       r.expr = Expr(item->expression());
       r.text = SourceText(item->expression());
       if (item->name()) r.alias = Name(item->name());
-      q.returns.push_back(std::move(r));
+      out->returns.push_back(std::move(r));
     }
-    if (ctx->orderClause()) {
-      for (auto* item : ctx->orderClause()->sortItem()) {
-        q.order_by.push_back(
+    if (order) {
+      for (auto* item : order->sortItem()) {
+        out->order_by.push_back(
             {Expr(item->expression()), item->K_DESC() != nullptr || item->K_DESCENDING() != nullptr});
       }
     }
-    if (ctx->skipClause()) q.skip = Expr(ctx->skipClause()->expression());
-    if (ctx->limitClause()) q.limit = Expr(ctx->limitClause()->expression());
-    return q;
+    if (skip) out->skip = Expr(skip->expression());
+    if (limit) out->limit = Expr(limit->expression());
   }
 
   RecommendQuery ConvertRecommend(PqlParser::RecommendQueryContext* ctx) {

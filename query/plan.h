@@ -26,6 +26,7 @@ enum class BK : uint8_t {
   kConst,      // value
   kParam,      // index: parameter
   kSlot,       // index: row slot (is_edge says which kind of binding)
+  kValueSlot,  // index: row slot of a value variable (UNWIND, WITH): ExecState::slot_values
   kNodeProp,   // args[0] node; index: property (Plan::props)
   kNodeKey,    // args[0] node: the external id (n.id)
   kEdgeAttr,   // args[0] edge; attr
