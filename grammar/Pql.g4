@@ -168,6 +168,8 @@ caseAlternative
 atom
   : literal                                                                        # literalAtom
   | PARAM                                                                          # paramAtom
+  | LBRACKET variable K_IN expression (K_WHERE expression)? (PIPE expression)? RBRACKET
+                                                                                   # listComprehensionAtom
   | LBRACKET (expression (COMMA expression)*)? RBRACKET                            # listAtom
   | K_CASE expression? caseAlternative+ (K_ELSE expression)? K_END                 # caseAtom
   | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom

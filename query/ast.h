@@ -46,6 +46,8 @@ enum class ExprKind : uint8_t {
   kIsNull,    // a IS NULL / a IS NOT NULL    args[0], negated
   kList,      // [a, b, c]                   args
   kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern
+  kListComp,  // [x IN list WHERE pred | map]   name = x; args: list, pred (literal true when
+              //   absent), map (the variable x when absent)
   kCase,      // CASE [subject] WHEN w THEN t ... [ELSE e] END
               //   args: [subject (when op == "simple")], w1, t1, ..., wn, tn, else (a null
               //   literal when there is no ELSE)

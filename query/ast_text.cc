@@ -148,6 +148,9 @@ std::string ExprText(const Expr& e) {
       return s + "]";
     }
     case ExprKind::kPattern: return PatternText(*e.pattern);
+    case ExprKind::kListComp:
+      return "[" + e.name + " IN " + ExprText(*e.args[0]) + " WHERE " + ExprText(*e.args[1]) +
+             " | " + ExprText(*e.args[2]) + "]";
     case ExprKind::kCase: {
       std::string s = "CASE";
       size_t i = 0;

@@ -3,6 +3,7 @@
 #include "query/binder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "query/ast_text.h"
 
@@ -345,6 +346,39 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
   return out;
 }
 
+// [x IN list WHERE pred | map]: x is a value variable in a slot of its own, visible only in
+// pred and map (it shadows a variable of the same name there).
+BoundExprPtr Binder::BindListComprehension(const ast::Expr& e, const ExprContext& ctx) {
+  if (ctx.recommend) Fail("list comprehensions are not supported in RECOMMEND", e.pos);
+  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", e.pos);
+  auto out = Make(BK::kListComp, e.pos);
+  Adopt(out.get(), Bind(*e.args[0], ctx));
+  VarInfo local;
+  local.name = e.name;
+  local.slot = NewSlot();
+  local.is_value = true;
+  out->index = static_cast<uint32_t>(local.slot);
+  auto shadowed = vars_.find(e.name);
+  std::optional<VarInfo> saved;
+  if (shadowed != vars_.end()) saved = shadowed->second;
+  vars_[e.name] = local;
+  ExprContext inner = ctx;
+  inner.aggs = nullptr;  // no aggregates per element
+  BoundExprPtr pred = Bind(*e.args[1], inner);
+  BoundExprPtr map = Bind(*e.args[2], inner);
+  if (saved) {
+    vars_[e.name] = *saved;
+  } else {
+    vars_.erase(e.name);
+  }
+  uint64_t own = uint64_t{1} << local.slot;
+  pred->slots &= ~own;  // the element slot is set by the comprehension, not by the row
+  map->slots &= ~own;
+  Adopt(out.get(), std::move(pred));
+  Adopt(out.get(), std::move(map));
+  return out;
+}
+
 BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
   using ast::ExprKind;
   if ((++bind_calls_ & 255) == 0 && deadline.Expired()) {
@@ -445,6 +479,7 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
       return out;
     }
     case ExprKind::kPattern: return BindExists(e, ctx);
+    case ExprKind::kListComp: return BindListComprehension(e, ctx);
     case ExprKind::kCase: {
       auto out = Make(BK::kCase, e.pos);
       out->op = e.op == "simple" ? 's' : 'g';

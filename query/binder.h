@@ -86,6 +86,7 @@ class Binder {
   BoundExprPtr BindCall(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindAggregate(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindExists(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
   void CheckPropertyKnown(const std::string& name, TypeId type, ast::Position pos) const;
 
   const Schema& schema_;

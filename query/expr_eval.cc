@@ -251,6 +251,32 @@ RtValue EvalCase(const BoundExpr& e, const EvalEnv& env) {
   return Eval(*e.args.back(), env);
 }
 
+// [x IN list WHERE pred | map] over a copy of the row's first index + 1 slots (every slot an
+// expression inside can read was allocated before x's); x's value is pushed on
+// ExecState::slot_values while its element is evaluated and popped after.
+RtValue EvalListComprehension(const BoundExpr& e, const EvalEnv& env) {
+  RtValue list = Eval(*e.args[0], env);
+  if (!list.IsList()) return RtValue();
+  std::vector<Slot> row(env.row, env.row + e.index + 1);
+  EvalEnv inner = env;
+  inner.row = row.data();
+  RtList out;
+  std::vector<RtValue>& values = env.st->slot_values;
+  for (const RtValue& item : list.AsList()) {
+    if (!env.st->Tick()) return RtValue();
+    row[e.index] = Slot();
+    if (!item.IsNull()) {
+      row[e.index].node = 0;
+      row[e.index].type = kValueSlotType;
+      row[e.index].ts = static_cast<int64_t>(values.size());
+    }
+    values.push_back(item);
+    if (EvalPredicate(*e.args[1], inner)) out.push_back(Eval(*e.args[2], inner));
+    values.pop_back();
+  }
+  return MakeList(std::move(out));
+}
+
 RtValue Call(const BoundExpr& e, const EvalEnv& env) {
   const ExecState& st = *env.st;
   if (IsExtraFunction(e.fn)) {
@@ -528,6 +554,7 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
     case BK::kStringOp:
       return StringPredicate(e.op, Eval(*e.args[0], env), Eval(*e.args[1], env));
     case BK::kCase: return EvalCase(e, env);
+    case BK::kListComp: return EvalListComprehension(e, env);
   }
   return RtValue();
 }

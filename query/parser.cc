@@ -785,6 +785,9 @@ class Converter {
       return e;
     }
     if (auto* c = dynamic_cast<PqlParser::CaseAtomContext*>(ctx)) return Case(c);
+    if (auto* c = dynamic_cast<PqlParser::ListComprehensionAtomContext*>(ctx)) {
+      return ListComprehension(c);
+    }
     if (auto* c = dynamic_cast<PqlParser::CallAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kCall, pos);
       auto* fn = c->functionName();
@@ -804,6 +807,29 @@ class Converter {
     auto* c = dynamic_cast<PqlParser::VariableAtomContext*>(ctx);
     auto e = Make(ExprKind::kVariable, pos);
     e->name = Variable(c->variable());
+    return e;
+  }
+
+  // [x IN list [WHERE pred] [| map]]; see ExprKind::kListComp for the layout.
+  ExprPtr ListComprehension(PqlParser::ListComprehensionAtomContext* ctx) {
+    auto e = Make(ExprKind::kListComp, PosOf(ctx));
+    e->name = Variable(ctx->variable());
+    size_t next = 0;
+    e->args.push_back(Expr(ctx->expression(next++)));
+    if (ctx->K_WHERE()) {
+      e->args.push_back(Expr(ctx->expression(next++)));
+    } else {
+      auto yes = Make(ExprKind::kLiteral, PosOf(ctx));
+      yes->literal.value = true;
+      e->args.push_back(std::move(yes));
+    }
+    if (ctx->PIPE()) {
+      e->args.push_back(Expr(ctx->expression(next)));
+    } else {
+      auto var = Make(ExprKind::kVariable, PosOf(ctx->variable()));
+      var->name = e->name;
+      e->args.push_back(std::move(var));
+    }
     return e;
   }
 

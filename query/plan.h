@@ -48,6 +48,7 @@ enum class BK : uint8_t {
   kExists,   // index: Plan::exists
   kCached,   // index: per-execution value of Plan::cached[index]
   kStringOp,  // args[0] op args[1]: op 's' STARTS WITH, 'e' ENDS WITH, 'c' CONTAINS
+  kListComp,  // [x IN args[0] WHERE args[1] | args[2]]: index is x's value slot
   kCase,      // op 's' (simple: args[0] is the subject) or 'g' (generic); then WHEN/THEN pairs;
               // the last arg is the ELSE value (a null constant when there is none)
   // similarity(c.space, target) where a NEAREST source in that space searched for target: index

@@ -55,6 +55,7 @@ std::string Dump(const Expr& e) {
     case ExprKind::kList: return "[" + DumpArgs(e, ", ") + "]";
     case ExprKind::kPattern: return "exists" + DumpPattern(*e.pattern);
     case ExprKind::kCase: return "(CASE-" + e.op + " " + DumpArgs(e, " ") + ")";
+    case ExprKind::kListComp: return "[" + e.name + " IN " + DumpArgs(e, " ") + "]";
   }
   return "?";
 }
