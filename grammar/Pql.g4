@@ -7,7 +7,8 @@
 //  - a graph pattern used as a boolean expression needs at least one relationship, so `(x)` is a
 //    parenthesised expression; where `(a)--(b)` could also read as `(a) - -(b)`, the pattern wins;
 //  - expression precedence (low -> high): OR < XOR < AND < NOT < comparison, IN, IS NULL
-//    < + - < * / % < unary minus < property access, call.
+//    < STARTS WITH, ENDS WITH, CONTAINS, =~ (as in openCypher) < + - < * / % < unary minus
+//    < property access, call.
 grammar Pql;
 
 // ---------------------------------------------------------------------------------------------
@@ -17,9 +18,16 @@ statement
   : K_PROFILE? (matchQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
   ;
 
+// A pipeline of clauses ending in RETURN (openCypher's single query without updates).
 matchQuery
-  : K_MATCH pattern (COMMA pattern)* whereClause? returnClause orderClause? skipClause?
-    limitClause?
+  : readingClause* returnClause orderClause? skipClause? limitClause?
+  ;
+
+readingClause
+  : K_OPTIONAL? K_MATCH pattern (COMMA pattern)* whereClause?                     # matchClause
+  | K_UNWIND expression K_AS variable                                              # unwindClause
+  | K_WITH K_DISTINCT? returnItem (COMMA returnItem)* orderClause? skipClause? limitClause?
+    whereClause?                                                                   # withClause
   ;
 
 returnClause
@@ -139,6 +147,7 @@ expression
   | PLUS expression                                                                # plusExpr
   | expression op=(STAR | SLASH | PERCENT) expression                              # multiplyExpr
   | expression op=(PLUS | DASH) expression                                         # addExpr
+  | expression (K_STARTS K_WITH | K_ENDS K_WITH | K_CONTAINS | REGEX) expression   # stringExpr
   | expression (comparisonOp | K_NOT? K_IN) expression                             # compareExpr
   | expression K_IS K_NOT? K_NULL                                                  # isNullExpr
   | K_NOT expression                                                               # notExpr
@@ -152,10 +161,17 @@ comparisonOp
   : EQ | NEQ | LT | LE | GT | GE
   ;
 
+caseAlternative
+  : K_WHEN expression K_THEN expression
+  ;
+
 atom
   : literal                                                                        # literalAtom
   | PARAM                                                                          # paramAtom
+  | LBRACKET variable K_IN expression (K_WHERE expression)? (PIPE expression)? RBRACKET
+                                                                                   # listComprehensionAtom
   | LBRACKET (expression (COMMA expression)*)? RBRACKET                            # listAtom
+  | K_CASE expression? caseAlternative+ (K_ELSE expression)? K_END                 # caseAtom
   | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom
   | nodePattern (relationship nodePattern)+                                        # patternAtom
   | LPAREN expression RPAREN                                                       # parenAtom
@@ -186,10 +202,12 @@ variable
 // Labels, edge types, property keys, aliases, vector spaces: any identifier or keyword.
 name
   : IDENTIFIER | QUOTED_IDENTIFIER
-  | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_DESC | K_DESCENDING | K_DISTINCT | K_DIVERSIFY
-  | K_EF | K_EXPLAIN | K_FALSE | K_FOR | K_FROM | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN
-  | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT | K_NULL | K_OFFSET | K_OR | K_ORDER | K_OVER
-  | K_PER | K_PROFILE | K_RECOMMEND | K_RETURN | K_SCORE | K_SKIP | K_TO | K_TRUE | K_WHERE | K_XOR
+  | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_CASE | K_CONTAINS | K_DESC | K_DESCENDING
+  | K_DISTINCT | K_DIVERSIFY | K_EF | K_ELSE | K_END | K_ENDS | K_EXPLAIN | K_FALSE | K_FOR | K_FROM
+  | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
+  | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PER | K_PROFILE | K_RECOMMEND
+  | K_RETURN | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE | K_UNWIND | K_WHEN | K_WHERE
+  | K_WITH | K_XOR
   ;
 
 // ---------------------------------------------------------------------------------------------
@@ -200,11 +218,16 @@ K_AS : A S ;
 K_ASC : A S C ;
 K_ASCENDING : A S C E N D I N G ;
 K_BY : B Y ;
+K_CASE : C A S E ;
+K_CONTAINS : C O N T A I N S ;
 K_DESC : D E S C ;
 K_DESCENDING : D E S C E N D I N G ;
 K_DISTINCT : D I S T I N C T ;
 K_DIVERSIFY : D I V E R S I F Y ;
 K_EF : E F ;
+K_ELSE : E L S E ;
+K_END : E N D ;
+K_ENDS : E N D S ;
 K_EXPLAIN : E X P L A I N ;
 K_FALSE : F A L S E ;
 K_FOR : F O R ;
@@ -222,6 +245,7 @@ K_NODE : N O D E ;
 K_NOT : N O T ;
 K_NULL : N U L L ;
 K_OFFSET : O F F S E T ;
+K_OPTIONAL : O P T I O N A L ;
 K_OR : O R ;
 K_ORDER : O R D E R ;
 K_OVER : O V E R ;
@@ -231,9 +255,14 @@ K_RECOMMEND : R E C O M M E N D ;
 K_RETURN : R E T U R N ;
 K_SCORE : S C O R E ;
 K_SKIP : S K I P ;
+K_STARTS : S T A R T S ;
+K_THEN : T H E N ;
 K_TO : T O ;
 K_TRUE : T R U E ;
+K_UNWIND : U N W I N D ;
+K_WHEN : W H E N ;
 K_WHERE : W H E R E ;
+K_WITH : W I T H ;
 K_XOR : X O R ;
 
 // 7d, 12h, 30m, 45s, 250ms and compounds such as 1h30m (units are lower-case only).
@@ -278,6 +307,7 @@ PLUS : '+' ;
 LINE_COMMENT : ('--' ([ \t] ~[\r\n]*)? | '//' ~[\r\n]*) ('\r'? '\n' | EOF) -> skip ;
 BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
 DASH : '-' ;
+REGEX : '=~' ;
 EQ : '=' ;
 NEQ : '<>' | '!=' ;
 LE : '<=' ;

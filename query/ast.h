@@ -40,11 +40,17 @@ enum class ExprKind : uint8_t {
   kCall,      // f(a, b) / count(*) / count(DISTINCT x)    name (lower-cased), args, distinct, star
   kUnary,     // NOT a, -a                   op ("NOT", "-"), args[0]
   kBinary,    // a op b                      op: "OR","AND","XOR","=","<>","<","<=",">",">=",
-              //                                 "+","-","*","/","%"   args[0], args[1]
+              //                                 "+","-","*","/","%", "STARTS WITH", "ENDS WITH",
+              //                                 "CONTAINS", "=~"   args[0], args[1]
   kIn,        // a IN b / a NOT IN b          args[0], args[1], negated
   kIsNull,    // a IS NULL / a IS NOT NULL    args[0], negated
   kList,      // [a, b, c]                   args
   kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern
+  kListComp,  // [x IN list WHERE pred | map]   name = x; args: list, pred (literal true when
+              //   absent), map (the variable x when absent)
+  kCase,      // CASE [subject] WHEN w THEN t ... [ELSE e] END
+              //   args: [subject (when op == "simple")], w1, t1, ..., wn, tn, else (a null
+              //   literal when there is no ELSE)
 };
 
 // Literal value. Durations (7d, 12h, 30m, 45s, 250ms) are int64 milliseconds with is_duration.
@@ -103,15 +109,36 @@ struct SortItem {
   bool descending = false;
 };
 
-// MATCH p1, p2 WHERE e RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]
-struct MatchQuery {
-  std::vector<Pattern> patterns;
-  ExprPtr where;
+// A projection: RETURN's or WITH's [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n].
+struct Projection {
   bool distinct = false;
   std::vector<ReturnItem> returns;
   std::vector<SortItem> order_by;
   ExprPtr skip;
   ExprPtr limit;
+};
+
+enum class ClauseKind : uint8_t { kMatch, kUnwind, kWith };
+
+// One clause before RETURN:
+//   [OPTIONAL] MATCH p1, p2 [WHERE e]          patterns, optional, where
+//   UNWIND e AS name                           expr, alias
+//   WITH projection [WHERE e]                  projection (aliases required but for variables), where
+struct Clause {
+  ClauseKind kind = ClauseKind::kMatch;
+  Position pos;
+  bool optional = false;
+  std::vector<Pattern> patterns;
+  ExprPtr where;
+  ExprPtr expr;
+  std::string alias;
+  Projection projection;
+};
+
+// clauses... RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]; the RETURN's projection
+// is the MatchQuery itself.
+struct MatchQuery : Projection {
+  std::vector<Clause> clauses;
 };
 
 // FROM <pattern> [MAX n PER NODE] [AS name]

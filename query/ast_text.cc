@@ -16,13 +16,16 @@ int Precedence(const Expr& e) {
       if (e.op == "OR") return 1;
       if (e.op == "XOR") return 2;
       if (e.op == "AND") return 3;
-      if (e.op == "+" || e.op == "-") return 6;
-      if (e.op == "*" || e.op == "/" || e.op == "%") return 7;
+      if (e.op == "+" || e.op == "-") return 7;
+      if (e.op == "*" || e.op == "/" || e.op == "%") return 8;
+      if (e.op == "STARTS WITH" || e.op == "ENDS WITH" || e.op == "CONTAINS" || e.op == "=~") {
+        return 6;
+      }
       return 5;  // comparisons
-    case ExprKind::kUnary: return e.op == "NOT" ? 4 : 8;
+    case ExprKind::kUnary: return e.op == "NOT" ? 4 : 9;
     case ExprKind::kIn:
     case ExprKind::kIsNull: return 5;
-    default: return 10;
+    default: return 11;
   }
 }
 
@@ -114,7 +117,7 @@ std::string ExprText(const Expr& e) {
     case ExprKind::kLiteral: return LiteralText(e.literal);
     case ExprKind::kParam: return "$" + e.name;
     case ExprKind::kVariable: return e.name;
-    case ExprKind::kProperty: return Wrap(*e.args[0], 9) + "." + e.name;
+    case ExprKind::kProperty: return Wrap(*e.args[0], 10) + "." + e.name;
     case ExprKind::kCall: {
       std::string s = e.name + "(";
       if (e.star) s += "*";
@@ -127,15 +130,15 @@ std::string ExprText(const Expr& e) {
     }
     case ExprKind::kUnary:
       if (e.op == "NOT") return "NOT " + Wrap(*e.args[0], 4);
-      return e.op + Wrap(*e.args[0], 8);
+      return e.op + Wrap(*e.args[0], 9);
     case ExprKind::kBinary: {
       int p = Precedence(e);
       // Left-associative: the right operand needs parentheses at equal precedence.
       return Wrap(*e.args[0], p) + " " + e.op + " " + Wrap(*e.args[1], p + 1);
     }
     case ExprKind::kIn:
-      return Wrap(*e.args[0], 6) + (e.negated ? " NOT IN " : " IN ") + Wrap(*e.args[1], 6);
-    case ExprKind::kIsNull: return Wrap(*e.args[0], 6) + (e.negated ? " IS NOT NULL" : " IS NULL");
+      return Wrap(*e.args[0], 7) + (e.negated ? " NOT IN " : " IN ") + Wrap(*e.args[1], 7);
+    case ExprKind::kIsNull: return Wrap(*e.args[0], 7) + (e.negated ? " IS NOT NULL" : " IS NULL");
     case ExprKind::kList: {
       std::string s = "[";
       for (size_t i = 0; i < e.args.size(); ++i) {
@@ -145,6 +148,18 @@ std::string ExprText(const Expr& e) {
       return s + "]";
     }
     case ExprKind::kPattern: return PatternText(*e.pattern);
+    case ExprKind::kListComp:
+      return "[" + e.name + " IN " + ExprText(*e.args[0]) + " WHERE " + ExprText(*e.args[1]) +
+             " | " + ExprText(*e.args[2]) + "]";
+    case ExprKind::kCase: {
+      std::string s = "CASE";
+      size_t i = 0;
+      if (e.op == "simple") s += " " + ExprText(*e.args[i++]);
+      for (; i + 2 < e.args.size(); i += 2) {
+        s += " WHEN " + ExprText(*e.args[i]) + " THEN " + ExprText(*e.args[i + 1]);
+      }
+      return s + " ELSE " + ExprText(*e.args.back()) + " END";
+    }
   }
   return "";
 }

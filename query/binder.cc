@@ -3,6 +3,7 @@
 #include "query/binder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "query/ast_text.h"
 
@@ -60,6 +61,15 @@ constexpr FnInfo kFunctions[] = {
     {"source", Fn::kSource, 1, 1},     {"sources", Fn::kSources, 0, 0},
     {"id", Fn::kId, 1, 1},             {"type", Fn::kType, 1, 1},
     {"degree", Fn::kDegree, 1, 3},     {"tostring", Fn::kToString, 1, 1},
+    {"tolower", Fn::kToLower, 1, 1},   {"lower", Fn::kToLower, 1, 1},
+    {"toupper", Fn::kToUpper, 1, 1},   {"upper", Fn::kToUpper, 1, 1},
+    {"substring", Fn::kSubstring, 2, 3}, {"trim", Fn::kTrim, 1, 1},
+    {"ltrim", Fn::kLTrim, 1, 1},       {"rtrim", Fn::kRTrim, 1, 1},
+    {"replace", Fn::kReplace, 3, 3},   {"split", Fn::kSplit, 2, 2},
+    {"tointeger", Fn::kToInteger, 1, 1}, {"tofloat", Fn::kToFloat, 1, 1},
+    {"labels", Fn::kLabels, 1, 1},     {"keys", Fn::kKeys, 1, 1},
+    {"head", Fn::kHead, 1, 1},         {"last", Fn::kLast, 1, 1},
+    {"range", Fn::kRange, 2, 3},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {
@@ -138,7 +148,8 @@ void Binder::CheckPropertyKnown(const std::string& name, TypeId type, ast::Posit
 
 BoundExprPtr Binder::BindProperty(const ast::Expr& e, const ExprContext& ctx) {
   const ast::Expr& base = *e.args[0];
-  if (base.kind == ast::ExprKind::kVariable) {
+  auto known = base.kind == ast::ExprKind::kVariable ? vars_.find(base.name) : vars_.end();
+  if (known != vars_.end() && !known->second.is_value) {
     BoundExprPtr var = Bind(base, ctx);
     const VarInfo& info = vars_.at(base.name);
     if (info.is_edge) {
@@ -275,6 +286,7 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
       auto it = vars_.find(n.var);
       if (it != vars_.end()) {
         if (it->second.is_edge) Fail("'" + n.var + "' is an edge variable, not a node", n.pos);
+        if (it->second.is_value) Fail("'" + n.var + "' is a value, not a node variable", n.pos);
         if (it->second.ambiguous) {
           Fail("variable '" + n.var + "' is bound by several sources; rename it", n.pos);
         }
@@ -334,6 +346,39 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
   return out;
 }
 
+// [x IN list WHERE pred | map]: x is a value variable in a slot of its own, visible only in
+// pred and map (it shadows a variable of the same name there).
+BoundExprPtr Binder::BindListComprehension(const ast::Expr& e, const ExprContext& ctx) {
+  if (ctx.recommend) Fail("list comprehensions are not supported in RECOMMEND", e.pos);
+  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", e.pos);
+  auto out = Make(BK::kListComp, e.pos);
+  Adopt(out.get(), Bind(*e.args[0], ctx));
+  VarInfo local;
+  local.name = e.name;
+  local.slot = NewSlot();
+  local.is_value = true;
+  out->index = static_cast<uint32_t>(local.slot);
+  auto shadowed = vars_.find(e.name);
+  std::optional<VarInfo> saved;
+  if (shadowed != vars_.end()) saved = shadowed->second;
+  vars_[e.name] = local;
+  ExprContext inner = ctx;
+  inner.aggs = nullptr;  // no aggregates per element
+  BoundExprPtr pred = Bind(*e.args[1], inner);
+  BoundExprPtr map = Bind(*e.args[2], inner);
+  if (saved) {
+    vars_[e.name] = *saved;
+  } else {
+    vars_.erase(e.name);
+  }
+  uint64_t own = uint64_t{1} << local.slot;
+  pred->slots &= ~own;  // the element slot is set by the comprehension, not by the row
+  map->slots &= ~own;
+  Adopt(out.get(), std::move(pred));
+  Adopt(out.get(), std::move(map));
+  return out;
+}
+
 BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
   using ast::ExprKind;
   if ((++bind_calls_ & 255) == 0 && deadline.Expired()) {
@@ -368,7 +413,7 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
         Fail("variable '" + e.name + "' is bound per path; use it inside an aggregate such as sum()",
              e.pos);
       }
-      auto out = Make(BK::kSlot, e.pos);
+      auto out = Make(info.is_value ? BK::kValueSlot : BK::kSlot, e.pos);
       out->index = static_cast<uint32_t>(info.slot);
       out->is_edge = info.is_edge;
       out->slots = uint64_t{1} << info.slot;
@@ -384,7 +429,15 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
     case ExprKind::kBinary: {
       BoundExprPtr out;
       const std::string& op = e.op;
-      if (op == "AND") {
+      if (op == "=~") {
+        Fail("the regular-expression operator =~ is not supported (PQL has no regex engine that "
+             "bounds its running time); use STARTS WITH, ENDS WITH, CONTAINS or toLower()",
+             e.pos);
+      }
+      if (op == "STARTS WITH" || op == "ENDS WITH" || op == "CONTAINS") {
+        out = Make(BK::kStringOp, e.pos);
+        out->op = op == "STARTS WITH" ? 's' : op == "ENDS WITH" ? 'e' : 'c';
+      } else if (op == "AND") {
         out = Make(BK::kAnd, e.pos);
       } else if (op == "OR") {
         out = Make(BK::kOr, e.pos);
@@ -426,6 +479,13 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
       return out;
     }
     case ExprKind::kPattern: return BindExists(e, ctx);
+    case ExprKind::kListComp: return BindListComprehension(e, ctx);
+    case ExprKind::kCase: {
+      auto out = Make(BK::kCase, e.pos);
+      out->op = e.op == "simple" ? 's' : 'g';
+      for (const auto& arg : e.args) Adopt(out.get(), Bind(*arg, ctx));
+      return out;
+    }
   }
   Fail("unsupported expression", e.pos);
 }

@@ -33,6 +33,7 @@ struct VarInfo {
   TypeId type = kInvalidType;  // node type when known
   int source = -1;             // RECOMMEND: graph source binding it (-1: seed, candidate)
   bool ambiguous = false;      // bound by several sources: cannot be referenced
+  bool is_value = false;       // UNWIND / WITH value (not a node or edge): BK::kValueSlot
 };
 
 // How expressions may be bound in the current clause.
@@ -85,6 +86,7 @@ class Binder {
   BoundExprPtr BindCall(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindAggregate(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindExists(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
   void CheckPropertyKnown(const std::string& name, TypeId type, ast::Position pos) const;
 
   const Schema& schema_;

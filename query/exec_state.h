@@ -25,8 +25,11 @@ using graph::NodeSet;
 
 class Reclaimer;
 
-// A variable's binding in a row: a node (node) or an edge (node = src, dst, type, ...).
-// node == kInvalidNode means unbound (evaluates to null).
+// A variable's binding in a row: a node (node) or an edge (node = src, dst, type, ...), or for a
+// value variable (UNWIND, WITH) type == kValueSlotType and ts the index of its value in
+// ExecState::slot_values. node == kInvalidNode means unbound (evaluates to null).
+constexpr TypeId kValueSlotType = kInvalidType - 1;
+
 struct Slot {
   NodeId node = kInvalidNode;
   NodeId dst = kInvalidNode;
@@ -54,6 +57,7 @@ struct ExecState {
   std::vector<RtValue> params;          // by Plan::params index
   std::vector<graph::PropId> props;     // by Plan::props index
   std::vector<RtValue> cache;           // by Plan::cached index
+  std::vector<RtValue> slot_values;     // values of value-variable slots (Slot::ts)
   std::vector<std::unique_ptr<NodeSet>> exists_sets;  // seed-cached pattern predicates
   std::vector<OpProfile> profile;       // by operator id
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "query/expr_fns.h"
 #include "query/pattern_exec.h"
 
 namespace pathwise::query {
@@ -236,8 +237,54 @@ RtValue TypeName(const RtValue& v, const ExecState& st) {
   return RtValue();
 }
 
+// CASE: the first WHEN that is true (generic form) or equal to the subject (simple form; a
+// null subject equals nothing) gives its THEN; else the ELSE value (null without ELSE).
+RtValue EvalCase(const BoundExpr& e, const EvalEnv& env) {
+  size_t i = 0;
+  RtValue subject;
+  if (e.op == 's') subject = Eval(*e.args[i++], env);
+  for (; i + 2 < e.args.size(); i += 2) {
+    RtValue when = Eval(*e.args[i], env);
+    RtValue hit = e.op == 's' ? Equals(subject, when) : when;
+    if (hit.IsBool() && hit.AsBool()) return Eval(*e.args[i + 1], env);
+  }
+  return Eval(*e.args.back(), env);
+}
+
+// [x IN list WHERE pred | map] over a copy of the row's first index + 1 slots (every slot an
+// expression inside can read was allocated before x's); x's value is pushed on
+// ExecState::slot_values while its element is evaluated and popped after.
+RtValue EvalListComprehension(const BoundExpr& e, const EvalEnv& env) {
+  RtValue list = Eval(*e.args[0], env);
+  if (!list.IsList()) return RtValue();
+  std::vector<Slot> row(env.row, env.row + e.index + 1);
+  EvalEnv inner = env;
+  inner.row = row.data();
+  RtList out;
+  std::vector<RtValue>& values = env.st->slot_values;
+  for (const RtValue& item : list.AsList()) {
+    if (!env.st->Tick()) return RtValue();
+    row[e.index] = Slot();
+    if (!item.IsNull()) {
+      row[e.index].node = 0;
+      row[e.index].type = kValueSlotType;
+      row[e.index].ts = static_cast<int64_t>(values.size());
+    }
+    values.push_back(item);
+    if (EvalPredicate(*e.args[1], inner)) out.push_back(Eval(*e.args[2], inner));
+    values.pop_back();
+  }
+  return MakeList(std::move(out));
+}
+
 RtValue Call(const BoundExpr& e, const EvalEnv& env) {
   const ExecState& st = *env.st;
+  if (IsExtraFunction(e.fn)) {
+    std::vector<RtValue> args;
+    args.reserve(e.args.size());
+    for (const auto& arg : e.args) args.push_back(Eval(*arg, env));
+    return CallFunction(e, args, env.st);
+  }
   switch (e.fn) {
     case Fn::kLog:
     case Fn::kExp:
@@ -294,6 +341,7 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
       if (v.IsNode()) return RtValue(st.graph->KeyOf(v.AsNode()));
       return RtValue(ToText(v, st.graph, st.schema));
     }
+    default: break;  // IsExtraFunction: evaluated above
   }
   return RtValue();
 }
@@ -424,6 +472,10 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
       if (e.is_edge) return RtValue(EdgeVal{s.node, s.dst, s.type, s.count, s.weight, s.ts});
       return RtValue(NodeVal{s.node});
     }
+    case BK::kValueSlot: {
+      const Slot& s = env.row[e.index];
+      return s.node == kInvalidNode ? RtValue() : env.st->slot_values[s.ts];
+    }
     case BK::kNodeProp:
       return NodeProperty(*env.st, NodeArg(*e.args[0], env), env.st->props[e.index]);
     case BK::kNodeKey: {
@@ -499,6 +551,10 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
     case BK::kAggRef: return env.aggs != nullptr ? env.aggs[e.index] : RtValue();
     case BK::kExists: return EvalExists(e.index, env);
     case BK::kCached: return env.st->cache[e.index];
+    case BK::kStringOp:
+      return StringPredicate(e.op, Eval(*e.args[0], env), Eval(*e.args[1], env));
+    case BK::kCase: return EvalCase(e, env);
+    case BK::kListComp: return EvalListComprehension(e, env);
   }
   return RtValue();
 }

@@ -23,13 +23,12 @@ void DiscardTable(MatchState* st, RowTable* t) {
 
 namespace {
 
-// Binding tables beyond this many rows stop the query (memory guard).
-constexpr size_t kMaxIntermediateRows = 5'000'000;
-
 Status TooManyRows() {
   return Status::ResourceExhausted("intermediate result exceeds " +
                                    std::to_string(kMaxIntermediateRows) + " rows");
 }
+
+}  // namespace
 
 EvalEnv Env(MatchState* st, const Slot* row) {
   EvalEnv env;
@@ -38,7 +37,6 @@ EvalEnv Env(MatchState* st, const Slot* row) {
   return env;
 }
 
-// Appends one row to a table being built; each new chunk is charged to the memory account.
 Status Append(MatchState* st, RowTable* out, const Slot* row) {
   if (out->rows() >= kMaxIntermediateRows) return TooManyRows();
   if (size_t grow = out->BytesToGrow(); grow != 0 && !st->Charge(grow)) return st->error;
@@ -46,20 +44,20 @@ Status Append(MatchState* st, RowTable* out, const Slot* row) {
   return Status::OK();
 }
 
-// The (empty) table the running operator builds; Publish makes it the current one.
 RowTable& NewTable(MatchState* st) {
   DiscardTable(st, &st->building);
   st->building = RowTable(st->width);
   return st->building;
 }
 
-// The new table replaces the old one, whose memory is credited and released (DiscardTable).
 void Publish(MatchState* st, RowTable* out, OpCounts* counts) {
   std::swap(st->table, *out);
   st->rows = st->table.rows();
   counts->rows_out = st->rows;
   DiscardTable(st, out);
 }
+
+namespace {
 
 // Approximate bytes of one value row (the vector and the values' payloads).
 size_t RowBytes(const std::vector<RtValue>& row) {
@@ -86,11 +84,16 @@ class StartOp : public MatchOp {
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
-    std::vector<NodeId> nodes = Candidates(st);
+    // An id lookup reading earlier clauses' variables (UNWIND $ids AS id MATCH (m {id: id}))
+    // looks up per row; otherwise the candidates are the same for every row.
+    const bool per_row = lookup_ != nullptr && lookup_->slots != 0;
+    std::vector<Slot> empty(st->width);
+    std::vector<NodeId> nodes = per_row ? std::vector<NodeId>() : Candidates(st, empty.data());
     if (!st->Charge(nodes.capacity() * sizeof(NodeId))) return st->error;
     RowTable& out = NewTable(st);
     std::vector<Slot> row(st->width);
     for (size_t r = 0; r < st->rows; ++r) {
+      if (per_row) nodes = Candidates(st, st->table.Row(r));
       for (NodeId node : nodes) {
         if (!st->Tick()) return st->error;
         std::copy_n(st->table.Row(r), st->width, row.begin());
@@ -100,17 +103,16 @@ class StartOp : public MatchOp {
       }
     }
     Publish(st, &out, counts);
-    st->Credit(nodes.capacity() * sizeof(NodeId));
+    if (!per_row) st->Credit(nodes.capacity() * sizeof(NodeId));
     return st->error;
   }
 
  private:
-  std::vector<NodeId> Candidates(MatchState* st) const {
+  std::vector<NodeId> Candidates(MatchState* st, const Slot* row) const {
     const graph::Graph& g = *st->graph;
     std::vector<NodeId> nodes;
     if (lookup_ != nullptr) {
-      std::vector<Slot> empty(st->width);
-      RtValue v = Eval(*lookup_, Env(st, empty.data()));
+      RtValue v = Eval(*lookup_, Env(st, row));
       auto add = [&](const RtValue& key) {
         if (!key.IsString()) return;
         if (spec_.type != kInvalidType) {
@@ -346,16 +348,20 @@ struct Accumulator {
 class AggregateOp : public MatchOp {
  public:
   AggregateOp(std::vector<BoundExprPtr> items, std::vector<bool> is_key,
-              std::vector<BoundExprPtr> extra)
+              std::vector<BoundExprPtr> extra, size_t first_agg, size_t agg_count)
       : MatchOp("Aggregate"),
         items_(std::move(items)),
         is_key_(std::move(is_key)),
-        extra_(std::move(extra)) {}
+        extra_(std::move(extra)),
+        first_agg_(first_agg),
+        agg_count_(agg_count) {}
 
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
     counts->rows_in = st->rows;
-    const std::vector<AggSpec>& aggs = st->plan->match_aggs;
+    // This projection's aggregates; kAggRef indexes Plan::match_aggs, so results are laid out
+    // at their plan index (the slots of other projections' aggregates stay null).
+    const AggSpec* specs = st->plan->match_aggs.data() + first_agg_;
     bool has_keys = std::find(is_key_.begin(), is_key_.end(), true) != is_key_.end();
     struct Group {
       size_t first_row;
@@ -373,27 +379,27 @@ class AggregateOp : public MatchOp {
       }
       auto [it, inserted] = index.emplace(key, groups.size());
       if (inserted) {
-        groups.push_back(Group{r, std::vector<Accumulator>(aggs.size())});
-        if (!st->Charge(kGroupBytes + 2 * key.size() + aggs.size() * sizeof(Accumulator))) {
+        groups.push_back(Group{r, std::vector<Accumulator>(agg_count_)});
+        if (!st->Charge(kGroupBytes + 2 * key.size() + agg_count_ * sizeof(Accumulator))) {
           return st->error;
         }
       }
       Group& g = groups[it->second];
-      for (size_t a = 0; a < aggs.size(); ++a) {
-        RtValue v = aggs[a].arg ? Eval(*aggs[a].arg, env) : RtValue();
-        size_t held = g.accs[a].Add(aggs[a], v);
+      for (size_t a = 0; a < agg_count_; ++a) {
+        RtValue v = specs[a].arg ? Eval(*specs[a].arg, env) : RtValue();
+        size_t held = g.accs[a].Add(specs[a], v);
         if (held != 0 && !st->Charge(held)) return st->error;
       }
     }
     if (groups.empty() && !has_keys) {
-      groups.push_back(Group{SIZE_MAX, std::vector<Accumulator>(aggs.size())});
+      groups.push_back(Group{SIZE_MAX, std::vector<Accumulator>(agg_count_)});
     }
     std::vector<Slot> null_row(st->width);
     st->values.clear();
-    std::vector<RtValue> results(aggs.size());
+    std::vector<RtValue> results(st->plan->match_aggs.size());
     for (const Group& g : groups) {
       if (!st->Tick()) return st->error;
-      for (size_t a = 0; a < aggs.size(); ++a) results[a] = g.accs[a].Finish(aggs[a]);
+      for (size_t a = 0; a < agg_count_; ++a) results[first_agg_ + a] = g.accs[a].Finish(specs[a]);
       EvalEnv env = Env(st, g.first_row == SIZE_MAX ? null_row.data()
                                                     : st->table.Row(g.first_row));
       env.aggs = results.data();
@@ -410,6 +416,8 @@ class AggregateOp : public MatchOp {
   std::vector<BoundExprPtr> items_;
   std::vector<bool> is_key_;
   std::vector<BoundExprPtr> extra_;
+  size_t first_agg_;
+  size_t agg_count_;
 };
 
 class DistinctOp : public MatchOp {
@@ -528,8 +536,10 @@ std::unique_ptr<MatchOp> MakeProjectOp(std::vector<BoundExprPtr> items,
   return std::make_unique<ProjectOp>(std::move(items), std::move(extra));
 }
 std::unique_ptr<MatchOp> MakeAggregateOp(std::vector<BoundExprPtr> items, std::vector<bool> is_key,
-                                         std::vector<BoundExprPtr> extra) {
-  return std::make_unique<AggregateOp>(std::move(items), std::move(is_key), std::move(extra));
+                                         std::vector<BoundExprPtr> extra, size_t first_agg,
+                                         size_t agg_count) {
+  return std::make_unique<AggregateOp>(std::move(items), std::move(is_key), std::move(extra),
+                                       first_agg, agg_count);
 }
 std::unique_ptr<MatchOp> MakeDistinctOp(size_t columns) {
   return std::make_unique<DistinctOp>(columns);

@@ -20,15 +20,31 @@ struct MatchState : ExecState {
   size_t rows = 0;
   // After projection: one row per result, return items first, then hidden sort keys.
   std::vector<std::vector<RtValue>> values;
+  // OPTIONAL MATCH: the input tables of the optional matches running (innermost last).
+  std::vector<RowTable> optional_inputs;
 };
 
 using MatchOp = Operator<MatchState>;
+
+// Binding tables beyond this many rows stop the query (memory guard).
+constexpr size_t kMaxIntermediateRows = 5'000'000;
 
 // Credits t's memory to the account and empties t; a large table is handed to the execution's
 // Reclaimer (ExecState::reclaimer) instead of being freed on the query's thread.
 void DiscardTable(MatchState* st, RowTable* t);
 
-// Binds `slot` to nodes found by an id lookup (lookup evaluates to an id or a list of ids) or a
+// Helpers of the operators (match_executor.cc, pipeline_ops.cc).
+EvalEnv Env(MatchState* st, const Slot* row);
+// Appends one row to a table being built; each new chunk is charged to the memory account;
+// more than kMaxIntermediateRows rows is ResourceExhausted.
+Status Append(MatchState* st, RowTable* out, const Slot* row);
+// The (empty) table the running operator builds; Publish makes it the current one.
+RowTable& NewTable(MatchState* st);
+// The new table replaces the old one, whose memory is credited and released (DiscardTable).
+void Publish(MatchState* st, RowTable* out, OpCounts* counts);
+
+// Binds `slot` to nodes found by an id lookup (lookup evaluates to an id or a list of ids, per
+// input row when it reads the row) or a
 // scan of spec.type (all types when untyped), for every input row (cross product), keeping nodes
 // that match spec.
 std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup);
@@ -52,8 +68,10 @@ std::unique_ptr<MatchOp> MakeProjectOp(std::vector<BoundExprPtr> items,
 // Groups rows by the values of the non-aggregate items (is_key), computes Plan::match_aggs per
 // group and evaluates the items and the extra sort-key expressions per group (against the
 // group's first row). Without grouping keys there is exactly one group, even over no rows.
+// The aggregates are Plan::match_aggs[first_agg, first_agg + agg_count).
 std::unique_ptr<MatchOp> MakeAggregateOp(std::vector<BoundExprPtr> items, std::vector<bool> is_key,
-                                         std::vector<BoundExprPtr> extra);
+                                         std::vector<BoundExprPtr> extra, size_t first_agg,
+                                         size_t agg_count);
 
 // Removes rows whose first `columns` values repeat an earlier row's.
 std::unique_ptr<MatchOp> MakeDistinctOp(size_t columns);
@@ -63,5 +81,26 @@ std::unique_ptr<MatchOp> MakeSortOp(std::vector<std::pair<size_t, bool>> columns
 
 // SKIP / LIMIT (each may be null); values must be non-negative integers.
 std::unique_ptr<MatchOp> MakeSkipLimitOp(BoundExprPtr skip, BoundExprPtr limit);
+
+// ---- Clause pipeline (pipeline_ops.cc)
+
+// UNWIND: one row per element of the list `list` evaluates to, the element in value slot `slot`
+// (a non-list value gives one row, null none).
+std::unique_ptr<MatchOp> MakeUnwindOp(std::string name, BoundExprPtr list, int slot);
+
+// How WITH stores one projected column in the new binding table.
+struct RebindSlot {
+  int slot = -1;
+  enum Kind : uint8_t { kNode, kEdge, kValue } kind = kValue;
+};
+// WITH: turns the projected value rows (MatchState::values) back into a binding table with the
+// columns in the given slots; every other slot is unbound.
+std::unique_ptr<MatchOp> MakeRebindOp(std::vector<RebindSlot> columns);
+
+// OPTIONAL MATCH: OptionalBegin keeps the input table and numbers its rows in marker_slot; the
+// optional clause's operators run; OptionalEnd adds back every input row none of whose bindings
+// survived, with the clause's variables unbound (null).
+std::unique_ptr<MatchOp> MakeOptionalBeginOp(int marker_slot);
+std::unique_ptr<MatchOp> MakeOptionalEndOp(int marker_slot);
 
 }  // namespace pathwise::query

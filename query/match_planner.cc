@@ -1,10 +1,13 @@
-// MATCH planning: binds the patterns, WHERE, RETURN, ORDER BY and paging, and lays out the
-// operator pipeline: for each pattern a start (id lookup or type scan, or a position already
-// bound by an earlier pattern) followed by expansions outward from it; each WHERE conjunct runs
-// right after the operator that binds its last variable; then projection or aggregation,
-// DISTINCT, sort and SKIP/LIMIT.
+// MATCH planning: a query is a pipeline of clauses ending in RETURN, planned in order over one
+// binding table. A MATCH clause gives, for each pattern, a start (id lookup or type scan, or a
+// position already bound by an earlier pattern or clause) followed by expansions outward from
+// it, each WHERE conjunct right after the operator that binds its last variable; OPTIONAL MATCH
+// wraps those operators in OptionalBegin/OptionalEnd. UNWIND adds a value variable. WITH and
+// RETURN project (or aggregate), then DISTINCT, sort and SKIP/LIMIT; WITH then rebinds its items
+// as the only variables in scope (openCypher scoping) and applies its WHERE.
 #include <algorithm>
 
+#include "query/ast_rewrite.h"
 #include "query/ast_text.h"
 #include "query/binder.h"
 #include "query/match_ops.h"
@@ -20,25 +23,30 @@ struct Conjunct {
   bool placed = false;
 };
 
-// `x.id = e`, `e = x.id` or `x.id IN e` with e independent of the row: an id lookup for x.
-const BoundExpr* IdLookupFor(const BoundExpr& c, int slot) {
+// `x.id = e`, `e = x.id` or `x.id IN e` with e reading only slots in `bound` (earlier clauses'
+// variables): an id lookup for x.
+const BoundExpr* IdLookupFor(const BoundExpr& c, int slot, uint64_t bound) {
   auto is_key_of_slot = [&](const BoundExpr& e) {
     return e.kind == BK::kNodeKey && e.args[0]->kind == BK::kSlot &&
            static_cast<int>(e.args[0]->index) == slot;
   };
+  auto independent = [&](const BoundExpr& e) { return (e.slots & ~bound) == 0 && e.flags == 0; };
   if (c.kind == BK::kCompare && c.op == '=') {
-    if (is_key_of_slot(*c.args[0]) && c.args[1]->slots == 0 && c.args[1]->flags == 0) {
-      return c.args[1].get();
-    }
-    if (is_key_of_slot(*c.args[1]) && c.args[0]->slots == 0 && c.args[0]->flags == 0) {
-      return c.args[0].get();
-    }
+    if (is_key_of_slot(*c.args[0]) && independent(*c.args[1])) return c.args[1].get();
+    if (is_key_of_slot(*c.args[1]) && independent(*c.args[0])) return c.args[0].get();
   }
-  if (c.kind == BK::kIn && !c.negated && is_key_of_slot(*c.args[0]) && c.args[1]->slots == 0 &&
-      c.args[1]->flags == 0) {
+  if (c.kind == BK::kIn && !c.negated && is_key_of_slot(*c.args[0]) && independent(*c.args[1])) {
     return c.args[1].get();
   }
   return nullptr;
+}
+
+// SKIP or LIMIT given as a literal must be a non-negative integer (checked when planning).
+void CheckPageLiteral(const BoundExpr* e, const char* what) {
+  if (e == nullptr || e->kind != BK::kConst) return;
+  if (!e->value.IsInt() || e->value.AsInt() < 0) {
+    Fail(std::string(what) + " must be a non-negative integer", e->pos);
+  }
 }
 
 std::string NodeLabel(const ast::NodePattern& n) { return NodePatternText(n); }
@@ -49,29 +57,16 @@ class MatchPlanner {
       : q_(q), b_(b), plan_(std::get<MatchPlan>(b->plan()->body)) {}
 
   void Run() {
-    // 1. Patterns: declare variables (a repeated node variable joins; edge variables are unique).
-    for (const ast::Pattern& p : q_.patterns) {
-      specs_.push_back(b_->BindPattern(p, [&](const std::string& name, bool is_edge, TypeId type,
-                                             ast::Position pos) { return Declare(name, is_edge, type, pos); },
-                                       /*anon_slots=*/true));
-    }
-    plan_.width = b_->width();
-    // 2. WHERE conjuncts.
-    if (q_.where) {
-      std::vector<const ast::Expr*> parts;
-      SplitConjuncts(*q_.where, &parts);
-      ExprContext ctx;
-      ctx.clause = "WHERE";
-      for (const ast::Expr* part : parts) {
-        conjuncts_.push_back(Conjunct{b_->Bind(*part, ctx), ExprText(*part)});
+    bound_.assign(kMaxSlots, false);
+    for (const ast::Clause& clause : q_.clauses) {
+      switch (clause.kind) {
+        case ast::ClauseKind::kMatch: PlanMatchClause(clause); break;
+        case ast::ClauseKind::kUnwind: PlanUnwind(clause); break;
+        case ast::ClauseKind::kWith: PlanWith(clause); break;
       }
     }
-    bound_.assign(plan_.width, false);
-    // 3. Pattern operators.
-    for (size_t i = 0; i < specs_.size(); ++i) PlanPattern(i);
-    PlaceFilters(/*all=*/true);
-    // 4. Projection.
-    PlanReturn();
+    PlanProjection(q_, "RETURN", &plan_.columns);
+    plan_.width = b_->width();
     int id = 0;
     for (auto& op : plan_.ops) {
       op->set_id(id++);
@@ -81,10 +76,23 @@ class MatchPlanner {
   }
 
  private:
+  static constexpr size_t kMaxSlots = 64;  // BoundExpr::slots is a 64-bit set
+
+  int NewSlot(ast::Position pos) {
+    if (b_->width() >= kMaxSlots) {
+      Fail("too many variables in one query (at most 64 pattern positions and variables)", pos);
+    }
+    return b_->NewSlot();
+  }
+
   int Declare(const std::string& name, bool is_edge, TypeId type, ast::Position pos) {
     auto& vars = b_->vars();
     auto it = vars.find(name);
     if (it != vars.end()) {
+      if (it->second.is_value) {
+        Fail("variable '" + name + "' is a value, not a node or an edge; it cannot be used in a pattern",
+             pos);
+      }
       if (is_edge || it->second.is_edge) {
         Fail(is_edge && it->second.is_edge ? "edge variable '" + name + "' is used twice"
                                            : "variable '" + name + "' is both a node and an edge",
@@ -95,7 +103,7 @@ class MatchPlanner {
     }
     VarInfo info;
     info.name = name;
-    info.slot = b_->NewSlot();
+    info.slot = NewSlot(pos);
     info.is_edge = is_edge;
     info.type = type;
     vars.emplace(name, info);
@@ -111,6 +119,12 @@ class MatchPlanner {
     return true;
   }
 
+  uint64_t BoundSet() const {
+    uint64_t set = 0;
+    for (size_t s = 0; s < bound_.size(); ++s) set |= bound_[s] ? uint64_t{1} << s : 0;
+    return set;
+  }
+
   void PlaceFilters(bool all) {
     std::vector<BoundExprPtr> ready;
     std::string text;
@@ -123,17 +137,133 @@ class MatchPlanner {
     if (!ready.empty()) Add(MakeFilterOp("Filter " + text, std::move(ready)));
   }
 
+  void BindConjuncts(const ast::Expr* where, const char* clause) {
+    conjuncts_.clear();
+    if (where == nullptr) return;
+    std::vector<const ast::Expr*> parts;
+    SplitConjuncts(*where, &parts);
+    ExprContext ctx;
+    ctx.clause = clause;
+    for (const ast::Expr* part : parts) {
+      conjuncts_.push_back(Conjunct{b_->Bind(*part, ctx), ExprText(*part)});
+    }
+  }
+
+  // [OPTIONAL] MATCH patterns [WHERE e].
+  void PlanMatchClause(const ast::Clause& clause) {
+    patterns_ = &clause.patterns;
+    specs_.clear();
+    edge_slots_.clear();  // relationship uniqueness holds within one MATCH clause
+    int marker = clause.optional ? NewSlot(clause.pos) : -1;
+    if (clause.optional) Add(MakeOptionalBeginOp(marker));
+    for (const ast::Pattern& p : clause.patterns) {
+      specs_.push_back(b_->BindPattern(p, [&](const std::string& name, bool is_edge, TypeId type,
+                                             ast::Position pos) { return Declare(name, is_edge, type, pos); },
+                                       /*anon_slots=*/true));
+    }
+    if (b_->width() > kMaxSlots) {
+      Fail("too many variables in one query (at most 64 pattern positions and variables)",
+           clause.pos);
+    }
+    BindConjuncts(clause.where.get(), clause.optional ? "OPTIONAL MATCH ... WHERE" : "WHERE");
+    for (size_t i = 0; i < specs_.size(); ++i) PlanPattern(i);
+    PlaceFilters(/*all=*/true);
+    if (clause.optional) Add(MakeOptionalEndOp(marker));
+  }
+
+  // UNWIND list AS name.
+  void PlanUnwind(const ast::Clause& clause) {
+    ExprContext ctx;
+    ctx.clause = "UNWIND";
+    BoundExprPtr list = b_->Bind(*clause.expr, ctx);
+    if (b_->vars().count(clause.alias)) {
+      Fail("variable '" + clause.alias + "' is already defined", clause.pos);
+    }
+    VarInfo info;
+    info.name = clause.alias;
+    info.slot = NewSlot(clause.pos);
+    info.is_value = true;
+    b_->vars().emplace(clause.alias, info);
+    bound_[info.slot] = true;
+    Add(MakeUnwindOp("Unwind " + ExprText(*clause.expr) + " AS " + clause.alias, std::move(list),
+                     info.slot));
+  }
+
+  // WITH projection [WHERE e]: project, then only the projected names are in scope.
+  void PlanWith(const ast::Clause& clause) {
+    const ast::Projection& proj = clause.projection;
+    std::map<std::string, VarInfo> scope;
+    std::vector<RebindSlot> columns;
+    for (const ast::ReturnItem& item : proj.returns) {
+      bool bare = item.expr->kind == ast::ExprKind::kVariable;
+      if (item.alias.empty() && !bare) {
+        Fail("WITH items must be named with AS unless they are variables", item.expr->pos);
+      }
+      std::string name = item.alias.empty() ? item.expr->name : item.alias;
+      if (scope.count(name)) Fail("WITH names '" + name + "' twice", item.expr->pos);
+      VarInfo info;
+      info.name = name;
+      info.is_value = true;
+      auto old = bare ? b_->vars().find(item.expr->name) : b_->vars().end();
+      if (old != b_->vars().end() && !old->second.is_value) {  // nodes and edges stay pattern-usable
+        info.is_value = false;
+        info.is_edge = old->second.is_edge;
+        info.type = old->second.type;
+      }
+      scope.emplace(name, info);
+    }
+    PlanProjection(proj, "WITH", nullptr);
+    std::fill(bound_.begin(), bound_.end(), false);
+    for (const ast::ReturnItem& item : proj.returns) {
+      VarInfo& info = scope.at(item.alias.empty() ? item.expr->name : item.alias);
+      info.slot = NewSlot(item.expr->pos);
+      bound_[info.slot] = true;
+      columns.push_back({info.slot, info.is_value  ? RebindSlot::kValue
+                                    : info.is_edge ? RebindSlot::kEdge
+                                                   : RebindSlot::kNode});
+    }
+    b_->vars() = std::move(scope);
+    Add(MakeRebindOp(std::move(columns)));
+    BindConjuncts(clause.where.get(), "WITH ... WHERE");
+    PlaceFilters(/*all=*/true);
+  }
+
   // A copy of a node spec for an operator (expressions are re-bound: plans own them once).
   NodeSpec SpecFor(size_t pattern, size_t pos) {
-    const ast::NodePattern& n = q_.patterns[pattern].nodes[pos];
+    const ast::NodePattern& n = (*patterns_)[pattern].nodes[pos];
     NodeSpec spec = b_->BindNode(n);
     spec.slot = specs_[pattern].nodes[pos].slot;
     return spec;
   }
 
+  // The position a pattern starts from and, for an id lookup, the expression giving the id(s).
+  int ChooseStart(const PatternSpec& p, const BoundExpr** lookup) {
+    int n = static_cast<int>(p.nodes.size());
+    uint64_t bound = BoundSet();
+    // a) {id: expr} with expr reading only earlier clauses' variables.
+    for (int pos = 0; pos < n; ++pos) {
+      if (p.nodes[pos].id && (p.nodes[pos].id->slots & ~bound) == 0) return pos;
+    }
+    // b) WHERE x.id = e / x.id IN e.
+    for (int pos = 0; pos < n; ++pos) {
+      for (const Conjunct& c : conjuncts_) {
+        const BoundExpr* e = c.placed ? nullptr : IdLookupFor(*c.expr, p.nodes[pos].slot, bound);
+        if (e != nullptr) {
+          *lookup = e;
+          return pos;
+        }
+      }
+    }
+    // c) a scan of the first typed position, else of every node.
+    for (int pos = 0; pos < n; ++pos) {
+      if (p.nodes[pos].type != kInvalidType) return pos;
+    }
+    return 0;
+  }
+
   void PlanPattern(size_t index) {
     const PatternSpec& p = specs_[index];
-    const ast::Pattern& ast = q_.patterns[index];
+    const ast::Pattern& ast = (*patterns_)[index];
     int n = static_cast<int>(p.nodes.size());
     int start = -1;
     for (int pos = 0; pos < n && start < 0; ++pos) {
@@ -144,32 +274,11 @@ class MatchPlanner {
       if (spec.HasFilter()) Add(MakeNodeCheckOp("NodeCheck " + NodeLabel(ast.nodes[start]), std::move(spec)));
     } else {
       const BoundExpr* lookup = nullptr;
-      NodeSpec spec;
-      // a) {id: expr} independent of the row.
-      for (int pos = 0; pos < n && start < 0; ++pos) {
-        if (p.nodes[pos].id && p.nodes[pos].id->slots == 0) {
-          start = pos;
-          spec = SpecFor(index, pos);
-          lookup = spec.id.get();
-        }
+      start = ChooseStart(p, &lookup);
+      NodeSpec spec = SpecFor(index, start);
+      if (lookup == nullptr && spec.id && (spec.id->slots & ~BoundSet()) == 0) {
+        lookup = spec.id.get();
       }
-      // b) WHERE x.id = e / x.id IN e.
-      for (int pos = 0; pos < n && start < 0; ++pos) {
-        for (const Conjunct& c : conjuncts_) {
-          const BoundExpr* e = c.placed ? nullptr : IdLookupFor(*c.expr, p.nodes[pos].slot);
-          if (e != nullptr) {
-            start = pos;
-            lookup = e;
-            break;
-          }
-        }
-      }
-      // c) a scan of the first typed position, else of every node.
-      for (int pos = 0; pos < n && start < 0; ++pos) {
-        if (p.nodes[pos].type != kInvalidType) start = pos;
-      }
-      if (start < 0) start = 0;
-      if (spec.slot < 0) spec = SpecFor(index, start);
       std::string label = NodeLabel(ast.nodes[start]);
       Add(MakeStartOp((lookup ? "NodeByIdLookup " : "NodeScan ") + label, std::move(spec), lookup));
     }
@@ -205,55 +314,80 @@ class MatchPlanner {
     }
   }
 
-  void PlanReturn() {
+  // The column an ORDER BY item sorts by: a projected item it names (alias) or repeats (same
+  // text), else -1.
+  static int SortColumn(const ast::Projection& proj, const ast::SortItem& s) {
+    std::string text = ExprText(*s.expr);
+    for (size_t i = 0; i < proj.returns.size(); ++i) {
+      const ast::ReturnItem& item = proj.returns[i];
+      if (s.expr->kind == ast::ExprKind::kVariable && item.alias == s.expr->name) {
+        return static_cast<int>(i);
+      }
+    }
+    for (size_t i = 0; i < proj.returns.size(); ++i) {
+      if (text == ExprText(*proj.returns[i].expr)) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // RETURN's or WITH's items, ORDER BY, DISTINCT and paging over the current binding table; the
+  // result is MatchState::values. columns (RETURN): the column names.
+  void PlanProjection(const ast::Projection& proj, const char* clause,
+                      std::vector<std::string>* columns) {
     std::vector<AggSpec>& aggs = b_->plan()->match_aggs;
+    size_t first_agg = aggs.size();
     ExprContext ctx;
     ctx.aggs = &aggs;
-    ctx.clause = "RETURN";
+    ctx.clause = clause;
     std::vector<BoundExprPtr> items;
     std::vector<bool> is_key;
-    for (const ast::ReturnItem& item : q_.returns) {
+    std::map<std::string, const ast::Expr*> aliases;
+    for (const ast::ReturnItem& item : proj.returns) {
       items.push_back(b_->Bind(*item.expr, ctx));
       is_key.push_back((items.back()->flags & kUsesAgg) == 0);
-      plan_.columns.push_back(item.alias.empty() ? item.text : item.alias);
+      if (columns != nullptr) columns->push_back(item.alias.empty() ? item.text : item.alias);
+      if (!item.alias.empty()) aliases.emplace(item.alias, item.expr.get());
     }
-    bool aggregate = !aggs.empty();
-    // ORDER BY: aliases and expressions equal to a return item refer to that column.
+    bool aggregate = aggs.size() > first_agg;
+    // ORDER BY: aliases and expressions equal to an item refer to that column; other expressions
+    // are hidden sort keys, in which an alias stands for its item's expression (ORDER BY n * 2).
     std::vector<std::pair<size_t, bool>> sort_columns;
     std::vector<BoundExprPtr> extra;
-    for (const ast::SortItem& s : q_.order_by) {
-      int column = -1;
-      std::string text = ExprText(*s.expr);
-      for (size_t i = 0; i < q_.returns.size() && column < 0; ++i) {
-        const ast::ReturnItem& item = q_.returns[i];
-        bool alias = s.expr->kind == ast::ExprKind::kVariable && item.alias == s.expr->name;
-        if (alias || text == ExprText(*item.expr)) column = static_cast<int>(i);
-      }
+    for (const ast::SortItem& s : proj.order_by) {
+      int column = SortColumn(proj, s);
       if (column < 0) {
         ExprContext sort_ctx = ctx;
         sort_ctx.clause = "ORDER BY";
         if (!aggregate) sort_ctx.aggs = nullptr;
-        extra.push_back(b_->Bind(*s.expr, sort_ctx));
+        if (UsesAnyVariable(*s.expr, aliases)) {
+          ast::ExprPtr rewritten = SubstituteAliases(*s.expr, aliases);
+          extra.push_back(b_->Bind(*rewritten, sort_ctx));
+        } else {
+          extra.push_back(b_->Bind(*s.expr, sort_ctx));
+        }
         column = static_cast<int>(items.size() + extra.size() - 1);
       }
       sort_columns.emplace_back(static_cast<size_t>(column), s.descending);
     }
     size_t n_items = items.size();
     if (aggregate) {
-      Add(MakeAggregateOp(std::move(items), std::move(is_key), std::move(extra)));
+      Add(MakeAggregateOp(std::move(items), std::move(is_key), std::move(extra), first_agg,
+                          aggs.size() - first_agg));
     } else {
       Add(MakeProjectOp(std::move(items), std::move(extra)));
     }
-    if (q_.distinct) Add(MakeDistinctOp(n_items));
+    if (proj.distinct) Add(MakeDistinctOp(n_items));
     if (!sort_columns.empty()) Add(MakeSortOp(std::move(sort_columns)));
-    if (q_.skip || q_.limit) {
+    if (proj.skip || proj.limit) {
       ExprContext page;
       page.clause = "SKIP/LIMIT";
-      BoundExprPtr skip = q_.skip ? b_->Bind(*q_.skip, page) : nullptr;
-      BoundExprPtr limit = q_.limit ? b_->Bind(*q_.limit, page) : nullptr;
+      BoundExprPtr skip = proj.skip ? b_->Bind(*proj.skip, page) : nullptr;
+      BoundExprPtr limit = proj.limit ? b_->Bind(*proj.limit, page) : nullptr;
       if ((skip && skip->slots) || (limit && limit->slots)) {
         Fail("SKIP and LIMIT cannot use variables", (skip && skip->slots ? skip : limit)->pos);
       }
+      CheckPageLiteral(skip.get(), "SKIP");
+      CheckPageLiteral(limit.get(), "LIMIT");
       Add(MakeSkipLimitOp(std::move(skip), std::move(limit)));
     }
   }
@@ -261,6 +395,7 @@ class MatchPlanner {
   const ast::MatchQuery& q_;
   Binder* b_;
   MatchPlan& plan_;
+  const std::vector<ast::Pattern>* patterns_ = nullptr;  // the MATCH clause being planned
   std::vector<PatternSpec> specs_;
   std::vector<Conjunct> conjuncts_;
   std::vector<bool> bound_;

@@ -107,7 +107,11 @@ std::pair<std::string, int> Describe(const antlr4::dfa::Vocabulary& vocab, ssize
     case PqlParser::K_XOR:
     case PqlParser::K_NOT:
     case PqlParser::K_IS:
-    case PqlParser::K_IN: return {vocab.getSymbolicName(type).substr(2), 2};
+    case PqlParser::K_IN:
+    case PqlParser::K_STARTS:
+    case PqlParser::K_ENDS:
+    case PqlParser::K_CONTAINS: return {vocab.getSymbolicName(type).substr(2), 2};
+    case PqlParser::REGEX:
     case PqlParser::STAR:
     case PqlParser::SLASH:
     case PqlParser::PERCENT:
@@ -164,6 +168,29 @@ bool IsLexicalError(const antlr4::Token* token) {
          token->getType() == PqlParser::ERROR_CHAR;
 }
 
+std::string Upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Cypher's write and procedure clauses, recognised where a syntax error stops the parse at them
+// (at the start of a query or after a clause): "CREATE" ... "FOREACH", and LOAD followed by CSV.
+// Returns the clause's name, or "" when the token does not start one.
+std::string CypherWriteClause(antlr4::Parser* parser, const antlr4::Token* token) {
+  static const char* const kClauses[] = {"CREATE", "MERGE",  "SET",  "DELETE",
+                                         "DETACH", "REMOVE", "CALL", "FOREACH"};
+  if (token->getType() != PqlParser::IDENTIFIER) return "";
+  std::string word = Upper(token->getText());
+  for (const char* clause : kClauses) {
+    if (word == clause) return word == "DETACH" ? "DETACH DELETE" : word;
+  }
+  if (word == "LOAD" && parser != nullptr) {
+    antlr4::Token* next = parser->getTokenStream()->get(token->getTokenIndex() + 1);
+    if (next != nullptr && Upper(next->getText()) == "CSV") return "LOAD CSV";
+  }
+  return "";
+}
+
 // Reports the first syntax error with the expected token set, then stops the parse.
 class FirstErrorListener : public antlr4::BaseErrorListener {
  public:
@@ -171,6 +198,15 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
                    size_t column, const std::string& /*msg*/,
                    std::exception_ptr e) override {
     if (offending != nullptr && IsLexicalError(offending)) Fail(offending, LexicalError(offending));
+    if (offending != nullptr) {
+      std::string clause =
+          CypherWriteClause(dynamic_cast<antlr4::Parser*>(recognizer), offending);
+      if (!clause.empty()) {
+        Fail(offending, clause + " is not supported: PQL is read-only; write through the HTTP "
+                                 "write API (POST /v1/batch, /v1/events, /v1/nodes, /v1/edges) "
+                                 "or bulk-load with `pathwise load`");
+      }
+    }
     std::string what = "unexpected " + (offending ? Echo(offending) : std::string("input"));
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     if (parser != nullptr) {
@@ -447,26 +483,54 @@ class Converter {
  private:
   MatchQuery ConvertMatch(PqlParser::MatchQueryContext* ctx) {
     MatchQuery q;
-    for (auto* p : ctx->pattern()) q.patterns.push_back(ConvertPattern(p));
-    if (ctx->whereClause()) q.where = Expr(ctx->whereClause()->expression());
+    for (auto* clause : ctx->readingClause()) q.clauses.push_back(ConvertClause(clause));
     auto* ret = ctx->returnClause();
-    q.distinct = ret->K_DISTINCT() != nullptr;
-    for (auto* item : ret->returnItem()) {
+    ConvertItems(ret->K_DISTINCT() != nullptr, ret->returnItem(), ctx->orderClause(),
+                 ctx->skipClause(), ctx->limitClause(), &q);
+    return q;
+  }
+
+  Clause ConvertClause(PqlParser::ReadingClauseContext* ctx) {
+    Clause c;
+    c.pos = PosOf(ctx);
+    if (auto* m = dynamic_cast<PqlParser::MatchClauseContext*>(ctx)) {
+      c.kind = ClauseKind::kMatch;
+      c.optional = m->K_OPTIONAL() != nullptr;
+      for (auto* p : m->pattern()) c.patterns.push_back(ConvertPattern(p));
+      if (m->whereClause()) c.where = Expr(m->whereClause()->expression());
+    } else if (auto* u = dynamic_cast<PqlParser::UnwindClauseContext*>(ctx)) {
+      c.kind = ClauseKind::kUnwind;
+      c.expr = Expr(u->expression());
+      c.alias = Variable(u->variable());
+    } else {
+      auto* w = dynamic_cast<PqlParser::WithClauseContext*>(ctx);
+      c.kind = ClauseKind::kWith;
+      ConvertItems(w->K_DISTINCT() != nullptr, w->returnItem(), w->orderClause(), w->skipClause(),
+                   w->limitClause(), &c.projection);
+      if (w->whereClause()) c.where = Expr(w->whereClause()->expression());
+    }
+    return c;
+  }
+
+  void ConvertItems(bool distinct, const std::vector<PqlParser::ReturnItemContext*>& items,
+                    PqlParser::OrderClauseContext* order, PqlParser::SkipClauseContext* skip,
+                    PqlParser::LimitClauseContext* limit, Projection* out) {
+    out->distinct = distinct;
+    for (auto* item : items) {
       ReturnItem r;
       r.expr = Expr(item->expression());
       r.text = SourceText(item->expression());
       if (item->name()) r.alias = Name(item->name());
-      q.returns.push_back(std::move(r));
+      out->returns.push_back(std::move(r));
     }
-    if (ctx->orderClause()) {
-      for (auto* item : ctx->orderClause()->sortItem()) {
-        q.order_by.push_back(
+    if (order) {
+      for (auto* item : order->sortItem()) {
+        out->order_by.push_back(
             {Expr(item->expression()), item->K_DESC() != nullptr || item->K_DESCENDING() != nullptr});
       }
     }
-    if (ctx->skipClause()) q.skip = Expr(ctx->skipClause()->expression());
-    if (ctx->limitClause()) q.limit = Expr(ctx->limitClause()->expression());
-    return q;
+    if (skip) out->skip = Expr(skip->expression());
+    if (limit) out->limit = Expr(limit->expression());
   }
 
   RecommendQuery ConvertRecommend(PqlParser::RecommendQueryContext* ctx) {
@@ -664,6 +728,13 @@ class Converter {
       e->args.push_back(Expr(c->expression(1)));
       return e;
     }
+    if (auto* c = dynamic_cast<PqlParser::StringExprContext*>(ctx)) {
+      std::string op = c->K_STARTS() ? "STARTS WITH"
+                       : c->K_ENDS() ? "ENDS WITH"
+                       : c->K_CONTAINS() ? "CONTAINS"
+                                         : "=~";
+      return Binary(op, c->expression(0), c->expression(1));
+    }
     if (auto* c = dynamic_cast<PqlParser::IsNullExprContext*>(ctx)) {
       auto e = Make(ExprKind::kIsNull, pos);
       e->negated = c->K_NOT() != nullptr;
@@ -713,6 +784,10 @@ class Converter {
       for (auto* item : c->expression()) e->args.push_back(Expr(item));
       return e;
     }
+    if (auto* c = dynamic_cast<PqlParser::CaseAtomContext*>(ctx)) return Case(c);
+    if (auto* c = dynamic_cast<PqlParser::ListComprehensionAtomContext*>(ctx)) {
+      return ListComprehension(c);
+    }
     if (auto* c = dynamic_cast<PqlParser::CallAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kCall, pos);
       auto* fn = c->functionName();
@@ -732,6 +807,46 @@ class Converter {
     auto* c = dynamic_cast<PqlParser::VariableAtomContext*>(ctx);
     auto e = Make(ExprKind::kVariable, pos);
     e->name = Variable(c->variable());
+    return e;
+  }
+
+  // [x IN list [WHERE pred] [| map]]; see ExprKind::kListComp for the layout.
+  ExprPtr ListComprehension(PqlParser::ListComprehensionAtomContext* ctx) {
+    auto e = Make(ExprKind::kListComp, PosOf(ctx));
+    e->name = Variable(ctx->variable());
+    size_t next = 0;
+    e->args.push_back(Expr(ctx->expression(next++)));
+    if (ctx->K_WHERE()) {
+      e->args.push_back(Expr(ctx->expression(next++)));
+    } else {
+      auto yes = Make(ExprKind::kLiteral, PosOf(ctx));
+      yes->literal.value = true;
+      e->args.push_back(std::move(yes));
+    }
+    if (ctx->PIPE()) {
+      e->args.push_back(Expr(ctx->expression(next)));
+    } else {
+      auto var = Make(ExprKind::kVariable, PosOf(ctx->variable()));
+      var->name = e->name;
+      e->args.push_back(std::move(var));
+    }
+    return e;
+  }
+
+  // CASE [subject] (WHEN w THEN t)+ [ELSE e] END; see ExprKind::kCase for the layout.
+  ExprPtr Case(PqlParser::CaseAtomContext* ctx) {
+    auto e = Make(ExprKind::kCase, PosOf(ctx));
+    e->op = ctx->expression().size() > (ctx->K_ELSE() ? 1u : 0u) ? "simple" : "generic";
+    if (e->op == "simple") e->args.push_back(Expr(ctx->expression(0)));
+    for (auto* alt : ctx->caseAlternative()) {
+      e->args.push_back(Expr(alt->expression(0)));
+      e->args.push_back(Expr(alt->expression(1)));
+    }
+    if (ctx->K_ELSE()) {
+      e->args.push_back(Expr(ctx->expression().back()));
+    } else {
+      e->args.push_back(Make(ExprKind::kLiteral, PosOf(ctx->K_END()->getSymbol())));
+    }
     return e;
   }
 

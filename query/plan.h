@@ -26,6 +26,7 @@ enum class BK : uint8_t {
   kConst,      // value
   kParam,      // index: parameter
   kSlot,       // index: row slot (is_edge says which kind of binding)
+  kValueSlot,  // index: row slot of a value variable (UNWIND, WITH): ExecState::slot_values
   kNodeProp,   // args[0] node; index: property (Plan::props)
   kNodeKey,    // args[0] node: the external id (n.id)
   kEdgeAttr,   // args[0] edge; attr
@@ -46,6 +47,10 @@ enum class BK : uint8_t {
   kAggRef,   // index: aggregate result
   kExists,   // index: Plan::exists
   kCached,   // index: per-execution value of Plan::cached[index]
+  kStringOp,  // args[0] op args[1]: op 's' STARTS WITH, 'e' ENDS WITH, 'c' CONTAINS
+  kListComp,  // [x IN args[0] WHERE args[1] | args[2]]: index is x's value slot
+  kCase,      // op 's' (simple: args[0] is the subject) or 'g' (generic); then WHEN/THEN pairs;
+              // the last arg is the ELSE value (a null constant when there is none)
   // similarity(c.space, target) where a NEAREST source in that space searched for target: index
   // is the source's bit; for a candidate that source found, its search already computed the
   // value; otherwise args[0] (the original similarity call) computes it.
@@ -57,6 +62,9 @@ enum class EdgeAttr : uint8_t { kWeight, kTs, kCount };
 enum class Fn : uint8_t {
   kLog, kExp, kSqrt, kAbs, kPow, kFloor, kCeil, kRound, kLeast, kGreatest, kIf, kCoalesce,
   kDecay, kNow, kSimilarity, kSize, kSource, kSources, kId, kType, kDegree, kToString,
+  // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
+  kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
+  kLabels, kKeys, kHead, kLast, kRange,
 };
 
 enum class AggFn : uint8_t { kCountStar, kCount, kSum, kAvg, kMin, kMax, kCollect };

@@ -222,6 +222,24 @@ nlohmann::json NodeJson(NodeId id, const graph::Graph* graph, const Schema* sche
 
 }  // namespace
 
+nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const Schema* schema) {
+  if (value.IsList()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const RtValue& item : value.AsList()) out.push_back(ResultJson(item, graph, schema));
+    return out;
+  }
+  if (!value.IsNode() || graph == nullptr || schema == nullptr) return ToJson(value, graph, schema);
+  NodeId id = value.AsNode();
+  const NodeTypeDef* type = schema->NodeType(graph->TypeOf(id));
+  nlohmann::json properties = nlohmann::json::object();
+  for (auto& [name, v] : graph->GetProperties(id)) {
+    properties[name] = ToJson(FromProperty(std::move(v)), graph, schema);
+  }
+  return {{"id", graph->KeyOf(id)},
+          {"type", type ? type->name : std::string()},
+          {"properties", std::move(properties)}};
+}
+
 nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Schema* schema) {
   switch (value.v.index()) {
     case 0: return nullptr;

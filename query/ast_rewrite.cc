@@ -1,0 +1,58 @@
+#include "query/ast_rewrite.h"
+
+namespace pathwise::query {
+
+namespace {
+
+ast::ExprPtr Copy(const ast::Expr& e, const std::map<std::string, const ast::Expr*>* aliases);
+
+ast::Pattern CopyPattern(const ast::Pattern& p) {
+  ast::Pattern out;
+  out.pos = p.pos;
+  out.edges = p.edges;
+  for (const ast::NodePattern& n : p.nodes) {
+    ast::NodePattern node;
+    node.var = n.var;
+    node.type = n.type;
+    node.pos = n.pos;
+    for (const auto& [key, value] : n.props) node.props.emplace_back(key, Copy(*value, nullptr));
+    out.nodes.push_back(std::move(node));
+  }
+  return out;
+}
+
+ast::ExprPtr Copy(const ast::Expr& e, const std::map<std::string, const ast::Expr*>* aliases) {
+  if (aliases != nullptr && e.kind == ast::ExprKind::kVariable) {
+    auto it = aliases->find(e.name);
+    if (it != aliases->end()) return Copy(*it->second, nullptr);
+  }
+  auto out = std::make_unique<ast::Expr>();
+  out->kind = e.kind;
+  out->pos = e.pos;
+  out->literal = e.literal;
+  out->name = e.name;
+  out->op = e.op;
+  out->negated = e.negated;
+  out->distinct = e.distinct;
+  out->star = e.star;
+  for (const auto& arg : e.args) out->args.push_back(Copy(*arg, aliases));
+  if (e.pattern) out->pattern = std::make_unique<ast::Pattern>(CopyPattern(*e.pattern));
+  return out;
+}
+
+}  // namespace
+
+ast::ExprPtr SubstituteAliases(const ast::Expr& e,
+                               const std::map<std::string, const ast::Expr*>& aliases) {
+  return Copy(e, &aliases);
+}
+
+bool UsesAnyVariable(const ast::Expr& e, const std::map<std::string, const ast::Expr*>& names) {
+  if (e.kind == ast::ExprKind::kVariable) return names.count(e.name) != 0;
+  for (const auto& arg : e.args) {
+    if (UsesAnyVariable(*arg, names)) return true;
+  }
+  return false;
+}
+
+}  // namespace pathwise::query
