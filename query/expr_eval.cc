@@ -1,6 +1,7 @@
 #include "query/expr_eval.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -251,13 +252,17 @@ RtValue EvalCase(const BoundExpr& e, const EvalEnv& env) {
   return Eval(*e.args.back(), env);
 }
 
-// [x IN list WHERE pred | map] over a copy of the row's first index + 1 slots (every slot an
-// expression inside can read was allocated before x's); x's value is pushed on
-// ExecState::slot_values while its element is evaluated and popped after.
+// [x IN list WHERE pred | map] over a copy of the row's first index + 1 slots (every outer slot
+// an expression inside can read was allocated before x's), in a row of the most slots a query
+// has, so that a comprehension nested inside (whose slot comes after x's) finds its own slot
+// in this copy; x's value is pushed on ExecState::slot_values while its element is evaluated
+// and popped after.
 RtValue EvalListComprehension(const BoundExpr& e, const EvalEnv& env) {
+  constexpr size_t kMaxSlots = 64;  // the binder refuses more (BoundExpr::slots is a bit set)
   RtValue list = Eval(*e.args[0], env);
-  if (!list.IsList()) return RtValue();
-  std::vector<Slot> row(env.row, env.row + e.index + 1);
+  if (!list.IsList() || e.index >= kMaxSlots) return RtValue();
+  std::array<Slot, kMaxSlots> row{};
+  std::copy(env.row, env.row + e.index + 1, row.begin());
   EvalEnv inner = env;
   inner.row = row.data();
   RtList out;
