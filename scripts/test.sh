@@ -17,9 +17,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# Tests run under TSan: the ones that exercise threads against each other. The power-loss test
-# (reliability:) is left out: under TSan it reports lock-order cycles without stacks, so the
-# hnswlib suppression cannot match them (docs/reliability.md, "Findings"); CTEST_REGEX adds it.
+# Tests run under TSan: the ones that exercise threads against each other (their names say
+# "concurrent" or "thread"), the power-loss test under concurrent writes included
+# (docs/reliability.md, "Findings"). CTEST_REGEX chooses others.
 TSAN_TESTS='concurren|thread'
 
 # -O1 with line tables only: sanitizer reports keep file:line, and a sanitized tree compiles in
