@@ -18,9 +18,14 @@
 namespace pathwise::server {
 namespace {
 
-constexpr char kLoadUsage[] = R"(usage: pathwise load --data DIR FILE...
+constexpr char kLoadUsage[] = R"(usage: pathwise load --data DIR [--dry-run] [--exclusive] [--threads N] FILE...
 
 Bulk-loads NDJSON files (format: docs/data-format.md) into DIR, one after the other.
+  --dry-run     check every line (JSON, schema, types, references, vector dimensions) with the
+                same errors as a load, and write nothing; each file is checked against DIR as it
+                is, so a file's schema lines must come before its data in the same file
+  --exclusive   hold the writer role for the whole load (no other write interleaves)
+  --threads N   parse and HNSW-insert threads (default: one per core)
 A FILE that is one JSON document {"recipes": {name: recipe}, "surfaces": {name: surface}}
 stores those recipes and surfaces instead (docs/decisions.md); the first bad one stops.
 Shows a progress bar on a terminal, plain progress lines otherwise. Per-line errors are printed
@@ -125,7 +130,7 @@ void PrintTable(const QueryResult& result) {
 }  // namespace
 
 int LoadMain(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, {"data"}, {});
+  auto args = ParseArgs(argc, argv, {"data", "threads"}, {"dry-run", "exclusive"});
   if (!args.ok()) return Fail("load", args.status().message() + "\n\n" + kLoadUsage);
   if (args->help) {
     std::cout << kLoadUsage;
@@ -149,17 +154,31 @@ int LoadMain(int argc, char** argv) {
                 << (*stored)["surfaces"].dump() << "\n";
       continue;
     }
-    auto start = std::chrono::steady_clock::now();
-    auto last_print = start;
+    auto last_print = std::chrono::steady_clock::now();
+    std::error_code size_error;
+    const double total_mb = std::filesystem::file_size(file, size_error) / 1e6;
     LoadOptions options;
     options.max_errors_kept = 20;
+    options.dry_run = args->Has("dry-run");
+    options.exclusive = args->Has("exclusive");
+    if (auto threads = args->Get("threads")) {
+      options.threads = std::atoi(threads->c_str());
+      if (options.threads < 1 || options.threads > 64) {
+        return Fail("load", "--threads must be an integer from 1 to 64");
+      }
+    }
     options.progress = [&](const LoadProgress& progress) {
       auto now = std::chrono::steady_clock::now();
-      double elapsed = std::chrono::duration<double>(now - start).count();
-      double mb_per_s = elapsed > 0 ? progress.bytes / 1e6 / elapsed : 0;
-      char line[256];
-      std::snprintf(line, sizeof(line), "%s: %zu lines, %.1f MB, %.1f MB/s, %zu errors",
-                    file.c_str(), progress.lines, progress.bytes / 1e6, mb_per_s, progress.errors);
+      double mb = progress.bytes / 1e6;
+      double mb_per_s = progress.seconds > 0 ? mb / progress.seconds : 0;
+      char eta[32] = "";
+      if (!size_error && mb_per_s > 0 && progress.phase == "parsing") {
+        std::snprintf(eta, sizeof(eta), ", ETA %.0f s", (total_mb - mb) / mb_per_s);
+      }
+      char line[320];
+      std::snprintf(line, sizeof(line), "%s: %s, %zu lines, %.1f of %.1f MB, %.1f MB/s%s, %zu errors",
+                    file.c_str(), progress.phase.c_str(), progress.lines, mb, total_mb, mb_per_s,
+                    eta, progress.errors);
       if (tty) {
         std::cerr << "\r\033[K" << line << std::flush;
       } else if (std::chrono::duration<double>(now - last_print).count() >= 5.0) {
@@ -179,13 +198,22 @@ int LoadMain(int argc, char** argv) {
     edges += report->edges;
     vectors += report->vectors;
     total_seconds += report->seconds;
-    std::cerr << file << ": " << report->lines << " lines in " << report->seconds << " s, "
-              << report->errors << " errors\n";
+    const LoadPhases& t = report->phases;
+    std::fprintf(stderr,
+                 "%s: %zu lines in %.2f s, %zu errors%s%s\n"
+                 "  time: parse %.2f s (all threads), stage %.2f, write %.2f, memory %.2f, "
+                 "vectors %.2f, finish %.2f; waited %.2f for lines, %.2f for the writer; "
+                 "%zu writer turns, longest %.0f ms\n",
+                 file.c_str(), report->lines, report->seconds, report->errors,
+                 report->dry_run ? " (dry run: nothing written)" : "",
+                 report->cancelled ? " (cancelled)" : "", t.parse, t.stage, t.write, t.memory,
+                 t.vectors, t.finish, t.parse_wait, t.writer_wait, report->chunks,
+                 report->max_chunk_seconds * 1e3);
   }
   if (total_errors > printed_errors) {
     std::cerr << "(" << total_errors - printed_errors << " more errors not shown)\n";
   }
-  std::cout << "loaded " << total_lines << " lines (" << nodes << " nodes, " << edges
+  std::cout << (args->Has("dry-run") ? "checked (dry run, nothing written) " : "loaded ") << total_lines << " lines (" << nodes << " nodes, " << edges
             << " edges, " << vectors << " vectors) in " << total_seconds << " s; " << total_errors
             << " lines rejected\n";
   return total_errors > 0 ? 1 : 0;

@@ -10,6 +10,7 @@
 // Values in and out of queries are JSON (nlohmann::json): parameters, result rows, explanations.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -162,23 +163,54 @@ struct WriteOutcome {
 };
 
 struct LoadProgress {
-  size_t lines = 0;
-  size_t bytes = 0;
+  // "parsing" while lines are read, staged and written; "finishing" while the load is flushed
+  // and the vector snapshots are saved; "done" at the end.
+  std::string phase = "parsing";
+  size_t lines = 0;  // lines read so far
+  size_t bytes = 0;  // bytes read so far (callers that know the input's size derive an ETA)
   size_t errors = 0;
+  double seconds = 0;  // since the load started
 };
 
 struct LoadOptions {
-  // Called every few thousand lines and at the end.
+  // Called after every few thousand lines, at each phase change and at the end, on the thread
+  // that called Load (between chunks, not while a chunk holds the writer role, unless exclusive).
   std::function<void(const LoadProgress&)> progress;
   // Per-line errors kept in the report (all are counted).
   size_t max_errors_kept = 1000;
   // A longer line is reported as an error and skipped (never held in memory whole).
   size_t max_line_bytes = 16u << 20;
+  // Validate every line (JSON, schema, types, references, vector dimensions and norms) against
+  // the database plus the lines before it, with the same errors as a load, and write nothing.
+  bool dry_run = false;
+  // false (the default): the load takes the writer role one chunk at a time (about 256 KB of
+  // lines, or 512 vectors), so events, catalog writes and decisions' impression logs are
+  // committed between its chunks. true: it holds the writer role from the first line to the
+  // last, so no other write interleaves with it (they wait, or time out, until it ends).
+  bool exclusive = false;
+  // When set and true, the load stops at the next block of lines: everything read before it
+  // is applied, made durable and reported (LoadReport::cancelled), nothing after it.
+  const std::atomic<bool>* cancel = nullptr;
+  // Threads that parse lines and insert vectors into HNSW indexes (0: one per core).
+  int threads = 0;
 };
 
 struct LoadError {
   size_t line;
   std::string reason;
+};
+
+// Where a load's time went, in seconds. Parsing runs on worker threads beside the rest, so the
+// phases can add up to more than the wall time.
+struct LoadPhases {
+  double parse = 0;        // JSON and record parsing, summed over the parse threads
+  double parse_wait = 0;   // the loader waiting for parsed lines
+  double writer_wait = 0;  // waiting for the writer role between chunks
+  double stage = 0;        // validating lines against the database (StageSet)
+  double write = 0;        // RocksDB writes (unsynced; logged)
+  double memory = 0;       // applying to the in-memory graph
+  double vectors = 0;      // HNSW inserts
+  double finish = 0;       // the final flush (fsync) and vector snapshots
 };
 
 struct LoadReport {
@@ -190,6 +222,11 @@ struct LoadReport {
   size_t errors = 0;
   std::vector<LoadError> error_list;
   double seconds = 0;
+  bool dry_run = false;    // nothing was written
+  bool cancelled = false;  // LoadOptions::cancel stopped it after `lines` lines
+  size_t chunks = 0;       // writer-role turns taken (one per chunk of lines)
+  double max_chunk_seconds = 0;  // the longest of them: how long other writers waited at most
+  LoadPhases phases;
   nlohmann::json ToJson() const;
 };
 
@@ -210,8 +247,10 @@ class Database {
   // Each set is atomic on its own; all share one durable commit. Outcomes are in input order.
   std::vector<WriteOutcome> ApplyMany(const std::vector<WriteSet>& sets,
                                       const WriteOptions& options = {});
-  // Bulk NDJSON load (format in docs/data-format.md): large unsynced batches, a flush at the
-  // end, per-line errors without losing good lines. Not atomic as a whole.
+  // Bulk NDJSON load (format in docs/data-format.md, modes in LoadOptions): lines parsed on
+  // every core, staged and written in chunks of unsynced batches, a flush at the end, per-line
+  // errors without losing good lines. Not atomic as a whole: a crash before the end keeps a
+  // prefix of the chunks (docs/data-format.md, "Loads").
   Result<LoadReport> Load(std::istream& in, const LoadOptions& options = {});
 
   // ---- Reads ------------------------------------------------------------------------------

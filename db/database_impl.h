@@ -1,6 +1,6 @@
 // Internal to db/: the state behind a Database handle, shared by database.cc (open, reads,
 // administration), write_path.cc (the single-writer queue and group commit) and loader.cc
-// (NDJSON bulk load). Staging and applying writes is in staged_write.h.
+// (NDJSON bulk load, with load_pipeline.h). Staging and applying writes is in staged_write.h.
 #pragma once
 
 #include <condition_variable>
@@ -94,9 +94,8 @@ struct Database::Impl {
   // The view staging reads: current schema, memory, store; now_ms = the wall clock.
   StagingView View(const Schema& schema) const;
 
-  // Loader pieces (loader.cc).
+  // The bulk loader (loader.cc); it merges schema lines with MergeSchemaLocked.
   class Loader;
-  Result<LoadReport> LoadLocked(std::istream& in, const LoadOptions& options);
   Status MergeSchemaLocked(std::string_view json);
 };
 

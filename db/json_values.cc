@@ -88,6 +88,10 @@ Json PropertiesToJson(const Properties& props) {
 Json LoadReport::ToJson() const {
   Json errs = Json::array();
   for (const auto& e : error_list) errs.push_back({{"line", e.line}, {"reason", e.reason}});
+  Json times = {{"parse", phases.parse},   {"parse_wait", phases.parse_wait},
+                {"writer_wait", phases.writer_wait}, {"stage", phases.stage},
+                {"write", phases.write},   {"memory", phases.memory},
+                {"vectors", phases.vectors}, {"finish", phases.finish}};
   return {{"lines", lines},
           {"nodes", nodes},
           {"edges", edges},
@@ -95,7 +99,12 @@ Json LoadReport::ToJson() const {
           {"schema_lines", schema_lines},
           {"errors", errors},
           {"error_list", errs},
-          {"seconds", seconds}};
+          {"seconds", seconds},
+          {"dry_run", dry_run},
+          {"cancelled", cancelled},
+          {"chunks", chunks},
+          {"max_chunk_seconds", max_chunk_seconds},
+          {"phases", times}};
 }
 
 }  // namespace pathwise

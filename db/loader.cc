@@ -1,24 +1,36 @@
-// NDJSON bulk load (docs/data-format.md). Holds the writer role for the whole load. Each line
-// is parsed by RecordFromJson and staged like a one-op WriteSet (a bad line is reported and
-// skipped, whatever is wrong with it); staged lines accumulate in large unsynced batches
-// (Store::WriteBulk, ~4 MB), each applied to memory after it is written, vectors in batches
-// (VectorIndex::UpsertBatch); a Flush and index snapshots at the end make the load durable.
+// NDJSON bulk load (docs/data-format.md, "Loads"). A ParsePipeline reads and parses lines on
+// worker threads; this thread takes the parsed lines in order and commits them in chunks. Each
+// chunk is one turn of the writer role: its lines are staged like one-op WriteSets (a bad line is
+// reported and skipped, whatever is wrong with it) into one large unsynced batch
+// (Store::WriteBulk), written, and applied to memory, vectors in batches (VectorIndex::UpsertBatch
+// on every core). Between chunks other writers commit, so events are acknowledged during a load.
+// At the end a Flush and the vector snapshots make the load durable.
+//
+// Vectors are inserted before the chunk's writer turn ends: a later write of the same vector by
+// someone else is then applied after it, in the order the store has them.
 #include <chrono>
 #include <cmath>
+#include <thread>
 #include <unordered_set>
 
 #include "db/database_impl.h"
+#include "db/load_pipeline.h"
 
 namespace pathwise {
 
 namespace {
 
-using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
-constexpr size_t kBulkBatchBytes = 4u << 20;
-constexpr size_t kVectorBatch = 10000;
+// A chunk ends after this many bytes of lines or this many vector lines, whichever comes first:
+// about 30-60 ms of work on one core at the bench's line mix (docs/benchmarks.md, "Bulk load").
+constexpr size_t kChunkBytes = 256u << 10;
+constexpr size_t kChunkVectors = 512;
 constexpr size_t kProgressEvery = 10000;
-constexpr int kVectorThreads = 2;
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Vectors of one space waiting to be inserted into its index.
 struct VectorBuffer {
@@ -27,140 +39,179 @@ struct VectorBuffer {
   std::unordered_set<NodeId> seen;
 };
 
-// Reads one line (without its newline) into *line, keeping at most max_bytes of it; *length is
-// the line's full length. False at the end of the input.
-bool ReadLine(std::istream& in, size_t max_bytes, std::string* line, size_t* length) {
-  line->clear();
-  *length = 0;
-  std::streambuf* buf = in.rdbuf();
-  bool any = false;
-  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
-    any = true;
-    if (c == '\n') return true;
-    if (++*length <= max_bytes) line->push_back(static_cast<char>(c));
-  }
-  in.setstate(std::ios::eofbit);
-  return any;
-}
-
-// Records nest at most three levels ({"props": {"tags": [...]}}); deeper text is rejected before
-// it is parsed, so a hostile line cannot make any recursive code run deep.
-constexpr size_t kMaxLineDepth = 32;
-
-bool NestsDeeperThan(std::string_view text, size_t limit) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return true;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
 bool IsFault(const Status& s) {
   return s.code() == Status::Code::kInternal || s.code() == Status::Code::kIOError ||
          s.code() == Status::Code::kCorruption;
+}
+
+int ThreadCount(int requested) {
+  if (requested > 0) return std::min(requested, 64);
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
 
 class Database::Impl::Loader {
  public:
-  Loader(Database::Impl* db, const LoadOptions& options) : db_(*db), options_(options) {}
+  Loader(Database::Impl* db, const LoadOptions& options)
+      : db_(*db), options_(options), threads_(ThreadCount(options.threads)) {
+    report_.dry_run = options.dry_run;
+  }
 
-  Result<LoadReport> Run(std::istream& in) {
-    auto start = std::chrono::steady_clock::now();
+  // exclusive: the caller already holds the writer role for the whole load.
+  Result<LoadReport> Run(std::istream& in, bool exclusive) {
+    exclusive_ = exclusive;
+    start_ = Clock::now();
     schema_ = db_.CurrentSchema();
     group_.Reset(db_.graph->IdBound());
-    std::string line;
-    size_t length = 0;
-    while (ReadLine(in, options_.max_line_bytes, &line, &length)) {
-      ++report_.lines;
-      progress_.bytes += length + 1;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      Status s;
-      if (length > options_.max_line_bytes) {
-        s = Status::InvalidArgument("line is " + std::to_string(length) + " bytes; the limit is " +
-                                    std::to_string(options_.max_line_bytes));
-      } else if (line.find_first_not_of(" \t") != std::string::npos) {
-        s = Line(line);
-      }
-      if (IsFault(s)) return s;  // not a bad line: the load cannot continue
-      if (!s.ok()) AddError(s.message());
-      if (group_.batch.ByteSize() >= kBulkBatchBytes) PW_RETURN_IF_ERROR(WriteChunk());
-      if (report_.lines % kProgressEvery == 0) Progress();
+    {
+      ParsePipeline pipeline(in, options_.max_line_bytes, threads_);
+      PW_RETURN_IF_ERROR(ReadAll(&pipeline));
+      report_.phases.parse = pipeline.parse_seconds();
+      report_.phases.parse_wait = pipeline.wait_seconds();
     }
-    PW_RETURN_IF_ERROR(WriteChunk());
-    PW_RETURN_IF_ERROR(db_.store->Flush());
-    PW_RETURN_IF_ERROR(db_.vectors->SaveSnapshots(db_.store.get()));
-    report_.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Progress();
+    PW_RETURN_IF_ERROR(Finish());
+    report_.seconds = Since(start_);
+    Progress("done");
     return report_;
   }
 
  private:
-  Status Line(const std::string& line) {
-    if (NestsDeeperThan(line, kMaxLineDepth)) {
-      return Status::InvalidArgument("JSON nests deeper than " + std::to_string(kMaxLineDepth) +
-                                     " levels");
+  Status ReadAll(ParsePipeline* pipeline) {
+    ParsedBlock block;
+    size_t next_progress = kProgressEvery;
+    while (pipeline->Next(&block)) {
+      for (ParsedLine& line : block.lines) PW_RETURN_IF_ERROR(Take(std::move(line)));
+      if (options_.cancel != nullptr && options_.cancel->load()) {
+        report_.cancelled = true;
+        break;
+      }
+      if (progress_.lines >= next_progress) {
+        Progress("parsing");
+        next_progress = progress_.lines + kProgressEvery;
+      }
     }
-    Json obj = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (obj.is_discarded()) return Status::InvalidArgument("malformed JSON");
-    if (!obj.is_object()) return Status::InvalidArgument("a line must be a JSON object");
-    try {
-      if (obj.contains("schema") && obj.size() == 1) return SchemaLine(obj["schema"]);
-      PW_ASSIGN_OR_RETURN(Record record, RecordFromJson(obj));
-      size_t* counter = std::holds_alternative<NodeWrite>(record)   ? &report_.nodes
-                        : std::holds_alternative<EdgeWrite>(record) ? &report_.edges
-                                                                    : &report_.vectors;
-      WriteSet set;
-      std::visit([&set](auto&& w) { set.ops.emplace_back(std::move(w)); }, std::move(record));
-      WriteOutcome staged;
-      PW_RETURN_IF_ERROR(StageSet(db_.View(*schema_), set, &group_, &staged));
-      ++*counter;
-      return Status::OK();
-    } catch (const std::exception& e) {  // nlohmann type errors on odd values
-      return Status::InvalidArgument(e.what());
-    }
+    return CommitPending();
   }
 
-  Status SchemaLine(const Json& schema) {
-    PW_RETURN_IF_ERROR(WriteChunk());  // staged lines were checked against the old schema
-    Status s = db_.MergeSchemaLocked(schema.dump());
-    if (!s.ok()) return IsFault(s) ? s : Status::InvalidArgument(s.message());
-    schema_ = db_.CurrentSchema();
+  Status Take(ParsedLine&& line) {
+    ++progress_.lines;
+    progress_.bytes += line.bytes;
+    switch (line.kind) {
+      case ParsedLine::Kind::kBlank:
+        return Status::OK();
+      case ParsedLine::Kind::kSchema:
+        PW_RETURN_IF_ERROR(CommitPending());  // lines before it are checked against the old schema
+        return SchemaLine(line);
+      case ParsedLine::Kind::kRecord:
+        if (std::holds_alternative<VectorWrite>(line.record)) ++pending_vectors_;
+        [[fallthrough]];
+      case ParsedLine::Kind::kError:
+        pending_bytes_ += line.bytes;
+        pending_.push_back(std::move(line));
+        break;
+    }
+    if (pending_bytes_ >= kChunkBytes || pending_vectors_ >= kChunkVectors) return CommitPending();
+    return Status::OK();
+  }
+
+  // Runs fn holding the writer role (taking a turn unless the whole load holds it).
+  Status WithWriter(const std::function<Status()>& fn) {
+    if (exclusive_) return fn();
+    auto asked = Clock::now();
+    return db_.RunExclusive([&] {
+      report_.phases.writer_wait += Since(asked);
+      return fn();
+    });
+  }
+
+  Status SchemaLine(const ParsedLine& line) {
+    Status s;
+    if (options_.dry_run) {
+      auto next = std::make_shared<Schema>(*schema_);
+      s = next->MergeJson(line.text);
+      if (s.ok()) schema_ = std::move(next);
+    } else {
+      s = WithWriter([&] { return db_.MergeSchemaLocked(line.text); });
+      if (s.ok()) schema_ = db_.CurrentSchema();
+    }
+    if (IsFault(s)) return s;
+    if (!s.ok()) {
+      AddError(line.line, s.message());
+      return Status::OK();
+    }
     ++report_.schema_lines;
     return Status::OK();
   }
 
-  // Writes the staged lines (unsynced; the load's final Flush makes them durable), then applies
-  // them to memory, vectors in batches.
-  Status WriteChunk() {
+  // Stages, writes and applies the pending lines as one chunk (a dry run only stages them).
+  Status CommitPending() {
+    if (pending_.empty()) return Status::OK();
+    Status s;
+    if (options_.dry_run) {
+      s = StagePending();
+      group_.batch.Clear();
+      group_.mem.clear();
+      group_.overlay.edges.clear();  // kept: nodes, properties, vectors (later lines need them)
+    } else {
+      s = WithWriter([this] {
+        auto start = Clock::now();
+        Status r = CommitChunk();
+        report_.max_chunk_seconds = std::max(report_.max_chunk_seconds, Since(start));
+        return r;
+      });
+      ++report_.chunks;
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+    pending_vectors_ = 0;
+    return s;
+  }
+
+  Status CommitChunk() {
+    schema_ = db_.CurrentSchema();
+    group_.Reset(db_.graph->IdBound());
+    PW_RETURN_IF_ERROR(StagePending());
     if (group_.batch.Count() == 0) return Status::OK();
+    auto start = Clock::now();
     Status s = db_.store->WriteBulk(&group_.batch);
+    report_.phases.write += Since(start);
     if (s.ok()) {
+      start = Clock::now();
       s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
                         [this](const MemOp& m) { return BufferVector(m); });
+      report_.phases.memory += Since(start);
     }
     if (s.ok()) s = FlushVectors();
-    if (!s.ok()) {
-      db_.Fail(s);
-      return s;
+    if (!s.ok()) db_.Fail(s);
+    return s;
+  }
+
+  Status StagePending() {
+    auto start = Clock::now();
+    StagingView view = db_.View(*schema_);
+    for (ParsedLine& line : pending_) {
+      if (line.kind == ParsedLine::Kind::kError) {
+        AddError(line.line, std::move(line.text));
+        continue;
+      }
+      Status s = StageRecord(view, std::move(line.record));
+      if (IsFault(s)) return s;  // not a bad line: the load cannot continue
+      if (!s.ok()) AddError(line.line, s.message());
     }
-    group_.Reset(db_.graph->IdBound());
+    report_.phases.stage += Since(start);
+    return Status::OK();
+  }
+
+  Status StageRecord(const StagingView& view, Record&& record) {
+    size_t* counter = std::holds_alternative<NodeWrite>(record)   ? &report_.nodes
+                      : std::holds_alternative<EdgeWrite>(record) ? &report_.edges
+                                                                  : &report_.vectors;
+    WriteSet set;
+    std::visit([&set](auto&& w) { set.ops.emplace_back(std::move(w)); }, std::move(record));
+    WriteOutcome staged;
+    PW_RETURN_IF_ERROR(StageSet(view, set, &group_, &staged));
+    ++*counter;
     return Status::OK();
   }
 
@@ -176,53 +227,72 @@ class Database::Impl::Loader {
     buffer.nodes.push_back(m.node);
     buffer.values.insert(buffer.values.end(), m.values.begin(), m.values.end());
     buffer.seen.insert(m.node);
-    if (buffer.nodes.size() >= kVectorBatch) return FlushVectors();
     return Status::OK();
   }
 
   Status FlushVectors() {
+    auto start = Clock::now();
     for (auto& [space, buffer] : buffers_) {
       if (buffer.nodes.empty()) continue;
       vector::VectorIndex* index = db_.vectors->Get(space);
       if (index == nullptr) return Status::Internal("no index for vector space");
-      Status s = index->UpsertBatch(buffer.nodes, buffer.values, kVectorThreads);
+      Status s = index->UpsertBatch(buffer.nodes, buffer.values, threads_);
       if (!s.ok()) return Status::Internal("bulk vector insert failed: " + s.ToString());
       buffer = VectorBuffer();
     }
+    report_.phases.vectors += Since(start);
     return Status::OK();
   }
 
-  void AddError(std::string reason) {
+  // Makes the load durable: flush (the chunks were logged unsynced) and vector snapshots.
+  Status Finish() {
+    report_.lines = progress_.lines;
+    if (options_.dry_run) return Status::OK();
+    Progress("finishing");
+    auto start = Clock::now();
+    Status s = WithWriter([this] {
+      PW_RETURN_IF_ERROR(db_.store->Flush());
+      return db_.vectors->SaveSnapshots(db_.store.get());
+    });
+    report_.phases.finish = Since(start);
+    return s;
+  }
+
+  void AddError(size_t line, std::string reason) {
     ++report_.errors;
     ++progress_.errors;
     if (report_.error_list.size() < options_.max_errors_kept) {
-      report_.error_list.push_back({report_.lines, std::move(reason)});
+      report_.error_list.push_back({line, std::move(reason)});
     }
   }
 
-  void Progress() {
-    progress_.lines = report_.lines;
+  void Progress(const char* phase) {
+    progress_.phase = phase;
+    progress_.seconds = Since(start_);
     if (options_.progress) options_.progress(progress_);
   }
 
   Database::Impl& db_;
   const LoadOptions& options_;
+  const int threads_;
+  bool exclusive_ = false;
+  Clock::time_point start_;
   std::shared_ptr<const Schema> schema_;
   StagedGroup group_;
+  std::vector<ParsedLine> pending_;  // parsed lines of the chunk being gathered, in order
+  size_t pending_bytes_ = 0;
+  size_t pending_vectors_ = 0;
   std::map<SpaceId, VectorBuffer> buffers_;
   LoadReport report_;
   LoadProgress progress_;
 };
 
-Result<LoadReport> Database::Impl::LoadLocked(std::istream& in, const LoadOptions& options) {
-  Loader loader(this, options);
-  return loader.Run(in);
-}
-
 Result<LoadReport> Database::Load(std::istream& in, const LoadOptions& options) {
+  Impl::Loader loader(impl_.get(), options);
+  if (!options.exclusive || options.dry_run) return loader.Run(in, /*exclusive=*/false);
   std::optional<LoadReport> report;
   Status s = impl_->RunExclusive([&]() -> Status {
-    PW_ASSIGN_OR_RETURN(report, impl_->LoadLocked(in, options));
+    PW_ASSIGN_OR_RETURN(report, loader.Run(in, /*exclusive=*/true));
     return Status::OK();
   });
   if (!s.ok()) return s;

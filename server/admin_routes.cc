@@ -32,10 +32,22 @@ Reply AssetReply(const EmbeddedAsset& asset) {
 
 nlohmann::json JobJson(LoadJob& job) {
   std::lock_guard<std::mutex> lock(job.mu);
+  const size_t bytes = job.bytes.load();
+  const double seconds = job.seconds.load();
   nlohmann::json out = {{"id", job.id},
                         {"state", job.state},
+                        {"dry_run", job.dry_run},
                         {"lines", job.lines.load()},
-                        {"errors", job.errors.load()}};
+                        {"errors", job.errors.load()},
+                        {"bytes", bytes},
+                        {"total_bytes", job.total_bytes},
+                        {"seconds", seconds}};
+  if (job.state == "running") {
+    out["phase"] = job.finishing.load() ? "finishing" : "parsing";
+    double rate = seconds > 0 ? bytes / seconds : 0;
+    out["lines_per_second"] = seconds > 0 ? job.lines.load() / seconds : 0.0;
+    if (rate > 0 && !job.finishing.load()) out["eta_seconds"] = (job.total_bytes - bytes) / rate;
+  }
   out["error_list"] = nlohmann::json::array();
   if (job.report.is_object()) {
     out["report"] = job.report;
@@ -88,6 +100,12 @@ void Server::Impl::AddAdminRoutes() {
       job->id = "load-" + std::to_string(next_job++) + "-" + UtcStamp();
     }
     job->body_path = (tmp_dir / (job->id + ".ndjson")).string();
+    job->total_bytes = req.body.size();
+    const std::string dry_run = req.get_param_value("dry_run");
+    if (!dry_run.empty() && dry_run != "true" && dry_run != "false") {
+      return ErrorReply(Status::InvalidArgument("query parameter dry_run must be true or false"));
+    }
+    job->dry_run = dry_run == "true";
     {
       std::ofstream out(job->body_path, std::ios::binary);
       out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
@@ -102,9 +120,14 @@ void Server::Impl::AddAdminRoutes() {
     raw->thread = std::thread([this, raw] {
       std::ifstream in(raw->body_path, std::ios::binary);
       LoadOptions load_options;
+      load_options.dry_run = raw->dry_run;
+      load_options.cancel = &raw->cancel;
       load_options.progress = [raw](const LoadProgress& progress) {
         raw->lines.store(progress.lines);
+        raw->bytes.store(progress.bytes);
         raw->errors.store(progress.errors);
+        raw->seconds.store(progress.seconds);
+        raw->finishing.store(progress.phase != "parsing");
       };
       auto report = db->Load(in, load_options);
       in.close();
@@ -112,10 +135,11 @@ void Server::Impl::AddAdminRoutes() {
       fs::remove(raw->body_path, remove_ec);
       std::lock_guard<std::mutex> lock(raw->mu);
       if (report.ok()) {
-        raw->state = "done";
+        raw->state = report->cancelled ? "cancelled" : "done";
         raw->report = report->ToJson();
         raw->lines.store(report->lines);
         raw->errors.store(report->errors);
+        raw->seconds.store(report->seconds);
       } else {
         raw->state = "failed";
         raw->error = report.status().ToString();
@@ -131,6 +155,24 @@ void Server::Impl::AddAdminRoutes() {
       return ErrorReply(Status::NotFound("no job '" + req.matches[1].str() + "'"));
     }
     return JsonReply(200, JobJson(*it->second));
+  });
+
+  Route("POST", "/v1/admin/jobs/([^/]+)/cancel", Role::kAdmin, [this](const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(jobs_mu);
+    auto it = jobs.find(req.matches[1]);
+    if (it == jobs.end()) {
+      return ErrorReply(Status::NotFound("no job '" + req.matches[1].str() + "'"));
+    }
+    LoadJob& job = *it->second;
+    {
+      std::lock_guard<std::mutex> job_lock(job.mu);
+      if (job.state != "running") {
+        return ErrorReply(Status::AlreadyExists("job '" + job.id + "' is " + job.state +
+                                                "; only a running job can be cancelled"));
+      }
+    }
+    job.cancel.store(true);
+    return JsonReply(202, {{"job", job.id}, {"state", "cancelling"}});
   });
 
   Route("POST", "/v1/admin/backup", Role::kAdmin, [this](const httplib::Request& req) {

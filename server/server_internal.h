@@ -54,10 +54,16 @@ Reply ReadinessReply(const Status& health);
 struct LoadJob {
   std::string id;
   std::string body_path;  // temp file with the NDJSON body; removed when the job ends
+  bool dry_run = false;
+  size_t total_bytes = 0;  // the body's size, for the ETA
   std::atomic<size_t> lines{0};
+  std::atomic<size_t> bytes{0};
   std::atomic<size_t> errors{0};
+  std::atomic<double> seconds{0};
+  std::atomic<bool> finishing{false};  // the load is flushing and saving snapshots
+  std::atomic<bool> cancel{false};     // POST /v1/admin/jobs/{id}/cancel
   std::mutex mu;
-  std::string state = "running";  // running | done | failed  (guarded by mu)
+  std::string state = "running";  // running | done | cancelled | failed  (guarded by mu)
   nlohmann::json report;          // LoadReport::ToJson when done (guarded by mu)
   std::string error;              // when failed (guarded by mu)
   std::thread thread;

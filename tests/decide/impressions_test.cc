@@ -301,7 +301,9 @@ TEST_CASE("a decision whose log cannot be written in time still answers, with im
   f.MakeDecider(options);
   BlockingStreambuf buf;
   std::istream in(&buf);
-  std::thread loader([&] { (void)f.db->Load(in); });  // holds the writer role while it reads
+  LoadOptions exclusive;
+  exclusive.exclusive = true;  // holds the writer role while it reads
+  std::thread loader([&] { (void)f.db->Load(in, exclusive); });
   buf.WaitUntilRead();
   auto t0 = std::chrono::steady_clock::now();
   json d = f.Decide("row", {{"user", "u1"}});

@@ -1,5 +1,10 @@
 // Database: NDJSON bulk load and event dedupe.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "tests/query/database_test_util.h"
 
@@ -9,8 +14,8 @@ namespace {
 using namespace pathwise::testing;
 using Json = nlohmann::json;
 
-TEST_CASE("NDJSON load keeps good lines and reports bad ones with line numbers") {
-  TempDir dir;
+// Seventeen lines, six of them bad (5, 7, 10, 12, 16, 17), each for a different reason.
+std::string BadLinesText() {
   std::string schema = Json::parse(kTestSchema).dump();
   std::stringstream in;
   in << "{\"schema\": " << schema << "}\n"  // 1
@@ -45,6 +50,14 @@ TEST_CASE("NDJSON load keeps good lines and reports bad ones with line numbers")
      << "\n"  // 16 not an object
      << R"({"node": "User", "id": "u2", "props": {"age": "old"}})"
      << "\n";  // 17 bad prop type
+  return in.str();
+}
+
+const std::vector<size_t> kBadLines = {5, 7, 10, 12, 16, 17};
+
+TEST_CASE("NDJSON load keeps good lines and reports bad ones with line numbers") {
+  TempDir dir;
+  std::stringstream in(BadLinesText());
   size_t progress_calls = 0;
   LoadOptions options;
   options.progress = [&](const LoadProgress& p) {
@@ -63,7 +76,7 @@ TEST_CASE("NDJSON load keeps good lines and reports bad ones with line numbers")
     CHECK(report->errors == 6);
     std::vector<size_t> lines;
     for (const auto& e : report->error_list) lines.push_back(e.line);
-    CHECK(lines == std::vector<size_t>{5, 7, 10, 12, 16, 17});
+    CHECK(lines == kBadLines);
     CHECK(report->error_list[1].reason.find("Gadget") != std::string::npos);
     CHECK(report->error_list[3].reason.find("dimension") != std::string::npos);
     CHECK(progress_calls >= 1);
@@ -88,11 +101,11 @@ TEST_CASE("NDJSON load keeps good lines and reports bad ones with line numbers")
   CHECK(edge->ts == 1700000000000);
 }
 
-TEST_CASE("a large NDJSON load spans many bulk batches and vector batches") {
-  TempDir dir;
+// Items with vectors, then users, then VIEWED edges between them: about 55,000 lines.
+constexpr int kItems = 12000, kUsers = 500, kEdgesPerUser = 60;
+std::string LargeLoadText() {
   std::stringstream in;
   in << "{\"schema\": " << Json::parse(kTestSchema).dump() << "}\n";
-  const int kItems = 12000, kUsers = 500, kEdgesPerUser = 60;
   for (int i = 0; i < kItems; ++i) {
     in << R"({"node": "Item", "id": "item-)" << i
        << R"(", "props": {"title": "a fairly long title to fill batches )" << i << "\"}}\n";
@@ -106,6 +119,12 @@ TEST_CASE("a large NDJSON load spans many bulk batches and vector batches") {
          << (u * 13 + k) % kItems << R"("], "weight": 1, "ts": )" << k << "}\n";
     }
   }
+  return in.str();
+}
+
+TEST_CASE("a large NDJSON load spans many bulk batches and vector batches") {
+  TempDir dir;
+  std::stringstream in(LargeLoadText());
   size_t progress_calls = 0;
   LoadOptions options;
   options.progress = [&](const LoadProgress&) { ++progress_calls; };
@@ -163,6 +182,207 @@ TEST_CASE("event dedupe with unless_meta_exists applies each event once, also af
   REQUIRE(edge.ok());
   CHECK(edge->count == 3);
   CHECK(edge->weight == 3.0);
+}
+
+
+// What a load left in the database: counts, a few nodes, and an aggregate over every edge.
+Json Fingerprint(Database& db) {
+  Json out = db.Stats();
+  out.erase("disk_bytes");
+  out.erase("memory_bytes");
+  out.erase("sequence");
+  auto sums = db.Query("MATCH (u:User)-[v:VIEWED]->(i:Item) RETURN count(*), sum(v.weight), "
+                       "sum(v.ts), count(DISTINCT i)",
+                       Json::object());
+  REQUIRE_MESSAGE(sums.ok(), sums.status().ToString());
+  out["sums"] = sums->ToJson()["rows"];
+  for (const char* id : {"item-0", "item-11999", "i1", "i2"}) {
+    auto node = db.GetNode("Item", id);
+    out[id] = node.ok() ? node.value() : Json(nullptr);
+  }
+  return out;
+}
+
+TEST_CASE("a load gives the same database and report in every mode and with any number of parse threads") {
+  struct Mode {
+    bool exclusive;
+    int threads;
+  };
+  Json expected;
+  std::vector<size_t> expected_errors;
+  for (Mode mode : {Mode{false, 1}, Mode{true, 1}, Mode{false, 3}, Mode{true, 4}}) {
+    CAPTURE(mode.exclusive);
+    CAPTURE(mode.threads);
+    TempDir dir;
+    auto db = OpenDb(dir.path);
+    LoadOptions options;
+    options.exclusive = mode.exclusive;
+    options.threads = mode.threads;
+    std::vector<std::string> phases;
+    options.progress = [&](const LoadProgress& p) {
+      if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+    };
+    std::stringstream in(BadLinesText() + LargeLoadText());
+    auto report = db->Load(in, options);
+    REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+    CHECK(phases == std::vector<std::string>{"parsing", "finishing", "done"});
+    CHECK(report->chunks > 10);
+    std::vector<size_t> errors;
+    for (const auto& e : report->error_list) errors.push_back(e.line);
+    Json print = Fingerprint(*db);
+    if (expected.is_null()) {
+      CHECK(errors == kBadLines);
+      CHECK(print["nodes"] == 3 + kItems + kUsers);
+      expected = print;
+      expected_errors = errors;
+    } else {
+      CHECK(errors == expected_errors);
+      CHECK(print == expected);
+    }
+  }
+}
+
+TEST_CASE("a dry run reports the same errors and counts as a load and writes nothing") {
+  TempDir dir;
+  auto db = OpenDb(dir.path);
+  LoadOptions options;
+  options.dry_run = true;
+  std::stringstream in(BadLinesText());
+  auto report = db->Load(in, options);
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+  CHECK(report->dry_run);
+  CHECK(report->lines == 17);
+  CHECK(report->schema_lines == 1);
+  CHECK(report->nodes == 4);
+  CHECK(report->edges == 4);
+  CHECK(report->vectors == 1);
+  std::vector<size_t> lines;
+  for (const auto& e : report->error_list) lines.push_back(e.line);
+  CHECK(lines == kBadLines);
+  CHECK(report->error_list[3].reason.find("dimension") != std::string::npos);
+  // Nothing was written: no nodes, and the schema line was not merged.
+  CHECK(db->Stats()["nodes"] == 0);
+  CHECK(db->GetNode("Item", "i1").status().code() == Status::Code::kInvalidArgument);
+  // The real load afterwards agrees with it.
+  std::stringstream again(BadLinesText());
+  auto loaded = db->Load(again);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->errors == report->errors);
+  CHECK(loaded->nodes == report->nodes);
+  CHECK(db->Stats()["nodes"] == 3);
+}
+
+TEST_CASE("a cancelled load applies exactly the lines before it stopped, durably") {
+  TempDir dir;
+  std::atomic<bool> cancel{false};
+  LoadOptions options;
+  options.cancel = &cancel;
+  options.progress = [&](const LoadProgress& p) {
+    if (p.lines >= 20000) cancel = true;
+  };
+  LoadReport report;
+  {
+    auto db = OpenDb(dir.path);
+    std::stringstream in(LargeLoadText());
+    auto loaded = db->Load(in, options);
+    REQUIRE_MESSAGE(loaded.ok(), loaded.status().ToString());
+    report = *loaded;
+  }
+  CHECK(report.cancelled);
+  CHECK(report.lines >= 20000);
+  CHECK(report.lines < 40000);
+  CHECK(report.errors == 0);
+  auto db = OpenDb(dir.path);  // reopened: what the report counts survived the close
+  CHECK(db->Stats()["nodes"] == report.nodes);
+  CHECK(db->Stats()["vectors"]["Item.embedding"] == report.vectors);
+  CHECK(db->Stats()["edges"] == 0);
+  // Lines are read in order: the last item loaded is the one the count says.
+  CHECK(db->GetNode("Item", "item-" + std::to_string(report.nodes - 1)).ok());
+  CHECK(db->GetNode("Item", "item-" + std::to_string(report.nodes)).status().code() ==
+        Status::Code::kNotFound);
+}
+
+// Serves text, blocking the reader at gate (an offset) until Open() is called.
+class GatedStreambuf : public std::streambuf {
+ public:
+  GatedStreambuf(std::string text, size_t gate) : text_(std::move(text)), gate_(gate) {}
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ protected:
+  int_type underflow() override {
+    if (pos_ >= text_.size()) return traits_type::eof();
+    if (pos_ >= gate_) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return open_; });
+    }
+    size_t end = pos_ < gate_ ? gate_ : text_.size();
+    char* base = text_.data();
+    setg(base + pos_, base + pos_, base + end);
+    pos_ = end;
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::string text_;
+  size_t gate_;
+  size_t pos_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+TEST_CASE("events are acknowledged during a load, concurrently, and all are durable and visible after it") {
+  TempDir dir;
+  std::string text = LargeLoadText();
+  GatedStreambuf buf(text, text.size() / 2);
+  std::istream in(&buf);
+  std::atomic<int> acked{0};
+  {
+    auto db = OpenDb(dir.path);
+    std::optional<Result<LoadReport>> report;
+    std::thread loader([&] { report = db->Load(in); });
+    std::atomic<bool> stop{false};
+    std::thread events([&] {
+      WriteOptions wo;
+      wo.max_queue_wait_ms = 10000;
+      for (int n = 0; !stop; ++n) {
+        WriteSet set = Set(Edge("VIEWED", {"User", "ev-user", true},
+                                {"Item", "ev-" + std::to_string(n), true}, 1.0, n));
+        Status s = db->Apply(set, wo);
+        if (!s.ok()) {
+          // The schema line may not be merged yet when the first events run.
+          CHECK(s.code() == Status::Code::kInvalidArgument);
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
+        ++acked;
+      }
+    });
+    // The reader is held at the middle of the input: the load waits for lines, not holding the
+    // writer role, so events keep being acknowledged.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (acked < 20 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    CHECK(acked >= 20);
+    CHECK_FALSE(report.has_value());
+    buf.Open();
+    loader.join();
+    stop = true;
+    events.join();
+    REQUIRE(report.has_value());
+    REQUIRE_MESSAGE(report->ok(), report->status().ToString());
+    CHECK((*report)->errors == 0);
+  }
+  auto db = OpenDb(dir.path);
+  CHECK(db->Stats()["nodes"] == kItems + kUsers + 1 + acked.load());
+  CHECK(db->Stats()["edges"] == kUsers * kEdgesPerUser + acked.load());
+  CHECK(db->GetNode("User", "ev-user").value()["degrees"]["VIEWED"]["out"] == acked.load());
+  CHECK(db->Stats()["vectors"]["Item.embedding"] == kItems);
 }
 
 }  // namespace

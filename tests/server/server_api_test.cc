@@ -255,6 +255,72 @@ TEST_CASE("admin load runs a background job that reports its lines") {
   CHECK(missing->status == 404);
 }
 
+// Polls a load job until it leaves the running state.
+nlohmann::json WaitForJob(ServerHarness& h, httplib::Client& client, const std::string& job) {
+  nlohmann::json status;
+  for (int attempt = 0; attempt < 1200; ++attempt) {
+    status = Json(client.Get("/v1/admin/jobs/" + job, h.Auth("admin")));
+    if (status["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return status;
+}
+
+TEST_CASE("admin load with dry_run reports the load's errors and writes nothing") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  std::string body = "{\"node\":\"Item\",\"id\":\"D1\"}\n{\"node\":\"Gadget\",\"id\":\"x\"}\n"
+                     "{\"edge\":\"VIEWED\",\"from\":[\"User\",\"nobody\"],\"to\":[\"Item\",\"D1\"]}\n";
+  auto res = client.Post("/v1/admin/load?dry_run=true", h.Auth("admin"), body, "application/x-ndjson");
+  REQUIRE(res);
+  REQUIRE(res->status == 202);
+  nlohmann::json status = WaitForJob(h, client, Json(res)["job"]);
+  INFO(status.dump());
+  CHECK(status["state"] == "done");
+  CHECK(status["dry_run"] == true);
+  CHECK(status["lines"] == 3);
+  CHECK(status["errors"] == 2);
+  CHECK(status["error_list"][0]["line"] == 2);
+  CHECK(status["error_list"][1]["line"] == 3);
+  CHECK(client.Get("/v1/nodes/Item/D1", h.Auth("read"))->status == 404);
+  auto bad = client.Post("/v1/admin/load?dry_run=maybe", h.Auth("admin"), body, "application/x-ndjson");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+}
+
+TEST_CASE("a cancelled admin load keeps the lines before it stopped and says how many") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  std::string body;
+  const int kLines = 400000;
+  for (int i = 0; i < kLines; ++i) body += "{\"node\":\"Item\",\"id\":\"C" + std::to_string(i) + "\"}\n";
+  auto res = client.Post("/v1/admin/load", h.Auth("admin"), body, "application/x-ndjson");
+  REQUIRE(res);
+  REQUIRE(res->status == 202);
+  std::string job = Json(res)["job"];
+  auto cancel = client.Post("/v1/admin/jobs/" + job + "/cancel", h.Auth("admin"), "", "application/json");
+  REQUIRE(cancel);
+  INFO(cancel->body);
+  CHECK(cancel->status == 202);
+  nlohmann::json status = WaitForJob(h, client, job);
+  INFO(status.dump());
+  REQUIRE(status["state"] == "cancelled");
+  size_t lines = status["lines"];
+  CHECK(lines < kLines);
+  CHECK(status["report"]["cancelled"] == true);
+  // Exactly the lines it reports are loaded: the last one is there, the next one is not.
+  CHECK(client.Get("/v1/nodes/Item/C" + std::to_string(lines - 1), h.Auth("read"))->status == 200);
+  CHECK(client.Get("/v1/nodes/Item/C" + std::to_string(lines), h.Auth("read"))->status == 404);
+  auto again = client.Post("/v1/admin/jobs/" + job + "/cancel", h.Auth("admin"), "", "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 409);
+  auto missing = client.Post("/v1/admin/jobs/nope/cancel", h.Auth("admin"), "", "application/json");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+}
+
 TEST_CASE("admin backup writes a restorable backup directory") {
   TempDir dir;
   std::string backup_dir;
