@@ -230,7 +230,8 @@ Status Run(const Flags& flags, Report* report) {
   double closed = NowSeconds();
   PW_ASSIGN_OR_RETURN(db, Database::Open({}, cfg.dir));
   double opened = NowSeconds();
-  auto first = db->Query(kRecommendQuery, {{"user", UserId(1)}, {"max_price", 1000.0}});
+  auto first = db->Query(kRecommendQuery, {{"user", UserId(1)}, {"max_price", 1000.0}},
+                         BenchQueryOptions(gen));
   double answered = NowSeconds();
   report->Value("restart.close_seconds", closed - start, "s", "incl. HNSW snapshot save");
   report->Value("restart.open_seconds", opened - closed, "s");

@@ -49,7 +49,7 @@ Status Run(const Flags& flags, Report* report) {
   for (size_t run = 0; run < runs + 20; ++run) {
     const size_t user = rng() % gen.users;
     nlohmann::json params = {{"user", UserId(user)}, {"max_price", max_price}};
-    QueryOptions off, on;
+    QueryOptions off = BenchQueryOptions(gen), on = BenchQueryOptions(gen);
     on.explain = true;
     Result<QueryResult> a = Status::Internal("not run"), b = Status::Internal("not run");
     double t_off, t_on;
@@ -71,13 +71,13 @@ Status Run(const Flags& flags, Report* report) {
     auto bought = db->Query("MATCH (u:User {id: $user})-[:BOUGHT]->(i:Item) RETURN i.id LIMIT 1",
                             {{"user", UserId(user)}});
     if (bought.ok() && !bought->rows.empty()) {
-      QueryOptions why;
+      QueryOptions why = BenchQueryOptions(gen);
       why.why_not = bought->rows[0][0].get<std::string>();
       Result<QueryResult> r = Status::Internal("not run");
       double t = timed(why, params, &r);
       if (r.ok()) why_removed.Add(t);
     }
-    QueryOptions why;
+    QueryOptions why = BenchQueryOptions(gen);
     why.why_not = ItemId(rng() % gen.items);
     Result<QueryResult> r = Status::Internal("not run");
     double t = timed(why, params, &r);

@@ -23,6 +23,14 @@ const char* const kRecommendQuery = R"(RECOMMEND (c:Item) FOR (u:User {id: $user
   LIMIT 10
   EXPLAIN)";
 
+int64_t BenchNowMs(const GeneratorOptions& generator) { return generator.end_ts_ms; }
+
+QueryOptions BenchQueryOptions(const GeneratorOptions& generator) {
+  QueryOptions options;
+  options.now_ms = BenchNowMs(generator);
+  return options;
+}
+
 namespace {
 
 std::string Fingerprint(const GeneratorOptions& g) {

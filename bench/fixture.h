@@ -47,4 +47,10 @@ Result<std::unique_ptr<RawCopy>> OpenRawCopy(Database* db, const std::string& ba
 // The recommend query of docs/benchmarks.md.
 extern const char* const kRecommendQuery;
 
+// The clock the benchmarks' queries read (QueryOptions::now_ms, now_ms over HTTP): the end of
+// the generated interactions (GeneratorOptions::end_ts_ms), so decay() weighs them as on the
+// day they end, whatever the day of the run (docs/benchmarks.md, "Data").
+int64_t BenchNowMs(const GeneratorOptions& generator);
+QueryOptions BenchQueryOptions(const GeneratorOptions& generator);
+
 }  // namespace pathwise::bench

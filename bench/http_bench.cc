@@ -33,9 +33,10 @@ std::unique_ptr<httplib::Client> Connect(const Target& t) {
   return client;
 }
 
-std::string QueryBody(const std::string& user, double max_price) {
+std::string QueryBody(const std::string& user, double max_price, int64_t now_ms) {
   nlohmann::json body = {{"query", kRecommendQuery},
-                         {"params", {{"user", user}, {"max_price", max_price}}}};
+                         {"params", {{"user", user}, {"max_price", max_price}}},
+                         {"now_ms", now_ms}};
   return body.dump();
 }
 
@@ -165,7 +166,7 @@ Status Run(const Flags& flags, Report* report) {
   // two paths take turns going first: each gets the same mix of cold and warm runs.
   for (size_t run = 0; run < runs + 20; ++run) {
     std::string user = UserId(rng() % gen.users);
-    std::string body = QueryBody(user, max_price);
+    std::string body = QueryBody(user, max_price, BenchNowMs(gen));
     auto over_http = [&]() {
       double t0 = NowSeconds();
       auto r = client->Post("/v1/query", body, "application/json");
@@ -179,7 +180,8 @@ Status Run(const Flags& flags, Report* report) {
     auto in_proc = [&]() {
       if (!db) return;
       double t0 = NowSeconds();
-      auto q = db->Query(kRecommendQuery, {{"user", user}, {"max_price", max_price}});
+      auto q = db->Query(kRecommendQuery, {{"user", user}, {"max_price", max_price}},
+                         BenchQueryOptions(gen));
       double us = (NowSeconds() - t0) * 1e6;
       if (!q.ok()) {
         first_error = q.status().ToString();
@@ -214,7 +216,7 @@ Status Run(const Flags& flags, Report* report) {
     LoadResult sat = RunClients(
         target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
           std::mt19937_64 r(c * 7919 + i);
-          auto res = cl.Post("/v1/query", QueryBody(UserId(r() % gen.users), max_price),
+          auto res = cl.Post("/v1/query", QueryBody(UserId(r() % gen.users), max_price, BenchNowMs(gen)),
                              "application/json");
           *acked = 1;
           return Describe(res);

@@ -63,7 +63,7 @@ Status Run(const Flags& flags, Report* report) {
     nlohmann::json params = {{"user", UserId(user_index)}, {"max_price", max_price}};
     auto run_query = [&]() {
       double start = NowSeconds();
-      auto result = db->Query(kRecommendQuery, params);
+      auto result = db->Query(kRecommendQuery, params, BenchQueryOptions(gen));
       double micros = (NowSeconds() - start) * 1e6;
       if (!result.ok()) {
         if (errors++ == 0) first_error = result.status().ToString();

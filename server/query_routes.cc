@@ -109,6 +109,7 @@ Result<nlohmann::json> Server::Impl::RunQuery(const std::string& text,
   }
   PW_ASSIGN_OR_RETURN(auto deadline_ms, OptionalInt(body, "deadline_ms"));
   QueryOptions query_options;
+  PW_ASSIGN_OR_RETURN(query_options.now_ms, OptionalInt(body, "now_ms"));
   if (recipe != nullptr) {
     auto sentence = recipe->find("sentence");
     if (sentence != recipe->end() && sentence->is_string()) {
@@ -144,7 +145,8 @@ void Server::Impl::AddQueryRoutes() {
   Route("POST", "/v1/query", Role::kRead, [this](const httplib::Request& req) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) return ErrorReply(body.status());
-    Status known = CheckKnownFields(*body, {"query", "params", "deadline_ms", "explain", "profile"});
+    Status known =
+        CheckKnownFields(*body, {"query", "params", "deadline_ms", "now_ms", "explain", "profile"});
     if (!known.ok()) return ErrorReply(known);
     auto text = RequiredString(*body, "query");
     if (!text.ok()) return ErrorReply(text.status());

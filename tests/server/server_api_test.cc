@@ -255,6 +255,25 @@ TEST_CASE("admin load runs a background job that reports its lines") {
   CHECK(missing->status == 404);
 }
 
+TEST_CASE("a query's now_ms sets the clock now() and decay() read") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  nlohmann::json body = {{"query", "MATCH (i:Item {id: 'i1'}) RETURN now(), decay(now() - 7000, 7s)"},
+                         {"now_ms", 1793491200000}};
+  auto res = client.Post("/v1/query", h.Auth("read"), body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  nlohmann::json rows = Json(res)["rows"];
+  CHECK(rows[0][0] == 1793491200000);
+  CHECK(rows[0][1].get<double>() == doctest::Approx(0.5));
+  body["now_ms"] = "soon";
+  auto bad = client.Post("/v1/query", h.Auth("read"), body.dump(), "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+}
+
 // Polls a load job until it leaves the running state.
 nlohmann::json WaitForJob(ServerHarness& h, httplib::Client& client, const std::string& job) {
   nlohmann::json status;
