@@ -45,6 +45,13 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       The recommend query with and without EXPLAIN, alternating, in the same run; why-not for a
       bought item (removed) and a random item (usually never a candidate).
 
+  load     [--items N] [--data DIR] [--load-items M] [--seconds S] [--exclusive] [--json FILE]
+      A catalog load beside serving, on a copy of the bench database: the recommend query and
+      single synced events from one thread each, S seconds alone (default 10), then while a
+      generated catalog of M items (default N/5; another seed, so the same ids with new values)
+      is loaded; latency of both in each period, the load's rate, writer turns and phases.
+      --exclusive: the load holds the writer role throughout (for comparison).
+
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
 generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
@@ -110,6 +117,7 @@ int Main(int argc, char** argv) {
   if (command == "overrun") return OverrunMain(argc - 1, argv + 1);
   if (command == "decide") return DecideMain(argc - 1, argv + 1);
   if (command == "explain") return ExplainMain(argc - 1, argv + 1);
+  if (command == "load") return LoadMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -10,5 +10,6 @@ int HttpMain(int argc, char** argv);
 int OverrunMain(int argc, char** argv);
 int DecideMain(int argc, char** argv);
 int ExplainMain(int argc, char** argv);
+int LoadMain(int argc, char** argv);
 
 }  // namespace pathwise::bench

@@ -15,20 +15,12 @@
 namespace pathwise::bench {
 namespace {
 
-std::string WithoutExplain(std::string text) {
-  const std::string suffix = "\n  EXPLAIN";
-  if (text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    text.resize(text.size() - suffix.size());
-  }
-  return text;
-}
-
 Status Run(const Flags& flags, Report* report) {
   GeneratorOptions gen = GeneratorFromFlags(flags);
   const std::string dir = flags.Get("data", "/tmp/pathwise-bench-" + std::to_string(gen.items));
   const size_t runs = static_cast<size_t>(flags.GetInt("runs", 2000));
   const double max_price = flags.GetDouble("max-price", 100.0);
-  const std::string plain = WithoutExplain(kRecommendQuery);
+  const std::string plain = RecommendQueryWithoutExplain();
   report->Info("config", {{"items", gen.items}, {"users", gen.users}, {"data", dir}, {"runs", runs},
                           {"max_price", max_price}, {"query", plain}});
   LoadFigures load;

@@ -23,6 +23,16 @@ const char* const kRecommendQuery = R"(RECOMMEND (c:Item) FOR (u:User {id: $user
   LIMIT 10
   EXPLAIN)";
 
+std::string RecommendQueryWithoutExplain() {
+  std::string text = kRecommendQuery;
+  const std::string suffix = "\n  EXPLAIN";
+  if (text.size() >= suffix.size() &&
+      text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    text.resize(text.size() - suffix.size());
+  }
+  return text;
+}
+
 int64_t BenchNowMs(const GeneratorOptions& generator) { return generator.end_ts_ms; }
 
 QueryOptions BenchQueryOptions(const GeneratorOptions& generator) {
@@ -124,6 +134,19 @@ Result<std::unique_ptr<Database>> OpenBenchDatabase(const std::string& dir,
   meta.ops.push_back(MetaWrite{"bench/fingerprint", fingerprint});
   PW_RETURN_IF_ERROR(db->Apply(meta));
   return db;
+}
+
+Result<std::unique_ptr<Database>> OpenBenchCopy(Database* db, const std::string& copy_dir) {
+  const std::string backup = copy_dir + ".backup";
+  PW_RETURN_IF_ERROR(RemoveBenchDirectory(copy_dir));
+  PW_RETURN_IF_ERROR(RemoveBenchDirectory(backup));
+  PW_RETURN_IF_ERROR(db->Backup(backup));
+  PW_RETURN_IF_ERROR(Database::Restore(backup, copy_dir));
+  PW_RETURN_IF_ERROR(MarkBenchDirectory(copy_dir));
+  PW_RETURN_IF_ERROR(MarkBenchDirectory(backup));
+  DatabaseOptions options;
+  options.store.write_buffer_bytes = 256u << 20;
+  return Database::Open(options, copy_dir);
 }
 
 Result<std::unique_ptr<RawCopy>> OpenRawCopy(Database* db, const std::string& backup_dir) {

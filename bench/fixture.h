@@ -44,8 +44,13 @@ struct RawCopy {
 };
 Result<std::unique_ptr<RawCopy>> OpenRawCopy(Database* db, const std::string& backup_dir);
 
-// The recommend query of docs/benchmarks.md.
+// A writable copy of db (an online backup into copy_dir, replacing an earlier copy there), for
+// benchmarks that change the data; the bench database itself stays as generated.
+Result<std::unique_ptr<Database>> OpenBenchCopy(Database* db, const std::string& copy_dir);
+
+// The recommend query of docs/benchmarks.md (with EXPLAIN), and the same without EXPLAIN.
 extern const char* const kRecommendQuery;
+std::string RecommendQueryWithoutExplain();
 
 // The clock the benchmarks' queries read (QueryOptions::now_ms, now_ms over HTTP): the end of
 // the generated interactions (GeneratorOptions::end_ts_ms), so decay() weighs them as on the

@@ -183,10 +183,11 @@ struct LoadOptions {
   // Validate every line (JSON, schema, types, references, vector dimensions and norms) against
   // the database plus the lines before it, with the same errors as a load, and write nothing.
   bool dry_run = false;
-  // false (the default): the load takes the writer role one chunk at a time (about 256 KB of
-  // lines, or 512 vectors), so events, catalog writes and decisions' impression logs are
-  // committed between its chunks. true: it holds the writer role from the first line to the
-  // last, so no other write interleaves with it (they wait, or time out, until it ends).
+  // false (the default): the load takes the writer role one chunk at a time, each chunk sized
+  // to take about 20 ms (docs/data-format.md), so events, catalog writes and decisions'
+  // impression logs are committed between its chunks. true: it holds the writer role from the
+  // first line to the last, so no other write interleaves with it (they wait, or time out, until
+  // it ends).
   bool exclusive = false;
   // When set and true, the load stops at the next block of lines: everything read before it
   // is applied, made durable and reported (LoadReport::cancelled), nothing after it.

@@ -8,6 +8,7 @@
 //
 // Vectors are inserted before the chunk's writer turn ends: a later write of the same vector by
 // someone else is then applied after it, in the order the store has them.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -22,10 +23,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A chunk ends after this many bytes of lines or this many vector lines, whichever comes first:
-// about 30-60 ms of work on one core at the bench's line mix (docs/benchmarks.md, "Bulk load").
-constexpr size_t kChunkBytes = 256u << 10;
-constexpr size_t kChunkVectors = 512;
+// A chunk is sized so that its turn of the writer role takes about kTargetTurnSeconds: after
+// each chunk the loader measures how many bytes of lines (and, separately, how many vectors) per
+// second the turn got through and sizes the next chunk from that, within these bounds. Vector
+// inserts cost far more than other lines (and updating an existing vector in HNSW far more than
+// inserting a new one), so they are budgeted on their own.
+constexpr double kTargetTurnSeconds = 0.02;
+constexpr size_t kMinChunkBytes = 16u << 10, kMaxChunkBytes = 1u << 20;
+constexpr size_t kMinChunkVectors = 8, kMaxChunkVectors = 1024;
 constexpr size_t kProgressEvery = 10000;
 
 double Since(Clock::time_point start) {
@@ -104,14 +109,17 @@ class Database::Impl::Loader {
         PW_RETURN_IF_ERROR(CommitPending());  // lines before it are checked against the old schema
         return SchemaLine(line);
       case ParsedLine::Kind::kRecord:
-        if (std::holds_alternative<VectorWrite>(line.record)) ++pending_vectors_;
+        if (std::holds_alternative<VectorWrite>(line.record)) {
+          ++pending_vectors_;
+          pending_vector_bytes_ += line.bytes;
+        }
         [[fallthrough]];
       case ParsedLine::Kind::kError:
         pending_bytes_ += line.bytes;
         pending_.push_back(std::move(line));
         break;
     }
-    if (pending_bytes_ >= kChunkBytes || pending_vectors_ >= kChunkVectors) return CommitPending();
+    if (pending_bytes_ >= chunk_bytes_ || pending_vectors_ >= chunk_vectors_) return CommitPending();
     return Status::OK();
   }
 
@@ -156,16 +164,36 @@ class Database::Impl::Loader {
     } else {
       s = WithWriter([this] {
         auto start = Clock::now();
+        const double vectors_before = report_.phases.vectors;
         Status r = CommitChunk();
-        report_.max_chunk_seconds = std::max(report_.max_chunk_seconds, Since(start));
+        const double turn = Since(start);
+        report_.max_chunk_seconds = std::max(report_.max_chunk_seconds, turn);
+        SizeNextChunk(turn, report_.phases.vectors - vectors_before);
         return r;
       });
       ++report_.chunks;
     }
     pending_.clear();
-    pending_bytes_ = 0;
+    pending_bytes_ = pending_vector_bytes_ = 0;
     pending_vectors_ = 0;
     return s;
+  }
+
+  // Sizes the next chunk from this turn's rates (see kTargetTurnSeconds).
+  void SizeNextChunk(double turn_seconds, double vector_seconds) {
+    auto clamp_size = [](double v, size_t lo, size_t hi) {
+      return static_cast<size_t>(std::clamp(v, static_cast<double>(lo), static_cast<double>(hi)));
+    };
+    const double other_seconds = turn_seconds - vector_seconds;
+    const size_t other_bytes = pending_bytes_ - pending_vector_bytes_;
+    if (other_bytes >= kMinChunkBytes && other_seconds > 0) {
+      chunk_bytes_ = clamp_size(other_bytes / other_seconds * kTargetTurnSeconds, kMinChunkBytes,
+                                kMaxChunkBytes);
+    }
+    if (pending_vectors_ >= kMinChunkVectors && vector_seconds > 0) {
+      chunk_vectors_ = clamp_size(pending_vectors_ / vector_seconds * kTargetTurnSeconds,
+                                  kMinChunkVectors, kMaxChunkVectors);
+    }
   }
 
   Status CommitChunk() {
@@ -281,7 +309,10 @@ class Database::Impl::Loader {
   StagedGroup group_;
   std::vector<ParsedLine> pending_;  // parsed lines of the chunk being gathered, in order
   size_t pending_bytes_ = 0;
+  size_t pending_vector_bytes_ = 0;  // of pending_bytes_, in vector lines
   size_t pending_vectors_ = 0;
+  size_t chunk_bytes_ = 256u << 10;  // the current chunk size (SizeNextChunk)
+  size_t chunk_vectors_ = 64;
   std::map<SpaceId, VectorBuffer> buffers_;
   LoadReport report_;
   LoadProgress progress_;

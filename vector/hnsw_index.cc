@@ -520,7 +520,7 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
     }
   };
   size_t n_threads = std::clamp<size_t>(threads <= 0 ? 1 : threads, 1, 64);
-  n_threads = std::min(n_threads, std::max<size_t>(1, order.size() / 256));
+  n_threads = std::min(n_threads, std::max<size_t>(1, order.size() / 8));
   std::vector<std::thread> pool;
   for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(work);
   work();
