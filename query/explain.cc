@@ -12,6 +12,7 @@
 #include "query/contributions.h"
 #include "query/expr_eval.h"
 #include "query/explain_parts.h"
+#include "query/rank_sources.h"
 
 namespace pathwise::query {
 
@@ -167,7 +168,9 @@ class ExplainOp : public RecOp {
     for (size_t s = 0; s < n; ++s) {
       if ((st->masks[c] >> s & 1) == 0) continue;
       nlohmann::json j = {{"name", rec.source_names[s]}};
-      if (similarity[s]) {
+      if (const RankSourcePlan* rank = RankSourceOf(rec, static_cast<int>(s))) {
+        RankSourceJson(st, *rank, c, &j);
+      } else if (similarity[s]) {
         const NearestSourcePlan* plan = nullptr;
         for (const NearestSourcePlan& p : rec.nearest_sources) {
           if (p.bit == static_cast<int>(s)) plan = &p;
@@ -193,6 +196,33 @@ class ExplainOp : public RecOp {
       sources.push_back(std::move(j));
     }
     return sources;
+  }
+
+  // A rank source's evidence: its score and, for WALK, the visits and the most visited walk
+  // paths (real edges, with their visit counts); PAGERANK and RP3BETA name their algorithm.
+  static void RankSourceJson(RecState* st, const RankSourcePlan& rank, uint32_t c, nlohmann::json* j) {
+    const size_t n = st->num_sources();
+    (*j)["kind"] = RankKind(rank.algorithm);
+    (*j)["score"] = Number(st->source_values[c * n + rank.bit]);
+    if (rank.algorithm != ast::RankAlgorithm::kWalk) {
+      (*j)["reason"] = rank.algorithm == ast::RankAlgorithm::kPageRank
+                           ? "found by personalized PageRank from the FOR node"
+                           : "found by RP3beta's 3-step transitions from the FOR node";
+      return;
+    }
+    (*j)["visits"] = st->path_counts[c * n + rank.bit];
+    nlohmann::json paths = nlohmann::json::array();
+    if (static_cast<size_t>(rank.bit) < st->walk_paths.size()) {
+      auto it = st->walk_paths[rank.bit].find(c);
+      if (it != st->walk_paths[rank.bit].end()) {
+        for (const graph::WalkPath& p : it->second) {
+          nlohmann::json path = BestPathJson(st, p.steps);
+          path["visits"] = p.visits;
+          paths.push_back(std::move(path));
+        }
+      }
+    }
+    (*j)["walk_paths"] = std::move(paths);
   }
 
   static nlohmann::json PropertiesJson(const RecState& st, NodeId node,
@@ -224,13 +254,20 @@ class ExplainOp : public RecOp {
     return checks;
   }
 
-  // Results with no logged path get the best short typed path from the seed as context, all of
+  static bool HasWalkPaths(const nlohmann::json& explanation) {
+    for (const nlohmann::json& s : explanation["sources"]) {
+      if (s.contains("walk_paths") && !s["walk_paths"].empty()) return true;
+    }
+    return false;
+  }
+
+  // Results with no logged path (nor walk path) get the best short typed path from the seed as context, all of
   // them from one bounded BGL search.
   static Status AddContextPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
     std::vector<size_t> wanted;
     std::vector<NodeId> targets;
     for (size_t r = 0; r < explanations->size(); ++r) {
-      if ((*explanations)[r]["paths_total"].get<size_t>() > 0) continue;
+      if ((*explanations)[r]["paths_total"].get<size_t>() > 0 || HasWalkPaths((*explanations)[r])) continue;
       wanted.push_back(r);
       targets.push_back(st->nodes[st->ranked[r]]);
     }
