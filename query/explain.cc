@@ -110,6 +110,7 @@ class ExplainOp : public RecOp {
       explanations.push_back(Explain(st, r, logged[r], similarity, options));
       counts->rows_out++;
     }
+    PW_RETURN_IF_ERROR(AddRankPaths(st, &explanations));
     PW_RETURN_IF_ERROR(AddContextPaths(st, &explanations));
     for (nlohmann::json& e : explanations) st->explanations.push_back(std::move(e));
     return Status::OK();
@@ -254,11 +255,48 @@ class ExplainOp : public RecOp {
     return checks;
   }
 
-  static bool HasWalkPaths(const nlohmann::json& explanation) {
+  static bool HasSourcePath(const nlohmann::json& explanation) {
     for (const nlohmann::json& s : explanation["sources"]) {
       if (s.contains("walk_paths") && !s["walk_paths"].empty()) return true;
+      if (s.contains("path")) return true;
     }
     return false;
+  }
+
+  // PAGERANK and RP3BETA results get, in their source's entry, the best short path from the seed
+  // over the source's own edge types (one bounded search per source): real edges the algorithm
+  // could have followed, not the exact mass it moved.
+  static Status AddRankPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
+    for (const RankSourcePlan& rank : st->rec->rank_sources) {
+      if (rank.algorithm == ast::RankAlgorithm::kWalk) continue;
+      std::vector<size_t> wanted;
+      std::vector<NodeId> targets;
+      for (size_t r = 0; r < explanations->size(); ++r) {
+        if ((st->masks[st->ranked[r]] >> rank.bit & 1) == 0) continue;
+        wanted.push_back(r);
+        targets.push_back(st->nodes[st->ranked[r]]);
+      }
+      if (targets.empty()) continue;
+      graph::PathSearchOptions options;
+      options.max_hops = rank.algorithm == ast::RankAlgorithm::kRp3Beta ? 3 : kMaxRecordedHops;
+      options.max_expanded = kBestPathMaxExpanded;
+      options.max_neighbors_per_list = kBestPathNeighborsPerList;
+      options.deadline = st->deadline;
+      for (const graph::Hop& hop : rank.hops) options.edge_types.push_back(hop.edge_type);
+      auto paths = graph::BestPaths(*st->graph, st->seed, targets, options);
+      if (!paths.ok()) {
+        if (paths.status().code() == Status::Code::kDeadlineExceeded) return paths.status();
+        continue;
+      }
+      for (size_t i = 0; i < wanted.size(); ++i) {
+        const graph::Path& path = (*paths)[i];
+        if (path.empty() || path.size() > kMaxRecordedHops) continue;
+        for (nlohmann::json& s : (*explanations)[wanted[i]]["sources"]) {
+          if (s.value("name", "") == rank.name) s["path"] = BestPathJson(st, path);
+        }
+      }
+    }
+    return Status::OK();
   }
 
   // Results with no logged path (nor walk path) get the best short typed path from the seed as context, all of
@@ -267,7 +305,7 @@ class ExplainOp : public RecOp {
     std::vector<size_t> wanted;
     std::vector<NodeId> targets;
     for (size_t r = 0; r < explanations->size(); ++r) {
-      if ((*explanations)[r]["paths_total"].get<size_t>() > 0 || HasWalkPaths((*explanations)[r])) continue;
+      if ((*explanations)[r]["paths_total"].get<size_t>() > 0 || HasSourcePath((*explanations)[r])) continue;
       wanted.push_back(r);
       targets.push_back(st->nodes[st->ranked[r]]);
     }

@@ -3,6 +3,7 @@
 #include "query/rank_sources.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "query/expr_eval.h"
 #include "query/pattern_exec.h"
@@ -81,10 +82,9 @@ const OptSpec* FindOption(RankAlgorithm algorithm, std::string_view name) {
 }
 
 std::string Num(double x) {
-  if (x == std::floor(x) && std::fabs(x) < 1e15) return std::to_string(static_cast<int64_t>(x));
-  std::string s = std::to_string(x);
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  return s;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", x);
+  return buf;
 }
 
 std::string RangeText(const OptSpec& spec) {
