@@ -74,6 +74,20 @@ constexpr OptSpec kOptions[] = {
      [](RankParams* p, double v) { p->top = static_cast<size_t>(v); }},
 };
 
+// What each algorithm is called where, by ast::RankAlgorithm.
+struct AlgorithmNames {
+  const char* keyword;
+  const char* kind;
+  const char* score_label;
+  const char* op;
+};
+constexpr AlgorithmNames kNames[] = {
+    {"WALK", "walk", "walk score (boosted visits)", "Walk"},
+    {"PAGERANK", "pagerank", "personalized PageRank", "PageRank"},
+    {"RP3BETA", "rp3beta", "RP3beta score", "Rp3Beta"},
+};
+const AlgorithmNames& NamesOf(RankAlgorithm algorithm) { return kNames[static_cast<size_t>(algorithm)]; }
+
 const OptSpec* FindOption(RankAlgorithm algorithm, std::string_view name) {
   for (const OptSpec& spec : kOptions) {
     if (spec.algorithm == algorithm && name == spec.name) return &spec;
@@ -160,7 +174,8 @@ Status RunWalk(RecState* st, const RankSourcePlan& src, RankParams& params, OpCo
   for (graph::WalkCandidate& cand : result.candidates) {
     if (counts->rows_out >= params.top) break;
     if (!ok(cand.node)) continue;
-    uint32_t c = AddScored(st, src.bit, cand.node, cand.score, cand.visits);
+    // One seed: Pixie's boosted score (sum of sqrt(visits))^2 is the visit count; taken exactly.
+    uint32_t c = AddScored(st, src.bit, cand.node, static_cast<double>(cand.visits), cand.visits);
     if (!cand.paths.empty()) st->walk_paths[src.bit][c] = std::move(cand.paths);
     counts->rows_out++;
   }
@@ -211,32 +226,10 @@ RankParams DefaultRankParams(const RankSourcePlan& src) {
   return p;
 }
 
-const char* RankKeyword(RankAlgorithm algorithm) {
-  switch (algorithm) {
-    case RankAlgorithm::kWalk: return "WALK";
-    case RankAlgorithm::kPageRank: return "PAGERANK";
-    case RankAlgorithm::kRp3Beta: return "RP3BETA";
-  }
-  return "";
-}
-
-const char* RankKind(RankAlgorithm algorithm) {
-  switch (algorithm) {
-    case RankAlgorithm::kWalk: return "walk";
-    case RankAlgorithm::kPageRank: return "pagerank";
-    case RankAlgorithm::kRp3Beta: return "rp3beta";
-  }
-  return "";
-}
-
-const char* RankScoreLabel(RankAlgorithm algorithm) {
-  switch (algorithm) {
-    case RankAlgorithm::kWalk: return "walk score (boosted visits)";
-    case RankAlgorithm::kPageRank: return "personalized PageRank";
-    case RankAlgorithm::kRp3Beta: return "RP3beta score";
-  }
-  return "";
-}
+const char* RankKeyword(RankAlgorithm algorithm) { return NamesOf(algorithm).keyword; }
+const char* RankKind(RankAlgorithm algorithm) { return NamesOf(algorithm).kind; }
+const char* RankScoreLabel(RankAlgorithm algorithm) { return NamesOf(algorithm).score_label; }
+const char* RankOperator(RankAlgorithm algorithm) { return NamesOf(algorithm).op; }
 
 std::string RankOptionNames(RankAlgorithm algorithm) {
   std::string out;

@@ -34,6 +34,9 @@ const char* RankKind(ast::RankAlgorithm algorithm);
 // "personalized PageRank", "RP3beta score".
 const char* RankScoreLabel(ast::RankAlgorithm algorithm);
 
+// The operator's name in plans and PROFILE: "Walk", "PageRank", "Rp3Beta".
+const char* RankOperator(ast::RankAlgorithm algorithm);
+
 // The option names of an algorithm, comma-separated, for error messages.
 std::string RankOptionNames(ast::RankAlgorithm algorithm);
 

@@ -627,10 +627,7 @@ class RecommendPlanner {
     }
     for (size_t i = 0; i < plan_.rank_sources.size(); ++i) {
       const RankSourcePlan& r = plan_.rank_sources[i];
-      std::string op = r.algorithm == ast::RankAlgorithm::kWalk       ? "Walk "
-                       : r.algorithm == ast::RankAlgorithm::kPageRank ? "PageRank "
-                                                                      : "Rp3Beta ";
-      ops.push_back(MakeRankOp(i, op + r.name));
+      ops.push_back(MakeRankOp(i, RankOperator(r.algorithm) + (" " + r.name)));
     }
     ops.push_back(MakeMergeOp());
     ops.push_back(MakeFilterOp());
