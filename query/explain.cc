@@ -334,7 +334,7 @@ class ExplainOp : public RecOp {
   static nlohmann::json BestPathJson(RecState* st, const graph::Path& path) {
     PathRec rec;
     rec.hops = static_cast<uint8_t>(path.size());
-    rec.nodes[0] = st->seed;
+    rec.nodes[0] = path.empty() ? st->seed : path[0].from;  // a walk may start at a recent item
     for (size_t i = 0; i < path.size(); ++i) {
       const graph::PathStep& step = path[i];
       Slot e;

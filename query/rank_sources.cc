@@ -2,7 +2,10 @@
 // (graph::PersonalizedPageRank) and RP3BETA (graph::Rp3Beta) from the FOR node.
 #include "query/rank_sources.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "query/expr_eval.h"
@@ -52,6 +55,8 @@ constexpr OptSpec kOptions[] = {
      [](RankParams* p, double v) { p->walk.paths_per_candidate = static_cast<size_t>(v); }},
     {RankAlgorithm::kWalk, "top", OptKind::kInt, 1, 1e5, false, false,
      [](RankParams* p, double v) { p->top = static_cast<size_t>(v); }},
+    {RankAlgorithm::kWalk, "recent", OptKind::kInt, 0, 100, false, false,
+     [](RankParams* p, double v) { p->recent = static_cast<size_t>(v); }},
     {RankAlgorithm::kPageRank, "alpha", OptKind::kNumber, 0, 1, true, true,
      [](RankParams* p, double v) { p->push.alpha = v; }},
     {RankAlgorithm::kPageRank, "epsilon", OptKind::kNumber, 1e-9, 1, false, true,
@@ -62,6 +67,8 @@ constexpr OptSpec kOptions[] = {
      [](RankParams* p, double v) { p->push.max_pushes = static_cast<size_t>(v); }},
     {RankAlgorithm::kPageRank, "top", OptKind::kInt, 1, 1e5, false, false,
      [](RankParams* p, double v) { p->top = static_cast<size_t>(v); }},
+    {RankAlgorithm::kPageRank, "recent", OptKind::kInt, 0, 100, false, false,
+     [](RankParams* p, double v) { p->recent = static_cast<size_t>(v); }},
     {RankAlgorithm::kRp3Beta, "alpha", OptKind::kNumber, 0, 10, true, false,
      [](RankParams* p, double v) { p->rp3.alpha = v; }},
     {RankAlgorithm::kRp3Beta, "beta", OptKind::kNumber, 0, 10, false, false,
@@ -156,14 +163,43 @@ uint32_t AddScored(RecState* st, int bit, NodeId node, double score, uint32_t pa
   return c;
 }
 
+// The seeds: the FOR node, or with `recent` its most recent neighbours over the first hop, each
+// weighted by recency (0.5^(age / half_life) with WALK's half_life, else 1).
+std::vector<graph::Seed> SeedsOf(RecState* st, const RankSourcePlan& src, const RankParams& params) {
+  if (params.recent == 0 || src.hops.empty()) return {{st->seed, 1.0}};
+  std::vector<graph::Neighbor> list;
+  st->graph->ForEachNeighbor(st->seed, src.hops[0].edge_type, src.hops[0].dir,
+                             [&](const graph::Neighbor& n) {
+                               list.push_back(n);
+                               return true;
+                             });
+  st->Tick(static_cast<uint32_t>(std::min<size_t>(list.size(), UINT32_MAX)));
+  const size_t n = std::min(params.recent, list.size());
+  std::partial_sort(list.begin(), list.begin() + n, list.end(),
+                    [](const graph::Neighbor& a, const graph::Neighbor& b) {
+                      return a.ts != b.ts ? a.ts > b.ts : a.node < b.node;
+                    });
+  const int64_t half_life = params.walk.sampling.half_life_ms;
+  std::vector<graph::Seed> seeds;
+  for (size_t i = 0; i < n; ++i) {
+    double age = static_cast<double>(std::max<int64_t>(0, st->now_ms - list[i].ts));
+    double weight = half_life > 0 ? std::pow(0.5, age / static_cast<double>(half_life)) : 1.0;
+    seeds.push_back({list[i].node, std::max(weight, 1e-12)});
+  }
+  return seeds;
+}
+
 Status RunWalk(RecState* st, const RankSourcePlan& src, RankParams& params, OpCounts* counts) {
   graph::RandomWalkOptions& o = params.walk;
+  const std::vector<graph::Seed> seeds = SeedsOf(st, src, params);
+  // From the recent neighbours the cycle starts at its second hop (the first led to them).
+  if (params.recent > 0) std::rotate(o.hops.begin(), o.hops.begin() + 1, o.hops.end());
   o.target_type = st->rec->target.type;
   o.sampling.now_ms = st->now_ms;
   o.deadline = st->deadline;
   o.max_path_hops = kMaxRecordedHops;
   if (!st->explain) o.paths_per_candidate = 0;
-  PW_ASSIGN_OR_RETURN(graph::WalkResult result, graph::RandomWalk(*st->graph, {{st->seed, 1.0}}, o));
+  PW_ASSIGN_OR_RETURN(graph::WalkResult result, graph::RandomWalk(*st->graph, seeds, o));
   SourceStats& stats = st->source_stats[src.bit];
   stats.steps = result.steps;
   stats.restarts = result.restarts;
@@ -174,8 +210,9 @@ Status RunWalk(RecState* st, const RankSourcePlan& src, RankParams& params, OpCo
   for (graph::WalkCandidate& cand : result.candidates) {
     if (counts->rows_out >= params.top) break;
     if (!ok(cand.node)) continue;
-    // One seed: Pixie's boosted score (sum of sqrt(visits))^2 is the visit count; taken exactly.
-    uint32_t c = AddScored(st, src.bit, cand.node, static_cast<double>(cand.visits), cand.visits);
+    // One seed: Pixie's boosted score (sum of sqrt(visits))^2 is the visit count, taken exactly.
+    double score = seeds.size() == 1 ? static_cast<double>(cand.visits) : cand.score;
+    uint32_t c = AddScored(st, src.bit, cand.node, score, cand.visits);
     if (!cand.paths.empty()) st->walk_paths[src.bit][c] = std::move(cand.paths);
     counts->rows_out++;
   }
@@ -199,7 +236,7 @@ Status AddRanked(RecState* st, const RankSourcePlan& src, size_t top,
 Status RunPageRank(RecState* st, const RankSourcePlan& src, RankParams& params, OpCounts* counts) {
   params.push.deadline = st->deadline;
   PW_ASSIGN_OR_RETURN(graph::PushResult result,
-                      graph::PersonalizedPageRank(*st->graph, {{st->seed, 1.0}}, params.push));
+                      graph::PersonalizedPageRank(*st->graph, SeedsOf(st, src, params), params.push));
   SourceStats& stats = st->source_stats[src.bit];
   stats.steps = result.pushes;
   stats.converged = result.converged;

@@ -1,5 +1,6 @@
 // Internal to query/: RECOMMEND's rank sources, FROM WALK / PAGERANK / RP3BETA. Each runs one
-// algorithm of graph/walks.h from the FOR node and feeds the best `top` nodes of the candidate
+// algorithm of graph/walks.h from the FOR node (WALK and PAGERANK optionally from its most recent
+// neighbours instead) and feeds the best `top` nodes of the candidate
 // type into the candidate arrays, with the algorithm's score as the source's value (the default
 // score, source_score('name')). docs/query-language.md lists the options, their defaults and
 // their limits; docs/graph-algorithms.md the algorithms.
@@ -19,6 +20,9 @@ struct RankParams {
   graph::PushOptions push;
   graph::Rp3Options rp3;
   size_t top = 1000;  // candidates kept, the best scores first
+  // WALK, PAGERANK: seeds are the FOR node's `recent` most recent neighbours over the first hop
+  // instead of the FOR node (0: the FOR node).
+  size_t recent = 0;
 };
 
 // The defaults of an algorithm (with the source's hops).
