@@ -214,6 +214,8 @@ Status Run(const Flags& flags, Report* report) {
     if (want("walks")) {
       PW_RETURN_IF_ERROR(MeasureWalks(report, *raw, std::min<size_t>(cfg.runs, 2000), gen.users,
                                       cfg.seed));
+      PW_RETURN_IF_ERROR(MeasureWalkRecommend(report, db.get(), std::min<size_t>(cfg.runs, 2000),
+                                              gen.users, cfg.seed));
     }
   }
   std::error_code ec;

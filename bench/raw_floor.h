@@ -44,6 +44,11 @@ Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint
 // RP3beta, as rows "walks.*" of report (bench/walks_bench.cc).
 Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t users, uint64_t seed);
 
+// The same algorithms as RECOMMEND sources through PQL on the open database, from `runs` random
+// users: a WALK source alone, a WALK source plus NEAREST 100 (issue 12: a full RECOMMEND using a
+// walk source plus NEAREST, p99 <= 3 ms at 1M items), a PAGERANK source; rows "walks.pql_*".
+Status MeasureWalkRecommend(Report* report, Database* db, size_t runs, size_t users, uint64_t seed);
+
 // The floor of the recommend query for one user: raw hnswlib search (k, ef) from the user's
 // taste vector plus the raw two-hop expansion (VIEWED|BOUGHT top per_node, SIMILAR_TO top
 // per_node each) with score aggregation. Returns candidates found (to keep the work observable).

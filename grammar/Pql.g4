@@ -71,6 +71,8 @@ source
   : K_FROM pattern (K_MAX integer K_PER K_NODE)? (K_AS name)?                      # graphSource
   | K_FROM K_NEAREST expression K_TO nearestTarget K_IN name DOT name
     (K_EF expression)? (K_AS name)?                                                # nearestSource
+  | K_FROM algorithm=(K_WALK | K_PAGERANK | K_RP3BETA) K_OVER relationship
+    (COMMA relationship)* properties? (K_AS name)?                                 # rankSource
   ;
 
 // The vector to search around. Not a full expression: `u.taste IN Item.embedding` must not read
@@ -196,7 +198,8 @@ functionName
 
 // Variables: identifiers plus the few keywords that never start or continue an expression.
 variable
-  : IDENTIFIER | QUOTED_IDENTIFIER | K_NODE | K_PER | K_EF | K_MEAN | K_OVER
+  : IDENTIFIER | QUOTED_IDENTIFIER | K_NODE | K_PER | K_EF | K_MEAN | K_OVER | K_WALK | K_PAGERANK
+  | K_RP3BETA
   ;
 
 // Labels, edge types, property keys, aliases, vector spaces: any identifier or keyword.
@@ -205,9 +208,9 @@ name
   | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_CASE | K_CONTAINS | K_DESC | K_DESCENDING
   | K_DISTINCT | K_DIVERSIFY | K_EF | K_ELSE | K_END | K_ENDS | K_EXPLAIN | K_FALSE | K_FOR | K_FROM
   | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
-  | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PER | K_PROFILE | K_RECOMMEND
-  | K_RETURN | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE | K_UNWIND | K_WHEN | K_WHERE
-  | K_WITH | K_XOR
+  | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PAGERANK | K_PER | K_PROFILE
+  | K_RECOMMEND | K_RETURN | K_RP3BETA | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE
+  | K_UNWIND | K_WALK | K_WHEN | K_WHERE | K_WITH | K_XOR
   ;
 
 // ---------------------------------------------------------------------------------------------
@@ -249,10 +252,12 @@ K_OPTIONAL : O P T I O N A L ;
 K_OR : O R ;
 K_ORDER : O R D E R ;
 K_OVER : O V E R ;
+K_PAGERANK : P A G E R A N K ;
 K_PER : P E R ;
 K_PROFILE : P R O F I L E ;
 K_RECOMMEND : R E C O M M E N D ;
 K_RETURN : R E T U R N ;
+K_RP3BETA : R P '3' B E T A ;
 K_SCORE : S C O R E ;
 K_SKIP : S K I P ;
 K_STARTS : S T A R T S ;
@@ -260,6 +265,7 @@ K_THEN : T H E N ;
 K_TO : T O ;
 K_TRUE : T R U E ;
 K_UNWIND : U N W I N D ;
+K_WALK : W A L K ;
 K_WHEN : W H E N ;
 K_WHERE : W H E R E ;
 K_WITH : W I T H ;

@@ -170,7 +170,20 @@ struct NearestSource {
   Position pos;
 };
 
-using Source = std::variant<GraphSource, NearestSource>;
+// FROM WALK|PAGERANK|RP3BETA OVER <relationship> {, <relationship>} [{option: expr, ...}] [AS name]
+//   e.g. FROM WALK OVER -[:RATED]->, <-[:RATED]- {steps: 10000, restart: 0.5, seed: 7} AS walk
+enum class RankAlgorithm : uint8_t { kWalk, kPageRank, kRp3Beta };
+
+struct RankSource {
+  RankAlgorithm algorithm = RankAlgorithm::kWalk;
+  std::vector<EdgePattern> hops;  // types and directions only (no variables)
+  std::vector<std::pair<std::string, ExprPtr>> options;  // as written (names not checked)
+  std::vector<Position> option_pos;                       // of each option's name
+  std::string alias;  // default "walk1", "pagerank1", "rp3beta1", ...
+  Position pos;
+};
+
+using Source = std::variant<GraphSource, NearestSource, RankSource>;
 
 // DIVERSIFY BY expr MAX n   and/or   DIVERSIFY MMR lambda IN Type.space
 struct Diversify {

@@ -59,6 +59,7 @@ constexpr FnInfo kFunctions[] = {
     {"decay", Fn::kDecay, 2, 2},       {"now", Fn::kNow, 0, 0},
     {"similarity", Fn::kSimilarity, 2, 2}, {"size", Fn::kSize, 1, 1},
     {"source", Fn::kSource, 1, 1},     {"sources", Fn::kSources, 0, 0},
+    {"source_score", Fn::kSourceScore, 1, 1},
     {"id", Fn::kId, 1, 1},             {"type", Fn::kType, 1, 1},
     {"degree", Fn::kDegree, 1, 3},     {"tostring", Fn::kToString, 1, 1},
     {"tolower", Fn::kToLower, 1, 1},   {"lower", Fn::kToLower, 1, 1},
@@ -243,15 +244,15 @@ BoundExprPtr Binder::BindCall(const ast::Expr& e, const ExprContext& ctx) {
   auto out = Make(BK::kCall, e.pos);
   out->fn = info->fn;
   out->name = e.name;
-  if (info->fn == Fn::kSource || info->fn == Fn::kSources) {
+  if (info->fn == Fn::kSource || info->fn == Fn::kSources || info->fn == Fn::kSourceScore) {
     if (!ctx.recommend || source_names == nullptr) {
       Fail(e.name + "() is only available in RECOMMEND", e.pos);
     }
     out->flags |= kUsesSources;
-    if (info->fn == Fn::kSource) {
+    if (info->fn != Fn::kSources) {
       const ast::Expr& arg = *e.args[0];
       if (arg.kind != ast::ExprKind::kLiteral || arg.literal.value.index() != 4) {
-        Fail("source() takes a source name as a string literal", arg.pos);
+        Fail(e.name + "() takes a source name as a string literal", arg.pos);
       }
       const std::string& name = std::get<std::string>(arg.literal.value);
       auto it = std::find(source_names->begin(), source_names->end(), name);

@@ -48,7 +48,7 @@ double PartOf(const AggSpec& agg, const NumAcc& acc, const AggInput& input, bool
   return 0;
 }
 
-// Per graph source bit: its index in RecommendPlan::graph_sources (-1: a NEAREST source).
+// Per graph source bit: its index in RecommendPlan::graph_sources (-1: a NEAREST or rank source).
 std::vector<int> GraphIndexByBit(const RecommendPlan& rec) {
   std::vector<int> out(rec.source_names.size(), -1);
   for (size_t g = 0; g < rec.graph_sources.size(); ++g) out[rec.graph_sources[g].bit] = static_cast<int>(g);

@@ -1,6 +1,7 @@
 // The PQL pipeline in one place:
 //   plan cache (text, schema version) -> parse (ast::Parse) -> bind + plan (BuildPlan)
 //   -> per-execution state (parameters, property ids, clock) -> operators -> QueryResult.
+#include "query/rank_sources.h"
 #include "query/query.h"
 
 #include <algorithm>
@@ -206,7 +207,7 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
   }
   // Stage times: ops are Seed, sources..., Merge, Filter, Exclude, Score, TopK, [Diversify],
   // Limit, Explain.
-  size_t n_sources = rec.graph_sources.size() + rec.nearest_sources.size();
+  size_t n_sources = rec.source_names.size();
   size_t merge = 1 + n_sources;
   size_t diversify_end = rec.ops.size() - 1;
   nlohmann::json& stats = out->stats;
@@ -230,7 +231,9 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
     }
     bool nearest = false;
     for (const NearestSourcePlan& n : rec.nearest_sources) nearest |= n.bit == static_cast<int>(s);
-    if (nearest) {
+    if (const RankSourcePlan* rank = RankSourceOf(rec, static_cast<int>(s))) {
+      RankStatsJson(*rank, ss, &j);
+    } else if (nearest) {
       j["fewer_than_k"] = ss.fewer_than_k;
       j["exhaustive"] = ss.exhaustive;
       j["strategy"] = ss.strategy;
@@ -241,7 +244,7 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
       j["truncated"] = ss.truncated;
     }
     per_source[rec.source_names[s]] = j;
-    truncated |= ss.truncated;
+    truncated |= ss.truncated || ss.deadline_hit;
     fewer |= ss.fewer_than_k;
   }
   stats["candidates"] = candidates;

@@ -12,6 +12,7 @@
 #include "query/contributions.h"
 #include "query/expr_eval.h"
 #include "query/explain_parts.h"
+#include "query/rank_sources.h"
 
 namespace pathwise::query {
 
@@ -109,6 +110,7 @@ class ExplainOp : public RecOp {
       explanations.push_back(Explain(st, r, logged[r], similarity, options));
       counts->rows_out++;
     }
+    PW_RETURN_IF_ERROR(AddRankPaths(st, &explanations));
     PW_RETURN_IF_ERROR(AddContextPaths(st, &explanations));
     for (nlohmann::json& e : explanations) st->explanations.push_back(std::move(e));
     return Status::OK();
@@ -167,7 +169,9 @@ class ExplainOp : public RecOp {
     for (size_t s = 0; s < n; ++s) {
       if ((st->masks[c] >> s & 1) == 0) continue;
       nlohmann::json j = {{"name", rec.source_names[s]}};
-      if (similarity[s]) {
+      if (const RankSourcePlan* rank = RankSourceOf(rec, static_cast<int>(s))) {
+        RankSourceJson(st, *rank, c, &j);
+      } else if (similarity[s]) {
         const NearestSourcePlan* plan = nullptr;
         for (const NearestSourcePlan& p : rec.nearest_sources) {
           if (p.bit == static_cast<int>(s)) plan = &p;
@@ -193,6 +197,33 @@ class ExplainOp : public RecOp {
       sources.push_back(std::move(j));
     }
     return sources;
+  }
+
+  // A rank source's evidence: its score and, for WALK, the visits and the most visited walk
+  // paths (real edges, with their visit counts); PAGERANK and RP3BETA name their algorithm.
+  static void RankSourceJson(RecState* st, const RankSourcePlan& rank, uint32_t c, nlohmann::json* j) {
+    const size_t n = st->num_sources();
+    (*j)["kind"] = RankKind(rank.algorithm);
+    (*j)["score"] = Number(st->source_values[c * n + rank.bit]);
+    if (rank.algorithm != ast::RankAlgorithm::kWalk) {
+      (*j)["reason"] = rank.algorithm == ast::RankAlgorithm::kPageRank
+                           ? "found by personalized PageRank from the FOR node"
+                           : "found by RP3beta's 3-step transitions from the FOR node";
+      return;
+    }
+    (*j)["visits"] = st->path_counts[c * n + rank.bit];
+    nlohmann::json paths = nlohmann::json::array();
+    if (static_cast<size_t>(rank.bit) < st->walk_paths.size()) {
+      auto it = st->walk_paths[rank.bit].find(c);
+      if (it != st->walk_paths[rank.bit].end()) {
+        for (const graph::WalkPath& p : it->second) {
+          nlohmann::json path = BestPathJson(st, p.steps);
+          path["visits"] = p.visits;
+          paths.push_back(std::move(path));
+        }
+      }
+    }
+    (*j)["walk_paths"] = std::move(paths);
   }
 
   static nlohmann::json PropertiesJson(const RecState& st, NodeId node,
@@ -224,13 +255,57 @@ class ExplainOp : public RecOp {
     return checks;
   }
 
-  // Results with no logged path get the best short typed path from the seed as context, all of
+  static bool HasSourcePath(const nlohmann::json& explanation) {
+    for (const nlohmann::json& s : explanation["sources"]) {
+      if (s.contains("walk_paths") && !s["walk_paths"].empty()) return true;
+      if (s.contains("path")) return true;
+    }
+    return false;
+  }
+
+  // PAGERANK and RP3BETA results get, in their source's entry, the best short path from the seed
+  // over the source's own edge types (one bounded search per source): real edges the algorithm
+  // could have followed, not the exact mass it moved.
+  static Status AddRankPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
+    for (const RankSourcePlan& rank : st->rec->rank_sources) {
+      if (rank.algorithm == ast::RankAlgorithm::kWalk) continue;
+      std::vector<size_t> wanted;
+      std::vector<NodeId> targets;
+      for (size_t r = 0; r < explanations->size(); ++r) {
+        if ((st->masks[st->ranked[r]] >> rank.bit & 1) == 0) continue;
+        wanted.push_back(r);
+        targets.push_back(st->nodes[st->ranked[r]]);
+      }
+      if (targets.empty()) continue;
+      graph::PathSearchOptions options;
+      options.max_hops = rank.algorithm == ast::RankAlgorithm::kRp3Beta ? 3 : kMaxRecordedHops;
+      options.max_expanded = kBestPathMaxExpanded;
+      options.max_neighbors_per_list = kBestPathNeighborsPerList;
+      options.deadline = st->deadline;
+      for (const graph::Hop& hop : rank.hops) options.edge_types.push_back(hop.edge_type);
+      auto paths = graph::BestPaths(*st->graph, st->seed, targets, options);
+      if (!paths.ok()) {
+        if (paths.status().code() == Status::Code::kDeadlineExceeded) return paths.status();
+        continue;
+      }
+      for (size_t i = 0; i < wanted.size(); ++i) {
+        const graph::Path& path = (*paths)[i];
+        if (path.empty() || path.size() > kMaxRecordedHops) continue;
+        for (nlohmann::json& s : (*explanations)[wanted[i]]["sources"]) {
+          if (s.value("name", "") == rank.name) s["path"] = BestPathJson(st, path);
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  // Results with no logged path (nor walk path) get the best short typed path from the seed as context, all of
   // them from one bounded BGL search.
   static Status AddContextPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
     std::vector<size_t> wanted;
     std::vector<NodeId> targets;
     for (size_t r = 0; r < explanations->size(); ++r) {
-      if ((*explanations)[r]["paths_total"].get<size_t>() > 0) continue;
+      if ((*explanations)[r]["paths_total"].get<size_t>() > 0 || HasSourcePath((*explanations)[r])) continue;
       wanted.push_back(r);
       targets.push_back(st->nodes[st->ranked[r]]);
     }
@@ -259,7 +334,7 @@ class ExplainOp : public RecOp {
   static nlohmann::json BestPathJson(RecState* st, const graph::Path& path) {
     PathRec rec;
     rec.hops = static_cast<uint8_t>(path.size());
-    rec.nodes[0] = st->seed;
+    rec.nodes[0] = path.empty() ? st->seed : path[0].from;  // a walk may start at a recent item
     for (size_t i = 0; i < path.size(); ++i) {
       const graph::PathStep& step = path[i];
       Slot e;

@@ -228,6 +228,19 @@ std::string Generated(const nlohmann::json& explanation, const nlohmann::json& t
              Num(s["similarity"].get<double>()) + ").";
     }
   }
+  for (const nlohmann::json& s : explanation["sources"]) {
+    if (s.value("kind", "") == "walk" && !s["walk_paths"].empty()) {
+      const nlohmann::json& nodes = s["walk_paths"][0]["nodes"];
+      std::string out = "Reached " + std::to_string(s.value("visits", 0)) + " times by random walks";
+      if (nodes.size() > 2) out += ", most often via " + LabelOf(nodes[1]);
+      return out + ".";
+    }
+    if (s.value("kind", "") == "pagerank" || s.value("kind", "") == "rp3beta") {
+      return std::string(s.value("kind", "") == "pagerank" ? "Found by personalized PageRank"
+                                                           : "Found by RP3beta") +
+             " (score " + Num(s["score"].is_number() ? s["score"].get<double>() : 0.0) + ").";
+    }
+  }
   std::vector<std::string> pulls;
   for (const nlohmann::json& t : explanation["terms"]) {
     if (t.value("effect", "") == "pull") pulls.push_back(t.value("label", std::string()));

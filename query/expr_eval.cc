@@ -334,6 +334,9 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
     }
     case Fn::kSource: return RtValue(static_cast<int64_t>((env.source_mask >> e.index) & 1));
     case Fn::kSources: return RtValue(static_cast<int64_t>(std::popcount(env.source_mask)));
+    case Fn::kSourceScore:
+      if (env.source_values == nullptr || (env.source_mask >> e.index & 1) == 0) return RtValue(0.0);
+      return RtValue(env.source_values[e.index]);
     case Fn::kId: {
       RtValue v = Eval(*e.args[0], env);
       return v.IsNode() ? RtValue(st.graph->KeyOf(v.AsNode())) : RtValue();

@@ -545,8 +545,10 @@ class Converter {
         if (graph->integer()) g.max_per_node = Integer(graph->integer());
         if (graph->name()) g.alias = Name(graph->name());
         q.sources.emplace_back(std::move(g));
+      } else if (auto* nearest = dynamic_cast<PqlParser::NearestSourceContext*>(source)) {
+        q.sources.emplace_back(ConvertNearest(nearest));
       } else {
-        q.sources.emplace_back(ConvertNearest(dynamic_cast<PqlParser::NearestSourceContext*>(source)));
+        q.sources.emplace_back(ConvertRank(dynamic_cast<PqlParser::RankSourceContext*>(source)));
       }
     }
     if (ctx->whereClause()) q.where = Expr(ctx->whereClause()->expression());
@@ -598,6 +600,24 @@ class Converter {
     if (ctx->K_EF()) n.ef = Expr(ctx->expression(1));
     if (ctx->K_AS()) n.alias = Name(ctx->name(2));
     return n;
+  }
+
+  RankSource ConvertRank(PqlParser::RankSourceContext* ctx) {
+    RankSource r;
+    r.pos = PosOf(ctx);
+    const size_t type = ctx->algorithm->getType();
+    r.algorithm = type == PqlParser::K_WALK       ? RankAlgorithm::kWalk
+                  : type == PqlParser::K_PAGERANK ? RankAlgorithm::kPageRank
+                                                  : RankAlgorithm::kRp3Beta;
+    for (auto* edge : ctx->relationship()) r.hops.push_back(ConvertEdge(edge));
+    if (ctx->properties()) {
+      for (auto* entry : ctx->properties()->propertyEntry()) {
+        r.option_pos.push_back(PosOf(entry));
+        r.options.emplace_back(Name(entry->name()), Expr(entry->expression()));
+      }
+    }
+    if (ctx->name()) r.alias = Name(ctx->name());
+    return r;
   }
 
   ExamplesTarget ConvertExamples(PqlParser::ExamplesContext* ctx) {

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "graph/walks.h"
 #include "query/ast.h"
 #include "query/runtime_value.h"
 #include "storage/schema.h"
@@ -61,7 +62,7 @@ enum class EdgeAttr : uint8_t { kWeight, kTs, kCount };
 
 enum class Fn : uint8_t {
   kLog, kExp, kSqrt, kAbs, kPow, kFloor, kCeil, kRound, kLeast, kGreatest, kIf, kCoalesce,
-  kDecay, kNow, kSimilarity, kSize, kSource, kSources, kId, kType, kDegree, kToString,
+  kDecay, kNow, kSimilarity, kSize, kSource, kSources, kSourceScore, kId, kType, kDegree, kToString,
   // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
   kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
   kLabels, kKeys, kHead, kLast, kRange,
@@ -240,6 +241,23 @@ struct NearestSourcePlan {
   std::shared_ptr<std::atomic<double>> pass_rate = std::make_shared<std::atomic<double>>(-1.0);
 };
 
+// FROM WALK / PAGERANK / RP3BETA: a rank algorithm of graph/walks.h run from the seed. Option
+// values are bound expressions of parameters and constants, checked when the plan is built when
+// constant and at execution otherwise (query/rank_sources.h names the options and their limits).
+struct RankOptionPlan {
+  std::string name;  // lower-case
+  BoundExprPtr value;
+  ast::Position pos;
+};
+
+struct RankSourcePlan {
+  std::string name;
+  int bit = 0;
+  ast::RankAlgorithm algorithm = ast::RankAlgorithm::kWalk;
+  std::vector<graph::Hop> hops;  // WALK: the cycle; PAGERANK: the relations; RP3BETA: one
+  std::vector<RankOptionPlan> options;
+};
+
 struct ScoreTerm {
   std::string text;
   char op = '+';  // how the term joins the running sum: '+' or '-'
@@ -258,6 +276,7 @@ struct RecommendPlan {
   NodeSpec target;
   std::vector<GraphSourcePlan> graph_sources;
   std::vector<NearestSourcePlan> nearest_sources;
+  std::vector<RankSourcePlan> rank_sources;
   std::vector<std::string> source_names;  // in declaration order
   std::vector<BoundExprPtr> global_filters;     // depend on seed/params only
   std::vector<BoundExprPtr> candidate_filters;  // candidate (+ seed), no pattern predicates
@@ -274,6 +293,14 @@ struct RecommendPlan {
   BoundExprPtr offset;
   std::string score_text;
 };
+
+// The rank source with mask bit `bit`, or null when that source is of another kind.
+inline const RankSourcePlan* RankSourceOf(const RecommendPlan& rec, int bit) {
+  for (const RankSourcePlan& r : rec.rank_sources) {
+    if (r.bit == bit) return &r;
+  }
+  return nullptr;
+}
 
 struct Plan {
   bool explain = false;

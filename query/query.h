@@ -88,8 +88,9 @@ struct QueryOptions {
   query::Limits limits;
 
   // ---- RECOMMEND sources (ignored by MATCH); docs/query-execution.md, "Per-source budgets" ----
-  // A source is one FROM of a RECOMMEND query, named by its AS name, else graph1, graph2, ...
-  // and nearest1, nearest2, ... in order.
+  // A source is one FROM of a RECOMMEND query, named by its AS name, else graph1, graph2, ...,
+  // nearest1, nearest2, ..., walk1, pagerank1, rp3beta1, ... in order. A WALK, PAGERANK or
+  // RP3BETA source past its budget keeps its algorithm's partial result instead of failing.
   //
   // Each source runs under its own budget: it must finish within min(deadline, the source's
   // start + budget), checked while it runs exactly as `deadline` is (same work granularity, the

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "query/expr_eval.h"
+#include "query/rank_sources.h"
 #include "query/recommend_exec.h"
 
 namespace pathwise::query {
@@ -54,7 +55,10 @@ std::vector<TermValue> ScoreTerms(RecState* st, uint32_t c) {
       bool nearest = s < rec.source_names.size() &&
                      std::any_of(rec.nearest_sources.begin(), rec.nearest_sources.end(),
                                  [&](const NearestSourcePlan& p) { return p.bit == static_cast<int>(s); });
-      std::string what = nearest ? "similarity" : "sum of path weight products";
+      const RankSourcePlan* rank = RankSourceOf(rec, static_cast<int>(s));
+      std::string what = rank      ? RankScoreLabel(rank->algorithm)
+                         : nearest ? "similarity"
+                                   : "sum of path weight products";
       out.push_back({rec.source_names[s] + ": " + what, rec.source_names[s],
                      what + " (" + rec.source_names[s] + ")", RtValue(st->source_values[c * n + s])});
     }

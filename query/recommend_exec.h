@@ -1,6 +1,6 @@
 // Internal to query/: execution state and operators of RECOMMEND.
 //
-// Pipeline: Seed -> GraphSource* / Nearest* -> Merge -> Filter -> Exclude -> Score -> TopK ->
+// Pipeline: Seed -> GraphSource* / Nearest* / Walk* / PageRank* / Rp3Beta* -> Merge -> Filter -> Exclude -> Score -> TopK ->
 // [Diversify] -> Limit -> Explain. Candidates live in flat arrays indexed by a dense candidate
 // number (NodeIndexMap: NodeId -> number), so adding a path costs one hash probe and no
 // allocation. Per-path aggregates of SCORE are folded into numeric accumulators as paths are
@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -104,6 +105,14 @@ struct SourceStats {
   // the filter ran.
   const char* strategy = "";
   size_t filter_evaluations = 0;
+  // WALK: hops taken and restarts; PAGERANK: pushes. deadline_hit: the algorithm stopped at the
+  // deadline and its partial result was kept.
+  size_t steps = 0;
+  size_t restarts = 0;
+  bool early_stopped = false;
+  bool converged = false;  // PAGERANK: every residual under its threshold
+  double residual = 0;     // PAGERANK: the probability mass not yet pushed
+  bool deadline_hit = false;
   // The source's own run time: its hook and its work (0 when it did not run: no seed).
   int64_t us = 0;
   // Dropped (QueryOptions::drop_failed_sources): "timeout" or "error", and the failure's
@@ -138,6 +147,8 @@ struct RecState : ExecState {
   std::vector<std::vector<NodeId>> nearest_examples;
   // When asked why not (QueryOptions::why_not): per NEAREST source (by bit), its query vector.
   std::vector<std::vector<float>> nearest_queries;
+  // When explaining: per WALK source (by bit), each candidate's most visited walk paths.
+  std::vector<std::unordered_map<uint32_t, std::vector<graph::WalkPath>>> walk_paths;
   std::vector<SourceStats> source_stats;
 
   std::vector<uint32_t> survivors;  // after Filter / Exclude
@@ -210,6 +221,7 @@ inline void PrefetchCandidates(const RecState* st, const std::vector<uint32_t>& 
 std::unique_ptr<RecOp> MakeSeedOp();
 std::unique_ptr<RecOp> MakeGraphSourceOp(size_t source, std::string name);
 std::unique_ptr<RecOp> MakeNearestOp(size_t source, std::string name);
+std::unique_ptr<RecOp> MakeRankOp(size_t source, std::string name);
 std::unique_ptr<RecOp> MakeMergeOp();
 std::unique_ptr<RecOp> MakeFilterOp();
 std::unique_ptr<RecOp> MakeExcludeOp();

@@ -8,6 +8,7 @@
 #include "query/ast_text.h"
 #include "query/binder.h"
 #include "query/pattern_exec.h"
+#include "query/rank_sources.h"
 #include "query/recommend_exec.h"
 
 namespace pathwise::query {
@@ -17,6 +18,7 @@ namespace {
 constexpr int kSeedSlot = 0;
 constexpr int kCandidateSlot = 1;
 constexpr size_t kMaxSources = 32;
+constexpr size_t kMaxRankHops = 16;  // graph/walks.h: 1..16 hops
 
 // Splits a top-level chain a + b - c into terms [(+, a), (+, b), (-, c)].
 void SplitTerms(const ast::Expr& e, char op, std::vector<std::pair<char, const ast::Expr*>>* out) {
@@ -45,6 +47,11 @@ class RecommendPlanner {
     for (size_t i = 0; i < q_.sources.size(); ++i) {
       if (const auto* n = std::get_if<ast::NearestSource>(&q_.sources[i])) {
         BindNearestSource(*n, static_cast<int>(i));
+      }
+    }
+    for (size_t i = 0; i < q_.sources.size(); ++i) {
+      if (const auto* r = std::get_if<ast::RankSource>(&q_.sources[i])) {
+        BindRankSource(*r, static_cast<int>(i));
       }
     }
     plan_.width = b_->width();
@@ -84,16 +91,21 @@ class RecommendPlanner {
       Fail("at most " + std::to_string(kMaxSources) + " sources", q_.target.pos);
     }
     int graphs = 0, nearests = 0;
+    int ranks[3] = {0, 0, 0};  // by ast::RankAlgorithm
     for (const ast::Source& s : q_.sources) {
       std::string name;
       ast::Position pos;
       if (const auto* g = std::get_if<ast::GraphSource>(&s)) {
         name = g->alias.empty() ? "graph" + std::to_string(++graphs) : g->alias;
         pos = g->pos;
+      } else if (const auto* n = std::get_if<ast::NearestSource>(&s)) {
+        name = n->alias.empty() ? "nearest" + std::to_string(++nearests) : n->alias;
+        pos = n->pos;
       } else {
-        const auto& n = std::get<ast::NearestSource>(s);
-        name = n.alias.empty() ? "nearest" + std::to_string(++nearests) : n.alias;
-        pos = n.pos;
+        const auto& r = std::get<ast::RankSource>(s);
+        int& count = ranks[static_cast<int>(r.algorithm)];
+        name = r.alias.empty() ? RankKind(r.algorithm) + std::to_string(++count) : r.alias;
+        pos = r.pos;
       }
       if (std::find(plan_.source_names.begin(), plan_.source_names.end(), name) !=
           plan_.source_names.end()) {
@@ -261,6 +273,63 @@ class RecommendPlanner {
       Fail("NEAREST needs a target vector", s.pos);
     }
     plan_.nearest_sources.push_back(std::move(src));
+  }
+
+  // FROM WALK / PAGERANK / RP3BETA OVER hops {options}: the hops resolved (PAGERANK: each type
+  // and direction of a relationship is one relation), the options bound and, when constant,
+  // checked.
+  void BindRankSource(const ast::RankSource& r, int bit) {
+    RankSourcePlan src;
+    src.name = plan_.source_names[bit];
+    src.bit = bit;
+    src.algorithm = r.algorithm;
+    const std::string keyword = RankKeyword(r.algorithm);
+    const bool pagerank = r.algorithm == ast::RankAlgorithm::kPageRank;
+    if (r.algorithm == ast::RankAlgorithm::kRp3Beta && r.hops.size() != 1) {
+      Fail("RP3BETA takes one relationship, the user -> item relation (e.g. OVER -[:RATED]->)", r.pos);
+    }
+    for (const ast::EdgePattern& e : r.hops) {
+      if (!e.var.empty()) Fail(keyword + " hops take no variables", e.pos);
+      if (e.max_per_node) Fail(keyword + " hops take no MAX; use the max_neighbors option", e.pos);
+      if (e.types.empty()) Fail(keyword + " hops need an edge type, e.g. -[:RATED]->", e.pos);
+      if (!pagerank && e.types.size() > 1) Fail(keyword + " hops take one edge type each", e.pos);
+      if (!pagerank && e.dir == ast::EdgeDirection::kBoth) {
+        Fail(keyword + " hops need a direction: -[:T]-> or <-[:T]-", e.pos);
+      }
+      for (const std::string& type : e.types) {
+        TypeId id = b_->ResolveEdgeType(type, e.pos);
+        if (e.dir != ast::EdgeDirection::kIn) src.hops.push_back({id, storage::Direction::kOut});
+        if (e.dir != ast::EdgeDirection::kOut) src.hops.push_back({id, storage::Direction::kIn});
+      }
+    }
+    if (src.hops.size() > kMaxRankHops) {
+      Fail(keyword + " takes at most " + std::to_string(kMaxRankHops) + " hops", r.pos);
+    }
+    BindRankOptions(r, keyword, &src);
+    plan_.rank_sources.push_back(std::move(src));
+  }
+
+  void BindRankOptions(const ast::RankSource& r, const std::string& keyword, RankSourcePlan* src) {
+    ExprContext ctx;
+    ctx.clause = RankKeyword(r.algorithm);
+    RankParams scratch = DefaultRankParams(*src);
+    for (size_t i = 0; i < r.options.size(); ++i) {
+      const auto& [name, expr] = r.options[i];
+      const ast::Position pos = r.option_pos[i];
+      if (!IsRankOption(r.algorithm, name)) {
+        Fail("unknown " + keyword + " option '" + name + "' (options: " + RankOptionNames(r.algorithm) + ")", pos);
+      }
+      for (const RankOptionPlan& seen : src->options) {
+        if (seen.name == name) Fail(keyword + " option " + name + " is given twice", pos);
+      }
+      RankOptionPlan option{name, b_->Bind(*expr, ctx), pos};
+      if (option.value->slots != 0) Fail(keyword + " options cannot use variables", expr->pos);
+      if (option.value->kind == BK::kConst) {
+        Status s = ApplyRankOption(r.algorithm, name, option.value->value, &scratch);
+        if (!s.ok()) Fail(s.message(), expr->pos);
+      }
+      src->options.push_back(std::move(option));
+    }
   }
 
   // The graph sources whose own variables (not the seed or candidate) expr reads.
@@ -555,6 +624,10 @@ class RecommendPlanner {
       const NearestSourcePlan& n = plan_.nearest_sources[i];
       const VectorSpaceDef* space = b_->schema().Space(n.space);
       ops.push_back(MakeNearestOp(i, "Nearest " + n.name + " IN " + (space ? space->FullName() : "")));
+    }
+    for (size_t i = 0; i < plan_.rank_sources.size(); ++i) {
+      const RankSourcePlan& r = plan_.rank_sources[i];
+      ops.push_back(MakeRankOp(i, RankOperator(r.algorithm) + (" " + r.name)));
     }
     ops.push_back(MakeMergeOp());
     ops.push_back(MakeFilterOp());

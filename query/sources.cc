@@ -1,11 +1,13 @@
 // RECOMMEND candidate generation: the seed, graph sources (capped expansion from an anchor with
-// per-path aggregates) and NEAREST sources (filtered vector search around a node's vector, a
-// parameter vector, or the mean of example nodes' vectors).
+// per-path aggregates), NEAREST sources (filtered vector search around a node's vector, a
+// parameter vector, or the mean of example nodes' vectors) and the operators of the rank
+// sources (WALK, PAGERANK, RP3BETA: query/rank_sources.h).
 #include <algorithm>
 #include <chrono>
 
 #include "query/expr_eval.h"
 #include "query/pattern_exec.h"
+#include "query/rank_sources.h"
 #include "query/recommend_exec.h"
 
 namespace pathwise::query {
@@ -155,6 +157,7 @@ void DropContribution(RecState* st, int bit, const SourceSnapshot& snap) {
   st->path_inputs.resize(snap.logged_inputs);
   st->path_log_full = snap.log_full;
   if (static_cast<size_t>(bit) < st->nearest_examples.size()) st->nearest_examples[bit].clear();
+  if (static_cast<size_t>(bit) < st->walk_paths.size()) st->walk_paths[bit].clear();
   if (added > 0) {
     st->index.Reset(std::max<size_t>(1024, n0));
     bool inserted;
@@ -548,6 +551,22 @@ class NearestOp : public SourceOp {
   size_t source_;
 };
 
+// FROM WALK / PAGERANK / RP3BETA (query/rank_sources.h).
+class RankOp : public SourceOp {
+ public:
+  RankOp(size_t source, std::string name) : SourceOp(std::move(name)), source_(source) {}
+
+ protected:
+  int Bit(const RecState& st) const override { return st.rec->rank_sources[source_].bit; }
+  bool IsGraphSource() const override { return false; }
+  Status ExecuteSource(RecState* st, OpCounts* counts) const override {
+    return RunRankSource(st, st->rec->rank_sources[source_], counts);
+  }
+
+ private:
+  size_t source_;
+};
+
 class MergeOp : public RecOp {
  public:
   MergeOp() : RecOp("Merge") {}
@@ -568,6 +587,9 @@ std::unique_ptr<RecOp> MakeGraphSourceOp(size_t source, std::string name) {
 }
 std::unique_ptr<RecOp> MakeNearestOp(size_t source, std::string name) {
   return std::make_unique<NearestOp>(source, std::move(name));
+}
+std::unique_ptr<RecOp> MakeRankOp(size_t source, std::string name) {
+  return std::make_unique<RankOp>(source, std::move(name));
 }
 std::unique_ptr<RecOp> MakeMergeOp() { return std::make_unique<MergeOp>(); }
 

@@ -260,6 +260,12 @@ Result<nlohmann::json> WhyNot(RecState* st, const std::string& id) {
       for (const NearestSourcePlan& p : rec.nearest_sources) {
         if (reason.empty() && p.bit == static_cast<int>(s)) reason = NearestReason(st, p, item, filtered);
       }
+      const RankSourcePlan* rank = RankSourceOf(rec, static_cast<int>(s));
+      if (reason.empty() && rank != nullptr) {
+        reason = rank->algorithm == ast::RankAlgorithm::kWalk
+                     ? "not visited by the walks, or not within the source's top"
+                     : "no score from the FOR node over the source's relations, or not within the source's top";
+      }
       j["found"] = false;
       j["reason"] = reason;
       missed.push_back(rec.source_names[s] + ": " + reason);

@@ -376,3 +376,57 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace pathwise
+
+namespace pathwise {
+namespace {
+
+using namespace pathwise::testing;
+using Json = nlohmann::json;
+
+// 10^8 steps take seconds; a budget of a few milliseconds stops the walk long before.
+constexpr char kLongWalk[] =
+    "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+    "  FROM WALK OVER -[:VIEWED]->, <-[:VIEWED]- {steps: 100000000, seed: 5} AS walk"
+    "  FROM NEAREST 2 TO $v IN Item.embedding AS taste";
+
+TEST_CASE("a WALK source past its budget keeps its partial walk and the query succeeds") {
+  Fixture f;
+  for (bool drop : {false, true}) {
+    CAPTURE(drop);
+    QueryOptions options;
+    options.source_budgets_ms = {{"walk", 5}};
+    options.drop_failed_sources = drop;
+    auto r = f.Query(options, kLongWalk);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    const Json& walk = r->stats["source_stats"]["walk"];
+    CHECK(walk["deadline_hit"] == true);
+    CHECK(walk["truncated"] == true);
+    CHECK(walk["steps"].get<size_t>() > 0);
+    CHECK(walk["steps"].get<size_t>() < 100000000);
+    CHECK(walk["candidates"] == 2);  // u1 viewed i1 and i2: both reached within the budget
+    CHECK(r->stats["truncated"] == true);
+    CHECK_FALSE(r->stats.contains("dropped_sources"));
+    auto sources = SourcesById(*r);
+    CHECK(sources["i1"] == Json({"walk"}));
+    CHECK(sources["i5"] == Json({"taste"}));
+  }
+}
+
+TEST_CASE("a dropped WALK source leaves no candidates, scores or walk paths behind") {
+  Fixture f;
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  options.source_hook = FailSource("walk", Status::Unavailable("walks off"));
+  std::string text = std::string(kLongWalk) + " EXPLAIN";
+  auto r = f.Query(options, text);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->stats["dropped_sources"]["walk"]["reason"] == "error");
+  auto sources = SourcesById(*r);
+  CHECK(sources == std::map<std::string, Json>{{"i4", Json({"taste"})}, {"i5", Json({"taste"})}});
+  for (const Json& e : r->explanations) {
+    for (const Json& s : e["sources"]) CHECK(s["name"] == "taste");
+  }
+}
+
+}  // namespace
+}  // namespace pathwise
