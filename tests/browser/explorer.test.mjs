@@ -408,6 +408,8 @@ try {
     && await page.locator('#faults input:enabled').count() === 0, 'and its fault toggles are disabled');
   check(await page.locator('#clear-faults').count() === 0, 'and it has no Clear all faults button');
   await page.fill('#s-user', '1');
+  // As above: room for a loaded machine, so the primary recipe is not turned into a timeout.
+  await page.fill('#s-deadline', '500');
   await page.click('#decide');
   await page.waitForFunction(() => document.querySelectorAll('#decision-items li.decision-item').length === 10,
     null, { timeout: 30000 });
