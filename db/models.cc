@@ -1,5 +1,6 @@
 // Models built inside the database (database.h, "Models"): read access to the graph for a
 // job's computation, and the atomic replacement of a whole edge type with its output.
+#include <algorithm>
 #include <cfloat>
 #include <chrono>
 #include <cmath>
@@ -73,8 +74,16 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
       PW_RETURN_IF_ERROR(CheckModelEdge(graph, *def, from, to, e));
     }
     std::vector<graph::Graph::EdgeKey> old = EdgesOfType(graph, *schema, def->id);
+    std::vector<std::pair<NodeId, NodeId>> kept;  // new (src, dst) pairs, sorted
+    for (const graph::Graph::NewEdge& e : edges) kept.emplace_back(e.src, e.dst);
+    std::sort(kept.begin(), kept.end());
     storage::WriteBatch batch;
-    for (const graph::Graph::EdgeKey& k : old) batch.DeleteEdge(k.src, k.type, k.dst);
+    for (const graph::Graph::EdgeKey& k : old) {
+      // An edge the new model also has is overwritten by its put below.
+      if (!std::binary_search(kept.begin(), kept.end(), std::make_pair(k.src, k.dst))) {
+        batch.DeleteEdge(k.src, k.type, k.dst);
+      }
+    }
     for (const graph::Graph::NewEdge& e : edges) {
       batch.PutEdge(storage::EdgeRecord{e.src, def->id, e.dst, e.weight, e.ts, 1, {}});
     }

@@ -97,13 +97,31 @@ Relation Snapshot(const Graph& graph, const SimilarityOptions& o) {
   return rel;
 }
 
-// Per item: the norm the measure divides by (S2 or S1, see SimilarityMeasure).
-std::vector<double> ItemNorms(const Relation& rel, SimilarityMeasure measure) {
-  std::vector<double> norms(rel.items.size(), 0);
+// Per item, the factors of the measure's denominator (see SimilarityMeasure): `own` when the
+// item is i, `other` when it is j. cosine: sqrt(S2) both; asymmetric: S2^alpha, S2^(1-alpha);
+// jaccard: S1 both.
+struct Norms {
+  std::vector<double> own, other;
+};
+
+Norms ItemNorms(const Relation& rel, const SimilarityOptions& o) {
+  Norms norms;
+  norms.own.assign(rel.items.size(), 0);
   for (size_t i = 0; i < rel.items.size(); ++i) {
+    double sum = 0;
     for (size_t e = rel.item_offsets[i]; e < rel.item_offsets[i + 1]; ++e) {
       double r = rel.by_item[e].r;
-      norms[i] += measure == SimilarityMeasure::kJaccard ? r : r * r;
+      sum += o.measure == SimilarityMeasure::kJaccard ? r : r * r;
+    }
+    norms.own[i] = sum;
+  }
+  norms.other = norms.own;
+  for (size_t i = 0; i < rel.items.size(); ++i) {
+    if (o.measure == SimilarityMeasure::kCosine) {
+      norms.own[i] = norms.other[i] = std::sqrt(norms.own[i]);
+    } else if (o.measure == SimilarityMeasure::kAsymmetricCosine) {
+      norms.own[i] = std::pow(norms.other[i], o.alpha);
+      norms.other[i] = std::pow(norms.other[i], 1 - o.alpha);
     }
   }
   return norms;
@@ -112,7 +130,7 @@ std::vector<double> ItemNorms(const Relation& rel, SimilarityMeasure measure) {
 // One worker's accumulators over items, reused from item to item.
 class Accumulator {
  public:
-  Accumulator(const Relation& rel, const std::vector<double>& norms, const SimilarityOptions& o)
+  Accumulator(const Relation& rel, const Norms& norms, const SimilarityOptions& o)
       : rel_(rel), norms_(norms), o_(o), acc_(rel.items.size(), 0), count_(rel.items.size(), 0) {}
 
   // The top-k neighbours of item i (see SimilarityResult for the order).
@@ -156,19 +174,14 @@ class Accumulator {
 
   double Score(uint32_t i, uint32_t j) const {
     double dot = acc_[j];
-    switch (o_.measure) {
-      case SimilarityMeasure::kCosine:
-        return dot / (std::sqrt(norms_[i]) * std::sqrt(norms_[j]) + o_.shrink);
-      case SimilarityMeasure::kAsymmetricCosine:
-        return dot / (std::pow(norms_[i], o_.alpha) * std::pow(norms_[j], 1 - o_.alpha) + o_.shrink);
-      case SimilarityMeasure::kJaccard:
-        return dot / (norms_[i] + norms_[j] - dot + o_.shrink);
+    if (o_.measure == SimilarityMeasure::kJaccard) {
+      return dot / (norms_.own[i] + norms_.other[j] - dot + o_.shrink);
     }
-    return 0;
+    return dot / (norms_.own[i] * norms_.other[j] + o_.shrink);
   }
 
   const Relation& rel_;
-  const std::vector<double>& norms_;
+  const Norms& norms_;
   const SimilarityOptions& o_;
   std::vector<double> acc_;
   std::vector<uint32_t> count_;
@@ -201,7 +214,7 @@ class WorkerCount {
 };
 
 // Runs every item through an Accumulator on `threads` workers; reports progress meanwhile.
-std::vector<std::vector<ScoredItem>> RunWorkers(const Relation& rel, const std::vector<double>& norms,
+std::vector<std::vector<ScoredItem>> RunWorkers(const Relation& rel, const Norms& norms,
                                                 const SimilarityOptions& o) {
   const size_t n = rel.items.size();
   std::vector<std::vector<ScoredItem>> per_item(n);
@@ -272,7 +285,7 @@ Status ValidateSimilarityOptions(const SimilarityOptions& o) {
 Result<SimilarityResult> ItemSimilarity(const Graph& graph, const SimilarityOptions& options) {
   PW_RETURN_IF_ERROR(ValidateSimilarityOptions(options));
   Relation rel = Snapshot(graph, options);
-  std::vector<double> norms = ItemNorms(rel, options.measure);
+  Norms norms = ItemNorms(rel, options);
   std::vector<std::vector<ScoredItem>> per_item = RunWorkers(rel, norms, options);
   SimilarityResult out;
   out.users = rel.users;
