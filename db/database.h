@@ -199,7 +199,9 @@ struct ReplaceEdgesReport {
   size_t edges_written = 0;
   size_t edges_removed = 0;  // edges of the type before (all of them are replaced)
   size_t edges_skipped = 0;  // given edges whose endpoint no longer exists
-  double seconds = 0;        // holding the writer role
+  double seconds = 0;        // holding the writer role, in all
+  double store_seconds = 0;  // building and making durable the storage batch
+  double swap_seconds = 0;   // swapping the in-memory lists (the window of docs/jobs.md)
 };
 
 class Database {

@@ -92,9 +92,13 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
       return s;
     }
     batch.Clear();
+    auto stored = std::chrono::steady_clock::now();
     report.edges_removed = old.size();
     report.edges_written = impl_->graph->ReplaceEdgesOfType(def->id, std::move(edges));
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto swapped = std::chrono::steady_clock::now();
+    report.store_seconds = std::chrono::duration<double>(stored - started).count();
+    report.swap_seconds = std::chrono::duration<double>(swapped - stored).count();
+    report.seconds = std::chrono::duration<double>(swapped - started).count();
     return Status::OK();
   });
   if (!status.ok()) return status;

@@ -153,6 +153,8 @@ Result<nlohmann::json> RunSimilarity(Database& db, const nlohmann::json& params,
       {"output_declared", spec.declare_output},
       {"compute_seconds", compute_seconds},
       {"write_seconds", seconds - compute_seconds},
+      {"store_seconds", written.store_seconds},
+      {"swap_seconds", written.swap_seconds},
       {"seconds", seconds},
       {"items_per_second", compute_seconds > 0 ? model.items.size() / compute_seconds : 0.0}};
 }
