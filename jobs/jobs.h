@@ -72,7 +72,8 @@ class JobRunner {
  private:
   struct Running;
   Result<std::string> Begin(std::string_view job, const nlohmann::json& params, Running** out);
-  void Execute(Running* run, const ProgressFn& progress);
+  // Runs the job, stores and returns its final record, then marks run finished.
+  nlohmann::json Execute(Running* run, const ProgressFn& progress);
   static bool Finished(Running* run);
   // Joins and forgets finished runs; AlreadyExists when one still runs.
   Status ReapLocked() PW_REQUIRES(mu_);

@@ -88,7 +88,7 @@ Result<std::string> JobRunner::Begin(std::string_view job, const nlohmann::json&
   return id;
 }
 
-void JobRunner::Execute(Running* run, const ProgressFn& progress) {
+nlohmann::json JobRunner::Execute(Running* run, const ProgressFn& progress) {
   std::string job;
   nlohmann::json params;
   {
@@ -119,9 +119,11 @@ void JobRunner::Execute(Running* run, const ProgressFn& progress) {
   }
   // If the record cannot be stored the job's outcome is still reported by Get until restart.
   Status stored = Store(*db_, record);
+  if (!stored.ok()) record["record_error"] = stored.ToString();
   MutexLock lock(&run->mu);
-  if (!stored.ok()) run->record["record_error"] = stored.ToString();
-  run->finished = true;
+  run->record = record;
+  run->finished = true;  // from here on another thread may destroy run
+  return record;
 }
 
 Result<std::string> JobRunner::Start(std::string_view job, const nlohmann::json& params) {
@@ -135,10 +137,8 @@ Result<std::string> JobRunner::Start(std::string_view job, const nlohmann::json&
 Result<nlohmann::json> JobRunner::RunNow(std::string_view job, const nlohmann::json& params,
                                          const ProgressFn& progress) {
   Running* run = nullptr;
-  PW_ASSIGN_OR_RETURN(std::string id, Begin(job, params, &run));
-  Execute(run, progress);
-  MutexLock lock(&run->mu);
-  return run->record;
+  PW_RETURN_IF_ERROR(Begin(job, params, &run).status());
+  return Execute(run, progress);
 }
 
 Result<nlohmann::json> JobRunner::Get(std::string_view id) const {
