@@ -103,19 +103,21 @@ nlohmann::json JobRunner::Execute(Running* run, const ProgressFn& progress) {
     }
     if (progress) progress(p);
   });
+  // The final record is published together with `finished`, so a caller that sees it done can
+  // start the next job at once.
   nlohmann::json record;
   {
     MutexLock lock(&run->mu);
-    run->record.erase("progress");
-    run->record["finished_at_ms"] = NowMillis();
-    if (result.ok()) {
-      run->record["state"] = "done";
-      run->record["result"] = *result;
-    } else {
-      run->record["state"] = "failed";
-      run->record["error"] = result.status().ToString();
-    }
     record = run->record;
+  }
+  record.erase("progress");
+  record["finished_at_ms"] = NowMillis();
+  if (result.ok()) {
+    record["state"] = "done";
+    record["result"] = *result;
+  } else {
+    record["state"] = "failed";
+    record["error"] = result.status().ToString();
   }
   // If the record cannot be stored the job's outcome is still reported by Get until restart.
   Status stored = Store(*db_, record);
