@@ -13,5 +13,7 @@ int BackupMain(int argc, char** argv);
 int RestoreMain(int argc, char** argv);
 // `pathwise export impressions --since T --until T [--data DIR]` (cli_export.cc).
 int ExportMain(int argc, char** argv);
+// `pathwise jobs run NAME | show ID | list --data DIR` (cli_jobs.cc, docs/jobs.md).
+int JobsMain(int argc, char** argv);
 
 }  // namespace pathwise::server

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graph/graph.h"
 #include "storage/schema.h"
 #include "storage/status.h"
 #include "query/query.h"
@@ -231,6 +232,16 @@ struct LoadReport {
   nlohmann::json ToJson() const;
 };
 
+// What Database::ReplaceEdges did.
+struct ReplaceEdgesReport {
+  size_t edges_written = 0;
+  size_t edges_removed = 0;  // edges of the type before (all of them are replaced)
+  size_t edges_skipped = 0;  // given edges whose endpoint no longer exists
+  double seconds = 0;        // holding the writer role, in all
+  double store_seconds = 0;  // building and making durable the storage batch
+  double swap_seconds = 0;   // swapping the in-memory lists (the window of docs/jobs.md)
+};
+
 class Database {
  public:
   static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options,
@@ -261,6 +272,23 @@ class Database {
   // Runs PQL. params: a JSON object of $name -> scalar, list or vector (array of numbers).
   Result<QueryResult> Query(std::string_view text, const nlohmann::json& params,
                             const QueryOptions& options = {});
+
+  // ---- Models built inside the database (jobs/, docs/jobs.md) -------------------------------
+  // Runs fn with read access to the in-memory graph and the current schema. Writes continue
+  // meanwhile; fn sees each adjacency list atomically (graph/graph.h) and must not change the
+  // graph (it is const). Returns fn's status.
+  Status ReadGraph(const std::function<Status(const graph::Graph&, const Schema&)>& fn) const;
+  // Replaces every edge of edge_type by edges, holding the writer role: one storage batch
+  // deletes the type's old edges and writes the new ones (weight, ts, count 1), made durable
+  // with one synced write, so after a crash the type holds the old or the new edges, never a
+  // mix. Memory is then swapped list by list (Graph::ReplaceEdgesOfType): a query sees each
+  // node's list old or new; a query reading several lists during the swap (milliseconds, see
+  // docs/jobs.md) may see some old and some new. Edges whose endpoints were deleted meanwhile
+  // are skipped. InvalidArgument for an undeclared type, an endpoint of the wrong node type or a
+  // weight that is not finite; nothing is written then. The batch holds about 100 bytes per old
+  // and new edge in memory.
+  Result<ReplaceEdgesReport> ReplaceEdges(std::string_view edge_type,
+                                          std::vector<graph::Graph::NewEdge> edges);
 
   // ---- Metadata (recipes, keys, settings) --------------------------------------------------
   Result<std::string> GetMeta(std::string_view key) const;

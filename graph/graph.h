@@ -116,6 +116,19 @@ class Graph {
   void PutEdge(NodeId src, TypeId edge_type, NodeId dst, float weight, uint32_t count, int64_t ts);
   // Returns false if the edge did not exist. O(degree) in both lists.
   bool RemoveEdge(NodeId src, TypeId edge_type, NodeId dst);
+  // Replaces every edge of edge_type by `edges` (a model's output: the similarity job). Edges
+  // whose endpoints do not exist are skipped; for a repeated (src, dst) the last one counts.
+  // Each node's list of that type (either direction) is built aside and swapped in under its
+  // stripe in one step, so a reader sees any one list entirely old or entirely new; the lists of
+  // different nodes are swapped one after another, in id order. Returns the edges installed.
+  // Cost: O(n log n) over the type's old and new edges plus one pass over the node ids.
+  struct NewEdge {
+    NodeId src;
+    NodeId dst;
+    float weight;
+    int64_t ts;
+  };
+  size_t ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges);
 
   // Approximate bytes held by the serving structures.
   size_t MemoryBytes() const;

@@ -8,6 +8,7 @@
 #include "server/errors.h"
 #include "server/json_fields.h"
 #include "server/server_internal.h"
+#include "jobs/jobs.h"
 
 namespace pathwise::server {
 namespace {
@@ -148,20 +149,47 @@ void Server::Impl::AddAdminRoutes() {
     return JsonReply(202, {{"job", id}, {"state", "running"}});
   });
 
-  Route("GET", "/v1/admin/jobs/([^/]+)", Role::kAdmin, [this](const httplib::Request& req) {
-    std::lock_guard<std::mutex> lock(jobs_mu);
-    auto it = jobs.find(req.matches[1]);
-    if (it == jobs.end()) {
-      return ErrorReply(Status::NotFound("no job '" + req.matches[1].str() + "'"));
+  Route("POST", "/v1/admin/jobs", Role::kAdmin, [this](const httplib::Request& req) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) return ErrorReply(body.status());
+    if (Status known = CheckKnownFields(*body, {"job", "params"}); !known.ok()) {
+      return ErrorReply(known);
     }
-    return JsonReply(200, JobJson(*it->second));
+    auto job = RequiredString(*body, "job");
+    if (!job.ok()) return ErrorReply(job.status());
+    nlohmann::json params = body->value("params", nlohmann::json::object());
+    if (model_jobs == nullptr) return ErrorReply(Status::Unavailable("the server is stopping"));
+    auto id = model_jobs->Start(*job, params);
+    if (!id.ok()) return ErrorReply(id.status());
+    return JsonReply(202, {{"job", *id}, {"state", "running"}});
+  });
+
+  Route("GET", "/v1/admin/jobs", Role::kAdmin, [this](const httplib::Request&) {
+    if (model_jobs == nullptr) return ErrorReply(Status::Unavailable("the server is stopping"));
+    auto list = model_jobs->List();
+    if (!list.ok()) return ErrorReply(list.status());
+    return JsonReply(200, {{"jobs", *list}});
+  });
+
+  // Load jobs (in memory) and model jobs (stored records, docs/jobs.md).
+  Route("GET", "/v1/admin/jobs/([^/]+)", Role::kAdmin, [this](const httplib::Request& req) {
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu);
+      auto it = jobs.find(req.matches[1]);
+      if (it != jobs.end()) return JsonReply(200, JobJson(*it->second));
+    }
+    if (model_jobs == nullptr) return ErrorReply(Status::Unavailable("the server is stopping"));
+    auto record = model_jobs->Get(req.matches[1].str());
+    if (!record.ok()) return ErrorReply(record.status());
+    return JsonReply(200, *record);
   });
 
   Route("POST", "/v1/admin/jobs/([^/]+)/cancel", Role::kAdmin, [this](const httplib::Request& req) {
     std::lock_guard<std::mutex> lock(jobs_mu);
     auto it = jobs.find(req.matches[1]);
     if (it == jobs.end()) {
-      return ErrorReply(Status::NotFound("no job '" + req.matches[1].str() + "'"));
+      return ErrorReply(Status::NotFound("no load job '" + req.matches[1].str() +
+                                         "' (only load jobs can be cancelled)"));
     }
     LoadJob& job = *it->second;
     {

@@ -16,6 +16,7 @@
 #include "server/connection_pool.h"
 #include "server/errors.h"
 #include "server/server_internal.h"
+#include "jobs/jobs.h"
 
 namespace pathwise::server {
 namespace {
@@ -200,6 +201,7 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
 }
 
 Server::Server(Database* db, ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->model_jobs = std::make_unique<jobs::JobRunner>(db);
   impl_->db = db;
   impl_->options = std::move(options);
 }
@@ -387,6 +389,8 @@ void Server::Impl::JoinJobs() {
   for (LoadJob* job : to_join) {
     if (job->thread.joinable()) job->thread.join();
   }
+  // A model job runs to its end too (its output is written atomically at the end).
+  model_jobs.reset();
 }
 
 }  // namespace pathwise::server

@@ -23,6 +23,10 @@
 #include "server/metrics.h"
 #include "server/server.h"
 
+namespace pathwise::jobs {
+class JobRunner;
+}  // namespace pathwise::jobs
+
 namespace pathwise::server {
 
 // What a handler returns; the dispatcher writes it and records metrics.
@@ -94,6 +98,9 @@ struct Server::Impl {
   std::mutex jobs_mu;
   std::map<std::string, std::unique_ptr<LoadJob>> jobs;  // guarded by jobs_mu
   uint64_t next_job = 1;                                 // guarded by jobs_mu
+  // Model jobs (POST /v1/admin/jobs, docs/jobs.md); JoinJobs waits for a running one and
+  // destroys it. Complete type in the server's .cc files only.
+  std::unique_ptr<jobs::JobRunner> model_jobs;
 
   // Registers a route. role: the least role allowed (kNone: no authentication). name is the
   // metrics label. The handler may throw; the dispatcher turns that into a 500 (or 400 for JSON

@@ -1,0 +1,30 @@
+// The job registry: names to their validation and run functions (jobs/jobs.h).
+#include "jobs/jobs.h"
+
+#include "jobs/similarity_job.h"
+
+namespace pathwise::jobs {
+namespace {
+
+Status UnknownJob(std::string_view job) {
+  return Status::InvalidArgument("unknown job '" + std::string(job) + "' (jobs: similarity)");
+}
+
+}  // namespace
+
+nlohmann::json Progress::ToJson() const {
+  return {{"phase", phase}, {"done", done}, {"total", total}};
+}
+
+Status Validate(Database& db, std::string_view job, const nlohmann::json& params) {
+  if (job == "similarity") return ValidateSimilarity(db, params);
+  return UnknownJob(job);
+}
+
+Result<nlohmann::json> Run(Database& db, std::string_view job, const nlohmann::json& params,
+                           const ProgressFn& progress) {
+  if (job == "similarity") return RunSimilarity(db, params, progress);
+  return UnknownJob(job);
+}
+
+}  // namespace pathwise::jobs
