@@ -10,6 +10,7 @@ PACKAGES=(
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev doctest-dev
   openssl curl
   clang libclang-rt-14-dev python3
+  ccache  # optional for the build; lets clones and worktrees share compiled objects
 )
 # Browser tests (the explorer page) need Chromium and Node.js for playwright-core.
 if [ "${PATHWISE_BROWSER_TESTS:-1}" = "1" ]; then
