@@ -15,7 +15,7 @@ const char* StateName(int state) {
 
 Breakers::Admit Breakers::Check(const std::string& recipe, const std::string& source,
                                 const BreakerSettings& s, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find({recipe, source});
   if (it == entries_.end()) return Admit::kRun;
   Entry& e = it->second;
@@ -50,7 +50,7 @@ constexpr size_t kMaxSuccesses = 10'000;
 
 void Breakers::RecordSuccess(const std::string& recipe, const std::string& source,
                              const BreakerSettings& s, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find({recipe, source});
   if (it == entries_.end()) return;  // never failed: nothing to weigh
   Entry& e = it->second;
@@ -68,7 +68,7 @@ void Breakers::RecordSuccess(const std::string& recipe, const std::string& sourc
 
 void Breakers::RecordFailure(const std::string& recipe, const std::string& source,
                              const BreakerSettings& s, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Entry& e = entries_[{recipe, source}];
   e.cooldown_ms = s.cooldown_ms;
   if (e.state == State::kHalfOpen) {
@@ -92,13 +92,13 @@ void Breakers::RecordFailure(const std::string& recipe, const std::string& sourc
 }
 
 void Breakers::ReleaseProbe(const std::string& recipe, const std::string& source) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find({recipe, source});
   if (it != entries_.end()) it->second.probe_in_flight = false;
 }
 
 nlohmann::json Breakers::ToJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto now = Clock::now();
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [key, e] : entries_) {
@@ -118,14 +118,14 @@ nlohmann::json Breakers::ToJson() const {
 }
 
 size_t Breakers::OpenCount() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   size_t n = 0;
   for (const auto& [key, e] : entries_) n += e.state != State::kClosed;
   return n;
 }
 
 void Breakers::ForgetRecipe(const std::string& recipe) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
     it = it->first.first == recipe ? entries_.erase(it) : std::next(it);
   }

@@ -6,11 +6,12 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "storage/mutex.h"
 
 namespace pathwise::decide {
 
@@ -56,8 +57,8 @@ class Breakers {
     bool probe_in_flight = false;
   };
   using Key = std::pair<std::string, std::string>;
-  mutable std::mutex mu_;
-  std::map<Key, Entry> entries_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<Key, Entry> entries_ PW_GUARDED_BY(mu_);
 };
 
 }  // namespace pathwise::decide

@@ -61,7 +61,7 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
 void Decider::Impl::Count(const std::string& name, uint64_t n) {
-  std::lock_guard<std::mutex> lock(metrics_mu);
+  MutexLock lock(&metrics_mu);
   counters[name] += n;
 }
 
@@ -270,7 +270,7 @@ json Decider::Breakers() const { return impl_->breakers.ToJson(); }
 json Decider::Metrics() const {
   json out = json::object();
   {
-    std::lock_guard<std::mutex> lock(impl_->metrics_mu);
+    MutexLock lock(&impl_->metrics_mu);
     for (const auto& [name, n] : impl_->counters) out[name] = n;
   }
   PopularLists::Counts c = impl_->popular.counts();
@@ -304,7 +304,7 @@ json Decider::Faults() const { return impl_->faults.ToJson(); }
 
 void Decider::Invalidate(const std::string& surface) {
   {
-    std::lock_guard<std::mutex> lock(impl_->surfaces_mu);
+    MutexLock lock(&impl_->surfaces_mu);
     impl_->surfaces.erase(surface);
   }
   impl_->popular.Forget(surface);

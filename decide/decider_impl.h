@@ -5,7 +5,6 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -87,11 +86,12 @@ struct Decider::Impl {
   LastServed last_served;
   WorkerPool pool;  // last: its threads stop first
 
-  std::mutex surfaces_mu;
-  std::map<std::string, std::pair<std::string, std::shared_ptr<const Surface>>> surfaces;
+  Mutex surfaces_mu;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Surface>>> surfaces
+      PW_GUARDED_BY(surfaces_mu);
 
-  std::mutex metrics_mu;
-  std::map<std::string, uint64_t> counters;  // guarded by metrics_mu
+  Mutex metrics_mu;
+  std::map<std::string, uint64_t> counters PW_GUARDED_BY(metrics_mu);
 
   Result<std::shared_ptr<const Surface>> LoadSurface(const std::string& name);
   Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;

@@ -47,25 +47,25 @@ Status FaultInjector::Set(const nlohmann::json& fault) {
   }
   PW_ASSIGN_OR_RETURN(f.delay_rate, Rate(fault, "delay_rate", f.delay_ms > 0 ? 1.0 : 0.0));
   PW_ASSIGN_OR_RETURN(f.fail_rate, Rate(fault, "fail_rate", 0.0));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   faults_[t] = f;
   any_ = true;
   return Status::OK();
 }
 
 void FaultInjector::Clear() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   faults_.clear();
   any_ = false;
 }
 
 bool FaultInjector::empty() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return !any_;
 }
 
 nlohmann::json FaultInjector::ToJson() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [target, f] : faults_) {
     out.push_back({{"target", target},
@@ -77,7 +77,7 @@ nlohmann::json FaultInjector::ToJson() const {
 }
 
 FaultAction FaultInjector::Draw(const std::string& target) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   FaultAction action;
   if (!any_) return action;
   auto it = faults_.find(target);

@@ -5,12 +5,12 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "storage/mutex.h"
 #include "storage/status.h"
 
 namespace pathwise::decide {
@@ -40,10 +40,10 @@ class FaultInjector {
   FaultAction Draw(const std::string& target);
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, Fault> faults_;  // guarded by mu_
-  std::mt19937_64 rng_{0x5eed};           // guarded by mu_
-  bool any_ = false;                      // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Fault> faults_ PW_GUARDED_BY(mu_);
+  std::mt19937_64 rng_ PW_GUARDED_BY(mu_){0x5eed};
+  bool any_ PW_GUARDED_BY(mu_) = false;
 };
 
 // Sleeps the action's delay, but not past `until`; returns DeadlineExceeded when `until` cut

@@ -6,10 +6,10 @@ PopularLists::PopularLists() : thread_([this] { Loop(); }) {}
 
 PopularLists::~PopularLists() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  work_cv_.notify_all();
+  work_cv_.NotifyAll();
   thread_.join();
 }
 
@@ -17,13 +17,13 @@ void PopularLists::Enqueue(const std::string& key, Entry* entry, const Compute& 
   entry->computing = true;
   jobs_.push_back({key, entry->generation, compute});
   ++counts_.computations;
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
 }
 
 std::shared_ptr<const ItemList> PopularLists::Get(const std::string& key, int64_t refresh_seconds,
                                                   const Compute& compute,
                                                   Clock::time_point until) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Entry& entry = entries_[key];
   if (entry.list != nullptr) {
     if (Clock::now() - entry.computed_at < std::chrono::seconds(refresh_seconds)) {
@@ -40,16 +40,21 @@ std::shared_ptr<const ItemList> PopularLists::Get(const std::string& key, int64_
     ++counts_.misses;
     Enqueue(key, &entry, compute);
   }
-  done_cv_.wait_until(lock, until, [&] {
-    auto it = entries_.find(key);
-    return it == entries_.end() || it->second.list != nullptr || !it->second.computing;
-  });
+  WaitForList(key, until);
   auto it = entries_.find(key);
   return it == entries_.end() ? nullptr : it->second.list;
 }
 
+void PopularLists::WaitForList(const std::string& key, Clock::time_point until) {
+  for (auto now = Clock::now(); now < until; now = Clock::now()) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.list != nullptr || !it->second.computing) return;
+    done_cv_.WaitFor(&mu_, until - now);
+  }
+}
+
 void PopularLists::Forget(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   uint64_t generation = it->second.generation + 1;
@@ -58,26 +63,28 @@ void PopularLists::Forget(const std::string& key) {
 }
 
 void PopularLists::Prefetch(const std::string& key, const Compute& compute) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Entry& entry = entries_[key];
   if (entry.list == nullptr && !entry.computing) Enqueue(key, &entry, compute);
 }
 
 PopularLists::Counts PopularLists::counts() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return counts_;
 }
 
 void PopularLists::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-    if (stopping_) return;
-    Job job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lock.unlock();
+    Job job;
+    {
+      MutexLock lock(&mu_);
+      while (!stopping_ && jobs_.empty()) work_cv_.Wait(&mu_);
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
     Result<ItemList> list = job.compute();
-    lock.lock();
+    MutexLock lock(&mu_);
     auto it = entries_.find(job.key);
     if (it == entries_.end() || it->second.generation != job.generation) continue;
     it->second.computing = false;
@@ -87,7 +94,7 @@ void PopularLists::Loop() {
     } else {
       ++counts_.failures;
     }
-    done_cv_.notify_all();
+    done_cv_.NotifyAll();
   }
 }
 
@@ -97,7 +104,7 @@ void LastServed::Put(const std::string& surface, const std::string& user, const 
   std::vector<std::pair<std::string, std::string>> ids;
   ids.reserve(items.size());
   for (const Item& item : items) ids.emplace_back(item.id, item.type);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
     lru_.erase(it->second.lru);
@@ -112,7 +119,7 @@ void LastServed::Put(const std::string& surface, const std::string& user, const 
 }
 
 ItemList LastServed::Get(const std::string& surface, const std::string& user) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ItemList out;
   auto it = entries_.find(surface + '\0' + user);
   if (it == entries_.end()) return out;
@@ -127,7 +134,7 @@ ItemList LastServed::Get(const std::string& surface, const std::string& user) co
 }
 
 void LastServed::ForgetSurface(const std::string& surface) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::string prefix = surface + '\0';
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (it->compare(0, prefix.size(), prefix) == 0) {

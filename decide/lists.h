@@ -5,20 +5,19 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "decide/rules.h"
+#include "storage/mutex.h"
 #include "storage/status.h"
 
 namespace pathwise::decide {
@@ -53,21 +52,23 @@ class PopularLists {
     bool computing = false;
     uint64_t generation = 0;  // bumped by Forget: a computation of an older one is dropped
   };
-  void Enqueue(const std::string& key, Entry* entry, const Compute& compute);  // mu_ held
+  void Enqueue(const std::string& key, Entry* entry, const Compute& compute) PW_REQUIRES(mu_);
   void Loop();
+  // Waits until key's computation ends or until passes.
+  void WaitForList(const std::string& key, Clock::time_point until) PW_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::condition_variable done_cv_;  // a computation finished
-  std::condition_variable work_cv_;  // work queued or stopping
-  std::map<std::string, Entry> entries_;  // guarded by mu_
+  mutable Mutex mu_;
+  CondVar done_cv_;  // a computation finished
+  CondVar work_cv_;  // work queued or stopping
+  std::map<std::string, Entry> entries_ PW_GUARDED_BY(mu_);
   struct Job {
     std::string key;
-    uint64_t generation;
+    uint64_t generation = 0;
     Compute compute;
   };
-  std::deque<Job> jobs_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  Counts counts_;          // guarded by mu_
+  std::deque<Job> jobs_ PW_GUARDED_BY(mu_);
+  bool stopping_ PW_GUARDED_BY(mu_) = false;
+  Counts counts_ PW_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
@@ -87,9 +88,9 @@ class LastServed {
     std::list<Key>::iterator lru;
   };
   const size_t capacity_;
-  mutable std::mutex mu_;
-  std::list<Key> lru_;                        // most recent first; guarded by mu_
-  std::unordered_map<Key, Entry> entries_;    // guarded by mu_
+  mutable Mutex mu_;
+  std::list<Key> lru_ PW_GUARDED_BY(mu_);  // most recent first
+  std::unordered_map<Key, Entry> entries_ PW_GUARDED_BY(mu_);
 };
 
 }  // namespace pathwise::decide

@@ -70,7 +70,7 @@ Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::str
     return stored.status();
   }
   {
-    std::lock_guard<std::mutex> lock(surfaces_mu);
+    MutexLock lock(&surfaces_mu);
     auto it = surfaces.find(name);
     if (it != surfaces.end() && it->second.first == *stored) return it->second.second;
   }
@@ -79,7 +79,7 @@ Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::str
   PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, definition));
   PW_RETURN_IF_ERROR(CheckRules(db, &s));
   auto shared = std::make_shared<const Surface>(std::move(s));
-  std::lock_guard<std::mutex> lock(surfaces_mu);
+  MutexLock lock(&surfaces_mu);
   surfaces[name] = {*stored, shared};
   return shared;
 }

@@ -8,17 +8,17 @@ WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued)
 
 WorkerPool::~WorkerPool() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& t : threads_) t.join();
 }
 
 bool WorkerPool::TrySubmit(std::function<void()> work, std::function<void()> done,
                            std::chrono::steady_clock::time_point start_by) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return false;
     size_t idle = threads_.size() - busy_;
     if (queue_.size() >= idle) {  // no thread will take it at once
@@ -33,41 +33,41 @@ bool WorkerPool::TrySubmit(std::function<void()> work, std::function<void()> don
     }
     queue_.push_back({std::move(work), std::move(done)});
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
   return true;
 }
 
 size_t WorkerPool::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
 size_t WorkerPool::busy() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return busy_;
 }
 
 void WorkerPool::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping and drained
-    auto task = std::move(queue_.front());
-    queue_.pop_front();
-    ++busy_;
-    lock.unlock();
+    Task task;
+    {
+      MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
+      if (queue_.empty()) return;  // stopping and drained
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+    }
     auto start = std::chrono::steady_clock::now();
     task.work();
     double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
                     .count();
-    lock.lock();
-    --busy_;
-    mean_task_us_ = mean_task_us_ == 0 ? us : 0.9 * mean_task_us_ + 0.1 * us;
-    if (task.done) {
-      lock.unlock();
-      task.done();
-      lock.lock();
+    {
+      MutexLock lock(&mu_);
+      --busy_;
+      mean_task_us_ = mean_task_us_ == 0 ? us : 0.9 * mean_task_us_ + 0.1 * us;
     }
+    if (task.done) task.done();
   }
 }
 

@@ -3,14 +3,14 @@
 // to completion on its worker (its query has a deadline of its own) and its result is dropped.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "storage/mutex.h"
 
 namespace pathwise::decide {
 
@@ -32,15 +32,15 @@ class WorkerPool {
  private:
   void Loop();
   const size_t max_queued_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   struct Task {
     std::function<void()> work, done;
   };
-  std::deque<Task> queue_;  // guarded by mu_
-  size_t busy_ = 0;                          // guarded by mu_
-  double mean_task_us_ = 0;                  // moving average of task times; guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  std::deque<Task> queue_ PW_GUARDED_BY(mu_);
+  size_t busy_ PW_GUARDED_BY(mu_) = 0;
+  double mean_task_us_ PW_GUARDED_BY(mu_) = 0;  // moving average of task times
+  bool stopping_ PW_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 
@@ -50,22 +50,25 @@ class Promise {
  public:
   void Set(T value) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       value_ = std::make_unique<T>(std::move(value));
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
   // The value if it was set before `until`, else nullptr.
   std::unique_ptr<T> WaitUntil(std::chrono::steady_clock::time_point until) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_until(lock, until, [&] { return value_ != nullptr; });
+    MutexLock lock(&mu_);
+    for (auto now = std::chrono::steady_clock::now(); value_ == nullptr && now < until;
+         now = std::chrono::steady_clock::now()) {
+      cv_.WaitFor(&mu_, until - now);
+    }
     return std::move(value_);
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::unique_ptr<T> value_;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::unique_ptr<T> value_ PW_GUARDED_BY(mu_);
 };
 
 }  // namespace pathwise::decide

@@ -32,7 +32,7 @@ Reply AssetReply(const EmbeddedAsset& asset) {
 }
 
 nlohmann::json JobJson(LoadJob& job) {
-  std::lock_guard<std::mutex> lock(job.mu);
+  MutexLock lock(&job.mu);
   const size_t bytes = job.bytes.load();
   const double seconds = job.seconds.load();
   nlohmann::json out = {{"id", job.id},
@@ -97,7 +97,7 @@ void Server::Impl::AddAdminRoutes() {
     if (ec) return ErrorReply(Status::IOError("cannot create " + tmp_dir.string()));
     auto job = std::make_unique<LoadJob>();
     {
-      std::lock_guard<std::mutex> lock(jobs_mu);
+      MutexLock lock(&jobs_mu);
       job->id = "load-" + std::to_string(next_job++) + "-" + UtcStamp();
     }
     job->body_path = (tmp_dir / (job->id + ".ndjson")).string();
@@ -115,7 +115,7 @@ void Server::Impl::AddAdminRoutes() {
     LoadJob* raw = job.get();
     std::string id = job->id;
     {
-      std::lock_guard<std::mutex> lock(jobs_mu);
+      MutexLock lock(&jobs_mu);
       jobs.emplace(id, std::move(job));
     }
     raw->thread = std::thread([this, raw] {
@@ -134,7 +134,7 @@ void Server::Impl::AddAdminRoutes() {
       in.close();
       std::error_code remove_ec;
       fs::remove(raw->body_path, remove_ec);
-      std::lock_guard<std::mutex> lock(raw->mu);
+      MutexLock lock(&raw->mu);
       if (report.ok()) {
         raw->state = report->cancelled ? "cancelled" : "done";
         raw->report = report->ToJson();
@@ -174,7 +174,7 @@ void Server::Impl::AddAdminRoutes() {
   // Load jobs (in memory) and model jobs (stored records, docs/jobs.md).
   Route("GET", "/v1/admin/jobs/([^/]+)", Role::kAdmin, [this](const httplib::Request& req) {
     {
-      std::lock_guard<std::mutex> lock(jobs_mu);
+      MutexLock lock(&jobs_mu);
       auto it = jobs.find(req.matches[1]);
       if (it != jobs.end()) return JsonReply(200, JobJson(*it->second));
     }
@@ -185,7 +185,7 @@ void Server::Impl::AddAdminRoutes() {
   });
 
   Route("POST", "/v1/admin/jobs/([^/]+)/cancel", Role::kAdmin, [this](const httplib::Request& req) {
-    std::lock_guard<std::mutex> lock(jobs_mu);
+    MutexLock lock(&jobs_mu);
     auto it = jobs.find(req.matches[1]);
     if (it == jobs.end()) {
       return ErrorReply(Status::NotFound("no load job '" + req.matches[1].str() +
@@ -193,7 +193,7 @@ void Server::Impl::AddAdminRoutes() {
     }
     LoadJob& job = *it->second;
     {
-      std::lock_guard<std::mutex> job_lock(job.mu);
+      MutexLock job_lock(&job.mu);
       if (job.state != "running") {
         return ErrorReply(Status::AlreadyExists("job '" + job.id + "' is " + job.state +
                                                 "; only a running job can be cancelled"));

@@ -57,7 +57,7 @@ void Metrics::Histogram::Render(const std::string& name, const std::string& labe
 }
 
 void Metrics::RecordRequest(const std::string& endpoint, int status, double seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++requests_[{endpoint, status}];
   request_latency_[endpoint].Observe(seconds);
 }
@@ -66,7 +66,7 @@ void Metrics::RecordQueryStats(const nlohmann::json& stats) {
   // The engine reports stage times as "<stage>_us" keys (parse_us, bind_us, plan_us, exec_us,
   // and for RECOMMEND sources_us, filter_us, score_us, diversify_us, explain_us).
   if (!stats.is_object()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [key, value] : stats.items()) {
     if (value.is_number() && key.size() > 3 && key.ends_with("_us")) {
       stage_latency_[key.substr(0, key.size() - 3)].Observe(value.get<double>() / 1e6);
@@ -75,27 +75,27 @@ void Metrics::RecordQueryStats(const nlohmann::json& stats) {
 }
 
 void Metrics::RecordEvents(size_t applied, size_t duplicates, size_t rejected) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   events_applied_ += applied;
   events_duplicates_ += duplicates;
   events_rejected_ += rejected;
 }
 
 void Metrics::RecordOutcomes(size_t attributed, size_t unattributed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   outcomes_attributed_ += attributed;
   outcomes_unattributed_ += unattributed;
 }
 
 void Metrics::RecordConnectionClosed(const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++connections_closed_[reason];
 }
 
 std::string Metrics::Render(const nlohmann::json& db_stats) const {
   std::string out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     out += "# HELP pathwise_http_requests_total HTTP requests by endpoint and status.\n";
     out += "# TYPE pathwise_http_requests_total counter\n";
     for (const auto& [key, count] : requests_) {

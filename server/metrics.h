@@ -5,11 +5,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "storage/mutex.h"
 
 namespace pathwise::server {
 
@@ -44,17 +45,17 @@ class Metrics {
     void Render(const std::string& name, const std::string& labels, std::string* out) const;
   };
 
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;
-  std::map<std::string, Histogram> request_latency_;
-  std::map<std::string, Histogram> stage_latency_;
-  uint64_t events_applied_ = 0;
-  uint64_t events_duplicates_ = 0;
-  uint64_t events_rejected_ = 0;
-  uint64_t outcomes_attributed_ = 0;
-  uint64_t outcomes_unattributed_ = 0;
+  mutable Mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_ PW_GUARDED_BY(mu_);
+  std::map<std::string, Histogram> request_latency_ PW_GUARDED_BY(mu_);
+  std::map<std::string, Histogram> stage_latency_ PW_GUARDED_BY(mu_);
+  uint64_t events_applied_ PW_GUARDED_BY(mu_) = 0;
+  uint64_t events_duplicates_ PW_GUARDED_BY(mu_) = 0;
+  uint64_t events_rejected_ PW_GUARDED_BY(mu_) = 0;
+  uint64_t outcomes_attributed_ PW_GUARDED_BY(mu_) = 0;
+  uint64_t outcomes_unattributed_ PW_GUARDED_BY(mu_) = 0;
   // Every reason present from the start, so the series exist at 0.
-  std::map<std::string, uint64_t> connections_closed_ = {{"body_timeout", 0},
+  std::map<std::string, uint64_t> connections_closed_ PW_GUARDED_BY(mu_) = {{"body_timeout", 0},
                                                           {"header_timeout", 0},
                                                           {"per_client_cap", 0},
                                                           {"tls_handshake_failed", 0}};

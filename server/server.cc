@@ -309,7 +309,11 @@ Status Server::Start() {
     return Status::IOError("cannot set the listen backlog of " + o.host);
   }
   s.started.store(true);
-  s.stats = std::make_shared<const nlohmann::json>(s.db->Stats());
+  {
+    auto first = std::make_shared<const nlohmann::json>(s.db->Stats());
+    MutexLock lock(&s.stats_mu);
+    s.stats = std::move(first);
+  }
   s.stats_thread = std::thread([&s] { s.RefreshStatsLoop(); });
   auto listen_ended = std::make_shared<std::atomic<bool>>(false);
   s.listen_thread = std::thread([&http, listen_ended] {
@@ -339,25 +343,35 @@ void Server::Stop() {
   s.stopping.store(true);
   s.http->stop();  // stops accepting; the worker pool drains in-flight requests
   if (s.listen_thread.joinable()) s.listen_thread.join();
-  s.stats_cv.notify_all();
+  {
+    // Taken between setting stopping and the notification: the refresher is either before its
+    // check of stopping or waiting, never in between, so it cannot miss the wake-up.
+    MutexLock lock(&s.stats_mu);
+  }
+  s.stats_cv.NotifyAll();
   if (s.stats_thread.joinable()) s.stats_thread.join();
   s.JoinJobs();
 }
 
 std::shared_ptr<const nlohmann::json> Server::Impl::CachedStats() {
-  std::lock_guard<std::mutex> lock(stats_mu);
+  MutexLock lock(&stats_mu);
   return stats;
 }
 
 void Server::Impl::RefreshStatsLoop() {
-  std::unique_lock<std::mutex> lock(stats_mu);
+  const auto period = std::chrono::seconds(options.stats_refresh_seconds);
   while (!stopping.load()) {
-    stats_cv.wait_for(lock, std::chrono::seconds(options.stats_refresh_seconds),
-                      [this] { return stopping.load(); });
+    {
+      MutexLock lock(&stats_mu);
+      const auto until = std::chrono::steady_clock::now() + period;
+      for (auto now = std::chrono::steady_clock::now(); !stopping.load() && now < until;
+           now = std::chrono::steady_clock::now()) {
+        stats_cv.WaitFor(&stats_mu, until - now);
+      }
+    }
     if (stopping.load()) break;
-    lock.unlock();
     auto fresh = std::make_shared<const nlohmann::json>(db->Stats());
-    lock.lock();
+    MutexLock lock(&stats_mu);
     stats = std::move(fresh);
   }
 }
@@ -382,7 +396,7 @@ void Server::Wait(bool install_signal_handlers) {
 void Server::Impl::JoinJobs() {
   std::vector<LoadJob*> to_join;
   {
-    std::lock_guard<std::mutex> lock(jobs_mu);
+    MutexLock lock(&jobs_mu);
     for (auto& [id, job] : jobs) to_join.push_back(job.get());
   }
   // A bulk load cannot be interrupted halfway safely; it finishes (its good lines are kept).

@@ -3,12 +3,10 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +20,7 @@
 #include "server/connection_loop.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "storage/mutex.h"
 
 namespace pathwise::jobs {
 class JobRunner;
@@ -66,10 +65,10 @@ struct LoadJob {
   std::atomic<double> seconds{0};
   std::atomic<bool> finishing{false};  // the load is flushing and saving snapshots
   std::atomic<bool> cancel{false};     // POST /v1/admin/jobs/{id}/cancel
-  std::mutex mu;
-  std::string state = "running";  // running | done | cancelled | failed  (guarded by mu)
-  nlohmann::json report;          // LoadReport::ToJson when done (guarded by mu)
-  std::string error;              // when failed (guarded by mu)
+  Mutex mu;
+  std::string state PW_GUARDED_BY(mu) = "running";  // running | done | cancelled | failed
+  nlohmann::json report PW_GUARDED_BY(mu);          // LoadReport::ToJson when done
+  std::string error PW_GUARDED_BY(mu);              // when failed
   std::thread thread;
 };
 
@@ -88,16 +87,16 @@ struct Server::Impl {
   std::unique_ptr<decide::Decider> decider;  // created by Start
 
   // Database::Stats() as of the last refresh (see ServerOptions::stats_refresh_seconds).
-  std::mutex stats_mu;
-  std::condition_variable stats_cv;  // wakes the refresher early on Stop
-  std::shared_ptr<const nlohmann::json> stats;  // guarded by stats_mu
+  Mutex stats_mu;
+  CondVar stats_cv;  // wakes the refresher early on Stop
+  std::shared_ptr<const nlohmann::json> stats PW_GUARDED_BY(stats_mu);
   std::thread stats_thread;
   std::shared_ptr<const nlohmann::json> CachedStats();
   void RefreshStatsLoop();
 
-  std::mutex jobs_mu;
-  std::map<std::string, std::unique_ptr<LoadJob>> jobs;  // guarded by jobs_mu
-  uint64_t next_job = 1;                                 // guarded by jobs_mu
+  Mutex jobs_mu;
+  std::map<std::string, std::unique_ptr<LoadJob>> jobs PW_GUARDED_BY(jobs_mu);
+  uint64_t next_job PW_GUARDED_BY(jobs_mu) = 1;
   // Model jobs (POST /v1/admin/jobs, docs/jobs.md); JoinJobs waits for a running one and
   // destroys it. Complete type in the server's .cc files only.
   std::unique_ptr<jobs::JobRunner> model_jobs;
