@@ -42,7 +42,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   } else if (stored.status().code() != Status::Code::kNotFound) {
     return stored.status();
   }
-  impl.schema = schema;
+  impl.SetSchema(schema);
   PW_ASSIGN_OR_RETURN(impl.graph, graph::Graph::Load(*impl.store, *schema));
   PW_ASSIGN_OR_RETURN(impl.vectors, vector::VectorSet::Open(*impl.store, *schema, HnswPath(dir)));
   impl.engine = std::make_unique<query::Engine>(options.query_engine);
@@ -55,38 +55,42 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   return db;
 }
 
+bool Database::Impl::WaitForStop(std::chrono::steady_clock::duration period) {
+  MutexLock lock(&checkpoint_mu);
+  const auto until = std::chrono::steady_clock::now() + period;
+  for (auto now = std::chrono::steady_clock::now(); !stop_checkpoints && now < until;
+       now = std::chrono::steady_clock::now()) {
+    checkpoint_cv.WaitFor(&checkpoint_mu, until - now);
+  }
+  return stop_checkpoints;
+}
+
 void Database::Impl::ExpiryLoop(Database* db) {
   const auto retention = std::chrono::hours(24) * options.impression_retention_days;
-  std::unique_lock<std::mutex> lock(checkpoint_mu);
   do {
-    lock.unlock();
     auto cutoff = std::chrono::system_clock::now() - retention;
     Status s = db->ExpireImpressions(
         std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
     if (!s.ok()) std::fprintf(stderr, "pathwise: impression expiry failed: %s\n", s.ToString().c_str());
-    lock.lock();
-  } while (!checkpoint_cv.wait_for(lock, std::chrono::hours(1), [this] { return stop_checkpoints; }));
+  } while (!WaitForStop(std::chrono::hours(1)));
 }
 
 void Database::Impl::CheckpointLoop() {
   const auto interval = std::chrono::seconds(options.checkpoint_interval_seconds);
-  std::unique_lock<std::mutex> lock(checkpoint_mu);
-  while (!checkpoint_cv.wait_for(lock, interval, [this] { return stop_checkpoints; })) {
-    lock.unlock();
+  while (!WaitForStop(interval)) {
     Status s = RunExclusive([this] { return vectors->SaveSnapshots(store.get()); });
     if (!s.ok())
       std::fprintf(stderr, "pathwise: periodic checkpoint failed: %s\n", s.ToString().c_str());
-    lock.lock();
   }
 }
 
 Database::~Database() {
   if (!impl_ || !impl_->store) return;
   {
-    std::lock_guard<std::mutex> lock(impl_->checkpoint_mu);
+    MutexLock lock(&impl_->checkpoint_mu);
     impl_->stop_checkpoints = true;
   }
-  impl_->checkpoint_cv.notify_all();
+  impl_->checkpoint_cv.NotifyAll();
   if (impl_->checkpointer.joinable()) impl_->checkpointer.join();
   if (impl_->expirer.joinable()) impl_->expirer.join();
   // Waits behind every queued writer, then snapshots and flushes as the last writer.
@@ -94,7 +98,7 @@ Database::~Database() {
       [this] {
         bool healthy;
         {
-          std::lock_guard<std::mutex> lock(impl_->mu);
+          MutexLock lock(&impl_->mu);
           healthy = impl_->failed.ok();
         }
         // In the failed state memory may be ahead of the store: never snapshot it.
@@ -125,8 +129,7 @@ Status Database::Impl::MergeSchemaLocked(std::string_view json) {
   for (size_t i = old->spaces().size(); i < next->spaces().size(); ++i) {
     PW_RETURN_IF_ERROR(vectors->AddSpace(next->spaces()[i]));
   }
-  std::lock_guard<std::mutex> lock(schema_mu);
-  schema = std::move(next);
+  SetSchema(std::move(next));
   return Status::OK();
 }
 
@@ -216,7 +219,7 @@ Status Database::Checkpoint() {
 }
 
 Status Database::Health() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return impl_->failed;
 }
 

@@ -3,12 +3,10 @@
 // (NDJSON bulk load, with load_pipeline.h). Staging and applying writes is in staged_write.h.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -21,6 +19,7 @@
 #include "db/database.h"
 #include "db/staged_write.h"
 #include "query/query.h"
+#include "storage/mutex.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
 
@@ -39,12 +38,13 @@ struct Database::Impl {
     std::vector<WriteOutcome>* outcomes = nullptr;
     bool sync = true;
     int64_t max_queue_wait_ms = 0;  // WriteOptions::max_queue_wait_ms
-    bool taken = false;             // a leader put it into its group (it can no longer withdraw)
     std::function<Status()> exclusive;
     bool run_when_failed = false;  // exclusive tasks only: run even after a storage fault
-    Status status;                 // of the group commit (or of the exclusive task)
+    // Guarded by Impl::mu (the analysis cannot name another object's mutex here):
+    bool taken = false;  // a leader put it into its group (it can no longer withdraw)
+    Status status;       // of the group commit (or of the exclusive task)
     bool done = false;
-    std::condition_variable cv;
+    CondVar cv;  // signalled when done or when it reaches the front
   };
 
   DatabaseOptions options;
@@ -54,22 +54,23 @@ struct Database::Impl {
   std::unique_ptr<vector::VectorSet> vectors;
   std::unique_ptr<query::Engine> engine;
 
-  mutable std::mutex schema_mu;
-  std::shared_ptr<const Schema> schema;  // GUARDED_BY(schema_mu); replaced copy-on-write
+  mutable Mutex schema_mu;
+  std::shared_ptr<const Schema> schema PW_GUARDED_BY(schema_mu);  // replaced copy-on-write
 
-  std::mutex mu;                // guards the fields below
-  std::deque<Writer*> writers;  // front is the leader
+  mutable Mutex mu;
+  std::deque<Writer*> writers PW_GUARDED_BY(mu);  // front is the leader
   // Set by a real storage fault (a durable write failed, or memory could not take a durable
   // write): later writes are refused with it until the database is reopened. Bad input never
   // sets it.
-  Status failed;
-  bool closing = false;
+  Status failed PW_GUARDED_BY(mu);
 
   // The periodic checkpoint (DatabaseOptions::checkpoint_interval_seconds).
   std::thread checkpointer;
-  std::mutex checkpoint_mu;
-  std::condition_variable checkpoint_cv;
-  bool stop_checkpoints = false;  // guarded by checkpoint_mu; also stops the expirer
+  Mutex checkpoint_mu;
+  CondVar checkpoint_cv;
+  bool stop_checkpoints PW_GUARDED_BY(checkpoint_mu) = false;  // also stops the expirer
+  // Waits up to `period` for stop_checkpoints; true when it was set.
+  bool WaitForStop(std::chrono::steady_clock::duration period) PW_EXCLUDES(checkpoint_mu);
   void CheckpointLoop();
   // Impression retention (DatabaseOptions::impression_retention_days): expires at start, then
   // hourly, until stop_checkpoints.
@@ -77,12 +78,23 @@ struct Database::Impl {
   void ExpiryLoop(Database* db);
 
   std::shared_ptr<const Schema> CurrentSchema() const {
-    std::lock_guard<std::mutex> lock(schema_mu);
+    MutexLock lock(&schema_mu);
     return schema;
+  }
+  void SetSchema(std::shared_ptr<const Schema> next) {
+    MutexLock lock(&schema_mu);
+    schema = std::move(next);
   }
 
   // Queues w and returns once it was applied by some leader (possibly itself).
-  Status RunWriter(Writer* w);
+  Status RunWriter(Writer* w) PW_EXCLUDES(mu);
+  // Queues w and waits until it is done, at the front, or (max_queue_wait_ms) withdrawn.
+  Status WaitForTurn(Writer* w) PW_REQUIRES(mu);
+  // The leader w takes the WriteSet writers queued from the front into its group.
+  std::vector<Writer*> TakeGroup(bool* sync) PW_REQUIRES(mu);
+  // Pops the group (or the exclusive writer) off the queue, wakes its members and the next.
+  void FinishGroup(const std::vector<Writer*>& group, Writer* leader, const Status& status)
+      PW_REQUIRES(mu);
   // Runs fn while holding the writer role (no other write runs concurrently). In the failed
   // state fn is skipped and the sticky error returned, unless run_when_failed.
   Status RunExclusive(std::function<Status()> fn, bool run_when_failed = false);

@@ -37,7 +37,7 @@ StagingView Database::Impl::View(const Schema& current) const {
 }
 
 void Database::Impl::Fail(const Status& fault) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   if (failed.ok()) failed = fault;
 }
 
@@ -59,52 +59,72 @@ Status Database::Impl::CommitGroup(const std::vector<Writer*>& group, bool sync)
   return ApplyToMemory(staged, graph.get(), vectors.get());
 }
 
-Status Database::Impl::RunWriter(Writer* w) {
-  std::unique_lock<std::mutex> lock(mu);
+Status Database::Impl::WaitForTurn(Writer* w) {
   if (!failed.ok() && !w->run_when_failed) return failed;
   writers.push_back(w);
   if (w->max_queue_wait_ms > 0) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(w->max_queue_wait_ms);
-    while (!w->done && !w->taken && w != writers.front()) {
-      if (w->cv.wait_until(lock, until) == std::cv_status::timeout && !w->done && !w->taken &&
-          w != writers.front()) {
+    for (auto now = std::chrono::steady_clock::now(); !w->done && !w->taken && w != writers.front();
+         now = std::chrono::steady_clock::now()) {
+      if (now >= until) {
         writers.erase(std::find(writers.begin(), writers.end(), w));
         return Status::DeadlineExceeded("the writer was busy for more than " +
                                         std::to_string(w->max_queue_wait_ms) + " ms");
       }
+      w->cv.WaitFor(&mu, until - now);
     }
   }
-  while (!w->done && w != writers.front()) w->cv.wait(lock);
-  if (w->done) return w->status;
+  while (!w->done && w != writers.front()) w->cv.Wait(&mu);
+  return Status::OK();
+}
 
-  if (w->exclusive) {
-    Status s = failed;
-    lock.unlock();
-    if (s.ok() || w->run_when_failed) s = w->exclusive();
-    lock.lock();
-    writers.pop_front();
-    if (!writers.empty()) writers.front()->cv.notify_one();
-    return s;
-  }
-
-  // Leader of a group of WriteSet writers.
+std::vector<Database::Impl::Writer*> Database::Impl::TakeGroup(bool* sync) {
   std::vector<Writer*> group;
   size_t set_count = 0;
-  bool sync = false;
+  *sync = false;
   for (Writer* x : writers) {
     if (x->exclusive) break;
     if (!group.empty() && set_count + x->sets->size() > kMaxGroupSets) break;
     group.push_back(x);
     x->taken = true;
     set_count += x->sets->size();
-    sync |= x->sync;
+    *sync |= x->sync;
   }
+  return group;
+}
+
+void Database::Impl::FinishGroup(const std::vector<Writer*>& group, Writer* leader,
+                                 const Status& status) {
+  for (Writer* x : group) {
+    writers.pop_front();
+    x->status = status;
+    x->done = true;
+    if (x != leader) x->cv.NotifyOne();
+  }
+  if (!writers.empty()) writers.front()->cv.NotifyOne();
+}
+
+Status Database::Impl::RunWriter(Writer* w) {
+  MutexLock lock(&mu);
+  PW_RETURN_IF_ERROR(WaitForTurn(w));
+  if (w->done) return w->status;
+
+  if (w->exclusive) {
+    Status s = failed;
+    mu.Unlock();
+    if (s.ok() || w->run_when_failed) s = w->exclusive();
+    mu.Lock();
+    FinishGroup({w}, w, s);
+    return s;
+  }
+
+  // Leader of a group of WriteSet writers.
+  bool sync = false;
+  std::vector<Writer*> group = TakeGroup(&sync);
   Status status = failed;
-  lock.unlock();
-
+  mu.Unlock();
   if (status.ok()) status = CommitGroup(group, sync);
-
-  lock.lock();
+  mu.Lock();
   if (!status.ok()) {
     if (failed.ok()) failed = status;
     for (Writer* x : group) {
@@ -116,13 +136,7 @@ Status Database::Impl::RunWriter(Writer* w) {
       }
     }
   }
-  for (Writer* x : group) {
-    writers.pop_front();
-    x->status = status;
-    x->done = true;
-    if (x != w) x->cv.notify_one();
-  }
-  if (!writers.empty()) writers.front()->cv.notify_one();
+  FinishGroup(group, w, status);
   return status;
 }
 

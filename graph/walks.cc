@@ -152,7 +152,7 @@ struct CandidateTally {
   NodeId node;
   double sqrt_sum = 0;
   uint32_t visits = 0;
-  PathTally paths;
+  PathTally paths{};
 };
 
 // Candidates in first-visit order, found through a NodeIndexMap (no allocation per node).
