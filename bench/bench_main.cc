@@ -42,8 +42,9 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       loop), then an open loop at twice that rate from C pacing threads (default 160).
 
   explain  [--items N] [--data DIR] [--runs R] [--max-price P] [--json FILE]
-      The recommend query with and without EXPLAIN, alternating, in the same run; why-not for a
-      bought item (removed) and a random item (usually never a candidate).
+      The recommend query with and without EXPLAIN, alternating, in the same run (wall-clock and
+      thread CPU time); why-not for a bought item (removed) and a random item (usually never a
+      candidate).
 
   load     [--items N] [--data DIR] [--load-items M] [--seconds S] [--exclusive] [--json FILE]
       A catalog load beside serving, on a copy of the bench database: the recommend query and

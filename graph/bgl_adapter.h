@@ -7,15 +7,17 @@
 // iterator); BGL's BFS/Dijkstra hold one out_edges range at a time, which this relies on.
 //
 // It deliberately does not model VertexListGraph: BGL then sizes its internal per-vertex maps
-// lazily from the index map, and GraphView's index map hands out dense per-query indices on
-// first touch, so a query costs O(vertices touched), never O(all vertices).
+// lazily from the index map, and the search's index map (graph/best_path.cc) hands out dense
+// per-query indices on first touch, so a query costs O(vertices touched), never O(all vertices).
 #pragma once
 
 #include <boost/graph/graph_traits.hpp>
+#include <algorithm>
 #include <boost/graph/properties.hpp>
 #include <boost/property_map/property_map.hpp>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 #include <utility>
@@ -54,8 +56,12 @@ class GraphView {
   // Replaces the scratch buffer with u's incident edges (both directions, allowed types): with a
   // per-list cap, only the strongest `cap` of each list (rank order), so a hub costs O(cap).
   std::pair<const EdgeDesc*, const EdgeDesc*> Materialise(NodeId u) const {
+    return MaterialiseAs(u, expand_ == nullptr ? Expand::kAll : expand_(expand_ctx_, u));
+  }
+  // Materialise with the given mode, whatever the expand function says. kAll returns a superset
+  // of what any mode returns.
+  std::pair<const EdgeDesc*, const EdgeDesc*> MaterialiseAs(NodeId u, Expand mode) const {
     scratch_.clear();
-    Expand mode = expand_ == nullptr ? Expand::kAll : expand_(expand_ctx_, u);
     if (u < impl_->id_bound.load(std::memory_order_acquire) && mode != Expand::kNone) {
       std::shared_lock lock(impl_->Stripe(u));
       for (const AdjList& l : impl_->Slot(u).lists) {
@@ -73,9 +79,9 @@ class GraphView {
         }
         // kOnlyTo, or what the cap left out: an edge straight to a target is always seen.
         const size_t kept_end = scratch_.size();
-        for (NodeId to : only_to_) {
-          int64_t pos = l.Find(to);
-          if (pos < 0) continue;
+        FindTargets(l);
+        for (const auto& [t, pos] : found_) {
+          const NodeId to = only_to_[t];
           bool kept = false;
           for (size_t i = first; i < kept_end && !kept; ++i) kept = scratch_[i].to == to;
           if (kept) continue;
@@ -92,11 +98,59 @@ class GraphView {
     expand_ = fn;
     expand_ctx_ = ctx;
     only_to_ = std::move(only_to);
+    only_to_filter_ = 0;
+    for (NodeId t : only_to_) only_to_filter_ |= FilterBit(t);
   }
   // At most cap edges per (node, edge type, direction) list; 0: all.
   void SetListCap(size_t cap) { cap_ = cap; }
+  size_t list_cap() const { return cap_; }
+
+  // Whether some allowed list of u (every entry, no cap) holds a node `is_wanted` accepts;
+  // nullopt when that would take more than `max_entries` entries to tell.
+  template <typename Pred>
+  std::optional<bool> AnyNeighbor(NodeId u, Pred is_wanted, size_t max_entries) const {
+    if (u >= impl_->id_bound.load(std::memory_order_acquire)) return false;
+    std::shared_lock lock(impl_->Stripe(u));
+    size_t seen = 0;
+    for (const AdjList& l : impl_->Slot(u).lists) {
+      if (!Allowed(l.type)) continue;
+      if ((seen += l.items.size()) > max_entries) return std::nullopt;
+      for (const Neighbor& n : l.items) {
+        if (is_wanted(n.node)) return true;
+      }
+    }
+    return false;
+  }
 
  private:
+  static uint64_t FilterBit(NodeId n) { return uint64_t{1} << ((n * 0x9E3779B97F4A7C15ull) >> 58); }
+
+  // found_ = the entries of l that lead to only_to_ nodes, as (index in only_to_, position in
+  // l.items), in only_to_'s order (the order edges are handed to the search, so ties break as
+  // they always did). A list with a hash index is probed per target; a smaller one is scanned
+  // once, a 64-bit filter of the targets rejecting most entries with one test.
+  void FindTargets(const AdjList& l) const {
+    found_.clear();
+    if (only_to_.empty()) return;
+    if (l.index || only_to_.size() == 1) {
+      for (size_t t = 0; t < only_to_.size(); ++t) {
+        int64_t pos = l.Find(only_to_[t]);
+        if (pos >= 0) found_.emplace_back(static_cast<uint32_t>(t), static_cast<uint32_t>(pos));
+      }
+      return;
+    }
+    for (size_t pos = 0; pos < l.items.size(); ++pos) {
+      const NodeId node = l.items[pos].node;
+      if ((only_to_filter_ & FilterBit(node)) == 0) continue;
+      for (size_t t = 0; t < only_to_.size(); ++t) {
+        if (only_to_[t] != node) continue;
+        found_.emplace_back(static_cast<uint32_t>(t), static_cast<uint32_t>(pos));
+        break;  // a list holds a node once; only_to_ holds it once
+      }
+    }
+    std::sort(found_.begin(), found_.end());
+  }
+
   bool Allowed(TypeId t) const {
     if (edge_types_.empty()) return true;
     for (TypeId a : edge_types_) {
@@ -109,8 +163,10 @@ class GraphView {
   ExpandFn expand_ = nullptr;
   const void* expand_ctx_ = nullptr;
   std::vector<NodeId> only_to_;
+  uint64_t only_to_filter_ = 0;  // FilterBit of every only_to_ node
   size_t cap_ = 0;
   mutable std::vector<EdgeDesc> scratch_;
+  mutable std::vector<std::pair<uint32_t, uint32_t>> found_;  // FindTargets' answer
 };
 
 inline std::pair<const EdgeDesc*, const EdgeDesc*> out_edges(NodeId u, const GraphView& g) {
@@ -123,39 +179,9 @@ inline size_t out_degree(NodeId u, const GraphView& g) {
 inline NodeId source(const EdgeDesc& e, const GraphView&) { return e.from; }
 inline NodeId target(const EdgeDesc& e, const GraphView&) { return e.to; }
 
-// ---- Property maps backed by hash maps (no O(V) initialisation) ----------------------------
-
-// A read/write map with a default for absent keys (distances default to +inf, colours white).
-template <typename V>
-struct DefaultingMap {
-  using key_type = NodeId;
-  using value_type = V;
-  using reference = V;
-  using category = boost::read_write_property_map_tag;
-  std::unordered_map<NodeId, V>* values;
-  V fallback;
-};
-template <typename V>
-V get(const DefaultingMap<V>& m, NodeId k) {
-  auto it = m.values->find(k);
-  return it == m.values->end() ? m.fallback : it->second;
-}
-template <typename V>
-void put(const DefaultingMap<V>& m, NodeId k, V v) {
-  (*m.values)[k] = v;
-}
-
-// Dense per-query vertex indices assigned on first use (BGL sizes its heap index from these).
-struct LazyIndexMap {
-  using key_type = NodeId;
-  using value_type = size_t;
-  using reference = size_t;
-  using category = boost::readable_property_map_tag;
-  std::unordered_map<NodeId, size_t>* ids;
-};
-inline size_t get(const LazyIndexMap& m, NodeId k) {
-  return m.ids->try_emplace(k, m.ids->size()).first->second;
-}
+// ---- Property maps -----------------------------------------------------------------------
+// Per-vertex maps (distance, colour, heap index) are the search's own (graph/best_path.cc keeps
+// them in one vector behind a NodeIndexMap, so nothing is O(V) to initialise).
 
 // Edge cost 1 / (1 + weight): strong edges are short. Negative weights count as 0 (cost 1).
 struct CostMap {

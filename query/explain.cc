@@ -29,63 +29,85 @@ constexpr size_t kSimilarityEvidence = 3;
 // {via:n} with n <= this).
 constexpr size_t kSentencePaths = 4;
 
+// The explanation is built straight into nlohmann::json, one allocation per value: objects get
+// their fields by emplace (a braced {{"key", value}, ...} list first builds a two-element array
+// per field, and copies any lvalue json in it), arrays are reserved, node objects come from
+// NodeLabels, and nothing is built twice.
 nlohmann::json Number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
 
 const char* Effect(double x) { return x > 0 ? "pull" : x < 0 ? "push" : "none"; }
 
+nlohmann::json Object() { return nlohmann::json(nlohmann::json::value_t::object); }
+
+nlohmann::json Array(size_t reserve) {
+  nlohmann::json a = nlohmann::json::array();
+  a.get_ref<nlohmann::json::array_t&>().reserve(reserve);
+  return a;
+}
+
 nlohmann::json EdgeJson(const RecState& st, const Slot& e, NodeId from) {
   const EdgeTypeDef* def = st.schema->EdgeType(e.type);
-  return {{"type", def ? def->name : std::string()},
-          {"direction", e.node == from ? "out" : "in"},
-          {"weight", e.weight},
-          {"ts", e.ts},
-          {"count", e.count}};
-}
-
-nlohmann::json PathJson(const RecState& st, const PathRec& p) {
-  nlohmann::json nodes = nlohmann::json::array();
-  nlohmann::json edges = nlohmann::json::array();
-  for (size_t i = 0; i <= p.hops; ++i) nodes.push_back(NodeJson(st, p.nodes[i]));
-  for (size_t i = 0; i < p.hops; ++i) edges.push_back(EdgeJson(st, p.edges[i], p.nodes[i]));
-  return {{"nodes", nodes}, {"edges", edges}};
-}
-
-// A logged path with its contribution (or as context).
-nlohmann::json ContributionJson(const RecState& st, const ResultContributions& rc,
-                                const PathContribution& pc) {
-  const LoggedPath& logged = st.path_log[pc.log];
-  nlohmann::json j = {{"kind", pc.feeds_term ? "path" : "context"},
-                      {"source", st.rec->source_names[logged.rec.source]}};
-  if (pc.feeds_term) {
-    j["term"] = rc.terms[pc.main_term].name;
-    j["contribution"] = Number(pc.total);
-    j["effect"] = Effect(pc.total);
-    if (pc.terms.size() > 1) {
-      nlohmann::json by_term = nlohmann::json::object();
-      for (const auto& [t, value] : pc.terms) by_term[rc.terms[t].name] = Number(value);
-      j["contributions"] = by_term;
-    }
-  }
-  j.update(PathJson(st, logged.rec));
+  nlohmann::json j = Object();
+  j.emplace("type", def ? def->name : std::string());
+  j.emplace("direction", e.node == from ? "out" : "in");
+  j.emplace("weight", e.weight);
+  j.emplace("ts", e.ts);
+  j.emplace("count", e.count);
   return j;
 }
 
-nlohmann::json TermsJson(const RecState& st, const ResultContributions& rc) {
+// Adds the path's "nodes" and "edges" to the object *j.
+void AddPathJson(const RecState& st, NodeLabels* labels, const PathRec& p, nlohmann::json* j) {
+  nlohmann::json nodes = Array(p.hops + 1u);
+  nlohmann::json edges = Array(p.hops);
+  for (size_t i = 0; i <= p.hops; ++i) nodes.push_back(labels->Of(p.nodes[i]));
+  for (size_t i = 0; i < p.hops; ++i) edges.push_back(EdgeJson(st, p.edges[i], p.nodes[i]));
+  j->emplace("nodes", std::move(nodes));
+  j->emplace("edges", std::move(edges));
+}
+
+// A logged path with its contribution (or as context).
+nlohmann::json ContributionJson(const RecState& st, NodeLabels* labels, const ResultContributions& rc,
+                                const PathContribution& pc) {
+  const LoggedPath& logged = st.path_log[pc.log];
+  nlohmann::json j = Object();
+  j.emplace("kind", pc.feeds_term ? "path" : "context");
+  j.emplace("source", st.rec->source_names[logged.rec.source]);
+  if (pc.feeds_term) {
+    j.emplace("term", rc.terms[pc.main_term].name);
+    j.emplace("contribution", Number(pc.total));
+    j.emplace("effect", Effect(pc.total));
+    if (pc.terms.size() > 1) {
+      nlohmann::json by_term = Object();
+      for (const auto& [t, value] : pc.terms) by_term[rc.terms[t].name] = Number(value);
+      j.emplace("contributions", std::move(by_term));
+    }
+  }
+  AddPathJson(st, labels, logged.rec, &j);
+  return j;
+}
+
+nlohmann::json TermsJson(const RecState& st, ResultContributions* rc) {
   double magnitude = 0;
-  for (const TermValue& t : rc.terms) {
+  for (const TermValue& t : rc->terms) {
     if (t.value.IsNumber()) magnitude += std::fabs(t.value.AsDouble());
   }
-  nlohmann::json terms = nlohmann::json::array();
-  for (size_t i = 0; i < rc.terms.size(); ++i) {
-    const TermValue& t = rc.terms[i];
-    nlohmann::json j = {{"name", t.name}, {"label", t.label}, {"expr", t.text},
-                        {"value", ToJson(t.value, st.graph, st.schema)}};
+  nlohmann::json terms = Array(rc->terms.size());
+  for (size_t i = 0; i < rc->terms.size(); ++i) {
+    TermValue& t = rc->terms[i];
+    nlohmann::json j = Object();
+    // The name is copied (the paths' "term" reads it); label and text are moved: nothing
+    // else reads them.
+    j.emplace("name", t.name);
+    j.emplace("label", std::move(t.label));
+    j.emplace("expr", std::move(t.text));
+    j.emplace("value", ToJson(t.value, st.graph, st.schema));
     if (t.value.IsNumber()) {
       double v = t.value.AsDouble();
-      j["share"] = magnitude > 0 ? Number(v / magnitude) : nlohmann::json(0.0);
-      j["effect"] = Effect(v);
+      j.emplace("share", magnitude > 0 ? Number(v / magnitude) : nlohmann::json(0.0));
+      j.emplace("effect", Effect(v));
     }
-    if (rc.decomposed[i]) j["paths"] = rc.term_paths[i];
+    if (rc->decomposed[i]) j.emplace("paths", rc->term_paths[i]);
     terms.push_back(std::move(j));
   }
   return terms;
@@ -104,14 +126,17 @@ class ExplainOp : public RecOp {
     std::vector<std::vector<uint32_t>> logged = LoggedPathsOfResults(*st);
     std::vector<std::optional<SimilarityEvidence>> similarity(st->num_sources());
     for (const NearestSourcePlan& n : st->rec->nearest_sources) similarity[n.bit].emplace(st, n);
+    NodeLabels labels(*st);
     std::vector<nlohmann::json> explanations;
+    explanations.reserve(st->ranked.size());
     for (size_t r = 0; r < st->ranked.size(); ++r) {
       if (!st->Tick()) return st->error;
-      explanations.push_back(Explain(st, r, logged[r], similarity, options));
+      explanations.push_back(Explain(st, &labels, r, logged[r], similarity, options));
       counts->rows_out++;
     }
-    PW_RETURN_IF_ERROR(AddRankPaths(st, &explanations));
-    PW_RETURN_IF_ERROR(AddContextPaths(st, &explanations));
+    PW_RETURN_IF_ERROR(AddRankPaths(st, &labels, &explanations));
+    PW_RETURN_IF_ERROR(AddContextPaths(st, &labels, &explanations));
+    st->explanations.get_ref<nlohmann::json::array_t&>().reserve(explanations.size());
     for (nlohmann::json& e : explanations) st->explanations.push_back(std::move(e));
     return Status::OK();
   }
@@ -129,62 +154,71 @@ class ExplainOp : public RecOp {
     return out;
   }
 
-  static nlohmann::json Explain(RecState* st, size_t r, const std::vector<uint32_t>& logged,
+  static nlohmann::json Explain(RecState* st, NodeLabels* labels, size_t r,
+                                const std::vector<uint32_t>& logged,
                                 const std::vector<std::optional<SimilarityEvidence>>& similarity,
                                 const ExplainOptions& options) {
     const uint32_t c = st->ranked[r];
     const NodeId node = st->nodes[c];
     ResultContributions rc = ContributionsOf(st, c, logged);
-    nlohmann::json e = NodeJson(*st, node);
-    e["rank"] = st->offset + r + 1;
-    e["score"] = Number(st->scores[c]);
-    e["terms"] = TermsJson(*st, rc);
-    e["sources"] = SourcesJson(st, c, rc, similarity);
-    nlohmann::json page = nlohmann::json::array();
+    nlohmann::json e = labels->Of(node);
+    e.emplace("rank", st->offset + r + 1);
+    e.emplace("score", Number(st->scores[c]));
+    e.emplace("sources", SourcesJson(st, labels, c, rc, similarity));
+    const size_t begin = std::min(options.offset, rc.paths.size());
     const size_t end = std::min(rc.paths.size(), options.offset + options.paths);
-    for (size_t i = options.offset; i < end; ++i) page.push_back(ContributionJson(*st, rc, rc.paths[i]));
-    e["paths"] = std::move(page);
-    e["paths_total"] = rc.paths.size();
-    e["paths_offset"] = options.offset;
-    if (st->path_log_full) e["paths_complete"] = false;
-    if (!options.properties.empty()) e["properties"] = PropertiesJson(*st, node, options.properties);
-    if (options.checks) e["checks"] = ChecksJson(st, c);
-    nlohmann::json top = nlohmann::json::array();
-    const nlohmann::json& page_paths = e["paths"];
-    for (size_t i = 0; i < rc.paths.size() && i < kSentencePaths && rc.paths[i].feeds_term; ++i) {
-      bool on_page = options.offset == 0 && i < page_paths.size();
-      top.push_back(on_page ? page_paths[i] : ContributionJson(*st, rc, rc.paths[i]));
+    nlohmann::json page = Array(end - begin);
+    for (size_t i = begin; i < end; ++i) page.push_back(ContributionJson(*st, labels, rc, rc.paths[i]));
+    const nlohmann::json& page_paths = *e.emplace("paths", std::move(page)).first;
+    // The sentence reads the strongest contributing paths: the page's when it starts at 0.
+    std::vector<nlohmann::json> off_page;
+    size_t n_top = 0;
+    for (; n_top < rc.paths.size() && n_top < kSentencePaths && rc.paths[n_top].feeds_term; ++n_top) {
+      if (options.offset == 0 && n_top < page_paths.size()) continue;
+      off_page.push_back(ContributionJson(*st, labels, rc, rc.paths[n_top]));
     }
-    e["sentence"] = Sentence(e, top, options.sentence);
+    std::vector<const nlohmann::json*> top;
+    for (size_t i = 0, k = 0; i < n_top; ++i) {
+      top.push_back(options.offset == 0 && i < page_paths.size() ? &page_paths[i] : &off_page[k++]);
+    }
+    e.emplace("terms", TermsJson(*st, &rc));
+    e.emplace("paths_total", rc.paths.size());
+    e.emplace("paths_offset", options.offset);
+    if (st->path_log_full) e.emplace("paths_complete", false);
+    if (!options.properties.empty()) e.emplace("properties", PropertiesJson(*st, node, options.properties));
+    if (options.checks) e.emplace("checks", ChecksJson(st, c));
+    e.emplace("sentence", Sentence(e, top, options.sentence));
     return e;
   }
 
   // The sources that found candidate c: graph sources with their path counts (and a context path
   // when none of their paths feeds a term), NEAREST sources with their similarity evidence.
-  static nlohmann::json SourcesJson(RecState* st, uint32_t c, const ResultContributions& rc,
+  static nlohmann::json SourcesJson(RecState* st, NodeLabels* labels, uint32_t c,
+                                    const ResultContributions& rc,
                                     const std::vector<std::optional<SimilarityEvidence>>& similarity) {
     const RecommendPlan& rec = *st->rec;
     const size_t n = st->num_sources();
-    nlohmann::json sources = nlohmann::json::array();
+    nlohmann::json sources = Array(n);
     for (size_t s = 0; s < n; ++s) {
       if ((st->masks[c] >> s & 1) == 0) continue;
-      nlohmann::json j = {{"name", rec.source_names[s]}};
+      nlohmann::json j = Object();
+      j.emplace("name", rec.source_names[s]);
       if (const RankSourcePlan* rank = RankSourceOf(rec, static_cast<int>(s))) {
-        RankSourceJson(st, *rank, c, &j);
+        RankSourceJson(st, labels, *rank, c, &j);
       } else if (similarity[s]) {
         const NearestSourcePlan* plan = nullptr;
         for (const NearestSourcePlan& p : rec.nearest_sources) {
           if (p.bit == static_cast<int>(s)) plan = &p;
         }
         const VectorSpaceDef* space = st->schema->Space(plan->space);
-        j["kind"] = "nearest";
-        j["space"] = space ? space->FullName() : std::string();
-        j["similarity"] = Number(st->source_values[c * n + s]);
-        j["basis"] = similarity[s]->basis();
-        j["evidence"] = similarity[s]->For(st->nodes[c], kSimilarityEvidence);
+        j.emplace("kind", "nearest");
+        j.emplace("space", space ? space->FullName() : std::string());
+        j.emplace("similarity", Number(st->source_values[c * n + s]));
+        j.emplace("basis", similarity[s]->basis());
+        j.emplace("evidence", similarity[s]->For(st->nodes[c], kSimilarityEvidence, labels));
       } else {
-        j["kind"] = "graph";
-        j["paths"] = st->path_counts[c * n + s];
+        j.emplace("kind", "graph");
+        j.emplace("paths", st->path_counts[c * n + s]);
         const PathContribution* first = nullptr;
         bool feeds = false;
         for (const PathContribution& p : rc.paths) {
@@ -192,7 +226,7 @@ class ExplainOp : public RecOp {
           feeds |= p.feeds_term;
           if (first == nullptr) first = &p;
         }
-        if (!feeds && first != nullptr) j["context"] = ContributionJson(*st, rc, *first);
+        if (!feeds && first != nullptr) j.emplace("context", ContributionJson(*st, labels, rc, *first));
       }
       sources.push_back(std::move(j));
     }
@@ -201,7 +235,8 @@ class ExplainOp : public RecOp {
 
   // A rank source's evidence: its score and, for WALK, the visits and the most visited walk
   // paths (real edges, with their visit counts); PAGERANK and RP3BETA name their algorithm.
-  static void RankSourceJson(RecState* st, const RankSourcePlan& rank, uint32_t c, nlohmann::json* j) {
+  static void RankSourceJson(RecState* st, NodeLabels* labels, const RankSourcePlan& rank, uint32_t c,
+                             nlohmann::json* j) {
     const size_t n = st->num_sources();
     (*j)["kind"] = RankKind(rank.algorithm);
     (*j)["score"] = Number(st->source_values[c * n + rank.bit]);
@@ -217,7 +252,7 @@ class ExplainOp : public RecOp {
       auto it = st->walk_paths[rank.bit].find(c);
       if (it != st->walk_paths[rank.bit].end()) {
         for (const graph::WalkPath& p : it->second) {
-          nlohmann::json path = BestPathJson(st, p.steps);
+          nlohmann::json path = BestPathJson(st, labels, p.steps);
           path["visits"] = p.visits;
           paths.push_back(std::move(path));
         }
@@ -266,7 +301,8 @@ class ExplainOp : public RecOp {
   // PAGERANK and RP3BETA results get, in their source's entry, the best short path from the seed
   // over the source's own edge types (one bounded search per source): real edges the algorithm
   // could have followed, not the exact mass it moved.
-  static Status AddRankPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
+  static Status AddRankPaths(RecState* st, NodeLabels* labels,
+                             std::vector<nlohmann::json>* explanations) {
     for (const RankSourcePlan& rank : st->rec->rank_sources) {
       if (rank.algorithm == ast::RankAlgorithm::kWalk) continue;
       std::vector<size_t> wanted;
@@ -292,7 +328,7 @@ class ExplainOp : public RecOp {
         const graph::Path& path = (*paths)[i];
         if (path.empty() || path.size() > kMaxRecordedHops) continue;
         for (nlohmann::json& s : (*explanations)[wanted[i]]["sources"]) {
-          if (s.value("name", "") == rank.name) s["path"] = BestPathJson(st, path);
+          if (s.value("name", "") == rank.name) s["path"] = BestPathJson(st, labels, path);
         }
       }
     }
@@ -301,7 +337,8 @@ class ExplainOp : public RecOp {
 
   // Results with no logged path (nor walk path) get the best short typed path from the seed as context, all of
   // them from one bounded BGL search.
-  static Status AddContextPaths(RecState* st, std::vector<nlohmann::json>* explanations) {
+  static Status AddContextPaths(RecState* st, NodeLabels* labels,
+                                std::vector<nlohmann::json>* explanations) {
     std::vector<size_t> wanted;
     std::vector<NodeId> targets;
     for (size_t r = 0; r < explanations->size(); ++r) {
@@ -323,7 +360,7 @@ class ExplainOp : public RecOp {
     for (size_t i = 0; i < wanted.size(); ++i) {
       const graph::Path& path = (*paths)[i];
       if (path.empty() || path.size() > kMaxRecordedHops) continue;
-      nlohmann::json context = BestPathJson(st, path);
+      nlohmann::json context = BestPathJson(st, labels, path);
       context["kind"] = "context";
       context["note"] = "a short path from the seed; it played no part in finding or scoring this result";
       (*explanations)[wanted[i]]["context"] = nlohmann::json::array({context});
@@ -331,7 +368,7 @@ class ExplainOp : public RecOp {
     return Status::OK();
   }
 
-  static nlohmann::json BestPathJson(RecState* st, const graph::Path& path) {
+  static nlohmann::json BestPathJson(RecState* st, NodeLabels* labels, const graph::Path& path) {
     PathRec rec;
     rec.hops = static_cast<uint8_t>(path.size());
     rec.nodes[0] = path.empty() ? st->seed : path[0].from;  // a walk may start at a recent item
@@ -349,7 +386,9 @@ class ExplainOp : public RecOp {
       rec.edges[i] = e;
       rec.nodes[i + 1] = step.to;
     }
-    return PathJson(*st, rec);
+    nlohmann::json j = Object();
+    AddPathJson(*st, labels, rec, &j);
+    return j;
   }
 };
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
+#include <span>
 
 namespace pathwise::query {
 
@@ -22,7 +22,17 @@ nlohmann::json NodeJson(const RecState& st, NodeId id) {
       }
     }
   }
-  return {{"type", def ? def->name : std::string()}, {"id", std::move(key)}, {"label", std::move(label)}};
+  nlohmann::json j(nlohmann::json::value_t::object);
+  j.emplace("type", def ? def->name : std::string());
+  j.emplace("id", std::move(key));
+  j.emplace("label", std::move(label));
+  return j;
+}
+
+const nlohmann::json& NodeLabels::Of(NodeId id) {
+  auto [it, inserted] = nodes_.try_emplace(id);
+  if (inserted) it->second = NodeJson(*st_, id);
+  return it->second;
 }
 
 // ---- Similarity evidence ----------------------------------------------------------------------
@@ -34,11 +44,11 @@ namespace {
 std::vector<NodeId> History(const RecState& st, NodeId node, const vector::VectorIndex& index,
                             size_t limit) {
   std::vector<std::pair<int64_t, NodeId>> found;
-  std::set<NodeId> seen;
+  NodeSet seen;
   for (const EdgeTypeDef& type : st.schema->edge_types()) {
     for (storage::Direction dir : {storage::Direction::kOut, storage::Direction::kIn}) {
       st.graph->ForEachNeighbor(node, type.id, dir, [&](const graph::Neighbor& nb) {
-        if (seen.insert(nb.node).second) found.emplace_back(nb.ts, nb.node);
+        if (seen.Insert(nb.node)) found.emplace_back(nb.ts, nb.node);
         return found.size() < 20 * limit;  // bounds the scan of a huge history
       });
     }
@@ -75,30 +85,37 @@ SimilarityEvidence::SimilarityEvidence(RecState* st, const NearestSourcePlan& so
       }
     }
   }
-  for (NodeId n : pool_) {
-    auto v = index_->Get(n);
-    vectors_.push_back(v.ok() ? std::move(v).value() : std::vector<float>());
+  dim_ = index_->def().dim;
+  vectors_.resize(pool_.size() * dim_);
+  has_vector_.assign(pool_.size(), false);
+  for (size_t i = 0; i < pool_.size(); ++i) {
+    auto v = index_->Get(pool_[i]);
+    if (!v.ok() || v->size() != dim_) continue;
+    std::copy(v->begin(), v->end(), vectors_.begin() + static_cast<std::ptrdiff_t>(i * dim_));
+    has_vector_[i] = true;
   }
 }
 
-nlohmann::json SimilarityEvidence::For(NodeId candidate, size_t k) const {
+nlohmann::json SimilarityEvidence::For(NodeId candidate, size_t k, NodeLabels* labels) const {
   nlohmann::json out = nlohmann::json::array();
   if (index_ == nullptr || pool_.empty()) return out;
   auto mine = index_->Get(candidate);
   if (!mine.ok()) return out;
   std::vector<std::pair<float, size_t>> scored;
   for (size_t i = 0; i < pool_.size(); ++i) {
-    if (pool_[i] == candidate || vectors_[i].size() != mine->size()) continue;
-    float similarity = index_->Similarity(*mine, vectors_[i]);
+    if (pool_[i] == candidate || !has_vector_[i] || dim_ != mine->size()) continue;
+    float similarity = index_->Similarity(*mine, std::span<const float>(&vectors_[i * dim_], dim_));
     if (similarity > 0) scored.emplace_back(similarity, i);  // not alike at all: no evidence
   }
   size_t n = std::min(k, scored.size());
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(),
                     [](const auto& a, const auto& b) { return a.first > b.first; });
   for (size_t i = 0; i < n; ++i) {
-    out.push_back({{"kind", "similarity"},
-                   {"node", NodeJson(*st_, pool_[scored[i].second])},
-                   {"similarity", scored[i].first}});
+    nlohmann::json e(nlohmann::json::value_t::object);
+    e.emplace("kind", "similarity");
+    e.emplace("node", labels->Of(pool_[scored[i].second]));
+    e.emplace("similarity", scored[i].first);
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -127,6 +144,8 @@ std::string LabelOf(const nlohmann::json& node) {
   return node.value("id", std::string());
 }
 
+using TopPaths = std::vector<const nlohmann::json*>;
+
 // The distinct nodes right after the seed on the pulling paths, strongest first, with the weight
 // and type of the edge that reached them.
 struct Via {
@@ -134,18 +153,31 @@ struct Via {
   double weight;
   std::string edge;
 };
-std::vector<Via> ViaNodes(const nlohmann::json& top_paths, size_t n) {
+// The string at obj[key], or "" when absent or not a string (no copy, unlike json::value).
+const std::string& StrAt(const nlohmann::json& obj, const char* key) {
+  static const std::string kEmpty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get_ref<const std::string&>() : kEmpty;
+}
+
+std::vector<Via> ViaNodes(const TopPaths& top_paths, size_t n) {
   std::vector<Via> out;
-  std::set<std::string> seen;
-  for (const nlohmann::json& p : top_paths) {
+  std::vector<const nlohmann::json*> seen;  // the nodes named so far (at most n)
+  for (const nlohmann::json* path : top_paths) {
+    const nlohmann::json& p = *path;
     if (out.size() >= n) break;
-    if (p.value("effect", "") != "pull" || p["nodes"].size() < 3) continue;
+    if (StrAt(p, "effect") != "pull" || p["nodes"].size() < 3) continue;
     const nlohmann::json& node = p["nodes"][1];
-    if (!seen.insert(node["type"].get<std::string>() + "\n" + node["id"].get<std::string>()).second) {
+    const std::string& type = StrAt(node, "type");
+    const std::string& id = StrAt(node, "id");
+    if (std::any_of(seen.begin(), seen.end(), [&](const nlohmann::json* other) {
+          return StrAt(*other, "id") == id && StrAt(*other, "type") == type;
+        })) {
       continue;
     }
+    seen.push_back(&node);
     const nlohmann::json& edge = p["edges"][0];
-    out.push_back({LabelOf(node), edge["weight"].get<double>(), edge["type"].get<std::string>()});
+    out.push_back({LabelOf(node), edge["weight"].get<double>(), StrAt(edge, "type")});
   }
   return out;
 }
@@ -163,7 +195,7 @@ std::vector<std::pair<std::string, double>> SimilarNodes(const nlohmann::json& e
 
 // Renders one {name[:n[:suffix]]} placeholder; false when it has nothing to say for this result.
 bool Placeholder(const std::string& spec, const nlohmann::json& explanation,
-                 const nlohmann::json& top_paths, std::string* out) {
+                 const TopPaths& top_paths, std::string* out) {
   std::vector<std::string> parts;
   size_t start = 0;
   for (size_t i = 0; i <= spec.size(); ++i) {
@@ -206,7 +238,7 @@ bool Placeholder(const std::string& spec, const nlohmann::json& explanation,
   return !items.empty();
 }
 
-std::string Generated(const nlohmann::json& explanation, const nlohmann::json& top_paths) {
+std::string Generated(const nlohmann::json& explanation, const TopPaths& top_paths) {
   std::vector<Via> via = ViaNodes(top_paths, 2);
   if (!via.empty()) {
     std::vector<std::string> items;
@@ -223,27 +255,27 @@ std::string Generated(const nlohmann::json& explanation, const nlohmann::json& t
     return "Similar to " + JoinAnd(items) + ".";
   }
   for (const nlohmann::json& s : explanation["sources"]) {
-    if (s.value("kind", "") == "nearest" && s["similarity"].is_number()) {
+    if (StrAt(s, "kind") == "nearest" && s["similarity"].is_number()) {
       return "Close to the query vector in " + s.value("space", std::string()) + " (similarity " +
              Num(s["similarity"].get<double>()) + ").";
     }
   }
   for (const nlohmann::json& s : explanation["sources"]) {
-    if (s.value("kind", "") == "walk" && !s["walk_paths"].empty()) {
+    if (StrAt(s, "kind") == "walk" && !s["walk_paths"].empty()) {
       const nlohmann::json& nodes = s["walk_paths"][0]["nodes"];
       std::string out = "Reached " + std::to_string(s.value("visits", 0)) + " times by random walks";
       if (nodes.size() > 2) out += ", most often via " + LabelOf(nodes[1]);
       return out + ".";
     }
-    if (s.value("kind", "") == "pagerank" || s.value("kind", "") == "rp3beta") {
-      return std::string(s.value("kind", "") == "pagerank" ? "Found by personalized PageRank"
+    if (StrAt(s, "kind") == "pagerank" || StrAt(s, "kind") == "rp3beta") {
+      return std::string(StrAt(s, "kind") == "pagerank" ? "Found by personalized PageRank"
                                                            : "Found by RP3beta") +
              " (score " + Num(s["score"].is_number() ? s["score"].get<double>() : 0.0) + ").";
     }
   }
   std::vector<std::string> pulls;
   for (const nlohmann::json& t : explanation["terms"]) {
-    if (t.value("effect", "") == "pull") pulls.push_back(t.value("label", std::string()));
+    if (StrAt(t, "effect") == "pull") pulls.push_back(t.value("label", std::string()));
   }
   if (!pulls.empty()) return "Ranked by " + JoinAnd(pulls) + ".";
   std::vector<std::string> sources;
@@ -253,7 +285,7 @@ std::string Generated(const nlohmann::json& explanation, const nlohmann::json& t
 
 }  // namespace
 
-std::string Sentence(const nlohmann::json& explanation, const nlohmann::json& top_paths,
+std::string Sentence(const nlohmann::json& explanation, const TopPaths& top_paths,
                      const std::string& tmpl) {
   if (tmpl.empty()) return Generated(explanation, top_paths);
   std::string out;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,19 @@ namespace pathwise::query {
 // {"id", "type", "label"}: the label is the node type's label property (Schema NodeTypeDef::label)
 // when the node has it, else the external id.
 nlohmann::json NodeJson(const RecState& st, NodeId id);
+
+// NodeJson for the nodes of one query's explanations, each looked up in the graph once: a node
+// shows up in many paths (the seed in every one), and each lookup takes three stripe locks and,
+// in a large graph, several cache misses. Not thread-safe; one per Explain run.
+class NodeLabels {
+ public:
+  explicit NodeLabels(const RecState& st) : st_(&st) {}
+  const nlohmann::json& Of(NodeId id);
+
+ private:
+  const RecState* st_;
+  std::unordered_map<NodeId, nlohmann::json> nodes_;
+};
 
 // What made a NEAREST source's results near: the nodes behind its query vector, each compared
 // with a result in the source's space.
@@ -29,7 +43,7 @@ class SimilarityEvidence {
   SimilarityEvidence(RecState* st, const NearestSourcePlan& source);
   // The k pool nodes most similar to `candidate` (similarity above 0):
   // [{"kind": "similarity", "node", "similarity"}].
-  nlohmann::json For(NodeId candidate, size_t k) const;
+  nlohmann::json For(NodeId candidate, size_t k, NodeLabels* labels) const;
   // "history", "node", "examples" or "query_vector".
   const char* basis() const { return basis_; }
 
@@ -38,7 +52,9 @@ class SimilarityEvidence {
   const vector::VectorIndex* index_ = nullptr;
   const char* basis_ = "query_vector";
   std::vector<NodeId> pool_;
-  std::vector<std::vector<float>> vectors_;
+  size_t dim_ = 0;
+  std::vector<float> vectors_;     // pool_[i]'s vector at [i * dim_, (i + 1) * dim_)
+  std::vector<bool> has_vector_;   // pool_[i] has one
 };
 
 // The result's one-sentence summary, from a template (ExplainOptions::sentence) or, when it is
@@ -46,7 +62,7 @@ class SimilarityEvidence {
 // strongest evidence. `explanation` is the result's explanation JSON (label, score, terms,
 // sources, paths_total) as built so far; `top_paths` its strongest paths (path JSON).
 // Placeholders: {item}, {via[:n]}, {via_weights[:n[:suffix]]}, {similar[:n]}, {paths}, {score}.
-std::string Sentence(const nlohmann::json& explanation, const nlohmann::json& top_paths,
-                     const std::string& tmpl);
+std::string Sentence(const nlohmann::json& explanation,
+                     const std::vector<const nlohmann::json*>& top_paths, const std::string& tmpl);
 
 }  // namespace pathwise::query

@@ -580,19 +580,29 @@ namespace {
 
 // Similarity in `metric` of n floats at a and b. Eight independent accumulators per sum keep the
 // loop free of a serial dependency chain (no -ffast-math needed for the compiler to pipeline
-// it); partial sums are added in double.
-float MetricSimilarity(Metric metric, const float* a, const float* b, size_t n) {
+// it); partial sums are added in double. Each metric accumulates only the sums it reads (inner
+// product: the dot product alone), each sum with the same operations in the same order whichever
+// metric it serves, so a similarity does not depend on what else is computed.
+template <Metric kMetric>
+float SimilarityIn(const float* a, const float* b, size_t n) {
+  constexpr bool kDot = kMetric != Metric::kL2;
+  constexpr bool kNorms = kMetric == Metric::kCosine;
+  constexpr bool kL2 = kMetric == Metric::kL2;
   constexpr size_t kLanes = 8;
   float dot[kLanes] = {}, na[kLanes] = {}, nb[kLanes] = {}, l2[kLanes] = {};
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     for (size_t l = 0; l < kLanes; ++l) {
       float x = a[i + l], y = b[i + l];
-      dot[l] += x * y;
-      na[l] += x * x;
-      nb[l] += y * y;
-      float d = x - y;
-      l2[l] += d * d;
+      if constexpr (kDot) dot[l] += x * y;
+      if constexpr (kNorms) {
+        na[l] += x * x;
+        nb[l] += y * y;
+      }
+      if constexpr (kL2) {
+        float d = x - y;
+        l2[l] += d * d;
+      }
     }
   }
   double sdot = 0, sna = 0, snb = 0, sl2 = 0;
@@ -609,13 +619,22 @@ float MetricSimilarity(Metric metric, const float* a, const float* b, size_t n) 
     snb += y * y;
     sl2 += (x - y) * (x - y);
   }
-  switch (metric) {
+  switch (kMetric) {
     case Metric::kCosine:
       return (sna == 0 || snb == 0) ? 0.0f : static_cast<float>(sdot / std::sqrt(sna * snb));
     case Metric::kInnerProduct:
       return static_cast<float>(sdot);
     case Metric::kL2:
       return static_cast<float>(1.0 / (1.0 + sl2));
+  }
+  return 0.0f;
+}
+
+float MetricSimilarity(Metric metric, const float* a, const float* b, size_t n) {
+  switch (metric) {
+    case Metric::kCosine: return SimilarityIn<Metric::kCosine>(a, b, n);
+    case Metric::kInnerProduct: return SimilarityIn<Metric::kInnerProduct>(a, b, n);
+    case Metric::kL2: return SimilarityIn<Metric::kL2>(a, b, n);
   }
   return 0.0f;
 }

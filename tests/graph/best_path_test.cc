@@ -219,3 +219,30 @@ TEST_CASE("best paths fails only for a missing source or a passed deadline") {
   CHECK(BestPaths(*f.g, f.N("u"), {f.N("a")}, late).status().code() ==
         Status::Code::kDeadlineExceeded);
 }
+
+TEST_CASE("a target out of reach no longer keeps the search going, and changes no answer") {
+  Fixture f;
+  // u views 700 items; the target t hangs off the weakest of them (found after more than the
+  // first run's 500 expansions), and z is connected to nothing u reaches.
+  for (int i = 0; i < 700; ++i) f.E("u", kViewed, "i" + std::to_string(i), 2.0f + i);
+  f.E("i0", kSimilar, "t", 1.0f);
+  f.E("x", kSimilar, "z", 1.0f);
+  PathSearchOptions opts;
+  opts.max_hops = 3;
+  opts.max_neighbors_per_list = 1000;
+  opts.max_expanded = 2000;
+  auto both = BestPaths(*f.g, f.N("u"), {f.N("z"), f.N("t")}, opts);
+  auto alone = BestPaths(*f.g, f.N("u"), {f.N("t")}, opts);
+  REQUIRE(both.ok());
+  REQUIRE(alone.ok());
+  CHECK((*both)[0].empty());
+  CheckRealPath(*f.g, (*both)[1], f.N("u"), f.N("t"));
+  REQUIRE((*both)[1].size() == (*alone)[0].size());
+  for (size_t i = 0; i < (*alone)[0].size(); ++i) CHECK((*both)[1][i].to == (*alone)[0][i].to);
+  // The budget still bounds the search: t is past it at 600 expansions.
+  opts.max_expanded = 600;
+  auto cut = BestPaths(*f.g, f.N("u"), {f.N("z"), f.N("t")}, opts);
+  REQUIRE(cut.ok());
+  CHECK((*cut)[0].empty());
+  CHECK((*cut)[1].empty());
+}
