@@ -159,7 +159,10 @@ class MatchPlanner {
     for (const ast::Pattern& p : clause.patterns) {
       specs_.push_back(b_->BindPattern(p, [&](const std::string& name, bool is_edge, TypeId type,
                                              ast::Position pos) { return Declare(name, is_edge, type, pos); },
-                                       /*anon_slots=*/true));
+                                       /*anon_slots=*/true, /*var_length=*/true));
+      if (!p.path_var.empty() || p.search != ast::PathSearch::kNone) {
+        Fail("path variables and shortest paths are not supported yet", p.pos);
+      }
     }
     if (b_->width() > kMaxSlots) {
       Fail("too many variables in one query (at most 64 pattern positions and variables)",
@@ -290,21 +293,17 @@ class MatchPlanner {
       int prev = PrevOf(pos, start);
       int hop_index = std::min(pos, prev);
       const HopSpec& hop = p.hops[hop_index];
-      std::vector<int> earlier;
-      for (const auto& [slot, is_edge] : edge_slots_) earlier.push_back(slot);
-      bool to_bound = bound_[p.nodes[pos].slot];
-      HopSpec hop_copy;
-      hop_copy.slot = hop.slot;
-      hop_copy.var = hop.var;
-      hop_copy.types = hop.types;
-      hop_copy.dir = hop.dir;
-      hop_copy.cap = hop.cap;
-      hop_copy.pos = hop.pos;
+      ExpandSpec x;
+      x.hop = hop;
+      x.spec = SpecFor(index, pos);
+      x.from_slot = p.nodes[prev].slot;
+      x.reverse = pos < prev;
+      x.to_bound = bound_[p.nodes[pos].slot];
+      for (const auto& [slot, is_edge] : edge_slots_) x.earlier_edges.push_back(slot);
       std::string text = "Expand " + NodeLabel(ast.nodes[prev]) +
                          EdgePatternText(ast.edges[hop_index], /*reversed=*/pos < prev) +
                          NodeLabel(ast.nodes[pos]);
-      Add(MakeExpandOp(text, std::move(hop_copy), SpecFor(index, pos), p.nodes[prev].slot,
-                       /*reverse=*/pos < prev, to_bound, std::move(earlier)));
+      Add(MakeExpandOp(text, std::move(x)));
       bound_[p.nodes[pos].slot] = true;
       if (hop.slot >= 0) {
         bound_[hop.slot] = true;
