@@ -71,6 +71,8 @@ constexpr FnInfo kFunctions[] = {
     {"labels", Fn::kLabels, 1, 1},     {"keys", Fn::kKeys, 1, 1},
     {"head", Fn::kHead, 1, 1},         {"last", Fn::kLast, 1, 1},
     {"range", Fn::kRange, 2, 3},
+    {"nodes", Fn::kNodes, 1, 1},       {"relationships", Fn::kRelationships, 1, 1},
+    {"length", Fn::kLength, 1, 1},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {

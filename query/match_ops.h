@@ -72,6 +72,18 @@ std::unique_ptr<MatchOp> MakeExpandOp(std::string name, ExpandSpec expand);
 // frontier is materialised.
 std::unique_ptr<MatchOp> MakeVarExpandOp(std::string name, ExpandSpec expand);
 
+// One element of a path variable's pattern: a node position's slot, or a hop's slot (an edge,
+// or a variable-length hop's edge list).
+struct PathPart {
+  int slot = -1;
+  bool var_length = false;
+};
+// p = (...): builds the path value (a list alternating nodes and edges, in pattern order) from
+// the slots of the pattern's positions and hops, into value slot `slot`. A row where any part is
+// unbound gets a null path.
+std::unique_ptr<MatchOp> MakePathOp(std::string name, std::vector<int> nodes,
+                                    std::vector<PathPart> hops, int slot);
+
 // Keeps rows whose node in spec.slot matches spec (a pattern position bound by an earlier one).
 std::unique_ptr<MatchOp> MakeNodeCheckOp(std::string name, NodeSpec spec);
 

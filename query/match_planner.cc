@@ -112,6 +112,34 @@ class MatchPlanner {
 
   void Add(std::unique_ptr<MatchOp> op) { plan_.ops.push_back(std::move(op)); }
 
+  // A new value variable (UNWIND's, a path's); returns its slot.
+  int DeclareValue(const std::string& name, ast::Position pos) {
+    if (b_->vars().count(name)) Fail("variable '" + name + "' is already defined", pos);
+    VarInfo info;
+    info.name = name;
+    info.slot = NewSlot(pos);
+    info.is_value = true;
+    b_->vars().emplace(name, info);
+    return info.slot;
+  }
+
+  // p = (...): a value variable, bound by a Path operator once the pattern is matched.
+  int DeclarePath(const ast::Pattern& p) { return DeclareValue(p.path_var, p.path_pos); }
+
+  // Adds the Path operator of pattern `index` when it names its path.
+  void PlanPath(size_t index) {
+    int slot = path_slots_[index];
+    if (slot < 0) return;
+    const PatternSpec& p = specs_[index];
+    std::vector<int> nodes;
+    std::vector<PathPart> hops;
+    for (const NodeSpec& n : p.nodes) nodes.push_back(n.slot);
+    for (const HopSpec& h : p.hops) hops.push_back(PathPart{h.slot, h.var_length});
+    Add(MakePathOp("Path " + (*patterns_)[index].path_var, std::move(nodes), std::move(hops), slot));
+    bound_[slot] = true;
+    PlaceFilters(false);
+  }
+
   bool AllBound(uint64_t slots) const {
     for (size_t s = 0; s < bound_.size(); ++s) {
       if ((slots >> s & 1) && !bound_[s]) return false;
@@ -153,6 +181,7 @@ class MatchPlanner {
   void PlanMatchClause(const ast::Clause& clause) {
     patterns_ = &clause.patterns;
     specs_.clear();
+    path_slots_.clear();
     edge_slots_.clear();  // relationship uniqueness holds within one MATCH clause
     int marker = clause.optional ? NewSlot(clause.pos) : -1;
     if (clause.optional) Add(MakeOptionalBeginOp(marker));
@@ -160,9 +189,8 @@ class MatchPlanner {
       specs_.push_back(b_->BindPattern(p, [&](const std::string& name, bool is_edge, TypeId type,
                                              ast::Position pos) { return Declare(name, is_edge, type, pos); },
                                        /*anon_slots=*/true, /*var_length=*/true));
-      if (!p.path_var.empty() || p.search != ast::PathSearch::kNone) {
-        Fail("path variables and shortest paths are not supported yet", p.pos);
-      }
+      if (p.search != ast::PathSearch::kNone) Fail("shortest paths are not supported yet", p.pos);
+      path_slots_.push_back(p.path_var.empty() ? -1 : DeclarePath(p));
     }
     if (b_->width() > kMaxSlots) {
       Fail("too many variables in one query (at most 64 pattern positions and variables)",
@@ -179,17 +207,10 @@ class MatchPlanner {
     ExprContext ctx;
     ctx.clause = "UNWIND";
     BoundExprPtr list = b_->Bind(*clause.expr, ctx);
-    if (b_->vars().count(clause.alias)) {
-      Fail("variable '" + clause.alias + "' is already defined", clause.pos);
-    }
-    VarInfo info;
-    info.name = clause.alias;
-    info.slot = NewSlot(clause.pos);
-    info.is_value = true;
-    b_->vars().emplace(clause.alias, info);
-    bound_[info.slot] = true;
+    int slot = DeclareValue(clause.alias, clause.pos);
+    bound_[slot] = true;
     Add(MakeUnwindOp("Unwind " + ExprText(*clause.expr) + " AS " + clause.alias, std::move(list),
-                     info.slot));
+                     slot));
   }
 
   // WITH projection [WHERE e]: project, then only the projected names are in scope.
@@ -311,6 +332,7 @@ class MatchPlanner {
       }
       PlaceFilters(false);
     }
+    PlanPath(index);
   }
 
   // The column an ORDER BY item sorts by: a projected item it names (alias) or repeats (same
@@ -396,6 +418,7 @@ class MatchPlanner {
   MatchPlan& plan_;
   const std::vector<ast::Pattern>* patterns_ = nullptr;  // the MATCH clause being planned
   std::vector<PatternSpec> specs_;
+  std::vector<int> path_slots_;  // per pattern of the clause: its path variable's slot, or -1
   std::vector<Conjunct> conjuncts_;
   std::vector<bool> bound_;
   std::vector<std::pair<int, bool>> edge_slots_;
