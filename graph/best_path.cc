@@ -66,7 +66,7 @@ Path ChainTo(const SearchState& st, NodeId source, NodeId target, size_t max_hop
     auto it = st.pred.find(at);
     if (it == st.pred.end() || path.size() >= max_hops) return {};
     const EdgeDesc& e = it->second;
-    path.push_back({e.from, e.type, e.dir, e.to, e.weight, e.ts});
+    path.push_back({e.from, e.type, e.dir, e.to, e.weight, e.ts, e.count});
     at = e.from;
   }
   std::reverse(path.begin(), path.end());

@@ -33,6 +33,7 @@ struct EdgeDesc {
   Direction dir = Direction::kOut;
   float weight = 0;
   int64_t ts = 0;
+  uint32_t count = 0;
   bool operator==(const EdgeDesc& o) const {
     return from == o.from && to == o.to && type == o.type && dir == o.dir;
   }
@@ -59,7 +60,7 @@ class GraphView {
     if (u < impl_->id_bound.load(std::memory_order_acquire) && mode != Expand::kNone) {
       std::shared_lock lock(impl_->Stripe(u));
       for (const AdjList& l : impl_->Slot(u).lists) {
-        if (!Allowed(l.type)) continue;
+        if (!Allowed(l.type) || !(l.dir == Direction::kOut ? follow_out_ : follow_in_)) continue;
         const size_t first = scratch_.size();
         if (mode == Expand::kAll) {
           // Every edge, or with a cap the strongest `cap_` (a prefix of the rank order).
@@ -67,7 +68,7 @@ class GraphView {
           const size_t take = capped ? cap_ : l.items.size();
           for (size_t r = 0; r < take; ++r) {
             const Neighbor& n = capped ? l.items[l.RankedAt(r)] : l.items[r];
-            scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+            scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts, n.count});
           }
           if (!capped) continue;
         }
@@ -80,7 +81,7 @@ class GraphView {
           for (size_t i = first; i < kept_end && !kept; ++i) kept = scratch_[i].to == to;
           if (kept) continue;
           const Neighbor& n = l.items[pos];
-          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts, n.count});
         }
       }
     }
@@ -95,6 +96,12 @@ class GraphView {
   }
   // At most cap edges per (node, edge type, direction) list; 0: all.
   void SetListCap(size_t cap) { cap_ = cap; }
+  // Which of u's lists are its out-edges: stored from u (out), stored towards u (in); both by
+  // default.
+  void SetDirections(bool out, bool in) {
+    follow_out_ = out;
+    follow_in_ = in;
+  }
 
  private:
   bool Allowed(TypeId t) const {
@@ -110,6 +117,8 @@ class GraphView {
   const void* expand_ctx_ = nullptr;
   std::vector<NodeId> only_to_;
   size_t cap_ = 0;
+  bool follow_out_ = true;
+  bool follow_in_ = true;
   mutable std::vector<EdgeDesc> scratch_;
 };
 

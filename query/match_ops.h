@@ -84,6 +84,14 @@ struct PathPart {
 std::unique_ptr<MatchOp> MakePathOp(std::string name, std::vector<int> nodes,
                                     std::vector<PathPart> hops, int slot);
 
+// p = shortestPath((a)-[*..n]-(b)) (all: allShortestPaths): per input row with both ends bound,
+// the shortest chains of hop's edge types and direction from the node in from_slot to the node
+// in to_slot (graph::ShortestPaths, a breadth-first search over at most hop.max_hops edges,
+// hop.cap edges per list, under the query's deadline); one row per path found (none when
+// there is none), its edges as a list in hop.slot.
+std::unique_ptr<MatchOp> MakeShortestPathOp(std::string name, HopSpec hop, int from_slot,
+                                            int to_slot, bool all);
+
 // Keeps rows whose node in spec.slot matches spec (a pattern position bound by an earlier one).
 std::unique_ptr<MatchOp> MakeNodeCheckOp(std::string name, NodeSpec spec);
 

@@ -189,7 +189,6 @@ class MatchPlanner {
       specs_.push_back(b_->BindPattern(p, [&](const std::string& name, bool is_edge, TypeId type,
                                              ast::Position pos) { return Declare(name, is_edge, type, pos); },
                                        /*anon_slots=*/true, /*var_length=*/true));
-      if (p.search != ast::PathSearch::kNone) Fail("shortest paths are not supported yet", p.pos);
       path_slots_.push_back(p.path_var.empty() ? -1 : DeclarePath(p));
     }
     if (b_->width() > kMaxSlots) {
@@ -285,7 +284,43 @@ class MatchPlanner {
     return 0;
   }
 
+  // shortestPath((a)-[...]-(b)) / allShortestPaths: both ends bound earlier, one relationship.
+  void PlanShortestPath(size_t index) {
+    const PatternSpec& p = specs_[index];
+    const ast::Pattern& ast = (*patterns_)[index];
+    const char* fn = ast.search == ast::PathSearch::kAllShortest ? "allShortestPaths" : "shortestPath";
+    if (p.hops.size() != 1) {
+      Fail(std::string(fn) + " takes a pattern of one relationship, e.g. " + fn +
+               "((a)-[:T*..5]-(b))",
+           ast.pos);
+    }
+    if (!bound_[p.nodes[0].slot] || !bound_[p.nodes[1].slot]) {
+      Fail(std::string(fn) + " needs both end nodes bound by an earlier pattern or clause, e.g. " +
+               "MATCH (a {id: $x}), (b {id: $y}), p = " + fn + "((a)-[*..5]-(b))",
+           ast.pos);
+    }
+    const HopSpec& hop = p.hops[0];
+    if (!hop.var_length) {
+      Fail(std::string(fn) + " takes a variable-length relationship, e.g. -[*..5]-", hop.pos);
+    }
+    if (hop.min_hops > 1) Fail(std::string(fn) + " takes a lower bound of 0 or 1", hop.pos);
+    for (int pos = 0; pos < 2; ++pos) {
+      NodeSpec spec = SpecFor(index, pos);
+      if (spec.HasFilter()) {
+        Add(MakeNodeCheckOp("NodeCheck " + NodeLabel(ast.nodes[pos]), std::move(spec)));
+      }
+    }
+    std::string name = ast.search == ast::PathSearch::kAllShortest ? "AllShortestPaths " : "ShortestPath ";
+    Add(MakeShortestPathOp(name + PatternText(ast), hop, p.nodes[0].slot, p.nodes[1].slot,
+                           ast.search == ast::PathSearch::kAllShortest));
+    bound_[hop.slot] = true;
+    edge_slots_.emplace_back(hop.slot, true);
+    PlaceFilters(false);
+    PlanPath(index);
+  }
+
   void PlanPattern(size_t index) {
+    if ((*patterns_)[index].search != ast::PathSearch::kNone) return PlanShortestPath(index);
     const PatternSpec& p = specs_[index];
     const ast::Pattern& ast = (*patterns_)[index];
     int n = static_cast<int>(p.nodes.size());
