@@ -24,7 +24,7 @@ matchQuery
   ;
 
 readingClause
-  : K_OPTIONAL? K_MATCH pattern (COMMA pattern)* whereClause?                     # matchClause
+  : K_OPTIONAL? K_MATCH matchPattern (COMMA matchPattern)* whereClause?           # matchClause
   | K_UNWIND expression K_AS variable                                              # unwindClause
   | K_WITH K_DISTINCT? returnItem (COMMA returnItem)* orderClause? skipClause? limitClause?
     whereClause?                                                                   # withClause
@@ -118,6 +118,12 @@ pattern
   : nodePattern (relationship nodePattern)*
   ;
 
+// A MATCH pattern, optionally named by a path variable (p = ...) and optionally a shortest-path
+// search (shortestPath(...), allShortestPaths(...); the converter checks the function's name).
+matchPattern
+  : (variable EQ)? (functionName LPAREN pattern RPAREN | pattern)
+  ;
+
 nodePattern
   : LPAREN variable? (COLON name)? properties? RPAREN
   ;
@@ -137,7 +143,12 @@ relationship
   ;
 
 relationshipDetail
-  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? (K_MAX integer)? RBRACKET
+  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? (K_MAX integer)? RBRACKET
+  ;
+
+// Variable length: *, *2, *1..3, *..3, *2.. (bounds are checked by the binder).
+hopRange
+  : STAR (integer? DOTDOT integer? | integer)?
   ;
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +314,7 @@ RBRACE : '}' ;
 COMMA : ',' ;
 COLON : ':' ;
 SEMI : ';' ;
+DOTDOT : '..' ;
 DOT : '.' ;
 PIPE : '|' ;
 STAR : '*' ;

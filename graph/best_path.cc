@@ -177,7 +177,7 @@ Path ChainTo(const SearchState& st, NodeId source, NodeId target, size_t max_hop
     const VertexState* s = st.vertices.Find(at);
     if (s == nullptr || !s->has_pred || path.size() >= max_hops) return {};
     const EdgeDesc& e = s->pred;
-    path.push_back({e.from, e.type, e.dir, e.to, e.weight, e.ts});
+    path.push_back({e.from, e.type, e.dir, e.to, e.weight, e.ts, e.count});
     at = e.from;
   }
   std::reverse(path.begin(), path.end());

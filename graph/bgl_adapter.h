@@ -35,6 +35,7 @@ struct EdgeDesc {
   Direction dir = Direction::kOut;
   float weight = 0;
   int64_t ts = 0;
+  uint32_t count = 0;
   bool operator==(const EdgeDesc& o) const {
     return from == o.from && to == o.to && type == o.type && dir == o.dir;
   }
@@ -65,7 +66,7 @@ class GraphView {
     if (u < impl_->id_bound.load(std::memory_order_acquire) && mode != Expand::kNone) {
       std::shared_lock lock(impl_->Stripe(u));
       for (const AdjList& l : impl_->Slot(u).lists) {
-        if (!Allowed(l.type)) continue;
+        if (!Follows(l)) continue;
         const size_t first = scratch_.size();
         if (mode == Expand::kAll) {
           // Every edge, or with a cap the strongest `cap_` (a prefix of the rank order).
@@ -73,7 +74,7 @@ class GraphView {
           const size_t take = capped ? cap_ : l.items.size();
           for (size_t r = 0; r < take; ++r) {
             const Neighbor& n = capped ? l.items[l.RankedAt(r)] : l.items[r];
-            scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+            scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts, n.count});
           }
           if (!capped) continue;
         }
@@ -86,7 +87,7 @@ class GraphView {
           for (size_t i = first; i < kept_end && !kept; ++i) kept = scratch_[i].to == to;
           if (kept) continue;
           const Neighbor& n = l.items[pos];
-          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts});
+          scratch_.push_back({u, n.node, l.type, l.dir, n.weight, n.ts, n.count});
         }
       }
     }
@@ -105,7 +106,7 @@ class GraphView {
   void SetListCap(size_t cap) { cap_ = cap; }
   size_t list_cap() const { return cap_; }
 
-  // Whether some allowed list of u (every entry, no cap) holds a node `is_wanted` accepts;
+  // Whether some followed list of u (every entry, no cap) holds a node `is_wanted` accepts;
   // nullopt when that would take more than `max_entries` entries to tell.
   template <typename Pred>
   std::optional<bool> AnyNeighbor(NodeId u, Pred is_wanted, size_t max_entries) const {
@@ -113,13 +114,19 @@ class GraphView {
     std::shared_lock lock(impl_->Stripe(u));
     size_t seen = 0;
     for (const AdjList& l : impl_->Slot(u).lists) {
-      if (!Allowed(l.type)) continue;
+      if (!Follows(l)) continue;
       if ((seen += l.items.size()) > max_entries) return std::nullopt;
       for (const Neighbor& n : l.items) {
         if (is_wanted(n.node)) return true;
       }
     }
     return false;
+  }
+  // Which of u's lists are its out-edges: stored from u (out), stored towards u (in); both by
+  // default.
+  void SetDirections(bool out, bool in) {
+    follow_out_ = out;
+    follow_in_ = in;
   }
 
  private:
@@ -158,6 +165,10 @@ class GraphView {
     }
     return false;
   }
+  // l is walked: its type is allowed and its direction followed.
+  bool Follows(const AdjList& l) const {
+    return Allowed(l.type) && (l.dir == Direction::kOut ? follow_out_ : follow_in_);
+  }
   const GraphAccess::Impl* impl_;
   std::vector<TypeId> edge_types_;
   ExpandFn expand_ = nullptr;
@@ -165,6 +176,8 @@ class GraphView {
   std::vector<NodeId> only_to_;
   uint64_t only_to_filter_ = 0;  // FilterBit of every only_to_ node
   size_t cap_ = 0;
+  bool follow_out_ = true;
+  bool follow_in_ = true;
   mutable std::vector<EdgeDesc> scratch_;
   mutable std::vector<std::pair<uint32_t, uint32_t>> found_;  // FindTargets' answer
 };

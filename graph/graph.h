@@ -149,6 +149,7 @@ struct PathStep {
   NodeId to;
   float weight;
   int64_t ts;
+  uint32_t count = 0;
 };
 using Path = std::vector<PathStep>;
 
@@ -177,5 +178,28 @@ Result<Path> BestPath(const Graph& graph, NodeId source, NodeId target,
 Result<std::vector<Path>> BestPaths(const Graph& graph, NodeId source,
                                     const std::vector<NodeId>& targets,
                                     const PathSearchOptions& options);
+
+struct ShortestPathOptions {
+  size_t max_hops = 10;            // longer paths are not looked for
+  std::vector<TypeId> edge_types;  // edge types that may be used; empty: all
+  bool follow_out = true;          // steps from -[type]-> to
+  bool follow_in = true;           // steps from <-[type]- to
+  bool all = false;                // every shortest path (allShortestPaths), else one
+  size_t max_paths = 1000;         // with all: at most this many paths are returned
+  // At most this many edges per (node, edge type, direction) are followed, the strongest first
+  // (TopNeighbors' order); 0 follows all. Edges straight to the target are always seen.
+  size_t max_neighbors_per_list = 0;
+  size_t max_expanded = 1'000'000;  // nodes expanded before the search gives up
+  Deadline deadline = Deadline::Never();
+};
+
+// The shortest paths (fewest edges) from source to target: a breadth-first search (BGL) that
+// stops after the level where target is first reached. One path (the first found), or with
+// options.all every path of that length (up to max_paths, in discovery order). Empty when there
+// is none within max_hops; one empty path when source == target. Errors: NotFound if source
+// or target does not exist, ResourceExhausted past max_expanded, DeadlineExceeded (checked every
+// 256 nodes expanded).
+Result<std::vector<Path>> ShortestPaths(const Graph& graph, NodeId source, NodeId target,
+                                        const ShortestPathOptions& options);
 
 }  // namespace pathwise::graph

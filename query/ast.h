@@ -82,20 +82,31 @@ struct NodePattern {
 
 enum class EdgeDirection : uint8_t { kOut, kIn, kBoth };  // -[]->, <-[]-, -[]-
 
-// -[var:TYPE1|TYPE2 MAX n]-> ; types empty means any type.
+// -[var:TYPE1|TYPE2 *min..max MAX n]-> ; types empty means any type.
 struct EdgePattern {
   std::string var;
   std::vector<std::string> types;
   EdgeDirection dir = EdgeDirection::kOut;
   std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets
+  // Variable length (`*`, `*2`, `*1..3`, `*..3`, `*2..`): a missing bound is absent here; `*2`
+  // sets both. The binder applies the defaults and limits.
+  bool var_length = false;
+  std::optional<int64_t> min_hops;
+  std::optional<int64_t> max_hops;
   Position pos;
 };
 
+enum class PathSearch : uint8_t { kNone, kShortest, kAllShortest };
+
 // nodes[0] edges[0] nodes[1] edges[1] ... ; edges.size() == nodes.size() - 1.
+// In MATCH: `path_var = ...` names the path; shortestPath(...) / allShortestPaths(...) set search.
 struct Pattern {
   std::vector<NodePattern> nodes;
   std::vector<EdgePattern> edges;
   Position pos;
+  std::string path_var;  // empty: none
+  Position path_pos;
+  PathSearch search = PathSearch::kNone;
 };
 
 struct ReturnItem {

@@ -85,9 +85,24 @@ std::string NodePatternText(const ast::NodePattern& n) {
   return s + ")";
 }
 
+namespace {
+
+// `*`, `*2`, `*1..3`, `*..3`, `*2..` as written.
+std::string HopRangeText(const ast::EdgePattern& e) {
+  std::string s = "*";
+  if (e.min_hops && e.min_hops == e.max_hops) return s + std::to_string(*e.min_hops);
+  if (e.min_hops) s += std::to_string(*e.min_hops);
+  if (e.min_hops || e.max_hops) s += "..";
+  if (e.max_hops) s += std::to_string(*e.max_hops);
+  return s;
+}
+
+}  // namespace
+
 std::string EdgePatternText(const ast::EdgePattern& e, bool reversed) {
   std::string detail = e.var;
   for (size_t t = 0; t < e.types.size(); ++t) detail += (t == 0 ? ":" : "|") + e.types[t];
+  if (e.var_length) detail += HopRangeText(e);
   if (e.max_per_node) detail += (detail.empty() ? "MAX " : " MAX ") + std::to_string(*e.max_per_node);
   std::string mid = detail.empty() ? "" : "[" + detail + "]";
   ast::EdgeDirection dir = e.dir;

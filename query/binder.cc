@@ -71,6 +71,8 @@ constexpr FnInfo kFunctions[] = {
     {"labels", Fn::kLabels, 1, 1},     {"keys", Fn::kKeys, 1, 1},
     {"head", Fn::kHead, 1, 1},         {"last", Fn::kLast, 1, 1},
     {"range", Fn::kRange, 2, 3},
+    {"nodes", Fn::kNodes, 1, 1},       {"relationships", Fn::kRelationships, 1, 1},
+    {"length", Fn::kLength, 1, 1},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {
@@ -308,6 +310,9 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
     if (!edge.var.empty() && vars_.count(edge.var)) {
       Fail("pattern predicates cannot reuse the edge variable '" + edge.var + "'", edge.pos);
     }
+    if (edge.var_length) {
+      Fail("variable-length relationships are not supported in pattern predicates", edge.pos);
+    }
     HopSpec hop;
     hop.var = edge.var;
     hop.dir = edge.dir;
@@ -510,7 +515,38 @@ NodeSpec Binder::BindNode(const ast::NodePattern& n) {
   return spec;
 }
 
-PatternSpec Binder::BindPattern(const ast::Pattern& p, const Declare& declare, bool anon_slots) {
+namespace {
+
+// -[*min..max]-> : the bounds, checked against kMaxVarLengthHops.
+void BindHopRange(const ast::EdgePattern& e, HopSpec* hop) {
+  const int64_t limit = kMaxVarLengthHops;
+  if (!e.max_hops) {
+    Fail("variable-length relationship without an upper bound: write one of at most " +
+             std::to_string(limit) + " hops, e.g. *1.." + std::to_string(limit) +
+             " (unbounded * is not supported)",
+         e.pos);
+  }
+  int64_t min = e.min_hops.value_or(1);
+  int64_t max = *e.max_hops;
+  if (max > limit) {
+    Fail("variable-length relationship of up to " + std::to_string(max) + " hops, over the limit of " +
+             std::to_string(limit),
+         e.pos);
+  }
+  if (min > max) {
+    Fail("variable-length relationship *" + std::to_string(min) + ".." + std::to_string(max) +
+             ": the lower bound is above the upper bound",
+         e.pos);
+  }
+  hop->var_length = true;
+  hop->min_hops = static_cast<uint32_t>(min);
+  hop->max_hops = static_cast<uint32_t>(max);
+}
+
+}  // namespace
+
+PatternSpec Binder::BindPattern(const ast::Pattern& p, const Declare& declare, bool anon_slots,
+                                bool var_length) {
   PatternSpec spec;
   if (p.edges.size() > 8) Fail("patterns are limited to 8 relationships", p.pos);
   for (const ast::NodePattern& n : p.nodes) {
@@ -532,8 +568,13 @@ PatternSpec Binder::BindPattern(const ast::Pattern& p, const Declare& declare, b
       hop.cap = static_cast<size_t>(*e.max_per_node);
     }
     for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+    if (e.var_length) {
+      if (!var_length) Fail("variable-length relationships are only supported in MATCH", e.pos);
+      BindHopRange(e, &hop);
+    }
     if (!e.var.empty()) {
       hop.slot = declare(e.var, true, kInvalidType, e.pos);
+      if (hop.var_length) vars_.at(e.var).is_value = true;
     } else if (anon_slots) {
       hop.slot = NewSlot();
     }

@@ -69,7 +69,10 @@ class Binder {
                                     ast::Position pos)>;
   // Binds a pattern's positions. Named variables go through declare; anonymous positions get a
   // fresh slot when anon_slots, else -1. Property maps are bound in the current scope.
-  PatternSpec BindPattern(const ast::Pattern& p, const Declare& declare, bool anon_slots);
+  // Variable-length relationships are a bind error unless var_length (MATCH); their variables
+  // become value variables (lists of edges).
+  PatternSpec BindPattern(const ast::Pattern& p, const Declare& declare, bool anon_slots,
+                          bool var_length = false);
   NodeSpec BindNode(const ast::NodePattern& n);
   TypeId ResolveNodeType(const std::string& name, ast::Position pos) const;
   TypeId ResolveEdgeType(const std::string& name, ast::Position pos) const;

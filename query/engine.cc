@@ -152,7 +152,7 @@ Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
   for (const auto& row : st->values) {
     if (!st->Tick(static_cast<uint32_t>(n))) return st->error;
     nlohmann::json r = nlohmann::json::array();
-    for (size_t i = 0; i < n; ++i) r.push_back(ResultJson(row[i], st->graph, st->schema));
+    for (size_t i = 0; i < n; ++i) r.push_back(ResultJson(row[i], st->graph, st->schema, st->store));
     out->rows.push_back(std::move(r));
   }
   out->stats["rows"] = out->rows.size();

@@ -198,6 +198,27 @@ RtValue HeadOrLast(const RtValue& v, bool last) {
   return last ? v.AsList().back() : v.AsList().front();
 }
 
+// A path value is a list alternating nodes and edges, starting and ending with a node.
+bool IsPath(const RtValue& v) {
+  if (!v.IsList() || v.AsList().size() % 2 == 0) return false;
+  const RtList& items = v.AsList();
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i % 2 == 0 ? !items[i].IsNode() : !items[i].IsEdge()) return false;
+  }
+  return true;
+}
+
+// nodes(p) (parity 0), relationships(p) (parity 1): every other element of a path.
+RtValue PathElements(const RtValue& v, size_t parity, ExecState* st) {
+  if (!IsPath(v)) return RtValue();
+  const RtList& items = v.AsList();
+  st->Tick(static_cast<uint32_t>(items.size()));
+  RtList out;
+  out.reserve(items.size() / 2 + 1);
+  for (size_t i = parity; i < items.size(); i += 2) out.push_back(items[i]);
+  return MakeList(std::move(out));
+}
+
 }  // namespace
 
 bool IsExtraFunction(Fn fn) { return fn >= Fn::kToLower; }
@@ -226,6 +247,11 @@ RtValue CallFunction(const BoundExpr& call, const std::vector<RtValue>& args, Ex
     case Fn::kHead: return HeadOrLast(args[0], false);
     case Fn::kLast: return HeadOrLast(args[0], true);
     case Fn::kRange: return Range(call, args, st);
+    case Fn::kNodes: return PathElements(args[0], 0, st);
+    case Fn::kRelationships: return PathElements(args[0], 1, st);
+    case Fn::kLength:
+      if (!IsPath(args[0])) return RtValue();
+      return RtValue(static_cast<int64_t>(args[0].AsList().size() / 2));
     default: return RtValue();
   }
 }

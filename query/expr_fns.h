@@ -1,5 +1,5 @@
 // Internal to query/: PQL's string, conversion, list and graph-introspection functions
-// (toLower ... range, labels, keys); expr_eval.cc's Call evaluates the arguments and delegates
+// (toLower ... range, labels, keys, nodes, relationships, length); expr_eval.cc's Call evaluates the arguments and delegates
 // here. Null in gives null out, and so does an argument of the wrong kind (docs/query-language.md,
 // "Scalar functions"). A result over a fixed limit (kMaxRangeElements, kMaxStringResultBytes)
 // sets ExecState::error (InvalidArgument at the call) and yields null.

@@ -148,15 +148,7 @@ class StartOp : public MatchOp {
 
 class ExpandOp : public MatchOp {
  public:
-  ExpandOp(std::string name, HopSpec hop, NodeSpec spec, int from_slot, bool reverse,
-           bool to_bound, std::vector<int> earlier_edges)
-      : MatchOp(std::move(name)),
-        hop_(std::move(hop)),
-        spec_(std::move(spec)),
-        from_slot_(from_slot),
-        reverse_(reverse),
-        to_bound_(to_bound),
-        earlier_edges_(std::move(earlier_edges)) {}
+  ExpandOp(std::string name, ExpandSpec x) : MatchOp(std::move(name)), x_(std::move(x)) {}
 
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
@@ -166,24 +158,22 @@ class ExpandOp : public MatchOp {
     std::vector<Step> steps;
     for (size_t r = 0; r < st->rows; ++r) {
       const Slot* in = st->table.Row(r);
-      NodeId from = in[from_slot_].node;
+      NodeId from = in[x_.from_slot].node;
       if (from == kInvalidNode) continue;
-      HopNeighbors(*st, hop_, from, reverse_, hop_.cap, &steps);
+      HopNeighbors(*st, x_.hop, from, x_.reverse, x_.hop.cap, &steps);
       if (!st->Tick(static_cast<uint32_t>(std::min<size_t>(steps.size(), UINT32_MAX)))) {
         return st->error;
       }
       for (const Step& step : steps) {
         if (!st->Tick()) return st->error;
         NodeId to = step.nb.node;
-        if (to_bound_ && in[spec_.slot].node != to) continue;
+        if (x_.to_bound && in[x_.spec.slot].node != to) continue;
         Slot edge = EdgeSlot(from, step);
-        bool reused = false;
-        for (int e : earlier_edges_) reused = reused || SameEdge(in[e], edge);
-        if (reused) continue;
+        if (EdgeReused(*st, in, x_.earlier_edges, edge)) continue;
         std::copy_n(in, st->width, row.begin());
-        row[spec_.slot].node = to;
-        if (hop_.slot >= 0) row[hop_.slot] = edge;
-        if (spec_.HasFilter() && !NodeMatches(spec_, to, Env(st, row.data()))) continue;
+        row[x_.spec.slot].node = to;
+        if (x_.hop.slot >= 0) row[x_.hop.slot] = edge;
+        if (x_.spec.HasFilter() && !NodeMatches(x_.spec, to, Env(st, row.data()))) continue;
         PW_RETURN_IF_ERROR(Append(st, &out, row.data()));
       }
     }
@@ -192,12 +182,7 @@ class ExpandOp : public MatchOp {
   }
 
  private:
-  HopSpec hop_;
-  NodeSpec spec_;
-  int from_slot_;
-  bool reverse_;
-  bool to_bound_;
-  std::vector<int> earlier_edges_;
+  ExpandSpec x_;
 };
 
 class NodeCheckOp : public MatchOp {
@@ -520,10 +505,9 @@ class SkipLimitOp : public MatchOp {
 std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup) {
   return std::make_unique<StartOp>(std::move(name), std::move(spec), lookup);
 }
-std::unique_ptr<MatchOp> MakeExpandOp(std::string name, HopSpec hop, NodeSpec spec, int from_slot,
-                                      bool reverse, bool to_bound, std::vector<int> earlier_edges) {
-  return std::make_unique<ExpandOp>(std::move(name), std::move(hop), std::move(spec), from_slot,
-                                    reverse, to_bound, std::move(earlier_edges));
+std::unique_ptr<MatchOp> MakeExpandOp(std::string name, ExpandSpec expand) {
+  if (expand.hop.var_length) return MakeVarExpandOp(std::move(name), std::move(expand));
+  return std::make_unique<ExpandOp>(std::move(name), std::move(expand));
 }
 std::unique_ptr<MatchOp> MakeNodeCheckOp(std::string name, NodeSpec spec) {
   return std::make_unique<NodeCheckOp>(std::move(name), std::move(spec));

@@ -49,10 +49,48 @@ void Publish(MatchState* st, RowTable* out, OpCounts* counts);
 // that match spec.
 std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup);
 
-// Follows hop from the node in from_slot to bind spec.slot (or, when to_bound, to check it).
-// Edges already bound in earlier_edges are not reused (relationship uniqueness).
-std::unique_ptr<MatchOp> MakeExpandOp(std::string name, HopSpec hop, NodeSpec spec, int from_slot,
-                                      bool reverse, bool to_bound, std::vector<int> earlier_edges);
+// What an Expand follows: `hop` from the node in from_slot to bind spec.slot (or, when
+// to_bound, to check the node already there), walked against the pattern's direction when
+// reverse. Edges already bound in earlier_edges are not reused (relationship uniqueness).
+struct ExpandSpec {
+  HopSpec hop;
+  NodeSpec spec;
+  int from_slot = -1;
+  bool reverse = false;
+  bool to_bound = false;
+  std::vector<int> earlier_edges;
+};
+
+// One edge per output row; a variable-length hop goes to MakeVarExpandOp.
+std::unique_ptr<MatchOp> MakeExpandOp(std::string name, ExpandSpec expand);
+
+// A variable-length hop (hop.var_length): a depth-first walk of hop.min_hops to hop.max_hops
+// edges per input row, each row out holding the walk's end node in spec.slot and its edges, in
+// pattern order, as a list value in hop.slot. An edge is used at most once per walk and never
+// when bound in earlier_edges; every hop follows at most hop.cap edges per node (0: all) and
+// every step ticks the deadline. Rows stream into the output table as walks complete; no
+// frontier is materialised.
+std::unique_ptr<MatchOp> MakeVarExpandOp(std::string name, ExpandSpec expand);
+
+// One element of a path variable's pattern: a node position's slot, or a hop's slot (an edge,
+// or a variable-length hop's edge list).
+struct PathPart {
+  int slot = -1;
+  bool var_length = false;
+};
+// p = (...): builds the path value (a list alternating nodes and edges, in pattern order) from
+// the slots of the pattern's positions and hops, into value slot `slot`. A row where any part is
+// unbound gets a null path.
+std::unique_ptr<MatchOp> MakePathOp(std::string name, std::vector<int> nodes,
+                                    std::vector<PathPart> hops, int slot);
+
+// p = shortestPath((a)-[*..n]-(b)) (all: allShortestPaths): per input row with both ends bound,
+// the shortest chains of hop's edge types and direction from the node in from_slot to the node
+// in to_slot (graph::ShortestPaths, a breadth-first search over at most hop.max_hops edges,
+// hop.cap edges per list, under the query's deadline); one row per path found (none when
+// there is none), its edges as a list in hop.slot.
+std::unique_ptr<MatchOp> MakeShortestPathOp(std::string name, HopSpec hop, int from_slot,
+                                            int to_slot, bool all);
 
 // Keeps rows whose node in spec.slot matches spec (a pattern position bound by an earlier one).
 std::unique_ptr<MatchOp> MakeNodeCheckOp(std::string name, NodeSpec spec);
@@ -83,6 +121,10 @@ std::unique_ptr<MatchOp> MakeSortOp(std::vector<std::pair<size_t, bool>> columns
 std::unique_ptr<MatchOp> MakeSkipLimitOp(BoundExprPtr skip, BoundExprPtr limit);
 
 // ---- Clause pipeline (pipeline_ops.cc)
+
+// Puts v in a value slot: null unbinds it; anything else is kept in ExecState::slot_values and
+// charged to the memory account (false, with st->error set, when over budget).
+bool StoreValue(MatchState* st, const RtValue& v, Slot* slot);
 
 // UNWIND: one row per element of the list `list` evaluates to, the element in value slot `slot`
 // (a non-list value gives one row, null none).

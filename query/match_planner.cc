@@ -112,6 +112,34 @@ class MatchPlanner {
 
   void Add(std::unique_ptr<MatchOp> op) { plan_.ops.push_back(std::move(op)); }
 
+  // A new value variable (UNWIND's, a path's); returns its slot.
+  int DeclareValue(const std::string& name, ast::Position pos) {
+    if (b_->vars().count(name)) Fail("variable '" + name + "' is already defined", pos);
+    VarInfo info;
+    info.name = name;
+    info.slot = NewSlot(pos);
+    info.is_value = true;
+    b_->vars().emplace(name, info);
+    return info.slot;
+  }
+
+  // p = (...): a value variable, bound by a Path operator once the pattern is matched.
+  int DeclarePath(const ast::Pattern& p) { return DeclareValue(p.path_var, p.path_pos); }
+
+  // Adds the Path operator of pattern `index` when it names its path.
+  void PlanPath(size_t index) {
+    int slot = path_slots_[index];
+    if (slot < 0) return;
+    const PatternSpec& p = specs_[index];
+    std::vector<int> nodes;
+    std::vector<PathPart> hops;
+    for (const NodeSpec& n : p.nodes) nodes.push_back(n.slot);
+    for (const HopSpec& h : p.hops) hops.push_back(PathPart{h.slot, h.var_length});
+    Add(MakePathOp("Path " + (*patterns_)[index].path_var, std::move(nodes), std::move(hops), slot));
+    bound_[slot] = true;
+    PlaceFilters(false);
+  }
+
   bool AllBound(uint64_t slots) const {
     for (size_t s = 0; s < bound_.size(); ++s) {
       if ((slots >> s & 1) && !bound_[s]) return false;
@@ -153,13 +181,15 @@ class MatchPlanner {
   void PlanMatchClause(const ast::Clause& clause) {
     patterns_ = &clause.patterns;
     specs_.clear();
+    path_slots_.clear();
     edge_slots_.clear();  // relationship uniqueness holds within one MATCH clause
     int marker = clause.optional ? NewSlot(clause.pos) : -1;
     if (clause.optional) Add(MakeOptionalBeginOp(marker));
     for (const ast::Pattern& p : clause.patterns) {
       specs_.push_back(b_->BindPattern(p, [&](const std::string& name, bool is_edge, TypeId type,
                                              ast::Position pos) { return Declare(name, is_edge, type, pos); },
-                                       /*anon_slots=*/true));
+                                       /*anon_slots=*/true, /*var_length=*/true));
+      path_slots_.push_back(p.path_var.empty() ? -1 : DeclarePath(p));
     }
     if (b_->width() > kMaxSlots) {
       Fail("too many variables in one query (at most 64 pattern positions and variables)",
@@ -176,17 +206,10 @@ class MatchPlanner {
     ExprContext ctx;
     ctx.clause = "UNWIND";
     BoundExprPtr list = b_->Bind(*clause.expr, ctx);
-    if (b_->vars().count(clause.alias)) {
-      Fail("variable '" + clause.alias + "' is already defined", clause.pos);
-    }
-    VarInfo info;
-    info.name = clause.alias;
-    info.slot = NewSlot(clause.pos);
-    info.is_value = true;
-    b_->vars().emplace(clause.alias, info);
-    bound_[info.slot] = true;
+    int slot = DeclareValue(clause.alias, clause.pos);
+    bound_[slot] = true;
     Add(MakeUnwindOp("Unwind " + ExprText(*clause.expr) + " AS " + clause.alias, std::move(list),
-                     info.slot));
+                     slot));
   }
 
   // WITH projection [WHERE e]: project, then only the projected names are in scope.
@@ -261,7 +284,43 @@ class MatchPlanner {
     return 0;
   }
 
+  // shortestPath((a)-[...]-(b)) / allShortestPaths: both ends bound earlier, one relationship.
+  void PlanShortestPath(size_t index) {
+    const PatternSpec& p = specs_[index];
+    const ast::Pattern& ast = (*patterns_)[index];
+    const char* fn = ast.search == ast::PathSearch::kAllShortest ? "allShortestPaths" : "shortestPath";
+    if (p.hops.size() != 1) {
+      Fail(std::string(fn) + " takes a pattern of one relationship, e.g. " + fn +
+               "((a)-[:T*..5]-(b))",
+           ast.pos);
+    }
+    if (!bound_[p.nodes[0].slot] || !bound_[p.nodes[1].slot]) {
+      Fail(std::string(fn) + " needs both end nodes bound by an earlier pattern or clause, e.g. " +
+               "MATCH (a {id: $x}), (b {id: $y}), p = " + fn + "((a)-[*..5]-(b))",
+           ast.pos);
+    }
+    const HopSpec& hop = p.hops[0];
+    if (!hop.var_length) {
+      Fail(std::string(fn) + " takes a variable-length relationship, e.g. -[*..5]-", hop.pos);
+    }
+    if (hop.min_hops > 1) Fail(std::string(fn) + " takes a lower bound of 0 or 1", hop.pos);
+    for (int pos = 0; pos < 2; ++pos) {
+      NodeSpec spec = SpecFor(index, pos);
+      if (spec.HasFilter()) {
+        Add(MakeNodeCheckOp("NodeCheck " + NodeLabel(ast.nodes[pos]), std::move(spec)));
+      }
+    }
+    std::string name = ast.search == ast::PathSearch::kAllShortest ? "AllShortestPaths " : "ShortestPath ";
+    Add(MakeShortestPathOp(name + PatternText(ast), hop, p.nodes[0].slot, p.nodes[1].slot,
+                           ast.search == ast::PathSearch::kAllShortest));
+    bound_[hop.slot] = true;
+    edge_slots_.emplace_back(hop.slot, true);
+    PlaceFilters(false);
+    PlanPath(index);
+  }
+
   void PlanPattern(size_t index) {
+    if ((*patterns_)[index].search != ast::PathSearch::kNone) return PlanShortestPath(index);
     const PatternSpec& p = specs_[index];
     const ast::Pattern& ast = (*patterns_)[index];
     int n = static_cast<int>(p.nodes.size());
@@ -290,21 +349,17 @@ class MatchPlanner {
       int prev = PrevOf(pos, start);
       int hop_index = std::min(pos, prev);
       const HopSpec& hop = p.hops[hop_index];
-      std::vector<int> earlier;
-      for (const auto& [slot, is_edge] : edge_slots_) earlier.push_back(slot);
-      bool to_bound = bound_[p.nodes[pos].slot];
-      HopSpec hop_copy;
-      hop_copy.slot = hop.slot;
-      hop_copy.var = hop.var;
-      hop_copy.types = hop.types;
-      hop_copy.dir = hop.dir;
-      hop_copy.cap = hop.cap;
-      hop_copy.pos = hop.pos;
+      ExpandSpec x;
+      x.hop = hop;
+      x.spec = SpecFor(index, pos);
+      x.from_slot = p.nodes[prev].slot;
+      x.reverse = pos < prev;
+      x.to_bound = bound_[p.nodes[pos].slot];
+      for (const auto& [slot, is_edge] : edge_slots_) x.earlier_edges.push_back(slot);
       std::string text = "Expand " + NodeLabel(ast.nodes[prev]) +
                          EdgePatternText(ast.edges[hop_index], /*reversed=*/pos < prev) +
                          NodeLabel(ast.nodes[pos]);
-      Add(MakeExpandOp(text, std::move(hop_copy), SpecFor(index, pos), p.nodes[prev].slot,
-                       /*reverse=*/pos < prev, to_bound, std::move(earlier)));
+      Add(MakeExpandOp(text, std::move(x)));
       bound_[p.nodes[pos].slot] = true;
       if (hop.slot >= 0) {
         bound_[hop.slot] = true;
@@ -312,6 +367,7 @@ class MatchPlanner {
       }
       PlaceFilters(false);
     }
+    PlanPath(index);
   }
 
   // The column an ORDER BY item sorts by: a projected item it names (alias) or repeats (same
@@ -397,6 +453,7 @@ class MatchPlanner {
   MatchPlan& plan_;
   const std::vector<ast::Pattern>* patterns_ = nullptr;  // the MATCH clause being planned
   std::vector<PatternSpec> specs_;
+  std::vector<int> path_slots_;  // per pattern of the clause: its path variable's slot, or -1
   std::vector<Conjunct> conjuncts_;
   std::vector<bool> bound_;
   std::vector<std::pair<int, bool>> edge_slots_;

@@ -496,7 +496,7 @@ class Converter {
     if (auto* m = dynamic_cast<PqlParser::MatchClauseContext*>(ctx)) {
       c.kind = ClauseKind::kMatch;
       c.optional = m->K_OPTIONAL() != nullptr;
-      for (auto* p : m->pattern()) c.patterns.push_back(ConvertPattern(p));
+      for (auto* p : m->matchPattern()) c.patterns.push_back(ConvertMatchPattern(p));
       if (m->whereClause()) c.where = Expr(m->whereClause()->expression());
     } else if (auto* u = dynamic_cast<PqlParser::UnwindClauseContext*>(ctx)) {
       c.kind = ClauseKind::kUnwind;
@@ -654,6 +654,29 @@ class Converter {
     return ConvertChain(PosOf(ctx), ctx->nodePattern(), ctx->relationship());
   }
 
+  // [p =] pattern  |  [p =] shortestPath(pattern)  |  [p =] allShortestPaths(pattern)
+  Pattern ConvertMatchPattern(PqlParser::MatchPatternContext* ctx) {
+    Pattern p = ConvertPattern(ctx->pattern());
+    if (ctx->variable()) {
+      p.path_var = Variable(ctx->variable());
+      p.path_pos = PosOf(ctx);
+    }
+    if (auto* fn = ctx->functionName()) {
+      std::string name = fn->QUOTED_IDENTIFIER() ? Unquote(fn->getStart()) : fn->getText();
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (name == "shortestpath") {
+        p.search = PathSearch::kShortest;
+      } else if (name == "allshortestpaths") {
+        p.search = PathSearch::kAllShortest;
+      } else {
+        Fail(fn->getStart(), "unexpected '" + fn->getText() +
+                                 "', expected shortestPath or allShortestPaths before a pattern");
+      }
+      p.pos = PosOf(fn);
+    }
+    return p;
+  }
+
   Pattern ConvertChain(Position pos, const std::vector<PqlParser::NodePatternContext*>& nodes,
                        const std::vector<PqlParser::RelationshipContext*>& edges) {
     Pattern p;
@@ -694,6 +717,19 @@ class Converter {
       if (detail->variable()) e.var = Variable(detail->variable());
       for (auto* type : detail->name()) e.types.push_back(Name(type));
       if (detail->integer()) e.max_per_node = Integer(detail->integer());
+      if (auto* range = detail->hopRange()) {
+        e.var_length = true;
+        std::vector<PqlParser::IntegerContext*> bounds = range->integer();
+        if (range->DOTDOT() == nullptr) {
+          if (!bounds.empty()) e.min_hops = e.max_hops = Integer(bounds[0]);
+        } else {
+          // *a..b, *..b or *a..: which bound is there follows from where it stands.
+          for (auto* b : bounds) {
+            bool before = b->getStart()->getTokenIndex() < range->DOTDOT()->getSymbol()->getTokenIndex();
+            (before ? e.min_hops : e.max_hops) = Integer(b);
+          }
+        }
+      }
     }
     return e;
   }

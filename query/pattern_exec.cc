@@ -61,6 +61,25 @@ bool HopNeighbors(const ExecState& st, const HopSpec& hop, NodeId node, bool rev
   return truncated;
 }
 
+bool EdgeReused(const ExecState& st, const Slot* row, const std::vector<int>& earlier,
+                const Slot& edge) {
+  for (int e : earlier) {
+    const Slot& bound = row[e];
+    if (bound.type != kValueSlotType) {
+      if (SameEdge(bound, edge)) return true;
+      continue;
+    }
+    const RtValue& list = st.slot_values[static_cast<size_t>(bound.ts)];
+    if (!list.IsList()) continue;
+    for (const RtValue& item : list.AsList()) {
+      if (!item.IsEdge()) continue;
+      const EdgeVal& f = item.AsEdge();
+      if (f.src == edge.node && f.dst == edge.dst && f.type == edge.type) return true;
+    }
+  }
+  return false;
+}
+
 bool NodeMatches(const NodeSpec& spec, NodeId node, const EvalEnv& env) {
   const ExecState& st = *env.st;
   if (spec.type != kInvalidType && st.graph->TypeOf(node) != spec.type) return false;

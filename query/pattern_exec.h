@@ -35,6 +35,13 @@ inline bool SameEdge(const Slot& a, const Slot& b) {
   return a.node == b.node && a.dst == b.dst && a.type == b.type;
 }
 
+inline EdgeVal EdgeValOf(const Slot& s) { return EdgeVal{s.node, s.dst, s.type, s.count, s.weight, s.ts}; }
+
+// Whether `edge` is already bound in one of the row's slots `earlier`: an edge slot, or a value
+// slot holding the edge list of a variable-length relationship (relationship uniqueness).
+bool EdgeReused(const ExecState& st, const Slot* row, const std::vector<int>& earlier,
+                const Slot& edge);
+
 // Collects into *out the edges of `node` over `hop`, walked from position i to i + 1
 // (reverse = false) or from i + 1 to i (reverse = true). cap 0 means all; otherwise at most cap
 // edges, strongest weight first, ties most recent first. Returns true when the cap dropped edges.

@@ -6,9 +6,6 @@
 
 namespace pathwise::query {
 
-namespace {
-
-// Puts v in a value slot: null unbinds it; anything else is kept in ExecState::slot_values.
 bool StoreValue(MatchState* st, const RtValue& v, Slot* slot) {
   *slot = Slot();
   if (v.IsNull()) return true;
@@ -19,6 +16,8 @@ bool StoreValue(MatchState* st, const RtValue& v, Slot* slot) {
   st->slot_values.push_back(v);
   return true;
 }
+
+namespace {
 
 class UnwindOp : public MatchOp {
  public:

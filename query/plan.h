@@ -65,7 +65,7 @@ enum class Fn : uint8_t {
   kDecay, kNow, kSimilarity, kSize, kSource, kSources, kSourceScore, kId, kType, kDegree, kToString,
   // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
   kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
-  kLabels, kKeys, kHead, kLast, kRange,
+  kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength,
 };
 
 enum class AggFn : uint8_t { kCountStar, kCount, kSum, kAvg, kMin, kMax, kCollect };
@@ -115,8 +115,15 @@ struct HopSpec {
   std::vector<TypeId> types;  // empty: every edge type
   ast::EdgeDirection dir = ast::EdgeDirection::kOut;
   size_t cap = 0;  // per-hop fan-out cap written in the brackets; 0: none
+  // Variable length (-[*min..max]->): the slot holds a value, the list of edges in pattern order.
+  bool var_length = false;
+  uint32_t min_hops = 1;
+  uint32_t max_hops = 1;
   ast::Position pos;
 };
+
+// The longest variable-length relationship and shortest-path search (`*..10`).
+constexpr uint32_t kMaxVarLengthHops = 10;
 
 struct PatternSpec {
   std::vector<NodeSpec> nodes;

@@ -222,10 +222,28 @@ nlohmann::json NodeJson(NodeId id, const graph::Graph* graph, const Schema* sche
 
 }  // namespace
 
-nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const Schema* schema) {
+nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const Schema* schema,
+                          const storage::Store* store) {
   if (value.IsList()) {
     nlohmann::json out = nlohmann::json::array();
-    for (const RtValue& item : value.AsList()) out.push_back(ResultJson(item, graph, schema));
+    for (const RtValue& item : value.AsList()) {
+      out.push_back(ResultJson(item, graph, schema, store));
+    }
+    return out;
+  }
+  if (value.IsEdge()) {
+    nlohmann::json out = ToJson(value, graph, schema);
+    nlohmann::json properties = nlohmann::json::object();
+    const EdgeVal& e = value.AsEdge();
+    if (store != nullptr) {
+      auto record = store->GetEdge(e.src, e.type, e.dst);
+      if (record.ok()) {
+        for (const auto& [name, v] : record->props) {
+          properties[name] = ToJson(FromProperty(v), graph, schema);
+        }
+      }
+    }
+    out["properties"] = std::move(properties);
     return out;
   }
   if (!value.IsNode() || graph == nullptr || schema == nullptr) return ToJson(value, graph, schema);

@@ -19,6 +19,9 @@
 namespace pathwise::graph {
 class Graph;
 }
+namespace pathwise::storage {
+class Store;
+}
 
 namespace pathwise::query {
 
@@ -114,9 +117,11 @@ std::vector<float> ToFloats(const RtValue& value);
 // JSON rendering: nodes as {"type","id"}, edges as {"type","from","to","weight","ts","count"},
 // non-finite doubles as null. graph and schema may be null (nodes then render as {"node": id}).
 nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Schema* schema);
-// A result cell of a match query: like ToJson, but a node (also inside a list) is
-// {"id", "type", "properties"} with all its properties. Edges keep ToJson's shape.
-nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const Schema* schema);
+// A result cell of a match query: like ToJson, but a node (also inside a list, such as a path)
+// is {"id", "type", "properties"} with all its properties, and an edge adds "properties", its
+// stored properties read from store (empty when store is null).
+nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const Schema* schema,
+                          const storage::Store* store = nullptr);
 // Parameter values: null, bool, integers, numbers, strings and arrays of them (nested arrays are
 // lists). Objects are InvalidArgument.
 Result<RtValue> FromJson(const nlohmann::json& j);

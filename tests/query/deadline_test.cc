@@ -132,5 +132,26 @@ TEST_CASE("a MATCH whose binding tables span many chunks counts exactly, and sto
   CHECK(again->rows[0][0] == all->rows[0][0]);
 }
 
+TEST_CASE("a variable-length MATCH from a hub stops at its deadline; MAX caps each of its hops") {
+  TempDir dir;
+  auto db = DenseDb(dir.path, 2000, 30);
+  // From n0: 30 + 30^2 + 30^3 + 30^4 (over 800,000) walks of up to four hops.
+  const std::string text = "MATCH (a:Item {id: 'n0'})-[:SIMILAR*1..4]->(b) RETURN count(*)";
+  // The first run parses and caches the plan, so the second spends its 2 ms walking.
+  for (int run = 0; run < 2; ++run) {
+    QueryOptions options;
+    options.deadline = Deadline::At(Deadline::Clock::now() + std::chrono::milliseconds(run ? 2 : 50));
+    auto late = db->Query(text, json::object(), options);
+    REQUIRE_FALSE(late.ok());
+    CHECK((late.status().code() == Status::Code::kDeadlineExceeded ||
+           late.status().code() == Status::Code::kResourceExhausted));
+  }
+  // With MAX 5 every hop follows the 5 strongest edges: 5 + 25 + 125 walks, exactly.
+  auto capped = db->Query(
+      "MATCH (a:Item {id: 'n0'})-[:SIMILAR*1..3 MAX 5]->(b) RETURN count(*)", json::object());
+  REQUIRE_MESSAGE(capped.ok(), capped.status().ToString());
+  CHECK(capped->rows[0][0] == 155);
+}
+
 }  // namespace
 }  // namespace pathwise::testing
