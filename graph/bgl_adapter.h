@@ -196,6 +196,27 @@ inline NodeId target(const EdgeDesc& e, const GraphView&) { return e.to; }
 // Per-vertex maps (distance, colour, heap index) are the search's own (graph/best_path.cc keeps
 // them in one vector behind a NodeIndexMap, so nothing is O(V) to initialise).
 
+// A read-write vertex map over an unordered_map: a vertex never put reads `fallback`
+// (graph/shortest_path.cc's BFS colours, white by default).
+template <typename V>
+struct DefaultingMap {
+  using key_type = NodeId;
+  using value_type = V;
+  using reference = V;
+  using category = boost::read_write_property_map_tag;
+  std::unordered_map<NodeId, V>* values;
+  V fallback;
+};
+template <typename V>
+V get(const DefaultingMap<V>& m, NodeId k) {
+  auto it = m.values->find(k);
+  return it == m.values->end() ? m.fallback : it->second;
+}
+template <typename V>
+void put(const DefaultingMap<V>& m, NodeId k, V v) {
+  (*m.values)[k] = v;
+}
+
 // Edge cost 1 / (1 + weight): strong edges are short. Negative weights count as 0 (cost 1).
 struct CostMap {
   using key_type = EdgeDesc;
