@@ -135,7 +135,7 @@ class ExplainOp : public RecOp {
       counts->rows_out++;
     }
     PW_RETURN_IF_ERROR(AddRankPaths(st, &labels, &explanations));
-    PW_RETURN_IF_ERROR(AddContextPaths(st, &labels, &explanations));
+    if (options.context) PW_RETURN_IF_ERROR(AddContextPaths(st, &labels, &explanations));
     st->explanations.get_ref<nlohmann::json::array_t&>().reserve(explanations.size());
     for (nlohmann::json& e : explanations) st->explanations.push_back(std::move(e));
     return Status::OK();
@@ -335,8 +335,8 @@ class ExplainOp : public RecOp {
     return Status::OK();
   }
 
-  // Results with no logged path (nor walk path) get the best short typed path from the seed as context, all of
-  // them from one bounded BGL search.
+  // With ExplainOptions::context, results with no logged path (nor walk path) get the best short
+  // typed path from the seed as context, all of them from one bounded BGL search.
   static Status AddContextPaths(RecState* st, NodeLabels* labels,
                                 std::vector<nlohmann::json>* explanations) {
     std::vector<size_t> wanted;

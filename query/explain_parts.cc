@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <span>
+#include <string_view>
 
 namespace pathwise::query {
 
@@ -39,10 +40,9 @@ const nlohmann::json& NodeLabels::Of(NodeId id) {
 
 namespace {
 
-// The most recent neighbours of `node` (any edge type, either direction) that have a vector in
-// `index`, at most `limit`.
-std::vector<NodeId> History(const RecState& st, NodeId node, const vector::VectorIndex& index,
-                            size_t limit) {
+// The neighbours of `node` (any edge type, either direction), most recent first: the candidates
+// for its history, of which the constructor keeps the first kMaxHistory that have a vector.
+std::vector<NodeId> RecentNeighbors(const RecState& st, NodeId node, size_t limit) {
   std::vector<std::pair<int64_t, NodeId>> found;
   NodeSet seen;
   for (const EdgeTypeDef& type : st.schema->edge_types()) {
@@ -55,10 +55,8 @@ std::vector<NodeId> History(const RecState& st, NodeId node, const vector::Vecto
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<NodeId> out;
-  for (const auto& [ts, n] : found) {
-    if (out.size() >= limit) break;
-    if (index.Contains(n)) out.push_back(n);
-  }
+  out.reserve(found.size());
+  for (const auto& [ts, n] : found) out.push_back(n);
   return out;
 }
 
@@ -81,30 +79,38 @@ SimilarityEvidence::SimilarityEvidence(RecState* st, const NearestSourcePlan& so
         pool_ = {node};
       } else {
         basis_ = "history";
-        pool_ = History(*st, node, *index_, kMaxHistory);
+        pool_ = RecentNeighbors(*st, node, kMaxHistory);
       }
     }
   }
+  // The pool's vectors, read once (one index lookup each); a history keeps its kMaxHistory most
+  // recent nodes that have one, the other bases keep every node (has_vector_ marks the gaps).
   dim_ = index_->def().dim;
-  vectors_.resize(pool_.size() * dim_);
-  has_vector_.assign(pool_.size(), false);
-  for (size_t i = 0; i < pool_.size(); ++i) {
-    auto v = index_->Get(pool_[i]);
-    if (!v.ok() || v->size() != dim_) continue;
-    std::copy(v->begin(), v->end(), vectors_.begin() + static_cast<std::ptrdiff_t>(i * dim_));
-    has_vector_[i] = true;
+  const bool history = std::string_view(basis_) == "history";
+  const size_t keep = history ? kMaxHistory : pool_.size();
+  vectors_.resize(std::min(keep, pool_.size()) * dim_);
+  has_vector_.clear();
+  size_t kept = 0;
+  for (size_t i = 0; i < pool_.size() && kept < keep; ++i) {
+    std::span<float> slot(vectors_.data() + kept * dim_, dim_);
+    bool found = index_->CopyTo(pool_[i], slot);
+    if (!found && history) continue;
+    pool_[kept++] = pool_[i];
+    has_vector_.push_back(found);
   }
+  pool_.resize(kept);
+  vectors_.resize(kept * dim_);
 }
 
 nlohmann::json SimilarityEvidence::For(NodeId candidate, size_t k, NodeLabels* labels) const {
   nlohmann::json out = nlohmann::json::array();
   if (index_ == nullptr || pool_.empty()) return out;
-  auto mine = index_->Get(candidate);
-  if (!mine.ok()) return out;
+  std::vector<float> mine(dim_);
+  if (!index_->CopyTo(candidate, mine)) return out;
   std::vector<std::pair<float, size_t>> scored;
   for (size_t i = 0; i < pool_.size(); ++i) {
-    if (pool_[i] == candidate || !has_vector_[i] || dim_ != mine->size()) continue;
-    float similarity = index_->Similarity(*mine, std::span<const float>(&vectors_[i * dim_], dim_));
+    if (pool_[i] == candidate || !has_vector_[i]) continue;
+    float similarity = index_->Similarity(mine, std::span<const float>(&vectors_[i * dim_], dim_));
     if (similarity > 0) scored.emplace_back(similarity, i);  // not alike at all: no evidence
   }
   size_t n = std::min(k, scored.size());

@@ -67,6 +67,10 @@ struct ExplainOptions {
   std::vector<std::string> properties;
   // List the WHERE conjuncts the result passed.
   bool checks = false;
+  // Give each result that has no path of its own (found by NEAREST alone) a short typed path
+  // from the seed, marked kind "context": orientation only, never a reason. It costs one bounded
+  // graph search per query (the largest part of EXPLAIN's cost at 1M items), so it is asked for.
+  bool context = false;
   // The template of each result's sentence (docs/explanations.md, "Sentences"); empty: one
   // generated from the result's strongest evidence.
   std::string sentence;

@@ -38,19 +38,20 @@ Result<std::optional<int64_t>> RunLimit(const nlohmann::json& recipe, const nloh
   return limit;
 }
 
-// "explain": true, false, or {"paths", "offset", "properties", "checks", "sentence"} (which
-// also turns explaining on). Returns whether to explain.
+// "explain": true, false, or {"paths", "offset", "properties", "checks", "context", "sentence"}
+// (which also turns explaining on). Returns whether to explain.
 Result<bool> ExplainOf(const nlohmann::json& body, ExplainOptions* out) {
   auto it = body.find("explain");
   if (it == body.end() || it->is_null()) return false;
   if (it->is_boolean()) return it->get<bool>();
   if (!it->is_object()) return Status::InvalidArgument("field 'explain' must be a boolean or an object");
   const nlohmann::json& e = *it;
-  PW_RETURN_IF_ERROR(CheckKnownFields(e, {"paths", "offset", "properties", "checks", "sentence"},
-                                      "explain"));
+  PW_RETURN_IF_ERROR(CheckKnownFields(
+      e, {"paths", "offset", "properties", "checks", "context", "sentence"}, "explain"));
   PW_ASSIGN_OR_RETURN(auto paths, OptionalInt(e, "paths"));
   PW_ASSIGN_OR_RETURN(auto offset, OptionalInt(e, "offset"));
   PW_ASSIGN_OR_RETURN(auto checks, OptionalBool(e, "checks"));
+  PW_ASSIGN_OR_RETURN(auto context, OptionalBool(e, "context"));
   PW_ASSIGN_OR_RETURN(auto sentence, OptionalString(e, "sentence"));
   constexpr int64_t kMaxOffset = 1'000'000;
   if (paths && (*paths < 1 || *paths > static_cast<int64_t>(ExplainOptions::kMaxPaths))) {
@@ -64,6 +65,7 @@ Result<bool> ExplainOf(const nlohmann::json& body, ExplainOptions* out) {
   if (paths) out->paths = static_cast<size_t>(*paths);
   if (offset) out->offset = static_cast<size_t>(*offset);
   out->checks = checks.value_or(false);
+  out->context = context.value_or(false);
   if (sentence) {
     if (sentence->size() > 1000) {
       return Status::InvalidArgument("field 'explain.sentence' is longer than 1000 bytes");

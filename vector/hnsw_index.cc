@@ -574,6 +574,14 @@ Result<std::vector<float>> VectorIndex::Get(NodeId node) const {
   return std::vector<float>(data, data + impl_->def.dim);
 }
 
+bool VectorIndex::CopyTo(NodeId node, std::span<float> out) const {
+  auto lock = impl_->ReadLock();
+  const float* data = impl_->LiveData(node);
+  if (data == nullptr || out.size() < impl_->def.dim) return false;
+  std::copy(data, data + impl_->def.dim, out.begin());
+  return true;
+}
+
 size_t VectorIndex::Size() const { return impl_->live.load(); }
 
 namespace {

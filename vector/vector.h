@@ -111,6 +111,9 @@ class VectorIndex {
   bool Contains(NodeId node) const;
   // The stored vector (normalised for cosine). NotFound if absent.
   Result<std::vector<float>> Get(NodeId node) const;
+  // Get without the allocation: copies the stored vector into out, which must hold dim floats.
+  // False (out untouched) if absent.
+  bool CopyTo(NodeId node, std::span<float> out) const;
   size_t Size() const;  // live vectors
 
   // Approximate k-NN with optional eligibility filter (see header comment).

@@ -576,7 +576,9 @@ async function run() {
   showError(null);
   try {
     const request = currentRequest(params);
-    const explain = $('with-checks').checked ? { checks: true } : true;
+    // The page asks for context paths (a short path from the seed to results found by NEAREST
+    // alone); the API leaves them out unless asked, as they cost a graph search.
+    const explain = { context: true, checks: $('with-checks').checked };
     const res = await api('POST', request.path, Object.assign({}, request.body, { explain }));
     state.lastRequest = request;
     await render(res);
@@ -684,7 +686,7 @@ function renderResult(i, previous) {
 async function fetchExplanation(id, explain) {
   const request = state.lastRequest;
   if (!request) throw new Error('run a query first');
-  if ($('with-checks').checked) explain = Object.assign({ checks: true }, explain);
+  explain = Object.assign({ context: true, checks: $('with-checks').checked }, explain);
   const res = await api('POST', request.path, Object.assign({}, request.body, { explain }));
   const found = explanationsOf(res).findIndex((r) => r.id === id);
   if (found < 0 || !(res.explanations || [])[found]) throw new Error('this result is no longer in the list');

@@ -9,7 +9,8 @@
 //   params: {"user": "u1"}          (JSON object)
 //   now: 1700000000000              (the query clock, QueryOptions::now_ms)
 //   option: explain | profile | max_rows=N | limit.NAME=N (a query::Limits field) | deadline=past
-//   option: explain={"paths": 10, "offset": 0, "properties": [..], "checks": true, "sentence": ".."}
+//   option: explain={"paths": 10, "offset": 0, "properties": [..], "checks": true, "context": true,
+//                   "sentence": ".."}
 //   option: why_not=ID              (QueryOptions::why_not)
 //   tolerance: 1e-6                 (relative tolerance for numbers; default 1e-9)
 //   query:
@@ -18,7 +19,8 @@
 //   expect unordered:               (same, any order)
 //   expect columns: ["id", "type", "score", "sources"]
 //   expect stats: {"truncated": true}      (subset of result.stats)
-//   expect explain:                 (one JSON object per line: subset of each explanation)
+//   expect explain:                 (one JSON object per line: subset of each explanation; a
+//                                    value "(absent)" says the key must not be there)
 //   expect profile: ["Seed", ...]   (operator name prefixes, in order)
 //   expect why_not: {...}           (subset of result.why_not)
 //   expect error: invalid_argument 2:7 "unknown property"   (code, optional line:column, text)
@@ -118,6 +120,7 @@ void SetExplain(const json& j, QueryOptions* options) {
   e.paths = j.value("paths", e.paths);
   e.offset = j.value("offset", e.offset);
   e.checks = j.value("checks", false);
+  e.context = j.value("context", false);
   e.sentence = j.value("sentence", std::string());
   if (j.contains("properties")) e.properties = j["properties"].get<std::vector<std::string>>();
 }
@@ -274,11 +277,15 @@ bool Same(const json& a, const json& b) {
 }
 
 // Every key of `want` is in `have` with a matching value (objects recursively; arrays element-wise
-// with equal lengths).
+// with equal lengths); a key whose wanted value is the string "(absent)" must not be in `have`.
 bool Subset(const json& want, const json& have) {
   if (want.is_object()) {
     if (!have.is_object()) return false;
     for (auto it = want.begin(); it != want.end(); ++it) {
+      if (it.value() == "(absent)") {
+        if (have.contains(it.key())) return false;
+        continue;
+      }
       if (!have.contains(it.key()) || !Subset(it.value(), have[it.key()])) return false;
     }
     return true;

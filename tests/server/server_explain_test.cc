@@ -25,8 +25,12 @@ TEST_CASE("the explain object pages paths and adds properties, checks and a sent
   auto client = h.Client();
   nlohmann::json body = {{"query", kRecommend},
                          {"params", {{"user", "u1"}}},
-                         {"explain", {{"paths", 1}, {"properties", {"title"}}, {"checks", true},
-                                      {"sentence", "{item} because you viewed {via:1}."}}}};
+                         {"explain",
+                          {{"paths", 1},
+                           {"properties", {"title"}},
+                           {"checks", true},
+                           {"context", true},
+                           {"sentence", "{item} because you viewed {via:1}."}}}};
   auto result = Post(h, client, "/v1/query", body, 200);
   REQUIRE(result["explanations"].size() == 1);
   const nlohmann::json& e = result["explanations"][0];
@@ -51,6 +55,7 @@ TEST_CASE("a bad explain object is a 400 naming the field") {
        {nlohmann::json("yes"), nlohmann::json{{"paths", 0}}, nlohmann::json{{"paths", 1001}},
         nlohmann::json{{"offset", -1}}, nlohmann::json{{"bogus", 1}},
         nlohmann::json{{"properties", "title"}}, nlohmann::json{{"properties", {1}}},
+        nlohmann::json{{"context", "yes"}},
         nlohmann::json{{"sentence", std::string(1001, 'x')}}}) {
     nlohmann::json body = {{"query", kRecommend}, {"params", {{"user", "u1"}}}, {"explain", explain}};
     auto error = Post(h, client, "/v1/query", body, 400);
