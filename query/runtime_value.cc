@@ -1,5 +1,6 @@
 #include "query/runtime_value.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -8,6 +9,27 @@
 namespace pathwise::query {
 
 RtValue MakeList(RtList items) { return RtValue(std::make_shared<const RtList>(std::move(items))); }
+
+RtValue MakeMap(RtMap entries) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  RtMap out;
+  out.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (!out.empty() && out.back().first == entry.first) {
+      out.back().second = std::move(entry.second);
+    } else {
+      out.push_back(std::move(entry));
+    }
+  }
+  return RtValue(std::make_shared<const RtMap>(std::move(out)));
+}
+
+RtValue MapGet(const RtMap& map, std::string_view key) {
+  auto it = std::lower_bound(map.begin(), map.end(), key,
+                             [](const auto& entry, std::string_view k) { return entry.first < k; });
+  return it != map.end() && it->first == key ? it->second : RtValue();
+}
 
 RtValue FromProperty(Value value) {
   switch (value.index()) {
@@ -44,6 +66,22 @@ bool SameEdge(const EdgeVal& a, const EdgeVal& b) {
   return a.src == b.src && a.dst == b.dst && a.type == b.type;
 }
 
+// Equal keys and equal values; null when a value comparison is null and nothing else differs.
+RtValue MapEquals(const RtMap& x, const RtMap& y) {
+  if (x.size() != y.size()) return RtValue(false);
+  bool unknown = false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i].first != y[i].first) return RtValue(false);
+    RtValue e = Equals(x[i].second, y[i].second);
+    if (e.IsNull()) {
+      unknown = true;
+    } else if (!e.AsBool()) {
+      return RtValue(false);
+    }
+  }
+  return unknown ? RtValue() : RtValue(true);
+}
+
 }  // namespace
 
 Cmp Compare(const RtValue& a, const RtValue& b) {
@@ -54,6 +92,10 @@ Cmp Compare(const RtValue& a, const RtValue& b) {
   if (a.IsString()) return Order(a.AsString(), b.AsString());
   if (a.IsNode()) return a.AsNode() == b.AsNode() ? Cmp::kEqual : Cmp::kNull;
   if (a.IsEdge()) return SameEdge(a.AsEdge(), b.AsEdge()) ? Cmp::kEqual : Cmp::kNull;
+  if (a.IsMap()) {
+    RtValue eq = Equals(a, b);
+    return eq.IsBool() && eq.AsBool() ? Cmp::kEqual : Cmp::kNull;
+  }
   if (a.IsList()) {
     const RtList& x = a.AsList();
     const RtList& y = b.AsList();
@@ -93,6 +135,7 @@ RtValue Equals(const RtValue& a, const RtValue& b) {
     }
     return unknown ? RtValue() : RtValue(true);
   }
+  if (a.IsMap()) return MapEquals(a.AsMap(), b.AsMap());
   if (a.IsNode()) return RtValue(a.AsNode() == b.AsNode());
   if (a.IsEdge()) return RtValue(SameEdge(a.AsEdge(), b.AsEdge()));
   return RtValue(Compare(a, b) == Cmp::kEqual);
@@ -111,8 +154,23 @@ int KindRank(const RtValue& v) {
     case 5: return 1;
     case 6: return 0;
     case 7: return 0;
+    case 9: return -1;  // maps first, as in Cypher's ordering of kinds
     default: return 5;
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Maps in the total order: entry by entry, keys before values; a prefix first.
+int MapOrder(const RtMap& x, const RtMap& y) {
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    if (x[i].first != y[i].first) return x[i].first < y[i].first ? -1 : 1;
+    int c = TotalOrder(x[i].second, y[i].second);
+    if (c != 0) return c;
+  }
+  return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
 }
 
 }  // namespace
@@ -154,6 +212,7 @@ int TotalOrder(const RtValue& a, const RtValue& b) {
     const auto& y = *b.AsVector().values;
     return x < y ? -1 : (y < x ? 1 : 0);
   }
+  if (a.IsMap()) return MapOrder(a.AsMap(), b.AsMap());
   Cmp c = Compare(a, b);
   return c == Cmp::kLess ? -1 : (c == Cmp::kGreater ? 1 : 0);
 }
@@ -190,6 +249,14 @@ void AppendKey(const RtValue& value, std::string* out) {
       out->append(std::to_string(e.src) + "," + std::to_string(e.type) + "," + std::to_string(e.dst));
       break;
     }
+    case 9:
+      out->append(std::to_string(value.AsMap().size()));
+      out->push_back('{');
+      for (const auto& [key, item] : value.AsMap()) {
+        AppendKey(RtValue(key), out);
+        AppendKey(item, out);
+      }
+      break;
     default: {
       const auto& values = *value.AsVector().values;
       out->append(std::to_string(values.size()));
@@ -229,6 +296,11 @@ nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const
     for (const RtValue& item : value.AsList()) {
       out.push_back(ResultJson(item, graph, schema, store));
     }
+    return out;
+  }
+  if (value.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, item] : value.AsMap()) out[key] = ResultJson(item, graph, schema, store);
     return out;
   }
   if (value.IsEdge()) {
@@ -284,6 +356,11 @@ nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Sch
               {"ts", e.ts},
               {"count", e.count}};
     }
+    case 9: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [key, item] : value.AsMap()) out[key] = ToJson(item, graph, schema);
+      return out;
+    }
     default: {
       nlohmann::json out = nlohmann::json::array();
       for (float f : *value.AsVector().values) out.push_back(f);
@@ -325,6 +402,13 @@ size_t ApproxPayloadBytes(const RtValue& value) {
   if (value.IsVector()) {
     const auto& values = value.AsVector().values;
     return values ? 32 + values->size() * sizeof(float) : 0;
+  }
+  if (value.IsMap()) {  // recursive: maps nest at most the expression depth
+    size_t bytes = 32;
+    for (const auto& [key, item] : value.AsMap()) {
+      bytes += sizeof(RtMap::value_type) + key.size() + ApproxPayloadBytes(item);
+    }
+    return bytes;
   }
   if (!value.IsList()) return 0;
   // Lists nest at most Limits::max_param_depth (parameters) or the expression depth (literals);

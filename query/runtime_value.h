@@ -1,8 +1,9 @@
 // Internal to query/: the values a PQL expression produces at execution time.
 //
 // A superset of storage's property Value: besides null, bool, int64, double, string and lists it
-// holds graph references (a node, an edge with its weight/count/timestamp) and embedding vectors.
-// Lists and vectors are shared immutable buffers, so copying a value never copies their elements.
+// holds maps (string keys, sorted, unique), graph references (a node, an edge with its
+// weight/count/timestamp) and embedding vectors. Lists, maps and vectors are shared immutable
+// buffers, so copying a value never copies their elements.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,9 @@ namespace pathwise::query {
 struct RtValue;
 using RtList = std::vector<RtValue>;
 using RtListPtr = std::shared_ptr<const RtList>;
+// A map's entries sorted by key, keys unique (build it with MakeMap).
+using RtMap = std::vector<std::pair<std::string, RtValue>>;
+using RtMapPtr = std::shared_ptr<const RtMap>;
 
 // A node reference.
 struct NodeVal {
@@ -52,7 +56,7 @@ struct VectorVal {
 
 struct RtValue {
   std::variant<std::monostate, bool, int64_t, double, std::string, RtListPtr, NodeVal, EdgeVal,
-               VectorVal>
+               VectorVal, RtMapPtr>
       v;
 
   RtValue() = default;
@@ -64,6 +68,7 @@ struct RtValue {
   RtValue(NodeVal n) : v(n) {}                 // NOLINT
   RtValue(EdgeVal e) : v(e) {}                 // NOLINT
   RtValue(VectorVal x) : v(std::move(x)) {}    // NOLINT
+  RtValue(RtMapPtr m) : v(std::move(m)) {}     // NOLINT
 
   bool IsNull() const { return v.index() == 0; }
   bool IsBool() const { return v.index() == 1; }
@@ -75,6 +80,7 @@ struct RtValue {
   bool IsNode() const { return v.index() == 6; }
   bool IsEdge() const { return v.index() == 7; }
   bool IsVector() const { return v.index() == 8; }
+  bool IsMap() const { return v.index() == 9; }
 
   bool AsBool() const { return std::get<bool>(v); }
   int64_t AsInt() const { return std::get<int64_t>(v); }
@@ -85,9 +91,14 @@ struct RtValue {
   NodeId AsNode() const { return std::get<NodeVal>(v).id; }
   const EdgeVal& AsEdge() const { return std::get<EdgeVal>(v); }
   const VectorVal& AsVector() const { return std::get<VectorVal>(v); }
+  const RtMap& AsMap() const { return *std::get<RtMapPtr>(v); }
 };
 
 RtValue MakeList(RtList items);
+// A map of the entries; of entries with equal keys the last one is kept.
+RtValue MakeMap(RtMap entries);
+// The value of key in map, null when absent.
+RtValue MapGet(const RtMap& map, std::string_view key);
 // Converts a stored property value (string lists become lists of strings).
 RtValue FromProperty(Value value);
 
@@ -95,10 +106,11 @@ RtValue FromProperty(Value value);
 // comparable (a string and a number).
 enum class Cmp : uint8_t { kLess, kEqual, kGreater, kNull };
 // Ordering comparison (numbers numerically, strings bytewise, bools false < true, lists
-// element-wise). Nodes and edges compare by identity only (kEqual or kNull).
+// element-wise). Nodes, edges and maps compare by equality only (kEqual or kNull).
 Cmp Compare(const RtValue& a, const RtValue& b);
 // Cypher `=`: null if either side is null; false for values of different kinds (1 = 'a'); lists
-// element-wise (null when an element comparison is null and no other element differs).
+// element-wise (null when an element comparison is null and no other element differs); maps
+// equal when they have the same keys and their values are equal (the same null rule).
 RtValue Equals(const RtValue& a, const RtValue& b);
 // A total order for sorting (ORDER BY, DISTINCT keys): null last in ascending order; different
 // kinds ordered by kind. Returns <0, 0, >0.
@@ -115,7 +127,7 @@ size_t ApproxPayloadBytes(const RtValue& value);
 std::vector<float> ToFloats(const RtValue& value);
 
 // JSON rendering: nodes as {"type","id"}, edges as {"type","from","to","weight","ts","count"},
-// non-finite doubles as null. graph and schema may be null (nodes then render as {"node": id}).
+// maps as objects, non-finite doubles as null. graph and schema may be null (nodes then render as {"node": id}).
 nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Schema* schema);
 // A result cell of a match query: like ToJson, but a node (also inside a list, such as a path)
 // is {"id", "type", "properties"} with all its properties, and an edge adds "properties", its
