@@ -73,6 +73,8 @@ constexpr FnInfo kFunctions[] = {
     {"range", Fn::kRange, 2, 3},
     {"nodes", Fn::kNodes, 1, 1},       {"relationships", Fn::kRelationships, 1, 1},
     {"length", Fn::kLength, 1, 1},     {"properties", Fn::kProperties, 1, 1},
+    {"date", Fn::kDate, 0, 1},         {"datetime", Fn::kDateTime, 0, 1},
+    {"duration", Fn::kDuration, 1, 1},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {

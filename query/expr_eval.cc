@@ -9,6 +9,7 @@
 #include "query/expr_fns.h"
 #include "query/expr_maps.h"
 #include "query/pattern_exec.h"
+#include "query/temporal.h"
 
 namespace pathwise::query {
 
@@ -32,6 +33,7 @@ std::string ToText(const RtValue& v, const graph::Graph* graph = nullptr,
     nlohmann::json j = v.AsDouble();
     return j.dump();
   }
+  if (v.IsTemporal()) return TemporalText(v.AsTemporal());
   return ToJson(v, graph, schema).dump();
 }
 
@@ -89,6 +91,7 @@ RtValue DynamicProperty(const BoundExpr& e, const EvalEnv& env) {
     return NodeProperty(st, base.AsNode(), st.props[e.index]);
   }
   if (base.IsMap()) return MapGet(base.AsMap(), e.name);
+  if (base.IsTemporal()) return TemporalComponent(base.AsTemporal(), e.name);
   if (base.IsEdge()) {
     if (e.name == "weight") return EdgeAttribute(base.AsEdge(), EdgeAttr::kWeight);
     if (e.name == "ts") return EdgeAttribute(base.AsEdge(), EdgeAttr::kTs);
@@ -398,6 +401,7 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
 
 RtValue Arith(char op, const RtValue& a, const RtValue& b) {
   if (a.IsNull() || b.IsNull()) return RtValue();
+  if (a.IsTemporal() || b.IsTemporal()) return TemporalArith(op, a, b);
   if (op == '+') {
     if (a.IsList() || b.IsList()) {
       RtList items;

@@ -256,6 +256,9 @@ RtValue CallFunction(const BoundExpr& call, const std::vector<RtValue>& args, Ex
     case Fn::kLabels: return Labels(args[0], *st);
     case Fn::kKeys: return Keys(args[0], *st);
     case Fn::kProperties: return PropertiesOf(args[0], *st);
+    case Fn::kDate:
+    case Fn::kDateTime:
+    case Fn::kDuration: return TemporalFunction(call, args, st);
     case Fn::kHead: return HeadOrLast(args[0], false);
     case Fn::kLast: return HeadOrLast(args[0], true);
     case Fn::kRange: return Range(call, args, st);

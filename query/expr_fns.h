@@ -28,6 +28,11 @@ RtValue FailAt(const BoundExpr& at, ExecState* st, const std::string& what);
 // a map itself; null for anything else.
 RtValue PropertiesOf(const RtValue& v, const ExecState& st);
 
+// date([x]), datetime([x]), duration(x) (expr_time.cc): from a string, a map or a value of the
+// kind; without an argument the query clock's date or datetime. Bad input sets ExecState::error
+// (InvalidArgument at the call) and yields null. REQUIRES: no argument is null.
+RtValue TemporalFunction(const BoundExpr& call, const std::vector<RtValue>& args, ExecState* st);
+
 // True for the functions evaluated by CallFunction.
 bool IsExtraFunction(Fn fn);
 

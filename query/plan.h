@@ -69,7 +69,8 @@ enum class Fn : uint8_t {
   kDecay, kNow, kSimilarity, kSize, kSource, kSources, kSourceScore, kId, kType, kDegree, kToString,
   // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
   kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
-  kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength, kProperties,
+  kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength, kProperties, kDate,
+  kDateTime, kDuration,
 };
 
 enum class AggFn : uint8_t {

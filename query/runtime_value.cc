@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "graph/graph.h"
+#include "query/temporal.h"
 
 namespace pathwise::query {
 
@@ -82,6 +84,15 @@ RtValue MapEquals(const RtMap& x, const RtMap& y) {
   return unknown ? RtValue() : RtValue(true);
 }
 
+// Dates with dates and datetimes with datetimes in time order; durations only by equality.
+Cmp CompareTemporal(const TemporalVal& x, const TemporalVal& y) {
+  if (x.kind != y.kind) return Cmp::kNull;
+  if (x.kind == TemporalVal::Kind::kDate) return Order(x.days, y.days);
+  if (x.kind == TemporalVal::Kind::kDateTime) return Order(x.millis, y.millis);
+  bool same = x.months == y.months && x.days == y.days && x.millis == y.millis;
+  return same ? Cmp::kEqual : Cmp::kNull;
+}
+
 }  // namespace
 
 Cmp Compare(const RtValue& a, const RtValue& b) {
@@ -96,6 +107,7 @@ Cmp Compare(const RtValue& a, const RtValue& b) {
     RtValue eq = Equals(a, b);
     return eq.IsBool() && eq.AsBool() ? Cmp::kEqual : Cmp::kNull;
   }
+  if (a.IsTemporal()) return CompareTemporal(a.AsTemporal(), b.AsTemporal());
   if (a.IsList()) {
     const RtList& x = a.AsList();
     const RtList& y = b.AsList();
@@ -155,6 +167,7 @@ int KindRank(const RtValue& v) {
     case 6: return 0;
     case 7: return 0;
     case 9: return -1;  // maps first, as in Cypher's ordering of kinds
+    case 10: return 6;
     default: return 5;
   }
 }
@@ -213,6 +226,12 @@ int TotalOrder(const RtValue& a, const RtValue& b) {
     return x < y ? -1 : (y < x ? 1 : 0);
   }
   if (a.IsMap()) return MapOrder(a.AsMap(), b.AsMap());
+  if (a.IsTemporal()) {
+    const TemporalVal& x = a.AsTemporal();
+    const TemporalVal& y = b.AsTemporal();
+    auto key = [](const TemporalVal& t) { return std::make_tuple(t.kind, t.months, t.days, t.millis); };
+    return key(x) < key(y) ? -1 : (key(y) < key(x) ? 1 : 0);
+  }
   Cmp c = Compare(a, b);
   return c == Cmp::kLess ? -1 : (c == Cmp::kGreater ? 1 : 0);
 }
@@ -247,6 +266,13 @@ void AppendKey(const RtValue& value, std::string* out) {
     case 7: {
       const EdgeVal& e = value.AsEdge();
       out->append(std::to_string(e.src) + "," + std::to_string(e.type) + "," + std::to_string(e.dst));
+      break;
+    }
+    case 10: {
+      const TemporalVal& t = value.AsTemporal();
+      out->push_back(static_cast<char>('0' + static_cast<int>(t.kind)));
+      out->append(std::to_string(t.months) + "," + std::to_string(t.days) + "," +
+                  std::to_string(t.millis));
       break;
     }
     case 9:
@@ -361,6 +387,7 @@ nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Sch
       for (const auto& [key, item] : value.AsMap()) out[key] = ToJson(item, graph, schema);
       return out;
     }
+    case 10: return TemporalText(value.AsTemporal());
     default: {
       nlohmann::json out = nlohmann::json::array();
       for (float f : *value.AsVector().values) out.push_back(f);
