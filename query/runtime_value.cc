@@ -417,7 +417,16 @@ Result<RtValue> FromJson(const nlohmann::json& j) {
       }
       return MakeList(std::move(items));
     }
-    default: return Status::InvalidArgument("parameter values must be scalars or arrays, got an object");
+    case nlohmann::json::value_t::object: {
+      RtMap entries;
+      entries.reserve(j.size());
+      for (const auto& [key, item] : j.items()) {
+        PW_ASSIGN_OR_RETURN(RtValue v, FromJson(item));
+        entries.emplace_back(key, std::move(v));
+      }
+      return MakeMap(std::move(entries));
+    }
+    default: return Status::InvalidArgument("parameter values must be JSON values, got binary data");
   }
 }
 

@@ -149,8 +149,8 @@ nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Sch
 // stored properties read from store (empty when store is null).
 nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const Schema* schema,
                           const storage::Store* store = nullptr);
-// Parameter values: null, bool, integers, numbers, strings and arrays of them (nested arrays are
-// lists). Objects are InvalidArgument.
+// Parameter values: null, bool, integers, numbers, strings, arrays (lists) and objects (maps),
+// nested (Limits::max_param_depth is checked before).
 Result<RtValue> FromJson(const nlohmann::json& j);
 
 }  // namespace pathwise::query
