@@ -185,10 +185,23 @@ atom
                                                                                    # listComprehensionAtom
   | LBRACKET (expression (COMMA expression)*)? RBRACKET                            # listAtom
   | K_CASE expression? caseAlternative+ (K_ELSE expression)? K_END                 # caseAtom
+  | LBRACE (propertyEntry (COMMA propertyEntry)*)? RBRACE                          # mapAtom
+  | variable LBRACE (mapProjectionItem (COMMA mapProjectionItem)*)? RBRACE         # mapProjectionAtom
+  // reduce(acc = init, x IN list | expr): the converter checks the function's name.
+  | functionName LPAREN variable EQ expression COMMA variable K_IN expression PIPE expression RPAREN
+                                                                                   # reduceAtom
   | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom
   | nodePattern (relationship nodePattern)+                                        # patternAtom
   | LPAREN expression RPAREN                                                       # parenAtom
   | variable                                                                       # variableAtom
+  ;
+
+// m {.title, .*, rating: r.weight, x}
+mapProjectionItem
+  : DOT name                                                                       # propertySelector
+  | DOT STAR                                                                       # allPropertiesSelector
+  | propertyEntry                                                                  # literalEntry
+  | variable                                                                       # variableSelector
   ;
 
 literal

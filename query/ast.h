@@ -51,6 +51,11 @@ enum class ExprKind : uint8_t {
   kCase,      // CASE [subject] WHEN w THEN t ... [ELSE e] END
               //   args: [subject (when op == "simple")], w1, t1, ..., wn, tn, else (a null
               //   literal when there is no ELSE)
+  kMap,       // {k1: a, k2: b}                keys[i] names args[i]
+  kMapProjection,  // m {.title, .*, rating: e, x}  args[0] = m; keys[i] names args[i + 1]:
+                   //   .title is (title, m.title), x is (x, x), and .* is ("", m): every
+                   //   property of m (an empty key cannot be written)
+  kReduce,    // reduce(acc = init, x IN list | e)  keys = {acc, x}; args: init, list, e
 };
 
 // Literal value. Durations (7d, 12h, 30m, 45s, 250ms) are int64 milliseconds with is_duration.
@@ -69,6 +74,7 @@ struct Expr {
   bool distinct = false;
   bool star = false;
   std::vector<ExprPtr> args;
+  std::vector<std::string> keys;  // kMap, kMapProjection, kReduce
   std::unique_ptr<Pattern> pattern;
 };
 

@@ -35,6 +35,7 @@ ast::ExprPtr Copy(const ast::Expr& e, const std::map<std::string, const ast::Exp
   out->negated = e.negated;
   out->distinct = e.distinct;
   out->star = e.star;
+  out->keys = e.keys;
   for (const auto& arg : e.args) out->args.push_back(Copy(*arg, aliases));
   if (e.pattern) out->pattern = std::make_unique<ast::Pattern>(CopyPattern(*e.pattern));
   return out;

@@ -69,6 +69,15 @@ std::string LiteralText(const ast::Literal& lit) {
   }
 }
 
+// `{k: v, ...}` after prefix: keys[i] with args[i + first]; an empty key is `.*`.
+std::string MapText(std::string prefix, const Expr& e, size_t first) {
+  for (size_t i = 0; i < e.keys.size(); ++i) {
+    if (i > 0) prefix += ", ";
+    prefix += e.keys[i].empty() ? ".*" : e.keys[i] + ": " + ExprText(*e.args[i + first]);
+  }
+  return prefix + "}";
+}
+
 }  // namespace
 
 std::string NodePatternText(const ast::NodePattern& n) {
@@ -175,6 +184,11 @@ std::string ExprText(const Expr& e) {
       }
       return s + " ELSE " + ExprText(*e.args.back()) + " END";
     }
+    case ExprKind::kMap: return MapText("{", e, 0);
+    case ExprKind::kMapProjection: return MapText(Wrap(*e.args[0], 10) + " {", e, 1);
+    case ExprKind::kReduce:
+      return "reduce(" + e.keys[0] + " = " + ExprText(*e.args[0]) + ", " + e.keys[1] + " IN " +
+             ExprText(*e.args[1]) + " | " + ExprText(*e.args[2]) + ")";
   }
   return "";
 }

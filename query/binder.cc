@@ -72,13 +72,17 @@ constexpr FnInfo kFunctions[] = {
     {"head", Fn::kHead, 1, 1},         {"last", Fn::kLast, 1, 1},
     {"range", Fn::kRange, 2, 3},
     {"nodes", Fn::kNodes, 1, 1},       {"relationships", Fn::kRelationships, 1, 1},
-    {"length", Fn::kLength, 1, 1},
+    {"length", Fn::kLength, 1, 1},     {"properties", Fn::kProperties, 1, 1},
+    {"date", Fn::kDate, 0, 1},         {"datetime", Fn::kDateTime, 0, 1},
+    {"duration", Fn::kDuration, 1, 1},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {
   static const std::pair<const char*, AggFn> kAggs[] = {
       {"count", AggFn::kCount}, {"sum", AggFn::kSum}, {"avg", AggFn::kAvg},
-      {"min", AggFn::kMin},     {"max", AggFn::kMax}, {"collect", AggFn::kCollect}};
+      {"min", AggFn::kMin},     {"max", AggFn::kMax}, {"collect", AggFn::kCollect},
+      {"percentilecont", AggFn::kPercentileCont}, {"percentiledisc", AggFn::kPercentileDisc},
+      {"stdev", AggFn::kStDev}, {"stdevp", AggFn::kStDevP}};
   for (const auto& [n, f] : kAggs) {
     if (name == n) {
       *fn = f;
@@ -202,9 +206,11 @@ BoundExprPtr Binder::BindAggregate(const ast::Expr& e, const ExprContext& ctx) {
   IsAggregate(e.name, &fn);
   if (ctx.aggs == nullptr) Fail("aggregate " + e.name + "() is not allowed in " + ctx.clause, e.pos);
   if (agg_depth_ > 0) Fail("aggregates cannot be nested", e.pos);
-  if (fn == AggFn::kCollect && !ctx.collect_allowed) {
-    Fail("collect() is not allowed in " + std::string(ctx.clause), e.pos);
+  bool match_only = fn == AggFn::kCollect || fn >= AggFn::kPercentileCont;
+  if (match_only && !ctx.match_aggs_allowed) {
+    Fail(e.name + "() is not allowed in " + std::string(ctx.clause), e.pos);
   }
+  bool percentile = fn == AggFn::kPercentileCont || fn == AggFn::kPercentileDisc;
   AggSpec spec;
   spec.fn = fn;
   spec.distinct = e.distinct;
@@ -213,9 +219,12 @@ BoundExprPtr Binder::BindAggregate(const ast::Expr& e, const ExprContext& ctx) {
     if (fn != AggFn::kCount) Fail(e.name + "(*) is not valid; only count(*)", e.pos);
     spec.fn = AggFn::kCountStar;
   } else {
-    if (e.args.size() != 1) Fail(e.name + "() takes one argument", e.pos);
+    if (e.args.size() != (percentile ? 2u : 1u)) {
+      Fail(e.name + (percentile ? "() takes two arguments" : "() takes one argument"), e.pos);
+    }
     ++agg_depth_;
     spec.arg = Bind(*e.args[0], ctx);
+    if (percentile) spec.param = BindPercentile(*e.args[1], e.name, ctx);
     --agg_depth_;
     if (spec.arg->flags & kUsesAgg) Fail("aggregates cannot be nested", e.pos);
   }
@@ -223,6 +232,17 @@ BoundExprPtr Binder::BindAggregate(const ast::Expr& e, const ExprContext& ctx) {
   out->flags |= kUsesAgg;
   out->index = static_cast<uint32_t>(ctx.aggs->size());
   ctx.aggs->push_back(std::move(spec));
+  return out;
+}
+
+// The percentile of percentileCont/Disc: evaluated once per query, so it may not read row
+// variables (a literal, a parameter or an expression of them).
+BoundExprPtr Binder::BindPercentile(const ast::Expr& e, const std::string& fn,
+                                    const ExprContext& ctx) {
+  BoundExprPtr out = Bind(e, ctx);
+  if (out->slots != 0 || (out->flags & (kUsesAgg | kUsesSources))) {
+    Fail(fn + "() takes its percentile as a constant or a parameter, not a per-row value", e.pos);
+  }
   return out;
 }
 
@@ -352,36 +372,89 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
   return out;
 }
 
-// [x IN list WHERE pred | map]: x is a value variable in a slot of its own, visible only in
-// pred and map (it shadows a variable of the same name there).
-BoundExprPtr Binder::BindListComprehension(const ast::Expr& e, const ExprContext& ctx) {
-  if (ctx.recommend) Fail("list comprehensions are not supported in RECOMMEND", e.pos);
-  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", e.pos);
-  auto out = Make(BK::kListComp, e.pos);
-  Adopt(out.get(), Bind(*e.args[0], ctx));
-  VarInfo local;
-  local.name = e.name;
-  local.slot = NewSlot();
-  local.is_value = true;
-  out->index = static_cast<uint32_t>(local.slot);
-  auto shadowed = vars_.find(e.name);
-  std::optional<VarInfo> saved;
-  if (shadowed != vars_.end()) saved = shadowed->second;
-  vars_[e.name] = local;
+// A value variable in a slot of its own, visible only while the scope lives (it shadows a
+// variable of the same name meanwhile).
+class Binder::LocalScope {
+ public:
+  LocalScope(Binder* binder, const std::string& name) : binder_(binder), name_(name) {
+    auto shadowed = binder->vars_.find(name);
+    if (shadowed != binder->vars_.end()) saved_ = shadowed->second;
+    VarInfo& local = binder->vars_[name];
+    local = VarInfo();
+    local.name = name;
+    local.slot = binder->NewSlot();
+    local.is_value = true;
+    slot = local.slot;
+  }
+  ~LocalScope() {
+    if (saved_) {
+      binder_->vars_[name_] = *saved_;
+    } else {
+      binder_->vars_.erase(name_);
+    }
+  }
+  int slot = -1;
+
+ private:
+  Binder* binder_;
+  std::string name_;
+  std::optional<VarInfo> saved_;
+};
+
+// An expression bound inside local scopes: the locals' slots are set by the enclosing
+// expression, not by the row.
+BoundExprPtr Binder::BindInner(const ast::Expr& e, const ExprContext& ctx, uint64_t own) {
   ExprContext inner = ctx;
   inner.aggs = nullptr;  // no aggregates per element
-  BoundExprPtr pred = Bind(*e.args[1], inner);
-  BoundExprPtr map = Bind(*e.args[2], inner);
-  if (saved) {
-    vars_[e.name] = *saved;
-  } else {
-    vars_.erase(e.name);
+  BoundExprPtr out = Bind(e, inner);
+  out->slots &= ~own;
+  return out;
+}
+
+void Binder::CheckLocalSlots(const char* what, size_t count, ast::Position pos) const {
+  if (width_ + count > 64) {
+    Fail(std::string("too many variables in one query (at most 64 slots) for ") + what, pos);
   }
-  uint64_t own = uint64_t{1} << local.slot;
-  pred->slots &= ~own;  // the element slot is set by the comprehension, not by the row
-  map->slots &= ~own;
-  Adopt(out.get(), std::move(pred));
-  Adopt(out.get(), std::move(map));
+}
+
+// [x IN list WHERE pred | map]: x is a local of pred and map.
+BoundExprPtr Binder::BindListComprehension(const ast::Expr& e, const ExprContext& ctx) {
+  if (ctx.recommend) Fail("list comprehensions are not supported in RECOMMEND", e.pos);
+  CheckLocalSlots("a list comprehension", 1, e.pos);
+  auto out = Make(BK::kListComp, e.pos);
+  Adopt(out.get(), Bind(*e.args[0], ctx));
+  LocalScope x(this, e.name);
+  out->index = static_cast<uint32_t>(x.slot);
+  uint64_t own = uint64_t{1} << x.slot;
+  Adopt(out.get(), BindInner(*e.args[1], ctx, own));
+  Adopt(out.get(), BindInner(*e.args[2], ctx, own));
+  return out;
+}
+
+// reduce(acc = init, x IN list | expr): acc and x are locals of expr, in consecutive slots.
+BoundExprPtr Binder::BindReduce(const ast::Expr& e, const ExprContext& ctx) {
+  if (ctx.recommend) Fail("reduce() is not supported in RECOMMEND", e.pos);
+  if (e.keys[0] == e.keys[1]) {
+    Fail("reduce() needs two different names for the accumulator and the element", e.pos);
+  }
+  CheckLocalSlots("reduce()", 2, e.pos);
+  auto out = Make(BK::kReduce, e.pos);
+  Adopt(out.get(), Bind(*e.args[0], ctx));
+  Adopt(out.get(), Bind(*e.args[1], ctx));
+  LocalScope acc(this, e.keys[0]);
+  LocalScope x(this, e.keys[1]);
+  out->index = static_cast<uint32_t>(acc.slot);
+  uint64_t own = (uint64_t{1} << acc.slot) | (uint64_t{1} << x.slot);
+  Adopt(out.get(), BindInner(*e.args[2], ctx, own));
+  return out;
+}
+
+// {k: v} and m {...} (args[0] is the base m).
+BoundExprPtr Binder::BindMap(const ast::Expr& e, const ExprContext& ctx) {
+  bool projection = e.kind == ast::ExprKind::kMapProjection;
+  auto out = Make(projection ? BK::kMapProjection : BK::kMap, e.pos);
+  out->keys = e.keys;
+  for (const auto& arg : e.args) Adopt(out.get(), Bind(*arg, ctx));
   return out;
 }
 
@@ -486,6 +559,9 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
     }
     case ExprKind::kPattern: return BindExists(e, ctx);
     case ExprKind::kListComp: return BindListComprehension(e, ctx);
+    case ExprKind::kReduce: return BindReduce(e, ctx);
+    case ExprKind::kMap:
+    case ExprKind::kMapProjection: return BindMap(e, ctx);
     case ExprKind::kCase: {
       auto out = Make(BK::kCase, e.pos);
       out->op = e.op == "simple" ? 's' : 'g';

@@ -41,7 +41,7 @@ struct ExprContext {
   std::vector<AggSpec>* aggs = nullptr;  // non-null: aggregates allowed, collected here
   bool recommend = false;                // source()/sources() allowed
   bool path_vars_need_agg = false;       // SCORE: source variables only inside aggregates
-  bool collect_allowed = true;
+  bool match_aggs_allowed = true;  // collect(), percentileCont/Disc(), stDev/stDevP()
   const char* clause = "expression";     // for error messages
 };
 
@@ -88,8 +88,14 @@ class Binder {
   BoundExprPtr BindProperty(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindCall(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindAggregate(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindPercentile(const ast::Expr& e, const std::string& fn, const ExprContext& ctx);
   BoundExprPtr BindExists(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindReduce(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindMap(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindInner(const ast::Expr& e, const ExprContext& ctx, uint64_t own);
+  void CheckLocalSlots(const char* what, size_t count, ast::Position pos) const;
+  class LocalScope;
   void CheckPropertyKnown(const std::string& name, TypeId type, ast::Position pos) const;
 
   const Schema& schema_;

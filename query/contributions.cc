@@ -43,7 +43,11 @@ double PartOf(const AggSpec& agg, const NumAcc& acc, const AggInput& input, bool
       *extreme_taken = true;
       return target;
     }
-    case AggFn::kCollect: return 0;
+    case AggFn::kCollect:
+    case AggFn::kPercentileCont:
+    case AggFn::kPercentileDisc:
+    case AggFn::kStDev:
+    case AggFn::kStDevP: return 0;  // MATCH only
   }
   return 0;
 }

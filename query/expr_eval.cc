@@ -7,7 +7,9 @@
 #include <limits>
 
 #include "query/expr_fns.h"
+#include "query/expr_maps.h"
 #include "query/pattern_exec.h"
+#include "query/temporal.h"
 
 namespace pathwise::query {
 
@@ -31,6 +33,7 @@ std::string ToText(const RtValue& v, const graph::Graph* graph = nullptr,
     nlohmann::json j = v.AsDouble();
     return j.dump();
   }
+  if (v.IsTemporal()) return TemporalText(v.AsTemporal());
   return ToJson(v, graph, schema).dump();
 }
 
@@ -87,6 +90,8 @@ RtValue DynamicProperty(const BoundExpr& e, const EvalEnv& env) {
     if (e.name == "id") return RtValue(st.graph->KeyOf(base.AsNode()));
     return NodeProperty(st, base.AsNode(), st.props[e.index]);
   }
+  if (base.IsMap()) return MapGet(base.AsMap(), e.name);
+  if (base.IsTemporal()) return TemporalComponent(base.AsTemporal(), e.name);
   if (base.IsEdge()) {
     if (e.name == "weight") return EdgeAttribute(base.AsEdge(), EdgeAttr::kWeight);
     if (e.name == "ts") return EdgeAttribute(base.AsEdge(), EdgeAttr::kTs);
@@ -252,34 +257,72 @@ RtValue EvalCase(const BoundExpr& e, const EvalEnv& env) {
   return Eval(*e.args.back(), env);
 }
 
-// [x IN list WHERE pred | map] over a copy of the row's first index + 1 slots (every outer slot
-// an expression inside can read was allocated before x's), in a row of the most slots a query
-// has, so that a comprehension nested inside (whose slot comes after x's) finds its own slot
-// in this copy; x's value is pushed on ExecState::slot_values while its element is evaluated
-// and popped after.
+// Comprehensions and reduce() evaluate their inner expressions over a copy of the row's slots
+// up to and including their own (every outer slot an expression inside can read was allocated
+// before theirs), in a row of the most slots a query has, so that a comprehension nested inside
+// (whose slots come after) finds its own slots in this copy. An own slot's value is pushed on
+// ExecState::slot_values while the element is evaluated and popped after.
+constexpr size_t kMaxSlots = 64;  // the binder refuses more (BoundExpr::slots is a bit set)
+
+struct InnerRow {
+  std::array<Slot, kMaxSlots> row{};
+  EvalEnv env;
+
+  // REQUIRES: last < kMaxSlots.
+  InnerRow(const EvalEnv& outer, uint32_t last) : env(outer) {
+    std::copy(outer.row, outer.row + last + 1, row.begin());
+    env.row = row.data();
+  }
+
+  // Binds slot to value (pushed on slot_values; the caller pops it).
+  void Set(uint32_t slot, const RtValue& value) {
+    std::vector<RtValue>& values = env.st->slot_values;
+    row[slot] = Slot();
+    if (!value.IsNull()) {
+      row[slot].node = 0;
+      row[slot].type = kValueSlotType;
+      row[slot].ts = static_cast<int64_t>(values.size());
+    }
+    values.push_back(value);
+  }
+};
+
+// [x IN list WHERE pred | map]; e.index is x's slot.
 RtValue EvalListComprehension(const BoundExpr& e, const EvalEnv& env) {
-  constexpr size_t kMaxSlots = 64;  // the binder refuses more (BoundExpr::slots is a bit set)
   RtValue list = Eval(*e.args[0], env);
   if (!list.IsList() || e.index >= kMaxSlots) return RtValue();
-  std::array<Slot, kMaxSlots> row{};
-  std::copy(env.row, env.row + e.index + 1, row.begin());
-  EvalEnv inner = env;
-  inner.row = row.data();
+  InnerRow inner(env, e.index);
   RtList out;
   std::vector<RtValue>& values = env.st->slot_values;
   for (const RtValue& item : list.AsList()) {
     if (!env.st->Tick()) return RtValue();
-    row[e.index] = Slot();
-    if (!item.IsNull()) {
-      row[e.index].node = 0;
-      row[e.index].type = kValueSlotType;
-      row[e.index].ts = static_cast<int64_t>(values.size());
-    }
-    values.push_back(item);
-    if (EvalPredicate(*e.args[1], inner)) out.push_back(Eval(*e.args[2], inner));
+    inner.Set(e.index, item);
+    if (EvalPredicate(*e.args[1], inner.env)) out.push_back(Eval(*e.args[2], inner.env));
     values.pop_back();
   }
   return MakeList(std::move(out));
+}
+
+// reduce(acc = init, x IN list | expr): acc in slot e.index, x in e.index + 1; null for a list
+// that is null or not a list.
+RtValue EvalReduce(const BoundExpr& e, const EvalEnv& env) {
+  RtValue acc = Eval(*e.args[0], env);
+  RtValue list = Eval(*e.args[1], env);
+  if (!list.IsList() || e.index + 1 >= kMaxSlots) return RtValue();
+  InnerRow inner(env, e.index + 1);
+  std::vector<RtValue>& values = env.st->slot_values;
+  for (const RtValue& item : list.AsList()) {
+    // Work grows with a list accumulator (acc + [x] copies it): counted for the deadline.
+    size_t work = 1 + (acc.IsList() ? acc.AsList().size() : 0);
+    if (!env.st->Tick(static_cast<uint32_t>(std::min<size_t>(work, UINT32_MAX)))) return RtValue();
+    inner.Set(e.index, acc);
+    inner.Set(e.index + 1, item);
+    RtValue next = Eval(*e.args[2], inner.env);
+    values.pop_back();
+    values.pop_back();
+    acc = std::move(next);
+  }
+  return acc;
 }
 
 RtValue Call(const BoundExpr& e, const EvalEnv& env) {
@@ -358,6 +401,7 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
 
 RtValue Arith(char op, const RtValue& a, const RtValue& b) {
   if (a.IsNull() || b.IsNull()) return RtValue();
+  if (a.IsTemporal() || b.IsTemporal()) return TemporalArith(op, a, b);
   if (op == '+') {
     if (a.IsList() || b.IsList()) {
       RtList items;
@@ -370,7 +414,8 @@ RtValue Arith(char op, const RtValue& a, const RtValue& b) {
       return MakeList(std::move(items));
     }
     if (a.IsString() || b.IsString()) {
-      if (a.IsNode() || a.IsEdge() || b.IsNode() || b.IsEdge() || a.IsVector() || b.IsVector()) {
+      if (a.IsNode() || a.IsEdge() || b.IsNode() || b.IsEdge() || a.IsVector() || b.IsVector() ||
+          a.IsMap() || b.IsMap()) {
         return RtValue();
       }
       return RtValue(ToText(a) + ToText(b));
@@ -563,6 +608,9 @@ RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
       return StringPredicate(e.op, Eval(*e.args[0], env), Eval(*e.args[1], env));
     case BK::kCase: return EvalCase(e, env);
     case BK::kListComp: return EvalListComprehension(e, env);
+    case BK::kReduce: return EvalReduce(e, env);
+    case BK::kMap: return EvalMap(e, env);
+    case BK::kMapProjection: return EvalMapProjection(e, env);
   }
   return RtValue();
 }

@@ -10,14 +10,38 @@
 
 namespace pathwise::query {
 
-namespace {
-
-RtValue Fail(const BoundExpr& call, ExecState* st, const std::string& what) {
+RtValue FailAt(const BoundExpr& at, ExecState* st, const std::string& what) {
   if (st->error.ok()) {
-    st->error = Status::InvalidArgument(what).WithPosition(call.pos.line, call.pos.column);
+    st->error = Status::InvalidArgument(what).WithPosition(at.pos.line, at.pos.column);
   }
   return RtValue();
 }
+
+RtValue PropertiesOf(const RtValue& v, const ExecState& st) {
+  if (v.IsMap()) return v;
+  RtMap entries;
+  if (v.IsNode()) {
+    for (auto& [name, value] : st.graph->GetProperties(v.AsNode())) {
+      entries.emplace_back(name, FromProperty(std::move(value)));
+    }
+    return MakeMap(std::move(entries));
+  }
+  if (!v.IsEdge()) return RtValue();
+  const EdgeVal& e = v.AsEdge();
+  if (st.store != nullptr) {
+    auto record = st.store->GetEdge(e.src, e.type, e.dst);
+    if (record.ok()) {
+      for (const auto& [name, value] : record->props) entries.emplace_back(name, FromProperty(value));
+    }
+  }
+  // The attributes last: they win over stored properties of the same name, as in r.weight.
+  entries.emplace_back("count", RtValue(static_cast<int64_t>(e.count)));
+  entries.emplace_back("ts", RtValue(e.ts));
+  entries.emplace_back("weight", RtValue(static_cast<double>(e.weight)));
+  return MakeMap(std::move(entries));
+}
+
+namespace {
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -72,7 +96,7 @@ RtValue Replace(const BoundExpr& call, const std::vector<RtValue>& args, ExecSta
     out.append(s, at, hit - at);
     out += to;
     if (out.size() > kMaxStringResultBytes) {
-      return Fail(call, st, "replace() result is more than " +
+      return FailAt(call, st, "replace() result is more than " +
                                 std::to_string(kMaxStringResultBytes >> 20) + " MiB");
     }
     if (!st->Tick()) return RtValue();
@@ -148,12 +172,12 @@ RtValue Range(const BoundExpr& call, const std::vector<RtValue>& args, ExecState
   }
   int64_t start = args[0].AsInt(), end = args[1].AsInt();
   int64_t step = args.size() > 2 ? args[2].AsInt() : 1;
-  if (step == 0) return Fail(call, st, "range() step must not be zero");
+  if (step == 0) return FailAt(call, st, "range() step must not be zero");
   // Element count in 128 bits: no overflow for any int64 bounds.
   __int128 span = static_cast<__int128>(end) - start;
   __int128 count = (span == 0 || (span > 0) == (step > 0)) ? span / step + 1 : 0;
   if (count > static_cast<__int128>(kMaxRangeElements)) {
-    return Fail(call, st, "range() of more than " + std::to_string(kMaxRangeElements) +
+    return FailAt(call, st, "range() of more than " + std::to_string(kMaxRangeElements) +
                               " elements (the limit of a range)");
   }
   RtList out;
@@ -170,26 +194,13 @@ RtValue Labels(const RtValue& v, const ExecState& st) {
   return MakeList(RtList{RtValue(def->name)});
 }
 
-// keys(n): a node's property names; keys(r): an edge's weight, ts, count and stored properties.
-// Sorted.
+// keys(x): the sorted keys of properties(x).
 RtValue Keys(const RtValue& v, const ExecState& st) {
+  RtValue map = PropertiesOf(v, st);
+  if (map.IsNull()) return map;
   RtList out;
-  if (v.IsNode()) {
-    for (const auto& [name, value] : st.graph->GetProperties(v.AsNode())) out.emplace_back(name);
-    return MakeList(std::move(out));
-  }
-  if (!v.IsEdge()) return RtValue();
-  std::vector<std::string> names = {"count", "ts", "weight"};
-  if (st.store != nullptr) {
-    const EdgeVal& e = v.AsEdge();
-    auto record = st.store->GetEdge(e.src, e.type, e.dst);
-    if (record.ok()) {
-      for (const auto& [name, value] : record->props) names.push_back(name);
-    }
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  for (std::string& name : names) out.emplace_back(std::move(name));
+  out.reserve(map.AsMap().size());
+  for (const auto& [name, value] : map.AsMap()) out.emplace_back(name);
   return MakeList(std::move(out));
 }
 
@@ -244,6 +255,10 @@ RtValue CallFunction(const BoundExpr& call, const std::vector<RtValue>& args, Ex
     case Fn::kToFloat: return ToFloat(args[0]);
     case Fn::kLabels: return Labels(args[0], *st);
     case Fn::kKeys: return Keys(args[0], *st);
+    case Fn::kProperties: return PropertiesOf(args[0], *st);
+    case Fn::kDate:
+    case Fn::kDateTime:
+    case Fn::kDuration: return TemporalFunction(call, args, st);
     case Fn::kHead: return HeadOrLast(args[0], false);
     case Fn::kLast: return HeadOrLast(args[0], true);
     case Fn::kRange: return Range(call, args, st);

@@ -1,11 +1,13 @@
 // Internal to query/: PQL's string, conversion, list and graph-introspection functions
-// (toLower ... range, labels, keys, nodes, relationships, length); expr_eval.cc's Call evaluates the arguments and delegates
+// (toLower ... range, labels, keys, properties, nodes, relationships, length); expr_eval.cc's
+// Call evaluates the arguments and delegates
 // here. Null in gives null out, and so does an argument of the wrong kind (docs/query-language.md,
 // "Scalar functions"). A result over a fixed limit (kMaxRangeElements, kMaxStringResultBytes)
 // sets ExecState::error (InvalidArgument at the call) and yields null.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "query/exec_state.h"
@@ -18,6 +20,18 @@ namespace pathwise::query {
 constexpr size_t kMaxRangeElements = 100'000;
 // replace() and the case functions produce strings of at most this many bytes.
 constexpr size_t kMaxStringResultBytes = size_t{16} << 20;
+
+// Sets st->error (if unset) to InvalidArgument(what) at the position of `at`; returns null.
+RtValue FailAt(const BoundExpr& at, ExecState* st, const std::string& what);
+
+// properties(x): a node's properties; an edge's stored properties with its count, ts and weight;
+// a map itself; null for anything else.
+RtValue PropertiesOf(const RtValue& v, const ExecState& st);
+
+// date([x]), datetime([x]), duration(x) (expr_time.cc): from a string, a map or a value of the
+// kind; without an argument the query clock's date or datetime. Bad input sets ExecState::error
+// (InvalidArgument at the call) and yields null. REQUIRES: no argument is null.
+RtValue TemporalFunction(const BoundExpr& call, const std::vector<RtValue>& args, ExecState* st);
 
 // True for the functions evaluated by CallFunction.
 bool IsExtraFunction(Fn fn);

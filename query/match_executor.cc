@@ -1,5 +1,6 @@
 // The MATCH operators (match_ops.h).
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -273,7 +274,8 @@ struct Accumulator {
   double double_sum = 0;
   bool is_double = false;
   RtValue best;
-  RtList collected;
+  RtList collected;  // collect(); the numbers of percentileCont/Disc
+  double mean = 0, m2 = 0;  // stDev, stDevP: Welford's running mean and sum of squared deviations
   std::unique_ptr<std::unordered_set<std::string>> seen;  // DISTINCT
 
   // Folds v in; returns the approximate bytes newly held (DISTINCT keys, collected values).
@@ -311,11 +313,48 @@ struct Accumulator {
       case AggFn::kCollect:
         collected.push_back(v);
         return held + sizeof(RtValue) + ApproxPayloadBytes(v);
+      case AggFn::kPercentileCont:
+      case AggFn::kPercentileDisc:
+        if (!v.IsNumber()) return held;
+        collected.push_back(v);
+        return held + sizeof(RtValue);
+      case AggFn::kStDev:
+      case AggFn::kStDevP: {
+        if (!v.IsNumber()) return held;
+        ++numbers;
+        double delta = v.AsDouble() - mean;
+        mean += delta / static_cast<double>(numbers);
+        m2 += delta * (v.AsDouble() - mean);
+        return held;
+      }
       default: return held;
     }
   }
 
-  RtValue Finish(const AggSpec& spec) const {
+  // REQUIRES: 0 <= percentile <= 1. Sorts the collected numbers.
+  RtValue Percentile(bool continuous, double percentile) {
+    if (collected.empty()) return RtValue();
+    std::sort(collected.begin(), collected.end(),
+              [](const RtValue& a, const RtValue& b) { return a.AsDouble() < b.AsDouble(); });
+    double n = static_cast<double>(collected.size());
+    if (!continuous) {  // nearest rank, as Neo4j: the first value with at least p of them <= it
+      double rank = std::ceil(percentile * n);
+      return collected[rank < 1 ? 0 : static_cast<size_t>(rank) - 1];
+    }
+    double at = percentile * (n - 1);
+    size_t lo = static_cast<size_t>(std::floor(at)), hi = static_cast<size_t>(std::ceil(at));
+    double low = collected[lo].AsDouble(), high = collected[hi].AsDouble();
+    return RtValue(lo == hi ? low : low + (high - low) * (at - static_cast<double>(lo)));
+  }
+
+  RtValue StandardDeviation(bool sample) const {
+    int64_t divisor = sample ? numbers - 1 : numbers;
+    if (divisor <= 0) return RtValue(0.0);
+    return RtValue(std::sqrt(m2 / static_cast<double>(divisor)));
+  }
+
+  // percentile: percentileCont/Disc's, checked by the caller.
+  RtValue Finish(const AggSpec& spec, double percentile) {
     switch (spec.fn) {
       case AggFn::kCountStar:
       case AggFn::kCount: return RtValue(count);
@@ -325,10 +364,33 @@ struct Accumulator {
       case AggFn::kMin:
       case AggFn::kMax: return best;
       case AggFn::kCollect: return MakeList(collected);
+      case AggFn::kPercentileCont:
+      case AggFn::kPercentileDisc: return Percentile(spec.fn == AggFn::kPercentileCont, percentile);
+      case AggFn::kStDev:
+      case AggFn::kStDevP: return StandardDeviation(spec.fn == AggFn::kStDev);
     }
     return RtValue();
   }
 };
+
+// The percentile argument of each aggregate in specs (0 where there is none); an error unless
+// it is a number in [0, 1].
+Result<std::vector<double>> Percentiles(const AggSpec* specs, size_t count, MatchState* st) {
+  std::vector<double> out(count, 0);
+  std::vector<Slot> null_row(st->width);
+  for (size_t a = 0; a < count; ++a) {
+    if (!specs[a].param) continue;
+    RtValue p = Eval(*specs[a].param, Env(st, null_row.data()));
+    if (!p.IsNumber() || !(p.AsDouble() >= 0 && p.AsDouble() <= 1)) {
+      const ast::Position& pos = specs[a].param->pos;
+      return Status::InvalidArgument(specs[a].text + ": the percentile must be a number from 0.0 "
+                                     "to 1.0, got " + ToJson(p, nullptr, nullptr).dump())
+          .WithPosition(pos.line, pos.column);
+    }
+    out[a] = p.AsDouble();
+  }
+  return out;
+}
 
 class AggregateOp : public MatchOp {
  public:
@@ -347,6 +409,7 @@ class AggregateOp : public MatchOp {
     // This projection's aggregates; kAggRef indexes Plan::match_aggs, so results are laid out
     // at their plan index (the slots of other projections' aggregates stay null).
     const AggSpec* specs = st->plan->match_aggs.data() + first_agg_;
+    PW_ASSIGN_OR_RETURN(std::vector<double> percentiles, Percentiles(specs, agg_count_, st));
     bool has_keys = std::find(is_key_.begin(), is_key_.end(), true) != is_key_.end();
     struct Group {
       size_t first_row;
@@ -382,9 +445,11 @@ class AggregateOp : public MatchOp {
     std::vector<Slot> null_row(st->width);
     st->values.clear();
     std::vector<RtValue> results(st->plan->match_aggs.size());
-    for (const Group& g : groups) {
+    for (Group& g : groups) {
       if (!st->Tick()) return st->error;
-      for (size_t a = 0; a < agg_count_; ++a) results[first_agg_ + a] = g.accs[a].Finish(specs[a]);
+      for (size_t a = 0; a < agg_count_; ++a) {
+        results[first_agg_ + a] = g.accs[a].Finish(specs[a], percentiles[a]);
+      }
       EvalEnv env = Env(st, g.first_row == SIZE_MAX ? null_row.data()
                                                     : st->table.Row(g.first_row));
       env.aggs = results.data();

@@ -662,8 +662,7 @@ class Converter {
       p.path_pos = PosOf(ctx);
     }
     if (auto* fn = ctx->functionName()) {
-      std::string name = fn->QUOTED_IDENTIFIER() ? Unquote(fn->getStart()) : fn->getText();
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      std::string name = FunctionName(fn);
       if (name == "shortestpath") {
         p.search = PathSearch::kShortest;
       } else if (name == "allshortestpaths") {
@@ -841,14 +840,15 @@ class Converter {
       return e;
     }
     if (auto* c = dynamic_cast<PqlParser::CaseAtomContext*>(ctx)) return Case(c);
+    if (auto* c = dynamic_cast<PqlParser::MapAtomContext*>(ctx)) return Map(c);
+    if (auto* c = dynamic_cast<PqlParser::MapProjectionAtomContext*>(ctx)) return MapProjection(c);
+    if (auto* c = dynamic_cast<PqlParser::ReduceAtomContext*>(ctx)) return Reduce(c);
     if (auto* c = dynamic_cast<PqlParser::ListComprehensionAtomContext*>(ctx)) {
       return ListComprehension(c);
     }
     if (auto* c = dynamic_cast<PqlParser::CallAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kCall, pos);
-      auto* fn = c->functionName();
-      e->name = fn->QUOTED_IDENTIFIER() ? Unquote(fn->getStart()) : fn->getText();
-      for (char& ch : e->name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      e->name = FunctionName(c->functionName());
       e->star = c->STAR() != nullptr;
       e->distinct = c->K_DISTINCT() != nullptr;
       for (auto* arg : c->expression()) e->args.push_back(Expr(arg));
@@ -886,6 +886,70 @@ class Converter {
       var->name = e->name;
       e->args.push_back(std::move(var));
     }
+    return e;
+  }
+
+  void CheckMapSize(antlr4::ParserRuleContext* ctx, size_t entries) {
+    if (entries > limits_.max_list_elements) {
+      FailLimit(ctx->getStart(), "map of " + std::to_string(entries) + " entries, more than " +
+                                     LimitText("max_list_elements", limits_.max_list_elements));
+    }
+  }
+
+  // {k: v, ...}; see ExprKind::kMap.
+  ExprPtr Map(PqlParser::MapAtomContext* ctx) {
+    CheckMapSize(ctx, ctx->propertyEntry().size());
+    auto e = Make(ExprKind::kMap, PosOf(ctx));
+    for (auto* entry : ctx->propertyEntry()) {
+      e->keys.push_back(Name(entry->name()));
+      e->args.push_back(Expr(entry->expression()));
+    }
+    return e;
+  }
+
+  ExprPtr VariableExpr(PqlParser::VariableContext* ctx) {
+    auto e = Make(ExprKind::kVariable, PosOf(ctx));
+    e->name = Variable(ctx);
+    return e;
+  }
+
+  // m {.title, .*, key: e, x}; see ExprKind::kMapProjection.
+  ExprPtr MapProjection(PqlParser::MapProjectionAtomContext* ctx) {
+    CheckMapSize(ctx, ctx->mapProjectionItem().size());
+    auto e = Make(ExprKind::kMapProjection, PosOf(ctx));
+    e->args.push_back(VariableExpr(ctx->variable()));
+    for (auto* item : ctx->mapProjectionItem()) {
+      if (auto* c = dynamic_cast<PqlParser::PropertySelectorContext*>(item)) {
+        auto prop = Make(ExprKind::kProperty, PosOf(c->name()));
+        prop->name = Name(c->name());
+        prop->args.push_back(VariableExpr(ctx->variable()));
+        e->keys.push_back(prop->name);
+        e->args.push_back(std::move(prop));
+      } else if (dynamic_cast<PqlParser::AllPropertiesSelectorContext*>(item) != nullptr) {
+        e->keys.emplace_back();
+        e->args.push_back(VariableExpr(ctx->variable()));
+      } else if (auto* c = dynamic_cast<PqlParser::LiteralEntryContext*>(item)) {
+        e->keys.push_back(Name(c->propertyEntry()->name()));
+        e->args.push_back(Expr(c->propertyEntry()->expression()));
+      } else {
+        auto* v = dynamic_cast<PqlParser::VariableSelectorContext*>(item);
+        e->keys.push_back(Variable(v->variable()));
+        e->args.push_back(VariableExpr(v->variable()));
+      }
+    }
+    return e;
+  }
+
+  // reduce(acc = init, x IN list | e); see ExprKind::kReduce.
+  ExprPtr Reduce(PqlParser::ReduceAtomContext* ctx) {
+    auto* fn = ctx->functionName();
+    if (FunctionName(fn) != "reduce") {
+      Fail(fn->getStart(), "unexpected '" + fn->getText() +
+                               "(acc = init, x IN list | expression)': only reduce() has this form");
+    }
+    auto e = Make(ExprKind::kReduce, PosOf(ctx));
+    e->keys = {Variable(ctx->variable(0)), Variable(ctx->variable(1))};
+    for (auto* arg : ctx->expression()) e->args.push_back(Expr(arg));
     return e;
   }
 
@@ -951,6 +1015,13 @@ class Converter {
 
   static std::string Name(PqlParser::NameContext* ctx) {
     return ctx->QUOTED_IDENTIFIER() ? Unquote(ctx->getStart()) : ctx->getText();
+  }
+
+  // Function names are case-insensitive: the name lower-cased.
+  static std::string FunctionName(PqlParser::FunctionNameContext* ctx) {
+    std::string name = ctx->QUOTED_IDENTIFIER() ? Unquote(ctx->getStart()) : ctx->getText();
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return name;
   }
 
   static std::string Variable(PqlParser::VariableContext* ctx) {

@@ -52,6 +52,10 @@ enum class BK : uint8_t {
   kListComp,  // [x IN args[0] WHERE args[1] | args[2]]: index is x's value slot
   kCase,      // op 's' (simple: args[0] is the subject) or 'g' (generic); then WHEN/THEN pairs;
               // the last arg is the ELSE value (a null constant when there is none)
+  kMap,            // {keys[i]: args[i]}
+  kMapProjection,  // args[0] {keys[i]: args[i + 1]}; an empty key: every property of args[0]
+  kReduce,    // reduce(acc = args[0], x IN args[1] | args[2]): index is acc's value slot,
+              // index + 1 is x's
   // similarity(c.space, target) where a NEAREST source in that space searched for target: index
   // is the source's bit; for a candidate that source found, its search already computed the
   // value; otherwise args[0] (the original similarity call) computes it.
@@ -65,10 +69,15 @@ enum class Fn : uint8_t {
   kDecay, kNow, kSimilarity, kSize, kSource, kSources, kSourceScore, kId, kType, kDegree, kToString,
   // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
   kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
-  kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength,
+  kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength, kProperties, kDate,
+  kDateTime, kDuration,
 };
 
-enum class AggFn : uint8_t { kCountStar, kCount, kSum, kAvg, kMin, kMax, kCollect };
+enum class AggFn : uint8_t {
+  kCountStar, kCount, kSum, kAvg, kMin, kMax, kCollect,
+  // MATCH only, like kCollect:
+  kPercentileCont, kPercentileDisc, kStDev, kStDevP,
+};
 
 // Dependency flags of an expression (besides the slots it reads).
 constexpr uint8_t kUsesAgg = 1;      // contains an aggregate reference
@@ -89,6 +98,7 @@ struct BoundExpr {
   bool is_edge = false;  // kSlot: an edge variable
   RtValue value;         // kConst
   std::string name;      // kEdgeProp, kDynProp; kCall: the function name
+  std::vector<std::string> keys;  // kMap, kMapProjection
   uint64_t slots = 0;    // bit i: reads row slot i (directly or inside a pattern predicate)
   uint8_t flags = 0;     // kUses*
   std::vector<BoundExprPtr> args;
@@ -196,6 +206,7 @@ struct AggSpec {
   AggFn fn = AggFn::kCount;
   bool distinct = false;
   BoundExprPtr arg;  // null for count(*)
+  BoundExprPtr param;  // percentileCont/Disc: the percentile (reads no row variables)
   int source = -1;   // RECOMMEND: the graph source whose paths it runs over (-1: all)
   std::string text;
 };

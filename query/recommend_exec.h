@@ -88,7 +88,11 @@ struct NumAcc {
       case AggFn::kAvg: return numbers ? RtValue(sum / numbers) : RtValue();
       case AggFn::kMin: return numbers ? RtValue(min) : RtValue();
       case AggFn::kMax: return numbers ? RtValue(max) : RtValue();
-      case AggFn::kCollect: return RtValue();
+      case AggFn::kCollect:
+      case AggFn::kPercentileCont:
+      case AggFn::kPercentileDisc:
+      case AggFn::kStDev:
+      case AggFn::kStDevP: return RtValue();  // MATCH only (the binder rejects them here)
     }
     return RtValue();
   }

@@ -408,7 +408,7 @@ class RecommendPlanner {
     ctx.aggs = &plan_.aggs;
     ctx.recommend = true;
     ctx.path_vars_need_agg = true;
-    ctx.collect_allowed = false;
+    ctx.match_aggs_allowed = false;
     ctx.clause = "SCORE";
     for (const ast::ScoreItem& item : items) {
       if (!plan_.score_text.empty()) plan_.score_text += std::string(" ") + item.op + " ";
@@ -500,6 +500,10 @@ class RecommendPlanner {
       case AggFn::kMin: return "minimum";
       case AggFn::kMax: return "maximum";
       case AggFn::kCollect: return "collect";
+      case AggFn::kPercentileCont:
+      case AggFn::kPercentileDisc: return "percentile";
+      case AggFn::kStDev:
+      case AggFn::kStDevP: return "standard deviation";
     }
     return "aggregate";
   }
@@ -523,7 +527,7 @@ class RecommendPlanner {
       ctx.aggs = &plan_.aggs;
       ctx.recommend = true;
       ctx.path_vars_need_agg = true;
-      ctx.collect_allowed = false;
+      ctx.match_aggs_allowed = false;
       ctx.clause = "DIVERSIFY";
       plan_.diversify_by = b_->Bind(*d.by, ctx);
       ExprContext max_ctx;

@@ -1,13 +1,37 @@
 #include "query/runtime_value.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "graph/graph.h"
+#include "query/temporal.h"
 
 namespace pathwise::query {
 
 RtValue MakeList(RtList items) { return RtValue(std::make_shared<const RtList>(std::move(items))); }
+
+RtValue MakeMap(RtMap entries) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  RtMap out;
+  out.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (!out.empty() && out.back().first == entry.first) {
+      out.back().second = std::move(entry.second);
+    } else {
+      out.push_back(std::move(entry));
+    }
+  }
+  return RtValue(std::make_shared<const RtMap>(std::move(out)));
+}
+
+RtValue MapGet(const RtMap& map, std::string_view key) {
+  auto it = std::lower_bound(map.begin(), map.end(), key,
+                             [](const auto& entry, std::string_view k) { return entry.first < k; });
+  return it != map.end() && it->first == key ? it->second : RtValue();
+}
 
 RtValue FromProperty(Value value) {
   switch (value.index()) {
@@ -44,6 +68,31 @@ bool SameEdge(const EdgeVal& a, const EdgeVal& b) {
   return a.src == b.src && a.dst == b.dst && a.type == b.type;
 }
 
+// Equal keys and equal values; null when a value comparison is null and nothing else differs.
+RtValue MapEquals(const RtMap& x, const RtMap& y) {
+  if (x.size() != y.size()) return RtValue(false);
+  bool unknown = false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i].first != y[i].first) return RtValue(false);
+    RtValue e = Equals(x[i].second, y[i].second);
+    if (e.IsNull()) {
+      unknown = true;
+    } else if (!e.AsBool()) {
+      return RtValue(false);
+    }
+  }
+  return unknown ? RtValue() : RtValue(true);
+}
+
+// Dates with dates and datetimes with datetimes in time order; durations only by equality.
+Cmp CompareTemporal(const TemporalVal& x, const TemporalVal& y) {
+  if (x.kind != y.kind) return Cmp::kNull;
+  if (x.kind == TemporalVal::Kind::kDate) return Order(x.days, y.days);
+  if (x.kind == TemporalVal::Kind::kDateTime) return Order(x.millis, y.millis);
+  bool same = x.months == y.months && x.days == y.days && x.millis == y.millis;
+  return same ? Cmp::kEqual : Cmp::kNull;
+}
+
 }  // namespace
 
 Cmp Compare(const RtValue& a, const RtValue& b) {
@@ -54,6 +103,11 @@ Cmp Compare(const RtValue& a, const RtValue& b) {
   if (a.IsString()) return Order(a.AsString(), b.AsString());
   if (a.IsNode()) return a.AsNode() == b.AsNode() ? Cmp::kEqual : Cmp::kNull;
   if (a.IsEdge()) return SameEdge(a.AsEdge(), b.AsEdge()) ? Cmp::kEqual : Cmp::kNull;
+  if (a.IsMap()) {
+    RtValue eq = Equals(a, b);
+    return eq.IsBool() && eq.AsBool() ? Cmp::kEqual : Cmp::kNull;
+  }
+  if (a.IsTemporal()) return CompareTemporal(a.AsTemporal(), b.AsTemporal());
   if (a.IsList()) {
     const RtList& x = a.AsList();
     const RtList& y = b.AsList();
@@ -93,6 +147,7 @@ RtValue Equals(const RtValue& a, const RtValue& b) {
     }
     return unknown ? RtValue() : RtValue(true);
   }
+  if (a.IsMap()) return MapEquals(a.AsMap(), b.AsMap());
   if (a.IsNode()) return RtValue(a.AsNode() == b.AsNode());
   if (a.IsEdge()) return RtValue(SameEdge(a.AsEdge(), b.AsEdge()));
   return RtValue(Compare(a, b) == Cmp::kEqual);
@@ -111,8 +166,24 @@ int KindRank(const RtValue& v) {
     case 5: return 1;
     case 6: return 0;
     case 7: return 0;
+    case 9: return -1;  // maps first, as in Cypher's ordering of kinds
+    case 10: return 6;
     default: return 5;
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Maps in the total order: entry by entry, keys before values; a prefix first.
+int MapOrder(const RtMap& x, const RtMap& y) {
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    if (x[i].first != y[i].first) return x[i].first < y[i].first ? -1 : 1;
+    int c = TotalOrder(x[i].second, y[i].second);
+    if (c != 0) return c;
+  }
+  return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
 }
 
 }  // namespace
@@ -154,6 +225,13 @@ int TotalOrder(const RtValue& a, const RtValue& b) {
     const auto& y = *b.AsVector().values;
     return x < y ? -1 : (y < x ? 1 : 0);
   }
+  if (a.IsMap()) return MapOrder(a.AsMap(), b.AsMap());
+  if (a.IsTemporal()) {
+    const TemporalVal& x = a.AsTemporal();
+    const TemporalVal& y = b.AsTemporal();
+    auto key = [](const TemporalVal& t) { return std::make_tuple(t.kind, t.months, t.days, t.millis); };
+    return key(x) < key(y) ? -1 : (key(y) < key(x) ? 1 : 0);
+  }
   Cmp c = Compare(a, b);
   return c == Cmp::kLess ? -1 : (c == Cmp::kGreater ? 1 : 0);
 }
@@ -190,6 +268,21 @@ void AppendKey(const RtValue& value, std::string* out) {
       out->append(std::to_string(e.src) + "," + std::to_string(e.type) + "," + std::to_string(e.dst));
       break;
     }
+    case 10: {
+      const TemporalVal& t = value.AsTemporal();
+      out->push_back(static_cast<char>('0' + static_cast<int>(t.kind)));
+      out->append(std::to_string(t.months) + "," + std::to_string(t.days) + "," +
+                  std::to_string(t.millis));
+      break;
+    }
+    case 9:
+      out->append(std::to_string(value.AsMap().size()));
+      out->push_back('{');
+      for (const auto& [key, item] : value.AsMap()) {
+        AppendKey(RtValue(key), out);
+        AppendKey(item, out);
+      }
+      break;
     default: {
       const auto& values = *value.AsVector().values;
       out->append(std::to_string(values.size()));
@@ -229,6 +322,11 @@ nlohmann::json ResultJson(const RtValue& value, const graph::Graph* graph, const
     for (const RtValue& item : value.AsList()) {
       out.push_back(ResultJson(item, graph, schema, store));
     }
+    return out;
+  }
+  if (value.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, item] : value.AsMap()) out[key] = ResultJson(item, graph, schema, store);
     return out;
   }
   if (value.IsEdge()) {
@@ -284,6 +382,12 @@ nlohmann::json ToJson(const RtValue& value, const graph::Graph* graph, const Sch
               {"ts", e.ts},
               {"count", e.count}};
     }
+    case 9: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [key, item] : value.AsMap()) out[key] = ToJson(item, graph, schema);
+      return out;
+    }
+    case 10: return TemporalText(value.AsTemporal());
     default: {
       nlohmann::json out = nlohmann::json::array();
       for (float f : *value.AsVector().values) out.push_back(f);
@@ -313,7 +417,16 @@ Result<RtValue> FromJson(const nlohmann::json& j) {
       }
       return MakeList(std::move(items));
     }
-    default: return Status::InvalidArgument("parameter values must be scalars or arrays, got an object");
+    case nlohmann::json::value_t::object: {
+      RtMap entries;
+      entries.reserve(j.size());
+      for (const auto& [key, item] : j.items()) {
+        PW_ASSIGN_OR_RETURN(RtValue v, FromJson(item));
+        entries.emplace_back(key, std::move(v));
+      }
+      return MakeMap(std::move(entries));
+    }
+    default: return Status::InvalidArgument("parameter values must be JSON values, got binary data");
   }
 }
 
@@ -325,6 +438,13 @@ size_t ApproxPayloadBytes(const RtValue& value) {
   if (value.IsVector()) {
     const auto& values = value.AsVector().values;
     return values ? 32 + values->size() * sizeof(float) : 0;
+  }
+  if (value.IsMap()) {  // recursive: maps nest at most the expression depth
+    size_t bytes = 32;
+    for (const auto& [key, item] : value.AsMap()) {
+      bytes += sizeof(RtMap::value_type) + key.size() + ApproxPayloadBytes(item);
+    }
+    return bytes;
   }
   if (!value.IsList()) return 0;
   // Lists nest at most Limits::max_param_depth (parameters) or the expression depth (literals);

@@ -9,6 +9,7 @@
 //   params: {"user": "u1"}          (JSON object)
 //   now: 1700000000000              (the query clock, QueryOptions::now_ms)
 //   option: explain | profile | max_rows=N | limit.NAME=N (a query::Limits field) | deadline=past
+//           | deadline_ms=N
 //   option: explain={"paths": 10, "offset": 0, "properties": [..], "checks": true, "context": true,
 //                   "sentence": ".."}
 //   option: why_not=ID              (QueryOptions::why_not)
@@ -203,6 +204,9 @@ TestFile ParseFile(const fs::path& path) {
       else if (StartsWith(opt, "max_rows=")) current.options.max_rows = std::stoul(opt.substr(9));
       else if (StartsWith(opt, "limit.")) SetLimit(opt.substr(6), &current.options.limits, where);
       else if (opt == "deadline=past") current.options.deadline = Deadline::AfterMillis(-1);
+      else if (StartsWith(opt, "deadline_ms=")) {
+        current.options.deadline = Deadline::AfterMillis(std::stoll(opt.substr(12)));
+      }
       else if (StartsWith(opt, "explain=")) SetExplain(ParseJson(opt.substr(8), where), &current.options);
       else if (StartsWith(opt, "why_not=")) current.options.why_not = opt.substr(8);
       else FAIL(where << ": unknown option " << opt);
