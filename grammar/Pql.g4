@@ -15,7 +15,13 @@ grammar Pql;
 // Statements
 
 statement
-  : K_PROFILE? (matchQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
+  : K_PROFILE? (unionQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
+  ;
+
+// Queries joined by UNION (duplicate rows removed) or UNION ALL (kept); the converter rejects a
+// mix of the two.
+unionQuery
+  : matchQuery (K_UNION K_ALL? matchQuery)*
   ;
 
 // A pipeline of clauses ending in RETURN (openCypher's single query without updates).
@@ -186,6 +192,8 @@ atom
   | LBRACKET (expression (COMMA expression)*)? RBRACKET                            # listAtom
   | K_CASE expression? caseAlternative+ (K_ELSE expression)? K_END                 # caseAtom
   | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom
+  // EXISTS { [MATCH] pattern [WHERE e] } and COUNT { ... } (the converter checks the name).
+  | functionName LBRACE K_MATCH? pattern whereClause? RBRACE                       # subqueryAtom
   | nodePattern (relationship nodePattern)+                                        # patternAtom
   | LPAREN expression RPAREN                                                       # parenAtom
   | variable                                                                       # variableAtom
@@ -218,15 +226,16 @@ name
   : IDENTIFIER | QUOTED_IDENTIFIER
   | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_CASE | K_CONTAINS | K_DESC | K_DESCENDING
   | K_DISTINCT | K_DIVERSIFY | K_EF | K_ELSE | K_END | K_ENDS | K_EXPLAIN | K_FALSE | K_FOR | K_FROM
-  | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
+  | K_ALL | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
   | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PAGERANK | K_PER | K_PROFILE
   | K_RECOMMEND | K_RETURN | K_RP3BETA | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE
-  | K_UNWIND | K_WALK | K_WHEN | K_WHERE | K_WITH | K_XOR
+  | K_UNION | K_UNWIND | K_WALK | K_WHEN | K_WHERE | K_WITH | K_XOR
   ;
 
 // ---------------------------------------------------------------------------------------------
 // Lexer. Keywords first (case-insensitive), then literals, identifiers, symbols.
 
+K_ALL : A L L ;
 K_AND : A N D ;
 K_AS : A S ;
 K_ASC : A S C ;
@@ -275,6 +284,7 @@ K_STARTS : S T A R T S ;
 K_THEN : T H E N ;
 K_TO : T O ;
 K_TRUE : T R U E ;
+K_UNION : U N I O N ;
 K_UNWIND : U N W I N D ;
 K_WALK : W A L K ;
 K_WHEN : W H E N ;

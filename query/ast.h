@@ -45,7 +45,9 @@ enum class ExprKind : uint8_t {
   kIn,        // a IN b / a NOT IN b          args[0], args[1], negated
   kIsNull,    // a IS NULL / a IS NOT NULL    args[0], negated
   kList,      // [a, b, c]                   args
-  kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern
+  kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern; op "" — or a
+              //   subquery EXISTS { [MATCH] pattern [WHERE e] } (op "EXISTS") or COUNT { ... }
+              //   (op "COUNT"), args: [e] when there is a WHERE
   kListComp,  // [x IN list WHERE pred | map]   name = x; args: list, pred (literal true when
               //   absent), map (the variable x when absent)
   kCase,      // CASE [subject] WHEN w THEN t ... [ELSE e] END
@@ -146,10 +148,21 @@ struct Clause {
   Projection projection;
 };
 
+struct MatchQuery;
+
+// UNION [ALL] <query>: one more part of a union (MatchQuery::unions).
+struct UnionPart {
+  bool all = false;
+  Position pos;  // of UNION
+  std::unique_ptr<MatchQuery> query;
+};
+
 // clauses... RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]; the RETURN's projection
-// is the MatchQuery itself.
+// is the MatchQuery itself. A union's first part holds the later parts in `unions` (their own
+// `unions` are empty).
 struct MatchQuery : Projection {
   std::vector<Clause> clauses;
+  std::vector<UnionPart> unions;
 };
 
 // FROM <pattern> [MAX n PER NODE] [AS name]

@@ -162,7 +162,11 @@ std::string ExprText(const Expr& e) {
       }
       return s + "]";
     }
-    case ExprKind::kPattern: return PatternText(*e.pattern);
+    case ExprKind::kPattern: {
+      if (e.op.empty()) return PatternText(*e.pattern);
+      std::string where = e.args.empty() ? "" : " WHERE " + ExprText(*e.args[0]);
+      return e.op + " { " + PatternText(*e.pattern) + where + " }";
+    }
     case ExprKind::kListComp:
       return "[" + e.name + " IN " + ExprText(*e.args[0]) + " WHERE " + ExprText(*e.args[1]) +
              " | " + ExprText(*e.args[2]) + "]";

@@ -277,7 +277,108 @@ BoundExprPtr Binder::BindCall(const ast::Expr& e, const ExprContext& ctx) {
   return out;
 }
 
+// A node position of an EXISTS / COUNT subquery: a variable bound outside is an outer position;
+// any other named variable is the subquery's own, in a new slot (its bit set in *local).
+NodeSpec Binder::BindSubqueryNode(const ast::NodePattern& n, uint64_t* local) {
+  NodeSpec node = BindNode(n);
+  if (n.var.empty()) return node;
+  auto it = vars_.find(n.var);
+  if (it != vars_.end() && (*local >> it->second.slot & 1)) {
+    Fail("variable '" + n.var + "' appears twice in a subquery's pattern; write the second as a "
+         "WHERE condition on id()", n.pos);
+  }
+  if (it != vars_.end()) {
+    if (it->second.is_edge || it->second.is_value) {
+      Fail("'" + n.var + "' is not a node variable; it cannot be used in a pattern", n.pos);
+    }
+    node.outer = true;
+    node.slot = it->second.slot;
+    return node;
+  }
+  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", n.pos);
+  VarInfo info;
+  info.name = n.var;
+  info.slot = NewSlot();
+  info.type = node.type;
+  vars_[n.var] = info;
+  node.slot = info.slot;
+  *local |= uint64_t{1} << info.slot;
+  return node;
+}
+
+HopSpec Binder::BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local) {
+  if (e.var_length) Fail("variable-length relationships are not supported in subqueries", e.pos);
+  HopSpec hop;
+  hop.var = e.var;
+  hop.dir = e.dir;
+  hop.pos = e.pos;
+  if (e.max_per_node) {
+    if (*e.max_per_node <= 0) Fail("MAX must be positive", e.pos);
+    hop.cap = static_cast<size_t>(*e.max_per_node);
+  }
+  for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+  if (e.var.empty()) return hop;
+  if (vars_.count(e.var)) {
+    Fail("a subquery cannot reuse the variable '" + e.var + "' for a relationship", e.pos);
+  }
+  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", e.pos);
+  VarInfo info;
+  info.name = e.var;
+  info.slot = NewSlot();
+  info.is_edge = true;
+  vars_[e.var] = info;
+  hop.slot = info.slot;
+  *local |= uint64_t{1} << info.slot;
+  return hop;
+}
+
+// EXISTS { [MATCH] pattern [WHERE e] } / COUNT { ... }: correlated with the variables in scope;
+// the pattern's other variables are visible only inside the subquery.
+BoundExprPtr Binder::BindSubquery(const ast::Expr& e, const ExprContext& ctx) {
+  if (ctx.recommend) {
+    Fail(e.op + " { } subqueries are supported in MATCH queries; in RECOMMEND write the pattern "
+         "itself as a predicate, e.g. WHERE NOT (u)-[:RATED]->(c)", e.pos);
+  }
+  const ast::Pattern& p = *e.pattern;
+  if (p.edges.size() > 8) Fail("patterns are limited to 8 relationships", p.pos);
+  std::map<std::string, VarInfo> saved = vars_;
+  ExistsSpec spec;
+  spec.subquery = e.op == "COUNT" ? 'c' : 'e';
+  uint64_t local = 0;
+  bool correlated = false;
+  for (const ast::NodePattern& n : p.nodes) {
+    spec.pattern.nodes.push_back(BindSubqueryNode(n, &local));
+    correlated |= spec.pattern.nodes.back().outer;
+  }
+  if (!correlated) {
+    Fail(e.op + " { } needs a node variable bound outside it, e.g. " + e.op +
+             " { (u)-[:VIEWED]->(:Item) }", e.pos);
+  }
+  for (const ast::EdgePattern& edge : p.edges) spec.pattern.hops.push_back(BindSubqueryHop(edge, &local));
+  ExprContext inner;
+  inner.clause = "a subquery's WHERE";
+  if (!e.args.empty()) spec.where = Bind(*e.args[0], inner);
+  vars_ = std::move(saved);
+  spec.width = width_;
+  spec.pattern.text = PatternText(p);
+  auto out = Make(BK::kExists, e.pos);
+  for (const NodeSpec& node : spec.pattern.nodes) {
+    if (node.outer) out->slots |= uint64_t{1} << node.slot;
+    if (node.id) out->slots |= node.id->slots;
+    for (const auto& [prop, expr] : node.props) out->slots |= expr->slots;
+  }
+  if (spec.where) {
+    out->slots |= spec.where->slots;
+    out->flags |= spec.where->flags & kUsesStore;
+  }
+  out->slots &= ~local;
+  out->index = static_cast<uint32_t>(plan_->exists.size());
+  plan_->exists.push_back(std::move(spec));
+  return out;
+}
+
 BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
+  if (!e.op.empty()) return BindSubquery(e, ctx);
   const ast::Pattern& p = *e.pattern;
   ExistsSpec spec;
   std::vector<bool> outer(p.nodes.size(), false);

@@ -89,6 +89,9 @@ class Binder {
   BoundExprPtr BindCall(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindAggregate(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindExists(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindSubquery(const ast::Expr& e, const ExprContext& ctx);
+  NodeSpec BindSubqueryNode(const ast::NodePattern& n, uint64_t* local);
+  HopSpec BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local);
   BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
   void CheckPropertyKnown(const std::string& name, TypeId type, ast::Position pos) const;
 

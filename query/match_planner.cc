@@ -4,7 +4,8 @@
 // it, each WHERE conjunct right after the operator that binds its last variable; OPTIONAL MATCH
 // wraps those operators in OptionalBegin/OptionalEnd. UNWIND adds a value variable. WITH and
 // RETURN project (or aggregate), then DISTINCT, sort and SKIP/LIMIT; WITH then rebinds its items
-// as the only variables in scope (openCypher scoping) and applies its WHERE.
+// as the only variables in scope (openCypher scoping) and applies its WHERE. The parts of a UNION
+// are planned one after another in one operator list, each from an empty row and scope.
 #include <algorithm>
 
 #include "query/ast_rewrite.h"
@@ -57,16 +58,26 @@ class MatchPlanner {
       : q_(q), b_(b), plan_(std::get<MatchPlan>(b->plan()->body)) {}
 
   void Run() {
-    bound_.assign(kMaxSlots, false);
-    for (const ast::Clause& clause : q_.clauses) {
-      switch (clause.kind) {
-        case ast::ClauseKind::kMatch: PlanMatchClause(clause); break;
-        case ast::ClauseKind::kUnwind: PlanUnwind(clause); break;
-        case ast::ClauseKind::kWith: PlanWith(clause); break;
+    PlanPart(q_, &plan_.columns);
+    size_t width = b_->width();
+    for (const ast::UnionPart& part : q_.unions) {
+      Add(MakeUnionPartOp(plan_.columns.size()));
+      b_->ResetWidth(0);  // the next part starts from an empty row: its slots are its own
+      std::vector<std::string> columns;
+      PlanPart(*part.query, &columns);
+      if (columns != plan_.columns) {
+        Fail("every part of a UNION must return the same columns: the first returns (" +
+                 Join(plan_.columns) + "), this one (" + Join(columns) + ")",
+             part.pos);
       }
+      width = std::max(width, b_->width());
     }
-    PlanProjection(q_, "RETURN", &plan_.columns);
-    plan_.width = b_->width();
+    if (!q_.unions.empty()) {
+      bool all = q_.unions[0].all;
+      Add(MakeUnionOp(plan_.columns.size(), all));
+      if (!all) Add(MakeDistinctOp(plan_.columns.size()));
+    }
+    plan_.width = width;
     int id = 0;
     for (auto& op : plan_.ops) {
       op->set_id(id++);
@@ -77,6 +88,26 @@ class MatchPlanner {
 
  private:
   static constexpr size_t kMaxSlots = 64;  // BoundExpr::slots is a 64-bit set
+
+  static std::string Join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  }
+
+  // One query of a union (or the whole query): its clauses, then RETURN, in a fresh scope.
+  void PlanPart(const ast::MatchQuery& q, std::vector<std::string>* columns) {
+    b_->vars().clear();
+    bound_.assign(kMaxSlots, false);
+    for (const ast::Clause& clause : q.clauses) {
+      switch (clause.kind) {
+        case ast::ClauseKind::kMatch: PlanMatchClause(clause); break;
+        case ast::ClauseKind::kUnwind: PlanUnwind(clause); break;
+        case ast::ClauseKind::kWith: PlanWith(clause); break;
+      }
+    }
+    PlanProjection(q, "RETURN", columns);
+  }
 
   int NewSlot(ast::Position pos) {
     if (b_->width() >= kMaxSlots) {

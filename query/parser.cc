@@ -472,8 +472,8 @@ class Converter {
     auto stmt = std::make_unique<Statement>();
     stmt->profile = ctx->K_PROFILE() != nullptr;
     stmt->explain = ctx->K_EXPLAIN() != nullptr;
-    if (ctx->matchQuery() != nullptr) {
-      stmt->body = ConvertMatch(ctx->matchQuery());
+    if (ctx->unionQuery() != nullptr) {
+      stmt->body = ConvertUnion(ctx->unionQuery());
     } else {
       stmt->body = ConvertRecommend(ctx->recommendQuery());
     }
@@ -481,6 +481,29 @@ class Converter {
   }
 
  private:
+  // q1 UNION [ALL] q2 ...: all UNION or all UNION ALL (openCypher does not mix them).
+  MatchQuery ConvertUnion(PqlParser::UnionQueryContext* ctx) {
+    std::vector<PqlParser::MatchQueryContext*> parts = ctx->matchQuery();
+    MatchQuery q = ConvertMatch(parts[0]);
+    std::vector<antlr4::tree::TerminalNode*> unions = ctx->K_UNION();
+    for (size_t i = 1; i < parts.size(); ++i) {
+      antlr4::Token* keyword = unions[i - 1]->getSymbol();
+      UnionPart part;
+      part.pos = PosOf(keyword);
+      // K_ALL tokens belong to the UNION right before them.
+      part.all = false;
+      for (auto* all : ctx->K_ALL()) {
+        if (all->getSymbol()->getTokenIndex() == keyword->getTokenIndex() + 1) part.all = true;
+      }
+      if (i > 1 && part.all != q.unions[0].all) {
+        Fail(keyword, "UNION and UNION ALL cannot be mixed in one query");
+      }
+      part.query = std::make_unique<MatchQuery>(ConvertMatch(parts[i]));
+      q.unions.push_back(std::move(part));
+    }
+    return q;
+  }
+
   MatchQuery ConvertMatch(PqlParser::MatchQueryContext* ctx) {
     MatchQuery q;
     for (auto* clause : ctx->readingClause()) q.clauses.push_back(ConvertClause(clause));
@@ -854,6 +877,7 @@ class Converter {
       for (auto* arg : c->expression()) e->args.push_back(Expr(arg));
       return e;
     }
+    if (auto* c = dynamic_cast<PqlParser::SubqueryAtomContext*>(ctx)) return Subquery(c);
     if (auto* c = dynamic_cast<PqlParser::PatternAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kPattern, pos);
       e->pattern = std::make_unique<Pattern>(ConvertChain(pos, c->nodePattern(), c->relationship()));
@@ -863,6 +887,21 @@ class Converter {
     auto* c = dynamic_cast<PqlParser::VariableAtomContext*>(ctx);
     auto e = Make(ExprKind::kVariable, pos);
     e->name = Variable(c->variable());
+    return e;
+  }
+
+  // EXISTS { [MATCH] pattern [WHERE e] } / COUNT { ... }; see ExprKind::kPattern.
+  ExprPtr Subquery(PqlParser::SubqueryAtomContext* ctx) {
+    auto* fn = ctx->functionName();
+    std::string name = Upper(fn->QUOTED_IDENTIFIER() ? Unquote(fn->getStart()) : fn->getText());
+    if (name != "EXISTS" && name != "COUNT") {
+      Fail(fn->getStart(), "unexpected " + Echo(fn->getStart()) +
+                               ", expected EXISTS or COUNT before a subquery '{'");
+    }
+    auto e = Make(ExprKind::kPattern, PosOf(ctx));
+    e->op = name;
+    e->pattern = std::make_unique<Pattern>(ConvertPattern(ctx->pattern()));
+    if (ctx->whereClause()) e->args.push_back(Expr(ctx->whereClause()->expression()));
     return e;
   }
 

@@ -138,6 +138,12 @@ struct ExistsSpec {
   // outer position; then the set of nodes reachable at position n-2 is computed once per
   // execution and each row checks its last position's neighbours against it.
   bool seed_cached = false;
+  // EXISTS { pattern [WHERE e] } (subquery 'e') and COUNT { ... } ('c'); 0: a bare pattern
+  // predicate. The subquery's own named variables have row slots below `width`, bound on a copy
+  // of the row while walking; `where` (may be null) is checked on each complete match.
+  char subquery = 0;
+  BoundExprPtr where;
+  size_t width = 0;
 };
 
 // ---- Operators and profiling -----------------------------------------------------------------
