@@ -15,7 +15,7 @@ grammar Pql;
 // Statements
 
 statement
-  : K_PROFILE? (unionQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
+  : K_PROFILE? unionQuery K_EXPLAIN? SEMI? EOF
   ;
 
 // Queries joined by UNION (duplicate rows removed) or UNION ALL (kept); the converter rejects a
@@ -24,9 +24,10 @@ unionQuery
   : matchQuery (K_UNION K_ALL? matchQuery)*
   ;
 
-// A pipeline of clauses ending in RETURN (openCypher's single query without updates).
+// A pipeline of clauses ending in RETURN (openCypher's single query without updates), or in
+// RECOMMEND (the clauses compute its seed and parameters; the converter rejects it in a UNION).
 matchQuery
-  : readingClause* returnClause orderClause? skipClause? limitClause?
+  : readingClause* (returnClause orderClause? skipClause? limitClause? | recommendQuery)
   ;
 
 readingClause
@@ -69,7 +70,7 @@ whereClause
   ;
 
 recommendQuery
-  : K_RECOMMEND nodePattern K_FOR nodePattern source+ whereClause? scoreClause?
+  : K_RECOMMEND nodePattern K_FOR (nodePattern | variable) source+ whereClause? scoreClause?
     diversifyClause? (limitClause offsetClause? | offsetClause limitClause?)?
   ;
 

@@ -228,9 +228,12 @@ struct ScoreItem {
   Position pos;
 };
 
-// RECOMMEND (c:Item) FOR (u:User {id: $user}) sources [WHERE e] [SCORE e] [DIVERSIFY ...]
-//   [LIMIT n] [OFFSET n]
+// [clauses ... WITH ...] RECOMMEND (c:Item) FOR (u:User {id: $user}) sources [WHERE e]
+//   [SCORE e] [DIVERSIFY ...] [LIMIT n] [OFFSET n]
+// `FOR m` (a bare variable) is a seed node pattern with only its variable set.
 struct RecommendQuery {
+  std::vector<Clause> clauses;  // before RECOMMEND (empty: none)
+  Position pos;                 // of RECOMMEND
   NodePattern target;
   NodePattern seed;
   std::vector<Source> sources;

@@ -130,6 +130,7 @@ uint32_t Binder::ParamIndex(const std::string& name, ast::Position pos) {
   if (it != params.end()) return static_cast<uint32_t>(it - params.begin());
   params.push_back(name);
   plan_->param_pos.push_back(pos);
+  plan_->param_column.push_back(-1);
   return static_cast<uint32_t>(params.size() - 1);
 }
 
@@ -511,6 +512,13 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
     }
     case ExprKind::kVariable: {
       auto it = vars_.find(e.name);
+      auto with = it == vars_.end() ? with_values.find(e.name) : with_values.end();
+      if (with != with_values.end()) {  // RECOMMEND after WITH: a value of the prelude's row
+        auto out = Make(BK::kParam, e.pos);
+        out->index = ParamIndex("WITH " + e.name, e.pos);  // not a valid $name: no clash
+        plan_->param_column[out->index] = with->second;
+        return out;
+      }
       if (it == vars_.end()) Fail("unknown variable '" + e.name + "'", e.pos);
       const VarInfo& info = it->second;
       if (info.ambiguous) {

@@ -54,6 +54,9 @@ class Binder {
   Plan* plan() { return plan_; }
   std::map<std::string, VarInfo>& vars() { return vars_; }
   const std::vector<std::string>* source_names = nullptr;  // RECOMMEND: for source('name')
+  // RECOMMEND after WITH: the WITH's names, by prelude column. A name that is not a variable
+  // binds as a parameter filled from the prelude's row (Plan::param_column).
+  std::map<std::string, int> with_values;
   // Checked every 256 Bind calls; a passed deadline throws BindError(DeadlineExceeded).
   Deadline deadline = Deadline::Never();
 
@@ -109,6 +112,9 @@ void SplitConjuncts(const ast::Expr& e, std::vector<const ast::Expr*>* out);
 
 // MATCH and RECOMMEND planning (match_planner.cc, recommend_planner.cc). Throw BindError.
 void PlanMatch(const ast::MatchQuery& q, Binder* binder);
+// RECOMMEND's prelude: the clauses before RECOMMEND (ending in WITH) into *out, whose columns
+// are the WITH's names. Leaves the binder's scope empty.
+void PlanPrelude(const std::vector<ast::Clause>& clauses, Binder* binder, MatchPlan* out);
 void PlanRecommend(const ast::RecommendQuery& q, Binder* binder);
 
 // Parses nothing: binds and plans a parsed statement against a schema (and the graph's known

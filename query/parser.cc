@@ -472,15 +472,20 @@ class Converter {
     auto stmt = std::make_unique<Statement>();
     stmt->profile = ctx->K_PROFILE() != nullptr;
     stmt->explain = ctx->K_EXPLAIN() != nullptr;
-    if (ctx->unionQuery() != nullptr) {
-      stmt->body = ConvertUnion(ctx->unionQuery());
+    PqlParser::UnionQueryContext* u = ctx->unionQuery();
+    if (u->matchQuery(0)->recommendQuery() == nullptr) {
+      stmt->body = ConvertUnion(u);
     } else {
-      stmt->body = ConvertRecommend(ctx->recommendQuery());
+      if (!u->K_UNION().empty()) Fail(u->K_UNION(0)->getSymbol(), kRecommendInUnion);
+      stmt->body = ConvertRecommend(u->matchQuery(0));
     }
     return stmt;
   }
 
  private:
+  static constexpr const char* kRecommendInUnion =
+      "UNION joins queries that end in RETURN; a RECOMMEND query cannot be part of a UNION";
+
   // q1 UNION [ALL] q2 ...: all UNION or all UNION ALL (openCypher does not mix them).
   MatchQuery ConvertUnion(PqlParser::UnionQueryContext* ctx) {
     std::vector<PqlParser::MatchQueryContext*> parts = ctx->matchQuery();
@@ -497,6 +502,9 @@ class Converter {
       }
       if (i > 1 && part.all != q.unions[0].all) {
         Fail(keyword, "UNION and UNION ALL cannot be mixed in one query");
+      }
+      if (parts[i]->recommendQuery() != nullptr) {
+        Fail(parts[i]->recommendQuery()->getStart(), kRecommendInUnion);
       }
       part.query = std::make_unique<MatchQuery>(ConvertMatch(parts[i]));
       q.unions.push_back(std::move(part));
@@ -556,10 +564,19 @@ class Converter {
     if (limit) out->limit = Expr(limit->expression());
   }
 
-  RecommendQuery ConvertRecommend(PqlParser::RecommendQueryContext* ctx) {
+  // [clauses ...] RECOMMEND ...: the clauses before RECOMMEND compute its seed and parameters.
+  RecommendQuery ConvertRecommend(PqlParser::MatchQueryContext* m) {
+    PqlParser::RecommendQueryContext* ctx = m->recommendQuery();
     RecommendQuery q;
+    q.pos = PosOf(ctx);
+    for (auto* clause : m->readingClause()) q.clauses.push_back(ConvertClause(clause));
     q.target = ConvertNode(ctx->nodePattern(0));
-    q.seed = ConvertNode(ctx->nodePattern(1));
+    if (ctx->variable() != nullptr) {  // FOR m
+      q.seed.var = Variable(ctx->variable());
+      q.seed.pos = PosOf(ctx->variable());
+    } else {
+      q.seed = ConvertNode(ctx->nodePattern(1));
+    }
     for (auto* source : ctx->source()) {
       if (auto* graph = dynamic_cast<PqlParser::GraphSourceContext*>(source)) {
         GraphSource g;

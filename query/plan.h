@@ -283,6 +283,13 @@ struct ScoreTerm {
 };
 
 struct RecommendPlan {
+  // The clauses before RECOMMEND (MATCH ... WITH ...), run first; their one row fills the
+  // parameters that stand for the WITH's names (Plan::param_column).
+  std::optional<MatchPlan> prelude;
+  ast::Position pos;  // of RECOMMEND
+  // FOR m with m a WITH name: evaluates to the seed node (null: no seed). Else the seed is
+  // looked up by seed.id.
+  BoundExprPtr seed_value;
   std::vector<std::unique_ptr<Operator<RecState>>> ops;
   size_t width = 2;  // slot 0: seed, slot 1: candidate, then the sources' variables
   NodeSpec seed;
@@ -321,6 +328,9 @@ struct Plan {
   std::variant<MatchPlan, RecommendPlan> body;
   std::vector<std::string> params;                // parameter names by index
   std::vector<ast::Position> param_pos;           // first use of each parameter
+  // By parameter: -1 for a request parameter; else the RECOMMEND prelude's column it is
+  // filled from (a WITH name read by RECOMMEND).
+  std::vector<int> param_column;
   std::vector<std::string> props;                 // property names by index
   std::vector<ExistsSpec> exists;
   std::vector<BoundExprPtr> cached;  // subexpressions evaluated once per execution
