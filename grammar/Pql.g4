@@ -75,7 +75,7 @@ recommendQuery
   ;
 
 source
-  : K_FROM pattern (K_MAX integer K_PER K_NODE)? (K_AS name)?                      # graphSource
+  : K_FROM pattern (K_MAX (integer | K_ALL) K_PER K_NODE)? (K_AS name)?            # graphSource
   | K_FROM K_NEAREST expression K_TO nearestTarget K_IN name DOT name
     (K_EF expression)? (K_AS name)?                                                # nearestSource
   | K_FROM algorithm=(K_WALK | K_PAGERANK | K_RP3BETA) K_OVER relationship
@@ -150,7 +150,8 @@ relationship
   ;
 
 relationshipDetail
-  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? (K_MAX integer)? RBRACKET
+  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? (K_MAX (integer | K_ALL))?
+    RBRACKET
   ;
 
 // Variable length: *, *2, *1..3, *..3, *2.. (bounds are checked by the binder).

@@ -84,12 +84,16 @@ struct NodePattern {
 
 enum class EdgeDirection : uint8_t { kOut, kIn, kBoth };  // -[]->, <-[]-, -[]-
 
+// `MAX ALL` (no fan-out cap, whatever the default) as a max_per_node value.
+constexpr int64_t kMaxAll = INT64_MAX;
+
 // -[var:TYPE1|TYPE2 *min..max MAX n]-> ; types empty means any type.
 struct EdgePattern {
   std::string var;
   std::vector<std::string> types;
   EdgeDirection dir = EdgeDirection::kOut;
-  std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets
+  std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets;
+                                        // kMaxAll: MAX ALL
   // Variable length (`*`, `*2`, `*1..3`, `*..3`, `*2..`): a missing bound is absent here; `*2`
   // sets both. The binder applies the defaults and limits.
   bool var_length = false;
@@ -165,10 +169,10 @@ struct MatchQuery : Projection {
   std::vector<UnionPart> unions;
 };
 
-// FROM <pattern> [MAX n PER NODE] [AS name]
+// FROM <pattern> [MAX n PER NODE | MAX ALL PER NODE] [AS name]
 struct GraphSource {
   Pattern pattern;
-  std::optional<int64_t> max_per_node;
+  std::optional<int64_t> max_per_node;  // kMaxAll: MAX ALL
   std::string alias;  // default "graph1", "graph2", ... assigned by the binder
   Position pos;
 };

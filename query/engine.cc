@@ -165,6 +165,7 @@ Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
     out->rows.push_back(std::move(r));
   }
   out->stats["rows"] = out->rows.size();
+  out->stats["truncated"] = st->hops_truncated;
   return Status::OK();
 }
 
@@ -184,6 +185,28 @@ Status CheckSourceBudgets(const QueryOptions& options) {
     }
   }
   return Status::OK();
+}
+
+// Every graph-source relationship whose fan-out cap dropped edges: the source, the hop (1-based,
+// in pattern order) as written, the cap and where it came from ("relationship": MAX n in the
+// brackets; "source": MAX n PER NODE; "default": the database's default_max_per_node).
+nlohmann::json CappedHopsJson(const RecommendPlan& rec, const RecState& st) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const GraphSourcePlan& src : rec.graph_sources) {
+    uint32_t hops = st.source_stats[src.bit].truncated_hops;
+    for (size_t h = 0; h < src.pattern.hops.size(); ++h) {
+      if ((hops >> h & 1) == 0) continue;
+      size_t own = src.pattern.hops[h].cap;
+      const char* from = own != 0 ? "relationship" : src.cap != 0 ? "source" : "default";
+      size_t cap = own != 0 ? own : src.cap != 0 ? src.cap : st.default_max_per_node;
+      out.push_back({{"source", src.name},
+                     {"hop", h + 1},
+                     {"relationship", src.hop_texts[h]},
+                     {"cap", cap},
+                     {"cap_from", from}});
+    }
+  }
+  return out;
 }
 
 Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st, QueryResult* out) {
@@ -259,6 +282,7 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
   }
   stats["candidates"] = candidates;
   stats["source_stats"] = per_source;
+  stats["capped_hops"] = CappedHopsJson(rec, *st);
   if (!dropped.empty()) stats["dropped_sources"] = dropped;
   stats["candidates_total"] = st->nodes.size();
   stats["candidates_after_filter"] = st->survivors.size();

@@ -582,6 +582,7 @@ class Converter {
         GraphSource g;
         g.pos = PosOf(graph);
         g.pattern = ConvertPattern(graph->pattern());
+        if (graph->K_ALL()) g.max_per_node = kMaxAll;
         if (graph->integer()) g.max_per_node = Integer(graph->integer());
         if (graph->name()) g.alias = Name(graph->name());
         q.sources.emplace_back(std::move(g));
@@ -756,6 +757,7 @@ class Converter {
     if (detail != nullptr) {
       if (detail->variable()) e.var = Variable(detail->variable());
       for (auto* type : detail->name()) e.types.push_back(Name(type));
+      if (detail->K_ALL()) e.max_per_node = kMaxAll;
       if (detail->integer()) e.max_per_node = Integer(detail->integer());
       if (auto* range = detail->hopRange()) {
         e.var_length = true;

@@ -115,6 +115,7 @@ void InitWalk(PatternWalk* w, const PatternSpec& pattern, const std::vector<int>
   w->edges.assign(pattern.hops.size(), Slot());
   w->steps.resize(pattern.nodes.size());
   w->truncated = false;
+  w->truncated_hops = 0;
 }
 
 namespace {
@@ -206,6 +207,7 @@ RtValue EvalSubquery(const ExistsSpec& spec, const EvalEnv& env) {
     return count;  // EXISTS stops at the first match
   };
   WalkPattern(&w, 1, on_bind, on_done);
+  if (w.truncated) env.st->hops_truncated = true;
   return count ? RtValue(matches) : RtValue(matches > 0);
 }
 

@@ -114,7 +114,7 @@ struct HopSpec {
   std::string var;
   std::vector<TypeId> types;  // empty: every edge type
   ast::EdgeDirection dir = ast::EdgeDirection::kOut;
-  size_t cap = 0;  // per-hop fan-out cap written in the brackets; 0: none
+  size_t cap = 0;  // per-hop fan-out cap written in the brackets; 0: none (MAX ALL: huge)
   // Variable length (-[*min..max]->): the slot holds a value, the list of edges in pattern order.
   bool var_length = false;
   uint32_t min_hops = 1;
@@ -219,7 +219,8 @@ struct GraphSourcePlan {
   int anchor = 0;  // position expansion starts from
   int target = 0;  // position of the candidate variable
   bool anchor_is_seed = false;
-  size_t cap = 0;  // FROM ... MAX n PER NODE (0: the catalog's default)
+  size_t cap = 0;  // FROM ... MAX n PER NODE (0: the catalog's default; MAX ALL: no cap)
+  std::vector<std::string> hop_texts;  // each relationship as written, for stats.capped_hops
   // Expansion order: positions in the order they get bound (anchor first).
   std::vector<int> order;
   // WHERE conjuncts over this source's own variables, checked as soon as the position at

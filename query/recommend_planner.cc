@@ -217,6 +217,7 @@ class RecommendPlanner {
       if (*g.max_per_node <= 0) Fail("MAX n PER NODE must be positive", g.pos);
       src.cap = static_cast<size_t>(*g.max_per_node);
     }
+    for (const ast::EdgePattern& e : g.pattern.edges) src.hop_texts.push_back(EdgePatternText(e));
     src.order = ExpansionOrder(n, src.anchor);
     src.filters_at.resize(src.order.size());
     plan_.graph_sources.push_back(std::move(src));

@@ -366,6 +366,7 @@ class GraphSourceOp : public SourceOp {
       if (!WalkPattern(&w, 1, on_bind, on_done)) break;
     }
     stats.truncated = w.truncated;
+    stats.truncated_hops = w.truncated_hops;
     st->row[1] = Slot();
     return st->error;
   }

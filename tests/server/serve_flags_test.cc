@@ -31,7 +31,8 @@ constexpr const char* kLimitFlags[] = {
     "--max-connections-per-client", "--header-timeout-ms",       "--keep-alive-timeout-seconds",
     "--body-timeout-seconds",
     "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
-    "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes"};
+    "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes",
+    "--default-max-per-node"};
 
 TEST_CASE("serve --help lists every limit flag") {
   TempDir dir;
@@ -59,6 +60,7 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
       {"--plan-cache-entries 99999999999999999999999", "--plan-cache-entries must be an integer"},
       {"--max-query-memory-bytes 12MB", "--max-query-memory-bytes must be an integer from 0"},
       {"--max-total-query-memory-bytes ''", "--max-total-query-memory-bytes must be an integer"},
+      {"--default-max-per-node -5", "--default-max-per-node must be an integer from 0"},
   };
   // Plain variables, not structured bindings: INFO captures them in a lambda, which clang's
   // C++20 does not allow for bindings.
