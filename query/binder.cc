@@ -88,6 +88,18 @@ bool IsAggregate(const std::string& name, AggFn* fn) {
   return false;
 }
 
+// The row slots a pattern predicate or subquery reads: its outer positions and what its
+// {id: ...} and property maps read.
+uint64_t OuterReads(const PatternSpec& pattern) {
+  uint64_t slots = 0;
+  for (const NodeSpec& node : pattern.nodes) {
+    if (node.outer) slots |= uint64_t{1} << node.slot;
+    if (node.id) slots |= node.id->slots;
+    for (const auto& [prop, expr] : node.props) slots |= expr->slots;
+  }
+  return slots;
+}
+
 ast::EdgeDirection Flip(ast::EdgeDirection d) {
   if (d == ast::EdgeDirection::kOut) return ast::EdgeDirection::kIn;
   if (d == ast::EdgeDirection::kIn) return ast::EdgeDirection::kOut;
@@ -296,19 +308,24 @@ NodeSpec Binder::BindSubqueryNode(const ast::NodePattern& n, uint64_t* local) {
     node.slot = it->second.slot;
     return node;
   }
-  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", n.pos);
-  VarInfo info;
-  info.name = n.var;
-  info.slot = NewSlot();
-  info.type = node.type;
-  vars_[n.var] = info;
-  node.slot = info.slot;
-  *local |= uint64_t{1} << info.slot;
+  node.slot = DeclareLocal(n.var, /*is_edge=*/false, node.type, n.pos, local);
   return node;
 }
 
-HopSpec Binder::BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local) {
-  if (e.var_length) Fail("variable-length relationships are not supported in subqueries", e.pos);
+int Binder::DeclareLocal(const std::string& name, bool is_edge, TypeId type, ast::Position pos,
+                         uint64_t* local) {
+  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", pos);
+  VarInfo info;
+  info.name = name;
+  info.slot = NewSlot();
+  info.is_edge = is_edge;
+  info.type = type;
+  vars_[name] = info;
+  *local |= uint64_t{1} << info.slot;
+  return info.slot;
+}
+
+HopSpec Binder::BindHop(const ast::EdgePattern& e) {
   HopSpec hop;
   hop.var = e.var;
   hop.dir = e.dir;
@@ -318,18 +335,17 @@ HopSpec Binder::BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local) {
     hop.cap = static_cast<size_t>(*e.max_per_node);
   }
   for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+  return hop;
+}
+
+HopSpec Binder::BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local) {
+  if (e.var_length) Fail("variable-length relationships are not supported in subqueries", e.pos);
+  HopSpec hop = BindHop(e);
   if (e.var.empty()) return hop;
   if (vars_.count(e.var)) {
     Fail("a subquery cannot reuse the variable '" + e.var + "' for a relationship", e.pos);
   }
-  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", e.pos);
-  VarInfo info;
-  info.name = e.var;
-  info.slot = NewSlot();
-  info.is_edge = true;
-  vars_[e.var] = info;
-  hop.slot = info.slot;
-  *local |= uint64_t{1} << info.slot;
+  hop.slot = DeclareLocal(e.var, /*is_edge=*/true, kInvalidType, e.pos, local);
   return hop;
 }
 
@@ -363,11 +379,7 @@ BoundExprPtr Binder::BindSubquery(const ast::Expr& e, const ExprContext& ctx) {
   spec.width = width_;
   spec.pattern.text = PatternText(p);
   auto out = Make(BK::kExists, e.pos);
-  for (const NodeSpec& node : spec.pattern.nodes) {
-    if (node.outer) out->slots |= uint64_t{1} << node.slot;
-    if (node.id) out->slots |= node.id->slots;
-    for (const auto& [prop, expr] : node.props) out->slots |= expr->slots;
-  }
+  out->slots = OuterReads(spec.pattern);
   if (spec.where) {
     out->slots |= spec.where->slots;
     out->flags |= spec.where->flags & kUsesStore;
@@ -424,11 +436,7 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
   }
   spec.pattern.text = PatternText(p);
   auto out = Make(BK::kExists, e.pos);
-  for (const NodeSpec& node : spec.pattern.nodes) {
-    if (node.outer) out->slots |= uint64_t{1} << node.slot;
-    if (node.id) out->slots |= node.id->slots;
-    for (const auto& [prop, expr] : node.props) out->slots |= expr->slots;
-  }
+  out->slots = OuterReads(spec.pattern);
   // RECOMMEND: a predicate from the seed to one other variable is cached on the seed side.
   size_t n = spec.pattern.nodes.size();
   if (ctx.recommend && n >= 3 && outer_count == 2) {
@@ -668,15 +676,7 @@ PatternSpec Binder::BindPattern(const ast::Pattern& p, const Declare& declare, b
     spec.nodes.push_back(std::move(node));
   }
   for (const ast::EdgePattern& e : p.edges) {
-    HopSpec hop;
-    hop.var = e.var;
-    hop.dir = e.dir;
-    hop.pos = e.pos;
-    if (e.max_per_node) {
-      if (*e.max_per_node <= 0) Fail("MAX must be positive", e.pos);
-      hop.cap = static_cast<size_t>(*e.max_per_node);
-    }
-    for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+    HopSpec hop = BindHop(e);
     if (e.var_length) {
       if (!var_length) Fail("variable-length relationships are only supported in MATCH", e.pos);
       BindHopRange(e, &hop);

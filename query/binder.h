@@ -94,6 +94,11 @@ class Binder {
   BoundExprPtr BindExists(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindSubquery(const ast::Expr& e, const ExprContext& ctx);
   NodeSpec BindSubqueryNode(const ast::NodePattern& n, uint64_t* local);
+  // A subquery's own variable in a new slot (its bit set in *local).
+  int DeclareLocal(const std::string& name, bool is_edge, TypeId type, ast::Position pos,
+                   uint64_t* local);
+  // A relationship's direction, types and MAX cap (no variable slot).
+  HopSpec BindHop(const ast::EdgePattern& e);
   HopSpec BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local);
   BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
   void CheckPropertyKnown(const std::string& name, TypeId type, ast::Position pos) const;

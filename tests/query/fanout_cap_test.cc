@@ -3,6 +3,7 @@
 // for one query.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,11 +19,16 @@ using json = nlohmann::json;
 constexpr const char* kTwoHops =
     "RECOMMEND (c:Item) FOR (s:Item {id: 'n0'}) FROM (s)-[:SIMILAR]->(:Item)-[:SIMILAR]->(c)";
 
+// 200 Items, each SIMILAR to the next 30, under a database default cap of `cap` edges per hop.
+std::unique_ptr<Database> CappedDb(const std::string& dir, size_t cap) {
+  DatabaseOptions options;
+  options.default_max_per_node = cap;
+  return DenseDb(dir, 200, 30, options);
+}
+
 TEST_CASE("the database's default cap cuts every hop and stats name each hop it cut") {
   TempDir dir;
-  DatabaseOptions options;
-  options.default_max_per_node = 5;
-  auto db = DenseDb(dir.path, 200, 30, options);
+  auto db = CappedDb(dir.path, 5);
   auto result = db->Query(kTwoHops, json::object());
   REQUIRE_MESSAGE(result.ok(), result.status().ToString());
   const json& stats = result->stats;
@@ -36,9 +42,7 @@ TEST_CASE("the database's default cap cuts every hop and stats name each hop it 
 
 TEST_CASE("MAX ALL lifts the default cap for one source or one relationship") {
   TempDir dir;
-  DatabaseOptions options;
-  options.default_max_per_node = 5;
-  auto db = DenseDb(dir.path, 200, 30, options);
+  auto db = CappedDb(dir.path, 5);
   auto all = db->Query(std::string(kTwoHops) + " MAX ALL PER NODE", json::object());
   REQUIRE_MESSAGE(all.ok(), all.status().ToString());
   CHECK(all->stats["source_stats"]["graph1"]["paths"] == 900);  // 30 x 30
@@ -56,9 +60,7 @@ TEST_CASE("MAX ALL lifts the default cap for one source or one relationship") {
 
 TEST_CASE("a default cap of 0 follows every edge") {
   TempDir dir;
-  DatabaseOptions options;
-  options.default_max_per_node = 0;
-  auto db = DenseDb(dir.path, 200, 30, options);
+  auto db = CappedDb(dir.path, 0);
   auto result = db->Query(kTwoHops, json::object());
   REQUIRE_MESSAGE(result.ok(), result.status().ToString());
   CHECK(result->stats["source_stats"]["graph1"]["paths"] == 900);
