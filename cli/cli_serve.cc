@@ -45,6 +45,8 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
                               memory all running queries may hold together (default
                               1073741824; 0 = unbounded)
   --plan-cache-entries N      cached query plans (default 1024; 0 = no plan cache)
+  --default-max-per-node N    RECOMMEND graph sources follow at most N edges per node and hop
+                              unless the query says MAX n or MAX ALL (default 100; 0 = no cap)
   --plan-cache-bytes N        approximate bytes of cached plans (default 67108864)
   --checkpoint-interval-seconds N
                               save changed vector-index snapshots this often, bounding replay
@@ -127,13 +129,15 @@ bool ParseServerLimits(const Args& args, ServerOptions* o) {
          ParseSize(args, "decide-max-queued", &o->decide_max_queued);
 }
 
-// The database's own options: checkpoints, impression retention and the query engine's memory limits.
+// The database's own options: checkpoints, impression retention, RECOMMEND's default fan-out cap
+// and the query engine's memory limits.
 bool ParseDatabaseOptions(const Args& args, DatabaseOptions* db) {
   return ParseBounded(args, "checkpoint-interval-seconds", 0,
                       std::numeric_limits<uint32_t>::max(), &db->checkpoint_interval_seconds) &&
          ParseBounded(args, "impression-retention-days", 0, 36500,
                       &db->impression_retention_days) &&
          ParseSize(args, "plan-cache-entries", &db->query_engine.plan_cache_entries) &&
+         ParseSize(args, "default-max-per-node", &db->default_max_per_node) &&
          ParseSize(args, "plan-cache-bytes", &db->query_engine.plan_cache_bytes) &&
          ParseSize(args, "max-total-query-memory-bytes",
                    &db->query_engine.max_total_query_memory_bytes);
@@ -164,7 +168,7 @@ int ServeMain(int argc, char** argv) {
        "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "impression-retention-days", "decide-workers",
-       "decide-max-queued"},
+       "decide-max-queued", "default-max-per-node"},
       {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;

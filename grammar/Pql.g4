@@ -15,12 +15,19 @@ grammar Pql;
 // Statements
 
 statement
-  : K_PROFILE? (matchQuery | recommendQuery) K_EXPLAIN? SEMI? EOF
+  : K_PROFILE? unionQuery K_EXPLAIN? SEMI? EOF
   ;
 
-// A pipeline of clauses ending in RETURN (openCypher's single query without updates).
+// Queries joined by UNION (duplicate rows removed) or UNION ALL (kept); the converter rejects a
+// mix of the two.
+unionQuery
+  : matchQuery (K_UNION K_ALL? matchQuery)*
+  ;
+
+// A pipeline of clauses ending in RETURN (openCypher's single query without updates), or in
+// RECOMMEND (the clauses compute its seed and parameters; the converter rejects it in a UNION).
 matchQuery
-  : readingClause* returnClause orderClause? skipClause? limitClause?
+  : readingClause* (returnClause orderClause? skipClause? limitClause? | recommendQuery)
   ;
 
 readingClause
@@ -63,12 +70,12 @@ whereClause
   ;
 
 recommendQuery
-  : K_RECOMMEND nodePattern K_FOR nodePattern source+ whereClause? scoreClause?
+  : K_RECOMMEND nodePattern K_FOR (nodePattern | variable) source+ whereClause? scoreClause?
     diversifyClause? (limitClause offsetClause? | offsetClause limitClause?)?
   ;
 
 source
-  : K_FROM pattern (K_MAX integer K_PER K_NODE)? (K_AS name)?                      # graphSource
+  : K_FROM pattern (K_MAX (integer | K_ALL) K_PER K_NODE)? (K_AS name)?            # graphSource
   | K_FROM K_NEAREST expression K_TO nearestTarget K_IN name DOT name
     (K_EF expression)? (K_AS name)?                                                # nearestSource
   | K_FROM algorithm=(K_WALK | K_PAGERANK | K_RP3BETA) K_OVER relationship
@@ -143,7 +150,8 @@ relationship
   ;
 
 relationshipDetail
-  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? (K_MAX integer)? RBRACKET
+  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? (K_MAX (integer | K_ALL))?
+    RBRACKET
   ;
 
 // Variable length: *, *2, *1..3, *..3, *2.. (bounds are checked by the binder).
@@ -191,6 +199,8 @@ atom
   | functionName LPAREN variable EQ expression COMMA variable K_IN expression PIPE expression RPAREN
                                                                                    # reduceAtom
   | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom
+  // EXISTS { [MATCH] pattern [WHERE e] } and COUNT { ... } (the converter checks the name).
+  | functionName LBRACE K_MATCH? pattern whereClause? RBRACE                       # subqueryAtom
   | nodePattern (relationship nodePattern)+                                        # patternAtom
   | LPAREN expression RPAREN                                                       # parenAtom
   | variable                                                                       # variableAtom
@@ -231,15 +241,16 @@ name
   : IDENTIFIER | QUOTED_IDENTIFIER
   | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_CASE | K_CONTAINS | K_DESC | K_DESCENDING
   | K_DISTINCT | K_DIVERSIFY | K_EF | K_ELSE | K_END | K_ENDS | K_EXPLAIN | K_FALSE | K_FOR | K_FROM
-  | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
+  | K_ALL | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
   | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PAGERANK | K_PER | K_PROFILE
   | K_RECOMMEND | K_RETURN | K_RP3BETA | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE
-  | K_UNWIND | K_WALK | K_WHEN | K_WHERE | K_WITH | K_XOR
+  | K_UNION | K_UNWIND | K_WALK | K_WHEN | K_WHERE | K_WITH | K_XOR
   ;
 
 // ---------------------------------------------------------------------------------------------
 // Lexer. Keywords first (case-insensitive), then literals, identifiers, symbols.
 
+K_ALL : A L L ;
 K_AND : A N D ;
 K_AS : A S ;
 K_ASC : A S C ;
@@ -288,6 +299,7 @@ K_STARTS : S T A R T S ;
 K_THEN : T H E N ;
 K_TO : T O ;
 K_TRUE : T R U E ;
+K_UNION : U N I O N ;
 K_UNWIND : U N W I N D ;
 K_WALK : W A L K ;
 K_WHEN : W H E N ;

@@ -45,7 +45,9 @@ enum class ExprKind : uint8_t {
   kIn,        // a IN b / a NOT IN b          args[0], args[1], negated
   kIsNull,    // a IS NULL / a IS NOT NULL    args[0], negated
   kList,      // [a, b, c]                   args
-  kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern
+  kPattern,   // (u)-[:BOUGHT]->(c) used as a boolean (existence)   pattern; op "" — or a
+              //   subquery EXISTS { [MATCH] pattern [WHERE e] } (op "EXISTS") or COUNT { ... }
+              //   (op "COUNT"), args: [e] when there is a WHERE
   kListComp,  // [x IN list WHERE pred | map]   name = x; args: list, pred (literal true when
               //   absent), map (the variable x when absent)
   kCase,      // CASE [subject] WHEN w THEN t ... [ELSE e] END
@@ -88,12 +90,16 @@ struct NodePattern {
 
 enum class EdgeDirection : uint8_t { kOut, kIn, kBoth };  // -[]->, <-[]-, -[]-
 
+// `MAX ALL` (no fan-out cap, whatever the default) as a max_per_node value.
+constexpr int64_t kMaxAll = INT64_MAX;
+
 // -[var:TYPE1|TYPE2 *min..max MAX n]-> ; types empty means any type.
 struct EdgePattern {
   std::string var;
   std::vector<std::string> types;
   EdgeDirection dir = EdgeDirection::kOut;
-  std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets
+  std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets;
+                                        // kMaxAll: MAX ALL
   // Variable length (`*`, `*2`, `*1..3`, `*..3`, `*2..`): a missing bound is absent here; `*2`
   // sets both. The binder applies the defaults and limits.
   bool var_length = false;
@@ -152,16 +158,27 @@ struct Clause {
   Projection projection;
 };
 
-// clauses... RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]; the RETURN's projection
-// is the MatchQuery itself.
-struct MatchQuery : Projection {
-  std::vector<Clause> clauses;
+struct MatchQuery;
+
+// UNION [ALL] <query>: one more part of a union (MatchQuery::unions).
+struct UnionPart {
+  bool all = false;
+  Position pos;  // of UNION
+  std::unique_ptr<MatchQuery> query;
 };
 
-// FROM <pattern> [MAX n PER NODE] [AS name]
+// clauses... RETURN [DISTINCT] items [ORDER BY ...] [SKIP n] [LIMIT n]; the RETURN's projection
+// is the MatchQuery itself. A union's first part holds the later parts in `unions` (their own
+// `unions` are empty).
+struct MatchQuery : Projection {
+  std::vector<Clause> clauses;
+  std::vector<UnionPart> unions;
+};
+
+// FROM <pattern> [MAX n PER NODE | MAX ALL PER NODE] [AS name]
 struct GraphSource {
   Pattern pattern;
-  std::optional<int64_t> max_per_node;
+  std::optional<int64_t> max_per_node;  // kMaxAll: MAX ALL
   std::string alias;  // default "graph1", "graph2", ... assigned by the binder
   Position pos;
 };
@@ -221,9 +238,12 @@ struct ScoreItem {
   Position pos;
 };
 
-// RECOMMEND (c:Item) FOR (u:User {id: $user}) sources [WHERE e] [SCORE e] [DIVERSIFY ...]
-//   [LIMIT n] [OFFSET n]
+// [clauses ... WITH ...] RECOMMEND (c:Item) FOR (u:User {id: $user}) sources [WHERE e]
+//   [SCORE e] [DIVERSIFY ...] [LIMIT n] [OFFSET n]
+// `FOR m` (a bare variable) is a seed node pattern with only its variable set.
 struct RecommendQuery {
+  std::vector<Clause> clauses;  // before RECOMMEND (empty: none)
+  Position pos;                 // of RECOMMEND
   NodePattern target;
   NodePattern seed;
   std::vector<Source> sources;

@@ -6,13 +6,22 @@ namespace {
 
 ast::ExprPtr Copy(const ast::Expr& e, const std::map<std::string, const ast::Expr*>* aliases);
 
-ast::Pattern CopyPattern(const ast::Pattern& p) {
+// A node variable that is an alias of a bare variable (RETURN u AS user ... ORDER BY
+// COUNT { (user)-->() }) is renamed to that variable.
+ast::Pattern CopyPattern(const ast::Pattern& p,
+                         const std::map<std::string, const ast::Expr*>* aliases) {
   ast::Pattern out;
   out.pos = p.pos;
   out.edges = p.edges;
   for (const ast::NodePattern& n : p.nodes) {
     ast::NodePattern node;
     node.var = n.var;
+    if (aliases != nullptr) {
+      auto alias = aliases->find(n.var);
+      if (alias != aliases->end() && alias->second->kind == ast::ExprKind::kVariable) {
+        node.var = alias->second->name;
+      }
+    }
     node.type = n.type;
     node.pos = n.pos;
     for (const auto& [key, value] : n.props) node.props.emplace_back(key, Copy(*value, nullptr));
@@ -37,7 +46,7 @@ ast::ExprPtr Copy(const ast::Expr& e, const std::map<std::string, const ast::Exp
   out->star = e.star;
   out->keys = e.keys;
   for (const auto& arg : e.args) out->args.push_back(Copy(*arg, aliases));
-  if (e.pattern) out->pattern = std::make_unique<ast::Pattern>(CopyPattern(*e.pattern));
+  if (e.pattern) out->pattern = std::make_unique<ast::Pattern>(CopyPattern(*e.pattern, aliases));
   return out;
 }
 
@@ -50,6 +59,11 @@ ast::ExprPtr SubstituteAliases(const ast::Expr& e,
 
 bool UsesAnyVariable(const ast::Expr& e, const std::map<std::string, const ast::Expr*>& names) {
   if (e.kind == ast::ExprKind::kVariable) return names.count(e.name) != 0;
+  if (e.pattern) {
+    for (const ast::NodePattern& n : e.pattern->nodes) {
+      if (names.count(n.var)) return true;
+    }
+  }
   for (const auto& arg : e.args) {
     if (UsesAnyVariable(*arg, names)) return true;
   }

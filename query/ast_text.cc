@@ -112,7 +112,10 @@ std::string EdgePatternText(const ast::EdgePattern& e, bool reversed) {
   std::string detail = e.var;
   for (size_t t = 0; t < e.types.size(); ++t) detail += (t == 0 ? ":" : "|") + e.types[t];
   if (e.var_length) detail += HopRangeText(e);
-  if (e.max_per_node) detail += (detail.empty() ? "MAX " : " MAX ") + std::to_string(*e.max_per_node);
+  if (e.max_per_node) {
+    detail += (detail.empty() ? "MAX " : " MAX ") +
+              (*e.max_per_node == ast::kMaxAll ? std::string("ALL") : std::to_string(*e.max_per_node));
+  }
   std::string mid = detail.empty() ? "" : "[" + detail + "]";
   ast::EdgeDirection dir = e.dir;
   if (reversed && dir != ast::EdgeDirection::kBoth) {
@@ -171,7 +174,11 @@ std::string ExprText(const Expr& e) {
       }
       return s + "]";
     }
-    case ExprKind::kPattern: return PatternText(*e.pattern);
+    case ExprKind::kPattern: {
+      if (e.op.empty()) return PatternText(*e.pattern);
+      std::string where = e.args.empty() ? "" : " WHERE " + ExprText(*e.args[0]);
+      return e.op + " { " + PatternText(*e.pattern) + where + " }";
+    }
     case ExprKind::kListComp:
       return "[" + e.name + " IN " + ExprText(*e.args[0]) + " WHERE " + ExprText(*e.args[1]) +
              " | " + ExprText(*e.args[2]) + "]";

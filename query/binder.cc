@@ -92,6 +92,18 @@ bool IsAggregate(const std::string& name, AggFn* fn) {
   return false;
 }
 
+// The row slots a pattern predicate or subquery reads: its outer positions and what its
+// {id: ...} and property maps read.
+uint64_t OuterReads(const PatternSpec& pattern) {
+  uint64_t slots = 0;
+  for (const NodeSpec& node : pattern.nodes) {
+    if (node.outer) slots |= uint64_t{1} << node.slot;
+    if (node.id) slots |= node.id->slots;
+    for (const auto& [prop, expr] : node.props) slots |= expr->slots;
+  }
+  return slots;
+}
+
 ast::EdgeDirection Flip(ast::EdgeDirection d) {
   if (d == ast::EdgeDirection::kOut) return ast::EdgeDirection::kIn;
   if (d == ast::EdgeDirection::kIn) return ast::EdgeDirection::kOut;
@@ -134,6 +146,7 @@ uint32_t Binder::ParamIndex(const std::string& name, ast::Position pos) {
   if (it != params.end()) return static_cast<uint32_t>(it - params.begin());
   params.push_back(name);
   plan_->param_pos.push_back(pos);
+  plan_->param_column.push_back(-1);
   return static_cast<uint32_t>(params.size() - 1);
 }
 
@@ -297,7 +310,108 @@ BoundExprPtr Binder::BindCall(const ast::Expr& e, const ExprContext& ctx) {
   return out;
 }
 
+// A node position of an EXISTS / COUNT subquery: a variable bound outside is an outer position;
+// any other named variable is the subquery's own, in a new slot (its bit set in *local).
+NodeSpec Binder::BindSubqueryNode(const ast::NodePattern& n, uint64_t* local) {
+  NodeSpec node = BindNode(n);
+  if (n.var.empty()) return node;
+  auto it = vars_.find(n.var);
+  if (it != vars_.end() && (*local >> it->second.slot & 1)) {
+    Fail("variable '" + n.var + "' appears twice in a subquery's pattern; write the second as a "
+         "WHERE condition on id()", n.pos);
+  }
+  if (it != vars_.end()) {
+    if (it->second.is_edge || it->second.is_value) {
+      Fail("'" + n.var + "' is not a node variable; it cannot be used in a pattern", n.pos);
+    }
+    node.outer = true;
+    node.slot = it->second.slot;
+    return node;
+  }
+  node.slot = DeclareLocal(n.var, /*is_edge=*/false, node.type, n.pos, local);
+  return node;
+}
+
+int Binder::DeclareLocal(const std::string& name, bool is_edge, TypeId type, ast::Position pos,
+                         uint64_t* local) {
+  if (width_ >= 64) Fail("too many variables in one query (at most 64 slots)", pos);
+  VarInfo info;
+  info.name = name;
+  info.slot = NewSlot();
+  info.is_edge = is_edge;
+  info.type = type;
+  vars_[name] = info;
+  *local |= uint64_t{1} << info.slot;
+  return info.slot;
+}
+
+HopSpec Binder::BindHop(const ast::EdgePattern& e) {
+  HopSpec hop;
+  hop.var = e.var;
+  hop.dir = e.dir;
+  hop.pos = e.pos;
+  if (e.max_per_node) {
+    if (*e.max_per_node <= 0) Fail("MAX must be positive", e.pos);
+    hop.cap = static_cast<size_t>(*e.max_per_node);
+  }
+  for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+  return hop;
+}
+
+HopSpec Binder::BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local) {
+  if (e.var_length) Fail("variable-length relationships are not supported in subqueries", e.pos);
+  HopSpec hop = BindHop(e);
+  if (e.var.empty()) return hop;
+  if (vars_.count(e.var)) {
+    Fail("a subquery cannot reuse the variable '" + e.var + "' for a relationship", e.pos);
+  }
+  hop.slot = DeclareLocal(e.var, /*is_edge=*/true, kInvalidType, e.pos, local);
+  return hop;
+}
+
+// EXISTS { [MATCH] pattern [WHERE e] } / COUNT { ... }: correlated with the variables in scope;
+// the pattern's other variables are visible only inside the subquery.
+BoundExprPtr Binder::BindSubquery(const ast::Expr& e, const ExprContext& ctx) {
+  if (ctx.recommend) {
+    Fail(e.op + " { } subqueries are supported in MATCH queries; in RECOMMEND write the pattern "
+         "itself as a predicate, e.g. WHERE NOT (u)-[:RATED]->(c)", e.pos);
+  }
+  const ast::Pattern& p = *e.pattern;
+  if (p.edges.size() > 8) Fail("patterns are limited to 8 relationships", p.pos);
+  std::map<std::string, VarInfo> saved = vars_;
+  ExistsSpec spec;
+  spec.subquery = e.op == "COUNT" ? 'c' : 'e';
+  uint64_t local = 0;
+  bool correlated = false;
+  for (const ast::NodePattern& n : p.nodes) {
+    spec.pattern.nodes.push_back(BindSubqueryNode(n, &local));
+    correlated |= spec.pattern.nodes.back().outer;
+  }
+  if (!correlated) {
+    Fail(e.op + " { } needs a node variable bound outside it, e.g. " + e.op +
+             " { (u)-[:VIEWED]->(:Item) }", e.pos);
+  }
+  for (const ast::EdgePattern& edge : p.edges) spec.pattern.hops.push_back(BindSubqueryHop(edge, &local));
+  ExprContext inner;
+  inner.clause = "a subquery's WHERE";
+  if (!e.args.empty()) spec.where = Bind(*e.args[0], inner);
+  vars_ = std::move(saved);
+  spec.width = width_;
+  spec.pattern.text = PatternText(p);
+  auto out = Make(BK::kExists, e.pos);
+  out->slots = OuterReads(spec.pattern);
+  if (spec.where) {
+    out->slots |= spec.where->slots;
+    out->flags |= spec.where->flags & kUsesStore;
+  }
+  out->slots &= ~local;
+  out->index = static_cast<uint32_t>(plan_->exists.size());
+  plan_->exists.push_back(std::move(spec));
+  return out;
+}
+
 BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
+  if (!e.op.empty()) return BindSubquery(e, ctx);
   const ast::Pattern& p = *e.pattern;
   ExistsSpec spec;
   std::vector<bool> outer(p.nodes.size(), false);
@@ -342,11 +456,7 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
   }
   spec.pattern.text = PatternText(p);
   auto out = Make(BK::kExists, e.pos);
-  for (const NodeSpec& node : spec.pattern.nodes) {
-    if (node.outer) out->slots |= uint64_t{1} << node.slot;
-    if (node.id) out->slots |= node.id->slots;
-    for (const auto& [prop, expr] : node.props) out->slots |= expr->slots;
-  }
+  out->slots = OuterReads(spec.pattern);
   // RECOMMEND: a predicate from the seed to one other variable is cached on the seed side.
   size_t n = spec.pattern.nodes.size();
   if (ctx.recommend && n >= 3 && outer_count == 2) {
@@ -483,6 +593,13 @@ BoundExprPtr Binder::Bind(const ast::Expr& e, const ExprContext& ctx) {
     }
     case ExprKind::kVariable: {
       auto it = vars_.find(e.name);
+      auto with = it == vars_.end() ? with_values.find(e.name) : with_values.end();
+      if (with != with_values.end()) {  // RECOMMEND after WITH: a value of the prelude's row
+        auto out = Make(BK::kParam, e.pos);
+        out->index = ParamIndex("WITH " + e.name, e.pos);  // not a valid $name: no clash
+        plan_->param_column[out->index] = with->second;
+        return out;
+      }
       if (it == vars_.end()) Fail("unknown variable '" + e.name + "'", e.pos);
       const VarInfo& info = it->second;
       if (info.ambiguous) {
@@ -635,15 +752,7 @@ PatternSpec Binder::BindPattern(const ast::Pattern& p, const Declare& declare, b
     spec.nodes.push_back(std::move(node));
   }
   for (const ast::EdgePattern& e : p.edges) {
-    HopSpec hop;
-    hop.var = e.var;
-    hop.dir = e.dir;
-    hop.pos = e.pos;
-    if (e.max_per_node) {
-      if (*e.max_per_node <= 0) Fail("MAX must be positive", e.pos);
-      hop.cap = static_cast<size_t>(*e.max_per_node);
-    }
-    for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+    HopSpec hop = BindHop(e);
     if (e.var_length) {
       if (!var_length) Fail("variable-length relationships are only supported in MATCH", e.pos);
       BindHopRange(e, &hop);

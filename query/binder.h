@@ -54,6 +54,9 @@ class Binder {
   Plan* plan() { return plan_; }
   std::map<std::string, VarInfo>& vars() { return vars_; }
   const std::vector<std::string>* source_names = nullptr;  // RECOMMEND: for source('name')
+  // RECOMMEND after WITH: the WITH's names, by prelude column. A name that is not a variable
+  // binds as a parameter filled from the prelude's row (Plan::param_column).
+  std::map<std::string, int> with_values;
   // Checked every 256 Bind calls; a passed deadline throws BindError(DeadlineExceeded).
   Deadline deadline = Deadline::Never();
 
@@ -90,6 +93,14 @@ class Binder {
   BoundExprPtr BindAggregate(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindPercentile(const ast::Expr& e, const std::string& fn, const ExprContext& ctx);
   BoundExprPtr BindExists(const ast::Expr& e, const ExprContext& ctx);
+  BoundExprPtr BindSubquery(const ast::Expr& e, const ExprContext& ctx);
+  NodeSpec BindSubqueryNode(const ast::NodePattern& n, uint64_t* local);
+  // A subquery's own variable in a new slot (its bit set in *local).
+  int DeclareLocal(const std::string& name, bool is_edge, TypeId type, ast::Position pos,
+                   uint64_t* local);
+  // A relationship's direction, types and MAX cap (no variable slot).
+  HopSpec BindHop(const ast::EdgePattern& e);
+  HopSpec BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local);
   BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindReduce(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindMap(const ast::Expr& e, const ExprContext& ctx);
@@ -112,6 +123,9 @@ void SplitConjuncts(const ast::Expr& e, std::vector<const ast::Expr*>* out);
 
 // MATCH and RECOMMEND planning (match_planner.cc, recommend_planner.cc). Throw BindError.
 void PlanMatch(const ast::MatchQuery& q, Binder* binder);
+// RECOMMEND's prelude: the clauses before RECOMMEND (ending in WITH) into *out, whose columns
+// are the WITH's names. Leaves the binder's scope empty.
+void PlanPrelude(const std::vector<ast::Clause>& clauses, Binder* binder, MatchPlan* out);
 void PlanRecommend(const ast::RecommendQuery& q, Binder* binder);
 
 // Parses nothing: binds and plans a parsed statement against a schema (and the graph's known

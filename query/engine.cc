@@ -107,6 +107,10 @@ Status InitState(const Plan& plan, const Catalog& catalog, const nlohmann::json&
   }
   st->params.reserve(plan.params.size());
   for (size_t i = 0; i < plan.params.size(); ++i) {
+    if (plan.param_column[i] >= 0) {  // filled by RunPrelude
+      st->params.emplace_back();
+      continue;
+    }
     const std::string& name = plan.params[i];
     auto it = params.is_object() ? params.find(name) : params.end();
     if (!params.is_object() || it == params.end()) {
@@ -135,14 +139,19 @@ Status RunOps(const Ops& ops, S* st) {
   return Status::OK();
 }
 
-Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
-  const MatchPlan& match = std::get<MatchPlan>(plan.body);
+// Runs a match pipeline from one empty row; the result rows are st->values.
+Status RunMatchOps(const MatchPlan& match, MatchState* st) {
   st->width = std::max<size_t>(match.width, 1);
   st->table = RowTable(st->width);
   const std::vector<Slot> empty(st->width);
   st->table.Append(empty.data());
   st->rows = 1;
-  PW_RETURN_IF_ERROR(RunOps(match.ops, st));
+  return RunOps(match.ops, st);
+}
+
+Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
+  const MatchPlan& match = std::get<MatchPlan>(plan.body);
+  PW_RETURN_IF_ERROR(RunMatchOps(match, st));
   if (st->values.size() > st->max_rows) {
     return Status::ResourceExhausted("result has " + std::to_string(st->values.size()) +
                                      " rows, more than max_rows " + std::to_string(st->max_rows));
@@ -156,6 +165,7 @@ Status RunMatch(const Plan& plan, MatchState* st, QueryResult* out) {
     out->rows.push_back(std::move(r));
   }
   out->stats["rows"] = out->rows.size();
+  out->stats["truncated"] = st->hops_truncated;
   return Status::OK();
 }
 
@@ -175,6 +185,28 @@ Status CheckSourceBudgets(const QueryOptions& options) {
     }
   }
   return Status::OK();
+}
+
+// Every graph-source relationship whose fan-out cap dropped edges: the source, the hop (1-based,
+// in pattern order) as written, the cap and where it came from ("relationship": MAX n in the
+// brackets; "source": MAX n PER NODE; "default": the database's default_max_per_node).
+nlohmann::json CappedHopsJson(const RecommendPlan& rec, const RecState& st) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const GraphSourcePlan& src : rec.graph_sources) {
+    uint32_t hops = st.source_stats[src.bit].truncated_hops;
+    for (size_t h = 0; h < src.pattern.hops.size(); ++h) {
+      if ((hops >> h & 1) == 0) continue;
+      size_t own = src.pattern.hops[h].cap;
+      const char* from = own != 0 ? "relationship" : src.cap != 0 ? "source" : "default";
+      size_t cap = own != 0 ? own : src.cap != 0 ? src.cap : st.default_max_per_node;
+      out.push_back({{"source", src.name},
+                     {"hop", h + 1},
+                     {"relationship", src.hop_texts[h]},
+                     {"cap", cap},
+                     {"cap_from", from}});
+    }
+  }
+  return out;
 }
 
 Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st, QueryResult* out) {
@@ -205,18 +237,19 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
   if (options.why_not) {
     PW_ASSIGN_OR_RETURN(out->why_not, WhyNot(st, *options.why_not));
   }
-  // Stage times: ops are Seed, sources..., Merge, Filter, Exclude, Score, TopK, [Diversify],
-  // Limit, Explain.
+  // Stage times: ops are [the prelude's], Seed, sources..., Merge, Filter, Exclude, Score, TopK,
+  // [Diversify], Limit, Explain.
+  size_t first = rec.prelude ? rec.prelude->ops.size() : 0;
   size_t n_sources = rec.source_names.size();
-  size_t merge = 1 + n_sources;
-  size_t diversify_end = rec.ops.size() - 1;
+  size_t merge = first + 1 + n_sources;
+  size_t diversify_end = first + rec.ops.size() - 1;
   nlohmann::json& stats = out->stats;
   stats["seed_found"] = st->seed_found;
-  stats["sources_us"] = OpMicros(*st, 0, merge + 1);
+  stats["sources_us"] = OpMicros(*st, first, merge + 1);
   stats["filter_us"] = OpMicros(*st, merge + 1, merge + 3);
   stats["score_us"] = OpMicros(*st, merge + 3, merge + 4);
   stats["diversify_us"] = OpMicros(*st, merge + 4, diversify_end);
-  stats["explain_us"] = OpMicros(*st, diversify_end, rec.ops.size());
+  stats["explain_us"] = OpMicros(*st, diversify_end, first + rec.ops.size());
   nlohmann::json candidates = nlohmann::json::object();
   nlohmann::json per_source = nlohmann::json::object();
   nlohmann::json dropped = nlohmann::json::object();
@@ -249,12 +282,45 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
   }
   stats["candidates"] = candidates;
   stats["source_stats"] = per_source;
+  stats["capped_hops"] = CappedHopsJson(rec, *st);
   if (!dropped.empty()) stats["dropped_sources"] = dropped;
   stats["candidates_total"] = st->nodes.size();
   stats["candidates_after_filter"] = st->survivors.size();
   stats["truncated"] = truncated;
   stats["fewer_than_k"] = fewer;
   stats["rows"] = out->rows.size();
+  return Status::OK();
+}
+
+// RECOMMEND after MATCH ... WITH: runs the prelude and fills the parameters that stand for the
+// WITH's names from its row. No row: they stay null (so a seed from WITH is not found); more
+// than one row is an error, as RECOMMEND has one seed.
+Status RunPrelude(const Plan& plan, const Catalog& catalog, const nlohmann::json& params,
+                  const QueryOptions& options, Reclaimer* reclaimer, RecState* st) {
+  const RecommendPlan& rec = std::get<RecommendPlan>(plan.body);
+  if (!rec.prelude) return Status::OK();
+  MatchState ms;
+  ms.memory = st->memory;
+  ms.reclaimer = reclaimer;
+  Status status = InitState(plan, catalog, params, options, &ms);
+  ms.now_ms = st->now_ms;  // one clock for the whole query
+  if (status.ok()) status = RunMatchOps(*rec.prelude, &ms);
+  DiscardTable(&ms, &ms.table);
+  DiscardTable(&ms, &ms.building);
+  PW_RETURN_IF_ERROR(status);
+  std::copy_n(ms.profile.begin(), rec.prelude->ops.size(), st->profile.begin());
+  if (ms.values.size() > 1) {
+    return Status::InvalidArgument(
+               "RECOMMEND after WITH takes one row (one seed), but WITH passed on " +
+               std::to_string(ms.values.size()) +
+               "; add LIMIT 1 to the WITH, or aggregate (collect(), count()) into one row")
+        .WithPosition(rec.pos.line, rec.pos.column);
+  }
+  if (ms.values.empty()) return Status::OK();
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    int column = plan.param_column[i];
+    if (column >= 0) st->params[i] = ms.values[0][static_cast<size_t>(column)];
+  }
   return Status::OK();
 }
 
@@ -336,7 +402,10 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
       DiscardTable(&st, &st.building);
     } else {
       RecState st;
-      status = run(&st, [&]() { return RunRecommend(*plan, options, &st, &out); });
+      status = run(&st, [&]() {
+        PW_RETURN_IF_ERROR(RunPrelude(*plan, catalog, params, options, &impl_->reclaimer, &st));
+        return RunRecommend(*plan, options, &st, &out);
+      });
     }
     if (!status.ok()) return status;
     return out;

@@ -62,6 +62,8 @@ struct ExecState {
   std::vector<OpProfile> profile;       // by operator id
 
   NodeId seed = kInvalidNode;
+  // MATCH: a `MAX n` cap dropped edges of some relationship (stats.truncated).
+  bool hops_truncated = false;
   // The first error raised inside expression evaluation (deadline in a pattern predicate, ...);
   // loops check it together with the deadline.
   Status error;

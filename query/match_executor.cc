@@ -161,7 +161,7 @@ class ExpandOp : public MatchOp {
       const Slot* in = st->table.Row(r);
       NodeId from = in[x_.from_slot].node;
       if (from == kInvalidNode) continue;
-      HopNeighbors(*st, x_.hop, from, x_.reverse, x_.hop.cap, &steps);
+      if (HopNeighbors(*st, x_.hop, from, x_.reverse, x_.hop.cap, &steps)) st->hops_truncated = true;
       if (!st->Tick(static_cast<uint32_t>(std::min<size_t>(steps.size(), UINT32_MAX)))) {
         return st->error;
       }

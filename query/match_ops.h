@@ -22,6 +22,8 @@ struct MatchState : ExecState {
   std::vector<std::vector<RtValue>> values;
   // OPTIONAL MATCH: the input tables of the optional matches running (innermost last).
   std::vector<RowTable> optional_inputs;
+  // UNION: the result rows of the union's earlier parts (return items only).
+  std::vector<std::vector<RtValue>> union_rows;
 };
 
 using MatchOp = Operator<MatchState>;
@@ -144,5 +146,12 @@ std::unique_ptr<MatchOp> MakeRebindOp(std::vector<RebindSlot> columns);
 // survived, with the clause's variables unbound (null).
 std::unique_ptr<MatchOp> MakeOptionalBeginOp(int marker_slot);
 std::unique_ptr<MatchOp> MakeOptionalEndOp(int marker_slot);
+
+// UNION: UnionPart ends a part before the last: it moves the part's result rows (their first
+// `columns` values) to MatchState::union_rows and restarts the binding table from one empty
+// row for the next part. Union (UnionAll when all) ends the last part: the result is the earlier
+// parts' rows followed by this part's; the planner adds a Distinct after it for UNION.
+std::unique_ptr<MatchOp> MakeUnionPartOp(size_t columns);
+std::unique_ptr<MatchOp> MakeUnionOp(size_t columns, bool all);
 
 }  // namespace pathwise::query

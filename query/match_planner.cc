@@ -4,7 +4,8 @@
 // it, each WHERE conjunct right after the operator that binds its last variable; OPTIONAL MATCH
 // wraps those operators in OptionalBegin/OptionalEnd. UNWIND adds a value variable. WITH and
 // RETURN project (or aggregate), then DISTINCT, sort and SKIP/LIMIT; WITH then rebinds its items
-// as the only variables in scope (openCypher scoping) and applies its WHERE.
+// as the only variables in scope (openCypher scoping) and applies its WHERE. The parts of a UNION
+// are planned one after another in one operator list, each from an empty row and scope.
 #include <algorithm>
 
 #include "query/ast_rewrite.h"
@@ -53,30 +54,96 @@ std::string NodeLabel(const ast::NodePattern& n) { return NodePatternText(n); }
 
 class MatchPlanner {
  public:
-  MatchPlanner(const ast::MatchQuery& q, Binder* b)
-      : q_(q), b_(b), plan_(std::get<MatchPlan>(b->plan()->body)) {}
+  MatchPlanner(Binder* b, MatchPlan* plan) : b_(b), plan_(*plan) {}
 
-  void Run() {
+  void Run(const ast::MatchQuery& q) {
+    PlanPart(q, &plan_.columns);
+    size_t width = b_->width();
+    for (const ast::UnionPart& part : q.unions) {
+      Add(MakeUnionPartOp(plan_.columns.size()));
+      b_->ResetWidth(0);  // the next part starts from an empty row: its slots are its own
+      std::vector<std::string> columns;
+      PlanPart(*part.query, &columns);
+      if (columns != plan_.columns) {
+        Fail("every part of a UNION must return the same columns: the first returns (" +
+                 Join(plan_.columns) + "), this one (" + Join(columns) + ")",
+             part.pos);
+      }
+      width = std::max(width, b_->width());
+    }
+    if (!q.unions.empty()) {
+      bool all = q.unions[0].all;
+      Add(MakeUnionOp(plan_.columns.size(), all));
+      if (!all) Add(MakeDistinctOp(plan_.columns.size()));
+    }
+    plan_.width = width;
+    NumberOps();
+  }
+
+  // The clauses before RECOMMEND, ending in WITH: planned like a match query whose last
+  // operator projects the WITH's names (plan_.columns), in order.
+  void RunPrelude(const std::vector<ast::Clause>& clauses) {
+    const ast::Clause& with = clauses.back();
+    if (with.kind != ast::ClauseKind::kWith) {
+      Fail("the clauses before RECOMMEND must end with WITH, which names what RECOMMEND reads, "
+           "e.g. MATCH (m:Movie {title: $title}) WITH m RECOMMEND (c:Movie) FOR m ...",
+           with.pos);
+    }
+    b_->vars().clear();
     bound_.assign(kMaxSlots, false);
-    for (const ast::Clause& clause : q_.clauses) {
+    PlanClauses(clauses);
+    std::vector<BoundExprPtr> items;
+    ExprContext ctx;
+    ctx.clause = "WITH";
+    for (const ast::ReturnItem& item : with.projection.returns) {
+      ast::Expr var;
+      var.kind = ast::ExprKind::kVariable;
+      var.name = item.alias.empty() ? item.expr->name : item.alias;
+      var.pos = item.expr->pos;
+      items.push_back(b_->Bind(var, ctx));
+      plan_.columns.push_back(var.name);
+    }
+    Add(MakeProjectOp(std::move(items), {}));
+    plan_.width = b_->width();
+    b_->vars().clear();
+    NumberOps();
+  }
+
+ private:
+  static constexpr size_t kMaxSlots = 64;  // BoundExpr::slots is a 64-bit set
+
+  static std::string Join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  }
+
+  // One query of a union (or the whole query): its clauses, then RETURN, in a fresh scope.
+  void PlanPart(const ast::MatchQuery& q, std::vector<std::string>* columns) {
+    b_->vars().clear();
+    bound_.assign(kMaxSlots, false);
+    PlanClauses(q.clauses);
+    PlanProjection(q, "RETURN", columns);
+  }
+
+  void PlanClauses(const std::vector<ast::Clause>& clauses) {
+    for (const ast::Clause& clause : clauses) {
       switch (clause.kind) {
         case ast::ClauseKind::kMatch: PlanMatchClause(clause); break;
         case ast::ClauseKind::kUnwind: PlanUnwind(clause); break;
         case ast::ClauseKind::kWith: PlanWith(clause); break;
       }
     }
-    PlanProjection(q_, "RETURN", &plan_.columns);
-    plan_.width = b_->width();
-    int id = 0;
-    for (auto& op : plan_.ops) {
-      op->set_id(id++);
-      b_->plan()->op_names.push_back(op->name());
-    }
-    b_->plan()->op_count = plan_.ops.size();
   }
 
- private:
-  static constexpr size_t kMaxSlots = 64;  // BoundExpr::slots is a 64-bit set
+  // Operator ids continue the plan's numbering (a RECOMMEND's prelude comes first).
+  void NumberOps() {
+    for (auto& op : plan_.ops) {
+      op->set_id(static_cast<int>(b_->plan()->op_names.size()));
+      b_->plan()->op_names.push_back(op->name());
+    }
+    b_->plan()->op_count = b_->plan()->op_names.size();
+  }
 
   int NewSlot(ast::Position pos) {
     if (b_->width() >= kMaxSlots) {
@@ -448,7 +515,6 @@ class MatchPlanner {
     }
   }
 
-  const ast::MatchQuery& q_;
   Binder* b_;
   MatchPlan& plan_;
   const std::vector<ast::Pattern>* patterns_ = nullptr;  // the MATCH clause being planned
@@ -461,6 +527,12 @@ class MatchPlanner {
 
 }  // namespace
 
-void PlanMatch(const ast::MatchQuery& q, Binder* binder) { MatchPlanner(q, binder).Run(); }
+void PlanMatch(const ast::MatchQuery& q, Binder* binder) {
+  MatchPlanner(binder, &std::get<MatchPlan>(binder->plan()->body)).Run(q);
+}
+
+void PlanPrelude(const std::vector<ast::Clause>& clauses, Binder* binder, MatchPlan* out) {
+  MatchPlanner(binder, out).RunPrelude(clauses);
+}
 
 }  // namespace pathwise::query

@@ -472,15 +472,46 @@ class Converter {
     auto stmt = std::make_unique<Statement>();
     stmt->profile = ctx->K_PROFILE() != nullptr;
     stmt->explain = ctx->K_EXPLAIN() != nullptr;
-    if (ctx->matchQuery() != nullptr) {
-      stmt->body = ConvertMatch(ctx->matchQuery());
+    PqlParser::UnionQueryContext* u = ctx->unionQuery();
+    if (u->matchQuery(0)->recommendQuery() == nullptr) {
+      stmt->body = ConvertUnion(u);
     } else {
-      stmt->body = ConvertRecommend(ctx->recommendQuery());
+      if (!u->K_UNION().empty()) Fail(u->K_UNION(0)->getSymbol(), kRecommendInUnion);
+      stmt->body = ConvertRecommend(u->matchQuery(0));
     }
     return stmt;
   }
 
  private:
+  static constexpr const char* kRecommendInUnion =
+      "UNION joins queries that end in RETURN; a RECOMMEND query cannot be part of a UNION";
+
+  // q1 UNION [ALL] q2 ...: all UNION or all UNION ALL (openCypher does not mix them).
+  MatchQuery ConvertUnion(PqlParser::UnionQueryContext* ctx) {
+    std::vector<PqlParser::MatchQueryContext*> parts = ctx->matchQuery();
+    MatchQuery q = ConvertMatch(parts[0]);
+    std::vector<antlr4::tree::TerminalNode*> unions = ctx->K_UNION();
+    for (size_t i = 1; i < parts.size(); ++i) {
+      antlr4::Token* keyword = unions[i - 1]->getSymbol();
+      UnionPart part;
+      part.pos = PosOf(keyword);
+      // K_ALL tokens belong to the UNION right before them.
+      part.all = false;
+      for (auto* all : ctx->K_ALL()) {
+        if (all->getSymbol()->getTokenIndex() == keyword->getTokenIndex() + 1) part.all = true;
+      }
+      if (i > 1 && part.all != q.unions[0].all) {
+        Fail(keyword, "UNION and UNION ALL cannot be mixed in one query");
+      }
+      if (parts[i]->recommendQuery() != nullptr) {
+        Fail(parts[i]->recommendQuery()->getStart(), kRecommendInUnion);
+      }
+      part.query = std::make_unique<MatchQuery>(ConvertMatch(parts[i]));
+      q.unions.push_back(std::move(part));
+    }
+    return q;
+  }
+
   MatchQuery ConvertMatch(PqlParser::MatchQueryContext* ctx) {
     MatchQuery q;
     for (auto* clause : ctx->readingClause()) q.clauses.push_back(ConvertClause(clause));
@@ -533,15 +564,25 @@ class Converter {
     if (limit) out->limit = Expr(limit->expression());
   }
 
-  RecommendQuery ConvertRecommend(PqlParser::RecommendQueryContext* ctx) {
+  // [clauses ...] RECOMMEND ...: the clauses before RECOMMEND compute its seed and parameters.
+  RecommendQuery ConvertRecommend(PqlParser::MatchQueryContext* m) {
+    PqlParser::RecommendQueryContext* ctx = m->recommendQuery();
     RecommendQuery q;
+    q.pos = PosOf(ctx);
+    for (auto* clause : m->readingClause()) q.clauses.push_back(ConvertClause(clause));
     q.target = ConvertNode(ctx->nodePattern(0));
-    q.seed = ConvertNode(ctx->nodePattern(1));
+    if (ctx->variable() != nullptr) {  // FOR m
+      q.seed.var = Variable(ctx->variable());
+      q.seed.pos = PosOf(ctx->variable());
+    } else {
+      q.seed = ConvertNode(ctx->nodePattern(1));
+    }
     for (auto* source : ctx->source()) {
       if (auto* graph = dynamic_cast<PqlParser::GraphSourceContext*>(source)) {
         GraphSource g;
         g.pos = PosOf(graph);
         g.pattern = ConvertPattern(graph->pattern());
+        if (graph->K_ALL()) g.max_per_node = kMaxAll;
         if (graph->integer()) g.max_per_node = Integer(graph->integer());
         if (graph->name()) g.alias = Name(graph->name());
         q.sources.emplace_back(std::move(g));
@@ -715,6 +756,7 @@ class Converter {
     if (detail != nullptr) {
       if (detail->variable()) e.var = Variable(detail->variable());
       for (auto* type : detail->name()) e.types.push_back(Name(type));
+      if (detail->K_ALL()) e.max_per_node = kMaxAll;
       if (detail->integer()) e.max_per_node = Integer(detail->integer());
       if (auto* range = detail->hopRange()) {
         e.var_length = true;
@@ -854,6 +896,7 @@ class Converter {
       for (auto* arg : c->expression()) e->args.push_back(Expr(arg));
       return e;
     }
+    if (auto* c = dynamic_cast<PqlParser::SubqueryAtomContext*>(ctx)) return Subquery(c);
     if (auto* c = dynamic_cast<PqlParser::PatternAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kPattern, pos);
       e->pattern = std::make_unique<Pattern>(ConvertChain(pos, c->nodePattern(), c->relationship()));
@@ -863,6 +906,21 @@ class Converter {
     auto* c = dynamic_cast<PqlParser::VariableAtomContext*>(ctx);
     auto e = Make(ExprKind::kVariable, pos);
     e->name = Variable(c->variable());
+    return e;
+  }
+
+  // EXISTS { [MATCH] pattern [WHERE e] } / COUNT { ... }; see ExprKind::kPattern.
+  ExprPtr Subquery(PqlParser::SubqueryAtomContext* ctx) {
+    auto* fn = ctx->functionName();
+    std::string name = Upper(fn->QUOTED_IDENTIFIER() ? Unquote(fn->getStart()) : fn->getText());
+    if (name != "EXISTS" && name != "COUNT") {
+      Fail(fn->getStart(), "unexpected " + Echo(fn->getStart()) +
+                               ", expected EXISTS or COUNT before a subquery '{'");
+    }
+    auto e = Make(ExprKind::kPattern, PosOf(ctx));
+    e->op = name;
+    e->pattern = std::make_unique<Pattern>(ConvertPattern(ctx->pattern()));
+    if (ctx->whereClause()) e->args.push_back(Expr(ctx->whereClause()->expression()));
     return e;
   }
 

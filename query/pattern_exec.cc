@@ -115,6 +115,7 @@ void InitWalk(PatternWalk* w, const PatternSpec& pattern, const std::vector<int>
   w->edges.assign(pattern.hops.size(), Slot());
   w->steps.resize(pattern.nodes.size());
   w->truncated = false;
+  w->truncated_hops = 0;
 }
 
 namespace {
@@ -171,8 +172,50 @@ bool DirectEdge(const ExecState& st, const HopSpec& hop, NodeId a, NodeId b) {
 
 }  // namespace
 
+namespace {
+
+// EXISTS { } / COUNT { }: walks from the first outer position on a copy of the row, so that the
+// subquery's own variables can be bound for its WHERE. A null outer variable matches nothing.
+RtValue EvalSubquery(const ExistsSpec& spec, const EvalEnv& env) {
+  const PatternSpec& p = spec.pattern;
+  const bool count = spec.subquery == 'c';
+  int n = static_cast<int>(p.nodes.size());
+  int first_outer = -1;
+  for (int pos = 0; pos < n; ++pos) {
+    if (!p.nodes[pos].outer) continue;
+    if (env.row[p.nodes[pos].slot].node == kInvalidNode) {
+      return count ? RtValue(int64_t{0}) : RtValue(false);
+    }
+    if (first_outer < 0) first_outer = pos;
+  }
+  std::vector<Slot> row(env.row, env.row + spec.width);
+  EvalEnv inner = env;
+  inner.row = row.data();
+  std::vector<int> order = ExpansionOrder(n, first_outer);
+  PatternWalk w;
+  InitWalk(&w, p, order, env.st, row.data());
+  w.env = inner;
+  w.nodes[first_outer] = row[p.nodes[first_outer].slot].node;
+  int64_t matches = 0;
+  if (!NodeMatches(p.nodes[first_outer], w.nodes[first_outer], inner)) {
+    return count ? RtValue(matches) : RtValue(false);
+  }
+  auto on_bind = [](size_t) { return true; };
+  auto on_done = [&]() {
+    if (spec.where && !EvalPredicate(*spec.where, inner)) return true;
+    ++matches;
+    return count;  // EXISTS stops at the first match
+  };
+  WalkPattern(&w, 1, on_bind, on_done);
+  if (w.truncated) env.st->hops_truncated = true;
+  return count ? RtValue(matches) : RtValue(matches > 0);
+}
+
+}  // namespace
+
 RtValue EvalExists(uint32_t index, const EvalEnv& env) {
   const ExistsSpec& spec = env.st->plan->exists[index];
+  if (spec.subquery != 0) return EvalSubquery(spec, env);
   const PatternSpec& p = spec.pattern;
   int n = static_cast<int>(p.nodes.size());
   int first_outer = -1;

@@ -71,6 +71,7 @@ struct PatternWalk {
   size_t default_cap = 0;
   bool ignore_caps = false;  // follow every edge (why-not: would it be reached without caps?)
   bool truncated = false;    // some cap dropped edges
+  uint32_t truncated_hops = 0;  // bit i: a cap dropped edges of hop i
   std::vector<NodeId> nodes;             // by position
   std::vector<Slot> edges;               // by hop
   std::vector<std::vector<Step>> steps;  // scratch per depth
@@ -89,7 +90,10 @@ bool WalkPattern(PatternWalk* w, size_t k, OnBind& on_bind, OnDone& on_done) {
   const NodeSpec& spec = p.nodes[pos];
   std::vector<Step>& steps = w->steps[k];
   size_t cap = w->ignore_caps ? 0 : hop.cap != 0 ? hop.cap : w->default_cap;
-  if (HopNeighbors(*w->st, hop, w->nodes[prev], pos < prev, cap, &steps)) w->truncated = true;
+  if (HopNeighbors(*w->st, hop, w->nodes[prev], pos < prev, cap, &steps)) {
+    w->truncated = true;
+    w->truncated_hops |= uint32_t{1} << hop_index;
+  }
   for (const Step& step : steps) {
     if (!w->st->Tick()) return false;
     NodeId node = step.nb.node;

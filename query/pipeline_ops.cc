@@ -1,4 +1,4 @@
-// The clause-pipeline operators (match_ops.h): UNWIND, WITH's rebinding, OPTIONAL MATCH.
+// The clause-pipeline operators (match_ops.h): UNWIND, WITH's rebinding, OPTIONAL MATCH, UNION.
 #include <algorithm>
 
 #include "query/expr_eval.h"
@@ -151,8 +151,61 @@ class OptionalEndOp : public MatchOp {
   int marker_;
 };
 
+// Keeps the first `columns` values of each row (drops a part's hidden sort keys) in *out.
+void AppendRows(MatchState* st, size_t columns, std::vector<std::vector<RtValue>>* out) {
+  for (std::vector<RtValue>& row : st->values) {
+    row.resize(columns);
+    out->push_back(std::move(row));
+  }
+  st->values.clear();
+}
+
+class UnionPartOp : public MatchOp {
+ public:
+  explicit UnionPartOp(size_t columns) : MatchOp("UnionPart"), columns_(columns) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->values.size();
+    AppendRows(st, columns_, &st->union_rows);
+    DiscardTable(st, &st->table);
+    st->table = RowTable(st->width);
+    const std::vector<Slot> empty(st->width);
+    PW_RETURN_IF_ERROR(Append(st, &st->table, empty.data()));
+    st->rows = 1;
+    counts->rows_out = st->union_rows.size();
+    return st->error;
+  }
+
+ private:
+  size_t columns_;
+};
+
+class UnionOp : public MatchOp {
+ public:
+  UnionOp(size_t columns, bool all) : MatchOp(all ? "UnionAll" : "Union"), columns_(columns) {}
+
+ protected:
+  Status Execute(MatchState* st, OpCounts* counts) const override {
+    counts->rows_in = st->union_rows.size() + st->values.size();
+    AppendRows(st, columns_, &st->union_rows);
+    st->values.swap(st->union_rows);
+    counts->rows_out = st->values.size();
+    return st->error;
+  }
+
+ private:
+  size_t columns_;
+};
+
 }  // namespace
 
+std::unique_ptr<MatchOp> MakeUnionPartOp(size_t columns) {
+  return std::make_unique<UnionPartOp>(columns);
+}
+std::unique_ptr<MatchOp> MakeUnionOp(size_t columns, bool all) {
+  return std::make_unique<UnionOp>(columns, all);
+}
 std::unique_ptr<MatchOp> MakeUnwindOp(std::string name, BoundExprPtr list, int slot) {
   return std::make_unique<UnwindOp>(std::move(name), std::move(list), slot);
 }

@@ -124,7 +124,7 @@ struct HopSpec {
   std::string var;
   std::vector<TypeId> types;  // empty: every edge type
   ast::EdgeDirection dir = ast::EdgeDirection::kOut;
-  size_t cap = 0;  // per-hop fan-out cap written in the brackets; 0: none
+  size_t cap = 0;  // per-hop fan-out cap written in the brackets; 0: none (MAX ALL: huge)
   // Variable length (-[*min..max]->): the slot holds a value, the list of edges in pattern order.
   bool var_length = false;
   uint32_t min_hops = 1;
@@ -148,6 +148,12 @@ struct ExistsSpec {
   // outer position; then the set of nodes reachable at position n-2 is computed once per
   // execution and each row checks its last position's neighbours against it.
   bool seed_cached = false;
+  // EXISTS { pattern [WHERE e] } (subquery 'e') and COUNT { ... } ('c'); 0: a bare pattern
+  // predicate. The subquery's own named variables have row slots below `width`, bound on a copy
+  // of the row while walking; `where` (may be null) is checked on each complete match.
+  char subquery = 0;
+  BoundExprPtr where;
+  size_t width = 0;
 };
 
 // ---- Operators and profiling -----------------------------------------------------------------
@@ -224,7 +230,8 @@ struct GraphSourcePlan {
   int anchor = 0;  // position expansion starts from
   int target = 0;  // position of the candidate variable
   bool anchor_is_seed = false;
-  size_t cap = 0;  // FROM ... MAX n PER NODE (0: the catalog's default)
+  size_t cap = 0;  // FROM ... MAX n PER NODE (0: the catalog's default; MAX ALL: no cap)
+  std::vector<std::string> hop_texts;  // each relationship as written, for stats.capped_hops
   // Expansion order: positions in the order they get bound (anchor first).
   std::vector<int> order;
   // WHERE conjuncts over this source's own variables, checked as soon as the position at
@@ -288,6 +295,13 @@ struct ScoreTerm {
 };
 
 struct RecommendPlan {
+  // The clauses before RECOMMEND (MATCH ... WITH ...), run first; their one row fills the
+  // parameters that stand for the WITH's names (Plan::param_column).
+  std::optional<MatchPlan> prelude;
+  ast::Position pos;  // of RECOMMEND
+  // FOR m with m a WITH name: evaluates to the seed node (null: no seed). Else the seed is
+  // looked up by seed.id.
+  BoundExprPtr seed_value;
   std::vector<std::unique_ptr<Operator<RecState>>> ops;
   size_t width = 2;  // slot 0: seed, slot 1: candidate, then the sources' variables
   NodeSpec seed;
@@ -326,6 +340,9 @@ struct Plan {
   std::variant<MatchPlan, RecommendPlan> body;
   std::vector<std::string> params;                // parameter names by index
   std::vector<ast::Position> param_pos;           // first use of each parameter
+  // By parameter: -1 for a request parameter; else the RECOMMEND prelude's column it is
+  // filled from (a WITH name read by RECOMMEND).
+  std::vector<int> param_column;
   std::vector<std::string> props;                 // property names by index
   std::vector<ExistsSpec> exists;
   std::vector<BoundExprPtr> cached;  // subexpressions evaluated once per execution

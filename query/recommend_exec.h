@@ -102,6 +102,7 @@ struct SourceStats {
   size_t candidates = 0;
   size_t paths = 0;
   bool truncated = false;
+  uint32_t truncated_hops = 0;  // graph source: bit i: a fan-out cap dropped edges of hop i
   bool fewer_than_k = false;
   bool exhaustive = false;
   bool no_query_vector = false;

@@ -36,6 +36,8 @@ class RecommendPlanner {
       : q_(q), b_(b), plan_(std::get<RecommendPlan>(b->plan()->body)) {}
 
   void Run() {
+    plan_.pos = q_.pos;
+    if (!q_.clauses.empty()) BindPrelude();
     BindSeedAndTarget();
     NameSources();
     b_->source_names = &plan_.source_names;
@@ -65,6 +67,32 @@ class RecommendPlanner {
   }
 
  private:
+  // MATCH ... WITH ... RECOMMEND: the clauses are planned first; the WITH's names become values
+  // RECOMMEND reads (Binder::with_values).
+  void BindPrelude() {
+    plan_.prelude.emplace();
+    PlanPrelude(q_.clauses, b_, &*plan_.prelude);
+    const std::vector<std::string>& names = plan_.prelude->columns;
+    for (size_t c = 0; c < names.size(); ++c) b_->with_values[names[c]] = static_cast<int>(c);
+    if (b_->with_values.count(q_.target.var)) {
+      Fail("the candidate variable '" + q_.target.var + "' is already a name passed on by WITH",
+           q_.target.pos);
+    }
+  }
+
+  // FOR m, with m a node passed on by WITH: the seed is that node (its type and property map,
+  // if written, must match).
+  void BindSeedFromWith(const ast::NodePattern& seed) {
+    for (const auto& [key, expr] : seed.props) {
+      if (key == "id") Fail("the seed '" + seed.var + "' comes from WITH; it takes no id", expr->pos);
+    }
+    ast::Expr var;
+    var.kind = ast::ExprKind::kVariable;
+    var.name = seed.var;
+    var.pos = seed.pos;
+    plan_.seed_value = b_->Bind(var, ExprContext());
+  }
+
   void BindSeedAndTarget() {
     const ast::NodePattern& seed = q_.seed;
     const ast::NodePattern& target = q_.target;
@@ -72,10 +100,17 @@ class RecommendPlanner {
     if (seed.var.empty()) Fail("FOR needs a seed variable, e.g. (u:User {id: $user})", seed.pos);
     if (seed.var == target.var) Fail("the seed and the candidate need different variables", seed.pos);
     b_->ResetWidth(2);
+    const bool from_with = b_->with_values.count(seed.var) != 0;
+    if (from_with) BindSeedFromWith(seed);
     plan_.seed = b_->BindNode(seed);
     plan_.seed.slot = kSeedSlot;
-    if (!plan_.seed.id) Fail("FOR needs the seed's id, e.g. (u:User {id: $user})", seed.pos);
-    if (plan_.seed.id->slots != 0) Fail("the seed id cannot use variables", seed.pos);
+    if (!plan_.seed.id && !from_with) {
+      Fail(q_.clauses.empty() ? "FOR needs the seed's id, e.g. (u:User {id: $user})"
+                              : "FOR needs the seed's id, e.g. (u:User {id: $user}), or a node "
+                                "passed on by WITH, e.g. WITH m RECOMMEND (c:Movie) FOR m",
+           seed.pos);
+    }
+    if (plan_.seed.id && plan_.seed.id->slots != 0) Fail("the seed id cannot use variables", seed.pos);
     plan_.target = b_->BindNode(target);
     plan_.target.slot = kCandidateSlot;
     if (plan_.target.id && plan_.target.id->slots & ~uint64_t{1}) {
@@ -182,6 +217,7 @@ class RecommendPlanner {
       if (*g.max_per_node <= 0) Fail("MAX n PER NODE must be positive", g.pos);
       src.cap = static_cast<size_t>(*g.max_per_node);
     }
+    for (const ast::EdgePattern& e : g.pattern.edges) src.hop_texts.push_back(EdgePatternText(e));
     src.order = ExpansionOrder(n, src.anchor);
     src.filters_at.resize(src.order.size());
     plan_.graph_sources.push_back(std::move(src));
@@ -641,12 +677,12 @@ class RecommendPlanner {
     if (plan_.diversify_by || plan_.mmr_lambda) ops.push_back(MakeDiversifyOp());
     ops.push_back(MakeLimitOp());
     ops.push_back(MakeExplainOp());
-    int id = 0;
+    // Ids continue after the prelude's operators (a RECOMMEND after WITH).
     for (auto& op : ops) {
-      op->set_id(id++);
+      op->set_id(static_cast<int>(b_->plan()->op_names.size()));
       b_->plan()->op_names.push_back(op->name());
     }
-    b_->plan()->op_count = ops.size();
+    b_->plan()->op_count = b_->plan()->op_names.size();
   }
 
   const ast::RecommendQuery& q_;

@@ -80,7 +80,14 @@ class SeedOp : public RecOp {
           .WithPosition(rec.seed.id->pos.line, rec.seed.id->pos.column);
     }
     NodeId seed = kInvalidNode;
-    if (key.IsString()) {
+    if (rec.seed_value) {  // FOR m, m passed on by WITH
+      RtValue v = Eval(*rec.seed_value, env);
+      if (!v.IsNode() && !v.IsNull()) {
+        return Status::InvalidArgument("the seed '" + rec.seed.var + "' passed on by WITH must be a node")
+            .WithPosition(rec.seed_value->pos.line, rec.seed_value->pos.column);
+      }
+      if (v.IsNode()) seed = v.AsNode();
+    } else if (key.IsString()) {
       if (rec.seed.type != kInvalidType) {
         seed = st->graph->Lookup(rec.seed.type, key.AsString());
       } else {
@@ -359,6 +366,7 @@ class GraphSourceOp : public SourceOp {
       if (!WalkPattern(&w, 1, on_bind, on_done)) break;
     }
     stats.truncated = w.truncated;
+    stats.truncated_hops = w.truncated_hops;
     st->row[1] = Slot();
     return st->error;
   }

@@ -51,7 +51,7 @@ class VarExpandOp : public MatchOp {
     if (depth >= x_.hop.min_hops) PW_RETURN_IF_ERROR(Emit(w, node));
     if (depth == x_.hop.max_hops) return Status::OK();
     std::vector<Step>& steps = w->steps[depth];
-    HopNeighbors(*st, x_.hop, node, x_.reverse, x_.hop.cap, &steps);
+    if (HopNeighbors(*st, x_.hop, node, x_.reverse, x_.hop.cap, &steps)) st->hops_truncated = true;
     if (!st->Tick(static_cast<uint32_t>(std::min<size_t>(steps.size(), UINT32_MAX)))) {
       return st->error;
     }

@@ -49,8 +49,42 @@ function newEventId() {
   return 'ev-' + Date.now() + '-' + Math.random().toString(36).slice(2);
 }
 
-// ---- editor with line numbers and error marks ------------------------------------------------
+// ---- editor with line numbers, error marks and highlighting --------------------------------------
+// PQL's keywords (grammar/Pql.g4) and the words that start Cypher-style constructs
+// (EXISTS { }, COUNT { }, shortestPath(...)); matched case-insensitively as whole words.
+const PQL_KEYWORDS = new Set(('ALL AND AS ASC ASCENDING BY CASE CONTAINS DESC DESCENDING DISTINCT ' +
+  'DIVERSIFY EF ELSE END ENDS EXPLAIN FALSE FOR FROM IN IS LIMIT MATCH MAX MEAN MINUS MMR NEAREST ' +
+  'NODE NOT NULL OFFSET OPTIONAL OR ORDER OVER PAGERANK PER PROFILE RECOMMEND RETURN RP3BETA SCORE ' +
+  'SKIP STARTS THEN TO TRUE UNION UNWIND WALK WHEN WHERE WITH XOR EXISTS COUNT SHORTESTPATH ' +
+  'ALLSHORTESTPATHS').split(' '));
+// One token per match: a comment, a string, a parameter, a number or a word; anything else is
+// copied as it is.
+const PQL_TOKEN = /(\/\/[^\n]*|--(?=[ \t]|$)[^\n]*|\/\*[\s\S]*?(?:\*\/|$))|('(?:[^'\\\n]|\\.)*'?|"(?:[^"\\\n]|\\.)*"?)|(\$\w+)|(\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b)|(`[^`\n]*`?|[A-Za-z_]\w*)/gm;
+function highlightPql(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(PQL_TOKEN)) {
+    if (m.index > last) out.push(document.createTextNode(text.slice(last, m.index)));
+    last = m.index + m[0].length;
+    let cls = '';
+    if (m[1]) cls = 'tok-comment';
+    else if (m[2]) cls = 'tok-string';
+    else if (m[3]) cls = 'tok-param';
+    else if (m[4]) cls = 'tok-number';
+    else if (PQL_KEYWORDS.has(m[5].toUpperCase())) cls = 'tok-keyword';
+    out.push(cls ? el('span', { class: cls }, m[0]) : document.createTextNode(m[0]));
+  }
+  out.push(document.createTextNode(text.slice(last) + '\n'));  // a last empty line keeps its height
+  return out;
+}
+function renderHighlight() {
+  const pre = $('highlight');
+  pre.replaceChildren(...highlightPql($('editor').value));
+  pre.scrollTop = $('editor').scrollTop;
+  pre.scrollLeft = $('editor').scrollLeft;
+}
 function renderGutter(errorLine) {
+  renderHighlight();
   const lines = $('editor').value.split('\n').length;
   const gutter = $('gutter');
   gutter.textContent = '';
@@ -100,7 +134,7 @@ function selectRecipe() {
   delete params.user;
   $('params').value = JSON.stringify(params);
   $('editor').value = r.query || '';
-  showError(null);
+  showError(null);  // also re-renders the gutter and the highlighting
 }
 async function loadUsers() {
   try {
@@ -863,14 +897,34 @@ function renderWhyNot(res, found) {
   out.append(card);
 }
 
+// A warning for every relationship a fan-out cap cut (stats.capped_hops; a MATCH's truncated).
+function capWarning(stats) {
+  const hops = Array.isArray(stats.capped_hops) ? stats.capped_hops : [];
+  if (!hops.length && !(stats.truncated && stats.source_stats === undefined)) return null;
+  const box = el('div', { class: 'cap-warning', id: 'cap-warning' },
+    el('strong', {}, 'Fan-out cap hit: results may be incomplete.'));
+  const FROM = { default: 'the server default', source: 'MAX n PER NODE', relationship: 'its MAX n' };
+  for (const h of hops) {
+    box.append(el('div', {}, `${h.source}, hop ${h.hop} ${h.relationship}: only the ${h.cap} ` +
+      `strongest edges per node were followed (${FROM[h.cap_from] || h.cap_from}).`));
+  }
+  box.append(el('div', { class: 'hint' }, hops.length
+    ? 'Add MAX ALL PER NODE to the source (or MAX ALL in the brackets) to follow every edge.'
+    : 'A MAX n in a relationship dropped edges; MAX ALL follows every edge.'));
+  return box;
+}
+
 function renderStats(stats) {
   const box = $('stats');
   box.textContent = '';
+  const warning = capWarning(stats);
+  if (warning) box.append(warning);
   const table = el('table');
   const add = (k, v) => table.append(el('tr', {}, el('td', {}, k), el('td', { class: 'num' }, v)));
   const walk = (prefix, obj) => {
     for (const [k, v] of Object.entries(obj)) {
       const name = prefix ? prefix + '.' + k : k;
+      if (name === 'capped_hops') continue;  // shown as the warning above
       if (v && typeof v === 'object' && !Array.isArray(v)) walk(name, v);
       else if (typeof v === 'number') add(name, /(_ms|ms)$/.test(name) ? fmt(v) + ' ms' : fmt(v));
       else add(name, Array.isArray(v) ? v.join(', ') : String(v));
@@ -1225,7 +1279,11 @@ function init() {
   });
   $('recipe').addEventListener('change', selectRecipe);
   $('editor').addEventListener('input', () => renderGutter(0));
-  $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
+  $('editor').addEventListener('scroll', () => {
+    $('gutter').scrollTop = $('editor').scrollTop;
+    $('highlight').scrollTop = $('editor').scrollTop;
+    $('highlight').scrollLeft = $('editor').scrollLeft;
+  });
   $('editor').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   });

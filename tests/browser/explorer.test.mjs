@@ -282,6 +282,29 @@ try {
   check(/line \d+/.test(errorText), 'a syntax error is reported with its line: ' + errorText.trim());
   check(await page.locator('#gutter .err').count() === 1, 'the offending line is highlighted in the gutter');
   await page.screenshot({ path: path.join(artifactDir, 'explorer-error.png'), fullPage: false });
+
+  // The editor highlights PQL's keywords, the Cypher-style ones included, but not names.
+  await page.fill('#editor', "MATCH (m:Movie) WHERE EXISTS { (m)<-[:RATED]-(:User) } OPTIONAL MATCH (m)-->(g)\n" +
+    "WITH m, COUNT { (m)<-[:RATED]-() } AS n UNWIND [1] AS x\n" +
+    "RETURN CASE WHEN n > 1 THEN 'many' ELSE 'few' END AS c UNION ALL RETURN 'x' AS c // note");
+  const keywords = await page.$$eval('#highlight .tok-keyword', (spans) => spans.map((s) => s.textContent.toUpperCase()));
+  for (const k of ['MATCH', 'EXISTS', 'OPTIONAL', 'WITH', 'COUNT', 'UNWIND', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'UNION', 'ALL']) {
+    check(keywords.includes(k), `the editor highlights ${k}`);
+  }
+  check(!keywords.includes('MOVIE') && !keywords.includes('M'), 'names and variables are not highlighted as keywords');
+  check(await page.locator('#highlight .tok-string').count() === 3 && await page.locator('#highlight .tok-comment').count() === 1,
+    'strings and comments are highlighted');
+  check(await page.textContent('#highlight') === await page.inputValue('#editor') + '\n',
+    'the highlighted text is the editor text');
+
+  // A fan-out cap that cuts a hop is named above the stats.
+  await page.fill('#editor', 'RECOMMEND (c:Movie) FOR (u:User {id: $user})\n' +
+    '  FROM (u)-[:RATED]->(:Movie)<-[:RATED]-(:User)-[:RATED]->(c) MAX 2 PER NODE\n  LIMIT 5');
+  await page.click('#run');
+  await page.waitForSelector('#cap-warning', { timeout: 30000 });
+  const warning = await page.textContent('#cap-warning');
+  check(/hop 1 -\[:RATED\]->: only the 2 strongest edges/.test(warning) && /MAX ALL/.test(warning),
+    'the explorer warns which hop a fan-out cap cut: ' + warning.trim());
   check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
 
   // ---- Surfaces mode: home_row for user 1, then faults make the fallback take over ----

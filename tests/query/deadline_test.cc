@@ -153,5 +153,28 @@ TEST_CASE("a variable-length MATCH from a hub stops at its deadline; MAX caps ea
   CHECK(capped->rows[0][0] == 155);
 }
 
+TEST_CASE("a COUNT subquery from a hub stops at its deadline; MAX caps each of its hops") {
+  TempDir dir;
+  auto db = DenseDb(dir.path, 2000, 30);
+  // From n0: 30^5 (24 million) five-hop paths, each walked by the subquery: seconds of work.
+  const std::string text =
+      "MATCH (a:Item {id: 'n0'}) RETURN COUNT { (a)-[:SIMILAR]->()-[:SIMILAR]->()-[:SIMILAR]->()"
+      "-[:SIMILAR]->()-[:SIMILAR]->() } AS n";
+  for (int run = 0; run < 2; ++run) {  // the first run also parses; the second only walks
+    QueryOptions options;
+    options.deadline = Deadline::At(Deadline::Clock::now() + std::chrono::milliseconds(run ? 2 : 50));
+    auto late = db->Query(text, json::object(), options);
+    REQUIRE_FALSE(late.ok());
+    CHECK(late.status().code() == Status::Code::kDeadlineExceeded);
+  }
+  // With MAX 5 on every hop: 5^3 paths of three hops, exactly.
+  auto capped = db->Query(
+      "MATCH (a:Item {id: 'n0'}) RETURN COUNT { (a)-[:SIMILAR MAX 5]->()-[:SIMILAR MAX 5]->()"
+      "-[:SIMILAR MAX 5]->() } AS n",
+      json::object());
+  REQUIRE_MESSAGE(capped.ok(), capped.status().ToString());
+  CHECK(capped->rows[0][0] == 125);
+}
+
 }  // namespace
 }  // namespace pathwise::testing

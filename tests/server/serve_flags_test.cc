@@ -1,7 +1,9 @@
 // `pathwise serve` flags for the server's and the database's limits: each is listed in --help, and
 // a value outside its range stops the command with exit status 2 and a message naming the flag,
 // before the database is opened.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -31,7 +33,8 @@ constexpr const char* kLimitFlags[] = {
     "--max-connections-per-client", "--header-timeout-ms",       "--keep-alive-timeout-seconds",
     "--body-timeout-seconds",
     "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
-    "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes"};
+    "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes",
+    "--default-max-per-node"};
 
 TEST_CASE("serve --help lists every limit flag") {
   TempDir dir;
@@ -59,6 +62,7 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
       {"--plan-cache-entries 99999999999999999999999", "--plan-cache-entries must be an integer"},
       {"--max-query-memory-bytes 12MB", "--max-query-memory-bytes must be an integer from 0"},
       {"--max-total-query-memory-bytes ''", "--max-total-query-memory-bytes must be an integer"},
+      {"--default-max-per-node -5", "--default-max-per-node must be an integer from 0"},
   };
   // Plain variables, not structured bindings: INFO captures them in a lambda, which clang's
   // C++20 does not allow for bindings.
@@ -71,6 +75,59 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
     CHECK(run.first == 2);
     CHECK(text.find(c.second) != std::string::npos);
   }
+}
+
+// The server's base URL from `pathwise serve`'s banner in the file `out`, waiting up to 20 s.
+std::string WaitForUrl(const std::string& out) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string banner = text.str();
+    size_t at = banner.find(" at http://");
+    if (at != std::string::npos) {
+      size_t end = banner.find_first_of(" \n", at + 4);
+      return banner.substr(at + 4, end - at - 4);
+    }
+    usleep(100 * 1000);
+  }
+  return "";
+}
+
+TEST_CASE("serve --default-max-per-node caps RECOMMEND's hops and stats name the cap over HTTP") {
+  TempDir dir;
+  const std::string bin = std::string(PATHWISE_BINARY_DIR) + "/pathwise";
+  const std::string data = dir.Sub("data");
+  const std::string fixture =
+      std::string(PATHWISE_SOURCE_DIR) + "/tests/queries/fixtures/shop_small.ndjson";
+  REQUIRE(std::system((bin + " load --data " + data + " " + fixture + " >/dev/null 2>&1").c_str()) == 0);
+  // In the background, killed by its pid at the end (and by timeout if the test dies first).
+  const std::string out = dir.Sub("serve.txt");
+  const std::string pid_file = dir.Sub("serve.pid");
+  const std::string command = "timeout 60 " + bin + " serve --data " + data +
+                              " --no-auth --listen 127.0.0.1:0 --default-max-per-node 1 >" + out +
+                              " 2>&1 & echo $! >" + pid_file;
+  REQUIRE(std::system(command.c_str()) == 0);
+  const std::string url = WaitForUrl(out);
+  REQUIRE_MESSAGE(!url.empty(), "no banner");
+  httplib::Client client(url);
+  client.set_read_timeout(30, 0);
+  // u1 viewed three items; with a default cap of 1 the hop follows only the strongest (i3).
+  const nlohmann::json body = {
+      {"query", "RECOMMEND (c:Item) FOR (u:User {id: 'u1'}) FROM (u)-[:VIEWED]->(c)"}, {"params", nlohmann::json::object()}};
+  auto res = client.Post("/v1/query", body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 200);
+  const nlohmann::json result = nlohmann::json::parse(res->body);
+  CHECK(result["rows"].size() == 1);
+  const nlohmann::json expected = nlohmann::json::parse(R"([{"source": "graph1", "hop": 1,
+    "relationship": "-[:VIEWED]->", "cap": 1, "cap_from": "default"}])");
+  CHECK(result["stats"]["capped_hops"] == expected);
+  std::ifstream pid_in(pid_file);
+  int pid = 0;
+  pid_in >> pid;
+  if (pid > 0) kill(pid, SIGTERM);
 }
 
 }  // namespace
