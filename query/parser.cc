@@ -973,6 +973,12 @@ class Converter {
 
   // m {.title, .*, key: e, x}; see ExprKind::kMapProjection.
   ExprPtr MapProjection(PqlParser::MapProjectionAtomContext* ctx) {
+    // `EXISTS { }` parses as an empty projection of a variable named EXISTS: it is a subquery
+    // that lacks its pattern.
+    const std::string base = Upper(ctx->variable()->getText());
+    if (ctx->mapProjectionItem().empty() && (base == "EXISTS" || base == "COUNT")) {
+      Fail(ctx->RBRACE()->getSymbol(), "unexpected '}', expected a pattern in " + base + " { }");
+    }
     CheckMapSize(ctx, ctx->mapProjectionItem().size());
     auto e = Make(ExprKind::kMapProjection, PosOf(ctx));
     e->args.push_back(VariableExpr(ctx->variable()));
