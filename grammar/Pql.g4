@@ -149,9 +149,10 @@ relationship
   | DASH relationshipDetail? DASH                                                  # bothRelationship
   ;
 
+// The property map follows the hop range, as in Cypher (-[:T*1..2 {weight: 1}]->).
 relationshipDetail
-  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? (K_MAX (integer | K_ALL))?
-    RBRACKET
+  : LBRACKET variable? (COLON name (PIPE COLON? name)*)? hopRange? properties?
+    (K_MAX (integer | K_ALL))? RBRACKET
   ;
 
 // Variable length: *, *2, *1..3, *..3, *2.. (bounds are checked by the binder).

@@ -93,10 +93,13 @@ enum class EdgeDirection : uint8_t { kOut, kIn, kBoth };  // -[]->, <-[]-, -[]-
 // `MAX ALL` (no fan-out cap, whatever the default) as a max_per_node value.
 constexpr int64_t kMaxAll = INT64_MAX;
 
-// -[var:TYPE1|TYPE2 *min..max MAX n]-> ; types empty means any type.
+// -[var:TYPE1|TYPE2 *min..max {key: expr, ...} MAX n]-> ; types empty means any type.
 struct EdgePattern {
   std::string var;
   std::vector<std::string> types;
+  // {key: expr}: every edge of the relationship must have key equal to expr (weight, ts and
+  // count are the edge's attributes, other keys its stored properties).
+  std::vector<std::pair<std::string, ExprPtr>> props;
   EdgeDirection dir = EdgeDirection::kOut;
   std::optional<int64_t> max_per_node;  // per-hop fan-out cap written inside the brackets;
                                         // kMaxAll: MAX ALL

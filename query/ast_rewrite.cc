@@ -12,7 +12,19 @@ ast::Pattern CopyPattern(const ast::Pattern& p,
                          const std::map<std::string, const ast::Expr*>* aliases) {
   ast::Pattern out;
   out.pos = p.pos;
-  out.edges = p.edges;
+  for (const ast::EdgePattern& e : p.edges) {
+    ast::EdgePattern edge;
+    edge.var = e.var;
+    edge.types = e.types;
+    for (const auto& [key, value] : e.props) edge.props.emplace_back(key, Copy(*value, nullptr));
+    edge.dir = e.dir;
+    edge.max_per_node = e.max_per_node;
+    edge.var_length = e.var_length;
+    edge.min_hops = e.min_hops;
+    edge.max_hops = e.max_hops;
+    edge.pos = e.pos;
+    out.edges.push_back(std::move(edge));
+  }
   for (const ast::NodePattern& n : p.nodes) {
     ast::NodePattern node;
     node.var = n.var;

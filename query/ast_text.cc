@@ -80,18 +80,27 @@ std::string MapText(std::string prefix, const Expr& e, size_t first) {
 
 }  // namespace
 
-std::string NodePatternText(const ast::NodePattern& n) {
-  std::string s = "(" + n.var;
-  if (!n.type.empty()) s += ":" + n.type;
-  if (!n.props.empty()) {
-    s += n.var.empty() && n.type.empty() ? "{" : " {";
-    for (size_t i = 0; i < n.props.size(); ++i) {
-      if (i > 0) s += ", ";
-      s += n.props[i].first + ": " + ExprText(*n.props[i].second);
-    }
-    s += "}";
+namespace {
+
+// A pattern's property map appended to `s` (the text before it inside the parentheses or
+// brackets): ` {k: v, ...}`, without the blank when s is empty.
+std::string WithPropsText(std::string s,
+                          const std::vector<std::pair<std::string, ast::ExprPtr>>& props) {
+  if (props.empty()) return s;
+  s += s.empty() ? "{" : " {";
+  for (size_t i = 0; i < props.size(); ++i) {
+    if (i > 0) s += ", ";
+    s += props[i].first + ": " + ExprText(*props[i].second);
   }
-  return s + ")";
+  return s + "}";
+}
+
+}  // namespace
+
+std::string NodePatternText(const ast::NodePattern& n) {
+  std::string s = n.var;
+  if (!n.type.empty()) s += ":" + n.type;
+  return "(" + WithPropsText(std::move(s), n.props) + ")";
 }
 
 namespace {
@@ -112,6 +121,7 @@ std::string EdgePatternText(const ast::EdgePattern& e, bool reversed) {
   std::string detail = e.var;
   for (size_t t = 0; t < e.types.size(); ++t) detail += (t == 0 ? ":" : "|") + e.types[t];
   if (e.var_length) detail += HopRangeText(e);
+  detail = WithPropsText(std::move(detail), e.props);
   if (e.max_per_node) {
     detail += (detail.empty() ? "MAX " : " MAX ") +
               (*e.max_per_node == ast::kMaxAll ? std::string("ALL") : std::to_string(*e.max_per_node));

@@ -174,10 +174,10 @@ BoundExprPtr Binder::BindProperty(const ast::Expr& e, const ExprContext& ctx) {
     const VarInfo& info = vars_.at(base.name);
     if (info.is_edge) {
       BoundExprPtr out;
-      if (e.name == "weight" || e.name == "ts" || e.name == "count") {
+      EdgeAttr attr;
+      if (EdgeAttrNamed(e.name, &attr)) {
         out = Make(BK::kEdgeAttr, e.pos);
-        out->attr = e.name == "weight" ? EdgeAttr::kWeight
-                                       : (e.name == "ts" ? EdgeAttr::kTs : EdgeAttr::kCount);
+        out->attr = attr;
       } else {
         out = Make(BK::kEdgeProp, e.pos);
         out->name = e.name;
@@ -355,7 +355,31 @@ HopSpec Binder::BindHop(const ast::EdgePattern& e) {
     hop.cap = static_cast<size_t>(*e.max_per_node);
   }
   for (const std::string& t : e.types) hop.types.push_back(ResolveEdgeType(t, e.pos));
+  BindEdgeProps(e, &hop);
   return hop;
+}
+
+// {key: value} of a relationship: the values are evaluated where a hop's edges are collected,
+// which has no row, so they may not read row variables.
+void Binder::BindEdgeProps(const ast::EdgePattern& e, HopSpec* hop) {
+  ExprContext ctx;
+  ctx.clause = "a relationship's property map";
+  for (const auto& [key, expr] : e.props) {
+    BoundExprPtr value = Bind(*expr, ctx);
+    if (value->slots != 0 || (value->flags & (kUsesAgg | kUsesSources))) {
+      Fail("a relationship's property map takes literals and parameters, not values of the row "
+           "(write the comparison in WHERE, e.g. WHERE r." + key + " = ...)",
+           expr->pos);
+    }
+    EdgePropFilter filter;
+    filter.name = key;
+    filter.stored = !EdgeAttrNamed(key, &filter.attr);
+    filter.value = std::move(value);
+    hop->props.push_back(std::move(filter));
+  }
+  // Attributes first: they are in memory, a stored property costs a storage read per edge.
+  std::stable_partition(hop->props.begin(), hop->props.end(),
+                        [](const EdgePropFilter& f) { return !f.stored; });
 }
 
 HopSpec Binder::BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local) {
@@ -452,6 +476,7 @@ BoundExprPtr Binder::BindExists(const ast::Expr& e, const ExprContext& ctx) {
     hop.dir = edge.dir;
     hop.pos = edge.pos;
     for (const std::string& t : edge.types) hop.types.push_back(ResolveEdgeType(t, edge.pos));
+    BindEdgeProps(edge, &hop);
     spec.pattern.hops.push_back(std::move(hop));
   }
   spec.pattern.text = PatternText(p);

@@ -98,8 +98,9 @@ class Binder {
   // A subquery's own variable in a new slot (its bit set in *local).
   int DeclareLocal(const std::string& name, bool is_edge, TypeId type, ast::Position pos,
                    uint64_t* local);
-  // A relationship's direction, types and MAX cap (no variable slot).
+  // A relationship's direction, types, property map and MAX cap (no variable slot).
   HopSpec BindHop(const ast::EdgePattern& e);
+  void BindEdgeProps(const ast::EdgePattern& e, HopSpec* hop);
   HopSpec BindSubqueryHop(const ast::EdgePattern& e, uint64_t* local);
   BoundExprPtr BindListComprehension(const ast::Expr& e, const ExprContext& ctx);
   BoundExprPtr BindReduce(const ast::Expr& e, const ExprContext& ctx);

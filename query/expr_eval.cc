@@ -65,6 +65,8 @@ RtValue NodeProperty(const ExecState& st, NodeId node, graph::PropId prop) {
   return FromProperty(std::move(value));
 }
 
+}  // namespace
+
 RtValue EdgeAttribute(const EdgeVal& e, EdgeAttr attr) {
   switch (attr) {
     case EdgeAttr::kWeight: return RtValue(static_cast<double>(e.weight));
@@ -83,6 +85,8 @@ RtValue StoredEdgeProperty(const ExecState& st, const EdgeVal& e, const std::str
   return FromProperty(it->second);
 }
 
+namespace {
+
 RtValue DynamicProperty(const BoundExpr& e, const EvalEnv& env) {
   RtValue base = Eval(*e.args[0], env);
   const ExecState& st = *env.st;
@@ -93,9 +97,8 @@ RtValue DynamicProperty(const BoundExpr& e, const EvalEnv& env) {
   if (base.IsMap()) return MapGet(base.AsMap(), e.name);
   if (base.IsTemporal()) return TemporalComponent(base.AsTemporal(), e.name);
   if (base.IsEdge()) {
-    if (e.name == "weight") return EdgeAttribute(base.AsEdge(), EdgeAttr::kWeight);
-    if (e.name == "ts") return EdgeAttribute(base.AsEdge(), EdgeAttr::kTs);
-    if (e.name == "count") return EdgeAttribute(base.AsEdge(), EdgeAttr::kCount);
+    EdgeAttr attr;
+    if (EdgeAttrNamed(e.name, &attr)) return EdgeAttribute(base.AsEdge(), attr);
     return StoredEdgeProperty(st, base.AsEdge(), e.name);
   }
   return RtValue();

@@ -15,6 +15,12 @@ namespace pathwise::query {
 
 RtValue Eval(const BoundExpr& e, const EvalEnv& env);
 
+// An edge's in-memory attribute (weight as a double, ts, count).
+RtValue EdgeAttribute(const EdgeVal& e, EdgeAttr attr);
+// The stored property `name` of edge e, read from st.store (one storage read); null when the
+// edge or the property is missing or there is no store.
+RtValue StoredEdgeProperty(const ExecState& st, const EdgeVal& e, const std::string& name);
+
 // True only when e evaluates to true.
 inline bool EvalPredicate(const BoundExpr& e, const EvalEnv& env) {
   RtValue v = Eval(e, env);

@@ -367,6 +367,11 @@ class MatchPlanner {
            ast.pos);
     }
     const HopSpec& hop = p.hops[0];
+    if (!hop.props.empty()) {
+      Fail(std::string(fn) + " does not take a property map in its relationship; filter the "
+               "path in WHERE, e.g. WHERE size([r IN relationships(p) WHERE r.weight <> 1]) = 0",
+           hop.pos);
+    }
     if (!hop.var_length) {
       Fail(std::string(fn) + " takes a variable-length relationship, e.g. -[*..5]-", hop.pos);
     }

@@ -731,12 +731,18 @@ class Converter {
     n.pos = PosOf(ctx);
     if (ctx->variable()) n.var = Variable(ctx->variable());
     if (ctx->name()) n.type = Name(ctx->name());
-    if (ctx->properties()) {
-      for (auto* entry : ctx->properties()->propertyEntry()) {
-        n.props.emplace_back(Name(entry->name()), Expr(entry->expression()));
-      }
-    }
+    if (ctx->properties()) n.props = ConvertProperties(ctx->properties());
     return n;
+  }
+
+  // {key: expr, ...} of a node or relationship pattern, in written order.
+  std::vector<std::pair<std::string, ExprPtr>> ConvertProperties(
+      PqlParser::PropertiesContext* ctx) {
+    std::vector<std::pair<std::string, ExprPtr>> props;
+    for (auto* entry : ctx->propertyEntry()) {
+      props.emplace_back(Name(entry->name()), Expr(entry->expression()));
+    }
+    return props;
   }
 
   EdgePattern ConvertEdge(PqlParser::RelationshipContext* ctx) {
@@ -758,6 +764,7 @@ class Converter {
       for (auto* type : detail->name()) e.types.push_back(Name(type));
       if (detail->K_ALL()) e.max_per_node = kMaxAll;
       if (detail->integer()) e.max_per_node = Integer(detail->integer());
+      if (detail->properties()) e.props = ConvertProperties(detail->properties());
       if (auto* range = detail->hopRange()) {
         e.var_length = true;
         std::vector<PqlParser::IntegerContext*> bounds = range->integer();

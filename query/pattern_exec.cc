@@ -16,22 +16,56 @@ bool Stronger(const Step& a, const Step& b) {
 
 thread_local std::vector<graph::Neighbor> tls_neighbors;
 
+// The values of hop.props, in order, evaluated without a row (the binder checked that they read
+// none). False when one is null, which no edge property equals.
+bool EdgeFilterValues(ExecState& st, const HopSpec& hop, std::vector<RtValue>* want) {
+  EvalEnv env;
+  env.st = &st;
+  want->clear();
+  for (const EdgePropFilter& f : hop.props) {
+    want->push_back(Eval(*f.value, env));
+    if (want->back().IsNull()) return false;
+  }
+  return true;
+}
+
+// Whether edge e equals want[i] in every property hop.props[i]. A stored property costs one
+// storage read per edge; each read counts as a unit of work against the deadline (false once it
+// passed).
+bool EdgeMatches(ExecState& st, const HopSpec& hop, const std::vector<RtValue>& want,
+                 const EdgeVal& e) {
+  for (size_t i = 0; i < hop.props.size(); ++i) {
+    const EdgePropFilter& f = hop.props[i];
+    if (f.stored && !st.Tick()) return false;
+    RtValue eq = Equals(f.stored ? StoredEdgeProperty(st, e, f.name) : EdgeAttribute(e, f.attr),
+                        want[i]);
+    if (!eq.IsBool() || !eq.AsBool()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-bool HopNeighbors(const ExecState& st, const HopSpec& hop, NodeId node, bool reverse, size_t cap,
+bool HopNeighbors(ExecState& st, const HopSpec& hop, NodeId node, bool reverse, size_t cap,
                   std::vector<Step>* out) {
   out->clear();
   bool truncated = false;
   size_t limit = cap == 0 ? SIZE_MAX : cap;
+  // A property map filters before the cap picks the strongest edges, so every edge is fetched.
+  const bool filtered = !hop.props.empty();
+  std::vector<RtValue> want;
+  if (filtered && !EdgeFilterValues(st, hop, &want)) return false;
   std::vector<graph::Neighbor>& buf = tls_neighbors;
   auto collect = [&](TypeId type, storage::Direction dir) {
-    size_t degree = st.graph->TopNeighbors(node, type, dir, limit, &buf);
+    size_t degree = st.graph->TopNeighbors(node, type, dir, filtered ? SIZE_MAX : limit, &buf);
     if (degree > buf.size()) truncated = true;
     bool stored_out = dir == storage::Direction::kOut;
     for (const graph::Neighbor& nb : buf) {
       // A self-loop appears in both lists of its node; walk it once.
       if (hop.dir == ast::EdgeDirection::kBoth && !stored_out && nb.node == node) continue;
-      out->push_back(Step{nb, type, stored_out});
+      Step step{nb, type, stored_out};
+      if (filtered && !EdgeMatches(st, hop, want, EdgeValOf(EdgeSlot(node, step)))) continue;
+      out->push_back(step);
     }
   };
   auto for_types = [&](storage::Direction dir) {
@@ -151,12 +185,19 @@ const NodeSet& SeedSet(uint32_t index, const ExistsSpec& spec, const EvalEnv& en
   return *set;
 }
 
-bool DirectEdge(const ExecState& st, const HopSpec& hop, NodeId a, NodeId b) {
+bool DirectEdge(ExecState& st, const HopSpec& hop, NodeId a, NodeId b) {
+  std::vector<RtValue> want;
+  if (!hop.props.empty() && !EdgeFilterValues(st, hop, &want)) return false;
+  auto edge = [&](NodeId src, TypeId type, NodeId dst) {
+    graph::Neighbor nb;
+    if (!st.graph->FindEdge(src, type, dst, &nb)) return false;
+    return hop.props.empty() ||
+           EdgeMatches(st, hop, want, EdgeVal{src, dst, type, nb.count, nb.weight, nb.ts});
+  };
   auto has = [&](TypeId type) {
     bool out_ok = hop.dir != ast::EdgeDirection::kIn;
     bool in_ok = hop.dir != ast::EdgeDirection::kOut;
-    return (out_ok && st.graph->FindEdge(a, type, b, nullptr)) ||
-           (in_ok && st.graph->FindEdge(b, type, a, nullptr));
+    return (out_ok && edge(a, type, b)) || (in_ok && edge(b, type, a));
   };
   if (hop.types.empty()) {
     for (const EdgeTypeDef& def : st.schema->edge_types()) {

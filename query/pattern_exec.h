@@ -43,9 +43,10 @@ bool EdgeReused(const ExecState& st, const Slot* row, const std::vector<int>& ea
                 const Slot& edge);
 
 // Collects into *out the edges of `node` over `hop`, walked from position i to i + 1
-// (reverse = false) or from i + 1 to i (reverse = true). cap 0 means all; otherwise at most cap
-// edges, strongest weight first, ties most recent first. Returns true when the cap dropped edges.
-bool HopNeighbors(const ExecState& st, const HopSpec& hop, NodeId node, bool reverse, size_t cap,
+// (reverse = false) or from i + 1 to i (reverse = true), that match hop's property map (if any).
+// cap 0 means all; otherwise at most cap of the matching edges, strongest weight first, ties
+// most recent first. Returns true when the cap dropped edges.
+bool HopNeighbors(ExecState& st, const HopSpec& hop, NodeId node, bool reverse, size_t cap,
                   std::vector<Step>* out);
 
 // Whether `node` satisfies the position's type, {id: ...} and {prop: ...} filters.

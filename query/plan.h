@@ -64,6 +64,15 @@ enum class BK : uint8_t {
 
 enum class EdgeAttr : uint8_t { kWeight, kTs, kCount };
 
+// Whether `name` is one of an edge's in-memory attributes (weight, ts, count), and which.
+inline bool EdgeAttrNamed(const std::string& name, EdgeAttr* attr) {
+  if (name == "weight") *attr = EdgeAttr::kWeight;
+  else if (name == "ts") *attr = EdgeAttr::kTs;
+  else if (name == "count") *attr = EdgeAttr::kCount;
+  else return false;
+  return true;
+}
+
 enum class Fn : uint8_t {
   kLog, kExp, kSqrt, kAbs, kPow, kFloor, kCeil, kRound, kLeast, kGreatest, kIf, kCoalesce,
   kDecay, kNow, kSimilarity, kSize, kSource, kSources, kSourceScore, kId, kType, kDegree, kToString,
@@ -118,11 +127,22 @@ struct NodeSpec {
   bool HasFilter() const { return type != kInvalidType || id || !props.empty(); }
 };
 
+// One entry of a relationship's property map {name: value}: the edge's attribute (weight, ts,
+// count) or its stored property `name` must equal value (as by `=`: null never matches). value
+// reads no row variables (literals, parameters), so it is evaluated once per hop expansion.
+struct EdgePropFilter {
+  std::string name;
+  bool stored = true;                     // false: the attribute attr
+  EdgeAttr attr = EdgeAttr::kWeight;
+  std::shared_ptr<const BoundExpr> value;  // shared: HopSpecs are copied into operators
+};
+
 // One relationship of a pattern, between positions i and i + 1.
 struct HopSpec {
   int slot = -1;  // edge slot (-1: not bound in the row)
   std::string var;
   std::vector<TypeId> types;  // empty: every edge type
+  std::vector<EdgePropFilter> props;  // every edge followed must match all of them
   ast::EdgeDirection dir = ast::EdgeDirection::kOut;
   size_t cap = 0;  // per-hop fan-out cap written in the brackets; 0: none (MAX ALL: huge)
   // Variable length (-[*min..max]->): the slot holds a value, the list of edges in pattern order.

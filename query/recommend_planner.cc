@@ -327,6 +327,7 @@ class RecommendPlanner {
     for (const ast::EdgePattern& e : r.hops) {
       if (!e.var.empty()) Fail(keyword + " hops take no variables", e.pos);
       if (e.max_per_node) Fail(keyword + " hops take no MAX; use the max_neighbors option", e.pos);
+      if (!e.props.empty()) Fail(keyword + " hops take no property map", e.pos);
       if (e.types.empty()) Fail(keyword + " hops need an edge type, e.g. -[:RATED]->", e.pos);
       if (!pagerank && e.types.size() > 1) Fail(keyword + " hops take one edge type each", e.pos);
       if (!pagerank && e.dir == ast::EdgeDirection::kBoth) {
