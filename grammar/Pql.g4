@@ -199,7 +199,9 @@ atom
   // reduce(acc = init, x IN list | expr): the converter checks the function's name.
   | functionName LPAREN variable EQ expression COMMA variable K_IN expression PIPE expression RPAREN
                                                                                    # reduceAtom
-  | functionName LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN # callAtom
+  // f(x), and namespaced names such as duration.between(a, b).
+  | functionName (DOT name)* LPAREN (STAR | K_DISTINCT? expression (COMMA expression)*)? RPAREN
+                                                                                   # callAtom
   // EXISTS { [MATCH] pattern [WHERE e] } and COUNT { ... } (the converter checks the name).
   | functionName LBRACE K_MATCH? pattern whereClause? RBRACE                       # subqueryAtom
   | nodePattern (relationship nodePattern)+                                        # patternAtom

@@ -258,7 +258,9 @@ RtValue CallFunction(const BoundExpr& call, const std::vector<RtValue>& args, Ex
     case Fn::kProperties: return PropertiesOf(args[0], *st);
     case Fn::kDate:
     case Fn::kDateTime:
-    case Fn::kDuration: return TemporalFunction(call, args, st);
+    case Fn::kDuration:
+    case Fn::kDurationBetween:
+    case Fn::kDurationInDays: return TemporalFunction(call, args, st);
     case Fn::kHead: return HeadOrLast(args[0], false);
     case Fn::kLast: return HeadOrLast(args[0], true);
     case Fn::kRange: return Range(call, args, st);

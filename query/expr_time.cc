@@ -1,4 +1,5 @@
-// date(), datetime() and duration() (expr_fns.h's TemporalFunction; values in temporal.h).
+// date(), datetime(), duration(), duration.between() and duration.inDays() (expr_fns.h's
+// TemporalFunction; values in temporal.h).
 #include <string>
 #include <vector>
 
@@ -173,6 +174,8 @@ RtValue TemporalFunction(const BoundExpr& call, const std::vector<RtValue>& args
     case Fn::kDateTime:
       if (args.empty()) return RtValue(TemporalVal{Kind::kDateTime, 0, 0, st->now_ms});
       return Construct(call, args[0], Kind::kDateTime, ParseDateTime, DateTimeFromMap, st);
+    case Fn::kDurationBetween: return DurationBetween(args[0], args[1], /*days_only=*/false);
+    case Fn::kDurationInDays: return DurationBetween(args[0], args[1], /*days_only=*/true);
     default: return Construct(call, args[0], Kind::kDuration, ParseDuration, DurationFromMap, st);
   }
 }

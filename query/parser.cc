@@ -173,6 +173,11 @@ std::string Upper(std::string text) {
   return text;
 }
 
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 // Cypher's write and procedure clauses, recognised where a syntax error stops the parse at them
 // (at the start of a query or after a clause): "CREATE" ... "FOREACH", and LOAD followed by CSV.
 // Returns the clause's name, or "" when the token does not start one.
@@ -898,6 +903,7 @@ class Converter {
     if (auto* c = dynamic_cast<PqlParser::CallAtomContext*>(ctx)) {
       auto e = Make(ExprKind::kCall, pos);
       e->name = FunctionName(c->functionName());
+      for (auto* part : c->name()) e->name += "." + Lower(Name(part));
       e->star = c->STAR() != nullptr;
       e->distinct = c->K_DISTINCT() != nullptr;
       for (auto* arg : c->expression()) e->args.push_back(Expr(arg));
@@ -1090,9 +1096,7 @@ class Converter {
 
   // Function names are case-insensitive: the name lower-cased.
   static std::string FunctionName(PqlParser::FunctionNameContext* ctx) {
-    std::string name = ctx->QUOTED_IDENTIFIER() ? Unquote(ctx->getStart()) : ctx->getText();
-    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return name;
+    return Lower(ctx->QUOTED_IDENTIFIER() ? Unquote(ctx->getStart()) : ctx->getText());
   }
 
   static std::string Variable(PqlParser::VariableContext* ctx) {

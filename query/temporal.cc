@@ -218,7 +218,52 @@ RtValue Shift(const TemporalVal& point, const TemporalVal& d, int64_t sign) {
   return RtValue(out);
 }
 
+// A date or datetime as its day and the milliseconds into that day (a date: midnight).
+struct DayTime {
+  int64_t day;
+  int64_t ms;
+};
+
+DayTime DayTimeOf(const TemporalVal& t) {
+  if (t.kind == Kind::kDate) return {t.days, 0};
+  int64_t day = FloorDiv(t.millis, kMsPerDay);
+  return {day, t.millis - day * kMsPerDay};
+}
+
+// The last day counted whole from `from` towards `to`: to's day, or the day before it (after it,
+// going backwards) when to's time of day has not reached from's (java.time's until()).
+int64_t WholeDayEnd(DayTime from, DayTime to) {
+  if (to.day > from.day && to.ms < from.ms) return to.day - 1;
+  if (to.day < from.day && to.ms > from.ms) return to.day + 1;
+  return to.day;
+}
+
+// Whole months from day a to day b, toward zero: b must reach a's day of the month.
+int64_t MonthsBetween(int64_t a, int64_t b) {
+  Civil x = CivilFromDays(a), y = CivilFromDays(b);
+  int64_t packed_x = (x.year * 12 + x.month - 1) * 32 + x.day;
+  int64_t packed_y = (y.year * 12 + y.month - 1) * 32 + y.day;
+  return (packed_y - packed_x) / 32;
+}
+
 }  // namespace
+
+RtValue DurationBetween(const RtValue& from, const RtValue& to, bool days_only) {
+  if (!from.IsTemporal() || !to.IsTemporal()) return RtValue();
+  if (from.AsTemporal().kind == Kind::kDuration || to.AsTemporal().kind == Kind::kDuration) {
+    return RtValue();
+  }
+  DayTime a = DayTimeOf(from.AsTemporal()), b = DayTimeOf(to.AsTemporal());
+  TemporalVal out{Kind::kDuration, 0, 0, 0};
+  if (!days_only) {
+    out.months = MonthsBetween(a.day, WholeDayEnd(a, b));
+    // Both ends lie in 0000..9999, so the shifted day does too.
+    AddMonths(a.day, out.months, &a.day);
+  }
+  out.days = WholeDayEnd(a, b) - a.day;
+  if (!days_only) out.millis = (b.day - a.day - out.days) * kMsPerDay + b.ms - a.ms;
+  return RtValue(out);
+}
 
 bool MakeDate(int64_t year, int64_t month, int64_t day, TemporalVal* out) {
   if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 ||

@@ -35,6 +35,13 @@ RtValue TemporalComponent(const TemporalVal& t, std::string_view name);
 // 0..9999 or int64.
 RtValue TemporalArith(char op, const RtValue& a, const RtValue& b);
 
+// duration.between(from, to) as in openCypher: the whole months from `from` to `to` (a month
+// counts once `to` reaches the same day of the month and time of day, backwards alike), then the
+// whole days from `from` moved by those months, then the milliseconds left; a date stands for
+// its midnight. With days_only (duration.inDays) the whole days from `from` to `to` alone. Null
+// unless both are dates or datetimes.
+RtValue DurationBetween(const RtValue& from, const RtValue& to, bool days_only);
+
 // True when epoch_ms is a datetime of the years 0..9999.
 bool InDateTimeRange(int64_t epoch_ms);
 
