@@ -75,7 +75,10 @@ constexpr FnInfo kFunctions[] = {
     {"length", Fn::kLength, 1, 1},     {"properties", Fn::kProperties, 1, 1},
     {"date", Fn::kDate, 0, 1},         {"datetime", Fn::kDateTime, 0, 1},
     {"duration", Fn::kDuration, 1, 1},
-    {"duration.between", Fn::kDurationBetween, 2, 2}, {"duration.indays", Fn::kDurationInDays, 2, 2},
+    {"duration.between", Fn::kDurationBetween, 2, 2},
+    {"duration.inmonths", Fn::kDurationInMonths, 2, 2},
+    {"duration.indays", Fn::kDurationInDays, 2, 2},
+    {"duration.inseconds", Fn::kDurationInSeconds, 2, 2},
 };
 
 bool IsAggregate(const std::string& name, AggFn* fn) {

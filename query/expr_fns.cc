@@ -260,7 +260,9 @@ RtValue CallFunction(const BoundExpr& call, const std::vector<RtValue>& args, Ex
     case Fn::kDateTime:
     case Fn::kDuration:
     case Fn::kDurationBetween:
-    case Fn::kDurationInDays: return TemporalFunction(call, args, st);
+    case Fn::kDurationInMonths:
+    case Fn::kDurationInDays:
+    case Fn::kDurationInSeconds: return TemporalFunction(call, args, st);
     case Fn::kHead: return HeadOrLast(args[0], false);
     case Fn::kLast: return HeadOrLast(args[0], true);
     case Fn::kRange: return Range(call, args, st);

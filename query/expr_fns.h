@@ -30,8 +30,9 @@ RtValue PropertiesOf(const RtValue& v, const ExecState& st);
 
 // date([x]), datetime([x]), duration(x) (expr_time.cc): from a string, a map or a value of the
 // kind; without an argument the query clock's date or datetime. Bad input sets ExecState::error
-// (InvalidArgument at the call) and yields null. duration.between(a, b), duration.inDays(a, b):
-// temporal.h's DurationBetween. REQUIRES: no argument is null.
+// (InvalidArgument at the call) and yields null. duration.between(a, b) and
+// duration.inMonths/inDays/inSeconds(a, b): temporal.h's DurationBetween. REQUIRES: no argument
+// is null.
 RtValue TemporalFunction(const BoundExpr& call, const std::vector<RtValue>& args, ExecState* st);
 
 // True for the functions evaluated by CallFunction.

@@ -1,5 +1,5 @@
-// date(), datetime(), duration(), duration.between() and duration.inDays() (expr_fns.h's
-// TemporalFunction; values in temporal.h).
+// date(), datetime(), duration(), duration.between() and duration.inMonths/inDays/inSeconds()
+// (expr_fns.h's TemporalFunction; values in temporal.h).
 #include <string>
 #include <vector>
 
@@ -174,8 +174,10 @@ RtValue TemporalFunction(const BoundExpr& call, const std::vector<RtValue>& args
     case Fn::kDateTime:
       if (args.empty()) return RtValue(TemporalVal{Kind::kDateTime, 0, 0, st->now_ms});
       return Construct(call, args[0], Kind::kDateTime, ParseDateTime, DateTimeFromMap, st);
-    case Fn::kDurationBetween: return DurationBetween(args[0], args[1], /*days_only=*/false);
-    case Fn::kDurationInDays: return DurationBetween(args[0], args[1], /*days_only=*/true);
+    case Fn::kDurationBetween: return DurationBetween(args[0], args[1], DurationUnits::kAll);
+    case Fn::kDurationInMonths: return DurationBetween(args[0], args[1], DurationUnits::kMonths);
+    case Fn::kDurationInDays: return DurationBetween(args[0], args[1], DurationUnits::kDays);
+    case Fn::kDurationInSeconds: return DurationBetween(args[0], args[1], DurationUnits::kSeconds);
     default: return Construct(call, args[0], Kind::kDuration, ParseDuration, DurationFromMap, st);
   }
 }

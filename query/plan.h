@@ -79,7 +79,7 @@ enum class Fn : uint8_t {
   // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
   kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
   kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength, kProperties, kDate,
-  kDateTime, kDuration, kDurationBetween, kDurationInDays,
+  kDateTime, kDuration, kDurationBetween, kDurationInMonths, kDurationInDays, kDurationInSeconds,
 };
 
 enum class AggFn : uint8_t {

@@ -248,20 +248,25 @@ int64_t MonthsBetween(int64_t a, int64_t b) {
 
 }  // namespace
 
-RtValue DurationBetween(const RtValue& from, const RtValue& to, bool days_only) {
+RtValue DurationBetween(const RtValue& from, const RtValue& to, DurationUnits units) {
   if (!from.IsTemporal() || !to.IsTemporal()) return RtValue();
   if (from.AsTemporal().kind == Kind::kDuration || to.AsTemporal().kind == Kind::kDuration) {
     return RtValue();
   }
   DayTime a = DayTimeOf(from.AsTemporal()), b = DayTimeOf(to.AsTemporal());
   TemporalVal out{Kind::kDuration, 0, 0, 0};
-  if (!days_only) {
+  // Years 0000..9999 keep every part far from int64's range.
+  if (units == DurationUnits::kSeconds) {
+    out.millis = (b.day - a.day) * kMsPerDay + b.ms - a.ms;
+    return RtValue(out);
+  }
+  if (units != DurationUnits::kDays) {
     out.months = MonthsBetween(a.day, WholeDayEnd(a, b));
-    // Both ends lie in 0000..9999, so the shifted day does too.
-    AddMonths(a.day, out.months, &a.day);
+    if (units == DurationUnits::kMonths) return RtValue(out);
+    AddMonths(a.day, out.months, &a.day);  // lands between the two ends: always in range
   }
   out.days = WholeDayEnd(a, b) - a.day;
-  if (!days_only) out.millis = (b.day - a.day - out.days) * kMsPerDay + b.ms - a.ms;
+  if (units == DurationUnits::kAll) out.millis = (b.day - a.day - out.days) * kMsPerDay + b.ms - a.ms;
   return RtValue(out);
 }
 

@@ -3,6 +3,7 @@
 // epoch; text with any other time zone is rejected. Years are 0000..9999.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,12 +36,16 @@ RtValue TemporalComponent(const TemporalVal& t, std::string_view name);
 // 0..9999 or int64.
 RtValue TemporalArith(char op, const RtValue& a, const RtValue& b);
 
-// duration.between(from, to) as in openCypher: the whole months from `from` to `to` (a month
-// counts once `to` reaches the same day of the month and time of day, backwards alike), then the
-// whole days from `from` moved by those months, then the milliseconds left; a date stands for
-// its midnight. With days_only (duration.inDays) the whole days from `from` to `to` alone. Null
-// unless both are dates or datetimes.
-RtValue DurationBetween(const RtValue& from, const RtValue& to, bool days_only);
+// What duration.between() and its variants measure.
+enum class DurationUnits : uint8_t { kAll, kMonths, kDays, kSeconds };
+
+// duration.between(from, to) as in openCypher (kAll): the whole months from `from` to `to` (a
+// month counts once `to` reaches the same day of the month and time of day, backwards alike),
+// then the whole days from `from` moved by those months, then the milliseconds left; a date
+// stands for its midnight. duration.inMonths (kMonths): those whole months alone;
+// duration.inDays (kDays): the whole days from `from` to `to`; duration.inSeconds (kSeconds):
+// the time between them as a time part only. Null unless both are dates or datetimes.
+RtValue DurationBetween(const RtValue& from, const RtValue& to, DurationUnits units);
 
 // True when epoch_ms is a datetime of the years 0..9999.
 bool InDateTimeRange(int64_t epoch_ms);
