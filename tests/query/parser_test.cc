@@ -78,6 +78,13 @@ std::string DumpPattern(const Pattern& p) {
     const EdgePattern& e = p.edges[i];
     std::string detail = e.var;
     for (size_t t = 0; t < e.types.size(); ++t) detail += (t ? "|" : ":") + e.types[t];
+    if (!e.props.empty()) {
+      detail += " {";
+      for (size_t k = 0; k < e.props.size(); ++k) {
+        detail += (k ? ", " : "") + e.props[k].first + ": " + Dump(*e.props[k].second);
+      }
+      detail += "}";
+    }
     if (e.max_per_node) detail += " MAX " + std::to_string(*e.max_per_node);
     out += e.dir == EdgeDirection::kIn ? "<-[" + detail + "]-" : "-[" + detail + "]-";
     if (e.dir == EdgeDirection::kOut) out += ">";
@@ -239,6 +246,20 @@ TEST_CASE("a per-hop cap is written inside the edge brackets") {
   CHECK(p.edges[0].var == "s");
   CHECK(p.edges[1].max_per_node == 5);
   CHECK(p.edges[1].types.empty());
+}
+
+TEST_CASE("an edge property map follows the hop range and precedes the cap") {
+  auto stmt = MustParse(
+      "MATCH (a)-[r:RATED {weight: 5}]->(b)-[:SIMILAR_TO*1..2 {weight: $w, via: 'x'} MAX 3]->(c)"
+      "<-[{ts: 1}]-(d) RETURN c");
+  const Pattern& p = AsMatch(*stmt).clauses.at(0).patterns.at(0);
+  CHECK(DumpPattern(p) ==
+        "(a)-[r:RATED {weight: 5}]->(b)-[:SIMILAR_TO {weight: $w, via: 'x'} MAX 3]->(c)"
+        "<-[ {ts: 1}]-(d)");
+  REQUIRE(p.edges.size() == 3);
+  CHECK(p.edges[1].var_length);
+  CHECK(p.edges[1].max_hops == 2);
+  CHECK(!Parse("MATCH (a)-[:T {w: 1} *2]->(b) RETURN a").ok());  // the range comes first
 }
 
 TEST_CASE("the full recommend example parses into every clause") {
@@ -444,6 +465,8 @@ TEST_CASE("function calls lower-case their names and support count(*) and DISTIN
   CHECK(ExprOf("Coalesce(a, b, 0)") == "coalesce(a, b, 0)");
   CHECK(ExprOf("max(a) + MAX(b)") == "(+ max(a) max(b))");
   CHECK(ExprOf("degree(n, 'EDGE', 'out')") == "degree(n, 'EDGE', 'out')");
+  CHECK(ExprOf("Duration.Between(a, b)") == "duration.between(a, b)");
+  CHECK(ExprOf("duration.between") == "duration.between");  // no call: a property
   auto stmt = MustParse("MATCH (n) RETURN count(*)");
   const Expr& call = *AsMatch(*stmt).returns[0].expr;
   CHECK(call.kind == ExprKind::kCall);
