@@ -16,6 +16,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMaxRank = 1024;
+// The HNSW settings of a user space the job declares (docs/jobs.md, "Online fold-in").
+constexpr uint32_t kUserSpaceM = 8;
+constexpr uint32_t kUserSpaceEf = 32;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -185,10 +188,14 @@ Status DeclareSpaces(Database& db, const SvdSpec& spec) {
                                std::pair{spec.declare_user_space, spec.user_space}}) {
     if (!declare) continue;
     size_t dot = full.find('.');
-    spaces.push_back({{"node_type", full.substr(0, dot)},
-                      {"name", full.substr(dot + 1)},
-                      {"dim", spec.svd.rank},
-                      {"metric", "ip"}});
+    nlohmann::json space = {{"node_type", full.substr(0, dot)},
+                            {"name", full.substr(dot + 1)},
+                            {"dim", spec.svd.rank},
+                            {"metric", "ip"}};
+    // Fold-in rewrites a user's vector on every event and the HNSW update is most of its cost;
+    // a small graph keeps it cheap (the space is read by id, rarely searched).
+    if (full == spec.user_space) space.update({{"m", kUserSpaceM}, {"ef_construction", kUserSpaceEf}});
+    spaces.push_back(space);
   }
   if (spaces.empty()) return Status::OK();
   return db.MergeSchema(nlohmann::json{{"vector_spaces", spaces}}.dump());
