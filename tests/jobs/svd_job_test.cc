@@ -12,34 +12,14 @@
 
 #include "db/database.h"
 #include "jobs/jobs.h"
+#include "jobs_test_util.h"
 
 using namespace pathwise;
 using nlohmann::json;
+using pathwise::testing::Open;
+using pathwise::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    std::random_device rd;
-    path = (std::filesystem::temp_directory_path() / ("pw_svd_" + std::to_string(rd()))).string();
-    std::filesystem::remove_all(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
-
-std::unique_ptr<Database> Open(const std::string& dir) {
-  auto db = Database::Open({}, dir);
-  REQUIRE_MESSAGE(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
-
-void DeclareSchema(Database& db) {
-  REQUIRE(db.MergeSchema(R"({"node_types": [{"name": "User"}, {"name": "Movie"}],
-                              "edge_types": [{"name": "RATED", "from": "User", "to": "Movie"},
-                                             {"name": "WROTE", "from": "User", "to": "User"}]})")
-              .ok());
-}
 
 std::string UserId(Eigen::Index u) { return "u" + std::to_string(u); }
 std::string MovieId(Eigen::Index m) { return "m" + std::to_string(m); }
@@ -113,7 +93,7 @@ double RelativeError(const Eigen::VectorXd& got, const Eigen::VectorXd& want) {
 TEST_CASE("svd job: an exactly low-rank matrix is reconstructed and its singular values match a dense SVD") {
   TempDir dir;
   auto db = Open(dir.path);
-  DeclareSchema(*db);
+  pathwise::testing::DeclareRatingSchema(*db);
   Eigen::MatrixXd ratings = LowRank(40, 25, 3, 0.0, 1);
   WriteRatings(*db, ratings, 0, ratings.rows());
   json result = RunSvd(*db, SvdParams(3));
@@ -145,7 +125,7 @@ TEST_CASE("svd job: an exactly low-rank matrix is reconstructed and its singular
 TEST_CASE("svd job: fold-in recomputes exactly the job's user vector from the same edges") {
   TempDir dir;
   auto db = Open(dir.path);
-  DeclareSchema(*db);
+  pathwise::testing::DeclareRatingSchema(*db);
   Eigen::MatrixXd ratings = LowRank(60, 30, 4, 0.3, 2);
   WriteRatings(*db, ratings, 0, ratings.rows());
   json params = SvdParams(4);
@@ -163,7 +143,7 @@ TEST_CASE("svd job: fold-in recomputes exactly the job's user vector from the sa
 TEST_CASE("svd job: fold-in of held-out users created by events matches a full refit") {
   TempDir dir;
   auto db = Open(dir.path);
-  DeclareSchema(*db);
+  pathwise::testing::DeclareRatingSchema(*db);
   const Eigen::Index users = 200, held_out = 10, movies = 60, rank = 5;
   Eigen::MatrixXd ratings = LowRank(users, movies, rank, 0.05, 3);
   WriteRatings(*db, ratings, 0, users - held_out);
@@ -187,7 +167,7 @@ TEST_CASE("svd job: a user created only by events gets a vector, NEAREST results
   TempDir dir;
   {
     auto db = Open(dir.path);
-    DeclareSchema(*db);
+    pathwise::testing::DeclareRatingSchema(*db);
     WriteRatings(*db, LowRank(30, 20, 3, 0.1, 4), 0, 30);
     RunSvd(*db, SvdParams(3));
     CHECK(db->GetVector("User.taste", "newcomer").status().code() == Status::Code::kNotFound);
@@ -225,7 +205,7 @@ TEST_CASE("svd job: a user created only by events gets a vector, NEAREST results
 TEST_CASE("svd job: bad parameters and schemas are clear errors and leave the previous model") {
   TempDir dir;
   auto db = Open(dir.path);
-  DeclareSchema(*db);
+  pathwise::testing::DeclareRatingSchema(*db);
   REQUIRE(db->MergeSchema(R"({"vector_spaces": [
       {"node_type": "Movie", "name": "wide", "dim": 8, "metric": "ip"},
       {"node_type": "Movie", "name": "unit", "dim": 3, "metric": "cosine"}]})")
@@ -276,7 +256,7 @@ TEST_CASE("svd job: bad parameters and schemas are clear errors and leave the pr
 TEST_CASE("svd job: a rerun replaces the whole spaces and the same seed gives the same factors") {
   TempDir dir;
   auto db = Open(dir.path);
-  DeclareSchema(*db);
+  pathwise::testing::DeclareRatingSchema(*db);
   WriteRatings(*db, LowRank(20, 10, 2, 0.1, 6), 0, 20);
   RunSvd(*db, SvdParams(2));
   Eigen::VectorXd item = VectorOf(*db, "Movie.factors", "m0");
