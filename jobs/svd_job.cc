@@ -16,6 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMaxRank = 1024;
+// The most working memory the SVD's dense blocks may take (docs/jobs.md, "svd").
+constexpr double kMaxWorkingBytes = 16.0 * (1ull << 30);
 // The HNSW settings of a user space the job declares (docs/jobs.md, "Online fold-in").
 constexpr uint32_t kUserSpaceM = 8;
 constexpr uint32_t kUserSpaceEf = 32;
@@ -208,6 +210,20 @@ Status DeclareSpaces(Database& db, const SvdSpec& spec) {
   return db.MergeSchema(nlohmann::json{{"vector_spaces", spaces}}.dump());
 }
 
+// InvalidArgument when the dense blocks (about four of items x width and three of users x width
+// doubles) would exceed kMaxWorkingBytes, rather than running out of memory half-way.
+Status CheckWorkingMemory(const SvdSpec& spec, size_t users, size_t items) {
+  double width = static_cast<double>(std::min(spec.svd.rank + spec.svd.oversample,
+                                              std::min(users, items)));
+  double bytes = 8.0 * width * (4.0 * static_cast<double>(items) + 3.0 * users);
+  if (bytes <= kMaxWorkingBytes) return Status::OK();
+  return Status::InvalidArgument(
+      "params.rank " + std::to_string(spec.svd.rank) + " with oversample " +
+      std::to_string(spec.svd.oversample) + " over " + std::to_string(users) + " users and " +
+      std::to_string(items) + " items needs about " + std::to_string(bytes / (1ull << 30)) +
+      " GiB of working memory; the limit is 16 GiB");
+}
+
 std::vector<double> ToVector(const Eigen::VectorXd& v) { return {v.data(), v.data() + v.size()}; }
 
 }  // namespace
@@ -236,6 +252,7 @@ Result<nlohmann::json> RunSvd(Database& db, const nlohmann::json& params,
         std::to_string(users) + " users and " + std::to_string(items) + " items with '" +
         spec.edge + "' edges");
   }
+  PW_RETURN_IF_ERROR(CheckWorkingMemory(spec, users, items));
   double read_seconds = SecondsSince(start);
   spec.svd.progress = [&](size_t done, size_t total) { report("computing", done, total); };
   TruncatedSvd svd = RandomizedSvd(relation.matrix, spec.svd);
