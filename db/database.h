@@ -326,8 +326,9 @@ class Database {
   // and, when fold_in is set, the fold-in model of its edge type, holding the writer role: one
   // synced storage batch, so after a crash every space and the fold-in model are all old or all
   // new. Memory is then updated vector by vector (VectorIndex::UpsertBatch on every core): a
-  // query sees each vector old or new; one that reads several vectors during the update
-  // (swap_seconds) may see some old and some new. Events applied after it use the new model.
+  // query that reads several vectors during the update (swap_seconds) may see some old and some
+  // new, and an existing vector is overwritten in place, so a read at that instant may see it
+  // part old, part new (docs/jobs.md, "svd"). Events applied after it use the new model.
   // Vectors of nodes deleted meanwhile are skipped. InvalidArgument (nothing written) for an
   // undeclared space, a node of another type, a vector the space refuses, or a fold-in model
   // whose types, spaces, metric or scale do not fit. The batch holds the vectors in memory.
