@@ -278,3 +278,28 @@ TEST_CASE("svd job: a rerun replaces the whole spaces and the same seed gives th
   REQUIRE(db->Apply(unrate).ok());
   CHECK(db->GetVector("User.taste", "u1").status().code() == Status::Code::kNotFound);
 }
+
+TEST_CASE("svd job: a run reports reading, computing step by step and writing, and stores its record") {
+  TempDir dir;
+  auto db = Open(dir.path);
+  pathwise::testing::DeclareRatingSchema(*db);
+  WriteRatings(*db, LowRank(20, 10, 2, 0.1, 7), 0, 20);
+  std::vector<jobs::Progress> seen;
+  jobs::JobRunner runner(db.get());
+  auto record = runner.RunNow("svd", SvdParams(2), [&](const jobs::Progress& p) { seen.push_back(p); });
+  REQUIRE_MESSAGE(record.ok(), record.status().ToString());
+  CHECK((*record)["state"] == "done");
+  CHECK((*record)["result"]["rank"] == 2);
+  REQUIRE(seen.size() == 1 + 14 + 1);  // 6 iterations: 2 x 6 + 2 products
+  CHECK(seen.front().phase == "reading");
+  for (size_t i = 1; i <= 14; ++i) {
+    CHECK(seen[i].phase == "computing");
+    CHECK(seen[i].done == i);
+    CHECK(seen[i].total == 14);
+  }
+  CHECK(seen.back().phase == "writing");
+  auto stored = runner.Get((*record)["id"].get<std::string>());
+  REQUIRE(stored.ok());
+  CHECK((*stored)["job"] == "svd");
+  CHECK((*stored)["state"] == "done");
+}
