@@ -93,6 +93,7 @@ Status MeasureSvd(Report* report, Database* db, const std::string& copy_dir, siz
   std::error_code ec;
   std::filesystem::remove_all(copy_dir, ec);
   std::filesystem::remove_all(copy_dir + ".raw", ec);
+  std::filesystem::remove_all(copy_dir + ".backup", ec);  // OpenBenchCopy's
   return Status::OK();
 }
 
