@@ -10,6 +10,7 @@
 #include "bench/fixture.h"
 #include "bench/harness.h"
 #include "bench/raw_floor.h"
+#include "bench/svd_bench.h"
 
 namespace pathwise::bench {
 namespace {
@@ -171,7 +172,8 @@ Status Run(const Flags& flags, Report* report) {
                           {"data", cfg.dir},
                           {"runs", cfg.runs}});
 
-  // --sections load,raw,pql,knn,walks,writes,restart (default: all).
+  // --sections load,raw,pql,knn,walks,writes,restart (default: all of these), svd (only when
+  // named: it runs the svd job on a copy of the data).
   const std::string sections =
       "," + flags.Get("sections", "load,raw,pql,knn,walks,writes,restart") + ",";
   auto want = [&](const char* name) {
@@ -221,6 +223,11 @@ Status Run(const Flags& flags, Report* report) {
   std::error_code ec;
   std::filesystem::remove_all(cfg.dir + ".rawcopy", ec);
 
+  if (want("svd")) {
+    PW_RETURN_IF_ERROR(MeasureSvd(report, db.get(), cfg.dir + ".svdcopy",
+                                  std::min<size_t>(cfg.runs, 2000), gen.users, gen.items,
+                                  cfg.seed));
+  }
   if (want("writes")) {
     PW_RETURN_IF_ERROR(MeasureWrites(report, db.get(), cfg, gen.items, gen.users));
   }

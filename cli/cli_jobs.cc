@@ -13,6 +13,7 @@ namespace pathwise::server {
 namespace {
 
 constexpr char kJobsUsage[] = R"(usage: pathwise jobs run similarity --data DIR --edge TYPE --output TYPE [options]
+       pathwise jobs run svd --data DIR --edge TYPE --item-space T.NAME --user-space T.NAME [options]
        pathwise jobs show --data DIR ID
        pathwise jobs list --data DIR
 
@@ -30,6 +31,15 @@ all of that type's edges atomically.
   --max-items-per-user N    count a user's strongest N edges only (default: all)
   --weighted                use edge weights (default: every edge counts 1)
   --threads N               worker threads (default: every core)
+svd: a rank-r truncated SVD (randomized, Eigen) of --edge's weights (PureSVD: raw weights,
+missing pairs 0), written as item factors into --item-space and user vectors into --user-space
+(both declared with metric ip when absent), replacing both spaces atomically; later events of
+--edge update the user's vector at once (fold-in).
+  --rank N                  dimensions, 1..1024 (default 64)
+  --iterations N            power iterations, 0..50 (default 4)
+  --oversample N            extra sketch columns, 0..1000 (default 10)
+  --seed N                  the random sketch's seed (default 1)
+  --item-scaling S          item factors are V * sigma^S, 0..1 (default 0: PureSVD)
 Shows a progress bar on a terminal, progress lines otherwise; prints the run's record (JSON).
 Exit status: 0 done, 2 the job failed or was refused (the previous model is kept).
 )";
@@ -61,7 +71,7 @@ jobs::ProgressFn ProgressPrinter(bool tty) {
     char line[256];
     if (p.phase == "computing" && p.total > 0) {
       int width = 30, filled = static_cast<int>(width * p.done / p.total);
-      std::snprintf(line, sizeof(line), "computing [%s%s] %3zu%% %zu/%zu items, %.0f s",
+      std::snprintf(line, sizeof(line), "computing [%s%s] %3zu%% %zu/%zu, %.0f s",
                     std::string(filled, '#').c_str(), std::string(width - filled, ' ').c_str(),
                     p.done * 100 / p.total, p.done, p.total, elapsed);
     } else {
@@ -82,7 +92,8 @@ int JobsMain(int argc, char** argv) {
   auto args = ParseArgs(argc, argv,
                         {"data", "edge", "output", "measure", "k", "alpha", "shrink",
                          "min-cooccurrence", "max-users-per-item", "max-items-per-user",
-                         "threads"},
+                         "threads", "rank", "item-space", "user-space", "iterations",
+                         "oversample", "seed", "item-scaling"},
                         {"weighted"});
   if (!args.ok()) return JobsFail(args.status().message() + "\n\n" + kJobsUsage);
   if (args->help) {

@@ -18,7 +18,7 @@ constexpr char kUsage[] = R"(usage: pathwise <command> [options]   (pathwise <co
   backup    back up a data directory
   restore   restore a data directory from a backup
   export    write logged decisions (impressions and outcomes) as NDJSON
-  jobs      build models inside a data directory (item similarity) and show their runs
+  jobs      build models inside a data directory (item similarity, SVD embeddings) and show their runs
   bench     benchmarks (engine, query, http) and the synthetic data generator
   demo      build the MovieLens knowledge graph and serve the explanation explorer
 )";

@@ -45,6 +45,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   impl.SetSchema(schema);
   PW_ASSIGN_OR_RETURN(impl.graph, graph::Graph::Load(*impl.store, *schema));
   PW_ASSIGN_OR_RETURN(impl.vectors, vector::VectorSet::Open(*impl.store, *schema, HnswPath(dir)));
+  PW_ASSIGN_OR_RETURN(FoldIns fold_ins, LoadFoldIns(*impl.store, *schema));
+  impl.SetFoldIns(std::make_shared<const FoldIns>(std::move(fold_ins)));
   impl.engine = std::make_unique<query::Engine>(options.query_engine);
   if (options.checkpoint_interval_seconds > 0) {
     impl.checkpointer = std::thread([&impl] { impl.CheckpointLoop(); });

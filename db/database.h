@@ -242,6 +242,38 @@ struct ReplaceEdgesReport {
   double swap_seconds = 0;   // swapping the in-memory lists (the window of docs/jobs.md)
 };
 
+// One vector space's whole new content for Database::ReplaceVectors.
+struct SpaceVectors {
+  std::string space;          // "Type.name", declared
+  std::vector<NodeId> nodes;  // nodes of the space's node type, each at most once
+  std::vector<float> values;  // nodes.size() * dim, row-major: node i's vector is row i
+};
+
+// Online fold-in of user vectors (docs/jobs.md, "svd"). While a model is set for edge_type,
+// every write set that puts or deletes an edge of edge_type recomputes the source node's vector
+// in user_space, in the same atomic batch as the edge:
+//   user[k] = scale[k] * sum over the user's edges e of edge_type of e.weight * item(e)[k]
+// with item(e) the target's vector in item_space (items without one count 0). A user left
+// with no such contribution (all zero) loses their vector; a result the user space refuses
+// (vector::ValidateVector) removes it too, and never fails the write.
+struct FoldInModel {
+  std::string edge_type;
+  std::string item_space;  // on edge_type's target type; metric ip or l2 (read back unnormalised)
+  std::string user_space;  // on edge_type's source type; the item space's dimension
+  std::vector<float> scale;  // dim factors
+  nlohmann::json info = nlohmann::json::object();  // stored with it, for people (job, rank, ...)
+};
+
+// What Database::ReplaceVectors did.
+struct ReplaceVectorsReport {
+  size_t vectors_written = 0;
+  size_t vectors_removed = 0;  // vectors of the spaces not in the new content
+  size_t vectors_skipped = 0;  // given vectors whose node no longer exists
+  double seconds = 0;          // holding the writer role, in all
+  double store_seconds = 0;    // building and making durable the storage batch
+  double swap_seconds = 0;     // updating the in-memory indexes (the window of docs/jobs.md)
+};
+
 class Database {
  public:
   static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options,
@@ -289,6 +321,24 @@ class Database {
   // and new edge in memory.
   Result<ReplaceEdgesReport> ReplaceEdges(std::string_view edge_type,
                                           std::vector<graph::Graph::NewEdge> edges);
+
+  // Replaces the whole content of each given vector space (its vectors not given are removed)
+  // and, when fold_in is set, the fold-in model of its edge type, holding the writer role: one
+  // synced storage batch, so after a crash every space and the fold-in model are all old or all
+  // new. Memory is then updated vector by vector (VectorIndex::UpsertBatch on every core): a
+  // query that reads several vectors during the update (swap_seconds) may see some old and some
+  // new, and an existing vector is overwritten in place, so a read at that instant may see it
+  // part old, part new (docs/jobs.md, "svd"). Events applied after it use the new model.
+  // Vectors of nodes deleted meanwhile are skipped. InvalidArgument (nothing written) for an
+  // undeclared space, a node of another type, a vector the space refuses, or a fold-in model
+  // whose types, spaces, metric or scale do not fit. The batch holds the vectors in memory.
+  Result<ReplaceVectorsReport> ReplaceVectors(std::vector<SpaceVectors> spaces,
+                                              std::optional<FoldInModel> fold_in = std::nullopt);
+  // The fold-in model set for edge_type; NotFound when none.
+  Result<FoldInModel> GetFoldIn(std::string_view edge_type) const;
+  // The stored vector of node (type, id) in space "Type.name" (normalised in cosine spaces).
+  // InvalidArgument for an unknown space; NotFound when the node or its vector is absent.
+  Result<std::vector<float>> GetVector(std::string_view space, std::string_view id) const;
 
   // ---- Metadata (recipes, keys, settings) --------------------------------------------------
   Result<std::string> GetMeta(std::string_view key) const;

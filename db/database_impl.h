@@ -17,6 +17,7 @@
 
 #include "graph/graph.h"
 #include "db/database.h"
+#include "db/fold_in.h"
 #include "db/staged_write.h"
 #include "query/query.h"
 #include "storage/mutex.h"
@@ -57,6 +58,11 @@ struct Database::Impl {
   mutable Mutex schema_mu;
   std::shared_ptr<const Schema> schema PW_GUARDED_BY(schema_mu);  // replaced copy-on-write
 
+  // Online fold-in models (db/fold_in.h), replaced copy-on-write under the writer role.
+  mutable Mutex fold_in_mu;
+  std::shared_ptr<const FoldIns> fold_ins PW_GUARDED_BY(fold_in_mu) =
+      std::make_shared<const FoldIns>();
+
   mutable Mutex mu;
   std::deque<Writer*> writers PW_GUARDED_BY(mu);  // front is the leader
   // Set by a real storage fault (a durable write failed, or memory could not take a durable
@@ -85,6 +91,14 @@ struct Database::Impl {
     MutexLock lock(&schema_mu);
     schema = std::move(next);
   }
+  std::shared_ptr<const FoldIns> CurrentFoldIns() const {
+    MutexLock lock(&fold_in_mu);
+    return fold_ins;
+  }
+  void SetFoldIns(std::shared_ptr<const FoldIns> next) {
+    MutexLock lock(&fold_in_mu);
+    fold_ins = std::move(next);
+  }
 
   // Queues w and returns once it was applied by some leader (possibly itself).
   Status RunWriter(Writer* w) PW_EXCLUDES(mu);
@@ -103,7 +117,8 @@ struct Database::Impl {
   Status CommitGroup(const std::vector<Writer*>& group, bool sync);
   // Marks the database failed by a storage fault (see failed).
   void Fail(const Status& fault);
-  // The view staging reads: current schema, memory, store; now_ms = the wall clock.
+  // The view staging reads: current schema, memory, store, fold-in models; now_ms = the wall
+  // clock.
   StagingView View(const Schema& schema) const;
 
   // The bulk loader (loader.cc); it merges schema lines with MergeSchemaLocked.

@@ -4,6 +4,7 @@
 #include <cfloat>
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "db/database_impl.h"
 
@@ -43,6 +44,68 @@ Status CheckModelEdge(const graph::Graph& graph, const EdgeTypeDef& def, TypeId 
                                    " to " + def.to_type + "; an edge has other endpoint types");
   }
   return Status::OK();
+}
+
+// A space's new content checked against the schema and the graph; vectors of deleted nodes
+// are dropped (counted in *skipped).
+struct CheckedSpace {
+  const VectorSpaceDef* def = nullptr;
+  std::vector<NodeId> nodes;
+  std::vector<float> values;
+};
+
+Result<CheckedSpace> CheckSpace(const Schema& schema, const graph::Graph& graph,
+                                SpaceVectors&& given, size_t* skipped) {
+  CheckedSpace out;
+  out.def = schema.FindSpace(given.space);
+  if (out.def == nullptr) {
+    return Status::InvalidArgument("unknown vector space '" + given.space + "'");
+  }
+  const size_t dim = out.def->dim;
+  if (given.values.size() != given.nodes.size() * dim) {
+    return Status::InvalidArgument("space '" + given.space + "': " +
+                                   std::to_string(given.values.size()) + " values for " +
+                                   std::to_string(given.nodes.size()) + " vectors of dim " +
+                                   std::to_string(dim));
+  }
+  const NodeTypeDef* type = schema.FindNodeType(out.def->node_type);
+  for (size_t i = 0; i < given.nodes.size(); ++i) {
+    NodeId node = given.nodes[i];
+    if (!graph.Exists(node)) {
+      ++*skipped;
+      continue;
+    }
+    if (type == nullptr || graph.TypeOf(node) != type->id) {
+      return Status::InvalidArgument("space '" + given.space + "' holds vectors of " +
+                                     out.def->node_type + " nodes only");
+    }
+    std::span<const float> row(given.values.data() + i * dim, dim);
+    PW_RETURN_IF_ERROR(vector::ValidateVector(*out.def, row));
+    out.nodes.push_back(node);
+    out.values.insert(out.values.end(), row.begin(), row.end());
+  }
+  return out;
+}
+
+// The space's vectors today that the new content does not have.
+std::vector<NodeId> VectorsToRemove(const graph::Graph& graph, const Schema& schema,
+                                    const vector::VectorIndex& index, const CheckedSpace& space) {
+  std::vector<NodeId> kept = space.nodes;
+  std::sort(kept.begin(), kept.end());
+  std::vector<NodeId> out;
+  const NodeTypeDef* type = schema.FindNodeType(space.def->node_type);
+  if (type == nullptr) return out;
+  for (NodeId node : graph.NodesOfType(type->id)) {
+    if (index.Contains(node) && !std::binary_search(kept.begin(), kept.end(), node)) {
+      out.push_back(node);
+    }
+  }
+  return out;
+}
+
+double SecondsBetween(std::chrono::steady_clock::time_point a,
+                      std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
 }
 
 }  // namespace
@@ -103,6 +166,101 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
   });
   if (!status.ok()) return status;
   return report;
+}
+
+}  // namespace pathwise
+
+namespace pathwise {
+
+Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> spaces,
+                                                      std::optional<FoldInModel> fold_in) {
+  ReplaceVectorsReport report;
+  Status status = impl_->RunExclusive([&]() -> Status {
+    auto started = std::chrono::steady_clock::now();
+    std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
+    const graph::Graph& graph = *impl_->graph;
+    std::vector<CheckedSpace> checked;
+    std::vector<std::vector<NodeId>> removed;
+    for (SpaceVectors& given : spaces) {
+      PW_ASSIGN_OR_RETURN(CheckedSpace space,
+                          CheckSpace(*schema, graph, std::move(given), &report.vectors_skipped));
+      vector::VectorIndex* index = impl_->vectors->Get(space.def->id);
+      if (index == nullptr) return Status::Internal("no index for space " + space.def->FullName());
+      removed.push_back(VectorsToRemove(graph, *schema, *index, space));
+      checked.push_back(std::move(space));
+    }
+    std::optional<FoldIn> resolved;
+    if (fold_in) {
+      PW_ASSIGN_OR_RETURN(resolved, ResolveFoldIn(*schema, *fold_in));
+    }
+    storage::WriteBatch batch;
+    for (size_t s = 0; s < checked.size(); ++s) {
+      const size_t dim = checked[s].def->dim;
+      for (NodeId node : removed[s]) batch.DeleteVector(checked[s].def->id, node);
+      for (size_t i = 0; i < checked[s].nodes.size(); ++i) {
+        batch.PutVector(checked[s].def->id, checked[s].nodes[i],
+                        std::span<const float>(checked[s].values.data() + i * dim, dim));
+      }
+    }
+    if (fold_in) {
+      batch.PutMeta(std::string(kFoldInPrefix) + fold_in->edge_type, FoldInToJson(*fold_in));
+    }
+    if (Status s = impl_->store->Write(&batch, /*sync=*/true); !s.ok()) {
+      impl_->Fail(s);
+      return s;
+    }
+    batch.Clear();
+    auto stored = std::chrono::steady_clock::now();
+    if (resolved) {
+      impl_->SetFoldIns(std::make_shared<const FoldIns>(
+          WithFoldIn(*impl_->CurrentFoldIns(), std::move(*resolved))));
+    }
+    int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (size_t s = 0; s < checked.size(); ++s) {
+      vector::VectorIndex* index = impl_->vectors->Get(checked[s].def->id);
+      Status applied = index->UpsertBatch(checked[s].nodes, checked[s].values, threads);
+      for (NodeId node : removed[s]) {
+        if (applied.ok()) applied = index->Remove(node);
+      }
+      if (!applied.ok()) {
+        Status fault = Status::Internal("applying durable vectors to memory failed: " +
+                                        applied.ToString());
+        impl_->Fail(fault);
+        return fault;
+      }
+      report.vectors_written += checked[s].nodes.size();
+      report.vectors_removed += removed[s].size();
+    }
+    auto swapped = std::chrono::steady_clock::now();
+    report.store_seconds = SecondsBetween(started, stored);
+    report.swap_seconds = SecondsBetween(stored, swapped);
+    report.seconds = SecondsBetween(started, swapped);
+    return Status::OK();
+  });
+  if (!status.ok()) return status;
+  return report;
+}
+
+Result<FoldInModel> Database::GetFoldIn(std::string_view edge_type) const {
+  PW_ASSIGN_OR_RETURN(std::string stored,
+                      impl_->store->GetMeta(std::string(kFoldInPrefix) + std::string(edge_type)));
+  return FoldInFromJson(stored);
+}
+
+Result<std::vector<float>> Database::GetVector(std::string_view space,
+                                               std::string_view id) const {
+  std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
+  const VectorSpaceDef* def = schema->FindSpace(space);
+  if (def == nullptr) {
+    return Status::InvalidArgument("unknown vector space '" + std::string(space) + "'");
+  }
+  const NodeTypeDef* type = schema->FindNodeType(def->node_type);
+  NodeId node = type == nullptr ? kInvalidNode : impl_->graph->Lookup(type->id, id);
+  const vector::VectorIndex* index = impl_->vectors->Get(def->id);
+  if (node == kInvalidNode || index == nullptr) {
+    return Status::NotFound("node " + def->node_type + " '" + std::string(id) + "' not found");
+  }
+  return index->Get(node);
 }
 
 }  // namespace pathwise

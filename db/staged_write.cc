@@ -4,6 +4,7 @@
 
 #include "db/impression_log.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 
@@ -95,6 +96,7 @@ class SetStager {
       Status s = std::visit([this](const auto& w) { return Op(w); }, op);
       if (!s.ok()) return s;
     }
+    for (const auto& [model, user] : folds_) StageFoldIn(*model, user);
     if (set.unless_meta_exists) Op(MetaWrite{*set.unless_meta_exists, std::string()});
     return Status::OK();
   }
@@ -250,14 +252,9 @@ class SetStager {
       own_.edges[{src, edge_type, dst}] = std::nullopt;
     }
     for (const auto& space : schema_.spaces()) {
-      if (space.node_type != type.name || !HasVector(space.id, id)) continue;
-      group_.batch.DeleteVector(space.id, id);
-      own_.vectors[{space.id, id}] = false;
-      MemOp m(MemOp::Kind::kRemoveVector);
-      m.space = space.id;
-      m.node = id;
-      mem_.push_back(std::move(m));
+      if (space.node_type == type.name) StageRemoveVector(space.id, id);
     }
+    std::erase_if(folds_, [id](const auto& fold) { return fold.second == id; });
     group_.batch.DeleteNode(id, type.id, key);
     own_.nodes[{type.id, key}] = kInvalidNode;
     own_.props.erase(id);
@@ -310,6 +307,7 @@ class SetStager {
       group_.batch.DeleteEdge(src, type->id, dst);
       own_.edges[{src, type->id, dst}] = std::nullopt;
       mem_.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
+      NoteFoldIn(type->id, src);
       return Status::OK();
     }
     PW_ASSIGN_OR_RETURN(auto old, CurrentEdge(src, type->id, dst));
@@ -336,7 +334,59 @@ class SetStager {
     mem_.push_back(std::move(m));
     group_.batch.PutEdge(rec);
     own_.edges[{src, type->id, dst}] = std::move(rec);
+    NoteFoldIn(type->id, src);
     return Status::OK();
+  }
+
+  // ---- Online fold-in (db/fold_in.h) -------------------------------------------------------
+  // Remembers that user's edges of edge_type changed, when a fold-in model covers the type.
+  void NoteFoldIn(TypeId edge_type, NodeId user) {
+    if (!view_.fold_ins) return;
+    for (const FoldIn& model : *view_.fold_ins) {
+      if (model.edge_type != edge_type) continue;
+      std::pair<const FoldIn*, NodeId> fold{&model, user};
+      if (std::find(folds_.begin(), folds_.end(), fold) == folds_.end()) folds_.push_back(fold);
+    }
+  }
+
+  // user's out-edges of type as (item, weight), as of the writes staged so far.
+  std::vector<std::pair<NodeId, double>> OutEdges(NodeId user, TypeId type) const {
+    std::vector<std::pair<NodeId, double>> out;
+    if (user < view_.graph->IdBound()) {
+      view_.graph->ForEachNeighbor(user, type, storage::Direction::kOut,
+                                   [&](const graph::Neighbor& nb) {
+                                     out.emplace_back(nb.node, nb.weight);
+                                     return true;
+                                   });
+    }
+    using EdgeMap = decltype(own_.edges);
+    for (const EdgeMap* edges :
+         std::initializer_list<const EdgeMap*>{&group_.overlay.edges, &own_.edges}) {
+      for (auto it = edges->lower_bound({user, type, 0});
+           it != edges->end() && std::get<0>(it->first) == user && std::get<1>(it->first) == type;
+           ++it) {
+        NodeId item = std::get<2>(it->first);
+        auto at = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == item; });
+        if (at != out.end()) out.erase(at);
+        if (it->second) out.emplace_back(item, static_cast<float>(it->second->weight));
+      }
+    }
+    return out;
+  }
+
+  // Stages user's recomputed vector in the model's user space (or its removal when the user
+  // has none). Never fails the set: a vector the space refuses is removed instead.
+  void StageFoldIn(const FoldIn& model, NodeId user) {
+    const vector::VectorIndex* items = view_.vectors->Get(model.item_space);
+    const VectorSpaceDef* space = schema_.Space(model.user_space);
+    if (items == nullptr || space == nullptr) return;
+    std::vector<float> values;
+    bool any = ComputeFoldIn(model, *items, OutEdges(user, model.edge_type), &values);
+    if (any && vector::ValidateVector(*space, values).ok()) {
+      StagePutVector(space->id, user, std::move(values));
+    } else {
+      StageRemoveVector(space->id, user);
+    }
   }
 
   static MemOp EdgeMemOp(MemOp::Kind kind, NodeId src, TypeId type, NodeId dst) {
@@ -354,27 +404,36 @@ class SetStager {
     const NodeTypeDef* node_type = schema_.FindNodeType(space->node_type);
     NodeId id = node_type == nullptr ? kInvalidNode : FindNode(node_type->id, v.id);
     if (v.op == VectorWrite::Op::kDelete) {
-      if (id == kInvalidNode || !HasVector(space->id, id)) return Status::OK();
-      group_.batch.DeleteVector(space->id, id);
-      own_.vectors[{space->id, id}] = false;
-      MemOp m(MemOp::Kind::kRemoveVector);
-      m.space = space->id;
-      m.node = id;
-      mem_.push_back(std::move(m));
+      if (id != kInvalidNode) StageRemoveVector(space->id, id);
       return Status::OK();
     }
     PW_RETURN_IF_ERROR(vector::ValidateVector(*space, v.values));
     if (id == kInvalidNode) {
       return Status::NotFound("vector node " + space->node_type + " '" + v.id + "' does not exist");
     }
-    group_.batch.PutVector(space->id, id, v.values);
-    own_.vectors[{space->id, id}] = true;
-    MemOp m(MemOp::Kind::kPutVector);
-    m.space = space->id;
-    m.node = id;
-    m.values = v.values;
-    mem_.push_back(std::move(m));
+    StagePutVector(space->id, id, v.values);
     return Status::OK();
+  }
+
+  // REQUIRES: values passed vector::ValidateVector for the space.
+  void StagePutVector(SpaceId space, NodeId node, std::vector<float> values) {
+    group_.batch.PutVector(space, node, values);
+    own_.vectors[{space, node}] = true;
+    MemOp m(MemOp::Kind::kPutVector);
+    m.space = space;
+    m.node = node;
+    m.values = std::move(values);
+    mem_.push_back(std::move(m));
+  }
+
+  void StageRemoveVector(SpaceId space, NodeId node) {
+    if (!HasVector(space, node)) return;
+    group_.batch.DeleteVector(space, node);
+    own_.vectors[{space, node}] = false;
+    MemOp m(MemOp::Kind::kRemoveVector);
+    m.space = space;
+    m.node = node;
+    mem_.push_back(std::move(m));
   }
 
   Status Op(const ImpressionWrite& w) {
@@ -431,6 +490,7 @@ class SetStager {
   NodeId next_id_;
   Overlay own_;
   std::vector<MemOp> mem_;
+  std::vector<std::pair<const FoldIn*, NodeId>> folds_;  // users whose vectors to recompute
   size_t attributed_ = 0;    // OutcomeWrites joined to their decision
   size_t unattributed_ = 0;  // and those that were not
 };

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "db/database.h"
+#include "db/fold_in.h"
 #include "graph/graph.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
@@ -89,6 +91,9 @@ struct StagingView {
   const vector::VectorSet* vectors;
   const storage::Store* store;
   int64_t now_ms;  // ts of edges written without one
+  // Fold-in models: a set that changes a user's edges of a model's type also stages the user's
+  // recomputed vector (db/fold_in.h).
+  std::shared_ptr<const FoldIns> fold_ins;
 };
 
 // Validates set and stages it into group (see the file comment). outcome->duplicate is set (and

@@ -33,7 +33,8 @@ int64_t NowMillis() {
 }  // namespace
 
 StagingView Database::Impl::View(const Schema& current) const {
-  return StagingView{&current, graph.get(), vectors.get(), store.get(), NowMillis()};
+  return StagingView{&current, graph.get(), vectors.get(), store.get(), NowMillis(),
+                     CurrentFoldIns()};
 }
 
 void Database::Impl::Fail(const Status& fault) {

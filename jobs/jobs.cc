@@ -2,12 +2,13 @@
 #include "jobs/jobs.h"
 
 #include "jobs/similarity_job.h"
+#include "jobs/svd_job.h"
 
 namespace pathwise::jobs {
 namespace {
 
 Status UnknownJob(std::string_view job) {
-  return Status::InvalidArgument("unknown job '" + std::string(job) + "' (jobs: similarity)");
+  return Status::InvalidArgument("unknown job '" + std::string(job) + "' (jobs: similarity, svd)");
 }
 
 }  // namespace
@@ -18,12 +19,14 @@ nlohmann::json Progress::ToJson() const {
 
 Status Validate(Database& db, std::string_view job, const nlohmann::json& params) {
   if (job == "similarity") return ValidateSimilarity(db, params);
+  if (job == "svd") return ValidateSvd(db, params);
   return UnknownJob(job);
 }
 
 Result<nlohmann::json> Run(Database& db, std::string_view job, const nlohmann::json& params,
                            const ProgressFn& progress) {
   if (job == "similarity") return RunSimilarity(db, params, progress);
+  if (job == "svd") return RunSvd(db, params, progress);
   return UnknownJob(job);
 }
 

@@ -5,7 +5,7 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  librocksdb-dev libboost-graph-dev libhnswlib-dev libjemalloc-dev
+  librocksdb-dev libboost-graph-dev libhnswlib-dev libjemalloc-dev libeigen3-dev
   libantlr4-runtime-dev antlr4 default-jre-headless
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev doctest-dev
   openssl curl

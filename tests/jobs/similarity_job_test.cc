@@ -13,34 +13,18 @@
 #include "db/database.h"
 #include "graph/similarity.h"
 #include "jobs/jobs.h"
+#include "jobs_test_util.h"
 
 using namespace pathwise;
 using nlohmann::json;
+using pathwise::testing::Open;
+using pathwise::testing::TempDir;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    std::random_device rd;
-    path = (std::filesystem::temp_directory_path() / ("pw_jobs_" + std::to_string(rd()))).string();
-    std::filesystem::remove_all(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
-
-std::unique_ptr<Database> Open(const std::string& dir) {
-  auto db = Database::Open({}, dir);
-  REQUIRE_MESSAGE(db.ok(), db.status().ToString());
-  return std::move(db).value();
-}
-
 // 30 users rating some of 12 movies (weights 1..5), deterministic.
 void LoadRatings(Database& db) {
-  REQUIRE(db.MergeSchema(R"({"node_types": [{"name": "User"}, {"name": "Movie"}],
-                              "edge_types": [{"name": "RATED", "from": "User", "to": "Movie"},
-                                             {"name": "WROTE", "from": "User", "to": "User"}]})")
-              .ok());
+  pathwise::testing::DeclareRatingSchema(db);
   std::stringstream in;
   for (int m = 0; m < 12; ++m) in << R"({"node": "Movie", "id": "m)" << m << "\"}\n";
   uint64_t s = 42;

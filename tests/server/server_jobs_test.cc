@@ -64,6 +64,42 @@ TEST_CASE("admin jobs: a similarity job runs in the background and writes its ed
   CHECK(list["jobs"][0]["id"] == id);
 }
 
+TEST_CASE("admin jobs: an svd job writes taste vectors and a user created by an event gets NEAREST results") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  AddViews(h.db());
+  auto client = h.Client();
+  auto res = client.Post("/v1/admin/jobs", h.Auth("admin"),
+                         R"({"job": "svd", "params": {"edge": "VIEWED", "rank": 2,
+                             "item_space": "Item.factors", "user_space": "User.taste"}})",
+                         "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  nlohmann::json status = WaitForJob(client, h, Json(res)["job"]);
+  INFO(status.dump());
+  CHECK(status["state"] == "done");
+  CHECK(status["result"]["items"] == 3);
+  CHECK(status["result"]["user_vectors"] == 2);
+  auto events = client.Put("/v1/admin/event-types", h.Auth("admin"),
+                           R"({"view": {"edge": "VIEWED"}})", "application/json");
+  REQUIRE(events);
+  REQUIRE(events->status == 200);
+  auto event = client.Post("/v1/events", h.Auth("write"),
+                           R"([{"event_id": "e1", "user": "newcomer", "item": "i3", "type": "view"}])",
+                           "application/json");
+  REQUIRE(event);
+  INFO(event->body);
+  REQUIRE(event->status == 200);
+  auto query = client.Post("/v1/query", h.Auth("read"),
+                           R"({"query": "RECOMMEND (c:Item) FOR (u:User {id: 'newcomer'}) FROM NEAREST 3 TO u.taste IN Item.factors LIMIT 3"})",
+                           "application/json");
+  REQUIRE(query);
+  INFO(query->body);
+  REQUIRE(query->status == 200);
+  CHECK(Json(query)["rows"].size() == 3);
+}
+
 TEST_CASE("admin jobs: bad requests are 400 with the reason and only admins may start jobs") {
   TempDir dir;
   ServerHarness h(dir.path());
@@ -77,7 +113,10 @@ TEST_CASE("admin jobs: bad requests are 400 with the reason and only admins may 
                 "unknown edge type 'NOPE'"},
            Case{R"({"job": "similarity", "params": {"edge": "VIEWED", "output": "S", "k": -1}})",
                 "params.k must be"},
-           Case{R"({"job": "svd", "params": {}})", "unknown job 'svd'"},
+           Case{R"({"job": "als", "params": {}})", "unknown job 'als'"},
+           Case{R"({"job": "svd", "params": {"edge": "VIEWED", "rank": 9,
+                    "item_space": "Item.embedding", "user_space": "User.taste"}})",
+                "'Item.embedding' has dimension 4; params.rank is 9"},
            Case{R"({"params": {}})", "job"},
            Case{R"({"job": "similarity", "extra": 1})", "unknown field 'extra'"},
        }) {
