@@ -116,7 +116,7 @@ struct DeciderOptions {
   // (durable across a process crash) but not synced; for measuring what the fsync costs.
   bool sync_impressions = true;
   // Frequency caps (docs/decisions.md): the most decisions the in-memory index of recent
-  // impressions holds (about 0.3 KB each with k = 10); beyond it the least recently served
+  // impressions holds (about 0.5 KB each with k = 10); beyond it the least recently served
   // users are forgotten. 0 turns the index off (caps then apply never_after only).
   size_t frequency_max_decisions = 500'000;
   // The wall clock in ms since the epoch: recommendation ids (the serving time), cap windows
