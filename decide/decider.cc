@@ -227,7 +227,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   PW_ASSIGN_OR_RETURN(Request req, m.ParseRequest(*base, body));
   std::shared_ptr<const Surface> sp = VariantFor(base, req.user);
   const Surface& s = *sp;
-  if (sp != base && !body.contains("k")) req.k = static_cast<size_t>(s.k);
+  if (sp != base && body.value("k", json()).is_null()) req.k = static_cast<size_t>(s.k);
   Clock::time_point hard = t0 + std::chrono::milliseconds(req.deadline_ms);
   // Rules, labels and the answer get the reserve; tiny deadlines keep half for the chain.
   int64_t reserve_us = std::min<int64_t>(m.options.reserve_ms * 1000, req.deadline_ms * 500);

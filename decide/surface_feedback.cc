@@ -258,12 +258,11 @@ Status ParseVariants(const json& def, Surface* s) {
 Result<json> PrepareDefinition(const Database& db, const json& definition, const std::string& salt) {
   if (!definition.is_object()) return definition;  // ParseSurface reports it
   json def = definition;
-  std::string user_type = def.value("user_type", json("User")).is_string()
-                              ? def.value("user_type", std::string("User"))
-                              : "";
-  std::string item_type = def.value("item_type", json("")).is_string()
-                              ? def.value("item_type", std::string())
-                              : "";
+  auto text = [&](const char* field, const std::string& fallback) {
+    auto it = def.find(field);
+    return it != def.end() && it->is_string() ? it->get<std::string>() : fallback;
+  };
+  const std::string user_type = text("user_type", "User"), item_type = text("item_type", "");
   std::optional<json> table;
   if (def.contains("rules")) {
     PW_RETURN_IF_ERROR(ResolveRules(db, user_type, item_type, "", &table, &def["rules"]));

@@ -1173,7 +1173,9 @@ async function renderDecision(res, surface) {
   await resolveTitles(items.filter((it) => it.type === 'Movie').map((it) => String(it.id)).concat(pathMovieIds));
   $('decision').hidden = false;
   $('decision-status').textContent = items.length ? '' : 'The decision served no items.';
-  $('decision-meta').textContent = `${res.surface} · ${items.length} items · ${res.recommendation_id}`;
+  // A surface with A/B variants names the user's variant; 'default' means it has none.
+  const variant = res.variant && res.variant !== 'default' ? ` · variant ${res.variant}` : '';
+  $('decision-meta').textContent = `${res.surface}${variant} · ${items.length} items · ${res.recommendation_id}`;
   $('served-by').textContent = res.served_by;
   const degraded = $('degraded');
   degraded.textContent = res.degraded ? 'degraded' : 'not degraded';
