@@ -44,8 +44,15 @@ Result<std::string> StringField(const json& obj, const std::string& field, const
   return it->get<std::string>();
 }
 
-namespace {
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
 
+namespace {
 
 // "impressions": {"sample_rate"} and "attribution_window_seconds" (docs/feedback-loop.md).
 Status ParseFeedback(const json& def, Surface* s) {
@@ -65,14 +72,6 @@ Status ParseFeedback(const json& def, Surface* s) {
                       IntField(def, "attribution_window_seconds", kDefaultAttributionWindowSeconds,
                                0, kMaxAttributionWindowSeconds, "attribution_window_seconds"));
   return Status::OK();
-}
-
-bool IsIdentifier(const std::string& s) {
-  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
 }
 
 Result<Rule> ParseRule(const json& r, size_t index) {

@@ -117,6 +117,10 @@ Result<int64_t> IntField(const nlohmann::json& obj, const std::string& field, in
 Result<std::string> StringField(const nlohmann::json& obj, const std::string& field,
                                 const std::string& path, bool required);
 
+// A PQL name (node type, edge type, property): 1 to 128 of [A-Za-z0-9_], not starting with a
+// digit.
+bool IsIdentifier(const std::string& s);
+
 // OK when every key of obj is in known; else InvalidArgument "unknown field 'x' in <where>
 // (expected ...)". Shared by surfaces, rules and recipes.
 Status CheckFields(const nlohmann::json& obj, const std::set<std::string>& known,

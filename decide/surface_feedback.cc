@@ -28,14 +28,6 @@ bool IsEventTypeName(const std::string& s) {
   return true;
 }
 
-bool IsEdgeName(const std::string& s) {
-  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
-}
-
 // The never_after test: the first event type (in name order) whose edge goes from u to i.
 std::string NeverAfterExpr(const std::map<std::string, std::string>& never_after) {
   if (never_after.empty()) return "";
@@ -190,7 +182,7 @@ Result<Rule> ParseFrequencyCap(const json& r, const std::string& path) {
       if (!IsEventTypeName(event)) {
         return Bad(path + ".never_after", "event type '" + event + "' is not 1 to 128 of [A-Za-z0-9_.:-]");
       }
-      if (!edge.is_string() || !IsEdgeName(edge.get<std::string>())) {
+      if (!edge.is_string() || !IsIdentifier(edge.get<std::string>())) {
         return Bad(path + ".never_after." + event, "must be an edge type name");
       }
       rule.never_after[event] = edge.get<std::string>();

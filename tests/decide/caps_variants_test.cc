@@ -134,6 +134,20 @@ TEST_CASE("frequency caps hold after a restart: recent impressions are reloaded 
   CHECK(f.decider->Metrics()["frequency_decisions_loaded"] == 1);
 }
 
+TEST_CASE("a cap added to a surface counts the impressions it logged before the cap existed") {
+  ClockedFixture f;
+  f.Start();
+  f.Define("row", DecideFixture::Surface());
+  json first = f.Decide("row", {{"user", "u1"}});
+  f.Decide("row", {{"user", "u1"}});
+  f.now += 1000;
+  f.Define("row", DecideFixture::Surface({{"rules", json::array({Cap(2, 3600)})}}));
+  json capped = f.Decide("row", {{"user", "u1"}});
+  REQUIRE(capped["items"].size() == 5);
+  for (const std::string& id : DecideFixture::Ids(capped)) CHECK(IdSet(first).count(id) == 0);
+  CHECK(capped["rules"][0]["affected"] == 5);
+}
+
 TEST_CASE("a pinned item must pass the frequency cap too") {
   ClockedFixture f;
   f.Start();
