@@ -12,7 +12,10 @@ Interval Wilson(uint64_t successes, uint64_t trials) {
   const double denominator = 1 + z2 / n;
   const double center = (p + z2 / (2 * n)) / denominator;
   const double half = kZ95 * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator;
-  return {p, std::max(0.0, center - half), std::min(1.0, center + half)};
+  // At 0 and at all successes the bound is exactly 0 or 1 (the formula leaves a rounding error).
+  double low = successes == 0 ? 0.0 : std::max(0.0, center - half);
+  double high = successes == trials ? 1.0 : std::min(1.0, center + half);
+  return {p, low, high};
 }
 
 Interval NewcombeDifference(uint64_t successes_a, uint64_t trials_a, uint64_t successes_b,

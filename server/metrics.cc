@@ -169,10 +169,15 @@ namespace {
 // Per (surface, variant): logged decisions, their item impressions, attributed clicks and
 // conversions (docs/feedback-loop.md, "Report").
 void RenderVariants(const nlohmann::json& variants, std::string* out) {
-  for (const char* what : {"decisions", "impressions", "clicks", "conversions"}) {
+  const std::pair<const char*, const char*> counters[] = {
+      {"decisions", "Logged decisions"},
+      {"impressions", "Items served by logged decisions"},
+      {"clicks", "Attributed events of the surface's click types"},
+      {"conversions", "Attributed events of the surface's conversion types"}};
+  for (const auto& [what, help] : counters) {
     std::string name = std::string("pathwise_variant_") + what + "_total";
-    *out += "# HELP " + name + " Per surface variant: " + what +
-            " (logged decisions, their items, attributed events).\n# TYPE " + name + " counter\n";
+    *out += "# HELP " + name + " " + help + ", per surface and A/B variant.\n# TYPE " + name +
+            " counter\n";
     for (const auto& v : variants) {
       *out += name + "{surface=\"" + Escape(v.value("surface", "")) + "\",variant=\"" +
               Escape(v.value("variant", "")) + "\"} " + std::to_string(v.value(what, uint64_t{0})) +

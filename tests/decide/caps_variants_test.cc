@@ -367,6 +367,8 @@ TEST_CASE("a variant with no impressions has null rates and differences, not an 
 }
 
 TEST_CASE("Wilson intervals of 0 and all successes stay inside [0, 1]") {
+  CHECK(decide::Wilson(0, 6).low == 0);
+  CHECK(decide::Wilson(6, 6).high == 1);
   decide::Interval none = decide::Wilson(0, 20), all = decide::Wilson(20, 20);
   CHECK(none.low == 0);
   CHECK(none.high == doctest::Approx(0.1611251581));
