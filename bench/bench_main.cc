@@ -34,7 +34,7 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       and bind times of the largest texts the limits admit.
   decide   [--items N] [--data DIR] [--runs R] [--seconds S] [--threads T] [--open-clients C]
            [--deadline-ms 50] [--source-budget-ms 20] [--fault-ms 200]
-           [--sections latency,impressions,cache,fault,overload] [--json FILE]
+           [--sections latency,impressions,caps,cache,fault,overload] [--json FILE]
       Decisions (a surface with a two-source recipe, a fallback, a popular list, three rules)
       vs the bare recipe query in the same run; impression logging on vs off (same run) and
       impressions/s logged under concurrent decisions; the popular-list cache hit vs miss; one source

@@ -358,6 +358,57 @@ Status MeasureImpressions(Database* db, size_t users, size_t runs, size_t thread
   return Status::OK();
 }
 
+// Decide with a frequency cap (3 impressions per item and user per day) on vs off: the same
+// surface with and without the cap rule, interleaved on the same users, logging on for both.
+// Twice: "fresh" users drawn from every user (few have been served before, so the cap costs
+// its lookup and removes little), then "returning" users from a pool of 200 (about runs / 200
+// decisions each, so the cap removes items and the list is backfilled, through the chain once
+// the primary's candidates are used up).
+Status MeasureCaps(Database* db, size_t users, size_t runs, uint64_t seed, int64_t deadline_ms,
+                   int64_t source_budget_ms, Report* report) {
+  // A new surface name each run: the impression log of an earlier run (in the same database)
+  // would otherwise count towards this run's caps.
+  const std::string capped_name =
+      "bench_home_capped_" + std::to_string(static_cast<int64_t>(NowSeconds() * 1000));
+  const char* kCapped = capped_name.c_str();
+  json capped = SurfaceDefinition(deadline_ms, source_budget_ms, true);
+  capped["rules"].push_back({{"type", "frequency_cap"}, {"max", 3}, {"window_seconds", 86400}});
+  auto stored = decide::PutSurface(db, kCapped, capped);
+  if (!stored.ok()) return stored.status();
+  PW_RETURN_IF_ERROR(DefineSurface(db, deadline_ms, source_budget_ms, true));
+  auto decider = NewDecider(db, users);
+  (void)decider->Decide(kCapped, {{"user", "nobody-warmup"}, {"deadline_ms", 10000}});
+  for (const auto& [phase, pool] : {std::pair<std::string, size_t>{"fresh", users},
+                                    {"returning", std::min<size_t>(users, 200)}}) {
+    std::mt19937_64 rng(seed + pool);
+    Tally tallies[2];  // 0: off, 1: on
+    double capped_items = 0;
+    for (size_t run = 0; run < runs; ++run) {
+      json req = {{"user", UserId(rng() % pool)}};
+      for (size_t i = 0; i < 2; ++i) {
+        size_t which = (run + i) % 2;  // alternate which goes first
+        double t0 = NowSeconds();
+        auto d = decider->Decide(which == 0 ? kSurface : kCapped, req);
+        tallies[which].Add(d, (NowSeconds() - t0) * 1e6);
+        if (which == 1 && d.ok()) capped_items += (*d)["rules"].back().value("affected", 0.0);
+      }
+    }
+    const std::string key = "caps." + phase;
+    Record(report, key + ".decide_off", tallies[0], "the surface without a frequency cap");
+    Record(report, key + ".decide_on", tallies[1], "the same surface plus frequency_cap 3 per day");
+    report->Value(key + ".cost_p50_us",
+                  tallies[1].latency.Percentile(0.5) - tallies[0].latency.Percentile(0.5), "us");
+    report->Value(key + ".cost_p99_us",
+                  tallies[1].latency.Percentile(0.99) - tallies[0].latency.Percentile(0.99), "us");
+    report->Value(key + ".items_capped_per_decision", capped_items / std::max<size_t>(runs, 1),
+                  "items", "removed by the cap, backfilled");
+  }
+  report->Value("caps.index_decisions", decider->Metrics()["frequency_index"]["decisions"],
+                "decisions");
+  PW_RETURN_IF_ERROR(decide::DeleteSurface(db, capped_name));
+  return DefineSurface(db, deadline_ms, source_budget_ms, false);
+}
+
 Status Run(const Flags& flags, Report* report) {
   GeneratorOptions gen = GeneratorFromFlags(flags);
   const std::string dir = flags.Get("data", "/tmp/pathwise-bench-" + std::to_string(gen.items));
@@ -369,7 +420,8 @@ Status Run(const Flags& flags, Report* report) {
   const int64_t deadline_ms = flags.GetInt("deadline-ms", 50);
   const int64_t source_budget_ms = flags.GetInt("source-budget-ms", 20);
   const int64_t fault_ms = flags.GetInt("fault-ms", 200);
-  const std::string sections = flags.Get("sections", "latency,impressions,cache,fault,overload");
+  const std::string sections =
+      flags.Get("sections", "latency,impressions,caps,cache,fault,overload");
   auto section = [&](const char* s) { return sections.find(s) != std::string::npos; };
   report->Info("config", {{"items", gen.items},
                           {"users", gen.users},
@@ -469,6 +521,12 @@ Status Run(const Flags& flags, Report* report) {
     PW_RETURN_IF_ERROR(MeasureImpressions(db.get(), users, runs, threads, seconds,
                                           gen.seed + 71, deadline_ms, report));
     PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
+  }
+
+  // 2b. Frequency caps (docs/decisions.md): decide with a cap rule vs without, same run.
+  if (section("caps")) {
+    PW_RETURN_IF_ERROR(MeasureCaps(db.get(), users, runs, gen.seed + 83, deadline_ms,
+                                   source_budget_ms, report));
   }
 
   // 3. The one cache there is: the popular list. Unknown users get empty recipe lists, so the

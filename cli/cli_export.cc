@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_args.h"
+#include "decide/decide.h"
 
 namespace pathwise::server {
 namespace {
@@ -25,34 +26,6 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-// Milliseconds since the epoch from digits, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[Z] (UTC).
-Result<int64_t> ParseTime(const std::string& text) {
-  bool digits = !text.empty() && text.size() <= 15 &&
-                text.find_first_not_of("0123456789") == std::string::npos;
-  if (digits) return static_cast<int64_t>(std::stoll(text));
-  std::tm tm{};
-  int consumed = 0;
-  int fields = std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                           &consumed);
-  if (fields == 3 && static_cast<size_t>(consumed) < text.size()) {
-    int more = 0;
-    fields += std::sscanf(text.c_str() + consumed, "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min,
-                          &tm.tm_sec, &more);
-    consumed += more;
-    if (static_cast<size_t>(consumed) < text.size() && text.substr(consumed) == "Z") ++consumed;
-  }
-  bool shape = (fields == 3 || fields == 6) && static_cast<size_t>(consumed) == text.size();
-  if (!shape || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970) {
-    return Status::InvalidArgument("'" + text +
-                                   "' is not a time (milliseconds, YYYY-MM-DD or "
-                                   "YYYY-MM-DDTHH:MM:SSZ)");
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
-
 }  // namespace
 
 int ExportMain(int argc, char** argv) {
@@ -68,9 +41,9 @@ int ExportMain(int argc, char** argv) {
   auto since_text = args->Get("since");
   auto until_text = args->Get("until");
   if (!since_text || !until_text) return Fail(std::string("--since and --until are required\n\n") + kExportUsage);
-  auto since = ParseTime(*since_text);
+  auto since = decide::ParseTimeMillis(*since_text);
   if (!since.ok()) return Fail("--since: " + since.status().message());
-  auto until = ParseTime(*until_text);
+  auto until = decide::ParseTimeMillis(*until_text);
   if (!until.ok()) return Fail("--until: " + until.status().message());
   if (*until < *since) return Fail("--until is before --since");
   DatabaseOptions options;

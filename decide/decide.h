@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,28 @@ Status DeleteSurface(Database* db, const std::string& name);
 // Surface and recipe names: 1 to 128 of [A-Za-z0-9_.-].
 bool IsValidName(const std::string& name);
 
+// ---- The report (docs/feedback-loop.md, "Report") -------------------------------------------------
+
+struct ReportLimits {
+  // The most logged decisions (of every surface) one report reads; beyond it the report says
+  // "complete": false and "scanned_until_ms".
+  size_t max_decisions = 1'000'000;
+};
+// GET /v1/surfaces/{name}/report: per variant (the surface's in their order, the first being
+// the control, then any other found in the log) the decisions served in [since_ms, until_ms)
+// and their item impressions, the attributed clicks and conversions (by the surface's "report"
+// event types), CTR (clicked item impressions / item impressions) and conversion rate
+// (decisions with a conversion / decisions) with 95% Wilson intervals, and each variant's
+// difference from the control with a 95% Newcombe interval. Read from the impression log.
+// NotFound for an unknown surface; InvalidArgument when until_ms <= since_ms.
+Result<nlohmann::json> SurfaceReport(const Database& db, const std::string& name,
+                                     int64_t since_ms, int64_t until_ms,
+                                     const ReportLimits& limits = {});
+
+// Milliseconds since the epoch from digits, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[Z] (UTC);
+// InvalidArgument otherwise. The report's and `pathwise export`'s time arguments.
+Result<int64_t> ParseTimeMillis(const std::string& text);
+
 // ---- Decisions ----------------------------------------------------------------------------------
 
 struct DeciderOptions {
@@ -92,6 +115,13 @@ struct DeciderOptions {
   // Wait for the log write's fsync (durable across power loss). false: the write is in the WAL
   // (durable across a process crash) but not synced; for measuring what the fsync costs.
   bool sync_impressions = true;
+  // Frequency caps (docs/decisions.md): the most decisions the in-memory index of recent
+  // impressions holds (about 0.5 KB each with k = 10); beyond it the least recently served
+  // users are forgotten. 0 turns the index off (caps then apply never_after only).
+  size_t frequency_max_decisions = 500'000;
+  // The wall clock in ms since the epoch: recommendation ids (the serving time), cap windows
+  // and the report's defaults read it. Empty: the system clock. Tests set it to move time.
+  std::function<int64_t()> clock_ms;
 };
 
 class Decider {
@@ -109,7 +139,9 @@ class Decider {
 
   // Circuit breakers: [{recipe, source, state, failures, opened_at_ms?}, ...].
   nlohmann::json Breakers() const;
-  // Counters for /metrics: decisions, degraded, by served_by and by reason, breaker states.
+  // Counters for /metrics: decisions, degraded, by served_by and by reason, breaker states, and
+  // "variants": [{surface, variant, decisions, impressions, clicks, conversions}] (logged
+  // decisions and their items since the decider started, attributed outcomes by CountOutcome).
   nlohmann::json Metrics() const;
 
   // Fault injection. fault: {"target": "recipe:<name>" | "source:<name>", "delay_ms"?,
@@ -121,8 +153,14 @@ class Decider {
 
   // Forgets what the decider holds for a surface after it is stored or deleted: its parsed
   // definition, popular list (recomputed in the background) and last-served lists. Breakers
-  // are per recipe and shared by surfaces, so they are kept.
+  // are per recipe and shared by surfaces, so they are kept. A surface stored with frequency
+  // caps has its recent impressions loaded from the log before this returns.
   void Invalidate(const std::string& surface);
+
+  // Counts an attributed outcome (an event carrying recommendation_id, joined to its decision)
+  // in the per-variant click and conversion counters of Metrics(), by the event type and the
+  // decision's surface settings. Unknown ids and other event types count nothing.
+  void CountOutcome(const std::string& recommendation_id, const std::string& event_type);
 
  private:
   struct Impl;

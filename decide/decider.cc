@@ -58,6 +58,7 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
     : db(db_in),
       options(options_in),
       last_served(options_in.last_served_users),
+      frequency(options_in.frequency_max_decisions),
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
 void Decider::Impl::Count(const std::string& name, uint64_t n) {
@@ -133,15 +134,15 @@ void Decider::Impl::TryLastServed(const Surface& s, const Request& req, const Us
   d->steps.push_back(timing);
 }
 
-void Decider::Impl::ServePopular(const std::shared_ptr<const Surface>& sp, const Request& req,
-                                 const UserInfo& user, Clock::time_point hard_deadline, Draft* d) {
-  const Surface& s = *sp;
+void Decider::Impl::ServePopular(const std::shared_ptr<const Surface>& base, const Surface& s,
+                                 const Request& req, const UserInfo& user,
+                                 Clock::time_point hard_deadline, Draft* d) {
   StepTiming timing{"popular", 0, "ok"};
   auto start = Clock::now();
   std::shared_ptr<const ItemList> list;
   if (!s.popular_query.empty()) {
     list = popular.Get(
-        s.name, s.popular_refresh_seconds, [this, sp] { return ComputePopular(*sp); },
+        s.name, s.popular_refresh_seconds, [this, base] { return ComputePopular(*base); },
         hard_deadline);
   }
   if (list == nullptr || list->empty()) {
@@ -150,8 +151,9 @@ void Decider::Impl::ServePopular(const std::shared_ptr<const Surface>& sp, const
     ItemList items = *list;
     bool user_rules = std::any_of(s.rules.begin(), s.rules.end(),
                                   [](const Rule& r) { return r.uses_user; });
-    // Item-only rule values were computed with the list; rules that read the user need a query.
-    bool evaluated = !(user_rules && user.exists);
+    // Item-only rule values were computed with the list (with the base surface's rules); rules
+    // that read the user, or a variant's own rules, need a query.
+    bool evaluated = !(user_rules && user.exists) && !s.own_rules;
     Offer(s, req, user, std::move(items), kPopularConfidence, "popular", hard_deadline, evaluated,
           /*last_resort=*/true, d);
   }
@@ -173,6 +175,7 @@ void Decider::Impl::Offer(const Surface& s, const Request& req, const UserInfo& 
       return;
     }
   }
+  if (s.HasCaps()) FillCaps(s, req, &items, &pinnable);
   std::set<std::string> exclude = req.exclude;
   for (const Item& item : d->items) exclude.insert(item.id);
   size_t room = req.k - d->items.size();
@@ -219,9 +222,12 @@ Decider::~Decider() = default;
 Result<json> Decider::Decide(const std::string& name, const json& body) {
   Impl& m = *impl_;
   auto t0 = Clock::now();
-  PW_ASSIGN_OR_RETURN(std::shared_ptr<const Surface> sp, m.LoadSurface(name));
+  PW_ASSIGN_OR_RETURN(std::shared_ptr<const Surface> base, m.LoadSurface(name));
+  // The user's variant (sticky: a salted hash of the user id) runs the decision.
+  PW_ASSIGN_OR_RETURN(Request req, m.ParseRequest(*base, body));
+  std::shared_ptr<const Surface> sp = VariantFor(base, req.user);
   const Surface& s = *sp;
-  PW_ASSIGN_OR_RETURN(Request req, m.ParseRequest(s, body));
+  if (sp != base && body.value("k", json()).is_null()) req.k = static_cast<size_t>(s.k);
   Clock::time_point hard = t0 + std::chrono::milliseconds(req.deadline_ms);
   // Rules, labels and the answer get the reserve; tiny deadlines keep half for the chain.
   int64_t reserve_us = std::min<int64_t>(m.options.reserve_ms * 1000, req.deadline_ms * 500);
@@ -235,7 +241,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   }
   // The last served list costs one lookup and the rules query: it may use the reserve too.
   if (!d.done && !d.overloaded && s.last_served) m.TryLastServed(s, req, user, hard, &d);
-  if (!d.done) m.ServePopular(sp, req, user, hard, &d);
+  if (!d.done) m.ServePopular(base, s, req, user, hard, &d);
 
   if (!d.items.empty()) m.last_served.Put(s.name, req.user, d.items);
   double confidence = d.confidence_sum / static_cast<double>(req.k);
@@ -247,8 +253,10 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   for (const StepTiming& t : d.steps) {
     steps.push_back({{"source", t.source}, {"us", t.us}, {"outcome", t.outcome}});
   }
-  json answer = {{"recommendation_id", NewRecommendationId()},
+  int64_t served_ms = m.NowMs();
+  json answer = {{"recommendation_id", NewRecommendationId(served_ms)},
                  {"surface", s.name},
+                 {"variant", s.variant},
                  {"items", std::move(items)},
                  {"confidence", std::round(std::clamp(confidence, 0.0, 1.0) * 1e4) / 1e4},
                  {"served_by", d.served_by.empty() ? "none" : d.served_by},
@@ -257,7 +265,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
                  {"rules", d.rules},
                  {"timings", {{"total_us", MicrosSince(t0)}, {"rules_us", d.rules_us},
                               {"steps", std::move(steps)}}}};
-  m.LogImpressions(s, req, &answer);
+  m.LogImpressions(s, req, served_ms, &answer);
   m.Count("decisions");
   if (degraded) m.Count("degraded");
   m.Count("served_by:" + answer["served_by"].get<std::string>());
@@ -278,6 +286,18 @@ json Decider::Metrics() const {
                           {"misses", c.misses},     {"coalesced", c.coalesced},
                           {"computations", c.computations}, {"failures", c.failures}};
   out["breakers_open"] = impl_->breakers.OpenCount();
+  out["frequency_index"] = {{"decisions", impl_->frequency.decisions()},
+                            {"evicted_users", impl_->frequency.evicted_users()}};
+  json variants = json::array();
+  {
+    MutexLock lock(&impl_->metrics_mu);
+    for (const auto& [key, c] : impl_->variant_counts) {
+      variants.push_back({{"surface", key.first}, {"variant", key.second},
+                          {"decisions", c.decisions}, {"impressions", c.impressions},
+                          {"clicks", c.clicks}, {"conversions", c.conversions}});
+    }
+  }
+  out["variants"] = std::move(variants);
   out["workers_busy"] = impl_->pool.busy();
   out["workers_queued"] = impl_->pool.queued();
   return out;
@@ -309,6 +329,7 @@ void Decider::Invalidate(const std::string& surface) {
   }
   impl_->popular.Forget(surface);
   impl_->last_served.ForgetSurface(surface);
+  if (!GetSurface(*impl_->db, surface).ok()) impl_->frequency.Forget(surface);
   impl_->PrefetchPopular(surface);
 }
 

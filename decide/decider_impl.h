@@ -14,6 +14,7 @@
 #include "decide/breaker.h"
 #include "decide/decide.h"
 #include "decide/faults.h"
+#include "decide/frequency.h"
 #include "decide/lists.h"
 #include "decide/rules.h"
 #include "decide/surface.h"
@@ -84,6 +85,7 @@ struct Decider::Impl {
   FaultInjector faults;
   PopularLists popular;
   LastServed last_served;
+  FrequencyIndex frequency;
   WorkerPool pool;  // last: its threads stop first
 
   Mutex surfaces_mu;
@@ -92,6 +94,15 @@ struct Decider::Impl {
 
   Mutex metrics_mu;
   std::map<std::string, uint64_t> counters PW_GUARDED_BY(metrics_mu);
+  struct VariantCounts {
+    uint64_t decisions = 0, impressions = 0, clicks = 0, conversions = 0;
+  };
+  // (surface, variant) -> logged decisions, their items, attributed clicks and conversions.
+  std::map<std::pair<std::string, std::string>, VariantCounts> variant_counts
+      PW_GUARDED_BY(metrics_mu);
+
+  // The wall clock (DeciderOptions::clock_ms or the system's), ms since the epoch.
+  int64_t NowMs() const;
 
   Result<std::shared_ptr<const Surface>> LoadSurface(const std::string& name);
   Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;
@@ -118,10 +129,22 @@ struct Decider::Impl {
 
   void TryRecipe(const std::shared_ptr<const Surface>& s, size_t step, const Request& req,
                  const UserInfo& user, Clock::time_point serve_by, Draft* d);
+  // Starts tracking the recent impressions of a surface with frequency caps and loads them
+  // from the impression log unless the index already covers its longest window; forgets them
+  // for a surface without caps.
+  void LoadCaps(const Surface& base);
+  // Fills each frequency_cap rule's value of the items: {"impressions": in the rule's window,
+  // "event": the never_after event type the item query found, or null}.
+  void FillCaps(const Surface& s, const Request& req, ItemList* items,
+                std::map<std::string, Item>* pinnable) const;
+
   void TryLastServed(const Surface& s, const Request& req, const UserInfo& user,
                      Clock::time_point serve_by, Draft* d);
-  void ServePopular(const std::shared_ptr<const Surface>& s, const Request& req,
-                    const UserInfo& user, Clock::time_point hard_deadline, Draft* d);
+  // base: the surface whose popular list it is (computed with the base's rules); s: the
+  // variant serving it.
+  void ServePopular(const std::shared_ptr<const Surface>& base, const Surface& s,
+                    const Request& req, const UserInfo& user, Clock::time_point hard_deadline,
+                    Draft* d);
   // Applies rules to a step's list and adds what survives to the draft: a list below
   // min_confidence is dropped (the next step replaces it), one with fewer than min_items leaves
   // the draft open (the next step fills it). evaluated: the items already carry their rule
@@ -133,7 +156,10 @@ struct Decider::Impl {
 
   // Writes the decision's impressions (durably, sync) unless the surface samples it out; sets
   // answer's "impression_logged" and, when the write failed, adds reason impression_log_failed.
-  void LogImpressions(const Surface& s, const Request& req, nlohmann::json* answer);
+  // Every served decision of a surface with caps is added to the frequency index (a logged one
+  // also survives a restart).
+  void LogImpressions(const Surface& s, const Request& req, int64_t served_ms,
+                      nlohmann::json* answer);
 
   void Count(const std::string& name, uint64_t n = 1);
 };
@@ -141,6 +167,7 @@ struct Decider::Impl {
 // Confidence of a recipe's list (docs/decisions.md, "Confidence").
 double RecipeConfidence(const UserInfo& user, const RecipeRun& run, size_t k);
 
-std::string NewRecommendationId();
+// 48 bits of ms (the serving time) then 80 random bits, as 32 hex digits.
+std::string NewRecommendationId(int64_t now_ms);
 
 }  // namespace pathwise::decide

@@ -26,7 +26,14 @@ json ImpressionItem(const json& item) {
 
 }  // namespace
 
-void Decider::Impl::LogImpressions(const Surface& s, const Request& req, json* answer) {
+void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t served_ms,
+                                   json* answer) {
+  if (s.HasCaps() && !(*answer)["items"].empty()) {
+    std::vector<std::string> ids;
+    for (const json& item : (*answer)["items"]) ids.push_back(item["id"].get<std::string>());
+    frequency.Record(s.name, req.user, (*answer)["recommendation_id"].get<std::string>(),
+                     served_ms, std::move(ids));
+  }
   if (!options.log_impressions || !Sampled(s.impression_sample_rate)) {
     (*answer)["impression_logged"] = false;
     Count("impressions_sampled_out");
@@ -38,7 +45,7 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, json* a
   json items = json::array();
   for (const json& item : (*answer)["items"]) items.push_back(ImpressionItem(item));
   write.record = {{"surface", s.name},
-                  {"variant", "default"},
+                  {"variant", s.variant},
                   {"user", req.user},
                   {"served_by", (*answer)["served_by"]},
                   {"reasons", (*answer)["reasons"]},
@@ -55,6 +62,10 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, json* a
     (*answer)["impression_logged"] = true;
     Count("impressions_logged");
     Count("impression_items_logged", (*answer)["items"].size());
+    MutexLock lock(&metrics_mu);
+    VariantCounts& c = variant_counts[{s.name, s.variant}];
+    ++c.decisions;
+    c.impressions += (*answer)["items"].size();
     return;
   }
   // A decision never fails for its log: it answers, says so and is counted.

@@ -52,9 +52,12 @@ Status CheckExclude(const json& exclude, std::set<std::string>* out) {
 }  // namespace
 
 void Draft::AddRuleReport(const Surface& s, const RuleReport& report) {
-  if (rules.empty()) rules = RuleReportJson(s, RuleReport{std::vector<size_t>(s.rules.size()), 0});
+  if (rules.empty()) rules = RuleReportJson(s, RuleReport{std::vector<size_t>(s.rules.size()), {}, 0});
   for (size_t i = 0; i < report.affected.size() && i < rules.size(); ++i) {
     rules[i]["affected"] = rules[i]["affected"].get<size_t>() + report.affected[i];
+    if (i >= report.capped.size() || report.capped[i].empty()) continue;
+    nlohmann::json& capped = rules[i]["capped"];
+    for (const nlohmann::json& c : report.capped[i]) capped.push_back(c);
   }
 }
 
@@ -79,6 +82,7 @@ Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::str
   PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, definition));
   PW_RETURN_IF_ERROR(CheckRules(db, &s));
   auto shared = std::make_shared<const Surface>(std::move(s));
+  LoadCaps(*shared);
   MutexLock lock(&surfaces_mu);
   surfaces[name] = {*stored, shared};
   return shared;
@@ -148,12 +152,17 @@ UserInfo Decider::Impl::LookupUser(const Surface& s, const std::string& user) co
   return info;
 }
 
-std::string NewRecommendationId() {
+int64_t Decider::Impl::NowMs() const {
+  if (options.clock_ms) return options.clock_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string NewRecommendationId(int64_t now_ms) {
   // 48 bits of milliseconds since the epoch, then 80 random bits: unique and time-ordered.
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
+  uint64_t ms = static_cast<uint64_t>(now_ms);
   uint64_t a = rng(), b = rng();
   char buf[33];
   std::snprintf(buf, sizeof buf, "%012llx%04llx%016llx",

@@ -48,6 +48,45 @@ size_t Scale(size_t index, const Rule& r, std::vector<Item>* list) {
   return n;
 }
 
+// Why a frequency cap removes an item: {"id", "event"} after a never_after event, {"id",
+// "impressions"} at the cap, {"id"} when its values were not evaluated; null when it stays.
+nlohmann::json CapReason(const Item& item, size_t index, const Rule& r) {
+  if (index >= item.values.size() || !item.values[index].is_object()) return {{"id", item.id}};
+  const nlohmann::json& v = item.values[index];
+  if (v.contains("event") && v["event"].is_string()) return {{"id", item.id}, {"event", v["event"]}};
+  int64_t seen = v.value("impressions", int64_t{0});
+  if (r.max > 0 && seen >= r.max) return {{"id", item.id}, {"impressions", seen}};
+  return nullptr;
+}
+
+// Removes capped items (listed in *capped); an item that stays after earlier impressions in the
+// window notes how many.
+size_t FrequencyCap(size_t index, const Rule& r, std::vector<Item>* list,
+                    std::vector<nlohmann::json>* capped) {
+  size_t before = list->size();
+  std::vector<Item> kept;
+  kept.reserve(list->size());
+  for (Item& item : *list) {
+    nlohmann::json why = CapReason(item, index, r);
+    if (!why.is_null()) {
+      capped->push_back(std::move(why));
+      continue;
+    }
+    int64_t seen = item.values[index].value("impressions", int64_t{0});
+    if (seen > 0) Note(&item, index, r, {{"impressions", seen}, {"max", r.max}});
+    kept.push_back(std::move(item));
+  }
+  *list = std::move(kept);
+  return before - list->size();
+}
+
+// Whether an item passes rule f when it is a filter or a frequency cap (true for other rules).
+bool Passes(const Item& item, size_t f, const Rule& r) {
+  if (r.type == Rule::Type::kFilter) return IsTrue(item, f);
+  if (r.type == Rule::Type::kFrequencyCap) return CapReason(item, f, r).is_null();
+  return true;
+}
+
 // The key values of an item for a quota: a list counts the item under each of its elements
 // (a movie with two genres counts once for each); null counts under none.
 std::vector<std::string> QuotaKeys(const Item& item, size_t index) {
@@ -116,6 +155,7 @@ RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclu
                       const std::vector<Item>& served, size_t k, std::vector<Item>* list) {
   RuleReport report;
   report.affected.assign(surface.rules.size(), 0);
+  report.capped.resize(surface.rules.size());
   size_t before = list->size();
   list->erase(std::remove_if(list->begin(), list->end(),
                              [&](const Item& item) { return exclude.count(item.id) > 0; }),
@@ -128,6 +168,9 @@ RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclu
       case Rule::Type::kBoost:
       case Rule::Type::kBury: report.affected[i] = Scale(i, r, list); break;
       case Rule::Type::kQuota: report.affected[i] = Quota(i, r, served, list); break;
+      case Rule::Type::kFrequencyCap:
+        report.affected[i] = FrequencyCap(i, r, list, &report.capped[i]);
+        break;
       case Rule::Type::kPin: break;
     }
   }
@@ -137,13 +180,13 @@ RuleReport ApplyRules(const Surface& surface, const std::set<std::string>& exclu
   }
   for (size_t i = 0; i < surface.rules.size(); ++i) {
     if (surface.rules[i].type != Rule::Type::kPin) continue;
-    // A pinned item from outside the list must pass the filters too.
+    // A pinned item from outside the list must pass the filters and frequency caps too.
     const Rule& r = surface.rules[i];
     std::map<std::string, Item> eligible;
     for (const auto& [id, item] : pins) {
       bool ok = true;
       for (size_t f = 0; f < surface.rules.size(); ++f) {
-        if (surface.rules[f].type == Rule::Type::kFilter && !IsTrue(item, f)) ok = false;
+        if (!Passes(item, f, surface.rules[f])) ok = false;
       }
       if (ok) eligible.emplace(id, item);
     }
@@ -159,6 +202,7 @@ nlohmann::json RuleReportJson(const Surface& surface, const RuleReport& report) 
     out.push_back({{"rule", i},
                    {"type", RuleTypeName(surface.rules[i].type)},
                    {"affected", report.affected[i]}});
+    if (i < report.capped.size() && !report.capped[i].empty()) out.back()["capped"] = report.capped[i];
   }
   return out;
 }

@@ -30,11 +30,16 @@ struct Item {
 // items it removed, moved or changed.
 struct RuleReport {
   std::vector<size_t> affected;
+  // Per rule: the items a frequency cap removed, each {"id", "impressions"} (at the cap),
+  // {"id", "event"} (after a never_after event) or {"id"} (values not evaluated).
+  std::vector<std::vector<nlohmann::json>> capped;
   size_t excluded = 0;
 };
 
 // Applies the request's exclude list, then the rules: filters, boosts/buries (re-ranking by the
-// new score) and quotas in the surface's order; pins last, so a pinned slot is final. Items whose
+// new score), quotas and frequency caps in the surface's order (a frequency cap reads the item's
+// value {"impressions": n in its window, "event": a never_after event type or null}, which the
+// decider fills in); pins last, so a pinned slot is final. Items whose
 // rule values were not evaluated (values empty) fail filters and match nothing. pinnable: items
 // named by pin rules that are not in the list (with their values). served: the items an earlier
 // step already put in the decision (quotas count them). Cuts the list to k.

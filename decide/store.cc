@@ -1,5 +1,7 @@
 // Recipes and surfaces in the database's metadata ("recipe/<name>", "surface/<name>").
+#include <cstdio>
 #include <optional>
+#include <random>
 
 #include "decide/decide.h"
 #include "decide/surface.h"
@@ -143,8 +145,30 @@ Result<json> ApplyDefinitions(Database* db, const json& document) {
   return stored;
 }
 
+namespace {
+
+Status CheckVariantRules(Database* db, Surface* s) {
+  for (size_t i = 0; i < s->variants.size(); ++i) {
+    Surface variant = *s->variants[i].surface;
+    Status checked = CheckRules(db, &variant);
+    if (!checked.ok()) return checked.WithPrefix("variants[" + std::to_string(i) + "]");
+    s->variants[i].surface = std::make_shared<const Surface>(std::move(variant));
+  }
+  return Status::OK();
+}
+
+// A new variant salt: 16 random hex digits.
+std::string NewSalt() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+}  // namespace
+
 Status CheckRules(Database* db, Surface* s) {
-  if (!s->NeedsItemQuery()) return Status::OK();
+  if (!s->NeedsItemQuery()) return CheckVariantRules(db, s);
   Surface probe = *s;
   probe.rules.clear();
   if (Status st = TryItemQuery(db, probe, false); !st.ok()) {
@@ -154,7 +178,9 @@ Status CheckRules(Database* db, Surface* s) {
     Rule& rule = s->rules[i];
     if (rule.expr.empty()) continue;
     std::string field = "rules[" + std::to_string(i) + "]." +
-                        (rule.type == Rule::Type::kQuota ? "by" : "where");
+                        (rule.type == Rule::Type::kQuota          ? "by"
+                         : rule.type == Rule::Type::kFrequencyCap ? "never_after"
+                                                                  : "where");
     probe.rules = {rule};
     probe.rules[0].uses_user = false;
     Status alone = TryItemQuery(db, probe, false);
@@ -167,14 +193,21 @@ Status CheckRules(Database* db, Surface* s) {
   }
   Status whole = TryItemQuery(db, *s, true);
   if (!whole.ok()) return Status::InvalidArgument("rules: " + whole.message());
-  return Status::OK();
+  return CheckVariantRules(db, s);
 }
 
 Result<json> NormalizeSurface(Database* db, const std::string& name, const json& definition) {
   if (!IsValidName(name)) {
     return Status::InvalidArgument("surface names are 1 to 128 of [A-Za-z0-9_.-]");
   }
-  PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, definition));
+  // A stored surface keeps its variant salt, so re-storing it keeps every user's variant.
+  std::string salt;
+  if (auto stored = GetSurface(*db, name); stored.ok()) {
+    salt = stored->value("variant_salt", std::string());
+  }
+  PW_ASSIGN_OR_RETURN(json prepared,
+                      PrepareDefinition(*db, definition, salt.empty() ? NewSalt() : salt));
+  PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, prepared));
   PW_RETURN_IF_ERROR(CheckRules(db, &s));
   return s.definition;
 }

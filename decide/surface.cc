@@ -5,15 +5,11 @@
 #include <set>
 
 namespace pathwise::decide {
-namespace {
-
 using json = nlohmann::json;
 
 Status Bad(const std::string& field, const std::string& what) {
   return Status::InvalidArgument("surface field '" + field + "' " + what);
 }
-
-}  // namespace
 
 Status CheckFields(const json& obj, const std::set<std::string>& known, const std::string& where) {
   for (const auto& [key, value] : obj.items()) {
@@ -26,8 +22,6 @@ Status CheckFields(const json& obj, const std::set<std::string>& known, const st
   }
   return Status::OK();
 }
-
-namespace {
 
 Result<int64_t> IntField(const json& obj, const std::string& field, int64_t fallback, int64_t lo,
                          int64_t hi, const std::string& path) {
@@ -50,6 +44,15 @@ Result<std::string> StringField(const json& obj, const std::string& field, const
   return it->get<std::string>();
 }
 
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+namespace {
 
 // "impressions": {"sample_rate"} and "attribution_window_seconds" (docs/feedback-loop.md).
 Status ParseFeedback(const json& def, Surface* s) {
@@ -69,14 +72,6 @@ Status ParseFeedback(const json& def, Surface* s) {
                       IntField(def, "attribution_window_seconds", kDefaultAttributionWindowSeconds,
                                0, kMaxAttributionWindowSeconds, "attribution_window_seconds"));
   return Status::OK();
-}
-
-bool IsIdentifier(const std::string& s) {
-  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
 }
 
 Result<Rule> ParseRule(const json& r, size_t index) {
@@ -111,8 +106,11 @@ Result<Rule> ParseRule(const json& r, size_t index) {
     rule.type = Rule::Type::kQuota;
     PW_ASSIGN_OR_RETURN(rule.expr, StringField(r, "by", path + ".by", true));
     PW_ASSIGN_OR_RETURN(rule.max, IntField(r, "max", 1, 1, 1000, path + ".max"));
+  } else if (type == "frequency_cap") {
+    return ParseFrequencyCap(r, path);
   } else {
-    return Bad(path + ".type", "must be filter, boost, bury, pin or quota (got '" + type + "')");
+    return Bad(path + ".type",
+               "must be filter, boost, bury, pin, quota or frequency_cap (got '" + type + "')");
   }
   return rule;
 }
@@ -128,6 +126,7 @@ json RuleJson(const Rule& rule) {
       j["slot"] = rule.slot;
       break;
     case Rule::Type::kQuota: j["by"] = rule.expr; j["max"] = rule.max; break;
+    case Rule::Type::kFrequencyCap: return FrequencyCapJson(rule);
   }
   return j;
 }
@@ -238,6 +237,7 @@ json Normalized(const Surface& s) {
               {"cooldown_ms", s.breaker.cooldown_ms}}}};
   j["impressions"] = {{"sample_rate", s.impression_sample_rate}};
   j["attribution_window_seconds"] = s.attribution_window_seconds;
+  j["report"] = {{"clicks", s.click_types}, {"conversions", s.conversion_types}};
   if (!s.item_type.empty()) j["item_type"] = s.item_type;
   if (!s.label.empty()) j["label"] = s.label;
   if (!s.popular_query.empty()) {
@@ -257,6 +257,7 @@ const char* RuleTypeName(Rule::Type type) {
     case Rule::Type::kBury: return "bury";
     case Rule::Type::kPin: return "pin";
     case Rule::Type::kQuota: return "quota";
+    case Rule::Type::kFrequencyCap: return "frequency_cap";
   }
   return "?";
 }
@@ -273,7 +274,7 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
       {"name", "recipe", "fallbacks", "last_served", "popular", "params", "k", "min_items",
        "min_confidence", "deadline_ms", "candidates_factor", "user_type", "item_type", "label",
        "rules", "budgets_ms", "source_budget_ms", "breaker", "impressions",
-       "attribution_window_seconds", "description"},
+       "attribution_window_seconds", "description", "report", "variants", "variant_salt"},
       "the surface"));
   auto n = def.find("name");
   if (n != def.end() && !n->is_null() && (!n->is_string() || n->get<std::string>() != name)) {
@@ -323,10 +324,12 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
                       IntField(def, "source_budget_ms", 0, 0, 600000, "source_budget_ms"));
   PW_RETURN_IF_ERROR(ParseBreaker(def, &s));
   PW_RETURN_IF_ERROR(ParseFeedback(def, &s));
+  PW_RETURN_IF_ERROR(ParseReportSettings(def, &s));
   s.definition = Normalized(s);
   if (def.contains("description") && def["description"].is_string()) {
     s.definition["description"] = def["description"];
   }
+  PW_RETURN_IF_ERROR(ParseVariants(def, &s));
   return s;
 }
 

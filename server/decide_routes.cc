@@ -1,6 +1,8 @@
 // The surface endpoints (/v1/surfaces...), decisions, logged recommendations
 // (/v1/recommendations/{id}, docs/feedback-loop.md), breakers and fault injection
 // (docs/decisions.md). The work is decide::Decider's; this file maps it to HTTP.
+#include <chrono>
+
 #include "server/errors.h"
 #include "server/json_fields.h"
 #include "server/server_internal.h"
@@ -9,6 +11,27 @@ namespace pathwise::server {
 namespace {
 
 constexpr char kSurfaceName[] = "([A-Za-z0-9_.-]{1,128})";
+constexpr int64_t kDefaultReportDays = 7;
+
+// The report's [since, until) from ?since=&until= (ms or UTC times): until defaults to now,
+// since to 7 days before until.
+Result<std::pair<int64_t, int64_t>> ReportRange(const httplib::Request& req) {
+  int64_t until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  if (req.has_param("until")) {
+    auto parsed = decide::ParseTimeMillis(req.get_param_value("until"));
+    if (!parsed.ok()) return parsed.status().WithPrefix("query parameter 'until'");
+    until = *parsed;
+  }
+  int64_t since = until - kDefaultReportDays * 24 * 3600 * 1000;
+  if (req.has_param("since")) {
+    auto parsed = decide::ParseTimeMillis(req.get_param_value("since"));
+    if (!parsed.ok()) return parsed.status().WithPrefix("query parameter 'since'");
+    since = *parsed;
+  }
+  return std::make_pair(since, until);
+}
 
 }  // namespace
 
@@ -50,6 +73,14 @@ void Server::Impl::AddDecideRoutes() {
           auto decision = decider->Decide(req.matches[1], *body);
           if (!decision.ok()) return ErrorReply(decision.status());
           return JsonReply(200, *decision);
+        });
+  Route("GET", std::string("/v1/surfaces/") + kSurfaceName + "/report", Role::kRead,
+        [this](const httplib::Request& req) {
+          auto range = ReportRange(req);
+          if (!range.ok()) return ErrorReply(range.status());
+          auto report = decide::SurfaceReport(*db, req.matches[1], range->first, range->second);
+          if (!report.ok()) return ErrorReply(report.status());
+          return JsonReply(200, *report);
         });
   Route("GET", "/v1/recommendations/([^/]+)", Role::kRead, [this](const httplib::Request& req) {
     auto logged = db->GetRecommendation(req.matches[1].str());

@@ -164,6 +164,30 @@ std::string Metrics::Render(const nlohmann::json& db_stats) const {
   return out;
 }
 
+namespace {
+
+// Per (surface, variant): logged decisions, their item impressions, attributed clicks and
+// conversions (docs/feedback-loop.md, "Report").
+void RenderVariants(const nlohmann::json& variants, std::string* out) {
+  const std::pair<const char*, const char*> counters[] = {
+      {"decisions", "Logged decisions"},
+      {"impressions", "Items served by logged decisions"},
+      {"clicks", "Attributed events of the surface's click types"},
+      {"conversions", "Attributed events of the surface's conversion types"}};
+  for (const auto& [what, help] : counters) {
+    std::string name = std::string("pathwise_variant_") + what + "_total";
+    *out += "# HELP " + name + " " + help + ", per surface and A/B variant.\n# TYPE " + name +
+            " counter\n";
+    for (const auto& v : variants) {
+      *out += name + "{surface=\"" + Escape(v.value("surface", "")) + "\",variant=\"" +
+              Escape(v.value("variant", "")) + "\"} " + std::to_string(v.value(what, uint64_t{0})) +
+              "\n";
+    }
+  }
+}
+
+}  // namespace
+
 std::string Metrics::RenderDecisions(const nlohmann::json& counters,
                                      const nlohmann::json& breakers) {
   std::string out;
@@ -206,6 +230,12 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
              "\"} " + std::to_string(n.get<uint64_t>()) + "\n";
     }
   }
+  out += "# HELP pathwise_frequency_index_decisions Decisions held by the frequency-cap index.\n"
+         "# TYPE pathwise_frequency_index_decisions gauge\n";
+  auto frequency = counters.value("frequency_index", nlohmann::json::object());
+  out += "pathwise_frequency_index_decisions " +
+         std::to_string(frequency.value("decisions", uint64_t{0})) + "\n";
+  RenderVariants(counters.value("variants", nlohmann::json::array()), &out);
   out += "# HELP pathwise_breaker_state Circuit breaker state (0 closed, 1 half-open, 2 open).\n"
          "# TYPE pathwise_breaker_state gauge\n";
   for (const auto& b : breakers) {

@@ -112,6 +112,8 @@ struct Server::Impl {
 
   void AddQueryRoutes();   // /v1/query, /v1/recipes
   void AddWriteRoutes();   // /v1/events, nodes, edges, vectors, batch, schema
+  // Counts the attributed outcomes of an applied event set in the per-variant counters.
+  void CountOutcomes(const WriteSet& set);
   void AddAdminRoutes();   // /v1/admin/*, /health, /ready, /metrics, static files
   void AddDecideRoutes();  // /v1/surfaces, decisions, /v1/admin/breakers, /v1/admin/faults
 

@@ -36,6 +36,12 @@ Reply ApplyOne(Database* db, AnyWrite write) {
 
 }  // namespace
 
+void Server::Impl::CountOutcomes(const WriteSet& set) {
+  for (const auto& op : set.ops) {
+    if (const auto* o = std::get_if<OutcomeWrite>(&op)) decider->CountOutcome(o->recommendation_id, o->type);
+  }
+}
+
 void Server::Impl::AddWriteRoutes() {
   Route("POST", "/v1/events", Role::kWrite, [this](const httplib::Request& req) {
     auto table = LoadEventTypes(*db);
@@ -76,6 +82,7 @@ void Server::Impl::AddWriteRoutes() {
         ++applied;
         attributed += outcome.attributed;
         unattributed += outcome.unattributed;
+        if (outcome.attributed > 0) CountOutcomes(sets[k]);
       }
     }
     nlohmann::json errors = nlohmann::json::array();

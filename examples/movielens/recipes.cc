@@ -91,7 +91,8 @@ std::vector<std::pair<std::string, nlohmann::json>> DemoSurfaces() {
   nlohmann::json home_row = {
       {"description",
        "The home page row: because_you_watched, then similar_taste, then popular_in_genre "
-       "(context.genre, default Drama); at most 3 movies per genre."},
+       "(context.genre, default Drama); at most 3 movies per genre; a movie is shown to a user "
+       "at most 5 times a day."},
       {"recipe", "because_you_watched"},
       {"fallbacks", {"similar_taste", "popular_in_genre"}},
       {"params", {{"genre", "Drama"}}},
@@ -101,7 +102,9 @@ std::vector<std::pair<std::string, nlohmann::json>> DemoSurfaces() {
       {"deadline_ms", 50},
       {"item_type", "Movie"},
       {"label", "title"},
-      {"rules", {{{"type", "quota"}, {"by", "i.genres"}, {"max", 3}}}}};
+      {"rules",
+       {{{"type", "quota"}, {"by", "i.genres"}, {"max", 3}},
+        {{"type", "frequency_cap"}, {"max", 5}, {"window_seconds", 86400}}}}};
   nlohmann::json byw_row = {
       {"description",
        "\"Because you watched\": co-rating neighbours of what the user rated, then their taste "

@@ -1008,6 +1008,13 @@ function describeRule(rule) {
     case 'boost': case 'bury': return `${rule.type} ×${rule.factor} where ${rule.where}`;
     case 'quota': return `quota at most ${rule.max} per ${rule.by}`;
     case 'pin': return `pin ${rule.id !== undefined ? 'id ' + rule.id : 'where ' + rule.where} at slot ${rule.slot}`;
+    case 'frequency_cap': {
+      const parts = [];
+      if (rule.max !== undefined) parts.push(`at most ${rule.max} impressions per ${rule.window_seconds} s`);
+      const never = Object.keys(rule.never_after || {});
+      if (never.length) parts.push(`never after ${never.join(', ')}`);
+      return `frequency cap: ${parts.join('; ')}`;
+    }
     default: return rule.type;
   }
 }
@@ -1017,6 +1024,7 @@ function describeItemRule(r, surface) {
   if (r.factor !== undefined) text += ` ×${r.factor}`;
   if (r.score_before !== undefined) text += ` (score before ${fmt(r.score_before)})`;
   if (r.type === 'pin' && r.slot !== undefined) text += ` to slot ${r.slot}`;
+  if (r.type === 'frequency_cap') text += ` (shown ${r.impressions} of ${r.max} times in the window)`;
   if (def && def.where) text += ` — ${def.where}`;
   return text;
 }
@@ -1173,7 +1181,9 @@ async function renderDecision(res, surface) {
   await resolveTitles(items.filter((it) => it.type === 'Movie').map((it) => String(it.id)).concat(pathMovieIds));
   $('decision').hidden = false;
   $('decision-status').textContent = items.length ? '' : 'The decision served no items.';
-  $('decision-meta').textContent = `${res.surface} · ${items.length} items · ${res.recommendation_id}`;
+  // A surface with A/B variants names the user's variant; 'default' means it has none.
+  const variant = res.variant && res.variant !== 'default' ? ` · variant ${res.variant}` : '';
+  $('decision-meta').textContent = `${res.surface}${variant} · ${items.length} items · ${res.recommendation_id}`;
   $('served-by').textContent = res.served_by;
   const degraded = $('degraded');
   degraded.textContent = res.degraded ? 'degraded' : 'not degraded';
@@ -1221,8 +1231,11 @@ async function renderDecision(res, surface) {
     const table = el('table', {}, el('tr', {}, el('td', {}, 'rule'), el('td', {}, 'definition'), el('td', { class: 'num' }, 'affected')));
     for (const r of res.rules) {
       const def = surface && surface.rules ? surface.rules[r.rule] : { type: r.type };
+      // A frequency cap lists what it removed: the ids with the count or the event.
+      const capped = (r.capped || []).map((c) => c.event ? `${c.id} (${c.event})` : `${c.id} (${c.impressions}×)`);
+      const definition = describeRule(def || { type: r.type }) + (capped.length ? ` — capped ${capped.join(', ')}` : '');
       table.append(el('tr', { 'data-rule': r.rule }, el('td', {}, `${r.rule} ${r.type}`),
-        el('td', {}, describeRule(def || { type: r.type })), el('td', { class: 'num' }, r.affected)));
+        el('td', {}, definition), el('td', { class: 'num' }, r.affected)));
     }
     rules.append(table);
   } else {

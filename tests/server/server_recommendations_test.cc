@@ -194,3 +194,105 @@ TEST_CASE("export impressions writes exactly the decisions served from since up 
 
 }  // namespace
 }  // namespace pathwise::server::testing
+
+namespace pathwise::server::testing {
+namespace {
+
+TEST_CASE("GET /v1/surfaces/{name}/report counts each variant's impressions, clicks and conversions, as /metrics does") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  json variants = json::array({{{"name", "a"}, {"weight", 1}}, {{"name", "b"}, {"weight", 1}, {"k", 1}}});
+  Configure(h, {{"variants", variants}, {"report", {{"clicks", {"click"}}, {"conversions", {"buy"}}}}});
+  auto client = h.Client();
+  REQUIRE(client.Put("/v1/admin/event-types", h.Auth("admin"),
+                     R"({"click": {"edge": "VIEWED"}, "buy": {"edge": "VIEWED"}})",
+                     "application/json")->status == 200);
+  json seed = json::array();  // events create the users
+  for (int u = 0; u < 16; ++u) {
+    seed.push_back({{"event_id", "seed-" + std::to_string(u)}, {"user", "user-" + std::to_string(u)},
+                    {"item", "i1"}, {"type", "click"}});
+  }
+  REQUIRE(Json(PostEvents(h, seed))["applied"] == 16);
+  const int64_t since = NowMs();
+  std::map<std::string, json> decisions;  // variant -> a decision
+  for (int u = 0; u < 16 && decisions.size() < 2; ++u) {
+    json d = Decide(h, {{"user", "user-" + std::to_string(u)}});
+    REQUIRE(d.contains("variant"));
+    CHECK(d["items"].size() == (d["variant"] == "b" ? 1u : 2u));
+    decisions[d["variant"]] = d;
+  }
+  REQUIRE(decisions.size() == 2);
+  const json& a = decisions["a"];
+  REQUIRE(a["items"].size() == 2);
+  json events = json::array({
+      {{"event_id", "k1"}, {"user", "u1"}, {"item", a["items"][0]["id"]}, {"type", "click"},
+       {"recommendation_id", a["recommendation_id"]}},
+      {{"event_id", "k2"}, {"user", "u1"}, {"item", a["items"][0]["id"]}, {"type", "buy"},
+       {"recommendation_id", a["recommendation_id"]}}});
+  CHECK(Json(PostEvents(h, events))["attributed"] == 2);
+
+  auto res = client.Get("/v1/surfaces/row/report?since=" + std::to_string(since) +
+                            "&until=" + std::to_string(NowMs() + 1),
+                        h.Auth("read"));
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  json report = Json(res);
+  CHECK(report["control"] == "a");
+  REQUIRE(report["variants"].size() == 2);
+  const json& ra = report["variants"][0];
+  CHECK(ra["variant"] == "a");
+  CHECK(ra["clicks"] == 1);
+  CHECK(ra["clicked_impressions"] == 1);
+  CHECK(ra["conversions"] == 1);
+  CHECK(ra["ctr"]["value"].get<double>() * ra["impressions"].get<double>() == doctest::Approx(1.0));
+  CHECK(report["variants"][1]["vs_control"].contains("ctr"));
+
+  std::string metrics = client.Get("/metrics", h.Auth("read"))->body;
+  auto counter = [&](const std::string& name, const std::string& variant) {
+    std::string line = name + "{surface=\"row\",variant=\"" + variant + "\"} ";
+    size_t at = metrics.find(line);
+    return at == std::string::npos ? int64_t{-1} : std::stoll(metrics.substr(at + line.size()));
+  };
+  for (const std::string v : {"a", "b"}) {
+    CHECK(counter("pathwise_variant_decisions_total", v) == report["variants"][v == "a" ? 0 : 1]["decisions"]);
+    CHECK(counter("pathwise_variant_impressions_total", v) == report["variants"][v == "a" ? 0 : 1]["impressions"]);
+  }
+  CHECK(counter("pathwise_variant_clicks_total", "a") == 1);
+  CHECK(counter("pathwise_variant_conversions_total", "a") == 1);
+}
+
+TEST_CASE("bad report and surface input is a 4xx with a message") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  Configure(h);
+  auto client = h.Client();
+  auto expect = [&](httplib::Result res, int status, const std::string& text) {
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == status);
+    CHECK(HasErrorShape(res->body));
+    CHECK(res->body.find(text) != std::string::npos);
+  };
+  expect(client.Get("/v1/surfaces/nope/report", h.Auth("read")), 404, "no surface named 'nope'");
+  expect(client.Get("/v1/surfaces/row/report?since=yesterday", h.Auth("read")), 400,
+         "query parameter 'since'");
+  expect(client.Get("/v1/surfaces/row/report?since=2026-13-01", h.Auth("read")), 400, "is not a time");
+  expect(client.Get("/v1/surfaces/row/report?since=2000&until=1000", h.Auth("read")), 400,
+         "'until' must be after 'since'");
+  auto put = [&](const json& extra) {
+    json def = {{"recipe", "near"}, {"item_type", "Item"}};
+    for (const auto& [k, v] : extra.items()) def[k] = v;
+    return client.Post("/v1/surfaces/row", h.Auth("admin"), def.dump(), "application/json");
+  };
+  expect(put({{"rules", json::array({{{"type", "frequency_cap"}, {"max", 2}, {"window_seconds", -1}}})}}),
+         400, "rules[0].window_seconds");
+  expect(put({{"variants", json::array({{{"name", "a"}, {"weight", 0}}})}}), 400, "variants[0].weight");
+  expect(put({{"variants", json::array({{{"name", "a"}, {"weight", -1}}})}}), 400, "variants[0].weight");
+  expect(put({{"variants", json::array({{{"name", "a"}}, {{"name", "a"}}})}}), 400, "repeats 'a'");
+  expect(client.Post("/v1/surfaces/nope/decide", h.Auth("read"), R"({"user": "u1"})", "application/json"),
+         404, "no surface named 'nope'");
+}
+
+}  // namespace
+}  // namespace pathwise::server::testing
