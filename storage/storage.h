@@ -128,6 +128,9 @@ class Store {
   Result<EdgeRecord> GetEdge(NodeId src, TypeId type, NodeId dst) const;
   // All edges in (src, type, dst) order (forward entries only). Used at open.
   Status ScanEdges(const std::function<bool(const EdgeRecord&)>& fn) const;
+  // The edges whose src is in [from, to), in (src, type, dst) order. Ranges are independent
+  // reads: open scans disjoint ranges from several threads at once.
+  Status ScanEdges(NodeId from, NodeId to, const std::function<bool(const EdgeRecord&)>& fn) const;
   // Edges of one node in one direction (prefix scan; not for the query hot path).
   Status ScanEdgesOf(NodeId node, Direction dir, const std::function<bool(const EdgeRecord&)>& fn) const;
 

@@ -333,6 +333,24 @@ Status Store::ScanEdges(const std::function<bool(const EdgeRecord&)>& fn) const 
                     });
 }
 
+Status Store::ScanEdges(NodeId from, NodeId to,
+                        const std::function<bool(const EdgeRecord&)>& fn) const {
+  if (from >= to) return Status::OK();
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  const std::string begin = codec::NodeKey(from);
+  const std::string end = codec::NodeKey(to);  // u32 big-endian: key order is src order
+  rocksdb::Slice upper(end);
+  if (to != kInvalidNode) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->Handle(Cf::kEdges)));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    EdgeRecord edge;
+    PW_RETURN_IF_ERROR(DecodeEdge(ToView(it->key()), ToView(it->value()), &edge));
+    if (!fn(edge)) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
 Status Store::ScanEdgesOf(NodeId node, Direction dir,
                           const std::function<bool(const EdgeRecord&)>& fn) const {
   std::string prefix = codec::NodeKey(node);

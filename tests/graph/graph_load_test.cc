@@ -95,3 +95,47 @@ TEST_CASE("load of a hub keeps replace in place working through the side index")
   store->reset();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("load with its edge-scan threads finds every node by key and every edge both ways") {
+  // Enough nodes that the edge scan's src ranges are split over several threads, and edges
+  // whose src and dst fall in different ranges.
+  std::string dir = TempDir("threads");
+  constexpr NodeId kNodes = 5000;
+  {
+    auto store = storage::Store::Open(storage::StoreOptions{}, dir);
+    REQUIRE(store.ok());
+    storage::WriteBatch batch;
+    for (NodeId i = 0; i < kNodes; ++i) {
+      batch.PutNode({i, static_cast<TypeId>(i % 2), "k" + std::to_string(i), {}});
+    }
+    for (NodeId i = 0; i < kNodes; ++i) {
+      for (NodeId j = 1; j <= 3; ++j) {
+        NodeId dst = (i * 7 + j * 1013) % kNodes;
+        batch.PutEdge({i, static_cast<TypeId>(j % 2), dst, double(j), int64_t(i), 1, {}});
+      }
+    }
+    REQUIRE((*store)->Write(&batch, false).ok());
+  }
+  auto store = storage::Store::Open(storage::StoreOptions{}, dir);
+  REQUIRE(store.ok());
+  auto loaded = Graph::Load(**store, Schema());
+  REQUIRE(loaded.ok());
+  const Graph& g = **loaded;
+  CHECK(g.NodeCount() == kNodes);
+  CHECK(g.EdgeCount() == size_t{kNodes} * 3);
+  size_t found = 0, in_total = 0;
+  for (NodeId i = 0; i < kNodes; ++i) {
+    found += g.Lookup(static_cast<TypeId>(i % 2), "k" + std::to_string(i)) == i;
+    CHECK(g.Degree(i, 1, Direction::kOut) == 2);  // j = 1, 3
+    CHECK(g.Degree(i, 0, Direction::kOut) == 1);  // j = 2
+    in_total += g.Degree(i, 0, Direction::kIn) + g.Degree(i, 1, Direction::kIn);
+    Neighbor n{};
+    REQUIRE(g.FindEdge(i, 0, (i * 7 + 2 * 1013) % kNodes, &n));
+    CHECK(n.weight == 2.0f);
+    CHECK(n.ts == int64_t(i));
+  }
+  CHECK(found == kNodes);
+  CHECK(in_total == size_t{kNodes} * 3);
+  store->reset();
+  std::filesystem::remove_all(dir);
+}

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
+#include <algorithm>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -288,6 +290,39 @@ TEST_CASE("an unknown storage format version is refused at open") {
   auto store = Store::Open({}, dir.path);
   CHECK(store.status().code() == Status::Code::kCorruption);
   CHECK(store.status().message().find("99") != std::string::npos);
+}
+
+TEST_CASE("edge range scans see only their src range, and several threads see every edge once") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  WriteBatch batch;
+  constexpr NodeId kNodes = 400;
+  for (NodeId src = 0; src < kNodes; ++src) {
+    for (NodeId dst : {NodeId{1}, NodeId{7}, kNodes - 1}) batch.PutEdge({src, 2, dst, 1.0, 0, 1, {}});
+  }
+  REQUIRE(store->Write(&batch, false).ok());
+
+  std::vector<NodeId> srcs;
+  REQUIRE(store->ScanEdges(100, 103, [&](const EdgeRecord& r) {
+    srcs.push_back(r.src);
+    return true;
+  }).ok());
+  CHECK(srcs == std::vector<NodeId>{100, 100, 100, 101, 101, 101, 102, 102, 102});
+  CHECK(store->ScanEdges(5, 5, [](const EdgeRecord&) { return true; }).ok());
+
+  std::vector<size_t> seen(kNodes, 0);
+  std::vector<std::thread> threads;
+  for (NodeId t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      NodeId to = t == 3 ? kInvalidNode : (t + 1) * 100;  // the last range is open-ended
+      (void)store->ScanEdges(t * 100, to, [&](const EdgeRecord& r) {
+        ++seen[r.src];  // each src belongs to exactly one thread's range
+        return true;
+      });
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(std::count(seen.begin(), seen.end(), size_t{3}) == kNodes);
 }
 
 }  // namespace
