@@ -37,7 +37,8 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
            [--sections latency,impressions,caps,cache,fault,overload] [--json FILE]
       Decisions (a surface with a two-source recipe, a fallback, a popular list, three rules)
       vs the bare recipe query in the same run; impression logging on vs off (same run) and
-      impressions/s logged under concurrent decisions; the popular-list cache hit vs miss; one source
+      impressions/s logged under concurrent decisions; the popular-list cache hit vs miss; the
+      candidate cache: a user's first decision (miss) vs their second (hit) vs the bare query; one source
       or the whole recipe delayed by fault injection (T threads); saturation (T threads, closed
       loop), then an open loop at twice that rate from C pacing threads (default 160).
 

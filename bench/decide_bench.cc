@@ -409,6 +409,136 @@ Status MeasureCaps(Database* db, size_t users, size_t runs, uint64_t seed, int64
   return DefineSurface(db, deadline_ms, source_budget_ms, false);
 }
 
+// The candidate cache (docs/decisions.md, "Caches"), one thread: per user, the bare recipe
+// query, the user's first decision (a miss: retrieval runs and its candidates are kept) and
+// their second (a hit: the candidates are reused; SCORE, filters and the rules run again). Only
+// decisions whose primary step was a miss (a hit) count as misses (hits).
+// key: the report's prefix; log_impressions: as DeciderOptions (synced writes when on).
+Status MeasureCandidateCache(Database* db, size_t users, size_t runs, uint64_t seed,
+                             int64_t deadline_ms, int64_t source_budget_ms, bool log_impressions,
+                             const std::string& key, Report* report) {
+  PW_RETURN_IF_ERROR(DefineSurface(db, deadline_ms, source_budget_ms, true));  // breakers off
+  auto decider = NewDecider(db, users, Options(log_impressions));
+  std::mt19937_64 rng(seed);
+  const int64_t limit = std::min<int64_t>(kK * kCandidatesFactor, kMaxLimit);
+  Samples bare, step_us[2];  // step_us: the primary step (the recipe on its worker)
+  Tally miss, hit;
+  std::map<std::string, size_t> other;  // decisions whose primary step was neither
+  auto primary = [](const Result<json>& d) -> std::string {
+    if (!d.ok() || (*d)["timings"]["steps"].empty()) return "none";
+    const json& step = (*d)["timings"]["steps"][0];
+    return step.value("source", "") == "primary" ? step.value("candidates", "none") : "none";
+  };
+  for (size_t run = 0; run < runs + 20; ++run) {
+    std::string user = UserId(rng() % users);
+    double t0 = NowSeconds();
+    auto q = db->Query(kPrimaryQuery, {{"user", user}, {"limit", limit}});
+    double bare_us = (NowSeconds() - t0) * 1e6;
+    Tally* tallies[2] = {&miss, &hit};
+    const char* expected[2] = {"miss", "hit"};
+    for (int i = 0; i < 2; ++i) {
+      double t1 = NowSeconds();
+      auto d = decider->Decide(kSurface, {{"user", user}});
+      double us = (NowSeconds() - t1) * 1e6;
+      if (run < 20) continue;
+      std::string outcome = primary(d);
+      if (outcome != expected[i]) {
+        ++other[std::string(expected[i]) + "->" + outcome];
+        continue;
+      }
+      tallies[i]->Add(d, us);
+      step_us[i].Add((*d)["timings"]["steps"][0].value("us", 0.0));
+    }
+    if (run >= 20 && q.ok()) bare.Add(bare_us);
+  }
+  const std::string logging = log_impressions ? "impressions logged (synced)" : "no impression log";
+  report->Latency(key + ".bare_recipe_query", bare, "Database::Query of the primary recipe");
+  Record(report, key + ".miss", miss, "a user's first decision: retrieval runs; " + logging);
+  Record(report, key + ".hit", hit, "the same user's next decision: cached candidates; " + logging);
+  report->Latency(key + ".miss.primary_step_us", step_us[0], "the recipe step of a miss");
+  report->Latency(key + ".hit.primary_step_us", step_us[1], "the recipe step of a hit");
+  report->Value(key + ".miss_over_hit_p50",
+                miss.latency.Percentile(0.5) / std::max(1e-9, hit.latency.Percentile(0.5)), "x",
+                "target >= 3x");
+  report->Value(key + ".miss_over_hit_p99",
+                miss.latency.Percentile(0.99) / std::max(1e-9, hit.latency.Percentile(0.99)), "x");
+  report->Value(key + ".step_miss_over_hit_p50",
+                step_us[0].Percentile(0.5) / std::max(1e-9, step_us[1].Percentile(0.5)), "x");
+  report->Value(key + ".miss_overhead_p99_us",
+                miss.latency.Percentile(0.99) - bare.Percentile(0.99), "us",
+                "decide on a cache miss over the bare query; target <= 300 us");
+  report->Info(key + ".not_counted", other);
+  report->Info(key + ".metrics", decider->Metrics()["candidate_cache"]);
+  return DefineSurface(db, deadline_ms, source_budget_ms, false);
+}
+
+// Decide with exploration (docs/feedback-loop.md, "Exploration": one slot in 10, Thompson
+// sampling with 1,000 Monte Carlo re-draws for its propensity) vs the same surface without it,
+// interleaved on the same users, and both vs decide with neither logging nor exploration: the
+// issue's "logging + exploration add <= 0.5 ms p99". Three times, each pair of surfaces alike but
+// for exploration: the bench surface at candidates_factor 3 and at 10 (its category quota, 3 per
+// category, leaves few candidates below the exploit slots, so the explored slot often has an
+// empty pool and takes the next exploit item), and the surface without its quota rule at
+// factor 3 (a pool for nearly every decision: the cost of the draw and its Monte Carlo
+// propensity).
+Status MeasureExplore(Database* db, size_t users, size_t runs, uint64_t seed, int64_t deadline_ms,
+                      int64_t source_budget_ms, Report* report) {
+  const std::string stamp = std::to_string(static_cast<int64_t>(NowSeconds() * 1000));
+  auto logged = NewDecider(db, users);
+  auto unlogged = NewDecider(db, users, Options(false));
+  for (const auto& [factor, quota] : {std::pair<int64_t, bool>{kCandidatesFactor, true},
+                                      {10, true}, {kCandidatesFactor, false}}) {
+    const std::string config = "factor" + std::to_string(factor) + (quota ? "" : "_noquota");
+    const std::string off_name = "bench_home_noexplore_" + config + "_" + stamp;
+    const std::string on_name = "bench_home_explore_" + config + "_" + stamp;
+    json plain = SurfaceDefinition(deadline_ms, source_budget_ms, true);
+    plain["candidates_factor"] = factor;
+    if (!quota) plain["rules"].erase(2);  // the quota rule
+    json exploring = plain;
+    exploring["exploration"] = {{"policy", "thompson"}, {"every", 10}};
+    for (const auto& [name, def] : {std::pair<std::string, json>{off_name, plain}, {on_name, exploring}}) {
+      auto stored = decide::PutSurface(db, name, def);
+      if (!stored.ok()) return stored.status();
+      (void)logged->Decide(name, {{"user", "nobody-warmup"}, {"deadline_ms", 10000}});
+      (void)unlogged->Decide(name, {{"user", "nobody-warmup"}, {"deadline_ms", 10000}});
+    }
+    std::mt19937_64 rng(seed + static_cast<uint64_t>(factor) + (quota ? 0 : 100));
+    Tally tallies[3];  // 0: neither logging nor exploration, 1: logging only, 2: both
+    double explored = 0;
+    for (size_t run = 0; run < runs; ++run) {
+      json req = {{"user", UserId(rng() % users)}};
+      for (size_t i = 0; i < 3; ++i) {
+        size_t which = (run + i) % 3;  // rotate which goes first
+        double t0 = NowSeconds();
+        auto d = which == 0   ? unlogged->Decide(off_name, req)
+                 : which == 1 ? logged->Decide(off_name, req)
+                              : logged->Decide(on_name, req);
+        tallies[which].Add(d, (NowSeconds() - t0) * 1e6);
+        if (which == 2 && d.ok()) {
+          for (const json& item : (*d)["items"]) explored += item.contains("propensity");
+        }
+      }
+    }
+    const std::string key = "explore." + config;
+    Record(report, key + ".decide_unlogged", tallies[0], "no impression log, no exploration");
+    Record(report, key + ".decide_off", tallies[1], "impressions logged (synced), no exploration");
+    Record(report, key + ".decide_on", tallies[2], "logged + exploration every 10th slot (thompson)");
+    report->Value(key + ".cost_p50_us",
+                  tallies[2].latency.Percentile(0.5) - tallies[1].latency.Percentile(0.5), "us");
+    report->Value(key + ".cost_p99_us",
+                  tallies[2].latency.Percentile(0.99) - tallies[1].latency.Percentile(0.99), "us");
+    report->Value(key + ".logging_and_exploration_cost_p50_us",
+                  tallies[2].latency.Percentile(0.5) - tallies[0].latency.Percentile(0.5), "us");
+    report->Value(key + ".logging_and_exploration_cost_p99_us",
+                  tallies[2].latency.Percentile(0.99) - tallies[0].latency.Percentile(0.99), "us",
+                  "target <= 500 us");
+    report->Value(key + ".explored_items_per_decision", explored / std::max<size_t>(runs, 1), "items");
+    PW_RETURN_IF_ERROR(decide::DeleteSurface(db, off_name));
+    PW_RETURN_IF_ERROR(decide::DeleteSurface(db, on_name));
+  }
+  return DefineSurface(db, deadline_ms, source_budget_ms, false);
+}
+
 Status Run(const Flags& flags, Report* report) {
   GeneratorOptions gen = GeneratorFromFlags(flags);
   const std::string dir = flags.Get("data", "/tmp/pathwise-bench-" + std::to_string(gen.items));
@@ -421,7 +551,7 @@ Status Run(const Flags& flags, Report* report) {
   const int64_t source_budget_ms = flags.GetInt("source-budget-ms", 20);
   const int64_t fault_ms = flags.GetInt("fault-ms", 200);
   const std::string sections =
-      flags.Get("sections", "latency,impressions,caps,cache,fault,overload");
+      flags.Get("sections", "latency,impressions,explore,caps,cache,fault,overload");
   auto section = [&](const char* s) { return sections.find(s) != std::string::npos; };
   report->Info("config", {{"items", gen.items},
                           {"users", gen.users},
@@ -447,7 +577,11 @@ Status Run(const Flags& flags, Report* report) {
     // Breakers that never open: a few timeouts on a loaded machine would otherwise send later
     // decisions to the fallback, and this section compares the primary path with the bare query.
     PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, true));
-    auto decider = NewDecider(db.get(), users);
+    // The candidate cache off: users repeat, and this section compares the path that runs the
+    // recipe with the bare query (the cache section measures misses and hits).
+    decide::DeciderOptions no_cache = Options();
+    no_cache.candidate_cache_entries = 0;
+    auto decider = NewDecider(db.get(), users, no_cache);
     std::mt19937_64 rng(gen.seed + 31);
     Samples bare, rows;
     Tally decided;
@@ -498,7 +632,8 @@ Status Run(const Flags& flags, Report* report) {
     }
     if (bare_errors) report->Info("bare_errors", {{"count", bare_errors}, {"first", bare_error}});
     report->Latency("bare.recipe_query", bare, "Database::Query of the primary recipe, $limit 30");
-    Record(report, "decide.sequential", decided, "Decider::Decide, same users, interleaved");
+    Record(report, "decide.sequential", decided,
+           "Decider::Decide, same users, interleaved, candidate cache off");
     report->Latency("decide.sequential.rules_us", rules_us, "the rules' item query + rules");
     report->Latency("decide.sequential.primary_step_us", primary_step_us,
                     "submit to the worker until its result is back (recipe load + query + handoff)");
@@ -523,15 +658,21 @@ Status Run(const Flags& flags, Report* report) {
     PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
   }
 
+  // 2c. Exploration slots (docs/feedback-loop.md): on vs off, same run.
+  if (section("explore")) {
+    PW_RETURN_IF_ERROR(MeasureExplore(db.get(), users, runs, gen.seed + 47, deadline_ms,
+                                      source_budget_ms, report));
+  }
+
   // 2b. Frequency caps (docs/decisions.md): decide with a cap rule vs without, same run.
   if (section("caps")) {
     PW_RETURN_IF_ERROR(MeasureCaps(db.get(), users, runs, gen.seed + 83, deadline_ms,
                                    source_budget_ms, report));
   }
 
-  // 3. The one cache there is: the popular list. Unknown users get empty recipe lists, so the
-  // popular list serves them. A miss is the first decision after Invalidate (it waits for the
-  // popular query); a hit is every later one.
+  // 3. The caches. The popular list: unknown users get empty recipe lists, so the popular list
+  // serves them; a miss is the first decision after Invalidate (it waits for the popular query),
+  // a hit every later one. The candidate cache: MeasureCandidateCache.
   if (section("cache")) {
     auto decider = NewDecider(db.get(), users);
     Tally miss, hit;
@@ -553,9 +694,13 @@ Status Run(const Flags& flags, Report* report) {
            "unknown user, first decision after Invalidate: waits for the popular query");
     Record(report, "cache.popular_hit", hit, "unknown user, popular list cached");
     report->Value("cache.popular_miss_over_hit_p50",
-                  miss.latency.Percentile(0.5) / std::max(1e-9, hit.latency.Percentile(0.5)), "x",
-                  "not the candidate cache of the issue (not built; docs/decisions.md)");
-    report->Info("cache.metrics", decider->Metrics());
+                  miss.latency.Percentile(0.5) / std::max(1e-9, hit.latency.Percentile(0.5)), "x");
+    report->Info("cache.popular_metrics", decider->Metrics()["popular_cache"]);
+    for (bool logged : {true, false}) {
+      PW_RETURN_IF_ERROR(MeasureCandidateCache(
+          db.get(), users, runs, gen.seed + 97, deadline_ms, source_budget_ms, logged,
+          logged ? "cache.candidates" : "cache.candidates_unlogged", report));
+    }
   }
 
   // 4. Faults: one source delayed, then the whole primary recipe delayed.

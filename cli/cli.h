@@ -13,6 +13,8 @@ int BackupMain(int argc, char** argv);
 int RestoreMain(int argc, char** argv);
 // `pathwise export impressions --since T --until T [--data DIR]` (cli_export.cc).
 int ExportMain(int argc, char** argv);
+// `pathwise evaluate replay --surface S --policy RECIPE --since T` (cli_evaluate.cc).
+int EvaluateMain(int argc, char** argv);
 // `pathwise jobs run NAME | show ID | list --data DIR` (cli_jobs.cc, docs/jobs.md).
 int JobsMain(int argc, char** argv);
 

@@ -18,6 +18,7 @@ constexpr char kUsage[] = R"(usage: pathwise <command> [options]   (pathwise <co
   backup    back up a data directory
   restore   restore a data directory from a backup
   export    write logged decisions (impressions and outcomes) as NDJSON
+  evaluate  off-policy evaluation of a recipe from the impression log (evaluate replay)
   jobs      build models inside a data directory (item similarity, SVD embeddings) and show their runs
   bench     benchmarks (engine, query, http) and the synthetic data generator
   demo      build the MovieLens knowledge graph and serve the explanation explorer
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "backup") return pathwise::server::BackupMain(sub_argc, sub_argv);
   if (command == "restore") return pathwise::server::RestoreMain(sub_argc, sub_argv);
   if (command == "export") return pathwise::server::ExportMain(sub_argc, sub_argv);
+  if (command == "evaluate") return pathwise::server::EvaluateMain(sub_argc, sub_argv);
   if (command == "jobs") return pathwise::server::JobsMain(sub_argc, sub_argv);
   if (command == "bench") return pathwise::bench::Main(sub_argc, sub_argv);
   if (command == "demo") return pathwise::demo::Main(sub_argc, sub_argv);

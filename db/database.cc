@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include "db/database_impl.h"
 
@@ -43,8 +44,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
     return stored.status();
   }
   impl.SetSchema(schema);
-  PW_ASSIGN_OR_RETURN(impl.graph, graph::Graph::Load(*impl.store, *schema));
-  PW_ASSIGN_OR_RETURN(impl.vectors, vector::VectorSet::Open(*impl.store, *schema, HnswPath(dir)));
+  PW_RETURN_IF_ERROR(impl.LoadServingStructures(*schema, HnswPath(dir)));
   PW_ASSIGN_OR_RETURN(FoldIns fold_ins, LoadFoldIns(*impl.store, *schema));
   impl.SetFoldIns(std::make_shared<const FoldIns>(std::move(fold_ins)));
   impl.engine = std::make_unique<query::Engine>(options.query_engine);
@@ -55,6 +55,27 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
     impl.expirer = std::thread([&impl, d = db.get()] { impl.ExpiryLoop(d); });
   }
   return db;
+}
+
+// The graph and the vector indexes are rebuilt from the store side by side: they read
+// disjoint data and neither looks at the other.
+Status Database::Impl::LoadServingStructures(const Schema& schema,
+                                             const std::string& hnsw_dir) {
+  Result<std::unique_ptr<vector::VectorSet>> opened = Status::Internal("vectors not opened");
+  auto open_vectors = [&] { opened = vector::VectorSet::Open(*store, schema, hnsw_dir); };
+  std::thread vector_thread;
+  try {
+    vector_thread = std::thread(open_vectors);
+  } catch (const std::system_error&) {
+    open_vectors();  // no thread available: open them after the graph, here
+  }
+  Result<std::unique_ptr<graph::Graph>> loaded = graph::Graph::Load(*store, schema);
+  if (vector_thread.joinable()) vector_thread.join();
+  if (!loaded.ok()) return loaded.status();
+  if (!opened.ok()) return opened.status();
+  graph = std::move(loaded).value();
+  vectors = std::move(opened).value();
+  return Status::OK();
 }
 
 bool Database::Impl::WaitForStop(std::chrono::steady_clock::duration period) {

@@ -297,6 +297,23 @@ class Database {
   // prefix of the chunks (docs/data-format.md, "Loads").
   Result<LoadReport> Load(std::istream& in, const LoadOptions& options = {});
 
+  // ---- Write observers (caches of derived data, e.g. decide/'s candidate cache) ----------------
+  // The nodes a write touched: the external ids of every node written (node and vector writes,
+  // both ends of edge writes), of any type. all: anything may have changed (a Load).
+  struct WrittenNodes {
+    std::vector<std::string> ids;
+    bool all = false;
+  };
+  using WriteObserver = std::function<void(const WrittenNodes&)>;
+  // observer is called on the writing thread after each Apply/ApplyMany set that wrote nodes,
+  // edges or vectors is applied (visible to reads) and before that call returns, so a reader
+  // that starts after the write returned sees the observer's effect; and once with all = true
+  // after each Load (not a dry run) and each model swap (ReplaceEdges, ReplaceVectors). Sets that only log impressions, outcomes or metadata are
+  // not reported. It must be quick and must not write. Returns an id for RemoveWriteObserver;
+  // an observer is never called after RemoveWriteObserver returned.
+  uint64_t AddWriteObserver(WriteObserver observer);
+  void RemoveWriteObserver(uint64_t id);
+
   // ---- Reads ------------------------------------------------------------------------------
   // {"type","id","properties":{...},"vectors":{"embedding":true},
   //  "degrees":{"VIEWED":{"out":3,"in":0}}}; NotFound if absent.
@@ -372,6 +389,7 @@ class Database {
 
  private:
   Database();
+  Result<LoadReport> LoadLines(std::istream& in, const LoadOptions& options);  // Load's work
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

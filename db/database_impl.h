@@ -55,6 +55,12 @@ struct Database::Impl {
   std::unique_ptr<vector::VectorSet> vectors;
   std::unique_ptr<query::Engine> engine;
 
+  // Write observers (Database::AddWriteObserver), by id.
+  Mutex observers_mu;
+  std::map<uint64_t, WriteObserver> observers PW_GUARDED_BY(observers_mu);
+  uint64_t next_observer PW_GUARDED_BY(observers_mu) = 1;
+  void NotifyObservers(const WrittenNodes& written);
+
   mutable Mutex schema_mu;
   std::shared_ptr<const Schema> schema PW_GUARDED_BY(schema_mu);  // replaced copy-on-write
 
@@ -78,6 +84,8 @@ struct Database::Impl {
   // Waits up to `period` for stop_checkpoints; true when it was set.
   bool WaitForStop(std::chrono::steady_clock::duration period) PW_EXCLUDES(checkpoint_mu);
   void CheckpointLoop();
+  // Open: rebuilds graph and vectors from store (side by side: they read disjoint data).
+  Status LoadServingStructures(const Schema& schema, const std::string& hnsw_dir);
   // Impression retention (DatabaseOptions::impression_retention_days): expires at start, then
   // hourly, until stop_checkpoints.
   std::thread expirer;

@@ -319,6 +319,13 @@ class Database::Impl::Loader {
 };
 
 Result<LoadReport> Database::Load(std::istream& in, const LoadOptions& options) {
+  Result<LoadReport> report = LoadLines(in, options);
+  // Even a failed load may have written a prefix of its chunks.
+  if (!options.dry_run) impl_->NotifyObservers(WrittenNodes{{}, /*all=*/true});
+  return report;
+}
+
+Result<LoadReport> Database::LoadLines(std::istream& in, const LoadOptions& options) {
   Impl::Loader loader(impl_.get(), options);
   if (!options.exclusive || options.dry_run) return loader.Run(in, /*exclusive=*/false);
   std::optional<LoadReport> report;

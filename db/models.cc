@@ -165,6 +165,7 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
     return Status::OK();
   });
   if (!status.ok()) return status;
+  impl_->NotifyObservers(WrittenNodes{{}, /*all=*/true});  // a model changes any node's answers
   return report;
 }
 
@@ -238,6 +239,7 @@ Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> 
     return Status::OK();
   });
   if (!status.ok()) return status;
+  impl_->NotifyObservers(WrittenNodes{{}, /*all=*/true});  // a model changes any node's answers
   return report;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <set>
 
 namespace pathwise {
 
@@ -344,12 +345,13 @@ class SetStager {
     if (!view_.fold_ins) return;
     for (const FoldIn& model : *view_.fold_ins) {
       if (model.edge_type != edge_type) continue;
-      std::pair<const FoldIn*, NodeId> fold{&model, user};
-      if (std::find(folds_.begin(), folds_.end(), fold) == folds_.end()) folds_.push_back(fold);
+      folds_.insert({&model, user});
     }
   }
 
-  // user's out-edges of type as (item, weight), as of the writes staged so far.
+  // user's out-edges of type as (item, weight) in item order, as of the writes staged so far:
+  // the graph's list with the group's and then this set's staged edges merged over it in item
+  // order (O(d log d + staged) for d edges, not a search of the list per staged edge).
   std::vector<std::pair<NodeId, double>> OutEdges(NodeId user, TypeId type) const {
     std::vector<std::pair<NodeId, double>> out;
     if (user < view_.graph->IdBound()) {
@@ -359,17 +361,27 @@ class SetStager {
                                      return true;
                                    });
     }
+    std::sort(out.begin(), out.end());
     using EdgeMap = decltype(own_.edges);
     for (const EdgeMap* edges :
          std::initializer_list<const EdgeMap*>{&group_.overlay.edges, &own_.edges}) {
-      for (auto it = edges->lower_bound({user, type, 0});
-           it != edges->end() && std::get<0>(it->first) == user && std::get<1>(it->first) == type;
-           ++it) {
-        NodeId item = std::get<2>(it->first);
-        auto at = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == item; });
-        if (at != out.end()) out.erase(at);
-        if (it->second) out.emplace_back(item, static_cast<float>(it->second->weight));
+      auto it = edges->lower_bound({user, type, 0});
+      auto staged = [&] {
+        return it != edges->end() && std::get<0>(it->first) == user &&
+               std::get<1>(it->first) == type;
+      };
+      if (!staged()) continue;
+      std::vector<std::pair<NodeId, double>> merged;
+      merged.reserve(out.size() + 8);
+      auto o = out.begin();
+      for (; staged(); ++it) {  // staged edges come in item order, like out
+        const NodeId item = std::get<2>(it->first);
+        for (; o != out.end() && o->first < item; ++o) merged.push_back(*o);
+        if (o != out.end() && o->first == item) ++o;  // replaced or removed
+        if (it->second) merged.emplace_back(item, static_cast<float>(it->second->weight));
       }
+      merged.insert(merged.end(), o, out.end());
+      out = std::move(merged);
     }
     return out;
   }
@@ -490,7 +502,7 @@ class SetStager {
   NodeId next_id_;
   Overlay own_;
   std::vector<MemOp> mem_;
-  std::vector<std::pair<const FoldIn*, NodeId>> folds_;  // users whose vectors to recompute
+  std::set<std::pair<const FoldIn*, NodeId>> folds_;  // users whose vectors to recompute
   size_t attributed_ = 0;    // OutcomeWrites joined to their decision
   size_t unattributed_ = 0;  // and those that were not
 };

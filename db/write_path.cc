@@ -148,6 +148,24 @@ Status Database::Impl::RunExclusive(std::function<Status()> fn, bool run_when_fa
   return RunWriter(&w);
 }
 
+namespace {
+
+// The external ids of the nodes one set writes (WrittenNodes).
+void AddWrittenNodes(const WriteSet& set, Database::WrittenNodes* out) {
+  for (const auto& op : set.ops) {
+    if (const auto* n = std::get_if<NodeWrite>(&op)) {
+      out->ids.push_back(n->id);
+    } else if (const auto* e = std::get_if<EdgeWrite>(&op)) {
+      out->ids.push_back(e->from.id);
+      out->ids.push_back(e->to.id);
+    } else if (const auto* v = std::get_if<VectorWrite>(&op)) {
+      out->ids.push_back(v->id);
+    }
+  }
+}
+
+}  // namespace
+
 Status Database::Apply(const WriteSet& writes, const WriteOptions& options) {
   std::vector<WriteSet> sets;
   sets.push_back(writes);
@@ -170,7 +188,29 @@ std::vector<WriteOutcome> Database::ApplyMany(const std::vector<WriteSet>& sets,
       if (outcome.status.ok()) outcome.status = s;
     }
   }
+  WrittenNodes written;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (outcomes[i].status.ok() && !outcomes[i].duplicate) AddWrittenNodes(sets[i], &written);
+  }
+  if (!written.ids.empty()) impl_->NotifyObservers(written);
   return outcomes;
+}
+
+uint64_t Database::AddWriteObserver(WriteObserver observer) {
+  MutexLock lock(&impl_->observers_mu);
+  uint64_t id = impl_->next_observer++;
+  impl_->observers.emplace(id, std::move(observer));
+  return id;
+}
+
+void Database::RemoveWriteObserver(uint64_t id) {
+  MutexLock lock(&impl_->observers_mu);
+  impl_->observers.erase(id);
+}
+
+void Database::Impl::NotifyObservers(const WrittenNodes& written) {
+  MutexLock lock(&observers_mu);
+  for (const auto& [id, observer] : observers) observer(written);
 }
 
 }  // namespace pathwise

@@ -75,7 +75,8 @@ void Decider::Impl::FillCaps(const Surface& s, const Request& req, ItemList* ite
   for (auto& [id, item] : *pinnable) fill(&item);
 }
 
-void Decider::CountOutcome(const std::string& recommendation_id, const std::string& event_type) {
+void Decider::CountOutcome(const std::string& recommendation_id, const std::string& event_type,
+                           const std::string& item) {
   Impl& m = *impl_;
   auto record = m.db->GetRecommendation(recommendation_id);
   if (!record.ok() || !record->contains("surface") || !(*record)["surface"].is_string()) return;
@@ -88,6 +89,13 @@ void Decider::CountOutcome(const std::string& recommendation_id, const std::stri
   bool click = listed(s.click_types), conversion = listed(s.conversion_types);
   if (!click && !conversion) return;
   std::string variant = record->value("variant", std::string("default"));
+  const json& trace = record->value("exploration", json());
+  if (click && !item.empty() && trace.is_object()) {
+    std::vector<std::string> served = ItemIds(*record);
+    if (std::find(served.begin(), served.end(), item) != served.end()) {
+      m.explore_counts.AddClick(s.name, trace.value("bucket", std::string()), item);
+    }
+  }
   MutexLock lock(&m.metrics_mu);
   Impl::VariantCounts& c = m.variant_counts[{s.name, variant}];
   c.clicks += click;

@@ -84,6 +84,27 @@ Result<nlohmann::json> SurfaceReport(const Database& db, const std::string& name
                                      int64_t since_ms, int64_t until_ms,
                                      const ReportLimits& limits = {});
 
+// ---- Off-policy evaluation (docs/feedback-loop.md, "Off-policy evaluation") -------------------
+
+struct ReplayEvaluationOptions {
+  std::string surface;
+  std::string recipe;  // the policy to evaluate: a stored recipe, run for each logged user
+  int64_t since_ms = 0, until_ms = 0;
+  size_t max_decisions = 100'000;  // the most logged decisions of the surface read
+  size_t bootstrap = 500;          // bootstrap resamples (of decisions) for the intervals
+  uint64_t seed = 1;               // the bootstrap's
+};
+// Estimates the click rate per impression the recipe would have had on the surface's logged
+// decisions served in [since_ms, until_ms): for each decision the recipe ranks items for the
+// logged user now (the surface's params, $limit = k x candidates_factor, no rules); a logged
+// impression at slot j counts when the recipe's j-th item is the logged item, weighted by
+// 1 / its logged propensity. Reward: an attributed event of the surface's click types on that
+// item. Returns {surface, recipe, since_ms, until_ms, decisions, impressions, matched,
+// logged_ctr, ips: {value, low, high}, snips: {value, low, high}, effective_sample_size,
+// complete, assumptions}; intervals are 95% percentile bootstrap over decisions. NotFound for an
+// unknown surface or recipe; InvalidArgument when until_ms <= since_ms.
+Result<nlohmann::json> EvaluateReplay(Database* db, const ReplayEvaluationOptions& options);
+
 // Milliseconds since the epoch from digits, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[Z] (UTC);
 // InvalidArgument otherwise. The report's and `pathwise export`'s time arguments.
 Result<int64_t> ParseTimeMillis(const std::string& text);
@@ -119,6 +140,18 @@ struct DeciderOptions {
   // impressions holds (about 0.5 KB each with k = 10); beyond it the least recently served
   // users are forgotten. 0 turns the index off (caps then apply never_after only).
   size_t frequency_max_decisions = 500'000;
+  // The candidate cache (docs/decisions.md, "Caches"): the most (surface, recipe, user) entries
+  // it holds and about how many bytes of candidates (a set costs about 40 bytes per candidate
+  // plus 16 per candidate and SCORE aggregate); least recently used entries are evicted first.
+  // 0 entries turns it off.
+  size_t candidate_cache_entries = 10'000;
+  size_t candidate_cache_bytes = size_t{256} << 20;
+  // Exploration (docs/feedback-loop.md): the most (surface, context bucket, item) posterior
+  // counts held (about 100 bytes each); beyond it the least recently used are forgotten.
+  size_t explore_max_keys = 1'000'000;
+  // How far back the counts are rebuilt from the impression log when an exploring surface is
+  // first loaded (0: not rebuilt; counts start empty).
+  int64_t explore_history_ms = 7LL * 24 * 3600 * 1000;
   // The wall clock in ms since the epoch: recommendation ids (the serving time), cap windows
   // and the report's defaults read it. Empty: the system clock. Tests set it to move time.
   std::function<int64_t()> clock_ms;
@@ -160,7 +193,17 @@ class Decider {
   // Counts an attributed outcome (an event carrying recommendation_id, joined to its decision)
   // in the per-variant click and conversion counters of Metrics(), by the event type and the
   // decision's surface settings. Unknown ids and other event types count nothing.
-  void CountOutcome(const std::string& recommendation_id, const std::string& event_type);
+  // The item, when given, is also counted as a click in the exploration posterior of the
+  // decision's context bucket (an exploring surface, a click type, an item the decision served).
+  void CountOutcome(const std::string& recommendation_id, const std::string& event_type,
+                    const std::string& item = "");
+
+  // Replays a logged decision's exploration from its seed (the recommendation_id) and the
+  // candidate pool and counts logged with it: {recommendation_id, policy, bucket, items:
+  // [{slot, id, propensity, reason}], logged: [the same, as logged], reproduced: bool}.
+  // InvalidArgument for a malformed id; NotFound when the decision is not in the log or did not
+  // explore.
+  Result<nlohmann::json> ReplayExploration(const std::string& recommendation_id) const;
 
  private:
   struct Impl;

@@ -30,6 +30,10 @@ json ItemJson(const Item& item, size_t slot, bool explain, const std::vector<std
   j["score"] = std::isnan(item.score) ? json(nullptr) : json(item.score);
   if (!item.label.is_null()) j["label"] = item.label;
   if (!item.applied.empty()) j["reasons"] = item.applied;
+  if (!item.explore_reason.empty()) {
+    j["reasons"].push_back(item.explore_reason);
+    j["propensity"] = item.propensity;
+  }
   if (explain) {
     json e = item.explanation.is_null() ? json::object() : item.explanation;
     if (!item.applied.empty()) e["rules"] = item.applied;
@@ -41,6 +45,10 @@ json ItemJson(const Item& item, size_t slot, bool explain, const std::vector<std
       json rule = applied;
       rule["kind"] = "rule";
       decision.push_back(std::move(rule));
+    }
+    if (!item.explore_reason.empty()) {
+      decision.push_back({{"kind", "explore"}, {"reason", item.explore_reason},
+                          {"propensity", item.propensity}});
     }
     if (!decision.empty()) e["decision"] = std::move(decision);
     j["explanation"] = std::move(e);
@@ -59,6 +67,8 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
       options(options_in),
       last_served(options_in.last_served_users),
       frequency(options_in.frequency_max_decisions),
+      candidates(options_in.candidate_cache_entries, options_in.candidate_cache_bytes),
+      explore_counts(options_in.explore_max_keys),
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
 void Decider::Impl::Count(const std::string& name, uint64_t n) {
@@ -113,6 +123,7 @@ void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t s
   for (const auto& [source, code] : run->dropped) d->Reason(code + ":" + source);
   if (run->no_query_vector) d->Reason("no_query_vector");
   double confidence = RecipeConfidence(user, *run, req.k);
+  timing.candidates = run->candidates;
   finish(run->items.empty() ? "empty" : "ok");
   Offer(s, req, user, std::move(run->items), confidence, timing.source, serve_by,
         /*evaluated=*/false, /*last_resort=*/false, d);
@@ -178,8 +189,11 @@ void Decider::Impl::Offer(const Surface& s, const Request& req, const UserInfo& 
   if (s.HasCaps()) FillCaps(s, req, &items, &pinnable);
   std::set<std::string> exclude = req.exclude;
   for (const Item& item : d->items) exclude.insert(item.id);
+  for (const Item& item : d->pool) exclude.insert(item.id);
   size_t room = req.k - d->items.size();
-  RuleReport report = ApplyRules(s, exclude, pinnable, d->items, room, &items);
+  // An exploring surface keeps up to pool_size more candidates, for the explored slots.
+  size_t extra = s.explore.enabled() ? static_cast<size_t>(s.explore.pool_size) : 0;
+  RuleReport report = ApplyRules(s, exclude, pinnable, d->items, room + extra, &items);
   d->AddRuleReport(s, report);
   if (items.empty()) {
     if (offered > 0 && report.excluded < offered) d->Reason("rule_filtered_all");
@@ -189,18 +203,26 @@ void Decider::Impl::Offer(const Surface& s, const Request& req, const UserInfo& 
     d->Reason("low_confidence");
     return;
   }
-  for (Item& item : items) {
-    item.served_by = served_by;
-    d->items.push_back(std::move(item));
+  size_t kept = std::min(room, items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].served_by = served_by;
+    (i < kept ? d->items : d->pool).push_back(std::move(items[i]));
   }
   if (d->served_by.empty()) d->served_by = served_by;
-  d->confidence_sum += confidence * static_cast<double>(items.size());
+  d->confidence_sum += confidence * static_cast<double>(kept);
   d->done = d->items.size() >= static_cast<size_t>(std::max<int64_t>(1, s.min_items));
   if (!d->done) d->Reason("few_candidates");
 }
 
 Decider::Decider(Database* db, DeciderOptions options)
     : impl_(std::make_unique<Impl>(db, options)) {
+  // Read-your-writes: a user's own writes (events are edges from the user) erase their cached
+  // candidates before the write returns.
+  CandidateCache* cache = &impl_->candidates;
+  impl_->write_observer = db->AddWriteObserver([cache](const Database::WrittenNodes& written) {
+    if (written.all) return cache->InvalidateAll();
+    for (const std::string& id : written.ids) cache->InvalidateUser(id);
+  });
   // Compute every stored surface's popular list now, in the background, so that the first
   // decisions after a start do not find it missing.
   auto surfaces = ListSurfaces(*db);
@@ -217,7 +239,7 @@ void Decider::Impl::PrefetchPopular(const std::string& name) {
   popular.Prefetch(name, [this, surface] { return ComputePopular(*surface); });
 }
 
-Decider::~Decider() = default;
+Decider::~Decider() { impl_->db->RemoveWriteObserver(impl_->write_observer); }
 
 Result<json> Decider::Decide(const std::string& name, const json& body) {
   Impl& m = *impl_;
@@ -243,6 +265,10 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   if (!d.done && !d.overloaded && s.last_served) m.TryLastServed(s, req, user, hard, &d);
   if (!d.done) m.ServePopular(base, s, req, user, hard, &d);
 
+  int64_t served_ms = m.NowMs();
+  std::string recommendation_id = NewRecommendationId(served_ms);
+  json explore_trace;
+  if (s.explore.enabled()) m.Explore(s, req, recommendation_id, &d, &explore_trace);
   if (!d.items.empty()) m.last_served.Put(s.name, req.user, d.items);
   double confidence = d.confidence_sum / static_cast<double>(req.k);
   bool degraded = d.served_by != "primary" ||
@@ -252,9 +278,9 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   json steps = json::array();
   for (const StepTiming& t : d.steps) {
     steps.push_back({{"source", t.source}, {"us", t.us}, {"outcome", t.outcome}});
+    if (!t.candidates.empty()) steps.back()["candidates"] = t.candidates;
   }
-  int64_t served_ms = m.NowMs();
-  json answer = {{"recommendation_id", NewRecommendationId(served_ms)},
+  json answer = {{"recommendation_id", recommendation_id},
                  {"surface", s.name},
                  {"variant", s.variant},
                  {"items", std::move(items)},
@@ -265,7 +291,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
                  {"rules", d.rules},
                  {"timings", {{"total_us", MicrosSince(t0)}, {"rules_us", d.rules_us},
                               {"steps", std::move(steps)}}}};
-  m.LogImpressions(s, req, served_ms, &answer);
+  m.LogImpressions(s, req, served_ms, explore_trace, &answer);
   m.Count("decisions");
   if (degraded) m.Count("degraded");
   m.Count("served_by:" + answer["served_by"].get<std::string>());
@@ -285,7 +311,15 @@ json Decider::Metrics() const {
   out["popular_cache"] = {{"hits", c.hits},         {"stale", c.stale},
                           {"misses", c.misses},     {"coalesced", c.coalesced},
                           {"computations", c.computations}, {"failures", c.failures}};
+  CandidateCache::Counts cc = impl_->candidates.counts();
+  out["candidate_cache"] = {{"hits", cc.hits},           {"stale", cc.stale},
+                            {"misses", cc.misses},       {"coalesced", cc.coalesced},
+                            {"computations", cc.computations}, {"failures", cc.failures},
+                            {"mismatches", cc.mismatches}, {"invalidations", cc.invalidations},
+                            {"evictions", cc.evictions}, {"entries", cc.entries}};
   out["breakers_open"] = impl_->breakers.OpenCount();
+  out["explore_counts"] = {{"keys", impl_->explore_counts.keys()},
+                           {"evicted", impl_->explore_counts.evicted()}};
   out["frequency_index"] = {{"decisions", impl_->frequency.decisions()},
                             {"evicted_users", impl_->frequency.evicted_users()}};
   json variants = json::array();
@@ -329,6 +363,7 @@ void Decider::Invalidate(const std::string& surface) {
   }
   impl_->popular.Forget(surface);
   impl_->last_served.ForgetSurface(surface);
+  impl_->candidates.ForgetKeys(surface + '\x1f');
   if (!GetSurface(*impl_->db, surface).ok()) impl_->frequency.Forget(surface);
   impl_->PrefetchPopular(surface);
 }

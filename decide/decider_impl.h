@@ -12,7 +12,9 @@
 
 #include "db/database.h"
 #include "decide/breaker.h"
+#include "decide/candidates.h"
 #include "decide/decide.h"
+#include "decide/explore_counts.h"
 #include "decide/faults.h"
 #include "decide/frequency.h"
 #include "decide/lists.h"
@@ -48,6 +50,8 @@ struct RecipeRun {
   size_t sources = 0;  // sources of the recipe that ran and were kept
   std::vector<std::pair<std::string, std::string>> dropped;  // (source, reason code prefix)
   bool no_query_vector = false;  // a NEAREST source had no vector to search with
+  // The candidate cache's part: hit | stale | miss | coalesced | mismatch; empty: not cached.
+  std::string candidates;
 };
 
 // Confidence of the lists that are not a recipe's (docs/decisions.md, "Confidence").
@@ -59,11 +63,15 @@ struct StepTiming {
   std::string source;  // primary:<recipe> | fallback:<recipe> | last_served | popular
   int64_t us = 0;
   std::string outcome;  // ok | timeout | error | breaker_open | skipped | empty
+  std::string candidates;  // RecipeRun::candidates
 };
 
 // The decision being built.
 struct Draft {
   ItemList items;
+  // With exploration: the candidates the steps ranked below the items (rules applied), at most
+  // the surface's pool_size per step; the explored slots draw from them.
+  ItemList pool;
   std::string served_by;
   double confidence_sum = 0;  // sum over items of their list's confidence
   std::vector<std::string> reasons;
@@ -86,6 +94,9 @@ struct Decider::Impl {
   PopularLists popular;
   LastServed last_served;
   FrequencyIndex frequency;
+  CandidateCache candidates;
+  uint64_t write_observer = 0;  // Database::AddWriteObserver's id: invalidates candidates
+  ExploreCounts explore_counts;
   WorkerPool pool;  // last: its threads stop first
 
   Mutex surfaces_mu;
@@ -114,8 +125,26 @@ struct Decider::Impl {
   std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
                                        const std::string& recipe, const Request& req,
                                        Clock::time_point until);
-  RecipeRun RunRecipe(const Surface& s, const std::string& recipe, const Request& req,
-                      Clock::time_point until);
+  // refresh_token: a background refresh of the candidate cache (CandidateCache::Lookup::token):
+  // the run retrieves afresh and stores what it found.
+  RecipeRun RunRecipe(const std::shared_ptr<const Surface>& s, const std::string& recipe,
+                      const Request& req, Clock::time_point until, uint64_t refresh_token = 0);
+  // The candidate cache's part in a recipe run (decide/candidate_use.cc).
+  struct CandidateUse {
+    bool cached = false;  // this run's candidates are cached
+    std::string key;
+    CandidateCache::Lookup lookup;
+  };
+  CandidateUse LookupCandidates(const std::shared_ptr<const Surface>& s, const std::string& recipe,
+                                const Request& req, Clock::time_point until,
+                                uint64_t refresh_token);
+  // Stores what the run retrieved, starts the refresh of a stale entry, and names the cache's
+  // part in the run.
+  void FinishCandidates(const std::shared_ptr<const Surface>& s, const std::string& recipe,
+                        const Request& req, const CandidateUse& use,
+                        const Result<QueryResult>& result, RecipeRun* run);
+  void RefreshCandidates(const std::shared_ptr<const Surface>& s, const std::string& recipe,
+                         const Request& req, uint64_t token);
 
   // Labels and rule values of items (the surface's item query), filled into the items and into
   // `pinnable` for pinned ids not among them. False when the query failed (rules not applied).
@@ -158,8 +187,23 @@ struct Decider::Impl {
   // answer's "impression_logged" and, when the write failed, adds reason impression_log_failed.
   // Every served decision of a surface with caps is added to the frequency index (a logged one
   // also survives a restart).
+  // explore_trace: the decision's exploration (Explore), logged with it and counted in the
+  // posterior counts when the decision is logged.
   void LogImpressions(const Surface& s, const Request& req, int64_t served_ms,
-                      nlohmann::json* answer);
+                      const nlohmann::json& explore_trace, nlohmann::json* answer);
+
+  // Exploration (docs/feedback-loop.md): fills the request's explored positions of d->items
+  // with items drawn from the exploit list's tail and d->pool, seeded by recommendation_id;
+  // sets *trace to what a replay needs (policy, bucket, positions, the pool with its counts),
+  // null when nothing was explored.
+  void Explore(const Surface& s, const Request& req, const std::string& recommendation_id,
+               Draft* d, nlohmann::json* trace);
+  // Loads the posterior counts of an exploring surface from the impression log the first time
+  // it is loaded (decisions served in the last DeciderOptions::explore_history_ms).
+  void LoadExploreCounts(const Surface& base);
+  // Adds a logged decision's items to the posterior counts of its bucket.
+  void CountExploreImpressions(const Surface& s, const nlohmann::json& trace,
+                               const nlohmann::json& items);
 
   void Count(const std::string& name, uint64_t n = 1);
 };

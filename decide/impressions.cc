@@ -16,18 +16,18 @@ bool Sampled(double rate) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng) < rate;
 }
 
-// The logged form of one served item: the answer's item plus its propensity (1: today's
-// policy is deterministic).
+// The logged form of one served item: the answer's item plus its propensity (an explored
+// item's answer carries it; an exploit slot's is 1, the policy being deterministic there).
 json ImpressionItem(const json& item) {
   json out = item;
-  out["propensity"] = 1.0;
+  if (!out.contains("propensity")) out["propensity"] = 1.0;
   return out;
 }
 
 }  // namespace
 
 void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t served_ms,
-                                   json* answer) {
+                                   const json& explore_trace, json* answer) {
   if (s.HasCaps() && !(*answer)["items"].empty()) {
     std::vector<std::string> ids;
     for (const json& item : (*answer)["items"]) ids.push_back(item["id"].get<std::string>());
@@ -52,6 +52,7 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t
                   {"confidence", (*answer)["confidence"]},
                   {"explain", req.explain},
                   {"items", std::move(items)}};
+  if (!explore_trace.is_null()) write.record["exploration"] = explore_trace;
   WriteSet set;
   set.ops.push_back(std::move(write));
   WriteOptions write_options;
@@ -62,6 +63,7 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t
     (*answer)["impression_logged"] = true;
     Count("impressions_logged");
     Count("impression_items_logged", (*answer)["items"].size());
+    if (!explore_trace.is_null()) CountExploreImpressions(s, explore_trace, (*answer)["items"]);
     MutexLock lock(&metrics_mu);
     VariantCounts& c = variant_counts[{s.name, s.variant}];
     ++c.decisions;

@@ -62,7 +62,7 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
       return;
     }
     started->store(true);
-    *run = RunRecipe(*s, recipe, req, until);
+    *run = RunRecipe(s, recipe, req, until);
   };
   bool submitted = pool.TrySubmit(std::move(work), [run, promise] { promise->Set(std::move(*run)); },
                                   until);
@@ -76,8 +76,10 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
   return late;
 }
 
-RecipeRun Decider::Impl::RunRecipe(const Surface& s, const std::string& recipe_name,
-                                   const Request& req, Clock::time_point until) {
+RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
+                                   const std::string& recipe_name, const Request& req,
+                                   Clock::time_point until, uint64_t refresh_token) {
+  const Surface& s = *sp;
   RecipeRun run;
   auto recipe = LoadRecipe(*db, recipe_name);
   if (!recipe.ok()) {
@@ -111,7 +113,11 @@ RecipeRun Decider::Impl::RunRecipe(const Surface& s, const std::string& recipe_n
     if (faults.empty()) return Status::OK();
     return Perform(faults.Draw("source:" + name), budget.at());
   };
+  CandidateUse use = LookupCandidates(sp, recipe_name, req, until, refresh_token);
+  qo.reuse_candidates = use.lookup.set;
+  qo.keep_candidates = use.cached;
   auto result = db->Query(recipe->value("query", ""), RecipeParams(*recipe, s, req), qo);
+  FinishCandidates(sp, recipe_name, req, use, result, &run);
   if (!result.ok()) {
     for (const std::string& p : probes) breakers.ReleaseProbe(recipe_name, p);
     run.status = result.status();
@@ -123,11 +129,13 @@ RecipeRun Decider::Impl::RunRecipe(const Surface& s, const std::string& recipe_n
                                                               : json::object();
   const json& sources = run.stats.contains("source_stats") ? run.stats["source_stats"]
                                                            : json::object();
+  // Reused candidates: the sources did not run now, so their breakers learn nothing.
+  const bool reused = run.stats.value("candidates_reused", false);
   for (const auto& [source, st] : sources.items()) {
     if (st.is_object() && st.value("no_query_vector", false)) run.no_query_vector = true;
     if (!dropped.contains(source)) {
       ++run.sources;
-      breakers.RecordSuccess(recipe_name, source, s.breaker);
+      if (!reused) breakers.RecordSuccess(recipe_name, source, s.breaker);
     }
   }
   for (const auto& [source, info] : dropped.items()) {

@@ -83,6 +83,7 @@ Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::str
   PW_RETURN_IF_ERROR(CheckRules(db, &s));
   auto shared = std::make_shared<const Surface>(std::move(s));
   LoadCaps(*shared);
+  LoadExploreCounts(*shared);
   MutexLock lock(&surfaces_mu);
   surfaces[name] = {*stored, shared};
   return shared;

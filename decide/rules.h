@@ -24,6 +24,11 @@ struct Item {
   nlohmann::json label;                              // the surface's label property
   std::vector<nlohmann::json> values;                // one per rule (empty: not evaluated)
   nlohmann::json applied = nlohmann::json::array();  // rule effects on this item
+  // Exploration (decide/explore.h): the probability that the policy put the item in its slot
+  // (1 for an exploit slot), and for an explored slot its reason ("explore: new item" for an
+  // item without impressions in the bucket, else "explore: <policy>"; empty: not explored).
+  double propensity = 1;
+  std::string explore_reason;
 };
 
 // What the rules did, for the decision's "rules" field: one entry per rule with the number of

@@ -226,6 +226,7 @@ json Normalized(const Surface& s) {
             {"min_confidence", s.min_confidence},
             {"deadline_ms", s.deadline_ms},
             {"candidates_factor", s.candidates_factor},
+            {"candidate_ttl_seconds", s.candidate_ttl_seconds},
             {"user_type", s.user_type},
             {"rules", rules},
             {"budgets_ms", s.budgets_ms},
@@ -238,6 +239,7 @@ json Normalized(const Surface& s) {
   j["impressions"] = {{"sample_rate", s.impression_sample_rate}};
   j["attribution_window_seconds"] = s.attribution_window_seconds;
   j["report"] = {{"clicks", s.click_types}, {"conversions", s.conversion_types}};
+  if (s.explore.enabled()) j["exploration"] = ExploreSettingsJson(s.explore);
   if (!s.item_type.empty()) j["item_type"] = s.item_type;
   if (!s.label.empty()) j["label"] = s.label;
   if (!s.popular_query.empty()) {
@@ -272,9 +274,10 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
   PW_RETURN_IF_ERROR(CheckFields(
       def,
       {"name", "recipe", "fallbacks", "last_served", "popular", "params", "k", "min_items",
-       "min_confidence", "deadline_ms", "candidates_factor", "user_type", "item_type", "label",
+       "min_confidence", "deadline_ms", "candidates_factor", "candidate_ttl_seconds", "user_type", "item_type", "label",
        "rules", "budgets_ms", "source_budget_ms", "breaker", "impressions",
-       "attribution_window_seconds", "description", "report", "variants", "variant_salt"},
+       "attribution_window_seconds", "description", "report", "variants", "variant_salt",
+       "exploration"},
       "the surface"));
   auto n = def.find("name");
   if (n != def.end() && !n->is_null() && (!n->is_string() || n->get<std::string>() != name)) {
@@ -306,6 +309,8 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
   PW_ASSIGN_OR_RETURN(s.deadline_ms, IntField(def, "deadline_ms", 50, 1, 600000, "deadline_ms"));
   PW_ASSIGN_OR_RETURN(s.candidates_factor,
                       IntField(def, "candidates_factor", 3, 1, 100, "candidates_factor"));
+  PW_ASSIGN_OR_RETURN(s.candidate_ttl_seconds, IntField(def, "candidate_ttl_seconds", 120, 0, 86400,
+                                                        "candidate_ttl_seconds"));
   PW_ASSIGN_OR_RETURN(std::string user_type, StringField(def, "user_type", "user_type", false));
   if (!user_type.empty()) s.user_type = user_type;
   PW_ASSIGN_OR_RETURN(s.item_type, StringField(def, "item_type", "item_type", false));
@@ -325,6 +330,7 @@ Result<Surface> ParseSurface(const std::string& name, const json& def) {
   PW_RETURN_IF_ERROR(ParseBreaker(def, &s));
   PW_RETURN_IF_ERROR(ParseFeedback(def, &s));
   PW_RETURN_IF_ERROR(ParseReportSettings(def, &s));
+  PW_ASSIGN_OR_RETURN(s.explore, ParseExploreSettings(def, s.k));
   s.definition = Normalized(s);
   if (def.contains("description") && def["description"].is_string()) {
     s.definition["description"] = def["description"];

@@ -13,6 +13,7 @@
 
 #include "db/database.h"
 #include "decide/breaker.h"
+#include "decide/explore.h"
 #include "storage/status.h"
 
 namespace pathwise::decide {
@@ -67,6 +68,9 @@ struct Surface {
   double min_confidence = 0;
   int64_t deadline_ms = 50;
   int64_t candidates_factor = 3;  // recipes are asked for k x this many rows (with max_limit)
+  // The candidate cache (docs/decisions.md, "Caches"): how long a user's retrieved candidates
+  // are fresh; older ones are served while one refresh runs. 0: not cached.
+  int64_t candidate_ttl_seconds = 120;
   std::string user_type = "User";
   std::string item_type;  // needed by rules and label
   std::string label;      // item property returned as the item's label
@@ -83,6 +87,8 @@ struct Surface {
   // as conversions.
   std::vector<std::string> click_types = {"click"};
   std::vector<std::string> conversion_types = {"purchase"};
+  // Exploration slots (decide/explore.h; policy kNone: none).
+  ExploreSettings explore;
   // A/B variants (empty: none; every decision is variant "default") and the salt of the hash
   // that assigns users to them.
   std::vector<Variant> variants;
@@ -97,6 +103,8 @@ struct Surface {
   // surface has any frequency_cap rule; both include the variants'.
   int64_t MaxCapWindowMs() const;
   bool HasCaps() const;
+  // Whether the surface or any of its variants explores.
+  bool Explores() const;
 };
 
 // The variant a user is assigned to: a salted 64-bit hash of the user id picks a point in

@@ -121,7 +121,7 @@ Result<double> VariantWeight(const json& v, const std::string& path) {
 const std::set<std::string>& OverrideFields() {
   static const std::set<std::string> fields = {"recipe",         "fallbacks", "params",
                                                "k",              "min_items", "min_confidence",
-                                               "candidates_factor", "rules"};
+                                               "candidates_factor", "rules", "exploration"};
   return fields;
 }
 
@@ -310,6 +310,14 @@ int64_t Surface::MaxCapWindowMs() const {
   }
   for (const Variant& v : variants) window = std::max(window, v.surface->MaxCapWindowMs());
   return window;
+}
+
+bool Surface::Explores() const {
+  if (explore.enabled()) return true;
+  for (const Variant& v : variants) {
+    if (v.surface->explore.enabled()) return true;
+  }
+  return false;
 }
 
 bool Surface::HasCaps() const {

@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "query/binder.h"
+#include "query/candidate_set.h"
 #include "query/memory.h"
 #include "query/match_ops.h"
 #include "query/plan_cache.h"
@@ -209,7 +210,8 @@ nlohmann::json CappedHopsJson(const RecommendPlan& rec, const RecState& st) {
   return out;
 }
 
-Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st, QueryResult* out) {
+Status RunRecommend(const Plan& plan, const QueryOptions& options, const RetrievalKey& key,
+                    RecState* st, QueryResult* out) {
   const RecommendPlan& rec = std::get<RecommendPlan>(plan.body);
   PW_RETURN_IF_ERROR(CheckSourceBudgets(options));
   if (options.explain_options.paths > ExplainOptions::kMaxPaths) {
@@ -219,7 +221,11 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, RecState* st,
   st->rec = &rec;
   st->options = &options;
   st->source_stats.assign(rec.source_names.size(), SourceStats());
-  PW_RETURN_IF_ERROR(RunOps(rec.ops, st));
+  PW_RETURN_IF_ERROR(RunRetrieval(rec, options, key, st, out));  // Seed and sources
+  for (size_t i = 1 + rec.source_names.size(); i < rec.ops.size(); ++i) {
+    if (st->deadline.Expired()) return Status::DeadlineExceeded("query deadline exceeded");
+    PW_RETURN_IF_ERROR(rec.ops[i]->Run(st));
+  }
   out->columns = {"id", "type", "score", "sources"};
   for (uint32_t c : st->ranked) {
     NodeId node = st->nodes[c];
@@ -404,7 +410,7 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
       RecState st;
       status = run(&st, [&]() {
         PW_RETURN_IF_ERROR(RunPrelude(*plan, catalog, params, options, &impl_->reclaimer, &st));
-        return RunRecommend(*plan, options, &st, &out);
+        return RunRecommend(*plan, options, RetrievalKey{text, version}, &st, &out);
       });
     }
     if (!status.ok()) return status;

@@ -55,6 +55,9 @@ struct ExecState {
   bool explain = false;
 
   std::vector<RtValue> params;          // by Plan::params index
+  // When set, Eval marks each parameter it reads (by index): RECOMMEND's retrieval records
+  // what its seed and sources read (QueryOptions::keep_candidates / reuse_candidates).
+  std::vector<uint8_t>* params_read = nullptr;
   std::vector<graph::PropId> props;     // by Plan::props index
   std::vector<RtValue> cache;           // by Plan::cached index
   std::vector<RtValue> slot_values;     // values of value-variable slots (Slot::ts)

@@ -521,7 +521,9 @@ RtValue Similarity(const RtValue& a, const RtValue& b, const ExecState& st) {
 RtValue Eval(const BoundExpr& e, const EvalEnv& env) {
   switch (e.kind) {
     case BK::kConst: return e.value;
-    case BK::kParam: return env.st->params[e.index];
+    case BK::kParam:
+      if (env.st->params_read != nullptr) (*env.st->params_read)[e.index] = 1;
+      return env.st->params[e.index];
     case BK::kSlot: {
       const Slot& s = env.row[e.index];
       if (s.node == kInvalidNode) return RtValue();

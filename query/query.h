@@ -51,6 +51,15 @@ struct Limits {
   size_t max_query_memory_bytes = size_t{256} << 20;
 };
 
+// What a RECOMMEND query's seed and sources retrieved (QueryOptions::keep_candidates): the
+// candidate nodes, which sources found each, their per-source values and path counts, the SCORE
+// aggregates folded from their paths, and each source's stats. Immutable and safe to share
+// between threads; opaque outside query/.
+struct CandidateSet;
+size_t CandidateCount(const CandidateSet& set);
+// Approximate heap bytes the set holds.
+size_t CandidateSetBytes(const CandidateSet& set);
+
 }  // namespace pathwise::query
 
 namespace pathwise {
@@ -123,6 +132,25 @@ struct QueryOptions {
   // (InvalidArgument, SyntaxError), the query's own memory budgets (ResourceExhausted) and the
   // query's own `deadline` passing (DeadlineExceeded).
   bool drop_failed_sources = false;
+
+  // ---- Reusing RECOMMEND's retrieval: the Graph -> Score seam (docs/decisions.md, "Caches") ----
+  // keep_candidates: QueryResult::candidates receives what the seed and sources retrieved, as a
+  // snapshot taken after the sources and before any filter, exclusion or scoring. Nothing is
+  // kept when a source was dropped (a partial set), when explaining or asking why not (the
+  // explanation needs paths the set does not hold), or when reuse_candidates was used (then
+  // candidates is that set). MATCH ignores both fields.
+  bool keep_candidates = false;
+  // reuse_candidates: a set kept by an earlier run. The query runs its prelude and its Seed as
+  // usual, then continues from the set instead of running its sources: the candidate filters
+  // and exclusions (re-evaluated for every candidate), SCORE, TopK, DIVERSIFY and LIMIT run on
+  // the current graph, parameters and clock. The set is used only when it fits: the same query
+  // text and schema version, the same seed node and query-wide WHERE outcome, and every
+  // parameter the set's seed and sources read has the same value now (a parameter read only
+  // after retrieval, such as LIMIT's, may differ). What the sources computed stays as of the
+  // retrieval: source values, path counts, and SCORE aggregates over paths (including any now()
+  // or decay() inside them). When it does not fit, or with explain or why_not, the set is
+  // ignored and the sources run. stats.candidates_reused says which happened.
+  std::shared_ptr<const query::CandidateSet> reuse_candidates;
 };
 
 // The result of one query; the JSON shapes are documented in docs/query-language.md.
@@ -133,6 +161,8 @@ struct QueryResult {
   nlohmann::json stats = nlohmann::json::object();        // stage times, candidates, flags
   nlohmann::json profile = nlohmann::json::array();       // per-operator rows when PROFILE
   nlohmann::json why_not;  // QueryOptions::why_not's report; null when not asked
+  // QueryOptions::keep_candidates: the retrieved set; null when not kept.
+  std::shared_ptr<const query::CandidateSet> candidates;
   nlohmann::json ToJson() const;
 };
 

@@ -87,6 +87,12 @@ void Server::Impl::AddDecideRoutes() {
     if (!logged.ok()) return ErrorReply(logged.status());
     return JsonReply(200, *logged);
   });
+  // Replays a logged decision's exploration from its seed (docs/feedback-loop.md).
+  Route("GET", "/v1/recommendations/([^/]+)/replay", Role::kRead, [this](const httplib::Request& req) {
+    auto replay = decider->ReplayExploration(req.matches[1].str());
+    if (!replay.ok()) return ErrorReply(replay.status());
+    return JsonReply(200, *replay);
+  });
   Route("GET", "/v1/admin/breakers", Role::kRead, [this](const httplib::Request&) {
     return JsonReply(200, {{"breakers", decider->Breakers()}});
   });

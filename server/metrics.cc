@@ -1,6 +1,7 @@
 #include "server/metrics.h"
 
 #include <cstdio>
+#include <utility>
 
 namespace pathwise::server {
 namespace {
@@ -221,15 +222,38 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
     out += "pathwise_impressions_total{outcome=\"" + std::string(outcome) + "\"} " +
            std::to_string(static_cast<uint64_t>(count(key))) + "\n";
   }
-  out += "# HELP pathwise_decision_cache_total Popular-list cache lookups by outcome.\n"
+  out += "# HELP pathwise_decision_cache_total Popular-list and candidate cache lookups and "
+         "computations by outcome (docs/decisions.md, Caches).\n"
          "# TYPE pathwise_decision_cache_total counter\n";
-  auto cache = counters.find("popular_cache");
-  if (cache != counters.end() && cache->is_object()) {
+  for (const auto& [field, name] : {std::pair<const char*, const char*>{"popular_cache", "popular"},
+                                    {"candidate_cache", "candidates"}}) {
+    auto cache = counters.find(field);
+    if (cache == counters.end() || !cache->is_object()) continue;
     for (const auto& [outcome, n] : cache->items()) {
-      out += "pathwise_decision_cache_total{cache=\"popular\",outcome=\"" + Escape(outcome) +
-             "\"} " + std::to_string(n.get<uint64_t>()) + "\n";
+      if (outcome == "entries") continue;  // a gauge, below
+      out += "pathwise_decision_cache_total{cache=\"" + std::string(name) + "\",outcome=\"" +
+             Escape(outcome) + "\"} " + std::to_string(n.get<uint64_t>()) + "\n";
     }
   }
+  out += "# HELP pathwise_candidate_cache_entries Entries held by the candidate cache.\n"
+         "# TYPE pathwise_candidate_cache_entries gauge\n";
+  out += "pathwise_candidate_cache_entries " +
+         std::to_string(counters.value("candidate_cache", nlohmann::json::object())
+                            .value("entries", uint64_t{0})) +
+         "\n";
+  out += "# HELP pathwise_explored_items_total Items placed in exploration slots "
+         "(docs/feedback-loop.md, Exploration).\n# TYPE pathwise_explored_items_total counter\n"
+         "pathwise_explored_items_total " +
+         std::to_string(static_cast<uint64_t>(count("explored_items"))) + "\n";
+  const nlohmann::json explore = counters.value("explore_counts", nlohmann::json::object());
+  out += "# HELP pathwise_explore_posterior_keys (surface, bucket, item) posterior counts held "
+         "for exploration.\n# TYPE pathwise_explore_posterior_keys gauge\n"
+         "pathwise_explore_posterior_keys " +
+         std::to_string(explore.value("keys", uint64_t{0})) + "\n";
+  out += "# HELP pathwise_explore_posterior_evicted_total Posterior counts forgotten at the bound.\n"
+         "# TYPE pathwise_explore_posterior_evicted_total counter\n"
+         "pathwise_explore_posterior_evicted_total " +
+         std::to_string(explore.value("evicted", uint64_t{0})) + "\n";
   out += "# HELP pathwise_frequency_index_decisions Decisions held by the frequency-cap index.\n"
          "# TYPE pathwise_frequency_index_decisions gauge\n";
   auto frequency = counters.value("frequency_index", nlohmann::json::object());

@@ -38,7 +38,9 @@ Reply ApplyOne(Database* db, AnyWrite write) {
 
 void Server::Impl::CountOutcomes(const WriteSet& set) {
   for (const auto& op : set.ops) {
-    if (const auto* o = std::get_if<OutcomeWrite>(&op)) decider->CountOutcome(o->recommendation_id, o->type);
+    if (const auto* o = std::get_if<OutcomeWrite>(&op)) {
+      decider->CountOutcome(o->recommendation_id, o->type, o->item);
+    }
   }
 }
 

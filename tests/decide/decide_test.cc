@@ -141,7 +141,8 @@ TEST_CASE("a breaker opens after repeated failures, skips the recipe, and closes
 
 TEST_CASE("a failing source is dropped and its recipe answers from the other source") {
   DecideFixture f;
-  f.Define("row", DecideFixture::Surface());
+  // Uncached: the second decision must run the sources, not reuse the first one's candidates.
+  f.Define("row", DecideFixture::Surface({{"candidate_ttl_seconds", 0}}));
   json full = f.Decide("row", {{"user", "u1"}});
   REQUIRE(f.decider->SetFault({{"target", "source:viewed_similar"}, {"fail_rate", 1.0}}).ok());
   json d = f.Decide("row", {{"user", "u1"}});

@@ -93,6 +93,45 @@ TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for 
   CHECK(Json(client.Get("/v1/admin/breakers", h.Auth("read")))["breakers"].is_array());
 }
 
+TEST_CASE("a user's event over HTTP erases their cached candidates; cache counts are in /metrics") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  StoreRecipe(h);
+  auto client = h.Client();
+  REQUIRE(client.Put("/v1/admin/event-types", h.Auth("admin"), R"({"view": {"edge": "VIEWED"}})",
+                     "application/json")->status == 200);
+  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto decide = [&] {
+    return Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
+                            "application/json"));
+  };
+  json first = decide();
+  CHECK(first["timings"]["steps"][0]["candidates"] == "miss");
+  REQUIRE(first["items"].size() == 1);
+  CHECK(first["items"][0]["id"] == "i3");
+  CHECK(decide()["timings"]["steps"][0]["candidates"] == "hit");
+  auto event = client.Post("/v1/events", h.Auth("write"),
+                           "{\"event_id\":\"e1\",\"user\":\"u1\",\"item\":\"i3\",\"type\":\"view\"}\n",
+                           "application/x-ndjson");
+  REQUIRE(event);
+  INFO(event->body);
+  REQUIRE(event->status == 200);
+  json after = decide();
+  CHECK(after["timings"]["steps"][0]["candidates"] == "miss");
+  // The recipe no longer finds i3 (u1 viewed it); what is left comes from the popular list.
+  for (const auto& item : after["items"]) CHECK((item["source"] != "primary" || item["id"] != "i3"));
+  CHECK(after["served_by"] != "primary");
+  auto metrics = client.Get("/metrics", h.Auth("read"));
+  REQUIRE(metrics);
+  for (const char* line : {"pathwise_decision_cache_total{cache=\"candidates\",outcome=\"hits\"} 1",
+                           "pathwise_decision_cache_total{cache=\"candidates\",outcome=\"misses\"} 2",
+                           "pathwise_decision_cache_total{cache=\"candidates\",outcome=\"invalidations\"} 1",
+                           "pathwise_candidate_cache_entries 1"}) {
+    INFO(line);
+    CHECK(metrics->body.find(line) != std::string::npos);
+  }
+}
+
 TEST_CASE("bad decide and surface bodies are 4xx with the error shape and the server keeps answering") {
   TempDir dir;
   ServerHarness h(dir.path());
@@ -172,6 +211,39 @@ TEST_CASE("fault injection is refused off loopback") {
   Status started = server.Start();
   CHECK(started.code() == Status::Code::kInvalidArgument);
   CHECK(started.message().find("fault-injection") != std::string::npos);
+}
+
+TEST_CASE("bad exploration settings are a 400 naming the field; a decision's exploration replays over HTTP and is counted in /metrics") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  StoreRecipe(h);
+  auto client = h.Client();
+  json bad = Surface();
+  bad["exploration"] = {{"slots", {5}}};
+  auto res = client.Post("/v1/surfaces/bad", h.Auth("admin"), bad.dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(HasErrorShape(res->body));
+  CHECK(res->body.find("exploration.slots") != std::string::npos);
+  json good = Surface();
+  good["exploration"] = {{"slots", {1}}};
+  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), good.dump(), "application/json")->status == 200);
+  json d = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
+                            "application/json"));
+  std::string id = d["recommendation_id"];
+  auto replay = client.Get("/v1/recommendations/" + id + "/replay", h.Auth("read"));
+  REQUIRE(replay);
+  CHECK(replay->status == 200);
+  CHECK(json::parse(replay->body)["reproduced"] == true);
+  CHECK(client.Get("/v1/recommendations/nothex/replay", h.Auth("read"))->status == 400);
+  // The explored items and the posterior counts held are in /metrics.
+  size_t explored = 0;
+  for (const json& item : d["items"]) explored += item.contains("propensity");
+  auto metrics = client.Get("/metrics", h.Auth("read"));
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("pathwise_explored_items_total " + std::to_string(explored) + "\n") !=
+        std::string::npos);
+  CHECK(metrics->body.find("pathwise_explore_posterior_keys ") != std::string::npos);
 }
 
 }  // namespace
