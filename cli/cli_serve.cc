@@ -57,6 +57,9 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
   --decide-workers N          threads running recipes for decisions (default 8)
   --decide-max-queued N       decisions waiting beyond this answer from a fallback (default 64)
+  --candidate-cache-entries N (surface, recipe, user) candidate sets cached for decisions
+                              (default 10000; 0 = no candidate cache)
+  --candidate-cache-bytes N   approximate bytes of cached candidate sets (default 268435456)
   --enable-fault-injection    adds /v1/admin/faults (tests and demos); loopback only
 
 Create an API key first: pathwise keys create --data DIR --role admin
@@ -126,7 +129,9 @@ bool ParseServerLimits(const Args& args, ServerOptions* o) {
          ParseSize(args, "max-result-rows", &o->max_result_rows) &&
          ParseSize(args, "max-query-memory-bytes", &o->max_query_memory_bytes) &&
          ParseBounded(args, "decide-workers", 0, 256, &o->decide_workers) &&
-         ParseSize(args, "decide-max-queued", &o->decide_max_queued);
+         ParseSize(args, "decide-max-queued", &o->decide_max_queued) &&
+         ParseSize(args, "candidate-cache-entries", &o->candidate_cache_entries) &&
+         ParseSize(args, "candidate-cache-bytes", &o->candidate_cache_bytes);
 }
 
 // The database's own options: checkpoints, impression retention, RECOMMEND's default fan-out cap
@@ -168,7 +173,8 @@ int ServeMain(int argc, char** argv) {
        "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "impression-retention-days", "decide-workers",
-       "decide-max-queued", "default-max-per-node"},
+       "decide-max-queued", "default-max-per-node", "candidate-cache-entries",
+       "candidate-cache-bytes"},
       {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;

@@ -280,6 +280,8 @@ Status Server::Start() {
   decide::DeciderOptions decide_options;
   decide_options.workers = o.decide_workers;
   decide_options.max_queued = o.decide_max_queued;
+  decide_options.candidate_cache_entries = o.candidate_cache_entries;
+  decide_options.candidate_cache_bytes = o.candidate_cache_bytes;
   decide_options.max_deadline_ms = o.max_deadline_ms;
   decide_options.enable_fault_injection = o.enable_fault_injection;
   s.decider = std::make_unique<decide::Decider>(s.db, decide_options);

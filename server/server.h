@@ -63,6 +63,11 @@ struct ServerOptions {
   // beyond which a decision answers from its cheapest fallback (reason "overload").
   int decide_workers = 8;
   size_t decide_max_queued = 64;
+  // The candidate cache's bounds (decide::DeciderOptions, docs/decisions.md "Caches"): the most
+  // (surface, recipe, user) entries and about how many bytes of candidates it holds; 0 entries
+  // turns it off.
+  size_t candidate_cache_entries = 10'000;
+  size_t candidate_cache_bytes = size_t{256} << 20;
   // Adds /v1/admin/faults (delay or fail a recipe or source, for tests and demos). Refused
   // unless the server listens on a loopback address.
   bool enable_fault_injection = false;

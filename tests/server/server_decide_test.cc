@@ -132,6 +132,27 @@ TEST_CASE("a user's event over HTTP erases their cached candidates; cache counts
   }
 }
 
+TEST_CASE("a server started with no candidate cache retrieves on every decision") {
+  TempDir dir;
+  ServerOptions options;
+  options.candidate_cache_entries = 0;
+  ServerHarness h(dir.path(), options);
+  StoreRecipe(h);
+  auto client = h.Client();
+  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  for (int i = 0; i < 3; ++i) {
+    json decided = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"),
+                                    json{{"user", "u1"}}.dump(), "application/json"));
+    CHECK(decided["served_by"] == "primary");
+    CHECK_FALSE(decided["timings"]["steps"][0].contains("candidates"));
+  }
+  auto metrics = client.Get("/metrics", h.Auth("read"));
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("pathwise_candidate_cache_entries 0") != std::string::npos);
+  CHECK(metrics->body.find("pathwise_decision_cache_total{cache=\"candidates\",outcome=\"hits\"} 0") !=
+        std::string::npos);
+}
+
 TEST_CASE("bad decide and surface bodies are 4xx with the error shape and the server keeps answering") {
   TempDir dir;
   ServerHarness h(dir.path());
