@@ -2,6 +2,7 @@
 // written into one vector space with Database::ReplaceVectors (jobs/fastrp_job.h, docs/jobs.md).
 #include "jobs/fastrp_job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <vector>
@@ -165,7 +166,7 @@ Result<FastRpSpec> Prepare(Database& db, const nlohmann::json& params) {
 // The undirected graph of the edge types: nodes are every endpoint of an edge of them (any
 // node type), and S(u, v) = S(v, u) sums the weights (or 1s) of the edges u -> v and v -> u.
 struct Adjacency {
-  std::vector<NodeId> nodes;  // row i is nodes[i]
+  std::vector<NodeId> nodes;  // row i is nodes[i], in id order
   SparseAdjacency matrix;
   size_t edges = 0;
 };
@@ -200,6 +201,15 @@ Adjacency ReadAdjacency(const graph::Graph& graph, const Schema& schema, const F
       }
     }
   }
+  // Rows in node id order, which neither the lists' order nor a restart changes, so that row r
+  // of the random matrix belongs to the same node for the same data.
+  std::vector<NodeId> by_id = out.nodes;
+  std::sort(by_id.begin(), by_id.end());
+  for (size_t i = 0; i < by_id.size(); ++i) row[by_id[i]] = static_cast<int64_t>(i);
+  for (Eigen::Triplet<double>& t : entries) {
+    t = Eigen::Triplet<double>(row[out.nodes[t.row()]], row[out.nodes[t.col()]], t.value());
+  }
+  out.nodes = std::move(by_id);
   auto n = static_cast<Eigen::Index>(out.nodes.size());
   out.matrix.resize(n, n);
   out.matrix.setFromTriplets(entries.begin(), entries.end());  // sums duplicates

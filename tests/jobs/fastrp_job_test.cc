@@ -209,6 +209,30 @@ TEST_CASE("fastrp job: embeddings are reproducible with a seed, differ with anot
   CHECK((VectorOf(*db, "User.rp", "a3") - a3).norm() > 1e-3);
 }
 
+TEST_CASE("fastrp job: the same data and seed give the same vectors after a restart") {
+  TempDir dir;
+  std::vector<Eigen::VectorXd> before;
+  {
+    auto db = Open(dir.path);
+    DeclareSchema(*db);
+    // Ids a < b < c < d < e; a's list is b, e, c in insertion order, which a restart (lists
+    // reloaded in id order) does not keep.
+    Write(*db, {Edge("FRIEND", "User", "a", "User", "b"), Edge("FRIEND", "User", "c", "User", "d"),
+                Edge("FRIEND", "User", "e", "User", "a")});
+    Write(*db, {Edge("FRIEND", "User", "a", "User", "e"), Edge("FRIEND", "User", "a", "User", "c"),
+                Edge("FRIEND", "User", "b", "User", "d")});
+    RunJob(*db, Params());
+    for (const char* id : {"a", "b", "c", "d", "e"}) before.push_back(VectorOf(*db, "User.rp", id));
+  }
+  auto db = Open(dir.path);
+  RunJob(*db, Params());
+  int i = 0;
+  for (const char* id : {"a", "b", "c", "d", "e"}) {
+    CAPTURE(id);
+    CHECK((VectorOf(*db, "User.rp", id) - before[i++]).norm() < 1e-6);
+  }
+}
+
 TEST_CASE("fastrp job: nodes in the same community are closer than nodes in different communities") {
   TempDir dir;
   auto db = Open(dir.path);
