@@ -246,7 +246,8 @@ Result<nlohmann::json> RunFastRp(Database& db, const nlohmann::json& params,
   double read_seconds = SecondsSince(start);
   spec.rp.progress = [&](size_t done, size_t total) { report("computing", done, total); };
   Eigen::MatrixXd embedding = FastRp(adjacency.matrix, spec.rp);
-  // Rows of the space's node type; a zero row (possible only for tiny dim) is not written.
+  // Rows of the space's node type; a zero row (in practice only with a tiny dim: the rows of R
+  // that reach the node are all zero or cancel) is not written.
   std::vector<NodeId> written_nodes;
   std::vector<float> values;
   size_t zero = 0;
@@ -266,6 +267,12 @@ Result<nlohmann::json> RunFastRp(Database& db, const nlohmann::json& params,
   }));
   double compute_seconds = SecondsSince(start);
   const size_t embedded = written_nodes.size();
+  if (embedded == 0) {  // rather than emptying the space
+    return Status::InvalidArgument("no node of the type of vector space '" + spec.space +
+                                   "' has a non-zero embedding over params.edge '" +
+                                   params["edge"].get<std::string>() + "' (" +
+                                   std::to_string(nodes) + " nodes with edges); nothing written");
+  }
   report("writing", 0, embedded);
   std::vector<SpaceVectors> spaces;
   spaces.push_back({spec.space, std::move(written_nodes), std::move(values)});

@@ -333,6 +333,21 @@ TEST_CASE("fastrp job: bad fastrp parameters are clear errors and leave the prev
                   run.status().message());
     CHECK(validated.code() == Status::Code::kInvalidArgument);
   }
+  // No RATED edges: the run fails after reading (Validate cannot know) and Movie.rp is kept.
+  WriteSet movie;
+  movie.ops.push_back(NodeWrite{NodeWrite::Op::kUpsert, "Movie", "m1", {}});
+  movie.ops.push_back(VectorWrite{VectorWrite::Op::kPut, "Movie.rp", "m1",
+                                  std::vector<float>(16, 0.25f)});
+  REQUIRE(db->Apply(movie).ok());
+  json empty = {{"edge", "RATED"}, {"space", "Movie.rp"}};
+  CHECK(jobs::Validate(*db, "fastrp", empty).ok());
+  auto nothing = jobs::Run(*db, "fastrp", empty);
+  CHECK(nothing.status().code() == Status::Code::kInvalidArgument);
+  CHECK_MESSAGE(nothing.status().message().find("no node of the type of vector space "
+                                                "'Movie.rp' has a non-zero embedding") !=
+                    std::string::npos,
+                nothing.status().message());
+  CHECK(VectorOf(*db, "Movie.rp", "m1") == Eigen::VectorXd::Constant(16, 0.25));
   auto missing = jobs::Run(*db, "fastrp", json{{"edge", "FRIEND"}});
   CHECK(missing.status().message().find("params.space is required") != std::string::npos);
   CHECK(VectorOf(*db, "User.rp", "b5") == before);
