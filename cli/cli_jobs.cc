@@ -14,6 +14,7 @@ namespace {
 
 constexpr char kJobsUsage[] = R"(usage: pathwise jobs run similarity --data DIR --edge TYPE --output TYPE [options]
        pathwise jobs run svd --data DIR --edge TYPE --item-space T.NAME --user-space T.NAME [options]
+       pathwise jobs run fastrp --data DIR --edge TYPE[,TYPE...] --space T.NAME [options]
        pathwise jobs show --data DIR ID
        pathwise jobs list --data DIR
 
@@ -40,20 +41,36 @@ missing pairs 0), written as item factors into --item-space and user vectors int
   --oversample N            extra sketch columns, 0..1000 (default 10)
   --seed N                  the random sketch's seed (default 1)
   --item-scaling S          item factors are V * sigma^S, 0..1 (default 0: PureSVD)
+fastrp: FastRP node embeddings (Fast Random Projection, Chen et al. 2019) over the graph of
+the edge types --edge taken undirected, written into the declared vector space --space
+(T.NAME: its dimension is the embeddings'; nodes of type T with edges), replacing the whole
+space atomically.
+  --dim N                   must equal the space's dimension (default: the space's)
+  --iterations N            products with the adjacency, 1..20 (default 3)
+  --weights W1,W2,...       each iteration's weight, >= 0, one per iteration
+                            (default 0,1,1,...: the first iteration counts 0)
+  --normalization-strength B  scale the random projection by degree^B, -1..1 (default 0)
+  --weighted                use edge weights (default: every edge counts 1)
+  --seed N                  the random projection's seed (default 1)
 Shows a progress bar on a terminal, progress lines otherwise; prints the run's record (JSON).
 Exit status: 0 done, 2 the job failed or was refused (the previous model is kept).
 )";
 
-// --name value -> params["name_with_underscores"], as JSON when it parses (numbers), else a
-// string; the job's own checks name any bad value.
+// --name value -> params["name_with_underscores"], as JSON when it parses (numbers; for
+// --weights a list of numbers, with or without brackets), else a string; the job's own checks
+// name any bad value.
 nlohmann::json ParamsFromArgs(const Args& args) {
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [name, values] : args.options) {
     if (name == "data") continue;
     std::string key = name;
     for (char& c : key) c = c == '-' ? '_' : c;
-    nlohmann::json value = nlohmann::json::parse(values.back(), nullptr, false);
-    params[key] = value.is_discarded() || !value.is_number() ? nlohmann::json(values.back()) : value;
+    std::string text = values.back();
+    // --weights 0,1,1 (or [0,1,1]): fastrp's list of numbers.
+    if (key == "weights" && !text.empty() && text.front() != '[') text = "[" + text + "]";
+    nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
+    bool keep = !value.is_discarded() && (value.is_number() || (key == "weights" && value.is_array()));
+    params[key] = keep ? value : nlohmann::json(values.back());
   }
   if (args.Has("weighted")) params["weighted"] = true;
   return params;
@@ -93,7 +110,8 @@ int JobsMain(int argc, char** argv) {
                         {"data", "edge", "output", "measure", "k", "alpha", "shrink",
                          "min-cooccurrence", "max-users-per-item", "max-items-per-user",
                          "threads", "rank", "item-space", "user-space", "iterations",
-                         "oversample", "seed", "item-scaling"},
+                         "oversample", "seed", "item-scaling", "space", "dim", "weights",
+                         "normalization-strength"},
                         {"weighted"});
   if (!args.ok()) return JobsFail(args.status().message() + "\n\n" + kJobsUsage);
   if (args->help) {

@@ -1,6 +1,7 @@
 // The job registry: names to their validation and run functions (jobs/jobs.h).
 #include "jobs/jobs.h"
 
+#include "jobs/fastrp_job.h"
 #include "jobs/similarity_job.h"
 #include "jobs/svd_job.h"
 
@@ -8,7 +9,7 @@ namespace pathwise::jobs {
 namespace {
 
 Status UnknownJob(std::string_view job) {
-  return Status::InvalidArgument("unknown job '" + std::string(job) + "' (jobs: similarity, svd)");
+  return Status::InvalidArgument("unknown job '" + std::string(job) + "' (jobs: similarity, svd, fastrp)");
 }
 
 }  // namespace
@@ -20,6 +21,7 @@ nlohmann::json Progress::ToJson() const {
 Status Validate(Database& db, std::string_view job, const nlohmann::json& params) {
   if (job == "similarity") return ValidateSimilarity(db, params);
   if (job == "svd") return ValidateSvd(db, params);
+  if (job == "fastrp") return ValidateFastRp(db, params);
   return UnknownJob(job);
 }
 
@@ -27,6 +29,7 @@ Result<nlohmann::json> Run(Database& db, std::string_view job, const nlohmann::j
                            const ProgressFn& progress) {
   if (job == "similarity") return RunSimilarity(db, params, progress);
   if (job == "svd") return RunSvd(db, params, progress);
+  if (job == "fastrp") return RunFastRp(db, params, progress);
   return UnknownJob(job);
 }
 

@@ -100,6 +100,27 @@ TEST_CASE("admin jobs: an svd job writes taste vectors and a user created by an 
   CHECK(Json(query)["rows"].size() == 3);
 }
 
+TEST_CASE("admin jobs: a fastrp job replaces a vector space with embeddings") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  AddViews(h.db());
+  auto client = h.Client();
+  auto res = client.Post("/v1/admin/jobs", h.Auth("admin"),
+                         R"({"job": "fastrp", "params": {"edge": "VIEWED",
+                             "space": "Item.embedding", "weights": [1, 1], "seed": 3}})",
+                         "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 202);
+  nlohmann::json status = WaitForJob(client, h, Json(res)["job"]);
+  INFO(status.dump());
+  CHECK(status["state"] == "done");
+  CHECK(status["result"]["nodes"] == 5);  // u1, u2, i1..i3
+  CHECK(status["result"]["embedded"] == 3);
+  CHECK(status["result"]["vectors_written"] == 3);
+  CHECK(status["result"]["dim"] == 4);
+}
+
 TEST_CASE("admin jobs: bad requests are 400 with the reason and only admins may start jobs") {
   TempDir dir;
   ServerHarness h(dir.path());
@@ -117,6 +138,9 @@ TEST_CASE("admin jobs: bad requests are 400 with the reason and only admins may 
            Case{R"({"job": "svd", "params": {"edge": "VIEWED", "rank": 9,
                     "item_space": "Item.embedding", "user_space": "User.taste"}})",
                 "'Item.embedding' has dimension 4; params.rank is 9"},
+           Case{R"({"job": "fastrp", "params": {"edge": "VIEWED", "space": "Item.embedding",
+                    "dim": 8}})",
+                "'Item.embedding' has dimension 4; params.dim is 8"},
            Case{R"({"params": {}})", "job"},
            Case{R"({"job": "similarity", "extra": 1})", "unknown field 'extra'"},
        }) {
