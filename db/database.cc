@@ -212,6 +212,17 @@ Status Database::ScanMeta(std::string_view prefix,
   return impl_->store->ScanMeta(prefix, fn);
 }
 
+Result<nlohmann::json> Database::GetEventTypes() const {
+  auto stored = GetMeta(kEventTypesMetaKey);
+  if (!stored.ok()) {
+    if (stored.status().code() == Status::Code::kNotFound) return nlohmann::json::object();
+    return stored.status();
+  }
+  nlohmann::json table = nlohmann::json::parse(*stored, nullptr, false);
+  if (!table.is_object()) return Status::Corruption("the stored event-type table is not a JSON object");
+  return table;
+}
+
 // ---- Administration -----------------------------------------------------------------------
 
 Status Database::Backup(const std::string& dir) {

@@ -361,6 +361,12 @@ class Database {
   Result<std::string> GetMeta(std::string_view key) const;
   Status ScanMeta(std::string_view prefix,
                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // The event-type table (PUT /v1/admin/event-types, docs/server.md) is metadata under this
+  // key; writers store it with a MetaWrite, readers use GetEventTypes.
+  static constexpr std::string_view kEventTypesMetaKey = "config/event_types";
+  // The stored event-type table as its JSON object ({} when none was stored). Corruption when
+  // the stored value is not a JSON object.
+  Result<nlohmann::json> GetEventTypes() const;
 
   // ---- Impressions (docs/feedback-loop.md) ---------------------------------------------------
   // The logged decision {recommendation_id, surface, items, ..., "outcomes": [{event_id, type,

@@ -15,7 +15,6 @@ constexpr size_t kMaxVariants = 16;
 constexpr size_t kMaxNeverAfter = 16;
 constexpr size_t kMaxReportTypes = 32;
 constexpr double kMaxWeight = 1e6;
-constexpr char kEventTypesKey[] = "config/event_types";
 
 // Event types become PQL string literals: keep them to characters that need no escaping.
 bool IsEventTypeName(const std::string& s) {
@@ -36,17 +35,6 @@ std::string NeverAfterExpr(const std::map<std::string, std::string>& never_after
     expr += " WHEN EXISTS { (u)-[:" + edge + "]->(i) } THEN '" + event + "'";
   }
   return expr + " ELSE null END";
-}
-
-Result<json> LoadEventTypes(const Database& db) {
-  auto stored = db.GetMeta(kEventTypesKey);
-  if (!stored.ok()) {
-    if (stored.status().code() == Status::Code::kNotFound) return json::object();
-    return stored.status();
-  }
-  json table = json::parse(*stored, nullptr, false);
-  if (!table.is_object()) return Status::Corruption("the stored event-type table is not valid JSON");
-  return table;
 }
 
 // Replaces a never_after list of event types by {event type: edge type}.
@@ -83,7 +71,7 @@ Status ResolveRules(const Database& db, const std::string& user_type, const std:
       continue;
     }
     if (!table->has_value()) {
-      PW_ASSIGN_OR_RETURN(json loaded, LoadEventTypes(db));
+      PW_ASSIGN_OR_RETURN(json loaded, db.GetEventTypes());
       *table = std::move(loaded);
     }
     PW_RETURN_IF_ERROR(ResolveNeverAfter(**table, user_type, item_type,

@@ -10,18 +10,11 @@
 namespace pathwise::server {
 namespace {
 
-constexpr char kEventTypesKey[] = "config/event_types";
 constexpr char kSegment[] = "([^/]+)";
 
 Result<EventTypeTable> LoadEventTypes(const Database& db) {
-  auto stored = db.GetMeta(kEventTypesKey);
-  if (!stored.ok()) {
-    if (stored.status().code() == Status::Code::kNotFound) return EventTypeTable();
-    return stored.status();
-  }
-  nlohmann::json parsed = nlohmann::json::parse(*stored, nullptr, false);
-  if (parsed.is_discarded()) return Status::Corruption("stored event types are not valid JSON");
-  return EventTypesFromJson(parsed);
+  PW_ASSIGN_OR_RETURN(nlohmann::json table, db.GetEventTypes());
+  return EventTypesFromJson(table);
 }
 
 bool IsServerFault(const Status& status) { return HttpStatusFor(status) >= 500; }
@@ -123,7 +116,7 @@ void Server::Impl::AddWriteRoutes() {
     if (!table.ok()) return ErrorReply(table.status());
     nlohmann::json normalized = EventTypesToJson(*table);
     WriteSet writes;
-    writes.ops.push_back(MetaWrite{kEventTypesKey, normalized.dump()});
+    writes.ops.push_back(MetaWrite{std::string(Database::kEventTypesMetaKey), normalized.dump()});
     Status status = db->Apply(writes);
     if (!status.ok()) return ErrorReply(status);
     return JsonReply(200, normalized);

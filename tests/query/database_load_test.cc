@@ -389,5 +389,20 @@ TEST_CASE("events are acknowledged during a load, concurrently, and all are dura
   CHECK(db->Stats()["vectors"]["Item.embedding"] == kItems);
 }
 
+TEST_CASE("the event-type table reads as empty until stored, as stored after, and a non-object is corruption") {
+  TempDir dir;
+  auto db = OpenDbWithSchema(dir.path);
+  auto empty = db->GetEventTypes();
+  REQUIRE(empty.ok());
+  CHECK(*empty == Json::object());
+  Json table = {{"view", {{"edge", "VIEWED"}}}};
+  REQUIRE(db->Apply(Set(MetaWrite{std::string(Database::kEventTypesMetaKey), table.dump()})).ok());
+  auto stored = db->GetEventTypes();
+  REQUIRE(stored.ok());
+  CHECK(*stored == table);
+  REQUIRE(db->Apply(Set(MetaWrite{std::string(Database::kEventTypesMetaKey), "[1, 2]"})).ok());
+  CHECK(db->GetEventTypes().status().code() == Status::Code::kCorruption);
+}
+
 }  // namespace
 }  // namespace pathwise

@@ -335,7 +335,7 @@ void CheckContributions(const json& e, const std::string& label) {
       sums[p["term"].get<std::string>()] += x;
     }
   }
-  const bool all = e.value("paths_offset", 0) == 0 && paths.size() == e.value("paths_total", 0) &&
+  const bool all = e.value("paths_offset", 0) == 0 && paths.size() == e.value("paths_total", size_t{0}) &&
                    e.value("paths_complete", true);
   if (!all) return;
   for (const json& term : e["terms"]) {
