@@ -73,16 +73,28 @@ struct ReportLimits {
   // "complete": false and "scanned_until_ms".
   size_t max_decisions = 1'000'000;
 };
+struct ReportOptions {
+  // 0: no time series; else 1 .. kMaxReportBuckets equal time buckets of [since, until), each
+  // variant's counts and CTR per bucket in "series" (the explorer's CTR-over-time chart).
+  size_t buckets = 0;
+  // The most recent decisions of the surface in the range listed in "recent" (newest first,
+  // 0 .. kMaxReportRecent): id, time, variant, user, served_by, item and outcome counts.
+  size_t recent = 0;
+  ReportLimits limits;
+};
+inline constexpr size_t kMaxReportBuckets = 200;
+inline constexpr size_t kMaxReportRecent = 100;
 // GET /v1/surfaces/{name}/report: per variant (the surface's in their order, the first being
 // the control, then any other found in the log) the decisions served in [since_ms, until_ms)
 // and their item impressions, the attributed clicks and conversions (by the surface's "report"
 // event types), CTR (clicked item impressions / item impressions) and conversion rate
 // (decisions with a conversion / decisions) with 95% Wilson intervals, and each variant's
-// difference from the control with a 95% Newcombe interval. Read from the impression log.
-// NotFound for an unknown surface; InvalidArgument when until_ms <= since_ms.
+// difference from the control with a 95% Newcombe interval, and the share of item impressions
+// placed by exploration. Read from the impression log. NotFound for an unknown surface;
+// InvalidArgument when until_ms <= since_ms or options are out of range.
 Result<nlohmann::json> SurfaceReport(const Database& db, const std::string& name,
                                      int64_t since_ms, int64_t until_ms,
-                                     const ReportLimits& limits = {});
+                                     const ReportOptions& options = {});
 
 // ---- Off-policy evaluation (docs/feedback-loop.md, "Off-policy evaluation") -------------------
 

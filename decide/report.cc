@@ -1,9 +1,12 @@
 // GET /v1/surfaces/{name}/report (docs/feedback-loop.md, "Report"): per variant, the logged
 // decisions and item impressions of a time range, the attributed clicks and conversions, the
-// rates with Wilson intervals and each variant's difference from the control with Newcombe's.
+// rates with Wilson intervals and each variant's difference from the control with Newcombe's,
+// the exploration share, and optionally a time series per variant and the latest decisions.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <map>
 #include <set>
 
 #include "decide/decide.h"
@@ -22,16 +25,34 @@ struct Counts {
   uint64_t clicked_impressions = 0;  // served items with at least one attributed click
   uint64_t conversions = 0;          // attributed conversion events
   uint64_t converted_decisions = 0;  // decisions with at least one attributed conversion
+  uint64_t explored_impressions = 0;  // served items placed by exploration
+};
+
+// A variant's counts: over the whole range, and per time bucket when the report has a series.
+struct VariantCounts {
+  Counts total;
+  std::vector<Counts> buckets;
 };
 
 bool Listed(const std::vector<std::string>& types, const json& type) {
   return type.is_string() && std::find(types.begin(), types.end(), type.get<std::string>()) != types.end();
 }
 
+// An explored item carries the reason "explore: <why>" (docs/feedback-loop.md, "Exploration").
+bool Explored(const json& item) {
+  for (const json& reason : item.value("reasons", json::array())) {
+    if (reason.is_string() && reason.get<std::string>().rfind("explore:", 0) == 0) return true;
+  }
+  return false;
+}
+
 void AddDecision(const Surface& s, const json& record, Counts* c) {
   std::set<std::string> served, clicked;
   for (const json& item : record.value("items", json::array())) {
-    if (item.is_object() && item.contains("id") && item["id"].is_string()) served.insert(item["id"]);
+    if (item.is_object() && item.contains("id") && item["id"].is_string()) {
+      served.insert(item["id"]);
+      c->explored_impressions += Explored(item);
+    }
   }
   bool converted = false;
   for (const json& outcome : record.value("outcomes", json::array())) {
@@ -74,7 +95,11 @@ json VariantJson(const std::string& name, const Counts& c, const Counts& control
             {"conversions", c.conversions},
             {"converted_decisions", c.converted_decisions},
             {"ctr", Rate(c.clicked_impressions, c.impressions)},
-            {"conversion_rate", Rate(c.converted_decisions, c.decisions)}};
+            {"conversion_rate", Rate(c.converted_decisions, c.decisions)},
+            {"explored_impressions", c.explored_impressions},
+            {"exploration_share", c.impressions == 0 ? json(nullptr)
+                                                     : json(double(c.explored_impressions) /
+                                                            double(c.impressions))}};
   if (!is_control) {
     v["vs_control"] = {
         {"ctr", Difference(c.clicked_impressions, c.impressions, control.clicked_impressions,
@@ -85,28 +110,82 @@ json VariantJson(const std::string& name, const Counts& c, const Counts& control
   return v;
 }
 
+// The bucket counts of one variant: [{since_ms, until_ms, decisions, impressions,
+// clicked_impressions, explored_impressions, ctr}], the ctr without an interval.
+json SeriesJson(const std::vector<Counts>& buckets, int64_t since_ms, int64_t until_ms) {
+  json series = json::array();
+  const int64_t span = until_ms - since_ms;
+  const int64_t n = static_cast<int64_t>(buckets.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const Counts& c = buckets[i];
+    series.push_back({{"since_ms", since_ms + span * i / n},
+                      {"until_ms", since_ms + span * (i + 1) / n},
+                      {"decisions", c.decisions},
+                      {"impressions", c.impressions},
+                      {"clicked_impressions", c.clicked_impressions},
+                      {"explored_impressions", c.explored_impressions},
+                      {"ctr", c.impressions == 0 ? json(nullptr)
+                                                 : json(double(c.clicked_impressions) /
+                                                        double(c.impressions))}});
+  }
+  return series;
+}
+
+// What the report lists of one recent decision; the whole record is GET /v1/recommendations/{id}.
+json RecentJson(const json& record) {
+  return {{"recommendation_id", record.value("recommendation_id", json())},
+          {"served_at_ms", record.value("served_at_ms", json())},
+          {"variant", record.value("variant", std::string("default"))},
+          {"user", record.value("user", json())},
+          {"served_by", record.value("served_by", json())},
+          {"items", record.value("items", json::array()).size()},
+          {"outcomes", record.value("outcomes", json::array()).size()}};
+}
+
+Status CheckOptions(int64_t since_ms, int64_t until_ms, const ReportOptions& options) {
+  if (until_ms <= since_ms) return Status::InvalidArgument("'until' must be after 'since'");
+  if (options.buckets > kMaxReportBuckets) {
+    return Status::InvalidArgument("'buckets' must be 0 to " + std::to_string(kMaxReportBuckets));
+  }
+  if (options.recent > kMaxReportRecent) {
+    return Status::InvalidArgument("'recent' must be 0 to " + std::to_string(kMaxReportRecent));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<json> SurfaceReport(const Database& db, const std::string& name, int64_t since_ms,
-                           int64_t until_ms, const ReportLimits& limits) {
+                           int64_t until_ms, const ReportOptions& options) {
   PW_ASSIGN_OR_RETURN(json definition, GetSurface(db, name));
   PW_ASSIGN_OR_RETURN(Surface s, ParseSurface(name, definition));
-  if (until_ms <= since_ms) {
-    return Status::InvalidArgument("'until' must be after 'since'");
-  }
-  std::map<std::string, Counts> counts;
+  PW_RETURN_IF_ERROR(CheckOptions(since_ms, until_ms, options));
+  std::map<std::string, VariantCounts> counts;
+  std::deque<json> recent;
   uint64_t scanned = 0;
   int64_t last_ms = since_ms;
   bool complete = true;
   PW_RETURN_IF_ERROR(db.ScanRecommendations(since_ms, until_ms, [&](const json& record) {
-    if (scanned >= limits.max_decisions) {
+    if (scanned >= options.limits.max_decisions) {
       complete = false;
       return false;
     }
     ++scanned;
     last_ms = record.value("served_at_ms", last_ms);
     if (record.value("surface", json()) != name) return true;
-    AddDecision(s, record, &counts[record.value("variant", std::string("default"))]);
+    VariantCounts& v = counts[record.value("variant", std::string("default"))];
+    AddDecision(s, record, &v.total);
+    if (options.buckets > 0) {
+      v.buckets.resize(options.buckets);
+      // The log is read in time order within [since, until), so the index is in range.
+      size_t b = static_cast<size_t>((std::clamp(last_ms, since_ms, until_ms - 1) - since_ms) *
+                                     static_cast<int64_t>(options.buckets) / (until_ms - since_ms));
+      AddDecision(s, record, &v.buckets[b]);
+    }
+    if (options.recent > 0) {
+      recent.push_front(RecentJson(record));
+      if (recent.size() > options.recent) recent.pop_back();
+    }
     return true;
   }));
   // The surface's variants in their order (the first is the control), then any other variant
@@ -118,9 +197,15 @@ Result<json> SurfaceReport(const Database& db, const std::string& name, int64_t 
     if (std::find(order.begin(), order.end(), variant) == order.end()) order.push_back(variant);
   }
   json variants = json::array();
-  const Counts control = counts[order[0]];
+  const Counts control = counts[order[0]].total;
   for (size_t i = 0; i < order.size(); ++i) {
-    variants.push_back(VariantJson(order[i], counts[order[i]], control, i == 0));
+    VariantCounts& v = counts[order[i]];
+    json variant = VariantJson(order[i], v.total, control, i == 0);
+    if (options.buckets > 0) {
+      v.buckets.resize(options.buckets);
+      variant["series"] = SeriesJson(v.buckets, since_ms, until_ms);
+    }
+    variants.push_back(std::move(variant));
   }
   json report = {{"surface", name},
                  {"since_ms", since_ms},
@@ -133,6 +218,7 @@ Result<json> SurfaceReport(const Database& db, const std::string& name, int64_t 
                  {"variants", std::move(variants)}};
   // A truncated scan covers decisions served from since up to (and at) scanned_until_ms.
   if (!complete) report["scanned_until_ms"] = last_ms;
+  if (options.recent > 0) report["recent"] = json(std::vector<json>(recent.begin(), recent.end()));
   return report;
 }
 

@@ -2,6 +2,8 @@
 // (/v1/recommendations/{id}, docs/feedback-loop.md), breakers and fault injection
 // (docs/decisions.md). The work is decide::Decider's; this file maps it to HTTP.
 #include <chrono>
+#include <string>
+#include <utility>
 
 #include "server/errors.h"
 #include "server/json_fields.h"
@@ -31,6 +33,22 @@ Result<std::pair<int64_t, int64_t>> ReportRange(const httplib::Request& req) {
     since = *parsed;
   }
   return std::make_pair(since, until);
+}
+
+// ?buckets=&recent= (whole numbers, each bounded by decide::SurfaceReport); absent means 0.
+Result<decide::ReportOptions> ReportShape(const httplib::Request& req) {
+  decide::ReportOptions options;
+  for (auto [param, field] : {std::pair{"buckets", &options.buckets},
+                              std::pair{"recent", &options.recent}}) {
+    if (!req.has_param(param)) continue;
+    const std::string text = req.get_param_value(param);
+    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument(std::string("query parameter '") + param +
+                                     "' must be a whole number, got '" + text + "'");
+    }
+    *field = std::stoul(text);
+  }
+  return options;
 }
 
 }  // namespace
@@ -78,7 +96,10 @@ void Server::Impl::AddDecideRoutes() {
         [this](const httplib::Request& req) {
           auto range = ReportRange(req);
           if (!range.ok()) return ErrorReply(range.status());
-          auto report = decide::SurfaceReport(*db, req.matches[1], range->first, range->second);
+          auto shape = ReportShape(req);
+          if (!shape.ok()) return ErrorReply(shape.status());
+          auto report =
+              decide::SurfaceReport(*db, req.matches[1], range->first, range->second, *shape);
           if (!report.ok()) return ErrorReply(report.status());
           return JsonReply(200, *report);
         });

@@ -1261,19 +1261,195 @@ async function renderDecision(res, surface) {
   timings.append(table);
 }
 
+// ---- report mode: GET /v1/surfaces/{name}/report and GET /v1/recommendations/{id} -------------
+const REPORT_BUCKETS = 24;
+const REPORT_RECENT = 20;
+const SERIES_COLORS = ['#2f6fdf', '#d95f02', '#1b9e77', '#7b4bd6', '#e7298a', '#66a61e'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  for (const c of children) node.append(c);
+  return node;
+}
+function interval(x) {
+  if (!x) return '—';
+  return `${pct(x.value)} [${pct(x.low)}, ${pct(x.high)}]`;
+}
+function pct(x) { return typeof x === 'number' ? (100 * x).toFixed(1) + '%' : '—'; }
+function signedPct(x) { return typeof x === 'number' ? (x >= 0 ? '+' : '') + (100 * x).toFixed(1) + '%' : '—'; }
+function differenceText(d) {
+  if (!d) return '—';
+  const verdict = d.low > 0 ? ' higher' : d.high < 0 ? ' lower' : ' level';
+  return `${signedPct(d.value)} [${signedPct(d.low)}, ${signedPct(d.high)}]${verdict}`;
+}
+function timeText(ms) { return new Date(ms).toISOString().replace('T', ' ').slice(0, 19); }
+
+async function loadReportSurfaces() {
+  if (!state.surfaces) await loadSurfaces();
+  const select = $('r-surface');
+  select.textContent = '';
+  for (const name of Object.keys(state.surfaces)) select.append(el('option', { value: name }, name));
+  if (state.surfaces.home_row) select.value = 'home_row';
+}
+
+async function refreshReport() {
+  const name = $('r-surface').value;
+  if (!name) { $('report-status').textContent = 'No surface to report on.'; return; }
+  const until = Date.now();
+  const since = until - Number($('r-range').value);
+  $('report-error').hidden = true;
+  $('report-status').textContent = 'Reading the impression log…';
+  try {
+    const res = await api('GET', `/v1/surfaces/${encodeURIComponent(name)}/report?since=${since}` +
+      `&until=${until}&buckets=${REPORT_BUCKETS}&recent=${REPORT_RECENT}`);
+    renderReport(res);
+  } catch (e) {
+    const info = e.info || {};
+    $('report-error').textContent = `${info.code || 'error'} — ${info.message || e.message}`;
+    $('report-error').hidden = false;
+    $('report-status').textContent = 'The report failed.';
+  }
+}
+
+function renderReport(res) {
+  $('report').hidden = false;
+  const decisions = res.variants.reduce((n, v) => n + v.decisions, 0);
+  $('report-status').textContent = decisions ? '' : 'No decisions of this surface were logged in this range.';
+  $('report-meta').textContent = `${res.surface} · ${timeText(res.since_ms)} – ${timeText(res.until_ms)} UTC` +
+    (res.complete ? '' : ` · incomplete: the scan stopped at ${timeText(res.scanned_until_ms)}`);
+  const table = el('table', {}, el('tr', {}, ...['variant', 'decisions', 'impressions', 'CTR',
+    'conversion', 'CTR vs control', 'explored'].map((h) => el('td', {}, h))));
+  for (const v of res.variants) {
+    const diff = v.vs_control ? differenceText(v.vs_control.ctr) : '(control)';
+    table.append(el('tr', { 'data-variant': v.variant },
+      el('td', {}, v.variant), el('td', { class: 'num' }, String(v.decisions)),
+      el('td', { class: 'num' }, String(v.impressions)), el('td', {}, interval(v.ctr)),
+      el('td', {}, interval(v.conversion_rate)), el('td', {}, diff),
+      el('td', { class: 'num' }, pct(v.exploration_share))));
+  }
+  const variants = $('report-variants');
+  variants.textContent = '';
+  variants.append(table, el('div', { class: 'hint' },
+    `clicks: ${res.clicks.join(', ')} · conversions: ${res.conversions.join(', ')} · ` +
+    'CTR = clicked item impressions / item impressions; explored = share of items placed by exploration'));
+  renderCtrChart(res);
+  renderRecent(res.recent || []);
+}
+
+// One line per variant: the CTR of each bucket that has impressions (gaps are left open).
+function renderCtrChart(res) {
+  const box = $('report-chart');
+  box.textContent = '';
+  const W = 600, H = 180, L = 40, R = 10, T = 10, B = 24;
+  const all = [].concat(...res.variants.map((v) => (v.series || []).map((b) => b.ctr)))
+    .filter((x) => typeof x === 'number');
+  const top = Math.max(0.05, ...all);
+  const span = res.until_ms - res.since_ms;
+  const x = (ms) => L + (W - L - R) * (ms - res.since_ms) / span;
+  const y = (ctr) => T + (H - T - B) * (1 - ctr / top);
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'CTR over time per variant' },
+    svg('line', { class: 'axis', x1: L, y1: H - B, x2: W - R, y2: H - B }),
+    svg('line', { class: 'axis', x1: L, y1: T, x2: L, y2: H - B }),
+    svg('text', { x: 2, y: T + 8 }, pct(top)), svg('text', { x: 2, y: H - B }, '0%'),
+    svg('text', { x: L, y: H - 6 }, timeText(res.since_ms)),
+    svg('text', { x: W - R, y: H - 6, 'text-anchor': 'end' }, timeText(res.until_ms)));
+  res.variants.forEach((v, i) => {
+    const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    let d = '';
+    let pen = 'M';
+    for (const b of v.series || []) {
+      if (typeof b.ctr !== 'number') { pen = 'M'; continue; }
+      const mid = (b.since_ms + b.until_ms) / 2;
+      d += `${pen}${x(mid).toFixed(1)},${y(b.ctr).toFixed(1)} `;
+      pen = 'L';
+      chart.append(svg('circle', { cx: x(mid).toFixed(1), cy: y(b.ctr).toFixed(1), r: 2.5, fill: color },
+        svg('title', {}, `${v.variant}: ${pct(b.ctr)} of ${b.impressions} impressions, ` +
+          `${timeText(b.since_ms)} – ${timeText(b.until_ms)}`)));
+    }
+    if (d) chart.append(svg('path', { class: 'series', d, stroke: color, 'data-variant': v.variant }));
+  });
+  const legend = el('div', { class: 'legend' });
+  res.variants.forEach((v, i) => {
+    const swatch = el('span', { class: 'badge' }, v.variant);
+    swatch.style.background = SERIES_COLORS[i % SERIES_COLORS.length];
+    legend.append(swatch, ' ');
+  });
+  box.append(chart, legend);
+  if (!all.length) box.append(el('div', { class: 'hint' }, 'No impressions in this range.'));
+}
+
+function renderRecent(recent) {
+  const list = $('report-recent');
+  list.textContent = '';
+  for (const r of recent) {
+    list.append(el('li', { 'data-id': r.recommendation_id },
+      el('button', { class: 'rec-id', onclick: () => showRecord(r.recommendation_id) }, r.recommendation_id),
+      ` ${timeText(r.served_at_ms)} · user ${r.user} · ${r.variant} · ${r.served_by} · ` +
+      `${r.items} items · ${r.outcomes} outcomes`));
+  }
+  if (!recent.length) list.append(el('li', { class: 'hint' }, 'none'));
+}
+
+async function showRecord(id) {
+  $('report-error').hidden = true;
+  $('r-id').value = id;
+  let rec;
+  try {
+    rec = await api('GET', `/v1/recommendations/${encodeURIComponent(id)}`);
+  } catch (e) {
+    const info = e.info || {};
+    $('report-error').textContent = `${info.code || 'error'} — ${info.message || e.message}`;
+    $('report-error').hidden = false;
+    return;
+  }
+  const items = rec.items || [];
+  await resolveTitles(items.filter((it) => it.type === 'Movie').map((it) => String(it.id)));
+  $('record').hidden = false;
+  $('record-meta').textContent = `${rec.recommendation_id} · ${timeText(rec.served_at_ms)} UTC`;
+  $('record-summary').textContent = `${rec.surface} · variant ${rec.variant} · user ${rec.user} · ` +
+    `served by ${rec.served_by} · confidence ${fmt(rec.confidence)}` +
+    ((rec.reasons || []).length ? ` · reasons ${rec.reasons.join(', ')}` : '');
+  const list = $('record-items');
+  list.textContent = '';
+  for (const it of items) {
+    const info = it.type === 'Movie' ? state.titles[String(it.id)] : null;
+    const title = it.label ?? (info ? info.title : String(it.id));
+    const why = (it.reasons || []).map((r) => (typeof r === 'string' ? r : `rule ${r.rule} ${r.type}`));
+    list.append(el('li', { 'data-id': String(it.id) },
+      el('span', { class: 'slot' }, String(it.slot)), ' ',
+      el('span', { class: 'result-title', onclick: () => inspect(it.type, String(it.id)) }, String(title)),
+      ` · ${it.source} · score ${it.score === null || it.score === undefined ? '—' : fmt(it.score)} · ` +
+      `propensity ${fmt(it.propensity)}` + (why.length ? ` · ${why.join('; ')}` : '')));
+  }
+  const outcomes = $('record-outcomes');
+  outcomes.textContent = '';
+  for (const o of rec.outcomes || []) {
+    outcomes.append(el('li', { 'data-type': o.type },
+      `${o.type} on ${o.item ?? '(no item)'} at ${timeText(o.ts)} UTC (event ${o.event_id})`));
+  }
+  if (!(rec.outcomes || []).length) outcomes.append(el('li', { class: 'hint' }, 'no attributed events yet'));
+}
+
 // ---- modes -----------------------------------------------------------------------------------
 function setMode(mode) {
   state.mode = mode;
-  for (const node of document.querySelectorAll('.mode-recipes')) node.hidden = mode !== 'recipes';
-  for (const node of document.querySelectorAll('.mode-surfaces')) node.hidden = mode !== 'surfaces';
-  $('mode-recipes').setAttribute('aria-selected', String(mode === 'recipes'));
-  $('mode-surfaces').setAttribute('aria-selected', String(mode === 'surfaces'));
-  const hash = mode === 'surfaces' ? '#surfaces' : '';
+  for (const m of ['recipes', 'surfaces', 'report']) {
+    for (const node of document.querySelectorAll('.mode-' + m)) node.hidden = mode !== m;
+    $('mode-' + m).setAttribute('aria-selected', String(mode === m));
+  }
+  const hash = mode === 'recipes' ? '' : '#' + mode;
   if (location.hash !== hash) history.replaceState(null, '', location.pathname + location.search + hash);
   if (mode === 'surfaces') {
     if (!$('s-user').value && $('user').value) $('s-user').value = $('user').value;
     if (!state.surfaces) loadSurfaces().catch((e) => { showDecideError(e); $('decision-status').textContent = 'Could not load surfaces.'; });
     if (state.faultsOn === undefined) loadFaults();
+  }
+  if (mode === 'report' && !$('r-surface').options.length) {
+    loadReportSurfaces().then(refreshReport).catch((e) => {
+      $('report-error').textContent = e.message;
+      $('report-error').hidden = false;
+    });
   }
 }
 
@@ -1287,8 +1463,9 @@ function init() {
     loadRecipes().catch((e) => showError(e));
     loadUsers();
     state.surfaces = undefined;
+    $('r-surface').textContent = '';
     state.faultsOn = undefined;
-    if (state.mode === 'surfaces') setMode('surfaces');
+    if (state.mode !== 'recipes') setMode(state.mode);
   });
   $('recipe').addEventListener('change', selectRecipe);
   $('editor').addEventListener('input', () => renderGutter(0));
@@ -1305,11 +1482,16 @@ function init() {
   $('user').addEventListener('keydown', (e) => { if (e.key === 'Enter') run(); });
   $('mode-recipes').addEventListener('click', () => setMode('recipes'));
   $('mode-surfaces').addEventListener('click', () => setMode('surfaces'));
+  $('mode-report').addEventListener('click', () => setMode('report'));
+  $('r-refresh').addEventListener('click', refreshReport);
+  $('r-surface').addEventListener('change', refreshReport);
+  $('r-range').addEventListener('change', refreshReport);
+  $('r-lookup').addEventListener('submit', (e) => { e.preventDefault(); if ($('r-id').value.trim()) showRecord($('r-id').value.trim()); });
   $('surface').addEventListener('change', selectSurface);
   $('decide').addEventListener('click', decide);
   $('s-user').addEventListener('keydown', (e) => { if (e.key === 'Enter') decide(); });
   renderGutter(0);
-  setMode(location.hash === '#surfaces' ? 'surfaces' : 'recipes');
+  setMode(location.hash === '#surfaces' ? 'surfaces' : location.hash === '#report' ? 'report' : 'recipes');
   loadRecipes().catch((e) => { showError(e); $('status').textContent = 'Could not load recipes.'; });
   loadUsers();
 }

@@ -399,6 +399,36 @@ try {
   await page.screenshot({ path: path.join(artifactDir, 'explorer-surfaces.png'), fullPage: false });
   check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
 
+  // ---- Report mode: the decisions above are in the impression log; one gets an outcome ----
+  const logged = await page.evaluate(async () => {
+    const d = await (await fetch('/v1/surfaces/home_row/decide', { method: 'POST',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: '1' }) })).json();
+    const e = await fetch('/v1/events', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify([{ event_id: 'browser-report-1', user: '1', item: String(d.items[0].id),
+        type: 'watch', recommendation_id: d.recommendation_id }]) });
+    return { id: d.recommendation_id, item: String(d.items[0].id), count: d.items.length, events: e.status };
+  });
+  check(logged.events === 200, 'a watch event carrying the decision\'s recommendation_id is accepted');
+  await page.click('#mode-report');
+  await page.waitForSelector('#report-variants tr[data-variant]', { timeout: 30000 });
+  check(await page.isVisible('#report-controls') && await page.isHidden('#surface-controls'),
+    'the Report tab replaces the surface controls with the report controls');
+  const reportedDecisions = Number(await page.textContent('#report-variants tr[data-variant] td:nth-child(2)'));
+  check(reportedDecisions >= 5, `the report counts the decisions served above (${reportedDecisions})`);
+  check(await page.locator('#report-chart svg').count() === 1, 'the report draws the CTR chart');
+  await page.waitForSelector(`#report-recent li[data-id="${logged.id}"]`, { timeout: 10000 });
+  check(await page.locator('#report-recent li[data-id]').first().getAttribute('data-id') === logged.id,
+    'the latest decisions list the newest one first');
+  await page.click(`#report-recent li[data-id="${logged.id}"] button`);
+  await page.waitForSelector('#record-outcomes li[data-type="watch"]', { timeout: 10000 });
+  check((await page.textContent('#record-meta')).startsWith(logged.id), 'clicking an id shows that decision');
+  check(await page.locator('#record-items li').count() === logged.count,
+    `the decision record lists the ${logged.count} items served`);
+  check((await page.textContent('#record-outcomes')).includes(`watch on ${logged.item}`),
+    'and what followed: the attributed watch event');
+  await page.screenshot({ path: path.join(artifactDir, 'explorer-report.png'), fullPage: false });
+  check(consoleErrors.length === 0, 'no page errors or requests outside the server: ' + consoleErrors.join('; '));
+
   // ---- The same page against a server without fault injection: toggles off, and why ----
   await page.close();
   demo.child.kill('SIGTERM');

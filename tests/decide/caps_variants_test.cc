@@ -42,7 +42,7 @@ struct ClockedFixture : DecideFixture {
                   {"view", {{"edge", "VIEWED"}, {"user_type", "User"}, {"item_type", "Item"}}},
                   {"tag", {{"edge", "TAGGED"}, {"user_type", "Tag"}, {"item_type", "Item"}}}};
     WriteSet set;
-    set.ops.push_back(MetaWrite{"config/event_types", table.dump()});
+    set.ops.push_back(MetaWrite{std::string(Database::kEventTypesMetaKey), table.dump()});
     REQUIRE(db->Apply(set).ok());
   }
 };
@@ -347,13 +347,71 @@ TEST_CASE("the report counts impressions, clicks and conversions per variant, wi
   CHECK(h["vs_control"]["conversion_rate"]["high"].get<double>() == doctest::Approx(0.5720771545));
 
   // A bounded scan says where it stopped.
-  auto partial = decide::SurfaceReport(*f.db, "row", t, t + 1000, decide::ReportLimits{3});
+  auto partial = decide::SurfaceReport(*f.db, "row", t, t + 1000, {.limits = {3}});
   REQUIRE(partial.ok());
   CHECK((*partial)["complete"] == false);
   CHECK((*partial)["variants"][0]["decisions"] == 3);
   CHECK((*partial)["scanned_until_ms"] == t + 2);
   CHECK(decide::SurfaceReport(*f.db, "nope", t, t + 1).status().code() == Status::Code::kNotFound);
   CHECK(decide::SurfaceReport(*f.db, "row", t, t).status().code() == Status::Code::kInvalidArgument);
+}
+
+decide::ReportOptions Shape(size_t buckets, size_t recent) {
+  decide::ReportOptions options;
+  options.buckets = buckets;
+  options.recent = recent;
+  return options;
+}
+
+TEST_CASE("the report's series splits the range into equal buckets, and it lists the latest decisions and the explored share") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface({{"variants", TwoVariants(1, 1)}}));
+  const int64_t t = kStart;
+  auto log = [&](int64_t at, int tail, bool explored) {
+    WriteSet set = Logged(IdAt(at, tail), "row", "control");
+    auto& record = std::get<ImpressionWrite>(set.ops[0]);
+    if (explored) record.record["items"][1]["reasons"] = json::array({"explore: new item"});
+    REQUIRE(f.db->Apply(set).ok());
+    return IdAt(at, tail);
+  };
+  log(t + 100, 1, true);
+  const std::string second = log(t + 200, 2, false);
+  const std::string last = log(t + 700, 3, true);
+  WriteSet click;
+  click.ops.push_back(OutcomeWrite{last, "e1", "click", "i2", t + 800});
+  REQUIRE(f.db->ApplyMany({click})[0].attributed == 1);
+
+  auto report = decide::SurfaceReport(*f.db, "row", t, t + 1000, Shape(2, 2));
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+  const json& c = (*report)["variants"][0];
+  CHECK(c["impressions"] == 6);
+  CHECK(c["explored_impressions"] == 2);
+  CHECK(c["exploration_share"].get<double>() == doctest::Approx(2.0 / 6));
+  REQUIRE(c["series"].size() == 2);
+  CHECK(c["series"][0]["since_ms"] == t);
+  CHECK(c["series"][0]["until_ms"] == t + 500);
+  CHECK(c["series"][0]["decisions"] == 2);
+  CHECK(c["series"][0]["explored_impressions"] == 1);
+  CHECK(c["series"][0]["ctr"].get<double>() == doctest::Approx(0.0));
+  CHECK(c["series"][1]["decisions"] == 1);
+  CHECK(c["series"][1]["ctr"].get<double>() == doctest::Approx(0.5));
+  // The other variant has a series of empty buckets, with a null ctr.
+  CHECK((*report)["variants"][1]["series"][1]["ctr"].is_null());
+  // Newest first, at most `recent`.
+  REQUIRE((*report)["recent"].size() == 2);
+  CHECK((*report)["recent"][0]["recommendation_id"] == last);
+  CHECK((*report)["recent"][0]["outcomes"] == 1);
+  CHECK((*report)["recent"][0]["items"] == 2);
+  CHECK((*report)["recent"][1]["recommendation_id"] == second);
+  // Without options there is neither a series nor a list.
+  auto plain = decide::SurfaceReport(*f.db, "row", t, t + 1000);
+  REQUIRE(plain.ok());
+  CHECK_FALSE((*plain)["variants"][0].contains("series"));
+  CHECK_FALSE(plain->contains("recent"));
+  CHECK(decide::SurfaceReport(*f.db, "row", t, t + 1000, Shape(decide::kMaxReportBuckets + 1, 0))
+            .status().code() == Status::Code::kInvalidArgument);
+  CHECK(decide::SurfaceReport(*f.db, "row", t, t + 1000, Shape(0, decide::kMaxReportRecent + 1))
+            .status().code() == Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("a variant with no impressions has null rates and differences, not an error") {

@@ -247,6 +247,18 @@ TEST_CASE("GET /v1/surfaces/{name}/report counts each variant's impressions, cli
   CHECK(ra["conversions"] == 1);
   CHECK(ra["ctr"]["value"].get<double>() * ra["impressions"].get<double>() == doctest::Approx(1.0));
   CHECK(report["variants"][1]["vs_control"].contains("ctr"));
+  CHECK(ra["explored_impressions"] == 0);
+
+  // The explorer's form: a series per variant and the latest decisions.
+  auto shaped = client.Get("/v1/surfaces/row/report?buckets=3&recent=1&since=" + std::to_string(since) +
+                               "&until=" + std::to_string(NowMs() + 1),
+                           h.Auth("read"));
+  REQUIRE(shaped);
+  REQUIRE(shaped->status == 200);
+  json shape = Json(shaped);
+  CHECK(shape["variants"][0]["series"].size() == 3);
+  REQUIRE(shape["recent"].size() == 1);
+  CHECK(shape["recent"][0]["recommendation_id"].is_string());
 
   std::string metrics = client.Get("/metrics", h.Auth("read"))->body;
   auto counter = [&](const std::string& name, const std::string& variant) {
@@ -280,6 +292,11 @@ TEST_CASE("bad report and surface input is a 4xx with a message") {
   expect(client.Get("/v1/surfaces/row/report?since=2026-13-01", h.Auth("read")), 400, "is not a time");
   expect(client.Get("/v1/surfaces/row/report?since=2000&until=1000", h.Auth("read")), 400,
          "'until' must be after 'since'");
+  expect(client.Get("/v1/surfaces/row/report?buckets=-1", h.Auth("read")), 400,
+         "query parameter 'buckets' must be a whole number");
+  expect(client.Get("/v1/surfaces/row/report?buckets=201", h.Auth("read")), 400, "'buckets' must be 0 to 200");
+  expect(client.Get("/v1/surfaces/row/report?recent=x", h.Auth("read")), 400, "query parameter 'recent'");
+  expect(client.Get("/v1/surfaces/row/report?recent=101", h.Auth("read")), 400, "'recent' must be 0 to 100");
   auto put = [&](const json& extra) {
     json def = {{"recipe", "near"}, {"item_type", "Item"}};
     for (const auto& [k, v] : extra.items()) def[k] = v;
