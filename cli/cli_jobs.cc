@@ -22,7 +22,11 @@ Runs a job that builds a model inside DIR (embedded, no server; with a server ru
 POST /v1/admin/jobs), or shows stored runs. docs/jobs.md describes the jobs.
 similarity: the top-k similar items per item over the bipartite edge type --edge
 (user -> item), written as edges of --output (item -> item, declared when absent), replacing
-all of that type's edges atomically.
+all of that type's edges atomically; --mode incremental rewrites only the rows of the items
+whose neighbours can have changed since the last run (docs/jobs.md, "Incremental mode").
+  --mode full|incremental   (default full; incremental falls back to full, saying why)
+  --max-recompute-share F   incremental: a full run when more than this share of the items
+                            needs recomputing, 0..1 (default 0.5)
   --measure cosine|jaccard|asymmetric_cosine   (default cosine)
   --k N                     neighbours per item, 1..1000 (default 50)
   --alpha A                 asymmetric_cosine's exponent, 0..1 (default 0.5)
@@ -111,7 +115,7 @@ int JobsMain(int argc, char** argv) {
                          "min-cooccurrence", "max-users-per-item", "max-items-per-user",
                          "threads", "rank", "item-space", "user-space", "iterations",
                          "oversample", "seed", "item-scaling", "space", "dim", "weights",
-                         "normalization-strength"},
+                         "normalization-strength", "mode", "max-recompute-share"},
                         {"weighted"});
   if (!args.ok()) return JobsFail(args.status().message() + "\n\n" + kJobsUsage);
   if (args->help) {

@@ -60,6 +60,11 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --candidate-cache-entries N (surface, recipe, user) candidate sets cached for decisions
                               (default 10000; 0 = no candidate cache)
   --candidate-cache-bytes N   approximate bytes of cached candidate sets (default 268435456)
+  --similarity-schedule JSON  run the similarity job with these params (a JSON object, as
+                              POST /v1/admin/jobs takes them; mode defaults to incremental)
+                              in the background every --similarity-schedule-seconds
+  --similarity-schedule-seconds N
+                              the schedule's interval (default 3600)
   --enable-fault-injection    adds /v1/admin/faults (tests and demos); loopback only
 
 Create an API key first: pathwise keys create --data DIR --role admin
@@ -174,7 +179,7 @@ int ServeMain(int argc, char** argv) {
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "impression-retention-days", "decide-workers",
        "decide-max-queued", "default-max-per-node", "candidate-cache-entries",
-       "candidate-cache-bytes"},
+       "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds"},
       {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;
@@ -194,6 +199,17 @@ int ServeMain(int argc, char** argv) {
   options.no_auth = args->Has("no-auth");
   options.enable_fault_injection = args->Has("enable-fault-injection");
   options.backup_root = args->Get("backup-root").value_or("");
+  if (auto schedule = args->Get("similarity-schedule")) {
+    options.similarity_schedule_params = *schedule;
+    options.similarity_schedule_seconds = 3600;
+    if (!ParseBounded(*args, "similarity-schedule-seconds", 1, kIntMax,
+                      &options.similarity_schedule_seconds)) {
+      return 2;
+    }
+  } else if (args->Get("similarity-schedule-seconds")) {
+    std::cerr << "pathwise serve: --similarity-schedule-seconds needs --similarity-schedule\n";
+    return 2;
+  }
   options.tls_cert_file = args->Get("tls-cert").value_or("");
   options.tls_key_file = args->Get("tls-key").value_or("");
   auto listen = args->Get("listen");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <thread>
@@ -27,6 +28,7 @@ struct Entry {
 // items, each in ascending index order of the other side.
 struct Relation {
   std::vector<NodeId> items;
+  std::vector<NodeId> user_nodes;  // by user index
   std::vector<size_t> item_offsets;
   std::vector<Entry> by_item;
   std::vector<size_t> user_offsets;
@@ -76,7 +78,10 @@ Relation Snapshot(const Graph& graph, const SimilarityOptions& o) {
     for (const Neighbor& n : users) {
       float r = EdgeValue(n, o.weighted);
       if (r < 0 || n.node >= user_index.size() || !caps.Keeps(n.node, item)) continue;
-      if (user_index[n.node] == kNone) user_index[n.node] = static_cast<uint32_t>(rel.users++);
+      if (user_index[n.node] == kNone) {
+        user_index[n.node] = static_cast<uint32_t>(rel.users++);
+        rel.user_nodes.push_back(n.node);
+      }
       rel.by_item.push_back({user_index[n.node], r});
     }
     std::sort(rel.by_item.begin() + first, rel.by_item.end(),
@@ -95,6 +100,98 @@ Relation Snapshot(const Graph& graph, const SimilarityOptions& o) {
     }
   }
   return rel;
+}
+
+uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Order-independent (entries are in snapshot index order, which differs from run to run): the
+// sum of a mix of each (node, r), mixed with the length.
+uint64_t ListFingerprint(const std::vector<Entry>& entries, size_t first, size_t last,
+                         const std::vector<NodeId>& nodes) {
+  uint64_t sum = 0;
+  for (size_t e = first; e < last; ++e) {
+    uint32_t r_bits;
+    static_assert(sizeof(r_bits) == sizeof(entries[e].r));
+    std::memcpy(&r_bits, &entries[e].r, sizeof(r_bits));
+    sum += Mix(Mix(nodes[entries[e].index]) ^ r_bits);
+  }
+  return Mix(sum ^ Mix(last - first));
+}
+
+SimilarityFingerprints Fingerprints(const Relation& rel) {
+  SimilarityFingerprints fp;
+  fp.items.reserve(rel.items.size());
+  for (size_t i = 0; i < rel.items.size(); ++i) {
+    fp.items.emplace_back(rel.items[i], ListFingerprint(rel.by_item, rel.item_offsets[i],
+                                                        rel.item_offsets[i + 1], rel.user_nodes));
+  }
+  fp.users.reserve(rel.users);
+  for (size_t u = 0; u < rel.users; ++u) {
+    fp.users.emplace_back(rel.user_nodes[u], ListFingerprint(rel.by_user, rel.user_offsets[u],
+                                                             rel.user_offsets[u + 1], rel.items));
+  }
+  std::sort(fp.users.begin(), fp.users.end());
+  return fp;
+}
+
+// Positions in `now` (sorted by node) whose fingerprint is absent from or differs in `before`
+// (sorted by node); *gone counts the nodes of `before` absent from `now`.
+std::vector<size_t> Changed(const std::vector<std::pair<NodeId, uint64_t>>& now,
+                            const std::vector<std::pair<NodeId, uint64_t>>& before,
+                            size_t* gone) {
+  std::vector<size_t> changed;
+  size_t b = 0;
+  *gone = 0;
+  for (size_t n = 0; n < now.size(); ++n) {
+    for (; b < before.size() && before[b].first < now[n].first; ++b) ++*gone;
+    if (b < before.size() && before[b].first == now[n].first) {
+      if (before[b].second != now[n].second) changed.push_back(n);
+      ++b;
+    } else {
+      changed.push_back(n);
+    }
+  }
+  *gone += before.size() - b;
+  return changed;
+}
+
+// The item indexes whose row can differ from the earlier run's (SimilarityOptions::previous),
+// in ascending order; *items_changed as SimilarityResult reports it.
+std::vector<uint32_t> ItemsToRecompute(const Relation& rel, const SimilarityFingerprints& now,
+                                       const SimilarityFingerprints& before,
+                                       size_t* items_changed) {
+  size_t items_gone = 0, users_gone = 0;
+  std::vector<size_t> items = Changed(now.items, before.items, &items_gone);
+  std::vector<size_t> users = Changed(now.users, before.users, &users_gone);
+  *items_changed = items.size() + items_gone;
+  std::vector<char> mark(rel.items.size(), 0);
+  auto mark_items_of_user = [&](uint32_t u) {
+    for (size_t f = rel.user_offsets[u]; f < rel.user_offsets[u + 1]; ++f) {
+      mark[rel.by_user[f].index] = 1;
+    }
+  };
+  // now.items is in rel.items' order (id order), so positions are item indexes.
+  for (size_t i : items) {
+    mark[i] = 1;
+    for (size_t e = rel.item_offsets[i]; e < rel.item_offsets[i + 1]; ++e) {
+      mark_items_of_user(rel.by_item[e].index);
+    }
+  }
+  if (!users.empty()) {
+    std::unordered_map<NodeId, uint32_t> user_index;
+    for (uint32_t u = 0; u < rel.users; ++u) user_index.emplace(rel.user_nodes[u], u);
+    for (size_t position : users) mark_items_of_user(user_index.at(now.users[position].first));
+  }
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < rel.items.size(); ++i) {
+    if (mark[i]) out.push_back(i);
+  }
+  return out;
 }
 
 // Per item, the factors of the measure's denominator (see SimilarityMeasure): `own` when the
@@ -213,10 +310,12 @@ class WorkerCount {
   size_t running_ PW_GUARDED_BY(mu_) = 0;
 };
 
-// Runs every item through an Accumulator on `threads` workers; reports progress meanwhile.
+// Runs the given items (indexes) through an Accumulator on `threads` workers; reports progress
+// meanwhile. Returns their rows in the order given.
 std::vector<std::vector<ScoredItem>> RunWorkers(const Relation& rel, const Norms& norms,
-                                                const SimilarityOptions& o) {
-  const size_t n = rel.items.size();
+                                                const SimilarityOptions& o,
+                                                const std::vector<uint32_t>& items) {
+  const size_t n = items.size();
   std::vector<std::vector<ScoredItem>> per_item(n);
   std::atomic<size_t> next{0}, done{0};
   WorkerCount workers;
@@ -226,7 +325,7 @@ std::vector<std::vector<ScoredItem>> RunWorkers(const Relation& rel, const Norms
     Accumulator acc(rel, norms, o);
     for (size_t first; (first = next.fetch_add(kItemsPerTask)) < n;) {
       size_t last = std::min(n, first + kItemsPerTask);
-      for (size_t i = first; i < last; ++i) per_item[i] = acc.TopK(static_cast<uint32_t>(i));
+      for (size_t i = first; i < last; ++i) per_item[i] = acc.TopK(items[i]);
       done.fetch_add(last - first);
     }
     workers.Exit();
@@ -279,6 +378,9 @@ Status ValidateSimilarityOptions(const SimilarityOptions& o) {
   }
   if (o.min_cooccurrence < 1) return Status::InvalidArgument("min_cooccurrence must be >= 1");
   if (o.threads > 1024) return Status::InvalidArgument("threads must be at most 1024");
+  if (!(o.max_recompute_share >= 0 && o.max_recompute_share <= 1)) {
+    return Status::InvalidArgument("max_recompute_share must be between 0 and 1");
+  }
   return Status::OK();
 }
 
@@ -286,8 +388,20 @@ Result<SimilarityResult> ItemSimilarity(const Graph& graph, const SimilarityOpti
   PW_RETURN_IF_ERROR(ValidateSimilarityOptions(options));
   Relation rel = Snapshot(graph, options);
   Norms norms = ItemNorms(rel, options);
-  std::vector<std::vector<ScoredItem>> per_item = RunWorkers(rel, norms, options);
   SimilarityResult out;
+  out.items_total = rel.items.size();
+  out.fingerprints = Fingerprints(rel);
+  std::vector<uint32_t> items;
+  if (options.previous != nullptr) {
+    items = ItemsToRecompute(rel, out.fingerprints, *options.previous, &out.items_changed);
+    out.partial = static_cast<double>(items.size()) <=
+                  options.max_recompute_share * static_cast<double>(rel.items.size());
+  }
+  if (!out.partial) {
+    items.resize(rel.items.size());
+    for (uint32_t i = 0; i < items.size(); ++i) items[i] = i;
+  }
+  std::vector<std::vector<ScoredItem>> per_item = RunWorkers(rel, norms, options, items);
   out.users = rel.users;
   out.relation_edges = rel.by_item.size();
   out.offsets.reserve(per_item.size() + 1);
@@ -297,7 +411,12 @@ Result<SimilarityResult> ItemSimilarity(const Graph& graph, const SimilarityOpti
     out.offsets.push_back(out.neighbors.size());
     std::vector<ScoredItem>().swap(list);
   }
-  out.items = std::move(rel.items);
+  if (out.partial) {
+    out.items.reserve(items.size());
+    for (uint32_t i : items) out.items.push_back(rel.items[i]);
+  } else {
+    out.items = std::move(rel.items);
+  }
   return out;
 }
 

@@ -2,7 +2,9 @@
 // the item-similarity job (jobs/, docs/jobs.md) writes back as weighted edges. Reads the
 // in-memory adjacency (one list at a time under its stripe lock, like every reader), snapshots
 // the relation into compact arrays, then accumulates co-occurrences per item on all cores.
-// The result depends only on the relation read, never on the thread count or scheduling.
+// The result depends only on the relation read, never on the thread count or scheduling, and an
+// item's row depends only on the relation, so rows computed alone (incremental runs, see
+// SimilarityOptions::previous) equal those of a run over every item.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +30,14 @@ Result<SimilarityMeasure> ParseSimilarityMeasure(std::string_view name);
 
 inline constexpr size_t kMaxSimilarityK = 1000;
 
+// 64-bit fingerprints of the counted relation (after caps and weights), each sorted by node id:
+// per item, of its (user, r) pairs; per user with a counted edge, of its (item, r) pairs. Two
+// runs whose fingerprints of a node are equal read the same list for it (up to hash collisions).
+struct SimilarityFingerprints {
+  std::vector<std::pair<NodeId, uint64_t>> items;
+  std::vector<std::pair<NodeId, uint64_t>> users;
+};
+
 struct SimilarityOptions {
   TypeId edge_type = kInvalidType;  // the relation user -[edge_type]-> item
   TypeId item_type = kInvalidType;  // items are the nodes of this type (the edges' targets)
@@ -44,6 +54,16 @@ struct SimilarityOptions {
   // r(u,i) = the edge weight (edges with weight <= 0 or NaN are left out); else every edge is 1.
   bool weighted = false;
   size_t threads = 0;  // 0: std::thread::hardware_concurrency()
+  // Incremental runs: when set, the relation read is compared with these fingerprints of an
+  // earlier run (same options otherwise) and rows are computed only for the items whose row can
+  // differ from that run's: the changed items C (fingerprint differs or new), every item sharing
+  // a user with an item of C (its score with it, or that item's norm, may have changed), and
+  // every item of a user whose list changed (a pair may have lost its common user). Every other
+  // item's row is the earlier run's. The caller keeps it alive during the call.
+  const SimilarityFingerprints* previous = nullptr;
+  // With previous: when more than this share of the items needs recomputing, every row is
+  // computed (SimilarityResult::partial is false), 0..1.
+  double max_recompute_share = 0.5;
   // Called on the calling thread about every 200 ms and once at the end with (items done,
   // items in all).
   std::function<void(size_t, size_t)> progress;
@@ -58,7 +78,8 @@ struct ScoredItem {
 };
 
 struct SimilarityResult {
-  // Every item (node of item_type) in id order; neighbours of items[n] are
+  // Every item (node of item_type) in id order, or when partial only the recomputed items (in
+  // id order); neighbours of items[n] are
   // neighbors[offsets[n] .. offsets[n + 1]), score descending, then node id ascending, never
   // the item itself, only scores > 0.
   std::vector<NodeId> items;
@@ -66,6 +87,13 @@ struct SimilarityResult {
   std::vector<ScoredItem> neighbors;
   size_t users = 0;           // users with at least one counted edge
   size_t relation_edges = 0;  // edges counted after the caps
+  size_t items_total = 0;     // nodes of item_type
+  // With options.previous: true when only the items that can have changed were computed (see
+  // SimilarityOptions::previous), false when the share was exceeded and all were.
+  bool partial = false;
+  // With options.previous: items whose fingerprint differs, new items and items gone.
+  size_t items_changed = 0;
+  SimilarityFingerprints fingerprints;  // of the relation read, for the next incremental run
 };
 
 // Top-k similar items per item (see SimilarityMeasure). InvalidArgument for bad options.

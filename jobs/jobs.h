@@ -41,8 +41,9 @@ using ProgressFn = std::function<void(const Progress&)>;
 Status Validate(Database& db, std::string_view job, const nlohmann::json& params);
 
 // Runs a job to the end on the calling thread and returns its result (for "similarity":
-// {"items","users","relation_edges","edges_written","edges_removed","compute_seconds",
-// "write_seconds","seconds","items_per_second"}). Any error leaves the previous model in place.
+// {"mode","items","items_recomputed","users","relation_edges","edges_written","edges_removed",
+// "compute_seconds","write_seconds","seconds","items_per_second", ...}, docs/jobs.md). Any error
+// leaves the previous model in place.
 // Stores nothing about the run (JobRunner does).
 Result<nlohmann::json> Run(Database& db, std::string_view job, const nlohmann::json& params,
                            const ProgressFn& progress = nullptr);

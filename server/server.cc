@@ -231,6 +231,18 @@ Status Server::Start() {
     return Status::InvalidArgument("stats_refresh_seconds must be at least 1");
   }
   if (Status limits = CheckConnectionLimits(o); !limits.ok()) return limits;
+  if (o.similarity_schedule_seconds < 0) {
+    return Status::InvalidArgument("similarity_schedule_seconds must be >= 0");
+  }
+  if (o.similarity_schedule_seconds > 0) {
+    s.schedule_params = nlohmann::json::parse(o.similarity_schedule_params, nullptr, false);
+    if (!s.schedule_params.is_object()) {
+      return Status::InvalidArgument("the similarity schedule's params must be a JSON object");
+    }
+    if (!s.schedule_params.contains("mode")) s.schedule_params["mode"] = "incremental";
+    Status valid = jobs::Validate(*s.db, "similarity", s.schedule_params);
+    if (!valid.ok()) return valid.WithPrefix("similarity schedule");
+  }
   bool tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
   if (tls) {
     if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
@@ -317,6 +329,9 @@ Status Server::Start() {
     s.stats = std::move(first);
   }
   s.stats_thread = std::thread([&s] { s.RefreshStatsLoop(); });
+  if (o.similarity_schedule_seconds > 0) {
+    s.schedule_thread = std::thread([&s] { s.ScheduleLoop(); });
+  }
   auto listen_ended = std::make_shared<std::atomic<bool>>(false);
   s.listen_thread = std::thread([&http, listen_ended] {
     http.listen_after_bind();
@@ -352,6 +367,8 @@ void Server::Stop() {
   }
   s.stats_cv.NotifyAll();
   if (s.stats_thread.joinable()) s.stats_thread.join();
+  // A scheduled run in progress finishes first (its output is written atomically at the end).
+  if (s.schedule_thread.joinable()) s.schedule_thread.join();
   s.JoinJobs();
 }
 
@@ -375,6 +392,24 @@ void Server::Impl::RefreshStatsLoop() {
     auto fresh = std::make_shared<const nlohmann::json>(db->Stats());
     MutexLock lock(&stats_mu);
     stats = std::move(fresh);
+  }
+}
+
+void Server::Impl::ScheduleLoop() {
+  const auto period = std::chrono::seconds(options.similarity_schedule_seconds);
+  while (!stopping.load()) {
+    {
+      MutexLock lock(&stats_mu);
+      const auto until = std::chrono::steady_clock::now() + period;
+      for (auto now = std::chrono::steady_clock::now(); !stopping.load() && now < until;
+           now = std::chrono::steady_clock::now()) {
+        stats_cv.WaitFor(&stats_mu, until - now);
+      }
+    }
+    if (stopping.load()) break;
+    // The outcome is the stored record (GET /v1/admin/jobs); AlreadyExists (another job is
+    // running) skips this tick.
+    (void)model_jobs->RunNow("similarity", schedule_params);
   }
 }
 

@@ -68,6 +68,15 @@ struct ServerOptions {
   // turns it off.
   size_t candidate_cache_entries = 10'000;
   size_t candidate_cache_bytes = size_t{256} << 20;
+  // Scheduled item similarity (docs/jobs.md, "Scheduled runs"): when > 0, a background thread
+  // runs the similarity job every this many seconds (the first run one interval after Start)
+  // through the same job runner as POST /v1/admin/jobs, so each run is a stored job record. A
+  // tick while another job runs is skipped. 0: never.
+  int similarity_schedule_seconds = 0;
+  // The scheduled job's params (a JSON object, as POST /v1/admin/jobs takes them); "mode"
+  // defaults to "incremental" here. Start fails with InvalidArgument when jobs::Validate
+  // refuses them.
+  std::string similarity_schedule_params;
   // Adds /v1/admin/faults (delay or fail a recipe or source, for tests and demos). Refused
   // unless the server listens on a loopback address.
   bool enable_fault_injection = false;
