@@ -91,12 +91,13 @@ Status EnsureLoaded(Database* db, const std::string& source_dir) {
     return graph.jobs[job]["result"].value("seconds", 0.0);
   };
   std::printf("Loaded %s\n", graph.counts.ToJson().dump().c_str());
-  std::printf("Load time: %.2f s (parse %.2f s, database writes and jobs %.2f s, of which the "
-              "similarity job %.2f s and the svd job %.2f s)\n",
-              std::chrono::duration<double>(done - start).count(),
-              std::chrono::duration<double>(built - start).count(),
-              std::chrono::duration<double>(done - built).count(), job_seconds("similarity"),
-              job_seconds("svd"));
+  std::printf(
+      "Load time: %.2f s (parse %.2f s, database writes and jobs %.2f s, of which the "
+      "similarity job %.2f s and the svd job %.2f s)\n",
+      std::chrono::duration<double>(done - start).count(),
+      std::chrono::duration<double>(built - start).count(),
+      std::chrono::duration<double>(done - built).count(), job_seconds("similarity"),
+      job_seconds("svd"));
   return Status::OK();
 }
 

@@ -14,9 +14,9 @@
 
 #include <unistd.h>
 
+#include "db/database.h"
 #include "examples/movielens/graph_builder.h"
 #include "examples/movielens/rating_matrix.h"
-#include "db/database.h"
 #include "graph/similarity.h"
 
 namespace pathwise::demo {
@@ -89,7 +89,6 @@ double Quantile(const std::vector<double>& sorted, double p) {
   double fraction = position - double(below);
   return sorted[below] + fraction * (sorted[above] - sorted[below]);
 }
-
 
 // (movie, similarity) neighbours per dense movie index.
 using NeighbourLists = std::vector<std::vector<std::pair<uint32_t, float>>>;
@@ -348,8 +347,8 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
                                        "top genre");
   MethodScore item_knn_genre = Named("item-KNN baseline (cosine), user's top genre only", true,
                                      "top genre");
-  MethodScore popularity_genres = Named("popularity baseline, user's top 2 genres only", true,
-                                        "top 2 genres");
+  MethodScore popularity_genres =
+      Named("popularity baseline, user's top 2 genres only", true, "top 2 genres");
   std::vector<double> pop(matrix.num_movies);
   for (size_t m = 0; m < matrix.num_movies; ++m) pop[m] = matrix.by_movie[m].size();
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "db/database.h"
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/rating_matrix.h"
-#include "db/database.h"
 #include "storage/status.h"
 
 namespace pathwise::demo {

@@ -196,7 +196,8 @@ Status InstallDemoMeta(Database* db) {
   return Status::OK();
 }
 
-Result<nlohmann::json> RunDemoJob(Database* db, std::string_view job, const nlohmann::json& params) {
+Result<nlohmann::json> RunDemoJob(Database* db, std::string_view job,
+                                  const nlohmann::json& params) {
   jobs::JobRunner runner(db);
   PW_ASSIGN_OR_RETURN(nlohmann::json record, runner.RunNow(job, params));
   if (record.value("state", "") != "done") {
@@ -211,7 +212,8 @@ Status LoadDemoGraph(Database* db, DemoGraph* graph) {
   WriteOptions unsynced;
   unsynced.sync = false;
   for (const WriteSet& set : graph->writes) PW_RETURN_IF_ERROR(db->Apply(set, unsynced));
-  PW_ASSIGN_OR_RETURN(nlohmann::json similarity, RunDemoJob(db, "similarity", graph->options.similarity));
+  PW_ASSIGN_OR_RETURN(nlohmann::json similarity,
+                      RunDemoJob(db, "similarity", graph->options.similarity));
   graph->counts.similar_to = similarity["result"].value("edges_written", size_t{0});
   graph->jobs["similarity"] = similarity;
   PW_ASSIGN_OR_RETURN(nlohmann::json svd, RunDemoJob(db, "svd", graph->options.svd));

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "db/database.h"
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/rating_matrix.h"
-#include "db/database.h"
 
 namespace pathwise::demo {
 
@@ -24,19 +24,21 @@ struct BuildOptions {
   // movie with at least 5 common raters. The job's shrink is added to the denominator; 100 is
   // the value whose lists agree best (86% of neighbours) with the multiplicative
   // n / (n + 10) damping the demo computed before it used the job (docs/quality.md).
-  nlohmann::json similarity = {{"edge", "RATED"},     {"output", "SIMILAR_TO"},
-                               {"measure", "cosine"}, {"weighted", true},
-                               {"k", 20},             {"min_cooccurrence", 5},
-                               {"shrink", 100}};
+  nlohmann::json similarity = {
+      {"edge", "RATED"}, {"output", "SIMILAR_TO"}, {"measure", "cosine"}, {"weighted", true},
+      {"k", 20},         {"min_cooccurrence", 5},  {"shrink", 100}};
   // Rank-32 truncated SVD of the raw rating matrix (the job does not centre ratings):
   // Movie.embedding = V, User.taste = U S (item_scaling 0), so user . movie is the PureSVD score
   // r V V^T; fold-in keeps User.taste up to date as rating events arrive. Scaling 0 rather than
   // the symmetric 0.5: uncentred, the first (popularity) direction would dominate V sqrt(S) and
   // the movies' own neighbours in the space (docs/tutorial.md).
-  nlohmann::json svd = {{"edge", "RATED"},   {"item_space", "Movie.embedding"},
+  nlohmann::json svd = {{"edge", "RATED"},
+                        {"item_space", "Movie.embedding"},
                         {"user_space", "User.taste"},
-                        {"rank", 32},        {"oversample", 10},
-                        {"iterations", 4},   {"seed", 42},
+                        {"rank", 32},
+                        {"oversample", 10},
+                        {"iterations", 4},
+                        {"seed", 42},
                         {"item_scaling", 0.0}};
   size_t ops_per_write_set = 20000;
 };
@@ -56,7 +58,8 @@ struct DemoGraph {
   GraphCounts counts;
   RatingMatrix matrix;
   BuildOptions options;  // the jobs LoadDemoGraph runs
-  nlohmann::json jobs = nlohmann::json::object();  // their records by job name, set by LoadDemoGraph
+  nlohmann::json jobs =
+      nlohmann::json::object();  // their records by job name, set by LoadDemoGraph
 };
 
 // The schema of the demo graph (JSON accepted by Database::MergeSchema); dim is the svd job's
@@ -92,8 +95,8 @@ Result<nlohmann::json> RunDemoJob(Database* db, std::string_view job, const nloh
 // Merges the schema, applies the writes, runs the similarity and then the svd job on the loaded
 // graph (jobs::JobRunner::RunNow, as `pathwise jobs run` does; their records are stored),
 // installs recipes, the event-type table and the loaded marker (last, so an interrupted load is
-// redone). Fills graph->counts.similar_to and .vectors and graph->jobs from the jobs' records. Returns the first
-// failing Status (a failed job as its error).
+// redone). Fills graph->counts.similar_to and .vectors and graph->jobs from the jobs' records.
+// Returns the first failing Status (a failed job as its error).
 Status LoadDemoGraph(Database* db, DemoGraph* graph);
 
 }  // namespace pathwise::demo

@@ -18,7 +18,7 @@ namespace pathwise::demo {
 struct RatingMatrix {
   size_t num_users = 0;
   size_t num_movies = 0;
-  std::vector<int64_t> user_ids;                            // dense user -> external id
+  std::vector<int64_t> user_ids;                                  // dense user -> external id
   std::vector<std::vector<std::pair<uint32_t, float>>> by_user;   // (movie, rating)
   std::vector<std::vector<std::pair<uint32_t, float>>> by_movie;  // (user, rating)
   std::vector<float> user_mean;

@@ -4,12 +4,12 @@
 
 #include <httplib.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/evaluate.h"
@@ -46,7 +46,7 @@ std::map<int64_t, std::vector<std::pair<int64_t, double>>> BruteForceSimilar(
   REQUIRE(job["weighted"] == true);
   const size_t n = data.movies.size();
   std::map<int64_t, std::vector<std::pair<size_t, double>>> by_user;  // user -> (movie, rating)
-  std::vector<std::vector<std::pair<int64_t, double>>> by_movie(n);    // movie -> (user, rating)
+  std::vector<std::vector<std::pair<int64_t, double>>> by_movie(n);   // movie -> (user, rating)
   std::vector<double> norm(n, 0);
   for (const auto& r : data.ratings) {
     size_t m = data.movie_index.at(r.movie);
@@ -195,15 +195,15 @@ TEST_CASE("the similarity job wrote the brute-force co-rating neighbours as SIMI
   for (const auto& [movie, list] : f.similar) expected += list.size();
   CHECK(f.graph.counts.similar_to == expected);
   MESSAGE("SIMILAR_TO edges: " << expected << ", job " << record["result"].dump());
-  auto count = f.db->Query("MATCH (a:Movie)-[:SIMILAR_TO]->(b:Movie) RETURN count(*)",
-                           json::object());
+  auto count =
+      f.db->Query("MATCH (a:Movie)-[:SIMILAR_TO]->(b:Movie) RETURN count(*)", json::object());
   REQUIRE_MESSAGE(count.ok(), count.status().message());
   CHECK(count.value().rows[0][0] == expected);
   // A few neighbour lists, in order, with their similarities.
   for (int64_t movie : {1, 260, 318, 2571, 4993}) {
-    auto result = f.db->Query(
-        "MATCH (a:Movie {id: $id})-[s:SIMILAR_TO]->(b:Movie) RETURN b.id, s.weight",
-        json{{"id", std::to_string(movie)}});
+    auto result =
+        f.db->Query("MATCH (a:Movie {id: $id})-[s:SIMILAR_TO]->(b:Movie) RETURN b.id, s.weight",
+                    json{{"id", std::to_string(movie)}});
     REQUIRE_MESSAGE(result.ok(), result.status().message());
     std::map<std::string, double> got;
     for (const auto& row : result.value().rows) got[row[0].get<std::string>()] = row[1];

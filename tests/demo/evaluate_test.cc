@@ -1,16 +1,16 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
-#include <unistd.h>
 #include <vector>
 
+#include "db/database.h"
 #include "examples/movielens/evaluate.h"
 #include "examples/movielens/graph_builder.h"
 #include "examples/movielens/rating_matrix.h"
-#include "db/database.h"
 
 namespace demo = pathwise::demo;
 
@@ -40,12 +40,12 @@ struct MatrixDb {
                 .ok());
     pathwise::WriteSet set;
     for (size_t j = 0; j < rows[0].size(); ++j) {
-      set.ops.emplace_back(pathwise::NodeWrite{pathwise::NodeWrite::Op::kUpsert, "Movie",
-                                               "m" + std::to_string(j), {}});
+      set.ops.emplace_back(pathwise::NodeWrite{
+          pathwise::NodeWrite::Op::kUpsert, "Movie", "m" + std::to_string(j), {}});
     }
     for (size_t u = 0; u < rows.size(); ++u) {
-      set.ops.emplace_back(pathwise::NodeWrite{pathwise::NodeWrite::Op::kUpsert, "User",
-                                               "u" + std::to_string(u), {}});
+      set.ops.emplace_back(pathwise::NodeWrite{
+          pathwise::NodeWrite::Op::kUpsert, "User", "u" + std::to_string(u), {}});
       for (size_t j = 0; j < rows[u].size(); ++j) {
         if (rows[u][j] == 0) continue;
         pathwise::EdgeWrite e;
@@ -260,12 +260,12 @@ TEST_CASE("PureSVD at the evaluation settings has converged on MovieLens at rank
   MatrixDb db(std::vector<std::vector<double>>{{0.0}});  // no RATED edge yet
   pathwise::WriteSet set;
   for (const demo::Movie& movie : data.value().movies) {
-    set.ops.emplace_back(pathwise::NodeWrite{pathwise::NodeWrite::Op::kUpsert, "Movie",
-                                             std::to_string(movie.id), {}});
+    set.ops.emplace_back(pathwise::NodeWrite{
+        pathwise::NodeWrite::Op::kUpsert, "Movie", std::to_string(movie.id), {}});
   }
   for (int64_t user : data.value().users) {
-    set.ops.emplace_back(pathwise::NodeWrite{pathwise::NodeWrite::Op::kUpsert, "User",
-                                             std::to_string(user), {}});
+    set.ops.emplace_back(
+        pathwise::NodeWrite{pathwise::NodeWrite::Op::kUpsert, "User", std::to_string(user), {}});
   }
   for (const demo::Rating& r : split.train) {
     pathwise::EdgeWrite e;
