@@ -14,9 +14,10 @@
 
 #include <unistd.h>
 
-#include "examples/movielens/graph_builder.h"
-#include "examples/movielens/model.h"
 #include "db/database.h"
+#include "examples/movielens/graph_builder.h"
+#include "examples/movielens/rating_matrix.h"
+#include "graph/similarity.h"
 
 namespace pathwise::demo {
 namespace {
@@ -89,7 +90,76 @@ double Quantile(const std::vector<double>& sorted, double p) {
   return sorted[below] + fraction * (sorted[above] - sorted[below]);
 }
 
+// (movie, similarity) neighbours per dense movie index.
+using NeighbourLists = std::vector<std::vector<std::pair<uint32_t, float>>>;
+
+// Item-KNN neighbourhoods from graph::ItemSimilarity (the similarity job's computation) over the
+// training database's RATED edges, with the demo's measure and k neighbours per movie.
+Result<NeighbourLists> KnnNeighbours(const Database& db, const Dataset& data,
+                                     const nlohmann::json& job, size_t k) {
+  NeighbourLists out(data.movies.size());
+  PW_RETURN_IF_ERROR(db.ReadGraph([&](const graph::Graph& g, const Schema& schema) -> Status {
+    const EdgeTypeDef* rated = schema.FindEdgeType(job.value("edge", "RATED"));
+    const NodeTypeDef* movie = schema.FindNodeType("Movie");
+    if (rated == nullptr || movie == nullptr) return Status::Internal("demo schema missing");
+    graph::SimilarityOptions options;
+    options.edge_type = rated->id;
+    options.item_type = movie->id;
+    PW_ASSIGN_OR_RETURN(options.measure,
+                        graph::ParseSimilarityMeasure(job.value("measure", "cosine")));
+    options.k = k;
+    options.shrink = job.value("shrink", 0.0);
+    options.min_cooccurrence = job.value("min_cooccurrence", 1u);
+    options.weighted = job.value("weighted", false);
+    PW_ASSIGN_OR_RETURN(graph::SimilarityResult model, graph::ItemSimilarity(g, options));
+    std::unordered_map<NodeId, uint32_t> dense;
+    for (size_t m = 0; m < data.movies.size(); ++m) {
+      NodeId node = g.Lookup(movie->id, std::to_string(data.movies[m].id));
+      if (node != kInvalidNode) dense[node] = static_cast<uint32_t>(m);
+    }
+    for (size_t i = 0; i < model.items.size(); ++i) {
+      auto item = dense.find(model.items[i]);
+      if (item == dense.end()) continue;
+      for (size_t n = model.offsets[i]; n < model.offsets[i + 1]; ++n) {
+        auto other = dense.find(model.neighbors[n].node);
+        if (other == dense.end()) continue;
+        out[item->second].emplace_back(other->second, model.neighbors[n].score);
+      }
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+// The vectors of one space per dense index (empty when the node has none).
+std::vector<std::vector<float>> ReadVectors(const Database& db, const std::string& space,
+                                            const std::vector<std::string>& ids) {
+  std::vector<std::vector<float>> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto vector = db.GetVector(space, ids[i]);
+    if (vector.ok()) out[i] = std::move(vector).value();
+  }
+  return out;
+}
+
+double Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double sum = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) sum += double(a[i]) * b[i];
+  return sum;
+}
+
 }  // namespace
+
+nlohmann::json PureSvdJobParams(const PureSvdOptions& options) {
+  return {{"edge", "RATED"},
+          {"item_space", "Movie.puresvd"},
+          {"user_space", "User.puresvd"},
+          {"rank", options.rank},
+          {"oversample", options.oversample},
+          {"iterations", options.iterations},
+          {"seed", options.seed},
+          {"item_scaling", 0}};
+}
 
 Interval BootstrapMean(const std::vector<double>& values, const BootstrapOptions& options) {
   Interval out;
@@ -240,27 +310,35 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   if (options.max_users && split.test.size() > options.max_users) {
     split.test.resize(options.max_users);
   }
+  // The training database: the demo graph of split.train, with its SIMILAR_TO edges and
+  // embeddings built by the jobs on that database alone (no held-out rating reaches a model).
   BuildOptions build;
   DemoGraph graph = BuildDemoGraph(data, split.train, build);
   const RatingMatrix& matrix = graph.matrix;
   std::unordered_map<int64_t, size_t> user_index;
   for (size_t u = 0; u < matrix.user_ids.size(); ++u) user_index[matrix.user_ids[u]] = u;
+  std::filesystem::remove_all(options.work_dir);
+  PW_ASSIGN_OR_RETURN(auto db, Database::Open({}, options.work_dir));
+  PW_RETURN_IF_ERROR(LoadDemoGraph(db.get(), &graph));
 
-  // Item-KNN baselines use wider neighbourhoods computed directly here.
-  SimilarityOptions knn_plain = build.similarity;
-  knn_plain.top_k = 50;
-  knn_plain.mean_centred = false;
-  SimilarityOptions knn_centred = knn_plain;
-  knn_centred.mean_centred = true;
-  auto sims_plain = ComputeSimilarities(matrix, knn_plain);
-  auto sims_centred = ComputeSimilarities(matrix, knn_centred);
+  // The item-KNN baseline uses wider neighbourhoods, computed directly by graph::ItemSimilarity.
+  PW_ASSIGN_OR_RETURN(NeighbourLists sims_plain, KnnNeighbours(*db, data, build.similarity, 50));
+  // PureSVD by the svd job on the training database, into its own spaces (item_scaling 0:
+  // user . movie = r V V^T). It also replaces the RATED fold-in model, which no event here uses.
+  PW_RETURN_IF_ERROR(RunDemoJob(db.get(), "svd", PureSvdJobParams(options.pure_svd)).status());
+  std::vector<std::string> movie_ids, user_ids;
+  for (const Movie& movie : data.movies) movie_ids.push_back(std::to_string(movie.id));
+  for (int64_t user : matrix.user_ids) user_ids.push_back(std::to_string(user));
+  auto pure_movie = ReadVectors(*db, "Movie.puresvd", movie_ids);
+  auto pure_user = ReadVectors(*db, "User.puresvd", user_ids);
+  auto taste_movie = ReadVectors(*db, "Movie.embedding", movie_ids);
+  auto taste_user = ReadVectors(*db, "User.taste", user_ids);
 
   std::vector<MethodScore> scores;
   MethodScore popularity = Named("popularity baseline", true);
   MethodScore item_knn = Named("item-KNN baseline (cosine, 50 nbrs)", true);
-  MethodScore item_knn_c = Named("item-KNN baseline (adjusted cosine, 50 nbrs)", true);
   MethodScore pure_svd =
-      Named("PureSVD baseline (rank " + std::to_string(options.pure_svd.dim) + ")", true);
+      Named("PureSVD baseline (rank " + std::to_string(options.pure_svd.rank) + ")", true);
   // The model similar_taste serves, scored in C++ (a reference, not a baseline).
   MethodScore svd = Named("SVD dot product (C++, no prior)");
   // The same baselines restricted to the genres genre_explorer / new_user are given, for an
@@ -269,11 +347,8 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
                                        "top genre");
   MethodScore item_knn_genre = Named("item-KNN baseline (cosine), user's top genre only", true,
                                      "top genre");
-  MethodScore popularity_genres = Named("popularity baseline, user's top 2 genres only", true,
-                                        "top 2 genres");
-  EmbeddingOptions pure_svd_options = options.pure_svd;
-  pure_svd_options.mean_centred = false;
-  TruncatedSvd pure_svd_model = ComputeTruncatedSvd(matrix, pure_svd_options);
+  MethodScore popularity_genres =
+      Named("popularity baseline, user's top 2 genres only", true, "top 2 genres");
   std::vector<double> pop(matrix.num_movies);
   for (size_t m = 0; m < matrix.num_movies; ++m) pop[m] = matrix.by_movie[m].size();
 
@@ -282,30 +357,23 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
     std::unordered_set<uint32_t> rated;
     for (const auto& entry : matrix.by_user[u]) rated.insert(entry.first);
     Score(TopK(data, pop, rated, options.k), test.movie, options.k, &popularity);
-    for (int variant = 0; variant < 2; ++variant) {
-      const auto& sims = variant == 0 ? sims_plain : sims_centred;
-      std::vector<double> s(matrix.num_movies, -1e301);
-      for (const auto& [movie, rating] : matrix.by_user[u]) {
-        for (const Neighbour& n : sims[movie]) {
-          if (s[n.movie] < -1e300) s[n.movie] = 0;
-          s[n.movie] += n.similarity * rating;
-        }
+    std::vector<double> knn(matrix.num_movies, -1e301);
+    for (const auto& [movie, rating] : matrix.by_user[u]) {
+      for (const auto& [other, similarity] : sims_plain[movie]) {
+        if (knn[other] < -1e300) knn[other] = 0;
+        knn[other] += similarity * rating;
       }
-      Score(TopK(data, s, rated, options.k), test.movie, options.k,
-            variant == 0 ? &item_knn : &item_knn_c);
     }
-    std::vector<double> dot(matrix.num_movies, -1e301);
+    Score(TopK(data, knn, rated, options.k), test.movie, options.k, &item_knn);
+    // Movies without a vector (never rated in training): PureSVD scores them 0 (r V V^T with a
+    // zero row of V); the reference leaves them out, as NEAREST does.
+    std::vector<double> dot(matrix.num_movies, -1e301), pure(matrix.num_movies, 0);
     for (size_t m = 0; m < matrix.num_movies; ++m) {
-      if (matrix.by_movie[m].empty()) continue;
-      double d = 0;
-      for (size_t k = 0; k < graph.embeddings.dim; ++k) {
-        d += double(graph.embeddings.user[u][k]) * graph.embeddings.movie[m][k];
-      }
-      dot[m] = d;
+      if (!taste_movie[m].empty()) dot[m] = Dot(taste_user[u], taste_movie[m]);
+      if (!pure_movie[m].empty()) pure[m] = Dot(pure_user[u], pure_movie[m]);
     }
     Score(TopK(data, dot, rated, options.k), test.movie, options.k, &svd);
-    Score(TopK(data, PureSvdScores(pure_svd_model, matrix.by_user[u]), rated, options.k),
-          test.movie, options.k, &pure_svd);
+    Score(TopK(data, pure, rated, options.k), test.movie, options.k, &pure_svd);
 
     auto genres = TopGenres(data, matrix, u, 2);
     auto in_genres = [&](size_t m, size_t n) {
@@ -322,10 +390,10 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
       if (in_genres(m, 2)) pop_genres[m] = pop[m];
     }
     for (const auto& [movie, rating] : matrix.by_user[u]) {
-      for (const Neighbour& n : sims_plain[movie]) {
-        if (!in_genres(n.movie, 1)) continue;
-        if (knn_genre[n.movie] < -1e300) knn_genre[n.movie] = 0;
-        knn_genre[n.movie] += n.similarity * rating;
+      for (const auto& [other, similarity] : sims_plain[movie]) {
+        if (!in_genres(other, 1)) continue;
+        if (knn_genre[other] < -1e300) knn_genre[other] = 0;
+        knn_genre[other] += similarity * rating;
       }
     }
     Score(TopK(data, pop_genre, rated, options.k), test.movie, options.k, &popularity_genre);
@@ -334,18 +402,12 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   }
   scores.push_back(popularity);
   scores.push_back(item_knn);
-  scores.push_back(item_knn_c);
   scores.push_back(pure_svd);
   scores.push_back(svd);
   scores.push_back(popularity_genre);
   scores.push_back(item_knn_genre);
   scores.push_back(popularity_genres);
-  if (!options.run_recipes) return scores;
-
-  std::filesystem::remove_all(options.work_dir);
-  {
-    PW_ASSIGN_OR_RETURN(auto db, Database::Open({}, options.work_dir));
-    PW_RETURN_IF_ERROR(LoadDemoGraph(db.get(), graph));
+  if (options.run_recipes) {
     for (const Recipe& recipe : recipes) {
       std::string restriction = recipe.params.contains("genre")    ? "top genre"
                                 : recipe.params.contains("genres") ? "top 2 genres"
@@ -370,6 +432,7 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
       scores.push_back(method);
     }
   }
+  db.reset();
   std::filesystem::remove_all(options.work_dir);
   return scores;
 }
@@ -454,8 +517,8 @@ int EvaluateMain(int argc, char** argv) {
       bootstrap.resamples = std::strtoull(argv[++i], nullptr, 10);
       ok = bootstrap.resamples >= 100 && bootstrap.resamples <= 1000000;
     } else if (arg == "--puresvd-rank" && has_value) {
-      options.pure_svd.dim = std::strtoull(argv[++i], nullptr, 10);
-      ok = options.pure_svd.dim >= 1 && options.pure_svd.dim <= 200;
+      options.pure_svd.rank = std::strtoull(argv[++i], nullptr, 10);
+      ok = options.pure_svd.rank >= 1 && options.pure_svd.rank <= 200;
     } else {
       ok = false;
     }

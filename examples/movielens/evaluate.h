@@ -6,12 +6,25 @@
 #include <string>
 #include <vector>
 
-#include "examples/movielens/dataset.h"
-#include "examples/movielens/model.h"
 #include "db/database.h"
+#include "examples/movielens/dataset.h"
+#include "examples/movielens/rating_matrix.h"
 #include "storage/status.h"
 
 namespace pathwise::demo {
+
+// The PureSVD baseline's rank and randomized-SVD accuracy settings, run by the svd job on the
+// raw ratings of the training database.
+struct PureSvdOptions {
+  size_t rank = 50;
+  size_t oversample = 50;
+  size_t iterations = 10;
+  uint64_t seed = 42;
+};
+
+// The svd job's parameters (docs/jobs.md) for the PureSVD baseline: spaces Movie.puresvd and
+// User.puresvd with item_scaling 0, so user . movie is the PureSVD score r V V^T.
+nlohmann::json PureSvdJobParams(const PureSvdOptions& options);
 
 struct EvalOptions {
   std::string source_dir;  // MovieLens CSV directory
@@ -19,17 +32,15 @@ struct EvalOptions {
   size_t max_users = 0;    // 0: every eligible user
   size_t k = 10;
   double min_holdout_rating = 4.0;  // users whose last rating is lower are not evaluated
-  bool run_recipes = true;          // false: only the C++ baselines (no Database needed)
+  bool run_recipes = true;          // false: only the C++ baselines (and the jobs they read)
   // Validation split for tuning: every user's last rating is dropped first (never seen), and the
   // second-to-last one is held out instead. The reported figures use the test split (false).
   bool validation = false;
   // A JSON file with an array of recipes ({name, query, params}) evaluated instead of the
   // shipped DemoRecipes(); for trying formulas on the validation split without rebuilding.
   std::string recipes_file;
-  // The PureSVD baseline: rank (dim) and the randomized-SVD accuracy settings; always on the
-  // raw ratings (mean_centred = false). The settings are checked in tests/demo/evaluate_test.cc.
-  EmbeddingOptions pure_svd = {.dim = 50, .oversample = 50, .power_iterations = 10,
-                               .seed = 42, .mean_centred = false};
+  // The PureSVD baseline (svd job parameters; checked in tests/demo/evaluate_test.cc).
+  PureSvdOptions pure_svd;
 };
 
 struct MethodScore {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "decide/decide.h"
+#include "jobs/jobs.h"
 
 namespace pathwise::demo {
 namespace {
@@ -87,10 +88,9 @@ std::string DemoSchemaJson(size_t dim) {
 DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings,
                          const BuildOptions& options) {
   DemoGraph graph;
-  graph.schema_json = DemoSchemaJson(options.embedding.dim);
+  graph.options = options;
+  graph.schema_json = DemoSchemaJson(options.svd.value("rank", size_t{64}));
   graph.matrix = BuildRatingMatrix(data, ratings);
-  graph.similar = ComputeSimilarities(graph.matrix, options.similarity);
-  graph.embeddings = ComputeEmbeddings(graph.matrix, options.embedding);
   const RatingMatrix& matrix = graph.matrix;
   WriteSetBuilder out(options.ops_per_write_set);
 
@@ -175,28 +175,6 @@ DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings
                  static_cast<double>(users.size())));
     ++graph.counts.has_tag;
   }
-  for (size_t m = 0; m < graph.similar.size(); ++m) {
-    for (const Neighbour& n : graph.similar[m]) {
-      EdgeWrite e = Edge("SIMILAR_TO", "Movie", std::to_string(data.movies[m].id), "Movie",
-                         std::to_string(data.movies[n.movie].id), n.similarity);
-      e.props = {{"co_raters", static_cast<int64_t>(n.co_raters)}};
-      out.Add(std::move(e));
-      ++graph.counts.similar_to;
-    }
-  }
-  // Vectors (movies never rated have none).
-  for (size_t m = 0; m < data.movies.size(); ++m) {
-    if (matrix.by_movie[m].empty()) continue;
-    out.Add(VectorWrite{VectorWrite::Op::kPut, "Movie.embedding",
-                        std::to_string(data.movies[m].id), graph.embeddings.movie[m]});
-    ++graph.counts.vectors;
-  }
-  for (size_t u = 0; u < matrix.num_users; ++u) {
-    if (matrix.by_user[u].empty()) continue;
-    out.Add(VectorWrite{VectorWrite::Op::kPut, "User.taste", std::to_string(matrix.user_ids[u]),
-                        graph.embeddings.user[u]});
-    ++graph.counts.vectors;
-  }
   graph.writes = out.Take();
   return graph;
 }
@@ -218,14 +196,32 @@ Status InstallDemoMeta(Database* db) {
   return Status::OK();
 }
 
-Status LoadDemoGraph(Database* db, const DemoGraph& graph) {
-  PW_RETURN_IF_ERROR(db->MergeSchema(graph.schema_json));
+Result<nlohmann::json> RunDemoJob(Database* db, std::string_view job,
+                                  const nlohmann::json& params) {
+  jobs::JobRunner runner(db);
+  PW_ASSIGN_OR_RETURN(nlohmann::json record, runner.RunNow(job, params));
+  if (record.value("state", "") != "done") {
+    return Status::InvalidArgument("demo: the " + std::string(job) +
+                                   " job failed: " + record.value("error", std::string("?")));
+  }
+  return record;
+}
+
+Status LoadDemoGraph(Database* db, DemoGraph* graph) {
+  PW_RETURN_IF_ERROR(db->MergeSchema(graph->schema_json));
   WriteOptions unsynced;
   unsynced.sync = false;
-  for (const WriteSet& set : graph.writes) PW_RETURN_IF_ERROR(db->Apply(set, unsynced));
+  for (const WriteSet& set : graph->writes) PW_RETURN_IF_ERROR(db->Apply(set, unsynced));
+  PW_ASSIGN_OR_RETURN(nlohmann::json similarity,
+                      RunDemoJob(db, "similarity", graph->options.similarity));
+  graph->counts.similar_to = similarity["result"].value("edges_written", size_t{0});
+  graph->jobs["similarity"] = similarity;
+  PW_ASSIGN_OR_RETURN(nlohmann::json svd, RunDemoJob(db, "svd", graph->options.svd));
+  graph->counts.vectors = svd["result"].value("vectors_written", size_t{0});
+  graph->jobs["svd"] = svd;
   PW_RETURN_IF_ERROR(InstallDemoMeta(db));
   WriteSet marker;
-  marker.ops.push_back(MetaWrite{kLoadedMarker, graph.counts.ToJson().dump()});
+  marker.ops.push_back(MetaWrite{kLoadedMarker, graph->counts.ToJson().dump()});
   return db->Apply(marker);
 }
 

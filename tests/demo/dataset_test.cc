@@ -8,7 +8,7 @@
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/evaluate.h"
 #include "examples/movielens/graph_builder.h"
-#include "examples/movielens/model.h"
+#include "examples/movielens/rating_matrix.h"
 
 namespace demo = pathwise::demo;
 
@@ -27,13 +27,6 @@ const demo::DemoGraph& Graph() {
   static const demo::DemoGraph graph =
       demo::BuildDemoGraph(Data(), Data().ratings, demo::BuildOptions{});
   return graph;
-}
-
-bool IsFamilyMovie(const demo::Movie& movie) {
-  for (const auto& g : movie.genres) {
-    if (g == "Animation" || g == "Children") return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -75,73 +68,6 @@ TEST_CASE("demo graph has one node per movie and user and one RATED edge per rat
   }
   CHECK(rated_edges == 100836);
   CHECK(users == 610);
-}
-
-TEST_CASE("similar_to keeps at most top_k positive neighbours with enough co-raters") {
-  const auto& graph = Graph();
-  demo::SimilarityOptions defaults;
-  size_t with_neighbours = 0;
-  for (const auto& list : graph.similar) {
-    CHECK(list.size() <= defaults.top_k);
-    if (!list.empty()) ++with_neighbours;
-    for (size_t i = 0; i < list.size(); ++i) {
-      CHECK(list[i].similarity > 0);
-      CHECK(list[i].similarity <= 1.0001);
-      CHECK(list[i].co_raters >= defaults.min_co_raters);
-      if (i > 0) CHECK(list[i - 1].similarity >= list[i].similarity);
-    }
-  }
-  CHECK(with_neighbours > 1000);
-  // Toy Story's co-rating neighbours include Toy Story 2.
-  const auto& toy_list = graph.similar[Data().movie_index.at(1)];
-  size_t toy2 = Data().movie_index.at(3114);
-  CHECK(std::any_of(toy_list.begin(), toy_list.end(),
-                    [&](const demo::Neighbour& n) { return n.movie == toy2; }));
-}
-
-TEST_CASE("embedding neighbours of Toy Story are animated or children's movies far above chance") {
-  const auto& data = Data();
-  const auto& graph = Graph();
-  size_t toy = data.movie_index.at(1);
-  std::vector<std::pair<double, size_t>> candidates;
-  size_t family = 0;
-  for (size_t m = 0; m < data.movies.size(); ++m) {
-    if (m == toy || graph.matrix.by_movie[m].size() < 20) continue;
-    candidates.push_back({-demo::Cosine(graph.embeddings.movie[toy], graph.embeddings.movie[m]), m});
-    if (IsFamilyMovie(data.movies[m])) ++family;
-  }
-  double base_rate = double(family) / candidates.size();
-  std::sort(candidates.begin(), candidates.end());
-  size_t top = 20, family_top = 0;
-  for (size_t i = 0; i < top; ++i) family_top += IsFamilyMovie(data.movies[candidates[i].second]);
-  double top_rate = double(family_top) / top;
-  MESSAGE("family share: top-20 " << top_rate << " vs all " << base_rate);
-  CHECK(top_rate >= 2.5 * base_rate);
-  CHECK(family_top >= 6);
-}
-
-TEST_CASE("user taste vectors predict held-in ratings better than chance") {
-  // user . movie approximates the centred rating: liked movies score higher than disliked ones.
-  const auto& graph = Graph();
-  const auto& m = graph.matrix;
-  size_t agree = 0, pairs = 0;
-  for (size_t u = 0; u < m.num_users; u += 7) {
-    double liked = 0, disliked = 0;
-    size_t n_liked = 0, n_disliked = 0;
-    for (const auto& [movie, rating] : m.by_user[u]) {
-      double dot = 0;
-      for (size_t k = 0; k < graph.embeddings.dim; ++k) {
-        dot += graph.embeddings.user[u][k] * graph.embeddings.movie[movie][k];
-      }
-      if (rating >= 4.5) liked += dot, ++n_liked;
-      if (rating <= 2) disliked += dot, ++n_disliked;
-    }
-    if (!n_liked || !n_disliked) continue;
-    ++pairs;
-    if (liked / n_liked > disliked / n_disliked) ++agree;
-  }
-  REQUIRE(pairs > 20);
-  CHECK(agree >= 0.9 * pairs);
 }
 
 TEST_CASE("leave-last-out split holds out each user's latest liked rating and leaks nothing") {

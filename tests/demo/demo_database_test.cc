@@ -4,11 +4,12 @@
 
 #include <httplib.h>
 
+#include <unistd.h>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "examples/movielens/dataset.h"
 #include "examples/movielens/evaluate.h"
@@ -28,7 +29,55 @@ struct Loaded {
   std::unique_ptr<pathwise::Database> db;
   std::map<std::string, std::set<std::string>> rated;  // user -> movie ids
   std::map<std::string, double> edges;                  // "TYPE|FromType:id|ToType:id" -> weight
+  // The brute-force reference of the similarity job's SIMILAR_TO model: per movie id, its
+  // (neighbour id, similarity), best first.
+  std::map<int64_t, std::vector<std::pair<int64_t, double>>> similar;
 };
+
+// The similarity job's model with the demo's parameters (BuildOptions::similarity), computed
+// pair by pair from the ratings: cosine over the rating values, dot / (|i| |j| + shrink), pairs
+// with at least min_cooccurrence common raters, top k by similarity (then movie order).
+std::map<int64_t, std::vector<std::pair<int64_t, double>>> BruteForceSimilar(
+    const demo::Dataset& data, const json& job) {
+  const size_t k = job["k"];
+  const double shrink = job["shrink"];
+  const size_t min_common = job["min_cooccurrence"];
+  REQUIRE(job["measure"] == "cosine");
+  REQUIRE(job["weighted"] == true);
+  const size_t n = data.movies.size();
+  std::map<int64_t, std::vector<std::pair<size_t, double>>> by_user;  // user -> (movie, rating)
+  std::vector<std::vector<std::pair<int64_t, double>>> by_movie(n);   // movie -> (user, rating)
+  std::vector<double> norm(n, 0);
+  for (const auto& r : data.ratings) {
+    size_t m = data.movie_index.at(r.movie);
+    by_user[r.user].emplace_back(m, r.rating);
+    by_movie[m].emplace_back(r.user, r.rating);
+    norm[m] += r.rating * r.rating;
+  }
+  std::map<int64_t, std::vector<std::pair<int64_t, double>>> out;
+  std::vector<double> dot(n);
+  std::vector<size_t> common(n);
+  for (size_t a = 0; a < n; ++a) {
+    std::fill(dot.begin(), dot.end(), 0);
+    std::fill(common.begin(), common.end(), 0);
+    for (const auto& [user, ra] : by_movie[a]) {
+      for (const auto& [b, rb] : by_user[user]) dot[b] += ra * rb, ++common[b];
+    }
+    for (size_t b = 0; b < n; ++b) {
+      if (b == a || common[b] < min_common || dot[b] <= 0) continue;
+      double sim = dot[b] / (std::sqrt(norm[a]) * std::sqrt(norm[b]) + shrink);
+      out[data.movies[a].id].emplace_back(data.movies[b].id, sim);
+    }
+  }
+  for (auto& [movie, list] : out) {
+    std::sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+      if (a.second != b.second) return a.second > b.second;
+      return data.movie_index.at(a.first) < data.movie_index.at(b.first);
+    });
+    if (list.size() > k) list.resize(k);
+  }
+  return out;
+}
 
 std::string EdgeKey(const std::string& type, const std::string& from, const std::string& to) {
   return type + "|" + from + "|" + to;
@@ -48,7 +97,7 @@ Loaded& Fixture() {
     auto db = pathwise::Database::Open({}, l->dir);
     REQUIRE(db.ok());
     l->db = std::move(db).value();
-    pathwise::Status status = demo::LoadDemoGraph(l->db.get(), l->graph);
+    pathwise::Status status = demo::LoadDemoGraph(l->db.get(), &l->graph);
     REQUIRE_MESSAGE(status.ok(), status.message());
     for (const auto& r : l->data.ratings) {
       l->rated[std::to_string(r.user)].insert(std::to_string(r.movie));
@@ -59,6 +108,13 @@ Loaded& Fixture() {
           l->edges[EdgeKey(e->type, e->from.type + ":" + e->from.id,
                            e->to.type + ":" + e->to.id)] = e->weight.value_or(1.0);
         }
+      }
+    }
+    l->similar = BruteForceSimilar(l->data, l->graph.options.similarity);
+    for (const auto& [movie, list] : l->similar) {
+      for (const auto& [other, sim] : list) {
+        l->edges[EdgeKey("SIMILAR_TO", "Movie:" + std::to_string(movie),
+                         "Movie:" + std::to_string(other))] = sim;
       }
     }
     std::atexit([] {
@@ -129,6 +185,113 @@ TEST_CASE("demo graph in a database has the movielens nodes, edges and propertie
   auto recipe = f.db->GetMeta("recipe/because_you_watched");
   REQUIRE(recipe.ok());
   CHECK(json::parse(recipe.value())["query"].get<std::string>().find("RECOMMEND") == 0);
+}
+
+TEST_CASE("the similarity job wrote the brute-force co-rating neighbours as SIMILAR_TO") {
+  auto& f = Fixture();
+  const json& record = f.graph.jobs["similarity"];
+  CHECK(record["state"] == "done");
+  size_t expected = 0;
+  for (const auto& [movie, list] : f.similar) expected += list.size();
+  CHECK(f.graph.counts.similar_to == expected);
+  MESSAGE("SIMILAR_TO edges: " << expected << ", job " << record["result"].dump());
+  auto count =
+      f.db->Query("MATCH (a:Movie)-[:SIMILAR_TO]->(b:Movie) RETURN count(*)", json::object());
+  REQUIRE_MESSAGE(count.ok(), count.status().message());
+  CHECK(count.value().rows[0][0] == expected);
+  // A few neighbour lists, in order, with their similarities.
+  for (int64_t movie : {1, 260, 318, 2571, 4993}) {
+    auto result =
+        f.db->Query("MATCH (a:Movie {id: $id})-[s:SIMILAR_TO]->(b:Movie) RETURN b.id, s.weight",
+                    json{{"id", std::to_string(movie)}});
+    REQUIRE_MESSAGE(result.ok(), result.status().message());
+    std::map<std::string, double> got;
+    for (const auto& row : result.value().rows) got[row[0].get<std::string>()] = row[1];
+    const auto& want = f.similar[movie];
+    CHECK(got.size() == want.size());
+    for (const auto& [other, sim] : want) {
+      auto it = got.find(std::to_string(other));
+      CHECK_MESSAGE(it != got.end(), movie << " lacks neighbour " << other);
+      if (it != got.end()) CHECK(it->second == doctest::Approx(sim).epsilon(1e-5));
+    }
+  }
+  // Toy Story's co-rating neighbours include Toy Story 2.
+  CHECK(std::any_of(f.similar[1].begin(), f.similar[1].end(),
+                    [](const auto& n) { return n.first == 3114; }));
+}
+
+namespace {
+
+bool IsFamilyMovie(const demo::Movie& movie) {
+  for (const auto& g : movie.genres) {
+    if (g == "Animation" || g == "Children") return true;
+  }
+  return false;
+}
+
+double Cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    dot += double(a[i]) * b[i];
+    na += double(a[i]) * a[i];
+    nb += double(b[i]) * b[i];
+  }
+  return na == 0 || nb == 0 ? 0 : dot / std::sqrt(na * nb);
+}
+
+}  // namespace
+
+TEST_CASE("svd job's embedding neighbours of Toy Story are animated or children's movies") {
+  auto& f = Fixture();
+  CHECK(f.graph.jobs["svd"]["state"] == "done");
+  auto toy = f.db->GetVector("Movie.embedding", "1");
+  REQUIRE(toy.ok());
+  CHECK(toy.value().size() == 32);
+  std::vector<std::pair<double, size_t>> candidates;
+  size_t family = 0;
+  for (size_t m = 0; m < f.data.movies.size(); ++m) {
+    if (f.data.movies[m].id == 1 || f.graph.matrix.by_movie[m].size() < 20) continue;
+    auto v = f.db->GetVector("Movie.embedding", std::to_string(f.data.movies[m].id));
+    REQUIRE(v.ok());
+    candidates.push_back({-Cosine(toy.value(), v.value()), m});
+    if (IsFamilyMovie(f.data.movies[m])) ++family;
+  }
+  double base_rate = double(family) / candidates.size();
+  std::sort(candidates.begin(), candidates.end());
+  size_t top = 20, family_top = 0;
+  for (size_t i = 0; i < top; ++i) family_top += IsFamilyMovie(f.data.movies[candidates[i].second]);
+  double top_rate = double(family_top) / top;
+  MESSAGE("family share: top-20 " << top_rate << " vs all " << base_rate);
+  CHECK(top_rate >= 2.5 * base_rate);
+  CHECK(family_top >= 6);
+}
+
+TEST_CASE("svd job's user taste vectors score liked movies above disliked ones") {
+  // user . movie is the PureSVD score, the projection of the user's ratings onto the top
+  // singular directions: liked movies score higher than disliked ones.
+  auto& f = Fixture();
+  const auto& m = f.graph.matrix;
+  size_t agree = 0, pairs = 0;
+  for (size_t u = 0; u < m.num_users; u += 7) {
+    auto taste = f.db->GetVector("User.taste", std::to_string(m.user_ids[u]));
+    REQUIRE(taste.ok());
+    double liked = 0, disliked = 0;
+    size_t n_liked = 0, n_disliked = 0;
+    for (const auto& [movie, rating] : m.by_user[u]) {
+      auto v = f.db->GetVector("Movie.embedding", std::to_string(f.data.movies[movie].id));
+      REQUIRE(v.ok());
+      double dot = 0;
+      for (size_t k = 0; k < v.value().size(); ++k) dot += taste.value()[k] * v.value()[k];
+      if (rating >= 4.5) liked += dot, ++n_liked;
+      if (rating <= 2) disliked += dot, ++n_disliked;
+    }
+    if (!n_liked || !n_disliked) continue;
+    ++pairs;
+    if (liked / n_liked > disliked / n_disliked) ++agree;
+  }
+  REQUIRE(pairs > 20);
+  MESSAGE("users whose liked movies score higher: " << agree << " of " << pairs);
+  CHECK(agree >= 0.9 * pairs);
 }
 
 TEST_CASE("no recipe recommends a movie the user already rated") {

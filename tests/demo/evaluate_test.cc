@@ -1,12 +1,16 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <vector>
 
+#include "db/database.h"
 #include "examples/movielens/evaluate.h"
-#include "examples/movielens/model.h"
+#include "examples/movielens/graph_builder.h"
+#include "examples/movielens/rating_matrix.h"
 
 namespace demo = pathwise::demo;
 
@@ -18,29 +22,57 @@ demo::BootstrapOptions Resamples(size_t n) {
   return options;
 }
 
-// A rating matrix from a dense users x movies array; every entry (zeros too) is stored.
-demo::RatingMatrix DenseMatrix(const std::vector<std::vector<double>>& rows) {
-  demo::RatingMatrix m;
-  m.num_users = rows.size();
-  m.num_movies = rows.empty() ? 0 : rows[0].size();
-  m.by_user.resize(m.num_users);
-  m.by_movie.resize(m.num_movies);
-  m.user_mean.assign(m.num_users, 0);
-  for (uint32_t u = 0; u < m.num_users; ++u) {
-    m.user_ids.push_back(u + 1);
-    for (uint32_t j = 0; j < m.num_movies; ++j) {
-      m.by_user[u].emplace_back(j, static_cast<float>(rows[u][j]));
-      m.by_movie[j].emplace_back(u, static_cast<float>(rows[u][j]));
+// A scratch database holding a users x movies rating matrix as RATED edges (zero entries are
+// missing ratings): users "u0".., movies "m0"...
+struct MatrixDb {
+  std::string dir;
+  std::unique_ptr<pathwise::Database> db;
+  explicit MatrixDb(const std::vector<std::vector<double>>& rows) {
+    dir = (std::filesystem::temp_directory_path() /
+           ("pathwise-evaluate-test-" + std::to_string(::getpid())))
+              .string();
+    std::filesystem::remove_all(dir);
+    auto opened = pathwise::Database::Open({}, dir);
+    REQUIRE(opened.ok());
+    db = std::move(opened).value();
+    REQUIRE(db->MergeSchema(R"({"node_types": [{"name": "User"}, {"name": "Movie"}],
+        "edge_types": [{"name": "RATED", "mode": "replace", "from": "User", "to": "Movie"}]})")
+                .ok());
+    pathwise::WriteSet set;
+    for (size_t j = 0; j < rows[0].size(); ++j) {
+      set.ops.emplace_back(pathwise::NodeWrite{
+          pathwise::NodeWrite::Op::kUpsert, "Movie", "m" + std::to_string(j), {}});
     }
+    for (size_t u = 0; u < rows.size(); ++u) {
+      set.ops.emplace_back(pathwise::NodeWrite{
+          pathwise::NodeWrite::Op::kUpsert, "User", "u" + std::to_string(u), {}});
+      for (size_t j = 0; j < rows[u].size(); ++j) {
+        if (rows[u][j] == 0) continue;
+        pathwise::EdgeWrite e;
+        e.type = "RATED";
+        e.from = {"User", "u" + std::to_string(u), false};
+        e.to = {"Movie", "m" + std::to_string(j), false};
+        e.weight = rows[u][j];
+        set.ops.emplace_back(std::move(e));
+      }
+    }
+    REQUIRE(db->Apply(set).ok());
   }
-  return m;
-}
-
-std::vector<std::pair<uint32_t, float>> Row(const std::vector<double>& values) {
-  std::vector<std::pair<uint32_t, float>> row;
-  for (uint32_t j = 0; j < values.size(); ++j) row.emplace_back(j, static_cast<float>(values[j]));
-  return row;
-}
+  ~MatrixDb() {
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // PureSVD score of user u for movie j from the svd job's vectors (user . movie).
+  double Score(size_t u, size_t j) const {
+    auto user = db->GetVector("User.puresvd", "u" + std::to_string(u));
+    auto movie = db->GetVector("Movie.puresvd", "m" + std::to_string(j));
+    REQUIRE(user.ok());
+    REQUIRE(movie.ok());
+    double dot = 0;
+    for (size_t k = 0; k < user.value().size(); ++k) dot += user.value()[k] * movie.value()[k];
+    return dot;
+  }
+};
 
 // Top-k eigenvectors of a symmetric matrix by power iteration with deflation (brute force,
 // independent of the code under test).
@@ -146,48 +178,6 @@ TEST_CASE("bootstrap is deterministic for a seed and rejects unpaired sizes") {
   CHECK(demo::BootstrapMean({}, demo::BootstrapOptions{}).mean == 0);
 }
 
-TEST_CASE("PureSVD recovers a matrix of known singular vectors and projects on the top ones") {
-  // A = 6 u1 v1^T + 3 u2 v2^T + 1 u3 v3^T with orthonormal u's and v's.
-  const double h = 0.5, r5 = 1 / std::sqrt(5.0), r2 = 1 / std::sqrt(2.0);
-  std::vector<std::vector<double>> v = {{h, h, h, h}, {h, -h, h, -h}, {h, h, -h, -h}};
-  std::vector<std::vector<double>> u = {
-      {r5, r5, r5, r5, r5}, {r2, -r2, 0, 0, 0}, {0, 0, r2, -r2, 0}};
-  std::vector<double> s = {6, 3, 1};
-  std::vector<std::vector<double>> a(5, std::vector<double>(4, 0));
-  for (size_t k = 0; k < 3; ++k) {
-    for (size_t i = 0; i < 5; ++i) {
-      for (size_t j = 0; j < 4; ++j) a[i][j] += s[k] * u[k][i] * v[k][j];
-    }
-  }
-  for (auto& row : a) {
-    for (double& x : row) x = static_cast<float>(x);  // ratings are stored as floats
-  }
-  demo::EmbeddingOptions options;
-  options.dim = 2;
-  options.oversample = 2;
-  options.mean_centred = false;
-  demo::TruncatedSvd svd = demo::ComputeTruncatedSvd(DenseMatrix(a), options);
-  REQUIRE(svd.rank == 2);
-  CHECK(svd.singular_values[0] == doctest::Approx(6).epsilon(1e-6));
-  CHECK(svd.singular_values[1] == doctest::Approx(3).epsilon(1e-6));
-  // Any row, in or out of the training matrix: scores are row * (v1 v1^T + v2 v2^T).
-  std::vector<std::vector<double>> rows = a;
-  rows.push_back({5, 0, 0, 3});
-  for (const auto& row : rows) {
-    std::vector<double> scores = demo::PureSvdScores(svd, Row(row));
-    REQUIRE(scores.size() == 4);
-    for (size_t j = 0; j < 4; ++j) {
-      double expected = 0;
-      for (size_t k = 0; k < 2; ++k) {
-        double dot = 0;
-        for (size_t i = 0; i < 4; ++i) dot += row[i] * v[k][i];
-        expected += dot * v[k][j];
-      }
-      CHECK(scores[j] == doctest::Approx(expected).epsilon(1e-6));
-    }
-  }
-}
-
 TEST_CASE("PureSVD scores of a random sparse matrix equal a brute-force eigen projection") {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> coin(0, 1);
@@ -203,13 +193,15 @@ TEST_CASE("PureSVD scores of a random sparse matrix equal a brute-force eigen pr
     }
   }
   auto top = TopEigenvectors(gram, 3);
-  demo::EmbeddingOptions options;
-  options.dim = 3;
-  options.oversample = 10;  // width 13 >= rank(A): the sketch captures A exactly
-  options.mean_centred = false;
-  demo::TruncatedSvd svd = demo::ComputeTruncatedSvd(DenseMatrix(a), options);
-  for (const auto& row : a) {
-    std::vector<double> scores = demo::PureSvdScores(svd, Row(row));
+  // The baseline's svd job on that matrix (users and movies all have ratings).
+  demo::PureSvdOptions options;
+  options.rank = 3;
+  options.oversample = 6;  // width 9 >= rank(A): the sketch captures A exactly
+  MatrixDb matrix(a);
+  auto record = demo::RunDemoJob(matrix.db.get(), "svd", demo::PureSvdJobParams(options));
+  REQUIRE_MESSAGE(record.ok(), record.status().message());
+  for (size_t u = 0; u < a.size(); ++u) {
+    const auto& row = a[u];
     for (size_t j = 0; j < 12; ++j) {
       double expected = 0;
       for (const auto& x : top) {
@@ -217,27 +209,37 @@ TEST_CASE("PureSVD scores of a random sparse matrix equal a brute-force eigen pr
         for (size_t i = 0; i < 12; ++i) dot += row[i] * x[i];
         expected += dot * x[j];
       }
-      CHECK(scores[j] == doctest::Approx(expected).epsilon(1e-6));
+      CHECK(matrix.Score(u, j) == doctest::Approx(expected).epsilon(1e-4));
     }
   }
 }
 
 namespace {
 
-// max over k of ||A v_k - s_k u_k|| / s_k: 0 for exact singular triplets (A^T u_k = s_k v_k
-// holds by construction of ComputeTruncatedSvd).
-double MaxResidual(const demo::RatingMatrix& a, const demo::TruncatedSvd& svd) {
-  size_t k = svd.rank;
+// max over k of ||A^T A v_k - s_k^2 v_k|| / s_k^2, for the svd job's item vectors v (V, with
+// item_scaling 0) and singular values s: 0 for exact right singular vectors.
+double MaxResidual(const demo::Dataset& data, const demo::RatingMatrix& a,
+                   const pathwise::Database& db, const std::vector<double>& s) {
+  const size_t rank = s.size();
+  std::vector<std::vector<float>> v(a.num_movies);
+  for (size_t m = 0; m < a.num_movies; ++m) {
+    auto vector = db.GetVector("Movie.puresvd", std::to_string(data.movies[m].id));
+    v[m] = vector.ok() ? vector.value() : std::vector<float>(rank, 0);
+  }
   double worst = 0;
-  for (size_t c = 0; c < k; ++c) {
-    double sum = 0;
+  for (size_t c = 0; c < rank; ++c) {
+    std::vector<double> atav(a.num_movies, 0);
     for (size_t u = 0; u < a.num_users; ++u) {
       double av = 0;
-      for (const auto& [movie, rating] : a.by_user[u]) av += rating * svd.v[movie * k + c];
-      double r = av - svd.singular_values[c] * svd.u[u * k + c];
+      for (const auto& [movie, rating] : a.by_user[u]) av += rating * v[movie][c];
+      for (const auto& [movie, rating] : a.by_user[u]) atav[movie] += rating * av;
+    }
+    double sum = 0;
+    for (size_t m = 0; m < a.num_movies; ++m) {
+      double r = atav[m] - s[c] * s[c] * v[m][c];
       sum += r * r;
     }
-    worst = std::max(worst, std::sqrt(sum) / svd.singular_values[c]);
+    worst = std::max(worst, std::sqrt(sum) / (s[c] * s[c]));
   }
   return worst;
 }
@@ -246,16 +248,41 @@ double MaxResidual(const demo::RatingMatrix& a, const demo::TruncatedSvd& svd) {
 
 TEST_CASE("PureSVD at the evaluation settings has converged on MovieLens at rank 50") {
   // The demo's embedding settings (oversample 10, 4 power iterations) leave residuals of ~10%
-  // at rank 50; the evaluation's PureSVD settings must get every triplet within 1%.
+  // at rank 50; the evaluation's PureSVD settings must get every singular vector within 1%
+  // (the vectors are stored as floats, which bounds the residual from below).
   auto data = demo::LoadDataset(std::string(PATHWISE_SOURCE_DIR) + "/examples/movielens-small");
   REQUIRE(data.ok());
   demo::Holdout split = demo::SplitLeaveLastOut(data.value(), 4.0);
-  demo::RatingMatrix matrix = demo::BuildRatingMatrix(data.value(), split.train);
-  demo::EmbeddingOptions options = demo::EvalOptions{}.pure_svd;
-  REQUIRE(options.dim == 50);
-  REQUIRE_FALSE(options.mean_centred);
-  demo::TruncatedSvd svd = demo::ComputeTruncatedSvd(matrix, options);
-  CHECK(MaxResidual(matrix, svd) < 0.01);
+  demo::PureSvdOptions options = demo::EvalOptions{}.pure_svd;
+  REQUIRE(options.rank == 50);
+  // Only the RATED edges of the training split: what the baseline's job reads.
+  demo::RatingMatrix a = demo::BuildRatingMatrix(data.value(), split.train);
+  MatrixDb db(std::vector<std::vector<double>>{{0.0}});  // no RATED edge yet
+  pathwise::WriteSet set;
+  for (const demo::Movie& movie : data.value().movies) {
+    set.ops.emplace_back(pathwise::NodeWrite{
+        pathwise::NodeWrite::Op::kUpsert, "Movie", std::to_string(movie.id), {}});
+  }
+  for (int64_t user : data.value().users) {
+    set.ops.emplace_back(
+        pathwise::NodeWrite{pathwise::NodeWrite::Op::kUpsert, "User", std::to_string(user), {}});
+  }
+  for (const demo::Rating& r : split.train) {
+    pathwise::EdgeWrite e;
+    e.type = "RATED";
+    e.from = {"User", std::to_string(r.user), false};
+    e.to = {"Movie", std::to_string(r.movie), false};
+    e.weight = r.rating;
+    set.ops.emplace_back(std::move(e));
+  }
+  REQUIRE(db.db->Apply(set).ok());
+  auto record = demo::RunDemoJob(db.db.get(), "svd", demo::PureSvdJobParams(options));
+  REQUIRE_MESSAGE(record.ok(), record.status().message());
+  std::vector<double> s = record.value()["result"]["singular_values"];
+  REQUIRE(s.size() == 50);
+  double residual = MaxResidual(data.value(), a, *db.db, s);
+  MESSAGE("max residual " << residual);
+  CHECK(residual < 0.01);
 }
 
 TEST_CASE("recipes are compared with unrestricted baselines and those of their own restriction") {
