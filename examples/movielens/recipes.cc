@@ -55,7 +55,8 @@ std::vector<Recipe> DemoRecipes() {
   // RP3beta scores are ~1e-4; x 10000 puts them on the taste similarity's scale
   SCORE 10000 * source_score('rp3') AS rp3 + 2.0 * similarity(c.embedding, u.taste) AS taste
   LIMIT $limit)",
-       {{"user", "1"}, {"limit", 10}}});
+       {{"user", "1"}, {"limit", 10}},
+       ""});  // the generated sentence: "Found by RP3beta (score ...).
   recipes.push_back(
       {"genre_explorer",
        "Movies of one genre ($genre) with at least 5 ratings, ranked like because_you_watched "
