@@ -44,6 +44,20 @@ std::vector<Recipe> DemoRecipes() {
        {{"user", "1"}, {"limit", 10}},
        "Close to your taste: you liked {similar:2}."});
   recipes.push_back(
+      {"rp3beta_picks",
+       "RP3beta over the ratings (you -> a movie you rated -> another user who rated it -> their "
+       "movie, transition probabilities by rating, popular movies damped by degree^0.5), plus your "
+       "taste vector. Each result's explanation is one such 3-step path of real ratings. "
+       "Excludes movies you rated.",
+       R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
+  FROM RP3BETA OVER -[:RATED]-> {alpha: 1.0, beta: 0.5, max_neighbors: 200, top: 3000} AS rp3
+  WHERE NOT (u)-[:RATED]->(c)
+  // RP3beta scores are ~1e-4; x 10000 puts them on the taste similarity's scale
+  SCORE 10000 * source_score('rp3') AS rp3 + 2.0 * similarity(c.embedding, u.taste) AS taste
+  LIMIT $limit)",
+       {{"user", "1"}, {"limit", 10}},
+       ""});  // the generated sentence: "Found by RP3beta (score ...).
+  recipes.push_back(
       {"genre_explorer",
        "Movies of one genre ($genre) with at least 5 ratings, ranked like because_you_watched "
        "(paths from what you rated, recency-weighted); movies no path reaches follow, most "
