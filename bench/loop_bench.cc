@@ -23,6 +23,8 @@
 
 #include "bench/commands.h"
 #include "bench/harness.h"
+#include "bench/loop_figures.h"
+#include "bench/loop_world.h"
 #include "decide/decide.h"
 #include "server/server.h"
 
@@ -30,9 +32,14 @@ namespace pathwise::bench {
 namespace {
 
 using json = nlohmann::json;
+using loop::EdgeLine;
+using loop::Fixed;
+using loop::kNewItem;
+using loop::Rng;
+using loop::World;
+using loop::WorldOptions;
 
 constexpr const char* kSurfaces[3] = {"explore", "exploit", "popular"};
-constexpr const char* kNewItem = "new";
 
 // The exploit policy (the explore and exploit surfaces' recipe): items similar (by content) to
 // what the user clicked, plus a little popularity.
@@ -50,158 +57,6 @@ constexpr const char* kPopularQuery = R"(RECOMMEND (c:Item) FOR (u:User {id: $us
   LIMIT $limit)";
 
 // splitmix64: the world and the clicks depend on (seed, stream, index) only, not on thread order.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-class Rng {
- public:
-  Rng(uint64_t seed, uint64_t stream, uint64_t index)
-      : state_(Mix(seed ^ Mix(stream * 0x1000003ULL + index))) {}
-  double Uniform() {
-    state_ = Mix(state_);
-    return static_cast<double>(state_ >> 11) * 0x1.0p-53;
-  }
-  double Gaussian() {
-    double u1 = std::max(Uniform(), 1e-300), u2 = Uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-
- private:
-  uint64_t state_;
-};
-
-struct WorldOptions {
-  size_t items = 2000, users = 300, dim = 8, k = 10, rounds = 20, history = 10, neighbours = 10;
-  size_t inject_round = 10;
-  uint64_t seed = 42;
-  double a = -4.0, b = 1.5;  // p = position_bias(slot) * sigmoid(a + bias_i + b * u.v_i)
-  double new_item_bias = 2.5;
-  double uptake_share = 0.1;
-};
-
-// Ground truth: latent factors (variance of u.v about 1), item biases, content vectors (noisy
-// factors) from which SIMILAR_TO is built.
-struct World {
-  WorldOptions o;
-  std::vector<std::vector<double>> user, item, content;
-  std::vector<double> bias;
-
-  static double Sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
-  static double PositionBias(size_t slot) { return 1 / std::log2(2.0 + static_cast<double>(slot)); }
-  size_t NewIndex() const { return o.items; }  // the injected item's index
-  std::string ItemName(size_t i) const {
-    return i == NewIndex() ? kNewItem : "i" + std::to_string(i);
-  }
-  double Affinity(size_t u, size_t i) const {
-    double dot = 0;
-    for (size_t d = 0; d < o.dim; ++d) dot += user[u][d] * item[i][d];
-    return Sigmoid(o.a + bias[i] + o.b * dot);
-  }
-
-  explicit World(const WorldOptions& opts) : o(opts) {
-    const double scale = 1 / std::pow(static_cast<double>(o.dim), 0.25);
-    auto vec = [&](Rng& rng, double s) {
-      std::vector<double> v(o.dim);
-      for (double& x : v) x = rng.Gaussian() * s;
-      return v;
-    };
-    for (size_t u = 0; u < o.users; ++u) {
-      Rng rng(o.seed, 1, u);
-      user.push_back(vec(rng, scale));
-    }
-    for (size_t i = 0; i <= o.items; ++i) {  // the last is the injected item
-      Rng rng(o.seed, 2, i);
-      item.push_back(vec(rng, scale));
-      bias.push_back(i == NewIndex() ? o.new_item_bias : rng.Gaussian() * 0.5);
-      std::vector<double> c = item.back();
-      for (double& x : c) x += rng.Gaussian() * scale * 0.5;
-      content.push_back(c);
-    }
-  }
-
-  // The `neighbours` items most cosine-similar to item i by content (excluding i and, unless
-  // with_new, the injected item), with weights in (0, 1].
-  std::vector<std::pair<size_t, double>> Neighbours(size_t i, bool with_new) const {
-    std::vector<std::pair<double, size_t>> sims;
-    auto norm = [&](size_t x) {
-      double n = 0;
-      for (double c : content[x]) n += c * c;
-      return std::sqrt(n);
-    };
-    double ni = norm(i);
-    for (size_t j = 0; j <= o.items; ++j) {
-      if (j == i || (j == NewIndex() && !with_new)) continue;
-      double dot = 0;
-      for (size_t d = 0; d < o.dim; ++d) dot += content[i][d] * content[j][d];
-      sims.push_back({dot / (ni * norm(j) + 1e-12), j});
-    }
-    size_t n = std::min(o.neighbours, sims.size());
-    std::partial_sort(sims.begin(), sims.begin() + n, sims.end(), std::greater<>());
-    std::vector<std::pair<size_t, double>> out;
-    for (size_t r = 0; r < n; ++r) out.push_back({sims[r].second, std::max(0.01, sims[r].first)});
-    return out;
-  }
-};
-
-std::string EdgeLine(const std::string& type, const std::string& from_type, const std::string& from,
-                     const std::string& to_type, const std::string& to, double weight) {
-  return json{
-             {"edge", type}, {"from", {from_type, from}}, {"to", {to_type, to}}, {"weight", weight}}
-             .dump() +
-         "\n";
-}
-
-// The schema, catalog, SIMILAR_TO and each user's seed history (`history` clicks drawn by true
-// preference, without position bias), as NDJSON for Database::Load.
-std::string WorldNdjson(const World& w, size_t* seed_clicks) {
-  json schema = {
-      {"node_types", json::array({{{"name", "User"}},
-                                  {{"name", "Catalog"}},
-                                  {{"name", "Item"}, {"properties", {{"title", "string"}}}}})},
-      {"edge_types",
-       json::array(
-           {{{"name", "CLICKED"}, {"mode", "accumulate"}, {"from", "User"}, {"to", "Item"}},
-            {{"name", "CLICK_LOG"}, {"mode", "accumulate"}, {"from", "User"}, {"to", "Item"}},
-            {{"name", "SIMILAR_TO"}, {"mode", "replace"}, {"from", "Item"}, {"to", "Item"}},
-            {{"name", "IN_CATALOG"}, {"mode", "replace"}, {"from", "Item"}, {"to", "Catalog"}}})}};
-  std::string out = json{{"schema", schema}}.dump() + "\n";
-  out += R"({"node":"Catalog","id":"all"})"
-         "\n";
-  for (size_t i = 0; i < w.o.items; ++i) {
-    out += json{{"node", "Item"},
-                {"id", w.ItemName(i)},
-                {"props", {{"title", "item " + std::to_string(i)}}}}
-               .dump() +
-           "\n";
-    out += EdgeLine("IN_CATALOG", "Item", w.ItemName(i), "Catalog", "all", 1);
-  }
-  for (size_t i = 0; i < w.o.items; ++i) {
-    for (const auto& [j, sim] : w.Neighbours(i, false)) {
-      out += EdgeLine("SIMILAR_TO", "Item", w.ItemName(i), "Item", w.ItemName(j), sim);
-    }
-  }
-  *seed_clicks = 0;
-  for (size_t u = 0; u < w.o.users; ++u) {
-    out += json{{"node", "User"}, {"id", "u" + std::to_string(u)}}.dump() + "\n";
-    Rng rng(w.o.seed, 3, u);
-    std::set<size_t> clicked;
-    // Draw items uniformly and keep each with its true probability until `history` are kept.
-    for (size_t tries = 0; clicked.size() < std::min(w.o.history, w.o.items) && tries < 1000000;
-         ++tries) {
-      size_t i = static_cast<size_t>(rng.Uniform() * static_cast<double>(w.o.items));
-      if (rng.Uniform() < w.Affinity(u, i)) clicked.insert(i);
-    }
-    for (size_t i : clicked) {
-      out += EdgeLine("CLICKED", "User", "u" + std::to_string(u), "Item", w.ItemName(i), 1);
-      ++*seed_clicks;
-    }
-  }
-  return out;
-}
-
 std::string Describe(const httplib::Result& r) {
   if (!r) return "transport error " + httplib::to_string(r.error());
   if (r->status != 200) return "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 300);
@@ -218,16 +73,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// A proportion with its 95% Wilson score interval.
-json Wilson(double successes, double trials) {
-  if (trials <= 0) return nullptr;
-  const double z = 1.959963984540054, p = successes / trials, n = trials;
-  double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
-  double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
-  return {
-      {"value", p}, {"low", std::max(0.0, centre - half)}, {"high", std::min(1.0, centre + half)}};
 }
 
 struct Tally {
@@ -347,103 +192,6 @@ std::vector<Served> DecideRound(int port, const World& w, size_t round, size_t c
   return served;
 }
 
-std::string Fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-// CTR over rounds, one line per surface, hand-written SVG.
-std::string Svg(const json& rounds, size_t inject_round) {
-  const double width = 720, height = 400, left = 60, right = 130, top = 40, bottom = 50;
-  const char* colours[3] = {"#d62728", "#1f77b4", "#7f7f7f"};
-  double max_ctr = 0.01;
-  for (const json& r : rounds) {
-    for (const char* s : kSurfaces) max_ctr = std::max(max_ctr, r[s]["ctr"].get<double>());
-  }
-  max_ctr = std::ceil(max_ctr * 100 / 2) * 2 / 100;  // round up to 2%
-  const size_t n = rounds.size();
-  auto x = [&](size_t i) { return left + (n <= 1 ? 0 : (width - left - right) * i / (n - 1.0)); };
-  auto y = [&](double v) { return height - bottom - (height - top - bottom) * v / max_ctr; };
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Fixed(width, 0) +
-                    "\" height=\"" + Fixed(height, 0) +
-                    "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-                    "<text x=\"" +
-                    Fixed(left, 0) +
-                    "\" y=\"24\" font-size=\"14\">pathwise bench loop: CTR per round</text>\n";
-  for (int t = 0; t <= 4; ++t) {
-    double v = max_ctr * t / 4;
-    svg += "<line x1=\"" + Fixed(left, 1) + "\" x2=\"" + Fixed(width - right, 1) + "\" y1=\"" +
-           Fixed(y(v), 1) + "\" y2=\"" + Fixed(y(v), 1) + "\" stroke=\"#ddd\"/>\n<text x=\"" +
-           Fixed(left - 6, 1) + "\" y=\"" + Fixed(y(v) + 4, 1) + "\" text-anchor=\"end\">" +
-           Fixed(v * 100, 1) + "%</text>\n";
-  }
-  for (size_t i = 0; i < n; i += std::max<size_t>(1, n / 10)) {
-    svg += "<text x=\"" + Fixed(x(i), 1) + "\" y=\"" + Fixed(height - bottom + 18, 1) +
-           "\" text-anchor=\"middle\">" + std::to_string(i + 1) + "</text>\n";
-  }
-  svg += "<text x=\"" + Fixed((left + width - right) / 2, 1) + "\" y=\"" + Fixed(height - 12, 1) +
-         "\" text-anchor=\"middle\">round</text>\n";
-  if (inject_round >= 1 && inject_round <= n) {
-    double xi = x(inject_round - 1);
-    svg += "<line x1=\"" + Fixed(xi, 1) + "\" x2=\"" + Fixed(xi, 1) + "\" y1=\"" + Fixed(top, 1) +
-           "\" y2=\"" + Fixed(height - bottom, 1) +
-           "\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n<text x=\"" + Fixed(xi + 4, 1) +
-           "\" y=\"" + Fixed(top + 12, 1) + "\" fill=\"#666\">new item</text>\n";
-  }
-  for (size_t s = 0; s < 3; ++s) {
-    std::string points;
-    for (size_t i = 0; i < n; ++i) {
-      points +=
-          Fixed(x(i), 1) + "," + Fixed(y(rounds[i][kSurfaces[s]]["ctr"].get<double>()), 1) + " ";
-    }
-    svg += "<polyline fill=\"none\" stroke=\"" + std::string(colours[s]) +
-           "\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
-    double ly = top + 20 + 20.0 * static_cast<double>(s);
-    svg += "<line x1=\"" + Fixed(width - right + 12, 1) + "\" x2=\"" +
-           Fixed(width - right + 32, 1) + "\" y1=\"" + Fixed(ly, 1) + "\" y2=\"" + Fixed(ly, 1) +
-           "\" stroke=\"" + colours[s] + "\" stroke-width=\"2\"/>\n" + "<text x=\"" +
-           Fixed(width - right + 38, 1) + "\" y=\"" + Fixed(ly + 4, 1) + "\">" + kSurfaces[s] +
-           "</text>\n";
-  }
-  svg += "</svg>\n";
-  return svg;
-}
-
-// Pools the per-round replay estimates: IPS exactly (each round's IPS is a sum over its logged
-// impressions), SNIPS and the intervals approximately (impression-weighted, normal).
-json PoolReplay(const std::vector<json>& per_round) {
-  double n = 0, ips = 0, snips = 0, snips_n = 0, ips_var = 0, snips_var = 0;
-  for (const json& r : per_round) {
-    double ni = r.value("impressions", 0.0);
-    n += ni;
-    if (r["ips"].is_object() && r["ips"]["value"].is_number()) {
-      ips += ni * r["ips"]["value"].get<double>();
-      if (r["ips"]["low"].is_number()) {
-        double se = (r["ips"]["high"].get<double>() - r["ips"]["low"].get<double>()) / 3.92;
-        ips_var += ni * ni * se * se;
-      }
-    }
-    if (r["snips"].is_object() && r["snips"]["value"].is_number()) {
-      snips_n += ni;
-      snips += ni * r["snips"]["value"].get<double>();
-      if (r["snips"]["low"].is_number()) {
-        double se = (r["snips"]["high"].get<double>() - r["snips"]["low"].get<double>()) / 3.92;
-        snips_var += ni * ni * se * se;
-      }
-    }
-  }
-  auto estimate = [](double total, double weight, double var) -> json {
-    if (weight <= 0) return nullptr;
-    double v = total / weight, se = std::sqrt(var) / weight;
-    return {{"value", v}, {"low", v - 1.96 * se}, {"high", v + 1.96 * se}};
-  };
-  return {{"impressions", n},
-          {"ips", estimate(ips, n, ips_var)},
-          {"snips", estimate(snips, snips_n, snips_var)}};
-}
-
 Status Run(const Flags& flags, Report* report) {
   WorldOptions o;
   o.items = static_cast<size_t>(flags.GetInt("items", 2000));
@@ -488,7 +236,7 @@ Status Run(const Flags& flags, Report* report) {
   const double start = NowSeconds();
   World world(o);
   size_t seed_clicks = 0;
-  std::string ndjson = WorldNdjson(world, &seed_clicks);
+  std::string ndjson = loop::WorldNdjson(world, &seed_clicks);
   json world_json = {{"items", o.items},
                      {"users", o.users},
                      {"dim", o.dim},
@@ -667,7 +415,7 @@ Status Run(const Flags& flags, Report* report) {
               "CTR [95% interval]", "coverage", "non-OK", "report", "new item @");
   for (size_t s = 0; s < 3; ++s) {
     const Tally& t = totals[s];
-    json ctr = Wilson(static_cast<double>(t.clicks), static_cast<double>(t.impressions));
+    json ctr = loop::Wilson(static_cast<double>(t.clicks), static_cast<double>(t.impressions));
     json server_report;
     PW_RETURN_IF_ERROR(Call(client->Get(std::string("/v1/surfaces/") + kSurfaces[s] +
                                         "/report?since=" + std::to_string(run_start_ms) +
@@ -709,7 +457,7 @@ Status Run(const Flags& flags, Report* report) {
   report->json()["surfaces"] = surfaces;
   report->json()["rounds"] = rounds;
 
-  json pooled = PoolReplay(replay_rounds);
+  json pooled = loop::PoolReplay(replay_rounds);
   json off_policy = {
       {"policy", "loop_personal (the exploit surface's recipe)"},
       {"log", "explore"},
@@ -737,7 +485,7 @@ Status Run(const Flags& flags, Report* report) {
 
   if (flags.Has("svg")) {
     std::ofstream svg(flags.Get("svg", ""), std::ios::binary);
-    svg << Svg(rounds, o.inject_round);
+    svg << loop::Svg(rounds, {kSurfaces[0], kSurfaces[1], kSurfaces[2]}, o.inject_round);
     if (!svg) return Status::IOError("cannot write " + flags.Get("svg", ""));
   }
   return Status::OK();
