@@ -385,10 +385,15 @@ Status Run(const Flags& flags, Report* report) {
       if (round >= o.inject_round && first_uptake[s] < 0 && new_share >= o.uptake_share) {
         first_uptake[s] = static_cast<int64_t>(round);
       }
-      row[kSurfaces[s]] = {{"decisions", t.decisions},     {"non_ok", t.non_ok},
-                           {"impressions", t.impressions}, {"logged_clicks", t.logged_clicks},
-                           {"clicks", t.clicks},           {"ctr", ctr},
-                           {"new_item_share", new_share}};
+      row[kSurfaces[s]] = {{"decisions", t.decisions},
+                           {"non_ok", t.non_ok},
+                           {"impressions", t.impressions},
+                           {"logged_clicks", t.logged_clicks},
+                           {"clicks", t.clicks},
+                           {"ctr", ctr},
+                           {"new_item_share", new_share},
+                           {"ctr_interval", loop::Wilson(static_cast<double>(t.clicks),
+                                                         static_cast<double>(t.impressions))}};
       if (!t.first_error.empty()) row[kSurfaces[s]]["first_error"] = t.first_error;
       std::printf(" | %-8s %5zu %6zu %6.2f%% %5.1f", "", t.impressions, t.clicks, 100 * ctr,
                   100 * new_share);

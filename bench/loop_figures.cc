@@ -29,7 +29,11 @@ std::string Svg(const json& rounds, const std::vector<std::string>& names, size_
   const char* colours[3] = {"#d62728", "#1f77b4", "#7f7f7f"};
   double max_ctr = 0.01;
   for (const json& r : rounds) {
-    for (const std::string& s : names) max_ctr = std::max(max_ctr, r[s]["ctr"].get<double>());
+    for (const std::string& s : names) {
+      max_ctr = std::max(max_ctr, r[s]["ctr"].get<double>());
+      const json& band = r[s].value("ctr_interval", json());
+      if (band.is_object()) max_ctr = std::max(max_ctr, band["high"].get<double>());
+    }
   }
   max_ctr = std::ceil(max_ctr * 100 / 2) * 2 / 100;  // round up to 2%
   const size_t n = rounds.size();
@@ -41,7 +45,8 @@ std::string Svg(const json& rounds, const std::vector<std::string>& names, size_
                     "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
                     "<text x=\"" +
                     Fixed(left, 0) +
-                    "\" y=\"24\" font-size=\"14\">pathwise bench loop: CTR per round</text>\n";
+                    "\" y=\"24\" font-size=\"14\">pathwise bench loop: CTR per round (bands: 95% "
+                    "Wilson intervals)</text>\n";
   for (int t = 0; t <= 4; ++t) {
     double v = max_ctr * t / 4;
     svg += "<line x1=\"" + Fixed(left, 1) + "\" x2=\"" + Fixed(width - right, 1) + "\" y1=\"" +
@@ -61,6 +66,22 @@ std::string Svg(const json& rounds, const std::vector<std::string>& names, size_
            "\" y2=\"" + Fixed(height - bottom, 1) +
            "\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n<text x=\"" + Fixed(xi + 4, 1) +
            "\" y=\"" + Fixed(top + 12, 1) + "\" fill=\"#666\">new item</text>\n";
+  }
+  // The rounds' 95% intervals as translucent bands under the lines.
+  for (size_t s = 0; s < names.size() && s < 3; ++s) {
+    std::string upper, lower;
+    for (size_t i = 0; i < n; ++i) {
+      const json& band = rounds[i][names[s]].value("ctr_interval", json());
+      if (!band.is_object()) {
+        upper.clear();
+        break;
+      }
+      upper += Fixed(x(i), 1) + "," + Fixed(y(band["high"].get<double>()), 1) + " ";
+      lower = Fixed(x(i), 1) + "," + Fixed(y(band["low"].get<double>()), 1) + " " + lower;
+    }
+    if (upper.empty()) continue;
+    svg += "<polygon fill=\"" + std::string(colours[s]) +
+           "\" fill-opacity=\"0.12\" stroke=\"none\" points=\"" + upper + lower + "\"/>\n";
   }
   for (size_t s = 0; s < names.size() && s < 3; ++s) {
     std::string points;
