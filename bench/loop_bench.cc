@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -179,8 +180,17 @@ std::vector<Served> DecideRound(int port, const World& w, size_t round, size_t c
         Rng rng(w.o.seed, 100 + round, u);
         for (const json& item : d["items"]) {
           std::string id = item.value("id", "");
-          size_t index =
-              id == kNewItem ? w.NewIndex() : static_cast<size_t>(std::stoull(id.substr(1)));
+          size_t index = w.NewIndex();
+          if (id != kNewItem) {
+            // Catalog ids are "i<index>"; anything else is not an item of this world.
+            char* end = nullptr;
+            index = id.size() > 1 && id[0] == 'i' ? std::strtoull(id.c_str() + 1, &end, 10) : 0;
+            if (!end || *end != '\0' || index >= w.o.items) {
+              s.ok = false;
+              s.error = "unknown item id '" + id + "' in the answer";
+              break;
+            }
+          }
           double p = World::PositionBias(s.items.size()) * w.Affinity(u, index);
           s.items.push_back(id);
           s.clicked.push_back(rng.Uniform() < p);
