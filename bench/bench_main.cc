@@ -54,6 +54,12 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       is loaded; latency of both in each period, the load's rate, writer turns and phases.
       --exclusive: the load holds the writer role throughout (for comparison).
 
+  loop     [--items 2000] [--users 300] [--rounds 20] [--k 10] [--seed 42] [--json FILE]
+           [--svg FILE] (pathwise bench loop --help for every flag)
+      Simulated users over HTTP against a fresh database: CTR per round of an exploring surface
+      (Thompson sampling), the same without exploration and a popularity surface; coverage, a
+      liked new item's uptake, IPS/SNIPS of the exploit policy from the exploring log.
+
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
 generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
@@ -120,6 +126,7 @@ int Main(int argc, char** argv) {
   if (command == "decide") return DecideMain(argc - 1, argv + 1);
   if (command == "explain") return ExplainMain(argc - 1, argv + 1);
   if (command == "load") return LoadMain(argc - 1, argv + 1);
+  if (command == "loop") return LoopMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -11,5 +11,6 @@ int OverrunMain(int argc, char** argv);
 int DecideMain(int argc, char** argv);
 int ExplainMain(int argc, char** argv);
 int LoadMain(int argc, char** argv);
+int LoopMain(int argc, char** argv);
 
 }  // namespace pathwise::bench
