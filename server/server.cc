@@ -377,18 +377,19 @@ std::shared_ptr<const nlohmann::json> Server::Impl::CachedStats() {
   return stats;
 }
 
+bool Server::Impl::SleepUnlessStopping(std::chrono::seconds period) {
+  MutexLock lock(&stats_mu);
+  const auto until = std::chrono::steady_clock::now() + period;
+  for (auto now = std::chrono::steady_clock::now(); !stopping.load() && now < until;
+       now = std::chrono::steady_clock::now()) {
+    stats_cv.WaitFor(&stats_mu, until - now);
+  }
+  return !stopping.load();
+}
+
 void Server::Impl::RefreshStatsLoop() {
   const auto period = std::chrono::seconds(options.stats_refresh_seconds);
-  while (!stopping.load()) {
-    {
-      MutexLock lock(&stats_mu);
-      const auto until = std::chrono::steady_clock::now() + period;
-      for (auto now = std::chrono::steady_clock::now(); !stopping.load() && now < until;
-           now = std::chrono::steady_clock::now()) {
-        stats_cv.WaitFor(&stats_mu, until - now);
-      }
-    }
-    if (stopping.load()) break;
+  while (SleepUnlessStopping(period)) {
     auto fresh = std::make_shared<const nlohmann::json>(db->Stats());
     MutexLock lock(&stats_mu);
     stats = std::move(fresh);
@@ -397,16 +398,7 @@ void Server::Impl::RefreshStatsLoop() {
 
 void Server::Impl::ScheduleLoop() {
   const auto period = std::chrono::seconds(options.similarity_schedule_seconds);
-  while (!stopping.load()) {
-    {
-      MutexLock lock(&stats_mu);
-      const auto until = std::chrono::steady_clock::now() + period;
-      for (auto now = std::chrono::steady_clock::now(); !stopping.load() && now < until;
-           now = std::chrono::steady_clock::now()) {
-        stats_cv.WaitFor(&stats_mu, until - now);
-      }
-    }
-    if (stopping.load()) break;
+  while (SleepUnlessStopping(period)) {
     // The outcome is the stored record (GET /v1/admin/jobs); AlreadyExists (another job is
     // running) skips this tick.
     (void)model_jobs->RunNow("similarity", schedule_params);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -92,6 +93,8 @@ struct Server::Impl {
   std::shared_ptr<const nlohmann::json> stats PW_GUARDED_BY(stats_mu);
   std::thread stats_thread;
   std::shared_ptr<const nlohmann::json> CachedStats();
+  // Waits `period` on stats_cv; false as soon as the server is stopping.
+  bool SleepUnlessStopping(std::chrono::seconds period);
   void RefreshStatsLoop();
 
   Mutex jobs_mu;

@@ -34,8 +34,8 @@ std::vector<Recipe> DemoRecipes() {
        "Because you rated {via_weights:2:★} — people who liked those liked this."});
   recipes.push_back(
       {"similar_taste",
-       "Nearest movies to your taste vector (truncated SVD of the rating matrix, inner "
-       "product = predicted rating above your mean). Excludes movies you rated.",
+       "Nearest movies to your taste vector (the svd job's rank-32 truncated SVD of the rating "
+       "matrix, inner product = a PureSVD score). Excludes movies you rated.",
        R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
   FROM NEAREST 200 TO u.taste IN Movie.embedding
   WHERE NOT (u)-[:RATED]->(c)
