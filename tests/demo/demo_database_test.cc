@@ -209,7 +209,10 @@ TEST_CASE("the similarity job wrote the brute-force co-rating neighbours as SIMI
     for (const auto& row : result.value().rows) got[row[0].get<std::string>()] = row[1];
     const auto& want = f.similar[movie];
     CHECK(got.size() == want.size());
-    for (const auto& [other, sim] : want) {
+    // No structured binding: clang 14 cannot capture one inside doctest's macros.
+    for (const auto& neighbour : want) {
+      const auto other = neighbour.first;
+      const double sim = neighbour.second;
       auto it = got.find(std::to_string(other));
       CHECK_MESSAGE(it != got.end(), movie << " lacks neighbour " << other);
       if (it != got.end()) CHECK(it->second == doctest::Approx(sim).epsilon(1e-5));
