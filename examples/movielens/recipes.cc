@@ -52,7 +52,7 @@ std::vector<Recipe> DemoRecipes() {
        R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
   FROM RP3BETA OVER -[:RATED]-> {alpha: 1.0, beta: 0.5, max_neighbors: 200, top: 3000} AS rp3
   WHERE NOT (u)-[:RATED]->(c)
-  // RP3beta scores are ~1e-4; x 10000 puts them on the taste similarity's scale
+  // RP3beta scores are ~1e-4, x 10000 gives ~1-3; the taste term is larger (weights chosen on validation)
   SCORE 10000 * source_score('rp3') AS rp3 + 2.0 * similarity(c.embedding, u.taste) AS taste
   LIMIT $limit)",
        {{"user", "1"}, {"limit", 10}},
