@@ -1,12 +1,17 @@
-// Shared by the jobs/ tests: a temporary data directory, opening it, and the ratings schema.
+// Shared by the jobs/ tests: a temporary data directory, opening it, the ratings schema and
+// reading a job's output edges.
 #pragma once
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "db/database.h"
 
@@ -34,6 +39,24 @@ inline void DeclareRatingSchema(Database& db) {
                               "edge_types": [{"name": "RATED", "from": "User", "to": "Movie"},
                                              {"name": "WROTE", "from": "User", "to": "User"}]})")
               .ok());
+}
+
+using Edges = std::map<std::pair<std::string, std::string>, float>;
+
+// Every edge of `type` out of a Movie, as (from id, to id) -> weight; empty without the type.
+inline Edges EdgesOf(Database& db, const std::string& type) {
+  Edges out;
+  REQUIRE(db.ReadGraph([&](const graph::Graph& g, const Schema& schema) {
+                const EdgeTypeDef* def = schema.FindEdgeType(type);
+                if (def == nullptr) return Status::OK();
+                std::vector<graph::Neighbor> list;
+                for (NodeId m : g.NodesOfType(schema.FindNodeType("Movie")->id)) {
+                  g.TopNeighbors(m, def->id, graph::Direction::kOut, SIZE_MAX, &list);
+                  for (const auto& n : list) out[{g.KeyOf(m), g.KeyOf(n.node)}] = n.weight;
+                }
+                return Status::OK();
+              }).ok());
+  return out;
 }
 
 }  // namespace pathwise::testing

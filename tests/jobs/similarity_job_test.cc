@@ -17,6 +17,8 @@
 
 using namespace pathwise;
 using nlohmann::json;
+using pathwise::testing::Edges;
+using pathwise::testing::EdgesOf;
 using pathwise::testing::Open;
 using pathwise::testing::TempDir;
 
@@ -40,24 +42,6 @@ void LoadRatings(Database& db) {
   auto report = db.Load(in);
   REQUIRE(report.ok());
   REQUIRE(report->errors == 0);
-}
-
-using Edges = std::map<std::pair<std::string, std::string>, float>;
-
-// Every edge of `type` between movies, by external ids.
-Edges EdgesOf(Database& db, const std::string& type) {
-  Edges out;
-  REQUIRE(db.ReadGraph([&](const graph::Graph& g, const Schema& schema) {
-                const EdgeTypeDef* def = schema.FindEdgeType(type);
-                if (def == nullptr) return Status::OK();
-                std::vector<graph::Neighbor> list;
-                for (NodeId m : g.NodesOfType(schema.FindNodeType("Movie")->id)) {
-                  g.TopNeighbors(m, def->id, graph::Direction::kOut, SIZE_MAX, &list);
-                  for (const auto& n : list) out[{g.KeyOf(m), g.KeyOf(n.node)}] = n.weight;
-                }
-                return Status::OK();
-              }).ok());
-  return out;
 }
 
 // The model the job should have written, computed here straight from the graph.
