@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "bench/loop_world.h"
+
 namespace pathwise::bench::loop {
 
 // A proportion with its 95% Wilson score interval.
@@ -15,6 +17,67 @@ json Wilson(double successes, double trials) {
   double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
   return {
       {"value", p}, {"low", std::max(0.0, centre - half)}, {"high", std::min(1.0, centre + half)}};
+}
+
+namespace {
+
+double Ctr(const std::vector<UserCounts>& users, const std::vector<size_t>& picks) {
+  double impressions = 0, clicks = 0;
+  for (size_t i : picks) {
+    impressions += users[i].impressions;
+    clicks += users[i].clicks;
+  }
+  return impressions > 0 ? clicks / impressions : 0;
+}
+
+std::vector<size_t> Participants(const std::vector<UserCounts>& users) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < users.size(); ++i) {
+    if (users[i].impressions > 0) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<size_t> Resample(const std::vector<size_t>& from, Rng& rng) {
+  std::vector<size_t> out(from.size());
+  for (size_t& x : out) {
+    x = from[std::min(from.size() - 1, static_cast<size_t>(rng.Uniform() * from.size()))];
+  }
+  return out;
+}
+
+}  // namespace
+
+json CtrDifference(const std::vector<UserCounts>& a, const std::vector<UserCounts>& b, bool paired,
+                   size_t resamples, uint64_t seed) {
+  std::vector<size_t> users_a = Participants(a), users_b = Participants(b);
+  if (paired) {
+    // The users with impressions on both sides (every user in a paired run).
+    std::vector<size_t> both;
+    for (size_t i : users_a) {
+      if (i < b.size() && b[i].impressions > 0) both.push_back(i);
+    }
+    users_a = users_b = both;
+  }
+  if (users_a.empty() || users_b.empty()) return nullptr;
+  Rng rng(seed, 7, 0);
+  std::vector<double> diffs;
+  diffs.reserve(resamples);
+  for (size_t r = 0; r < resamples; ++r) {
+    std::vector<size_t> pick_a = Resample(users_a, rng);
+    std::vector<size_t> pick_b = paired ? pick_a : Resample(users_b, rng);
+    diffs.push_back(Ctr(a, pick_a) - Ctr(b, pick_b));
+  }
+  std::sort(diffs.begin(), diffs.end());
+  auto at = [&](double q) {
+    return diffs.empty() ? 0.0 : diffs[std::min(diffs.size() - 1, static_cast<size_t>(q * diffs.size()))];
+  };
+  return {{"value", Ctr(a, users_a) - Ctr(b, users_b)},
+          {"low", at(0.025)},
+          {"high", at(0.975)},
+          {"users_a", users_a.size()},
+          {"users_b", users_b.size()},
+          {"paired", paired}};
 }
 
 std::string Fixed(double v, int digits) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,19 @@ json Wilson(double successes, double trials);
 // logged impressions), SNIPS and the intervals approximately (impression-weighted, normal).
 // Returns {impressions, ips, snips}.
 json PoolReplay(const std::vector<json>& per_round);
+
+// One user's totals on one surface over the run.
+struct UserCounts {
+  double impressions = 0, clicks = 0;
+};
+
+// CTR(a) - CTR(b) (each the ratio of summed clicks to summed impressions) with a 95% percentile
+// bootstrap interval that resamples users, not impressions (a user's impressions are correlated:
+// they return every round). paired: a[i] and b[i] are the same user (resampled together);
+// otherwise each side is resampled on its own. Users without impressions are left out. Returns
+// {value, low, high, users_a, users_b, paired}; null when either side has no impressions.
+json CtrDifference(const std::vector<UserCounts>& a, const std::vector<UserCounts>& b, bool paired,
+                   size_t resamples, uint64_t seed);
 
 // v with `digits` decimals.
 std::string Fixed(double v, int digits);

@@ -25,39 +25,40 @@ int RunBench(std::vector<std::string> args) {
   return pathwise::bench::Main(static_cast<int>(argv.size()), argv.data());
 }
 
-}  // namespace
-
-TEST_CASE(
-    "bench loop: a tiny run answers every decision, attributes clicks and reports every field") {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("pathwise-loop-test-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+// Runs the loop at a tiny size with --assignment `assignment`; returns the JSON report ({} when
+// the command failed). High click probabilities are not needed: the checks on attribution hold
+// whatever the number of clicks.
+json RunTiny(const std::filesystem::path& dir, const std::string& assignment) {
   const std::string json_path = (dir / "loop.json").string(),
                     svg_path = (dir / "loop.svg").string();
-  // High click probabilities (--history and the world's defaults give CTRs of a few percent);
-  // 4 rounds of 21 users x 10 items make at least one click all but certain, but the checks on
-  // attribution below hold whatever the number of clicks.
-  int rc = RunBench({"bench",       "loop",
-                     "--items",     "50",
-                     "--users",     "21",
-                     "--rounds",    "4",
-                     "--k",         "5",
-                     "--history",   "3",
-                     "--bootstrap", "20",
-                     "--clients",   "2",
-                     "--json",      json_path,
-                     "--svg",       svg_path,
-                     "--data",      (dir / "db").string()});
-  REQUIRE(rc == 0);
+  int rc = RunBench({"bench",        "loop",
+                     "--items",      "50",
+                     "--users",      "21",
+                     "--rounds",     "4",
+                     "--k",          "5",
+                     "--history",    "3",
+                     "--bootstrap",  "20",
+                     "--clients",    "2",
+                     "--assignment", assignment,
+                     "--json",       json_path,
+                     "--svg",        svg_path,
+                     "--data",       (dir / "db").string()});
+  if (rc != 0) return json::object();
   std::ifstream in(json_path);
   json report = json::parse(in);
+  std::ifstream svg(svg_path);
+  std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  report["svg_ok"] = text.find("<svg") == 0 && text.find("</svg>") != std::string::npos;
+  return report;
+}
+
+void CheckReport(const json& report, size_t decisions_per_surface, bool paired) {
   REQUIRE(report.contains("surfaces"));
   REQUIRE(report["rounds"].size() == 4);
   for (const char* surface : {"explore", "exploit", "popular"}) {
     CAPTURE(surface);
     const json& s = report["surfaces"][surface];
-    CHECK(s["decisions"] == 4 * 7);
+    CHECK(s["decisions"] == decisions_per_surface);
     CHECK(s["non_ok"] == 0);
     CHECK(s["impressions"].get<size_t>() > 0);
     double coverage = s["coverage"];
@@ -87,15 +88,48 @@ TEST_CASE(
     }
   }
   CHECK(attributed == sent);
+  // Each difference is over the users who saw both surfaces (paired: all 21) or each its own
+  // users (split: 7 and 7), and its interval holds its value.
+  for (const char* name : {"explore_minus_exploit", "explore_minus_popular",
+                           "exploit_minus_popular"}) {
+    CAPTURE(name);
+    const json& d = report["differences"][name];
+    REQUIRE(d.is_object());
+    CHECK(d["paired"] == paired);
+    CHECK(d["users_a"] == (paired ? 21 : 7));
+    CHECK(d["users_b"] == (paired ? 21 : 7));
+    CHECK(d["low"].get<double>() <= d["value"].get<double>());
+    CHECK(d["value"].get<double>() <= d["high"].get<double>());
+  }
   const json& off = report["off_policy"];
   CHECK(off["per_round"].size() == 4);
   CHECK(off["pooled"].contains("ips"));
   CHECK(off["pooled"].contains("snips"));
   CHECK(off.contains("exploit_direct_ctr"));
+  CHECK(off["same_users"] == paired);
   CHECK(report.contains("world"));
-  std::ifstream svg(svg_path);
-  std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
-  CHECK(text.find("<svg") == 0);
-  CHECK(text.find("</svg>") != std::string::npos);
+  CHECK(report["svg_ok"] == true);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "bench loop: a tiny run answers every decision, attributes clicks and reports every field") {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("pathwise-loop-test-" + std::to_string(::getpid()));
+  SUBCASE("paired: every user on every surface, each surface in its own database") {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    CheckReport(RunTiny(dir, "paired"), 4 * 21, true);
+  }
+  SUBCASE("split: user u on surface u % 3, one database") {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    CheckReport(RunTiny(dir, "split"), 4 * 7, false);
+  }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("bench loop: an unknown --assignment is refused") {
+  CHECK(RunBench({"bench", "loop", "--assignment", "random"}) != 0);
 }
