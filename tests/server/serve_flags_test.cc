@@ -63,6 +63,15 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
       {"--max-query-memory-bytes 12MB", "--max-query-memory-bytes must be an integer from 0"},
       {"--max-total-query-memory-bytes ''", "--max-total-query-memory-bytes must be an integer"},
       {"--default-max-per-node -5", "--default-max-per-node must be an integer from 0"},
+      {"--similarity-schedule '{}' --similarity-schedule-seconds 0",
+       "--similarity-schedule-seconds must be an integer from 1"},
+      {"--similarity-schedule '{}' --similarity-schedule-seconds hourly",
+       "--similarity-schedule-seconds must be an integer from 1"},
+      {"--similarity-schedule-seconds 60",
+       "--similarity-schedule-seconds needs --similarity-schedule"},
+      // Checked when the server starts (after the database is opened), still with status 2.
+      {"--no-auth --listen 127.0.0.1:0 --similarity-schedule nope",
+       "the similarity schedule's params must be a JSON object"},
   };
   // Plain variables, not structured bindings: INFO captures them in a lambda, which clang's
   // C++20 does not allow for bindings.
