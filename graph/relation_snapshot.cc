@@ -26,10 +26,12 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
     const NodeSlot& slot = g.Slot(id);
     CsrNode& node = snap->nodes[id];
     node.type = slot.type;
-    node.begin = snap->entries.size();
     const AdjList* list = slot.FindList(edge_type, dir);
-    if (list == nullptr) continue;
+    if (list == nullptr || list->items.empty()) continue;
+    if (snap->entries.size() + list->items.size() > RelationSnapshot::kMaxEntries) return nullptr;
+    node.begin = static_cast<uint32_t>(snap->entries.size());
     node.size = static_cast<uint32_t>(list->items.size());
+    node.top_weight = list->items[list->RankedAt(0)].weight;
     snap->entries.insert(snap->entries.end(), list->items.begin(), list->items.end());
     if (list->ranked.empty()) {
       snap->ranked.resize(snap->ranked.size() + list->items.size(), 0);
@@ -53,14 +55,15 @@ bool FreshEnough(const Impl& g, const RelationSnapshot& snap) {
 }  // namespace
 
 ListView ListView::Of(const AdjList* list) {
-  if (list == nullptr) return {};
+  if (list == nullptr || list->items.empty()) return {};
   return {list->items.data(), list->ranked.empty() ? nullptr : list->ranked.data(),
-          list->items.size()};
+          list->items.size(), list->items[list->RankedAt(0)].weight};
 }
 
 ListView RelationSnapshot::List(NodeId node) const {
   const CsrNode& n = nodes[node];
-  return {entries.data() + n.begin, n.size < 2 ? nullptr : ranked.data() + n.begin, n.size};
+  return {entries.data() + n.begin, n.size < 2 ? nullptr : ranked.data() + n.begin, n.size,
+          n.top_weight};
 }
 
 size_t RelationSnapshot::Bytes() const {
@@ -96,6 +99,7 @@ std::shared_ptr<const RelationSnapshot> RelationSnapshots::Rebuild(const Impl& g
 std::shared_ptr<const RelationSnapshot> RelationSnapshots::BuildLocked(const Impl& g,
                                                                        const Key& key) {
   std::shared_ptr<const RelationSnapshot> snap = Build(g, key.first, key.second);
+  if (snap == nullptr) return nullptr;
   std::lock_guard lock(mu_);
   map_[key] = snap;  // the old copy lives on while readers still hold it
   last_build_seconds_ = snap->build_seconds;

@@ -60,7 +60,7 @@ size_t Choices(const ListView& list, const SamplingOptions& s) {
 Neighbor Draw(const ListView& list, size_t first, const SamplingOptions& s, Rng& rng) {
   Neighbor out = list.items[first];
   bool biased = s.weighted || s.half_life_ms > 0;
-  double top = s.weighted ? UsableWeight(list.items[list.RankedAt(0)].weight) : 1.0;
+  double top = s.weighted ? UsableWeight(list.top_weight) : 1.0;
   if (!biased || top <= 0) return out;
   size_t n = Choices(list, s);
   bool capped = n < list.size;
@@ -647,7 +647,8 @@ WalkSnapshotStats GetWalkSnapshotStats(const Graph& graph) {
 
 double RebuildWalkSnapshot(const Graph& graph, TypeId edge_type, Direction dir) {
   const Impl& g = GraphAccess::Get(graph);
-  return g.snapshots->Rebuild(g, edge_type, dir)->build_seconds;
+  auto snap = g.snapshots->Rebuild(g, edge_type, dir);
+  return snap == nullptr ? -1 : snap->build_seconds;
 }
 
 }  // namespace pathwise::graph

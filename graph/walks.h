@@ -173,6 +173,8 @@ WalkSnapshotStats GetWalkSnapshotStats(const Graph& graph);
 
 // Builds the snapshot of (edge_type, dir) now, replacing the current one; returns its build
 // time in seconds. For benchmarks and for warming a relation before serving.
+// Returns -1 when the relation has more than 2^32 - 1 edges: it is not copied (the algorithms
+// read it live).
 double RebuildWalkSnapshot(const Graph& graph, TypeId edge_type, Direction dir);
 
 }  // namespace pathwise::graph
