@@ -59,7 +59,7 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
   rp3.relation = {raw.viewed, graph::Direction::kOut};
   rp3.max_neighbors = 100;
   Samples walk_one_lane_us, walk_us, walk_early_us, push_us, rp3_us;
-  Samples walk_locked_us, push_locked_us, rp3_locked_us;
+  Samples walk_locked_us, walk_16_lanes_us, push_locked_us, rp3_locked_us;
   double candidates = 0, pushes = 0, rp3_items = 0, early_steps = 0;
   Samples build_us = MeasureSnapshotBuilds(report, raw, 3);
   for (size_t r = 0; r < runs; ++r) {
@@ -81,6 +81,11 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
     start = NowSeconds();
     PW_ASSIGN_OR_RETURN(graph::WalkResult w, graph::RandomWalk(*raw.graph, seeds, walk));
     walk_us.Add((NowSeconds() - start) * 1e6);
+    walk.lanes = 16;
+    start = NowSeconds();
+    PW_RETURN_IF_ERROR(graph::RandomWalk(*raw.graph, seeds, walk).status());
+    walk_16_lanes_us.Add((NowSeconds() - start) * 1e6);
+    walk.lanes = 8;
     candidates += static_cast<double>(w.candidates.size());
     walk.early_stop_candidates = 100;
     start = NowSeconds();
@@ -113,6 +118,8 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
   report->Latency("walks.random_walk_10k_steps", walk_us, note);
   report->Latency("walks.random_walk_10k_steps_locked", walk_locked_us,
                   "the same walk over the live lists under per-node locks (use_snapshot false)");
+  report->Latency("walks.random_walk_10k_steps_16_lanes", walk_16_lanes_us,
+                  "the same walk with 16 interleaved walkers (a longer prefetch distance)");
   report->Latency("walks.random_walk_10k_steps_one_lane", walk_one_lane_us,
                   "the same walk, one hop after another (lanes 1) instead of 8 interleaved walkers");
   std::snprintf(note, sizeof(note), "same, early stop at 100 candidates x 4 visits; %.0f steps avg",
