@@ -2,6 +2,9 @@
 // VIEWED edges, from random users, directly and as RECOMMEND sources through PQL (issue 12's
 // speed targets at 1M items: a walk of 10,000 steps p99 <= 1 ms, personalized PageRank to
 // residual 1e-4 p99 <= 2 ms, a full RECOMMEND using a walk source plus NEAREST p99 <= 3 ms).
+// Each algorithm runs over the relation snapshots and over the live lists under their locks
+// (use_snapshot false), alternating per user in the same run, and the snapshots' build time and
+// memory are reported.
 #include <cstdio>
 #include <random>
 #include <string>
@@ -24,6 +27,21 @@ NodeId RandomViewer(const RawCopy& raw, size_t users, std::mt19937_64& rng) {
   return kInvalidNode;
 }
 
+// Builds the VIEWED snapshots (both directions) `builds` times each; returns the build times.
+Samples MeasureSnapshotBuilds(Report* report, const RawCopy& raw, size_t builds) {
+  Samples build_us;
+  for (size_t b = 0; b < builds; ++b) {
+    for (graph::Direction dir : {graph::Direction::kOut, graph::Direction::kIn}) {
+      build_us.Add(graph::RebuildWalkSnapshot(*raw.graph, raw.viewed, dir) * 1e6);
+    }
+  }
+  graph::WalkSnapshotStats stats = graph::GetWalkSnapshotStats(*raw.graph);
+  report->Value("walks.snapshot_bytes", static_cast<double>(stats.bytes), "bytes",
+                std::to_string(stats.relations) + " relations, " + std::to_string(stats.entries) +
+                    " entries (VIEWED out and in)");
+  return build_us;
+}
+
 }  // namespace
 
 Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t users, uint64_t seed) {
@@ -41,7 +59,9 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
   rp3.relation = {raw.viewed, graph::Direction::kOut};
   rp3.max_neighbors = 100;
   Samples walk_one_lane_us, walk_us, walk_early_us, push_us, rp3_us;
+  Samples walk_locked_us, walk_16_lanes_us, push_locked_us, rp3_locked_us;
   double candidates = 0, pushes = 0, rp3_items = 0, early_steps = 0;
+  Samples build_us = MeasureSnapshotBuilds(report, raw, 3);
   for (size_t r = 0; r < runs; ++r) {
     NodeId user = RandomViewer(raw, users, rng);
     if (user == kInvalidNode) return Status::Internal("no user with views in the bench graph");
@@ -53,19 +73,39 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
     PW_RETURN_IF_ERROR(graph::RandomWalk(*raw.graph, seeds, walk).status());
     walk_one_lane_us.Add((NowSeconds() - start) * 1e6);
     walk.lanes = 8;
+    walk.use_snapshot = false;
+    start = NowSeconds();
+    PW_RETURN_IF_ERROR(graph::RandomWalk(*raw.graph, seeds, walk).status());
+    walk_locked_us.Add((NowSeconds() - start) * 1e6);
+    walk.use_snapshot = true;
     start = NowSeconds();
     PW_ASSIGN_OR_RETURN(graph::WalkResult w, graph::RandomWalk(*raw.graph, seeds, walk));
     walk_us.Add((NowSeconds() - start) * 1e6);
+    walk.lanes = 16;
+    start = NowSeconds();
+    PW_RETURN_IF_ERROR(graph::RandomWalk(*raw.graph, seeds, walk).status());
+    walk_16_lanes_us.Add((NowSeconds() - start) * 1e6);
+    walk.lanes = 8;
     candidates += static_cast<double>(w.candidates.size());
     walk.early_stop_candidates = 100;
     start = NowSeconds();
     PW_ASSIGN_OR_RETURN(graph::WalkResult e, graph::RandomWalk(*raw.graph, seeds, walk));
     walk_early_us.Add((NowSeconds() - start) * 1e6);
     early_steps += static_cast<double>(e.steps);
+    push.use_snapshot = false;
+    start = NowSeconds();
+    PW_RETURN_IF_ERROR(graph::PersonalizedPageRank(*raw.graph, seeds, push).status());
+    push_locked_us.Add((NowSeconds() - start) * 1e6);
+    push.use_snapshot = true;
     start = NowSeconds();
     PW_ASSIGN_OR_RETURN(graph::PushResult p, graph::PersonalizedPageRank(*raw.graph, seeds, push));
     push_us.Add((NowSeconds() - start) * 1e6);
     pushes += static_cast<double>(p.pushes);
+    rp3.use_snapshot = false;
+    start = NowSeconds();
+    PW_RETURN_IF_ERROR(graph::Rp3Beta(*raw.graph, user, rp3).status());
+    rp3_locked_us.Add((NowSeconds() - start) * 1e6);
+    rp3.use_snapshot = true;
     start = NowSeconds();
     PW_ASSIGN_OR_RETURN(graph::Rp3Result q, graph::Rp3Beta(*raw.graph, user, rp3));
     rp3_us.Add((NowSeconds() - start) * 1e6);
@@ -76,6 +116,10 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
   std::snprintf(note, sizeof(note), "8 interleaved walkers, VIEWED out/in, restart 0.5, hubs capped at 1000; %.0f candidates avg; target p99 <= 1 ms",
                 candidates / n);
   report->Latency("walks.random_walk_10k_steps", walk_us, note);
+  report->Latency("walks.random_walk_10k_steps_locked", walk_locked_us,
+                  "the same walk over the live lists under per-node locks (use_snapshot false)");
+  report->Latency("walks.random_walk_10k_steps_16_lanes", walk_16_lanes_us,
+                  "the same walk with 16 interleaved walkers (a longer prefetch distance)");
   report->Latency("walks.random_walk_10k_steps_one_lane", walk_one_lane_us,
                   "the same walk, one hop after another (lanes 1) instead of 8 interleaved walkers");
   std::snprintf(note, sizeof(note), "same, early stop at 100 candidates x 4 visits; %.0f steps avg",
@@ -84,9 +128,15 @@ Status MeasureWalks(Report* report, const RawCopy& raw, size_t runs, size_t user
   std::snprintf(note, sizeof(note), "VIEWED out/in, alpha 0.15, epsilon 1e-4; %.0f pushes avg; target p99 <= 2 ms",
                 pushes / n);
   report->Latency("walks.ppr_push_1e-4", push_us, note);
+  report->Latency("walks.ppr_push_1e-4_locked", push_locked_us,
+                  "the same push over the live lists under per-node locks");
   std::snprintf(note, sizeof(note), "VIEWED, alpha 1, beta 0.5, lists capped at 100; %.0f items scored avg",
                 rp3_items / n);
   report->Latency("walks.rp3beta", rp3_us, note);
+  report->Latency("walks.rp3beta_locked", rp3_locked_us,
+                  "the same RP3beta over the live lists under per-node locks");
+  report->Latency("walks.snapshot_build", build_us,
+                  "one VIEWED relation (one direction) copied into a snapshot, 3 builds each way");
   return Status::OK();
 }
 

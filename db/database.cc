@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "db/database_impl.h"
+#include "graph/walks.h"
 
 namespace pathwise {
 
@@ -270,7 +271,10 @@ nlohmann::json Database::Stats() const {
               {"edges", impl_->graph->EdgeCount()},
               {"vectors", vectors},
               {"disk_bytes", impl_->store->SizeOnDisk()},
-              {"memory_bytes", {{"graph", impl_->graph->MemoryBytes()}, {"vectors", vector_bytes}}},
+              {"memory_bytes",
+               {{"graph", impl_->graph->MemoryBytes()},
+                {"walk_snapshots", graph::GetWalkSnapshotStats(*impl_->graph).bytes},
+                {"vectors", vector_bytes}}},
               {"sequence", impl_->store->LatestSequence()}};
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "graph/graph_impl.h"
+#include "graph/relation_snapshot.h"
 
 namespace pathwise::graph {
 
@@ -127,12 +128,21 @@ AdjList& NodeSlot::GetOrAddList(TypeId t, Direction d) {
 }
 
 Graph::Impl::Impl()
-    : chunks(new std::atomic<NodeSlot*>[kMaxChunks]), stripes(new RwSpinLock[kStripes]) {
+    : chunks(new std::atomic<NodeSlot*>[kMaxChunks]),
+      stripes(new RwSpinLock[kStripes]),
+      snapshots(std::make_unique<RelationSnapshots>()) {
   for (size_t i = 0; i < kMaxChunks; ++i) chunks[i].store(nullptr, std::memory_order_relaxed);
 }
 
 Graph::Impl::~Impl() {
   for (size_t i = 0; i < kMaxChunks; ++i) delete[] chunks[i].load(std::memory_order_relaxed);
+}
+
+void Graph::Impl::MarkChanged(NodeSlot& slot, TypeId type) {
+  uint64_t version = topo_version.fetch_add(1) + 1;
+  slot.lists_changed.store(version, std::memory_order_release);
+  type_changed[type % kTypeBuckets].store(version, std::memory_order_release);
+  type_changes[type % kTypeBuckets].fetch_add(1, std::memory_order_release);
 }
 
 void Graph::Impl::GrowTo(NodeId bound) {

@@ -186,6 +186,9 @@ void Graph::RestoreNode(NodeId id, TypeId type, std::string_view key, const Prop
     if (!created && (slot.type != type || slot.key != key)) {
       // Replaying a different node into a used id: drop the old dictionary entry.
       impl_->DictErase(slot.type, slot.key, id);
+      if (slot.type != type) {  // snapshots copied the old type
+        for (const AdjList& l : slot.lists) impl_->MarkChanged(slot, l.type);
+      }
     }
     slot.type = type;
     slot.key.assign(key);
@@ -216,6 +219,7 @@ std::vector<Graph::EdgeKey> Graph::RemoveNode(NodeId id) {
     if (slot.type == kInvalidType) return removed;
     type = slot.type;
     key = std::move(slot.key);
+    for (const AdjList& l : slot.lists) impl_->MarkChanged(slot, l.type);
     lists = std::move(slot.lists);
     slot.lists.clear();
     slot.props.clear();
@@ -234,7 +238,9 @@ std::vector<Graph::EdgeKey> Graph::RemoveNode(NodeId id) {
       }
       {
         std::unique_lock lock(impl_->Stripe(n.node));
-        if (AdjList* other = impl_->Slot(n.node).FindList(list.type, other_dir)) other->Erase(id);
+        NodeSlot& other_slot = impl_->Slot(n.node);
+        if (AdjList* other = other_slot.FindList(list.type, other_dir)) other->Erase(id);
+        impl_->MarkChanged(other_slot, list.type);
       }
       if (list.dir == Direction::kOut) {
         removed.push_back({id, list.type, n.node});
@@ -253,11 +259,15 @@ void Graph::PutEdge(NodeId src, TypeId edge_type, NodeId dst, float weight, uint
   bool added;
   {
     std::unique_lock lock(impl_->Stripe(src));
-    added = impl_->Slot(src).GetOrAddList(edge_type, Direction::kOut).Put({dst, weight, count, ts});
+    NodeSlot& slot = impl_->Slot(src);
+    added = slot.GetOrAddList(edge_type, Direction::kOut).Put({dst, weight, count, ts});
+    impl_->MarkChanged(slot, edge_type);
   }
   {
     std::unique_lock lock(impl_->Stripe(dst));
-    impl_->Slot(dst).GetOrAddList(edge_type, Direction::kIn).Put({src, weight, count, ts});
+    NodeSlot& slot = impl_->Slot(dst);
+    slot.GetOrAddList(edge_type, Direction::kIn).Put({src, weight, count, ts});
+    impl_->MarkChanged(slot, edge_type);
   }
   if (added) impl_->edge_count.fetch_add(1, std::memory_order_relaxed);
 }
@@ -267,12 +277,16 @@ bool Graph::RemoveEdge(NodeId src, TypeId edge_type, NodeId dst) {
   bool existed = false;
   {
     std::unique_lock lock(impl_->Stripe(src));
-    if (AdjList* l = impl_->Slot(src).FindList(edge_type, Direction::kOut)) existed = l->Erase(dst);
+    NodeSlot& slot = impl_->Slot(src);
+    if (AdjList* l = slot.FindList(edge_type, Direction::kOut)) existed = l->Erase(dst);
+    if (existed) impl_->MarkChanged(slot, edge_type);
   }
   if (!existed) return false;
   {
     std::unique_lock lock(impl_->Stripe(dst));
-    if (AdjList* l = impl_->Slot(dst).FindList(edge_type, Direction::kIn)) l->Erase(src);
+    NodeSlot& slot = impl_->Slot(dst);
+    if (AdjList* l = slot.FindList(edge_type, Direction::kIn)) l->Erase(src);
+    impl_->MarkChanged(slot, edge_type);
   }
   impl_->edge_count.fetch_sub(1, std::memory_order_relaxed);
   return true;

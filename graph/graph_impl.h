@@ -7,6 +7,11 @@
 // of a 10k-degree node costs O(1) instead of a scan. Every list of two or more entries also keeps
 // its positions in rank order (weight desc, ts desc, node asc), maintained on each write, so the
 // top-N of a list is a prefix of that order.
+//
+// Change stamps (for the walks' relation snapshots, graph/relation_snapshot.h): every change to a
+// node's lists takes the next value of topo_version while the node's stripe is held, and stamps
+// it on the node and on the edge type's bucket, so a snapshot built at version V knows that a
+// node stamped <= V is exactly as it copied it.
 #pragma once
 
 #include <array>
@@ -71,6 +76,8 @@ struct AdjList {
 
 struct NodeSlot {
   TypeId type = kInvalidType;  // kInvalidType: no node (never created or removed)
+  // Impl::topo_version of the last change to any of this node's lists (read without the lock).
+  std::atomic<uint64_t> lists_changed{0};
   std::string key;
   std::vector<std::pair<PropId, Value>> props;  // sorted by PropId
   std::vector<AdjList> lists;                    // a handful: one per (edge type, direction)
@@ -90,11 +97,16 @@ struct TypeDict {
   std::vector<NodeId> ids;  // sorted
 };
 
+class RelationSnapshots;
+
 struct Graph::Impl {
   static constexpr size_t kChunkBits = 14;
   static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
   static constexpr size_t kMaxChunks = (size_t{1} << 32) / kChunkSize;
   static constexpr size_t kStripes = 4096;
+  // Edge types share this many change counters (type % kTypeBuckets): a collision only makes a
+  // snapshot look stale sooner, never fresh when it is not.
+  static constexpr size_t kTypeBuckets = 256;
 
   Impl();
   ~Impl();
@@ -115,6 +127,18 @@ struct Graph::Impl {
   void DictInsert(TypeId type, std::string_view key, NodeId id);
   void DictErase(TypeId type, std::string_view key, NodeId id);
 
+  // Writer only, with slot's stripe held exclusively: records a change to one of slot's lists of
+  // edge type `type` (see the change stamps above).
+  void MarkChanged(NodeSlot& slot, TypeId type);
+  // The version of the last change to a list of edge type `type` (or of a type in its bucket).
+  uint64_t TypeChangedAt(TypeId type) const {
+    return type_changed[type % kTypeBuckets].load(std::memory_order_acquire);
+  }
+  // How many list changes edge type `type` (or its bucket) has had.
+  uint64_t TypeChanges(TypeId type) const {
+    return type_changes[type % kTypeBuckets].load(std::memory_order_acquire);
+  }
+
   std::unique_ptr<std::atomic<NodeSlot*>[]> chunks;
   mutable std::unique_ptr<RwSpinLock[]> stripes;
   std::atomic<NodeId> id_bound{0};
@@ -127,6 +151,11 @@ struct Graph::Impl {
   mutable std::shared_mutex prop_mu;
   std::vector<std::string> prop_names;  // guarded by prop_mu
   std::unordered_map<std::string, PropId, StringHash, std::equal_to<>> prop_ids;
+
+  std::atomic<uint64_t> topo_version{0};
+  std::array<std::atomic<uint64_t>, kTypeBuckets> type_changed{};  // version of the last change
+  std::array<std::atomic<uint64_t>, kTypeBuckets> type_changes{};  // number of list changes
+  std::unique_ptr<RelationSnapshots> snapshots;  // the walks' compact relation copies
 };
 
 // Lets graph/'s algorithms (the BGL adapter) reach the internals.

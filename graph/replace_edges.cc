@@ -25,6 +25,7 @@ AdjList BuildList(TypeId type, Direction dir, std::vector<Neighbor> items) {
 size_t SwapList(Impl& impl, NodeId node, AdjList list) {
   std::unique_lock lock(impl.Stripe(node));
   NodeSlot& slot = impl.Slot(node);
+  impl.MarkChanged(slot, list.type);
   for (auto it = slot.lists.begin(); it != slot.lists.end(); ++it) {
     if (it->type != list.type || it->dir != list.dir) continue;
     size_t old = it->items.size();

@@ -10,6 +10,7 @@
 
 #include "graph/graph_impl.h"
 #include "graph/node_map.h"
+#include "graph/relation_snapshot.h"
 
 namespace pathwise::graph {
 namespace {
@@ -47,28 +48,22 @@ double RecencyFactor(const SamplingOptions& s, int64_t ts) {
   return std::exp2(-age / static_cast<double>(s.half_life_ms));
 }
 
-// The list a hop follows from a node's slot. REQUIRES: the node's stripe is held.
-const AdjList* HopList(const Impl& g, NodeId node, const Hop& hop) {
-  const AdjList* list = g.Slot(node).FindList(hop.edge_type, hop.dir);
-  return list == nullptr || list->items.empty() ? nullptr : list;
-}
-
 // How many of the list's entries a hop may choose from (its strongest when capped).
-size_t Choices(const AdjList& list, const SamplingOptions& s) {
-  size_t degree = list.items.size();
-  return s.max_neighbors == 0 ? degree : std::min(s.max_neighbors, degree);
+size_t Choices(const ListView& list, const SamplingOptions& s) {
+  return s.max_neighbors == 0 ? list.size : std::min(s.max_neighbors, list.size);
 }
 
 // Completes a draw from list (graph/walks.h, SamplingOptions) whose first uniform candidate is
 // items[first]: accepted outright when unbiased, else by rejection against the list's largest
-// weight with further uniform candidates. REQUIRES: the stripe is held; first < items.size().
-Neighbor Draw(const AdjList& list, size_t first, const SamplingOptions& s, Rng& rng) {
+// weight with further uniform candidates. REQUIRES: list is readable (its stripe held or its
+// snapshot alive); first < list.size.
+Neighbor Draw(const ListView& list, size_t first, const SamplingOptions& s, Rng& rng) {
   Neighbor out = list.items[first];
   bool biased = s.weighted || s.half_life_ms > 0;
-  double top = s.weighted ? UsableWeight(list.items[list.RankedAt(0)].weight) : 1.0;
+  double top = s.weighted ? UsableWeight(list.top_weight) : 1.0;
   if (!biased || top <= 0) return out;
   size_t n = Choices(list, s);
-  bool capped = n < list.items.size();
+  bool capped = n < list.size;
   for (int tries = 1;; ++tries) {
     double chance = (s.weighted ? UsableWeight(out.weight) / top : 1.0) * RecencyFactor(s, out.ts);
     if (tries == kMaxSampleTries || rng.Uniform() < chance) return out;
@@ -172,9 +167,10 @@ class Tallies {
 };
 
 // One walker of a seed's walk, and where it is in its pipeline of reads. A hop is four reads
-// that depend on each other (the node's slot, its list directory, an entry's rank position when
-// the list is capped, the entry); each stage reads what the previous one prefetched and
-// prefetches the next, so while one walker waits for memory the others compute.
+// that depend on each other (the node's slot, or its snapshot header; its list directory; an
+// entry's rank position when the list is capped; the entry); each stage reads what the previous
+// one prefetched and prefetches the next, so while one walker waits for memory the others
+// compute.
 struct Lane {
   enum class Stage : uint8_t { kLists, kEntry, kRanked, kDraw };
   Stage stage = Stage::kLists;
@@ -190,9 +186,10 @@ struct Lane {
 // seed's own tally, then folded into all.
 class SeedWalk {
  public:
-  SeedWalk(const Impl& g, const RandomWalkOptions& o, const std::unordered_set<NodeId>& seeds,
-           Rng& rng, Tallies* all, WalkResult* result)
-      : g_(g), o_(o), seeds_(seeds), rng_(rng), all_(all), result_(result) {}
+  SeedWalk(const Impl& g, const RandomWalkOptions& o, const std::vector<HopRelation>& relations,
+           const std::unordered_set<NodeId>& seeds, Rng& rng, Tallies* all, WalkResult* result)
+      : g_(g), o_(o), relations_(relations), seeds_(seeds), rng_(rng), all_(all),
+        result_(result) {}
 
   void Run(NodeId seed, size_t steps) {
     seed_ = seed;
@@ -217,82 +214,84 @@ class SeedWalk {
 
   // Runs the lane's next stage; true when it completed a hop (a dead end counts as one).
   bool Advance(Lane& lane) {
-    std::shared_lock lock(g_.Stripe(lane.at));
+    NodeReader node(g_, relations_, lane.at);
     switch (lane.stage) {
       case Stage::kLists:
-        return Arrive(lane, lock);
+        return Arrive(lane, node);
       case Stage::kEntry:
-        return PickEntry(lane, lock);
+        return PickEntry(lane, node);
       case Stage::kRanked:
-        return ResolveRank(lane);
+        return ResolveRank(lane, node);
       case Stage::kDraw:
-        return TakeHop(lane, lock);
+        return TakeHop(lane, node);
     }
     return false;
   }
 
   // The lane's slot is cached: counts the visit that brought it here (then maybe restarts) and
   // prefetches the list directory.
-  bool Arrive(Lane& lane, std::shared_lock<RwSpinLock>& lock) {
+  bool Arrive(Lane& lane, NodeReader& node) {
     if (lane.arrived) {
       lane.arrived = false;
-      if (CountVisit(lane, g_.Slot(lane.at).type) && rng_.Uniform() < o_.restart) {
-        lock.unlock();
+      if (CountVisit(lane, node.Type(lane.hop)) && rng_.Uniform() < o_.restart) {
+        node.Release();
         Restart(lane);
-        lock = std::shared_lock(g_.Stripe(lane.at));
+        NodeReader(g_, relations_, lane.at).PrefetchList(lane.hop);
+        lane.stage = Stage::kEntry;
+        return false;
       }
     }
-    Prefetch(g_.Slot(lane.at).lists.data());
+    node.PrefetchList(lane.hop);
     lane.stage = Stage::kEntry;
     return false;
   }
 
   // Draws the entry's rank (or position) and prefetches it. A node without the hop's edges
   // restarts the walk.
-  bool PickEntry(Lane& lane, std::shared_lock<RwSpinLock>& lock) {
-    const AdjList* list = HopList(g_, lane.at, o_.hops[lane.hop]);
-    if (list == nullptr) {
-      lock.unlock();
+  bool PickEntry(Lane& lane, NodeReader& node) {
+    ListView list = node.List(lane.hop);
+    if (list.size == 0) {
+      node.Release();
       Restart(lane);
       return true;
     }
-    size_t n = Choices(*list, o_.sampling);
+    size_t n = Choices(list, o_.sampling);
     lane.pick = rng_.Below(n);
-    if (n < list->items.size()) {
-      Prefetch(list->ranked.data() + lane.pick);
+    if (n < list.size) {
+      Prefetch(list.ranked + lane.pick);
       lane.stage = Stage::kRanked;
     } else {
-      Prefetch(list->items.data() + lane.pick);
+      Prefetch(list.items + lane.pick);
       lane.stage = Stage::kDraw;
     }
     return false;
   }
 
   // A capped list: turns the drawn rank into a position and prefetches the entry.
-  bool ResolveRank(Lane& lane) {
-    const AdjList* list = HopList(g_, lane.at, o_.hops[lane.hop]);
-    if (list == nullptr) {  // changed since: draw again
+  bool ResolveRank(Lane& lane, NodeReader& node) {
+    ListView list = node.List(lane.hop);
+    if (list.size == 0) {  // changed since: draw again
       lane.stage = Stage::kEntry;
       return false;
     }
-    size_t n = Choices(*list, o_.sampling);
+    size_t n = Choices(list, o_.sampling);
     if (lane.pick >= n) lane.pick = rng_.Below(n);
-    lane.pick = list->RankedAt(lane.pick);
-    Prefetch(list->items.data() + lane.pick);
+    lane.pick = list.RankedAt(lane.pick);
+    Prefetch(list.items + lane.pick);
     lane.stage = Stage::kDraw;
     return false;
   }
 
   // Completes the draw, moves the lane and prefetches the next node's slot.
-  bool TakeHop(Lane& lane, std::shared_lock<RwSpinLock>& lock) {
+  bool TakeHop(Lane& lane, NodeReader& node) {
     const Hop& h = o_.hops[lane.hop];
-    const AdjList* list = HopList(g_, lane.at, h);
-    if (list == nullptr || lane.pick >= list->items.size()) {  // changed since: draw again
+    ListView list = node.List(lane.hop);
+    if (lane.pick >= list.size) {  // changed since: draw again
       lane.stage = Stage::kEntry;
       return false;
     }
-    Neighbor next = Draw(*list, lane.pick, o_.sampling, rng_);
-    lock.unlock();
+    Neighbor next = Draw(list, lane.pick, o_.sampling, rng_);
+    node.Release();
     if (o_.paths_per_candidate > 0 && lane.segment_ok) {
       lane.segment_ok = lane.segment.size() < o_.max_path_hops;
       if (lane.segment_ok) {
@@ -303,7 +302,7 @@ class SeedWalk {
     lane.hop = (lane.hop + 1) % o_.hops.size();
     lane.arrived = true;
     lane.stage = Stage::kLists;
-    Prefetch(&g_.Slot(lane.at));
+    NodeReader::PrefetchNode(g_, relations_[lane.hop], lane.at);
     return true;
   }
 
@@ -358,6 +357,7 @@ class SeedWalk {
 
   const Impl& g_;
   const RandomWalkOptions& o_;
+  const std::vector<HopRelation>& relations_;
   const std::unordered_set<NodeId>& seeds_;
   Rng& rng_;
   Tallies* all_;
@@ -410,6 +410,7 @@ Result<WalkResult> RandomWalk(const Graph& graph, const std::vector<Seed>& seeds
     total_weight += s.weight;
     seed_set.insert(s.node);
   }
+  std::vector<HopRelation> relations = OpenRelations(g, options.hops, options.use_snapshot);
   Rng rng(options.random_seed);
   Tallies all;
   size_t assigned = 0;
@@ -421,7 +422,7 @@ Result<WalkResult> RandomWalk(const Graph& graph, const std::vector<Seed>& seeds
                                              usable[i].weight / total_weight);
     steps = std::min(steps, options.total_steps - assigned);
     assigned += steps;
-    SeedWalk walk(g, options, seed_set, rng, &all, &result);
+    SeedWalk walk(g, options, relations, seed_set, rng, &all, &result);
     walk.Run(usable[i].node, steps);
   }
   result.candidates = RankCandidates(&all, options.paths_per_candidate);
@@ -437,18 +438,17 @@ struct Edge {
   double weight;
 };
 
-// Node u's edges over the hops (weights as transition weights) and their total.
-double ReadEdges(const Impl& g, NodeId u, const PushOptions& o, std::vector<Edge>* out) {
+// Node u's edges over the relations (weights as transition weights) and their total.
+double ReadEdges(const Impl& g, const std::vector<HopRelation>& relations, NodeId u, bool weighted,
+                 std::vector<Edge>* out) {
   out->clear();
   double total = 0;
-  if (!g.Valid(u)) return 0;
-  std::shared_lock lock(g.Stripe(u));
-  const NodeSlot& slot = g.Slot(u);
-  for (const Hop& hop : o.hops) {
-    const AdjList* list = slot.FindList(hop.edge_type, hop.dir);
-    if (list == nullptr) continue;
-    for (const Neighbor& n : list->items) {
-      double w = o.weighted ? UsableWeight(n.weight) : 1.0;
+  NodeReader node(g, relations, u);
+  for (size_t i = 0; i < relations.size(); ++i) {
+    ListView list = node.List(i);
+    for (size_t pos = 0; pos < list.size; ++pos) {
+      const Neighbor& n = list.items[pos];
+      double w = weighted ? UsableWeight(n.weight) : 1.0;
       if (w <= 0) continue;
       out->push_back({n.node, w});
       total += w;
@@ -457,20 +457,23 @@ double ReadEdges(const Impl& g, NodeId u, const PushOptions& o, std::vector<Edge
   return total;
 }
 
-size_t DegreeOver(const Impl& g, NodeId u, const std::vector<Hop>& hops) {
-  if (!g.Valid(u)) return 0;
-  std::shared_lock lock(g.Stripe(u));
+// Node u's degree over relations[first, last).
+size_t DegreeOver(const Impl& g, const std::vector<HopRelation>& relations, NodeId u,
+                  size_t first, size_t last) {
+  NodeReader node(g, relations, u);
   size_t d = 0;
-  for (const Hop& hop : hops) {
-    if (const AdjList* list = g.Slot(u).FindList(hop.edge_type, hop.dir)) d += list->items.size();
-  }
+  for (size_t i = first; i < last; ++i) d += node.List(i).size;
   return d;
 }
 
 class Pusher {
  public:
   Pusher(const Impl& g, const PushOptions& o, std::vector<Seed> seeds, double total_weight)
-      : g_(g), o_(o), seeds_(std::move(seeds)), total_weight_(total_weight) {}
+      : g_(g),
+        o_(o),
+        relations_(OpenRelations(g, o.hops, o.use_snapshot)),
+        seeds_(std::move(seeds)),
+        total_weight_(total_weight) {}
 
   PushResult Run() {
     PushResult result;
@@ -511,7 +514,7 @@ class Pusher {
     nodes_[u].residual = 0;
     nodes_[u].estimate += o_.alpha * r;
     double mass = (1 - o_.alpha) * r;
-    double total = ReadEdges(g_, nodes_[u].node, o_, edges);
+    double total = ReadEdges(g_, relations_, nodes_[u].node, o_.weighted, edges);
     if (total <= 0) {  // no edge to follow: the mass returns to the teleport distribution
       for (const Seed& s : seeds_) AddResidual(s.node, mass * s.weight / total_weight_);
       return;
@@ -522,7 +525,9 @@ class Pusher {
   void AddResidual(NodeId v, double amount) {
     bool inserted;
     uint32_t at = index_.FindOrInsert(v, static_cast<uint32_t>(nodes_.size()), &inserted);
-    if (inserted) nodes_.push_back({v, 0, 0, DegreeOver(g_, v, o_.hops), false});
+    if (inserted) {
+      nodes_.push_back({v, 0, 0, DegreeOver(g_, relations_, v, 0, relations_.size()), false});
+    }
     State& n = nodes_[at];
     n.residual += amount;
     if (!n.queued &&
@@ -534,6 +539,7 @@ class Pusher {
 
   const Impl& g_;
   const PushOptions& o_;
+  const std::vector<HopRelation> relations_;
   const std::vector<Seed> seeds_;
   const double total_weight_;
   NodeIndexMap index_{1024};
@@ -564,20 +570,19 @@ Result<PushResult> PersonalizedPageRank(const Graph& graph, const std::vector<Se
 
 namespace {
 
-// The transition probabilities of node's list (its strongest max_neighbors edges when capped),
-// each raised to alpha.
-void Transitions(const Impl& g, NodeId node, Hop hop, const Rp3Options& o,
-                 std::vector<Edge>* out) {
+// The transition probabilities of node's list over relations[i] (its strongest max_neighbors
+// edges when capped), each raised to alpha.
+void Transitions(const Impl& g, const std::vector<HopRelation>& relations, size_t i, NodeId node,
+                 const Rp3Options& o, std::vector<Edge>* out) {
   out->clear();
-  if (!g.Valid(node)) return;
-  std::shared_lock lock(g.Stripe(node));
-  const AdjList* list = g.Slot(node).FindList(hop.edge_type, hop.dir);
-  if (list == nullptr || list->items.empty()) return;
-  size_t degree = list->items.size();
+  NodeReader reader(g, relations, node);
+  ListView list = reader.List(i);
+  if (list.size == 0) return;
+  size_t degree = list.size;
   size_t n = o.max_neighbors == 0 ? degree : std::min(o.max_neighbors, degree);
   double total = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const Neighbor& nb = list->items[n < degree ? list->RankedAt(i) : i];
+  for (size_t k = 0; k < n; ++k) {
+    const Neighbor& nb = list.items[n < degree ? list.RankedAt(k) : k];
     double w = o.weighted ? UsableWeight(nb.weight) : 1.0;
     if (w <= 0) continue;
     out->push_back({nb.node, w});
@@ -598,20 +603,23 @@ Result<Rp3Result> Rp3Beta(const Graph& graph, NodeId user, const Rp3Options& opt
   const Impl& g = GraphAccess::Get(graph);
   const Hop forward = options.relation;
   const Hop backward{forward.edge_type, Reverse(forward.dir)};
+  const std::vector<HopRelation> relations =
+      OpenRelations(g, {forward, backward}, options.use_snapshot);
+  constexpr size_t kForward = 0, kBackward = 1;
   Rp3Result result;
   NodeIndexMap index{1024};
   std::vector<std::pair<NodeId, double>>& scores = result.scores;  // in first-reach order
   std::vector<Edge> items, users, reached;
-  Transitions(g, user, forward, options, &items);
+  Transitions(g, relations, kForward, user, options, &items);
   size_t work = 0;
   for (const Edge& j : items) {
-    Transitions(g, j.node, backward, options, &users);
+    Transitions(g, relations, kBackward, j.node, options, &users);
     for (const Edge& v : users) {
       if (++work % kDeadlineEvery == 0 && options.deadline.Expired()) {
         result.deadline_hit = true;
         break;
       }
-      Transitions(g, v.node, forward, options, &reached);
+      Transitions(g, relations, kForward, v.node, options, &reached);
       double pv = j.weight * v.weight;
       for (const Edge& i : reached) {
         bool inserted;
@@ -622,13 +630,25 @@ Result<Rp3Result> Rp3Beta(const Graph& graph, NodeId user, const Rp3Options& opt
     }
     if (result.deadline_hit) break;
   }
-  const std::vector<Hop> popularity_list = {backward};
   for (auto& [item, score] : scores) {
-    size_t popularity = DegreeOver(g, item, popularity_list);
+    size_t popularity = DegreeOver(g, relations, item, kBackward, kBackward + 1);
     score /= std::pow(static_cast<double>(std::max<size_t>(1, popularity)), options.beta);
   }
   SortByScore(&scores);
   return result;
+}
+
+// ---- Relation snapshots ------------------------------------------------------------------------
+
+WalkSnapshotStats GetWalkSnapshotStats(const Graph& graph) {
+  SnapshotTotals totals = GraphAccess::Get(graph).snapshots->Totals();
+  return {totals.relations, totals.entries, totals.bytes, totals.last_build_seconds};
+}
+
+double RebuildWalkSnapshot(const Graph& graph, TypeId edge_type, Direction dir) {
+  const Impl& g = GraphAccess::Get(graph);
+  auto snap = g.snapshots->Rebuild(g, edge_type, dir);
+  return snap == nullptr ? -1 : snap->build_seconds;
 }
 
 }  // namespace pathwise::graph

@@ -1,7 +1,10 @@
 // graph/: rank algorithms over the serving topology, for retrieval: random walks with restart
 // (Pixie-style), personalized PageRank by local push, and RP3beta's normalized 3-step transition
-// scores. They read the in-memory adjacency directly (per-node stripe locks, one list at a time,
-// like every reader: see graph.h), never storage, and each checks its deadline every few hundred
+// scores. They read the in-memory adjacency, never storage: by default from a compact read-only
+// copy of each walked relation (an edge type in one direction, CSR arrays) built on first use
+// and read without locks, falling back to the live lists under their per-node stripe locks (like
+// every reader: see graph.h) for the nodes whose lists changed since the copy was built, so a
+// write acknowledged before the call is always seen. Each checks its deadline every few hundred
 // steps. On a deadline they return what they have so far with `deadline_hit` set: a slightly
 // worse answer, never an error. docs/graph-algorithms.md gives the definitions and parameters.
 #pragma once
@@ -68,6 +71,10 @@ struct RandomWalkOptions {
   // steps since its last restart, when there are at most max_path_hops of them). 0: none.
   size_t paths_per_candidate = 0;
   size_t max_path_hops = 4;
+  // Read the relations from their snapshots (see above) instead of only the live lists under
+  // per-node locks. Same result either way for the same seed; false is the slower reference
+  // path, kept so that benchmarks and tests can compare the two.
+  bool use_snapshot = true;
   Deadline deadline = Deadline::Never();
 };
 
@@ -107,6 +114,7 @@ struct PushOptions {
   double epsilon = 1e-4;      // push until every residual r(u) < epsilon * degree(u)
   bool weighted = true;       // transitions in proportion to edge weight (<= 0 / NaN count 0)
   size_t max_pushes = 1000000;
+  bool use_snapshot = true;  // as RandomWalkOptions::use_snapshot
   Deadline deadline = Deadline::Never();
 };
 
@@ -135,6 +143,7 @@ struct Rp3Options {
   bool weighted = true;
   // Each list is read up to its strongest max_neighbors edges (0: all), so hubs stay bounded.
   size_t max_neighbors = 0;
+  bool use_snapshot = true;  // as RandomWalkOptions::use_snapshot
   Deadline deadline = Deadline::Never();
 };
 
@@ -147,5 +156,25 @@ struct Rp3Result {
 // P(u,j)^a * P(j,v)^a * P(v,i)^a, divided by degree(i)^beta, with P(x,y) = w(x,y) / sum w(x,.).
 // Items the user already has an edge to are included (callers exclude them as they wish).
 Result<Rp3Result> Rp3Beta(const Graph& graph, NodeId user, const Rp3Options& options);
+
+// ---- Relation snapshots ------------------------------------------------------------------------
+// One per (edge type, direction) an algorithm above has read with use_snapshot. Memory: 16 bytes
+// per node id below the graph's id bound plus 28 bytes per edge of the relation. A snapshot is
+// rebuilt by the first reader after its edge type has seen 4096 + entries / 16 list changes
+// (an edge write changes two lists); until then, changed nodes are read under their locks.
+
+struct WalkSnapshotStats {
+  size_t relations = 0;  // snapshots held
+  size_t entries = 0;    // edges copied, over all of them
+  size_t bytes = 0;      // memory held by them (not counting copies only old readers still hold)
+  double last_build_seconds = 0;
+};
+WalkSnapshotStats GetWalkSnapshotStats(const Graph& graph);
+
+// Builds the snapshot of (edge_type, dir) now, replacing the current one; returns its build
+// time in seconds. For benchmarks and for warming a relation before serving.
+// Returns -1 when the relation has more than 2^32 - 1 edges: it is not copied (the algorithms
+// read it live).
+double RebuildWalkSnapshot(const Graph& graph, TypeId edge_type, Direction dir);
 
 }  // namespace pathwise::graph

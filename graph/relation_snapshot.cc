@@ -1,0 +1,186 @@
+// Compact relation snapshots for the walks (graph/relation_snapshot.h).
+#include "graph/relation_snapshot.h"
+
+#include <chrono>
+
+namespace pathwise::graph {
+namespace {
+
+using Impl = GraphAccess::Impl;
+
+void Prefetch(const void* address) { __builtin_prefetch(address, 0, 1); }
+
+// Copies the relation node by node, each under its stripe. The version is read before the
+// first copy, so a change a node's copy missed carries a later stamp (graph_impl.h).
+std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Direction dir) {
+  auto start = std::chrono::steady_clock::now();
+  auto snap = std::make_shared<RelationSnapshot>();
+  snap->edge_type = edge_type;
+  snap->dir = dir;
+  snap->changes_at_build = g.TypeChanges(edge_type);
+  snap->version = g.topo_version.load();
+  NodeId bound = g.id_bound.load(std::memory_order_acquire);
+  snap->nodes.resize(bound);
+  for (NodeId id = 0; id < bound; ++id) {
+    std::shared_lock lock(g.Stripe(id));
+    const NodeSlot& slot = g.Slot(id);
+    CsrNode& node = snap->nodes[id];
+    node.type = slot.type;
+    const AdjList* list = slot.FindList(edge_type, dir);
+    if (list == nullptr || list->items.empty()) continue;
+    if (snap->entries.size() + list->items.size() > RelationSnapshot::kMaxEntries) return nullptr;
+    node.begin = static_cast<uint32_t>(snap->entries.size());
+    node.size = static_cast<uint32_t>(list->items.size());
+    node.top_weight = list->items[list->RankedAt(0)].weight;
+    snap->entries.insert(snap->entries.end(), list->items.begin(), list->items.end());
+    if (list->ranked.empty()) {
+      snap->ranked.resize(snap->ranked.size() + list->items.size(), 0);
+    } else {
+      snap->ranked.insert(snap->ranked.end(), list->ranked.begin(), list->ranked.end());
+    }
+  }
+  snap->entries.shrink_to_fit();
+  snap->ranked.shrink_to_fit();
+  snap->build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return snap;
+}
+
+bool FreshEnough(const Impl& g, const RelationSnapshot& snap) {
+  uint64_t changes = g.TypeChanges(snap.edge_type) - snap.changes_at_build;
+  return changes < RelationSnapshots::kRebuildMinChanges +
+                       snap.entries.size() / RelationSnapshots::kRebuildFraction;
+}
+
+}  // namespace
+
+ListView ListView::Of(const AdjList* list) {
+  if (list == nullptr || list->items.empty()) return {};
+  return {list->items.data(), list->ranked.empty() ? nullptr : list->ranked.data(),
+          list->items.size(), list->items[list->RankedAt(0)].weight};
+}
+
+ListView RelationSnapshot::List(NodeId node) const {
+  const CsrNode& n = nodes[node];
+  return {entries.data() + n.begin, n.size < 2 ? nullptr : ranked.data() + n.begin, n.size,
+          n.top_weight};
+}
+
+size_t RelationSnapshot::Bytes() const {
+  return sizeof(*this) + nodes.capacity() * sizeof(CsrNode) +
+         entries.capacity() * sizeof(Neighbor) + ranked.capacity() * sizeof(uint32_t);
+}
+
+std::shared_ptr<const RelationSnapshot> RelationSnapshots::Current(const Key& key) const {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(key);
+  return it == map_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const RelationSnapshot> RelationSnapshots::Get(const Impl& g, TypeId edge_type,
+                                                               Direction dir) {
+  Key key{edge_type, dir};
+  std::shared_ptr<const RelationSnapshot> snap = Current(key);
+  if (snap != nullptr && FreshEnough(g, *snap)) return snap;
+  std::unique_lock build(build_mu_, std::try_to_lock);
+  if (!build.owns_lock()) return snap;
+  snap = Current(key);  // another caller may have just built it
+  if (snap != nullptr && FreshEnough(g, *snap)) return snap;
+  return BuildLocked(g, key);
+}
+
+std::shared_ptr<const RelationSnapshot> RelationSnapshots::Rebuild(const Impl& g,
+                                                                   TypeId edge_type,
+                                                                   Direction dir) {
+  std::lock_guard build(build_mu_);
+  return BuildLocked(g, {edge_type, dir});
+}
+
+std::shared_ptr<const RelationSnapshot> RelationSnapshots::BuildLocked(const Impl& g,
+                                                                       const Key& key) {
+  std::shared_ptr<const RelationSnapshot> snap = Build(g, key.first, key.second);
+  if (snap == nullptr) return nullptr;
+  std::lock_guard lock(mu_);
+  map_[key] = snap;  // the old copy lives on while readers still hold it
+  last_build_seconds_ = snap->build_seconds;
+  return snap;
+}
+
+SnapshotTotals RelationSnapshots::Totals() const {
+  std::lock_guard lock(mu_);
+  SnapshotTotals totals;
+  totals.last_build_seconds = last_build_seconds_;
+  for (const auto& [key, snap] : map_) {
+    ++totals.relations;
+    totals.entries += snap->entries.size();
+    totals.bytes += snap->Bytes();
+  }
+  return totals;
+}
+
+const RelationSnapshot* NodeReader::Fresh(size_t i) const {
+  const HopRelation& r = relations_[i];
+  const RelationSnapshot* snap = r.snapshot.get();
+  if (snap == nullptr || node_ >= snap->Bound()) return nullptr;
+  if (r.clean) return snap;
+  return g_.Slot(node_).lists_changed.load(std::memory_order_acquire) <= snap->version ? snap
+                                                                                       : nullptr;
+}
+
+void NodeReader::Lock() {
+  if (lock_.owns_lock()) return;
+  lock_ = std::shared_lock(g_.Stripe(node_));
+}
+
+ListView NodeReader::List(size_t i) {
+  if (const RelationSnapshot* snap = Fresh(i)) return snap->List(node_);
+  if (!g_.Valid(node_)) return {};
+  Lock();
+  const Hop& hop = relations_[i].hop;
+  return ListView::Of(g_.Slot(node_).FindList(hop.edge_type, hop.dir));
+}
+
+TypeId NodeReader::Type(size_t i) {
+  if (const RelationSnapshot* snap = Fresh(i)) return snap->nodes[node_].type;
+  if (!g_.Valid(node_)) return kInvalidType;
+  Lock();
+  return g_.Slot(node_).type;
+}
+
+void NodeReader::PrefetchList(size_t i) {
+  if (const RelationSnapshot* snap = Fresh(i)) {
+    const CsrNode& n = snap->nodes[node_];
+    Prefetch(snap->entries.data() + n.begin);
+    return;
+  }
+  if (!g_.Valid(node_)) return;
+  Lock();
+  Prefetch(g_.Slot(node_).lists.data());
+}
+
+void NodeReader::PrefetchNode(const Impl& g, const HopRelation& relation, NodeId node) {
+  const RelationSnapshot* snap = relation.snapshot.get();
+  if (snap != nullptr && node < snap->Bound()) {
+    Prefetch(snap->nodes.data() + node);
+    if (relation.clean) return;
+  }
+  if (g.Valid(node)) Prefetch(&g.Slot(node));
+}
+
+std::vector<HopRelation> OpenRelations(const Impl& g, const std::vector<Hop>& hops,
+                                       bool use_snapshot) {
+  std::vector<HopRelation> out;
+  out.reserve(hops.size());
+  for (const Hop& hop : hops) {
+    HopRelation r{hop, nullptr, false};
+    if (use_snapshot) {
+      r.snapshot = g.snapshots->Get(g, hop.edge_type, hop.dir);
+      // Read after the snapshot: a change acknowledged before this call is seen here.
+      r.clean = r.snapshot != nullptr && g.TypeChangedAt(hop.edge_type) <= r.snapshot->version;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace pathwise::graph

@@ -1,0 +1,146 @@
+// Internal to graph/: compact read-only copies of one walked relation (an edge type in one
+// direction) in CSR form, read by walks.h's algorithms without the per-node stripe locks.
+//
+// A snapshot is built lazily on first use of its (edge type, direction) and shared through a
+// shared_ptr: a reader keeps the copy it started with alive until it is done, so a rebuild never
+// frees memory a walk is reading. Staleness: a snapshot records the graph's topo_version V at
+// the start of its build (graph_impl.h, "change stamps"). A reader trusts it for every node
+// while no list of its edge type changed after V, and otherwise node by node: a node stamped
+// after V is read from its live list under its stripe instead. So a write acknowledged before a
+// query starts is seen by that query (read-your-writes), at the price of the locked path for
+// the nodes changed since the build. After kRebuildMinChanges + entries / kRebuildFraction
+// changes to the type, the next reader rebuilds the snapshot (other readers keep using the old
+// one meanwhile); see docs/graph-algorithms.md for the trade-off and its measured cost.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "graph/graph_impl.h"
+#include "graph/walks.h"
+
+namespace pathwise::graph {
+
+// One node's list as the algorithms read it: from a live AdjList (valid while its stripe is
+// held) or from a snapshot (valid while the snapshot is held).
+struct ListView {
+  const Neighbor* items = nullptr;  // insertion order
+  const uint32_t* ranked = nullptr;  // positions in rank order; nullptr for lists of < 2
+  size_t size = 0;
+  float top_weight = 0;  // the weight of the entry with rank 0 (0 when empty)
+
+  // Position of the entry with rank r. REQUIRES: r < size.
+  uint32_t RankedAt(size_t r) const { return ranked == nullptr ? 0 : ranked[r]; }
+  static ListView Of(const AdjList* list);  // an empty view for nullptr
+};
+
+// 16 bytes: one read gives a hop all it needs before its entry.
+struct CsrNode {
+  uint32_t begin = 0;  // into entries and ranked
+  uint32_t size = 0;
+  float top_weight = 0;        // the weight of the list's entry with rank 0
+  TypeId type = kInvalidType;  // the node's type when copied
+};
+
+struct RelationSnapshot {
+  // A relation with more entries is not copied (its readers use the live lists).
+  static constexpr size_t kMaxEntries = UINT32_MAX;
+
+  TypeId edge_type = kInvalidType;
+  Direction dir = Direction::kOut;
+  uint64_t version = 0;           // topo_version when the build started
+  uint64_t changes_at_build = 0;  // TypeChanges(edge_type) when the build started
+  double build_seconds = 0;
+  std::vector<CsrNode> nodes;      // by NodeId, below the id bound at the build
+  std::vector<Neighbor> entries;   // every node's list, insertion order, one run per node
+  std::vector<uint32_t> ranked;    // per run: positions within the run in rank order
+
+  NodeId Bound() const { return static_cast<NodeId>(nodes.size()); }
+  // REQUIRES: node < Bound().
+  ListView List(NodeId node) const;
+  size_t Bytes() const;
+};
+
+struct SnapshotTotals {
+  size_t relations = 0;
+  size_t entries = 0;
+  size_t bytes = 0;
+  double last_build_seconds = 0;
+};
+
+// The snapshots of one graph, one per (edge type, direction).
+class RelationSnapshots {
+ public:
+  // A type's snapshot is rebuilt once it has seen this many list changes plus 1/kRebuildFraction
+  // of its entries since its build (each edge write changes two lists).
+  static constexpr uint64_t kRebuildMinChanges = 4096;
+  static constexpr uint64_t kRebuildFraction = 16;
+
+  // The snapshot of (edge_type, dir): the current one while it is fresh enough, else built now
+  // by this caller. When another thread is building it, returns the current one at once (maybe
+  // stale, maybe nullptr: the caller reads the live lists); nullptr also for a relation over
+  // RelationSnapshot::kMaxEntries.
+  std::shared_ptr<const RelationSnapshot> Get(const GraphAccess::Impl& g, TypeId edge_type,
+                                              Direction dir);
+  // Builds (edge_type, dir) now, waiting for a build in progress, and installs it (nullptr over
+  // kMaxEntries).
+  std::shared_ptr<const RelationSnapshot> Rebuild(const GraphAccess::Impl& g, TypeId edge_type,
+                                                  Direction dir);
+  SnapshotTotals Totals() const;
+
+ private:
+  using Key = std::pair<TypeId, Direction>;
+  std::shared_ptr<const RelationSnapshot> Current(const Key& key) const;
+  std::shared_ptr<const RelationSnapshot> BuildLocked(const GraphAccess::Impl& g, const Key& key);
+
+  mutable std::mutex mu_;  // guards map_ and last_build_seconds_ (held only to swap pointers)
+  std::map<Key, std::shared_ptr<const RelationSnapshot>> map_;
+  double last_build_seconds_ = 0;
+  std::mutex build_mu_;  // one build at a time
+};
+
+// A node as an algorithm reads it over a fixed list of relations (one per hop, each with its
+// snapshot or nullptr): a relation's list comes from the snapshot when the snapshot holds the
+// node unchanged, else from the live list under the node's stripe, taken on first need and
+// held until Release or destruction.
+struct HopRelation {
+  Hop hop;
+  std::shared_ptr<const RelationSnapshot> snapshot;
+  bool clean = false;  // no list of the edge type changed since the snapshot's build
+};
+
+class NodeReader {
+ public:
+  NodeReader(const GraphAccess::Impl& g, const std::vector<HopRelation>& relations, NodeId node)
+      : g_(g), relations_(relations), node_(node) {}
+  // The node's list for relations[i] (empty when it has none or does not exist).
+  ListView List(size_t i);
+  // The node's type, read as List(i) would be.
+  TypeId Type(size_t i);
+  // Prefetches what List(i) reads first.
+  void PrefetchList(size_t i);
+  void Release() {
+    if (lock_.owns_lock()) lock_.unlock();
+  }
+
+  // Prefetches what a NodeReader over node reads first for relations[i].
+  static void PrefetchNode(const GraphAccess::Impl& g, const HopRelation& relation, NodeId node);
+
+ private:
+  const RelationSnapshot* Fresh(size_t i) const;
+  void Lock();
+
+  const GraphAccess::Impl& g_;
+  const std::vector<HopRelation>& relations_;
+  NodeId node_;
+  std::shared_lock<RwSpinLock> lock_;
+};
+
+// The relations of hops for an algorithm run: snapshots when use_snapshot, else none.
+std::vector<HopRelation> OpenRelations(const GraphAccess::Impl& g, const std::vector<Hop>& hops,
+                                       bool use_snapshot);
+
+}  // namespace pathwise::graph
