@@ -141,22 +141,27 @@ void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-}  // namespace
-
-TEST_CASE("a graph loaded from its snapshot equals the graph rebuilt from the store") {
-  TempDir dir;
+// Graph::Load of the fixture's store in dir, saved as a snapshot at dir/topology with marker.
+std::unique_ptr<Graph> RebuiltAndSaved(const TempDir& dir, uint64_t marker) {
   Fixture f;
   auto store = WriteStore(f, dir.path + "/db");
   auto rebuilt = Graph::Load(*store, Schema());
   REQUIRE(rebuilt.ok());
-  const std::string path = dir.path + "/topology";
-  auto saved = (*rebuilt)->SaveSnapshot(path, 42);
+  auto saved = (*rebuilt)->SaveSnapshot(dir.path + "/topology", marker);
   REQUIRE(saved.ok());
-  CHECK(saved.value() == fs::file_size(path));
-  CHECK_FALSE(fs::exists(path + ".tmp"));
-  auto loaded = Graph::LoadSnapshot(path, 42);
+  CHECK(saved.value() == fs::file_size(dir.path + "/topology"));
+  return std::move(rebuilt).value();
+}
+
+}  // namespace
+
+TEST_CASE("a graph loaded from its snapshot equals the graph rebuilt from the store") {
+  TempDir dir;
+  std::unique_ptr<Graph> rebuilt = RebuiltAndSaved(dir, 42);
+  CHECK_FALSE(fs::exists(dir.path + "/topology.tmp"));
+  auto loaded = Graph::LoadSnapshot(dir.path + "/topology", 42);
   REQUIRE_MESSAGE(loaded.ok(), loaded.status().ToString());
-  CheckSameGraph(**rebuilt, **loaded);
+  CheckSameGraph(*rebuilt, **loaded);
 }
 
 TEST_CASE("a snapshot of a graph changed by writes loads in the order a rebuild gives") {
@@ -197,12 +202,8 @@ TEST_CASE("a removed node and an emptied list leave no trace in the snapshot") {
 
 TEST_CASE("a snapshot with a flipped byte, a cut or another format is refused, never loaded") {
   TempDir dir;
-  Fixture f;
-  auto store = WriteStore(f, dir.path + "/db");
-  auto rebuilt = Graph::Load(*store, Schema());
-  REQUIRE(rebuilt.ok());
+  RebuiltAndSaved(dir, 3);
   const std::string path = dir.path + "/topology";
-  REQUIRE((*rebuilt)->SaveSnapshot(path, 3).ok());
   const std::string good = ReadFile(path);
   REQUIRE(good.size() > 1000);
   // Every 97th byte flipped, one at a time: the header, every section and the footer.
