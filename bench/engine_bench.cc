@@ -236,14 +236,21 @@ Status Run(const Flags& flags, Report* report) {
   // Restart: close, reopen, first recommend answer.
   double start = NowSeconds();
   db.reset();
+  // The size of the topology snapshot the close wrote (the open deletes it).
+  std::error_code size_ec;
+  const auto topology_bytes = std::filesystem::file_size(cfg.dir + "/topology", size_ec);
   double closed = NowSeconds();
   PW_ASSIGN_OR_RETURN(db, Database::Open({}, cfg.dir));
   double opened = NowSeconds();
   auto first = db->Query(kRecommendQuery, {{"user", UserId(1)}, {"max_price", 1000.0}},
                          BenchQueryOptions(gen));
   double answered = NowSeconds();
-  report->Value("restart.close_seconds", closed - start, "s", "incl. HNSW snapshot save");
+  report->Value("restart.close_seconds", closed - start, "s",
+                "incl. HNSW and topology snapshot saves");
+  report->Value("restart.topology_snapshot_mb", size_ec ? 0.0 : topology_bytes / 1048576.0, "MB",
+                "written by the close above; 0: none");
   report->Value("restart.open_seconds", opened - closed, "s");
+  report->Info("restart.topology_loaded_from", db->Stats()["topology_loaded_from"]);
   if (!first.ok()) return first.status();
   report->Value("restart.first_answer_seconds", answered - closed, "s",
                 "open + first recommend query; target <= 15 s");

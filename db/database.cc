@@ -20,6 +20,36 @@ constexpr char kSchemaKey[] = "schema";
 
 std::string DbPath(const std::string& dir) { return (fs::path(dir) / "db").string(); }
 std::string HnswPath(const std::string& dir) { return (fs::path(dir) / "hnsw").string(); }
+std::string TopologyPath(const std::string& dir) { return (fs::path(dir) / "topology").string(); }
+
+// The graph from its snapshot when that is intact and stamped with the store's sequence
+// (nothing was written since), else rebuilt from the store; one line says why a snapshot that
+// exists was not used.
+Result<std::unique_ptr<graph::Graph>> LoadGraph(const storage::Store& store, const Schema& schema,
+                                                const std::string& path, std::string* source) {
+  Result<std::unique_ptr<graph::Graph>> snap =
+      graph::Graph::LoadSnapshot(path, store.LatestSequence());
+  if (snap.ok()) {
+    *source = "snapshot";
+    return snap;
+  }
+  if (snap.status().code() != Status::Code::kNotFound) {
+    std::fprintf(stderr, "pathwise: rebuilding the topology from the record store: %s: %s\n",
+                 path.c_str(), snap.status().message().c_str());
+  }
+  *source = "store";
+  return graph::Graph::Load(store, schema);
+}
+
+// Saves the topology snapshot stamped with the store's current sequence; a failure costs the
+// next open a rebuild, never correctness, so it is reported and not returned.
+void SaveTopology(const graph::Graph& graph, const storage::Store& store, const std::string& path) {
+  Result<uint64_t> saved = graph.SaveSnapshot(path, store.LatestSequence());
+  if (!saved.ok()) {
+    std::fprintf(stderr, "pathwise: cannot save the topology snapshot %s: %s\n", path.c_str(),
+                 saved.status().ToString().c_str());
+  }
+}
 
 }  // namespace
 
@@ -45,7 +75,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
     return stored.status();
   }
   impl.SetSchema(schema);
-  PW_RETURN_IF_ERROR(impl.LoadServingStructures(*schema, HnswPath(dir)));
+  PW_RETURN_IF_ERROR(impl.LoadServingStructures(*schema, HnswPath(dir), TopologyPath(dir)));
   PW_ASSIGN_OR_RETURN(FoldIns fold_ins, LoadFoldIns(*impl.store, *schema));
   impl.SetFoldIns(std::make_shared<const FoldIns>(std::move(fold_ins)));
   impl.engine = std::make_unique<query::Engine>(options.query_engine);
@@ -58,10 +88,10 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   return db;
 }
 
-// The graph and the vector indexes are rebuilt from the store side by side: they read
-// disjoint data and neither looks at the other.
-Status Database::Impl::LoadServingStructures(const Schema& schema,
-                                             const std::string& hnsw_dir) {
+// The graph and the vector indexes are loaded side by side: they read disjoint data and
+// neither looks at the other.
+Status Database::Impl::LoadServingStructures(const Schema& schema, const std::string& hnsw_dir,
+                                             const std::string& topology_path) {
   Result<std::unique_ptr<vector::VectorSet>> opened = Status::Internal("vectors not opened");
   auto open_vectors = [&] { opened = vector::VectorSet::Open(*store, schema, hnsw_dir); };
   std::thread vector_thread;
@@ -70,10 +100,20 @@ Status Database::Impl::LoadServingStructures(const Schema& schema,
   } catch (const std::system_error&) {
     open_vectors();  // no thread available: open them after the graph, here
   }
-  Result<std::unique_ptr<graph::Graph>> loaded = graph::Graph::Load(*store, schema);
+  Result<std::unique_ptr<graph::Graph>> loaded =
+      LoadGraph(*store, schema, topology_path, &topology_source);
   if (vector_thread.joinable()) vector_thread.join();
   if (!loaded.ok()) return loaded.status();
   if (!opened.ok()) return opened.status();
+  // Writes may follow from now on: a crash after them must not find a snapshot that looks
+  // valid, so only the next clean close writes one again. (Its sequence stamp would expose it
+  // as stale anyway; the deletion makes that independent of how the store numbers writes.)
+  std::error_code ec;
+  fs::remove(topology_path, ec);
+  if (ec) {
+    return Status::IOError("cannot delete the topology snapshot " + topology_path + ": " +
+                           ec.message());
+  }
   graph = std::move(loaded).value();
   vectors = std::move(opened).value();
   return Status::OK();
@@ -128,6 +168,11 @@ Database::~Database() {
         // In the failed state memory may be ahead of the store: never snapshot it.
         if (healthy && impl_->options.snapshot_on_close && impl_->vectors) {
           impl_->vectors->SaveSnapshots(impl_->store.get());
+        }
+        // After the vector snapshots, whose dirty-set clearing is itself a write: the
+        // topology's stamp is the store's last sequence.
+        if (healthy && impl_->options.snapshot_on_close && impl_->graph) {
+          SaveTopology(*impl_->graph, *impl_->store, TopologyPath(impl_->dir));
         }
         return impl_->store->Flush();
       },
@@ -234,7 +279,12 @@ Status Database::Backup(const std::string& dir) {
     if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
     PW_RETURN_IF_ERROR(impl_->store->Checkpoint(DbPath(dir)));
     fs::create_directories(HnswPath(dir), ec);
-    return impl_->vectors->SaveSnapshotsTo(HnswPath(dir));
+    PW_RETURN_IF_ERROR(impl_->vectors->SaveSnapshotsTo(HnswPath(dir)));
+    // The checkpoint holds exactly the store at this sequence (no writer runs).
+    PW_ASSIGN_OR_RETURN(uint64_t bytes, impl_->graph->SaveSnapshot(
+                                            TopologyPath(dir), impl_->store->LatestSequence()));
+    (void)bytes;
+    return Status::OK();
   });
 }
 
@@ -245,6 +295,11 @@ Status Database::Restore(const std::string& backup_dir, const std::string& dir) 
   if (fs::exists(HnswPath(backup_dir), ec)) {
     fs::copy(HnswPath(backup_dir), HnswPath(dir), fs::copy_options::recursive, ec);
     if (ec) return Status::IOError("copy index snapshots: " + ec.message());
+  }
+  fs::remove(TopologyPath(dir), ec);
+  if (fs::exists(TopologyPath(backup_dir), ec)) {
+    fs::copy_file(TopologyPath(backup_dir), TopologyPath(dir), ec);
+    if (ec) return Status::IOError("copy the topology snapshot: " + ec.message());
   }
   return Status::OK();
 }
@@ -275,7 +330,8 @@ nlohmann::json Database::Stats() const {
                {{"graph", impl_->graph->MemoryBytes()},
                 {"walk_snapshots", graph::GetWalkSnapshotStats(*impl_->graph).bytes},
                 {"vectors", vector_bytes}}},
-              {"sequence", impl_->store->LatestSequence()}};
+              {"sequence", impl_->store->LatestSequence()},
+              {"topology_loaded_from", impl_->topology_source}};
 }
 
 }  // namespace pathwise

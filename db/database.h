@@ -37,7 +37,8 @@ struct DatabaseOptions {
   size_t default_max_per_node = 100;
   // The PQL engine: plan cache size (entries and bytes), total memory of running queries.
   query::EngineOptions query_engine;
-  // Save HNSW snapshots when the database is closed.
+  // Save the HNSW snapshots and the topology snapshot when the database is closed (tests
+  // turn it off to open as after a crash).
   bool snapshot_on_close = true;
   // Saves the snapshots of changed indexes this often in the background (0: never), so the
   // vectors replayed at open after a crash are those of at most this interval. Each save holds
@@ -381,13 +382,15 @@ class Database {
   Status ExpireImpressions(int64_t before_ms);
 
   // ---- Administration -----------------------------------------------------------------------
-  // Online backup into dir (must not exist): a RocksDB checkpoint plus index snapshots.
+  // Online backup into dir (must not exist): a RocksDB checkpoint plus the index snapshots and
+  // the topology snapshot.
   Status Backup(const std::string& dir);
   // Replaces the data directory with a backup. REQUIRES: no Database open on dir.
   static Status Restore(const std::string& backup_dir, const std::string& dir);
   // Saves index snapshots now (also done on close and after loads).
   Status Checkpoint();
-  // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence"}
+  // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence",
+  //  "topology_loaded_from": "snapshot" | "store" (where the open took the graph from)}
   nlohmann::json Stats() const;
   // OK while writes are accepted; otherwise the storage fault that stopped them (the server's
   // /ready reports it and answers 503).

@@ -84,8 +84,13 @@ struct Database::Impl {
   // Waits up to `period` for stop_checkpoints; true when it was set.
   bool WaitForStop(std::chrono::steady_clock::duration period) PW_EXCLUDES(checkpoint_mu);
   void CheckpointLoop();
-  // Open: rebuilds graph and vectors from store (side by side: they read disjoint data).
-  Status LoadServingStructures(const Schema& schema, const std::string& hnsw_dir);
+  // Open: loads the graph (from the topology snapshot at topology_path when it is intact and
+  // matches the store, else rebuilt from the store) and the vectors, side by side (they read
+  // disjoint data); then deletes the snapshot, so that only a clean close leaves one.
+  Status LoadServingStructures(const Schema& schema, const std::string& hnsw_dir,
+                               const std::string& topology_path);
+  // "snapshot" or "store": where the open took the topology from (Stats()).
+  std::string topology_source;
   // Impression retention (DatabaseOptions::impression_retention_days): expires at start, then
   // hourly, until stop_checkpoints.
   std::thread expirer;

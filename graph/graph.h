@@ -48,6 +48,25 @@ class Graph {
   static Result<std::unique_ptr<Graph>> Load(const storage::Store& store, const Schema& schema);
   // An empty graph (tests, new databases).
   static std::unique_ptr<Graph> CreateEmpty();
+
+  // ---- Topology snapshot (docs/architecture-serving.md, "Topology snapshot") ---------------
+  // The file format version SaveSnapshot writes and LoadSnapshot accepts.
+  static constexpr uint64_t kSnapshotFormat = 1;
+  // Writes the serving structures (node types, keys, properties, every adjacency list with its
+  // weights, counts, timestamps and rank order) to path + ".tmp", fsyncs it and renames it over
+  // path, stamped with `marker` (the store's sequence number this graph equals). Lists are
+  // written in the order Load builds them (ascending neighbour id), so a graph loaded from the
+  // snapshot equals one rebuilt from the store. Returns the file's size, or IOError (no file is
+  // left at path's temporary name). REQUIRES: no concurrent mutator (readers may run).
+  // Cost: one pass over every slot and list; lists changed since Load are sorted on the way.
+  Result<uint64_t> SaveSnapshot(const std::string& path, uint64_t marker) const;
+  // Loads a snapshot written by SaveSnapshot: the file is mapped and checksummed (CRC32C), and
+  // every list is sized once and copied in one piece. NotFound when path does not exist;
+  // Corruption naming the reason when it is of another format version, damaged or truncated
+  // (checksum, or any count, offset or node id out of range), or stamped with a marker other
+  // than `expected_marker` (stale: the store changed after it was written).
+  static Result<std::unique_ptr<Graph>> LoadSnapshot(const std::string& path,
+                                                     uint64_t expected_marker);
   ~Graph();
 
   // ---- Node dictionary -------------------------------------------------------------------

@@ -51,7 +51,7 @@ inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); 
 #include <thread>
 #include <unordered_map>
 
-#include "vector/crc32c.h"
+#include "storage/crc32c.h"
 #include "vector/index_impl.h"
 
 namespace pathwise::vector {
@@ -454,7 +454,8 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::LoadSnapshotFile(const VectorS
 }
 
 std::string VectorIndex::FrameSnapshotBody(std::string_view body) {
-  return std::string(body) + SnapshotFooter(Crc32c(0, body.data(), body.size()), body.size());
+  return std::string(body) +
+         SnapshotFooter(storage::Crc32c(0, body.data(), body.size()), body.size());
 }
 
 const VectorSpaceDef& VectorIndex::def() const { return impl_->def; }

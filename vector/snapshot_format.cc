@@ -12,7 +12,7 @@
 #include <new>
 #include <unordered_set>
 
-#include "vector/crc32c.h"
+#include "storage/crc32c.h"
 
 namespace pathwise::vector {
 namespace {
@@ -214,7 +214,7 @@ Status ReadChecked(const VectorSpaceDef& def, SnapshotSource* src, size_t min_ca
   }
   char header[kSnapshotHeaderBytes];
   PW_RETURN_IF_ERROR(src->ReadAt(0, header, kSnapshotHeaderBytes));
-  uint32_t actual = Crc32c(0, header, kSnapshotHeaderBytes);
+  uint32_t actual = storage::Crc32c(0, header, kSnapshotHeaderBytes);
   img->header = DecodeHeader(header);
   const SnapshotHeader& h = img->header;
   PW_RETURN_IF_ERROR(CheckHeader(def, h, body));
@@ -227,11 +227,11 @@ Status ReadChecked(const VectorSpaceDef& def, SnapshotSource* src, size_t min_ca
       std::malloc(std::max<size_t>(1, img->capacity * h.size_data_per_element))));
   if (!img->level0) return Status::ResourceExhausted("no memory for a vector snapshot's points");
   PW_RETURN_IF_ERROR(src->ReadAt(kSnapshotHeaderBytes, img->level0.get(), level0_bytes));
-  actual = Crc32c(actual, img->level0.get(), level0_bytes);
+  actual = storage::Crc32c(actual, img->level0.get(), level0_bytes);
   img->upper.resize(body - kSnapshotHeaderBytes - level0_bytes);
   PW_RETURN_IF_ERROR(
       src->ReadAt(kSnapshotHeaderBytes + level0_bytes, img->upper.data(), img->upper.size()));
-  actual = Crc32c(actual, img->upper.data(), img->upper.size());
+  actual = storage::Crc32c(actual, img->upper.data(), img->upper.size());
   if (actual != crc) return Corrupt("checksum mismatch (the file is damaged)");
   img->crc = crc;
 
@@ -323,7 +323,7 @@ Status FileSink::Finish() {
 }
 
 Status SnapshotWriter::Write(const char* data, size_t n) {
-  crc_ = Crc32c(crc_, data, n);
+  crc_ = storage::Crc32c(crc_, data, n);
   bytes_ += n;
   return sink_->Write(data, n);
 }

@@ -1,6 +1,8 @@
 // The data-file test driver: every tests/queries/<feature>/*.test file is one doctest test case
 // (named "query file <feature>/<name>.test"), run against a fresh temporary Database loaded from
-// a fixture. The format is documented in docs/query-execution.md:
+// a fixture, then again after a clean close and reopen (the topology read from its snapshot),
+// then again after a reopen with the snapshot deleted (the topology rebuilt from the store): the
+// three must give the expected answers. The format is documented in docs/query-execution.md:
 //
 //   # comment                       (outside query text)
 //   fixture: shop_small             (tests/queries/fixtures/shop_small.ndjson; once per file)
@@ -477,6 +479,14 @@ void RunFile(const fs::path& path) {
   REQUIRE_MESSAGE(report->errors == 0, "fixture " << file.fixture << ": " << report->ToJson().dump());
   std::string name = path.lexically_relative(kQueriesDir).string();
   for (const Case& c : file.cases) RunCase(db.get(), c, name);
+  for (const char* source : {"snapshot", "store"}) {
+    db.reset();  // a clean close writes the topology snapshot
+    if (std::string(source) == "store") fs::remove(fs::path(dir.path) / "topology");
+    db = OpenDb(dir.path);
+    REQUIRE(db->Stats()["topology_loaded_from"] == source);
+    const std::string label = name + " (reopened, topology from the " + source + ")";
+    for (const Case& c : file.cases) RunCase(db.get(), c, label);
+  }
 }
 
 // ---- One doctest test case per .test file ---------------------------------------------------

@@ -1,5 +1,5 @@
 // CRC32C: the SSE4.2 instruction (8 bytes per step), or a byte-wise table without it.
-#include "vector/crc32c.h"
+#include "storage/crc32c.h"
 
 #include <array>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace pathwise::vector {
+namespace pathwise::storage {
 
 #if defined(__SSE4_2__)
 
@@ -54,4 +54,4 @@ uint32_t Crc32c(uint32_t crc, const void* data, size_t n) {
 
 #endif
 
-}  // namespace pathwise::vector
+}  // namespace pathwise::storage
