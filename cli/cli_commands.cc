@@ -18,13 +18,15 @@
 namespace pathwise::server {
 namespace {
 
-constexpr char kLoadUsage[] = R"(usage: pathwise load --data DIR [--dry-run] [--exclusive] [--threads N] FILE...
+constexpr char kLoadUsage[] = R"(usage: pathwise load --data DIR [--dry-run] [--exclusive] [--no-ingest] [--threads N] FILE...
 
 Bulk-loads NDJSON files (format: docs/data-format.md) into DIR, one after the other.
   --dry-run     check every line (JSON, schema, types, references, vector dimensions) with the
                 same errors as a load, and write nothing; each file is checked against DIR as it
                 is, so a file's schema lines must come before its data in the same file
   --exclusive   hold the writer role for the whole load (no other write interleaves)
+  --no-ingest   load in chunks even into a database without nodes and edges (which is otherwise
+                loaded by SST ingestion: atomic, holding the writer role throughout)
   --threads N   parse and HNSW-insert threads (default: one per core)
 A FILE that is one JSON document {"recipes": {name: recipe}, "surfaces": {name: surface}}
 stores those recipes and surfaces instead (docs/decisions.md); the first bad one stops.
@@ -130,7 +132,7 @@ void PrintTable(const QueryResult& result) {
 }  // namespace
 
 int LoadMain(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, {"data", "threads"}, {"dry-run", "exclusive"});
+  auto args = ParseArgs(argc, argv, {"data", "threads"}, {"dry-run", "exclusive", "no-ingest"});
   if (!args.ok()) return Fail("load", args.status().message() + "\n\n" + kLoadUsage);
   if (args->help) {
     std::cout << kLoadUsage;
@@ -161,6 +163,7 @@ int LoadMain(int argc, char** argv) {
     options.max_errors_kept = 20;
     options.dry_run = args->Has("dry-run");
     options.exclusive = args->Has("exclusive");
+    options.ingest = !args->Has("no-ingest");
     if (auto threads = args->Get("threads")) {
       options.threads = std::atoi(threads->c_str());
       if (options.threads < 1 || options.threads > 64) {
@@ -200,14 +203,15 @@ int LoadMain(int argc, char** argv) {
     total_seconds += report->seconds;
     const LoadPhases& t = report->phases;
     std::fprintf(stderr,
-                 "%s: %zu lines in %.2f s, %zu errors%s%s\n"
-                 "  time: parse %.2f s (all threads), stage %.2f, write %.2f, memory %.2f, "
-                 "vectors %.2f, finish %.2f; waited %.2f for lines, %.2f for the writer; "
-                 "%zu writer turns, longest %.0f ms\n",
+                 "%s: %zu lines in %.2f s, %zu errors%s%s, mode %s\n"
+                 "  time: parse %.2f s (all threads), stage %.2f, write %.2f, ingest %.2f, "
+                 "memory %.2f, vectors %.2f, finish %.2f; waited %.2f for lines, %.2f for the "
+                 "writer; %zu writer turns, longest %.0f ms\n",
                  file.c_str(), report->lines, report->seconds, report->errors,
                  report->dry_run ? " (dry run: nothing written)" : "",
-                 report->cancelled ? " (cancelled)" : "", t.parse, t.stage, t.write, t.memory,
-                 t.vectors, t.finish, t.parse_wait, t.writer_wait, report->chunks,
+                 report->cancelled ? " (cancelled)" : "", report->mode.c_str(), t.parse, t.stage,
+                 t.write, t.ingest, t.memory, t.vectors, t.finish, t.parse_wait, t.writer_wait,
+                 report->chunks,
                  report->max_chunk_seconds * 1e3);
   }
   if (total_errors > printed_errors) {

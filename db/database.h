@@ -165,8 +165,9 @@ struct WriteOutcome {
 };
 
 struct LoadProgress {
-  // "parsing" while lines are read, staged and written; "finishing" while the load is flushed
-  // and the vector snapshots are saved; "done" at the end.
+  // "parsing" while lines are read, staged and written; "ingesting" while an ingestion load
+  // writes, ingests and applies what it staged (LoadOptions::ingest); "finishing" while the load
+  // is flushed and the vector snapshots are saved; "done" at the end.
   std::string phase = "parsing";
   size_t lines = 0;  // lines read so far
   size_t bytes = 0;  // bytes read so far (callers that know the input's size derive an ETA)
@@ -176,7 +177,8 @@ struct LoadProgress {
 
 struct LoadOptions {
   // Called after every few thousand lines, at each phase change and at the end, on the thread
-  // that called Load (between chunks, not while a chunk holds the writer role, unless exclusive).
+  // that called Load (between chunks, not while a chunk holds the writer role, unless exclusive
+  // or ingesting).
   std::function<void(const LoadProgress&)> progress;
   // Per-line errors kept in the report (all are counted).
   size_t max_errors_kept = 1000;
@@ -191,9 +193,23 @@ struct LoadOptions {
   // first line to the last, so no other write interleaves with it (they wait, or time out, until
   // it ends).
   bool exclusive = false;
-  // When set and true, the load stops at the next block of lines: everything read before it
-  // is applied, made durable and reported (LoadReport::cancelled), nothing after it.
+  // When set and true, the load stops at the next block of lines: in chunks, everything read
+  // before it is applied, made durable and reported (LoadReport::cancelled), nothing after it;
+  // an ingestion load that has not ingested yet writes none of its nodes, edges and vectors
+  // (schema lines already read stay merged).
   const std::atomic<bool>* cancel = nullptr;
+  // true (the default): a load into a database without nodes and edges (Stats() nodes and
+  // edges both 0; checked holding the writer role) is an ingestion load (docs/data-format.md,
+  // "How a load is executed"): every line is staged in memory exactly as in chunks, then the
+  // result is written as sorted SST files and ingested at once (storage: Store::Ingest), atomic
+  // as a whole -- all of it or, after a crash, a failure or a cancel, none of it. It holds the
+  // writer role from start to end, so other writes wait for it. false: always in chunks.
+  bool ingest = true;
+  // An ingestion load holds everything it staged in memory until it ingests, about 5.5 times
+  // the lines' bytes for nodes and edges (docs/benchmarks.md, "Bulk load"). When the lines read
+  // reach this many bytes, what was staged is ingested (atomically) and the rest of the input
+  // loads in chunks, still holding the writer role.
+  size_t max_ingest_bytes = size_t{512} << 20;
   // Threads that parse lines and insert vectors into HNSW indexes (0: one per core).
   int threads = 0;
 };
@@ -213,6 +229,7 @@ struct LoadPhases {
   double write = 0;        // RocksDB writes (unsynced; logged)
   double memory = 0;       // applying to the in-memory graph
   double vectors = 0;      // HNSW inserts
+  double ingest = 0;       // ingestion loads: sorting, writing SST files and ingesting them
   double finish = 0;       // the final flush (fsync) and vector snapshots
 };
 
@@ -227,8 +244,14 @@ struct LoadReport {
   double seconds = 0;
   bool dry_run = false;    // nothing was written
   bool cancelled = false;  // LoadOptions::cancel stopped it after `lines` lines
-  size_t chunks = 0;       // writer-role turns taken (one per chunk of lines)
-  double max_chunk_seconds = 0;  // the longest of them: how long other writers waited at most
+  // "chunks", "ingest" (LoadOptions::ingest), or "dry_run".
+  std::string mode;
+  // Chunks: writer-role turns taken (one per chunk of lines); ingestion: ingestions plus the
+  // chunks after LoadOptions::max_ingest_bytes.
+  size_t chunks = 0;
+  // The longest writer-role turn: how long other writers waited at most (an ingestion load
+  // holds the role throughout: its whole time).
+  double max_chunk_seconds = 0;
   LoadPhases phases;
   nlohmann::json ToJson() const;
 };
@@ -295,7 +318,8 @@ class Database {
   // Bulk NDJSON load (format in docs/data-format.md, modes in LoadOptions): lines parsed on
   // every core, staged and written in chunks of unsynced batches, a flush at the end, per-line
   // errors without losing good lines. Not atomic as a whole: a crash before the end keeps a
-  // prefix of the chunks (docs/data-format.md, "Loads").
+  // prefix of the chunks (docs/data-format.md, "Loads"). Into a database without nodes and
+  // edges it ingests sorted SST files instead, atomically (LoadOptions::ingest).
   Result<LoadReport> Load(std::istream& in, const LoadOptions& options = {});
 
   // ---- Write observers (caches of derived data, e.g. decide/'s candidate cache) ----------------

@@ -91,7 +91,8 @@ Json LoadReport::ToJson() const {
   Json times = {{"parse", phases.parse},   {"parse_wait", phases.parse_wait},
                 {"writer_wait", phases.writer_wait}, {"stage", phases.stage},
                 {"write", phases.write},   {"memory", phases.memory},
-                {"vectors", phases.vectors}, {"finish", phases.finish}};
+                {"vectors", phases.vectors}, {"ingest", phases.ingest},
+                {"finish", phases.finish}};
   return {{"lines", lines},
           {"nodes", nodes},
           {"edges", edges},
@@ -102,6 +103,7 @@ Json LoadReport::ToJson() const {
           {"seconds", seconds},
           {"dry_run", dry_run},
           {"cancelled", cancelled},
+          {"mode", mode},
           {"chunks", chunks},
           {"max_chunk_seconds", max_chunk_seconds},
           {"phases", times}};

@@ -8,6 +8,12 @@
 //
 // Vectors are inserted before the chunk's writer turn ends: a later write of the same vector by
 // someone else is then applied after it, in the order the store has them.
+//
+// An ingestion load (LoadOptions::ingest: a database without nodes and edges) holds the writer
+// role throughout and stages every chunk into one group that is never reset, so each line is
+// validated exactly as in chunks (same errors, ids, accumulation). At the end the group's batch
+// is written as sorted SST files and ingested at once (Store::Ingest, atomic), then its memory
+// operations are applied like a chunk's. A cancelled ingestion drops the group: nothing written.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -63,9 +69,12 @@ class Database::Impl::Loader {
     report_.dry_run = options.dry_run;
   }
 
-  // exclusive: the caller already holds the writer role for the whole load.
-  Result<LoadReport> Run(std::istream& in, bool exclusive) {
+  // exclusive: the caller already holds the writer role for the whole load. ingest: and the
+  // database has no nodes and edges (an ingestion load; REQUIRES exclusive).
+  Result<LoadReport> Run(std::istream& in, bool exclusive, bool ingest) {
     exclusive_ = exclusive;
+    ingesting_ = ingest;
+    report_.mode = options_.dry_run ? "dry_run" : ingest ? "ingest" : "chunks";
     start_ = Clock::now();
     schema_ = db_.CurrentSchema();
     group_.Reset(db_.graph->IdBound());
@@ -77,6 +86,7 @@ class Database::Impl::Loader {
     }
     PW_RETURN_IF_ERROR(Finish());
     report_.seconds = Since(start_);
+    if (report_.mode == "ingest") report_.max_chunk_seconds = report_.seconds;
     Progress("done");
     return report_;
   }
@@ -152,11 +162,16 @@ class Database::Impl::Loader {
     return Status::OK();
   }
 
-  // Stages, writes and applies the pending lines as one chunk (a dry run only stages them).
+  // Stages, writes and applies the pending lines as one chunk (a dry run only stages them; an
+  // ingestion load stages them into its group, and ingests it at max_ingest_bytes).
   Status CommitPending() {
     if (pending_.empty()) return Status::OK();
     Status s;
-    if (options_.dry_run) {
+    if (ingesting_) {
+      s = StagePending();
+      staged_bytes_ += pending_bytes_;
+      if (s.ok() && staged_bytes_ >= options_.max_ingest_bytes) s = IngestStaged();
+    } else if (options_.dry_run) {
       s = StagePending();
       group_.batch.Clear();
       group_.mem.clear();
@@ -272,10 +287,39 @@ class Database::Impl::Loader {
     return Status::OK();
   }
 
+  // Ingests the group staged so far (atomically), applies it to memory and continues in chunks.
+  Status IngestStaged() {
+    ingesting_ = false;
+    if (group_.batch.Count() == 0) return Status::OK();
+    Progress("ingesting");
+    auto start = Clock::now();
+    PW_RETURN_IF_ERROR(db_.store->Ingest(group_.batch, threads_));  // on failure: nothing written
+    report_.phases.ingest += Since(start);
+    ++report_.chunks;
+    start = Clock::now();
+    Status s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
+                             [this](const MemOp& m) { return BufferVector(m); });
+    report_.phases.memory += Since(start);
+    if (s.ok()) s = FlushVectors();
+    if (!s.ok()) db_.Fail(s);
+    group_.Reset(db_.graph->IdBound());
+    return s;
+  }
+
+  // Forgets what an ingestion load staged (it was cancelled before ingesting): nothing of it
+  // is written, so nothing of it is counted.
+  void DropStaged() {
+    ingesting_ = false;
+    group_.Reset(db_.graph->IdBound());
+    report_.nodes = report_.edges = report_.vectors = 0;
+  }
+
   // Makes the load durable: flush (the chunks were logged unsynced) and vector snapshots.
   Status Finish() {
     report_.lines = progress_.lines;
     if (options_.dry_run) return Status::OK();
+    if (ingesting_ && report_.cancelled) DropStaged();
+    if (ingesting_) PW_RETURN_IF_ERROR(IngestStaged());
     Progress("finishing");
     auto start = Clock::now();
     Status s = WithWriter([this] {
@@ -304,6 +348,8 @@ class Database::Impl::Loader {
   const LoadOptions& options_;
   const int threads_;
   bool exclusive_ = false;
+  bool ingesting_ = false;   // an ingestion load that has not ingested yet
+  size_t staged_bytes_ = 0;  // of lines staged into group_ by an ingestion load
   Clock::time_point start_;
   std::shared_ptr<const Schema> schema_;
   StagedGroup group_;
@@ -327,10 +373,15 @@ Result<LoadReport> Database::Load(std::istream& in, const LoadOptions& options) 
 
 Result<LoadReport> Database::LoadLines(std::istream& in, const LoadOptions& options) {
   Impl::Loader loader(impl_.get(), options);
-  if (!options.exclusive || options.dry_run) return loader.Run(in, /*exclusive=*/false);
+  auto empty = [this] { return impl_->graph->NodeCount() == 0 && impl_->graph->EdgeCount() == 0; };
+  const bool may_ingest = options.ingest && !options.dry_run && empty();
+  if (options.dry_run || (!options.exclusive && !may_ingest)) {
+    return loader.Run(in, /*exclusive=*/false, /*ingest=*/false);
+  }
   std::optional<LoadReport> report;
   Status s = impl_->RunExclusive([&]() -> Status {
-    PW_ASSIGN_OR_RETURN(report, loader.Run(in, /*exclusive=*/true));
+    // Checked again holding the role: a write may have come first.
+    PW_ASSIGN_OR_RETURN(report, loader.Run(in, /*exclusive=*/true, may_ingest && empty()));
     return Status::OK();
   });
   if (!s.ok()) return s;

@@ -106,6 +106,16 @@ class Store {
   Status WriteBulk(WriteBatch* batch);
   // Flushes all memtables to SST files and syncs the WAL.
   Status Flush();
+  // Initial-load path: writes the batch as sorted SST files, one per column family it touches
+  // (rocksdb::SstFileWriter, up to `threads` families at once), in a directory beside the
+  // database (`<path>.ingest`), and ingests them all with one IngestExternalFiles. Same effect
+  // as Write(batch, sync=true): operations on one key keep their order (the last one wins; a
+  // delete is written as a tombstone), and the batch is atomic across column families: after a
+  // crash, or when this fails, none of it is present. Skips the memtables and the WAL; the
+  // files become the database's own, so nothing is flushed or compacted afterwards when the
+  // keys are new. The directory is removed in every case (and at Open, after a crash). Memory:
+  // a pointer per operation beside the batch. Leaves the batch unchanged.
+  Status Ingest(const WriteBatch& batch, int threads);
 
   Result<std::string> GetMeta(std::string_view key) const;  // NotFound if absent
   // Visits meta entries whose key starts with prefix, in key order; fn returns false to stop.

@@ -1,13 +1,17 @@
 // Store: RocksDB with one column family per kind of record (docs/storage-format.md).
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
@@ -108,6 +112,11 @@ struct Store::Impl {
   std::shared_ptr<rocksdb::Cache> cache;
   std::unique_ptr<rocksdb::Env> env;  // set only with StoreOptions::fault_injection_fs
   std::string path;
+  std::vector<rocksdb::Options> sst_options;  // per family: what its SST files are written with
+
+  // Where Ingest builds its files: beside the database, on the same file system (RocksDB moves
+  // them in by hard links).
+  std::string IngestDir() const { return path + ".ingest"; }
 
   rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return cfs[static_cast<int>(cf)]; }
 
@@ -133,6 +142,25 @@ struct Store::Impl {
       if (!s.ok()) return FromRocks(s, "write batch");
     }
     return FromRocks(db->Write(wo, &wb), "write");
+  }
+
+  // Writes ops (one family's, in batch order) to one SST file at file: sorted by key, the
+  // last operation per key only (stable sort), a delete as a tombstone.
+  Status WriteSst(Cf cf, std::vector<const WriteBatch::Rep::Op*>* ops, const std::string& file) {
+    std::stable_sort(ops->begin(), ops->end(),
+                     [](const auto* a, const auto* b) { return a->key < b->key; });
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options[static_cast<int>(cf)],
+                                  Handle(cf));
+    PW_RETURN_IF_ERROR(FromRocks(writer.Open(file), "open " + file));
+    for (size_t i = 0; i < ops->size(); ++i) {
+      const auto* op = (*ops)[i];
+      if (i + 1 < ops->size() && (*ops)[i + 1]->key == op->key) continue;  // a later one wins
+      rocksdb::Status s = op->op == BatchOp::kPut
+                              ? writer.Put(ToSlice(op->key), ToSlice(op->value))
+                              : writer.Delete(ToSlice(op->key));
+      if (!s.ok()) return FromRocks(s, std::string("write sst for ") + CfName(cf));
+    }
+    return FromRocks(writer.Finish(), std::string("finish sst for ") + CfName(cf));
   }
 
   Status Get(Cf cf, std::string_view key, std::string* value) const {
@@ -196,6 +224,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   for (int i = 0; i < kNumCfs; ++i) {
     descriptors.emplace_back(CfName(static_cast<Cf>(i)),
                              CfOptions(static_cast<Cf>(i), options, impl.cache));
+    impl.sst_options.emplace_back(dbo, descriptors.back().options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::error_code ec;
@@ -205,6 +234,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   // handles[0] is the (unused) default family.
   impl.db->DestroyColumnFamilyHandle(handles[0]);
   impl.cfs.assign(handles.begin() + 1, handles.end());
+  fs::remove_all(impl.IngestDir(), ec);  // left by a crash during Ingest: never ingested
 
   std::string version;
   Status vs = impl.Get(Cf::kMeta, kFormatVersionKey, &version);
@@ -240,6 +270,61 @@ Status Store::Flush() {
   fo.wait = true;
   PW_RETURN_IF_ERROR(FromRocks(impl_->db->Flush(fo, impl_->cfs), "flush"));
   return FromRocks(impl_->db->FlushWAL(/*sync=*/true), "flush wal");
+}
+
+Status Store::Ingest(const WriteBatch& batch, int threads) {
+  if (batch.Count() == 0) return Status::OK();
+  std::array<std::vector<const WriteBatch::Rep::Op*>, kNumCfs> by_cf;
+  for (const auto& op : batch.rep_->ops) by_cf[static_cast<int>(op.cf)].push_back(&op);
+  std::vector<int> todo;  // families with operations, the largest first
+  for (int cf = 0; cf < kNumCfs; ++cf) {
+    if (!by_cf[cf].empty()) todo.push_back(cf);
+  }
+  std::sort(todo.begin(), todo.end(),
+            [&](int a, int b) { return by_cf[a].size() > by_cf[b].size(); });
+
+  const std::string dir = impl_->IngestDir();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("create " + dir + ": " + ec.message());
+  auto file_of = [&](int cf) { return dir + "/" + CfName(static_cast<Cf>(cf)) + ".sst"; };
+
+  std::array<Status, kNumCfs> written;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < todo.size(); i = next++) {
+      written[todo[i]] = impl_->WriteSst(static_cast<Cf>(todo[i]), &by_cf[todo[i]], file_of(todo[i]));
+    }
+  };
+  std::vector<std::thread> helpers;
+  const size_t want = std::min<size_t>(std::max(threads, 1), todo.size());
+  try {
+    while (helpers.size() + 1 < want) helpers.emplace_back(work);
+  } catch (const std::system_error&) {
+    // fewer threads: this one and the helpers started take the rest
+  }
+  work();
+  for (auto& t : helpers) t.join();
+
+  Status s;
+  for (int cf : todo) {
+    if (s.ok()) s = written[cf];
+  }
+  if (s.ok()) {
+    std::vector<rocksdb::IngestExternalFileArg> args;
+    for (int cf : todo) {
+      rocksdb::IngestExternalFileArg arg;
+      arg.column_family = impl_->Handle(static_cast<Cf>(cf));
+      arg.external_files = {file_of(cf)};
+      arg.options.move_files = true;           // hard links: no copy
+      arg.options.write_global_seqno = false;  // the sequence number lives in the MANIFEST
+      args.push_back(std::move(arg));
+    }
+    s = FromRocks(impl_->db->IngestExternalFiles(args), "ingest");
+  }
+  fs::remove_all(dir, ec);
+  return s;
 }
 
 Result<std::string> Store::GetMeta(std::string_view key) const {

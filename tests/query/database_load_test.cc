@@ -207,17 +207,21 @@ TEST_CASE("a load gives the same database and report in every mode and with any 
   struct Mode {
     bool exclusive;
     int threads;
+    bool ingest;
   };
   Json expected;
   std::vector<size_t> expected_errors;
-  for (Mode mode : {Mode{false, 1}, Mode{true, 1}, Mode{false, 3}, Mode{true, 4}}) {
+  for (Mode mode : {Mode{false, 1, false}, Mode{true, 1, false}, Mode{false, 3, false},
+                    Mode{true, 4, false}, Mode{false, 1, true}, Mode{false, 3, true}}) {
     CAPTURE(mode.exclusive);
     CAPTURE(mode.threads);
+    CAPTURE(mode.ingest);
     TempDir dir;
     auto db = OpenDb(dir.path);
     LoadOptions options;
     options.exclusive = mode.exclusive;
     options.threads = mode.threads;
+    options.ingest = mode.ingest;
     std::vector<std::string> phases;
     options.progress = [&](const LoadProgress& p) {
       if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
@@ -225,8 +229,13 @@ TEST_CASE("a load gives the same database and report in every mode and with any 
     std::stringstream in(BadLinesText() + LargeLoadText());
     auto report = db->Load(in, options);
     REQUIRE_MESSAGE(report.ok(), report.status().ToString());
-    CHECK(phases == std::vector<std::string>{"parsing", "finishing", "done"});
-    CHECK(report->chunks > 10);
+    if (mode.ingest) {
+      CHECK(phases == std::vector<std::string>{"parsing", "ingesting", "finishing", "done"});
+      CHECK(report->chunks == 1);
+    } else {
+      CHECK(phases == std::vector<std::string>{"parsing", "finishing", "done"});
+      CHECK(report->chunks > 10);
+    }
     std::vector<size_t> errors;
     for (const auto& e : report->error_list) errors.push_back(e.line);
     Json print = Fingerprint(*db);
@@ -251,6 +260,7 @@ TEST_CASE("a dry run reports the same errors and counts as a load and writes not
   auto report = db->Load(in, options);
   REQUIRE_MESSAGE(report.ok(), report.status().ToString());
   CHECK(report->dry_run);
+  CHECK(report->mode == "dry_run");
   CHECK(report->lines == 17);
   CHECK(report->schema_lines == 1);
   CHECK(report->nodes == 4);
@@ -276,6 +286,7 @@ TEST_CASE("a cancelled load applies exactly the lines before it stopped, durably
   TempDir dir;
   std::atomic<bool> cancel{false};
   LoadOptions options;
+  options.ingest = false;  // in chunks (a cancelled ingestion writes nothing: ingest tests)
   options.cancel = &cancel;
   options.progress = [&](const LoadProgress& p) {
     if (p.lines >= 20000) cancel = true;
@@ -346,7 +357,9 @@ TEST_CASE("events are acknowledged during a load, concurrently, and all are dura
     std::optional<Result<LoadReport>> report;  // read only after the loader is joined
     std::atomic<bool> loaded{false};
     std::thread loader([&] {
-      report = db->Load(in);
+      LoadOptions chunks;
+      chunks.ingest = false;  // an ingestion load holds the writer role throughout
+      report = db->Load(in, chunks);
       loaded = true;
     });
     std::atomic<bool> stop{false};

@@ -247,6 +247,53 @@ TEST_CASE("bulk writes become durable after flush") {
   CHECK(n == 1000);
 }
 
+TEST_CASE("an ingested batch reads like a written one: last operation per key wins, deletes remove stored keys") {
+  TempDir dir;
+  {
+    auto store = OpenStore(dir.path);
+    WriteBatch before;
+    before.PutEdge({7, 0, 8, 1.0, 0, 1, {}});
+    before.PutMeta("old", "stored");
+    REQUIRE(store->Write(&before, /*sync=*/true).ok());
+
+    WriteBatch batch;
+    batch.PutMeta("z", "first");
+    batch.PutEdge({9, 0, 1, 1.0, 0, 1, {}});
+    batch.DeleteEdge(9, 0, 1);  // put then delete: gone
+    batch.DeleteMeta("z");
+    batch.PutMeta("z", "second");  // delete then put: the last value
+    batch.PutEdge({3, 0, 4, 2.0, 0, 1, {}});
+    batch.PutEdge({3, 0, 4, 5.0, 0, 2, {}});
+    batch.DeleteEdge(7, 0, 8);  // a tombstone over a key written before the ingestion
+    batch.PutNode({2, 1, "n2", {{"a", int64_t{1}}}});
+    batch.PutVector(0, 2, std::vector<float>{1, 2});
+    for (NodeId i = 100; i < 1100; ++i) batch.PutEdge({i, 1, i + 1, 1.0, 0, 1, {}});
+    const size_t count = batch.Count();
+    REQUIRE(store->Ingest(batch, /*threads=*/3).ok());
+    CHECK(batch.Count() == count);  // unchanged
+    CHECK_FALSE(fs::exists(dir.path + ".ingest"));
+  }
+  auto store = OpenStore(dir.path);  // reopened: the ingestion is durable without a flush
+  CHECK(store->GetMeta("z").value() == "second");
+  CHECK(store->GetMeta("old").value() == "stored");
+  CHECK(store->GetEdge(9, 0, 1).status().code() == Status::Code::kNotFound);
+  CHECK(store->GetEdge(7, 0, 8).status().code() == Status::Code::kNotFound);
+  CHECK(store->GetEdge(3, 0, 4)->weight == 5.0);
+  CHECK(store->GetEdge(3, 0, 4)->count == 2);
+  CHECK(store->LookupNode(1, "n2").value() == 2);
+  CHECK(store->GetVector(0, 2).value() == std::vector<float>{1, 2});
+  size_t in_edges = 0;
+  REQUIRE(store->ScanEdgesOf(501, Direction::kIn, [&](const EdgeRecord& e) {
+    in_edges += e.src == 500;
+    return true;
+  }).ok());
+  CHECK(in_edges == 1);
+  size_t n = 0;
+  REQUIRE(store->ScanEdges([&](const EdgeRecord&) { return ++n, true; }).ok());
+  CHECK(n == 1001);
+  CHECK(store->Ingest(WriteBatch(), 2).ok());  // nothing to ingest
+}
+
 // Writes raw bytes into a column family behind the Store's back.
 void PutRaw(const std::string& path, const std::string& cf_name, const std::string& key,
             const std::string& value) {
