@@ -51,22 +51,27 @@ ItemList ItemsOf(const QueryResult& result) {
 
 std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const Surface>& s,
                                                     const std::string& recipe, const Request& req,
-                                                    Clock::time_point until) {
+                                                    Clock::time_point until, CandidateUse use) {
   auto promise = std::make_shared<Promise<RecipeRun>>();
   auto run = std::make_shared<RecipeRun>();
   auto started = std::make_shared<std::atomic<bool>>(false);
-  auto work = [this, s, recipe, req, until, run, started] {
+  auto shared_use = std::make_shared<const CandidateUse>(std::move(use));
+  auto work = [this, s, recipe, req, until, run, started, shared_use] {
     // A run whose decision gave up while it waited for a worker is not started at all.
     if (Clock::now() >= until) {
+      AbandonCandidates(req, *shared_use);
       run->status = Status::DeadlineExceeded("abandoned before it started");
       return;
     }
     started->store(true);
-    *run = RunRecipe(s, recipe, req, until);
+    *run = RunRecipe(s, recipe, req, until, *shared_use);
   };
   bool submitted = pool.TrySubmit(std::move(work), [run, promise] { promise->Set(std::move(*run)); },
                                   until);
-  if (!submitted) return std::nullopt;
+  if (!submitted) {
+    AbandonCandidates(req, *shared_use);
+    return std::nullopt;
+  }
   std::unique_ptr<RecipeRun> answered = promise->WaitUntil(until);
   if (answered != nullptr) return std::move(*answered);
   // Still waiting for a worker at the deadline: the pool was saturated, not the recipe slow.
@@ -78,18 +83,23 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
 
 RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
                                    const std::string& recipe_name, const Request& req,
-                                   Clock::time_point until, uint64_t refresh_token) {
+                                   Clock::time_point until, const CandidateUse& use) {
   const Surface& s = *sp;
   RecipeRun run;
-  auto recipe = LoadRecipe(*db, recipe_name);
+  auto recipe = LoadRecipeCached(recipe_name);
   if (!recipe.ok()) {
+    AbandonCandidates(req, use);
     run.status = recipe.status();
     return run;
   }
+  const json& stored = **recipe;
   if (!faults.empty()) {
     // An injected recipe delay ignores the deadline: it stands for a stuck backend.
     run.status = Perform(faults.Draw("recipe:" + recipe_name), Clock::time_point::max());
-    if (!run.status.ok()) return run;
+    if (!run.status.ok()) {
+      AbandonCandidates(req, use);
+      return run;
+    }
   }
   QueryOptions qo;
   qo.deadline = Deadline::At(until);
@@ -113,10 +123,9 @@ RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
     if (faults.empty()) return Status::OK();
     return Perform(faults.Draw("source:" + name), budget.at());
   };
-  CandidateUse use = LookupCandidates(sp, recipe_name, req, until, refresh_token);
   qo.reuse_candidates = use.lookup.set;
   qo.keep_candidates = use.cached;
-  auto result = db->Query(recipe->value("query", ""), RecipeParams(*recipe, s, req), qo);
+  auto result = db->Query(stored.value("query", ""), RecipeParams(stored, s, req), qo);
   FinishCandidates(sp, recipe_name, req, use, result, &run);
   if (!result.ok()) {
     for (const std::string& p : probes) breakers.ReleaseProbe(recipe_name, p);
