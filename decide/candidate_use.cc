@@ -46,10 +46,6 @@ Decider::Impl::CandidateUse Decider::Impl::LookupCandidates(
   return use;
 }
 
-void Decider::Impl::AbandonCandidates(const Request& req, const CandidateUse& use) {
-  if (use.cached && use.lookup.token != 0) candidates.Store(req.user, use.key, use.lookup.token, nullptr);
-}
-
 void Decider::Impl::FinishCandidates(const std::shared_ptr<const Surface>& s,
                                      const std::string& recipe, const Request& req,
                                      const CandidateUse& use, const Result<QueryResult>& result,
@@ -78,9 +74,9 @@ void Decider::Impl::RefreshCandidates(const std::shared_ptr<const Surface>& s,
                                       uint64_t token) {
   auto until = Clock::now() + std::chrono::milliseconds(std::max(s->deadline_ms, kRefreshDeadlineMs));
   auto work = [this, s, recipe, req, until, token] {
-    RunRecipe(s, recipe, req, until, LookupCandidates(s, recipe, req, until, token));
-    // A run that ended before retrieving (a failed query) ends the refresh (a no-op when the
-    // run stored its set).
+    RunRecipe(s, recipe, req, until, token);
+    // A run that ended before retrieving (no recipe, an injected failure) ends the refresh
+    // (a no-op when the run stored its set).
     candidates.Store(req.user, CandidateKey(*s, recipe), token, nullptr);
   };
   if (!pool.TrySubmit(std::move(work), {}, until)) {

@@ -106,15 +106,7 @@ void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t s
   } else if (step + 1 < s.chain.size()) {
     until = start + (serve_by - start) * 6 / 10;
   }
-  std::optional<RecipeRun> run;
-  CandidateUse use = LookupCandidates(sp, recipe, req, until, /*refresh_token=*/0);
-  if (use.lookup.set != nullptr && faults.empty()) {
-    // A cached set: no source runs, only the candidate filters, SCORE and LIMIT over at most
-    // the cached candidates, so the step runs here without the hand-off to a worker.
-    run = RunRecipe(sp, recipe, req, until, use);
-  } else {
-    run = RunOnWorker(sp, recipe, req, until, std::move(use));
-  }
+  std::optional<RecipeRun> run = RunOnWorker(sp, recipe, req, until);
   if (!run.has_value()) {
     if (admit == decide::Breakers::Admit::kProbe) breakers.ReleaseProbe(recipe, "*");
     d->Reason("overload");

@@ -132,31 +132,25 @@ struct Decider::Impl {
   Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;
   UserInfo LookupUser(const Surface& s, const std::string& user) const;
 
+  // The recipe run of one chain step on a worker, waited for until `until`. nullopt: the worker
+  // pool is saturated (overload): no worker would be free soon enough, or none started the run
+  // by `until`. A run started but still going at `until` is a DeadlineExceeded status.
+  std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
+                                       const std::string& recipe, const Request& req,
+                                       Clock::time_point until);
+  // refresh_token: a background refresh of the candidate cache (CandidateCache::Lookup::token):
+  // the run retrieves afresh and stores what it found.
+  RecipeRun RunRecipe(const std::shared_ptr<const Surface>& s, const std::string& recipe,
+                      const Request& req, Clock::time_point until, uint64_t refresh_token = 0);
   // The candidate cache's part in a recipe run (decide/candidate_use.cc).
   struct CandidateUse {
     bool cached = false;  // this run's candidates are cached
     std::string key;
     CandidateCache::Lookup lookup;
   };
-  // The recipe run of one chain step on a worker, waited for until `until`. nullopt: the worker
-  // pool is saturated (overload): no worker would be free soon enough, or none started the run
-  // by `until`. A run started but still going at `until` is a DeadlineExceeded status. A run
-  // that never starts ends use's computation (AbandonCandidates).
-  std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
-                                       const std::string& recipe, const Request& req,
-                                       Clock::time_point until, CandidateUse use);
-  // One recipe run on the calling thread, with use (LookupCandidates) as its candidate cache's
-  // part: a set to reuse, a computation to store, or nothing cached.
-  RecipeRun RunRecipe(const std::shared_ptr<const Surface>& s, const std::string& recipe,
-                      const Request& req, Clock::time_point until, const CandidateUse& use);
-  // refresh_token: a background refresh (CandidateCache::Lookup::token): the run retrieves
-  // afresh and stores what it found. Otherwise the cache's Get, which may wait until `until`
-  // for an identical computation (coalesced).
   CandidateUse LookupCandidates(const std::shared_ptr<const Surface>& s, const std::string& recipe,
                                 const Request& req, Clock::time_point until,
                                 uint64_t refresh_token);
-  // Ends use's computation without a set (a run that never started).
-  void AbandonCandidates(const Request& req, const CandidateUse& use);
   // Stores what the run retrieved, starts the refresh of a stale entry, and names the cache's
   // part in the run.
   void FinishCandidates(const std::shared_ptr<const Surface>& s, const std::string& recipe,

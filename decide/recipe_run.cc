@@ -51,27 +51,22 @@ ItemList ItemsOf(const QueryResult& result) {
 
 std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const Surface>& s,
                                                     const std::string& recipe, const Request& req,
-                                                    Clock::time_point until, CandidateUse use) {
+                                                    Clock::time_point until) {
   auto promise = std::make_shared<Promise<RecipeRun>>();
   auto run = std::make_shared<RecipeRun>();
   auto started = std::make_shared<std::atomic<bool>>(false);
-  auto shared_use = std::make_shared<const CandidateUse>(std::move(use));
-  auto work = [this, s, recipe, req, until, run, started, shared_use] {
+  auto work = [this, s, recipe, req, until, run, started] {
     // A run whose decision gave up while it waited for a worker is not started at all.
     if (Clock::now() >= until) {
-      AbandonCandidates(req, *shared_use);
       run->status = Status::DeadlineExceeded("abandoned before it started");
       return;
     }
     started->store(true);
-    *run = RunRecipe(s, recipe, req, until, *shared_use);
+    *run = RunRecipe(s, recipe, req, until);
   };
   bool submitted = pool.TrySubmit(std::move(work), [run, promise] { promise->Set(std::move(*run)); },
                                   until);
-  if (!submitted) {
-    AbandonCandidates(req, *shared_use);
-    return std::nullopt;
-  }
+  if (!submitted) return std::nullopt;
   std::unique_ptr<RecipeRun> answered = promise->WaitUntil(until);
   if (answered != nullptr) return std::move(*answered);
   // Still waiting for a worker at the deadline: the pool was saturated, not the recipe slow.
@@ -83,12 +78,11 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
 
 RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
                                    const std::string& recipe_name, const Request& req,
-                                   Clock::time_point until, const CandidateUse& use) {
+                                   Clock::time_point until, uint64_t refresh_token) {
   const Surface& s = *sp;
   RecipeRun run;
   auto recipe = LoadRecipeCached(recipe_name);
   if (!recipe.ok()) {
-    AbandonCandidates(req, use);
     run.status = recipe.status();
     return run;
   }
@@ -96,10 +90,7 @@ RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
   if (!faults.empty()) {
     // An injected recipe delay ignores the deadline: it stands for a stuck backend.
     run.status = Perform(faults.Draw("recipe:" + recipe_name), Clock::time_point::max());
-    if (!run.status.ok()) {
-      AbandonCandidates(req, use);
-      return run;
-    }
+    if (!run.status.ok()) return run;
   }
   QueryOptions qo;
   qo.deadline = Deadline::At(until);
@@ -123,6 +114,7 @@ RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
     if (faults.empty()) return Status::OK();
     return Perform(faults.Draw("source:" + name), budget.at());
   };
+  CandidateUse use = LookupCandidates(sp, recipe_name, req, until, refresh_token);
   qo.reuse_candidates = use.lookup.set;
   qo.keep_candidates = use.cached;
   auto result = db->Query(stored.value("query", ""), RecipeParams(stored, s, req), qo);

@@ -46,29 +46,6 @@ TEST_CASE("a second decision for the same user reuses the cached candidates and 
   CHECK(counts["entries"] == 1);
 }
 
-TEST_CASE("a cache hit runs on the request's thread: it is served while every worker is busy") {
-  DecideFixture f;
-  f.Define("row", DecideFixture::Surface({{"deadline_ms", 50}}));
-  decide::DeciderOptions options;
-  options.workers = 1;
-  options.max_queued = 0;
-  auto& decider = f.MakeDecider(options);
-  json first = f.Decide("row", {{"user", "u1"}, {"deadline_ms", 10000}});
-  REQUIRE(PrimaryCandidates(first) == "miss");
-  // Another user's run holds the only worker for 2 s; the fault is cleared before u1 decides
-  // (a fault set sends every run to a worker).
-  REQUIRE(decider.SetFault({{"target", "recipe:similar"}, {"delay_ms", 2000}}).ok());
-  json held = f.Decide("row", {{"user", "kid"}});
-  CHECK(DecideFixture::HasReason(held, "source_timeout:similar"));
-  REQUIRE(decider.ClearFaults().ok());
-  json hit = f.Decide("row", {{"user", "u1"}});
-  INFO(hit.dump());
-  CHECK(PrimaryCandidates(hit) == "hit");
-  CHECK(hit["served_by"] == "primary");
-  CHECK_FALSE(DecideFixture::HasReason(hit, "overload"));
-  CHECK(DecideFixture::Ids(hit) == DecideFixture::Ids(first));
-}
-
 TEST_CASE("a user's event erases only their cached candidates and the next decision reflects it") {
   DecideFixture f;
   f.Define("row", DecideFixture::Surface({{"k", 20}}));
