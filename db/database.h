@@ -386,6 +386,12 @@ class Database {
   Result<std::string> GetMeta(std::string_view key) const;
   Status ScanMeta(std::string_view prefix,
                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // A counter that grows after every Apply/ApplyMany set that wrote or deleted a metadata key
+  // (a MetaWrite among its ops) is applied, before that call returns. Caches of parsed metadata
+  // (decide/'s surfaces and recipes) read it before GetMeta and keep what they read while it
+  // is unchanged: a metadata write that returned is seen by every read that starts after it.
+  // Starts at 0 for each open; a read of it is one atomic load.
+  uint64_t MetaGeneration() const;
   // The event-type table (PUT /v1/admin/event-types, docs/server.md) is metadata under this
   // key; writers store it with a MetaWrite, readers use GetEventTypes.
   static constexpr std::string_view kEventTypesMetaKey = "config/event_types";

@@ -3,6 +3,7 @@
 // (NDJSON bulk load, with load_pipeline.h). Staging and applying writes is in staged_write.h.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -60,6 +61,8 @@ struct Database::Impl {
   std::map<uint64_t, WriteObserver> observers PW_GUARDED_BY(observers_mu);
   uint64_t next_observer PW_GUARDED_BY(observers_mu) = 1;
   void NotifyObservers(const WrittenNodes& written);
+  // Database::MetaGeneration: bumped by ApplyMany after a set with a MetaWrite is applied.
+  std::atomic<uint64_t> meta_generation{0};
 
   mutable Mutex schema_mu;
   std::shared_ptr<const Schema> schema PW_GUARDED_BY(schema_mu);  // replaced copy-on-write

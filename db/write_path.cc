@@ -164,6 +164,11 @@ void AddWrittenNodes(const WriteSet& set, Database::WrittenNodes* out) {
   }
 }
 
+bool WritesMeta(const WriteSet& set) {
+  return std::any_of(set.ops.begin(), set.ops.end(),
+                     [](const auto& op) { return std::holds_alternative<MetaWrite>(op); });
+}
+
 }  // namespace
 
 Status Database::Apply(const WriteSet& writes, const WriteOptions& options) {
@@ -189,11 +194,20 @@ std::vector<WriteOutcome> Database::ApplyMany(const std::vector<WriteSet>& sets,
     }
   }
   WrittenNodes written;
+  bool wrote_meta = false;
   for (size_t i = 0; i < sets.size(); ++i) {
-    if (outcomes[i].status.ok() && !outcomes[i].duplicate) AddWrittenNodes(sets[i], &written);
+    if (outcomes[i].status.ok() && !outcomes[i].duplicate) {
+      AddWrittenNodes(sets[i], &written);
+      wrote_meta = wrote_meta || WritesMeta(sets[i]);
+    }
   }
+  if (wrote_meta) impl_->meta_generation.fetch_add(1, std::memory_order_acq_rel);
   if (!written.ids.empty()) impl_->NotifyObservers(written);
   return outcomes;
+}
+
+uint64_t Database::MetaGeneration() const {
+  return impl_->meta_generation.load(std::memory_order_acquire);
 }
 
 uint64_t Database::AddWriteObserver(WriteObserver observer) {

@@ -99,9 +99,20 @@ struct Decider::Impl {
   ExploreCounts explore_counts;
   WorkerPool pool;  // last: its threads stop first
 
+  // Parsed surfaces and recipes by name, each with the stored text it was parsed from and the
+  // Database::MetaGeneration read before that text: while the generation is unchanged a
+  // decision uses them without reading the metadata (a stored definition is seen by the next
+  // decision; docs/decisions.md, "Surfaces"). Only definitions that exist are kept.
+  template <typename T>
+  struct Parsed {
+    std::string text;
+    uint64_t generation = 0;
+    std::shared_ptr<const T> value;
+  };
   Mutex surfaces_mu;
-  std::map<std::string, std::pair<std::string, std::shared_ptr<const Surface>>> surfaces
-      PW_GUARDED_BY(surfaces_mu);
+  std::map<std::string, Parsed<Surface>> surfaces PW_GUARDED_BY(surfaces_mu);
+  Mutex recipes_mu;
+  std::map<std::string, Parsed<nlohmann::json>> recipes PW_GUARDED_BY(recipes_mu);
 
   Mutex metrics_mu;
   std::map<std::string, uint64_t> counters PW_GUARDED_BY(metrics_mu);
@@ -116,6 +127,8 @@ struct Decider::Impl {
   int64_t NowMs() const;
 
   Result<std::shared_ptr<const Surface>> LoadSurface(const std::string& name);
+  // The stored recipe (decide.h LoadRecipe), parsed once per stored text.
+  Result<std::shared_ptr<const nlohmann::json>> LoadRecipeCached(const std::string& name);
   Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;
   UserInfo LookupUser(const Surface& s, const std::string& user) const;
 

@@ -81,11 +81,12 @@ RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
                                    Clock::time_point until, uint64_t refresh_token) {
   const Surface& s = *sp;
   RecipeRun run;
-  auto recipe = LoadRecipe(*db, recipe_name);
+  auto recipe = LoadRecipeCached(recipe_name);
   if (!recipe.ok()) {
     run.status = recipe.status();
     return run;
   }
+  const json& stored = **recipe;
   if (!faults.empty()) {
     // An injected recipe delay ignores the deadline: it stands for a stuck backend.
     run.status = Perform(faults.Draw("recipe:" + recipe_name), Clock::time_point::max());
@@ -116,7 +117,7 @@ RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
   CandidateUse use = LookupCandidates(sp, recipe_name, req, until, refresh_token);
   qo.reuse_candidates = use.lookup.set;
   qo.keep_candidates = use.cached;
-  auto result = db->Query(recipe->value("query", ""), RecipeParams(*recipe, s, req), qo);
+  auto result = db->Query(stored.value("query", ""), RecipeParams(stored, s, req), qo);
   FinishCandidates(sp, recipe_name, req, use, result, &run);
   if (!result.ok()) {
     for (const std::string& p : probes) breakers.ReleaseProbe(recipe_name, p);

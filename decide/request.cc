@@ -1,5 +1,6 @@
-// The parts of a decision around the chain: the surface (cached by its stored text), the
-// request's fields, the user's history and the recommendation id.
+// The parts of a decision around the chain: the surface and its recipes (parsed once per stored
+// text, read again only after a metadata write), the request's fields, the user's history and the recommendation id.
+#include <algorithm>
 #include <random>
 
 #include "decide/decider_impl.h"
@@ -63,11 +64,19 @@ void Draft::AddRuleReport(const Surface& s, const RuleReport& report) {
 
 Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::string& name) {
   if (!IsValidName(name)) return Status::NotFound("no surface named '" + name + "'");
-  // One metadata read per decision: a definition stored by another writer is seen at once; the
-  // parse and the rule checks run only when the stored text changed.
+  // No metadata read while no metadata was written since the surface was parsed; after a
+  // write, one read, and the parse and the rule checks only when the stored text changed.
+  const uint64_t generation = db->MetaGeneration();
+  {
+    MutexLock lock(&surfaces_mu);
+    auto it = surfaces.find(name);
+    if (it != surfaces.end() && it->second.generation == generation) return it->second.value;
+  }
   auto stored = db->GetMeta("surface/" + name);
   if (!stored.ok()) {
     if (stored.status().code() == Status::Code::kNotFound) {
+      MutexLock lock(&surfaces_mu);
+      surfaces.erase(name);
       return Status::NotFound("no surface named '" + name + "'");
     }
     return stored.status();
@@ -75,7 +84,10 @@ Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::str
   {
     MutexLock lock(&surfaces_mu);
     auto it = surfaces.find(name);
-    if (it != surfaces.end() && it->second.first == *stored) return it->second.second;
+    if (it != surfaces.end() && it->second.text == *stored) {
+      it->second.generation = std::max(it->second.generation, generation);
+      return it->second.value;
+    }
   }
   json definition = json::parse(*stored, nullptr, false);
   if (!definition.is_object()) return Status::Corruption("surface '" + name + "' is not valid JSON");
@@ -85,7 +97,25 @@ Result<std::shared_ptr<const Surface>> Decider::Impl::LoadSurface(const std::str
   LoadCaps(*shared);
   LoadExploreCounts(*shared);
   MutexLock lock(&surfaces_mu);
-  surfaces[name] = {*stored, shared};
+  surfaces[name] = {*stored, generation, shared};
+  return shared;
+}
+
+Result<std::shared_ptr<const json>> Decider::Impl::LoadRecipeCached(const std::string& name) {
+  const uint64_t generation = db->MetaGeneration();
+  {
+    MutexLock lock(&recipes_mu);
+    auto it = recipes.find(name);
+    if (it != recipes.end() && it->second.generation == generation) return it->second.value;
+  }
+  Result<json> recipe = LoadRecipe(*db, name);
+  MutexLock lock(&recipes_mu);
+  if (!recipe.ok()) {
+    recipes.erase(name);
+    return recipe.status();
+  }
+  auto shared = std::make_shared<const json>(std::move(*recipe));
+  recipes[name] = {"", generation, shared};
   return shared;
 }
 

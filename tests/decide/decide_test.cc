@@ -362,6 +362,30 @@ TEST_CASE("a user's new event is reflected in the very next decision") {
   CHECK(std::find(ids.begin(), ids.end(), "i14") != ids.end());  // similar to i2
 }
 
+TEST_CASE("a recipe stored by another writer is run by the very next decision") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  json before = f.Decide("row", {{"user", "u1"}});
+  REQUIRE(before["served_by"] == "primary");
+  CHECK(before["items"][0]["id"] == "i14");
+  // Stored straight into the metadata: no Invalidate tells the decider.
+  f.PutRecipe("similar", kHotRecipe);
+  json after = f.Decide("row", {{"user", "u1"}});
+  CHECK(after["served_by"] == "primary");
+  CHECK(DecideFixture::Ids(after) == std::vector<std::string>{"i25", "i24", "i23", "i22", "i21"});
+}
+
+TEST_CASE("a surface stored or deleted by another writer is seen by the very next decision") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  CHECK(f.Decide("row", {{"user", "u1"}})["items"].size() == 5);
+  // PutSurface without the decider's Invalidate, as another process's admin call would.
+  REQUIRE(decide::PutSurface(f.db.get(), "row", DecideFixture::Surface({{"k", 3}})).ok());
+  CHECK(f.Decide("row", {{"user", "u1"}})["items"].size() == 3);
+  REQUIRE(decide::DeleteSurface(f.db.get(), "row").ok());
+  CHECK(f.decider->Decide("row", {{"user", "u1"}}).status().code() == Status::Code::kNotFound);
+}
+
 TEST_CASE("recommendation ids are unique") {
   DecideFixture f;
   f.Define("row", DecideFixture::Surface());

@@ -417,5 +417,22 @@ TEST_CASE("the event-type table reads as empty until stored, as stored after, an
   CHECK(db->GetEventTypes().status().code() == Status::Code::kCorruption);
 }
 
+TEST_CASE("the metadata generation grows with each metadata write and not with other writes") {
+  TempDir dir;
+  auto db = OpenDbWithSchema(dir.path);
+  const uint64_t start = db->MetaGeneration();
+  REQUIRE(db->Apply(Set(Node("User", "gen-user"))).ok());
+  CHECK(db->MetaGeneration() == start);
+  REQUIRE(db->Apply(Set(MetaWrite{"recipe/r", std::string("{}")})).ok());
+  const uint64_t after_put = db->MetaGeneration();
+  CHECK(after_put > start);
+  REQUIRE(db->Apply(Set(MetaWrite{"recipe/r", std::nullopt})).ok());
+  CHECK(db->MetaGeneration() > after_put);
+  // A set that fails writes nothing, so the generation stays.
+  const uint64_t before_bad = db->MetaGeneration();
+  CHECK_FALSE(db->Apply(Set(MetaWrite{"recipe/r", std::string("{}")}, Node("NoSuchType", "x"))).ok());
+  CHECK(db->MetaGeneration() == before_bad);
+}
+
 }  // namespace
 }  // namespace pathwise
