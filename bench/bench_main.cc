@@ -60,6 +60,13 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       (Thompson sampling), the same without exploration and a popularity surface; coverage, a
       liked new item's uptake, IPS/SNIPS of the exploit policy from the exploring log.
 
+  counters [--events 1000000] [--batch 1000] [--items 10000] [--users 50000] [--runs 3]
+           [--data DIR] [--json FILE]
+      Events through the real apply path (ApplyMany of POST /v1/events-shaped sets, one synced
+      commit per batch) into three fresh databases, round-robin: edge and dedupe key only, plus
+      the event log entry, plus five declared counters; then `export features` over the logged
+      events (the logs folded into fresh counters, every value written out).
+
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
 generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
@@ -127,6 +134,7 @@ int Main(int argc, char** argv) {
   if (command == "explain") return ExplainMain(argc - 1, argv + 1);
   if (command == "load") return LoadMain(argc - 1, argv + 1);
   if (command == "loop") return LoopMain(argc - 1, argv + 1);
+  if (command == "counters") return CountersMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -12,5 +12,6 @@ int DecideMain(int argc, char** argv);
 int ExplainMain(int argc, char** argv);
 int LoadMain(int argc, char** argv);
 int LoopMain(int argc, char** argv);
+int CountersMain(int argc, char** argv);
 
 }  // namespace pathwise::bench

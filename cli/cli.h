@@ -11,7 +11,8 @@ int QueryMain(int argc, char** argv);
 int KeysMain(int argc, char** argv);
 int BackupMain(int argc, char** argv);
 int RestoreMain(int argc, char** argv);
-// `pathwise export impressions --since T --until T [--data DIR]` (cli_export.cc).
+// `pathwise export impressions --since T --until T [--data DIR]` and `pathwise export features
+// --as-of T [--data DIR] [--out FILE]` (cli_export.cc).
 int ExportMain(int argc, char** argv);
 // `pathwise evaluate replay --surface S --policy RECIPE --since T` (cli_evaluate.cc).
 int EvaluateMain(int argc, char** argv);

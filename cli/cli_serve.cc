@@ -54,6 +54,9 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --impression-retention-days N
                               delete logged decisions (impressions and their outcomes) older
                               than N days, at start and hourly (default 30; 0 = keep forever)
+  --event-retention-days N    delete logged events (the event log counters are rebuilt from)
+                              logged more than N days ago, the same way (default 30; 0 = keep
+                              forever; keep it >= the longest counter window)
   --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
   --decide-workers N          threads running recipes for decisions (default 8)
   --decide-max-queued N       decisions waiting beyond this answer from a fallback (default 64)
@@ -146,6 +149,7 @@ bool ParseDatabaseOptions(const Args& args, DatabaseOptions* db) {
                       std::numeric_limits<uint32_t>::max(), &db->checkpoint_interval_seconds) &&
          ParseBounded(args, "impression-retention-days", 0, 36500,
                       &db->impression_retention_days) &&
+         ParseBounded(args, "event-retention-days", 0, 36500, &db->event_retention_days) &&
          ParseSize(args, "plan-cache-entries", &db->query_engine.plan_cache_entries) &&
          ParseSize(args, "default-max-per-node", &db->default_max_per_node) &&
          ParseSize(args, "plan-cache-bytes", &db->query_engine.plan_cache_bytes) &&
@@ -177,7 +181,7 @@ int ServeMain(int argc, char** argv) {
        "backup-root", "max-connections", "max-connections-per-client", "header-timeout-ms",
        "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
-       "checkpoint-interval-seconds", "impression-retention-days", "decide-workers",
+       "checkpoint-interval-seconds", "impression-retention-days", "event-retention-days", "decide-workers",
        "decide-max-queued", "default-max-per-node", "candidate-cache-entries",
        "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds"},
       {"no-auth", "enable-fault-injection"});

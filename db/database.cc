@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "db/database_impl.h"
+#include "db/event_log.h"
 #include "graph/walks.h"
 
 namespace pathwise {
@@ -17,6 +18,46 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr char kSchemaKey[] = "schema";
+// The declared counters: a JSON array of features::CounterToJson (with every default written).
+constexpr char kCountersKey[] = "schema/counters";
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The stored counter declarations (none when the key is absent).
+Result<std::vector<features::CounterDef>> StoredCounters(const storage::Store& store) {
+  auto stored = store.GetMeta(kCountersKey);
+  if (!stored.ok()) {
+    if (stored.status().code() == Status::Code::kNotFound) return std::vector<features::CounterDef>();
+    return stored.status();
+  }
+  auto defs = features::ParseCounters(Json::parse(*stored, nullptr, false));
+  if (!defs.ok()) return Status::Corruption("stored counters are unreadable: " + defs.status().message());
+  return defs;
+}
+
+// current plus the counters a schema document declares: a known name must be declared
+// identically. InvalidArgument otherwise, or for a bad declaration.
+Result<std::vector<features::CounterDef>> MergeCounters(
+    const std::vector<features::CounterDef>& current, const Json& declared) {
+  PW_ASSIGN_OR_RETURN(std::vector<features::CounterDef> added, features::ParseCounters(declared));
+  Json all = Json::array();
+  for (const auto& def : current) all.push_back(features::CounterToJson(def));
+  for (const auto& def : added) {
+    auto same = std::find_if(current.begin(), current.end(),
+                             [&](const features::CounterDef& d) { return d.name == def.name; });
+    if (same == current.end()) {
+      all.push_back(features::CounterToJson(def));
+    } else if (features::CounterToJson(*same) != features::CounterToJson(def)) {
+      return Status::InvalidArgument("counter '" + def.name +
+                                     "' is already declared differently; counters cannot change");
+    }
+  }
+  return features::ParseCounters(all);
+}
 
 std::string DbPath(const std::string& dir) { return (fs::path(dir) / "db").string(); }
 std::string HnswPath(const std::string& dir) { return (fs::path(dir) / "hnsw").string(); }
@@ -78,11 +119,14 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   PW_RETURN_IF_ERROR(impl.LoadServingStructures(*schema, HnswPath(dir), TopologyPath(dir)));
   PW_ASSIGN_OR_RETURN(FoldIns fold_ins, LoadFoldIns(*impl.store, *schema));
   impl.SetFoldIns(std::make_shared<const FoldIns>(std::move(fold_ins)));
+  PW_ASSIGN_OR_RETURN(impl.next_event_seq, event_log::NextSequence(*impl.store));
+  PW_ASSIGN_OR_RETURN(std::vector<features::CounterDef> counters, StoredCounters(*impl.store));
+  PW_RETURN_IF_ERROR(impl.RebuildCounters(std::move(counters), NowMillis()));
   impl.engine = std::make_unique<query::Engine>(options.query_engine);
   if (options.checkpoint_interval_seconds > 0) {
     impl.checkpointer = std::thread([&impl] { impl.CheckpointLoop(); });
   }
-  if (options.impression_retention_days > 0) {
+  if (options.impression_retention_days > 0 || options.event_retention_days > 0) {
     impl.expirer = std::thread([&impl, d = db.get()] { impl.ExpiryLoop(d); });
   }
   return db;
@@ -130,12 +174,18 @@ bool Database::Impl::WaitForStop(std::chrono::steady_clock::duration period) {
 }
 
 void Database::Impl::ExpiryLoop(Database* db) {
-  const auto retention = std::chrono::hours(24) * options.impression_retention_days;
+  auto cutoff = [](uint32_t days) {
+    return NowMillis() - int64_t{days} * 24 * 3600 * 1000;
+  };
   do {
-    auto cutoff = std::chrono::system_clock::now() - retention;
-    Status s = db->ExpireImpressions(
-        std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
-    if (!s.ok()) std::fprintf(stderr, "pathwise: impression expiry failed: %s\n", s.ToString().c_str());
+    if (options.impression_retention_days > 0) {
+      Status s = db->ExpireImpressions(cutoff(options.impression_retention_days));
+      if (!s.ok()) std::fprintf(stderr, "pathwise: impression expiry failed: %s\n", s.ToString().c_str());
+    }
+    if (options.event_retention_days > 0) {
+      Status s = db->ExpireEvents(cutoff(options.event_retention_days));
+      if (!s.ok()) std::fprintf(stderr, "pathwise: event expiry failed: %s\n", s.ToString().c_str());
+    }
   } while (!WaitForStop(std::chrono::hours(1)));
 }
 
@@ -185,20 +235,49 @@ Database::~Database() {
 
 // ---- Schema -------------------------------------------------------------------------------
 
-std::string Database::SchemaJson() const { return impl_->CurrentSchema()->ToJson(); }
+std::string Database::SchemaJson() const {
+  std::string json = impl_->CurrentSchema()->ToJson();
+  MutexLock lock(&impl_->counters_mu);
+  if (impl_->counters->defs().empty()) return json;
+  Json doc = Json::parse(json);
+  doc["counters"] = Json::array();
+  for (const auto& def : impl_->counters->defs()) doc["counters"].push_back(features::CounterToJson(def));
+  return doc.dump();
+}
 
 Status Database::Impl::MergeSchemaLocked(std::string_view json) {
+  // "counters" are ours (features/); the rest is the storage schema's.
+  Json doc = Json::parse(json, nullptr, false);
+  std::optional<std::vector<features::CounterDef>> next_counters;
+  std::string rest(json);
+  if (doc.is_object() && doc.contains("counters")) {
+    std::vector<features::CounterDef> current;
+    {
+      MutexLock lock(&counters_mu);
+      current = counters->defs();
+    }
+    PW_ASSIGN_OR_RETURN(auto merged, MergeCounters(current, doc["counters"]));
+    if (merged.size() != current.size()) next_counters = std::move(merged);
+    doc.erase("counters");
+    rest = doc.dump();
+  }
   std::shared_ptr<const Schema> old = CurrentSchema();
   auto next = std::make_shared<Schema>(*old);
-  PW_RETURN_IF_ERROR(next->MergeJson(json));
-  if (next->version() == old->version()) return Status::OK();
+  PW_RETURN_IF_ERROR(next->MergeJson(rest));
+  if (next->version() == old->version() && !next_counters) return Status::OK();
   storage::WriteBatch batch;
   batch.PutMeta(kSchemaKey, next->ToJson());
+  if (next_counters) {
+    Json stored = Json::array();
+    for (const auto& def : *next_counters) stored.push_back(features::CounterToJson(def));
+    batch.PutMeta(kCountersKey, stored.dump());
+  }
   PW_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/true));
   for (size_t i = old->spaces().size(); i < next->spaces().size(); ++i) {
     PW_RETURN_IF_ERROR(vectors->AddSpace(next->spaces()[i]));
   }
   SetSchema(std::move(next));
+  if (next_counters) return RebuildCounters(std::move(*next_counters), NowMillis());
   return Status::OK();
 }
 
@@ -322,6 +401,11 @@ nlohmann::json Database::Stats() const {
     vectors[space.FullName()] = index != nullptr ? index->Size() : 0;
     if (index != nullptr) vector_bytes += index->MemoryBytes();
   }
+  Json counters;
+  {
+    MutexLock lock(&impl_->counters_mu);
+    counters = impl_->counters->Stats();
+  }
   return Json{{"nodes", impl_->graph->NodeCount()},
               {"edges", impl_->graph->EdgeCount()},
               {"vectors", vectors},
@@ -331,7 +415,8 @@ nlohmann::json Database::Stats() const {
                 {"walk_snapshots", graph::GetWalkSnapshotStats(*impl_->graph).bytes},
                 {"vectors", vector_bytes}}},
               {"sequence", impl_->store->LatestSequence()},
-              {"topology_loaded_from", impl_->topology_source}};
+              {"topology_loaded_from", impl_->topology_source},
+              {"counters", counters}};
 }
 
 }  // namespace pathwise

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "features/features.h"
 #include "graph/graph.h"
 #include "storage/schema.h"
 #include "storage/status.h"
@@ -47,6 +48,10 @@ struct DatabaseOptions {
   // Impressions (decisions and their outcomes) older than this are deleted in the background:
   // at open and every hour, by one range deletion (0: kept forever). docs/feedback-loop.md.
   uint32_t impression_retention_days = 30;
+  // Logged events (the event log) older than this are deleted the same way, by the time they
+  // were logged (0: kept forever). Counters cannot be rebuilt beyond it: keep it at least as long
+  // as the longest counter window. docs/feedback-loop.md, "The event log".
+  uint32_t event_retention_days = 30;
 };
 
 // Size limits of written values (InvalidArgument beyond them). Ids: kMaxIdBytes (storage/schema.h).
@@ -120,10 +125,38 @@ struct OutcomeWrite {
 // OK for 32 hex digits (either case); InvalidArgument naming the problem otherwise.
 Status ValidateRecommendationId(std::string_view id);
 
+// An accepted event, appended to the event log (the `events` column family) under the next
+// sequence number, which the single writer hands out in stage order (monotonic, never reused,
+// recovered at open from the log's last key). Staged in the same atomic set as the event's edge
+// and dedupe key: a set that fails or is a duplicate logs nothing and takes no number. Every
+// logged event also feeds the declared counters (features/features.h) when it is applied.
+struct EventWrite {
+  std::string event_id;  // 1..kMaxIdBytes bytes, as are type, user and item
+  std::string type;      // the event type
+  std::string user;
+  std::string item;
+  std::optional<int64_t> ts;      // default: now
+  double weight = 1.0;            // finite
+  std::string recommendation_id;  // empty: none; otherwise 32 hex digits
+};
+
+// One entry of the event log, as read back (Database::ScanEvents).
+struct LoggedEvent {
+  uint64_t sequence = 0;
+  std::string event_id;
+  std::string type;
+  std::string user;
+  std::string item;
+  int64_t ts = 0;         // the event's time
+  int64_t logged_ms = 0;  // when the writer logged it (retention goes by this)
+  double weight = 1.0;
+  std::string recommendation_id;  // empty: none
+};
+
 // Writes applied atomically, in order: all of them are durable and visible, or none.
 struct WriteSet {
   std::vector<std::variant<NodeWrite, EdgeWrite, VectorWrite, MetaWrite, ImpressionWrite,
-                           OutcomeWrite>>
+                           OutcomeWrite, EventWrite>>
       ops;
   // If set and this meta key already exists, the whole set is skipped and reported as duplicate
   // (event dedupe); otherwise the key is written in the same atomic batch.
@@ -306,8 +339,12 @@ class Database {
   ~Database();
 
   // ---- Schema -----------------------------------------------------------------------------
+  // The schema's JSON, with "counters" (the declared counters, every default written out) when
+  // any are declared.
   std::string SchemaJson() const;
-  // Merges definitions (see Schema::MergeJson) and persists them atomically.
+  // Merges definitions (see Schema::MergeJson) and persists them atomically. A "counters" array
+  // (features::ParseCounters) adds counters: a name declared before must be declared identically;
+  // new counters are built from the logs (as at open) before the call returns.
   Status MergeSchema(std::string_view json);
 
   // ---- Writes -----------------------------------------------------------------------------
@@ -411,6 +448,31 @@ class Database {
   // Deletes every decision served before before_ms, with its outcomes (one range deletion).
   Status ExpireImpressions(int64_t before_ms);
 
+  // ---- The event log and counters (docs/feedback-loop.md, "The event log", "Counters") ------
+  // Visits the logged events with since_ms <= ts < until_ms in sequence order (a scan of the
+  // whole log: event times need not follow the log's order); fn returns false to stop.
+  // Corruption for an unreadable entry.
+  Status ScanEvents(int64_t since_ms, int64_t until_ms,
+                    const std::function<bool(const LoggedEvent&)>& fn) const;
+  // Deletes the log's entries from its start up to the first one logged at or after before_ms
+  // (one range deletion; logging times follow the log's order up to wall-clock steps back).
+  Status ExpireEvents(int64_t before_ms);
+  // The online value of a declared counter for key at at_ms (features::CounterSet::Value).
+  // InvalidArgument for an undeclared counter.
+  Result<double> CounterValue(std::string_view counter, const features::KeyFields& key,
+                              int64_t at_ms) const;
+  // Visits the online value of every (counter, key) counted at at_ms
+  // (features::CounterSet::ForEach), holding the counters' lock: fn must not write.
+  void ForEachCounterValue(
+      int64_t at_ms,
+      const std::function<void(const features::CounterDef&, const features::KeyFields&, double)>&
+          fn) const;
+  // Offline: fresh counters of the declared definitions, folded from the stored logs with only
+  // the events and impressions with ts <= as_of_ms (point in time), by the same code that
+  // maintains them online. Equal to the online values at as_of_ms when as_of_ms is at or after
+  // every logged ts and the logs still hold the counters' windows.
+  Result<features::CounterSet> FoldCounters(int64_t as_of_ms) const;
+
   // ---- Administration -----------------------------------------------------------------------
   // Online backup into dir (must not exist): a RocksDB checkpoint plus the index snapshots and
   // the topology snapshot.
@@ -420,7 +482,8 @@ class Database {
   // Saves index snapshots now (also done on close and after loads).
   Status Checkpoint();
   // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence",
-  //  "topology_loaded_from": "snapshot" | "store" (where the open took the graph from)}
+  //  "topology_loaded_from": "snapshot" | "store" (where the open took the graph from),
+  //  "counters":{...} (features::CounterSet::Stats)}
   nlohmann::json Stats() const;
   // OK while writes are accepted; otherwise the storage fault that stopped them (the server's
   // /ready reports it and answers 503).

@@ -72,6 +72,18 @@ struct Database::Impl {
   std::shared_ptr<const FoldIns> fold_ins PW_GUARDED_BY(fold_in_mu) =
       std::make_shared<const FoldIns>();
 
+  // The event log's next sequence number: read and advanced only by the writer role.
+  uint64_t next_event_seq = 1;
+  // The declared counters (features/), fed by every applied event and logged decision; replaced
+  // whole when counters are declared. Never null after Open.
+  mutable Mutex counters_mu;
+  std::unique_ptr<features::CounterSet> counters PW_GUARDED_BY(counters_mu);
+  // Builds counters of defs from the logs (events and decisions with ts >= now_ms minus their
+  // horizon) and installs them (events.cc).
+  Status RebuildCounters(std::vector<features::CounterDef> defs, int64_t now_ms);
+  // Feeds the events and decisions of an applied group to the counters.
+  void FeedCounters(const StagedGroup& group);
+
   mutable Mutex mu;
   std::deque<Writer*> writers PW_GUARDED_BY(mu);  // front is the leader
   // Set by a real storage fault (a durable write failed, or memory could not take a durable
@@ -94,8 +106,8 @@ struct Database::Impl {
                                const std::string& topology_path);
   // "snapshot" or "store": where the open took the topology from (Stats()).
   std::string topology_source;
-  // Impression retention (DatabaseOptions::impression_retention_days): expires at start, then
-  // hourly, until stop_checkpoints.
+  // Impression and event retention (DatabaseOptions::impression_retention_days,
+  // event_retention_days): expires at start, then hourly, until stop_checkpoints.
   std::thread expirer;
   void ExpiryLoop(Database* db);
 

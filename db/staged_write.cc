@@ -2,6 +2,7 @@
 // memory. See staged_write.h for the protocol.
 #include "db/staged_write.h"
 
+#include "db/event_log.h"
 #include "db/impression_log.h"
 
 #include <algorithm>
@@ -79,7 +80,11 @@ auto* FindIn(Map& map, const Key& key) {
 class SetStager {
  public:
   SetStager(const StagingView& view, StagedGroup* group)
-      : view_(view), schema_(*view.schema), group_(*group), next_id_(group->next_id) {}
+      : view_(view),
+        schema_(*view.schema),
+        group_(*group),
+        next_id_(group->next_id),
+        next_seq_(group->next_event_seq) {}
 
   Status Stage(const WriteSet& set, bool* duplicate) {
     *duplicate = false;
@@ -107,6 +112,9 @@ class SetStager {
     group_.overlay.MergeFrom(std::move(own_));
     for (auto& m : mem_) group_.mem.push_back(std::move(m));
     group_.next_id = next_id_;
+    group_.next_event_seq = next_seq_;
+    for (auto& e : events_) group_.events.push_back(std::move(e));
+    for (auto& i : impressions_) group_.impressions.push_back(std::move(i));
     ++group_.sets;
   }
 
@@ -461,6 +469,21 @@ class SetStager {
     group_.batch.PutImpressionLog(
         key, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     own_.impressions.insert_or_assign(key, w.attribution_window_ms);
+    impressions_.push_back(event_log::ImpressionOf(record));
+    return Status::OK();
+  }
+
+  Status Op(const EventWrite& e) {
+    PW_RETURN_IF_ERROR(CheckId("event_id", e.event_id));
+    PW_RETURN_IF_ERROR(CheckId("event type", e.type));
+    PW_RETURN_IF_ERROR(CheckId("event user", e.user));
+    PW_RETURN_IF_ERROR(CheckId("event item", e.item));
+    if (!std::isfinite(e.weight)) return Status::InvalidArgument("event weight is not finite");
+    if (!e.recommendation_id.empty()) PW_RETURN_IF_ERROR(ValidateRecommendationId(e.recommendation_id));
+    LoggedEvent logged{next_seq_++, e.event_id, e.type, e.user, e.item, e.ts.value_or(view_.now_ms),
+                       view_.now_ms, e.weight, e.recommendation_id};
+    group_.batch.PutEventLog(event_log::Key(logged.sequence), event_log::Encode(logged));
+    events_.push_back(event_log::EventOf(logged));
     return Status::OK();
   }
 
@@ -500,6 +523,9 @@ class SetStager {
   const Schema& schema_;
   StagedGroup& group_;
   NodeId next_id_;
+  uint64_t next_seq_;  // the sequence number of the next event this set logs
+  std::vector<features::Event> events_;            // observations of the events it logs
+  std::vector<features::Impression> impressions_;  // and of the decisions
   Overlay own_;
   std::vector<MemOp> mem_;
   std::set<std::pair<const FoldIn*, NodeId>> folds_;  // users whose vectors to recompute
@@ -518,12 +544,15 @@ void Overlay::MergeFrom(Overlay&& newer) {
   for (auto& [k, v] : newer.impressions) impressions.insert_or_assign(k, v);
 }
 
-void StagedGroup::Reset(NodeId next) {
+void StagedGroup::Reset(NodeId next, uint64_t next_seq) {
   batch.Clear();
   mem.clear();
   overlay = Overlay();
   next_id = next;
   sets = 0;
+  next_event_seq = next_seq;
+  events.clear();
+  impressions.clear();
 }
 
 Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group,

@@ -78,9 +78,14 @@ struct StagedGroup {
   Overlay overlay;
   NodeId next_id = kInvalidNode;  // the id the next created node gets
   size_t sets = 0;                // sets staged successfully
+  // The sequence number the next logged event gets, and the counter observations of the
+  // events and decisions the group logs (fed to the counters once it is applied).
+  uint64_t next_event_seq = 0;
+  std::vector<features::Event> events;
+  std::vector<features::Impression> impressions;
   // Empties the group; ids are handed out from next_id (the graph's IdBound when memory is
-  // up to date with everything staged before).
-  void Reset(NodeId next);
+  // up to date with everything staged before), event sequence numbers from next_seq.
+  void Reset(NodeId next, uint64_t next_seq = 0);
 };
 
 // The state a stager reads: the in-memory structures and the store (for stored edge properties

@@ -48,7 +48,7 @@ Status Database::Impl::CommitGroup(const std::vector<Writer*>& group, bool sync)
   std::shared_ptr<const Schema> current = CurrentSchema();
   StagingView view = View(*current);
   StagedGroup staged;
-  staged.Reset(graph->IdBound());
+  staged.Reset(graph->IdBound(), next_event_seq);
   for (Writer* x : group) {
     for (size_t i = 0; i < x->sets->size(); ++i) {
       WriteOutcome& outcome = (*x->outcomes)[i];
@@ -57,7 +57,10 @@ Status Database::Impl::CommitGroup(const std::vector<Writer*>& group, bool sync)
   }
   if (staged.batch.Count() == 0) return Status::OK();
   PW_RETURN_IF_ERROR(store->Write(&staged.batch, sync));
-  return ApplyToMemory(staged, graph.get(), vectors.get());
+  next_event_seq = staged.next_event_seq;
+  Status applied = ApplyToMemory(staged, graph.get(), vectors.get());
+  FeedCounters(staged);
+  return applied;
 }
 
 Status Database::Impl::WaitForTurn(Writer* w) {

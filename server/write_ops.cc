@@ -140,6 +140,7 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   if (props != event.end()) {
     PW_ASSIGN_OR_RETURN(edge.props, pathwise::PropertiesFromJson(*props, "props"));
   }
+  EventWrite logged{event_id, type_name, user, item, ts, *edge.weight, std::string()};
   WriteSet writes;
   writes.ops.push_back(std::move(edge));
   auto rec = event.find("recommendation_id");
@@ -149,8 +150,11 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
     Status valid = ValidateRecommendationId(id);
     if (!valid.ok()) return Status::InvalidArgument("field 'recommendation_id': " + valid.message());
     // The outcome's ts is the edge's, so both are the same instant (now when the event has none).
+    logged.recommendation_id = id;
     writes.ops.push_back(OutcomeWrite{std::move(id), event_id, type_name, item, ts});
   }
+  // The event as accepted, into the event log (same atomic set as its edge and dedupe key).
+  writes.ops.push_back(std::move(logged));
   writes.unless_meta_exists = "event/" + event_id;
   return writes;
 }

@@ -66,6 +66,9 @@ class WriteBatch {
   // The impression log (decisions and the outcomes joined to them): opaque keys in bytewise
   // order, opaque values; the layer above owns both encodings (docs/storage-format.md).
   void PutImpressionLog(std::string_view key, std::string_view value);
+  // The event log (every accepted event, keyed by the writer's sequence number): opaque keys in
+  // bytewise order, opaque values, like the impression log.
+  void PutEventLog(std::string_view key, std::string_view value);
 
   size_t Count() const;     // number of operations
   size_t ByteSize() const;  // approximate encoded size
@@ -129,6 +132,13 @@ class Store {
   Status ScanImpressionLog(std::string_view begin, std::string_view end,
                            const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   Status DeleteImpressionLogRange(std::string_view begin, std::string_view end);
+
+  // The event log, the same way: entries with begin <= key < end in key order, a synced range
+  // deletion of [begin, end), and the largest key (NotFound when the log is empty).
+  Status ScanEventLog(std::string_view begin, std::string_view end,
+                      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  Status DeleteEventLogRange(std::string_view begin, std::string_view end);
+  Result<std::string> LastEventLogKey() const;
 
   Result<NodeRecord> GetNode(NodeId id) const;
   Result<NodeId> LookupNode(TypeId type, std::string_view key) const;

@@ -348,26 +348,55 @@ Result<std::string> Store::GetImpressionLog(std::string_view key) const {
   return value;
 }
 
-Status Store::ScanImpressionLog(
-    std::string_view begin, std::string_view end,
-    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+// Entries of a log column family with begin <= key < end, in key order.
+static Status ScanLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view begin,
+                      std::string_view end,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) {
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper = ToSlice(end);
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->Handle(Cf::kImpressions)));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
   for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
     if (!fn(ToView(it->key()), ToView(it->value()))) break;
   }
-  return FromRocks(it->status(), "scan impressions");
+  return FromRocks(it->status(), "scan log");
 }
 
-Status Store::DeleteImpressionLogRange(std::string_view begin, std::string_view end) {
+// A synced range deletion of [begin, end) in a log column family.
+static Status DeleteLogRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                             std::string_view begin, std::string_view end) {
   if (begin >= end) return Status::OK();
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(impl_->db->DeleteRange(wo, impl_->Handle(Cf::kImpressions), ToSlice(begin),
-                                          ToSlice(end)),
-                   "expire impressions");
+  return FromRocks(db->DeleteRange(wo, cf, ToSlice(begin), ToSlice(end)), "expire log");
+}
+
+Status Store::ScanImpressionLog(
+    std::string_view begin, std::string_view end,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return ScanLog(impl_->db, impl_->Handle(Cf::kImpressions), begin, end, fn);
+}
+
+Status Store::DeleteImpressionLogRange(std::string_view begin, std::string_view end) {
+  return DeleteLogRange(impl_->db, impl_->Handle(Cf::kImpressions), begin, end);
+}
+
+Status Store::ScanEventLog(std::string_view begin, std::string_view end,
+                           const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return ScanLog(impl_->db, impl_->Handle(Cf::kEvents), begin, end, fn);
+}
+
+Status Store::DeleteEventLogRange(std::string_view begin, std::string_view end) {
+  return DeleteLogRange(impl_->db, impl_->Handle(Cf::kEvents), begin, end);
+}
+
+Result<std::string> Store::LastEventLogKey() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->Handle(Cf::kEvents)));
+  it->SeekToLast();
+  if (it->Valid()) return std::string(ToView(it->key()));
+  PW_RETURN_IF_ERROR(FromRocks(it->status(), "last event"));
+  return Status::NotFound("the event log is empty");
 }
 
 Result<NodeRecord> Store::GetNode(NodeId id) const {

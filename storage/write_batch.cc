@@ -59,6 +59,10 @@ void WriteBatch::PutImpressionLog(std::string_view key, std::string_view value) 
   rep_->Add(Cf::kImpressions, BatchOp::kPut, std::string(key), std::string(value));
 }
 
+void WriteBatch::PutEventLog(std::string_view key, std::string_view value) {
+  rep_->Add(Cf::kEvents, BatchOp::kPut, std::string(key), std::string(value));
+}
+
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 size_t WriteBatch::ByteSize() const { return rep_->bytes; }
 

@@ -19,12 +19,14 @@ enum class Cf : uint8_t {
   kVectors,
   kDirtyVectors,
   kImpressions,
+  kEvents,
   kCount,
 };
 
 inline const char* CfName(Cf cf) {
   static const char* const kNames[] = {"meta",   "nodes",   "node_ids",     "edges",
-                                       "redges", "vectors", "dirty_vectors", "impressions"};
+                                       "redges", "vectors", "dirty_vectors", "impressions",
+                                       "events"};
   return kNames[static_cast<int>(cf)];
 }
 

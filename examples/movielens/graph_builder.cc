@@ -78,10 +78,24 @@ std::string DemoSchemaJson(size_t dim) {
         {{"name", "TAGGED"}, {"mode", "replace"}, {"from", "User"}, {"to", "Movie"}},
         {{"name", "HAS_GENRE"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Genre"}},
         {{"name", "HAS_TAG"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Tag"}},
-        {{"name", "SIMILAR_TO"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Movie"}}}},
+        {{"name", "SIMILAR_TO"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Movie"}},
+        {{"name", "CLICKED"}, {"mode", "accumulate"}, {"from", "User"}, {"to", "Movie"}}}},
       {"vector_spaces",
        {{{"node_type", "Movie"}, {"name", "embedding"}, {"dim", dim}, {"metric", "ip"}},
-        {{"node_type", "User"}, {"name", "taste"}, {"dim", dim}, {"metric", "ip"}}}}};
+        {{"node_type", "User"}, {"name", "taste"}, {"dim", dim}, {"metric", "ip"}}}},
+      // Counters of live traffic (docs/feedback-loop.md, "Counters"): the events the demo's
+      // event types accept and the surfaces' impressions.
+      {"counters", nlohmann::json::parse(R"([
+        {"name": "views_7d", "key": "item", "source": {"events": ["watch", "rate"]},
+         "window": "7d", "bucket": "1h"},
+        {"name": "clicks_7d", "key": "item", "source": {"events": ["click"]}, "window": "7d",
+         "bucket": "1h"},
+        {"name": "impressions_7d", "key": "item", "source": "impressions", "window": "7d",
+         "bucket": "1h"},
+        {"name": "ctr", "key": "item", "form": "ratio", "numerator": "clicks_7d",
+         "denominator": "impressions_7d", "alpha": 1, "beta": 20},
+        {"name": "impressions_24h", "key": "user_item", "source": "impressions",
+         "window": "24h", "bucket": "1h"}])")}};
   return schema.dump();
 }
 
@@ -187,7 +201,9 @@ Status InstallDemoMeta(Database* db) {
   nlohmann::json events = {
       {"rate", {{"edge", "RATED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}},
       {"watch",
-       {{"edge", "RATED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}}};
+       {{"edge", "RATED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}},
+      {"click",
+       {{"edge", "CLICKED"}, {"user_type", "User"}, {"item_type", "Movie"}, {"weight", 1.0}}}};
   meta.ops.push_back(MetaWrite{"config/event_types", events.dump()});
   PW_RETURN_IF_ERROR(db->Apply(meta));
   for (const auto& [name, definition] : DemoSurfaces()) {

@@ -225,6 +225,30 @@ TEST_CASE("schema endpoints return and merge the schema") {
   CHECK(HasErrorShape(conflict->body));
 }
 
+TEST_CASE("schema counters are declared over HTTP and a bad declaration is a 400 naming it") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  auto declared = client.Post("/v1/schema", h.Auth("admin"),
+                              R"({"counters": [{"name": "views_7d", "key": "item",
+                                  "source": {"events": ["view"]}, "window": "7d"}]})",
+                              "application/json");
+  REQUIRE(declared);
+  CHECK(declared->status == 200);
+  auto schema = Json(client.Get("/v1/schema", h.Auth("read")));
+  REQUIRE(schema["counters"].size() == 1);
+  CHECK(schema["counters"][0]["window"] == 7 * 24 * 3600 * 1000);
+  CHECK(schema["counters"][0]["bucket"] == 7 * 3600 * 1000);
+  auto bad = client.Post("/v1/schema", h.Auth("admin"),
+                         R"({"counters": [{"name": "ctr", "key": "item", "form": "ratio",
+                             "numerator": "clicks", "denominator": "views_7d"}]})",
+                         "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(HasErrorShape(bad->body));
+  CHECK(bad->body.find("counter 'ctr': unknown counter 'clicks'") != std::string::npos);
+}
+
 TEST_CASE("admin load runs a background job that reports its lines") {
   TempDir dir;
   ServerHarness h(dir.path());

@@ -39,6 +39,15 @@ TEST_CASE("events become edge writes deduped on their event id") {
   CHECK(*second.weight == doctest::Approx(0.5));
   CHECK(!second.ts.has_value());
   CHECK(std::get<std::string>(second.props.at("src")) == "app");
+  // Each event's set also logs the event as accepted (the event log).
+  const auto& logged = std::get<EventWrite>(lines[0].writes.ops.back());
+  CHECK(logged.event_id == "e1");
+  CHECK(logged.type == "view");
+  CHECK(logged.user == "7");
+  CHECK(logged.item == "p1");
+  CHECK(*logged.ts == 5);
+  CHECK(logged.weight == 2.0);
+  CHECK(logged.recommendation_id.empty());
 }
 
 TEST_CASE("bad event lines carry their line number and a reason naming the field") {

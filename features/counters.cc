@@ -1,0 +1,277 @@
+// CounterSet: per-key integer buckets, and every form derived from them at read time (see
+// features.h for the definitions that make online and offline values identical).
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "features/features.h"
+
+namespace pathwise::features {
+namespace {
+
+struct Bucket {
+  int64_t index;  // covers [index * bucket_ms, (index + 1) * bucket_ms)
+  int64_t count;
+};
+
+// One count or decayed counter's state (ratios have none: they read their operands').
+struct Counter {
+  std::unordered_map<uint64_t, std::vector<Bucket>> keys;  // sparse: non-empty buckets only
+  int64_t watermark = INT64_MIN;  // the newest observation's ts (buckets before it are pruned)
+  size_t refused = 0;             // new keys refused at max_keys
+};
+
+uint64_t PackKey(uint32_t first, uint32_t second) { return (uint64_t{first} << 32) | second; }
+
+}  // namespace
+
+struct CounterSet::Impl {
+  std::vector<CounterDef> defs;
+  std::vector<Counter> counters;  // by index in defs
+  std::unordered_map<std::string, size_t> by_name;
+  std::unordered_map<std::string, std::vector<size_t>> by_event_type;
+  std::vector<size_t> impression_counters;
+  // Keys hold interned ids of the strings they name, each string once for all counters.
+  std::unordered_map<std::string, uint32_t> ids;
+  std::vector<std::string> strings;
+  size_t ignored = 0;  // observations with ts outside [0, kMaxTs]
+
+  const uint32_t* FindId(const std::string& s) const {
+    auto it = ids.find(s);
+    return it == ids.end() ? nullptr : &it->second;
+  }
+  uint32_t Intern(const std::string& s) {
+    auto [it, added] = ids.emplace(s, static_cast<uint32_t>(strings.size()));
+    if (added) strings.push_back(s);
+    return it->second;
+  }
+
+  // The two strings a key of def names (user/item/surface of the observation).
+  static std::pair<const std::string*, const std::string*> KeyStrings(
+      const CounterDef& def, const std::string& user, const std::string& item,
+      const std::string& surface) {
+    static const std::string kNone;
+    switch (def.key) {
+      case KeyKind::kItem: return {&item, &kNone};
+      case KeyKind::kUser: return {&user, &kNone};
+      case KeyKind::kUserItem: return {&user, &item};
+      case KeyKind::kItemSurface: return {&item, &surface};
+    }
+    return {&item, &kNone};
+  }
+
+  bool Stale(const CounterDef& def, const Counter& c, int64_t index) const {
+    return c.watermark != INT64_MIN && (index + 1) * def.bucket_ms <= c.watermark - def.window_ms;
+  }
+
+  // Drops buckets that left the window of every read at or after the watermark.
+  void Prune(const CounterDef& def, const Counter& c, std::vector<Bucket>* buckets) const {
+    auto keep = std::find_if(buckets->begin(), buckets->end(),
+                             [&](const Bucket& b) { return !Stale(def, c, b.index); });
+    buckets->erase(buckets->begin(), keep);
+  }
+
+  void Sweep(const CounterDef& def, Counter* c) {
+    for (auto it = c->keys.begin(); it != c->keys.end();) {
+      Prune(def, *c, &it->second);
+      it = it->second.empty() ? c->keys.erase(it) : std::next(it);
+    }
+  }
+
+  void Add(size_t index, const std::string& user, const std::string& item,
+           const std::string& surface, int64_t ts) {
+    const CounterDef& def = defs[index];
+    Counter& c = counters[index];
+    const int64_t bucket = ts / def.bucket_ms;
+    c.watermark = std::max(c.watermark, ts);
+    if (Stale(def, c, bucket)) return;
+    auto [first, second] = KeyStrings(def, user, item, surface);
+    const uint32_t* a = FindId(*first);
+    const uint32_t* b = FindId(*second);
+    auto it = a && b ? c.keys.find(PackKey(*a, *b)) : c.keys.end();
+    if (it == c.keys.end()) {
+      if (c.keys.size() >= def.max_keys) Sweep(def, &c);
+      if (c.keys.size() >= def.max_keys) {
+        ++c.refused;
+        return;
+      }
+      const uint32_t ia = Intern(*first);
+      it = c.keys.emplace(PackKey(ia, Intern(*second)), std::vector<Bucket>()).first;
+    }
+    std::vector<Bucket>& buckets = it->second;
+    if (buckets.empty() || buckets.back().index < bucket) {
+      buckets.push_back({bucket, 1});
+    } else {
+      auto pos = std::lower_bound(buckets.begin(), buckets.end(), bucket,
+                                  [](const Bucket& x, int64_t i) { return x.index < i; });
+      if (pos != buckets.end() && pos->index == bucket) {
+        ++pos->count;
+      } else {
+        buckets.insert(pos, {bucket, 1});
+      }
+    }
+    Prune(def, c, &buckets);
+  }
+
+  // A count or decayed counter's value from its buckets at T.
+  static double Sum(const CounterDef& def, const std::vector<Bucket>* buckets, int64_t at) {
+    if (buckets == nullptr) return 0;
+    const int64_t low = at - def.window_ms;
+    int64_t total = 0;
+    double decayed = 0;
+    for (const Bucket& b : *buckets) {
+      const int64_t end = (b.index + 1) * def.bucket_ms;
+      if (end <= low) continue;
+      if (end > at) break;
+      total += b.count;
+      decayed += static_cast<double>(b.count) *
+                 std::exp2(-static_cast<double>(at - end) / static_cast<double>(def.half_life_ms));
+    }
+    return def.form == Form::kDecayed ? decayed : static_cast<double>(total);
+  }
+
+  // Whether a bucket counts at T (keys without one are not listed: which stale buckets are
+  // still held depends on arrival order, what counts does not).
+  static bool AnyInWindow(const CounterDef& def, const std::vector<Bucket>& buckets, int64_t at) {
+    for (const Bucket& b : buckets) {
+      const int64_t end = (b.index + 1) * def.bucket_ms;
+      if (end > at) return false;
+      if (end > at - def.window_ms) return true;
+    }
+    return false;
+  }
+
+  const std::vector<Bucket>* Find(size_t index, uint64_t key) const {
+    auto it = counters[index].keys.find(key);
+    return it == counters[index].keys.end() ? nullptr : &it->second;
+  }
+
+  double ValueOf(size_t index, uint64_t key, bool known, int64_t at) const {
+    const CounterDef& def = defs[index];
+    if (def.form != Form::kRatio) return Sum(def, known ? Find(index, key) : nullptr, at);
+    const double num = ValueOf(by_name.at(def.numerator), key, known, at);
+    const double den = ValueOf(by_name.at(def.denominator), key, known, at);
+    return (num + def.alpha) / (den + def.alpha + def.beta);
+  }
+
+  KeyFields Fields(KeyKind kind, uint64_t key) const {
+    const std::string& first = strings[key >> 32];
+    const std::string& second = strings[key & 0xffffffffu];
+    switch (kind) {
+      case KeyKind::kItem: return {"", first, ""};
+      case KeyKind::kUser: return {first, "", ""};
+      case KeyKind::kUserItem: return {first, second, ""};
+      case KeyKind::kItemSurface: return {"", first, second};
+    }
+    return {};
+  }
+};
+
+CounterSet::CounterSet(std::vector<CounterDef> defs) : impl_(std::make_unique<Impl>()) {
+  impl_->defs = std::move(defs);
+  impl_->counters.resize(impl_->defs.size());
+  impl_->Intern("");  // id 0: the empty second half of one-field keys
+  for (size_t i = 0; i < impl_->defs.size(); ++i) {
+    const CounterDef& def = impl_->defs[i];
+    impl_->by_name[def.name] = i;
+    if (def.form == Form::kRatio) continue;
+    if (def.impressions) impl_->impression_counters.push_back(i);
+    for (const auto& type : def.event_types) impl_->by_event_type[type].push_back(i);
+  }
+}
+
+CounterSet::~CounterSet() = default;
+CounterSet::CounterSet(CounterSet&&) noexcept = default;
+CounterSet& CounterSet::operator=(CounterSet&&) noexcept = default;
+
+const std::vector<CounterDef>& CounterSet::defs() const { return impl_->defs; }
+
+int64_t CounterSet::Horizon() const {
+  int64_t horizon = 0;
+  for (const auto& def : impl_->defs) {
+    if (def.form != Form::kRatio) horizon = std::max(horizon, def.window_ms + def.bucket_ms);
+  }
+  return horizon;
+}
+
+void CounterSet::AddEvent(const Event& event) {
+  auto it = impl_->by_event_type.find(event.type);
+  if (it == impl_->by_event_type.end()) return;
+  if (event.ts < 0 || event.ts > kMaxTs) {
+    ++impl_->ignored;
+    return;
+  }
+  static const std::string kNoSurface;
+  for (size_t index : it->second) impl_->Add(index, event.user, event.item, kNoSurface, event.ts);
+}
+
+void CounterSet::AddImpression(const Impression& impression) {
+  if (impl_->impression_counters.empty()) return;
+  if (impression.ts < 0 || impression.ts > kMaxTs) {
+    ++impl_->ignored;
+    return;
+  }
+  for (const std::string& item : impression.items) {
+    for (size_t index : impl_->impression_counters) {
+      impl_->Add(index, impression.user, item, impression.surface, impression.ts);
+    }
+  }
+}
+
+Result<double> CounterSet::Value(std::string_view name, const KeyFields& key, int64_t at_ms) const {
+  auto it = impl_->by_name.find(std::string(name));
+  if (it == impl_->by_name.end()) {
+    return Status::InvalidArgument("unknown counter '" + std::string(name) + "'");
+  }
+  const CounterDef& def = impl_->defs[it->second];
+  auto [first, second] = Impl::KeyStrings(def, key.user, key.item, key.surface);
+  const uint32_t* a = impl_->FindId(*first);
+  const uint32_t* b = impl_->FindId(*second);
+  const bool known = a != nullptr && b != nullptr;
+  const int64_t at = std::clamp<int64_t>(at_ms, -kMaxWindowMs, kMaxTs + kMaxWindowMs);
+  return impl_->ValueOf(it->second, known ? PackKey(*a, *b) : 0, known, at);
+}
+
+void CounterSet::ForEach(
+    int64_t at_ms, const std::function<void(const CounterDef&, const KeyFields&, double)>& fn) const {
+  const int64_t at = std::clamp<int64_t>(at_ms, -kMaxWindowMs, kMaxTs + kMaxWindowMs);
+  for (size_t i = 0; i < impl_->defs.size(); ++i) {
+    const CounterDef& def = impl_->defs[i];
+    std::vector<size_t> sources = {i};
+    if (def.form == Form::kRatio) {
+      sources = {impl_->by_name.at(def.numerator), impl_->by_name.at(def.denominator)};
+    }
+    std::map<std::tuple<std::string, std::string, std::string>, uint64_t> keys;
+    for (size_t source : sources) {
+      const CounterDef& source_def = impl_->defs[source];
+      for (const auto& [key, buckets] : impl_->counters[source].keys) {
+        if (!Impl::AnyInWindow(source_def, buckets, at)) continue;
+        KeyFields f = impl_->Fields(def.key, key);
+        keys.emplace(std::make_tuple(f.user, f.item, f.surface), key);
+      }
+    }
+    for (const auto& [fields, key] : keys) {
+      const auto& [user, item, surface] = fields;
+      fn(def, KeyFields{user, item, surface}, impl_->ValueOf(i, key, true, at));
+    }
+  }
+}
+
+nlohmann::json CounterSet::Stats() const {
+  nlohmann::json counters = nlohmann::json::object();
+  for (size_t i = 0; i < impl_->defs.size(); ++i) {
+    if (impl_->defs[i].form == Form::kRatio) continue;
+    const Counter& c = impl_->counters[i];
+    size_t buckets = 0;
+    for (const auto& [key, b] : c.keys) buckets += b.size();
+    counters[impl_->defs[i].name] = {
+        {"keys", c.keys.size()}, {"buckets", buckets}, {"refused_keys", c.refused}};
+  }
+  return {{"counters", counters},
+          {"interned_ids", impl_->strings.size()},
+          {"ignored_observations", impl_->ignored}};
+}
+
+}  // namespace pathwise::features
