@@ -184,7 +184,11 @@ TEST_CASE("a load by ingestion writes the same records and answers as a load in 
       {"shop_small", ReadFile(kFixtures / "shop_small.ndjson")},
       {"circle", ReadFile(kFixtures / "circle.ndjson")},
       {"mixed", MixedText()}};
-  for (const auto& [name, text] : inputs) {
+  // Plain variables, not structured bindings: doctest's macros capture them in lambdas, which
+  // clang 14 (the sanitized CI build) does not allow for bindings.
+  for (const auto& input : inputs) {
+    const std::string& name = input.first;
+    const std::string& text = input.second;
     CAPTURE(name);
     LoadOptions chunks;
     chunks.ingest = false;
