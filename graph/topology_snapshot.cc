@@ -506,7 +506,9 @@ Status FillLists(const Sections& s, Impl& impl) {
       std::memcpy(list.items.data(), p, h.size * sizeof(Neighbor));
       p += h.size * sizeof(Neighbor);
       list.ranked.resize(ranks);
-      std::memcpy(list.ranked.data(), p, ranks * sizeof(uint32_t));
+      // A list of one entry has no rank order: its empty vector's data() may be null, which
+      // memcpy must not be given even for 0 bytes.
+      if (ranks > 0) std::memcpy(list.ranked.data(), p, ranks * sizeof(uint32_t));
       p += ranks * sizeof(uint32_t);
       entries += h.size;
       ranked += ranks;
