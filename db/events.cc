@@ -189,6 +189,11 @@ Result<features::CounterSet> Database::FoldCounters(int64_t as_of_ms) const {
 
 // Open and schema changes: counters of defs rebuilt from the logs, within their horizon.
 Status Database::Impl::RebuildCounters(std::vector<features::CounterDef> defs, int64_t now_ms) {
+  if (defs.empty()) {  // nothing to count: no scan of the logs at open
+    MutexLock lock(&counters_mu);
+    counters = std::make_unique<features::CounterSet>(std::move(defs));
+    return Status::OK();
+  }
   const int64_t horizon = features::CounterSet(defs).Horizon();
   PW_ASSIGN_OR_RETURN(features::CounterSet rebuilt,
                       event_log::FoldLogs(*store, std::move(defs), now_ms - horizon, INT64_MAX));
