@@ -324,6 +324,7 @@ Result<QueryResult> Database::Query(std::string_view text, const nlohmann::json&
   catalog.graph = impl_->graph.get();
   catalog.vectors = impl_->vectors.get();
   catalog.store = impl_->store.get();
+  catalog.counters = &impl_->online_counters;
   catalog.default_max_per_node = impl_->options.default_max_per_node;
   return impl_->engine->Execute(catalog, text, params, options);
 }

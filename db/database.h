@@ -163,6 +163,12 @@ struct WriteSet {
   std::optional<std::string> unless_meta_exists;
 };
 
+// The write set of one accepted event, as POST /v1/events applies it: the event's edge, its
+// outcome when event.recommendation_id is set (an OutcomeWrite with the event's id, type, item
+// and ts), its event log entry, and its dedupe key "event/<event_id>" (a set whose event_id was
+// applied before writes nothing).
+WriteSet EventWriteSet(EdgeWrite edge, EventWrite event);
+
 // ---- The bulk format (docs/data-format.md): one parser for every entry point --------------------
 
 // One node, edge or vector line. The loader and POST /v1/batch both use it, so they accept and

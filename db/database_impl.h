@@ -83,6 +83,17 @@ struct Database::Impl {
   Status RebuildCounters(std::vector<features::CounterDef> defs, int64_t now_ms);
   // Feeds the events and decisions of an applied group to the counters.
   void FeedCounters(const StagedGroup& group);
+  // What queries' counter() reads: the online counters under counters_mu (events.cc).
+  class OnlineCounters final : public query::CounterReader {
+   public:
+    explicit OnlineCounters(const Impl* impl) : impl_(impl) {}
+    Result<double> Value(std::string_view name, const std::vector<std::string>& key,
+                         int64_t at_ms) const override;
+
+   private:
+    const Impl* impl_;
+  };
+  const OnlineCounters online_counters{this};
 
   mutable Mutex mu;
   std::deque<Writer*> writers PW_GUARDED_BY(mu);  // front is the leader

@@ -144,6 +144,18 @@ Result<features::CounterSet> FoldLogs(const storage::Store& store,
 
 }  // namespace event_log
 
+WriteSet EventWriteSet(EdgeWrite edge, EventWrite event) {
+  WriteSet writes;
+  writes.unless_meta_exists = "event/" + event.event_id;
+  writes.ops.push_back(std::move(edge));
+  if (!event.recommendation_id.empty()) {
+    writes.ops.push_back(OutcomeWrite{event.recommendation_id, event.event_id, event.type,
+                                      event.item, event.ts});
+  }
+  writes.ops.push_back(std::move(event));
+  return writes;
+}
+
 Status Database::ScanEvents(int64_t since_ms, int64_t until_ms,
                             const std::function<bool(const LoggedEvent&)>& fn) const {
   return event_log::ScanAll(*impl_->store, [&](const LoggedEvent& event) {
@@ -168,6 +180,13 @@ Result<double> Database::CounterValue(std::string_view counter, const features::
                                       int64_t at_ms) const {
   MutexLock lock(&impl_->counters_mu);
   return impl_->counters->Value(counter, key, at_ms);
+}
+
+Result<double> Database::Impl::OnlineCounters::Value(std::string_view name,
+                                                    const std::vector<std::string>& key,
+                                                    int64_t at_ms) const {
+  MutexLock lock(&impl_->counters_mu);
+  return impl_->counters->ValueOfKey(name, key, at_ms);
 }
 
 void Database::ForEachCounterValue(

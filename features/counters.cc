@@ -234,6 +234,26 @@ Result<double> CounterSet::Value(std::string_view name, const KeyFields& key, in
   return impl_->ValueOf(it->second, known ? PackKey(*a, *b) : 0, known, at);
 }
 
+Result<double> CounterSet::ValueOfKey(std::string_view name, const std::vector<std::string>& ids,
+                                      int64_t at_ms) const {
+  auto it = impl_->by_name.find(std::string(name));
+  if (it == impl_->by_name.end()) {
+    return Status::InvalidArgument("unknown counter '" + std::string(name) + "'");
+  }
+  const CounterDef& def = impl_->defs[it->second];
+  const std::vector<std::string> fields = KeyFieldNames(def.key);
+  if (ids.size() != fields.size()) {
+    std::string shape;
+    for (const std::string& field : fields) shape += (shape.empty() ? "" : ", ") + field;
+    return Status::InvalidArgument("counter '" + def.name + "' is keyed by (" + shape + "): " +
+                                   std::to_string(fields.size()) + " key value(s), got " +
+                                   std::to_string(ids.size()));
+  }
+  KeyFields key;
+  for (size_t i = 0; i < fields.size(); ++i) key.Field(fields[i]) = ids[i];
+  return Value(name, key, at_ms);
+}
+
 void CounterSet::ForEach(
     int64_t at_ms, const std::function<void(const CounterDef&, const KeyFields&, double)>& fn) const {
   const int64_t at = std::clamp<int64_t>(at_ms, -kMaxWindowMs, kMaxTs + kMaxWindowMs);

@@ -213,6 +213,14 @@ const char* KeyKindName(KeyKind kind) {
   return "item";
 }
 
+std::string& KeyFields::Field(std::string_view name) {
+  return name == "user" ? user : name == "item" ? item : surface;
+}
+
+const std::string& KeyFields::Field(std::string_view name) const {
+  return const_cast<KeyFields*>(this)->Field(name);
+}
+
 std::vector<std::string> KeyFieldNames(KeyKind kind) {
   switch (kind) {
     case KeyKind::kItem: return {"item"};
@@ -226,7 +234,7 @@ std::vector<std::string> KeyFieldNames(KeyKind kind) {
 json ValueLine(const CounterDef& def, const KeyFields& key, double value) {
   json line = {{"counter", def.name}};
   for (const std::string& field : KeyFieldNames(def.key)) {
-    line[field] = field == "user" ? key.user : field == "item" ? key.item : key.surface;
+    line[field] = key.Field(field);
   }
   line["value"] = value;
   return line;

@@ -93,6 +93,9 @@ struct KeyFields {
   std::string user;
   std::string item;
   std::string surface;
+  // The field a KeyFieldNames name stands for ("user", "item"; anything else: surface).
+  std::string& Field(std::string_view name);
+  const std::string& Field(std::string_view name) const;
 };
 
 // A set of counters and their per-key buckets. Not thread-safe: the caller serialises writes
@@ -119,6 +122,11 @@ class CounterSet {
   // Exact for T at or after the newest observation's ts (older buckets are pruned relative to
   // it).
   Result<double> Value(std::string_view name, const KeyFields& key, int64_t at_ms) const;
+  // Value() with the key given as external ids in KeyFieldNames(kind) order: {item}, {user},
+  // {user, item}, {item, surface}. InvalidArgument for an unknown counter or a key with another
+  // number of ids (the message names the key's fields). PQL's counter() reads through this.
+  Result<double> ValueOfKey(std::string_view name, const std::vector<std::string>& ids,
+                            int64_t at_ms) const;
   // Visits every (counter, key) with a bucket inside its window at T, counters in declaration order, keys in
   // (user, item, surface) order, with its value at T (ratios: every key of their denominator or
   // numerator).

@@ -62,6 +62,7 @@ constexpr FnInfo kFunctions[] = {
     {"source_score", Fn::kSourceScore, 1, 1},
     {"id", Fn::kId, 1, 1},             {"type", Fn::kType, 1, 1},
     {"degree", Fn::kDegree, 1, 3},     {"tostring", Fn::kToString, 1, 1},
+    {"counter", Fn::kCounter, 2, 3},
     {"tolower", Fn::kToLower, 1, 1},   {"lower", Fn::kToLower, 1, 1},
     {"toupper", Fn::kToUpper, 1, 1},   {"upper", Fn::kToUpper, 1, 1},
     {"substring", Fn::kSubstring, 2, 3}, {"trim", Fn::kTrim, 1, 1},
@@ -298,6 +299,15 @@ BoundExprPtr Binder::BindCall(const ast::Expr& e, const ExprContext& ctx) {
       if (it == source_names->end()) Fail("unknown source '" + name + "'", arg.pos);
       out->index = static_cast<uint32_t>(it - source_names->begin());
       return out;
+    }
+  }
+  if (info->fn == Fn::kCounter) {
+    // The counter's name is fixed per query: a string literal or a parameter.
+    const ast::Expr& name = *e.args.back();
+    const bool literal = name.kind == ast::ExprKind::kLiteral && name.literal.value.index() == 4;
+    if (!literal && name.kind != ast::ExprKind::kParam) {
+      Fail("counter() takes the counter's name last, as a string literal or a parameter",
+           name.pos);
     }
   }
   for (const auto& arg : e.args) Adopt(out.get(), Bind(*arg, ctx));

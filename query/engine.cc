@@ -97,6 +97,7 @@ Status InitState(const Plan& plan, const Catalog& catalog, const nlohmann::json&
   st->graph = catalog.graph;
   st->vectors = catalog.vectors;
   st->store = catalog.store;
+  st->counters = catalog.counters;
   st->default_max_per_node = catalog.default_max_per_node;
   st->deadline = options.deadline;
   st->now_ms = options.now_ms ? *options.now_ms : SystemNowMs();

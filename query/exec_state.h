@@ -45,6 +45,7 @@ struct ExecState {
   const graph::Graph* graph = nullptr;
   const vector::VectorSet* vectors = nullptr;
   const storage::Store* store = nullptr;
+  const CounterReader* counters = nullptr;  // counter(); null: none
   size_t default_max_per_node = 100;
   // The deadline Tick checks: the query's, or a RECOMMEND source's budget while that source runs
   // (QueryOptions::source_budget_ms), and the message of the error Tick raises when it passes.

@@ -234,6 +234,37 @@ RtValue DegreeOf(const BoundExpr& e, const EvalEnv& env) {
   return RtValue(total);
 }
 
+// counter(key..., name): the online value of a declared counter at the query clock. A key value
+// is a node (its external id), a string or an integer (its decimal text); null in, null out.
+// An undeclared counter, a key of the wrong shape or a key value of another kind is an error at
+// the call.
+RtValue CounterOf(const BoundExpr& e, const EvalEnv& env) {
+  ExecState* st = env.st;
+  RtValue name = Eval(*e.args.back(), env);
+  if (name.IsNull()) return RtValue();
+  if (!name.IsString()) return FailAt(e, st, "counter() takes the counter's name as a string");
+  std::vector<std::string> key;
+  for (size_t i = 0; i + 1 < e.args.size(); ++i) {
+    RtValue v = Eval(*e.args[i], env);
+    if (v.IsNull()) return RtValue();
+    if (v.IsNode()) {
+      key.push_back(st->graph->KeyOf(v.AsNode()));
+    } else if (v.IsString()) {
+      key.push_back(v.AsString());
+    } else if (v.IsInt()) {
+      key.push_back(std::to_string(v.AsInt()));
+    } else {
+      return FailAt(e, st, "counter() takes its key as nodes, strings or integers");
+    }
+  }
+  if (st->counters == nullptr) {
+    return FailAt(e, st, "unknown counter '" + name.AsString() + "' (no counters are declared)");
+  }
+  Result<double> value = st->counters->Value(name.AsString(), key, st->now_ms);
+  if (!value.ok()) return FailAt(e, st, value.status().message());
+  return RtValue(*value);
+}
+
 RtValue TypeName(const RtValue& v, const ExecState& st) {
   if (v.IsNode()) {
     const NodeTypeDef* def = st.schema->NodeType(st.graph->TypeOf(v.AsNode()));
@@ -389,6 +420,7 @@ RtValue Call(const BoundExpr& e, const EvalEnv& env) {
     }
     case Fn::kType: return TypeName(Eval(*e.args[0], env), st);
     case Fn::kDegree: return DegreeOf(e, env);
+    case Fn::kCounter: return CounterOf(e, env);
     case Fn::kToString: {
       RtValue v = Eval(*e.args[0], env);
       if (v.IsNull()) return v;

@@ -76,6 +76,7 @@ inline bool EdgeAttrNamed(const std::string& name, EdgeAttr* attr) {
 enum class Fn : uint8_t {
   kLog, kExp, kSqrt, kAbs, kPow, kFloor, kCeil, kRound, kLeast, kGreatest, kIf, kCoalesce,
   kDecay, kNow, kSimilarity, kSize, kSource, kSources, kSourceScore, kId, kType, kDegree, kToString,
+  kCounter,
   // Evaluated by expr_fns.cc (IsExtraFunction: every Fn from kToLower on).
   kToLower, kToUpper, kSubstring, kTrim, kLTrim, kRTrim, kReplace, kSplit, kToInteger, kToFloat,
   kLabels, kKeys, kHead, kLast, kRange, kNodes, kRelationships, kLength, kProperties, kDate,

@@ -170,6 +170,19 @@ struct QueryResult {
 
 namespace pathwise::query {
 
+// What PQL's counter() reads: the online value of a declared counter (docs/feedback-loop.md,
+// "Counters"). db/ implements it over the counters its write path feeds. Safe to call from
+// concurrent queries.
+class CounterReader {
+ public:
+  virtual ~CounterReader() = default;
+  // The value of counter `name` at at_ms for the key given as external ids in the order of the
+  // counter's key fields ({item}, {user}, {user, item}, {item, surface}). InvalidArgument, with
+  // a message for the query's author, for an unknown counter or a key of the wrong shape.
+  virtual Result<double> Value(std::string_view name, const std::vector<std::string>& key,
+                               int64_t at_ms) const = 0;
+};
+
 // What one query execution reads. The schema is an immutable copy (a writer that changes the
 // schema publishes a new one); graph and vectors are safe for concurrent reads.
 struct Catalog {
@@ -177,6 +190,8 @@ struct Catalog {
   const graph::Graph* graph = nullptr;
   const vector::VectorSet* vectors = nullptr;
   const storage::Store* store = nullptr;
+  // counter()'s source; null: no counters (counter() fails with InvalidArgument).
+  const CounterReader* counters = nullptr;
   size_t default_max_per_node = 100;
 };
 

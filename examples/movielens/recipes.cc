@@ -106,7 +106,8 @@ std::vector<std::pair<std::string, nlohmann::json>> DemoSurfaces() {
       {"description",
        "The home page row: because_you_watched, then similar_taste, then popular_in_genre "
        "(context.genre, default Drama); at most 3 movies per genre; a movie is shown to a user "
-       "at most 5 times a day."},
+       "at most 5 times a day; movies viewed 5 or more times in the last 7 days (the views_7d "
+       "counter) are boosted by 1.2."},
       {"recipe", "because_you_watched"},
       {"fallbacks", {"similar_taste", "popular_in_genre"}},
       {"params", {{"genre", "Drama"}}},
@@ -118,7 +119,8 @@ std::vector<std::pair<std::string, nlohmann::json>> DemoSurfaces() {
       {"label", "title"},
       {"rules",
        {{{"type", "quota"}, {"by", "i.genres"}, {"max", 3}},
-        {{"type", "frequency_cap"}, {"max", 5}, {"window_seconds", 86400}}}}};
+        {{"type", "frequency_cap"}, {"max", 5}, {"window_seconds", 86400}},
+        {{"type", "boost"}, {"where", "counter(i, 'views_7d') >= 5"}, {"factor", 1.2}}}}};
   nlohmann::json byw_row = {
       {"description",
        "\"Because you watched\": co-rating neighbours of what the user rated, then their taste "

@@ -1,6 +1,7 @@
 // Decisions on the embedded database: the chain, reason codes, rules, breakers, overload and
 // the popular list (docs/decisions.md).
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -211,6 +212,26 @@ TEST_CASE("rules apply after scoring: filter, boost, quota and pin, with backfil
   CHECK(d["items"][1]["reasons"][0]["type"] == "pin");
   CHECK(d["rules"][0]["affected"].get<int>() >= 1);
   CHECK(d["rules"][3]["affected"] == 1);
+}
+
+TEST_CASE("a rule can read a counter: an item boosted once its views are counted") {
+  DecideFixture f;
+  REQUIRE(f.db->MergeSchema(R"({"counters": [{"name": "views", "key": "item", "source":
+      {"events": ["view"]}, "window": "1h", "bucket": "1s"}]})").ok());
+  json rules = json::array({{{"type", "boost"}, {"where", "counter(i, 'views') >= 2"}, {"factor", 10}}});
+  f.Define("row", DecideFixture::Surface({{"rules", rules}}));
+  CHECK(DecideFixture::Ids(f.Decide("row", {{"user", "u1"}}))[0] != "i3");
+  // Two views of i3 ten seconds ago: whole buckets, so counted at once.
+  const int64_t ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count() - 10000;
+  for (const char* id : {"e1", "e2"}) {
+    EdgeWrite edge = Edge("VIEWED", {"User", "kid"}, {"Item", "i3"});
+    edge.ts = ts;
+    REQUIRE(f.db->Apply(EventWriteSet(edge, EventWrite{id, "view", "kid", "i3", ts, 1.0, ""})).ok());
+  }
+  json d = f.Decide("row", {{"user", "u1"}});
+  CHECK(DecideFixture::Ids(d)[0] == "i3");
+  CHECK(d["items"][0]["reasons"][0]["type"] == "boost");
 }
 
 TEST_CASE("an explained decision lists rule effects and the fallback that served an item") {

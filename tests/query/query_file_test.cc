@@ -6,6 +6,12 @@
 //
 //   # comment                       (outside query text)
 //   fixture: shop_small             (tests/queries/fixtures/shop_small.ndjson; once per file)
+//   events: shop_events             (optional, once per file: tests/queries/fixtures/
+//                                    shop_events.ndjson applied after the fixture, line by line:
+//                                    {"schema": {...}} is merged (e.g. to declare counters);
+//                                    {"event_id", "type", "user", "item", "ts", "edge"} is one
+//                                    accepted event (db's EventWriteSet: an `edge` edge from
+//                                    User user to Item item, logged, feeding the counters))
 //   ---                             (separates cases)
 //   name: what this case checks     (optional)
 //   params: {"user": "u1"}          (JSON object)
@@ -87,6 +93,7 @@ struct Case {
 
 struct TestFile {
   std::string fixture;
+  std::string events;
   std::vector<Case> cases;
 };
 
@@ -99,8 +106,8 @@ std::string Trim(const std::string& s) {
 }
 
 bool IsDirective(const std::string& line) {
-  static const char* kDirectives[] = {"fixture:", "name:",  "params:", "now:",  "option:",
-                                      "tolerance:", "query:", "expect",  "check:"};
+  static const char* kDirectives[] = {"fixture:",   "events:", "name:",   "params:", "now:",
+                                      "option:",    "tolerance:", "query:", "expect", "check:"};
   for (const char* d : kDirectives) {
     if (StartsWith(line, d)) return true;
   }
@@ -190,6 +197,9 @@ TestFile ParseFile(const fs::path& path) {
     auto value = [&](const std::string& key) { return Trim(t.substr(key.size())); };
     if (StartsWith(t, "fixture:")) {
       file.fixture = value("fixture:");
+      has_content = false;
+    } else if (StartsWith(t, "events:")) {
+      file.events = value("events:");
       has_content = false;
     } else if (StartsWith(t, "name:")) {
       current.name = value("name:");
@@ -465,6 +475,31 @@ void RunCase(Database* db, const Case& c, const std::string& file) {
   if (c.check_explain) CheckExplain(db, r, label);
 }
 
+// The `events:` file: schema lines merged, event lines applied as accepted events.
+void ApplyEvents(Database* db, const fs::path& path) {
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot read events " << path);
+  std::string text;
+  for (int line = 1; std::getline(in, text); ++line) {
+    if (Trim(text).empty()) continue;
+    const json j = ParseJson(text, path.string() + ":" + std::to_string(line));
+    if (j.contains("schema")) {
+      Status merged = db->MergeSchema(j["schema"].dump());
+      REQUIRE_MESSAGE(merged.ok(), path << ":" << line << ": " << merged.ToString());
+      continue;
+    }
+    EdgeWrite edge;
+    edge.type = j.at("edge").get<std::string>();
+    edge.from = NodeRef{"User", j.at("user").get<std::string>(), /*create_if_missing=*/true};
+    edge.to = NodeRef{"Item", j.at("item").get<std::string>(), /*create_if_missing=*/false};
+    edge.ts = j.at("ts").get<int64_t>();
+    EventWrite event{j.at("event_id").get<std::string>(), j.at("type").get<std::string>(),
+                     edge.from.id, edge.to.id, edge.ts, 1.0, ""};
+    Status applied = db->Apply(EventWriteSet(std::move(edge), std::move(event)));
+    REQUIRE_MESSAGE(applied.ok(), path << ":" << line << ": " << applied.ToString());
+  }
+}
+
 void RunFile(const fs::path& path) {
   TestFile file = ParseFile(path);
   REQUIRE_MESSAGE(!file.fixture.empty(), path << " has no fixture: line");
@@ -477,6 +512,7 @@ void RunFile(const fs::path& path) {
   auto report = db->Load(in);
   REQUIRE_MESSAGE(report.ok(), report.status().ToString());
   REQUIRE_MESSAGE(report->errors == 0, "fixture " << file.fixture << ": " << report->ToJson().dump());
+  if (!file.events.empty()) ApplyEvents(db.get(), kQueriesDir / "fixtures" / (file.events + ".ndjson"));
   std::string name = path.lexically_relative(kQueriesDir).string();
   for (const Case& c : file.cases) RunCase(db.get(), c, name);
   for (const char* source : {"snapshot", "store"}) {
