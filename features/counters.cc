@@ -56,6 +56,7 @@ struct CounterSet::Impl {
     size_t size = 0;
   };
   int64_t FindId(const std::string& s, IdCache* cache) const {
+    if (s.empty()) return 0;  // interned first, by the constructor
     for (size_t i = 0; i < cache->size; ++i) {
       if (cache->found[i].first == &s) return cache->found[i].second;
     }
