@@ -17,16 +17,19 @@ std::optional<LoggedEvent> DomRead(std::string_view text) {
   json j = json::parse(text, nullptr, false);
   if (!j.is_object()) return std::nullopt;
   LoggedEvent e;
+  using Text = std::pair<const char*, std::string*>;
   try {
-    e.event_id = j.at("event_id").get<std::string>();
-    e.type = j.at("type").get<std::string>();
-    e.user = j.at("user").get<std::string>();
-    e.item = j.at("item").get<std::string>();
-    e.ts = j.at("ts").get<int64_t>();
-    e.logged_ms = j.at("logged_ms").get<int64_t>();
-    e.weight = j.at("weight").get<double>();
-    if (j.contains("recommendation_id")) e.recommendation_id = j["recommendation_id"].get<std::string>();
-    if (j.contains("segment")) e.segment = j["segment"].get<std::string>();
+    for (auto [name, out] : {Text{"event_id", &e.event_id}, Text{"type", &e.type},
+                             Text{"user", &e.user}, Text{"item", &e.item}}) {
+      j.at(name).get_to(*out);
+    }
+    j.at("ts").get_to(e.ts);
+    j.at("logged_ms").get_to(e.logged_ms);
+    j.at("weight").get_to(e.weight);
+    for (auto [name, out] : {Text{"recommendation_id", &e.recommendation_id},
+                             Text{"segment", &e.segment}}) {
+      if (j.contains(name)) j[name].get_to(*out);
+    }
   } catch (const json::exception&) {
     return std::nullopt;
   }
