@@ -58,7 +58,7 @@ void CheckReadsAsDom(std::string_view text) {
 }
 
 TEST_CASE("decoding an encoded event gives back every field, whatever its ids contain") {
-  LoggedEvent e{42, "ev1", "view", "u1", "i1", 1764000000000, 1764000000123, 0.1, ""};
+  LoggedEvent e{42, "ev1", "view", "u1", "i1", 1764000000000, 1764000000123, 0.1, "", ""};
   const std::string odd[] = {"plain", "quote\"d", "back\\slash", "tab\there", "caf\xc3\xa9",
                              "\xf0\x9f\x8e\xac", "line\nbreak", "\x01"};
   for (const std::string& id : odd) {
