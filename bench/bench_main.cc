@@ -61,11 +61,13 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       liked new item's uptake, IPS/SNIPS of the exploit policy from the exploring log.
 
   counters [--events 1000000] [--batch 1000] [--items 10000] [--users 50000] [--runs 3]
-           [--data DIR] [--json FILE]
+           [--data DIR] [--export-only] [--keep] [--reuse] [--json FILE]
       Events through the real apply path (ApplyMany of POST /v1/events-shaped sets, one synced
       commit per batch) into three fresh databases, round-robin: edge and dedupe key only, plus
       the event log entry, plus five declared counters; then `export features` over the logged
-      events (the logs folded into fresh counters, every value written out).
+      events (the logs folded into fresh counters, every value written out). --export-only
+      writes the third database alone; --keep leaves it in DIR; --reuse opens the one kept in
+      DIR (same --events) and times its open and the export only.
 
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database

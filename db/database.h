@@ -151,6 +151,7 @@ struct LoggedEvent {
   int64_t logged_ms = 0;  // when the writer logged it (retention goes by this)
   double weight = 1.0;
   std::string recommendation_id;  // empty: none
+  std::string segment;  // empty: none
 };
 
 // Writes applied atomically, in order: all of them are durable and visible, or none.

@@ -21,7 +21,9 @@ namespace pathwise::event_log {
 
 std::string Key(uint64_t sequence);
 std::string Encode(const LoggedEvent& event);
-// Corruption when key or value is not what Key and Encode write.
+// Corruption when key or value is not what Key and Encode write. Also reads an optional
+// "segment" string. Entries in Encode's shape are read without building a JSON DOM;
+// any other valid JSON object is read by the DOM with the same result.
 Result<LoggedEvent> Decode(std::string_view key, std::string_view value);
 // Visits every logged event in sequence order until fn returns false; Corruption for an
 // unreadable entry.
@@ -35,7 +37,8 @@ features::Event EventOf(const LoggedEvent& event);
 features::Impression ImpressionOf(const nlohmann::json& record);
 
 // Fresh counters of defs folded from the stored logs: the events and decisions with
-// from_ms <= ts <= as_of_ms.
+// from_ms <= ts <= as_of_ms. The event log is scanned and decoded on a second thread while the
+// calling thread counts, in log order (the same observations in the same order as online).
 Result<features::CounterSet> FoldLogs(const storage::Store& store,
                                       std::vector<features::CounterDef> defs, int64_t from_ms,
                                       int64_t as_of_ms);

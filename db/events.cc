@@ -2,11 +2,16 @@
 // impression log. Events are logged by the stager (staged_write.cc) and fed to the online
 // counters when their group is applied (write_path.cc).
 #include <algorithm>
+#include <charconv>
 #include <climits>
+#include <deque>
+#include <thread>
+#include <vector>
 
 #include "db/database_impl.h"
 #include "db/event_log.h"
 #include "db/impression_log.h"
+#include "storage/mutex.h"
 
 namespace pathwise {
 
@@ -31,6 +36,135 @@ uint64_t SequenceOf(std::string_view key) {
   return seq;
 }
 
+// The fast path of Decode: a flat object of the fields Encode writes, in any order, whose
+// strings are ASCII without escapes and whose numbers are plain JSON numbers (integers of at
+// most 18 digits for ts and logged_ms). False for anything else (escapes, other bytes, unknown
+// or repeated fields, other value types, trailing text): Decode then parses the DOM, so the two
+// paths accept the same entries and read the same values.
+class FlatEntryReader {
+ public:
+  explicit FlatEntryReader(std::string_view text) : text_(text) {}
+
+  bool Read(LoggedEvent* e) {
+    unsigned seen = 0;
+    if (!Consume('{') || Consume('}')) return false;  // {}: the DOM path names what is missing
+    do {
+      std::string_view name;
+      if (!String(&name) || !Consume(':')) return false;
+      unsigned field = 0;
+      for (const auto& [known, bit] : kFields) field = known == name ? bit : field;
+      if ((seen & field) != 0 || !Field(field, e)) return false;
+      seen |= field;
+    } while (Consume(','));
+    if (!Consume('}')) return false;
+    SkipSpace();
+    return pos_ == text_.size() && (seen & kRequired) == kRequired;
+  }
+
+ private:
+  enum : unsigned {
+    kEventId = 1, kType = 2, kUser = 4, kItem = 8, kTs = 16, kLogged = 32, kWeight = 64,
+    kRequired = 127, kSeq = 128, kRecommendation = 256, kSegment = 512
+  };
+  static constexpr std::pair<std::string_view, unsigned> kFields[] = {
+      {"event_id", kEventId}, {"type", kType}, {"user", kUser}, {"item", kItem}, {"ts", kTs},
+      {"logged_ms", kLogged}, {"weight", kWeight}, {"seq", kSeq},
+      {"recommendation_id", kRecommendation}, {"segment", kSegment}};
+
+  // Reads the value of one known field (0: unknown, false).
+  bool Field(unsigned field, LoggedEvent* e) {
+    int64_t seq = 0;  // the key holds the sequence; Decode ignores this copy
+    switch (field) {
+      case kEventId: return StringInto(&e->event_id);
+      case kType: return StringInto(&e->type);
+      case kUser: return StringInto(&e->user);
+      case kItem: return StringInto(&e->item);
+      case kTs: return Integer(&e->ts);
+      case kLogged: return Integer(&e->logged_ms);
+      case kWeight: return Double(&e->weight);
+      case kSeq: return Integer(&seq);
+      case kRecommendation: return StringInto(&e->recommendation_id);
+      case kSegment: return StringInto(&e->segment);
+      default: return false;
+    }
+  }
+  void SkipSpace() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  bool Consume(char c) {
+    SkipSpace();
+    if (pos_ >= text_.size() || text_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+  bool String(std::string_view* out) {
+    if (!Consume('"')) return false;
+    const size_t start = pos_;
+    for (; pos_ < text_.size(); ++pos_) {
+      const auto c = static_cast<unsigned char>(text_[pos_]);
+      if (c == '"') {
+        *out = text_.substr(start, pos_++ - start);
+        return true;
+      }
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+    }
+    return false;
+  }
+  bool StringInto(std::string* out) {
+    std::string_view s;
+    if (!String(&s)) return false;
+    out->assign(s);
+    return true;
+  }
+  // A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool Number(std::string_view* token, bool* integral) {
+    SkipSpace();
+    const size_t start = pos_;
+    auto digits = [&] {
+      const size_t from = pos_;
+      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+      return pos_ - from;
+    };
+    if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
+    const size_t first = pos_;
+    const size_t whole = digits();
+    if (whole == 0 || (whole > 1 && text_[first] == '0')) return false;
+    *integral = true;
+    if (pos_ < text_.size() && text_[pos_] == '.') {
+      ++pos_;
+      if (digits() == 0) return false;
+      *integral = false;
+    }
+    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
+      if (digits() == 0) return false;
+      *integral = false;
+    }
+    *token = text_.substr(start, pos_ - start);
+    return true;
+  }
+  bool Integer(int64_t* out) {
+    std::string_view token;
+    bool integral = false;
+    if (!Number(&token, &integral) || !integral || token.size() > 18) return false;
+    return std::from_chars(token.data(), token.data() + token.size(), *out).ec == std::errc();
+  }
+  bool Double(double* out) {
+    std::string_view token;
+    bool integral = false;
+    if (!Number(&token, &integral)) return false;
+    auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), *out);
+    return ec == std::errc() && end == token.data() + token.size();
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
 
 std::string Encode(const LoggedEvent& e) {
@@ -42,14 +176,18 @@ std::string Encode(const LoggedEvent& e) {
 }
 
 Result<LoggedEvent> Decode(std::string_view key, std::string_view value) {
-  json j = json::parse(value, nullptr, false);
   auto corrupt = [&] {
     return Status::Corruption("event log entry " + std::to_string(SequenceOf(key)) +
                               " is unreadable");
   };
-  if (key.size() != 8 || !j.is_object()) return corrupt();
+  if (key.size() != 8) return corrupt();
   LoggedEvent e;
   e.sequence = SequenceOf(key);
+  if (FlatEntryReader(value).Read(&e)) return e;
+  e = LoggedEvent{};
+  e.sequence = SequenceOf(key);
+  json j = json::parse(value, nullptr, false);
+  if (!j.is_object()) return corrupt();
   try {
     e.event_id = j.at("event_id").get<std::string>();
     e.type = j.at("type").get<std::string>();
@@ -61,6 +199,7 @@ Result<LoggedEvent> Decode(std::string_view key, std::string_view value) {
     if (auto it = j.find("recommendation_id"); it != j.end()) {
       e.recommendation_id = it->get<std::string>();
     }
+    if (auto it = j.find("segment"); it != j.end()) e.segment = it->get<std::string>();
   } catch (const json::exception&) {
     return corrupt();
   }
@@ -111,14 +250,99 @@ features::Impression ImpressionOf(const json& record) {
   return out;
 }
 
+namespace {
+
+// Batches of decoded events from the thread that scans and decodes the log to the thread that
+// counts them, in log order, with at most kInFlight batches queued (bounded memory).
+class EventBatchQueue {
+ public:
+  static constexpr size_t kBatch = 4096;
+  static constexpr size_t kInFlight = 4;
+  using Batch = std::vector<features::Event>;
+
+  // Producer: an empty batch, recycled from the consumer when one is free.
+  Batch Empty() {
+    MutexLock lock(&mu_);
+    if (free_.empty()) return Batch();
+    Batch batch = std::move(free_.back());
+    free_.pop_back();
+    return batch;
+  }
+  // Producer: queues batch, waiting while kInFlight batches are queued.
+  void Push(Batch batch) {
+    MutexLock lock(&mu_);
+    while (full_.size() >= kInFlight) changed_.Wait(&mu_);
+    full_.push_back(std::move(batch));
+    changed_.NotifyAll();
+  }
+  // Producer: no more batches; status is the scan's.
+  void Finish(Status status) {
+    MutexLock lock(&mu_);
+    status_ = std::move(status);
+    done_ = true;
+    changed_.NotifyAll();
+  }
+  // Consumer: the next batch in order, false once every batch was taken and Finish was called.
+  bool Pop(Batch* batch) {
+    MutexLock lock(&mu_);
+    while (full_.empty() && !done_) changed_.Wait(&mu_);
+    if (full_.empty()) return false;
+    *batch = std::move(full_.front());
+    full_.pop_front();
+    changed_.NotifyAll();
+    return true;
+  }
+  // Consumer: hands a counted batch back for reuse.
+  void Recycle(Batch batch) {
+    batch.clear();
+    MutexLock lock(&mu_);
+    free_.push_back(std::move(batch));
+  }
+  // After Pop returned false: the scan's status.
+  Status status() {
+    MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  Mutex mu_;
+  CondVar changed_;
+  std::deque<Batch> full_ PW_GUARDED_BY(mu_);
+  std::vector<Batch> free_ PW_GUARDED_BY(mu_);
+  bool done_ PW_GUARDED_BY(mu_) = false;
+  Status status_ PW_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
 Result<features::CounterSet> FoldLogs(const storage::Store& store,
                                       std::vector<features::CounterDef> defs, int64_t from_ms,
                                       int64_t as_of_ms) {
   features::CounterSet counters(std::move(defs));
-  PW_RETURN_IF_ERROR(ScanAll(store, [&](const LoggedEvent& event) {
-    if (event.ts >= from_ms && event.ts <= as_of_ms) counters.AddEvent(EventOf(event));
-    return true;
-  }));
+  // The event log is scanned and decoded on a second thread while this one counts: the
+  // counters still see the events one by one in log order, as online.
+  EventBatchQueue queue;
+  std::thread scanner([&] {
+    EventBatchQueue::Batch batch = queue.Empty();
+    Status status = ScanAll(store, [&](const LoggedEvent& event) {
+      if (event.ts < from_ms || event.ts > as_of_ms) return true;
+      batch.push_back(EventOf(event));
+      if (batch.size() == EventBatchQueue::kBatch) {
+        queue.Push(std::move(batch));
+        batch = queue.Empty();
+      }
+      return true;
+    });
+    if (!batch.empty()) queue.Push(std::move(batch));
+    queue.Finish(std::move(status));
+  });
+  EventBatchQueue::Batch batch;
+  while (queue.Pop(&batch)) {
+    for (const features::Event& event : batch) counters.AddEvent(event);
+    queue.Recycle(std::move(batch));
+  }
+  scanner.join();
+  PW_RETURN_IF_ERROR(queue.status());
   Status error;
   const std::string end = as_of_ms >= INT64_MAX - 1 ? std::string(impression_log::kKeyBytes + 1, '\xff')
                                                      : impression_log::KeyAtMillis(as_of_ms + 1);

@@ -1,6 +1,7 @@
 // CounterSet: per-key integer buckets, and every form derived from them at read time (see
 // features.h for the definitions that make online and offline values identical).
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
 #include <map>
@@ -48,6 +49,30 @@ struct CounterSet::Impl {
     return it->second;
   }
 
+  // The ids of one observation's strings, each looked up once for all the counters it feeds.
+  struct IdCache {
+    static constexpr int64_t kAbsent = -1;  // not interned (yet)
+    std::array<std::pair<const std::string*, int64_t>, 4> found{};
+    size_t size = 0;
+  };
+  int64_t FindId(const std::string& s, IdCache* cache) const {
+    if (s.empty()) return 0;  // interned first, by the constructor
+    for (size_t i = 0; i < cache->size; ++i) {
+      if (cache->found[i].first == &s) return cache->found[i].second;
+    }
+    const uint32_t* id = FindId(s);
+    const int64_t found = id == nullptr ? IdCache::kAbsent : int64_t{*id};
+    if (cache->size < cache->found.size()) cache->found[cache->size++] = {&s, found};
+    return found;
+  }
+  uint32_t Intern(const std::string& s, IdCache* cache) {
+    const uint32_t id = Intern(s);
+    for (size_t i = 0; i < cache->size; ++i) {
+      if (cache->found[i].first == &s) cache->found[i].second = id;
+    }
+    return id;
+  }
+
   // The two strings a key of def names (user/item/surface of the observation).
   static std::pair<const std::string*, const std::string*> KeyStrings(
       const CounterDef& def, const std::string& user, const std::string& item,
@@ -81,24 +106,26 @@ struct CounterSet::Impl {
   }
 
   void Add(size_t index, const std::string& user, const std::string& item,
-           const std::string& surface, int64_t ts) {
+           const std::string& surface, int64_t ts, IdCache* cache) {
     const CounterDef& def = defs[index];
     Counter& c = counters[index];
     const int64_t bucket = ts / def.bucket_ms;
     c.watermark = std::max(c.watermark, ts);
     if (Stale(def, c, bucket)) return;
     auto [first, second] = KeyStrings(def, user, item, surface);
-    const uint32_t* a = FindId(*first);
-    const uint32_t* b = FindId(*second);
-    auto it = a && b ? c.keys.find(PackKey(*a, *b)) : c.keys.end();
+    const int64_t a = FindId(*first, cache);
+    const int64_t b = FindId(*second, cache);
+    auto it = a != IdCache::kAbsent && b != IdCache::kAbsent
+                  ? c.keys.find(PackKey(static_cast<uint32_t>(a), static_cast<uint32_t>(b)))
+                  : c.keys.end();
     if (it == c.keys.end()) {
       if (c.keys.size() >= def.max_keys) Sweep(def, &c);
       if (c.keys.size() >= def.max_keys) {
         ++c.refused;
         return;
       }
-      const uint32_t ia = Intern(*first);
-      it = c.keys.emplace(PackKey(ia, Intern(*second)), std::vector<Bucket>()).first;
+      const uint32_t ia = Intern(*first, cache);
+      it = c.keys.emplace(PackKey(ia, Intern(*second, cache)), std::vector<Bucket>()).first;
     }
     std::vector<Bucket>& buckets = it->second;
     if (buckets.empty() || buckets.back().index < bucket) {
@@ -204,7 +231,10 @@ void CounterSet::AddEvent(const Event& event) {
     return;
   }
   static const std::string kNoSurface;
-  for (size_t index : it->second) impl_->Add(index, event.user, event.item, kNoSurface, event.ts);
+  Impl::IdCache cache;
+  for (size_t index : it->second) {
+    impl_->Add(index, event.user, event.item, kNoSurface, event.ts, &cache);
+  }
 }
 
 void CounterSet::AddImpression(const Impression& impression) {
@@ -214,8 +244,9 @@ void CounterSet::AddImpression(const Impression& impression) {
     return;
   }
   for (const std::string& item : impression.items) {
+    Impl::IdCache cache;
     for (size_t index : impl_->impression_counters) {
-      impl_->Add(index, impression.user, item, impression.surface, impression.ts);
+      impl_->Add(index, impression.user, item, impression.surface, impression.ts, &cache);
     }
   }
 }
