@@ -45,7 +45,9 @@ WriteSet EventSet(size_t n, const std::string& user, const std::string& item, bo
   WriteSet set;
   set.ops.push_back(std::move(edge));
   const std::string id = "ev" + std::to_string(n);
-  if (logged) set.ops.push_back(EventWrite{id, click ? "click" : "view", user, item, ts, 1.0, ""});
+  if (logged) {
+    set.ops.push_back(EventWrite{id, click ? "click" : "view", user, item, ts, 1.0, "", ""});
+  }
   set.unless_meta_exists = "event/" + id;
   return set;
 }

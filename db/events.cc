@@ -38,6 +38,7 @@ std::string Encode(const LoggedEvent& e) {
             {"user", e.user},    {"item", e.item},         {"ts", e.ts},
             {"logged_ms", e.logged_ms}, {"weight", e.weight}};
   if (!e.recommendation_id.empty()) j["recommendation_id"] = e.recommendation_id;
+  if (!e.segment.empty()) j["segment"] = e.segment;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -61,6 +62,7 @@ Result<LoggedEvent> Decode(std::string_view key, std::string_view value) {
     if (auto it = j.find("recommendation_id"); it != j.end()) {
       e.recommendation_id = it->get<std::string>();
     }
+    if (auto it = j.find("segment"); it != j.end()) e.segment = it->get<std::string>();
   } catch (const json::exception&) {
     return corrupt();
   }
@@ -89,7 +91,7 @@ Status ScanAll(const storage::Store& store, const std::function<bool(const Logge
 }
 
 features::Event EventOf(const LoggedEvent& event) {
-  return features::Event{event.type, event.user, event.item, event.ts};
+  return features::Event{event.type, event.user, event.item, event.ts, event.segment};
 }
 
 features::Impression ImpressionOf(const json& record) {
@@ -100,6 +102,7 @@ features::Impression ImpressionOf(const json& record) {
   };
   out.surface = text(record, "surface");
   out.user = text(record, "user");
+  out.segment = text(record, "segment");
   auto served = record.find("served_at_ms");
   out.ts = served != record.end() && served->is_number_integer() ? served->get<int64_t>() : -1;
   auto items = record.find("items");
@@ -143,6 +146,15 @@ Result<features::CounterSet> FoldLogs(const storage::Store& store,
 }
 
 }  // namespace event_log
+
+Result<std::string> SegmentFromJson(const nlohmann::json& value, std::string_view what) {
+  if (value.is_null()) return std::string();
+  if (!value.is_string()) return Status::InvalidArgument(std::string(what) + " must be a string");
+  std::string segment = value.get<std::string>();
+  Status valid = ValidateExternalId(segment);
+  if (!valid.ok()) return Status::InvalidArgument(std::string(what) + ": " + valid.message());
+  return segment;
+}
 
 Status Database::ScanEvents(int64_t since_ms, int64_t until_ms,
                             const std::function<bool(const LoggedEvent&)>& fn) const {

@@ -87,8 +87,9 @@ std::vector<std::pair<size_t, std::string_view>> SplitLines(std::string_view bod
 
 namespace {
 
-constexpr const char* kEventFields[] = {"event_id", "user", "item",  "type",
-                                        "ts",       "weight", "props", "recommendation_id"};
+constexpr const char* kEventFields[] = {"event_id", "user",  "item",
+                                        "type",     "ts",    "weight",
+                                        "props",    "recommendation_id", "segment"};
 
 Status CheckEventFields(const nlohmann::json& event) {
   for (const auto& [key, value] : event.items()) {
@@ -125,6 +126,10 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   PW_ASSIGN_OR_RETURN(std::string type_name, RequiredString(event, "type"));
   PW_ASSIGN_OR_RETURN(std::optional<int64_t> ts, EventTs(event));
   PW_ASSIGN_OR_RETURN(std::optional<double> weight, OptionalNumber(event, "weight"));
+  std::string segment;
+  if (auto it = event.find("segment"); it != event.end()) {
+    PW_ASSIGN_OR_RETURN(segment, SegmentFromJson(*it, "field 'segment'"));
+  }
   auto type = table.find(type_name);
   if (type == table.end()) {
     return Status::InvalidArgument("unknown event type '" + type_name +
@@ -140,7 +145,8 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   if (props != event.end()) {
     PW_ASSIGN_OR_RETURN(edge.props, pathwise::PropertiesFromJson(*props, "props"));
   }
-  EventWrite logged{event_id, type_name, user, item, ts, *edge.weight, std::string()};
+  EventWrite logged{event_id, type_name, user, item, ts, *edge.weight, std::string(),
+                    std::move(segment)};
   WriteSet writes;
   writes.ops.push_back(std::move(edge));
   auto rec = event.find("recommendation_id");
