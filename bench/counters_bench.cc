@@ -35,7 +35,7 @@ constexpr char kCounters[] = R"({"counters": [
   {"name": "user_item_views_24h", "key": "user_item", "source": {"events": ["view"]},
    "window": "24h"}]})";
 
-// One event's write set as POST /v1/events builds it (server/write_ops.cc), with or without
+// One event's write set as POST /v1/events applies it (db's EventWriteSet), with or without
 // its log entry.
 WriteSet EventSet(size_t n, const std::string& user, const std::string& item, bool click,
                   int64_t ts, bool logged) {
@@ -45,11 +45,10 @@ WriteSet EventSet(size_t n, const std::string& user, const std::string& item, bo
   edge.to = NodeRef{"Item", item, false};
   edge.weight = 1.0;
   edge.ts = ts;
-  WriteSet set;
-  set.ops.push_back(std::move(edge));
-  const std::string id = "ev" + std::to_string(n);
-  if (logged) set.ops.push_back(EventWrite{id, click ? "click" : "view", user, item, ts, 1.0, ""});
-  set.unless_meta_exists = "event/" + id;
+  WriteSet set = EventWriteSet(
+      std::move(edge), EventWrite{"ev" + std::to_string(n), click ? "click" : "view", user, item,
+                                  ts, 1.0, "", ""});
+  if (!logged) set.ops.pop_back();  // (a): the same set without its log entry
   return set;
 }
 

@@ -102,8 +102,9 @@ struct MetaWrite {
 
 // One decision's impressions, logged under its recommendation_id (32 hex digits, the first 12
 // the serving time in ms; see ValidateRecommendationId). record is what was served (surface,
-// user, items with slot, score, propensity, ...), stored as JSON with "attribution_window_ms"
-// added. Writing the same id twice replaces the record. docs/feedback-loop.md.
+// user, items with slot, score, propensity, the optional "segment", ...), stored as JSON with
+// "attribution_window_ms" added; a "segment" must be an id (InvalidArgument otherwise). Writing
+// the same id twice replaces the record. docs/feedback-loop.md.
 struct ImpressionWrite {
   std::string recommendation_id;
   nlohmann::json record = nlohmann::json::object();
@@ -125,11 +126,17 @@ struct OutcomeWrite {
 // OK for 32 hex digits (either case); InvalidArgument naming the problem otherwise.
 Status ValidateRecommendationId(std::string_view id);
 
+// A segment (segment_item counters, docs/feedback-loop.md "Counters") as an event or a decision
+// request sends it: "" (none) for null; a string of 1..kMaxIdBytes bytes of UTF-8 as it is;
+// anything else InvalidArgument "<what> ...". The event log and the impression record store it.
+Result<std::string> SegmentFromJson(const nlohmann::json& value, std::string_view what);
+
 // An accepted event, appended to the event log (the `events` column family) under the next
 // sequence number, which the single writer hands out in stage order (monotonic, never reused,
 // recovered at open from the log's last key). Staged in the same atomic set as the event's edge
 // and dedupe key: a set that fails or is a duplicate logs nothing and takes no number. Every
-// logged event also feeds the declared counters (features/features.h) when it is applied.
+// logged event also feeds the declared counters (features/features.h) when it is applied. A
+// segment, when not empty, is an id like the others (segment_item counters; SegmentFromJson).
 struct EventWrite {
   std::string event_id;  // 1..kMaxIdBytes bytes, as are type, user and item
   std::string type;      // the event type
@@ -138,6 +145,7 @@ struct EventWrite {
   std::optional<int64_t> ts;      // default: now
   double weight = 1.0;            // finite
   std::string recommendation_id;  // empty: none; otherwise 32 hex digits
+  std::string segment;  // empty: none
 };
 
 // One entry of the event log, as read back (Database::ScanEvents).

@@ -2,7 +2,8 @@
 // (docs/storage-format.md) and the one conversion of logged events and decisions into counter
 // observations, used online (staging) and offline (folding the logs). A key is the event's
 // sequence number as 8 bytes big-endian, so key order is log order; a value is JSON text
-// {"seq", "event_id", "type", "user", "item", "ts", "logged_ms", "weight", "recommendation_id"?}.
+// {"seq", "event_id", "type", "user", "item", "ts", "logged_ms", "weight", "recommendation_id"?,
+// "segment"?} (the optional fields only when not empty).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,7 @@ Status ScanAll(const storage::Store& store, const std::function<bool(const Logge
 Result<uint64_t> NextSequence(const storage::Store& store);
 
 // Counter observations of a logged event and of a logged decision record (its "user",
-// "surface", "served_at_ms" and the "id" of each of its "items").
+// "surface", "segment", "served_at_ms" and the "id" of each of its "items").
 features::Event EventOf(const LoggedEvent& event);
 features::Impression ImpressionOf(const nlohmann::json& record);
 

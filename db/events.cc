@@ -172,6 +172,7 @@ std::string Encode(const LoggedEvent& e) {
             {"user", e.user},    {"item", e.item},         {"ts", e.ts},
             {"logged_ms", e.logged_ms}, {"weight", e.weight}};
   if (!e.recommendation_id.empty()) j["recommendation_id"] = e.recommendation_id;
+  if (!e.segment.empty()) j["segment"] = e.segment;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -228,7 +229,7 @@ Status ScanAll(const storage::Store& store, const std::function<bool(const Logge
 }
 
 features::Event EventOf(const LoggedEvent& event) {
-  return features::Event{event.type, event.user, event.item, event.ts};
+  return features::Event{event.type, event.user, event.item, event.ts, event.segment};
 }
 
 features::Impression ImpressionOf(const json& record) {
@@ -239,6 +240,7 @@ features::Impression ImpressionOf(const json& record) {
   };
   out.surface = text(record, "surface");
   out.user = text(record, "user");
+  out.segment = text(record, "segment");
   auto served = record.find("served_at_ms");
   out.ts = served != record.end() && served->is_number_integer() ? served->get<int64_t>() : -1;
   auto items = record.find("items");
@@ -378,6 +380,15 @@ WriteSet EventWriteSet(EdgeWrite edge, EventWrite event) {
   }
   writes.ops.push_back(std::move(event));
   return writes;
+}
+
+Result<std::string> SegmentFromJson(const nlohmann::json& value, std::string_view what) {
+  if (value.is_null()) return std::string();
+  if (!value.is_string()) return Status::InvalidArgument(std::string(what) + " must be a string");
+  std::string segment = value.get<std::string>();
+  Status valid = ValidateExternalId(segment);
+  if (!valid.ok()) return Status::InvalidArgument(std::string(what) + ": " + valid.message());
+  return segment;
 }
 
 Status Database::ScanEvents(int64_t since_ms, int64_t until_ms,

@@ -462,6 +462,12 @@ class SetStager {
       return Status::InvalidArgument("attribution_window_ms must not be negative");
     }
     if (!w.record.is_object()) return Status::InvalidArgument("an impression record is an object");
+    if (auto segment = w.record.find("segment"); segment != w.record.end()) {
+      if (!segment->is_string()) {
+        return Status::InvalidArgument("an impression's segment must be a string");
+      }
+      PW_RETURN_IF_ERROR(CheckId("impression segment", segment->get<std::string>()));
+    }
     nlohmann::json record = w.record;
     record["recommendation_id"] = impression_log::IdOfKey(key);
     record["served_at_ms"] = impression_log::ServedMillis(key);
@@ -480,8 +486,9 @@ class SetStager {
     PW_RETURN_IF_ERROR(CheckId("event item", e.item));
     if (!std::isfinite(e.weight)) return Status::InvalidArgument("event weight is not finite");
     if (!e.recommendation_id.empty()) PW_RETURN_IF_ERROR(ValidateRecommendationId(e.recommendation_id));
+    if (!e.segment.empty()) PW_RETURN_IF_ERROR(CheckId("event segment", e.segment));
     LoggedEvent logged{next_seq_++, e.event_id, e.type, e.user, e.item, e.ts.value_or(view_.now_ms),
-                       view_.now_ms, e.weight, e.recommendation_id};
+                       view_.now_ms, e.weight, e.recommendation_id, e.segment};
     group_.batch.PutEventLog(event_log::Key(logged.sequence), event_log::Encode(logged));
     events_.push_back(event_log::EventOf(logged));
     return Status::OK();

@@ -53,6 +53,11 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t
                   {"explain", req.explain},
                   {"items", std::move(items)}};
   if (!explore_trace.is_null()) write.record["exploration"] = explore_trace;
+  // The request's segment (validated with the request), for segment_item counters.
+  if (auto segment = req.context.find("segment");
+      segment != req.context.end() && segment->is_string()) {
+    write.record["segment"] = *segment;
+  }
   WriteSet set;
   set.ops.push_back(std::move(write));
   WriteOptions write_options;

@@ -35,6 +35,10 @@ Status CheckContext(const json& context) {
                                      "' must be a scalar or a list of at most 10000 scalars");
     }
   }
+  // The segment of segment_item counters, logged with the decision's impressions.
+  if (auto it = context.find("segment"); it != context.end()) {
+    PW_RETURN_IF_ERROR(SegmentFromJson(*it, "context entry 'segment'").status());
+  }
   return Status::OK();
 }
 

@@ -73,18 +73,29 @@ struct CounterSet::Impl {
     return id;
   }
 
-  // The two strings a key of def names (user/item/surface of the observation).
-  static std::pair<const std::string*, const std::string*> KeyStrings(
-      const CounterDef& def, const std::string& user, const std::string& item,
-      const std::string& surface) {
+  // The strings an observation or a key names, by reference.
+  struct Names {
+    const std::string& user;
+    const std::string& item;
+    const std::string& surface;
+    const std::string& segment;
+  };
+
+  // The two strings a key of def names; nullptr when the names lack what def is keyed by (a
+  // segment_item counter and no segment).
+  static std::pair<const std::string*, const std::string*> KeyStrings(const CounterDef& def,
+                                                                      const Names& n) {
     static const std::string kNone;
     switch (def.key) {
-      case KeyKind::kItem: return {&item, &kNone};
-      case KeyKind::kUser: return {&user, &kNone};
-      case KeyKind::kUserItem: return {&user, &item};
-      case KeyKind::kItemSurface: return {&item, &surface};
+      case KeyKind::kItem: return {&n.item, &kNone};
+      case KeyKind::kUser: return {&n.user, &kNone};
+      case KeyKind::kUserItem: return {&n.user, &n.item};
+      case KeyKind::kItemSurface: return {&n.item, &n.surface};
+      case KeyKind::kSegmentItem:
+        if (n.segment.empty()) return {nullptr, nullptr};
+        return {&n.segment, &n.item};
     }
-    return {&item, &kNone};
+    return {&n.item, &kNone};
   }
 
   bool Stale(const CounterDef& def, const Counter& c, int64_t index) const {
@@ -105,14 +116,14 @@ struct CounterSet::Impl {
     }
   }
 
-  void Add(size_t index, const std::string& user, const std::string& item,
-           const std::string& surface, int64_t ts, IdCache* cache) {
+  void Add(size_t index, const Names& names, int64_t ts, IdCache* cache) {
     const CounterDef& def = defs[index];
+    auto [first, second] = KeyStrings(def, names);
+    if (first == nullptr) return;  // not an observation of this counter's key
     Counter& c = counters[index];
     const int64_t bucket = ts / def.bucket_ms;
     c.watermark = std::max(c.watermark, ts);
     if (Stale(def, c, bucket)) return;
-    auto [first, second] = KeyStrings(def, user, item, surface);
     const int64_t a = FindId(*first, cache);
     const int64_t b = FindId(*second, cache);
     auto it = a != IdCache::kAbsent && b != IdCache::kAbsent
@@ -191,6 +202,7 @@ struct CounterSet::Impl {
       case KeyKind::kUser: return {first, "", ""};
       case KeyKind::kUserItem: return {first, second, ""};
       case KeyKind::kItemSurface: return {"", first, second};
+      case KeyKind::kSegmentItem: return {"", second, "", first};
     }
     return {};
   }
@@ -231,10 +243,9 @@ void CounterSet::AddEvent(const Event& event) {
     return;
   }
   static const std::string kNoSurface;
+  const Impl::Names names{event.user, event.item, kNoSurface, event.segment};
   Impl::IdCache cache;
-  for (size_t index : it->second) {
-    impl_->Add(index, event.user, event.item, kNoSurface, event.ts, &cache);
-  }
+  for (size_t index : it->second) impl_->Add(index, names, event.ts, &cache);
 }
 
 void CounterSet::AddImpression(const Impression& impression) {
@@ -244,10 +255,9 @@ void CounterSet::AddImpression(const Impression& impression) {
     return;
   }
   for (const std::string& item : impression.items) {
+    const Impl::Names names{impression.user, item, impression.surface, impression.segment};
     Impl::IdCache cache;
-    for (size_t index : impl_->impression_counters) {
-      impl_->Add(index, impression.user, item, impression.surface, impression.ts, &cache);
-    }
+    for (size_t index : impl_->impression_counters) impl_->Add(index, names, impression.ts, &cache);
   }
 }
 
@@ -257,9 +267,10 @@ Result<double> CounterSet::Value(std::string_view name, const KeyFields& key, in
     return Status::InvalidArgument("unknown counter '" + std::string(name) + "'");
   }
   const CounterDef& def = impl_->defs[it->second];
-  auto [first, second] = Impl::KeyStrings(def, key.user, key.item, key.surface);
-  const uint32_t* a = impl_->FindId(*first);
-  const uint32_t* b = impl_->FindId(*second);
+  auto [first, second] =
+      Impl::KeyStrings(def, Impl::Names{key.user, key.item, key.surface, key.segment});
+  const uint32_t* a = first ? impl_->FindId(*first) : nullptr;
+  const uint32_t* b = second ? impl_->FindId(*second) : nullptr;
   const bool known = a != nullptr && b != nullptr;
   const int64_t at = std::clamp<int64_t>(at_ms, -kMaxWindowMs, kMaxTs + kMaxWindowMs);
   return impl_->ValueOf(it->second, known ? PackKey(*a, *b) : 0, known, at);
@@ -294,18 +305,20 @@ void CounterSet::ForEach(
     if (def.form == Form::kRatio) {
       sources = {impl_->by_name.at(def.numerator), impl_->by_name.at(def.denominator)};
     }
-    std::map<std::tuple<std::string, std::string, std::string>, uint64_t> keys;
+    // Ordered by (segment, user, item, surface): for every key kind its fields' order, the
+    // fields it does not use being empty.
+    std::map<std::tuple<std::string, std::string, std::string, std::string>, uint64_t> keys;
     for (size_t source : sources) {
       const CounterDef& source_def = impl_->defs[source];
       for (const auto& [key, buckets] : impl_->counters[source].keys) {
         if (!Impl::AnyInWindow(source_def, buckets, at)) continue;
         KeyFields f = impl_->Fields(def.key, key);
-        keys.emplace(std::make_tuple(f.user, f.item, f.surface), key);
+        keys.emplace(std::make_tuple(f.segment, f.user, f.item, f.surface), key);
       }
     }
     for (const auto& [fields, key] : keys) {
-      const auto& [user, item, surface] = fields;
-      fn(def, KeyFields{user, item, surface}, impl_->ValueOf(i, key, true, at));
+      const auto& [segment, user, item, surface] = fields;
+      fn(def, KeyFields{user, item, surface, segment}, impl_->ValueOf(i, key, true, at));
     }
   }
 }

@@ -60,10 +60,13 @@ Result<KeyKind> ParseKey(const json& v, const std::string& counter) {
   static const std::map<std::string, KeyKind> kKinds = {{"item", KeyKind::kItem},
                                                          {"user", KeyKind::kUser},
                                                          {"user_item", KeyKind::kUserItem},
-                                                         {"item_surface", KeyKind::kItemSurface}};
+                                                         {"item_surface", KeyKind::kItemSurface},
+                                                         {"segment_item", KeyKind::kSegmentItem}};
   auto it = v.is_string() ? kKinds.find(v.get<std::string>()) : kKinds.end();
   if (it == kKinds.end()) {
-    return Bad(counter, "key must be one of \"item\", \"user\", \"user_item\", \"item_surface\"");
+    return Bad(counter,
+               "key must be one of \"item\", \"user\", \"user_item\", \"item_surface\", "
+               "\"segment_item\"");
   }
   return it->second;
 }
@@ -209,12 +212,13 @@ const char* KeyKindName(KeyKind kind) {
     case KeyKind::kUser: return "user";
     case KeyKind::kUserItem: return "user_item";
     case KeyKind::kItemSurface: return "item_surface";
+    case KeyKind::kSegmentItem: return "segment_item";
   }
   return "item";
 }
 
 std::string& KeyFields::Field(std::string_view name) {
-  return name == "user" ? user : name == "item" ? item : surface;
+  return name == "user" ? user : name == "item" ? item : name == "surface" ? surface : segment;
 }
 
 const std::string& KeyFields::Field(std::string_view name) const {
@@ -227,6 +231,7 @@ std::vector<std::string> KeyFieldNames(KeyKind kind) {
     case KeyKind::kUser: return {"user"};
     case KeyKind::kUserItem: return {"user", "item"};
     case KeyKind::kItemSurface: return {"item", "surface"};
+    case KeyKind::kSegmentItem: return {"segment", "item"};
   }
   return {};
 }

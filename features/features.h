@@ -30,7 +30,10 @@
 namespace pathwise::features {
 
 // What a counter is keyed by.
-enum class KeyKind : uint8_t { kItem, kUser, kUserItem, kItemSurface };
+// kSegmentItem: the segment is a short string the app sends with an event (its "segment") or
+// with a decision request (its context's "segment"); an observation without one is not counted
+// by segment_item counters.
+enum class KeyKind : uint8_t { kItem, kUser, kUserItem, kItemSurface, kSegmentItem };
 enum class Form : uint8_t { kCount, kDecayed, kRatio };
 
 // Limits of a declaration (InvalidArgument beyond them).
@@ -64,10 +67,10 @@ struct CounterDef {
 
 // Parses a schema's "counters" array strictly: unknown fields, duplicate names, bad windows,
 // ratios over unknown counters or other key kinds are InvalidArgument naming the counter.
-// Fields: name, key ("item" | "user" | "user_item" | "item_surface"), source ({"events":
-// [types]} | "impressions"), window (ms, or "90s", "30m", "24h", "7d"), bucket (same; default
-// window / 24), form ("count" (default) | "decayed" | "ratio"), half_life (decayed), numerator,
-// denominator, alpha, beta (ratio; default 1 and 1), max_keys.
+// Fields: name, key ("item" | "user" | "user_item" | "item_surface" | "segment_item"), source
+// ({"events": [types]} | "impressions"), window (ms, or "90s", "30m", "24h", "7d"), bucket (same;
+// default window / 24), form ("count" (default) | "decayed" | "ratio"), half_life (decayed),
+// numerator, denominator, alpha, beta (ratio; default 1 and 1), max_keys.
 Result<std::vector<CounterDef>> ParseCounters(const nlohmann::json& counters);
 // The declaration as JSON (the form ParseCounters reads, with every default written out).
 nlohmann::json CounterToJson(const CounterDef& def);
@@ -78,6 +81,7 @@ struct Event {
   std::string user;
   std::string item;
   int64_t ts = 0;
+  std::string segment = {};  // empty: none
 };
 
 // One logged decision: each served item counts once for impression counters.
@@ -85,7 +89,8 @@ struct Impression {
   std::string surface;
   std::string user;
   std::vector<std::string> items;
-  int64_t ts = 0;  // served at
+  int64_t ts = 0;       // served at
+  std::string segment = {};  // the request context's segment; empty: none
 };
 
 // A counter's key, by the external ids it names (unused fields are empty).
@@ -93,7 +98,8 @@ struct KeyFields {
   std::string user;
   std::string item;
   std::string surface;
-  // The field a KeyFieldNames name stands for ("user", "item"; anything else: surface).
+  std::string segment = {};
+  // The field a KeyFieldNames name stands for ("user", "item", "surface", "segment").
   std::string& Field(std::string_view name);
   const std::string& Field(std::string_view name) const;
 };
@@ -123,13 +129,14 @@ class CounterSet {
   // it).
   Result<double> Value(std::string_view name, const KeyFields& key, int64_t at_ms) const;
   // Value() with the key given as external ids in KeyFieldNames(kind) order: {item}, {user},
-  // {user, item}, {item, surface}. InvalidArgument for an unknown counter or a key with another
-  // number of ids (the message names the key's fields). PQL's counter() reads through this.
+  // {user, item}, {item, surface}, {segment, item}. InvalidArgument for an unknown counter or a
+  // key with another number of ids (the message names the key's fields). PQL's counter() reads
+  // through this.
   Result<double> ValueOfKey(std::string_view name, const std::vector<std::string>& ids,
                             int64_t at_ms) const;
-  // Visits every (counter, key) with a bucket inside its window at T, counters in declaration order, keys in
-  // (user, item, surface) order, with its value at T (ratios: every key of their denominator or
-  // numerator).
+  // Visits every (counter, key) with a bucket inside its window at T, counters in declaration
+  // order, keys in the order of their fields (KeyFieldNames order), with its value at T (ratios:
+  // every key of their denominator or numerator).
   void ForEach(int64_t at_ms,
                const std::function<void(const CounterDef&, const KeyFields&, double)>& fn) const;
   // {"counters": {name: {"keys", "buckets", "refused_keys"}}, "ignored_observations"}
@@ -140,10 +147,11 @@ class CounterSet {
   std::unique_ptr<Impl> impl_;
 };
 
-// One exported value: {"counter": name, the key's fields ("item", "user", "surface"), "value"}.
+// One exported value: {"counter": name, the key's fields (KeyFieldNames), "value"}.
 nlohmann::json ValueLine(const CounterDef& def, const KeyFields& key, double value);
 
-// The JSON fields a key kind names ("item"; "user"; "user", "item"; "item", "surface").
+// The JSON fields a key kind names, in key order ("item"; "user"; "user", "item"; "item",
+// "surface"; "segment", "item").
 std::vector<std::string> KeyFieldNames(KeyKind kind);
 const char* KeyKindName(KeyKind kind);
 

@@ -177,8 +177,9 @@ class CounterReader {
  public:
   virtual ~CounterReader() = default;
   // The value of counter `name` at at_ms for the key given as external ids in the order of the
-  // counter's key fields ({item}, {user}, {user, item}, {item, surface}). InvalidArgument, with
-  // a message for the query's author, for an unknown counter or a key of the wrong shape.
+  // counter's key fields ({item}, {user}, {user, item}, {item, surface}, {segment, item}).
+  // InvalidArgument, with a message for the query's author, for an unknown counter or a key of
+  // the wrong shape.
   virtual Result<double> Value(std::string_view name, const std::vector<std::string>& key,
                                int64_t at_ms) const = 0;
 };

@@ -87,8 +87,9 @@ std::vector<std::pair<size_t, std::string_view>> SplitLines(std::string_view bod
 
 namespace {
 
-constexpr const char* kEventFields[] = {"event_id", "user", "item",  "type",
-                                        "ts",       "weight", "props", "recommendation_id"};
+constexpr const char* kEventFields[] = {"event_id", "user",  "item",
+                                        "type",     "ts",    "weight",
+                                        "props",    "recommendation_id", "segment"};
 
 Status CheckEventFields(const nlohmann::json& event) {
   for (const auto& [key, value] : event.items()) {
@@ -125,6 +126,10 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   PW_ASSIGN_OR_RETURN(std::string type_name, RequiredString(event, "type"));
   PW_ASSIGN_OR_RETURN(std::optional<int64_t> ts, EventTs(event));
   PW_ASSIGN_OR_RETURN(std::optional<double> weight, OptionalNumber(event, "weight"));
+  std::string segment;
+  if (auto it = event.find("segment"); it != event.end()) {
+    PW_ASSIGN_OR_RETURN(segment, SegmentFromJson(*it, "field 'segment'"));
+  }
   auto type = table.find(type_name);
   if (type == table.end()) {
     return Status::InvalidArgument("unknown event type '" + type_name +
@@ -140,23 +145,18 @@ Result<WriteSet> EventToWrites(const nlohmann::json& event, const EventTypeTable
   if (props != event.end()) {
     PW_ASSIGN_OR_RETURN(edge.props, pathwise::PropertiesFromJson(*props, "props"));
   }
-  EventWrite logged{event_id, type_name, user, item, ts, *edge.weight, std::string()};
-  WriteSet writes;
-  writes.ops.push_back(std::move(edge));
+  EventWrite logged{event_id, type_name, user, item, ts, *edge.weight, std::string(),
+                    std::move(segment)};
   auto rec = event.find("recommendation_id");
   if (rec != event.end() && !rec->is_null()) {
     if (!rec->is_string()) return Status::InvalidArgument("field 'recommendation_id' must be a string");
-    std::string id = rec->get<std::string>();
-    Status valid = ValidateRecommendationId(id);
+    logged.recommendation_id = rec->get<std::string>();
+    Status valid = ValidateRecommendationId(logged.recommendation_id);
     if (!valid.ok()) return Status::InvalidArgument("field 'recommendation_id': " + valid.message());
-    // The outcome's ts is the edge's, so both are the same instant (now when the event has none).
-    logged.recommendation_id = id;
-    writes.ops.push_back(OutcomeWrite{std::move(id), event_id, type_name, item, ts});
   }
-  // The event as accepted, into the event log (same atomic set as its edge and dedupe key).
-  writes.ops.push_back(std::move(logged));
-  writes.unless_meta_exists = "event/" + event_id;
-  return writes;
+  // The edge, the outcome (its ts is the edge's: the same instant, now when the event has none),
+  // the log entry and the dedupe key, in one atomic set.
+  return EventWriteSet(std::move(edge), std::move(logged));
 }
 
 EventLine MakeLine(size_t line, const nlohmann::json& event, const EventTypeTable& table) {

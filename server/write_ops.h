@@ -51,7 +51,9 @@ struct EventLine {
 };
 
 // Parses a JSON array or NDJSON body of {event_id,user,item,type,ts?,weight?,props?,
-// recommendation_id?}. A recommendation_id adds an OutcomeWrite to the event's set.
+// recommendation_id?,segment?}. A recommendation_id adds an OutcomeWrite to the event's set; a
+// segment (an id: 1..kMaxIdBytes bytes of UTF-8) is logged with the event for segment_item
+// counters.
 // Blank NDJSON lines are skipped (they still count for line numbers). A body that is not a JSON
 // array and has no parseable line still yields per-line errors, never a failure.
 std::vector<EventLine> ParseEvents(std::string_view body, const EventTypeTable& table);

@@ -47,18 +47,25 @@ void Setup(Database* db) {
 }
 
 // An event's write set as POST /v1/events builds it: the edge, the logged event, the dedupe key.
-WriteSet Event(const std::string& id, const std::string& user, const std::string& item, int64_t ts) {
+WriteSet Event(const std::string& id, const std::string& user, const std::string& item, int64_t ts,
+               const std::string& segment = "") {
   EdgeWrite edge;
   edge.type = "VIEWED";
   edge.from = NodeRef{"User", user, true};
   edge.to = NodeRef{"Item", item, false};
   edge.weight = 1.0;
   edge.ts = ts;
-  WriteSet set;
-  set.ops.push_back(std::move(edge));
-  set.ops.push_back(EventWrite{id, "view", user, item, ts, 1.0, ""});
-  set.unless_meta_exists = "event/" + id;
-  return set;
+  return EventWriteSet(std::move(edge), EventWrite{id, "view", user, item, ts, 1.0, "", segment});
+}
+
+// A whole hour ten hours before now: recent, so the rebuild at open (events within the
+// counters' horizon) keeps events at it.
+int64_t TenHoursAgo() {
+  const int64_t hour = 3600 * 1000;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return (now / hour - 10) * hour;
 }
 
 std::vector<LoggedEvent> Logged(const Database& db) {
@@ -125,6 +132,34 @@ TEST_CASE("the event log survives reopen and numbering continues after its last 
   CHECK(log[2].sequence == 3);
 }
 
+TEST_CASE("an event's segment survives the log round trip and reopen and rebuilds its counters") {
+  TempDir dir;
+  const int64_t hour = 3600 * 1000;
+  const int64_t base = TenHoursAgo();
+  constexpr char kCounter[] = R"({"counters":[{"name":"seg_views","key":"segment_item",
+    "source":{"events":["view"]},"window":"24h","bucket":"1h"}]})";
+  auto key = [](const char* segment) { return features::KeyFields{"", "i1", "", segment}; };
+  {
+    auto db = OpenDb(dir.path);
+    Setup(db.get());
+    REQUIRE(db->MergeSchema(kCounter).ok());
+    REQUIRE(db->Apply(Event("e1", "u1", "i1", base, "young")).ok());
+    REQUIRE(db->Apply(Event("e2", "u2", "i1", base + 1, "young")).ok());
+    REQUIRE(db->Apply(Event("e3", "u3", "i1", base + 2)).ok());  // no segment
+    CHECK(db->Apply(Event("e4", "u3", "i1", base, std::string(kMaxIdBytes + 1, 's'))).code() ==
+          Status::Code::kInvalidArgument);
+    CHECK(db->CounterValue("seg_views", key("young"), base + hour).value() == 2);
+  }
+  auto db = OpenDb(dir.path);
+  auto log = Logged(*db);
+  REQUIRE(log.size() == 3);
+  CHECK(log[0].segment == "young");
+  CHECK(log[1].segment == "young");
+  CHECK(log[2].segment.empty());
+  CHECK(db->CounterValue("seg_views", key("young"), base + hour).value() == 2);  // rebuilt
+  CHECK(db->CounterValue("seg_views", key(""), base + hour).value() == 0);
+}
+
 TEST_CASE("expiring events deletes the log's prefix logged before the cut") {
   TempDir dir;
   auto db = OpenDb(dir.path);
@@ -143,11 +178,7 @@ TEST_CASE("expiring events deletes the log's prefix logged before the cut") {
 TEST_CASE("declared counters are fed by applied events and rebuilt from the log at open") {
   TempDir dir;
   const int64_t hour = 3600 * 1000;
-  // Recent times, so the rebuild at open (events within the counters' horizon) keeps them.
-  const int64_t base = (std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count() /
-                        hour - 10) * hour;
+  const int64_t base = TenHoursAgo();
   {
     auto db = OpenDb(dir.path);
     Setup(db.get());

@@ -63,13 +63,45 @@ TEST_CASE("a ratio divides numerator plus alpha by denominator plus alpha plus b
   CHECK(ratio_keys == 2);
 }
 
+TEST_CASE("a segment_item counter counts per segment and ignores observations without one") {
+  CounterSet set(Defs(json::parse(R"([
+    {"name":"clicks","key":"segment_item","source":{"events":["click"]},"window":"24h","bucket":"1h"},
+    {"name":"shown","key":"segment_item","source":"impressions","window":"24h","bucket":"1h"},
+    {"name":"ctr","key":"segment_item","form":"ratio","numerator":"clicks","denominator":"shown","alpha":1,"beta":9}])")));
+  set.AddEvent({"click", "u1", "i1", 5, "young"});
+  set.AddEvent({"click", "u2", "i1", 6, "young"});
+  set.AddEvent({"click", "u3", "i1", 7, "old"});
+  set.AddEvent({"click", "u4", "i1", 8});  // no segment: not counted
+  set.AddImpression({"home", "u1", {"i1", "i2"}, 0, "young"});
+  set.AddImpression({"home", "u2", {"i1"}, 0, "young"});
+  set.AddImpression({"home", "u3", {"i1"}, 0});  // no segment: not counted
+  auto key = [](const char* segment, const char* item) { return KeyFields{"", item, "", segment}; };
+  CHECK(set.Value("clicks", key("young", "i1"), kHour).value() == 2);
+  CHECK(set.Value("clicks", key("old", "i1"), kHour).value() == 1);
+  CHECK(set.Value("clicks", key("", "i1"), kHour).value() == 0);
+  CHECK(set.Value("shown", key("young", "i1"), kHour).value() == 2);
+  CHECK(set.Value("shown", key("young", "i2"), kHour).value() == 1);
+  CHECK(set.Value("ctr", key("young", "i1"), kHour).value() == (2.0 + 1) / (2.0 + 10));
+  CHECK(set.Value("ctr", key("old", "i1"), kHour).value() == (1.0 + 1) / (0.0 + 10));
+  CHECK(set.Value("ctr", key("nobody", "i1"), kHour).value() == 0.1);
+  std::vector<json> lines;
+  set.ForEach(kHour, [&](const CounterDef& d, const KeyFields& k, double v) { lines.push_back(ValueLine(d, k, v)); });
+  REQUIRE(lines.size() == 2 + 2 + 3);  // clicks: (old, i1), (young, i1); shown: 2; ctr: 3
+  CHECK(lines[0] == json{{"counter", "clicks"}, {"segment", "old"}, {"item", "i1"}, {"value", 1.0}});
+  CHECK(lines[1]["segment"] == "young");
+  CHECK(KeyFieldNames(KeyKind::kSegmentItem) == std::vector<std::string>{"segment", "item"});
+  CHECK(set.Stats()["counters"]["clicks"]["keys"] == 2);
+}
+
 TEST_CASE("the same observations in another order give the same values to the last bit") {
   auto defs = Defs(json::parse(R"([
     {"name":"d","key":"user_item","source":{"events":["view"]},"window":"24h","form":"decayed","half_life":"3h"},
-    {"name":"s","key":"item_surface","source":"impressions","window":"24h"}])"));
+    {"name":"s","key":"item_surface","source":"impressions","window":"24h"},
+    {"name":"g","key":"segment_item","source":{"events":["view"]},"window":"24h"}])"));
   std::vector<Event> events;
   for (int i = 0; i < 200; ++i) {
-    events.push_back({"view", "u" + std::to_string(i % 7), "i" + std::to_string(i % 5), i * 397 * 1000LL});
+    events.push_back({"view", "u" + std::to_string(i % 7), "i" + std::to_string(i % 5), i * 397 * 1000LL,
+                      i % 3 == 0 ? "" : "s" + std::to_string(i % 2)});
   }
   CounterSet forward(defs), backward(defs);
   for (const auto& e : events) forward.AddEvent(e);
@@ -128,7 +160,8 @@ TEST_CASE("a declaration written back as JSON parses to the same declaration") {
   auto defs = Defs(json::parse(R"([
     {"name":"a","key":"user","source":"impressions","window":"1d"},
     {"name":"b","key":"user","source":{"events":["click"]},"window":"7d","form":"decayed","half_life":"1d"},
-    {"name":"r","key":"user","form":"ratio","numerator":"b","denominator":"a","alpha":2}])"));
+    {"name":"r","key":"user","form":"ratio","numerator":"b","denominator":"a","alpha":2},
+    {"name":"s","key":"segment_item","source":"impressions","window":"1d"}])"));
   json written = json::array();
   for (const auto& d : defs) written.push_back(CounterToJson(d));
   auto again = ParseCounters(written);

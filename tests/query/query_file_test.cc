@@ -9,7 +9,8 @@
 //   events: shop_events             (optional, once per file: tests/queries/fixtures/
 //                                    shop_events.ndjson applied after the fixture, line by line:
 //                                    {"schema": {...}} is merged (e.g. to declare counters);
-//                                    {"event_id", "type", "user", "item", "ts", "edge"} is one
+//                                    {"event_id", "type", "user", "item", "ts", "edge"[,
+//                                    "segment"]} is one
 //                                    accepted event (db's EventWriteSet: an `edge` edge from
 //                                    User user to Item item, logged, feeding the counters))
 //   ---                             (separates cases)
@@ -494,7 +495,7 @@ void ApplyEvents(Database* db, const fs::path& path) {
     edge.to = NodeRef{"Item", j.at("item").get<std::string>(), /*create_if_missing=*/false};
     edge.ts = j.at("ts").get<int64_t>();
     EventWrite event{j.at("event_id").get<std::string>(), j.at("type").get<std::string>(),
-                     edge.from.id, edge.to.id, edge.ts, 1.0, ""};
+                     edge.from.id, edge.to.id, edge.ts, 1.0, "", j.value("segment", "")};
     Status applied = db->Apply(EventWriteSet(std::move(edge), std::move(event)));
     REQUIRE_MESSAGE(applied.ok(), path << ":" << line << ": " << applied.ToString());
   }

@@ -36,7 +36,17 @@ constexpr char kCounters[] = R"({"counters": [
   {"name": "surface_impressions", "key": "item_surface", "source": "impressions", "window": "2d",
    "bucket": "30m"},
   {"name": "surface_decayed", "key": "item_surface", "source": "impressions", "window": "2d",
-   "form": "decayed", "half_life": "6h"}]})";
+   "form": "decayed", "half_life": "6h"},
+  {"name": "segment_clicks", "key": "segment_item", "source": {"events": ["click"]}, "window": "7d"},
+  {"name": "segment_impressions", "key": "segment_item", "source": "impressions", "window": "7d",
+   "bucket": "1h"},
+  {"name": "segment_ctr", "key": "segment_item", "form": "ratio", "numerator": "segment_clicks",
+   "denominator": "segment_impressions", "alpha": 1, "beta": 10}]})";
+
+// Most observations carry one of three segments; every fourth (decisions) or fifth (events) none.
+std::string SegmentOf(int index, int none_every) {
+  return index % none_every == 0 ? "" : "s" + std::to_string(index % 3);
+}
 
 std::string RecommendationId(int64_t served_ms, std::mt19937_64& rng) {
   char id[33];
@@ -46,7 +56,8 @@ std::string RecommendationId(int64_t served_ms, std::mt19937_64& rng) {
 }
 
 // A recorded stream over three days before `end`: decisions (impressions) and events, some of
-// them clicks carrying the decision's recommendation_id, applied in batches out of time order.
+// them clicks carrying the decision's recommendation_id, applied in batches out of time order;
+// most with a segment (the decision's as the decider logs it, from the request's context).
 struct Stream {
   std::vector<std::string> event_bodies;  // NDJSON bodies of POST /v1/events
   std::vector<WriteSet> decisions;
@@ -71,14 +82,18 @@ Stream Record(int64_t end) {
       items.push_back({{"id", ids.back()}, {"slot", slot}, {"score", 1.0 / (slot + 1)}});
     }
     const std::string rec = RecommendationId(served, rng);
+    const std::string segment = SegmentOf(d, 4);
+    json record = {{"surface", sf}, {"user", u}, {"items", items}};
+    if (!segment.empty()) record["segment"] = segment;
     WriteSet set;
-    set.ops.push_back(ImpressionWrite{rec, {{"surface", sf}, {"user", u}, {"items", items}},
-                                      24 * kHour});
+    set.ops.push_back(ImpressionWrite{rec, record, 24 * kHour});
     s.decisions.push_back(std::move(set));
-    s.impressions.push_back({sf, u, ids, served});
+    s.impressions.push_back({sf, u, ids, served, segment});
     if (d % 3 == 0) {  // a click on the first item, attributed to the decision
-      s.event_lines.push_back({{"event_id", "c" + std::to_string(d)}, {"user", u}, {"item", ids[0]},
-                               {"type", "click"}, {"ts", served + 5000}, {"recommendation_id", rec}});
+      json click = {{"event_id", "c" + std::to_string(d)}, {"user", u}, {"item", ids[0]},
+                    {"type", "click"}, {"ts", served + 5000}, {"recommendation_id", rec}};
+      if (!segment.empty()) click["segment"] = segment;
+      s.event_lines.push_back(std::move(click));
     }
   }
   static const char* const kTypes[] = {"view", "view", "view", "view", "view",
@@ -89,6 +104,7 @@ Stream Record(int64_t end) {
                              {"item", "i" + std::to_string(item(rng))},
                              {"type", kTypes[type(rng)]},
                              {"ts", when(rng)}});
+    if (e % 5 != 0) s.event_lines.back()["segment"] = SegmentOf(e, 5);
   }
   s.event_lines.push_back(s.event_lines[7]);  // a duplicate: applied and counted once
   std::shuffle(s.event_lines.begin(), s.event_lines.end(), rng);
@@ -181,7 +197,7 @@ TEST_CASE("online counters at T equal the offline export at T exactly and so doe
   REQUIRE(online.size() > 100);
   std::set<std::string> counters_seen;
   for (const json& line : online) counters_seen.insert(line["counter"].get<std::string>());
-  CHECK(counters_seen.size() == 10);
+  CHECK(counters_seen.size() == 13);
 
   const std::vector<json> offline = Export(data, at, dir.Sub("features.ndjson"));
   REQUIRE(offline.size() == online.size());
@@ -203,7 +219,8 @@ TEST_CASE("online counters at T equal the offline export at T exactly and so doe
     if (!seen_ids.insert(e["event_id"].get<std::string>()).second) continue;
     if (e["ts"].get<int64_t>() <= mid) {
       expected.AddEvent({e["type"].get<std::string>(), e["user"].get<std::string>(),
-                         e["item"].get<std::string>(), e["ts"].get<int64_t>()});
+                         e["item"].get<std::string>(), e["ts"].get<int64_t>(),
+                         e.value("segment", std::string())});
     }
   }
   for (const auto& impression : stream.impressions) {

@@ -311,5 +311,45 @@ TEST_CASE("bad report and surface input is a 4xx with a message") {
          404, "no surface named 'nope'");
 }
 
+TEST_CASE("a decision's context segment is in its record; a bad segment is a 400 with a message") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  Configure(h);
+  json d = Decide(h, {{"user", "u1"}, {"context", {{"segment", "young"}, {"device", "tv"}}}});
+  json r = Json(h.Client().Get("/v1/recommendations/" + d["recommendation_id"].get<std::string>(),
+                               h.Auth("read")));
+  CHECK(r["segment"] == "young");
+  json plain = Decide(h, {{"user", "u1"}});
+  CHECK_FALSE(Json(h.Client().Get("/v1/recommendations/" + plain["recommendation_id"].get<std::string>(),
+                                  h.Auth("read")))
+                  .contains("segment"));
+  json event = {{"event_id", "c1"}, {"user", "u1"}, {"item", "i1"}, {"type", "click"}, {"segment", "young"}};
+  CHECK(Json(PostEvents(h, json::array({event})))["applied"] == 1);
+
+  auto expect_400 = [](httplib::Result res, const std::string& text) {
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == 400);
+    CHECK(HasErrorShape(res->body));
+    CHECK(res->body.find(text) != std::string::npos);
+  };
+  auto decide = [&](const json& context) {
+    return h.Client().Post("/v1/surfaces/row/decide", h.Auth("read"),
+                           json{{"user", "u1"}, {"context", context}}.dump(), "application/json");
+  };
+  expect_400(decide({{"segment", 7}}), "context entry 'segment' must be a string");
+  expect_400(decide({{"segment", ""}}), "context entry 'segment': id must not be empty");
+  expect_400(decide({{"segment", std::string(kMaxIdBytes + 1, 's')}}), "the limit is 512");
+  auto post = [&](const json& segment) {
+    json bad = event;
+    bad["event_id"] = "c2";
+    bad["segment"] = segment;
+    return PostEvents(h, json::array({bad}));
+  };
+  expect_400(post(json::array({"a"})), "field 'segment' must be a string");
+  expect_400(post(""), "field 'segment': id must not be empty");
+  expect_400(post(std::string(kMaxIdBytes + 1, 's')), "the limit is 512");
+}
+
 }  // namespace
 }  // namespace pathwise::server::testing
