@@ -261,28 +261,34 @@ void CounterSet::AddImpression(const Impression& impression) {
   }
 }
 
-Result<double> CounterSet::Value(std::string_view name, const KeyFields& key, int64_t at_ms) const {
+// The declaration index of counter `name`; InvalidArgument when none is declared.
+Result<size_t> CounterSet::Find(std::string_view name) const {
   auto it = impl_->by_name.find(std::string(name));
   if (it == impl_->by_name.end()) {
     return Status::InvalidArgument("unknown counter '" + std::string(name) + "'");
   }
-  const CounterDef& def = impl_->defs[it->second];
-  auto [first, second] =
-      Impl::KeyStrings(def, Impl::Names{key.user, key.item, key.surface, key.segment});
+  return it->second;
+}
+
+Result<double> CounterSet::Value(std::string_view name, const KeyFields& key, int64_t at_ms) const {
+  PW_ASSIGN_OR_RETURN(size_t index, Find(name));
+  return ValueAt(index, key, at_ms);
+}
+
+double CounterSet::ValueAt(size_t index, const KeyFields& key, int64_t at_ms) const {
+  auto [first, second] = Impl::KeyStrings(impl_->defs[index],
+                                          Impl::Names{key.user, key.item, key.surface, key.segment});
   const uint32_t* a = first ? impl_->FindId(*first) : nullptr;
   const uint32_t* b = second ? impl_->FindId(*second) : nullptr;
   const bool known = a != nullptr && b != nullptr;
   const int64_t at = std::clamp<int64_t>(at_ms, -kMaxWindowMs, kMaxTs + kMaxWindowMs);
-  return impl_->ValueOf(it->second, known ? PackKey(*a, *b) : 0, known, at);
+  return impl_->ValueOf(index, known ? PackKey(*a, *b) : 0, known, at);
 }
 
 Result<double> CounterSet::ValueOfKey(std::string_view name, const std::vector<std::string>& ids,
                                       int64_t at_ms) const {
-  auto it = impl_->by_name.find(std::string(name));
-  if (it == impl_->by_name.end()) {
-    return Status::InvalidArgument("unknown counter '" + std::string(name) + "'");
-  }
-  const CounterDef& def = impl_->defs[it->second];
+  PW_ASSIGN_OR_RETURN(size_t index, Find(name));
+  const CounterDef& def = impl_->defs[index];
   const std::vector<std::string> fields = KeyFieldNames(def.key);
   if (ids.size() != fields.size()) {
     std::string shape;
@@ -293,7 +299,7 @@ Result<double> CounterSet::ValueOfKey(std::string_view name, const std::vector<s
   }
   KeyFields key;
   for (size_t i = 0; i < fields.size(); ++i) key.Field(fields[i]) = ids[i];
-  return Value(name, key, at_ms);
+  return ValueAt(index, key, at_ms);
 }
 
 void CounterSet::ForEach(

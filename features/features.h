@@ -143,6 +143,10 @@ class CounterSet {
   nlohmann::json Stats() const;
 
  private:
+  Result<size_t> Find(std::string_view name) const;
+  // Value() of the counter declared at index.
+  double ValueAt(size_t index, const KeyFields& key, int64_t at_ms) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
