@@ -1,6 +1,7 @@
 // Compact relation snapshots for the walks (graph/relation_snapshot.h).
 #include "graph/relation_snapshot.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace pathwise::graph {
@@ -8,7 +9,7 @@ namespace {
 
 using Impl = GraphAccess::Impl;
 
-void Prefetch(const void* address) { __builtin_prefetch(address, 0, 1); }
+void Prefetch(const void* address) { __builtin_prefetch(address, 0, 3); }
 
 // Copies the relation node by node, each under its stripe. The version is read before the
 // first copy, so a change a node's copy missed carries a later stamp (graph_impl.h).
@@ -21,6 +22,18 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
   snap->version = g.topo_version.load();
   NodeId bound = g.id_bound.load(std::memory_order_acquire);
   snap->nodes.resize(bound);
+  // Sized once (a hint: lists may grow between the two passes), so the large arrays are
+  // allocated on huge pages and never copied while they grow.
+  size_t total = 0;
+  for (NodeId id = 0; id < bound; ++id) {
+    std::shared_lock lock(g.Stripe(id));
+    const AdjList* list = g.Slot(id).FindList(edge_type, dir);
+    if (list != nullptr) total += list->items.size();
+  }
+  total = std::min<size_t>(total, RelationSnapshot::kMaxEntries);
+  snap->entries.reserve(total);
+  snap->ranked.reserve(total);
+  snap->cum.reserve(total);
   for (NodeId id = 0; id < bound; ++id) {
     std::shared_lock lock(g.Stripe(id));
     const NodeSlot& slot = g.Slot(id);
@@ -31,16 +44,19 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
     if (snap->entries.size() + list->items.size() > RelationSnapshot::kMaxEntries) return nullptr;
     node.begin = static_cast<uint32_t>(snap->entries.size());
     node.size = static_cast<uint32_t>(list->items.size());
-    node.top_weight = list->items[list->RankedAt(0)].weight;
     snap->entries.insert(snap->entries.end(), list->items.begin(), list->items.end());
     if (list->ranked.empty()) {
       snap->ranked.resize(snap->ranked.size() + list->items.size(), 0);
     } else {
       snap->ranked.insert(snap->ranked.end(), list->ranked.begin(), list->ranked.end());
     }
+    float sum = 0;
+    for (size_t r = 0; r < list->items.size(); ++r) {
+      sum += SamplingWeight(list->items[list->RankedAt(r)].weight);
+      snap->cum.push_back(sum);
+    }
+    node.total_weight = sum;
   }
-  snap->entries.shrink_to_fit();
-  snap->ranked.shrink_to_fit();
   snap->build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return snap;
@@ -56,19 +72,14 @@ bool FreshEnough(const Impl& g, const RelationSnapshot& snap) {
 
 ListView ListView::Of(const AdjList* list) {
   if (list == nullptr || list->items.empty()) return {};
-  return {list->items.data(), list->ranked.empty() ? nullptr : list->ranked.data(),
-          list->items.size(), list->items[list->RankedAt(0)].weight};
-}
-
-ListView RelationSnapshot::List(NodeId node) const {
-  const CsrNode& n = nodes[node];
-  return {entries.data() + n.begin, n.size < 2 ? nullptr : ranked.data() + n.begin, n.size,
-          n.top_weight};
+  return {list->items.data(), list->ranked.empty() ? nullptr : list->ranked.data(), nullptr,
+          list->items.size()};
 }
 
 size_t RelationSnapshot::Bytes() const {
   return sizeof(*this) + nodes.capacity() * sizeof(CsrNode) +
-         entries.capacity() * sizeof(Neighbor) + ranked.capacity() * sizeof(uint32_t);
+         entries.capacity() * sizeof(Neighbor) + ranked.capacity() * sizeof(uint32_t) +
+         cum.capacity() * sizeof(float);
 }
 
 std::shared_ptr<const RelationSnapshot> RelationSnapshots::Current(const Key& key) const {
@@ -118,41 +129,25 @@ SnapshotTotals RelationSnapshots::Totals() const {
   return totals;
 }
 
-const RelationSnapshot* NodeReader::Fresh(size_t i) const {
-  const HopRelation& r = relations_[i];
-  const RelationSnapshot* snap = r.snapshot.get();
-  if (snap == nullptr || node_ >= snap->Bound()) return nullptr;
-  if (r.clean) return snap;
-  return g_.Slot(node_).lists_changed.load(std::memory_order_acquire) <= snap->version ? snap
-                                                                                       : nullptr;
-}
-
 void NodeReader::Lock() {
   if (lock_.owns_lock()) return;
   lock_ = std::shared_lock(g_.Stripe(node_));
 }
 
-ListView NodeReader::List(size_t i) {
-  if (const RelationSnapshot* snap = Fresh(i)) return snap->List(node_);
+ListView NodeReader::LiveList(size_t i) {
   if (!g_.Valid(node_)) return {};
   Lock();
   const Hop& hop = relations_[i].hop;
   return ListView::Of(g_.Slot(node_).FindList(hop.edge_type, hop.dir));
 }
 
-TypeId NodeReader::Type(size_t i) {
-  if (const RelationSnapshot* snap = Fresh(i)) return snap->nodes[node_].type;
+TypeId NodeReader::LiveType() {
   if (!g_.Valid(node_)) return kInvalidType;
   Lock();
   return g_.Slot(node_).type;
 }
 
-void NodeReader::PrefetchList(size_t i) {
-  if (const RelationSnapshot* snap = Fresh(i)) {
-    const CsrNode& n = snap->nodes[node_];
-    Prefetch(snap->entries.data() + n.begin);
-    return;
-  }
+void NodeReader::PrefetchLive() {
   if (!g_.Valid(node_)) return;
   Lock();
   Prefetch(g_.Slot(node_).lists.data());

@@ -20,17 +20,24 @@
 #include <vector>
 
 #include "graph/graph_impl.h"
+#include "graph/huge_pages.h"
 #include "graph/walks.h"
 
 namespace pathwise::graph {
+
+// An edge weight as a sampling weight: <= 0 and NaN count as 0. Snapshot builds and the scans
+// of live lists sum these in float, in rank order, so both give bit-identical sums.
+inline float SamplingWeight(float w) { return w > 0 ? w : 0.0f; }
 
 // One node's list as the algorithms read it: from a live AdjList (valid while its stripe is
 // held) or from a snapshot (valid while the snapshot is held).
 struct ListView {
   const Neighbor* items = nullptr;  // insertion order
   const uint32_t* ranked = nullptr;  // positions in rank order; nullptr for lists of < 2
+  // Snapshots only (nullptr for live lists): cum[r] = the SamplingWeight sum of ranks 0..r.
+  const float* cum = nullptr;
   size_t size = 0;
-  float top_weight = 0;  // the weight of the entry with rank 0 (0 when empty)
+  float total = 0;  // snapshots only: cum[size - 1] (0 when empty)
 
   // Position of the entry with rank r. REQUIRES: r < size.
   uint32_t RankedAt(size_t r) const { return ranked == nullptr ? 0 : ranked[r]; }
@@ -39,9 +46,9 @@ struct ListView {
 
 // 16 bytes: one read gives a hop all it needs before its entry.
 struct CsrNode {
-  uint32_t begin = 0;  // into entries and ranked
+  uint32_t begin = 0;  // into entries, ranked and cum
   uint32_t size = 0;
-  float top_weight = 0;        // the weight of the list's entry with rank 0
+  float total_weight = 0;      // the SamplingWeight sum of the whole list
   TypeId type = kInvalidType;  // the node's type when copied
 };
 
@@ -54,13 +61,19 @@ struct RelationSnapshot {
   uint64_t version = 0;           // topo_version when the build started
   uint64_t changes_at_build = 0;  // TypeChanges(edge_type) when the build started
   double build_seconds = 0;
-  std::vector<CsrNode> nodes;      // by NodeId, below the id bound at the build
-  std::vector<Neighbor> entries;   // every node's list, insertion order, one run per node
-  std::vector<uint32_t> ranked;    // per run: positions within the run in rank order
+  // On huge pages where the kernel allows (graph/huge_pages.h): a hop reads each at random.
+  std::vector<CsrNode, HugePageAllocator<CsrNode>> nodes;  // by NodeId, below the id bound
+  std::vector<Neighbor, HugePageAllocator<Neighbor>> entries;  // every list, one run per node
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> ranked;  // per run: positions in rank order
+  std::vector<float, HugePageAllocator<float>> cum;  // per run: weight sums in rank order
 
   NodeId Bound() const { return static_cast<NodeId>(nodes.size()); }
   // REQUIRES: node < Bound().
-  ListView List(NodeId node) const;
+  ListView List(NodeId node) const {
+    const CsrNode& n = nodes[node];
+    return {entries.data() + n.begin, n.size < 2 ? nullptr : ranked.data() + n.begin,
+            cum.data() + n.begin, n.size, n.total_weight};
+  }
   size_t Bytes() const;
 };
 
@@ -117,11 +130,27 @@ class NodeReader {
   NodeReader(const GraphAccess::Impl& g, const std::vector<HopRelation>& relations, NodeId node)
       : g_(g), relations_(relations), node_(node) {}
   // The node's list for relations[i] (empty when it has none or does not exist).
-  ListView List(size_t i);
+  ListView List(size_t i) {
+    if (const RelationSnapshot* snap = Fresh(i)) return snap->List(node_);
+    return LiveList(i);
+  }
   // The node's type, read as List(i) would be.
-  TypeId Type(size_t i);
-  // Prefetches what List(i) reads first.
-  void PrefetchList(size_t i);
+  TypeId Type(size_t i) {
+    if (const RelationSnapshot* snap = Fresh(i)) return snap->nodes[node_].type;
+    return LiveType();
+  }
+  // Prefetches what List(i) and a draw from it read first: from a snapshot the list's weight
+  // sums (a draw's binary search starts at their middle).
+  void PrefetchList(size_t i) {
+    if (const RelationSnapshot* snap = Fresh(i)) {
+      const CsrNode& n = snap->nodes[node_];
+      const float* cum = snap->cum.data() + n.begin;
+      __builtin_prefetch(cum, 0, 3);
+      __builtin_prefetch(cum + n.size / 2, 0, 3);
+      return;
+    }
+    PrefetchLive();
+  }
   void Release() {
     if (lock_.owns_lock()) lock_.unlock();
   }
@@ -130,7 +159,20 @@ class NodeReader {
   static void PrefetchNode(const GraphAccess::Impl& g, const HopRelation& relation, NodeId node);
 
  private:
-  const RelationSnapshot* Fresh(size_t i) const;
+  // The snapshot of relations[i] when it holds this node unchanged, else nullptr.
+  const RelationSnapshot* Fresh(size_t i) const {
+    const HopRelation& r = relations_[i];
+    const RelationSnapshot* snap = r.snapshot.get();
+    if (snap == nullptr || node_ >= snap->Bound()) return nullptr;
+    if (r.clean) return snap;
+    return g_.Slot(node_).lists_changed.load(std::memory_order_acquire) <= snap->version
+               ? snap
+               : nullptr;
+  }
+  // The live paths, under the node's stripe.
+  ListView LiveList(size_t i);
+  TypeId LiveType();
+  void PrefetchLive();
   void Lock();
 
   const GraphAccess::Impl& g_;

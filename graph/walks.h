@@ -28,9 +28,11 @@ struct Seed {
   double weight = 1.0;
 };
 
-// How a hop chooses among a node's edges. The choice is exact for uniform sampling; weighted
-// and recency-biased choices use rejection against the list's largest weight (the head of its
-// rank order), at most kMaxSampleTries draws, after which the last draw is taken.
+// How a hop chooses among a node's edges. Uniform and weighted choices are exact: a weighted
+// hop draws a point in the summed weights of its choices, in rank order (a binary search over
+// the weight sums a relation snapshot stores; a scan of a live list, which gives the same
+// edge). A recency bias then rejects the drawn edge with chance 1 - 0.5^(age / half_life_ms)
+// and draws again, at most kMaxSampleTries draws, after which the last draw is taken.
 struct SamplingOptions {
   // Pick an edge with probability proportional to its weight (weights <= 0 or NaN count as 0;
   // a list whose weights are all <= 0 is sampled uniformly).
