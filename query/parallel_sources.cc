@@ -5,6 +5,7 @@
 // in source order, so that the result is exactly the sequential run's: the same candidate
 // numbers, masks, source values, path counts, aggregates, explanation paths and stats.
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <new>
@@ -31,6 +32,10 @@ struct SourceRun {
   RecState state;
   std::vector<uint8_t> params_read;  // when the query records what its sources read
   Status status;
+  // Whoever sets it first runs the source: a pool thread, or the query's thread once it is done
+  // with its own sources, so a pool thread slow to wake up never delays the query.
+  std::atomic<bool> claimed{false};
+  bool on_pool = false;  // a pool thread ran it (set by that thread before it counts it done)
 };
 
 // A private state holding what Seed computed in st, with empty candidate arrays.
@@ -194,33 +199,47 @@ Status RunSources(const RecommendPlan& rec, RecState* st) {
                         st->global_pass && !SharesAnAggregate(rec);
   if (!parallel) return RunSequentially(rec, 0, st);
   if (st->deadline.Expired()) return Status::DeadlineExceeded("query deadline exceeded");
-  // Sources 1.. go to idle pool threads; the first refused one and those after it run on this
-  // thread after source 0. None taken: the plain sequential run.
-  std::vector<std::unique_ptr<SourceRun>> runs(n);
-  WorkCounter pending;
+  // Sources 0 .. n-2 are offered to idle pool threads until one is refused. This thread runs the
+  // last source (NEAREST and rank sources come last and tend to cost the most, so it does not
+  // wait for a pool thread to wake up for them), then the refused ones and any offered one no
+  // pool thread has started yet. None taken: the plain sequential run.
+  std::vector<std::shared_ptr<SourceRun>> runs(n);  // a pool task holds its run
+  WorkCounter pending;  // sources run by pool threads, until they are done
+  std::vector<bool> offered(n, false);
+  bool offering = true;
   size_t taken = 0;
-  for (size_t i = 1; i < n; ++i) {
-    auto run = std::make_unique<SourceRun>();
-    InitPrivate(*st, run.get());
-    SourceRun* r = run.get();
-    pending.Add();
-    if (!st->source_pool->TryRun([&rec, i, r] { RunOne(rec, i, r); },
-                                 [&pending] { pending.Done(); })) {
-      pending.Done();
-      break;
-    }
-    runs[i] = std::move(run);
-    ++taken;
-  }
-  if (taken == 0) return RunSequentially(rec, 0, st);
-  st->sources_parallel = true;
   for (size_t i = 0; i < n; ++i) {
-    if (runs[i] != nullptr) continue;
-    runs[i] = std::make_unique<SourceRun>();
+    runs[i] = std::make_shared<SourceRun>();
     InitPrivate(*st, runs[i].get());
+    if (i + 1 == n || !offering) continue;
+    pending.Add();
+    // A task that finds its run claimed touches nothing else: the query may be gone.
+    std::shared_ptr<SourceRun> run = runs[i];
+    offering = st->source_pool->TryRun(
+        [run, &rec, i] {
+          if (run->claimed.exchange(true, std::memory_order_acq_rel)) return;
+          RunOne(rec, i, run.get());
+          run->on_pool = true;
+        },
+        [run, &pending] {
+          if (run->on_pool) pending.Done();
+        });
+    if (offering) {
+      offered[i] = true;
+      ++taken;
+    } else {
+      pending.Done();  // not offered after all
+      if (taken == 0) return RunSequentially(rec, 0, st);
+    }
+  }
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = k == 0 ? n - 1 : k - 1;  // the last source first
+    if (runs[i]->claimed.exchange(true, std::memory_order_acq_rel)) continue;
     RunOne(rec, i, runs[i].get());
+    if (offered[i]) pending.Done();
   }
   pending.Wait();
+  for (const auto& run : runs) st->sources_parallel |= run->on_pool;
   // Merged in source order; the first failure (in that order) fails the query as it would have.
   for (size_t i = 0; i < n; ++i) {
     PW_RETURN_IF_ERROR(runs[i]->status);

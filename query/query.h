@@ -132,10 +132,10 @@ struct QueryOptions {
   // (InvalidArgument, SyntaxError), the query's own memory budgets (ResourceExhausted) and the
   // query's own `deadline` passing (DeadlineExceeded).
   bool drop_failed_sources = false;
-  // true: a RECOMMEND with two or more sources runs them in parallel, each in a private state,
-  // one on the query's thread and the others on the Engine's source threads
-  // (EngineOptions::source_threads) when one is idle, else on the query's thread (never queued);
-  // the query waits for all of them. Their results are merged in source order, so rows, scores,
+  // true: a RECOMMEND with two or more sources runs them in parallel, each in a private state:
+  // the last on the query's thread, the others on the Engine's source threads
+  // (EngineOptions::source_threads) when one is idle and starts them before the query's thread
+  // is free to, else on the query's thread (never queued); the query waits for all of them. Their results are merged in source order, so rows, scores,
   // sources, explanations and stats (other than timings) are exactly those of the sequential run,
   // and budgets, the hook and drop_failed_sources apply per source as above. Sources run
   // sequentially anyway when two or more graph sources feed a SCORE aggregate over all graph
