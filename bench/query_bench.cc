@@ -1,5 +1,8 @@
 // `pathwise bench query`: the recommend query for many random users, per stage (from the
-// result's stats) and in total, side by side with the raw floor in the same run.
+// result's stats) and in total, side by side with the raw floor in the same run. With
+// --sequential-sources each user's query also runs with its sources one after another
+// (QueryOptions::parallel_sources off), alternating which goes first, reported as
+// recommend.sequential_sources.*.
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -37,12 +40,14 @@ Status Run(const Flags& flags, Report* report) {
   const size_t runs = static_cast<size_t>(flags.GetInt("runs", 2000));
   const double max_price = flags.GetDouble("max-price", 100.0);
   const size_t floor_ef = static_cast<size_t>(flags.GetInt("floor-ef", 200));
+  const bool compare_sequential = flags.Has("sequential-sources");
   report->Info("config", {{"items", gen.items},
                           {"users", gen.users},
                           {"data", dir},
                           {"runs", runs},
                           {"max_price", max_price},
                           {"floor_ef", floor_ef},
+                          {"sequential_sources", compare_sequential},
                           {"query", kRecommendQuery}});
 
   LoadFigures load;
@@ -50,7 +55,8 @@ Status Run(const Flags& flags, Report* report) {
   PW_ASSIGN_OR_RETURN(auto raw, OpenRawCopy(db.get(), dir + ".rawcopy"));
 
   std::mt19937_64 rng(gen.seed + 11);
-  Samples total, floor_total, floor_nearest, floor_expand, rows;
+  Samples total, floor_total, floor_nearest, floor_expand, rows, sequential_total;
+  size_t ran_parallel = 0;
   std::map<std::string, Samples> stages;
   std::vector<float> scratch;
   std::vector<NodeId> touched;
@@ -73,7 +79,21 @@ Status Run(const Flags& flags, Report* report) {
       total.Add(micros);
       rows.Add(static_cast<double>(result->rows.size()));
       CollectStageTimes(result->stats, "", &stages);
+      if (result->stats.value("parallel_sources", false)) ++ran_parallel;
       if (sample_stats.is_null()) sample_stats = result->stats;
+    };
+    auto run_sequential = [&]() {
+      if (!compare_sequential) return;
+      QueryOptions options = BenchQueryOptions(gen);
+      options.parallel_sources = false;
+      double start = NowSeconds();
+      auto result = db->Query(kRecommendQuery, params, options);
+      double micros = (NowSeconds() - start) * 1e6;
+      if (!result.ok()) {
+        if (errors++ == 0) first_error = result.status().ToString();
+        return;
+      }
+      if (run >= 20) sequential_total.Add(micros);
     };
     auto run_floor = [&]() {
       FloorTimes t = RecommendFloor(*raw, user, 200, floor_ef, 50, &scratch, &touched);
@@ -84,9 +104,11 @@ Status Run(const Flags& flags, Report* report) {
     };
     if (run % 2 == 0) {
       run_query();
+      run_sequential();
       run_floor();
     } else {
       run_floor();
+      run_sequential();
       run_query();
     }
   }
@@ -97,6 +119,12 @@ Status Run(const Flags& flags, Report* report) {
   report->Latency("recommend.total_in_process", total,
                   "Database::Query, EXPLAIN; target p99 <= 2 ms");
   for (const auto& [name, samples] : stages) report->Latency("recommend.stage." + name, samples);
+  report->Value("recommend.ran_sources_in_parallel", static_cast<double>(ran_parallel), "queries",
+                "stats.parallel_sources of the runs above");
+  if (compare_sequential) {
+    report->Latency("recommend.sequential_sources.total_in_process", sequential_total,
+                    "the same queries with parallel_sources off, alternating with the above");
+  }
   report->Latency("floor.total", floor_total, "raw SearchRaw(k=200) + raw 2-hop 50x50");
   report->Latency("floor.nearest_raw_hnswlib", floor_nearest);
   report->Latency("floor.two_hop_raw", floor_expand);
@@ -139,7 +167,8 @@ Status Run(const Flags& flags, Report* report) {
 
 int QueryMain(int argc, char** argv) {
   return RunCommand("query", argc, argv,
-      {"ef-construction", "items", "data", "json", "runs", "seed", "max-price", "floor-ef"}, Run);
+      {"ef-construction", "items", "data", "json", "runs", "seed", "max-price", "floor-ef",
+       "sequential-sources"}, Run);
 }
 
 }  // namespace pathwise::bench

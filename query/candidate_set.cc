@@ -59,14 +59,6 @@ std::shared_ptr<const CandidateSet> Snapshot(const RetrievalKey& key,
   return set;
 }
 
-Status RunSources(const RecommendPlan& rec, RecState* st) {
-  for (size_t i = 1; i <= rec.source_names.size(); ++i) {
-    if (st->deadline.Expired()) return Status::DeadlineExceeded("query deadline exceeded");
-    PW_RETURN_IF_ERROR(rec.ops[i]->Run(st));
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 size_t CandidateCount(const CandidateSet& set) { return set.nodes.size(); }

@@ -15,6 +15,7 @@
 #include "query/match_ops.h"
 #include "query/plan_cache.h"
 #include "query/reclaimer.h"
+#include "query/source_pool.h"
 #include "query/recommend_exec.h"
 
 namespace pathwise::query {
@@ -252,6 +253,7 @@ Status RunRecommend(const Plan& plan, const QueryOptions& options, const Retriev
   size_t diversify_end = first + rec.ops.size() - 1;
   nlohmann::json& stats = out->stats;
   stats["seed_found"] = st->seed_found;
+  stats["parallel_sources"] = st->sources_parallel;
   stats["sources_us"] = OpMicros(*st, first, merge + 1);
   stats["filter_us"] = OpMicros(*st, merge + 1, merge + 3);
   stats["score_us"] = OpMicros(*st, merge + 3, merge + 4);
@@ -347,10 +349,12 @@ nlohmann::json ProfileJson(const ExecState& st) {
 struct Engine::Impl {
   explicit Impl(const EngineOptions& options)
       : cache(options.plan_cache_entries, options.plan_cache_bytes),
-        pool(options.max_total_query_memory_bytes) {}
+        pool(options.max_total_query_memory_bytes),
+        sources(options.source_threads) {}
   PlanCache cache;
   MemoryPool pool;
   Reclaimer reclaimer;
+  SourcePool sources;  // RECOMMEND sources in parallel
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -409,6 +413,7 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
       DiscardTable(&st, &st.building);
     } else {
       RecState st;
+      st.source_pool = impl_->sources.size() > 0 ? &impl_->sources : nullptr;
       status = run(&st, [&]() {
         PW_RETURN_IF_ERROR(RunPrelude(*plan, catalog, params, options, &impl_->reclaimer, &st));
         return RunRecommend(*plan, options, RetrievalKey{text, version}, &st, &out);

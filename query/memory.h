@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <string>
 
+#include "storage/mutex.h"
 #include "storage/status.h"
 
 namespace pathwise::query {
@@ -39,7 +40,8 @@ class MemoryPool {
   std::atomic<size_t> used_{0};
 };
 
-// One execution's account. Not thread-safe (an execution runs on one thread).
+// One execution's account. Safe to charge and credit from several threads at once (a RECOMMEND
+// query's sources may run in parallel: docs/query-execution.md, "Sources in parallel").
 class QueryMemory {
  public:
   // Reservations from the pool are made in chunks of this many bytes.
@@ -47,48 +49,61 @@ class QueryMemory {
 
   QueryMemory(size_t limit, MemoryPool* pool) : limit_(limit), pool_(pool) {}
   ~QueryMemory() {
-    if (pool_ != nullptr) pool_->Release(reserved_);
+    if (pool_ != nullptr) pool_->Release(reserved_.load(std::memory_order_relaxed));
   }
   QueryMemory(const QueryMemory&) = delete;
   QueryMemory& operator=(const QueryMemory&) = delete;
 
   // Records bytes more held. ResourceExhausted naming the budget when this execution would pass
-  // its own budget or all executions together would pass the pool's.
+  // its own budget or all executions together would pass the pool's (nothing recorded then).
   Status Charge(size_t bytes) {
-    size_t used = used_ + bytes;
+    size_t used = used_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
     if (limit_ != 0 && used > limit_) {
+      used_.fetch_sub(bytes, std::memory_order_relaxed);
       return Status::ResourceExhausted(
           "query memory budget exceeded: the query needs more than the limit "
           "max_query_memory_bytes (" + Human(limit_) + ")");
     }
-    if (used > reserved_ && pool_ != nullptr) {
-      size_t more = (used - reserved_ + kChunk - 1) / kChunk * kChunk;
-      if (!pool_->TryReserve(more)) {
-        return Status::ResourceExhausted(
-            "memory budget of all running queries exceeded: together they would need more than "
-            "the limit max_total_query_memory_bytes (" + Human(pool_->limit()) +
-            "); retry later or lower the query's fan-out");
-      }
-      reserved_ += more;
+    if (pool_ != nullptr && used > reserved_.load(std::memory_order_relaxed) && !Reserve(used)) {
+      used_.fetch_sub(bytes, std::memory_order_relaxed);
+      return Status::ResourceExhausted(
+          "memory budget of all running queries exceeded: together they would need more than "
+          "the limit max_total_query_memory_bytes (" + Human(pool_->limit()) +
+          "); retry later or lower the query's fan-out");
     }
-    used_ = used;
     return Status::OK();
   }
   // Records bytes no longer held (their reservation stays until the execution ends).
-  void Credit(size_t bytes) { used_ = bytes > used_ ? 0 : used_ - bytes; }
-  size_t used() const { return used_; }
-  size_t peak_reserved() const { return reserved_; }
+  void Credit(size_t bytes) {
+    size_t used = used_.load(std::memory_order_relaxed);
+    while (!used_.compare_exchange_weak(used, bytes > used ? 0 : used - bytes,
+                                        std::memory_order_relaxed)) {
+    }
+  }
+  size_t used() const { return used_.load(std::memory_order_relaxed); }
+  size_t peak_reserved() const { return reserved_.load(std::memory_order_relaxed); }
 
  private:
   static std::string Human(size_t bytes) {
     if (bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
     return std::to_string(bytes) + " bytes";
   }
+  // Reserves chunks from the pool until `used` bytes are covered; false when the pool refuses.
+  bool Reserve(size_t used) PW_EXCLUDES(reserve_mu_) {
+    MutexLock lock(&reserve_mu_);
+    size_t reserved = reserved_.load(std::memory_order_relaxed);
+    if (used <= reserved) return true;  // another thread reserved enough meanwhile
+    size_t more = (used - reserved + kChunk - 1) / kChunk * kChunk;
+    if (!pool_->TryReserve(more)) return false;
+    reserved_.store(reserved + more, std::memory_order_relaxed);
+    return true;
+  }
 
   const size_t limit_;
   MemoryPool* const pool_;
-  size_t used_ = 0;
-  size_t reserved_ = 0;
+  std::atomic<size_t> used_{0};
+  std::atomic<size_t> reserved_{0};  // written under reserve_mu_
+  Mutex reserve_mu_;
 };
 
 }  // namespace pathwise::query

@@ -132,6 +132,17 @@ struct QueryOptions {
   // (InvalidArgument, SyntaxError), the query's own memory budgets (ResourceExhausted) and the
   // query's own `deadline` passing (DeadlineExceeded).
   bool drop_failed_sources = false;
+  // true: a RECOMMEND with two or more sources runs them in parallel, each in a private state:
+  // the last on the query's thread, the others on the Engine's source threads
+  // (EngineOptions::source_threads) when one is idle and starts them before the query's thread
+  // is free to, else on the query's thread (never queued); the query waits for all of them. Their results are merged in source order, so rows, scores,
+  // sources, explanations and stats (other than timings) are exactly those of the sequential run,
+  // and budgets, the hook and drop_failed_sources apply per source as above. Sources run
+  // sequentially anyway when two or more graph sources feed a SCORE aggregate over all graph
+  // sources' paths (its floating-point sum would be added in another order), or when no source
+  // thread is idle. stats.parallel_sources says whether they ran in parallel. false: always
+  // sequentially (docs/query-execution.md, "Sources in parallel").
+  bool parallel_sources = true;
 
   // ---- Reusing RECOMMEND's retrieval: the Graph -> Score seam (docs/decisions.md, "Caches") ----
   // keep_candidates: QueryResult::candidates receives what the seed and sources retrieved, as a
@@ -205,6 +216,11 @@ struct EngineOptions {
   // per-query accounts, see Limits::max_query_memory_bytes). A query whose growth would pass it
   // fails with ResourceExhausted naming max_total_query_memory_bytes. 0: unbounded.
   size_t max_total_query_memory_bytes = size_t{1} << 30;
+  // Threads that run RECOMMEND sources beside the queries' own threads
+  // (QueryOptions::parallel_sources), shared by all queries of the Engine; a source finding none
+  // idle runs on its query's thread. Each is idle but for the sources it runs. 0: every query
+  // runs its sources one after another.
+  size_t source_threads = 2;
 };
 
 class Engine {

@@ -27,6 +27,8 @@ namespace pathwise::query {
 using graph::NodeIndexMap;
 using graph::NodeSet;
 
+class SourcePool;
+
 // Paths longer than this are not logged for explanations (their sources' results are explained
 // by terms and counts only).
 constexpr size_t kMaxRecordedHops = 4;
@@ -130,6 +132,9 @@ struct RecState : ExecState {
   const RecommendPlan* rec = nullptr;
   // Per-source budgets, hook and drop policy (QueryOptions::source_*); null: none.
   const QueryOptions* options = nullptr;
+  // Runs sources beside the query's thread (the Engine's; null: sources run one after another).
+  SourcePool* source_pool = nullptr;
+  bool sources_parallel = false;  // the sources ran in parallel (stats.parallel_sources)
   std::vector<Slot> row;  // scratch row: [0] seed, [1] candidate, then source variables
   bool seed_found = false;
   bool global_pass = true;
@@ -143,7 +148,8 @@ struct RecState : ExecState {
   std::vector<uint32_t> path_counts;    // [c * sources + s]
   std::vector<NumAcc> accs;             // [c * aggs + a]
   // When explaining: every path of every graph source (up to kMaxLoggedPaths) and its aggregate
-  // inputs; a source's paths are contiguous (sources run one after another).
+  // inputs; a source's paths are contiguous, in source order (sources in parallel are merged in
+  // that order).
   std::vector<LoggedPath> path_log;
   std::vector<AggInput> path_inputs;
   bool path_log_full = false;  // some paths were not logged (kMaxLoggedPaths, or > kMaxRecordedHops)
@@ -222,6 +228,14 @@ inline void PrefetchCandidates(const RecState* st, const std::vector<uint32_t>& 
   for (uint32_t c : candidates) nodes.push_back(st->nodes[c]);
   st->graph->Prefetch(nodes);
 }
+
+// Runs the sources (rec.ops[1 .. source_names.size()]) after Seed: one after another, or each in
+// a private state on st->source_pool's idle threads and the query's thread, merged into st in
+// source order so that st ends exactly as after the sequential run (parallel_sources.cc).
+// Sequential when QueryOptions::parallel_sources is off, there is no pool or no idle pool
+// thread, fewer than two sources, no seed, or two or more graph sources feed a shared SCORE
+// aggregate (its floating-point sum would be added in another order).
+Status RunSources(const RecommendPlan& rec, RecState* st);
 
 std::unique_ptr<RecOp> MakeSeedOp();
 std::unique_ptr<RecOp> MakeGraphSourceOp(size_t source, std::string name);

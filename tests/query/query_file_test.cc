@@ -2,7 +2,10 @@
 // (named "query file <feature>/<name>.test"), run against a fresh temporary Database loaded from
 // a fixture, then again after a clean close and reopen (the topology read from its snapshot),
 // then again after a reopen with the snapshot deleted (the topology rebuilt from the store): the
-// three must give the expected answers. The format is documented in docs/query-execution.md:
+// three must give the expected answers. Every RECOMMEND case runs a second time with its sources
+// one after another (QueryOptions::parallel_sources off), which must give exactly the first
+// run's rows, explanations and stats but for timings. The format is documented in
+// docs/query-execution.md:
 //
 //   # comment                       (outside query text)
 //   fixture: shop_small             (tests/queries/fixtures/shop_small.ndjson; once per file)
@@ -409,6 +412,44 @@ void CheckExplain(Database* db, const QueryResult& result, const std::string& la
   }
 }
 
+// stats without what differs between two runs of one query: timings, whether the plan was
+// cached, whether the sources ran in parallel.
+json StatsWithoutTimings(json stats) {
+  if (!stats.is_object()) return stats;
+  for (const char* key : {"plan_cached", "parallel_sources", "us"}) stats.erase(key);
+  for (auto it = stats.begin(); it != stats.end();) {
+    const std::string& key = it.key();
+    if (key.size() > 3 && key.compare(key.size() - 3, 3, "_us") == 0) {
+      it = stats.erase(it);
+      continue;
+    }
+    it.value() = StatsWithoutTimings(it.value());
+    ++it;
+  }
+  return stats;
+}
+
+// A RECOMMEND case runs again with its sources one after another (QueryOptions::
+// parallel_sources off): rows, scores, sources, explanations, why_not and the stats other than
+// timings must be exactly those of the first run (which ran them in parallel when it could).
+void CheckSameAsSequential(Database* db, const Case& c, const QueryResult& first,
+                           const std::string& label) {
+  QueryOptions options = c.options;
+  options.parallel_sources = false;
+  auto again = db->Query(c.query, c.params, options);
+  REQUIRE_MESSAGE(again.ok(), label << ": sequential run: " << again.status().ToString());
+  const QueryResult& r = again.value();
+  CHECK_MESSAGE(r.stats["parallel_sources"] == false, label);
+  CHECK_MESSAGE(r.rows == first.rows, label << ": sequential rows " << r.rows.dump() << "\nparallel rows "
+                                            << first.rows.dump());
+  CHECK_MESSAGE(r.explanations == first.explanations,
+                label << ": sequential explanations differ:\n" << r.explanations.dump() << "\nparallel:\n"
+                      << first.explanations.dump());
+  CHECK_MESSAGE(r.why_not == first.why_not, label << ": why_not differs");
+  const json a = StatsWithoutTimings(r.stats), b = StatsWithoutTimings(first.stats);
+  CHECK_MESSAGE(a == b, label << ": stats differ:\nsequential " << a.dump() << "\nparallel   " << b.dump());
+}
+
 void RunCase(Database* db, const Case& c, const std::string& file) {
   std::string label = file + ":" + std::to_string(c.line) + (c.name.empty() ? "" : " (" + c.name + ")");
   INFO(label);
@@ -474,6 +515,7 @@ void RunCase(Database* db, const Case& c, const std::string& file) {
     CHECK_MESSAGE(Subset(*c.why_not, r.why_not), label << ": why_not " << r.why_not.dump(1));
   }
   if (c.check_explain) CheckExplain(db, r, label);
+  if (r.stats.contains("parallel_sources")) CheckSameAsSequential(db, c, r, label);
 }
 
 // The `events:` file: schema lines merged, event lines applied as accepted events.

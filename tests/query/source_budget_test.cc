@@ -1,5 +1,8 @@
-// RECOMMEND per-source budgets, the source hook and dropping failed sources
-// (QueryOptions::source_budget_ms, source_budgets_ms, source_hook, drop_failed_sources).
+// RECOMMEND per-source budgets, the source hook, dropping failed sources and sources in parallel
+// (QueryOptions::source_budget_ms, source_budgets_ms, source_hook, drop_failed_sources,
+// parallel_sources; EngineOptions::source_threads).
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -91,6 +94,7 @@ TEST_CASE(
   Fixture f;
   QueryOptions options;
   options.deadline = Deadline::AfterMillis(60'000);
+  options.parallel_sources = false;  // in parallel the calls come from several threads at once
   std::vector<std::string> calls;
   std::vector<Deadline> budgets;
   options.source_hook = [&](std::string_view source, Deadline budget) {
@@ -426,6 +430,176 @@ TEST_CASE("a dropped WALK source leaves no candidates, scores or walk paths behi
   for (const Json& e : r->explanations) {
     for (const Json& s : e["sources"]) CHECK(s["name"] == "taste");
   }
+}
+
+// ---- Sources in parallel (QueryOptions::parallel_sources, EngineOptions::source_threads) -------
+
+// Graph sources (one with its own SCORE aggregate), NEAREST and WALK, explained.
+constexpr char kMixed[] =
+    "RECOMMEND (c:Item) FOR (u:User {id: 'u1'})"
+    "  FROM (u)-[:VIEWED]->(c) AS viewed"
+    "  FROM (u)-[w:VIEWED]->(:Item)-[:SIMILAR]->(c) AS similar"
+    "  FROM NEAREST 2 TO $v IN Item.embedding AS taste"
+    "  FROM WALK OVER -[:VIEWED]->, <-[:VIEWED]- {steps: 2000, seed: 5} AS walk"
+    "  SCORE sum(w.weight) + source_score('taste') + source_score('walk') EXPLAIN";
+
+// The parts of a result that must not depend on how the sources ran: everything but timings.
+Json Comparable(const QueryResult& r) {
+  Json stats = r.stats;
+  for (const char* key : {"parse_us", "bind_us", "plan_us", "exec_us", "plan_cached",
+                          "parallel_sources", "sources_us", "filter_us", "score_us",
+                          "diversify_us", "explain_us"}) {
+    stats.erase(key);
+  }
+  for (const char* group : {"source_stats", "dropped_sources"}) {
+    if (!stats.contains(group)) continue;
+    for (auto& [name, s] : stats[group].items()) s.erase("us");
+  }
+  return {{"rows", r.rows}, {"explanations", r.explanations}, {"stats", stats}};
+}
+
+// Runs text with sources in parallel and sequentially; both must give the same comparable parts.
+// Returns the parallel run. The query's own thread runs the last source (kMixed: walk; kQuery:
+// taste) and takes back any other a pool thread has not started when it is done; holding those
+// for 50 ms in the hook lets the pool threads start theirs.
+QueryResult SameBothWays(Fixture& f, QueryOptions options, const std::string& text) {
+  options.parallel_sources = false;
+  auto sequential = f.Query(options, text);
+  REQUIRE_MESSAGE(sequential.ok(), sequential.status().ToString());
+  CHECK(sequential->stats["parallel_sources"] == false);
+  options.parallel_sources = true;
+  options.source_hook = [hook = options.source_hook](std::string_view source, Deadline budget) {
+    if (source == "walk" || source == "taste") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return hook ? hook(source, budget) : Status::OK();
+  };
+  auto parallel = f.Query(options, text);
+  REQUIRE_MESSAGE(parallel.ok(), parallel.status().ToString());
+  CHECK(parallel->stats["parallel_sources"] == true);
+  CHECK(Comparable(*parallel) == Comparable(*sequential));
+  return std::move(parallel).value();
+}
+
+TEST_CASE("sources in parallel give exactly the sequential run's rows, explanations and stats") {
+  Fixture f;
+  QueryResult r = SameBothWays(f, QueryOptions(), kMixed);
+  CHECK(SourcesById(r).size() == 5);
+  CHECK(r.explanations.size() == r.rows.size());
+  SameBothWays(f, QueryOptions(), kQuery);
+}
+
+TEST_CASE("a failing source in parallel is dropped and the others' candidates are kept as "
+          "sequentially") {
+  Fixture f;
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  for (const char* failing : {"viewed", "similar", "taste", "walk"}) {
+    CAPTURE(failing);
+    options.source_hook = FailSource(failing, Status::Unavailable("circuit open"));
+    QueryResult r = SameBothWays(f, options, kMixed);
+    CHECK(r.stats["dropped_sources"][failing]["reason"] == "error");
+    for (const auto& [id, sources] : SourcesById(r)) {
+      CHECK(std::find(sources.begin(), sources.end(), failing) == sources.end());
+    }
+  }
+  // Without dropping, the first failing source in source order fails the query.
+  options.drop_failed_sources = false;
+  options.source_hook = [](std::string_view source, Deadline) {
+    return source == "viewed" ? Status::OK() : Status::Internal(std::string(source) + " failed");
+  };
+  auto failed = f.Query(options, kMixed);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().message() == "similar failed");
+}
+
+TEST_CASE("a source past its budget in parallel is dropped as a timeout as sequentially") {
+  Fixture f;
+  QueryOptions options;
+  options.drop_failed_sources = true;
+  options.source_budgets_ms = {{"similar", 20}};
+  options.source_hook = [](std::string_view source, Deadline budget) {
+    if (source == "similar") std::this_thread::sleep_until(budget.at() + std::chrono::milliseconds(2));
+    return Status::OK();  // the source finds its budget passed
+  };
+  QueryResult r = SameBothWays(f, options, kMixed);
+  CHECK(r.stats["dropped_sources"]["similar"]["reason"] == "timeout");
+  CHECK(r.stats["dropped_sources"]["similar"]["message"] ==
+        "source 'similar' exceeded its budget of 20 ms");
+  CHECK(SourcesById(r).count("i3") == 0);  // only similar found i3
+  CHECK(SourcesById(r).count("i5") == 1);  // taste's
+}
+
+TEST_CASE("sources run one after another with parallel_sources off, with no source thread, or "
+          "when graph sources share an aggregate") {
+  Fixture f;
+  QueryOptions options;
+  options.parallel_sources = false;
+  CHECK(f.Query(options)->stats["parallel_sources"] == false);
+  // count(*) runs over the paths of both graph sources.
+  const std::string shared = std::string(kQuery) + " SCORE count(*)";
+  CHECK(f.Query(QueryOptions(), shared)->stats["parallel_sources"] == false);
+  // One source: nothing to run beside it.
+  const std::string one = "RECOMMEND (c:Item) FOR (u:User {id: 'u1'}) FROM (u)-[:VIEWED]->(c)";
+  CHECK(f.Query(QueryOptions(), one)->stats["parallel_sources"] == false);
+
+  TempDir dir;
+  DatabaseOptions db_options;
+  db_options.query_engine.source_threads = 0;
+  auto db = OpenDb(dir.path, db_options);
+  REQUIRE(db->MergeSchema(kTestSchema).ok());
+  Populate(db.get());
+  auto r = db->Query(kQuery, kParams);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->stats["parallel_sources"] == false);
+  CHECK(SourcesById(*r) == SourcesById(*f.Query(QueryOptions())));
+}
+
+TEST_CASE("concurrent multi-source queries from 8 threads on one Database give the sequential "
+          "results") {
+  Fixture f;
+  struct Variant {
+    std::string text;
+    QueryOptions options;
+  };
+  std::vector<Variant> variants(4);
+  variants[0].text = kMixed;
+  variants[1].text = kQuery;
+  variants[2].text = kMixed;
+  variants[2].options.drop_failed_sources = true;
+  variants[2].options.source_hook = FailSource("similar", Status::Unavailable("circuit open"));
+  variants[3].text = std::string(kQuery) + " EXPLAIN";
+  variants[3].options.drop_failed_sources = true;
+  variants[3].options.source_hook = FailSource("taste", Status::DeadlineExceeded("injected"));
+  std::vector<Json> expected;
+  for (Variant& v : variants) {
+    v.options.parallel_sources = false;
+    auto r = f.Query(v.options, v.text);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    expected.push_back(Comparable(*r));
+    v.options.parallel_sources = true;
+  }
+  constexpr int kThreads = 8, kQueriesPerThread = 40;
+  std::atomic<int> mismatches{0}, failures{0}, parallel{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int q = 0; q < kQueriesPerThread; ++q) {
+        const size_t i = static_cast<size_t>(t + q) % variants.size();
+        auto r = f.Query(variants[i].options, variants[i].text);
+        if (!r.ok()) {
+          ++failures;
+          continue;
+        }
+        if (r->stats["parallel_sources"] == true) ++parallel;
+        if (Comparable(*r) != expected[i]) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(mismatches == 0);
+  MESSAGE(parallel.load() << " of " << kThreads * kQueriesPerThread << " queries ran their sources in parallel");
 }
 
 }  // namespace
