@@ -88,6 +88,47 @@ LoadResult RunClients(
   return result;
 }
 
+// The recommend query in-process from `threads` threads back to back for `seconds`: the
+// saturation figures HTTP's are compared with (same users' distribution, same cores).
+LoadResult RunInProcess(Database* db, const GeneratorOptions& gen, size_t threads, double seconds,
+                        double max_price) {
+  LoadResult result;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> pool;
+  double start = NowSeconds();
+  for (size_t c = 0; c < threads; ++c) {
+    pool.emplace_back([&, c] {
+      Samples local;
+      size_t ok = 0, failed = 0;
+      std::string error;
+      for (size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        std::mt19937_64 r(c * 7919 + i);
+        double t0 = NowSeconds();
+        auto q = db->Query(kRecommendQuery, {{"user", UserId(r() % gen.users)}, {"max_price", max_price}},
+                           BenchQueryOptions(gen));
+        double micros = (NowSeconds() - t0) * 1e6;
+        if (q.ok()) {
+          ++ok;
+          local.Add(micros);
+        } else if (failed++ == 0) {
+          error = q.status().ToString();
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      result.ok += ok;
+      result.failed += failed;
+      if (result.first_error.empty()) result.first_error = error;
+      for (double v : local.values()) result.latency.Add(v);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : pool) t.join();
+  result.seconds = NowSeconds() - start;
+  return result;
+}
+
 std::string Describe(const httplib::Result& r) {
   if (!r) return "transport error " + httplib::to_string(r.error());
   if (r->status != 200) return "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 300);
@@ -226,6 +267,17 @@ Status Run(const Flags& flags, Report* report) {
     report->Latency("recommend.http_latency_under_load", sat.latency);
     if (sat.failed)
       report->Info("saturation_errors", {{"failed", sat.failed}, {"first", sat.first_error}});
+    if (db) {  // the same load in-process: what HTTP adds with several clients at once
+      LoadResult local = RunInProcess(db.get(), gen, clients, seconds, max_price);
+      report->Value("recommend.in_process_throughput_qps", local.ok / local.seconds, "queries/s",
+                    std::to_string(clients) + " threads back to back, after the HTTP clients");
+      report->Latency("recommend.in_process_latency_under_load", local.latency);
+      report->Value("recommend.http_overhead_under_load_p99_us",
+                    sat.latency.Percentile(0.99) - local.latency.Percentile(0.99), "us",
+                    std::to_string(clients) + " clients against as many in-process threads");
+      if (local.failed)
+        report->Info("in_process_errors", {{"failed", local.failed}, {"first", local.first_error}});
+    }
   }
 
   // 3. Events in batches of 1000, durably acknowledged.
