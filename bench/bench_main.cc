@@ -25,7 +25,7 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
   query    [--items N] [--data DIR] [--runs R] [--max-price P] [--floor-ef EF] [--json FILE]
       The recommend query per stage, side by side with the raw floor in the same run.
   http     [--items N] [--data DIR] [--clients C] [--seconds S] [--runs R] [--json FILE]
-           [--url http://127.0.0.1:PORT [--key KEY]]
+           [--url http://127.0.0.1:PORT [--key KEY]] [--sections latency,saturation,events,single]
       The recommend query over HTTP vs in-process, saturation throughput, event ingestion
       (batches of 1000 and single events). Loopback only; --seconds is capped at 120.
   overrun  [--items N] [--data DIR] [--runs R] [--deadlines 10,50,1000] [--parse] [--json FILE]

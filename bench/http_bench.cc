@@ -157,6 +157,11 @@ Status Run(const Flags& flags, Report* report) {
   const size_t runs = static_cast<size_t>(flags.GetInt("runs", 2000));
   const double max_price = flags.GetDouble("max-price", 100.0);
   const uint64_t run_id = static_cast<uint64_t>(NowSeconds() * 1000);
+  // --sections latency,saturation,events,single (default: all).
+  const std::string sections = "," + flags.Get("sections", "latency,saturation,events,single") + ",";
+  auto section = [&](const char* name) {
+    return sections.find("," + std::string(name) + ",") != std::string::npos;
+  };
   report->Info("config", {{"items", gen.items},
                           {"data", dir},
                           {"clients", clients},
@@ -205,7 +210,7 @@ Status Run(const Flags& flags, Report* report) {
   std::string first_error;
   // The second query for a user finds its nodes in the CPU caches the first one warmed, so the
   // two paths take turns going first: each gets the same mix of cold and warm runs.
-  for (size_t run = 0; run < runs + 20; ++run) {
+  for (size_t run = 0; section("latency") && run < runs + 20; ++run) {
     std::string user = UserId(rng() % gen.users);
     std::string body = QueryBody(user, max_price, BenchNowMs(gen));
     auto over_http = [&]() {
@@ -243,7 +248,7 @@ Status Run(const Flags& flags, Report* report) {
     report->Info("query_error", first_error);
     std::fprintf(stderr, "recommend query failed: %s\n", first_error.c_str());
   }
-  report->Latency("recommend.http_1_client", http, "keep-alive, sequential");
+  if (http.size() > 0) report->Latency("recommend.http_1_client", http, "keep-alive, sequential");
   if (db && http.size() > 0 && in_process.size() > 0) {
     report->Latency("recommend.in_process", in_process, "same users, interleaved");
     report->Value("recommend.http_overhead_p99_us",
@@ -253,7 +258,7 @@ Status Run(const Flags& flags, Report* report) {
   }
 
   // 2. Throughput at saturation.
-  if (first_error.empty()) {
+  if (first_error.empty() && section("saturation")) {
     LoadResult sat = RunClients(
         target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
           std::mt19937_64 r(c * 7919 + i);
@@ -281,35 +286,39 @@ Status Run(const Flags& flags, Report* report) {
   }
 
   // 3. Events in batches of 1000, durably acknowledged.
-  LoadResult events = RunClients(
-      target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
-        auto res = cl.Post("/v1/events", EventsBody(c, i, 1000, gen.users, gen.items, run_id),
-                           "application/x-ndjson");
-        std::string e = Describe(res);
-        if (e.empty()) {
-          auto body = nlohmann::json::parse(res->body, nullptr, false);
-          *acked = body.is_object() ? body.value("applied", size_t{0}) : 0;
-        }
-        return e;
-      });
-  report->Value("events.batch_1000_per_second", events.ok / events.seconds, "events/s",
-                std::to_string(clients) + " clients; target >= 100k/s");
-  report->Latency("events.batch_1000_request", events.latency);
-  if (events.failed)
-    report->Info("event_errors", {{"failed", events.failed}, {"first", events.first_error}});
+  if (section("events")) {
+    LoadResult events = RunClients(
+        target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
+          auto res = cl.Post("/v1/events", EventsBody(c, i, 1000, gen.users, gen.items, run_id),
+                             "application/x-ndjson");
+          std::string e = Describe(res);
+          if (e.empty()) {
+            auto body = nlohmann::json::parse(res->body, nullptr, false);
+            *acked = body.is_object() ? body.value("applied", size_t{0}) : 0;
+          }
+          return e;
+        });
+    report->Value("events.batch_1000_per_second", events.ok / events.seconds, "events/s",
+                  std::to_string(clients) + " clients; target >= 100k/s");
+    report->Latency("events.batch_1000_request", events.latency);
+    if (events.failed)
+      report->Info("event_errors", {{"failed", events.failed}, {"first", events.first_error}});
+  }
 
   // 4. Single events, 8 concurrent clients.
-  LoadResult single =
-      RunClients(target, 8, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
-        auto res = cl.Post("/v1/events", EventsBody(c + 100, i, 1, gen.users, gen.items, run_id),
-                           "application/x-ndjson");
-        *acked = 1;
-        return Describe(res);
-      });
-  report->Latency("events.single_ack_8_clients", single.latency, "target p99 <= 5 ms");
-  report->Value("events.single_8_clients_per_second", single.ok / single.seconds, "events/s");
-  if (single.failed)
-    report->Info("single_event_errors", {{"failed", single.failed}, {"first", single.first_error}});
+  if (section("single")) {
+    LoadResult single =
+        RunClients(target, 8, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
+          auto res = cl.Post("/v1/events", EventsBody(c + 100, i, 1, gen.users, gen.items, run_id),
+                             "application/x-ndjson");
+          *acked = 1;
+          return Describe(res);
+        });
+    report->Latency("events.single_ack_8_clients", single.latency, "target p99 <= 5 ms");
+    report->Value("events.single_8_clients_per_second", single.ok / single.seconds, "events/s");
+    if (single.failed)
+      report->Info("single_event_errors", {{"failed", single.failed}, {"first", single.first_error}});
+  }
 
   client.reset();
   if (server) server->Stop();
@@ -321,7 +330,7 @@ Status Run(const Flags& flags, Report* report) {
 int HttpMain(int argc, char** argv) {
   return RunCommand("http", argc, argv,
       {"ef-construction", "items", "data", "json", "runs", "seed", "clients", "seconds", "url",
-       "key", "max-price", "server-threads"}, Run);
+       "key", "max-price", "server-threads", "sections"}, Run);
 }
 
 }  // namespace pathwise::bench
