@@ -8,8 +8,8 @@ namespace pathwise::graph {
 
 int64_t AdjList::Find(NodeId node) const {
   if (index) {
-    auto it = index->find(node);
-    return it == index->end() ? -1 : static_cast<int64_t>(it->second);
+    uint32_t pos = index->Find(node);
+    return pos == NodeIndexMap::kMissing ? -1 : static_cast<int64_t>(pos);
   }
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].node == node) return static_cast<int64_t>(i);
@@ -50,7 +50,7 @@ bool AdjList::Put(const Neighbor& n) {
   uint32_t pos = static_cast<uint32_t>(items.size());
   items.push_back(n);
   if (index) {
-    index->emplace(n.node, pos);
+    index->Set(n.node, pos);
   } else {
     BuildIndexIfLarge();
   }
@@ -79,8 +79,8 @@ bool AdjList::Erase(NodeId node) {
     ranked.shrink_to_fit();
   }
   if (index) {
-    index->erase(node);
-    for (size_t i = pos; i < items.size(); ++i) (*index)[items[i].node] = static_cast<uint32_t>(i);
+    index->Erase(node);
+    for (size_t i = pos; i < items.size(); ++i) index->Set(items[i].node, static_cast<uint32_t>(i));
     if (items.size() < kIndexThreshold / 2) index.reset();
   }
   return true;
@@ -100,9 +100,8 @@ void AdjList::BuildRanked() {
 
 void AdjList::BuildIndexIfLarge() {
   if (index || items.size() < kIndexThreshold) return;
-  index = std::make_unique<std::unordered_map<NodeId, uint32_t>>();
-  index->reserve(items.size() * 2);
-  for (size_t i = 0; i < items.size(); ++i) index->emplace(items[i].node, static_cast<uint32_t>(i));
+  index = std::make_unique<NodeIndexMap>(items.size());
+  for (size_t i = 0; i < items.size(); ++i) index->Set(items[i].node, static_cast<uint32_t>(i));
 }
 
 AdjList* NodeSlot::FindList(TypeId t, Direction d) {

@@ -306,7 +306,7 @@ size_t Graph::MemoryBytes() const {
     bytes += slot.lists.capacity() * sizeof(AdjList);
     for (const AdjList& l : slot.lists) {
       bytes += l.items.capacity() * sizeof(Neighbor) + l.ranked.capacity() * sizeof(uint32_t);
-      if (l.index) bytes += l.index->size() * 32 + l.index->bucket_count() * sizeof(void*);
+      if (l.index) bytes += sizeof(NodeIndexMap) + l.index->MemoryBytes();
     }
   }
   std::shared_lock lock(impl_->dict_mu);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/node_map.h"
 #include "graph/rw_spinlock.h"
 
 namespace pathwise::graph {
@@ -52,7 +53,7 @@ struct AdjList {
   // Positions into items in rank order (RanksBefore). Kept when items has >= 2 entries and
   // empty otherwise (a single entry is its own order; saves an allocation per 1-entry list).
   std::vector<uint32_t> ranked;
-  std::unique_ptr<std::unordered_map<NodeId, uint32_t>> index;  // only when items is large
+  std::unique_ptr<NodeIndexMap> index;  // node -> position in items; only when items is large
 
   // Position in items of the entry with rank r. REQUIRES: r < items.size().
   uint32_t RankedAt(size_t r) const { return ranked.empty() ? 0 : ranked[r]; }
