@@ -134,6 +134,7 @@ Graph::Impl::Impl()
 }
 
 Graph::Impl::~Impl() {
+  snapshots.reset();  // waits for a snapshot build, which reads the nodes freed below
   for (size_t i = 0; i < kMaxChunks; ++i) delete[] chunks[i].load(std::memory_order_relaxed);
 }
 

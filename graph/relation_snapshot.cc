@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 
 namespace pathwise::graph {
 namespace {
@@ -88,16 +89,57 @@ std::shared_ptr<const RelationSnapshot> RelationSnapshots::Current(const Key& ke
   return it == map_.end() ? nullptr : it->second;
 }
 
+RelationSnapshots::~RelationSnapshots() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  if (builder_.joinable()) builder_.join();
+}
+
 std::shared_ptr<const RelationSnapshot> RelationSnapshots::Get(const Impl& g, TypeId edge_type,
                                                                Direction dir) {
   Key key{edge_type, dir};
-  std::shared_ptr<const RelationSnapshot> snap = Current(key);
-  if (snap != nullptr && FreshEnough(g, *snap)) return snap;
-  std::unique_lock build(build_mu_, std::try_to_lock);
-  if (!build.owns_lock()) return snap;
-  snap = Current(key);  // another caller may have just built it
-  if (snap != nullptr && FreshEnough(g, *snap)) return snap;
-  return BuildLocked(g, key);
+  std::lock_guard lock(mu_);
+  auto it = map_.find(key);
+  std::shared_ptr<const RelationSnapshot> snap = it == map_.end() ? nullptr : it->second;
+  if (snap == nullptr || !FreshEnough(g, *snap)) QueueLocked(g, key);
+  return snap;
+}
+
+void RelationSnapshots::QueueLocked(const Impl& g, const Key& key) {
+  if (stopping_) return;
+  queued_.insert(key);
+  if (builder_running_) return;
+  // A builder that is not running has returned (or is about to: it cleared the flag under mu_
+  // as its last step), so joining it here is immediate.
+  if (builder_.joinable()) builder_.join();
+  builder_running_ = true;
+  builder_ = std::thread(&RelationSnapshots::BuildQueued, this, &g);
+}
+
+void RelationSnapshots::BuildQueued(const Impl* g) {
+  while (true) {
+    Key key;
+    {
+      std::lock_guard lock(mu_);
+      if (queued_.empty() || stopping_) {
+        queued_.clear();
+        builder_running_ = false;
+        return;
+      }
+      key = *queued_.begin();
+      queued_.erase(queued_.begin());
+    }
+    std::lock_guard build(build_mu_);
+    std::shared_ptr<const RelationSnapshot> snap = Current(key);
+    if (snap != nullptr && FreshEnough(*g, *snap)) continue;  // rebuilt meanwhile (Rebuild)
+    try {
+      BuildLocked(*g, key);
+    } catch (const std::bad_alloc&) {
+      // No memory for the copy: readers go on with the live lists; a later reader queues it again.
+    }
+  }
 }
 
 std::shared_ptr<const RelationSnapshot> RelationSnapshots::Rebuild(const Impl& g,

@@ -1,21 +1,25 @@
 // Internal to graph/: compact read-only copies of one walked relation (an edge type in one
 // direction) in CSR form, read by walks.h's algorithms without the per-node stripe locks.
 //
-// A snapshot is built lazily on first use of its (edge type, direction) and shared through a
-// shared_ptr: a reader keeps the copy it started with alive until it is done, so a rebuild never
-// frees memory a walk is reading. Staleness: a snapshot records the graph's topo_version V at
+// A snapshot is built on first use of its (edge type, direction), in the background: the reader
+// that finds it missing (or too stale) queues the build for the graph's one builder thread and
+// goes on with what there is (the live lists, or the stale copy), so no query waits for a build.
+// Snapshots are shared through a shared_ptr: a reader keeps the copy it started with alive
+// until it is done, so a rebuild never frees memory a walk is reading. Staleness: a snapshot records the graph's topo_version V at
 // the start of its build (graph_impl.h, "change stamps"). A reader trusts it for every node
 // while no list of its edge type changed after V, and otherwise node by node: a node stamped
 // after V is read from its live list under its stripe instead. So a write acknowledged before a
 // query starts is seen by that query (read-your-writes), at the price of the locked path for
 // the nodes changed since the build. After kRebuildMinChanges + entries / kRebuildFraction
-// changes to the type, the next reader rebuilds the snapshot (other readers keep using the old
-// one meanwhile); see docs/graph-algorithms.md for the trade-off and its measured cost.
+// changes to the type, the next reader queues a rebuild (readers keep using the old one
+// meanwhile); see docs/graph-algorithms.md for the trade-off and its measured cost.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -92,14 +96,21 @@ class RelationSnapshots {
   static constexpr uint64_t kRebuildMinChanges = 4096;
   static constexpr uint64_t kRebuildFraction = 16;
 
-  // The snapshot of (edge_type, dir): the current one while it is fresh enough, else built now
-  // by this caller. When another thread is building it, returns the current one at once (maybe
-  // stale, maybe nullptr: the caller reads the live lists); nullptr also for a relation over
-  // RelationSnapshot::kMaxEntries.
+  RelationSnapshots() = default;
+  // Waits for the build in progress, if any (queued ones are dropped). The graph destroys this
+  // before it frees its nodes.
+  ~RelationSnapshots();
+  RelationSnapshots(const RelationSnapshots&) = delete;
+  RelationSnapshots& operator=(const RelationSnapshots&) = delete;
+
+  // The snapshot of (edge_type, dir) as it is now: maybe stale, maybe nullptr (the caller reads
+  // the live lists). When it is missing or no longer fresh enough, its build is queued for the
+  // builder thread (started on first need, one per graph) and this call returns at once.
+  // nullptr for good for a relation over RelationSnapshot::kMaxEntries.
   std::shared_ptr<const RelationSnapshot> Get(const GraphAccess::Impl& g, TypeId edge_type,
                                               Direction dir);
-  // Builds (edge_type, dir) now, waiting for a build in progress, and installs it (nullptr over
-  // kMaxEntries).
+  // Builds (edge_type, dir) now on the caller's thread, waiting for a build in progress, and
+  // installs it (nullptr over kMaxEntries).
   std::shared_ptr<const RelationSnapshot> Rebuild(const GraphAccess::Impl& g, TypeId edge_type,
                                                   Direction dir);
   SnapshotTotals Totals() const;
@@ -108,10 +119,19 @@ class RelationSnapshots {
   using Key = std::pair<TypeId, Direction>;
   std::shared_ptr<const RelationSnapshot> Current(const Key& key) const;
   std::shared_ptr<const RelationSnapshot> BuildLocked(const GraphAccess::Impl& g, const Key& key);
+  // Queues key's build and starts the builder thread when none runs. REQUIRES: mu_ held.
+  void QueueLocked(const GraphAccess::Impl& g, const Key& key);
+  // The builder thread: builds queued relations until none is left (or the graph is going).
+  void BuildQueued(const GraphAccess::Impl* g);
 
-  mutable std::mutex mu_;  // guards map_ and last_build_seconds_ (held only to swap pointers)
+  // Guards map_, last_build_seconds_ and the queue below (held only to swap pointers).
+  mutable std::mutex mu_;
   std::map<Key, std::shared_ptr<const RelationSnapshot>> map_;
   double last_build_seconds_ = 0;
+  std::set<Key> queued_;
+  bool builder_running_ = false;  // builder_ is building (or about to); false: it has returned
+  bool stopping_ = false;         // the graph is being destroyed: build nothing more
+  std::thread builder_;
   std::mutex build_mu_;  // one build at a time
 };
 

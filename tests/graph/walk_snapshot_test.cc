@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -89,6 +91,18 @@ std::vector<std::pair<NodeId, double>> Rp3Scores(const Graph& g, NodeId user, bo
   return rp3->scores;
 }
 
+// Snapshots are built in the background after a walk asks for them: waits (up to 30 s) until
+// both RATED relations are installed with `entries` entries in all.
+bool WaitForSnapshots(const Graph& g, size_t entries) {
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < give_up) {
+    graph::WalkSnapshotStats stats = graph::GetWalkSnapshotStats(g);
+    if (stats.relations == 2 && stats.entries == entries) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
 std::vector<NodeId> Candidates(const Graph& g, NodeId seed) {
   graph::RandomWalkOptions o = Walk(true);
   o.restart = 1.0;  // every counted visit is one hop from the seed
@@ -105,6 +119,9 @@ std::vector<NodeId> Candidates(const Graph& g, NodeId seed) {
 
 TEST_CASE("walks, PageRank and RP3beta over snapshots equal the locked path for the same seed") {
   Bipartite b(200, 300, 12, 3);
+  // The first walk reads the live lists and queues both snapshots' builds.
+  CHECK(Visits(*b.g, b.users[0], Walk(true)) == Visits(*b.g, b.users[0], Walk(false)));
+  REQUIRE(WaitForSnapshots(*b.g, 2 * b.g->EdgeCount()));
   for (NodeId seed : {b.users[0], b.users[17], b.users[150]}) {
     auto locked = Visits(*b.g, seed, Walk(false));
     auto snapshot = Visits(*b.g, seed, Walk(true));
@@ -127,8 +144,8 @@ TEST_CASE("a write after the snapshot was built is seen by the next walk, PageRa
   for (NodeId i : b.items) b.g->RemoveEdge(user, kRated, i);
   for (NodeId u : b.users) b.g->RemoveEdge(u, kRated, old_item);
   b.g->PutEdge(user, kRated, old_item, 1, 1, 1);
-  REQUIRE(Candidates(*b.g, user) == std::vector<NodeId>{old_item});  // builds the snapshots
-  REQUIRE(graph::GetWalkSnapshotStats(*b.g).relations == 2);
+  REQUIRE(Candidates(*b.g, user) == std::vector<NodeId>{old_item});  // queues the snapshots
+  REQUIRE(WaitForSnapshots(*b.g, 2 * b.g->EdgeCount()));
 
   SUBCASE("a rating of an item the snapshot holds") {
     NodeId item = b.items[3];
@@ -157,7 +174,7 @@ TEST_CASE("a write after the snapshot was built is seen by the next walk, PageRa
   }
 }
 
-TEST_CASE("a snapshot is rebuilt once its edge type has changed enough") {
+TEST_CASE("a snapshot is rebuilt in the background once its edge type has changed enough") {
   Bipartite b(100, 100, 10, 9);
   CHECK(graph::RebuildWalkSnapshot(*b.g, kRated, Direction::kOut) >= 0);
   CHECK(graph::RebuildWalkSnapshot(*b.g, kRated, Direction::kIn) >= 0);
@@ -167,10 +184,10 @@ TEST_CASE("a snapshot is rebuilt once its edge type has changed enough") {
   for (size_t k = 0; k < 5000; ++k) {
     b.g->PutEdge(b.users[k % 100], kRated, b.items[(k * 37) % 100], 1, 1, 5);
   }
-  REQUIRE(Candidates(*b.g, b.users[0]).size() > 0);
+  REQUIRE(Candidates(*b.g, b.users[0]).size() > 0);  // queues both rebuilds
   REQUIRE(b.g->EdgeCount() != edges_before);
-  // Both relations were copied again, with the new edges.
-  CHECK(graph::GetWalkSnapshotStats(*b.g).entries == 2 * b.g->EdgeCount());
+  // Both relations are copied again in the background, with the new edges.
+  CHECK(WaitForSnapshots(*b.g, 2 * b.g->EdgeCount()));
 }
 
 TEST_CASE("concurrent edge writes, snapshot walks and rebuilds are safe and see real edges") {
@@ -207,4 +224,12 @@ TEST_CASE("concurrent edge writes, snapshot walks and rebuilds are safe and see 
   rebuilder.join();
   // Quiet again: the next calls agree with the locked path.
   CHECK(Visits(*b.g, b.users[1], Walk(true)) == Visits(*b.g, b.users[1], Walk(false)));
+}
+
+TEST_CASE("a graph destroyed while a snapshot build runs concurrently waits for the build") {
+  for (int round = 0; round < 5; ++round) {
+    auto b = std::make_unique<Bipartite>(300, 400, 20, round);
+    CHECK_FALSE(Candidates(*b->g, b->users[round]).empty());  // queues both builds
+    b.reset();  // the builder may still be copying: the graph must wait for it
+  }
 }
