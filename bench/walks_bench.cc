@@ -153,6 +153,10 @@ struct PqlRow {
   const char* note;
 };
 
+constexpr char kWalkSource2Shards[] =
+    "FROM WALK OVER -[:VIEWED]->, <-[:VIEWED]- {steps: 10000, restart: 0.5, max_neighbors: 1000, "
+    "seed: 1, shards: 2} AS walk";
+
 constexpr char kHead[] = "RECOMMEND (c:Item) FOR (u:User {id: $user}) ";
 
 std::string WalkPlusNearest() {
@@ -168,6 +172,10 @@ std::vector<PqlRow> PqlRows() {
   return {
       {"walks.pql_walk_10k_steps", head + kWalkSource + " WHERE NOT (u)-[:VIEWED]->(c) LIMIT 20",
        "RECOMMEND with one WALK source (as walks.random_walk_10k_steps), LIMIT 20"},
+      {"walks.pql_walk_10k_steps_2_shards",
+       head + kWalkSource2Shards + " WHERE NOT (u)-[:VIEWED]->(c) LIMIT 20",
+       "the same walk in 2 shards ({shards: 2}): one part on the query's thread, one on a source "
+       "thread when idle"},
       {"walks.pql_walk_plus_nearest", WalkPlusNearest(),
        "WALK + NEAREST 100, in_stock filter, SCORE over both, LIMIT 20; target p99 <= 3 ms at 1M"},
       {"walks.pql_pagerank_1e-4",

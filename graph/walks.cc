@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <new>
 #include <shared_mutex>
 #include <string>
 #include <unordered_set>
@@ -21,6 +22,7 @@ constexpr size_t kDeadlineEvery = 256;   // steps (or pushes, or edges) between 
 constexpr size_t kMaxHops = 16;
 constexpr size_t kMaxWalkSteps = 100000000;
 constexpr size_t kMaxPathsTracked = 32;  // distinct paths counted per candidate
+constexpr size_t kMaxShards = 16;
 
 // splitmix64: small, fast, and good enough for sampling; seeded per call, so walks replay.
 class Rng {
@@ -124,6 +126,10 @@ Status CheckWalkOptions(const RandomWalkOptions& o) {
   if (o.sampling.half_life_ms < 0) {
     return Status::InvalidArgument("the recency half-life must not be negative");
   }
+  if (o.shards < 1 || o.shards > kMaxShards) {
+    return Status::InvalidArgument("a random walk has 1 to " + std::to_string(kMaxShards) +
+                                   " shards, not " + std::to_string(o.shards));
+  }
   return Status::OK();
 }
 
@@ -156,6 +162,19 @@ struct PathTally {
       }
     }
     if (paths.size() < kMaxPathsTracked) paths.push_back({steps, 1});
+  }
+
+  // Adds another part's counts of the same candidate (its paths after this one's).
+  void Merge(std::vector<WalkPath>&& more) {
+    for (WalkPath& m : more) {
+      auto same = std::find_if(paths.begin(), paths.end(),
+                               [&](const WalkPath& p) { return SameSteps(p.steps, m.steps); });
+      if (same != paths.end()) {
+        same->visits += m.visits;
+      } else if (paths.size() < kMaxPathsTracked) {
+        paths.push_back(std::move(m));
+      }
+    }
   }
 
   static bool SameSteps(const std::vector<PathStep>& a, const std::vector<PathStep>& b) {
@@ -211,10 +230,13 @@ struct Lane {
 // seed's own tally, then folded into all.
 class SeedWalk {
  public:
+  // counts: when not null, the seed's visit counts go there (first-visit order) instead of
+  // being folded into all (a part of a sharded walk; paths are still recorded into all).
   SeedWalk(const Impl& g, const RandomWalkOptions& o, const std::vector<HopRelation>& relations,
-           const std::vector<NodeId>& seeds, Rng& rng, Tallies* all, WalkResult* result)
+           const std::vector<NodeId>& seeds, Rng& rng, Tallies* all, WalkResult* result,
+           std::vector<std::pair<NodeId, uint32_t>>* counts = nullptr)
       : g_(g), o_(o), relations_(relations), seeds_(seeds), rng_(rng), all_(all),
-        result_(result) {}
+        result_(result), counts_out_(counts) {}
 
   void Run(NodeId seed, size_t steps) {
     seed_ = seed;
@@ -399,6 +421,10 @@ class SeedWalk {
   }
 
   void Fold() {
+    if (counts_out_ != nullptr) {
+      *counts_out_ = std::move(counts_);
+      return;
+    }
     for (const auto& [node, c] : counts_) {
       CandidateTally& t = (*all_)[node];
       t.sqrt_sum += std::sqrt(static_cast<double>(c));
@@ -418,6 +444,7 @@ class SeedWalk {
   NodeIndexMap index_{1024};
   std::vector<std::pair<NodeId, uint32_t>> counts_;  // in first-visit order
   size_t frequent_ = 0;  // nodes with at least early_stop_visits visits
+  std::vector<std::pair<NodeId, uint32_t>>* counts_out_;
 };
 
 std::vector<WalkCandidate> RankCandidates(Tallies* all, size_t paths_per_candidate) {
@@ -448,8 +475,84 @@ void SortByScore(std::vector<std::pair<NodeId, T>>* scores) {
 
 }  // namespace
 
+namespace {
+
+// The steps of each usable seed for a walk of `total` steps: in proportion to the seed's
+// weight, the last seed taking what rounding left.
+std::vector<size_t> StepsPerSeed(const std::vector<Seed>& usable, double total_weight,
+                                 size_t total) {
+  std::vector<size_t> out(usable.size());
+  size_t assigned = 0;
+  for (size_t i = 0; i < usable.size(); ++i) {
+    size_t steps = i + 1 == usable.size()
+                       ? total - assigned
+                       : static_cast<size_t>(static_cast<double>(total) * usable[i].weight /
+                                             total_weight);
+    out[i] = std::min(steps, total - assigned);
+    assigned += out[i];
+  }
+  return out;
+}
+
+// One part of a sharded walk: its own random stream, paths and counts.
+struct WalkPart {
+  Tallies paths;  // only paths are recorded here
+  std::vector<std::vector<std::pair<NodeId, uint32_t>>> counts;  // per seed, first-visit order
+  WalkResult result;
+  bool out_of_memory = false;
+};
+
+// Runs part `s` of `shards` (options already adjusted for the part's early stopping).
+void RunPart(const Impl& g, const RandomWalkOptions& o, const std::vector<HopRelation>& relations,
+             const std::vector<Seed>& usable, const std::vector<NodeId>& seed_set,
+             double total_weight, size_t s, size_t shards, WalkPart* part) {
+  const size_t steps = o.total_steps / shards + (s < o.total_steps % shards ? 1 : 0);
+  Rng rng(o.random_seed ^ (0xD1B54A32D192ED03ull * (s + 1)));
+  std::vector<size_t> per_seed = StepsPerSeed(usable, total_weight, steps);
+  part->counts.resize(usable.size());
+  for (size_t i = 0; i < usable.size() && !part->result.deadline_hit; ++i) {
+    SeedWalk walk(g, o, relations, seed_set, rng, &part->paths, &part->result, &part->counts[i]);
+    walk.Run(usable[i].node, per_seed[i]);
+  }
+}
+
+// Sums the parts into all: per seed, the visits of every part (then Pixie's boosting over the
+// sums), the paths in part order, and the counters.
+void MergeParts(std::vector<WalkPart>& parts, size_t seeds, Tallies* all, WalkResult* result) {
+  NodeIndexMap at;
+  std::vector<std::pair<NodeId, uint32_t>> sum;
+  for (size_t i = 0; i < seeds; ++i) {
+    at.Reset(1024);
+    sum.clear();
+    for (WalkPart& part : parts) {
+      for (const auto& [node, c] : part.counts[i]) {
+        bool inserted;
+        uint32_t k = at.FindOrInsert(node, static_cast<uint32_t>(sum.size()), &inserted);
+        if (inserted) sum.push_back({node, 0});
+        sum[k].second += c;
+      }
+    }
+    for (const auto& [node, c] : sum) {
+      CandidateTally& t = (*all)[node];
+      t.sqrt_sum += std::sqrt(static_cast<double>(c));
+      t.visits += c;
+    }
+  }
+  for (WalkPart& part : parts) {
+    for (CandidateTally& t : part.paths.all()) {
+      if (!t.paths.paths.empty()) (*all)[t.node].paths.Merge(std::move(t.paths.paths));
+    }
+    result->steps += part.result.steps;
+    result->restarts += part.result.restarts;
+    result->early_stopped |= part.result.early_stopped;
+    result->deadline_hit |= part.result.deadline_hit;
+  }
+}
+
+}  // namespace
+
 Result<WalkResult> RandomWalk(const Graph& graph, const std::vector<Seed>& seeds,
-                              const RandomWalkOptions& options) {
+                              const RandomWalkOptions& options, const ShardRunner& runner) {
   PW_RETURN_IF_ERROR(CheckWalkOptions(options));
   const Impl& g = GraphAccess::Get(graph);
   WalkResult result;
@@ -463,19 +566,36 @@ Result<WalkResult> RandomWalk(const Graph& graph, const std::vector<Seed>& seeds
   }
   std::sort(seed_set.begin(), seed_set.end());
   std::vector<HopRelation> relations = OpenRelations(g, options.hops, options.use_snapshot);
-  Rng rng(options.random_seed);
   Tallies all;
-  size_t assigned = 0;
-  for (size_t i = 0; i < usable.size() && !result.deadline_hit; ++i) {
-    // Steps in proportion to the seed's weight; the last seed takes what rounding left.
-    size_t steps = i + 1 == usable.size()
-                       ? options.total_steps - assigned
-                       : static_cast<size_t>(static_cast<double>(options.total_steps) *
-                                             usable[i].weight / total_weight);
-    steps = std::min(steps, options.total_steps - assigned);
-    assigned += steps;
-    SeedWalk walk(g, options, relations, seed_set, rng, &all, &result);
-    walk.Run(usable[i].node, steps);
+  if (options.shards == 1) {
+    Rng rng(options.random_seed);
+    std::vector<size_t> per_seed = StepsPerSeed(usable, total_weight, options.total_steps);
+    for (size_t i = 0; i < usable.size() && !result.deadline_hit; ++i) {
+      SeedWalk walk(g, options, relations, seed_set, rng, &all, &result);
+      walk.Run(usable[i].node, per_seed[i]);
+    }
+  } else {
+    const size_t shards = options.shards;
+    RandomWalkOptions part_options = options;
+    part_options.early_stop_visits =
+        static_cast<uint32_t>((options.early_stop_visits + shards - 1) / shards);
+    std::vector<WalkPart> parts(shards);
+    std::function<void(size_t)> part = [&](size_t s) {
+      try {
+        RunPart(g, part_options, relations, usable, seed_set, total_weight, s, shards, &parts[s]);
+      } catch (const std::bad_alloc&) {
+        parts[s].out_of_memory = true;
+      }
+    };
+    if (runner) {
+      runner(shards, part);
+    } else {
+      for (size_t s = 0; s < shards; ++s) part(s);
+    }
+    for (const WalkPart& p : parts) {
+      if (p.out_of_memory) return Status::ResourceExhausted("out of memory in a random walk");
+    }
+    MergeParts(parts, usable.size(), &all, &result);
   }
   result.candidates = RankCandidates(&all, options.paths_per_candidate);
   return result;

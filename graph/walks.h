@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "graph/graph.h"
@@ -67,6 +68,13 @@ struct RandomWalkOptions {
   // others' work (1..64; 1 walks one hop after another). Changes which walks are drawn, not
   // their distribution.
   size_t lanes = 8;
+  // The walk split into this many independent parts (1..16), each taking its share of
+  // total_steps with its own random stream (derived from random_seed and the part's number), so
+  // that a ShardRunner can run them on several threads; their visits are summed per seed before
+  // the multi-seed boosting. The result depends on the number of shards, never on how they
+  // were run. With early stopping, a part stops a seed's walk once early_stop_candidates nodes
+  // have ceil(early_stop_visits / shards) visits in that part. 1: today's single stream.
+  size_t shards = 1;
   // Visits to the seeds themselves are not counted.
   bool exclude_seeds = true;
   // Keep up to this many distinct walk paths per candidate, the most frequent first (the walk's
@@ -102,11 +110,16 @@ struct WalkResult {
   bool deadline_hit = false;
 };
 
+// Runs the parts of a sharded walk: must call part(i) exactly once for each i in [0, n), on any
+// threads and in any order, and return when all calls have returned. part never throws.
+using ShardRunner = std::function<void(size_t n, const std::function<void(size_t)>& part)>;
+
 // Random walks with restart from the seeds (seeds that do not exist or have weight <= 0 are
 // skipped). A hop from a node without a matching edge restarts the walk. InvalidArgument for
-// options out of range; an empty result when no seed is usable.
+// options out of range; an empty result when no seed is usable. With options.shards > 1 the
+// parts run through `runner` (empty: one after another on the caller's thread).
 Result<WalkResult> RandomWalk(const Graph& graph, const std::vector<Seed>& seeds,
-                              const RandomWalkOptions& options);
+                              const RandomWalkOptions& options, const ShardRunner& runner = {});
 
 struct PushOptions {
   // The relations the walk may follow from any node (the graph is viewed as these edges only).

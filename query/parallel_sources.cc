@@ -67,6 +67,7 @@ void InitPrivate(const RecState& st, SourceRun* run) {
   p.reclaimer = st.reclaimer;
   p.rec = st.rec;
   p.options = st.options;
+  p.source_pool = st.source_pool;  // for a sharded WALK's parts (the sources themselves are placed)
   p.row = st.row;
   p.seed_found = st.seed_found;
   p.global_pass = st.global_pass;

@@ -10,6 +10,7 @@
 
 #include "query/expr_eval.h"
 #include "query/pattern_exec.h"
+#include "query/source_pool.h"
 
 namespace pathwise::query {
 
@@ -51,6 +52,8 @@ constexpr OptSpec kOptions[] = {
      [](RankParams* p, double v) { p->walk.early_stop_candidates = static_cast<size_t>(v); }},
     {RankAlgorithm::kWalk, "stop_visits", OptKind::kInt, 1, 1e6, false, false,
      [](RankParams* p, double v) { p->walk.early_stop_visits = static_cast<uint32_t>(v); }},
+    {RankAlgorithm::kWalk, "shards", OptKind::kInt, 1, 16, false, false,
+     [](RankParams* p, double v) { p->walk.shards = static_cast<size_t>(v); }},
     {RankAlgorithm::kWalk, "paths", OptKind::kInt, 0, 32, false, false,
      [](RankParams* p, double v) { p->walk.paths_per_candidate = static_cast<size_t>(v); }},
     {RankAlgorithm::kWalk, "top", OptKind::kInt, 1, 1e5, false, false,
@@ -199,7 +202,13 @@ Status RunWalk(RecState* st, const RankSourcePlan& src, RankParams& params, OpCo
   o.deadline = st->deadline;
   o.max_path_hops = kMaxRecordedHops;
   if (!st->explain) o.paths_per_candidate = 0;
-  PW_ASSIGN_OR_RETURN(graph::WalkResult result, graph::RandomWalk(*st->graph, seeds, o));
+  // A sharded walk's parts run on the Engine's idle source threads beside this one.
+  graph::ShardRunner runner;
+  if (o.shards > 1 && st->source_pool != nullptr) {
+    SourcePool* pool = st->source_pool;
+    runner = [pool](size_t n, const std::function<void(size_t)>& part) { RunParts(pool, n, part); };
+  }
+  PW_ASSIGN_OR_RETURN(graph::WalkResult result, graph::RandomWalk(*st->graph, seeds, o, runner));
   SourceStats& stats = st->source_stats[src.bit];
   stats.steps = result.steps;
   stats.restarts = result.restarts;

@@ -66,4 +66,10 @@ class WorkCounter {
   size_t pending_ PW_GUARDED_BY(mu_) = 0;
 };
 
+// Runs part(0) .. part(n - 1), each exactly once, and returns when all have returned: parts
+// 1 .. n-1 are offered to pool's idle threads (never queued; pool may be null), and the caller
+// runs part 0 and every part no pool thread has started yet. Returns how many parts pool
+// threads ran. part must not throw; a part a pool thread skipped touches nothing of the caller.
+size_t RunParts(SourcePool* pool, size_t n, const std::function<void(size_t)>& part);
+
 }  // namespace pathwise::query

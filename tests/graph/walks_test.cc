@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -86,6 +87,13 @@ graph::RandomWalkOptions RatingWalk() {
   return o;
 }
 
+// A ShardRunner that runs every part on a thread of its own.
+void OnThreads(size_t n, const std::function<void(size_t)>& part) {
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) threads.emplace_back([&part, i] { part(i); });
+  for (std::thread& t : threads) t.join();
+}
+
 }  // namespace
 
 TEST_CASE("random walk visit shares converge to the exact expected visits") {
@@ -108,21 +116,65 @@ TEST_CASE("random walk visit shares converge to the exact expected visits") {
   double total = 0;
   for (const auto& [i, v] : expected) total += v;
 
-  graph::RandomWalkOptions o = RatingWalk();
-  o.total_steps = 1000000;
-  o.random_seed = 7;
-  auto walk = graph::RandomWalk(*f.g, {{f.U("u1"), 1.0}}, o);
-  REQUIRE(walk.ok());
-  uint64_t visits = 0;
-  for (const auto& c : walk->candidates) visits += c.visits;
-  REQUIRE(visits > 100000);
-  for (const auto& c : walk->candidates) {
-    INFO("item " << f.g->KeyOf(c.node));
-    CHECK(static_cast<double>(c.visits) / static_cast<double>(visits) ==
-          doctest::Approx(expected[c.node] / total).epsilon(0.01));
+  for (size_t shards : {size_t{1}, size_t{4}}) {  // a sharded walk's parts on threads: the same distribution
+    INFO("shards " << shards);
+    graph::RandomWalkOptions o = RatingWalk();
+    o.total_steps = 1000000;
+    o.random_seed = 7;
+    o.shards = shards;
+    auto walk = graph::RandomWalk(*f.g, {{f.U("u1"), 1.0}}, o, OnThreads);
+    REQUIRE(walk.ok());
+    uint64_t visits = 0;
+    for (const auto& c : walk->candidates) visits += c.visits;
+    REQUIRE(visits > 100000);
+    for (const auto& c : walk->candidates) {
+      INFO("item " << f.g->KeyOf(c.node));
+      CHECK(static_cast<double>(c.visits) / static_cast<double>(visits) ==
+            doctest::Approx(expected[c.node] / total).epsilon(0.01));
+    }
+    CHECK(walk->candidates.size() == 4);
+    CHECK(walk->steps == 1000000);
   }
-  CHECK(walk->candidates.size() == 4);
-  CHECK(walk->steps == 1000000);
+}
+
+TEST_CASE("a sharded walk gives the same result whether its parts run on threads or one after another") {
+  Fixture f;
+  BuildRatings(f);
+  f.Rate("u4", "c", 3);
+  f.Rate("u4", "e", 2);
+  f.Rate("u3", "e", 1);
+  graph::RandomWalkOptions o = RatingWalk();
+  o.total_steps = 20001;  // not a multiple of the shards: the first parts take one more
+  o.random_seed = 5;
+  o.paths_per_candidate = 3;
+  std::vector<graph::Seed> seeds = {{f.U("u1"), 1.0}, {f.U("u4"), 2.0}};
+  for (size_t shards : {size_t{2}, size_t{3}, size_t{16}}) {
+    INFO("shards " << shards);
+    o.shards = shards;
+    for (size_t stop : {size_t{0}, size_t{2}}) {
+      o.early_stop_candidates = stop;
+      auto one_by_one = graph::RandomWalk(*f.g, seeds, o);
+      auto threads = graph::RandomWalk(*f.g, seeds, o, OnThreads);
+      REQUIRE(one_by_one.ok());
+      REQUIRE(threads.ok());
+      CHECK(threads->steps == one_by_one->steps);
+      CHECK(threads->restarts == one_by_one->restarts);
+      CHECK(threads->early_stopped == one_by_one->early_stopped);
+      REQUIRE(threads->candidates.size() == one_by_one->candidates.size());
+      for (size_t k = 0; k < threads->candidates.size(); ++k) {
+        const graph::WalkCandidate& a = threads->candidates[k];
+        const graph::WalkCandidate& b = one_by_one->candidates[k];
+        CHECK(a.node == b.node);
+        CHECK(a.visits == b.visits);
+        CHECK(a.score == b.score);
+        REQUIRE(a.paths.size() == b.paths.size());
+        for (size_t p = 0; p < a.paths.size(); ++p) CHECK(a.paths[p].visits == b.paths[p].visits);
+      }
+      if (stop == 0) CHECK(one_by_one->steps == 20001);
+    }
+  }
+  o.shards = 17;
+  CHECK(graph::RandomWalk(*f.g, seeds, o).status().code() == Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("a random walk with the same seed gives the same result and another seed differs") {
