@@ -5,8 +5,10 @@
 // Each algorithm runs over the relation snapshots and over the live lists under their locks
 // (use_snapshot false), alternating per user in the same run, and the snapshots' build time and
 // memory are reported.
+#include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -219,9 +221,29 @@ Status MeasureParallelSources(Report* report, Database* db, size_t runs, size_t 
 
 }  // namespace
 
+// The first walk over a relation queues its snapshot's build in the background and reads the
+// live lists until it is installed (docs/graph-algorithms.md): runs one walk query, then waits
+// until the snapshots' memory has not changed for a second (at most 60 s), so that the rows
+// measure the steady state.
+Status WaitForWalkSnapshots(Database* db, size_t users) {
+  auto first = db->Query(PqlRows()[0].text, {{"user", UserId(users / 2)}});
+  if (!first.ok()) return first.status();
+  double start = NowSeconds(), stable_since = start;
+  int64_t last = -1;
+  while (NowSeconds() - start < 60) {
+    int64_t bytes = db->Stats()["memory_bytes"].value("walk_snapshots", int64_t{0});
+    if (bytes != last) stable_since = NowSeconds();
+    if (bytes > 0 && NowSeconds() - stable_since >= 1.0) break;
+    last = bytes;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Status::OK();
+}
+
 Status MeasureWalkRecommend(Report* report, Database* db, size_t runs, size_t users, uint64_t seed) {
+  PW_RETURN_IF_ERROR(WaitForWalkSnapshots(db, users));
   std::vector<PqlRow> rows = PqlRows();
-  std::vector<Samples> samples(rows.size());
+  std::vector<Samples> samples(rows.size()), walk_us(rows.size());
   std::vector<double> results(rows.size(), 0);
   std::mt19937_64 rng(seed);
   for (size_t r = 0; r < runs + 10; ++r) {
@@ -234,6 +256,9 @@ Status MeasureWalkRecommend(Report* report, Database* db, size_t runs, size_t us
       if (r < 10) continue;  // warm-up (plan cache, page cache)
       samples[i].Add(micros);
       results[i] += static_cast<double>(result->rows.size());
+      // The WALK source's own time (its source_stats entry), where the row has one.
+      const nlohmann::json& walk = result->stats["source_stats"]["walk"];
+      if (walk.is_object() && walk.contains("us")) walk_us[i].Add(walk["us"].get<double>());
     }
   }
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -241,6 +266,10 @@ Status MeasureWalkRecommend(Report* report, Database* db, size_t runs, size_t us
     std::snprintf(note, sizeof(note), "%s; %.1f rows avg", rows[i].note,
                   results[i] / static_cast<double>(std::max<size_t>(runs, 1)));
     report->Latency(rows[i].name, samples[i], note);
+    if (walk_us[i].size() > 0) {
+      report->Latency(std::string(rows[i].name) + ".walk_source", walk_us[i],
+                      "the WALK source alone (stats.source_stats.walk.us); target p99 <= 1 ms");
+    }
   }
   return MeasureParallelSources(report, db, runs, users, rng);
 }
