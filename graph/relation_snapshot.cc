@@ -2,6 +2,7 @@
 #include "graph/relation_snapshot.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <new>
 
@@ -13,8 +14,13 @@ using Impl = GraphAccess::Impl;
 void Prefetch(const void* address) { __builtin_prefetch(address, 0, 3); }
 
 // Copies the relation node by node, each under its stripe. The version is read before the
-// first copy, so a change a node's copy missed carries a later stamp (graph_impl.h).
-std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Direction dir) {
+// first copy, so a change a node's copy missed carries a later stamp (graph_impl.h). nullptr
+// when *cancel turns true meanwhile (checked every 4,096 node ids).
+std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Direction dir,
+                                        const std::atomic<bool>& cancel) {
+  auto cancelled = [&](NodeId id) {
+    return (id & 4095) == 0 && cancel.load(std::memory_order_relaxed);
+  };
   auto start = std::chrono::steady_clock::now();
   auto snap = std::make_shared<RelationSnapshot>();
   snap->edge_type = edge_type;
@@ -27,6 +33,7 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
   // allocated on huge pages and never copied while they grow.
   size_t total = 0;
   for (NodeId id = 0; id < bound; ++id) {
+    if (cancelled(id)) return nullptr;
     std::shared_lock lock(g.Stripe(id));
     const AdjList* list = g.Slot(id).FindList(edge_type, dir);
     if (list != nullptr) total += list->items.size();
@@ -36,6 +43,7 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
   snap->ranked.reserve(total);
   snap->cum.reserve(total);
   for (NodeId id = 0; id < bound; ++id) {
+    if (cancelled(id)) return nullptr;
     std::shared_lock lock(g.Stripe(id));
     const NodeSlot& slot = g.Slot(id);
     CsrNode& node = snap->nodes[id];
@@ -94,6 +102,7 @@ RelationSnapshots::~RelationSnapshots() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  cancel_.store(true, std::memory_order_relaxed);  // a build in progress stops early
   if (builder_.joinable()) builder_.join();
 }
 
@@ -151,7 +160,7 @@ std::shared_ptr<const RelationSnapshot> RelationSnapshots::Rebuild(const Impl& g
 
 std::shared_ptr<const RelationSnapshot> RelationSnapshots::BuildLocked(const Impl& g,
                                                                        const Key& key) {
-  std::shared_ptr<const RelationSnapshot> snap = Build(g, key.first, key.second);
+  std::shared_ptr<const RelationSnapshot> snap = Build(g, key.first, key.second, cancel_);
   if (snap == nullptr) return nullptr;
   std::lock_guard lock(mu_);
   map_[key] = snap;  // the old copy lives on while readers still hold it

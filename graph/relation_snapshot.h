@@ -15,6 +15,7 @@
 // meanwhile); see docs/graph-algorithms.md for the trade-off and its measured cost.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,8 +98,8 @@ class RelationSnapshots {
   static constexpr uint64_t kRebuildFraction = 16;
 
   RelationSnapshots() = default;
-  // Waits for the build in progress, if any (queued ones are dropped). The graph destroys this
-  // before it frees its nodes.
+  // Stops the build in progress, if any, at its next check (every 4,096 node ids) and waits for
+  // it; queued ones are dropped. The graph destroys this before it frees its nodes.
   ~RelationSnapshots();
   RelationSnapshots(const RelationSnapshots&) = delete;
   RelationSnapshots& operator=(const RelationSnapshots&) = delete;
@@ -132,6 +133,7 @@ class RelationSnapshots {
   bool builder_running_ = false;  // builder_ is building (or about to); false: it has returned
   bool stopping_ = false;         // the graph is being destroyed: build nothing more
   std::thread builder_;
+  std::atomic<bool> cancel_{false};  // set by the destructor: builds return early, uninstalled
   std::mutex build_mu_;  // one build at a time
 };
 
