@@ -40,31 +40,31 @@ std::string QueryBody(const std::string& user, double max_price, int64_t now_ms)
   return body.dump();
 }
 
-// Runs fn(client_index, client) on `clients` threads for `seconds`; fn returns false on error.
 struct LoadResult {
   size_t ok = 0, failed = 0;
   double seconds = 0;
   Samples latency;
   std::string first_error;
 };
-LoadResult RunClients(
-    const Target& target, size_t clients, double seconds,
-    const std::function<std::string(size_t, size_t, httplib::Client&, size_t*)>& fn) {
+
+// Calls fn(thread_index, iteration, &acked) back to back on `threads` threads for `seconds`;
+// fn returns "" on success (acked: how many operations it completed) or an error message.
+LoadResult RunThreads(size_t threads, double seconds,
+                      const std::function<std::string(size_t, size_t, size_t*)>& fn) {
   LoadResult result;
   std::mutex mu;
   std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
+  std::vector<std::thread> pool;
   double start = NowSeconds();
-  for (size_t c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      auto client = Connect(target);
+  for (size_t c = 0; c < threads; ++c) {
+    pool.emplace_back([&, c] {
       Samples local;
       size_t ok = 0, failed = 0;
       std::string error;
       for (size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
         double t0 = NowSeconds();
         size_t acked = 0;
-        std::string e = fn(c, i, *client, &acked);
+        std::string e = fn(c, i, &acked);
         double micros = (NowSeconds() - t0) * 1e6;
         if (e.empty()) {
           ok += acked;
@@ -83,50 +83,35 @@ LoadResult RunClients(
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
-  for (auto& t : threads) t.join();
+  for (auto& t : pool) t.join();
   result.seconds = NowSeconds() - start;
   return result;
+}
+
+// RunThreads with one keep-alive client per thread: fn(client_index, iteration, client, &acked).
+LoadResult RunClients(
+    const Target& target, size_t clients, double seconds,
+    const std::function<std::string(size_t, size_t, httplib::Client&, size_t*)>& fn) {
+  std::vector<std::unique_ptr<httplib::Client>> connections;
+  for (size_t c = 0; c < clients; ++c) connections.push_back(Connect(target));
+  return RunThreads(clients, seconds, [&](size_t c, size_t i, size_t* acked) {
+    return fn(c, i, *connections[c], acked);
+  });
 }
 
 // The recommend query in-process from `threads` threads back to back for `seconds`: the
 // saturation figures HTTP's are compared with (same users' distribution, same cores).
 LoadResult RunInProcess(Database* db, const GeneratorOptions& gen, size_t threads, double seconds,
                         double max_price) {
-  LoadResult result;
-  std::mutex mu;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> pool;
-  double start = NowSeconds();
-  for (size_t c = 0; c < threads; ++c) {
-    pool.emplace_back([&, c] {
-      Samples local;
-      size_t ok = 0, failed = 0;
-      std::string error;
-      for (size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-        std::mt19937_64 r(c * 7919 + i);
-        double t0 = NowSeconds();
-        auto q = db->Query(kRecommendQuery, {{"user", UserId(r() % gen.users)}, {"max_price", max_price}},
-                           BenchQueryOptions(gen));
-        double micros = (NowSeconds() - t0) * 1e6;
-        if (q.ok()) {
-          ++ok;
-          local.Add(micros);
-        } else if (failed++ == 0) {
-          error = q.status().ToString();
-        }
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      result.ok += ok;
-      result.failed += failed;
-      if (result.first_error.empty()) result.first_error = error;
-      for (double v : local.values()) result.latency.Add(v);
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : pool) t.join();
-  result.seconds = NowSeconds() - start;
-  return result;
+  return RunThreads(threads, seconds, [&](size_t c, size_t i, size_t* acked) -> std::string {
+    std::mt19937_64 r(c * 7919 + i);
+    auto q = db->Query(kRecommendQuery,
+                       {{"user", UserId(r() % gen.users)}, {"max_price", max_price}},
+                       BenchQueryOptions(gen));
+    if (!q.ok()) return q.status().ToString();
+    *acked = 1;
+    return "";
+  });
 }
 
 std::string Describe(const httplib::Result& r) {
