@@ -52,6 +52,11 @@ struct DatabaseOptions {
   // were logged (0: kept forever). Counters cannot be rebuilt beyond it: keep it at least as long
   // as the longest counter window. docs/feedback-loop.md, "The event log".
   uint32_t event_retention_days = 30;
+  // ReplaceEdges and ReplaceVectors write a model of at least this many storage operations (two
+  // per edge, plus one per removed edge) as sorted SST files ingested in one step
+  // (storage::Store::Ingest) rather than one synced write through the memtable; smaller models
+  // take the synced write. Either way the model is atomic and durable when the call returns.
+  size_t model_ingest_min_ops = 100000;
 };
 
 // Size limits of written values (InvalidArgument beyond them). Ids: kMaxIdBytes (storage/schema.h).
@@ -406,10 +411,11 @@ class Database {
   Status ReadGraph(const std::function<Status(const graph::Graph&, const Schema&)>& fn) const;
   // Replaces every edge of edge_type by edges, holding the writer role: one storage batch
   // deletes the type's old edges and writes the new ones (weight, ts, count 1), made durable
-  // with one synced write, so after a crash the type holds the old or the new edges, never a
-  // mix. Memory is then swapped list by list (Graph::ReplaceEdgesOfType): a query sees each
-  // node's list old or new; a query reading several lists during the swap (milliseconds, see
-  // docs/jobs.md) may see some old and some new. Edges whose endpoints were deleted meanwhile
+  // in one step (a synced write, or SST files ingested at once for a large model:
+  // DatabaseOptions::model_ingest_min_ops), so after a crash the type holds the old or the
+  // new edges, never a mix. Memory is then swapped list by list (Graph::ReplaceEdgesOfType): a
+  // query sees each node's list old or new; a query reading several lists during the swap
+  // (swap_seconds, see docs/jobs.md) may see some old and some new. Edges whose endpoints were deleted meanwhile
   // are skipped. InvalidArgument for an undeclared type, an endpoint of the wrong node type or a
   // weight that is not finite; nothing is written then. The batch holds about 100 bytes per old
   // and new edge in memory.
@@ -418,7 +424,7 @@ class Database {
 
   // Replaces the whole content of each given vector space (its vectors not given are removed)
   // and, when fold_in is set, the fold-in model of its edge type, holding the writer role: one
-  // synced storage batch, so after a crash every space and the fold-in model are all old or all
+  // storage batch made durable in one step (as ReplaceEdges), so after a crash every space and the fold-in model are all old or all
   // new. Memory is then updated vector by vector (VectorIndex::UpsertBatch on every core): a
   // query that reads several vectors during the update (swap_seconds) may see some old and some
   // new, and an existing vector is overwritten in place, so a read at that instant may see it

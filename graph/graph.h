@@ -139,15 +139,12 @@ class Graph {
   // whose endpoints do not exist are skipped; for a repeated (src, dst) the last one counts.
   // Each node's list of that type (either direction) is built aside and swapped in under its
   // stripe in one step, so a reader sees any one list entirely old or entirely new; the lists of
-  // different nodes are swapped one after another, in id order. Returns the edges installed.
-  // Cost: O(n log n) over the type's old and new edges plus one pass over the node ids.
-  struct NewEdge {
-    NodeId src;
-    NodeId dst;
-    float weight;
-    int64_t ts;
-  };
-  size_t ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges);
+  // different nodes are swapped one after another, in id order within each of `threads`
+  // contiguous id ranges, which are swapped at once. Returns the edges installed. Cost: a pass
+  // over the node ids plus O(n) over the new edges when they come sorted by (src, dst), O(n log
+  // n) otherwise; memory 12 bytes per edge beside them. REQUIRES: fewer than 2^32 edges.
+  using NewEdge = storage::ModelEdge;
+  size_t ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges, size_t threads = 1);
 
   // Approximate bytes held by the serving structures.
   size_t MemoryBytes() const;

@@ -1,7 +1,9 @@
 // Graph::ReplaceEdgesOfType: swaps in a whole edge type list by list (graph/graph.h).
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "graph/graph_impl.h"
 
@@ -40,75 +42,91 @@ size_t SwapList(Impl& impl, NodeId node, AdjList list) {
   return 0;
 }
 
-// Nodes that hold a list of the type (either direction) today, in id order.
-std::vector<NodeId> NodesWithType(const Impl& impl, TypeId type, NodeId bound) {
-  std::vector<NodeId> out;
-  for (NodeId id = 0; id < bound; ++id) {
-    std::shared_lock lock(impl.Stripe(id));
-    for (const AdjList& l : impl.Slot(id).lists) {
-      if (l.type == type && !l.items.empty()) {
-        out.push_back(id);
-        break;
-      }
-    }
+// True when node holds a list of the type (either direction) today.
+bool HoldsType(const Impl& impl, NodeId node, TypeId type) {
+  std::shared_lock lock(impl.Stripe(node));
+  for (const AdjList& l : impl.Slot(node).lists) {
+    if (l.type == type && !l.items.empty()) return true;
   }
-  return out;
+  return false;
 }
 
-// The entries of one direction grouped by node: (node, neighbour) sorted, one run per node.
+// The new edges grouped by node in one direction: node n's entries are
+// order[offsets[n] .. offsets[n + 1]), indexes into the edges, in edge order (a counting sort).
 struct Runs {
-  std::vector<std::pair<NodeId, Neighbor>> entries;
-  void Sort() {
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<size_t> offsets;
+  std::vector<uint32_t> order;
+
+  Runs(const std::vector<Graph::NewEdge>& edges, NodeId bound, bool by_src)
+      : offsets(static_cast<size_t>(bound) + 1, 0), order(edges.size()) {
+    auto node = [&](const Graph::NewEdge& e) { return by_src ? e.src : e.dst; };
+    for (const Graph::NewEdge& e : edges) ++offsets[node(e) + 1];
+    for (NodeId n = 0; n < bound; ++n) offsets[n + 1] += offsets[n];
+    std::vector<size_t> fill(offsets.begin(), offsets.end() - 1);
+    for (size_t i = 0; i < edges.size(); ++i) order[fill[node(edges[i])]++] = static_cast<uint32_t>(i);
   }
-  // The items of node's run starting at *pos (advanced past it); empty if node has none.
-  std::vector<Neighbor> Take(NodeId node, size_t* pos) const {
+  bool Empty(NodeId node) const { return offsets[node] == offsets[node + 1]; }
+  // Node's neighbours in this direction.
+  std::vector<Neighbor> Take(const std::vector<Graph::NewEdge>& edges, NodeId node,
+                             bool by_src) const {
     std::vector<Neighbor> items;
-    for (; *pos < entries.size() && entries[*pos].first == node; ++*pos) {
-      items.push_back(entries[*pos].second);
+    items.reserve(offsets[node + 1] - offsets[node]);
+    for (size_t p = offsets[node]; p < offsets[node + 1]; ++p) {
+      const Graph::NewEdge& e = edges[order[p]];
+      items.push_back({by_src ? e.dst : e.src, e.weight, 1, e.ts});
     }
     return items;
   }
 };
 
+// Sorts edges by (src, dst), keeping the last of a repeated pair.
+void SortUnique(std::vector<Graph::NewEdge>* edges) {
+  auto before = [](const Graph::NewEdge& a, const Graph::NewEdge& b) {
+    return a.src != b.src ? a.src < b.src : a.dst < b.dst;
+  };
+  if (!std::is_sorted(edges->begin(), edges->end(), before)) {
+    std::stable_sort(edges->begin(), edges->end(), before);
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < edges->size(); ++i) {
+    if (i + 1 < edges->size() && !before((*edges)[i], (*edges)[i + 1])) continue;
+    (*edges)[kept++] = (*edges)[i];
+  }
+  edges->resize(kept);
+}
+
 }  // namespace
 
-size_t Graph::ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges) {
+size_t Graph::ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges, size_t threads) {
   Impl& impl = *impl_;
-  NodeId bound = IdBound();
+  const NodeId bound = IdBound();
   std::erase_if(edges, [&](const NewEdge& e) { return !Exists(e.src) || !Exists(e.dst); });
-  // Sorted by (src, dst), keeping the last of a repeated pair.
-  std::stable_sort(edges.begin(), edges.end(), [](const NewEdge& a, const NewEdge& b) {
-    return a.src != b.src ? a.src < b.src : a.dst < b.dst;
-  });
-  std::vector<NewEdge> unique;
-  for (size_t i = 0; i < edges.size(); ++i) {
-    bool last = i + 1 == edges.size() || edges[i + 1].src != edges[i].src ||
-                edges[i + 1].dst != edges[i].dst;
-    if (last) unique.push_back(edges[i]);
+  SortUnique(&edges);
+  const Runs out(edges, bound, /*by_src=*/true), in(edges, bound, /*by_src=*/false);
+  std::atomic<size_t> old_edges{0};
+  // Each thread swaps the lists of one contiguous range of node ids, in id order.
+  auto swap_range = [&](NodeId first, NodeId last) {
+    size_t old = 0;
+    for (NodeId node = first; node < last; ++node) {
+      if (out.Empty(node) && in.Empty(node) && !HoldsType(impl, node, edge_type)) continue;
+      old += SwapList(impl, node,
+                      BuildList(edge_type, Direction::kOut, out.Take(edges, node, true)));
+      SwapList(impl, node, BuildList(edge_type, Direction::kIn, in.Take(edges, node, false)));
+    }
+    old_edges.fetch_add(old);
+  };
+  threads = std::clamp<size_t>(threads, 1, 64);
+  std::vector<std::thread> pool;
+  NodeId step = static_cast<NodeId>((static_cast<size_t>(bound) + threads - 1) / threads);
+  for (size_t t = 1; t < threads && t * step < bound; ++t) {
+    NodeId first = static_cast<NodeId>(t * step);
+    pool.emplace_back(swap_range, first, std::min<NodeId>(bound, first + step));
   }
-  Runs out, in;
-  for (const NewEdge& e : unique) {
-    out.entries.push_back({e.src, {e.dst, e.weight, 1, e.ts}});
-    in.entries.push_back({e.dst, {e.src, e.weight, 1, e.ts}});
-  }
-  in.Sort();  // stable: each in-list in source order, as after Load
-  std::vector<NodeId> nodes = NodesWithType(impl, edge_type, bound);
-  for (const auto& runs : {&out.entries, &in.entries}) {
-    for (const auto& entry : *runs) nodes.push_back(entry.first);
-  }
-  std::sort(nodes.begin(), nodes.end());
-  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-  size_t out_pos = 0, in_pos = 0, old_edges = 0;
-  for (NodeId node : nodes) {
-    old_edges += SwapList(impl, node,
-                          BuildList(edge_type, Direction::kOut, out.Take(node, &out_pos)));
-    SwapList(impl, node, BuildList(edge_type, Direction::kIn, in.Take(node, &in_pos)));
-  }
-  impl.edge_count.fetch_sub(old_edges, std::memory_order_relaxed);
-  impl.edge_count.fetch_add(unique.size(), std::memory_order_relaxed);
-  return unique.size();
+  swap_range(0, std::min<NodeId>(bound, step));
+  for (std::thread& t : pool) t.join();
+  impl.edge_count.fetch_sub(old_edges.load(), std::memory_order_relaxed);
+  impl.edge_count.fetch_add(edges.size(), std::memory_order_relaxed);
+  return edges.size();
 }
 
 }  // namespace pathwise::graph

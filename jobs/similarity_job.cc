@@ -278,7 +278,9 @@ Result<nlohmann::json> RunSimilarity(Database& db, const nlohmann::json& params,
     WriteSet drop;
     drop.ops.push_back(MetaWrite{state_key, std::nullopt});
     PW_RETURN_IF_ERROR(db.Apply(drop));
-    PW_ASSIGN_OR_RETURN(ReplaceEdgesReport written, db.ReplaceEdges(spec.output, ToEdges(model)));
+    std::vector<graph::Graph::NewEdge> edges = ToEdges(model);
+    std::vector<graph::ScoredItem>().swap(model.neighbors);  // the edges hold them now
+    PW_ASSIGN_OR_RETURN(ReplaceEdgesReport written, db.ReplaceEdges(spec.output, std::move(edges)));
     WriteSet keep;
     keep.ops.push_back(MetaWrite{state_key, EncodeSimilarityState(state)});
     Status stored = db.Apply(keep);

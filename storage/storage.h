@@ -40,6 +40,14 @@ struct EdgeRecord {
 
 enum class Direction : uint8_t { kOut = 0, kIn = 1 };
 
+// One edge of a whole-type model written by Store::IngestEdges (count 1, no properties).
+struct ModelEdge {
+  NodeId src;
+  NodeId dst;
+  float weight;
+  int64_t ts;  // ms since epoch
+};
+
 // An atomic group of writes. Built by the caller, applied by Store::Write in one RocksDB
 // WriteBatch: after a crash either all of it is visible or none of it.
 class WriteBatch {
@@ -119,6 +127,16 @@ class Store {
   // keys are new. The directory is removed in every case (and at Open, after a crash). Memory:
   // a pointer per operation beside the batch. Leaves the batch unchanged.
   Status Ingest(const WriteBatch& batch, int threads);
+  // Model path, for an edge type rewritten as a whole (a similarity model): deletes the
+  // `removed` (src, dst) edges of `type` and writes `edges` of `type`, streamed into two sorted
+  // SST files (forward and reverse entries, on two threads) that are ingested in one step, as
+  // Ingest does, without building a WriteBatch. Same effect as one synced Write of the matching
+  // DeleteEdge and PutEdge operations: atomic, durable when it returns; on failure nothing is
+  // written. REQUIRES: edges and removed sorted by (src, dst), each pair at most once in each; a
+  // pair in both is written (the put wins). Memory: 12 bytes per edge and removed pair (the
+  // reverse order) beside the inputs.
+  Status IngestEdges(TypeId type, std::span<const ModelEdge> edges,
+                     std::span<const std::pair<NodeId, NodeId>> removed);
 
   Result<std::string> GetMeta(std::string_view key) const;  // NotFound if absent
   // Visits meta entries whose key starts with prefix, in key order; fn returns false to stop.

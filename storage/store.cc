@@ -3,6 +3,8 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <system_error>
 #include <thread>
 
@@ -101,6 +103,82 @@ Status DecodeEdge(std::string_view key, std::string_view value, EdgeRecord* e) {
   return codec::DecodeEdgeValue(value, &e->weight, &e->ts, &e->count, &e->props);
 }
 
+// Runs work on `threads` threads (this one included; fewer when no thread can be started).
+void RunOnThreads(const std::function<void()>& work, size_t threads) {
+  std::vector<std::thread> helpers;
+  try {
+    while (helpers.size() + 1 < threads) helpers.emplace_back(work);
+  } catch (const std::system_error&) {
+    // fewer threads: this one and the helpers started take the rest
+  }
+  work();
+  for (auto& t : helpers) t.join();
+}
+
+// A batch's operations on one family, sorted by key (the last of a repeated key wins).
+// (A template: WriteBatch::Rep is private to WriteBatch and Store.)
+template <typename Op>
+Status WriteSorted(Cf cf, std::vector<const Op*>* ops, rocksdb::SstFileWriter* writer) {
+  std::stable_sort(ops->begin(), ops->end(),
+                   [](const auto* a, const auto* b) { return a->key < b->key; });
+  for (size_t i = 0; i < ops->size(); ++i) {
+    const auto* op = (*ops)[i];
+    if (i + 1 < ops->size() && (*ops)[i + 1]->key == op->key) continue;  // a later one wins
+    rocksdb::Status s = op->op == BatchOp::kPut ? writer->Put(ToSlice(op->key), ToSlice(op->value))
+                                                : writer->Delete(ToSlice(op->key));
+    if (!s.ok()) return FromRocks(s, std::string("write sst for ") + CfName(cf));
+  }
+  return Status::OK();
+}
+
+// Forward entries of Store::IngestEdges: a merge of the two lists in (src, dst) order, which is
+// the order of their keys (u32 src, the one type, u32 dst, big-endian).
+Status WriteForward(TypeId type, std::span<const ModelEdge> edges,
+                    std::span<const std::pair<NodeId, NodeId>> removed,
+                    rocksdb::SstFileWriter* writer) {
+  size_t r = 0;
+  for (size_t e = 0; e <= edges.size(); ++e) {
+    std::pair<NodeId, NodeId> put = e < edges.size() ? std::make_pair(edges[e].src, edges[e].dst)
+                                                     : std::make_pair(kInvalidNode, kInvalidNode);
+    for (; r < removed.size() && (e == edges.size() || removed[r] < put); ++r) {
+      rocksdb::Status s = writer->Delete(codec::EdgeKey(removed[r].first, type, removed[r].second));
+      if (!s.ok()) return FromRocks(s, "write sst for edges");
+    }
+    if (e == edges.size()) break;
+    if (r < removed.size() && removed[r] == put) ++r;  // rewritten: the put wins
+    rocksdb::Status s = writer->Put(codec::EdgeKey(put.first, type, put.second),
+                                    codec::EncodeEdgeValue(edges[e].weight, edges[e].ts, 1, {}));
+    if (!s.ok()) return FromRocks(s, "write sst for edges");
+  }
+  return Status::OK();
+}
+
+// Reverse entries of Store::IngestEdges: (dst, src) keys, sorted here; a put wins over a delete.
+Status WriteReverse(TypeId type, std::span<const ModelEdge> edges,
+                    std::span<const std::pair<NodeId, NodeId>> removed,
+                    rocksdb::SstFileWriter* writer) {
+  struct Entry {
+    NodeId first, second;
+    bool put;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(edges.size() + removed.size());
+  for (const auto& [src, dst] : removed) entries.push_back({dst, src, false});
+  for (const ModelEdge& e : edges) entries.push_back({e.dst, e.src, true});
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.first != b.first ? a.first < b.first
+                              : a.second != b.second ? a.second < b.second : a.put > b.put;
+  });
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (i > 0 && entries[i - 1].first == e.first && entries[i - 1].second == e.second) continue;
+    std::string key = codec::EdgeKey(e.first, type, e.second);
+    rocksdb::Status s = e.put ? writer->Put(key, "") : writer->Delete(key);
+    if (!s.ok()) return FromRocks(s, "write sst for redges");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 // Batches with at least this many operations are applied in key order (see Impl::Apply).
@@ -146,21 +224,49 @@ struct Store::Impl {
 
   // Writes ops (one family's, in batch order) to one SST file at file: sorted by key, the
   // last operation per key only (stable sort), a delete as a tombstone.
-  Status WriteSst(Cf cf, std::vector<const WriteBatch::Rep::Op*>* ops, const std::string& file) {
-    std::stable_sort(ops->begin(), ops->end(),
-                     [](const auto* a, const auto* b) { return a->key < b->key; });
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options[static_cast<int>(cf)],
-                                  Handle(cf));
-    PW_RETURN_IF_ERROR(FromRocks(writer.Open(file), "open " + file));
-    for (size_t i = 0; i < ops->size(); ++i) {
-      const auto* op = (*ops)[i];
-      if (i + 1 < ops->size() && (*ops)[i + 1]->key == op->key) continue;  // a later one wins
-      rocksdb::Status s = op->op == BatchOp::kPut
-                              ? writer.Put(ToSlice(op->key), ToSlice(op->value))
-                              : writer.Delete(ToSlice(op->key));
-      if (!s.ok()) return FromRocks(s, std::string("write sst for ") + CfName(cf));
+  // Writes one SST file per family in `cfs` (fill adds its entries in key order, one family per
+  // thread, up to `threads` at once) in IngestDir(), then ingests them all in one atomic step.
+  // The directory is removed in every case.
+  Status IngestFiles(const std::vector<Cf>& cfs, int threads,
+                     const std::function<Status(Cf, rocksdb::SstFileWriter*)>& fill) {
+    const std::string dir = IngestDir();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("create " + dir + ": " + ec.message());
+    auto file_of = [&](Cf cf) { return dir + "/" + CfName(cf) + ".sst"; };
+    std::vector<Status> written(cfs.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < cfs.size(); i = next++) {
+        rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options[static_cast<int>(cfs[i])],
+                                      Handle(cfs[i]));
+        written[i] = FromRocks(writer.Open(file_of(cfs[i])), "open " + file_of(cfs[i]));
+        if (written[i].ok()) written[i] = fill(cfs[i], &writer);
+        if (written[i].ok()) {
+          written[i] = FromRocks(writer.Finish(), std::string("finish sst for ") + CfName(cfs[i]));
+        }
+      }
+    };
+    RunOnThreads(work, std::min<size_t>(std::max(threads, 1), cfs.size()));
+    Status s;
+    for (const Status& w : written) {
+      if (s.ok()) s = w;
     }
-    return FromRocks(writer.Finish(), std::string("finish sst for ") + CfName(cf));
+    if (s.ok()) {
+      std::vector<rocksdb::IngestExternalFileArg> args;
+      for (Cf cf : cfs) {
+        rocksdb::IngestExternalFileArg arg;
+        arg.column_family = Handle(cf);
+        arg.external_files = {file_of(cf)};
+        arg.options.move_files = true;           // hard links: no copy
+        arg.options.write_global_seqno = false;  // the sequence number lives in the MANIFEST
+        args.push_back(std::move(arg));
+      }
+      s = FromRocks(db->IngestExternalFiles(args), "ingest");
+    }
+    fs::remove_all(dir, ec);
+    return s;
   }
 
   Status Get(Cf cf, std::string_view key, std::string* value) const {
@@ -276,55 +382,26 @@ Status Store::Ingest(const WriteBatch& batch, int threads) {
   if (batch.Count() == 0) return Status::OK();
   std::array<std::vector<const WriteBatch::Rep::Op*>, kNumCfs> by_cf;
   for (const auto& op : batch.rep_->ops) by_cf[static_cast<int>(op.cf)].push_back(&op);
-  std::vector<int> todo;  // families with operations, the largest first
+  std::vector<Cf> todo;  // families with operations, the largest first
   for (int cf = 0; cf < kNumCfs; ++cf) {
-    if (!by_cf[cf].empty()) todo.push_back(cf);
+    if (!by_cf[cf].empty()) todo.push_back(static_cast<Cf>(cf));
   }
-  std::sort(todo.begin(), todo.end(),
-            [&](int a, int b) { return by_cf[a].size() > by_cf[b].size(); });
+  std::sort(todo.begin(), todo.end(), [&](Cf a, Cf b) {
+    return by_cf[static_cast<int>(a)].size() > by_cf[static_cast<int>(b)].size();
+  });
+  return impl_->IngestFiles(todo, threads, [&](Cf cf, rocksdb::SstFileWriter* writer) {
+    return WriteSorted(cf, &by_cf[static_cast<int>(cf)], writer);
+  });
+}
 
-  const std::string dir = impl_->IngestDir();
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IOError("create " + dir + ": " + ec.message());
-  auto file_of = [&](int cf) { return dir + "/" + CfName(static_cast<Cf>(cf)) + ".sst"; };
-
-  std::array<Status, kNumCfs> written;
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < todo.size(); i = next++) {
-      written[todo[i]] = impl_->WriteSst(static_cast<Cf>(todo[i]), &by_cf[todo[i]], file_of(todo[i]));
-    }
-  };
-  std::vector<std::thread> helpers;
-  const size_t want = std::min<size_t>(std::max(threads, 1), todo.size());
-  try {
-    while (helpers.size() + 1 < want) helpers.emplace_back(work);
-  } catch (const std::system_error&) {
-    // fewer threads: this one and the helpers started take the rest
-  }
-  work();
-  for (auto& t : helpers) t.join();
-
-  Status s;
-  for (int cf : todo) {
-    if (s.ok()) s = written[cf];
-  }
-  if (s.ok()) {
-    std::vector<rocksdb::IngestExternalFileArg> args;
-    for (int cf : todo) {
-      rocksdb::IngestExternalFileArg arg;
-      arg.column_family = impl_->Handle(static_cast<Cf>(cf));
-      arg.external_files = {file_of(cf)};
-      arg.options.move_files = true;           // hard links: no copy
-      arg.options.write_global_seqno = false;  // the sequence number lives in the MANIFEST
-      args.push_back(std::move(arg));
-    }
-    s = FromRocks(impl_->db->IngestExternalFiles(args), "ingest");
-  }
-  fs::remove_all(dir, ec);
-  return s;
+Status Store::IngestEdges(TypeId type, std::span<const ModelEdge> edges,
+                          std::span<const std::pair<NodeId, NodeId>> removed) {
+  if (edges.empty() && removed.empty()) return Status::OK();
+  return impl_->IngestFiles({Cf::kEdges, Cf::kRedges}, 2,
+                            [&](Cf cf, rocksdb::SstFileWriter* writer) {
+                              return cf == Cf::kEdges ? WriteForward(type, edges, removed, writer)
+                                                      : WriteReverse(type, edges, removed, writer);
+                            });
 }
 
 Result<std::string> Store::GetMeta(std::string_view key) const {

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "graph/graph.h"
@@ -94,9 +95,52 @@ TEST_CASE("replace edges: a concurrent reader sees each list entirely old or ent
       }
     }
   });
-  for (int round = 0; round < 50; ++round) g->ReplaceEdgesOfType(kSimilar, generation(round % 2));
+  for (int round = 0; round < 50; ++round) {
+    g->ReplaceEdgesOfType(kSimilar, generation(round % 2), /*threads=*/1 + round % 3);
+  }
   stop.store(true);
   reader.join();
   CHECK(reads.load() > 0);
   CHECK(mixed.load() == 0);
+}
+
+TEST_CASE("replace edges: several threads install exactly the lists one thread does") {
+  constexpr int kNodes = 300;
+  auto one = Graph::CreateEmpty(), many = Graph::CreateEmpty();
+  for (int i = 0; i < kNodes; ++i) {
+    one->AddNode(kItem, "i" + std::to_string(i), {});
+    many->AddNode(kItem, "i" + std::to_string(i), {});
+  }
+  // Old edges of the type that the new model partly keeps, and an edge of another type.
+  for (auto* g : {one.get(), many.get()}) {
+    for (NodeId i = 0; i < kNodes; i += 3) g->PutEdge(i, kSimilar, (i * 7 + 1) % kNodes, 0.1f, 1, 1);
+    g->PutEdge(5, kOther, 6, 1.0f, 1, 1);
+  }
+  // Unsorted new edges with repeated pairs (the last one counts).
+  std::vector<Graph::NewEdge> edges;
+  uint64_t s = 7;
+  for (int e = 0; e < 5000; ++e) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    NodeId src = static_cast<NodeId>((s >> 33) % (kNodes / 2)), dst = static_cast<NodeId>((s >> 13) % kNodes);
+    if (src != dst) edges.push_back({src, dst, static_cast<float>((s >> 40) % 100), e});
+  }
+  CHECK(one->ReplaceEdgesOfType(kSimilar, edges, 1) == many->ReplaceEdgesOfType(kSimilar, edges, 4));
+  CHECK(one->EdgeCount() == many->EdgeCount());
+  auto lists = [](const Graph& g, NodeId node, Direction dir) {
+    std::vector<std::tuple<NodeId, float, int64_t>> out;
+    g.ForEachNeighbor(node, kSimilar, dir, [&](const graph::Neighbor& n) {
+      out.emplace_back(n.node, n.weight, n.ts);
+      return true;
+    });
+    return out;
+  };
+  size_t differing = 0;
+  for (NodeId node = 0; node < kNodes; ++node) {
+    for (Direction dir : {Direction::kOut, Direction::kIn}) {
+      if (lists(*one, node, dir) != lists(*many, node, dir)) ++differing;
+    }
+  }
+  CHECK(differing == 0);
+  CHECK(lists(*many, 0, Direction::kOut).size() > 0);
+  CHECK(many->Degree(5, kOther, Direction::kOut) == 1);
 }

@@ -27,8 +27,8 @@ struct TempDir {
   std::string path;
 };
 
-inline std::unique_ptr<Database> Open(const std::string& dir) {
-  auto db = Database::Open({}, dir);
+inline std::unique_ptr<Database> Open(const std::string& dir, const DatabaseOptions& options = {}) {
+  auto db = Database::Open(options, dir);
   REQUIRE_MESSAGE(db.ok(), db.status().ToString());
   return std::move(db).value();
 }

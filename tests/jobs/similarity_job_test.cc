@@ -99,7 +99,11 @@ TEST_CASE("similarity job: writes the model as edges of a newly declared output 
 
 TEST_CASE("similarity job: a rerun replaces the old edges and no stale edge remains") {
   TempDir dir;
-  auto db = Open(dir.path);
+  DatabaseOptions options;
+  // Both ways a model is stored: one synced write, and SST files ingested at once.
+  SUBCASE("synced write") { options.model_ingest_min_ops = SIZE_MAX; }
+  SUBCASE("ingested files") { options.model_ingest_min_ops = 1; }
+  auto db = Open(dir.path, options);
   LoadRatings(*db);
   jobs::JobRunner runner(db.get());
   REQUIRE(runner.RunNow("similarity", Params({{"k", 5}})).ok());
@@ -120,7 +124,7 @@ TEST_CASE("similarity job: a rerun replaces the old edges and no stale edge rema
   CHECK(expected.size() == 12);
   // The store holds exactly the same edges: reopen and compare.
   db.reset();
-  db = Open(dir.path);
+  db = Open(dir.path, options);
   CHECK(EdgesOf(*db, "SIMILAR") == expected);
 }
 

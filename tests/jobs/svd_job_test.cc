@@ -255,7 +255,11 @@ TEST_CASE("svd job: bad parameters and schemas are clear errors and leave the pr
 
 TEST_CASE("svd job: a rerun replaces the whole spaces and the same seed gives the same factors") {
   TempDir dir;
-  auto db = Open(dir.path);
+  DatabaseOptions options;
+  // Both ways a model is stored: one synced write, and SST files ingested at once.
+  SUBCASE("synced write") { options.model_ingest_min_ops = SIZE_MAX; }
+  SUBCASE("ingested files") { options.model_ingest_min_ops = 1; }
+  auto db = Open(dir.path, options);
   pathwise::testing::DeclareRatingSchema(*db);
   WriteRatings(*db, LowRank(20, 10, 2, 0.1, 6), 0, 20);
   RunSvd(*db, SvdParams(2));
@@ -277,6 +281,10 @@ TEST_CASE("svd job: a rerun replaces the whole spaces and the same seed gives th
   }
   REQUIRE(db->Apply(unrate).ok());
   CHECK(db->GetVector("User.taste", "u1").status().code() == Status::Code::kNotFound);
+  db.reset();  // the store holds the same model
+  db = Open(dir.path, options);
+  CHECK(db->GetVector("User.taste", "loner").status().code() == Status::Code::kNotFound);
+  CHECK(VectorOf(*db, "Movie.factors", "m0").isApprox(item, 1e-6));
 }
 
 TEST_CASE("svd job: a run reports reading, computing step by step and writing, and stores its record") {
