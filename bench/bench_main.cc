@@ -18,10 +18,12 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
   generate --items N --out FILE.ndjson [--seed S] [--dim D] [--users U] [--no-vectors]
       Writes the synthetic shop graph as NDJSON ("-" for stdout).
   engine   --items N [--data DIR] [--json FILE] [--runs R] [--reuse] [--vector-queries Q]
-           [--sections load,raw,pql,knn,walks,writes,restart]
+           [--sections load,raw,pql,knn,walks,writes,restart,svd,hnsw_build] [--hnsw-builds B]
       Bulk load, disk size, restart, one/two-hop expansion, k-NN latency and recall against
       exact search and raw hnswlib, random walks / personalized PageRank / RP3beta over the
-      VIEWED edges, synced and batched durable writes.
+      VIEWED edges, synced and batched durable writes; only when named: the svd job, and
+      hnsw_build (the item vectors built B times each by raw hnswlib and by Pathwise, recall@10
+      at ef 64 of each index).
   query    [--items N] [--data DIR] [--runs R] [--max-price P] [--floor-ef EF] [--json FILE]
       The recommend query per stage, side by side with the raw floor in the same run.
   http     [--items N] [--data DIR] [--clients C] [--seconds S] [--runs R] [--json FILE]

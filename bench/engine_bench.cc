@@ -172,8 +172,9 @@ Status Run(const Flags& flags, Report* report) {
                           {"data", cfg.dir},
                           {"runs", cfg.runs}});
 
-  // --sections load,raw,pql,knn,walks,writes,restart (default: all of these), svd (only when
-  // named: it runs the svd job on a copy of the data).
+  // --sections load,raw,pql,knn,walks,writes,restart (default: all of these), svd and
+  // hnsw_build (only when named: the svd job on a copy of the data; two more HNSW builds of the
+  // item vectors).
   const std::string sections =
       "," + flags.Get("sections", "load,raw,pql,knn,walks,writes,restart") + ",";
   auto want = [&](const char* name) {
@@ -207,8 +208,14 @@ Status Run(const Flags& flags, Report* report) {
     std::fprintf(stderr, "one-hop through PQL failed: %s\n", s.ToString().c_str());
   }
 
-  if (want("knn") || want("walks")) {
+  if (want("knn") || want("walks") || want("hnsw_build")) {
     PW_ASSIGN_OR_RETURN(auto raw, OpenRawCopy(db.get(), cfg.dir + ".rawcopy"));
+    if (want("hnsw_build")) {
+      PW_RETURN_IF_ERROR(MeasureHnswBuild(report, *raw,
+                                          load.loaded ? load.report.phases.vectors : -1.0,
+                                          cfg.vector_queries, gen.users, cfg.seed,
+                                          static_cast<size_t>(flags.GetInt("hnsw-builds", 1))));
+    }
     if (want("knn")) {
       PW_ASSIGN_OR_RETURN(KnnSweep sweep, SweepKnn(*raw, cfg.vector_queries, gen.users, cfg.seed));
       ReportKnn(report, sweep);
@@ -262,7 +269,8 @@ Status Run(const Flags& flags, Report* report) {
 int EngineMain(int argc, char** argv) {
   return RunCommand("engine", argc, argv,
       {"ef-construction", "items", "data", "json", "runs", "seed", "reuse", "vector-queries",
-       "sections"}, Run);
+       "hnsw-builds", "sections"},
+      Run);
 }
 
 }  // namespace pathwise::bench

@@ -2,7 +2,9 @@
 #include "bench/raw_floor.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
+#include <thread>
 #include <unordered_set>
 
 namespace pathwise::bench {
@@ -140,8 +142,11 @@ TwoHopSamples RawTwoHop(size_t runs, uint64_t seed) {
   return samples;
 }
 
-Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint64_t seed) {
-  KnnSweep sweep;
+namespace {
+
+// Up to `queries` taste vectors of random users (the same users for the same seed).
+Result<std::vector<std::vector<float>>> TasteQueries(const RawCopy& raw, size_t queries,
+                                                     size_t users, uint64_t seed) {
   std::mt19937_64 rng(seed + 3);
   std::vector<std::vector<float>> query_vectors;
   for (size_t attempt = 0; query_vectors.size() < queries && attempt < queries * 4; ++attempt) {
@@ -151,6 +156,134 @@ Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint
     if (v.ok()) query_vectors.push_back(std::move(v).value());
   }
   if (query_vectors.empty()) return Status::Internal("no user taste vectors found");
+  return query_vectors;
+}
+
+// The share of truth's nodes among found's.
+double Recall(const std::vector<NodeId>& found, const std::unordered_set<NodeId>& truth) {
+  size_t hits = 0;
+  for (NodeId node : found) hits += truth.count(node);
+  return truth.empty() ? 1.0 : static_cast<double>(hits) / static_cast<double>(truth.size());
+}
+
+std::vector<NodeId> NodesOf(const vector::SearchResult& result) {
+  std::vector<NodeId> out;
+  for (const vector::Hit& hit : result.hits) out.push_back(hit.node);
+  return out;
+}
+
+}  // namespace
+
+// Recall@10 at ef 64 of one index over the queries, against truth (one set per query).
+template <typename Search>
+double Recall10(const std::vector<std::vector<float>>& queries,
+                const std::vector<std::unordered_set<NodeId>>& truth, Search search) {
+  double sum = 0;
+  for (size_t i = 0; i < queries.size(); ++i) sum += Recall(search(queries[i]), truth[i]);
+  return sum / static_cast<double>(std::max<size_t>(queries.size(), 1));
+}
+
+// The item vectors of the loaded index, with their nodes.
+void ItemRows(const RawCopy& raw, std::vector<NodeId>* nodes, std::vector<float>* rows) {
+  const vector::VectorIndex& loaded = *raw.item_index;
+  const size_t dim = loaded.def().dim;
+  for (NodeId node : raw.graph->NodesOfType(raw.item_type)) {
+    size_t at = rows->size();
+    rows->resize(at + dim);
+    if (!loaded.CopyTo(node, std::span<float>(*rows).subspan(at, dim))) {
+      rows->resize(at);
+      continue;
+    }
+    nodes->push_back(node);
+  }
+}
+
+void ReportSpread(Report* report, const std::string& name, const std::vector<double>& values,
+                  const char* unit, const std::string& note) {
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  char text[300];
+  std::snprintf(text, sizeof(text), "%s; median of %zu, min %.4g, max %.4g", note.c_str(),
+                sorted.size(), sorted.front(), sorted.back());
+  report->Value(name, sorted[sorted.size() / 2], unit, text);
+}
+
+Status MeasureHnswBuild(Report* report, const RawCopy& raw, double load_vector_seconds,
+                        size_t queries, size_t users, uint64_t seed, size_t builds) {
+  const vector::VectorIndex& loaded = *raw.item_index;
+  const VectorSpaceDef& def = loaded.def();
+  std::vector<NodeId> nodes;
+  std::vector<float> rows;
+  ItemRows(raw, &nodes, &rows);
+  PW_ASSIGN_OR_RETURN(auto query_vectors, TasteQueries(raw, queries, users, seed));
+  std::vector<std::unordered_set<NodeId>> truth;
+  for (const auto& q : query_vectors) {
+    vector::SearchOptions exact;
+    exact.k = 10;
+    PW_ASSIGN_OR_RETURN(auto result, loaded.SearchExact(q, exact));
+    std::vector<NodeId> found = NodesOf(result);
+    truth.emplace_back(found.begin(), found.end());
+  }
+  auto searched = [](const vector::VectorIndex& index) {
+    return [&index](const std::vector<float>& q) {
+      auto result = index.SearchRaw(q, 10, 64);
+      return result.ok() ? NodesOf(*result) : std::vector<NodeId>{};
+    };
+  };
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<double> raw_seconds, pathwise_seconds, raw_recall, pathwise_recall;
+  for (size_t b = 0; b < std::max<size_t>(builds, 1); ++b) {
+    for (int side = 0; side < 2; ++side) {  // raw first in even builds, Pathwise first in odd
+      if ((side == 0) == (b % 2 == 0)) {
+        std::fprintf(stderr, "hnsw_build %zu: raw hnswlib, %zu vectors\n", b, nodes.size());
+        PW_ASSIGN_OR_RETURN(auto floor, vector::RawHnswFloor::Build(def, rows, threads));
+        raw_seconds.push_back(floor->build_seconds());
+        raw_recall.push_back(Recall10(query_vectors, truth, [&](const std::vector<float>& q) {
+          std::vector<NodeId> out;
+          for (size_t row : floor->Search(q, 10, 64)) out.push_back(nodes[row]);
+          return out;
+        }));
+      } else {
+        std::fprintf(stderr, "hnsw_build %zu: Pathwise, %zu vectors\n", b, nodes.size());
+        PW_ASSIGN_OR_RETURN(auto rebuilt, vector::VectorIndex::Create(def));
+        double start = NowSeconds();
+        PW_RETURN_IF_ERROR(rebuilt->UpsertBatch(nodes, rows, threads));
+        pathwise_seconds.push_back(NowSeconds() - start);
+        pathwise_recall.push_back(Recall10(query_vectors, truth, searched(*rebuilt)));
+      }
+    }
+  }
+  char note[200];
+  std::snprintf(note, sizeof(note), "%zu vectors, dim %zu, m %zu, ef_construction %zu, %d threads",
+                nodes.size(), static_cast<size_t>(def.dim), static_cast<size_t>(def.m),
+                static_cast<size_t>(def.ef_construction), threads);
+  ReportSpread(report, "hnsw_build.raw_hnswlib_seconds", raw_seconds, "s", note);
+  ReportSpread(report, "hnsw_build.pathwise_seconds", pathwise_seconds, "s",
+               "a new VectorIndex, UpsertBatch; builds alternate which goes first");
+  std::vector<double> ratios;
+  for (size_t b = 0; b < raw_seconds.size(); ++b) ratios.push_back(pathwise_seconds[b] / raw_seconds[b]);
+  ReportSpread(report, "hnsw_build.pathwise_over_raw", ratios, "x",
+               "per build pair; issue 14: the HNSW phase within 1.3x of raw hnswlib");
+  if (load_vector_seconds >= 0) {
+    std::sort(raw_seconds.begin(), raw_seconds.end());
+    report->Value("hnsw_build.load_phase_over_raw",
+                  load_vector_seconds / raw_seconds[raw_seconds.size() / 2], "x",
+                  "this run's load: its HNSW phase (all spaces) over the median raw build");
+  }
+  std::snprintf(note, sizeof(note), "recall@10 at ef 64 against an exact scan, %zu taste queries",
+                query_vectors.size());
+  report->Value("hnsw_build.recall10_ef64.loaded", Recall10(query_vectors, truth, searched(loaded)),
+                "", note);
+  ReportSpread(report, "hnsw_build.recall10_ef64.pathwise_rebuilt", pathwise_recall, "",
+               "the indexes of hnsw_build.pathwise_seconds");
+  ReportSpread(report, "hnsw_build.recall10_ef64.raw_hnswlib", raw_recall, "",
+               "issue 14: the loaded index within 0.01 of this");
+  return Status::OK();
+}
+
+Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint64_t seed) {
+  KnnSweep sweep;
+  PW_ASSIGN_OR_RETURN(auto query_vectors, TasteQueries(raw, queries, users, seed));
   const vector::VectorIndex& index = *raw.item_index;
   // Ground truth: exact top 200 (the top 10 is its prefix).
   std::vector<std::unordered_set<NodeId>> truth10, truth200;

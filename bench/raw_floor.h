@@ -39,6 +39,15 @@ struct KnnSweep {
 // SearchExact.
 Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint64_t seed);
 
+// issue 14's HNSW floor: the raw copy's item vectors built again `builds` times by raw hnswlib
+// (vector::RawHnswFloor, every core) and by Pathwise's bulk path (a new VectorIndex, UpsertBatch
+// on every core), in pairs that alternate which goes first, with the loaded index's parameters;
+// recall@10 at ef 64 of the loaded index and of every rebuilt and raw index against an exact
+// scan, from `queries` user taste vectors. load_vector_seconds: the HNSW phase of a load in this
+// run (< 0: none). Rows "hnsw_build.*" (medians, with min and max).
+Status MeasureHnswBuild(Report* report, const RawCopy& raw, double load_vector_seconds,
+                        size_t queries, size_t users, uint64_t seed, size_t builds);
+
 // graph/walks.h over the raw copy's VIEWED edges from `runs` random users: a random walk of
 // 10,000 steps (with and without early stopping), personalized PageRank to residual 1e-4 and
 // RP3beta, as rows "walks.*" of report (bench/walks_bench.cc).

@@ -45,6 +45,7 @@ inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); 
 #undef malloc
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <queue>
@@ -968,6 +969,76 @@ Result<SearchResult> VectorIndex::SearchExact(std::span<const float> query,
   }
   FillHits(*impl_, &top, options.k, &result);
   return result;
+}
+
+struct RawHnswFloor::Impl {
+  IndexImpl prepare;  // def and Prepare() only
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw;
+  double seconds = 0;
+};
+
+RawHnswFloor::RawHnswFloor() : impl_(std::make_unique<Impl>()) {}
+RawHnswFloor::~RawHnswFloor() = default;
+double RawHnswFloor::build_seconds() const { return impl_->seconds; }
+
+Result<std::unique_ptr<RawHnswFloor>> RawHnswFloor::Build(const VectorSpaceDef& def,
+                                                          std::span<const float> rows,
+                                                          int threads) {
+  PW_RETURN_IF_ERROR(CheckDef(def));
+  const size_t dim = def.dim;
+  if (rows.size() % dim != 0) {
+    return Status::InvalidArgument(std::to_string(rows.size()) + " values are not rows of dim " +
+                                   std::to_string(dim));
+  }
+  const size_t n = rows.size() / dim;
+  std::unique_ptr<RawHnswFloor> floor(new RawHnswFloor());
+  Impl& impl = *floor->impl_;
+  impl.prepare.def = def;
+  std::vector<float> prepared(rows.size());
+  for (size_t i = 0; i < n; ++i) {
+    PW_RETURN_IF_ERROR(impl.prepare.Prepare(rows.subspan(i * dim, dim), prepared.data() + i * dim));
+  }
+  try {
+    impl.space = MakeSpace(def);
+    impl.hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(impl.space.get(),
+                                                                  std::max<size_t>(n, 1), def.m,
+                                                                  def.ef_construction);
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(std::string("cannot create the raw index: ") + e.what());
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    try {
+      for (size_t i = next++; i < n && !failed; i = next++) {
+        impl.hnsw->addPoint(prepared.data() + i * dim, i);
+      }
+    } catch (const std::exception&) {
+      failed = true;
+    }
+  };
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::clamp(threads, 1, 64); ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (failed) return Status::ResourceExhausted("the raw index's build failed");
+  impl.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return floor;
+}
+
+std::vector<size_t> RawHnswFloor::Search(std::span<const float> query, size_t k, size_t ef) {
+  std::vector<float> q(impl_->prepare.def.dim);
+  std::vector<size_t> out;
+  if (!impl_->prepare.Prepare(query, q.data()).ok() || impl_->hnsw->cur_element_count == 0) {
+    return out;
+  }
+  impl_->hnsw->setEf(ef);
+  auto top = impl_->hnsw->searchKnn(q.data(), k);
+  out.resize(top.size());
+  for (size_t i = top.size(); i-- > 0; top.pop()) out[i] = top.top().second;
+  return out;
 }
 
 }  // namespace pathwise::vector

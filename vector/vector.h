@@ -162,6 +162,30 @@ class VectorIndex {
   std::unique_ptr<Impl> impl_;
 };
 
+// The floor of a bulk HNSW build, for benchmarks (issue 14: a load's HNSW phase against raw
+// hnswlib's multi-threaded build, and the recall of both indexes): hnswlib's own
+// HierarchicalNSW for def's metric, dim, m and ef_construction, sized for every row at once and
+// filled by addPoint from `threads` threads, with the row numbers as labels. Rows are
+// validated and, for cosine, normalised before the timed part. No snapshot, no removal, no
+// growth: just the build and hnswlib's search.
+class RawHnswFloor {
+ public:
+  // rows holds n * def.dim floats, row-major. InvalidArgument for a bad def or row;
+  // ResourceExhausted when memory runs out.
+  static Result<std::unique_ptr<RawHnswFloor>> Build(const VectorSpaceDef& def,
+                                                     std::span<const float> rows, int threads);
+  ~RawHnswFloor();
+  double build_seconds() const;  // the addPoint calls alone, wall time
+  // hnswlib's searchKnn with ef: the k nearest row numbers, nearest first. REQUIRES: no
+  // concurrent Search (hnswlib keeps ef in the index).
+  std::vector<size_t> Search(std::span<const float> query, size_t k, size_t ef);
+
+ private:
+  RawHnswFloor();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // The indexes of all vector spaces of one database.
 class VectorSet {
  public:

@@ -438,3 +438,37 @@ TEST_CASE("searches run concurrently with upserts, removals and capacity growth"
   CHECK(searches.load() > 0);
   CHECK(idx->Size() == 3600);
 }
+
+TEST_CASE("the raw hnswlib floor finds what an exact scan finds and rejects bad rows") {
+  const uint32_t dim = 16;
+  const size_t n = 2000;
+  std::vector<float> rows = Clustered(n, dim, 11);
+  auto floor = vector::RawHnswFloor::Build(Def(dim, Metric::kCosine), rows, 2);
+  REQUIRE_MESSAGE(floor.ok(), floor.status().ToString());
+  CHECK((*floor)->build_seconds() > 0);
+  auto exact = Make(dim, Metric::kCosine);
+  std::vector<NodeId> nodes(n);
+  for (size_t i = 0; i < n; ++i) nodes[i] = static_cast<NodeId>(i);
+  REQUIRE(exact->UpsertBatch(nodes, rows, 2).ok());
+  size_t found = 0, expected = 0;
+  for (size_t q = 0; q < n; q += 97) {
+    std::span<const float> query(rows.data() + q * dim, dim);
+    std::vector<size_t> got = (*floor)->Search(query, 10, 64);
+    CHECK(got.size() == 10);
+    SearchOptions options;
+    options.k = 10;
+    auto truth = exact->SearchExact(query, options);
+    REQUIRE(truth.ok());
+    std::set<size_t> want;
+    for (const auto& hit : truth->hits) want.insert(hit.node);
+    for (size_t row : got) found += want.count(row);
+    expected += want.size();
+  }
+  CHECK(static_cast<double>(found) / static_cast<double>(expected) > 0.95);
+  std::vector<float> ragged(dim + 1, 1.0f);
+  CHECK(vector::RawHnswFloor::Build(Def(dim, Metric::kCosine), ragged, 1).status().code() ==
+        Status::Code::kInvalidArgument);
+  std::vector<float> zero(dim, 0.0f);  // a zero vector has no cosine direction
+  CHECK(vector::RawHnswFloor::Build(Def(dim, Metric::kCosine), zero, 1).status().code() ==
+        Status::Code::kInvalidArgument);
+}
