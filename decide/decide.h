@@ -130,6 +130,17 @@ struct DeciderOptions {
   // Decisions waiting for a worker beyond this many are answered from the cheapest fallback
   // (reason "overload") instead of queueing.
   size_t max_queued = 64;
+  // Run a recipe step on the deciding thread ("inline") while its recipe is healthy: no hand-off
+  // to a worker (two thread wake-ups per step). A recipe that overran a step budget within the
+  // last isolation_cooldown_ms, or has an injected recipe fault or a half-open breaker, is
+  // "isolated": its steps run on the workers, so a stuck run cannot hold the decision past its
+  // deadline. false: every step runs on a worker (docs/decisions.md, "How a step runs").
+  bool inline_steps = true;
+  // How long a recipe stays isolated after its last run that overran its step budget.
+  int64_t isolation_cooldown_ms = 30'000;
+  // The most inline steps in flight at once (over all decisions); beyond it a step runs on a
+  // worker, where the overload rule above applies. 0: the machine's hardware threads.
+  size_t max_inline_steps = 0;
   // Deadline limits of the request's deadline_ms (default: the surface's).
   int64_t max_deadline_ms = 10'000;
   // Time kept back from the deadline for applying rules, labels and writing the answer.
