@@ -124,8 +124,9 @@ Result<int64_t> ParseTimeMillis(const std::string& text);
 // ---- Decisions ----------------------------------------------------------------------------------
 
 struct DeciderOptions {
-  // Threads that run recipe queries for decisions; the request thread waits for them only until
-  // its deadline. A recipe abandoned at the deadline keeps its worker until its own deadline.
+  // Threads that run the recipe steps that do not run inline (below) and candidate-cache
+  // refreshes; the request thread waits for a step only until its budget. A recipe abandoned at
+  // its budget keeps its worker until its own deadline.
   int workers = 8;
   // Decisions waiting for a worker beyond this many are answered from the cheapest fallback
   // (reason "overload") instead of queueing.
@@ -138,8 +139,9 @@ struct DeciderOptions {
   bool inline_steps = true;
   // How long a recipe stays isolated after its last run that overran its step budget.
   int64_t isolation_cooldown_ms = 30'000;
-  // The most inline steps in flight at once (over all decisions); beyond it a step runs on a
-  // worker, where the overload rule above applies. 0: the machine's hardware threads.
+  // The most inline steps in flight at once (over all decisions); beyond it, and while runs
+  // wait for a worker, a step runs on a worker, where the overload rule above applies.
+  // 0: the machine's hardware threads.
   size_t max_inline_steps = 0;
   // Deadline limits of the request's deadline_ms (default: the surface's).
   int64_t max_deadline_ms = 10'000;

@@ -64,7 +64,9 @@ std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surf
                                                 Clock::time_point until, bool suspect,
                                                 StepTiming* timing) {
   StepIsolation::Way way = StepIsolation::Way::kBusy;
-  if (options.inline_steps) {
+  // While runs wait for a worker the server is saturated: every step goes through the pool's
+  // admission, which answers overload instead of queueing past the budget.
+  if (options.inline_steps && pool.queued() == 0) {
     suspect = suspect || (!faults.empty() && faults.Has("recipe:" + recipe));
     way = isolation.Begin(recipe, suspect, until);
   }

@@ -154,6 +154,30 @@ TEST_CASE("with inline_steps off every recipe step runs on a worker") {
   CHECK(f.decider->Metrics().value("steps_worker", 0) == 1);
 }
 
+TEST_CASE("while runs wait for a worker a healthy recipe's step goes to the pool and answers overload") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  f.Define("hot_only", DecideFixture::Surface({{"recipe", "hot"}, {"fallbacks", json::array()}}));
+  decide::DeciderOptions options;
+  options.workers = 1;
+  options.max_queued = 1;
+  f.MakeDecider(options);
+  // Warm the popular list and the worker, however slow the build.
+  f.Decide("hot_only", {{"user", "u1"}, {"deadline_ms", 10000}});
+  CHECK(RunOf(f.Decide("hot_only", {{"user", "u1"}})) == "inline");
+  // A stuck recipe holds the only worker; the next run of it waits in the queue.
+  REQUIRE(f.decider->SetFault({{"target", "recipe:similar"}, {"delay_ms", 2000}}).ok());
+  f.Decide("row", {{"user", "u1"}});
+  json queued = f.Decide("row", {{"user", "u1"}});
+  INFO(queued.dump());
+  REQUIRE(DecideFixture::HasReason(queued, "overload"));
+  json d = f.Decide("hot_only", {{"user", "u1"}});
+  INFO(d.dump());
+  CHECK(RunOf(d) == "worker");
+  CHECK(DecideFixture::HasReason(d, "overload"));
+  CHECK(d["served_by"] == "popular");
+}
+
 TEST_CASE("an inline run still going past its budget isolates its recipe for later steps") {
   StepIsolation iso(/*cooldown_ms=*/1000, /*max_inline=*/4);
   auto t0 = StepIsolation::Clock::now();
