@@ -231,7 +231,7 @@ Tally OpenLoop(decide::Decider& decider, size_t clients, double rate, double sec
 }
 
 decide::DeciderOptions Options(bool log_impressions = true) {
-  decide::DeciderOptions options;  // the server's defaults: 8 workers, 64 queued
+  decide::DeciderOptions options;  // the server's defaults: inline steps, 8 workers, 64 queued
   options.enable_fault_injection = true;
   options.log_impressions = log_impressions;
   return options;
@@ -421,7 +421,7 @@ Status MeasureCandidateCache(Database* db, size_t users, size_t runs, uint64_t s
   auto decider = NewDecider(db, users, Options(log_impressions));
   std::mt19937_64 rng(seed);
   const int64_t limit = std::min<int64_t>(kK * kCandidatesFactor, kMaxLimit);
-  Samples bare, step_us[2];  // step_us: the primary step (the recipe on its worker)
+  Samples bare, step_us[2];  // step_us: the primary step (the recipe run, inline or on a worker)
   Tally miss, hit;
   std::map<std::string, size_t> other;  // decisions whose primary step was neither
   auto primary = [](const Result<json>& d) -> std::string {
@@ -636,7 +636,7 @@ Status Run(const Flags& flags, Report* report) {
            "Decider::Decide, same users, interleaved, candidate cache off");
     report->Latency("decide.sequential.rules_us", rules_us, "the rules' item query + rules");
     report->Latency("decide.sequential.primary_step_us", primary_step_us,
-                    "submit to the worker until its result is back (recipe load + query + handoff)");
+                    "the recipe run: inline, or on a worker (+ hand-off) when isolated");
     report->Latency("decide.sequential.rest_us", rest_us,
                     "total_us minus steps and rules: surface load, request, user lookup, answer");
     report->Latency("decide.sequential.total_us", inner_total_us, "the decision's own timings");
@@ -719,7 +719,7 @@ Status Run(const Flags& flags, Report* report) {
          "source 'nearest' fails every time"},
         {"fault.recipe_primary",
          {{"target", std::string("recipe:") + kPrimary}, {"delay_ms", fault_ms}}, false,
-         "whole primary recipe " + delayed + " (holds workers)"},
+         "whole primary recipe " + delayed + " (isolated: holds workers)"},
         {"fault.recipe_primary_no_breaker",
          {{"target", std::string("recipe:") + kPrimary}, {"delay_ms", fault_ms}}, true,
          "whole primary recipe " + delayed + ", breakers never open"}};

@@ -124,12 +124,25 @@ Result<int64_t> ParseTimeMillis(const std::string& text);
 // ---- Decisions ----------------------------------------------------------------------------------
 
 struct DeciderOptions {
-  // Threads that run recipe queries for decisions; the request thread waits for them only until
-  // its deadline. A recipe abandoned at the deadline keeps its worker until its own deadline.
+  // Threads that run the recipe steps that do not run inline (below) and candidate-cache
+  // refreshes; the request thread waits for a step only until its budget. A recipe abandoned at
+  // its budget keeps its worker until its own deadline.
   int workers = 8;
   // Decisions waiting for a worker beyond this many are answered from the cheapest fallback
   // (reason "overload") instead of queueing.
   size_t max_queued = 64;
+  // Run a recipe step on the deciding thread ("inline") while its recipe is healthy: no hand-off
+  // to a worker (two thread wake-ups per step). A recipe that overran a step budget within the
+  // last isolation_cooldown_ms, or has an injected recipe fault or a half-open breaker, is
+  // "isolated": its steps run on the workers, so a stuck run cannot hold the decision past its
+  // deadline. false: every step runs on a worker (docs/decisions.md, "How a step runs").
+  bool inline_steps = true;
+  // How long a recipe stays isolated after its last run that overran its step budget.
+  int64_t isolation_cooldown_ms = 30'000;
+  // The most inline steps in flight at once (over all decisions); beyond it, and while runs
+  // wait for a worker, a step runs on a worker, where the overload rule above applies.
+  // 0: the machine's hardware threads.
+  size_t max_inline_steps = 0;
   // Deadline limits of the request's deadline_ms (default: the surface's).
   int64_t max_deadline_ms = 10'000;
   // Time kept back from the deadline for applying rules, labels and writing the answer.

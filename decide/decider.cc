@@ -3,6 +3,7 @@
 // the request's deadline. docs/decisions.md describes the chain, confidence and reason codes.
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "decide/decider_impl.h"
 
@@ -13,6 +14,11 @@ using json = nlohmann::json;
 
 int64_t MicrosSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
+}
+
+size_t MaxInlineSteps(const DeciderOptions& options) {
+  if (options.max_inline_steps > 0) return options.max_inline_steps;
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 bool IsDegradingReason(const std::string& code) {
@@ -69,6 +75,7 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
       frequency(options_in.frequency_max_decisions),
       candidates(options_in.candidate_cache_entries, options_in.candidate_cache_bytes),
       explore_counts(options_in.explore_max_keys),
+      isolation(options_in.isolation_cooldown_ms, MaxInlineSteps(options_in)),
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
 void Decider::Impl::Count(const std::string& name, uint64_t n) {
@@ -106,7 +113,8 @@ void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t s
   } else if (step + 1 < s.chain.size()) {
     until = start + (serve_by - start) * 6 / 10;
   }
-  std::optional<RecipeRun> run = RunOnWorker(sp, recipe, req, until);
+  std::optional<RecipeRun> run =
+      RunStep(sp, recipe, req, until, admit == decide::Breakers::Admit::kProbe, &timing);
   if (!run.has_value()) {
     if (admit == decide::Breakers::Admit::kProbe) breakers.ReleaseProbe(recipe, "*");
     d->Reason("overload");
@@ -279,6 +287,10 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   for (const StepTiming& t : d.steps) {
     steps.push_back({{"source", t.source}, {"us", t.us}, {"outcome", t.outcome}});
     if (!t.candidates.empty()) steps.back()["candidates"] = t.candidates;
+    if (!t.run.empty()) {
+      steps.back()["run"] = t.run;
+      steps.back()["isolated"] = t.isolated;
+    }
   }
   json answer = {{"recommendation_id", recommendation_id},
                  {"surface", s.name},
@@ -332,6 +344,8 @@ json Decider::Metrics() const {
     }
   }
   out["variants"] = std::move(variants);
+  out["isolated_recipes"] = impl_->isolation.IsolatedCount();
+  out["isolations"] = impl_->isolation.isolations();
   out["workers_busy"] = impl_->pool.busy();
   out["workers_queued"] = impl_->pool.queued();
   return out;

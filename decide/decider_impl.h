@@ -19,6 +19,7 @@
 #include "decide/frequency.h"
 #include "decide/lists.h"
 #include "decide/rules.h"
+#include "decide/step_isolation.h"
 #include "decide/surface.h"
 #include "decide/worker_pool.h"
 
@@ -64,6 +65,10 @@ struct StepTiming {
   int64_t us = 0;
   std::string outcome;  // ok | timeout | error | breaker_open | skipped | empty
   std::string candidates;  // RecipeRun::candidates
+  // Recipe steps that ran: on the deciding thread or a worker, and whether the recipe was
+  // isolated (docs/decisions.md, "How a step runs"). Empty: the step did not run a recipe.
+  std::string run;  // inline | worker
+  bool isolated = false;
 };
 
 // The decision being built.
@@ -97,6 +102,7 @@ struct Decider::Impl {
   CandidateCache candidates;
   uint64_t write_observer = 0;  // Database::AddWriteObserver's id: invalidates candidates
   ExploreCounts explore_counts;
+  StepIsolation isolation;
   WorkerPool pool;  // last: its threads stop first
 
   // Parsed surfaces and recipes by name, each with the stored text it was parsed from and the
@@ -138,6 +144,13 @@ struct Decider::Impl {
   std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
                                        const std::string& recipe, const Request& req,
                                        Clock::time_point until);
+  // The recipe run of one chain step: inline on this thread unless the recipe is isolated
+  // (StepIsolation; suspect: a half-open breaker), inline runs are at their bound or runs wait
+  // for a worker, else on a worker (RunOnWorker, nullopt: overload). A run that ends after `until` is a DeadlineExceeded
+  // status either way. Sets timing->run and timing->isolated.
+  std::optional<RecipeRun> RunStep(const std::shared_ptr<const Surface>& s,
+                                   const std::string& recipe, const Request& req,
+                                   Clock::time_point until, bool suspect, StepTiming* timing);
   // refresh_token: a background refresh of the candidate cache (CandidateCache::Lookup::token):
   // the run retrieves afresh and stores what it found.
   RecipeRun RunRecipe(const std::shared_ptr<const Surface>& s, const std::string& recipe,

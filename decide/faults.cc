@@ -64,6 +64,11 @@ bool FaultInjector::empty() const {
   return !any_;
 }
 
+bool FaultInjector::Has(const std::string& target) const {
+  MutexLock lock(&mu_);
+  return faults_.count(target) > 0;
+}
+
 nlohmann::json FaultInjector::ToJson() const {
   MutexLock lock(&mu_);
   nlohmann::json out = nlohmann::json::array();

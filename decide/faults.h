@@ -36,6 +36,7 @@ class FaultInjector {
   void Clear();
   nlohmann::json ToJson() const;
   bool empty() const;
+  bool Has(const std::string& target) const;  // a fault is set for target
   // Draws for target ("recipe:x" / "source:y"); no fault: {0, false}.
   FaultAction Draw(const std::string& target);
 

@@ -25,8 +25,10 @@ Result<std::map<std::string, json>> RunItemQuery(Database* db, const Surface& s,
   json params = {{"ids", ids}, {"user", user}};
   PW_ASSIGN_OR_RETURN(QueryResult result, db->Query(ItemQuery(s, with_user), params, qo));
   std::map<std::string, json> rows;
-  for (const json& row : result.rows) {
-    if (row.is_array() && !row.empty() && row[0].is_string()) rows[row[0].get<std::string>()] = row;
+  for (json& row : result.rows) {
+    if (row.is_array() && !row.empty() && row[0].is_string()) {
+      rows.emplace(row[0].get_ref<const std::string&>(), std::move(row));
+    }
   }
   return rows;
 }

@@ -1,5 +1,6 @@
-// One recipe run of a decision: on a worker thread, under the step's deadline, with per-source
-// budgets, source breakers and injected faults (docs/decisions.md, "Inside the deadline").
+// One recipe run of a decision: on the deciding thread or a worker thread (docs/decisions.md,
+// "How a step runs"), under the step's deadline, with per-source budgets, source breakers and
+// injected faults (docs/decisions.md, "Inside the deadline").
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -31,23 +32,66 @@ json RecipeParams(const json& recipe, const Surface& s, const Request& req) {
   return params;
 }
 
-ItemList ItemsOf(const QueryResult& result) {
+// The result's rows as items, moved out of it.
+ItemList ItemsOf(QueryResult* result) {
   ItemList items;
-  for (size_t i = 0; i < result.rows.size(); ++i) {
-    const json& row = result.rows[i];
+  items.reserve(result->rows.size());
+  for (size_t i = 0; i < result->rows.size(); ++i) {
+    json& row = result->rows[i];
     if (!row.is_array() || row.size() < 3 || !row[0].is_string()) continue;
     Item item;
-    item.id = row[0].get<std::string>();
-    item.type = row[1].is_string() ? row[1].get<std::string>() : "";
+    item.id = std::move(row[0].get_ref<std::string&>());
+    if (row[1].is_string()) item.type = std::move(row[1].get_ref<std::string&>());
     item.score = row[2].is_number() ? row[2].get<double>() : NAN;
-    if (row.size() > 3 && row[3].is_array()) item.sources = row[3];
-    if (i < result.explanations.size()) item.explanation = result.explanations[i];
+    if (row.size() > 3 && row[3].is_array()) item.sources = std::move(row[3]);
+    if (i < result->explanations.size()) item.explanation = std::move(result->explanations[i]);
     items.push_back(std::move(item));
   }
   return items;
 }
 
+// A run that did not answer by its step's `until`.
+RecipeRun LateRun(const std::string& recipe) {
+  RecipeRun late;
+  late.status = Status::DeadlineExceeded("recipe '" + recipe + "' did not answer within its budget");
+  return late;
+}
+
 }  // namespace
+
+std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surface>& s,
+                                                const std::string& recipe, const Request& req,
+                                                Clock::time_point until, bool suspect,
+                                                StepTiming* timing) {
+  StepIsolation::Way way = StepIsolation::Way::kBusy;
+  // While runs wait for a worker the server is saturated: every step goes through the pool's
+  // admission, which answers overload instead of queueing past the budget.
+  if (options.inline_steps && pool.queued() == 0) {
+    suspect = suspect || (!faults.empty() && faults.Has("recipe:" + recipe));
+    way = isolation.Begin(recipe, suspect, until);
+  }
+  timing->isolated = way == StepIsolation::Way::kIsolated;
+  if (timing->isolated) Count("steps_isolated");
+  std::optional<RecipeRun> run;
+  if (way == StepIsolation::Way::kInline) {
+    timing->run = "inline";
+    Count("steps_inline");
+    run = RunRecipe(s, recipe, req, until);
+    auto now = Clock::now();
+    isolation.EndInline(recipe, until, now);
+    // As on a worker: what answers after the step's budget is not used.
+    if (now > until) run = LateRun(recipe);
+  } else {
+    timing->run = "worker";
+    Count("steps_worker");
+    run = RunOnWorker(s, recipe, req, until);
+  }
+  // A run that hit its deadline overran it, wherever it ran.
+  if (run.has_value() && run->status.code() == Status::Code::kDeadlineExceeded) {
+    isolation.Overran(recipe);
+  }
+  return run;
+}
 
 std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const Surface>& s,
                                                     const std::string& recipe, const Request& req,
@@ -71,9 +115,7 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
   if (answered != nullptr) return std::move(*answered);
   // Still waiting for a worker at the deadline: the pool was saturated, not the recipe slow.
   if (!started->load()) return std::nullopt;
-  RecipeRun late;
-  late.status = Status::DeadlineExceeded("recipe '" + recipe + "' did not answer within its budget");
-  return late;
+  return LateRun(recipe);
 }
 
 RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
@@ -117,15 +159,19 @@ RecipeRun Decider::Impl::RunRecipe(const std::shared_ptr<const Surface>& sp,
   CandidateUse use = LookupCandidates(sp, recipe_name, req, until, refresh_token);
   qo.reuse_candidates = use.lookup.set;
   qo.keep_candidates = use.cached;
-  auto result = db->Query(stored.value("query", ""), RecipeParams(stored, s, req), qo);
+  auto text = stored.find("query");
+  auto result = db->Query(text != stored.end() && text->is_string()
+                              ? std::string_view(text->get_ref<const std::string&>())
+                              : std::string_view(),
+                          RecipeParams(stored, s, req), qo);
   FinishCandidates(sp, recipe_name, req, use, result, &run);
   if (!result.ok()) {
     for (const std::string& p : probes) breakers.ReleaseProbe(recipe_name, p);
     run.status = result.status();
     return run;
   }
-  run.items = ItemsOf(*result);
-  run.stats = result->stats;
+  run.items = ItemsOf(&*result);
+  run.stats = std::move(result->stats);
   const json& dropped = run.stats.contains("dropped_sources") ? run.stats["dropped_sources"]
                                                               : json::object();
   const json& sources = run.stats.contains("source_stats") ? run.stats["source_stats"]

@@ -213,6 +213,25 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
   out += "# HELP pathwise_decisions_degraded_total Decisions not served by the primary recipe "
          "or with a source dropped.\n# TYPE pathwise_decisions_degraded_total counter\n"
          "pathwise_decisions_degraded_total " + std::to_string(static_cast<uint64_t>(count("degraded"))) + "\n";
+  out += "# HELP pathwise_decision_steps_total Recipe steps by the thread they ran on: the "
+         "deciding one (inline) or a worker (docs/decisions.md, How a step runs).\n"
+         "# TYPE pathwise_decision_steps_total counter\n";
+  for (const char* run : {"inline", "worker"}) {
+    out += "pathwise_decision_steps_total{run=\"" + std::string(run) + "\"} " +
+           std::to_string(static_cast<uint64_t>(count(std::string("steps_") + run))) + "\n";
+  }
+  out += "# HELP pathwise_decision_isolated_steps_total Recipe steps run on a worker because "
+         "their recipe was isolated.\n# TYPE pathwise_decision_isolated_steps_total counter\n"
+         "pathwise_decision_isolated_steps_total " +
+         std::to_string(static_cast<uint64_t>(count("steps_isolated"))) + "\n";
+  out += "# HELP pathwise_decision_isolations_total Times a recipe became isolated after a run "
+         "overran its step budget.\n# TYPE pathwise_decision_isolations_total counter\n"
+         "pathwise_decision_isolations_total " +
+         std::to_string(static_cast<uint64_t>(count("isolations"))) + "\n";
+  out += "# HELP pathwise_decision_isolated_recipes Recipes isolated now (in their cool-down).\n"
+         "# TYPE pathwise_decision_isolated_recipes gauge\n"
+         "pathwise_decision_isolated_recipes " +
+         std::to_string(static_cast<uint64_t>(count("isolated_recipes"))) + "\n";
   out += "# HELP pathwise_impressions_total Decisions by what became of their impressions "
          "(docs/feedback-loop.md).\n# TYPE pathwise_impressions_total counter\n";
   for (const char* outcome : {"logged", "sampled_out", "log_failed"}) {

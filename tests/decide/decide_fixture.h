@@ -92,6 +92,17 @@ struct DecideFixture {
     return s;
   }
 
+  // One rule of each kind: adult items filtered, i3 boosted 10x, at most 2 per category, i29
+  // pinned at slot 1.
+  static nlohmann::json RulesOfEachKind() {
+    return nlohmann::json::array({
+        {{"type", "filter"}, {"where", "NOT i.adult"}},
+        {{"type", "boost"}, {"where", "i.id = 'i3'"}, {"factor", 10}},
+        {{"type", "quota"}, {"by", "i.category"}, {"max", 2}},
+        {{"type", "pin"}, {"id", "i29"}, {"slot", 1}},
+    });
+  }
+
   void Define(const std::string& name, const nlohmann::json& definition) {
     auto stored = decide::PutSurface(db.get(), name, definition);
     REQUIRE_MESSAGE(stored.ok(), stored.status().ToString());

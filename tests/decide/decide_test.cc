@@ -188,13 +188,7 @@ TEST_CASE("a source's breaker opens after repeated failures and the source is sk
 
 TEST_CASE("rules apply after scoring: filter, boost, quota and pin, with backfill to k") {
   DecideFixture f;
-  json rules = json::array({
-      {{"type", "filter"}, {"where", "NOT i.adult"}},
-      {{"type", "boost"}, {"where", "i.id = 'i3'"}, {"factor", 10}},
-      {{"type", "quota"}, {"by", "i.category"}, {"max", 2}},
-      {{"type", "pin"}, {"id", "i29"}, {"slot", 1}},
-  });
-  f.Define("row", DecideFixture::Surface({{"rules", rules}}));
+  f.Define("row", DecideFixture::Surface({{"rules", DecideFixture::RulesOfEachKind()}}));
   json d = f.Decide("row", {{"user", "u1"}});
   std::vector<std::string> ids = DecideFixture::Ids(d);
   REQUIRE(ids.size() == 5);

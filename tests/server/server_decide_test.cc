@@ -74,6 +74,7 @@ TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for 
   CHECK(d["items"][0]["id"] == "i3");
   CHECK(d["items"][0]["label"] == "Gamma");
   CHECK(d["timings"]["steps"][0]["source"] == "primary");
+  CHECK(d["timings"]["steps"][0]["run"] == "inline");
 
   // A user the database has never seen: still a 200.
   json unknown = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"),
@@ -90,6 +91,8 @@ TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for 
   auto metrics = client.Get("/metrics", h.Auth("read"));
   REQUIRE(metrics);
   CHECK(metrics->body.find("pathwise_decisions_total{served_by=\"primary\"} 1") != std::string::npos);
+  CHECK(metrics->body.find("pathwise_decision_steps_total{run=\"worker\"} 0") != std::string::npos);
+  CHECK(metrics->body.find("pathwise_decision_isolated_recipes 0") != std::string::npos);
   CHECK(Json(client.Get("/v1/admin/breakers", h.Auth("read")))["breakers"].is_array());
 }
 
