@@ -142,7 +142,7 @@ class Graph {
   // different nodes are swapped one after another, in id order within each of `threads`
   // contiguous id ranges, which are swapped at once. Returns the edges installed. Cost: a pass
   // over the node ids plus O(n) over the new edges when they come sorted by (src, dst), O(n log
-  // n) otherwise; memory 12 bytes per edge beside them. REQUIRES: fewer than 2^32 edges.
+  // n) otherwise; memory 8 bytes per edge beside them. REQUIRES: fewer than 2^32 edges.
   using NewEdge = storage::ModelEdge;
   size_t ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges, size_t threads = 1);
 
