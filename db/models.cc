@@ -105,21 +105,6 @@ std::vector<NodeId> VectorsToRemove(const graph::Graph& graph, const Schema& sch
 
 size_t Threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-bool BySrcDst(const graph::Graph::NewEdge& a, const graph::Graph::NewEdge& b) {
-  return a.src != b.src ? a.src < b.src : a.dst < b.dst;
-}
-
-// Sorts edges by (src, dst) and keeps the last of a repeated pair.
-void SortUnique(std::vector<graph::Graph::NewEdge>* edges) {
-  std::stable_sort(edges->begin(), edges->end(), BySrcDst);
-  size_t kept = 0;
-  for (size_t i = 0; i < edges->size(); ++i) {
-    if (i + 1 < edges->size() && !BySrcDst((*edges)[i], (*edges)[i + 1])) continue;
-    (*edges)[kept++] = (*edges)[i];
-  }
-  edges->resize(kept);
-}
-
 // Writes a whole edge type's model (edges sorted and unique, removed sorted) atomically and
 // durably: one synced write, or for large models (DatabaseOptions::model_ingest_min_ops) SST
 // files streamed from the lists and ingested in one step.
@@ -181,12 +166,13 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
     if (edges.size() >= UINT32_MAX) {
       return Status::InvalidArgument("a model holds at most 2^32 - 2 edges");
     }
-    SortUnique(&edges);
+    graph::Graph::SortUniqueEdges(&edges);
     std::vector<std::pair<NodeId, NodeId>> removed;  // old edges the new model lacks, sorted
     std::vector<graph::Graph::EdgeKey> old = EdgesOfType(graph, *schema, def->id);
     for (const graph::Graph::EdgeKey& k : old) {
       graph::Graph::NewEdge probe{k.src, k.dst, 0, 0};
-      if (!std::binary_search(edges.begin(), edges.end(), probe, BySrcDst)) {
+      if (!std::binary_search(edges.begin(), edges.end(), probe,
+                              graph::Graph::NewEdgeBefore)) {
         removed.emplace_back(k.src, k.dst);
       }
     }

@@ -146,8 +146,8 @@ struct Decider::Impl {
                                        Clock::time_point until);
   // The recipe run of one chain step: inline on this thread unless the recipe is isolated
   // (StepIsolation; suspect: a half-open breaker), inline runs are at their bound or runs wait
-  // for a worker, else on a worker (RunOnWorker, nullopt: overload). A run that ends after `until` is a DeadlineExceeded
-  // status either way. Sets timing->run and timing->isolated.
+  // for a worker, else on a worker (RunOnWorker, nullopt: overload). A run that ends after
+  // `until` is a DeadlineExceeded status either way. Sets timing->run and timing->isolated.
   std::optional<RecipeRun> RunStep(const std::shared_ptr<const Surface>& s,
                                    const std::string& recipe, const Request& req,
                                    Clock::time_point until, bool suspect, StepTiming* timing);

@@ -145,6 +145,10 @@ class Graph {
   // n) otherwise; memory 8 bytes per edge beside them. REQUIRES: fewer than 2^32 edges.
   using NewEdge = storage::ModelEdge;
   size_t ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges, size_t threads = 1);
+  // (src, dst) order of new edges, and sorting into it keeping the last of a repeated pair (what
+  // ReplaceEdgesOfType does first; a no-op sort for sorted input).
+  static bool NewEdgeBefore(const NewEdge& a, const NewEdge& b);
+  static void SortUniqueEdges(std::vector<NewEdge>* edges);
 
   // Approximate bytes held by the serving structures.
   size_t MemoryBytes() const;

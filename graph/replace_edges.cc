@@ -79,29 +79,29 @@ struct Runs {
   }
 };
 
-// Sorts edges by (src, dst), keeping the last of a repeated pair.
-void SortUnique(std::vector<Graph::NewEdge>* edges) {
-  auto before = [](const Graph::NewEdge& a, const Graph::NewEdge& b) {
-    return a.src != b.src ? a.src < b.src : a.dst < b.dst;
-  };
-  if (!std::is_sorted(edges->begin(), edges->end(), before)) {
-    std::stable_sort(edges->begin(), edges->end(), before);
+}  // namespace
+
+bool Graph::NewEdgeBefore(const NewEdge& a, const NewEdge& b) {
+  return a.src != b.src ? a.src < b.src : a.dst < b.dst;
+}
+
+void Graph::SortUniqueEdges(std::vector<NewEdge>* edges) {
+  if (!std::is_sorted(edges->begin(), edges->end(), NewEdgeBefore)) {
+    std::stable_sort(edges->begin(), edges->end(), NewEdgeBefore);
   }
   size_t kept = 0;
   for (size_t i = 0; i < edges->size(); ++i) {
-    if (i + 1 < edges->size() && !before((*edges)[i], (*edges)[i + 1])) continue;
+    if (i + 1 < edges->size() && !NewEdgeBefore((*edges)[i], (*edges)[i + 1])) continue;
     (*edges)[kept++] = (*edges)[i];
   }
   edges->resize(kept);
 }
 
-}  // namespace
-
 size_t Graph::ReplaceEdgesOfType(TypeId edge_type, std::vector<NewEdge> edges, size_t threads) {
   Impl& impl = *impl_;
   const NodeId bound = IdBound();
   std::erase_if(edges, [&](const NewEdge& e) { return !Exists(e.src) || !Exists(e.dst); });
-  SortUnique(&edges);
+  SortUniqueEdges(&edges);
   const Runs out(edges, bound, /*by_src=*/true), in(edges, bound, /*by_src=*/false);
   std::atomic<size_t> old_edges{0};
   // Each thread swaps the lists of one contiguous range of node ids, in id order.
