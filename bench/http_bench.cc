@@ -1,5 +1,5 @@
-// `pathwise bench http`: the recommend query and event ingestion over HTTP (loopback only),
-// side by side with the same query in-process.
+// `pathwise bench http`: the recommend query, event ingestion and catalog batches over HTTP
+// (loopback only), the query side by side with the same query in-process.
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -134,6 +134,42 @@ std::string EventsBody(size_t client, size_t iteration, size_t count, size_t use
   return body;
 }
 
+// clients POST NDJSON bodies (body(client, iteration)) to path back to back for `seconds`; reports
+// `name`_per_second (the "applied" counts the server acknowledged) and the request latency.
+void PostBatches(const Target& target, size_t clients, double seconds, const char* path,
+                 const std::string& name, const char* unit, Report* report,
+                 const std::function<std::string(size_t, size_t)>& body) {
+  LoadResult result = RunClients(
+      target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
+        auto res = cl.Post(path, body(c, i), "application/x-ndjson");
+        std::string e = Describe(res);
+        if (e.empty()) {
+          auto reply = nlohmann::json::parse(res->body, nullptr, false);
+          *acked = reply.is_object() ? reply.value("applied", size_t{0}) : 0;
+        }
+        return e;
+      });
+  report->Value(name + "_per_second", result.ok / result.seconds, unit,
+                std::to_string(clients) + " clients; target >= 100k/s");
+  report->Latency(name + "_request", result.latency);
+  if (result.failed) {
+    report->Info(name + ".errors", {{"failed", result.failed}, {"first", result.first_error}});
+  }
+}
+
+// A POST /v1/batch body of count VIEWED edge lines between random bench users and items.
+std::string EdgeBatchBody(size_t client, size_t iteration, size_t count, size_t users,
+                          size_t items, uint64_t run_id) {
+  std::string body;
+  body.reserve(count * 90);
+  std::mt19937_64 rng((client * 1000003 + iteration) ^ (run_id * 31 + 7));
+  for (size_t e = 0; e < count; ++e) {
+    body += "{\"edge\":\"VIEWED\",\"from\":[\"User\",\"" + UserId(rng() % users) +
+            "\"],\"to\":[\"Item\",\"" + ItemId(rng() % items) + "\"],\"weight\":1}\n";
+  }
+  return body;
+}
+
 Status Run(const Flags& flags, Report* report) {
   GeneratorOptions gen = GeneratorFromFlags(flags);
   const std::string dir = flags.Get("data", "/tmp/pathwise-bench-" + std::to_string(gen.items));
@@ -142,8 +178,9 @@ Status Run(const Flags& flags, Report* report) {
   const size_t runs = static_cast<size_t>(flags.GetInt("runs", 2000));
   const double max_price = flags.GetDouble("max-price", 100.0);
   const uint64_t run_id = static_cast<uint64_t>(NowSeconds() * 1000);
-  // --sections latency,saturation,events,single (default: all).
-  const std::string sections = "," + flags.Get("sections", "latency,saturation,events,single") + ",";
+  // --sections latency,saturation,events,batch,single (default: all).
+  const std::string sections =
+      "," + flags.Get("sections", "latency,saturation,events,batch,single") + ",";
   auto section = [&](const char* name) {
     return sections.find("," + std::string(name) + ",") != std::string::npos;
   };
@@ -272,22 +309,17 @@ Status Run(const Flags& flags, Report* report) {
 
   // 3. Events in batches of 1000, durably acknowledged.
   if (section("events")) {
-    LoadResult events = RunClients(
-        target, clients, seconds, [&](size_t c, size_t i, httplib::Client& cl, size_t* acked) {
-          auto res = cl.Post("/v1/events", EventsBody(c, i, 1000, gen.users, gen.items, run_id),
-                             "application/x-ndjson");
-          std::string e = Describe(res);
-          if (e.empty()) {
-            auto body = nlohmann::json::parse(res->body, nullptr, false);
-            *acked = body.is_object() ? body.value("applied", size_t{0}) : 0;
-          }
-          return e;
-        });
-    report->Value("events.batch_1000_per_second", events.ok / events.seconds, "events/s",
-                  std::to_string(clients) + " clients; target >= 100k/s");
-    report->Latency("events.batch_1000_request", events.latency);
-    if (events.failed)
-      report->Info("event_errors", {{"failed", events.failed}, {"first", events.first_error}});
+    PostBatches(target, clients, seconds, "/v1/events", "events.batch_1000", "events/s", report,
+                [&](size_t c, size_t i) {
+                  return EventsBody(c, i, 1000, gen.users, gen.items, run_id);
+                });
+  }
+  // 3b. Catalog batches: POST /v1/batch of 1000 edge lines (one atomic set each), durably.
+  if (section("batch")) {
+    PostBatches(target, clients, seconds, "/v1/batch", "batch.edges_1000", "edges/s", report,
+                [&](size_t c, size_t i) {
+                  return EdgeBatchBody(c, i, 1000, gen.users, gen.items, run_id);
+                });
   }
 
   // 4. Single events, 8 concurrent clients.

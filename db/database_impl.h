@@ -72,7 +72,8 @@ struct Database::Impl {
   std::shared_ptr<const FoldIns> fold_ins PW_GUARDED_BY(fold_in_mu) =
       std::make_shared<const FoldIns>();
 
-  // The event log's next sequence number: read and advanced only by the writer role.
+  // The event log's next sequence number after the last committed group: advanced by the
+  // committing leader, read (under mu) by a leader that stages while no group is committing.
   uint64_t next_event_seq = 1;
   // The declared counters (features/), fed by every applied event and logged decision; replaced
   // whole when counters are declared. Never null after Open.
@@ -97,6 +98,10 @@ struct Database::Impl {
 
   mutable Mutex mu;
   std::deque<Writer*> writers PW_GUARDED_BY(mu);  // front is the leader
+  // The group being written and applied (its writers already off the queue), or null. The
+  // leader behind it stages its own group against its overlay meanwhile (write_path.cc).
+  std::shared_ptr<StagedGroup> committing PW_GUARDED_BY(mu);
+  CondVar committed_cv;  // signalled when committing becomes null
   // Set by a real storage fault (a durable write failed, or memory could not take a durable
   // write): later writes are refused with it until the database is reopened. Bad input never
   // sets it.
@@ -143,17 +148,30 @@ struct Database::Impl {
   Status RunWriter(Writer* w) PW_EXCLUDES(mu);
   // Queues w and waits until it is done, at the front, or (max_queue_wait_ms) withdrawn.
   Status WaitForTurn(Writer* w) PW_REQUIRES(mu);
+  bool AtFront(const Writer* w) const PW_REQUIRES(mu);
   // The leader w takes the WriteSet writers queued from the front into its group.
   std::vector<Writer*> TakeGroup(bool* sync) PW_REQUIRES(mu);
-  // Pops the group (or the exclusive writer) off the queue, wakes its members and the next.
-  void FinishGroup(const std::vector<Writer*>& group, Writer* leader, const Status& status)
+  // Pops the group (at the front of the queue) off it and wakes the next writer, the new leader.
+  void PopGroup(const std::vector<Writer*>& group) PW_REQUIRES(mu);
+  // Marks the group's writers done with status and wakes them (not the leader, who returns).
+  void CompleteGroup(const std::vector<Writer*>& group, Writer* leader, const Status& status)
       PW_REQUIRES(mu);
+  // Waits until no group is being committed.
+  void WaitForCommitted() PW_REQUIRES(mu);
+  // Runs the exclusive writer w at the front, once the committing group is done.
+  Status RunExclusiveTurn(Writer* w) PW_REQUIRES(mu);
   // Runs fn while holding the writer role (no other write runs concurrently). In the failed
   // state fn is skipped and the sticky error returned, unless run_when_failed.
   Status RunExclusive(std::function<Status()> fn, bool run_when_failed = false);
 
-  // Stages, writes and applies one group of WriteSet writers (write_path.cc).
-  Status CommitGroup(const std::vector<Writer*>& group, bool sync);
+  // Stages the sets of group into staged (step 1 of write_path.cc): against memory, the store
+  // and pending, the group staged before it when that is still being committed (else null).
+  // Per-set errors go to the sets' outcomes.
+  void StageGroup(const std::vector<Writer*>& group, const StagedGroup* pending,
+                  StagedGroup* staged);
+  // Writes a staged group and applies it to memory and the counters (steps 2 and 3); a
+  // returned error is a storage fault that fails every staged set.
+  Status CommitStaged(StagedGroup* staged, bool sync);
   // Marks the database failed by a storage fault (see failed).
   void Fail(const Status& fault);
   // The view staging reads: current schema, memory, store, fold-in models; now_ms = the wall

@@ -70,13 +70,8 @@ Properties WithoutNulls(const Properties& props) {
   return out;
 }
 
-template <typename Map, typename Key>
-auto* FindIn(Map& map, const Key& key) {
-  auto it = map.find(key);
-  return it == map.end() ? nullptr : &it->second;
-}
-
-// Stages one set. Reads go: this set's overlay, then the group's, then memory and the store.
+// Stages one set. Reads go: this set's overlay, then the group's, then the pending group's
+// (StagingView::pending), then memory and the store.
 class SetStager {
  public:
   SetStager(const StagingView& view, StagedGroup* group)
@@ -123,30 +118,48 @@ class SetStager {
 
  private:
   // ---- Reads through the overlays ------------------------------------------------------------
+  // The overlays staged writes are read from, the oldest first: the pending group's (when
+  // there is one), the group's, this set's.
+  std::vector<const Overlay*> OldestFirst() const {
+    std::vector<const Overlay*> out;
+    if (view_.pending != nullptr) out.push_back(view_.pending);
+    out.push_back(&group_.overlay);
+    out.push_back(&own_);
+    return out;
+  }
+
+  // The newest staged entry for key in the overlays' map `member`; null when none has one.
+  template <typename Map, typename Key>
+  const typename Map::mapped_type* Staged(Map Overlay::*member, const Key& key) const {
+    const Overlay* newest_first[] = {&own_, &group_.overlay, view_.pending};
+    for (const Overlay* o : newest_first) {
+      if (o == nullptr) continue;
+      auto it = (o->*member).find(key);
+      if (it != (o->*member).end()) return &it->second;
+    }
+    return nullptr;
+  }
+
   NodeId FindNode(TypeId type, const std::string& key) const {
-    std::pair<TypeId, std::string> k{type, key};
-    if (const NodeId* id = FindIn(own_.nodes, k)) return *id;
-    if (const NodeId* id = FindIn(group_.overlay.nodes, k)) return *id;
+    if (const NodeId* id = Staged(&Overlay::nodes, std::pair<TypeId, std::string>{type, key})) {
+      return *id;
+    }
     return view_.graph->Lookup(type, key);
   }
 
   Properties CurrentProps(NodeId id) const {
-    if (const Properties* p = FindIn(own_.props, id)) return *p;
-    if (const Properties* p = FindIn(group_.overlay.props, id)) return *p;
+    if (const Properties* p = Staged(&Overlay::props, id)) return *p;
     return view_.graph->GetProperties(id);
   }
 
   bool HasVector(SpaceId space, NodeId node) const {
-    std::pair<SpaceId, NodeId> k{space, node};
-    if (const bool* b = FindIn(own_.vectors, k)) return *b;
-    if (const bool* b = FindIn(group_.overlay.vectors, k)) return *b;
+    if (const bool* b = Staged(&Overlay::vectors, std::pair<SpaceId, NodeId>{space, node})) return *b;
     const vector::VectorIndex* index = view_.vectors->Get(space);
     return index != nullptr && index->Contains(node);
   }
 
   Result<bool> MetaExists(const std::string& key) const {
-    if (const bool* b = FindIn(own_.meta, key)) return *b;
-    if (const bool* b = FindIn(group_.overlay.meta, key)) return *b;
+    if (const bool* b = Staged(&Overlay::meta, key)) return *b;
     auto value = view_.store->GetMeta(key);
     if (value.ok()) return true;
     if (value.status().code() == Status::Code::kNotFound) return false;
@@ -155,8 +168,7 @@ class SetStager {
 
   // The attribution window of a logged decision; nullopt when it was never logged (or expired).
   Result<std::optional<int64_t>> ImpressionWindow(const std::string& key) const {
-    if (const int64_t* w = FindIn(own_.impressions, key)) return std::optional<int64_t>(*w);
-    if (const int64_t* w = FindIn(group_.overlay.impressions, key)) return std::optional<int64_t>(*w);
+    if (const int64_t* w = Staged(&Overlay::impressions, key)) return std::optional<int64_t>(*w);
     auto stored = impression_log::StoredWindow(*view_.store, key);
     if (stored.ok()) return std::optional<int64_t>(*stored);
     if (stored.status().code() == Status::Code::kNotFound) return std::optional<int64_t>();
@@ -165,9 +177,9 @@ class SetStager {
 
   // The edge as stored after the writes staged so far; nullopt if absent.
   Result<std::optional<storage::EdgeRecord>> CurrentEdge(NodeId src, TypeId type, NodeId dst) {
-    std::tuple<NodeId, TypeId, NodeId> k{src, type, dst};
-    if (auto* e = FindIn(own_.edges, k)) return *e;
-    if (auto* e = FindIn(group_.overlay.edges, k)) return *e;
+    if (auto* e = Staged(&Overlay::edges, std::tuple<NodeId, TypeId, NodeId>{src, type, dst})) {
+      return *e;
+    }
     graph::Neighbor nb;
     if (src >= view_.graph->IdBound() || !view_.graph->FindEdge(src, type, dst, &nb)) {
       return std::optional<storage::EdgeRecord>();
@@ -191,10 +203,8 @@ class SetStager {
         });
       }
     }
-    using EdgeMap = decltype(own_.edges);
-    for (const EdgeMap* edges :
-         std::initializer_list<const EdgeMap*>{&group_.overlay.edges, &own_.edges}) {
-      for (const auto& [k, rec] : *edges) {
+    for (const Overlay* o : OldestFirst()) {
+      for (const auto& [k, rec] : o->edges) {
         if (std::get<0>(k) == node || std::get<2>(k) == node) present[k] = rec.has_value();
       }
     }
@@ -358,8 +368,9 @@ class SetStager {
   }
 
   // user's out-edges of type as (item, weight) in item order, as of the writes staged so far:
-  // the graph's list with the group's and then this set's staged edges merged over it in item
-  // order (O(d log d + staged) for d edges, not a search of the list per staged edge).
+  // the graph's list with the pending group's, the group's and then this set's staged edges
+  // merged over it in item order (O(d log d + staged) for d edges, not a search of the list per
+  // staged edge).
   std::vector<std::pair<NodeId, double>> OutEdges(NodeId user, TypeId type) const {
     std::vector<std::pair<NodeId, double>> out;
     if (user < view_.graph->IdBound()) {
@@ -370,9 +381,8 @@ class SetStager {
                                    });
     }
     std::sort(out.begin(), out.end());
-    using EdgeMap = decltype(own_.edges);
-    for (const EdgeMap* edges :
-         std::initializer_list<const EdgeMap*>{&group_.overlay.edges, &own_.edges}) {
+    for (const Overlay* overlay : OldestFirst()) {
+      const auto* edges = &overlay->edges;
       auto it = edges->lower_bound({user, type, 0});
       auto staged = [&] {
         return it != edges->end() && std::get<0>(it->first) == user &&

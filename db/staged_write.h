@@ -99,6 +99,11 @@ struct StagingView {
   // Fold-in models: a set that changes a user's edges of a model's type also stages the user's
   // recomputed vector (db/fold_in.h).
   std::shared_ptr<const FoldIns> fold_ins;
+  // What the group staged just before this one changed, when that group may not be in memory
+  // and the store yet (the write path stages a group while the one before it is written and
+  // applied: write_path.cc). Read after the group's own overlay and before memory and the
+  // store. Null: memory and the store are up to date with everything staged before.
+  const Overlay* pending = nullptr;
 };
 
 // Validates set and stages it into group (see the file comment). outcome->duplicate is set (and

@@ -1,18 +1,26 @@
 // The write path: a single-writer leader/follower queue (as in LevelDB's DBImpl::Write) and the
-// group commit of WriteSets.
+// group commit of WriteSets, in a two-stage pipeline.
 //
 // A caller queues a Writer and waits. The writer at the front is the leader: it takes every
-// queued WriteSet writer behind it (up to a bound) and commits them as one group:
-//   1. stage each set in order (staged_write.h): validated against memory plus the sets staged
+// queued WriteSet writer behind it (up to a bound) as its group and
+//   1. stages each set in order (staged_write.h): validated against memory plus the sets staged
 //      before it; a set that fails fails alone and leaves nothing behind;
-//   2. write the group's one storage::WriteBatch (synced if any member asked for sync);
-//   3. apply the group's effects to the in-memory graph and vector indexes, in order;
-// then wakes the members. Memory changes only after the batch is durable, so a concurrent query
-// never sees a write that could still be lost or rejected; it may see a durable write a moment
-// before its caller is told (and, as the graph is read-committed per node, one node of a group
-// before another). A failed storage write leaves memory untouched, fails the group's sets and,
-// being a storage fault, stops later writes until the database is reopened (Health() says why);
-// bad input never does.
+// then, once the group before it has been committed, pops its group off the queue (the next
+// writer at the front becomes leader and stages the next group meanwhile) and commits its own:
+//   2. writes the group's one storage::WriteBatch (synced if any member asked for sync);
+//   3. applies the group's effects to the in-memory graph and vector indexes, in order;
+// then wakes the members. So at most two groups are in flight: one being committed, and the
+// next being staged against memory plus the committing group's overlay (StagingView::pending),
+// since memory may not show that group yet. Groups are written and applied in the order they
+// were staged; one staging and one commit run at a time.
+//
+// Memory changes only after the batch is durable, so a concurrent query never sees a write that
+// could still be lost or rejected; it may see a durable write a moment before its caller is
+// told (and, as the graph is read-committed per node, one node of a group before another). A
+// failed storage write leaves memory untouched, fails the group's sets and, being a storage
+// fault, stops later writes (the group staged behind it included) until the database is
+// reopened (Health() says why); bad input never does. An exclusive writer waits at the front
+// until the committing group is done, so it runs alone.
 #include <algorithm>
 #include <chrono>
 
@@ -42,25 +50,30 @@ void Database::Impl::Fail(const Status& fault) {
   if (failed.ok()) failed = fault;
 }
 
-// Stages, writes and applies the sets of group (steps 1-3 above). Per-set errors go to the
-// sets' outcomes; the returned status is a storage fault that fails every staged set.
-Status Database::Impl::CommitGroup(const std::vector<Writer*>& group, bool sync) {
+void Database::Impl::StageGroup(const std::vector<Writer*>& group, const StagedGroup* pending,
+                                StagedGroup* staged) {
   std::shared_ptr<const Schema> current = CurrentSchema();
   StagingView view = View(*current);
-  StagedGroup staged;
-  staged.Reset(graph->IdBound(), next_event_seq);
+  view.pending = pending == nullptr ? nullptr : &pending->overlay;
   for (Writer* x : group) {
     for (size_t i = 0; i < x->sets->size(); ++i) {
       WriteOutcome& outcome = (*x->outcomes)[i];
-      outcome.status = StageSet(view, (*x->sets)[i], &staged, &outcome);
+      outcome.status = StageSet(view, (*x->sets)[i], staged, &outcome);
     }
   }
-  if (staged.batch.Count() == 0) return Status::OK();
-  PW_RETURN_IF_ERROR(store->Write(&staged.batch, sync));
-  next_event_seq = staged.next_event_seq;
-  Status applied = ApplyToMemory(staged, graph.get(), vectors.get());
-  FeedCounters(staged);
+}
+
+Status Database::Impl::CommitStaged(StagedGroup* staged, bool sync) {
+  if (staged->batch.Count() == 0) return Status::OK();
+  PW_RETURN_IF_ERROR(store->Write(&staged->batch, sync));
+  next_event_seq = staged->next_event_seq;
+  Status applied = ApplyToMemory(*staged, graph.get(), vectors.get());
+  FeedCounters(*staged);
   return applied;
+}
+
+bool Database::Impl::AtFront(const Writer* w) const {
+  return !writers.empty() && writers.front() == w;
 }
 
 Status Database::Impl::WaitForTurn(Writer* w) {
@@ -68,7 +81,7 @@ Status Database::Impl::WaitForTurn(Writer* w) {
   writers.push_back(w);
   if (w->max_queue_wait_ms > 0) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(w->max_queue_wait_ms);
-    for (auto now = std::chrono::steady_clock::now(); !w->done && !w->taken && w != writers.front();
+    for (auto now = std::chrono::steady_clock::now(); !w->done && !w->taken && !AtFront(w);
          now = std::chrono::steady_clock::now()) {
       if (now >= until) {
         writers.erase(std::find(writers.begin(), writers.end(), w));
@@ -78,7 +91,7 @@ Status Database::Impl::WaitForTurn(Writer* w) {
       w->cv.WaitFor(&mu, until - now);
     }
   }
-  while (!w->done && w != writers.front()) w->cv.Wait(&mu);
+  while (!w->done && !AtFront(w)) w->cv.Wait(&mu);
   return Status::OK();
 }
 
@@ -97,38 +110,64 @@ std::vector<Database::Impl::Writer*> Database::Impl::TakeGroup(bool* sync) {
   return group;
 }
 
-void Database::Impl::FinishGroup(const std::vector<Writer*>& group, Writer* leader,
-                                 const Status& status) {
+void Database::Impl::PopGroup(const std::vector<Writer*>& group) {
+  for (size_t i = 0; i < group.size(); ++i) writers.pop_front();
+  if (!writers.empty()) writers.front()->cv.NotifyOne();
+}
+
+void Database::Impl::CompleteGroup(const std::vector<Writer*>& group, Writer* leader,
+                                   const Status& status) {
   for (Writer* x : group) {
-    writers.pop_front();
     x->status = status;
     x->done = true;
     if (x != leader) x->cv.NotifyOne();
   }
-  if (!writers.empty()) writers.front()->cv.NotifyOne();
+}
+
+void Database::Impl::WaitForCommitted() {
+  while (committing != nullptr) committed_cv.Wait(&mu);
+}
+
+Status Database::Impl::RunExclusiveTurn(Writer* w) {
+  WaitForCommitted();
+  Status s = failed;
+  mu.Unlock();
+  if (s.ok() || w->run_when_failed) s = w->exclusive();
+  mu.Lock();
+  PopGroup({w});
+  CompleteGroup({w}, w, s);
+  return s;
 }
 
 Status Database::Impl::RunWriter(Writer* w) {
   MutexLock lock(&mu);
   PW_RETURN_IF_ERROR(WaitForTurn(w));
   if (w->done) return w->status;
+  if (w->exclusive) return RunExclusiveTurn(w);
 
-  if (w->exclusive) {
-    Status s = failed;
-    mu.Unlock();
-    if (s.ok() || w->run_when_failed) s = w->exclusive();
-    mu.Lock();
-    FinishGroup({w}, w, s);
-    return s;
-  }
-
-  // Leader of a group of WriteSet writers.
+  // Leader of a group of WriteSet writers: stage (step 1), beside the commit of the group before.
   bool sync = false;
   std::vector<Writer*> group = TakeGroup(&sync);
+  std::shared_ptr<StagedGroup> pending = committing;
+  auto staged = std::make_shared<StagedGroup>();
+  staged->Reset(pending ? pending->next_id : graph->IdBound(),
+                pending ? pending->next_event_seq : next_event_seq);
   Status status = failed;
   mu.Unlock();
-  if (status.ok()) status = CommitGroup(group, sync);
+  if (status.ok()) StageGroup(group, pending.get(), staged.get());
+  pending.reset();
   mu.Lock();
+
+  // Commit (steps 2 and 3) once the group before is done; the next leader stages meanwhile.
+  WaitForCommitted();
+  committing = staged;
+  PopGroup(group);
+  status = failed;
+  mu.Unlock();
+  if (status.ok()) status = CommitStaged(staged.get(), sync);
+  mu.Lock();
+  committing = nullptr;
+  committed_cv.NotifyAll();
   if (!status.ok()) {
     if (failed.ok()) failed = status;
     for (Writer* x : group) {
@@ -140,7 +179,7 @@ Status Database::Impl::RunWriter(Writer* w) {
       }
     }
   }
-  FinishGroup(group, w, status);
+  CompleteGroup(group, w, status);
   return status;
 }
 

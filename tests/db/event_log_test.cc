@@ -1,6 +1,10 @@
 // db/: the event log (sequence numbers, atomicity with the event's edge and dedupe key,
 // recovery at open, retention) and the counters the write path feeds.
+#include <algorithm>
 #include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -251,6 +255,59 @@ TEST_CASE("counters folded from a log of many batches equal the online counters"
   direct.ForEach(as_of, line(&direct_lines));
   CHECK(folded == direct_lines);
   CHECK(folded != all_lines);
+}
+
+// The write path stages a group while the group before it is written and applied
+// (db/write_path.cc): dedupe, accumulation and sequence numbers must see that group anyway.
+TEST_CASE("events sent by 8 concurrent writers are logged once each, in dense sequence order") {
+  TempDir dir;
+  auto db = OpenDb(dir.path);
+  Setup(db.get());
+  constexpr int kEvents = 600, kThreads = 8, kPerCall = 25;
+  std::atomic<int> applied{0}, duplicates{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<int> order(kEvents);
+      for (int i = 0; i < kEvents; ++i) order[i] = i;
+      std::shuffle(order.begin(), order.end(), std::mt19937(t));
+      for (int start = 0; start < kEvents; start += kPerCall) {
+        std::vector<WriteSet> sets;
+        for (int i = start; i < start + kPerCall; ++i) {
+          int e = order[i];
+          sets.push_back(Event("e" + std::to_string(e), "u" + std::to_string(e % 7),
+                               e % 2 ? "i1" : "i2", 1000 + e));
+        }
+        for (const auto& outcome : db->ApplyMany(sets, WriteOptions{t % 2 == 0})) {
+          if (!outcome.status.ok()) ++errors;
+          else if (outcome.duplicate) ++duplicates;
+          else ++applied;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(errors == 0);
+  CHECK(applied == kEvents);
+  CHECK(duplicates == kEvents * (kThreads - 1));
+
+  std::vector<uint64_t> sequences;
+  std::set<std::string> ids;
+  REQUIRE(db->ScanEvents(INT64_MIN, INT64_MAX, [&](const LoggedEvent& e) {
+    sequences.push_back(e.sequence);
+    ids.insert(e.event_id);
+    return true;
+  }).ok());
+  REQUIRE(sequences.size() == kEvents);
+  CHECK(ids.size() == kEvents);
+  for (size_t i = 1; i < sequences.size(); ++i) CHECK(sequences[i] == sequences[i - 1] + 1);
+
+  // The accumulated edges add up to one view per event.
+  auto sum = db->Query("MATCH (:User)-[v:VIEWED]->(:Item) RETURN sum(v.weight), sum(v.count)", json::object());
+  REQUIRE(sum.ok());
+  CHECK(sum->rows[0][0].get<double>() == kEvents);
+  int64_t total = sum->rows[0][1].get<int64_t>();
+  CHECK(total == kEvents);
 }
 
 }  // namespace
