@@ -167,13 +167,55 @@ class FlatEntryReader {
 
 }  // namespace
 
-std::string Encode(const LoggedEvent& e) {
+namespace {
+
+// The JSON DOM's text of e (nlohmann's dump: keys in name order, invalid UTF-8 replaced).
+std::string EncodeDom(const LoggedEvent& e) {
   json j = {{"seq", e.sequence}, {"event_id", e.event_id}, {"type", e.type},
             {"user", e.user},    {"item", e.item},         {"ts", e.ts},
             {"logged_ms", e.logged_ms}, {"weight", e.weight}};
   if (!e.recommendation_id.empty()) j["recommendation_id"] = e.recommendation_id;
   if (!e.segment.empty()) j["segment"] = e.segment;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// True when the DOM writes s as itself between quotes: printable ASCII without '"' or '\\'.
+bool Verbatim(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+
+void AppendField(std::string* out, std::string_view name, std::string_view text, bool quoted) {
+  out->append(out->size() > 1 ? ",\"" : "\"").append(name).append("\":");
+  if (quoted) out->push_back('"');
+  out->append(text);
+  if (quoted) out->push_back('"');
+}
+
+}  // namespace
+
+// Writes the text EncodeDom writes, without building the DOM when every string is verbatim.
+std::string Encode(const LoggedEvent& e) {
+  for (const std::string* s : {&e.event_id, &e.type, &e.user, &e.item, &e.recommendation_id,
+                               &e.segment}) {
+    if (!Verbatim(*s)) return EncodeDom(e);
+  }
+  std::string out = "{";
+  out.reserve(160);
+  AppendField(&out, "event_id", e.event_id, true);
+  AppendField(&out, "item", e.item, true);
+  AppendField(&out, "logged_ms", std::to_string(e.logged_ms), false);
+  if (!e.recommendation_id.empty()) {
+    AppendField(&out, "recommendation_id", e.recommendation_id, true);
+  }
+  if (!e.segment.empty()) AppendField(&out, "segment", e.segment, true);
+  AppendField(&out, "seq", std::to_string(e.sequence), false);
+  AppendField(&out, "ts", std::to_string(e.ts), false);
+  AppendField(&out, "type", e.type, true);
+  AppendField(&out, "user", e.user, true);
+  AppendField(&out, "weight", json(e.weight).dump(), false);
+  out.push_back('}');
+  return out;
 }
 
 Result<LoggedEvent> Decode(std::string_view key, std::string_view value) {

@@ -36,6 +36,15 @@ std::optional<LoggedEvent> DomRead(std::string_view text) {
   return e;
 }
 
+// Encode writes what a JSON DOM of the entry writes (nlohmann's dump: keys in name order, invalid
+// UTF-8 replaced), with or without building the DOM: the DOM read back and written again gives
+// the same text.
+void CheckWrittenAsDom(const LoggedEvent& e) {
+  const std::string text = event_log::Encode(e);
+  CAPTURE(text);
+  CHECK(text == json::parse(text).dump());
+}
+
 void CheckReadsAsDom(std::string_view text) {
   CAPTURE(text);
   auto decoded = event_log::Decode(event_log::Key(7), text);
@@ -57,15 +66,17 @@ void CheckReadsAsDom(std::string_view text) {
   CHECK(decoded->segment == expected->segment);
 }
 
-TEST_CASE("decoding an encoded event gives back every field, whatever its ids contain") {
+TEST_CASE("an encoded event is the DOM's text and decodes to every field, whatever its ids contain") {
   LoggedEvent e{42, "ev1", "view", "u1", "i1", 1764000000000, 1764000000123, 0.1, "", ""};
   const std::string odd[] = {"plain", "quote\"d", "back\\slash", "tab\there", "caf\xc3\xa9",
-                             "\xf0\x9f\x8e\xac", "line\nbreak", "\x01"};
+                             "\xf0\x9f\x8e\xac", "line\nbreak", "\x01", "del\x7f"};
   for (const std::string& id : odd) {
-    for (std::string* field : {&e.event_id, &e.type, &e.user, &e.item, &e.recommendation_id}) {
+    for (std::string* field :
+         {&e.event_id, &e.type, &e.user, &e.item, &e.recommendation_id, &e.segment}) {
       const std::string saved = *field;
       *field = id;
       const std::string text = event_log::Encode(e);
+      CheckWrittenAsDom(e);
       CheckReadsAsDom(text);
       auto decoded = event_log::Decode(event_log::Key(e.sequence), text);
       REQUIRE(decoded.ok());
@@ -78,10 +89,14 @@ TEST_CASE("decoding an encoded event gives back every field, whatever its ids co
       *field = saved;
     }
   }
+  e.user = "bad\xff";  // invalid UTF-8: written as the DOM writes it, the byte replaced
+  CheckWrittenAsDom(e);
+  e.user = "u1";
   for (double weight : {1.0, -2.5, 1e-300, 123456789.125, 0.30000000000000004}) {
     e.weight = weight;
     for (int64_t ts : {int64_t{0}, int64_t{-5}, int64_t{999999999999999999}}) {
       e.ts = ts;
+      CheckWrittenAsDom(e);
       CheckReadsAsDom(event_log::Encode(e));
       CHECK(event_log::Decode(event_log::Key(1), event_log::Encode(e))->weight == weight);
       CHECK(event_log::Decode(event_log::Key(1), event_log::Encode(e))->ts == ts);
