@@ -70,6 +70,12 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const StoreOptions& options,
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       table.whole_key_filtering = true;
       cfo.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
+      // No filter in the bottommost level, which holds most keys: GetEdge is only called for
+      // edges memory holds (a filter there can only answer "maybe"), and building the filters
+      // of the bottommost files was a sixth of compaction CPU under random edge writes
+      // (docs/benchmarks.md, "Write pipeline"). The levels above keep theirs, so a lookup
+      // still skips the newer files that do not hold the key.
+      cfo.optimize_filters_for_hits = true;
       break;
     default:
       break;  // vectors: scanned by space at open; no filter needed
