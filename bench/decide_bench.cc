@@ -783,10 +783,14 @@ Status Run(const Flags& flags, Report* report) {
 
   // 5. Saturation (closed loop), then an open loop at twice that rate.
   if (section("overload")) {
+    // --max-running-steps: DeciderOptions::max_running_steps (0, the default: the cores).
+    decide::DeciderOptions overload_options = Options();
+    overload_options.max_running_steps =
+        static_cast<size_t>(std::max<int64_t>(0, flags.GetInt("max-running-steps", 0)));
     for (bool breaker_off : {false, true}) {
       const std::string key = breaker_off ? "overload_no_breaker" : "overload";
       PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, breaker_off));
-      auto decider = NewDecider(db.get(), users);
+      auto decider = NewDecider(db.get(), users, overload_options);
       double elapsed = 0;
       Tally sat =
           ClosedLoop(*decider, threads, seconds, users, gen.seed + 51, deadline_ms, &elapsed);
@@ -795,7 +799,7 @@ Status Run(const Flags& flags, Report* report) {
              std::to_string(threads) + " threads back to back");
       report->Value(key + ".saturation_decisions_per_second", saturation, "decisions/s");
       const double rate = 2 * saturation;
-      decider = NewDecider(db.get(), users);
+      decider = NewDecider(db.get(), users, overload_options);
       Samples service;
       size_t late = 0;
       SlowParts slow;
@@ -826,7 +830,8 @@ Status Run(const Flags& flags, Report* report) {
 int DecideMain(int argc, char** argv) {
   return RunCommand("decide", argc, argv,
       {"ef-construction", "items", "data", "json", "runs", "seed", "seconds", "threads",
-       "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections"}, Run);
+       "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections",
+       "max-running-steps"}, Run);
 }
 
 }  // namespace pathwise::bench
