@@ -783,8 +783,9 @@ Status Run(const Flags& flags, Report* report) {
 
   // 5. Saturation (closed loop), then an open loop at twice that rate.
   if (section("overload")) {
-    // --max-running-steps: DeciderOptions::max_running_steps (0, the default: the cores).
-    decide::DeciderOptions overload_options = Options();
+    // --max-running-steps: DeciderOptions::max_running_steps (0, the default: the cores);
+    // --overload-log 0: no impression log (to see what the synced write adds at 2x).
+    decide::DeciderOptions overload_options = Options(flags.GetInt("overload-log", 1) != 0);
     overload_options.max_running_steps =
         static_cast<size_t>(std::max<int64_t>(0, flags.GetInt("max-running-steps", 0)));
     for (bool breaker_off : {false, true}) {
@@ -831,7 +832,7 @@ int DecideMain(int argc, char** argv) {
   return RunCommand("decide", argc, argv,
       {"ef-construction", "items", "data", "json", "runs", "seed", "seconds", "threads",
        "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections",
-       "max-running-steps"}, Run);
+       "max-running-steps", "overload-log"}, Run);
 }
 
 }  // namespace pathwise::bench
