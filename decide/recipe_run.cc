@@ -79,7 +79,8 @@ std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surf
   std::optional<RecipeRun> run = way == StepIsolation::Way::kInline
                                      ? RunInline(s, recipe, req, until)
                                      : RunOnWorker(s, recipe, req, until, slot);
-  slot->Release();
+  // A step the pool refused or no worker started did not run: its slot time is no run's.
+  slot->Release(/*ran=*/run.has_value());
   // A run that hit its deadline overran it, wherever it ran.
   if (run.has_value() && run->status.code() == Status::Code::kDeadlineExceeded) {
     isolation.Overran(recipe);

@@ -30,12 +30,12 @@ bool StepSlots::Acquire(Clock::time_point until) {
   return true;
 }
 
-void StepSlots::Release(Clock::duration held) {
+void StepSlots::Release(Clock::duration held, bool ran) {
   {
     MutexLock lock(&mu_);
     --running_;
     double us = std::chrono::duration<double, std::micro>(held).count();
-    mean_us_ = mean_us_ == 0 ? us : 0.9 * mean_us_ + 0.1 * us;
+    if (ran) mean_us_ = mean_us_ == 0 ? us : 0.9 * mean_us_ + 0.1 * us;
   }
   cv_.NotifyOne();
 }

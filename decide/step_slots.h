@@ -22,8 +22,9 @@ class StepSlots {
   // mean time a slot is held, over the slots) and one mean step still end before `until`, and
   // never past `until` minus one mean step. False: no slot in time (nothing taken).
   bool Acquire(Clock::time_point until);
-  // Gives back a slot held for `held`, which updates the mean.
-  void Release(Clock::duration held);
+  // Gives back a slot held for `held`. ran: a recipe ran in it, so `held` counts in the mean; a
+  // step that never ran (the pool refused it, or no worker started it) leaves the mean alone.
+  void Release(Clock::duration held, bool ran = true);
 
   size_t slots() const { return slots_; }
   size_t running() const;
@@ -37,8 +38,8 @@ class StepSlots {
     ~Slot() { Release(); }
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
-    void Release() {
-      if (!released_.exchange(true)) owner_->Release(Clock::now() - taken_);
+    void Release(bool ran = true) {
+      if (!released_.exchange(true)) owner_->Release(Clock::now() - taken_, ran);
     }
 
    private:

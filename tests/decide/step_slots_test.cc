@@ -27,7 +27,7 @@ TEST_CASE("a step takes a free slot at once and is refused when none is free in 
   CHECK(slots.Acquire(StepSlots::Clock::now()));
 }
 
-TEST_CASE("a step waits for a slot that is given back before its budget ends") {
+TEST_CASE("a step waits on its thread for a slot another thread gives back before its budget ends") {
   StepSlots slots(1);
   REQUIRE(slots.Acquire(StepSlots::Clock::now() + milliseconds(10'000)));
   auto waiter = std::async(std::launch::async, [&] {
@@ -52,6 +52,20 @@ TEST_CASE("a step is refused at once when the expected wait for a slot passes it
   CHECK(StepSlots::Clock::now() - asked < milliseconds(100));
 }
 
+TEST_CASE("steps that never ran do not shorten the expected wait for a slot") {
+  StepSlots slots(1);
+  REQUIRE(slots.Acquire(StepSlots::Clock::now()));
+  slots.Release(milliseconds(500));  // a run held its slot for 500 ms
+  for (int i = 0; i < 50; ++i) {  // refused by the pool at once, many times
+    REQUIRE(slots.Acquire(StepSlots::Clock::now()));
+    slots.Release(milliseconds(0), /*ran=*/false);
+  }
+  REQUIRE(slots.Acquire(StepSlots::Clock::now()));
+  // Still one 500 ms step ahead: with 100 ms left it is refused without waiting.
+  CHECK_FALSE(slots.Acquire(StepSlots::Clock::now() + milliseconds(100)));
+  CHECK(slots.waiting() == 0);
+}
+
 TEST_CASE("a held slot is given back once, by whichever holder ends first") {
   StepSlots slots(1);
   REQUIRE(slots.Acquire(StepSlots::Clock::now()));
@@ -66,7 +80,7 @@ TEST_CASE("a held slot is given back once, by whichever holder ends first") {
   CHECK(slots.running() == 1);
 }
 
-TEST_CASE("with every slot held by a stuck inline run a decision answers overload in time") {
+TEST_CASE("a decision concurrent with a stuck inline run holding every slot answers overload in time") {
   DecideFixture f;
   // The primary's source is delayed to its budget (all of 2 s, no fallback follows): the run
   // holds the only slot inline for that long.
