@@ -114,8 +114,8 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
     started->store(true);
     *run = RunRecipe(s, recipe, req, until);
   };
-  auto done = [run, promise, slot] {
-    slot->Release();
+  auto done = [run, promise, slot, started] {
+    slot->Release(/*ran=*/started->load());
     promise->Set(std::move(*run));
   };
   if (!pool.TrySubmit(std::move(work), std::move(done), until)) return std::nullopt;
