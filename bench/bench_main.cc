@@ -37,6 +37,7 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
   decide   [--items N] [--data DIR] [--runs R] [--seconds S] [--threads T] [--open-clients C]
            [--deadline-ms 50] [--source-budget-ms 20] [--fault-ms 200]
            [--sections latency,impressions,caps,cache,fault,overload] [--json FILE]
+           [--max-running-steps N (overload section; 0 = the cores)] [--overload-log 0|1]
       Decisions (a surface with a two-source recipe, a fallback, a popular list, three rules)
       vs the bare recipe query in the same run; impression logging on vs off (same run) and
       impressions/s logged under concurrent decisions; the popular-list cache hit vs miss; the

@@ -185,12 +185,49 @@ Tally ClosedLoop(decide::Decider& decider, size_t threads, double seconds, size_
   return total;
 }
 
+// Where the time of the slow decisions went (those over the deadline + 2 ms inside Decide): per
+// step source (primary, fallback:<recipe>, last_served, popular) and the rules query, from the
+// answer's timings, and "after_timings": inside Decide but after its timings were taken (the
+// impression write and the answer's JSON). Means over the slow decisions, in ms.
+struct SlowParts {
+  size_t n = 0;
+  std::map<std::string, double> sum_us;
+
+  void Add(const Result<json>& r, double service_us) {
+    ++n;
+    if (!r.ok()) return;
+    const json& t = (*r)["timings"];
+    double total = t.value("total_us", 0.0);
+    sum_us["after_timings"] += service_us - total;
+    sum_us["rules"] += t.value("rules_us", 0.0);
+    double steps = 0;
+    for (const json& step : t["steps"]) {
+      double us = step.value("us", 0.0);
+      steps += us;
+      std::string source = step.value("source", "?");
+      sum_us[source.substr(0, source.find(':'))] += us;
+      if (step.contains("run")) sum_us["run_" + step["run"].get<std::string>()] += us;
+    }
+    sum_us["steps"] += steps;
+    sum_us["total"] += total;
+  }
+  void Merge(const SlowParts& o) {
+    n += o.n;
+    for (const auto& [k, v] : o.sum_us) sum_us[k] += v;
+  }
+  json MeansMs() const {
+    json out = {{"decisions", n}};
+    for (const auto& [k, v] : sum_us) out[k + "_ms"] = n ? v / static_cast<double>(n) / 1e3 : 0;
+    return out;
+  }
+};
+
 // Open loop: `clients` pacing threads together send `rate` decisions per second on a fixed
 // schedule for `seconds`. A thread still busy when its next send is due sends late; latency is
 // measured from the scheduled time (no coordinated omission). service: time inside Decide.
 Tally OpenLoop(decide::Decider& decider, size_t clients, double rate, double seconds,
                size_t users, uint64_t seed, int64_t deadline_ms, Samples* service,
-               size_t* late_sends) {
+               size_t* late_sends, SlowParts* slow) {
   using Clock = std::chrono::steady_clock;
   Tally total;
   std::mutex mu;
@@ -206,6 +243,8 @@ Tally OpenLoop(decide::Decider& decider, size_t clients, double rate, double sec
       std::mt19937_64 rng(seed * 977 + c);
       Tally local;
       Samples local_service;
+      SlowParts local_slow;
+      const double slow_us = static_cast<double>(deadline_ms + 2) * 1e3;
       size_t late = 0;
       auto next = start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(static_cast<double>(c) / rate));
@@ -217,11 +256,14 @@ Tally OpenLoop(decide::Decider& decider, size_t clients, double rate, double sec
         auto r = decider.Decide(kSurface, req);
         auto done = Clock::now();
         local.Add(r, std::chrono::duration<double, std::micro>(done - next).count());
-        local_service.Add(std::chrono::duration<double, std::micro>(done - sent).count());
+        double service_us = std::chrono::duration<double, std::micro>(done - sent).count();
+        local_service.Add(service_us);
+        if (service_us > slow_us) local_slow.Add(r, service_us);
       }
       std::lock_guard<std::mutex> lock(mu);
       total.Merge(local);
       for (double v : local_service.values()) service->Add(v);
+      slow->Merge(local_slow);
       late_total += late;
     });
   }
@@ -741,10 +783,15 @@ Status Run(const Flags& flags, Report* report) {
 
   // 5. Saturation (closed loop), then an open loop at twice that rate.
   if (section("overload")) {
+    // --max-running-steps: DeciderOptions::max_running_steps (0, the default: the cores);
+    // --overload-log 0: no impression log (to see what the synced write adds at 2x).
+    decide::DeciderOptions overload_options = Options(flags.GetInt("overload-log", 1) != 0);
+    overload_options.max_running_steps =
+        static_cast<size_t>(std::max<int64_t>(0, flags.GetInt("max-running-steps", 0)));
     for (bool breaker_off : {false, true}) {
       const std::string key = breaker_off ? "overload_no_breaker" : "overload";
       PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, breaker_off));
-      auto decider = NewDecider(db.get(), users);
+      auto decider = NewDecider(db.get(), users, overload_options);
       double elapsed = 0;
       Tally sat =
           ClosedLoop(*decider, threads, seconds, users, gen.seed + 51, deadline_ms, &elapsed);
@@ -753,12 +800,13 @@ Status Run(const Flags& flags, Report* report) {
              std::to_string(threads) + " threads back to back");
       report->Value(key + ".saturation_decisions_per_second", saturation, "decisions/s");
       const double rate = 2 * saturation;
-      decider = NewDecider(db.get(), users);
+      decider = NewDecider(db.get(), users, overload_options);
       Samples service;
       size_t late = 0;
+      SlowParts slow;
       double t0 = NowSeconds();
       Tally open = OpenLoop(*decider, open_clients, rate, seconds, users, gen.seed + 61,
-                            deadline_ms, &service, &late);
+                            deadline_ms, &service, &late, &slow);
       double open_elapsed = NowSeconds() - t0;
       Record(report, key + ".open_loop_2x", open,
              "from the scheduled send time; target p99 <= deadline + 2 ms");
@@ -768,6 +816,9 @@ Status Run(const Flags& flags, Report* report) {
       report->Value(key + ".late_sends", static_cast<double>(late), "sends",
                     "sent > 1 ms after their scheduled time (all pacing threads busy)");
       report->Value(key + ".degraded_share", open.DegradedShare() * 100, "%");
+      std::printf("%-44s %s\n", (key + ".open_loop_2x.slow_parts").c_str(),
+                  slow.MeansMs().dump().c_str());
+      report->Info(key + ".open_loop_2x.slow_parts", slow.MeansMs());
       report->Info(key + ".metrics", decider->Metrics());
     }
     PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, false));
@@ -780,7 +831,8 @@ Status Run(const Flags& flags, Report* report) {
 int DecideMain(int argc, char** argv) {
   return RunCommand("decide", argc, argv,
       {"ef-construction", "items", "data", "json", "runs", "seed", "seconds", "threads",
-       "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections"}, Run);
+       "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections",
+       "max-running-steps", "overload-log"}, Run);
 }
 
 }  // namespace pathwise::bench

@@ -60,6 +60,18 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --backup-root DIR           POST /v1/admin/backup writes only inside DIR (default DATA/backups)
   --decide-workers N          threads running recipes for decisions (default 8)
   --decide-max-queued N       decisions waiting beyond this answer from a fallback (default 64)
+  --decide-inline-steps on|off
+                              run a healthy recipe's steps on the request's thread (default on;
+                              off: every step runs on a worker)
+  --decide-isolation-cooldown-ms N
+                              a recipe that overran its step budget runs on the workers for
+                              this long (default 30000; 0 to 86400000)
+  --decide-max-inline-steps N inline steps at once, beyond them on a worker (default 0 = the
+                              hardware threads; at most 4096)
+  --decide-max-running-steps N
+                              recipe steps running at once, inline and on workers; a step with
+                              no slot before its budget answers overload (default 0 = the
+                              hardware threads; at most 4096)
   --candidate-cache-entries N (surface, recipe, user) candidate sets cached for decisions
                               (default 10000; 0 = no candidate cache)
   --candidate-cache-bytes N   approximate bytes of cached candidate sets (default 268435456)
@@ -100,6 +112,33 @@ bool ParseSize(const Args& args, const std::string& name, T* out) {
 
 constexpr uint64_t kIntMax = std::numeric_limits<int>::max();
 
+// Sets *out from --name when given: on or off, else prints why and returns false.
+bool ParseOnOff(const Args& args, const std::string& name, bool* out) {
+  auto value = args.Get(name);
+  if (!value) return true;
+  if (*value == "on" || *value == "off") {
+    *out = *value == "on";
+    return true;
+  }
+  std::cerr << "pathwise serve: --" << name << " must be on or off, not '" << *value << "'\n";
+  return false;
+}
+
+// How decisions run their recipe steps (decide::DeciderOptions).
+bool ParseDecideOptions(const Args& args, ServerOptions* o) {
+  constexpr uint64_t kMaxSteps = 4096;
+  return ParseBounded(args, "decide-workers", 0, 256, &o->decide_workers) &&
+         ParseSize(args, "decide-max-queued", &o->decide_max_queued) &&
+         ParseOnOff(args, "decide-inline-steps", &o->decide_inline_steps) &&
+         ParseBounded(args, "decide-isolation-cooldown-ms", 0, 86'400'000,
+                      &o->decide_isolation_cooldown_ms) &&
+         ParseBounded(args, "decide-max-inline-steps", 0, kMaxSteps, &o->decide_max_inline_steps) &&
+         ParseBounded(args, "decide-max-running-steps", 0, kMaxSteps,
+                      &o->decide_max_running_steps) &&
+         ParseSize(args, "candidate-cache-entries", &o->candidate_cache_entries) &&
+         ParseSize(args, "candidate-cache-bytes", &o->candidate_cache_bytes);
+}
+
 bool ParseListen(const std::string& listen, ServerOptions* options) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -136,10 +175,7 @@ bool ParseServerLimits(const Args& args, ServerOptions* o) {
          ParseSize(args, "max-concurrent-queries", &o->max_concurrent_queries) &&
          ParseSize(args, "max-result-rows", &o->max_result_rows) &&
          ParseSize(args, "max-query-memory-bytes", &o->max_query_memory_bytes) &&
-         ParseBounded(args, "decide-workers", 0, 256, &o->decide_workers) &&
-         ParseSize(args, "decide-max-queued", &o->decide_max_queued) &&
-         ParseSize(args, "candidate-cache-entries", &o->candidate_cache_entries) &&
-         ParseSize(args, "candidate-cache-bytes", &o->candidate_cache_bytes);
+         ParseDecideOptions(args, o);
 }
 
 // The database's own options: checkpoints, impression retention, RECOMMEND's default fan-out cap
@@ -182,7 +218,9 @@ int ServeMain(int argc, char** argv) {
        "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "impression-retention-days", "event-retention-days", "decide-workers",
-       "decide-max-queued", "default-max-per-node", "candidate-cache-entries",
+       "decide-max-queued", "decide-inline-steps", "decide-isolation-cooldown-ms",
+       "decide-max-inline-steps", "decide-max-running-steps", "default-max-per-node",
+       "candidate-cache-entries",
        "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds"},
       {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {

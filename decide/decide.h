@@ -131,6 +131,12 @@ struct DeciderOptions {
   // Decisions waiting for a worker beyond this many are answered from the cheapest fallback
   // (reason "overload") instead of queueing.
   size_t max_queued = 64;
+  // The most recipe steps running at once, inline and on the workers together; a step waits
+  // for a free one only while it could still start and end within its budget, else the
+  // decision answers from the cheapest fallback (reason "overload"). A worker run gives its
+  // slot back when it ends or when its decision stops waiting for it; an inline run when it
+  // returns. 0: the machine's hardware threads (docs/decisions.md, "Overload").
+  size_t max_running_steps = 0;
   // Run a recipe step on the deciding thread ("inline") while its recipe is healthy: no hand-off
   // to a worker (two thread wake-ups per step). A recipe that overran a step budget within the
   // last isolation_cooldown_ms, or has an injected recipe fault or a half-open breaker, is
@@ -139,9 +145,8 @@ struct DeciderOptions {
   bool inline_steps = true;
   // How long a recipe stays isolated after its last run that overran its step budget.
   int64_t isolation_cooldown_ms = 30'000;
-  // The most inline steps in flight at once (over all decisions); beyond it, and while runs
-  // wait for a worker, a step runs on a worker, where the overload rule above applies.
-  // 0: the machine's hardware threads.
+  // The most inline steps in flight at once (over all decisions); beyond it a step runs on a
+  // worker (it still holds one of max_running_steps). 0: the machine's hardware threads.
   size_t max_inline_steps = 0;
   // Deadline limits of the request's deadline_ms (default: the surface's).
   int64_t max_deadline_ms = 10'000;

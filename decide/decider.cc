@@ -16,9 +16,9 @@ int64_t MicrosSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
 }
 
-size_t MaxInlineSteps(const DeciderOptions& options) {
-  if (options.max_inline_steps > 0) return options.max_inline_steps;
-  return std::max(1u, std::thread::hardware_concurrency());
+// A size option's value, or the machine's hardware threads for 0.
+size_t OrCores(size_t value) {
+  return value > 0 ? value : std::max(1u, std::thread::hardware_concurrency());
 }
 
 bool IsDegradingReason(const std::string& code) {
@@ -75,7 +75,8 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
       frequency(options_in.frequency_max_decisions),
       candidates(options_in.candidate_cache_entries, options_in.candidate_cache_bytes),
       explore_counts(options_in.explore_max_keys),
-      isolation(options_in.isolation_cooldown_ms, MaxInlineSteps(options_in)),
+      isolation(options_in.isolation_cooldown_ms, OrCores(options_in.max_inline_steps)),
+      slots(OrCores(options_in.max_running_steps)),
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
 void Decider::Impl::Count(const std::string& name, uint64_t n) {

@@ -20,6 +20,7 @@
 #include "decide/lists.h"
 #include "decide/rules.h"
 #include "decide/step_isolation.h"
+#include "decide/step_slots.h"
 #include "decide/surface.h"
 #include "decide/worker_pool.h"
 
@@ -103,6 +104,7 @@ struct Decider::Impl {
   uint64_t write_observer = 0;  // Database::AddWriteObserver's id: invalidates candidates
   ExploreCounts explore_counts;
   StepIsolation isolation;
+  StepSlots slots;  // recipe steps running at once, inline and on workers (outlives the pool)
   WorkerPool pool;  // last: its threads stop first
 
   // Parsed surfaces and recipes by name, each with the stored text it was parsed from and the
@@ -138,16 +140,22 @@ struct Decider::Impl {
   Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;
   UserInfo LookupUser(const Surface& s, const std::string& user) const;
 
-  // The recipe run of one chain step on a worker, waited for until `until`. nullopt: the worker
-  // pool is saturated (overload): no worker would be free soon enough, or none started the run
-  // by `until`. A run started but still going at `until` is a DeadlineExceeded status.
+  // The recipe run of one chain step on a worker, waited for until `until`; the worker gives
+  // back `slot` when the run ends. nullopt: the worker pool is saturated (overload): no worker
+  // would be free soon enough, or none started the run by `until`. A run started but still
+  // going at `until` is a DeadlineExceeded status.
   std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
                                        const std::string& recipe, const Request& req,
-                                       Clock::time_point until);
-  // The recipe run of one chain step: inline on this thread unless the recipe is isolated
-  // (StepIsolation; suspect: a half-open breaker), inline runs are at their bound or runs wait
-  // for a worker, else on a worker (RunOnWorker, nullopt: overload). A run that ends after
-  // `until` is a DeadlineExceeded status either way. Sets timing->run and timing->isolated.
+                                       Clock::time_point until,
+                                       std::shared_ptr<StepSlots::Slot> slot);
+  // The recipe run of one chain step on this thread; ending after `until` is DeadlineExceeded.
+  RecipeRun RunInline(const std::shared_ptr<const Surface>& s, const std::string& recipe,
+                      const Request& req, Clock::time_point until);
+  // The recipe run of one chain step, once it holds one of `slots` (nullopt: none free in time,
+  // overload): inline on this thread unless the recipe is isolated (StepIsolation; suspect: a
+  // half-open breaker) or inline runs are at their bound, else on a worker (RunOnWorker,
+  // nullopt: overload). A run that ends after `until` is a DeadlineExceeded status either way.
+  // Sets timing->run and timing->isolated when the step runs.
   std::optional<RecipeRun> RunStep(const std::shared_ptr<const Surface>& s,
                                    const std::string& recipe, const Request& req,
                                    Clock::time_point until, bool suspect, StepTiming* timing);

@@ -63,29 +63,24 @@ std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surf
                                                 const std::string& recipe, const Request& req,
                                                 Clock::time_point until, bool suspect,
                                                 StepTiming* timing) {
+  // One budget of running steps, inline and on workers: no slot in time means the server is
+  // saturated, and the decision answers overload instead of running past its budget.
+  if (!slots.Acquire(until)) return std::nullopt;
+  auto slot = std::make_shared<StepSlots::Slot>(&slots);
   StepIsolation::Way way = StepIsolation::Way::kBusy;
-  // While runs wait for a worker the server is saturated: every step goes through the pool's
-  // admission, which answers overload instead of queueing past the budget.
-  if (options.inline_steps && pool.queued() == 0) {
+  if (options.inline_steps) {
     suspect = suspect || (!faults.empty() && faults.Has("recipe:" + recipe));
     way = isolation.Begin(recipe, suspect, until);
   }
   timing->isolated = way == StepIsolation::Way::kIsolated;
   if (timing->isolated) Count("steps_isolated");
-  std::optional<RecipeRun> run;
-  if (way == StepIsolation::Way::kInline) {
-    timing->run = "inline";
-    Count("steps_inline");
-    run = RunRecipe(s, recipe, req, until);
-    auto now = Clock::now();
-    isolation.EndInline(recipe, until, now);
-    // As on a worker: what answers after the step's budget is not used.
-    if (now > until) run = LateRun(recipe);
-  } else {
-    timing->run = "worker";
-    Count("steps_worker");
-    run = RunOnWorker(s, recipe, req, until);
-  }
+  timing->run = way == StepIsolation::Way::kInline ? "inline" : "worker";
+  Count(way == StepIsolation::Way::kInline ? "steps_inline" : "steps_worker");
+  std::optional<RecipeRun> run = way == StepIsolation::Way::kInline
+                                     ? RunInline(s, recipe, req, until)
+                                     : RunOnWorker(s, recipe, req, until, slot);
+  // A step the pool refused or no worker started did not run: its slot time is no run's.
+  slot->Release(/*ran=*/run.has_value());
   // A run that hit its deadline overran it, wherever it ran.
   if (run.has_value() && run->status.code() == Status::Code::kDeadlineExceeded) {
     isolation.Overran(recipe);
@@ -93,9 +88,20 @@ std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surf
   return run;
 }
 
+RecipeRun Decider::Impl::RunInline(const std::shared_ptr<const Surface>& s,
+                                   const std::string& recipe, const Request& req,
+                                   Clock::time_point until) {
+  RecipeRun run = RunRecipe(s, recipe, req, until);
+  auto now = Clock::now();
+  isolation.EndInline(recipe, until, now);
+  // As on a worker: what answers after the step's budget is not used.
+  return now > until ? LateRun(recipe) : run;
+}
+
 std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const Surface>& s,
                                                     const std::string& recipe, const Request& req,
-                                                    Clock::time_point until) {
+                                                    Clock::time_point until,
+                                                    std::shared_ptr<StepSlots::Slot> slot) {
   auto promise = std::make_shared<Promise<RecipeRun>>();
   auto run = std::make_shared<RecipeRun>();
   auto started = std::make_shared<std::atomic<bool>>(false);
@@ -108,9 +114,11 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
     started->store(true);
     *run = RunRecipe(s, recipe, req, until);
   };
-  bool submitted = pool.TrySubmit(std::move(work), [run, promise] { promise->Set(std::move(*run)); },
-                                  until);
-  if (!submitted) return std::nullopt;
+  auto done = [run, promise, slot, started] {
+    slot->Release(/*ran=*/started->load());
+    promise->Set(std::move(*run));
+  };
+  if (!pool.TrySubmit(std::move(work), std::move(done), until)) return std::nullopt;
   std::unique_ptr<RecipeRun> answered = promise->WaitUntil(until);
   if (answered != nullptr) return std::move(*answered);
   // Still waiting for a worker at the deadline: the pool was saturated, not the recipe slow.

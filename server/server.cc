@@ -292,6 +292,10 @@ Status Server::Start() {
   decide::DeciderOptions decide_options;
   decide_options.workers = o.decide_workers;
   decide_options.max_queued = o.decide_max_queued;
+  decide_options.inline_steps = o.decide_inline_steps;
+  decide_options.isolation_cooldown_ms = o.decide_isolation_cooldown_ms;
+  decide_options.max_inline_steps = o.decide_max_inline_steps;
+  decide_options.max_running_steps = o.decide_max_running_steps;
   decide_options.candidate_cache_entries = o.candidate_cache_entries;
   decide_options.candidate_cache_bytes = o.candidate_cache_bytes;
   decide_options.max_deadline_ms = o.max_deadline_ms;

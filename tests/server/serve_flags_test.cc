@@ -34,7 +34,8 @@ constexpr const char* kLimitFlags[] = {
     "--body-timeout-seconds",
     "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
     "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes",
-    "--default-max-per-node"};
+    "--default-max-per-node",       "--decide-inline-steps",     "--decide-isolation-cooldown-ms",
+    "--decide-max-inline-steps",    "--decide-max-running-steps"};
 
 TEST_CASE("serve --help lists every limit flag") {
   TempDir dir;
@@ -63,6 +64,14 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
       {"--max-query-memory-bytes 12MB", "--max-query-memory-bytes must be an integer from 0"},
       {"--max-total-query-memory-bytes ''", "--max-total-query-memory-bytes must be an integer"},
       {"--default-max-per-node -5", "--default-max-per-node must be an integer from 0"},
+      {"--decide-inline-steps yes", "--decide-inline-steps must be on or off, not 'yes'"},
+      {"--decide-inline-steps ''", "--decide-inline-steps must be on or off"},
+      {"--decide-isolation-cooldown-ms -1",
+       "--decide-isolation-cooldown-ms must be an integer from 0 to 86400000"},
+      {"--decide-isolation-cooldown-ms 30s", "--decide-isolation-cooldown-ms must be an integer"},
+      {"--decide-max-inline-steps 4097", "--decide-max-inline-steps must be an integer from 0 to 4096"},
+      {"--decide-max-running-steps many",
+       "--decide-max-running-steps must be an integer from 0 to 4096"},
       {"--similarity-schedule '{}' --similarity-schedule-seconds 0",
        "--similarity-schedule-seconds must be an integer from 1"},
       {"--similarity-schedule '{}' --similarity-schedule-seconds hourly",

@@ -28,6 +28,16 @@ void StoreRecipe(ServerHarness& h) {
   REQUIRE(res->status == 200);
 }
 
+// Stores the recipe and surface "row" (Surface()); returns a client of the server.
+httplib::Client StoreRow(ServerHarness& h) {
+  StoreRecipe(h);
+  auto client = h.Client();
+  auto res = client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  return client;
+}
+
 TEST_CASE("surfaces are stored, listed, fetched and deleted over HTTP with admin rights") {
   TempDir dir;
   ServerHarness h(dir.path());
@@ -60,9 +70,7 @@ TEST_CASE("surfaces are stored, listed, fetched and deleted over HTTP with admin
 TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for bad input") {
   TempDir dir;
   ServerHarness h(dir.path());
-  StoreRecipe(h);
-  auto client = h.Client();
-  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto client = StoreRow(h);
   auto res = client.Post("/v1/surfaces/row/decide", h.Auth("read"), json{{"user", "u1"}}.dump(),
                          "application/json");
   REQUIRE(res);
@@ -140,9 +148,7 @@ TEST_CASE("a server started with no candidate cache retrieves on every decision"
   ServerOptions options;
   options.candidate_cache_entries = 0;
   ServerHarness h(dir.path(), options);
-  StoreRecipe(h);
-  auto client = h.Client();
-  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto client = StoreRow(h);
   for (int i = 0; i < 3; ++i) {
     json decided = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"),
                                     json{{"user", "u1"}}.dump(), "application/json"));
@@ -156,12 +162,23 @@ TEST_CASE("a server started with no candidate cache retrieves on every decision"
         std::string::npos);
 }
 
+TEST_CASE("a server started with inline steps off runs every decision step on a worker") {
+  TempDir dir;
+  ServerOptions options;
+  options.decide_inline_steps = false;
+  ServerHarness h(dir.path(), options);
+  auto client = StoreRow(h);
+  json decided = Json(client.Post("/v1/surfaces/row/decide", h.Auth("read"),
+                                  json{{"user", "u1"}}.dump(), "application/json"));
+  CHECK(decided["served_by"] == "primary");
+  CHECK(decided["timings"]["steps"][0]["run"] == "worker");
+  CHECK(decided["timings"]["steps"][0]["isolated"] == false);
+}
+
 TEST_CASE("bad decide and surface bodies are 4xx with the error shape and the server keeps answering") {
   TempDir dir;
   ServerHarness h(dir.path());
-  StoreRecipe(h);
-  auto client = h.Client();
-  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto client = StoreRow(h);
   std::string deep = std::string(200, '[') + std::string(200, ']');
   std::vector<std::string> bodies = {
       deep,
@@ -205,9 +222,7 @@ TEST_CASE("fault injection exists only when enabled, and a failed recipe still g
   ServerOptions options;
   options.enable_fault_injection = true;
   ServerHarness h(dir.path(), options);
-  StoreRecipe(h);
-  auto client = h.Client();
-  REQUIRE(client.Post("/v1/surfaces/row", h.Auth("admin"), Surface().dump(), "application/json")->status == 200);
+  auto client = StoreRow(h);
   auto fault = client.Post("/v1/admin/faults", h.Auth("admin"),
                            json{{"target", "recipe:unviewed"}, {"fail_rate", 1}}.dump(),
                            "application/json");
