@@ -40,7 +40,6 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
   }
   total = std::min<size_t>(total, RelationSnapshot::kMaxEntries);
   snap->entries.reserve(total);
-  snap->ranked.reserve(total);
   snap->cum.reserve(total);
   for (NodeId id = 0; id < bound; ++id) {
     if (cancelled(id)) return nullptr;
@@ -53,15 +52,11 @@ std::shared_ptr<RelationSnapshot> Build(const Impl& g, TypeId edge_type, Directi
     if (snap->entries.size() + list->items.size() > RelationSnapshot::kMaxEntries) return nullptr;
     node.begin = static_cast<uint32_t>(snap->entries.size());
     node.size = static_cast<uint32_t>(list->items.size());
-    snap->entries.insert(snap->entries.end(), list->items.begin(), list->items.end());
-    if (list->ranked.empty()) {
-      snap->ranked.resize(snap->ranked.size() + list->items.size(), 0);
-    } else {
-      snap->ranked.insert(snap->ranked.end(), list->ranked.begin(), list->ranked.end());
-    }
     float sum = 0;
-    for (size_t r = 0; r < list->items.size(); ++r) {
-      sum += SamplingWeight(list->items[list->RankedAt(r)].weight);
+    for (size_t r = 0; r < list->items.size(); ++r) {  // in rank order
+      const Neighbor& entry = list->items[list->RankedAt(r)];
+      snap->entries.push_back(entry);
+      sum += SamplingWeight(entry.weight);
       snap->cum.push_back(sum);
     }
     node.total_weight = sum;
@@ -87,8 +82,7 @@ ListView ListView::Of(const AdjList* list) {
 
 size_t RelationSnapshot::Bytes() const {
   return sizeof(*this) + nodes.capacity() * sizeof(CsrNode) +
-         entries.capacity() * sizeof(Neighbor) + ranked.capacity() * sizeof(uint32_t) +
-         cum.capacity() * sizeof(float);
+         entries.capacity() * sizeof(Neighbor) + cum.capacity() * sizeof(float);
 }
 
 std::shared_ptr<const RelationSnapshot> RelationSnapshots::Current(const Key& key) const {

@@ -209,18 +209,19 @@ class Tallies {
   std::vector<CandidateTally> all_;
 };
 
-// One walker of a seed's walk, and where it is in its pipeline of reads. A hop is four reads
-// that depend on each other (the node's slot, or its snapshot header; its list directory; an
-// entry's rank position when the list is capped; the entry); each stage reads what the previous
-// one prefetched and prefetches the next, so while one walker waits for memory the others
-// compute.
+// One walker of a seed's walk, and where it is in its pipeline of reads. A hop is three stages
+// of reads that depend on each other: the node's snapshot header (or slot); its weight sums (or
+// list directory), where the draw picks a rank; the entry of that rank (a snapshot keeps each
+// list in rank order, so no rank-to-position read comes between). Each stage reads what the
+// previous one prefetched and prefetches the next, so while one walker waits for memory the
+// others compute.
 struct Lane {
-  enum class Stage : uint8_t { kLists, kEntry, kRanked, kDraw };
+  enum class Stage : uint8_t { kLists, kEntry, kDraw };
   Stage stage = Stage::kLists;
   NodeId at = kInvalidNode;
   size_t hop = 0;
   bool arrived = false;  // reached `at` by a hop whose visit is not counted yet
-  size_t pick = 0;       // kRanked: a rank among the choices; kDraw: a position in the list
+  size_t pick = 0;       // kDraw: the drawn entry's position in the list
   size_t tries = 0;      // the current draw's rejected candidates (biased sampling)
   std::vector<PathStep> segment;
   bool segment_ok = true;  // at most max_path_hops steps since the last restart
@@ -269,8 +270,6 @@ class SeedWalk {
         return Arrive(lane, node);
       case Stage::kEntry:
         return PickEntry(lane, node);
-      case Stage::kRanked:
-        return ResolveRank(lane, node);
       case Stage::kDraw:
         return TakeHop(lane, node);
     }
@@ -308,23 +307,6 @@ class SeedWalk {
     return false;
   }
 
-  // A draw by rank (by weight, or from a capped list): turns the rank into a position and
-  // prefetches the entry.
-  bool ResolveRank(Lane& lane, NodeReader& node) {
-    ListView list = node.List(lane.hop);
-    if (list.size == 0) {  // changed since: draw again
-      lane.stage = Stage::kEntry;
-      lane.tries = 0;
-      return false;
-    }
-    size_t n = Choices(list, o_.sampling);
-    if (lane.pick >= n) lane.pick = rng_.Below(n);
-    lane.pick = list.RankedAt(lane.pick);
-    Prefetch(list.items + lane.pick);
-    lane.stage = Stage::kDraw;
-    return false;
-  }
-
   // Completes the draw and moves the lane, prefetching the next node's slot. A biased draw that
   // rejects its candidate draws another and prefetches it instead, for a later stage of this
   // lane: the retry's memory read overlaps the other lanes' work.
@@ -358,25 +340,18 @@ class SeedWalk {
     return true;
   }
 
-  // Proposes a candidate among the list's choices, by weight (weighted sampling with some
-  // weight > 0) or uniformly, and prefetches what the next stage reads: its rank position (a
-  // draw by weight, or a capped list) or its entry. REQUIRES: list.size > 0.
+  // Proposes a candidate among the list's choices: a rank, by weight (weighted sampling with
+  // some weight > 0) or uniformly, turned into the entry's position, which it prefetches for the
+  // next stage. A snapshot's list is in rank order; a live list's rank position is read here
+  // (the weighted scan has just read it), so both take the same stages and draw the same walks.
+  // REQUIRES: list.size > 0.
   void DrawCandidate(Lane& lane, const ListView& list) {
     size_t n = Choices(list, o_.sampling);
     double total = o_.sampling.weighted ? ChoiceWeight(list, n) : 0;
-    if (total > 0) {
-      lane.pick = RankAtWeight(list, n, rng_.Uniform() * total);
-    } else {
-      lane.pick = rng_.Below(n);
-      if (n == list.size) {  // a position: every entry is a choice
-        Prefetch(list.items + lane.pick);
-        lane.stage = Stage::kDraw;
-        return;
-      }
-    }
-    Prefetch(list.ranked != nullptr ? static_cast<const void*>(list.ranked + lane.pick)
-                                    : static_cast<const void*>(list.items));
-    lane.stage = Stage::kRanked;
+    size_t rank = total > 0 ? RankAtWeight(list, n, rng_.Uniform() * total) : rng_.Below(n);
+    lane.pick = list.RankedAt(rank);
+    Prefetch(list.items + lane.pick);
+    lane.stage = Stage::kDraw;
   }
 
   // Counts the lane's visit to its node of this type, if it counts; true when it did.
@@ -610,7 +585,8 @@ struct Edge {
   double weight;
 };
 
-// Node u's edges over the relations (weights as transition weights) and their total.
+// Node u's edges over the relations (weights as transition weights), in rank order, and their
+// total: the same order (and so the same sums) from a snapshot and from a live list.
 double ReadEdges(const Impl& g, const std::vector<HopRelation>& relations, NodeId u, bool weighted,
                  std::vector<Edge>* out) {
   out->clear();
@@ -618,8 +594,8 @@ double ReadEdges(const Impl& g, const std::vector<HopRelation>& relations, NodeI
   NodeReader node(g, relations, u);
   for (size_t i = 0; i < relations.size(); ++i) {
     ListView list = node.List(i);
-    for (size_t pos = 0; pos < list.size; ++pos) {
-      const Neighbor& n = list.items[pos];
+    for (size_t r = 0; r < list.size; ++r) {  // in rank order, as a snapshot stores them
+      const Neighbor& n = list.items[list.RankedAt(r)];
       double w = weighted ? UsableWeight(n.weight) : 1.0;
       if (w <= 0) continue;
       out->push_back({n.node, w});
@@ -742,8 +718,8 @@ Result<PushResult> PersonalizedPageRank(const Graph& graph, const std::vector<Se
 
 namespace {
 
-// The transition probabilities of node's list over relations[i] (its strongest max_neighbors
-// edges when capped), each raised to alpha.
+// The transition probabilities of node's list over relations[i] in rank order (its strongest
+// max_neighbors edges when capped), each raised to alpha.
 void Transitions(const Impl& g, const std::vector<HopRelation>& relations, size_t i, NodeId node,
                  const Rp3Options& o, std::vector<Edge>* out) {
   out->clear();
@@ -754,7 +730,7 @@ void Transitions(const Impl& g, const std::vector<HopRelation>& relations, size_
   size_t n = o.max_neighbors == 0 ? degree : std::min(o.max_neighbors, degree);
   double total = 0;
   for (size_t k = 0; k < n; ++k) {
-    const Neighbor& nb = list.items[n < degree ? list.RankedAt(k) : k];
+    const Neighbor& nb = list.items[list.RankedAt(k)];
     double w = o.weighted ? UsableWeight(nb.weight) : 1.0;
     if (w <= 0) continue;
     out->push_back({nb.node, w});

@@ -136,6 +136,23 @@ TEST_CASE("walks, PageRank and RP3beta over snapshots equal the locked path for 
   CHECK(stats.bytes >= stats.entries * 28);
 }
 
+TEST_CASE("uniform walks over snapshots, whose lists are in rank order, equal the locked path") {
+  Bipartite b(200, 300, 12, 3);
+  graph::RebuildWalkSnapshot(*b.g, kRated, Direction::kOut);
+  graph::RebuildWalkSnapshot(*b.g, kRated, Direction::kIn);
+  for (size_t cap : {size_t{0}, size_t{5}}) {  // every entry a choice, then the strongest 5
+    graph::RandomWalkOptions snapshot = Walk(true);
+    snapshot.sampling = {};
+    snapshot.sampling.weighted = false;
+    snapshot.sampling.max_neighbors = cap;
+    graph::RandomWalkOptions locked = snapshot;
+    locked.use_snapshot = false;
+    auto visits = Visits(*b.g, b.users[3], locked);
+    CHECK(visits.size() > 10);
+    CHECK(Visits(*b.g, b.users[3], snapshot) == visits);
+  }
+}
+
 TEST_CASE("a write after the snapshot was built is seen by the next walk, PageRank and RP3beta") {
   Bipartite b(50, 40, 6, 5);
   NodeId user = b.users[7];
