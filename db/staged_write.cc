@@ -6,6 +6,7 @@
 #include "db/impression_log.h"
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <set>
@@ -119,23 +120,19 @@ class SetStager {
  private:
   // ---- Reads through the overlays ------------------------------------------------------------
   // The overlays staged writes are read from, the oldest first: the pending group's (when
-  // there is one), the group's, this set's.
-  std::vector<const Overlay*> OldestFirst() const {
-    std::vector<const Overlay*> out;
-    if (view_.pending != nullptr) out.push_back(view_.pending);
-    out.push_back(&group_.overlay);
-    out.push_back(&own_);
-    return out;
+  // there is one; null otherwise), the group's, this set's.
+  std::array<const Overlay*, 3> OldestFirst() const {
+    return {view_.pending, &group_.overlay, &own_};
   }
 
   // The newest staged entry for key in the overlays' map `member`; null when none has one.
   template <typename Map, typename Key>
   const typename Map::mapped_type* Staged(Map Overlay::*member, const Key& key) const {
-    const Overlay* newest_first[] = {&own_, &group_.overlay, view_.pending};
-    for (const Overlay* o : newest_first) {
-      if (o == nullptr) continue;
-      auto it = (o->*member).find(key);
-      if (it != (o->*member).end()) return &it->second;
+    const auto overlays = OldestFirst();
+    for (auto o = overlays.rbegin(); o != overlays.rend(); ++o) {
+      if (*o == nullptr) continue;
+      auto it = ((*o)->*member).find(key);
+      if (it != ((*o)->*member).end()) return &it->second;
     }
     return nullptr;
   }
@@ -204,6 +201,7 @@ class SetStager {
       }
     }
     for (const Overlay* o : OldestFirst()) {
+      if (o == nullptr) continue;
       for (const auto& [k, rec] : o->edges) {
         if (std::get<0>(k) == node || std::get<2>(k) == node) present[k] = rec.has_value();
       }
@@ -382,6 +380,7 @@ class SetStager {
     }
     std::sort(out.begin(), out.end());
     for (const Overlay* overlay : OldestFirst()) {
+      if (overlay == nullptr) continue;
       const auto* edges = &overlay->edges;
       auto it = edges->lower_bound({user, type, 0});
       auto staged = [&] {
