@@ -179,9 +179,16 @@ int LoadMain(int argc, char** argv) {
         std::snprintf(eta, sizeof(eta), ", ETA %.0f s", (total_mb - mb) / mb_per_s);
       }
       char line[320];
-      std::snprintf(line, sizeof(line), "%s: %s, %zu lines, %.1f of %.1f MB, %.1f MB/s%s, %zu errors",
-                    file.c_str(), progress.phase.c_str(), progress.lines, mb, total_mb, mb_per_s,
-                    eta, progress.errors);
+      if (progress.phase == "indexing") {
+        std::snprintf(line, sizeof(line), "%s: indexing vectors, %zu of %zu, %.0f s",
+                      file.c_str(), progress.vectors_indexed, progress.vectors_to_index,
+                      progress.seconds);
+      } else {
+        std::snprintf(line, sizeof(line),
+                      "%s: %s, %zu lines, %.1f of %.1f MB, %.1f MB/s%s, %zu errors", file.c_str(),
+                      progress.phase.c_str(), progress.lines, mb, total_mb, mb_per_s, eta,
+                      progress.errors);
+      }
       if (tty) {
         std::cerr << "\r\033[K" << line << std::flush;
       } else if (std::chrono::duration<double>(now - last_print).count() >= 5.0) {

@@ -219,13 +219,18 @@ struct WriteOutcome {
 
 struct LoadProgress {
   // "parsing" while lines are read, staged and written; "ingesting" while an ingestion load
-  // writes, ingests and applies what it staged (LoadOptions::ingest); "finishing" while the load
-  // is flushed and the vector snapshots are saved; "done" at the end.
+  // writes, ingests and applies what it staged (LoadOptions::ingest); "indexing" while a load
+  // that holds the writer role inserts the vectors it held into their HNSW indexes
+  // (LoadOptions::max_held_vector_bytes); "finishing" while the load is flushed and the vector
+  // snapshots are saved; "done" at the end.
   std::string phase = "parsing";
   size_t lines = 0;  // lines read so far
   size_t bytes = 0;  // bytes read so far (callers that know the input's size derive an ETA)
   size_t errors = 0;
   double seconds = 0;  // since the load started
+  // While "indexing": vectors inserted so far, of how many.
+  size_t vectors_indexed = 0;
+  size_t vectors_to_index = 0;
 };
 
 struct LoadOptions {
@@ -263,6 +268,13 @@ struct LoadOptions {
   // reach this many bytes, what was staged is ingested (atomically) and the rest of the input
   // loads in chunks, still holding the writer role.
   size_t max_ingest_bytes = size_t{512} << 20;
+  // A load that holds the writer role throughout (exclusive, or ingesting) inserts its vectors
+  // into their HNSW indexes at its end, in one bulk build on every core ("indexing"), unless the
+  // database has fold-in models (those read item vectors while lines are staged). Until then
+  // queries' NEAREST does not find them. It holds at most about this many bytes of vectors
+  // (their values plus ~96 bytes each) and inserts what it holds when it reaches them. Loads in
+  // chunks insert each chunk's vectors before the chunk's turn ends.
+  size_t max_held_vector_bytes = size_t{2} << 30;
   // Threads that parse lines and insert vectors into HNSW indexes (0: one per core).
   int threads = 0;
 };

@@ -2,12 +2,16 @@
 // worker threads; this thread takes the parsed lines in order and commits them in chunks. Each
 // chunk is one turn of the writer role: its lines are staged like one-op WriteSets (a bad line is
 // reported and skipped, whatever is wrong with it) into one large unsynced batch
-// (Store::WriteBulk), written, and applied to memory, vectors in batches (VectorIndex::UpsertBatch
-// on every core). Between chunks other writers commit, so events are acknowledged during a load.
-// At the end a Flush and the vector snapshots make the load durable.
+// (Store::WriteBulk), written, and applied to memory. Between chunks other writers commit, so
+// events are acknowledged during a load. At the end a Flush and the vector snapshots make the
+// load durable.
 //
-// Vectors are inserted before the chunk's writer turn ends: a later write of the same vector by
-// someone else is then applied after it, in the order the store has them.
+// Vectors go into their HNSW indexes in batches on every core (LoadVectors). In chunks they are
+// inserted before the chunk's writer turn ends: a later write of the same vector by someone else
+// is then applied after it, in the order the store has them. A load that holds the writer role
+// throughout (exclusive, or ingesting) holds them until its end and inserts them then, in one
+// bulk build -- unless fold-in models read item vectors while staging (db/fold_in.h), which need
+// every earlier vector in its index. Lines staged meanwhile see the held vectors as existing.
 //
 // An ingestion load (LoadOptions::ingest: a database without nodes and edges) holds the writer
 // role throughout and stages every chunk into one group that is never reset, so each line is
@@ -18,10 +22,10 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
-#include <unordered_set>
 
 #include "db/database_impl.h"
 #include "db/load_pipeline.h"
+#include "db/load_vectors.h"
 
 namespace pathwise {
 
@@ -43,12 +47,9 @@ double Since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Vectors of one space waiting to be inserted into its index.
-struct VectorBuffer {
-  std::vector<NodeId> nodes;
-  std::vector<float> values;
-  std::unordered_set<NodeId> seen;
-};
+// A load that holds its vectors until its end inserts them in slices of this many (progress is
+// reported after each).
+constexpr size_t kVectorSlice = 1u << 16;
 
 bool IsFault(const Status& s) {
   return s.code() == Status::Code::kInternal || s.code() == Status::Code::kIOError ||
@@ -80,7 +81,13 @@ class Database::Impl::Loader {
     group_.Reset(db_.graph->IdBound());
     {
       ParsePipeline pipeline(in, options_.max_line_bytes, threads_);
-      PW_RETURN_IF_ERROR(ReadAll(&pipeline));
+      Status read = ReadAll(&pipeline);
+      if (!read.ok()) {
+        // What was written before the failure is in memory too: its vectors go into their
+        // indexes (a failure to insert them fails the database).
+        InsertHeldVectors();
+        return read;
+      }
       report_.phases.parse = pipeline.parse_seconds();
       report_.phases.parse_wait = pipeline.wait_seconds();
     }
@@ -117,6 +124,7 @@ class Database::Impl::Loader {
         return Status::OK();
       case ParsedLine::Kind::kSchema:
         PW_RETURN_IF_ERROR(CommitPending());  // lines before it are checked against the old schema
+        PW_RETURN_IF_ERROR(InsertHeldVectors());  // into the spaces their lines were checked in
         return SchemaLine(line);
       case ParsedLine::Kind::kRecord:
         if (std::holds_alternative<VectorWrite>(line.record)) {
@@ -129,7 +137,9 @@ class Database::Impl::Loader {
         pending_.push_back(std::move(line));
         break;
     }
-    if (pending_bytes_ >= chunk_bytes_ || pending_vectors_ >= chunk_vectors_) return CommitPending();
+    // A load that holds its vectors sizes chunks by bytes alone: their inserts are not in its turns.
+    const bool vectors_full = !holds_vectors_ && pending_vectors_ >= chunk_vectors_;
+    if (pending_bytes_ >= chunk_bytes_ || vectors_full) return CommitPending();
     return Status::OK();
   }
 
@@ -219,20 +229,32 @@ class Database::Impl::Loader {
     auto start = Clock::now();
     Status s = db_.store->WriteBulk(&group_.batch);
     report_.phases.write += Since(start);
-    if (s.ok()) {
-      start = Clock::now();
-      s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
-                        [this](const MemOp& m) { return BufferVector(m); });
-      report_.phases.memory += Since(start);
-    }
-    if (s.ok()) s = FlushVectors();
+    if (s.ok()) s = ApplyStaged();
     if (!s.ok()) db_.Fail(s);
     return s;
+  }
+
+  // Applies the staged group to memory; its vectors go to held_ and are inserted now unless the
+  // load holds them to its end.
+  Status ApplyStaged() {
+    auto start = Clock::now();
+    Status s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
+                             [this](const MemOp& m) { return HoldVector(m); });
+    report_.phases.memory += Since(start);
+    if (!s.ok()) return s;
+    if (!holds_vectors_ || held_.bytes() >= options_.max_held_vector_bytes) {
+      return InsertHeldVectors();
+    }
+    return Status::OK();
   }
 
   Status StagePending() {
     auto start = Clock::now();
     StagingView view = db_.View(*schema_);
+    // Held only when nothing staged needs the indexes up to date: fold-in reads item vectors.
+    holds_vectors_ = exclusive_ && (view.fold_ins == nullptr || view.fold_ins->empty());
+    if (!holds_vectors_) PW_RETURN_IF_ERROR(InsertHeldVectors());
+    view.pending = &held_.overlay();
     for (ParsedLine& line : pending_) {
       if (line.kind == ParsedLine::Kind::kError) {
         AddError(line.line, std::move(line.text));
@@ -258,33 +280,34 @@ class Database::Impl::Loader {
     return Status::OK();
   }
 
-  Status BufferVector(const MemOp& m) {
-    VectorBuffer& buffer = buffers_[m.space];
-    if (m.kind == MemOp::Kind::kRemoveVector || buffer.seen.count(m.node) > 0) {
-      PW_RETURN_IF_ERROR(FlushVectors());
-    }
+  Status HoldVector(const MemOp& m) {
     if (m.kind == MemOp::Kind::kRemoveVector) {
-      vector::VectorIndex* index = db_.vectors->Get(m.space);
-      return index == nullptr ? Status::OK() : index->Remove(m.node);
+      return held_.Remove(m.space, m.node, db_.vectors->Get(m.space));
     }
-    buffer.nodes.push_back(m.node);
-    buffer.values.insert(buffer.values.end(), m.values.begin(), m.values.end());
-    buffer.seen.insert(m.node);
+    held_.Put(m.space, m.node, m.values);
     return Status::OK();
   }
 
-  Status FlushVectors() {
+  // Inserts the held vectors (all at once in chunks; with progress when the load held them).
+  Status InsertHeldVectors() {
+    if (held_.count() == 0) return Status::OK();
     auto start = Clock::now();
-    for (auto& [space, buffer] : buffers_) {
-      if (buffer.nodes.empty()) continue;
-      vector::VectorIndex* index = db_.vectors->Get(space);
-      if (index == nullptr) return Status::Internal("no index for vector space");
-      Status s = index->UpsertBatch(buffer.nodes, buffer.values, threads_);
-      if (!s.ok()) return Status::Internal("bulk vector insert failed: " + s.ToString());
-      buffer = VectorBuffer();
+    const bool report = holds_vectors_;
+    if (report) {
+      progress_.vectors_to_index = held_.count();
+      progress_.vectors_indexed = 0;
+      Progress("indexing");
     }
+    const size_t slice = report ? kVectorSlice : held_.count();
+    Status s = held_.Insert(db_.vectors.get(), threads_, slice, [&](size_t done) {
+      if (!report) return;
+      progress_.vectors_indexed = done;
+      Progress("indexing");
+    });
     report_.phases.vectors += Since(start);
-    return Status::OK();
+    progress_.phase = "parsing";  // reported with the next lines (or replaced by "finishing")
+    if (!s.ok()) db_.Fail(s);
+    return s;
   }
 
   // Ingests the group staged so far (atomically), applies it to memory and continues in chunks.
@@ -296,11 +319,7 @@ class Database::Impl::Loader {
     PW_RETURN_IF_ERROR(db_.store->Ingest(group_.batch, threads_));  // on failure: nothing written
     report_.phases.ingest += Since(start);
     ++report_.chunks;
-    start = Clock::now();
-    Status s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
-                             [this](const MemOp& m) { return BufferVector(m); });
-    report_.phases.memory += Since(start);
-    if (s.ok()) s = FlushVectors();
+    Status s = ApplyStaged();
     if (!s.ok()) db_.Fail(s);
     group_.Reset(db_.graph->IdBound());
     return s;
@@ -320,6 +339,7 @@ class Database::Impl::Loader {
     if (options_.dry_run) return Status::OK();
     if (ingesting_ && report_.cancelled) DropStaged();
     if (ingesting_) PW_RETURN_IF_ERROR(IngestStaged());
+    PW_RETURN_IF_ERROR(InsertHeldVectors());
     Progress("finishing");
     auto start = Clock::now();
     Status s = WithWriter([this] {
@@ -359,7 +379,8 @@ class Database::Impl::Loader {
   size_t pending_vectors_ = 0;
   size_t chunk_bytes_ = 256u << 10;  // the current chunk size (SizeNextChunk)
   size_t chunk_vectors_ = 64;
-  std::map<SpaceId, VectorBuffer> buffers_;
+  bool holds_vectors_ = false;  // held_ is inserted at the end, not after each chunk
+  LoadVectors held_;  // vectors applied and not yet in their indexes
   LoadReport report_;
   LoadProgress progress_;
 };

@@ -503,6 +503,13 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   }
   PW_RETURN_IF_ERROR(impl_->EnsureCapacity(order.size()));
   auto lock = impl_->ReadLock();
+  // Counted before inserting, so that a batch costs O(batch), not O(index): a load inserts
+  // thousands of batches into an index of a million points.
+  size_t added = 0;
+  for (size_t i : order) {
+    int64_t internal = impl_->InternalId(nodes[i]);
+    if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) ++added;
+  }
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::string error;
@@ -527,7 +534,12 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-  impl_->live = impl_->CountLive();
+  // After a failure some points went in and some did not: count them all.
+  if (failed) {
+    impl_->live = impl_->CountLive();
+  } else {
+    impl_->live += added;
+  }
   impl_->published = impl_->hnsw->cur_element_count;
   impl_->dirty = true;
   if (failed) return Status::Internal("vector batch insert failed: " + error);

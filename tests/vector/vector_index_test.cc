@@ -472,3 +472,33 @@ TEST_CASE("the raw hnswlib floor finds what an exact scan finds and rejects bad 
   CHECK(vector::RawHnswFloor::Build(Def(dim, Metric::kCosine), zero, 1).status().code() ==
         Status::Code::kInvalidArgument);
 }
+
+TEST_CASE("a batch counts as live only the points that were not live before it") {
+  constexpr uint32_t kDim = 8;
+  auto idx = Make(kDim, Metric::kL2);
+  auto data = Clustered(300, kDim, 5);
+  std::vector<NodeId> first = Iota(200);
+  REQUIRE(idx->UpsertBatch(first, std::span<const float>(data.data(), 200 * kDim), 2).ok());
+  CHECK(idx->Size() == 200);
+  REQUIRE(idx->Remove(10).ok());
+  REQUIRE(idx->Remove(11).ok());
+  CHECK(idx->Size() == 198);
+  // 100 updates of live points (100..199), 2 re-inserts of removed points (10, 11), 100 new
+  // points (200..299), and a node given twice (the last occurrence wins, counted once).
+  std::vector<NodeId> second;
+  std::vector<float> values;
+  auto add = [&](NodeId node, size_t row) {
+    second.push_back(node);
+    values.insert(values.end(), data.begin() + row * kDim, data.begin() + (row + 1) * kDim);
+  };
+  for (NodeId n = 100; n < 300; ++n) add(n, n);
+  add(10, 0);
+  add(11, 1);
+  add(250, 5);
+  REQUIRE(idx->UpsertBatch(second, values, 2).ok());
+  CHECK(idx->Size() == 300);
+  CHECK(idx->Contains(10));
+  auto v = idx->Get(250);
+  REQUIRE(v.ok());
+  CHECK((*v)[0] == doctest::Approx(data[5 * kDim]));
+}
