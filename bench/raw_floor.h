@@ -44,7 +44,9 @@ Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint
 // on every core), in pairs that alternate which goes first, with the loaded index's parameters;
 // recall@10 at ef 64 of the loaded index and of every rebuilt and raw index against an exact
 // scan, from `queries` user taste vectors. load_vector_seconds: the HNSW phase of a load in this
-// run (< 0: none). Rows "hnsw_build.*" (medians, with min and max).
+// run (< 0: none); when given, each raw build also builds the users' taste vectors, and the
+// load's phase is reported over raw's builds of both spaces. Rows "hnsw_build.*" (medians, with
+// min and max).
 Status MeasureHnswBuild(Report* report, const RawCopy& raw, double load_vector_seconds,
                         size_t queries, size_t users, uint64_t seed, size_t builds);
 
