@@ -213,6 +213,7 @@ Status Run(const Flags& flags, Report* report) {
     if (want("hnsw_build")) {
       PW_RETURN_IF_ERROR(MeasureHnswBuild(report, *raw,
                                           load.loaded ? load.report.phases.vectors : -1.0,
+                                          load.loaded ? load.indexing_cpu_seconds : -1.0,
                                           cfg.vector_queries, gen.users, cfg.seed,
                                           static_cast<size_t>(flags.GetInt("hnsw-builds", 1))));
     }

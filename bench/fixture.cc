@@ -113,12 +113,18 @@ Result<std::unique_ptr<Database>> OpenBenchDatabase(const std::string& dir,
   LoadOptions load_options;
   double start = NowSeconds();
   double last_print = start;
+  double indexing_cpu_start = -1;
   load_options.progress = [&](const LoadProgress& p) {
+    if (p.phase == "indexing" && indexing_cpu_start < 0) indexing_cpu_start = ProcessCpuSeconds();
+    if (p.phase != "indexing" && indexing_cpu_start >= 0 && figures->indexing_cpu_seconds < 0) {
+      figures->indexing_cpu_seconds = ProcessCpuSeconds() - indexing_cpu_start;
+    }
     double now = NowSeconds();
     if (now - last_print < 5) return;
     last_print = now;
-    std::fprintf(stderr, "  %.0f s: %zu lines, %.1f MB, %zu errors\n", now - start, p.lines,
-                 p.bytes / 1e6, p.errors);
+    std::fprintf(stderr, "  %.0f s: %s, %zu lines, %.1f MB, %zu errors, %zu of %zu vectors indexed\n",
+                 now - start, p.phase.c_str(), p.lines, p.bytes / 1e6, p.errors,
+                 p.vectors_indexed, p.vectors_to_index);
   };
   PW_ASSIGN_OR_RETURN(LoadReport report, db->Load(*stream, load_options));
   figures->seconds = NowSeconds() - start;

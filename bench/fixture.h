@@ -17,6 +17,9 @@ namespace pathwise::bench {
 struct LoadFigures {
   bool loaded = false;  // false: an existing database of the same scale was reused
   double seconds = 0;   // wall time of Database::Load (generation runs concurrently)
+  // The process's CPU seconds while the load inserted its held vectors (phase "indexing", when
+  // nothing else of the load runs); < 0 when it had none.
+  double indexing_cpu_seconds = -1;
   LoadReport report;
   GeneratorOptions generator;
 };

@@ -45,10 +45,13 @@ Result<KnnSweep> SweepKnn(const RawCopy& raw, size_t queries, size_t users, uint
 // recall@10 at ef 64 of the loaded index and of every rebuilt and raw index against an exact
 // scan, from `queries` user taste vectors. load_vector_seconds: the HNSW phase of a load in this
 // run (< 0: none); when given, each raw build also builds the users' taste vectors, and the
-// load's phase is reported over raw's builds of both spaces. Rows "hnsw_build.*" (medians, with
+// load's phase is reported over raw's builds of both spaces, in wall time and, when
+// load_vector_cpu_seconds >= 0, in the process's CPU time (robust to other processes on the
+// machine). Rows "hnsw_build.*" (medians, with
 // min and max).
 Status MeasureHnswBuild(Report* report, const RawCopy& raw, double load_vector_seconds,
-                        size_t queries, size_t users, uint64_t seed, size_t builds);
+                        double load_vector_cpu_seconds, size_t queries, size_t users,
+                        uint64_t seed, size_t builds);
 
 // graph/walks.h over the raw copy's VIEWED edges from `runs` random users: a random walk of
 // 10,000 steps (with and without early stopping), personalized PageRank to residual 1e-4 and
