@@ -44,12 +44,9 @@ inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); 
 #include <hnswlib/hnswlib.h>
 #undef malloc
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdint>
 #include <cstring>
 #include <queue>
 #include <thread>
@@ -122,29 +119,10 @@ size_t VectorIndex::Impl::Points() const {
 
 constexpr size_t kInitialCapacity = 1024;
 
-namespace {
-
-// Advises the whole 2 MiB pages of h's base layer (every point's vector and links, read at random
-// by every insert and search: ~650 MB at 1M points of 128-d) as transparent huge pages, so those
-// reads miss the TLB far less often. Pages not yet touched get huge pages when first written;
-// touched ones when the kernel's khugepaged collapses them. Advice only: where the kernel gives
-// none, the memory stays in ordinary pages, only slower.
-void AdviseHugePages(const hnswlib::HierarchicalNSW<float>& h) {
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-  auto begin = reinterpret_cast<uintptr_t>(h.data_level0_memory_);
-  uintptr_t end = begin + h.max_elements_ * h.size_data_per_element_;
-  begin = (begin + kHugePage - 1) & ~(kHugePage - 1);
-  end &= ~(kHugePage - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
-}  // namespace
-
 void VectorIndex::Impl::InitEmpty(size_t capacity) {
   space = MakeSpace(def);
   hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), capacity, def.m,
                                                            def.ef_construction);
-  AdviseHugePages(*hnsw);
   live = 0;
   published = 0;
 }
@@ -227,7 +205,6 @@ Result<std::unique_ptr<VectorIndex::Impl>> VectorIndex::Impl::Load(const VectorS
     // hnswlib's empty constructor leaves every member to Adopt.
     impl->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(impl->space.get());
     Adopt(&img, impl->space.get(), impl->hnsw.get());
-    AdviseHugePages(*impl->hnsw);
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("no memory to load the vector index of " + def.FullName());
   }
@@ -323,7 +300,6 @@ Status VectorIndex::Impl::EnsureCapacity(size_t extra) {
   try {
     hnsw->resizeIndex(std::min(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}),
                                kMaxPoints));
-    AdviseHugePages(*hnsw);
   } catch (const std::exception& e) {
     return Status::ResourceExhausted("cannot grow vector index " + def.FullName() + ": " +
                                      e.what());
