@@ -4,8 +4,8 @@
 //  - flat: the vectors in one contiguous array with a node -> row map, no graph
 //    (flat_index.cc). Upsert and Remove are O(dim) (plus the array's amortised growth); every
 //    Search is an exact scan of all rows, O(size x dim), with the filter, the deadline and
-//    expected_pass_rate honoured, ties ordered by node id, exhaustive unless the post-filter
-//    strategy answered. A write takes the index exclusively, so it waits for the searches in
+//    expected_pass_rate honoured (ef has no use), ties ordered by node id, exhaustive unless
+//    the post-filter strategy answered. A write takes the index exclusively, so it waits for the searches in
 //    flight (a scan of 1M 64-d vectors is tens of ms). A flat space has no snapshot: VectorSet
 //    rebuilds it from the store at every open.
 // Every method below works on both kinds unless it says otherwise.

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "vector/vector.h"
 
@@ -282,4 +284,42 @@ TEST_CASE("a flat space is rebuilt from the store at every open and writes no sn
   }
   store->reset();
   std::filesystem::remove_all(base);
+}
+
+TEST_CASE("concurrent searches and reads of a flat space during writes see whole vectors") {
+  auto index = MakeFlat(Metric::kL2);
+  // Every vector the writer stores is one value repeated, so a torn read would mix values.
+  auto filled = [](float value) { return std::vector<float>(kDim, value); };
+  for (NodeId node = 0; node < 200; ++node) REQUIRE(index->Upsert(node, filled(1.0f)).ok());
+  std::atomic<bool> done{false};
+  std::atomic<size_t> torn{0}, failed{0};
+  std::thread writer([&] {
+    for (int round = 0; round < 300; ++round) {
+      for (NodeId node = 0; node < 200; node += 7) {
+        if (!index->Upsert(node, filled(static_cast<float>(round))).ok()) ++failed;
+      }
+      if (!index->Remove(static_cast<NodeId>(round % 200)).ok()) ++failed;
+      if (!index->Upsert(static_cast<NodeId>(round % 200), filled(2.0f)).ok()) ++failed;
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      std::vector<float> out(kDim);
+      while (!done) {
+        for (NodeId node = 0; node < 200; node += 13) {
+          if (!index->CopyTo(node, out)) continue;
+          if (std::count(out.begin(), out.end(), out[0]) != kDim) ++torn;
+        }
+        auto r = index->Search(filled(3.0f), SearchOptions{.k = 5});
+        if (!r.ok() || r->hits.size() != 5) ++failed;
+      }
+    });
+  }
+  writer.join();
+  for (std::thread& t : readers) t.join();
+  CHECK(torn == 0);
+  CHECK(failed == 0);
+  CHECK(index->Size() == 200);
 }
