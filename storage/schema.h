@@ -65,9 +65,9 @@ struct EdgeTypeDef {
 //  - kHnsw: an HNSW graph (hnswlib): approximate k-NN, sub-linear search; every write
 //    also repairs the graph (tens to hundreds of us per vector).
 //  - kFlat: a contiguous array of the vectors, no graph: Get/Upsert/Remove O(dim), every
-//    search an exact scan, O(size x dim) (measured at 100k and 1M 64-d vectors in
-//    docs/benchmarks.md, "The svd embeddings job and online fold-in"). For spaces read by id
-//    far more than they are searched (users' taste vectors).
+//    search an exact scan, O(size x dim): about 0.8 ms at 100k and 8-12 ms at 1M 64-d vectors
+//    on one core of this machine (docs/benchmarks.md, "Flat user spaces"). For spaces read by
+//    id far more than they are searched (users' taste vectors).
 enum class VectorIndexKind : uint8_t { kHnsw, kFlat };
 
 const char* VectorIndexKindName(VectorIndexKind kind);
