@@ -67,34 +67,123 @@ Status TimeFoldIn(Report* report, Database* db, const std::string& raw_dir, size
   return Status::OK();
 }
 
+// The svd job on db with the user space's index `user_index` (its figures under `prefix`).
+Status RunJob(Report* report, Database* db, const char* user_index, const std::string& prefix) {
+  nlohmann::json params = {{"edge", "VIEWED"}, {"rank", 64}, {"item_space", kItemSpace},
+                           {"user_space", kUserSpace}, {"user_index", user_index}};
+  PW_ASSIGN_OR_RETURN(nlohmann::json result, jobs::Run(*db, "svd", params));
+  for (const char* key : {"read_seconds", "compute_seconds", "write_seconds", "store_seconds",
+                          "swap_seconds", "seconds"}) {
+    report->Value(prefix + key, result[key].get<double>(), "s");
+  }
+  report->Info(prefix + "result", result);
+  return Status::OK();
+}
+
+// The same events on each database in turn, in blocks of 50, so that the machine's load falls on
+// all of them alike; one Samples per database.
+Result<std::vector<Samples>> TimeEventsInterleaved(const std::vector<Database*>& dbs, size_t runs,
+                                                   size_t users, size_t items,
+                                                   std::mt19937_64* rng) {
+  constexpr size_t kBlock = 50;
+  std::vector<Samples> out(dbs.size());
+  for (size_t done = 0; done < runs; done += kBlock) {
+    const uint64_t block_seed = (*rng)();
+    for (size_t d = 0; d < dbs.size(); ++d) {
+      std::mt19937_64 block_rng(block_seed);
+      PW_ASSIGN_OR_RETURN(Samples block, TimeEvents(dbs[d], std::min(kBlock, runs - done), users,
+                                                    items, &block_rng));
+      for (double v : block.values()) out[d].Add(v);
+    }
+  }
+  return out;
+}
+
+// NEAREST 10 over the user space from random users' own vectors, through PQL.
+Result<Samples> TimeUserNearest(Database* db, size_t runs, size_t users, std::mt19937_64* rng) {
+  const std::string query = "RECOMMEND (c:User) FOR (u:User {id: $user}) FROM NEAREST 10 TO u." +
+                            std::string(kUserSpace).substr(5) + " IN " + kUserSpace + " LIMIT 10";
+  Samples samples;
+  for (size_t run = 0; run < runs; ++run) {
+    nlohmann::json params = {{"user", UserId((*rng)() % users)}};
+    double start = NowSeconds();
+    PW_ASSIGN_OR_RETURN(QueryResult result, db->Query(query, params));
+    samples.Add((NowSeconds() - start) * 1e6);
+  }
+  return samples;
+}
+
+// A flat space of n random 64-d ip vectors, outside any database: filling it, and exact
+// NEAREST 10 searches.
+Status MeasureFlatScan(Report* report, size_t n, const std::string& label, std::mt19937_64* rng) {
+  VectorSpaceDef def;
+  def.node_type = "User";
+  def.name = "flat";
+  def.dim = 64;
+  def.metric = Metric::kInnerProduct;
+  def.index = VectorIndexKind::kFlat;
+  PW_ASSIGN_OR_RETURN(auto index, vector::VectorIndex::Create(def));
+  std::normal_distribution<float> gauss(0, 1);
+  std::vector<float> rows(n * def.dim);
+  for (float& v : rows) v = gauss(*rng);
+  std::vector<NodeId> nodes(n);
+  for (size_t i = 0; i < n; ++i) nodes[i] = i;
+  double start = NowSeconds();
+  PW_RETURN_IF_ERROR(index->UpsertBatch(nodes, rows, 1));
+  report->Value("svd.flat_fill_" + label + "_seconds", NowSeconds() - start, "s",
+                "UpsertBatch of " + std::to_string(n) + " 64-d vectors into a flat space");
+  Samples samples;
+  std::vector<float> q(def.dim);
+  for (size_t run = 0; run < 200; ++run) {
+    for (float& v : q) v = gauss(*rng);
+    start = NowSeconds();
+    PW_ASSIGN_OR_RETURN(vector::SearchResult r, index->Search(q, vector::SearchOptions{.k = 10}));
+    samples.Add((NowSeconds() - start) * 1e6);
+  }
+  report->Latency("svd.flat_search_" + label, samples,
+                  "VectorIndex::Search k 10, exact scan of " + std::to_string(n) + " 64-d vectors");
+  return Status::OK();
+}
+
 }  // namespace
 
 Status MeasureSvd(Report* report, Database* db, const std::string& copy_dir, size_t runs,
                   size_t users, size_t items, uint64_t seed) {
   std::mt19937_64 rng(seed + 7);
-  PW_ASSIGN_OR_RETURN(auto copy, OpenBenchCopy(db, copy_dir));
-  if (!copy->GetFoldIn("VIEWED").ok()) {
-    PW_ASSIGN_OR_RETURN(Samples before, TimeEvents(copy.get(), runs, users, items, &rng));
-    report->Latency("svd.event_without_fold_in", before, "Apply, 1 VIEWED edge, sync=false");
+  // Three copies: no model, the job with a flat user space (its default), with an HNSW one.
+  PW_ASSIGN_OR_RETURN(auto plain, OpenBenchCopy(db, copy_dir + ".plain"));
+  PW_ASSIGN_OR_RETURN(auto flat, OpenBenchCopy(db, copy_dir));
+  PW_ASSIGN_OR_RETURN(auto hnsw, OpenBenchCopy(db, copy_dir + ".hnsw"));
+  PW_RETURN_IF_ERROR(RunJob(report, flat.get(), "flat", "svd.job."));
+  PW_RETURN_IF_ERROR(RunJob(report, hnsw.get(), "hnsw", "svd.job_hnsw_user."));
+  std::vector<Database*> dbs = {plain.get(), flat.get(), hnsw.get()};
+  if (plain->GetFoldIn("VIEWED").ok()) return Status::Internal("the bench data has a fold-in model");
+  PW_ASSIGN_OR_RETURN(std::vector<Samples> events,
+                      TimeEventsInterleaved(dbs, runs, users, items, &rng));
+  report->Latency("svd.event_without_fold_in", events[0], "Apply, 1 VIEWED edge, sync=false");
+  report->Latency("svd.event_with_fold_in", events[1],
+                  "the same, the user's 64-d vector recomputed into a flat user space (default)");
+  report->Latency("svd.event_with_fold_in_hnsw_user", events[2],
+                  "the same into an HNSW user space (m 8, ef_construction 32)");
+  PW_ASSIGN_OR_RETURN(Samples flat_nearest, TimeUserNearest(flat.get(), runs, users, &rng));
+  PW_ASSIGN_OR_RETURN(Samples hnsw_nearest, TimeUserNearest(hnsw.get(), runs, users, &rng));
+  report->Latency("svd.user_nearest_flat", flat_nearest,
+                  "PQL NEAREST 10 over the flat user space (an exact scan)");
+  report->Latency("svd.user_nearest_hnsw", hnsw_nearest,
+                  "PQL NEAREST 10 over the HNSW user space");
+  PW_RETURN_IF_ERROR(TimeFoldIn(report, flat.get(), copy_dir + ".raw", runs, users, &rng));
+  plain.reset();
+  flat.reset();
+  hnsw.reset();
+  for (const std::string& dir : {copy_dir, copy_dir + ".plain", copy_dir + ".hnsw"}) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::remove_all(dir + ".backup", ec);  // OpenBenchCopy's
   }
-  nlohmann::json params = {{"edge", "VIEWED"}, {"rank", 64}, {"item_space", kItemSpace},
-                           {"user_space", kUserSpace}};
-  PW_ASSIGN_OR_RETURN(nlohmann::json result, jobs::Run(*copy, "svd", params));
-  for (const char* key : {"read_seconds", "compute_seconds", "write_seconds", "store_seconds",
-                          "swap_seconds", "seconds"}) {
-    report->Value(std::string("svd.job.") + key, result[key].get<double>(), "s");
-  }
-  report->Info("svd.job.result", result);
-  PW_ASSIGN_OR_RETURN(Samples after, TimeEvents(copy.get(), runs, users, items, &rng));
-  report->Latency("svd.event_with_fold_in", after,
-                  "Apply, 1 VIEWED edge, sync=false, the user's 64-d vector recomputed");
-  PW_RETURN_IF_ERROR(TimeFoldIn(report, copy.get(), copy_dir + ".raw", runs, users, &rng));
-  copy.reset();
   std::error_code ec;
-  std::filesystem::remove_all(copy_dir, ec);
   std::filesystem::remove_all(copy_dir + ".raw", ec);
-  std::filesystem::remove_all(copy_dir + ".backup", ec);  // OpenBenchCopy's
-  return Status::OK();
+  PW_RETURN_IF_ERROR(MeasureFlatScan(report, 100000, "100k", &rng));
+  return MeasureFlatScan(report, 1000000, "1m", &rng);
 }
 
 }  // namespace pathwise::bench

@@ -43,6 +43,8 @@ missing pairs 0), written as item factors into --item-space and user vectors int
   --rank N                  dimensions, 1..1024 (default 64)
   --iterations N            power iterations, 0..50 (default 4)
   --oversample N            extra sketch columns, 0..1000 (default 10)
+  --user-index flat|hnsw    the index of a user space the job declares (default flat: no
+                            graph, exact search; an existing space keeps its own)
   --seed N                  the random sketch's seed (default 1)
   --item-scaling S          item factors are V * sigma^S, 0..1 (default 0: PureSVD)
 fastrp: FastRP node embeddings (Fast Random Projection, Chen et al. 2019) over the graph of
@@ -113,7 +115,7 @@ int JobsMain(int argc, char** argv) {
   auto args = ParseArgs(argc, argv,
                         {"data", "edge", "output", "measure", "k", "alpha", "shrink",
                          "min-cooccurrence", "max-users-per-item", "max-items-per-user",
-                         "threads", "rank", "item-space", "user-space", "iterations",
+                         "threads", "rank", "item-space", "user-space", "user-index", "iterations",
                          "oversample", "seed", "item-scaling", "space", "dim", "weights",
                          "normalization-strength", "mode", "max-recompute-share"},
                         {"weighted"});

@@ -18,7 +18,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kMaxRank = 1024;
 // The most working memory the SVD's dense blocks may take (docs/jobs.md, "svd").
 constexpr double kMaxWorkingBytes = 16.0 * (1ull << 30);
-// The HNSW settings of a user space the job declares (docs/jobs.md, "Online fold-in").
+// The HNSW settings of a user space the job declares with user_index "hnsw" (docs/jobs.md,
+// "Online fold-in"); by default it declares the user space flat.
 constexpr uint32_t kUserSpaceM = 8;
 constexpr uint32_t kUserSpaceEf = 32;
 // The item space the job declares: HNSW build beam 100 rather than 200 halves the time of
@@ -35,6 +36,8 @@ struct SvdSpec {
   std::string user_space;
   SvdOptions svd;
   double item_scaling = 0;  // item factors are V diag(sigma^item_scaling)
+  // The index of a user space the job declares (an existing space keeps its own).
+  VectorIndexKind user_index = VectorIndexKind::kFlat;
   // Filled in by Resolve:
   TypeId edge_type = kInvalidType;
   TypeId user_type = kInvalidType;
@@ -46,7 +49,7 @@ struct SvdSpec {
 Result<SvdSpec> ParseSpec(const nlohmann::json& json) {
   PW_ASSIGN_OR_RETURN(Params p, Params::Of(json, {"edge", "rank", "item_space", "user_space",
                                                   "iterations", "oversample", "seed",
-                                                  "item_scaling"}));
+                                                  "item_scaling", "user_index"}));
   SvdSpec spec;
   PW_ASSIGN_OR_RETURN(spec.edge, p.String("edge"));
   PW_ASSIGN_OR_RETURN(spec.item_space, p.String("item_space"));
@@ -56,6 +59,12 @@ Result<SvdSpec> ParseSpec(const nlohmann::json& json) {
   PW_ASSIGN_OR_RETURN(int64_t oversample, p.Int("oversample", 10, 0, 1000));
   PW_ASSIGN_OR_RETURN(int64_t seed, p.Int("seed", 1, 0, INT64_MAX));
   PW_ASSIGN_OR_RETURN(spec.item_scaling, p.Number("item_scaling", 0, 0, 1));
+  PW_ASSIGN_OR_RETURN(std::string user_index, p.String("user_index", "flat"));
+  if (user_index != "flat" && user_index != "hnsw") {
+    return Status::InvalidArgument("params.user_index must be \"flat\" or \"hnsw\", not \"" +
+                                   user_index + "\"");
+  }
+  spec.user_index = user_index == "flat" ? VectorIndexKind::kFlat : VectorIndexKind::kHnsw;
   spec.svd.rank = static_cast<size_t>(rank);
   spec.svd.power_iterations = static_cast<size_t>(iterations);
   spec.svd.oversample = static_cast<size_t>(oversample);
@@ -197,10 +206,14 @@ Status DeclareSpaces(Database& db, const SvdSpec& spec) {
                             {"name", full.substr(dot + 1)},
                             {"dim", spec.svd.rank},
                             {"metric", "ip"}};
-    // Fold-in rewrites a user's vector on every event and the HNSW update is most of its cost;
-    // a small graph keeps it cheap (the space is read by id, rarely searched).
+    // Fold-in rewrites a user's vector on every event, and an HNSW update is most of that cost:
+    // the user space is flat by default (read by id, rarely searched), and a small graph when
+    // user_index is "hnsw".
     if (full == spec.user_space) {
-      space.update({{"m", kUserSpaceM}, {"ef_construction", kUserSpaceEf}});
+      space["index"] = VectorIndexKindName(spec.user_index);
+      if (spec.user_index == VectorIndexKind::kHnsw) {
+        space.update({{"m", kUserSpaceM}, {"ef_construction", kUserSpaceEf}});
+      }
     } else {
       space["ef_construction"] = kItemSpaceEf;
     }

@@ -70,6 +70,19 @@ Status OptUint(const Json& obj, const char* field, uint32_t lo, uint32_t hi, uin
   return Status::OK();
 }
 
+// A space's "index": absent or null keeps *out; "hnsw" or "flat" otherwise.
+Status OptIndexKind(const Json& space, const std::string& full_name, VectorIndexKind* out) {
+  auto it = space.find("index");
+  if (it == space.end() || it->is_null()) return Status::OK();
+  const std::string value = it->is_string() ? it->get<std::string>() : it->dump();
+  if (value == "hnsw" || value == "flat") {
+    *out = value == "hnsw" ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
+    return Status::OK();
+  }
+  return Status::InvalidArgument("vector space '" + full_name + "' has unknown index '" + value +
+                                 "' (hnsw or flat)");
+}
+
 Status MergeParsed(const Json& doc, Schema* schema) {
   if (!doc.is_object()) return Status::InvalidArgument("schema must be a JSON object");
   for (const auto& [key, _] : doc.items()) {
@@ -140,6 +153,11 @@ Status MergeParsed(const Json& doc, Schema* schema) {
     PW_RETURN_IF_ERROR(OptUint(s, "m", 2, 256, &def.m));
     PW_RETURN_IF_ERROR(OptUint(s, "ef_construction", 1, 100000, &def.ef_construction));
     PW_RETURN_IF_ERROR(OptUint(s, "ef_search", 1, 100000, &def.ef_search));
+    // Without "index", a redeclaration keeps the space's index; a new space is hnsw.
+    if (const VectorSpaceDef* existing = schema->FindSpace(def.node_type, def.name)) {
+      def.index = existing->index;
+    }
+    PW_RETURN_IF_ERROR(OptIndexKind(s, def.FullName(), &def.index));
     if (metric == "cosine") {
       def.metric = Metric::kCosine;
     } else if (metric == "ip") {
@@ -177,6 +195,10 @@ const char* ValueTypeName(ValueType t) {
 
 const char* EdgeModeName(EdgeMode m) {
   return m == EdgeMode::kAccumulate ? "accumulate" : "replace";
+}
+
+const char* VectorIndexKindName(VectorIndexKind kind) {
+  return kind == VectorIndexKind::kFlat ? "flat" : "hnsw";
 }
 
 const char* MetricName(Metric m) {
@@ -361,11 +383,13 @@ Status Schema::AddSpace(VectorSpaceDef def) {
                                    "' needs a dim in [1, 65536]");
   }
   if (const VectorSpaceDef* existing = FindSpace(def.node_type, def.name)) {
-    if (existing->dim != def.dim || existing->metric != def.metric) {
+    if (existing->dim != def.dim || existing->metric != def.metric ||
+        existing->index != def.index) {
       return Status::InvalidArgument(
           "vector space '" + def.FullName() + "' is dim " + std::to_string(existing->dim) + " " +
-          MetricName(existing->metric) + "; cannot redeclare it as dim " + std::to_string(def.dim) +
-          " " + MetricName(def.metric));
+          MetricName(existing->metric) + " " + VectorIndexKindName(existing->index) +
+          "; cannot redeclare it as dim " + std::to_string(def.dim) + " " +
+          MetricName(def.metric) + " " + VectorIndexKindName(def.index));
     }
     return Status::OK();
   }
@@ -418,7 +442,8 @@ std::string Schema::ToJson() const {
                                     {"metric", MetricName(s.metric)},
                                     {"m", s.m},
                                     {"ef_construction", s.ef_construction},
-                                    {"ef_search", s.ef_search}});
+                                    {"ef_search", s.ef_search},
+                                    {"index", VectorIndexKindName(s.index)}});
   }
   return doc.dump();
 }

@@ -61,6 +61,17 @@ struct EdgeTypeDef {
   std::string to_type;
 };
 
+// How a vector space is held in memory (the schema's "index" field).
+//  - kHnsw: an HNSW graph (hnswlib): approximate k-NN, sub-linear search; every write
+//    also repairs the graph (tens to hundreds of us per vector).
+//  - kFlat: a contiguous array of the vectors, no graph: Get/Upsert/Remove O(dim), every
+//    search an exact scan, O(size x dim): about 0.8 ms at 100k and 8-12 ms at 1M 64-d vectors
+//    on one core of this machine (docs/benchmarks.md, "Flat user spaces"). For spaces read by
+//    id far more than they are searched (users' taste vectors).
+enum class VectorIndexKind : uint8_t { kHnsw, kFlat };
+
+const char* VectorIndexKindName(VectorIndexKind kind);
+
 struct VectorSpaceDef {
   SpaceId id = 0;
   std::string node_type;  // e.g. "Item"
@@ -70,6 +81,7 @@ struct VectorSpaceDef {
   uint32_t m = 16;                 // HNSW graph degree
   uint32_t ef_construction = 200;  // HNSW build beam width
   uint32_t ef_search = 64;         // default search beam width (raised to k when smaller)
+  VectorIndexKind index = VectorIndexKind::kHnsw;  // m / ef_* apply to kHnsw only
   std::string FullName() const { return node_type + "." + name; }
 };
 
@@ -91,8 +103,8 @@ class Schema {
   const std::vector<VectorSpaceDef>& spaces() const { return spaces_; }
 
   // Adds or extends definitions. Re-declaring an identical definition is OK (idempotent);
-  // adding properties to a node type is OK; changing an edge mode, a space's dim/metric, or
-  // a declared property's type is InvalidArgument. Names: [A-Za-z_][A-Za-z0-9_]*.
+  // adding properties to a node type is OK; changing an edge mode, a space's dim, metric or
+  // index, or a declared property's type is InvalidArgument. Names: [A-Za-z_][A-Za-z0-9_]*.
   Status AddNodeType(NodeTypeDef def);
   Status AddEdgeType(EdgeTypeDef def);
   Status AddSpace(VectorSpaceDef def);
@@ -104,7 +116,9 @@ class Schema {
   // {"node_types":[{"name":"Item","properties":{"price":"double"}}],
   //  "edge_types":[{"name":"VIEWED","mode":"accumulate","from":"User","to":"Item"}],
   //  "vector_spaces":[{"node_type":"Item","name":"embedding","dim":128,"metric":"cosine",
-  //                    "m":16,"ef_construction":200,"ef_search":64}]}
+  //                    "m":16,"ef_construction":200,"ef_search":64,"index":"hnsw"}]}
+  // ("index": "hnsw" or "flat", see VectorIndexKind; absent: hnsw for a new space, the
+  // existing index when a space is redeclared.)
   std::string ToJson() const;
   // Merges a JSON document of that form into this schema (all-or-nothing).
   Status MergeJson(std::string_view json);

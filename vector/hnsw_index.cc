@@ -54,6 +54,7 @@ inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); 
 
 #include "storage/crc32c.h"
 #include "vector/index_impl.h"
+#include "vector/metric.h"
 
 namespace pathwise::vector {
 namespace {
@@ -68,10 +69,6 @@ std::unique_ptr<hnswlib::SpaceInterface<float>> MakeSpace(const VectorSpaceDef& 
   return std::make_unique<hnswlib::InnerProductSpace>(def.dim);
 }
 
-float SimilarityFromDistance(const IndexImpl& impl, float distance) {
-  return impl.def.metric == Metric::kL2 ? 1.0f / (1.0f + distance) : 1.0f - distance;
-}
-
 }  // namespace
 
 VectorIndex::Impl::Impl() = default;
@@ -79,6 +76,10 @@ VectorIndex::Impl::~Impl() = default;
 
 Status VectorIndex::Impl::WriteSnapshotTo(SnapshotSink* sink, uint32_t* crc,
                                           size_t* points) const {
+  if (flat) {
+    return Status::InvalidArgument("flat vector space " + def.FullName() +
+                                      " has no snapshot (it is rebuilt from the store)");
+  }
   auto lock = ReadLock();
   const auto& h = *hnsw;
   SnapshotHeader header;
@@ -114,7 +115,7 @@ Status VectorIndex::Impl::WriteSnapshotTo(SnapshotSink* sink, uint32_t* crc,
 
 size_t VectorIndex::Impl::Points() const {
   auto lock = ReadLock();
-  return hnsw->cur_element_count;
+  return flat ? flat->Rows() : hnsw->cur_element_count;
 }
 
 constexpr size_t kInitialCapacity = 1024;
@@ -215,6 +216,7 @@ Result<std::unique_ptr<VectorIndex::Impl>> VectorIndex::Impl::Load(const VectorS
 }
 
 size_t VectorIndex::Impl::CountLive() const {
+  if (flat) return flat->Rows();
   size_t n = 0;
   for (size_t i = 0; i < hnsw->cur_element_count; ++i) {
     if (!hnsw->isMarkedDeleted(static_cast<uint32_t>(i))) ++n;
@@ -272,25 +274,30 @@ bool VectorIndex::Impl::ReadHeldByThisThread() const {
 // hnswlib's internal ids are 32-bit and 0xffffffff marks "no entry point".
 constexpr size_t kMaxPoints = size_t{0xffffffff} - 1;
 
+Status VectorIndex::Impl::LockExclusive(std::unique_lock<std::shared_mutex>* lock,
+                                        const std::string& action) {
+  if (ReadHeldByThisThread()) {
+    // The exclusive side waits for every reader, this thread's outer read included.
+    return Status::Internal("cannot " + action + " vector index " + def.FullName() +
+                            " from inside a read of the same index");
+  }
+  // Announce the writer first: glibc's rwlock prefers readers, so under a steady stream of
+  // searches the exclusive lock could otherwise wait indefinitely. Readers already inside never
+  // wait for this flag again (ReadGuard is re-entrant), so they finish and let the writer in;
+  // new readers wait for the lock itself once it is held.
+  resize_pending.store(true);
+  *lock = std::unique_lock(resize_mu);
+  resize_pending.store(false);
+  return Status::OK();
+}
+
 Status VectorIndex::Impl::EnsureCapacity(size_t extra) {
   {
     auto lock = ReadLock();
     if (hnsw->cur_element_count + extra <= hnsw->max_elements_) return Status::OK();
   }
-  if (ReadHeldByThisThread()) {
-    // Growing waits for every reader, this thread's outer read included.
-    return Status::Internal("cannot grow vector index " + def.FullName() +
-                            " from inside a read of the same index");
-  }
-  // Announce the resize first: glibc's rwlock prefers readers, so under a steady stream of
-  // searches the exclusive lock could otherwise wait indefinitely. Readers already inside never
-  // wait for this flag again (ReadGuard is re-entrant), so they finish and let the resize in.
-  resize_pending.store(true);
-  std::unique_lock lock(resize_mu);
-  struct ClearPending {
-    std::atomic<bool>* flag;
-    ~ClearPending() { flag->store(false); }
-  } clear_pending{&resize_pending};
+  std::unique_lock<std::shared_mutex> lock;
+  PW_RETURN_IF_ERROR(LockExclusive(&lock, "grow"));
   size_t need = hnsw->cur_element_count + extra;
   if (need <= hnsw->max_elements_) return Status::OK();
   if (need > kMaxPoints) {
@@ -409,6 +416,10 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const VectorSpaceDef& d
   std::unique_ptr<VectorIndex> index(new VectorIndex());
   index->impl_->def = def;
   try {
+    if (def.index == VectorIndexKind::kFlat) {
+      index->impl_->flat = std::make_unique<FlatRows>(def.dim);
+      return index;
+    }
     index->impl_->InitEmpty(kInitialCapacity);
   } catch (const std::exception& e) {
     return Status::ResourceExhausted(std::string("cannot create vector index: ") + e.what());
@@ -434,6 +445,10 @@ Result<std::string> VectorIndex::SnapshotBytes() const {
 namespace {
 
 Result<std::unique_ptr<VectorIndex>> LoadFrom(const VectorSpaceDef& def, SnapshotSource* source) {
+  if (def.index == VectorIndexKind::kFlat) {
+    return Status::InvalidArgument("flat vector space " + def.FullName() +
+                                   " has no snapshot (it is rebuilt from the store)");
+  }
   PW_ASSIGN_OR_RETURN(std::unique_ptr<IndexImpl> impl, IndexImpl::Load(def, source, nullptr));
   return IndexInternals::Wrap(std::move(impl));
 }
@@ -462,6 +477,7 @@ std::string VectorIndex::FrameSnapshotBody(std::string_view body) {
 const VectorSpaceDef& VectorIndex::def() const { return impl_->def; }
 
 Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
+  if (impl_->flat) return FlatUpsert(*impl_, node, values);
   std::vector<float> prepared(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(values, prepared.data()));
   PW_RETURN_IF_ERROR(impl_->EnsureCapacity(1));
@@ -482,6 +498,7 @@ Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
 
 Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const float> values,
                                 int threads) {
+  if (impl_->flat) return FlatUpsertBatch(*impl_, nodes, values);
   const size_t dim = impl_->def.dim;
   if (values.size() != nodes.size() * dim) {
     return Status::InvalidArgument("batch has " + std::to_string(values.size()) +
@@ -547,6 +564,7 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
 }
 
 Status VectorIndex::Remove(NodeId node) {
+  if (impl_->flat) return FlatRemove(*impl_, node);
   auto lock = impl_->ReadLock();
   int64_t internal = impl_->InternalId(node);
   if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) {
@@ -563,6 +581,7 @@ Status VectorIndex::Remove(NodeId node) {
 }
 
 const float* VectorIndex::Impl::LiveData(NodeId node) const {
+  if (flat) return flat->Find(node);
   int64_t internal = InternalId(node);
   if (internal < 0 || hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) return nullptr;
   return reinterpret_cast<const float*>(hnsw->getDataByInternalId(static_cast<uint32_t>(internal)));
@@ -598,71 +617,6 @@ bool VectorIndex::CopyTo(NodeId node, std::span<float> out) const {
 
 size_t VectorIndex::Size() const { return impl_->live.load(); }
 
-namespace {
-
-// Similarity in `metric` of n floats at a and b. Eight independent accumulators per sum keep the
-// loop free of a serial dependency chain (no -ffast-math needed for the compiler to pipeline
-// it); partial sums are added in double. Each metric accumulates only the sums it reads (inner
-// product: the dot product alone), each sum with the same operations in the same order whichever
-// metric it serves, so a similarity does not depend on what else is computed.
-template <Metric kMetric>
-float SimilarityIn(const float* a, const float* b, size_t n) {
-  constexpr bool kDot = kMetric != Metric::kL2;
-  constexpr bool kNorms = kMetric == Metric::kCosine;
-  constexpr bool kL2 = kMetric == Metric::kL2;
-  constexpr size_t kLanes = 8;
-  float dot[kLanes] = {}, na[kLanes] = {}, nb[kLanes] = {}, l2[kLanes] = {};
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) {
-      float x = a[i + l], y = b[i + l];
-      if constexpr (kDot) dot[l] += x * y;
-      if constexpr (kNorms) {
-        na[l] += x * x;
-        nb[l] += y * y;
-      }
-      if constexpr (kL2) {
-        float d = x - y;
-        l2[l] += d * d;
-      }
-    }
-  }
-  double sdot = 0, sna = 0, snb = 0, sl2 = 0;
-  for (size_t l = 0; l < kLanes; ++l) {
-    sdot += dot[l];
-    sna += na[l];
-    snb += nb[l];
-    sl2 += l2[l];
-  }
-  for (; i < n; ++i) {
-    double x = a[i], y = b[i];
-    sdot += x * y;
-    sna += x * x;
-    snb += y * y;
-    sl2 += (x - y) * (x - y);
-  }
-  switch (kMetric) {
-    case Metric::kCosine:
-      return (sna == 0 || snb == 0) ? 0.0f : static_cast<float>(sdot / std::sqrt(sna * snb));
-    case Metric::kInnerProduct:
-      return static_cast<float>(sdot);
-    case Metric::kL2:
-      return static_cast<float>(1.0 / (1.0 + sl2));
-  }
-  return 0.0f;
-}
-
-float MetricSimilarity(Metric metric, const float* a, const float* b, size_t n) {
-  switch (metric) {
-    case Metric::kCosine: return SimilarityIn<Metric::kCosine>(a, b, n);
-    case Metric::kInnerProduct: return SimilarityIn<Metric::kInnerProduct>(a, b, n);
-    case Metric::kL2: return SimilarityIn<Metric::kL2>(a, b, n);
-  }
-  return 0.0f;
-}
-
-}  // namespace
-
 float VectorIndex::Similarity(std::span<const float> a, std::span<const float> b) const {
   return MetricSimilarity(impl_->def.metric, a.data(), b.data(), std::min(a.size(), b.size()));
 }
@@ -676,6 +630,7 @@ Result<float> VectorIndex::SimilarityTo(NodeId node, std::span<const float> q) c
 
 size_t VectorIndex::MemoryBytes() const {
   auto lock = impl_->ReadLock();
+  if (impl_->flat) return impl_->flat->MemoryBytes();
   const auto& h = *impl_->hnsw;
   size_t bytes = h.max_elements_ * (h.size_data_per_element_ + sizeof(void*) + sizeof(int) +
                                     sizeof(std::mutex));
@@ -830,7 +785,7 @@ void FillHits(const IndexImpl& impl, MaxHeap* top, size_t k, SearchResult* out) 
     auto [dist, id] = top->top();
     top->pop();
     out->hits[i] = {static_cast<NodeId>(impl.hnsw->getExternalLabel(id)), dist,
-                    SimilarityFromDistance(impl, dist)};
+                    SimilarityFromDistance(impl.def.metric, dist)};
   }
 }
 
@@ -838,6 +793,7 @@ void FillHits(const IndexImpl& impl, MaxHeap* top, size_t k, SearchResult* out) 
 
 Result<SearchResult> VectorIndex::Search(std::span<const float> query,
                                          const SearchOptions& options) const {
+  if (impl_->flat) return FlatSearch(*impl_, query, options);
   std::vector<float> q(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(query, q.data()));
   SearchResult result;
@@ -921,6 +877,11 @@ Result<SearchResult> VectorIndex::Search(std::span<const float> query,
 
 Result<SearchResult> VectorIndex::SearchRaw(std::span<const float> query, size_t k,
                                             size_t ef) const {
+  if (impl_->flat) {
+    SearchOptions options;
+    options.k = k;
+    return FlatSearch(*impl_, query, options);
+  }
   std::vector<float> q(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(query, q.data()));
   SearchResult result;
@@ -952,6 +913,11 @@ Result<SearchResult> VectorIndex::SearchRaw(std::span<const float> query, size_t
 
 Result<SearchResult> VectorIndex::SearchExact(std::span<const float> query,
                                               const SearchOptions& options) const {
+  if (impl_->flat) {
+    SearchOptions scan = options;
+    scan.expected_pass_rate = -1;  // the filtered scan itself
+    return FlatSearch(*impl_, query, scan);
+  }
   std::vector<float> q(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(query, q.data()));
   SearchResult result;

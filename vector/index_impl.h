@@ -7,6 +7,8 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "vector/snapshot_format.h"
 #include "vector/vector.h"
@@ -22,14 +24,39 @@ class SpaceInterface;
 
 namespace pathwise::vector {
 
+// A flat space's vectors (VectorSpaceDef::index == kFlat; flat_index.cc): rows of dim floats in
+// one array, the node of each row and the row of each node. Removing a row moves the last row
+// into its place, so rows stay dense and every operation but a scan is O(dim). Read under
+// Impl's read side, written under its write side (Impl::LockExclusive).
+struct FlatRows {
+  explicit FlatRows(size_t dim) : dim(dim) {}
+  size_t dim;
+  std::vector<float> values;  // rows x dim, row-major; stored vectors (normalised for cosine)
+  std::vector<NodeId> nodes;  // per row
+  std::unordered_map<NodeId, uint32_t> row_of;
+
+  // The stored vector of node, or nullptr.
+  const float* Find(NodeId node) const;
+  // Inserts or replaces node's vector with dim floats (already prepared). True if it is new.
+  // Throws std::bad_alloc when memory runs out (the rows are unchanged then).
+  bool Put(NodeId node, const float* prepared);
+  // False if node has no vector.
+  bool Erase(NodeId node);
+  size_t Rows() const { return nodes.size(); }
+  size_t MemoryBytes() const;
+};
+
 struct VectorIndex::Impl {
   Impl();
   ~Impl();
   VectorSpaceDef def;
+  // An HNSW space has space and hnsw; a flat space has flat alone.
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw;
-  // Shared by every search and insert; exclusive only while the capacity grows (resizeIndex
-  // reallocates hnswlib's arrays) — rare, since capacity doubles. Take it through ReadGuard only.
+  std::unique_ptr<FlatRows> flat;
+  // HNSW: shared by every search and insert; exclusive only while the capacity grows
+  // (resizeIndex reallocates hnswlib's arrays) — rare, since capacity doubles. Flat: shared by
+  // reads, exclusive for every write. Read through ReadGuard, write through LockExclusive.
   mutable std::shared_mutex resize_mu;
   std::atomic<bool> resize_pending{false};
 
@@ -69,11 +96,16 @@ struct VectorIndex::Impl {
   // Internal id of a label, or -1 if the label was never inserted.
   // REQUIRES: resize_mu held (either mode).
   int64_t InternalId(NodeId node) const;
-  // The stored (for cosine: normalised) vector of a live point, or nullptr when the node has none
-  // or it was removed. REQUIRES: resize_mu held (either mode) for as long as the data is read.
+  // The stored (for cosine: normalised) vector of a live point (either kind of space), or nullptr
+  // when the node has none or it was removed. REQUIRES: resize_mu held (either mode) for as long as the data is read.
   const float* LiveData(NodeId node) const;
+  // Takes resize_mu exclusively into *lock, announcing it first (resize_pending) so that a
+  // steady stream of readers cannot starve it. Internal (instead of a self-deadlock) when this
+  // thread holds the read side, e.g. a write from inside a search's filter on the same index;
+  // `action` names the write in that message.
+  Status LockExclusive(std::unique_lock<std::shared_mutex>* lock, const std::string& action);
   // Grows capacity so `extra` more points fit. Takes resize_mu exclusively when it must grow;
-  // FailedPrecondition (instead of a self-deadlock) if this thread holds the read side, e.g. an
+  // Internal (instead of a self-deadlock) if this thread holds the read side, e.g. an
   // Upsert from inside a search's filter on the same index. ResourceExhausted when memory or
   // the id space (2^32 points) runs out.
   Status EnsureCapacity(size_t extra);
@@ -98,6 +130,17 @@ struct IndexInternals {
   }
 };
 using IndexImpl = IndexInternals::Impl;
+
+// Flat spaces (flat_index.cc): the VectorIndex operations a flat space answers itself, with the
+// contracts of VectorIndex's methods of the same names. REQUIRES: impl.flat.
+Status FlatUpsert(IndexImpl& impl, NodeId node, std::span<const float> values);
+Status FlatUpsertBatch(IndexImpl& impl, std::span<const NodeId> nodes,
+                       std::span<const float> values);
+Status FlatRemove(IndexImpl& impl, NodeId node);
+// An exact scan that honours SearchOptions (filter, expected_pass_rate with prefetch, deadline);
+// ties in distance are ordered by node id. exhaustive unless the post-filter strategy answered.
+Result<SearchResult> FlatSearch(const IndexImpl& impl, std::span<const float> query,
+                                const SearchOptions& options);
 
 // Saves an index's snapshot (<dir>/<space>.hnsw + .meta) atomically (temp file, fsync, rename).
 // REQUIRES: no concurrent writes to the index.

@@ -1,11 +1,21 @@
-// vector/: one HNSW index (hnswlib 0.6.2) per vector space, with eligibility-aware search.
+// vector/: one index per vector space, of the kind the space declares (VectorSpaceDef::index):
+//  - hnsw (the default): an HNSW graph (hnswlib 0.6.2) with eligibility-aware approximate search
+//    (below);
+//  - flat: the vectors in one contiguous array with a node -> row map, no graph
+//    (flat_index.cc). Upsert and Remove are O(dim) (plus the array's amortised growth); every
+//    Search is an exact scan of all rows, O(size x dim), with the filter, the deadline and
+//    expected_pass_rate honoured (ef has no use), ties ordered by node id, exhaustive unless
+//    the post-filter strategy answered. A write takes the index exclusively, so it waits for the searches in
+//    flight (a scan of 1M 64-d vectors is tens of ms). A flat space has no snapshot: VectorSet
+//    rebuilds it from the store at every open.
+// Every method below works on both kinds unless it says otherwise.
 //
 // hnswlib has no filter callback in 0.6.2; this wrapper runs its own best-first search over
 // hnswlib's public graph internals so that a filter decides which nodes may be *returned* while
 // every node may still be *traversed*. When the filter is very selective the search widens its
 // beam, and finally falls back to an exact scan, so k eligible results come back when they exist.
 //
-// Persistence: each index is saved as a snapshot file next to the database, recording the RocksDB
+// Persistence (HNSW): each index is saved as a snapshot file next to the database, recording the RocksDB
 // sequence it covers; at open the snapshot is loaded and the vectors written since (the store's
 // dirty set) are re-applied, so a restart never rebuilds a large index unless its snapshot is
 // unusable. Snapshots carry a CRC32C and are bounds-checked on load; a damaged one is logged and
@@ -92,7 +102,8 @@ Status ValidateVector(const VectorSpaceDef& def, std::span<const float> values);
 
 class VectorIndex {
  public:
-  // A standalone empty index for one space (tests, tools; VectorSet uses it too).
+  // A standalone empty index for one space, of def.index's kind (tests, tools; VectorSet uses
+  // it too).
   // InvalidArgument if the definition is unusable (dim 0, m < 2, ...).
   static Result<std::unique_ptr<VectorIndex>> Create(const VectorSpaceDef& def);
   ~VectorIndex();
@@ -116,10 +127,11 @@ class VectorIndex {
   bool CopyTo(NodeId node, std::span<float> out) const;
   size_t Size() const;  // live vectors
 
-  // Approximate k-NN with optional eligibility filter (see header comment).
+  // k-NN with optional eligibility filter (see header comment): approximate for HNSW, exact
+  // for flat.
   Result<SearchResult> Search(std::span<const float> query, const SearchOptions& options) const;
   // The floor for benchmarks: hnswlib's own searchKnn at the given ef, no filter, no wrapper
-  // logic. Compare Search() against this in the same run. Its base-layer loop is hnswlib's, which
+  // logic (flat: the exact scan, ef ignored). Compare Search() against this in the same run. Its base-layer loop is hnswlib's, which
   // reads neighbour lists without their locks: do not run it concurrently with upserts.
   Result<SearchResult> SearchRaw(std::span<const float> query, size_t k, size_t ef) const;
   // Exact k-NN by scanning every live vector (for recall measurement and selective filters).
@@ -140,11 +152,13 @@ class VectorIndex {
   // counts <= the graph degree, every neighbour id < the point count, unique node ids, finite
   // values) is verified before the index is used.
   static constexpr size_t kSnapshotFooterBytes = 24;
-  // This index's snapshot. REQUIRES: no concurrent writes.
+  // This index's snapshot; InvalidArgument for a flat space (it has none). REQUIRES: no
+  // concurrent writes.
   Result<std::string> SnapshotBytes() const;
   // An index for def from a snapshot: Corruption naming the reason for any damage or
   // truncation (never an out-of-bounds read), or for a snapshot of another definition (dim,
-  // metric, m); ResourceExhausted when memory runs out; InvalidArgument for an unusable def.
+  // metric, m); ResourceExhausted when memory runs out; InvalidArgument for an unusable def or a
+  // flat one.
   static Result<std::unique_ptr<VectorIndex>> LoadSnapshotBytes(const VectorSpaceDef& def,
                                                                 std::string_view bytes);
   // The same from a file; also NotFound when it does not exist, IOError when unreadable.
@@ -189,8 +203,9 @@ class RawHnswFloor {
 // The indexes of all vector spaces of one database.
 class VectorSet {
  public:
-  // Loads each space's snapshot from dir (if present and consistent), re-applies the store's dirty
-  // vectors, and builds from the store's vectors any space without a usable snapshot. A snapshot
+  // Loads each HNSW space's snapshot from dir (if present and consistent), re-applies the store's
+  // dirty vectors, and builds from the store's vectors any space without a usable snapshot and
+  // every flat space (a scan of the store and a copy per vector, no graph). A snapshot
   // that exists but cannot be used (damaged or truncated: Corruption from LoadSnapshotFile; of
   // another definition; newer than the store; its .meta missing or from another snapshot) is
   // reported with one line on stderr naming the space, the file and the reason, then rebuilt.
@@ -203,13 +218,13 @@ class VectorSet {
   VectorIndex* Get(SpaceId space);  // nullptr if unknown
   const VectorIndex* Get(SpaceId space) const;
 
-  // Saves every index whose content changed since its last snapshot, then clears that space's
-  // dirty set in the store. Each file (index, then .meta) is written to a temporary file,
+  // Saves every HNSW index whose content changed since its last snapshot, then clears that
+  // space's dirty set in the store (a flat space's is cleared with no file written). Each file (index, then .meta) is written to a temporary file,
   // fsynced, renamed over the old one, and the directory fsynced: after a power loss each file
   // is its old or its new version, and a mismatched pair is detected by checksum and rebuilt.
   // REQUIRES: no concurrent writes (the caller holds the writer role).
   Status SaveSnapshots(storage::Store* store);
-  // Writes snapshots of all spaces into another directory (used by backups).
+  // Writes snapshots of all HNSW spaces into another directory (used by backups).
   Status SaveSnapshotsTo(const std::string& dir) const;
 
  private:

@@ -1,4 +1,5 @@
-// VectorSet: one index per space; snapshots (<dir>/<Type.name>.hnsw + .meta) and catch-up.
+// VectorSet: one index per space; snapshots (<dir>/<Type.name>.hnsw + .meta) and catch-up for
+// HNSW spaces; flat spaces are rebuilt from the store at every open.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -170,7 +171,8 @@ Result<std::unique_ptr<VectorSet>> VectorSet::Open(const storage::Store& store,
   uint64_t latest = store.LatestSequence();
   for (const VectorSpaceDef& def : schema.spaces()) {
     std::unique_ptr<IndexImpl> loaded;
-    if (!dir.empty()) {
+    const bool flat = def.index == VectorIndexKind::kFlat;
+    if (!dir.empty() && !flat) {
       Result<std::unique_ptr<IndexImpl>> r = LoadSnapshot(dir, def, latest);
       if (r.ok()) {
         loaded = std::move(r).value();
@@ -199,7 +201,8 @@ Result<std::unique_ptr<VectorSet>> VectorSet::Open(const storage::Store& store,
     }
     PW_ASSIGN_OR_RETURN(std::unique_ptr<VectorIndex> index, VectorIndex::Create(def));
     PW_RETURN_IF_ERROR(BuildFromStore(store, index.get()));
-    // A rebuilt index has no snapshot yet: the next SaveSnapshots writes one.
+    // A rebuilt HNSW index has no snapshot yet: the next SaveSnapshots writes one. A flat index
+    // has none; its SaveSnapshots clears the store's dirty set, which it does not read.
     index->impl_->dirty = true;
     set->impl_->indexes[def.id] = std::move(index);
   }
@@ -210,7 +213,9 @@ Status VectorSet::AddSpace(const VectorSpaceDef& def) {
   std::unique_lock lock(impl_->mu);
   if (impl_->indexes.count(def.id)) {
     const VectorSpaceDef& have = impl_->indexes[def.id]->def();
-    if (have.dim == def.dim && have.metric == def.metric) return Status::OK();
+    if (have.dim == def.dim && have.metric == def.metric && have.index == def.index) {
+      return Status::OK();
+    }
     return Status::AlreadyExists("vector space " + def.FullName() + " already exists");
   }
   PW_ASSIGN_OR_RETURN(std::unique_ptr<VectorIndex> index, VectorIndex::Create(def));
@@ -236,7 +241,9 @@ Status VectorSet::SaveSnapshots(storage::Store* store) {
   uint64_t sequence = store->LatestSequence();
   for (auto& [space, index] : impl_->indexes) {
     if (!index->impl_->dirty.load()) continue;
-    PW_RETURN_IF_ERROR(WriteSnapshot(*index->impl_, impl_->dir, sequence));
+    if (!index->impl_->flat) {
+      PW_RETURN_IF_ERROR(WriteSnapshot(*index->impl_, impl_->dir, sequence));
+    }
     PW_RETURN_IF_ERROR(store->ClearDirtyVectors(space));
     index->impl_->dirty = false;
   }
@@ -246,6 +253,7 @@ Status VectorSet::SaveSnapshots(storage::Store* store) {
 Status VectorSet::SaveSnapshotsTo(const std::string& dir) const {
   std::shared_lock lock(impl_->mu);
   for (const auto& [space, index] : impl_->indexes) {
+    if (index->impl_->flat) continue;  // rebuilt from the restored store
     // A backup's snapshot covers everything the checkpoint has; sequence 0 never looks newer
     // than the restored store, and the store's dirty set re-applies anything after it.
     PW_RETURN_IF_ERROR(WriteSnapshot(*index->impl_, dir, 0));

@@ -6,7 +6,9 @@
 #include <Eigen/Dense>
 #include <Eigen/SVD>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 
@@ -202,6 +204,88 @@ TEST_CASE("svd job: a user created only by events gets a vector, NEAREST results
   CHECK(db->GetVector("User.taste", "newcomer").status().code() == Status::Code::kNotFound);
 }
 
+VectorIndexKind IndexOf(Database& db, const std::string& space) {
+  VectorIndexKind kind = VectorIndexKind::kHnsw;
+  REQUIRE(db.ReadGraph([&](const graph::Graph&, const Schema& schema) {
+                const VectorSpaceDef* def = schema.FindSpace(space);
+                REQUIRE(def != nullptr);
+                kind = def->index;
+                return Status::OK();
+              }).ok());
+  return kind;
+}
+
+TEST_CASE("svd job: the user space is declared flat by default, hnsw on request, and a declared one keeps its index") {
+  TempDir dir;
+  auto db = Open(dir.path);
+  pathwise::testing::DeclareRatingSchema(*db);
+  REQUIRE(db->MergeSchema(R"({"vector_spaces": [
+      {"node_type": "User", "name": "declared", "dim": 3, "metric": "ip", "index": "hnsw"}]})")
+              .ok());
+  WriteRatings(*db, LowRank(20, 10, 3, 0.1, 6), 0, 20);
+  RunSvd(*db, SvdParams(3));
+  CHECK(IndexOf(*db, "User.taste") == VectorIndexKind::kFlat);
+  CHECK(IndexOf(*db, "Movie.factors") == VectorIndexKind::kHnsw);
+  json params = SvdParams(3);
+  params["user_space"] = "User.graph_taste";
+  params["user_index"] = "hnsw";
+  RunSvd(*db, params);
+  CHECK(IndexOf(*db, "User.graph_taste") == VectorIndexKind::kHnsw);
+  params["user_space"] = "User.declared";
+  params["user_index"] = "flat";
+  CHECK(RunSvd(*db, params)["spaces_declared"] == false);
+  CHECK(IndexOf(*db, "User.declared") == VectorIndexKind::kHnsw);
+}
+
+TEST_CASE("svd job: fold-in into a flat user space gives the same vectors as into an HNSW one") {
+  const Eigen::MatrixXd ratings = LowRank(80, 25, 4, 0.2, 8);
+  std::map<std::string, std::vector<Eigen::VectorXd>> vectors;  // per user_index
+  for (const char* index : {"flat", "hnsw"}) {
+    TempDir dir;
+    auto db = Open(dir.path);
+    pathwise::testing::DeclareRatingSchema(*db);
+    WriteRatings(*db, ratings, 0, 70);
+    json params = SvdParams(4);
+    params["user_index"] = index;
+    RunSvd(*db, params);
+    WriteRatings(*db, ratings, 70, 80);  // new users, folded in
+    WriteSet more;                       // existing users' vectors rewritten
+    for (Eigen::Index u : {0, 33, 69}) more.ops.push_back(Rating(UserId(u), MovieId(u % 25), 9));
+    REQUIRE(db->Apply(more).ok());
+    for (Eigen::Index u = 0; u < 80; ++u) vectors[index].push_back(VectorOf(*db, "User.taste", UserId(u)));
+  }
+  for (size_t u = 0; u < 80; ++u) {
+    CAPTURE(u);
+    CHECK(RelativeError(vectors["flat"][u], vectors["hnsw"][u]) < 1e-6);
+  }
+}
+
+TEST_CASE("svd job: NEAREST over the job's flat user space returns the exact nearest users") {
+  TempDir dir;
+  auto db = Open(dir.path);
+  pathwise::testing::DeclareRatingSchema(*db);
+  const Eigen::Index users = 150;
+  WriteRatings(*db, LowRank(users, 30, 5, 0.3, 9), 0, users);
+  RunSvd(*db, SvdParams(5));
+  REQUIRE(IndexOf(*db, "User.taste") == VectorIndexKind::kFlat);
+  const Eigen::VectorXd me = VectorOf(*db, "User.taste", UserId(7));
+  std::vector<std::pair<double, std::string>> by_score;  // brute force: -dot, id
+  for (Eigen::Index u = 0; u < users; ++u) {
+    by_score.emplace_back(-me.dot(VectorOf(*db, "User.taste", UserId(u))), UserId(u));
+  }
+  std::sort(by_score.begin(), by_score.end());
+  auto result = db->Query(R"(RECOMMEND (c:User) FOR (u:User {id: 'u7'})
+                             FROM NEAREST 10 TO u.taste IN User.taste LIMIT 10)",
+                          json::object());
+  REQUIRE_MESSAGE(result.ok(), result.status().ToString());
+  REQUIRE(result->rows.size() == 10);
+  for (size_t i = 0; i < 10; ++i) {
+    CAPTURE(i);
+    CHECK(result->rows[i][0] == by_score[i].second);
+    CHECK(result->rows[i][2].get<double>() == doctest::Approx(-by_score[i].first).epsilon(1e-4));
+  }
+}
+
 TEST_CASE("svd job: bad parameters and schemas are clear errors and leave the previous model") {
   TempDir dir;
   auto db = Open(dir.path);
@@ -232,6 +316,8 @@ TEST_CASE("svd job: bad parameters and schemas are clear errors and leave the pr
            Case{{{"iterations", -1}}, "params.iterations must be"},
            Case{{{"item_scaling", 2}}, "params.item_scaling must be a number between 0 and 1"},
            Case{{{"colour", "blue"}}, "unknown parameter 'colour'"},
+           Case{{{"user_index", "ivf"}, {"user_space", "User.t9"}},
+                "params.user_index must be \"flat\" or \"hnsw\", not \"ivf\""},
        }) {
     json params = SvdParams(3);
     params.update(c.change);

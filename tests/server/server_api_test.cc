@@ -1,5 +1,7 @@
 // End-to-end tests of the HTTP API over a real Server and Database.
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "server/assets.h"
 #include "server_fixture.h"
@@ -247,6 +249,35 @@ TEST_CASE("schema counters are declared over HTTP and a bad declaration is a 400
   CHECK(bad->status == 400);
   CHECK(HasErrorShape(bad->body));
   CHECK(bad->body.find("counter 'ctr': unknown counter 'clicks'") != std::string::npos);
+}
+
+TEST_CASE("a vector space's index is declared over HTTP and an unknown one is a 400 naming it") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  auto declared = client.Post("/v1/schema", h.Auth("admin"),
+                              R"({"node_types": [{"name": "User"}],
+                                  "vector_spaces": [{"node_type": "User", "name": "taste",
+                                                     "dim": 4, "index": "flat"}]})",
+                              "application/json");
+  REQUIRE(declared);
+  CHECK(declared->status == 200);
+  auto schema = Json(client.Get("/v1/schema", h.Auth("read")));
+  std::map<std::string, std::string> index_of;  // "Type.name" -> index
+  for (const auto& space : schema["vector_spaces"]) {
+    index_of[space["node_type"].get<std::string>() + "." + space["name"].get<std::string>()] =
+        space["index"].get<std::string>();
+  }
+  CHECK(index_of["User.taste"] == "flat");
+  auto bad = client.Post("/v1/schema", h.Auth("admin"),
+                         R"({"vector_spaces": [{"node_type": "User", "name": "other", "dim": 4,
+                                                "index": "annoy"}]})",
+                         "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(HasErrorShape(bad->body));
+  CHECK(bad->body.find("vector space 'User.other' has unknown index 'annoy' (hnsw or flat)") !=
+        std::string::npos);
 }
 
 TEST_CASE("admin load runs a background job that reports its lines") {

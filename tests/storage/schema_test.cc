@@ -75,6 +75,44 @@ TEST_CASE("schema redeclaration is idempotent but conflicting changes are reject
   CHECK(schema.version() > version);
 }
 
+TEST_CASE("a vector space's index is hnsw by default, flat when declared, and kept on redeclaration") {
+  Schema schema;
+  REQUIRE(schema.MergeJson(kSchema).ok());
+  CHECK(schema.FindSpace("Item.embedding")->index == VectorIndexKind::kHnsw);
+  REQUIRE(schema.MergeJson(R"({"vector_spaces": [{"node_type": "User", "name": "taste",
+                               "dim": 8, "metric": "ip", "index": "flat"}]})").ok());
+  CHECK(schema.FindSpace("User.taste")->index == VectorIndexKind::kFlat);
+  Schema copy;
+  REQUIRE(copy.MergeJson(schema.ToJson()).ok());
+  CHECK(copy.FindSpace("User.taste")->index == VectorIndexKind::kFlat);
+  CHECK(copy.FindSpace("Item.embedding")->index == VectorIndexKind::kHnsw);
+  // Redeclared without "index": the space keeps its index.
+  uint64_t version = schema.version();
+  CHECK(schema.MergeJson(R"({"vector_spaces": [{"node_type": "User", "name": "taste",
+                             "dim": 8, "metric": "ip"}]})").ok());
+  CHECK(schema.FindSpace("User.taste")->index == VectorIndexKind::kFlat);
+  CHECK(schema.version() == version);
+  // Redeclared with the other index: rejected, naming both.
+  Status s = schema.MergeJson(R"({"vector_spaces": [{"node_type": "User", "name": "taste",
+                                 "dim": 8, "metric": "ip", "index": "hnsw"}]})");
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("flat; cannot redeclare it as dim 8 ip hnsw") != std::string::npos);
+}
+
+TEST_CASE("an unknown vector space index is InvalidArgument naming the space and the choices") {
+  for (const char* bad : {R"("ivf")", R"("HNSW")", R"(3)", R"("")"}) {
+    CAPTURE(bad);
+    Schema schema;
+    REQUIRE(schema.MergeJson(kSchema).ok());
+    Status s = schema.MergeJson(std::string(R"({"vector_spaces": [{"node_type": "User",
+        "name": "taste", "dim": 8, "index": )") + bad + "}]}");
+    CHECK(s.code() == Status::Code::kInvalidArgument);
+    CHECK(s.message().find("vector space 'User.taste' has unknown index") != std::string::npos);
+    CHECK(s.message().find("(hnsw or flat)") != std::string::npos);
+    CHECK(schema.FindSpace("User.taste") == nullptr);  // all-or-nothing
+  }
+}
+
 TEST_CASE("schema rejects malformed documents and bad names") {
   Schema schema;
   CHECK(schema.MergeJson("{not json").code() == Status::Code::kInvalidArgument);
