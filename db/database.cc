@@ -192,10 +192,21 @@ void Database::Impl::ExpiryLoop(Database* db) {
 void Database::Impl::CheckpointLoop() {
   const auto interval = std::chrono::seconds(options.checkpoint_interval_seconds);
   while (!WaitForStop(interval)) {
-    Status s = RunExclusive([this] { return vectors->SaveSnapshots(store.get()); });
+    Status s = SnapshotVectors();
     if (!s.ok())
       std::fprintf(stderr, "pathwise: periodic checkpoint failed: %s\n", s.ToString().c_str());
   }
+}
+
+Status Database::Impl::SnapshotVectors() {
+  MutexLock serial(&snapshot_mu);
+  std::unique_ptr<vector::VectorSnapshot> snapshot;
+  PW_RETURN_IF_ERROR(RunExclusive([&]() -> Status {
+    PW_ASSIGN_OR_RETURN(snapshot, vectors->BeginSnapshot(*store));
+    return Status::OK();
+  }));
+  PW_RETURN_IF_ERROR(snapshot->Write());
+  return RunExclusive([&] { return snapshot->Finish(store.get()); });
 }
 
 Database::~Database() {
@@ -384,9 +395,7 @@ Status Database::Restore(const std::string& backup_dir, const std::string& dir) 
   return Status::OK();
 }
 
-Status Database::Checkpoint() {
-  return impl_->RunExclusive([this] { return impl_->vectors->SaveSnapshots(impl_->store.get()); });
-}
+Status Database::Checkpoint() { return impl_->SnapshotVectors(); }
 
 Status Database::Health() const {
   MutexLock lock(&impl_->mu);

@@ -42,8 +42,8 @@ struct DatabaseOptions {
   // turn it off to open as after a crash).
   bool snapshot_on_close = true;
   // Saves the snapshots of changed indexes this often in the background (0: never), so the
-  // vectors replayed at open after a crash are those of at most this interval. Each save holds
-  // the writer role while it writes the changed indexes.
+  // vectors replayed at open after a crash are those of at most this interval. A save holds the
+  // writer role only to begin and to finish (Checkpoint).
   uint32_t checkpoint_interval_seconds = 300;
   // Impressions (decisions and their outcomes) older than this are deleted in the background:
   // at open and every hour, by one range deletion (0: kept forever). docs/feedback-loop.md.
@@ -512,7 +512,10 @@ class Database {
   Status Backup(const std::string& dir);
   // Replaces the data directory with a backup. REQUIRES: no Database open on dir.
   static Status Restore(const std::string& backup_dir, const std::string& dir);
-  // Saves index snapshots now (also done on close and after loads).
+  // Saves the snapshots of the vector indexes that changed, now (also done periodically, on
+  // close and after loads). The writer role is held only to begin and to finish: while the
+  // files are written, writes that change a vector in a space being saved wait for its file;
+  // every other write, event and query goes on.
   Status Checkpoint();
   // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence",
   //  "topology_loaded_from": "snapshot" | "store" (where the open took the graph from),

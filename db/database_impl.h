@@ -115,6 +115,11 @@ struct Database::Impl {
   // Waits up to `period` for stop_checkpoints; true when it was set.
   bool WaitForStop(std::chrono::steady_clock::duration period) PW_EXCLUDES(checkpoint_mu);
   void CheckpointLoop();
+  // Saves the vector snapshots (vector::VectorSnapshot) holding the writer role only to begin
+  // and to finish them: events and writes that touch no space being saved go on while the files
+  // are written. One at a time (snapshot_mu). REQUIRES: the caller does not hold the writer role.
+  Status SnapshotVectors() PW_EXCLUDES(snapshot_mu);
+  Mutex snapshot_mu;
   // Open: loads the graph (from the topology snapshot at topology_path when it is intact and
   // matches the store, else rebuilt from the store) and the vectors, side by side (they read
   // disjoint data); then deletes the snapshot, so that only a clean close leaves one.

@@ -72,7 +72,8 @@ class Database::Impl::Loader {
 
   // exclusive: the caller already holds the writer role for the whole load. ingest: and the
   // database has no nodes and edges (an ingestion load; REQUIRES exclusive).
-  Result<LoadReport> Run(std::istream& in, bool exclusive, bool ingest) {
+  // Reads, writes and flushes the load. Conclude() then ends it, outside the writer role.
+  Status Run(std::istream& in, bool exclusive, bool ingest) {
     exclusive_ = exclusive;
     ingesting_ = ingest;
     report_.mode = options_.dry_run ? "dry_run" : ingest ? "ingest" : "chunks";
@@ -92,8 +93,21 @@ class Database::Impl::Loader {
       report_.phases.parse_wait = pipeline.wait_seconds();
     }
     PW_RETURN_IF_ERROR(Finish());
+    if (report_.mode == "ingest") report_.max_chunk_seconds = Since(start_);
+    return Status::OK();
+  }
+
+  // Saves the vector snapshots (with the writer role only to begin and finish them, so serving
+  // goes on meanwhile) and reports the load done. REQUIRES: Run returned OK; the caller does
+  // not hold the writer role.
+  Result<LoadReport> Conclude() {
+    if (!options_.dry_run) {
+      auto start = Clock::now();
+      Status s = db_.SnapshotVectors();
+      report_.phases.finish += Since(start);
+      PW_RETURN_IF_ERROR(s);
+    }
     report_.seconds = Since(start_);
-    if (report_.mode == "ingest") report_.max_chunk_seconds = report_.seconds;
     Progress("done");
     return report_;
   }
@@ -333,7 +347,7 @@ class Database::Impl::Loader {
     report_.nodes = report_.edges = report_.vectors = 0;
   }
 
-  // Makes the load durable: flush (the chunks were logged unsynced) and vector snapshots.
+  // Makes the load durable: a flush (the chunks were logged unsynced). Needs no writer role.
   Status Finish() {
     report_.lines = progress_.lines;
     if (options_.dry_run) return Status::OK();
@@ -342,10 +356,7 @@ class Database::Impl::Loader {
     PW_RETURN_IF_ERROR(InsertHeldVectors());
     Progress("finishing");
     auto start = Clock::now();
-    Status s = WithWriter([this] {
-      PW_RETURN_IF_ERROR(db_.store->Flush());
-      return db_.vectors->SaveSnapshots(db_.store.get());
-    });
+    Status s = db_.store->Flush();
     report_.phases.finish = Since(start);
     return s;
   }
@@ -397,16 +408,14 @@ Result<LoadReport> Database::LoadLines(std::istream& in, const LoadOptions& opti
   auto empty = [this] { return impl_->graph->NodeCount() == 0 && impl_->graph->EdgeCount() == 0; };
   const bool may_ingest = options.ingest && !options.dry_run && empty();
   if (options.dry_run || (!options.exclusive && !may_ingest)) {
-    return loader.Run(in, /*exclusive=*/false, /*ingest=*/false);
+    PW_RETURN_IF_ERROR(loader.Run(in, /*exclusive=*/false, /*ingest=*/false));
+  } else {
+    PW_RETURN_IF_ERROR(impl_->RunExclusive([&] {
+      // Checked again holding the role: a write may have come first.
+      return loader.Run(in, /*exclusive=*/true, may_ingest && empty());
+    }));
   }
-  std::optional<LoadReport> report;
-  Status s = impl_->RunExclusive([&]() -> Status {
-    // Checked again holding the role: a write may have come first.
-    PW_ASSIGN_OR_RETURN(report, loader.Run(in, /*exclusive=*/true, may_ingest && empty()));
-    return Status::OK();
-  });
-  if (!s.ok()) return s;
-  return std::move(*report);
+  return loader.Conclude();
 }
 
 }  // namespace pathwise

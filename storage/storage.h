@@ -177,9 +177,10 @@ class Store {
                      const std::function<bool(NodeId, std::span<const float>)>& fn) const;
   // (space, node) pairs written since the dirty set was last cleared.
   Status ScanDirtyVectors(const std::function<bool(SpaceId, NodeId)>& fn) const;
-  // Clears the dirty set for one space (after its HNSW snapshot was saved). REQUIRES: no
+  // Clears the dirty set for one space (after its HNSW snapshot was saved) except the nodes in
+  // keep (written after the snapshot's content was fixed), in one synced write. REQUIRES: no
   // concurrent vector writes to that space.
-  Status ClearDirtyVectors(SpaceId space);
+  Status ClearDirtyVectors(SpaceId space, std::span<const NodeId> keep = {});
 
   // Latest RocksDB sequence number (recorded next to index snapshots).
   uint64_t LatestSequence() const;

@@ -606,7 +606,7 @@ Status Store::ScanDirtyVectors(const std::function<bool(SpaceId, NodeId)>& fn) c
                     });
 }
 
-Status Store::ClearDirtyVectors(SpaceId space) {
+Status Store::ClearDirtyVectors(SpaceId space, std::span<const NodeId> keep) {
   std::string begin, end;
   codec::PutU16BE(&begin, space);
   // The end key: space + 1 (or 0xFFFF followed by 0xFF... for the last space).
@@ -615,10 +615,17 @@ Status Store::ClearDirtyVectors(SpaceId space) {
   } else {
     codec::PutU16BE(&end, static_cast<uint16_t>(space + 1));
   }
+  rocksdb::ColumnFamilyHandle* cf = impl_->Handle(Cf::kDirtyVectors);
+  rocksdb::WriteBatch batch;
+  PW_RETURN_IF_ERROR(FromRocks(batch.DeleteRange(cf, begin, end), "clear dirty vectors"));
+  // Later operations of a batch win over earlier ones: the kept marks survive the range delete.
+  for (NodeId node : keep) {
+    PW_RETURN_IF_ERROR(FromRocks(batch.Put(cf, codec::VectorKey(space, node), ""),
+                                 "keep dirty vector"));
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(impl_->db->DeleteRange(wo, impl_->Handle(Cf::kDirtyVectors), begin, end),
-                   "clear dirty vectors");
+  return FromRocks(impl_->db->Write(wo, &batch), "clear dirty vectors");
 }
 
 uint64_t Store::LatestSequence() const { return impl_->db->GetLatestSequenceNumber(); }

@@ -476,7 +476,29 @@ std::string VectorIndex::FrameSnapshotBody(std::string_view body) {
 
 const VectorSpaceDef& VectorIndex::def() const { return impl_->def; }
 
+std::shared_lock<std::shared_mutex> VectorIndex::Impl::WriteGuard(std::span<const NodeId> nodes) {
+  std::shared_lock lock(write_mu);
+  // Set only under the writer role, when no write is in flight: a write that sees it false
+  // started before the snapshot began, and its effect is in the snapshot.
+  if (recording.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> guard(touched_mu);
+    touched.insert(touched.end(), nodes.begin(), nodes.end());
+  }
+  return lock;
+}
+
+std::vector<NodeId> VectorIndex::Impl::TakeTouched() {
+  std::lock_guard<std::mutex> guard(touched_mu);
+  recording = false;
+  std::vector<NodeId> nodes = std::move(touched);
+  touched.clear();
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  return nodes;
+}
+
 Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
+  auto writing = impl_->WriteGuard({&node, 1});
   if (impl_->flat) return FlatUpsert(*impl_, node, values);
   std::vector<float> prepared(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(values, prepared.data()));
@@ -498,6 +520,7 @@ Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
 
 Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const float> values,
                                 int threads) {
+  auto writing = impl_->WriteGuard(nodes);
   if (impl_->flat) return FlatUpsertBatch(*impl_, nodes, values);
   const size_t dim = impl_->def.dim;
   if (values.size() != nodes.size() * dim) {
@@ -564,6 +587,7 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
 }
 
 Status VectorIndex::Remove(NodeId node) {
+  auto writing = impl_->WriteGuard({&node, 1});
   if (impl_->flat) return FlatRemove(*impl_, node);
   auto lock = impl_->ReadLock();
   int64_t internal = impl_->InternalId(node);

@@ -87,6 +87,19 @@ struct VectorIndex::Impl {
   // Content changed since the last snapshot.
   std::atomic<bool> dirty{false};
 
+  // Held shared by every write (Upsert, UpsertBatch, Remove: WriteGuard), exclusively by a
+  // snapshot from its begin until its file is written (VectorSnapshot). Searches never take it.
+  std::shared_mutex write_mu;
+  // Nodes written since a snapshot of this index began, recorded while `recording` is set (from
+  // BeginSnapshot to the snapshot's end): their dirty marks must outlive the snapshot.
+  std::atomic<bool> recording{false};
+  std::mutex touched_mu;
+  std::vector<NodeId> touched;  // guarded by touched_mu
+  // The write side for nodes: holds write_mu shared and records the nodes if recording.
+  std::shared_lock<std::shared_mutex> WriteGuard(std::span<const NodeId> nodes);
+  // Ends recording; returns the recorded nodes sorted, without duplicates.
+  std::vector<NodeId> TakeTouched();
+
   // Creates an empty index (capacity grows on demand). Throws hnswlib's exceptions.
   void InitEmpty(size_t capacity);
   // Loads a snapshot for def (format and checks: snapshot_format.h); *crc (if not null) gets

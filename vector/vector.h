@@ -18,7 +18,8 @@
 // Persistence (HNSW): each index is saved as a snapshot file next to the database, recording the RocksDB
 // sequence it covers; at open the snapshot is loaded and the vectors written since (the store's
 // dirty set) are re-applied, so a restart never rebuilds a large index unless its snapshot is
-// unusable. Snapshots carry a CRC32C and are bounds-checked on load; a damaged one is logged and
+// unusable. A snapshot is written beside writers (VectorSnapshot): only writes to the spaces
+// being saved wait for it. Snapshots carry a CRC32C and are bounds-checked on load; a damaged one is logged and
 // rebuilt from the store (see VectorSet::Open). No hnswlib type appears in this header;
 // hnswlib's exceptions are caught here and returned as Status.
 //
@@ -30,7 +31,9 @@
 // made while the same thread already reads the index (a search's filter calling SimilarityTo,
 // Get, Contains or Search on the index being searched, e.g. NEAREST ... WHERE similarity(...))
 // takes nothing and so never waits for a pending resize, which itself waits for the outer read
-// to finish. Hence:
+// to finish. Each index also has a write lock: every write holds it shared, and a snapshot
+// being written holds it exclusively (VectorSnapshot), so writes to that one index wait for
+// the file while searches go on. Hence:
 //  - a filter may call any const method of any index;
 //  - a filter must not block on anything the writer may hold while it upserts into the same
 //    index (the writer can be waiting for the filter's search to end);
@@ -200,6 +203,41 @@ class RawHnswFloor {
   std::unique_ptr<Impl> impl_;
 };
 
+// A snapshot of the vector spaces that changed since their last one, taken beside writers
+// (VectorSet::BeginSnapshot): the writer role is needed only to begin it and to finish it, not
+// while its files are written.
+//  - Each HNSW space's file (index, then .meta) is written to a temporary file, fsynced, renamed
+//    over the old one, and the directory fsynced: after a power loss each file is its old or its
+//    new version, and a mismatched pair is detected by checksum and rebuilt. The .meta records
+//    the store sequence at BeginSnapshot. A flat space gets no file.
+//  - Finish then clears each saved space's dirty set in the store, keeping the marks of the nodes
+//    written since BeginSnapshot (which the file may lack): a restart loads the file and
+//    re-applies exactly those. Until Finish, a restart re-applies every mark since the previous
+//    snapshot, which is also correct, only slower.
+class VectorSnapshot {
+ public:
+  // Ends the snapshot; one that did not finish leaves every dirty mark in the store and its
+  // spaces due for the next snapshot.
+  ~VectorSnapshot();
+  VectorSnapshot(const VectorSnapshot&) = delete;
+  VectorSnapshot& operator=(const VectorSnapshot&) = delete;
+
+  // Writes the HNSW spaces' files, then lets writes to those spaces go on (also on error).
+  // Call once, with no writer role needed.
+  Status Write();
+  // Clears the saved spaces' dirty sets except the marks of nodes written since BeginSnapshot
+  // (more than kMaxKeptMarks such nodes in a space leave that space's set as it is: the next
+  // snapshot clears it). REQUIRES: the writer role; Write returned OK.
+  Status Finish(storage::Store* store);
+  static constexpr size_t kMaxKeptMarks = 65536;
+
+ private:
+  friend class VectorSet;
+  VectorSnapshot();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // The indexes of all vector spaces of one database.
 class VectorSet {
  public:
@@ -218,11 +256,14 @@ class VectorSet {
   VectorIndex* Get(SpaceId space);  // nullptr if unknown
   const VectorIndex* Get(SpaceId space) const;
 
-  // Saves every HNSW index whose content changed since its last snapshot, then clears that
-  // space's dirty set in the store (a flat space's is cleared with no file written). Each file (index, then .meta) is written to a temporary file,
-  // fsynced, renamed over the old one, and the directory fsynced: after a power loss each file
-  // is its old or its new version, and a mismatched pair is detected by checksum and rebuilt.
-  // REQUIRES: no concurrent writes (the caller holds the writer role).
+  // Begins a snapshot of every space whose content changed since its last one (none for an
+  // in-memory set): fixes its content and store sequence, and from now until its Write returns
+  // makes writes to those HNSW spaces wait (searches and writes to other spaces never wait).
+  // REQUIRES: no concurrent writes (the caller holds the writer role), and no other snapshot
+  // of this set between its BeginSnapshot and its Finish or destruction (the caller serialises
+  // them).
+  Result<std::unique_ptr<VectorSnapshot>> BeginSnapshot(const storage::Store& store);
+  // BeginSnapshot, Write and Finish in one call. REQUIRES: as BeginSnapshot and Finish.
   Status SaveSnapshots(storage::Store* store);
   // Writes snapshots of all HNSW spaces into another directory (used by backups).
   Status SaveSnapshotsTo(const std::string& dir) const;

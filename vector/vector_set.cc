@@ -235,19 +235,76 @@ const VectorIndex* VectorSet::Get(SpaceId space) const {
   return it == impl_->indexes.end() ? nullptr : it->second.get();
 }
 
-Status VectorSet::SaveSnapshots(storage::Store* store) {
-  if (impl_->dir.empty()) return Status::OK();  // in-memory database: nothing to persist
-  std::shared_lock lock(impl_->mu);
-  uint64_t sequence = store->LatestSequence();
-  for (auto& [space, index] : impl_->indexes) {
-    if (!index->impl_->dirty.load()) continue;
-    if (!index->impl_->flat) {
-      PW_RETURN_IF_ERROR(WriteSnapshot(*index->impl_, impl_->dir, sequence));
-    }
-    PW_RETURN_IF_ERROR(store->ClearDirtyVectors(space));
-    index->impl_->dirty = false;
+struct VectorSnapshot::Impl {
+  struct Space {
+    SpaceId id = 0;
+    IndexImpl* index = nullptr;
+    std::unique_lock<std::shared_mutex> hold;  // HNSW: write_mu until the file is written
+  };
+  std::string dir;
+  uint64_t sequence = 0;
+  std::vector<Space> spaces;
+  bool finished = false;
+};
+
+VectorSnapshot::VectorSnapshot() : impl_(std::make_unique<Impl>()) {}
+
+VectorSnapshot::~VectorSnapshot() {
+  for (auto& space : impl_->spaces) {
+    if (space.hold.owns_lock()) space.hold.unlock();
+    if (impl_->finished) continue;
+    space.index->TakeTouched();  // ends recording; every mark stays in the store
+    space.index->dirty = true;
   }
+}
+
+Status VectorSnapshot::Write() {
+  Status status;
+  for (auto& space : impl_->spaces) {
+    if (status.ok() && space.hold.owns_lock()) {
+      status = WriteSnapshot(*space.index, impl_->dir, impl_->sequence);
+    }
+    if (space.hold.owns_lock()) space.hold.unlock();
+  }
+  return status;
+}
+
+Status VectorSnapshot::Finish(storage::Store* store) {
+  for (auto& space : impl_->spaces) {
+    std::vector<NodeId> written = space.index->TakeTouched();
+    if (written.size() > kMaxKeptMarks) {
+      space.index->dirty = true;  // the marks stay; the next snapshot clears them
+      continue;
+    }
+    PW_RETURN_IF_ERROR(store->ClearDirtyVectors(space.id, written));
+  }
+  impl_->finished = true;
   return Status::OK();
+}
+
+Result<std::unique_ptr<VectorSnapshot>> VectorSet::BeginSnapshot(const storage::Store& store) {
+  std::unique_ptr<VectorSnapshot> snapshot(new VectorSnapshot());
+  if (impl_->dir.empty()) return snapshot;  // in-memory database: nothing to persist
+  VectorSnapshot::Impl& s = *snapshot->impl_;
+  s.dir = impl_->dir;
+  s.sequence = store.LatestSequence();
+  std::shared_lock lock(impl_->mu);
+  for (auto& [id, index] : impl_->indexes) {
+    IndexImpl* impl = index->impl_.get();
+    if (!impl->dirty.load()) continue;
+    VectorSnapshot::Impl::Space space{id, impl, {}};
+    if (!impl->flat) space.hold = std::unique_lock(impl->write_mu);
+    impl->recording = true;
+    impl->dirty = false;
+    s.spaces.push_back(std::move(space));
+  }
+  return snapshot;
+}
+
+Status VectorSet::SaveSnapshots(storage::Store* store) {
+  PW_ASSIGN_OR_RETURN(std::unique_ptr<VectorSnapshot> snapshot, BeginSnapshot(*store));
+  PW_RETURN_IF_ERROR(snapshot->Write());
+  return snapshot->Finish(store);
 }
 
 Status VectorSet::SaveSnapshotsTo(const std::string& dir) const {

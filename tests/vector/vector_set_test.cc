@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "vector/vector.h"
 
@@ -428,6 +431,101 @@ TEST_CASE("a snapshot file larger than the write buffer holds exactly the index'
   auto loaded = vector::VectorIndex::LoadSnapshotFile(schema.spaces()[0], snaps + "/Item.wide.hnsw");
   REQUIRE(loaded.ok());
   CHECK((*loaded)->Size() == 2500);
+  set->reset();
+  store->reset();
+  std::filesystem::remove_all(db);
+  std::filesystem::remove_all(snaps);
+}
+
+namespace {
+
+// The (node) dirty marks the store holds for space.
+std::vector<NodeId> DirtyMarks(const storage::Store& store, SpaceId space) {
+  std::vector<NodeId> nodes;
+  REQUIRE(store.ScanDirtyVectors([&](SpaceId s, NodeId n) {
+                 if (s == space) nodes.push_back(n);
+                 return true;
+               }).ok());
+  return nodes;
+}
+
+}  // namespace
+
+TEST_CASE("a write during a snapshot waits for the file, keeps its dirty mark and survives a reopen") {
+  std::string db = TempDir("db_beside");
+  std::string snaps = TempDir("snap_beside");
+  Schema schema = MakeSchema();
+  const SpaceId space = schema.spaces()[0].id;
+  auto store = storage::Store::Open(storage::StoreOptions{}, db);
+  REQUIRE(store.ok());
+  std::mt19937 rng(11);
+  WriteVectors(store->get(), space, 0, 300, &rng);
+  const std::vector<float> moved{1, 2, 3, 4, 5, 6, 7, 8};
+  {
+    auto set = VectorSet::Open(**store, schema, snaps);
+    REQUIRE(set.ok());
+    vector::VectorIndex* idx = (*set)->Get(space);
+    auto snapshot = (*set)->BeginSnapshot(**store);
+    REQUIRE(snapshot.ok());
+    // Searches do not wait for the snapshot.
+    auto v0 = (*store)->GetVector(space, 0);
+    REQUIRE(v0.ok());
+    auto found = idx->Search(*v0, SearchOptions{.k = 1});
+    REQUIRE(found.ok());
+    CHECK(found->hits[0].node == 0);
+    // A writer as the write path runs one: the store first (with its dirty marks), then the index.
+    std::atomic<bool> applied{false};
+    std::thread writer([&] {
+      storage::WriteBatch batch;
+      batch.PutVector(space, 7, moved);
+      batch.DeleteVector(space, 8);
+      CHECK((*store)->Write(&batch, true).ok());
+      CHECK(idx->Upsert(7, moved).ok());
+      CHECK(idx->Remove(8).ok());
+      applied = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK_FALSE(applied.load());  // the index write waits for the file
+    REQUIRE((*snapshot)->Write().ok());
+    writer.join();
+    CHECK(applied.load());
+    REQUIRE((*snapshot)->Finish(store->get()).ok());
+    // The snapshot made every other mark redundant; the nodes written after it began keep theirs.
+    CHECK(DirtyMarks(**store, space) == std::vector<NodeId>{7, 8});
+  }
+  auto set = VectorSet::Open(**store, schema, snaps);
+  REQUIRE(set.ok());
+  const vector::VectorIndex* idx = (*set)->Get(space);
+  CHECK(idx->Size() == 299);
+  CHECK_FALSE(idx->Contains(8));
+  auto r = idx->Search(moved, SearchOptions{.k = 1});
+  REQUIRE(r.ok());
+  CHECK(r->hits[0].node == 7);
+  CHECK(r->hits[0].similarity == doctest::Approx(1.0f));
+  store->reset();
+  std::filesystem::remove_all(db);
+  std::filesystem::remove_all(snaps);
+}
+
+TEST_CASE("a snapshot that does not finish leaves every dirty mark and its space due again") {
+  std::string db = TempDir("db_unfinished");
+  std::string snaps = TempDir("snap_unfinished");
+  Schema schema = MakeSchema();
+  const SpaceId space = schema.spaces()[0].id;
+  auto store = storage::Store::Open(storage::StoreOptions{}, db);
+  REQUIRE(store.ok());
+  std::mt19937 rng(12);
+  WriteVectors(store->get(), space, 0, 100, &rng);
+  auto set = VectorSet::Open(**store, schema, snaps);
+  REQUIRE(set.ok());
+  {
+    auto snapshot = (*set)->BeginSnapshot(**store);
+    REQUIRE(snapshot.ok());
+    REQUIRE((*snapshot)->Write().ok());
+  }  // dropped without Finish, as when the database failed meanwhile
+  CHECK(DirtyMarks(**store, space).size() == 100);
+  REQUIRE((*set)->SaveSnapshots(store->get()).ok());  // the space is still due: this clears them
+  CHECK(DirtyMarks(**store, space).empty());
   set->reset();
   store->reset();
   std::filesystem::remove_all(db);
