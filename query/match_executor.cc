@@ -79,8 +79,11 @@ std::vector<RtValue> ProjectRow(const std::vector<BoundExprPtr>& items,
 
 class StartOp : public MatchOp {
  public:
-  StartOp(std::string name, NodeSpec spec, const BoundExpr* lookup)
-      : MatchOp(std::move(name)), spec_(std::move(spec)), lookup_(lookup) {}
+  StartOp(std::string name, NodeSpec spec, const BoundExpr* lookup, BoundExprPtr answered)
+      : MatchOp(std::move(name)),
+        spec_(std::move(spec)),
+        lookup_(lookup),
+        answered_(std::move(answered)) {}
 
  protected:
   Status Execute(MatchState* st, OpCounts* counts) const override {
@@ -114,6 +117,7 @@ class StartOp : public MatchOp {
     std::vector<NodeId> nodes;
     if (lookup_ != nullptr) {
       RtValue v = Eval(*lookup_, Env(st, row));
+      if (answered_ != nullptr && !LookupAnswers(*answered_, v)) return nodes;
       auto add = [&](const RtValue& key) {
         if (!key.IsString()) return;
         if (spec_.type != kInvalidType) {
@@ -143,8 +147,16 @@ class StartOp : public MatchOp {
     return nodes;
   }
 
+  // Whether the nodes looked up for v are those for which the conjunct is true: `x.id IN v`
+  // only when v is a list (else it is null or false for every node), `x.id = v` unless v is a
+  // list (a list never equals an id).
+  static bool LookupAnswers(const BoundExpr& conjunct, const RtValue& v) {
+    return conjunct.kind == BK::kIn ? v.IsList() : !v.IsList();
+  }
+
   NodeSpec spec_;
-  const BoundExpr* lookup_;  // owned by the plan (a node's {id: ...} or a WHERE conjunct)
+  const BoundExpr* lookup_;  // a node's {id: ...} (in spec_) or answered_'s e
+  BoundExprPtr answered_;    // the WHERE conjunct the lookup came from, or null
 };
 
 class ExpandOp : public MatchOp {
@@ -567,8 +579,9 @@ class SkipLimitOp : public MatchOp {
 
 }  // namespace
 
-std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup) {
-  return std::make_unique<StartOp>(std::move(name), std::move(spec), lookup);
+std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup,
+                                     BoundExprPtr answered) {
+  return std::make_unique<StartOp>(std::move(name), std::move(spec), lookup, std::move(answered));
 }
 std::unique_ptr<MatchOp> MakeExpandOp(std::string name, ExpandSpec expand) {
   if (expand.hop.var_length) return MakeVarExpandOp(std::move(name), std::move(expand));

@@ -49,7 +49,13 @@ void Publish(MatchState* st, RowTable* out, OpCounts* counts);
 // input row when it reads the row) or a
 // scan of spec.type (all types when untyped), for every input row (cross product), keeping nodes
 // that match spec.
-std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup);
+// answered (may be null) is the WHERE conjunct the lookup came from, `x.id IN e` or `x.id = e`
+// (lookup is its e): the op owns it and binds exactly the nodes for which it is true, so no
+// Filter evaluates it again. Each id is looked up once; duplicates bind one node; ids that are
+// not strings or name no node bind none; `IN` of a value that is not a list, and `=` of a list,
+// bind none (the conjunct is never true for them).
+std::unique_ptr<MatchOp> MakeStartOp(std::string name, NodeSpec spec, const BoundExpr* lookup,
+                                     BoundExprPtr answered = nullptr);
 
 // What an Expand follows: `hop` from the node in from_slot to bind spec.slot (or, when
 // to_bound, to check the node already there), walked against the pattern's direction when

@@ -326,8 +326,9 @@ class MatchPlanner {
     return spec;
   }
 
-  // The position a pattern starts from and, for an id lookup, the expression giving the id(s).
-  int ChooseStart(const PatternSpec& p, const BoundExpr** lookup) {
+  // The position a pattern starts from and, for an id lookup, the expression giving the id(s)
+  // and, when a WHERE conjunct gave it, that conjunct (*answered; the lookup answers it).
+  int ChooseStart(const PatternSpec& p, const BoundExpr** lookup, Conjunct** answered) {
     int n = static_cast<int>(p.nodes.size());
     uint64_t bound = BoundSet();
     // a) {id: expr} with expr reading only earlier clauses' variables.
@@ -336,10 +337,11 @@ class MatchPlanner {
     }
     // b) WHERE x.id = e / x.id IN e.
     for (int pos = 0; pos < n; ++pos) {
-      for (const Conjunct& c : conjuncts_) {
+      for (Conjunct& c : conjuncts_) {
         const BoundExpr* e = c.placed ? nullptr : IdLookupFor(*c.expr, p.nodes[pos].slot, bound);
         if (e != nullptr) {
           *lookup = e;
+          *answered = &c;
           return pos;
         }
       }
@@ -405,13 +407,21 @@ class MatchPlanner {
       if (spec.HasFilter()) Add(MakeNodeCheckOp("NodeCheck " + NodeLabel(ast.nodes[start]), std::move(spec)));
     } else {
       const BoundExpr* lookup = nullptr;
-      start = ChooseStart(p, &lookup);
+      Conjunct* answered = nullptr;
+      start = ChooseStart(p, &lookup, &answered);
       NodeSpec spec = SpecFor(index, start);
       if (lookup == nullptr && spec.id && (spec.id->slots & ~BoundSet()) == 0) {
         lookup = spec.id.get();
       }
       std::string label = NodeLabel(ast.nodes[start]);
-      Add(MakeStartOp((lookup ? "NodeByIdLookup " : "NodeScan ") + label, std::move(spec), lookup));
+      BoundExprPtr conjunct;  // the lookup's WHERE conjunct: the start op keeps it, no Filter runs it
+      if (answered != nullptr) {
+        answered->placed = true;
+        conjunct = std::move(answered->expr);
+        label += " WHERE " + answered->text;
+      }
+      Add(MakeStartOp((lookup ? "NodeByIdLookup " : "NodeScan ") + label, std::move(spec), lookup,
+                      std::move(conjunct)));
     }
     bound_[p.nodes[start].slot] = true;
     PlaceFilters(false);

@@ -338,6 +338,14 @@ struct RecommendPlan {
   std::vector<std::string> candidate_exclude_texts;
   std::vector<AggSpec> aggs;
   std::vector<ScoreTerm> terms;  // empty: the default score
+  // SCORE's similarity(c.space, ...) reads of the candidate's stored vector: the space, and the
+  // bit of the NEAREST source whose similarity it reuses (its candidates read no vector), or -1.
+  // Score prefetches those vectors (VectorIndex::Prefetch).
+  struct ScoreVector {
+    SpaceId space = 0;
+    int reused_bit = -1;
+  };
+  std::vector<ScoreVector> score_vectors;
   BoundExprPtr diversify_by;
   BoundExprPtr diversify_max;
   std::optional<double> mmr_lambda;

@@ -95,6 +95,22 @@ Result<size_t> NonNegative(const BoundExpr* e, RecState* st, size_t fallback, co
   return static_cast<size_t>(v.AsInt());
 }
 
+// VectorIndex::Prefetch of the stored vectors SCORE's similarity(c.space, ...) will read: the
+// survivors', except those whose value a NEAREST source already computed.
+void PrefetchScoreVectors(RecState* st) {
+  if (st->vectors == nullptr) return;
+  std::vector<NodeId> nodes;
+  for (const RecommendPlan::ScoreVector& sv : st->rec->score_vectors) {
+    const vector::VectorIndex* index = st->vectors->Get(sv.space);
+    if (index == nullptr) continue;
+    nodes.clear();
+    for (uint32_t c : st->survivors) {
+      if (sv.reused_bit < 0 || (st->masks[c] >> sv.reused_bit & 1) == 0) nodes.push_back(st->nodes[c]);
+    }
+    index->Prefetch(nodes);
+  }
+}
+
 class ScoreOp : public RecOp {
  public:
   ScoreOp() : RecOp("Score") {}
@@ -104,6 +120,7 @@ class ScoreOp : public RecOp {
     counts->rows_in = st->survivors.size();
     st->scores.assign(st->nodes.size(), std::nan(""));
     PrefetchCandidates(st, st->survivors);
+    PrefetchScoreVectors(st);
     for (uint32_t c : st->survivors) {
       if (!st->Tick()) return st->error;
       st->scores[c] = ScoreOf(st, c);

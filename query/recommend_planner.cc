@@ -62,6 +62,7 @@ class RecommendPlanner {
     if (q_.diversify) BindDiversify(*q_.diversify);
     BindPaging();
     ReuseNearestSimilarity();
+    for (const ScoreTerm& t : plan_.terms) CollectScoreVectors(*t.expr, -1);
     HoistAll();
     BuildOps();
   }
@@ -623,6 +624,17 @@ class RecommendPlanner {
       }
     }
     for (auto& arg : x.args) ReuseIn(&arg);
+  }
+  // RecommendPlan::score_vectors: every similarity(c.space, ...) in e; reused_bit is the
+  // NEAREST source of an enclosing kSourceSimilarity.
+  void CollectScoreVectors(const BoundExpr& e, int reused_bit) {
+    if (e.kind == BK::kSourceSimilarity) reused_bit = static_cast<int>(e.index);
+    if (e.kind == BK::kCall && e.fn == Fn::kSimilarity && e.args.size() == 2 &&
+        e.args[0]->kind == BK::kVectorOf && e.args[0]->args[0]->kind == BK::kSlot &&
+        !e.args[0]->args[0]->is_edge && e.args[0]->args[0]->index == kCandidateSlot) {
+      plan_.score_vectors.push_back({static_cast<SpaceId>(e.args[0]->index), reused_bit});
+    }
+    for (const auto& arg : e.args) CollectScoreVectors(*arg, reused_bit);
   }
   static bool SameExpr(const BoundExpr& a, const BoundExpr& b) {
     if (a.kind != b.kind || a.index != b.index || a.op != b.op || a.fn != b.fn ||

@@ -652,6 +652,30 @@ Result<float> VectorIndex::SimilarityTo(NodeId node, std::span<const float> q) c
   return MetricSimilarity(impl_->def.metric, data, q.data(), std::min<size_t>(impl_->def.dim, q.size()));
 }
 
+void VectorIndex::Prefetch(std::span<const NodeId> nodes) const {
+  if (nodes.empty()) return;
+  auto lock = impl_->ReadLock();
+  const size_t bytes = impl_->def.dim * sizeof(float);
+  auto load = [bytes](const void* at) {
+    const char* p = static_cast<const char*>(at);
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
+  };
+  if (impl_->flat) {
+    for (NodeId node : nodes) {
+      if (const float* data = impl_->flat->Find(node)) load(data);
+    }
+    return;
+  }
+  auto& h = *impl_->hnsw;
+  std::lock_guard<std::mutex> guard(h.cur_element_count_guard_);  // as InternalId
+  for (NodeId node : nodes) {
+    auto it = h.label_lookup_.find(node);
+    if (it == h.label_lookup_.end()) continue;
+    __builtin_prefetch(h.get_linklist0(it->second));  // its deleted mark
+    load(h.getDataByInternalId(it->second));
+  }
+}
+
 size_t VectorIndex::MemoryBytes() const {
   auto lock = impl_->ReadLock();
   if (impl_->flat) return impl_->flat->MemoryBytes();

@@ -146,6 +146,10 @@ class VectorIndex {
   // similarity(c.embedding, u.taste) per candidate). NotFound if node has no vector here.
   // REQUIRES: q has the space's dimension.
   Result<float> SimilarityTo(NodeId node, std::span<const float> q) const;
+  // Starts loading the stored vectors of nodes (and what finds them) into the CPU cache, so that
+  // SimilarityTo/Get on them right after overlap their cache misses instead of taking them one
+  // by one. Changes nothing; nodes without a vector here are skipped.
+  void Prefetch(std::span<const NodeId> nodes) const;
   size_t MemoryBytes() const;
 
   // Snapshots: the index's graph and vectors as bytes (the file format is described in

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "vector/vector.h"
@@ -43,6 +44,24 @@ std::vector<float> Gaussian(std::mt19937* rng) {
   std::vector<float> v(kDim);
   for (float& x : v) x = g(*rng);
   return v;
+}
+
+// A flat and an HNSW cosine space holding the same `count` Gaussian vectors (nodes 0..count-1).
+struct SpacePair {
+  std::unique_ptr<VectorIndex> flat, hnsw;
+};
+SpacePair SameVectors(std::mt19937* rng, NodeId count) {
+  VectorSpaceDef hnsw_def = FlatDef(Metric::kCosine);
+  hnsw_def.index = VectorIndexKind::kHnsw;
+  auto hnsw = VectorIndex::Create(hnsw_def);
+  REQUIRE(hnsw.ok());
+  SpacePair pair{MakeFlat(Metric::kCosine), std::move(hnsw).value()};
+  for (NodeId node = 0; node < count; ++node) {
+    std::vector<float> v = Gaussian(rng);
+    REQUIRE(pair.flat->Upsert(node, v).ok());
+    REQUIRE(pair.hnsw->Upsert(node, v).ok());
+  }
+  return pair;
 }
 
 // The distance VectorIndex reports, in double, from the vectors as given (cosine normalises).
@@ -150,17 +169,10 @@ TEST_CASE("a flat space orders equal distances by node id, whatever the order of
 }
 
 TEST_CASE("a flat space's upsert replaces, remove deletes, and reads agree with the HNSW space") {
-  VectorSpaceDef hnsw_def = FlatDef(Metric::kCosine);
-  hnsw_def.index = VectorIndexKind::kHnsw;
-  auto hnsw = VectorIndex::Create(hnsw_def);
-  REQUIRE(hnsw.ok());
-  auto flat = MakeFlat(Metric::kCosine);
   std::mt19937 rng(3);
-  for (NodeId node = 0; node < 50; ++node) {
-    std::vector<float> v = Gaussian(&rng);
-    REQUIRE(flat->Upsert(node, v).ok());
-    REQUIRE((*hnsw)->Upsert(node, v).ok());
-  }
+  SpacePair spaces = SameVectors(&rng, 50);
+  auto& flat = spaces.flat;
+  auto* hnsw = &spaces.hnsw;
   std::vector<float> replacement = Gaussian(&rng);
   REQUIRE(flat->Upsert(10, replacement).ok());
   REQUIRE((*hnsw)->Upsert(10, replacement).ok());
@@ -322,4 +334,30 @@ TEST_CASE("concurrent searches and reads of a flat space during writes see whole
   CHECK(torn == 0);
   CHECK(failed == 0);
   CHECK(index->Size() == 200);
+}
+
+TEST_CASE("Prefetch of present, removed, absent and repeated nodes changes no read, flat or HNSW") {
+  std::mt19937 rng(5);
+  SpacePair spaces = SameVectors(&rng, 20);
+  REQUIRE(spaces.flat->Remove(4).ok());
+  REQUIRE(spaces.hnsw->Remove(4).ok());
+  std::vector<float> query = Gaussian(&rng);
+  for (VectorIndex* index : {spaces.flat.get(), spaces.hnsw.get()}) {
+    auto reads = [&] {
+      std::vector<std::string> out;
+      for (NodeId node = 0; node < 25; ++node) {
+        auto sim = index->SimilarityTo(node, query);
+        out.push_back(sim.ok() ? std::to_string(*sim) : sim.status().ToString());
+      }
+      out.push_back(std::to_string(index->Size()));
+      return out;
+    };
+    auto before = reads();
+    index->Prefetch({});
+    std::vector<NodeId> nodes = {3, 4, 4, 19, 24, 1000, 3, 0};
+    index->Prefetch(nodes);
+    CHECK(reads() == before);
+    CHECK_FALSE(index->Contains(4));
+    CHECK_FALSE(index->Contains(1000));
+  }
 }
