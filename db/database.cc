@@ -276,6 +276,7 @@ Status Database::Impl::MergeSchemaLocked(std::string_view json) {
   for (size_t i = old->spaces().size(); i < next->spaces().size(); ++i) {
     PW_RETURN_IF_ERROR(vectors->AddSpace(next->spaces()[i]));
   }
+  fold_ledger->Clear();  // incremental fold-in assumes the schema it was computed under
   SetSchema(std::move(next));
   if (next_counters) return RebuildCounters(std::move(*next_counters), NowMillis());
   return Status::OK();

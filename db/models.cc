@@ -186,6 +186,7 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
       return s;
     }
     auto stored = std::chrono::steady_clock::now();
+    impl_->fold_ledger->Clear();  // users' edges change without fold-in
     report.edges_written = impl_->graph->ReplaceEdgesOfType(def->id, std::move(edges), Threads());
     auto swapped = std::chrono::steady_clock::now();
     report.store_seconds = std::chrono::duration<double>(stored - started).count();
@@ -201,6 +202,24 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
 }  // namespace pathwise
 
 namespace pathwise {
+
+namespace {
+
+// Ledgers the vectors a job writes into the model's user space as fold-in's, with no
+// increments yet (not in a cosine space: it stores them normalised).
+void LedgerJobVectors(const FoldIn& model, const Schema& schema,
+                      const std::vector<CheckedSpace>& spaces, FoldInLedger* ledger) {
+  const VectorSpaceDef* users = schema.Space(model.user_space);
+  if (users == nullptr || users->metric == Metric::kCosine) return;
+  for (const CheckedSpace& space : spaces) {
+    if (space.def->id != model.user_space) continue;
+    for (NodeId node : space.nodes) {
+      ledger->Set(model.user_space, node, FoldInLedger::Entry{model.edge_type, 0});
+    }
+  }
+}
+
+}  // namespace
 
 Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> spaces,
                                                       std::optional<FoldInModel> fold_in) {
@@ -241,6 +260,10 @@ Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> 
     }
     batch.Clear();
     auto stored = std::chrono::steady_clock::now();
+    // The job's user vectors are the model's fold-in of the edges it read (docs/jobs.md,
+    // "Incremental fold-in"); every other vector the spaces held may no longer be one.
+    impl_->fold_ledger->Clear();
+    if (resolved) LedgerJobVectors(*resolved, *schema, checked, impl_->fold_ledger.get());
     if (resolved) {
       impl_->SetFoldIns(std::make_shared<const FoldIns>(
           WithFoldIn(*impl_->CurrentFoldIns(), std::move(*resolved))));
