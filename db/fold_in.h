@@ -56,9 +56,10 @@ FoldIns WithFoldIn(const FoldIns& models, FoldIn model);
 bool ComputeFoldIn(const FoldIn& model, const vector::VectorIndex& items,
                    std::span<const std::pair<NodeId, double>> edges, std::vector<float>* out);
 
-// A full recomputation runs at the latest after this many increments of a user's vector, so
-// float rounding and item factors changed since an edge was folded in drift for at most this
-// many of the user's changes (docs/jobs.md, "Incremental fold-in").
+// Every kFoldInFullEvery-th change of a user's vector is a full recomputation (at most
+// kFoldInFullEvery - 1 increments in a row), so float rounding, and a job's vector that missed
+// events which arrived while the job computed, last for fewer changes than this (docs/jobs.md,
+// "Incremental fold-in").
 constexpr uint32_t kFoldInFullEvery = 256;
 
 // The incremental form of ComputeFoldIn: *vec holds the user's vector as fold-in computed it
@@ -77,8 +78,9 @@ bool FoldInIncrement(const FoldIn& model, const vector::VectorIndex& items,
 // each has had: the stager adds to a vector incrementally only while its entry says so. An
 // entry is set when fold-in writes the vector (in full: 0 increments) and when the svd job
 // writes it (Database::ReplaceVectors with a model: 0), and dropped by every other write of
-// the vector (a VectorWrite, a removal, a node delete), by a load, by ReplaceEdges, by a schema
-// change and by ReplaceVectors. Memory only: empty after open, so each user's first change
+// the vector (a VectorWrite, a removal, a node delete), for the users with an edge to an item
+// whose vector a write set puts or removes or which it deletes, by a load, by ReplaceEdges, by
+// a schema change and by ReplaceVectors. Memory only: empty after open, so each user's first change
 // after a reopen is a full recomputation. Thread-safe; its writers (staging, exclusive writers)
 // hold the writer role, so entries change in the order the writes are staged.
 class FoldInLedger {
