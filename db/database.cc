@@ -418,6 +418,9 @@ nlohmann::json Database::Stats() const {
                 {"vectors", vector_bytes}}},
               {"sequence", impl_->store->LatestSequence()},
               {"topology_loaded_from", impl_->topology_source},
+              {"fold_ins",
+               {{"full", impl_->fold_ledger->full_fold_ins()},
+                {"incremental", impl_->fold_ledger->incremental_fold_ins()}}},
               {"counters", counters}};
 }
 

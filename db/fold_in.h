@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <atomic>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,9 +58,8 @@ bool ComputeFoldIn(const FoldIn& model, const vector::VectorIndex& items,
                    std::span<const std::pair<NodeId, double>> edges, std::vector<float>* out);
 
 // Every kFoldInFullEvery-th change of a user's vector is a full recomputation (at most
-// kFoldInFullEvery - 1 increments in a row), so float rounding, and a job's vector that missed
-// events which arrived while the job computed, last for fewer changes than this (docs/jobs.md,
-// "Incremental fold-in").
+// kFoldInFullEvery - 1 increments in a row), so float rounding lasts for fewer changes than
+// this (docs/jobs.md, "Incremental fold-in").
 constexpr uint32_t kFoldInFullEvery = 256;
 
 // The incremental form of ComputeFoldIn: *vec holds the user's vector as fold-in computed it
@@ -76,11 +76,11 @@ bool FoldInIncrement(const FoldIn& model, const vector::VectorIndex& items,
 // Which users' vectors in fold-in user spaces are known to be exactly a model's fold-in of the
 // user's current edges (up to the rounding of the increments since), and how many increments
 // each has had: the stager adds to a vector incrementally only while its entry says so. An
-// entry is set when fold-in writes the vector (in full: 0 increments) and when the svd job
-// writes it (Database::ReplaceVectors with a model: 0), and dropped by every other write of
-// the vector (a VectorWrite, a removal, a node delete), for the users with an edge to an item
-// whose vector a write set puts or removes or which it deletes, by a load, by ReplaceEdges, by
-// a schema change and by ReplaceVectors. Memory only: empty after open, so each user's first change
+// entry is set when fold-in writes the vector (in full: 0 increments), and dropped by every
+// other write of the vector (a VectorWrite, a removal, a node delete, the svd job's
+// ReplaceVectors, whose vectors miss the events that arrived while it computed), for the users
+// with an edge to an item whose vector a write set puts or removes or which it deletes, by a
+// load, by ReplaceEdges, by a schema change and by ReplaceVectors. Memory only: empty after open, so each user's first change
 // after a reopen is a full recomputation. Thread-safe; its writers (staging, exclusive writers)
 // hold the writer role, so entries change in the order the writes are staged.
 class FoldInLedger {
@@ -94,6 +94,10 @@ class FoldInLedger {
   void Set(SpaceId space, NodeId user, std::optional<Entry> entry);
   void Clear();
   size_t size() const;
+  // Counts one fold-in staged for an event's write set, incremental or in full (Stats()).
+  void CountFoldIn(bool incremental) { (incremental ? incremental_ : full_).fetch_add(1); }
+  uint64_t full_fold_ins() const { return full_.load(); }
+  uint64_t incremental_fold_ins() const { return incremental_.load(); }
 
  private:
   static uint64_t Key(SpaceId space, NodeId user) {
@@ -101,6 +105,7 @@ class FoldInLedger {
   }
   mutable Mutex mu_;
   std::unordered_map<uint64_t, Entry> entries_ PW_GUARDED_BY(mu_);
+  std::atomic<uint64_t> full_{0}, incremental_{0};
 };
 
 }  // namespace pathwise

@@ -205,20 +205,6 @@ namespace pathwise {
 
 namespace {
 
-// Ledgers the vectors a job writes into the model's user space as fold-in's, with no
-// increments yet (not in a cosine space: it stores them normalised).
-void LedgerJobVectors(const FoldIn& model, const Schema& schema,
-                      const std::vector<CheckedSpace>& spaces, FoldInLedger* ledger) {
-  const VectorSpaceDef* users = schema.Space(model.user_space);
-  if (users == nullptr || users->metric == Metric::kCosine) return;
-  for (const CheckedSpace& space : spaces) {
-    if (space.def->id != model.user_space) continue;
-    for (NodeId node : space.nodes) {
-      ledger->Set(model.user_space, node, FoldInLedger::Entry{model.edge_type, 0});
-    }
-  }
-}
-
 }  // namespace
 
 Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> spaces,
@@ -260,10 +246,10 @@ Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> 
     }
     batch.Clear();
     auto stored = std::chrono::steady_clock::now();
-    // The job's user vectors are the model's fold-in of the edges it read (docs/jobs.md,
-    // "Incremental fold-in"); every other vector the spaces held may no longer be one.
+    // No vector in these spaces is known to be fold-in's of the current edges any more, the
+    // job's own included: events that arrived while the job computed are missing from them, so
+    // each user's next change recomputes in full (docs/jobs.md, "Incremental fold-in").
     impl_->fold_ledger->Clear();
-    if (resolved) LedgerJobVectors(*resolved, *schema, checked, impl_->fold_ledger.get());
     if (resolved) {
       impl_->SetFoldIns(std::make_shared<const FoldIns>(
           WithFoldIn(*impl_->CurrentFoldIns(), std::move(*resolved))));

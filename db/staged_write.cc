@@ -478,6 +478,7 @@ class SetStager {
   // normalised, so it gets no entry (every fold-in into it is in full).
   void StagePutFoldIn(const VectorSpaceDef& space, TypeId edge_type, NodeId user,
                       std::vector<float> values, uint32_t increments) {
+    if (view_.fold_ledger != nullptr) view_.fold_ledger->CountFoldIn(increments > 0);
     const bool ledgered = view_.fold_ledger != nullptr && space.metric != Metric::kCosine;
     if (ledgered) own_.folded[{space.id, user}] = values;
     StagePutVector(space.id, user, std::move(values));

@@ -185,7 +185,7 @@ void CheckFoldIn(Database& db, const std::string& type, const std::string& user)
 }
 
 // Writes user's vector in User.rated as if the svd job had (with the RATED model): the ledger
-// then takes it for fold-in's, so changes add to it, and a full recomputation replaces it.
+// is cleared, so the user's next change recomputes in full and replaces it.
 void JobWrites(Database& db, const std::string& user, const std::vector<double>& values) {
   SpaceVectors users = Current(db, "User.rated", "User");  // the others' stay as they are
   const NodeId id = NodeOf(db, "User", user);
@@ -215,10 +215,19 @@ std::vector<double> OffsetByJob(Database& db, const std::string& user) {
   return offset;
 }
 
-// CHECKs that user's vector is still OffsetByJob's: the full fold-in plus 10.
-void CheckOffsetKept(Database& db, const std::string& user) {
-  CHECK(Off(db, "User.rated", user, Plus(FullFoldIn(db, "RATED", user, kRatedScale), 10)) <=
-        kTolerance);
+// The events' fold-ins since open, {full, incremental} (Stats()).
+std::pair<uint64_t, uint64_t> FoldIns(Database& db) {
+  const nlohmann::json stats = db.Stats()["fold_ins"];
+  return {stats["full"].get<uint64_t>(), stats["incremental"].get<uint64_t>()};
+}
+
+// The fold-ins fn's writes ran, {full, incremental}.
+template <typename Fn>
+std::pair<uint64_t, uint64_t> FoldInsOf(Database& db, Fn&& fn) {
+  auto [full, incremental] = FoldIns(db);
+  fn();
+  auto [full_after, incremental_after] = FoldIns(db);
+  return {full_after - full, incremental_after - incremental};
 }
 
 // A database of flat user spaces in which "u" rated m0 (1) and m1 (2).
@@ -301,52 +310,58 @@ TEST_CASE("fold-in: a user created by events gets a vector, and one whose sum go
   }
 }
 
-TEST_CASE("fold-in: a vector the svd job wrote is updated incrementally, and every 256th change in full") {
+TEST_CASE("fold-in: a vector the svd job wrote is recomputed in full at the next change, then incrementally, every 256th change in full") {
   TempDir dir;
   auto db = RatingUser(dir.path);
-  std::vector<double> offset = OffsetByJob(*db, "u");
-  Put(*db, "RATED", "u", 2, 1.0);  // adds 1 x m2's factor to the job's vector
-  std::vector<double> want = offset;
-  for (size_t k = 0; k < kDim; ++k) want[k] += kRatedScale[k] * Factor(2)[k];
-  CHECK(Off(*db, "User.rated", "u", want) <= kTolerance);
-  // Up to kFoldInFullEvery - 1 increments keep the offset; the next change recomputes in full.
-  for (uint32_t change = 2; change < kFoldInFullEvery; ++change) {
-    Put(*db, "RATED", "u", 2, change % 2 ? 1.0 : 2.0);
-  }
-  CheckOffsetKept(*db, "u");
-  Put(*db, "RATED", "u", 3, 1.0);
+  OffsetByJob(*db, "u");  // the job's vector misses what arrived while it computed
+  auto first = FoldInsOf(*db, [&] { Put(*db, "RATED", "u", 2, 1.0); });
+  CHECK(first == std::pair<uint64_t, uint64_t>{1, 0});
+  CheckFoldIn(*db, "RATED", "u");  // the offset is gone
+  // kFoldInFullEvery - 1 increments in a row; the next change recomputes in full.
+  auto increments = FoldInsOf(*db, [&] {
+    for (uint32_t change = 1; change < kFoldInFullEvery; ++change) {
+      Put(*db, "RATED", "u", 2, change % 2 ? 1.0 : 2.0);
+    }
+  });
+  CHECK(increments == std::pair<uint64_t, uint64_t>{0, kFoldInFullEvery - 1});
+  CheckFoldIn(*db, "RATED", "u");
+  auto next = FoldInsOf(*db, [&] { Put(*db, "RATED", "u", 3, 1.0); });
+  CHECK(next == std::pair<uint64_t, uint64_t>{1, 0});
   CheckFoldIn(*db, "RATED", "u");
 }
 
 TEST_CASE("fold-in: a vector written by hand, or an item's factors changed or deleted, recompute in full at the next change") {
   TempDir dir;
-  auto db = RatingUser(dir.path);
+  auto db = RatingUser(dir.path);  // u's vector is fold-in's
+  auto apply = [&](WriteSet set) { REQUIRE(db->Apply(set).ok()); };
 
-  OffsetByJob(*db, "u");
   WriteSet by_hand;
   by_hand.ops.push_back(VectorWrite{VectorWrite::Op::kPut, "User.rated", "u", {1, 2, 3, 4}});
-  REQUIRE(db->Apply(by_hand).ok());
-  Put(*db, "RATED", "u", 2, 1.0);
+  CHECK(FoldInsOf(*db, [&] {
+          apply(by_hand);
+          Put(*db, "RATED", "u", 2, 1.0);
+        }).first == 1);
   CheckFoldIn(*db, "RATED", "u");
 
-  OffsetByJob(*db, "u");
   WriteSet refactor;  // m0, which u rated, gets other factors
   refactor.ops.push_back(VectorWrite{VectorWrite::Op::kPut, "Movie.factors", MovieId(0), {4, 3, 2, 1}});
-  REQUIRE(db->Apply(refactor).ok());
-  Put(*db, "RATED", "u", 3, 1.0);
+  CHECK(FoldInsOf(*db, [&] {
+          apply(refactor);
+          Put(*db, "RATED", "u", 3, 1.0);
+        }).first == 1);
   CheckFoldIn(*db, "RATED", "u");
 
-  OffsetByJob(*db, "u");
-  WriteSet delete_item;  // m1, which u rated, goes with its edges
+  WriteSet delete_item;  // m1, which u rated, goes with its edges: u's vector follows at once
   delete_item.ops.push_back(NodeWrite{NodeWrite::Op::kDelete, "Movie", MovieId(1), {}});
-  REQUIRE(db->Apply(delete_item).ok());
-  Put(*db, "RATED", "u", 4, 1.0);
+  CHECK(FoldInsOf(*db, [&] { apply(delete_item); }) == std::pair<uint64_t, uint64_t>{1, 0});
   CheckFoldIn(*db, "RATED", "u");
 
-  // The control: without any of those, the offset stays.
-  OffsetByJob(*db, "u");
-  Put(*db, "RATED", "u", 5, 1.0);
-  CheckOffsetKept(*db, "u");
+  // The control: without any of those, changes add to the vector.
+  CHECK(FoldInsOf(*db, [&] {
+          Put(*db, "RATED", "u", 4, 1.0);
+          Put(*db, "RATED", "u", 5, 1.0);
+        }) == std::pair<uint64_t, uint64_t>{0, 2});
+  CheckFoldIn(*db, "RATED", "u");
 }
 
 TEST_CASE("fold-in: vectors are the same after a reopen, and the first change after it recomputes in full") {
@@ -362,13 +377,14 @@ TEST_CASE("fold-in: vectors are the same after a reopen, and the first change af
         Put(*db, rng() % 2 ? "RATED" : "VIEWED", "u" + std::to_string(rng() % 3),
             static_cast<int>(rng() % kMovies), 0.5 + (rng() % 4));
       }
-      OffsetByJob(*db, "u0");
-      Put(*db, "RATED", "u0", 7, 1.0);  // incremental: the offset stays
+      Put(*db, "RATED", "u0", 7, 1.0);
       before = Tastes(*db);
     }
     auto db = OpenDb(dir.path);
     CHECK(Tastes(*db) == before);
-    Put(*db, "RATED", "u0", 8, 1.0);  // the ledger is empty after a reopen
+    // The ledger is empty after a reopen.
+    CHECK(FoldInsOf(*db, [&] { Put(*db, "RATED", "u0", 8, 1.0); }) ==
+          std::pair<uint64_t, uint64_t>{1, 0});
     CheckFoldIn(*db, "RATED", "u0");
     for (const char* user : {"u1", "u2"}) {
       Put(*db, "VIEWED", user, 9, 1.0);
