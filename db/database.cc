@@ -287,6 +287,7 @@ Status Database::Impl::MergeSchemaLocked(std::string_view json) {
   for (size_t i = old->spaces().size(); i < next->spaces().size(); ++i) {
     PW_RETURN_IF_ERROR(vectors->AddSpace(next->spaces()[i]));
   }
+  fold_ledger->Clear();  // incremental fold-in assumes the schema it was computed under
   SetSchema(std::move(next));
   if (next_counters) return RebuildCounters(std::move(*next_counters), NowMillis());
   return Status::OK();
@@ -426,6 +427,9 @@ nlohmann::json Database::Stats() const {
                 {"vectors", vector_bytes}}},
               {"sequence", impl_->store->LatestSequence()},
               {"topology_loaded_from", impl_->topology_source},
+              {"fold_ins",
+               {{"full", impl_->fold_ledger->full_fold_ins()},
+                {"incremental", impl_->fold_ledger->incremental_fold_ins()}}},
               {"counters", counters}};
 }
 

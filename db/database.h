@@ -346,7 +346,9 @@ struct SpaceVectors {
 //   user[k] = scale[k] * sum over the user's edges e of edge_type of e.weight * item(e)[k]
 // with item(e) the target's vector in item_space (items without one count 0). A user left
 // with no such contribution (all zero) loses their vector; a result the user space refuses
-// (vector::ValidateVector) removes it too, and never fails the write.
+// (vector::ValidateVector) removes it too, and never fails the write. Usually computed
+// incrementally, from the vector fold-in wrote last plus the changed edges' terms, within float
+// rounding of the sum (docs/jobs.md, "Incremental fold-in").
 struct FoldInModel {
   std::string edge_type;
   std::string item_space;  // on edge_type's target type; metric ip or l2 (read back unnormalised)

@@ -71,6 +71,9 @@ struct Database::Impl {
   mutable Mutex fold_in_mu;
   std::shared_ptr<const FoldIns> fold_ins PW_GUARDED_BY(fold_in_mu) =
       std::make_shared<const FoldIns>();
+  // Which user vectors fold-in may update incrementally (db/fold_in.h); memory only, changed by
+  // writers holding the writer role. Never null.
+  std::unique_ptr<FoldInLedger> fold_ledger = std::make_unique<FoldInLedger>();
 
   // The event log's next sequence number after the last committed group: advanced by the
   // committing leader, read (under mu) by a leader that stages while no group is committing.

@@ -2,6 +2,7 @@
 // (db/fold_in.h).
 #include "db/fold_in.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pathwise {
@@ -107,6 +108,56 @@ bool ComputeFoldIn(const FoldIn& model, const vector::VectorIndex& items,
     nonzero |= (*out)[k] != 0;
   }
   return any && nonzero;
+}
+
+bool FoldInIncrement(const FoldIn& model, const vector::VectorIndex& items,
+                     std::span<const std::pair<NodeId, double>> changes, std::vector<float>* vec) {
+  constexpr double kNearZero = 1e-3;
+  const size_t dim = model.scale.size();
+  std::vector<double> sum(dim, 0.0);
+  std::vector<float> item(dim);
+  for (const auto& [node, delta] : changes) {
+    if (delta == 0) continue;  // the same weight again: no term, whatever the item's vector
+    if (!items.CopyTo(node, item)) return false;
+    for (size_t k = 0; k < dim; ++k) sum[k] += delta * item[k];
+  }
+  double largest_in = 0;
+  double largest_out = 0;
+  for (size_t k = 0; k < dim; ++k) {
+    const double before = (*vec)[k];
+    const double term = sum[k] * model.scale[k];
+    const float after = static_cast<float>(before + term);
+    (*vec)[k] = after;
+    largest_in = std::max({largest_in, std::fabs(before), std::fabs(term)});
+    largest_out = std::max(largest_out, static_cast<double>(std::fabs(after)));
+  }
+  return largest_out > kNearZero * largest_in;
+}
+
+std::optional<FoldInLedger::Entry> FoldInLedger::Find(SpaceId space, NodeId user) const {
+  MutexLock lock(&mu_);
+  auto it = entries_.find(Key(space, user));
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FoldInLedger::Set(SpaceId space, NodeId user, std::optional<Entry> entry) {
+  MutexLock lock(&mu_);
+  if (entry) {
+    entries_.insert_or_assign(Key(space, user), *entry);
+  } else {
+    entries_.erase(Key(space, user));
+  }
+}
+
+void FoldInLedger::Clear() {
+  MutexLock lock(&mu_);
+  entries_.clear();
+}
+
+size_t FoldInLedger::size() const {
+  MutexLock lock(&mu_);
+  return entries_.size();
 }
 
 }  // namespace pathwise

@@ -1,16 +1,24 @@
 // Internal to db/: online fold-in models (database.h, FoldInModel). A model is stored as JSON
 // under the meta key "fold_in/<edge type>" (written with the vectors it belongs to, by
 // ReplaceVectors), loaded at open, and used by the stager (staged_write.cc) to recompute a
-// user's vector whenever a write set changes one of the user's edges of that type.
+// user's vector whenever a write set changes one of the user's edges of that type: in full
+// (ComputeFoldIn), or by adding the changed edges' terms to the vector fold-in last wrote
+// (FoldInIncrement) while the FoldInLedger says that vector is the model's fold-in of the
+// user's current edges (docs/jobs.md, "Incremental fold-in").
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <atomic>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "db/database.h"
+#include "storage/mutex.h"
 #include "storage/storage.h"
 #include "vector/vector.h"
 
@@ -48,5 +56,56 @@ FoldIns WithFoldIn(const FoldIns& models, FoldIn model);
 // Returns false when no item contributed or the sum is all zero (the user has no vector then).
 bool ComputeFoldIn(const FoldIn& model, const vector::VectorIndex& items,
                    std::span<const std::pair<NodeId, double>> edges, std::vector<float>* out);
+
+// Every kFoldInFullEvery-th change of a user's vector is a full recomputation (at most
+// kFoldInFullEvery - 1 increments in a row), so float rounding lasts for fewer changes than
+// this (docs/jobs.md, "Incremental fold-in").
+constexpr uint32_t kFoldInFullEvery = 256;
+
+// The incremental form of ComputeFoldIn: *vec holds the user's vector as fold-in computed it
+// from the user's edges before changes (item, new weight - old weight, as the floats the graph
+// keeps; an added edge's old weight and a removed one's new weight are 0). Adds scale * sum of
+// delta x the item's vector to it, O(changes x dim). Returns false, *vec then unspecified, when
+// the increment is not known to equal the full sum: an item of changes has no vector in items,
+// or the result is near zero (every component within 1e-3 of the largest magnitude that went
+// into it, where rounding could decide whether the user has a vector at all). The caller then
+// recomputes in full. REQUIRES: vec->size() == model.scale.size().
+bool FoldInIncrement(const FoldIn& model, const vector::VectorIndex& items,
+                     std::span<const std::pair<NodeId, double>> changes, std::vector<float>* vec);
+
+// Which users' vectors in fold-in user spaces are known to be exactly a model's fold-in of the
+// user's current edges (up to the rounding of the increments since), and how many increments
+// each has had: the stager adds to a vector incrementally only while its entry says so. An
+// entry is set when fold-in writes the vector (in full: 0 increments), and dropped by every
+// other write of the vector (a VectorWrite, a removal, a node delete, the svd job's
+// ReplaceVectors, whose vectors miss the events that arrived while it computed), for the users
+// with an edge to an item whose vector a write set puts or removes or which it deletes, by a
+// load, by ReplaceEdges, by a schema change and by ReplaceVectors. Memory only: empty after open, so each user's first change
+// after a reopen is a full recomputation. Thread-safe; its writers (staging, exclusive writers)
+// hold the writer role, so entries change in the order the writes are staged.
+class FoldInLedger {
+ public:
+  struct Entry {
+    TypeId edge_type = kInvalidType;  // the model that wrote the vector
+    uint32_t increments = 0;          // since it was last computed in full
+  };
+  std::optional<Entry> Find(SpaceId space, NodeId user) const;
+  // Sets (entry) or drops (nullopt) user's entry in space.
+  void Set(SpaceId space, NodeId user, std::optional<Entry> entry);
+  void Clear();
+  size_t size() const;
+  // Counts one fold-in staged for an event's write set, incremental or in full (Stats()).
+  void CountFoldIn(bool incremental) { (incremental ? incremental_ : full_).fetch_add(1); }
+  uint64_t full_fold_ins() const { return full_.load(); }
+  uint64_t incremental_fold_ins() const { return incremental_.load(); }
+
+ private:
+  static uint64_t Key(SpaceId space, NodeId user) {
+    return (static_cast<uint64_t>(space) << 32) | user;
+  }
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, Entry> entries_ PW_GUARDED_BY(mu_);
+  std::atomic<uint64_t> full_{0}, incremental_{0};
+};
 
 }  // namespace pathwise

@@ -334,6 +334,10 @@ class Database::Impl::Loader {
     holds_vectors_ = exclusive_ && (view.fold_ins == nullptr || view.fold_ins->empty());
     if (!holds_vectors_) PW_RETURN_IF_ERROR(InsertHeldVectors());
     view.pending = &held_.overlay();
+    // Loads fold in in full and do not track what they write: every user may need a full
+    // recomputation after them (a dry run changes nothing).
+    view.fold_ledger = nullptr;
+    if (!options_.dry_run) db_.fold_ledger->Clear();
     for (ParsedLine& line : pending_) {
       if (line.kind == ParsedLine::Kind::kError) {
         AddError(line.line, std::move(line.text));

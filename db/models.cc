@@ -186,6 +186,7 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
       return s;
     }
     auto stored = std::chrono::steady_clock::now();
+    impl_->fold_ledger->Clear();  // users' edges change without fold-in
     report.edges_written = impl_->graph->ReplaceEdgesOfType(def->id, std::move(edges), Threads());
     auto swapped = std::chrono::steady_clock::now();
     report.store_seconds = std::chrono::duration<double>(stored - started).count();
@@ -201,6 +202,10 @@ Result<ReplaceEdgesReport> Database::ReplaceEdges(std::string_view edge_type,
 }  // namespace pathwise
 
 namespace pathwise {
+
+namespace {
+
+}  // namespace
 
 Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> spaces,
                                                       std::optional<FoldInModel> fold_in) {
@@ -241,6 +246,10 @@ Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> 
     }
     batch.Clear();
     auto stored = std::chrono::steady_clock::now();
+    // No vector in these spaces is known to be fold-in's of the current edges any more, the
+    // job's own included: events that arrived while the job computed are missing from them, so
+    // each user's next change recomputes in full (docs/jobs.md, "Incremental fold-in").
+    impl_->fold_ledger->Clear();
     if (resolved) {
       impl_->SetFoldIns(std::make_shared<const FoldIns>(
           WithFoldIn(*impl_->CurrentFoldIns(), std::move(*resolved))));

@@ -98,7 +98,7 @@ class SetStager {
       Status s = std::visit([this](const auto& w) { return Op(w); }, op);
       if (!s.ok()) return s;
     }
-    for (const auto& [model, user] : folds_) StageFoldIn(*model, user);
+    for (const auto& [fold, changes] : folds_) StageFoldIn(*fold.first, fold.second, changes);
     if (set.unless_meta_exists) Op(MetaWrite{*set.unless_meta_exists, std::string()});
     return Status::OK();
   }
@@ -111,6 +111,7 @@ class SetStager {
     group_.next_event_seq = next_seq_;
     for (auto& e : events_) group_.events.push_back(std::move(e));
     for (auto& i : impressions_) group_.impressions.push_back(std::move(i));
+    for (const auto& [key, entry] : ledger_) view_.fold_ledger->Set(key.first, key.second, entry);
     ++group_.sets;
   }
 
@@ -267,11 +268,12 @@ class SetStager {
     for (const auto& [src, edge_type, dst] : EdgesOf(id)) {
       group_.batch.DeleteEdge(src, edge_type, dst);
       own_.edges[{src, edge_type, dst}] = std::nullopt;
+      if (dst == id) ForgetFoldIn(edge_type, src);  // the item's term stays in src's vector
     }
     for (const auto& space : schema_.spaces()) {
       if (space.node_type == type.name) StageRemoveVector(space.id, id);
     }
-    std::erase_if(folds_, [id](const auto& fold) { return fold.second == id; });
+    std::erase_if(folds_, [id](const auto& fold) { return fold.first.second == id; });
     group_.batch.DeleteNode(id, type.id, key);
     own_.nodes[{type.id, key}] = kInvalidNode;
     own_.props.erase(id);
@@ -324,10 +326,12 @@ class SetStager {
       group_.batch.DeleteEdge(src, type->id, dst);
       own_.edges[{src, type->id, dst}] = std::nullopt;
       mem_.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
-      NoteFoldIn(type->id, src);
+      NoteFoldIn(type->id, src, dst, -static_cast<double>(static_cast<float>(old->weight)));
       return Status::OK();
     }
     PW_ASSIGN_OR_RETURN(auto old, CurrentEdge(src, type->id, dst));
+    // The weights as the graph keeps them (floats), which the full sum reads.
+    const double old_weight = old ? static_cast<float>(old->weight) : 0.0;
     double weight = e.weight.value_or(1.0);
     int64_t ts = e.ts.value_or(view_.now_ms);
     storage::EdgeRecord rec;
@@ -350,19 +354,60 @@ class SetStager {
     m.ts = rec.ts;
     mem_.push_back(std::move(m));
     group_.batch.PutEdge(rec);
+    const double new_weight = static_cast<float>(rec.weight);
     own_.edges[{src, type->id, dst}] = std::move(rec);
-    NoteFoldIn(type->id, src);
+    NoteFoldIn(type->id, src, dst, new_weight - old_weight);
     return Status::OK();
   }
 
   // ---- Online fold-in (db/fold_in.h) -------------------------------------------------------
-  // Remembers that user's edges of edge_type changed, when a fold-in model covers the type.
-  void NoteFoldIn(TypeId edge_type, NodeId user) {
+  // Remembers that user's edge of edge_type to item changed by delta (new weight - old), when
+  // a fold-in model covers the type.
+  void NoteFoldIn(TypeId edge_type, NodeId user, NodeId item, double delta) {
     if (!view_.fold_ins) return;
     for (const FoldIn& model : *view_.fold_ins) {
       if (model.edge_type != edge_type) continue;
-      folds_.insert({&model, user});
+      folds_[{&model, user}].emplace_back(item, delta);
     }
+  }
+
+  // user's ledger entry in space as of the writes staged so far; nullopt without a ledger.
+  std::optional<FoldInLedger::Entry> LedgerEntry(SpaceId space, NodeId user) const {
+    if (view_.fold_ledger == nullptr) return std::nullopt;
+    if (auto it = ledger_.find({space, user}); it != ledger_.end()) return it->second;
+    return view_.fold_ledger->Find(space, user);
+  }
+
+  // Drops user's ledger entries in the user spaces of edge_type's models: the vector no longer
+  // follows from the user's edges and the item vectors (an item lost, or its vector changed).
+  void ForgetFoldIn(TypeId edge_type, NodeId user) {
+    if (!view_.fold_ins || view_.fold_ledger == nullptr) return;
+    for (const FoldIn& model : *view_.fold_ins) {
+      if (model.edge_type == edge_type) ledger_[{model.user_space, user}] = std::nullopt;
+    }
+  }
+
+  // item's vector in space changes: the users whose vectors hold its old one lose their entries.
+  void ForgetRatersOf(SpaceId space, NodeId item) {
+    if (!view_.fold_ins || view_.fold_ledger == nullptr) return;
+    for (const FoldIn& model : *view_.fold_ins) {
+      if (model.item_space != space) continue;
+      for (const auto& [src, edge_type, dst] : EdgesOf(item)) {
+        if (dst == item && edge_type == model.edge_type) ForgetFoldIn(edge_type, src);
+      }
+    }
+  }
+
+  // The user's vector in space as of the writes staged so far: the newest values fold-in
+  // staged, else the index's. REQUIRES: the ledger's entry says fold-in wrote it last.
+  bool CurrentFoldIn(SpaceId space, NodeId user, std::vector<float>* out) const {
+    if (const auto* staged = Staged(&Overlay::folded, std::pair<SpaceId, NodeId>{space, user})) {
+      *out = *staged;
+      return true;
+    }
+    const vector::VectorIndex* index = view_.vectors->Get(space);
+    out->resize(schema_.Space(space)->dim);
+    return index != nullptr && index->CopyTo(user, *out);
   }
 
   // user's out-edges of type as (item, weight) in item order, as of the writes staged so far:
@@ -403,19 +448,41 @@ class SetStager {
     return out;
   }
 
-  // Stages user's recomputed vector in the model's user space (or its removal when the user
-  // has none). Never fails the set: a vector the space refuses is removed instead.
-  void StageFoldIn(const FoldIn& model, NodeId user) {
+  // Stages user's new vector in the model's user space (or its removal when the user has
+  // none): incrementally from the vector fold-in wrote last while the ledger allows it
+  // (FoldInIncrement; every kFoldInFullEvery-th change in full), else recomputed in full from
+  // every edge (ComputeFoldIn). Never fails the set: a vector the space refuses is removed.
+  void StageFoldIn(const FoldIn& model, NodeId user,
+                   const std::vector<std::pair<NodeId, double>>& changes) {
     const vector::VectorIndex* items = view_.vectors->Get(model.item_space);
     const VectorSpaceDef* space = schema_.Space(model.user_space);
     if (items == nullptr || space == nullptr) return;
     std::vector<float> values;
+    std::optional<FoldInLedger::Entry> entry = LedgerEntry(space->id, user);
+    if (entry && entry->edge_type == model.edge_type &&
+        entry->increments + 1 < kFoldInFullEvery && CurrentFoldIn(space->id, user, &values) &&
+        FoldInIncrement(model, *items, changes, &values) &&
+        vector::ValidateVector(*space, values).ok()) {
+      StagePutFoldIn(*space, model.edge_type, user, std::move(values), entry->increments + 1);
+      return;
+    }
     bool any = ComputeFoldIn(model, *items, OutEdges(user, model.edge_type), &values);
     if (any && vector::ValidateVector(*space, values).ok()) {
-      StagePutVector(space->id, user, std::move(values));
+      StagePutFoldIn(*space, model.edge_type, user, std::move(values), 0);
     } else {
       StageRemoveVector(space->id, user);
     }
+  }
+
+  // Stages fold-in's vector for user and its ledger entry. A cosine space stores the vector
+  // normalised, so it gets no entry (every fold-in into it is in full).
+  void StagePutFoldIn(const VectorSpaceDef& space, TypeId edge_type, NodeId user,
+                      std::vector<float> values, uint32_t increments) {
+    if (view_.fold_ledger != nullptr) view_.fold_ledger->CountFoldIn(increments > 0);
+    const bool ledgered = view_.fold_ledger != nullptr && space.metric != Metric::kCosine;
+    if (ledgered) own_.folded[{space.id, user}] = values;
+    StagePutVector(space.id, user, std::move(values));
+    if (ledgered) ledger_[{space.id, user}] = FoldInLedger::Entry{edge_type, increments};
   }
 
   static MemOp EdgeMemOp(MemOp::Kind kind, NodeId src, TypeId type, NodeId dst) {
@@ -433,19 +500,25 @@ class SetStager {
     const NodeTypeDef* node_type = schema_.FindNodeType(space->node_type);
     NodeId id = node_type == nullptr ? kInvalidNode : FindNode(node_type->id, v.id);
     if (v.op == VectorWrite::Op::kDelete) {
-      if (id != kInvalidNode) StageRemoveVector(space->id, id);
+      if (id != kInvalidNode) {
+        ForgetRatersOf(space->id, id);
+        StageRemoveVector(space->id, id);
+      }
       return Status::OK();
     }
     PW_RETURN_IF_ERROR(vector::ValidateVector(*space, v.values));
     if (id == kInvalidNode) {
       return Status::NotFound("vector node " + space->node_type + " '" + v.id + "' does not exist");
     }
+    ForgetRatersOf(space->id, id);
     StagePutVector(space->id, id, v.values);
     return Status::OK();
   }
 
   // REQUIRES: values passed vector::ValidateVector for the space.
+  // Drops the node's ledger entry in space (StagePutFoldIn sets it again).
   void StagePutVector(SpaceId space, NodeId node, std::vector<float> values) {
+    if (view_.fold_ledger != nullptr) ledger_[{space, node}] = std::nullopt;
     group_.batch.PutVector(space, node, values);
     own_.vectors[{space, node}] = true;
     MemOp m(MemOp::Kind::kPutVector);
@@ -456,6 +529,7 @@ class SetStager {
   }
 
   void StageRemoveVector(SpaceId space, NodeId node) {
+    if (view_.fold_ledger != nullptr) ledger_[{space, node}] = std::nullopt;
     if (!HasVector(space, node)) return;
     group_.batch.DeleteVector(space, node);
     own_.vectors[{space, node}] = false;
@@ -544,7 +618,10 @@ class SetStager {
   std::vector<features::Impression> impressions_;  // and of the decisions
   Overlay own_;
   std::vector<MemOp> mem_;
-  std::set<std::pair<const FoldIn*, NodeId>> folds_;  // users whose vectors to recompute
+  // Users whose vectors to recompute, with their changed edges as (item, weight delta).
+  std::map<std::pair<const FoldIn*, NodeId>, std::vector<std::pair<NodeId, double>>> folds_;
+  // Changes to view_.fold_ledger, made at Commit (nullopt: the entry is dropped).
+  std::map<std::pair<SpaceId, NodeId>, std::optional<FoldInLedger::Entry>> ledger_;
   size_t attributed_ = 0;    // OutcomeWrites joined to their decision
   size_t unattributed_ = 0;  // and those that were not
 };
@@ -556,6 +633,7 @@ void Overlay::MergeFrom(Overlay&& newer) {
   for (auto& [k, v] : newer.props) props.insert_or_assign(k, std::move(v));
   for (auto& [k, v] : newer.edges) edges.insert_or_assign(k, std::move(v));
   for (auto& [k, v] : newer.vectors) vectors.insert_or_assign(k, v);
+  for (auto& [k, v] : newer.folded) folded.insert_or_assign(k, std::move(v));
   for (auto& [k, v] : newer.meta) meta.insert_or_assign(k, v);
   for (auto& [k, v] : newer.impressions) impressions.insert_or_assign(k, v);
 }

@@ -64,6 +64,9 @@ struct Overlay {
   std::unordered_map<NodeId, Properties> props;            // properties after the writes
   std::map<std::tuple<NodeId, TypeId, NodeId>, std::optional<storage::EdgeRecord>> edges;
   std::map<std::pair<SpaceId, NodeId>, bool> vectors;  // whether a vector exists after them
+  // The values of the user vectors fold-in wrote (only while staging with a FoldInLedger); read
+  // instead of the index while the ledger's entry for the user says fold-in wrote it last.
+  std::map<std::pair<SpaceId, NodeId>, std::vector<float>> folded;
   std::map<std::string, bool, std::less<>> meta;       // whether the key exists after them
   // Decisions logged by them (impression log key -> attribution window in ms).
   std::map<std::string, int64_t, std::less<>> impressions;
@@ -99,6 +102,10 @@ struct StagingView {
   // Fold-in models: a set that changes a user's edges of a model's type also stages the user's
   // recomputed vector (db/fold_in.h).
   std::shared_ptr<const FoldIns> fold_ins;
+  // Which user vectors fold-in may update incrementally (db/fold_in.h); a set's changes to it
+  // are made when the set is staged successfully. Null: every fold-in recomputes in full, and
+  // the caller drops the entries of what it writes (loads clear the whole ledger).
+  FoldInLedger* fold_ledger = nullptr;
   // What the group staged just before this one changed, when that group may not be in memory
   // and the store yet (the write path stages a group while the one before it is written and
   // applied: write_path.cc). Read after the group's own overlay and before memory and the

@@ -42,7 +42,7 @@ int64_t NowMillis() {
 
 StagingView Database::Impl::View(const Schema& current) const {
   return StagingView{&current, graph.get(), vectors.get(), store.get(), NowMillis(),
-                     CurrentFoldIns()};
+                     CurrentFoldIns(), fold_ledger.get()};
 }
 
 void Database::Impl::Fail(const Status& fault) {
