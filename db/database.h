@@ -423,8 +423,11 @@ class Database {
   // ---- Models built inside the database (jobs/, docs/jobs.md) -------------------------------
   // Runs fn with read access to the in-memory graph and the current schema. Writes continue
   // meanwhile; fn sees each adjacency list atomically (graph/graph.h) and must not change the
-  // graph (it is const). Returns fn's status.
-  Status ReadGraph(const std::function<Status(const graph::Graph&, const Schema&)>& fn) const;
+  // graph (it is const). Returns fn's status. fold_in_point, if given, gets the fold-in read
+  // point for ReplaceVectors, taken before fn runs (holding the writer role for an instant, so
+  // fn sees every write before it).
+  Status ReadGraph(const std::function<Status(const graph::Graph&, const Schema&)>& fn,
+                   uint64_t* fold_in_point = nullptr) const;
   // Replaces every edge of edge_type by edges, holding the writer role: one storage batch
   // deletes the type's old edges and writes the new ones (weight, ts, count 1), made durable
   // in one step (a synced write, or SST files ingested at once for a large model:
@@ -448,8 +451,13 @@ class Database {
   // Vectors of nodes deleted meanwhile are skipped. InvalidArgument (nothing written) for an
   // undeclared space, a node of another type, a vector the space refuses, or a fold-in model
   // whose types, spaces, metric or scale do not fit. The batch holds the vectors in memory.
+  // fold_in_point (from the ReadGraph that read the edges the model's user vectors fold): the
+  // users whose fold-in did not change since then have exactly the model's fold-in, so their
+  // next change adds to it (docs/jobs.md, "Incremental fold-in"); without it, or for the others,
+  // the next change recomputes in full.
   Result<ReplaceVectorsReport> ReplaceVectors(std::vector<SpaceVectors> spaces,
-                                              std::optional<FoldInModel> fold_in = std::nullopt);
+                                              std::optional<FoldInModel> fold_in = std::nullopt,
+                                              std::optional<uint64_t> fold_in_point = std::nullopt);
   // The fold-in model set for edge_type; NotFound when none.
   Result<FoldInModel> GetFoldIn(std::string_view edge_type) const;
   // The stored vector of node (type, id) in space "Type.name" (normalised in cosine spaces).

@@ -138,26 +138,30 @@ std::optional<FoldInLedger::Entry> FoldInLedger::Find(SpaceId space, NodeId user
   MutexLock lock(&mu_);
   auto it = entries_.find(Key(space, user));
   if (it == entries_.end()) return std::nullopt;
-  return it->second;
+  return it->second.entry;
 }
 
 void FoldInLedger::Set(SpaceId space, NodeId user, std::optional<Entry> entry) {
   MutexLock lock(&mu_);
-  if (entry) {
-    entries_.insert_or_assign(Key(space, user), *entry);
-  } else {
-    entries_.erase(Key(space, user));
-  }
+  entries_.insert_or_assign(Key(space, user), Stamped{entry, ++point_});
 }
 
 void FoldInLedger::Clear() {
   MutexLock lock(&mu_);
   entries_.clear();
+  cleared_at_ = ++point_;
 }
 
-size_t FoldInLedger::size() const {
+uint64_t FoldInLedger::Point() const {
   MutexLock lock(&mu_);
-  return entries_.size();
+  return point_ + 1;
+}
+
+bool FoldInLedger::ChangedSince(SpaceId space, NodeId user, uint64_t point) const {
+  MutexLock lock(&mu_);
+  if (cleared_at_ >= point) return true;
+  auto it = entries_.find(Key(space, user));
+  return it != entries_.end() && it->second.point >= point;
 }
 
 }  // namespace pathwise

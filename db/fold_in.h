@@ -76,11 +76,12 @@ bool FoldInIncrement(const FoldIn& model, const vector::VectorIndex& items,
 // Which users' vectors in fold-in user spaces are known to be exactly a model's fold-in of the
 // user's current edges (up to the rounding of the increments since), and how many increments
 // each has had: the stager adds to a vector incrementally only while its entry says so. An
-// entry is set when fold-in writes the vector (in full: 0 increments), and dropped by every
-// other write of the vector (a VectorWrite, a removal, a node delete, the svd job's
-// ReplaceVectors, whose vectors miss the events that arrived while it computed), for the users
-// with an edge to an item whose vector a write set puts or removes or which it deletes, by a
-// load, by ReplaceEdges, by a schema change and by ReplaceVectors. Memory only: empty after open, so each user's first change
+// entry is set when fold-in writes the vector (in full: 0 increments) and when the svd job
+// writes it (ReplaceVectors with a model and the job's read point: 0; not for a user whose
+// fold-in changed after the job read the edges, since the job's vector misses those events),
+// and dropped by every other write of the vector (a VectorWrite, a removal, a node delete),
+// for the users with an edge to an item whose vector a write set puts or removes or which it
+// deletes, by a load, by ReplaceEdges, by a schema change and by ReplaceVectors. Memory only: empty after open, so each user's first change
 // after a reopen is a full recomputation. Thread-safe; its writers (staging, exclusive writers)
 // hold the writer role, so entries change in the order the writes are staged.
 class FoldInLedger {
@@ -93,7 +94,10 @@ class FoldInLedger {
   // Sets (entry) or drops (nullopt) user's entry in space.
   void Set(SpaceId space, NodeId user, std::optional<Entry> entry);
   void Clear();
-  size_t size() const;
+  // A point in the ledger's history: every Set and Clear moves it on.
+  uint64_t Point() const;
+  // Whether user's entry in space was set or dropped at or after point, or the ledger cleared.
+  bool ChangedSince(SpaceId space, NodeId user, uint64_t point) const;
   // Counts one fold-in staged for an event's write set, incremental or in full (Stats()).
   void CountFoldIn(bool incremental) { (incremental ? incremental_ : full_).fetch_add(1); }
   uint64_t full_fold_ins() const { return full_.load(); }
@@ -103,8 +107,14 @@ class FoldInLedger {
   static uint64_t Key(SpaceId space, NodeId user) {
     return (static_cast<uint64_t>(space) << 32) | user;
   }
+  struct Stamped {
+    std::optional<Entry> entry;  // nullopt: dropped (kept for ChangedSince)
+    uint64_t point = 0;          // when it was set or dropped
+  };
   mutable Mutex mu_;
-  std::unordered_map<uint64_t, Entry> entries_ PW_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, Stamped> entries_ PW_GUARDED_BY(mu_);
+  uint64_t point_ PW_GUARDED_BY(mu_) = 0;
+  uint64_t cleared_at_ PW_GUARDED_BY(mu_) = 0;
   std::atomic<uint64_t> full_{0}, incremental_{0};
 };
 

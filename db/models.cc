@@ -137,8 +137,14 @@ double SecondsBetween(std::chrono::steady_clock::time_point a,
 
 }  // namespace
 
-Status Database::ReadGraph(
-    const std::function<Status(const graph::Graph&, const Schema&)>& fn) const {
+Status Database::ReadGraph(const std::function<Status(const graph::Graph&, const Schema&)>& fn,
+                           uint64_t* fold_in_point) const {
+  if (fold_in_point != nullptr) {
+    PW_RETURN_IF_ERROR(impl_->RunExclusive([&] {
+      *fold_in_point = impl_->fold_ledger->Point();
+      return Status::OK();
+    }));
+  }
   std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
   return fn(*impl_->graph, *schema);
 }
@@ -205,10 +211,28 @@ namespace pathwise {
 
 namespace {
 
+// The users the job wrote into the model's user space whose fold-in has not changed since
+// point (none in a cosine space: it stores vectors normalised).
+std::vector<NodeId> UnchangedJobUsers(const FoldIn& model, const Schema& schema,
+                                      const std::vector<CheckedSpace>& spaces,
+                                      const FoldInLedger& ledger, uint64_t point) {
+  std::vector<NodeId> out;
+  const VectorSpaceDef* users = schema.Space(model.user_space);
+  if (users == nullptr || users->metric == Metric::kCosine) return out;
+  for (const CheckedSpace& space : spaces) {
+    if (space.def->id != model.user_space) continue;
+    for (NodeId node : space.nodes) {
+      if (!ledger.ChangedSince(model.user_space, node, point)) out.push_back(node);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> spaces,
-                                                      std::optional<FoldInModel> fold_in) {
+                                                      std::optional<FoldInModel> fold_in,
+                                                      std::optional<uint64_t> fold_in_point) {
   ReplaceVectorsReport report;
   Status status = impl_->RunExclusive([&]() -> Status {
     auto started = std::chrono::steady_clock::now();
@@ -246,10 +270,16 @@ Result<ReplaceVectorsReport> Database::ReplaceVectors(std::vector<SpaceVectors> 
     }
     batch.Clear();
     auto stored = std::chrono::steady_clock::now();
-    // No vector in these spaces is known to be fold-in's of the current edges any more, the
-    // job's own included: events that arrived while the job computed are missing from them, so
-    // each user's next change recomputes in full (docs/jobs.md, "Incremental fold-in").
+    // The job's user vectors are the model's fold-in of the edges it read, except for users
+    // whose fold-in changed since (docs/jobs.md, "Incremental fold-in"); every other vector
+    // the spaces held may no longer be one.
+    std::vector<NodeId> exact;
+    if (resolved && fold_in_point) exact = UnchangedJobUsers(*resolved, *schema, checked,
+                                                             *impl_->fold_ledger, *fold_in_point);
     impl_->fold_ledger->Clear();
+    for (NodeId node : exact) {
+      impl_->fold_ledger->Set(resolved->user_space, node, FoldInLedger::Entry{resolved->edge_type, 0});
+    }
     if (resolved) {
       impl_->SetFoldIns(std::make_shared<const FoldIns>(
           WithFoldIn(*impl_->CurrentFoldIns(), std::move(*resolved))));

@@ -254,10 +254,11 @@ Result<nlohmann::json> RunSvd(Database& db, const nlohmann::json& params,
   };
   report("reading", 0, 0);
   Relation relation;
+  uint64_t fold_in_point = 0;  // users whose events arrive after it get no job vector as exact
   PW_RETURN_IF_ERROR(db.ReadGraph([&](const graph::Graph& graph, const Schema&) {
     relation = ReadRelation(graph, spec);
     return Status::OK();
-  }));
+  }, &fold_in_point));
   const size_t rank = spec.svd.rank, users = relation.users.size(), items = relation.items.size();
   if (rank > std::min(users, items)) {
     return Status::InvalidArgument(
@@ -282,7 +283,7 @@ Result<nlohmann::json> RunSvd(Database& db, const nlohmann::json& params,
   spaces.push_back({spec.item_space, relation.items, std::move(factors.items)});
   spaces.push_back({spec.user_space, factors.user_nodes, std::move(factors.users)});
   PW_ASSIGN_OR_RETURN(ReplaceVectorsReport written,
-                      db.ReplaceVectors(std::move(spaces), std::move(fold_in)));
+                      db.ReplaceVectors(std::move(spaces), std::move(fold_in), fold_in_point));
   double seconds = SecondsSince(start);
   return nlohmann::json{{"users", users},
                         {"items", items},

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -184,22 +185,27 @@ void CheckFoldIn(Database& db, const std::string& type, const std::string& user)
   }
 }
 
-// Writes user's vector in User.rated as if the svd job had (with the RATED model): the ledger
-// is cleared, so the user's next change recomputes in full and replaces it.
-void JobWrites(Database& db, const std::string& user, const std::vector<double>& values) {
+// Writes users' vectors in User.rated as if the svd job had (with the RATED model), having
+// read the edges at point (ReadGraph's fold-in read point). Without a point the ledger is
+// cleared, so each user's next change recomputes in full and replaces the vector.
+void JobWrites(Database& db, const std::vector<std::pair<std::string, std::vector<double>>>& rows,
+               std::optional<uint64_t> point = std::nullopt) {
   SpaceVectors users = Current(db, "User.rated", "User");  // the others' stay as they are
-  const NodeId id = NodeOf(db, "User", user);
-  auto row = std::find(users.nodes.begin(), users.nodes.end(), id);
-  if (row == users.nodes.end()) {
-    users.nodes.push_back(id);
-    users.values.resize(users.values.size() + kDim);
-    row = users.nodes.end() - 1;
-  }
-  for (size_t k = 0; k < kDim; ++k) {
-    users.values[(row - users.nodes.begin()) * kDim + k] = static_cast<float>(values[k]);
+  for (const auto& [user, values] : rows) {
+    const NodeId id = NodeOf(db, "User", user);
+    auto row = std::find(users.nodes.begin(), users.nodes.end(), id);
+    if (row == users.nodes.end()) {
+      users.nodes.push_back(id);
+      users.values.resize(users.values.size() + kDim);
+      row = users.nodes.end() - 1;
+    }
+    for (size_t k = 0; k < kDim; ++k) {
+      users.values[(row - users.nodes.begin()) * kDim + k] = static_cast<float>(values[k]);
+    }
   }
   REQUIRE(db.ReplaceVectors({Current(db, "Movie.factors", "Movie"), users},
-                            FoldInModel{"RATED", "Movie.factors", "User.rated", kRatedScale, {}})
+                            FoldInModel{"RATED", "Movie.factors", "User.rated", kRatedScale, {}},
+                            point)
               .ok());
 }
 
@@ -211,8 +217,16 @@ std::vector<double> Plus(std::vector<double> v, double d) {
 // A user's vector offset by 10 in every dimension from the full fold-in, written as the job's.
 std::vector<double> OffsetByJob(Database& db, const std::string& user) {
   std::vector<double> offset = Plus(FullFoldIn(db, "RATED", user, kRatedScale), 10);
-  JobWrites(db, user, offset);
+  JobWrites(db, {{user, offset}});
   return offset;
+}
+
+// The fold-in read point a job reading the graph now would get.
+uint64_t ReadPoint(Database& db) {
+  uint64_t point = 0;
+  REQUIRE(db.ReadGraph([](const graph::Graph&, const Schema&) { return Status::OK(); }, &point)
+              .ok());
+  return point;
 }
 
 // The events' fold-ins since open, {full, incremental} (Stats()).
@@ -328,6 +342,28 @@ TEST_CASE("fold-in: a vector the svd job wrote is recomputed in full at the next
   auto next = FoldInsOf(*db, [&] { Put(*db, "RATED", "u", 3, 1.0); });
   CHECK(next == std::pair<uint64_t, uint64_t>{1, 0});
   CheckFoldIn(*db, "RATED", "u");
+}
+
+TEST_CASE("fold-in: a job's vector is added to at the next change unless the user's fold-in changed after the job read the edges") {
+  TempDir dir;
+  auto db = RatingUser(dir.path);
+  Put(*db, "RATED", "v", 0, 1.0);
+  const uint64_t point = ReadPoint(*db);
+  Put(*db, "RATED", "v", 1, 2.0);  // after the job's read: the job's vector for v misses it
+  // The job writes both, each offset by 10 from the full fold-in (so the two paths differ).
+  std::vector<double> offset = Plus(FullFoldIn(*db, "RATED", "u", kRatedScale), 10);
+  JobWrites(*db, {{"u", offset}, {"v", Plus(FullFoldIn(*db, "RATED", "v", kRatedScale), 10)}},
+            point);
+  // u: the job's vector is exact as far as the ledger knows, and the change adds to it.
+  CHECK(FoldInsOf(*db, [&] { Put(*db, "RATED", "u", 2, 1.0); }) ==
+        std::pair<uint64_t, uint64_t>{0, 1});
+  std::vector<double> want = offset;
+  for (size_t k = 0; k < kDim; ++k) want[k] += kRatedScale[k] * Factor(2)[k];
+  CHECK(Off(*db, "User.rated", "u", want) <= kTolerance);
+  // v: recomputed in full, with the event the job missed.
+  CHECK(FoldInsOf(*db, [&] { Put(*db, "RATED", "v", 2, 1.0); }) ==
+        std::pair<uint64_t, uint64_t>{1, 0});
+  CheckFoldIn(*db, "RATED", "v");
 }
 
 TEST_CASE("fold-in: a vector written by hand, or an item's factors changed or deleted, recompute in full at the next change") {
