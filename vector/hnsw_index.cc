@@ -550,14 +550,22 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
     int64_t internal = impl_->InternalId(nodes[i]);
     if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) ++added;
   }
+  // New labels first, on every thread; then the labels the index has (hnswlib's updatePoint)
+  // on this thread alone: updatePoint rewrites a point's vector in place while other inserts
+  // read it as a neighbour, a data race (ThreadSanitizer reports it) that one thread avoids.
+  const size_t fresh = static_cast<size_t>(
+      std::stable_partition(order.begin(), order.end(),
+                            [&](size_t i) { return impl_->InternalId(nodes[i]) < 0; }) -
+      order.begin());
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::string error;
   std::mutex error_mu;
+  size_t end = fresh;
   auto work = [&] {
     for (;;) {
       size_t at = next.fetch_add(1);
-      if (at >= order.size() || failed.load()) return;
+      if (at >= end || failed.load()) return;
       size_t i = order[at];
       try {
         impl_->hnsw->addPoint(prepared.data() + i * dim, nodes[i]);
@@ -569,11 +577,14 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
     }
   };
   size_t n_threads = std::clamp<size_t>(threads <= 0 ? 1 : threads, 1, 64);
-  n_threads = std::min(n_threads, std::max<size_t>(1, order.size() / 8));
+  n_threads = std::min(n_threads, std::max<size_t>(1, fresh / 8));
   std::vector<std::thread> pool;
   for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
+  next = fresh;
+  end = order.size();
+  work();
   // After a failure some points went in and some did not: count them all.
   if (failed) {
     impl_->live = impl_->CountLive();

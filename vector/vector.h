@@ -117,9 +117,10 @@ class VectorIndex {
   // ResourceExhausted when memory or the id space runs out (and Internal when called from
   // inside a read of this same index and the capacity must grow; see Concurrency).
   Status Upsert(NodeId node, std::span<const float> values);
-  // Inserts many vectors using up to `threads` threads (at most one per 8 vectors; bulk loads).
-  // values holds nodes.size() * dim floats, row-major. All-or-nothing validation before any
-  // insert.
+  // Inserts many vectors using up to `threads` threads (at most one per 8 new nodes; bulk
+  // loads); the nodes the index already has (removed ones too) are replaced afterwards on the
+  // calling thread alone (hnswlib's in-place update is not safe beside other inserts). values
+  // holds nodes.size() * dim floats, row-major. All-or-nothing validation before any insert.
   Status UpsertBatch(std::span<const NodeId> nodes, std::span<const float> values, int threads);
   Status Remove(NodeId node);  // OK if absent
   bool Contains(NodeId node) const;
