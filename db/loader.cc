@@ -236,9 +236,7 @@ class Database::Impl::Loader {
   Status InsertChunkVectors() {
     auto start = Clock::now();
     Status s;
-    for (const auto& held : held_.TakeNodes()) {
-      const SpaceId space = held.first;  // not a structured binding: the lambda captures it
-      const std::vector<NodeId>& nodes = held.second;
+    for (auto& [space, nodes] : held_.TakeNodes()) {
       for (size_t at = 0; s.ok() && at < nodes.size();) {
         s = WithWriter([&] {
           auto turn = Clock::now();
