@@ -100,9 +100,7 @@ void ReportLoad(Report* report, const LoadReport& r) {
   report->Value("load.seconds", r.seconds, "s");
   report->Value("load.lines_per_second", r.lines / r.seconds, "lines/s");
   report->Value("load.vectors_per_second", r.vectors / r.seconds, "vectors/s");
-  report->Value("load.writer_turns", static_cast<double>(r.chunks + r.vector_turns), "turns",
-                std::to_string(r.chunks) + " of lines, " + std::to_string(r.vector_turns) +
-                    " of vectors");
+  report->Value("load.writer_turns", static_cast<double>(r.chunks), "turns");
   report->Value("load.longest_turn_ms", r.max_chunk_seconds * 1e3, "ms",
                 "the longest any other write waited for the load");
   report->Info("load.report", r.ToJson());

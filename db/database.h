@@ -311,13 +311,11 @@ struct LoadReport {
   bool cancelled = false;  // LoadOptions::cancel stopped it after `lines` lines
   // "chunks", "ingest" (LoadOptions::ingest), or "dry_run".
   std::string mode;
-  // Chunks: writer-role turns taken for lines (one per chunk of lines); ingestion: ingestions
-  // plus the chunks after LoadOptions::max_ingest_bytes.
+  // Chunks: writer-role turns taken (one per chunk of lines); ingestion: ingestions plus the
+  // chunks after LoadOptions::max_ingest_bytes.
   size_t chunks = 0;
-  // Chunks: writer-role turns taken to insert the chunks' vectors (each ends after ~20 ms).
-  size_t vector_turns = 0;
-  // The longest writer-role turn (of lines or of vectors): how long other writers waited at
-  // most (an ingestion load holds the role throughout: its whole time).
+  // The longest writer-role turn: how long other writers waited at most (an ingestion load
+  // holds the role throughout: its whole time).
   double max_chunk_seconds = 0;
   LoadPhases phases;
   nlohmann::json ToJson() const;

@@ -105,7 +105,6 @@ Json LoadReport::ToJson() const {
           {"cancelled", cancelled},
           {"mode", mode},
           {"chunks", chunks},
-          {"vector_turns", vector_turns},
           {"max_chunk_seconds", max_chunk_seconds},
           {"phases", times}};
 }

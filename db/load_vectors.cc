@@ -73,13 +73,4 @@ Status LoadVectors::Insert(vector::VectorSet* vectors, int threads, size_t slice
   return Status::OK();
 }
 
-std::vector<std::pair<SpaceId, std::vector<NodeId>>> LoadVectors::TakeNodes() {
-  std::vector<std::pair<SpaceId, std::vector<NodeId>>> nodes;
-  for (auto& [space, s] : spaces_) nodes.emplace_back(space, std::move(s.nodes));
-  spaces_.clear();
-  overlay_.vectors.clear();
-  count_ = bytes_ = 0;
-  return nodes;
-}
-
 }  // namespace pathwise

@@ -11,7 +11,6 @@
 #include <map>
 #include <span>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "db/staged_write.h"
@@ -37,9 +36,6 @@ class LoadVectors {
   // missing or rejects a vector (they were validated when staged).
   Status Insert(vector::VectorSet* vectors, int threads, size_t slice,
                 const std::function<void(size_t)>& done);
-  // The nodes held, by space (a load in chunks re-reads their values from the store); then holds
-  // nothing.
-  std::vector<std::pair<SpaceId, std::vector<NodeId>>> TakeNodes();
 
  private:
   struct Space {

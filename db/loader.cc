@@ -35,17 +35,13 @@ using Clock = std::chrono::steady_clock;
 
 // A chunk is sized so that its turn of the writer role takes about kTargetTurnSeconds: after
 // each chunk the loader measures how many bytes of lines (and, separately, how many vectors) per
-// second it got through and sizes the next chunk from that, within these bounds. Vector inserts
-// cost far more than other lines (and updating an existing vector in HNSW far more than
-// inserting a new one), so they are budgeted on their own, and a load in chunks inserts them
-// in turns of their own (InsertChunkVectors), each ending after kTargetTurnSeconds.
+// second the turn got through and sizes the next chunk from that, within these bounds. Vector
+// inserts cost far more than other lines (and updating an existing vector in HNSW far more than
+// inserting a new one), so they are budgeted on their own.
 constexpr double kTargetTurnSeconds = 0.02;
 constexpr size_t kMinChunkBytes = 16u << 10, kMaxChunkBytes = 1u << 20;
 constexpr size_t kMinChunkVectors = 8, kMaxChunkVectors = 1024;
 constexpr size_t kProgressEvery = 10000;
-// A load in chunks inserts a chunk's vectors in slices of this many per thread (UpsertBatch
-// gives each thread at least 8), as many slices per turn as fit in kTargetTurnSeconds.
-constexpr size_t kVectorTurnSlicePerThread = 8;
 
 double Since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -205,80 +201,21 @@ class Database::Impl::Loader {
       group_.mem.clear();
       group_.overlay.edges.clear();  // kept: nodes, properties, vectors (later lines need them)
     } else {
-      double turn = 0, vector_seconds = 0;
-      const double vectors_before = report_.phases.vectors;
-      s = WithWriter([&] {
+      s = WithWriter([this] {
         auto start = Clock::now();
+        const double vectors_before = report_.phases.vectors;
         Status r = CommitChunk();
-        turn = Since(start);
-        NoteTurn(turn);
+        const double turn = Since(start);
+        report_.max_chunk_seconds = std::max(report_.max_chunk_seconds, turn);
+        SizeNextChunk(turn, report_.phases.vectors - vectors_before);
         return r;
       });
       ++report_.chunks;
-      if (s.ok() && !exclusive_) s = InsertChunkVectors();
-      vector_seconds = report_.phases.vectors - vectors_before;
-      SizeNextChunk(exclusive_ ? turn : turn + vector_seconds, vector_seconds);
     }
     pending_.clear();
     pending_bytes_ = pending_vector_bytes_ = 0;
     pending_vectors_ = 0;
     return s;
-  }
-
-  void NoteTurn(double seconds) {
-    report_.max_chunk_seconds = std::max(report_.max_chunk_seconds, seconds);
-  }
-
-  // A load in chunks inserts each chunk's vectors after the chunk's turn, in turns of their own
-  // of about kTargetTurnSeconds, so that no other writer waits for a long run of HNSW inserts.
-  // Each vector is read back from the store in its turn: a writer between the chunk's turn and
-  // this one may have replaced or deleted it.
-  Status InsertChunkVectors() {
-    auto start = Clock::now();
-    Status s;
-    for (auto& [space, nodes] : held_.TakeNodes()) {
-      for (size_t at = 0; s.ok() && at < nodes.size();) {
-        s = WithWriter([&] {
-          auto turn = Clock::now();
-          Status r = RefreshVectors(space, nodes, &at, turn);
-          NoteTurn(Since(turn));
-          return r;
-        });
-        ++report_.vector_turns;
-      }
-    }
-    report_.phases.vectors += Since(start);
-    if (!s.ok()) db_.Fail(s);  // the store holds vectors their index lacks
-    return s;
-  }
-
-  // Puts nodes[*at...] into space's index from the store's current values (removing those the
-  // store no longer has), a slice at a time on every core, until `turn` began kTargetTurnSeconds
-  // ago.
-  Status RefreshVectors(SpaceId space, const std::vector<NodeId>& nodes, size_t* at,
-                        Clock::time_point turn) {
-    vector::VectorIndex* index = db_.vectors->Get(space);
-    if (index == nullptr) return Status::Internal("no index for vector space " + std::to_string(space));
-    std::vector<NodeId> put;
-    std::vector<float> values;
-    do {
-      put.clear();
-      values.clear();
-      const size_t slice = kVectorTurnSlicePerThread * static_cast<size_t>(threads_);
-      for (const size_t end = std::min(nodes.size(), *at + slice); *at < end; ++*at) {
-        Result<std::vector<float>> v = db_.store->GetVector(space, nodes[*at]);
-        if (v.ok()) {
-          put.push_back(nodes[*at]);
-          values.insert(values.end(), v->begin(), v->end());
-        } else if (v.status().code() == Status::Code::kNotFound) {
-          PW_RETURN_IF_ERROR(index->Remove(nodes[*at]));
-        } else {
-          return v.status();
-        }
-      }
-      if (!put.empty()) PW_RETURN_IF_ERROR(index->UpsertBatch(put, values, threads_));
-    } while (*at < nodes.size() && Since(turn) < kTargetTurnSeconds);
-    return Status::OK();
   }
 
   // Sizes the next chunk from this turn's rates (see kTargetTurnSeconds).
@@ -311,16 +248,14 @@ class Database::Impl::Loader {
     return s;
   }
 
-  // Applies the staged group to memory; its vectors go to held_, to be inserted after the turn
-  // (a load in chunks), now (an exclusive load whose staging needs the indexes current), or at
-  // the load's end (an exclusive load that holds them).
+  // Applies the staged group to memory; its vectors go to held_ and are inserted now unless the
+  // load holds them to its end.
   Status ApplyStaged() {
     auto start = Clock::now();
     Status s = ApplyToMemory(group_, db_.graph.get(), db_.vectors.get(),
                              [this](const MemOp& m) { return HoldVector(m); });
     report_.phases.memory += Since(start);
     if (!s.ok()) return s;
-    if (!exclusive_) return Status::OK();  // inserted after the turn (InsertChunkVectors)
     if (!holds_vectors_ || held_.bytes() >= options_.max_held_vector_bytes) {
       return InsertHeldVectors();
     }

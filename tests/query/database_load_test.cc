@@ -339,47 +339,6 @@ TEST_CASE("vectors put, replaced and deleted across chunks end the same in every
   }
 }
 
-// Every churned item's vector as the index holds it (GetVector reads the index).
-Json IndexVectors(Database& db) {
-  Json out = Json::object();
-  out["count"] = db.Stats()["vectors"]["Item.embedding"];
-  for (int i = 0; i < 3000; ++i) {
-    auto v = db.GetVector("Item.embedding", "item-" + std::to_string(i));
-    out[std::to_string(i)] = v.ok() ? Json(*v) : Json(v.status().ToString());
-  }
-  return out;
-}
-
-TEST_CASE("a load in chunks beside concurrent vector writes to the same items leaves the indexes equal to the store") {
-  TempDir dir;
-  Json indexed;
-  {
-    auto db = OpenDbWithSchema(dir.path);
-    std::atomic<bool> loaded{false};
-    std::thread writer([&] {
-      for (int n = 0; !loaded; ++n) {
-        WriteSet set;
-        set.ops.push_back(Vec("item-" + std::to_string(n % 300), {float(n % 13 + 1), 2, 3, 4}));
-        Status s = db->Apply(set);  // fails while the item does not exist yet (or was deleted)
-        if (!s.ok()) CHECK(s.code() != Status::Code::kInternal);
-      }
-    });
-    LoadOptions chunks;
-    chunks.ingest = false;
-    std::stringstream in(VectorChurnText());
-    auto report = db->Load(in, chunks);
-    loaded = true;
-    writer.join();
-    REQUIRE_MESSAGE(report.ok(), report.status().ToString());
-    CHECK(report->vector_turns > 0);
-    indexed = IndexVectors(*db);
-  }
-  // Without its snapshots the next open builds the index from the store's vectors.
-  std::filesystem::remove_all(std::filesystem::path(dir.path) / "hnsw");
-  auto db = OpenDb(dir.path);
-  CHECK(IndexVectors(*db) == indexed);
-}
-
 TEST_CASE("a dry run reports the same errors and counts as a load and writes nothing") {
   TempDir dir;
   auto db = OpenDb(dir.path);

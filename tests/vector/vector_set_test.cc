@@ -451,7 +451,7 @@ std::vector<NodeId> DirtyMarks(const storage::Store& store, SpaceId space) {
 
 }  // namespace
 
-TEST_CASE("a concurrent write during a snapshot waits for the file, keeps its dirty mark and survives a reopen") {
+TEST_CASE("a write during a snapshot waits for the file, keeps its dirty mark and survives a reopen") {
   std::string db = TempDir("db_beside");
   std::string snaps = TempDir("snap_beside");
   Schema schema = MakeSchema();
