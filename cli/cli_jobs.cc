@@ -15,6 +15,7 @@ namespace {
 constexpr char kJobsUsage[] = R"(usage: pathwise jobs run similarity --data DIR --edge TYPE --output TYPE [options]
        pathwise jobs run svd --data DIR --edge TYPE --item-space T.NAME --user-space T.NAME [options]
        pathwise jobs run fastrp --data DIR --edge TYPE[,TYPE...] --space T.NAME [options]
+       pathwise jobs run transitions --data DIR --edge TYPE --output TYPE [options]
        pathwise jobs show --data DIR ID
        pathwise jobs list --data DIR
 
@@ -58,6 +59,15 @@ space atomically.
   --normalization-strength B  scale the random projection by degree^B, -1..1 (default 0)
   --weighted                use edge weights (default: every edge counts 1)
   --seed N                  the random projection's seed (default 1)
+transitions: which items follow which in the users' histories over the timestamped edge type
+--edge (user -> item, ordered by time): each item b that comes d <= window positions after
+item a adds 1/d to a -> b (both ways when their timestamps are equal); the top k per item are
+written as edges of --output (item -> item, declared when absent), replacing all of that type's
+edges atomically. RECOMMEND's NEXT source follows them from a user's most recent items.
+  --window N                positions a successor may follow, 1..100 (default 5)
+  --k N                     successors per item, 1..1000 (default 50)
+  --max-items-per-user N    read each user's N most recent edges only (default: all)
+  --max-pair-mb N           refuse a relation whose pairs would need more memory (default 4096)
 Shows a progress bar on a terminal, progress lines otherwise; prints the run's record (JSON).
 Exit status: 0 done, 2 the job failed or was refused (the previous model is kept).
 )";
@@ -117,7 +127,8 @@ int JobsMain(int argc, char** argv) {
                          "min-cooccurrence", "max-users-per-item", "max-items-per-user",
                          "threads", "rank", "item-space", "user-space", "user-index", "iterations",
                          "oversample", "seed", "item-scaling", "space", "dim", "weights",
-                         "normalization-strength", "mode", "max-recompute-share"},
+                         "normalization-strength", "mode", "max-recompute-share", "window",
+                         "max-pair-mb"},
                         {"weighted"});
   if (!args.ok()) return JobsFail(args.status().message() + "\n\n" + kJobsUsage);
   if (args->help) {

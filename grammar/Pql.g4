@@ -78,7 +78,7 @@ source
   : K_FROM pattern (K_MAX (integer | K_ALL) K_PER K_NODE)? (K_AS name)?            # graphSource
   | K_FROM K_NEAREST expression K_TO nearestTarget K_IN name DOT name
     (K_EF expression)? (K_AS name)?                                                # nearestSource
-  | K_FROM algorithm=(K_WALK | K_PAGERANK | K_RP3BETA) K_OVER relationship
+  | K_FROM algorithm=(K_WALK | K_PAGERANK | K_RP3BETA | K_NEXT) K_OVER relationship
     (COMMA relationship)* properties? (K_AS name)?                                 # rankSource
   ;
 
@@ -236,7 +236,7 @@ functionName
 // Variables: identifiers plus the few keywords that never start or continue an expression.
 variable
   : IDENTIFIER | QUOTED_IDENTIFIER | K_NODE | K_PER | K_EF | K_MEAN | K_OVER | K_WALK | K_PAGERANK
-  | K_RP3BETA
+  | K_RP3BETA | K_NEXT
   ;
 
 // Labels, edge types, property keys, aliases, vector spaces: any identifier or keyword.
@@ -244,7 +244,7 @@ name
   : IDENTIFIER | QUOTED_IDENTIFIER
   | K_AND | K_AS | K_ASC | K_ASCENDING | K_BY | K_CASE | K_CONTAINS | K_DESC | K_DESCENDING
   | K_DISTINCT | K_DIVERSIFY | K_EF | K_ELSE | K_END | K_ENDS | K_EXPLAIN | K_FALSE | K_FOR | K_FROM
-  | K_ALL | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NODE | K_NOT
+  | K_ALL | K_IN | K_IS | K_LIMIT | K_MATCH | K_MAX | K_MEAN | K_MINUS | K_MMR | K_NEAREST | K_NEXT | K_NODE | K_NOT
   | K_NULL | K_OFFSET | K_OPTIONAL | K_OR | K_ORDER | K_OVER | K_PAGERANK | K_PER | K_PROFILE
   | K_RECOMMEND | K_RETURN | K_RP3BETA | K_SCORE | K_SKIP | K_STARTS | K_THEN | K_TO | K_TRUE
   | K_UNION | K_UNWIND | K_WALK | K_WHEN | K_WHERE | K_WITH | K_XOR
@@ -282,6 +282,7 @@ K_MEAN : M E A N ;
 K_MINUS : M I N U S ;
 K_MMR : M M R ;
 K_NEAREST : N E A R E S T ;
+K_NEXT : N E X T ;
 K_NODE : N O D E ;
 K_NOT : N O T ;
 K_NULL : N U L L ;

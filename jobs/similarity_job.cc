@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "graph/similarity.h"
+#include "jobs/item_relation.h"
 #include "jobs/params.h"
 #include "jobs/similarity_state.h"
 
@@ -85,33 +86,12 @@ Result<Spec> ParseSpec(const nlohmann::json& json) {
 
 // Checks the relation and the output type against the schema and fills in their ids.
 Status Resolve(const Schema& schema, Spec* spec) {
-  const EdgeTypeDef* edge = schema.FindEdgeType(spec->edge);
-  if (edge == nullptr) return Status::InvalidArgument("unknown edge type '" + spec->edge + "'");
-  if (edge->from_type.empty() || edge->to_type.empty() || edge->from_type == edge->to_type) {
-    return Status::InvalidArgument("edge type '" + spec->edge + "' must declare two different "
-                                   "endpoint types (user -> item) for the similarity job");
-  }
-  const NodeTypeDef* item = schema.FindNodeType(edge->to_type);
-  if (item == nullptr) {
-    return Status::InvalidArgument("node type '" + edge->to_type + "' is not declared");
-  }
-  spec->item_type = item->name;
-  spec->options.edge_type = edge->id;
-  spec->options.item_type = item->id;
-  const EdgeTypeDef* output = schema.FindEdgeType(spec->output);
-  spec->declare_output = output == nullptr;
-  if (spec->declare_output) {
-    Schema declared = schema;  // the declaration must be valid before the work starts
-    EdgeTypeDef def;
-    def.name = spec->output;
-    def.from_type = def.to_type = item->name;
-    PW_RETURN_IF_ERROR(declared.AddEdgeType(def).WithPrefix("params.output"));
-  }
-  if (output != nullptr && (output->from_type != item->name || output->to_type != item->name)) {
-    return Status::InvalidArgument("output edge type '" + spec->output + "' connects '" +
-                                   output->from_type + "' to '" + output->to_type +
-                                   "'; the job writes " + item->name + " -> " + item->name);
-  }
+  PW_ASSIGN_OR_RETURN(ItemRelation relation,
+                      ResolveItemRelation(schema, spec->edge, spec->output, "similarity"));
+  spec->item_type = relation.item_name;
+  spec->options.edge_type = relation.edge;
+  spec->options.item_type = relation.item;
+  spec->declare_output = relation.declare_output;
   return Status::OK();
 }
 
@@ -121,29 +101,6 @@ Result<Spec> Prepare(Database& db, const nlohmann::json& params) {
     return Resolve(schema, &spec);
   }));
   return spec;
-}
-
-Status DeclareOutput(Database& db, const Spec& spec) {
-  nlohmann::json schema = {{"edge_types",
-                            {{{"name", spec.output},
-                              {"mode", "replace"},
-                              {"from", spec.item_type},
-                              {"to", spec.item_type}}}}};
-  return db.MergeSchema(schema.dump());
-}
-
-std::vector<graph::Graph::NewEdge> ToEdges(const graph::SimilarityResult& model) {
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  std::vector<graph::Graph::NewEdge> edges;
-  edges.reserve(model.neighbors.size());
-  for (size_t n = 0; n < model.items.size(); ++n) {
-    for (size_t e = model.offsets[n]; e < model.offsets[n + 1]; ++e) {
-      edges.push_back({model.items[n], model.neighbors[e].node, model.neighbors[e].score, now});
-    }
-  }
-  return edges;
 }
 
 // The last run's state when an incremental run can start from it; otherwise nullopt and *reason
@@ -272,13 +229,13 @@ Result<nlohmann::json> RunSimilarity(Database& db, const nlohmann::json& params,
     result["edges_removed"] = rows_removed;
   } else {
     report("writing", 0, model.neighbors.size());
-    if (spec.declare_output) PW_RETURN_IF_ERROR(DeclareOutput(db, spec));
+    if (spec.declare_output) PW_RETURN_IF_ERROR(DeclareItemOutput(db, spec.output, spec.item_type));
     // The old state goes first: should the swap fail or crash, no state names a model that is
     // not the output's, and the next incremental run falls back to a full one.
     WriteSet drop;
     drop.ops.push_back(MetaWrite{state_key, std::nullopt});
     PW_RETURN_IF_ERROR(db.Apply(drop));
-    std::vector<graph::Graph::NewEdge> edges = ToEdges(model);
+    std::vector<graph::Graph::NewEdge> edges = ModelEdges(model.items, model.offsets, model.neighbors);
     std::vector<graph::ScoredItem>().swap(model.neighbors);  // the edges hold them now
     PW_ASSIGN_OR_RETURN(ReplaceEdgesReport written, db.ReplaceEdges(spec.output, std::move(edges)));
     WriteSet keep;

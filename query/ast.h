@@ -207,16 +207,16 @@ struct NearestSource {
   Position pos;
 };
 
-// FROM WALK|PAGERANK|RP3BETA OVER <relationship> {, <relationship>} [{option: expr, ...}] [AS name]
-//   e.g. FROM WALK OVER -[:RATED]->, <-[:RATED]- {steps: 10000, restart: 0.5, seed: 7} AS walk
-enum class RankAlgorithm : uint8_t { kWalk, kPageRank, kRp3Beta };
+// FROM WALK|PAGERANK|RP3BETA|NEXT OVER <relationship> {, <relationship>} [{option: expr, ...}]
+//   [AS name], e.g. FROM WALK OVER -[:RATED]->, <-[:RATED]- {steps: 10000, restart: 0.5, seed: 7}
+enum class RankAlgorithm : uint8_t { kWalk, kPageRank, kRp3Beta, kNext };
 
 struct RankSource {
   RankAlgorithm algorithm = RankAlgorithm::kWalk;
   std::vector<EdgePattern> hops;  // types and directions only (no variables)
   std::vector<std::pair<std::string, ExprPtr>> options;  // as written (names not checked)
   std::vector<Position> option_pos;                       // of each option's name
-  std::string alias;  // default "walk1", "pagerank1", "rp3beta1", ...
+  std::string alias;  // default "walk1", "pagerank1", "rp3beta1", "next1", ...
   Position pos;
 };
 

@@ -240,6 +240,12 @@ class ExplainOp : public RecOp {
     const size_t n = st->num_sources();
     (*j)["kind"] = RankKind(rank.algorithm);
     (*j)["score"] = Number(st->source_values[c * n + rank.bit]);
+    if (rank.algorithm == ast::RankAlgorithm::kNext) {
+      (*j)["reason"] = "follows the FOR node's most recent items";
+      graph::Path path = NextPath(st, rank, st->nodes[c]);
+      if (!path.empty()) (*j)["path"] = BestPathJson(st, labels, path);
+      return;
+    }
     if (rank.algorithm != ast::RankAlgorithm::kWalk) {
       (*j)["reason"] = rank.algorithm == ast::RankAlgorithm::kPageRank
                            ? "found by personalized PageRank from the FOR node"
@@ -304,7 +310,8 @@ class ExplainOp : public RecOp {
   static Status AddRankPaths(RecState* st, NodeLabels* labels,
                              std::vector<nlohmann::json>* explanations) {
     for (const RankSourcePlan& rank : st->rec->rank_sources) {
-      if (rank.algorithm == ast::RankAlgorithm::kWalk) continue;
+      // WALK records its own paths, NEXT its best contribution (RankSourceJson).
+      if (rank.algorithm == ast::RankAlgorithm::kWalk || rank.algorithm == ast::RankAlgorithm::kNext) continue;
       std::vector<size_t> wanted;
       std::vector<NodeId> targets;
       for (size_t r = 0; r < explanations->size(); ++r) {

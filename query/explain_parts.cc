@@ -273,6 +273,10 @@ std::string Generated(const nlohmann::json& explanation, const TopPaths& top_pat
       if (nodes.size() > 2) out += ", most often via " + LabelOf(nodes[1]);
       return out + ".";
     }
+    if (StrAt(s, "kind") == "next" && s.contains("path") && s["path"]["nodes"].size() == 3) {
+      return "Often comes next after " + LabelOf(s["path"]["nodes"][1]) + ", one of your most recent (score " +
+             Num(s["score"].is_number() ? s["score"].get<double>() : 0.0) + ").";
+    }
     if (StrAt(s, "kind") == "pagerank" || StrAt(s, "kind") == "rp3beta") {
       return std::string(StrAt(s, "kind") == "pagerank" ? "Found by personalized PageRank"
                                                            : "Found by RP3beta") +

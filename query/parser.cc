@@ -654,7 +654,8 @@ class Converter {
     const size_t type = ctx->algorithm->getType();
     r.algorithm = type == PqlParser::K_WALK       ? RankAlgorithm::kWalk
                   : type == PqlParser::K_PAGERANK ? RankAlgorithm::kPageRank
-                                                  : RankAlgorithm::kRp3Beta;
+                  : type == PqlParser::K_RP3BETA  ? RankAlgorithm::kRp3Beta
+                                                  : RankAlgorithm::kNext;
     for (auto* edge : ctx->relationship()) r.hops.push_back(ConvertEdge(edge));
     if (ctx->properties()) {
       for (auto* entry : ctx->properties()->propertyEntry()) {

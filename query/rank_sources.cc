@@ -1,5 +1,6 @@
 // RECOMMEND's rank sources: option checking and the run of WALK (graph::RandomWalk), PAGERANK
-// (graph::PersonalizedPageRank) and RP3BETA (graph::Rp3Beta) from the FOR node.
+// (graph::PersonalizedPageRank), RP3BETA (graph::Rp3Beta) and NEXT (graph::NextItems) from the
+// FOR node.
 #include "query/rank_sources.h"
 
 #include <algorithm>
@@ -82,6 +83,14 @@ constexpr OptSpec kOptions[] = {
      [](RankParams* p, double v) { p->rp3.max_neighbors = static_cast<size_t>(v); }},
     {RankAlgorithm::kRp3Beta, "top", OptKind::kInt, 1, 1e5, false, false,
      [](RankParams* p, double v) { p->top = static_cast<size_t>(v); }},
+    {RankAlgorithm::kNext, "recent", OptKind::kInt, 1, 100, false, false,
+     [](RankParams* p, double v) { p->next.recent = static_cast<size_t>(v); }},
+    {RankAlgorithm::kNext, "decay", OptKind::kNumber, 0, 1, true, false,
+     [](RankParams* p, double v) { p->next.decay = v; }},
+    {RankAlgorithm::kNext, "weighted", OptKind::kBool, 0, 1, false, false,
+     [](RankParams* p, double v) { p->next.weighted = v != 0; }},
+    {RankAlgorithm::kNext, "top", OptKind::kInt, 1, 1e5, false, false,
+     [](RankParams* p, double v) { p->top = static_cast<size_t>(v); }},
 };
 
 // What each algorithm is called where, by ast::RankAlgorithm.
@@ -95,6 +104,7 @@ constexpr AlgorithmNames kNames[] = {
     {"WALK", "walk", "walk score (boosted visits)", "Walk"},
     {"PAGERANK", "pagerank", "personalized PageRank", "PageRank"},
     {"RP3BETA", "rp3beta", "RP3beta score", "Rp3Beta"},
+    {"NEXT", "next", "next-item score", "Next"},
 };
 const AlgorithmNames& NamesOf(RankAlgorithm algorithm) { return kNames[static_cast<size_t>(algorithm)]; }
 
@@ -261,7 +271,35 @@ Status RunRp3Beta(RecState* st, const RankSourcePlan& src, RankParams& params, O
   return AddRanked(st, src, params.top, result.scores, counts);
 }
 
+Status RunNext(RecState* st, const RankSourcePlan& src, RankParams& params, OpCounts* counts) {
+  params.next.deadline = st->deadline;
+  PW_ASSIGN_OR_RETURN(graph::NextResult result, graph::NextItems(*st->graph, st->seed, params.next));
+  st->source_stats[src.bit].deadline_hit = result.deadline_hit;
+  st->source_stats[src.bit].steps = result.seeds.size();
+  return AddRanked(st, src, params.top, result.scores, counts);
+}
+
+// The options as written, applied to the defaults (parameters evaluated now).
+Result<RankParams> ParamsOf(RecState* st, const RankSourcePlan& src) {
+  RankParams params = DefaultRankParams(src);
+  EvalEnv env;
+  env.st = st;
+  env.row = st->row.data();
+  for (const RankOptionPlan& option : src.options) {
+    Status s = ApplyRankOption(src.algorithm, option.name, Eval(*option.value, env), &params);
+    if (!s.ok()) return s.WithPosition(option.pos.line, option.pos.column);
+  }
+  PW_RETURN_IF_ERROR(st->error);
+  return params;
+}
+
 }  // namespace
+
+graph::Path NextPath(RecState* st, const RankSourcePlan& src, NodeId candidate) {
+  Result<RankParams> params = ParamsOf(st, src);
+  if (!params.ok()) return {};
+  return graph::NextBestPath(*st->graph, st->seed, candidate, params->next);
+}
 
 RankParams DefaultRankParams(const RankSourcePlan& src) {
   RankParams p;
@@ -269,6 +307,10 @@ RankParams DefaultRankParams(const RankSourcePlan& src) {
   p.walk.paths_per_candidate = 3;
   p.push.hops = src.hops;
   if (!src.hops.empty()) p.rp3.relation = src.hops[0];
+  if (src.hops.size() == 2) {
+    p.next.history = src.hops[0];
+    p.next.follow = src.hops[1];
+  }
   return p;
 }
 
@@ -319,25 +361,20 @@ void RankStatsJson(const RankSourcePlan& src, const SourceStats& stats, nlohmann
     j["pushes"] = stats.steps;
     j["converged"] = stats.converged;
     j["residual"] = stats.residual;
+  } else if (src.algorithm == RankAlgorithm::kNext) {
+    j["seeds"] = stats.steps;
   }
 }
 
 Status RunRankSource(RecState* st, const RankSourcePlan& src, OpCounts* counts) {
-  RankParams params = DefaultRankParams(src);
-  EvalEnv env;
-  env.st = st;
-  env.row = st->row.data();
-  for (const RankOptionPlan& option : src.options) {
-    Status s = ApplyRankOption(src.algorithm, option.name, Eval(*option.value, env), &params);
-    if (!s.ok()) return s.WithPosition(option.pos.line, option.pos.column);
-  }
-  PW_RETURN_IF_ERROR(st->error);
+  PW_ASSIGN_OR_RETURN(RankParams params, ParamsOf(st, src));
   st->walk_paths.resize(st->num_sources());
   st->walk_paths[src.bit].clear();
   switch (src.algorithm) {
     case RankAlgorithm::kWalk: return RunWalk(st, src, params, counts);
     case RankAlgorithm::kPageRank: return RunPageRank(st, src, params, counts);
     case RankAlgorithm::kRp3Beta: return RunRp3Beta(st, src, params, counts);
+    case RankAlgorithm::kNext: return RunNext(st, src, params, counts);
   }
   return Status::OK();
 }

@@ -127,7 +127,7 @@ class RecommendPlanner {
       Fail("at most " + std::to_string(kMaxSources) + " sources", q_.target.pos);
     }
     int graphs = 0, nearests = 0;
-    int ranks[3] = {0, 0, 0};  // by ast::RankAlgorithm
+    int ranks[4] = {0, 0, 0, 0};  // by ast::RankAlgorithm
     for (const ast::Source& s : q_.sources) {
       std::string name;
       ast::Position pos;
@@ -325,9 +325,18 @@ class RecommendPlanner {
     if (r.algorithm == ast::RankAlgorithm::kRp3Beta && r.hops.size() != 1) {
       Fail("RP3BETA takes one relationship, the user -> item relation (e.g. OVER -[:RATED]->)", r.pos);
     }
+    if (r.algorithm == ast::RankAlgorithm::kNext && r.hops.size() != 2) {
+      Fail("NEXT takes two relationships, the history and what follows an item (e.g. OVER "
+           "-[:RATED]->, -[:FOLLOWED_BY]->)", r.pos);
+    }
     for (const ast::EdgePattern& e : r.hops) {
       if (!e.var.empty()) Fail(keyword + " hops take no variables", e.pos);
-      if (e.max_per_node) Fail(keyword + " hops take no MAX; use the max_neighbors option", e.pos);
+      if (e.max_per_node) {
+        Fail(keyword + (r.algorithm == ast::RankAlgorithm::kNext
+                            ? " hops take no MAX"
+                            : " hops take no MAX; use the max_neighbors option"),
+             e.pos);
+      }
       if (!e.props.empty()) Fail(keyword + " hops take no property map", e.pos);
       if (e.types.empty()) Fail(keyword + " hops need an edge type, e.g. -[:RATED]->", e.pos);
       if (!pagerank && e.types.size() > 1) Fail(keyword + " hops take one edge type each", e.pos);

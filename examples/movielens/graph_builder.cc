@@ -52,6 +52,7 @@ nlohmann::json GraphCounts::ToJson() const {
   return {{"users", users},         {"movies", movies},   {"genres", genres},
           {"tags", tags},           {"rated", rated},     {"tagged", tagged},
           {"has_genre", has_genre}, {"has_tag", has_tag}, {"similar_to", similar_to},
+          {"followed_by", followed_by},
           {"vectors", vectors}};
 }
 
@@ -70,7 +71,8 @@ std::string DemoSchemaJson(size_t dim) {
            {"tmdb_id", "string"},
            {"rating_count", "int"},
            {"rating_mean", "double"},
-           {"popularity", "int"}}}},
+           {"popularity", "int"},
+           {"first_rated", "int"}}}},
         {{"name", "Genre"}, {"label", "name"}, {"properties", {{"name", "string"}}}},
         {{"name", "Tag"}, {"label", "name"}, {"properties", {{"name", "string"}}}}}},
       {"edge_types",
@@ -79,6 +81,7 @@ std::string DemoSchemaJson(size_t dim) {
         {{"name", "HAS_GENRE"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Genre"}},
         {{"name", "HAS_TAG"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Tag"}},
         {{"name", "SIMILAR_TO"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Movie"}},
+        {{"name", "FOLLOWED_BY"}, {"mode", "replace"}, {"from", "Movie"}, {"to", "Movie"}},
         {{"name", "CLICKED"}, {"mode", "accumulate"}, {"from", "User"}, {"to", "Movie"}}}},
       {"vector_spaces",
        {{{"node_type", "Movie"}, {"name", "embedding"}, {"dim", dim}, {"metric", "ip"}},
@@ -131,6 +134,13 @@ DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings
     out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Tag", name, {{"name", name}}});
   }
   graph.counts.tags = tag_names.size();
+  // first_rated: the time (ms) of a movie's earliest rating in `ratings`; a recipe asked at time
+  // t can keep only the movies that anyone had rated by t (movies that existed then).
+  std::map<int64_t, int64_t> first_rated;
+  for (const Rating& r : ratings) {
+    auto [it, inserted] = first_rated.emplace(r.movie, r.timestamp * 1000);
+    if (!inserted) it->second = std::min(it->second, r.timestamp * 1000);
+  }
   for (size_t m = 0; m < data.movies.size(); ++m) {
     const Movie& movie = data.movies[m];
     double sum = 0;
@@ -145,6 +155,9 @@ DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings
                         {"rating_mean", count ? sum / count : 0.0},
                         {"popularity", count}};
     if (movie.year) props["year"] = movie.year;
+    if (auto it = first_rated.find(movie.id); it != first_rated.end()) {
+      props["first_rated"] = it->second;
+    }
     out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Movie", std::to_string(movie.id), props});
   }
   graph.counts.movies = data.movies.size();
@@ -232,6 +245,10 @@ Status LoadDemoGraph(Database* db, DemoGraph* graph) {
                       RunDemoJob(db, "similarity", graph->options.similarity));
   graph->counts.similar_to = similarity["result"].value("edges_written", size_t{0});
   graph->jobs["similarity"] = similarity;
+  PW_ASSIGN_OR_RETURN(nlohmann::json transitions,
+                      RunDemoJob(db, "transitions", graph->options.transitions));
+  graph->counts.followed_by = transitions["result"].value("edges_written", size_t{0});
+  graph->jobs["transitions"] = transitions;
   PW_ASSIGN_OR_RETURN(nlohmann::json svd, RunDemoJob(db, "svd", graph->options.svd));
   graph->counts.vectors = svd["result"].value("vectors_written", size_t{0});
   graph->jobs["svd"] = svd;

@@ -1,7 +1,8 @@
 // Turns the MovieLens data into Pathwise writes: the schema, User/Movie/Genre/Tag nodes,
 // RATED/TAGGED/HAS_GENRE/HAS_TAG edges, the demo recipes and the event-type table. The learned
-// parts (SIMILAR_TO edges, Movie.embedding and User.taste vectors) are built inside the
-// database by the similarity and svd jobs (jobs/jobs.h, docs/jobs.md) once the graph is loaded.
+// parts (SIMILAR_TO and FOLLOWED_BY edges, Movie.embedding and User.taste vectors) are built
+// inside the database by the similarity, transitions and svd jobs (jobs/jobs.h, docs/jobs.md)
+// once the graph is loaded.
 #pragma once
 
 #include <string>
@@ -27,6 +28,11 @@ struct BuildOptions {
   nlohmann::json similarity = {
       {"edge", "RATED"}, {"output", "SIMILAR_TO"}, {"measure", "cosine"}, {"weighted", true},
       {"k", 20},         {"min_cooccurrence", 5},  {"shrink", 100}};
+  // What users rated next: Movie -FOLLOWED_BY-> Movie, each movie rated up to 5 positions after
+  // another in a user's time-ordered ratings adding 1/distance, the top 50 per movie
+  // (docs/quality.md, "Sequences").
+  nlohmann::json transitions = {
+      {"edge", "RATED"}, {"output", "FOLLOWED_BY"}, {"window", 5}, {"k", 50}};
   // Rank-32 truncated SVD of the raw rating matrix (the job does not centre ratings):
   // Movie.embedding = V, User.taste = U S (item_scaling 0), so user . movie is the PureSVD score
   // r V V^T; fold-in keeps User.taste up to date as rating events arrive. Scaling 0 rather than
@@ -47,6 +53,7 @@ struct GraphCounts {
   size_t users = 0, movies = 0, genres = 0, tags = 0;
   size_t rated = 0, tagged = 0, has_genre = 0, has_tag = 0;
   size_t similar_to = 0;  // set by LoadDemoGraph from the similarity job's result
+  size_t followed_by = 0;  // set by LoadDemoGraph from the transitions job's result
   size_t vectors = 0;     // set by LoadDemoGraph from the svd job's result
   nlohmann::json ToJson() const;
 };
@@ -92,7 +99,7 @@ Status InstallDemoMeta(Database* db);
 // a refused or failed job is InvalidArgument naming the job and its error.
 Result<nlohmann::json> RunDemoJob(Database* db, std::string_view job, const nlohmann::json& params);
 
-// Merges the schema, applies the writes, runs the similarity and then the svd job on the loaded
+// Merges the schema, applies the writes, runs the similarity, transitions and then the svd job on the loaded
 // graph (jobs::JobRunner::RunNow, as `pathwise jobs run` does; their records are stored),
 // installs recipes, the event-type table and the loaded marker (last, so an interrupted load is
 // redone). Fills graph->counts.similar_to and .vectors and graph->jobs from the jobs' records.

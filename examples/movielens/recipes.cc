@@ -58,6 +58,21 @@ std::vector<Recipe> DemoRecipes() {
        {{"user", "1"}, {"limit", 10}},
        ""});  // the generated sentence: "Found by RP3beta (score ...).
   recipes.push_back(
+      {"up_next",
+       "What people rated next after the movies you rated last: the transitions job's "
+       "FOLLOWED_BY edges (a movie rated up to 5 positions after another in someone's ratings "
+       "adds 1/distance) followed from your 5 most recent ratings, each weighing 0.3 per "
+       "newer moment, plus your taste vector. A rating sent as an event changes the seeds at "
+       "once. Excludes movies you rated.",
+       R"(RECOMMEND (c:Movie) FOR (u:User {id: $user})
+  FROM NEXT OVER -[:RATED]->, -[:FOLLOWED_BY]-> {recent: 5, decay: 0.3, top: 2000} AS next_up
+  WHERE NOT (u)-[:RATED]->(c)
+  // log damps the counts of very common successions; weights chosen on validation
+  SCORE log(1 + source_score('next_up')) AS sequence + 0.5 * similarity(c.embedding, u.taste) AS taste
+  LIMIT $limit)",
+       {{"user", "1"}, {"limit", 10}},
+       ""});  // the generated sentence: "Often comes next after X, one of your most recent (...)."
+  recipes.push_back(
       {"genre_explorer",
        "Movies of one genre ($genre) with at least 5 ratings, ranked like because_you_watched "
        "(paths from what you rated, recency-weighted); movies no path reaches follow, most "

@@ -83,6 +83,32 @@ std::string EdgeKey(const std::string& type, const std::string& from, const std:
   return type + "|" + from + "|" + to;
 }
 
+// Every succession the transitions job sums (BuildOptions::transitions, docs/jobs.md), before
+// its top-k cut, computed from the ratings: per user in (time, movie) order, a movie d <= window
+// positions after another adds 1/d, both ways when the two were rated at the same second.
+std::map<std::string, double> BruteForceFollowedBy(const demo::Dataset& data, const json& job) {
+  const size_t window = job["window"];
+  std::map<int64_t, std::vector<std::pair<int64_t, size_t>>> by_user;  // user -> (ts, movie)
+  for (const auto& r : data.ratings) by_user[r.user].emplace_back(r.timestamp, data.movie_index.at(r.movie));
+  std::map<std::string, double> sums;
+  auto key = [&](size_t a, size_t b) {
+    return EdgeKey("FOLLOWED_BY", "Movie:" + std::to_string(data.movies[a].id),
+                   "Movie:" + std::to_string(data.movies[b].id));
+  };
+  for (auto& [user, list] : by_user) {
+    std::sort(list.begin(), list.end());
+    for (size_t a = 0; a < list.size(); ++a) {
+      for (size_t d = 1; d <= window && a + d < list.size(); ++d) {
+        sums[key(list[a].second, list[a + d].second)] += 1.0 / static_cast<double>(d);
+        if (list[a].first == list[a + d].first) {
+          sums[key(list[a + d].second, list[a].second)] += 1.0 / static_cast<double>(d);
+        }
+      }
+    }
+  }
+  return sums;
+}
+
 Loaded& Fixture() {
   static Loaded* loaded = [] {
     auto* l = new Loaded;
@@ -116,6 +142,9 @@ Loaded& Fixture() {
         l->edges[EdgeKey("SIMILAR_TO", "Movie:" + std::to_string(movie),
                          "Movie:" + std::to_string(other))] = sim;
       }
+    }
+    for (const auto& [key, weight] : BruteForceFollowedBy(l->data, l->graph.options.transitions)) {
+      l->edges[key] = weight;
     }
     std::atexit([] {
       std::string dir = Fixture().dir;
