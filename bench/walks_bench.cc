@@ -5,6 +5,7 @@
 // Each algorithm runs over the relation snapshots and over the live lists under their locks
 // (use_snapshot false), alternating per user in the same run, and the snapshots' build time and
 // memory are reported.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -184,6 +185,13 @@ std::vector<PqlRow> PqlRows() {
        head + "FROM PAGERANK OVER -[:VIEWED]- {epsilon: 0.0001} AS ppr"
               " WHERE NOT (u)-[:VIEWED]->(c) LIMIT 20",
        "RECOMMEND with one PAGERANK source (as walks.ppr_push_1e-4), LIMIT 20"},
+      // Needs the transitions job's output in the database (skipped without FOLLOWED_BY):
+      // pathwise jobs run transitions --data DIR --edge VIEWED --output FOLLOWED_BY
+      {"walks.pql_next",
+       head + "FROM NEXT OVER -[:VIEWED]->, -[:FOLLOWED_BY]-> {recent: 5, decay: 0.3} AS nxt"
+              " WHERE c.in_stock AND NOT (u)-[:VIEWED]->(c) LIMIT 20",
+       "RECOMMEND with one NEXT source over the transitions job's FOLLOWED_BY edges (5 most "
+       "recent views), in_stock filter, LIMIT 20"},
   };
 }
 
@@ -243,6 +251,16 @@ Status WaitForWalkSnapshots(Database* db, size_t users) {
 Status MeasureWalkRecommend(Report* report, Database* db, size_t runs, size_t users, uint64_t seed) {
   PW_RETURN_IF_ERROR(WaitForWalkSnapshots(db, users));
   std::vector<PqlRow> rows = PqlRows();
+  bool has_transitions = false;
+  PW_RETURN_IF_ERROR(db->ReadGraph([&](const graph::Graph&, const Schema& schema) {
+    has_transitions = schema.FindEdgeType("FOLLOWED_BY") != nullptr;
+    return Status::OK();
+  }));
+  if (!has_transitions) {
+    std::erase_if(rows, [](const PqlRow& row) { return std::string(row.name) == "walks.pql_next"; });
+    report->Info("walks.pql_next", "skipped: no FOLLOWED_BY edges (pathwise jobs run transitions "
+                                   "--data DIR --edge VIEWED --output FOLLOWED_BY)");
+  }
   std::vector<Samples> samples(rows.size()), walk_us(rows.size());
   std::vector<double> results(rows.size(), 0);
   std::mt19937_64 rng(seed);

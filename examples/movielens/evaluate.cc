@@ -313,6 +313,7 @@ Result<std::vector<MethodScore>> Evaluate(const EvalOptions& options) {
   // The training database: the demo graph of split.train, with its SIMILAR_TO edges and
   // embeddings built by the jobs on that database alone (no held-out rating reaches a model).
   BuildOptions build;
+  if (!options.transitions.is_null()) build.transitions = options.transitions;
   DemoGraph graph = BuildDemoGraph(data, split.train, build);
   const RatingMatrix& matrix = graph.matrix;
   std::unordered_map<int64_t, size_t> user_index;
@@ -516,6 +517,9 @@ int EvaluateMain(int argc, char** argv) {
     } else if (arg == "--resamples" && has_value) {
       bootstrap.resamples = std::strtoull(argv[++i], nullptr, 10);
       ok = bootstrap.resamples >= 100 && bootstrap.resamples <= 1000000;
+    } else if (arg == "--transitions" && has_value) {
+      options.transitions = nlohmann::json::parse(argv[++i], nullptr, false);
+      ok = options.transitions.is_object();
     } else if (arg == "--puresvd-rank" && has_value) {
       options.pure_svd.rank = std::strtoull(argv[++i], nullptr, 10);
       ok = options.pure_svd.rank >= 1 && options.pure_svd.rank <= 200;
@@ -528,7 +532,7 @@ int EvaluateMain(int argc, char** argv) {
                  "usage: pathwise demo evaluate [--users N] [--source DIR] [--baselines-only]\n"
                  "                              [--split test|validation] [--recipes FILE]\n"
                  "                              [--min-rating X] [--resamples N]\n"
-                 "                              [--puresvd-rank N]\n"
+                 "                              [--puresvd-rank N] [--transitions JSON]\n"
                  "  --split validation: drop every user's last rating, hold out the\n"
                  "    second-to-last (for tuning; report figures from --split test)\n"
                  "  --recipes FILE: JSON array of {name, query, params} instead of the\n"
@@ -536,7 +540,9 @@ int EvaluateMain(int argc, char** argv) {
                  "  --min-rating X: evaluate only users whose held-out rating is >= X\n"
                  "    (0..5, default 4; 0 evaluates every user)\n"
                  "  --resamples N: bootstrap resamples over users (100..1000000, default 10000)\n"
-                 "  --puresvd-rank N: rank of the PureSVD baseline (1..200, default 50)\n");
+                 "  --puresvd-rank N: rank of the PureSVD baseline (1..200, default 50)\n"
+                 "  --transitions JSON: the transitions job's parameters instead of the\n"
+                 "    demo's (e.g. '{\"edge\": \"RATED\", \"output\": \"FOLLOWED_BY\", \"window\": 3}')\n");
     return 2;
   }
   auto start = std::chrono::steady_clock::now();

@@ -41,6 +41,9 @@ struct EvalOptions {
   std::string recipes_file;
   // The PureSVD baseline (svd job parameters; checked in tests/demo/evaluate_test.cc).
   PureSvdOptions pure_svd;
+  // The transitions job's parameters in place of BuildOptions::transitions (null: the demo's),
+  // for tuning its window and k on the validation split.
+  nlohmann::json transitions;
 };
 
 struct MethodScore {
