@@ -19,7 +19,7 @@ constexpr char kUsage[] = R"(usage: pathwise <command> [options]   (pathwise <co
   restore   restore a data directory from a backup
   export    write logged decisions (impressions and outcomes) or counter values as NDJSON
   evaluate  off-policy evaluation of a recipe from the impression log (evaluate replay)
-  jobs      build models inside a data directory (item similarity, SVD embeddings) and show their runs
+  jobs      build models inside a data directory (item similarity, transitions, embeddings) and show their runs
   bench     benchmarks (engine, query, http) and the synthetic data generator
   demo      build the MovieLens knowledge graph and serve the explanation explorer
 )";

@@ -42,7 +42,8 @@ int Usage() {
                "                     /v1/admin/faults and the explorer's fault toggles)\n"
                "       pathwise demo evaluate [--users N] [--source CSV_DIR] [--baselines-only]\n"
                "                              [--split test|validation] [--recipes FILE]\n"
-               "                              [--min-rating X] [--resamples N] [--puresvd-rank N]\n");
+               "                              [--min-rating X] [--resamples N] [--puresvd-rank N]\n"
+               "                              [--transitions JSON]\n");
   return 2;
 }
 
