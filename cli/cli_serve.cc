@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <vector>
 
 #include "cli/cli_args.h"
 #include "server/server.h"
@@ -80,6 +82,10 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
                               in the background every --similarity-schedule-seconds
   --similarity-schedule-seconds N
                               the schedule's interval (default 3600)
+  --schedule-job JOB:SECONDS:JSON
+                              run any job with these params every SECONDS in the background,
+                              e.g. 'transitions:3600:{"edge": "RATED", "output": "FOLLOWED_BY"}'
+                              (repeatable, at most 16)
   --enable-fault-injection    adds /v1/admin/faults (tests and demos); loopback only
 
 Create an API key first: pathwise keys create --data DIR --role admin
@@ -111,6 +117,33 @@ bool ParseSize(const Args& args, const std::string& name, T* out) {
 }
 
 constexpr uint64_t kIntMax = std::numeric_limits<int>::max();
+
+// --schedule-job JOB:SECONDS:JSON, each occurrence one scheduled job (the server checks the
+// job and its params); prints why and returns false on a malformed value.
+bool ParseScheduledJobs(const Args& args, std::vector<ServerOptions::ScheduledJob>* out) {
+  auto it = args.options.find("schedule-job");
+  if (it == args.options.end()) return true;
+  for (const std::string& value : it->second) {
+    size_t a = value.find(':');
+    size_t b = a == std::string::npos ? a : value.find(':', a + 1);
+    int seconds = 0;
+    if (b != std::string::npos) {
+      const std::string digits = value.substr(a + 1, b - a - 1);
+      char* end = nullptr;
+      long parsed = std::strtol(digits.c_str(), &end, 10);
+      if (!digits.empty() && *end == '\0' && parsed >= 1 && static_cast<uint64_t>(parsed) <= kIntMax) {
+        seconds = static_cast<int>(parsed);
+      }
+    }
+    if (b == std::string::npos || a == 0 || seconds == 0) {
+      std::cerr << "pathwise serve: --schedule-job takes JOB:SECONDS:JSON with SECONDS from 1 to "
+                << kIntMax << ", not '" << value << "'\n";
+      return false;
+    }
+    out->push_back({value.substr(0, a), value.substr(b + 1), seconds});
+  }
+  return true;
+}
 
 // Sets *out from --name when given: on or off, else prints why and returns false.
 bool ParseOnOff(const Args& args, const std::string& name, bool* out) {
@@ -221,7 +254,8 @@ int ServeMain(int argc, char** argv) {
        "decide-max-queued", "decide-inline-steps", "decide-isolation-cooldown-ms",
        "decide-max-inline-steps", "decide-max-running-steps", "default-max-per-node",
        "candidate-cache-entries",
-       "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds"},
+       "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds",
+       "schedule-job"},
       {"no-auth", "enable-fault-injection"});
   if (!args.ok()) {
     std::cerr << "pathwise serve: " << args.status().message() << "\n\n" << kServeUsage;
@@ -250,6 +284,9 @@ int ServeMain(int argc, char** argv) {
     }
   } else if (args->Get("similarity-schedule-seconds")) {
     std::cerr << "pathwise serve: --similarity-schedule-seconds needs --similarity-schedule\n";
+    return 2;
+  }
+  if (!ParseScheduledJobs(*args, &options.scheduled_jobs)) {
     return 2;
   }
   options.tls_cert_file = args->Get("tls-cert").value_or("");

@@ -234,15 +234,7 @@ Status Server::Start() {
   if (o.similarity_schedule_seconds < 0) {
     return Status::InvalidArgument("similarity_schedule_seconds must be >= 0");
   }
-  if (o.similarity_schedule_seconds > 0) {
-    s.schedule_params = nlohmann::json::parse(o.similarity_schedule_params, nullptr, false);
-    if (!s.schedule_params.is_object()) {
-      return Status::InvalidArgument("the similarity schedule's params must be a JSON object");
-    }
-    if (!s.schedule_params.contains("mode")) s.schedule_params["mode"] = "incremental";
-    Status valid = jobs::Validate(*s.db, "similarity", s.schedule_params);
-    if (!valid.ok()) return valid.WithPrefix("similarity schedule");
-  }
+  if (Status schedules = s.CheckSchedules(); !schedules.ok()) return schedules;
   bool tls = !o.tls_cert_file.empty() || !o.tls_key_file.empty();
   if (tls) {
     if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
@@ -333,8 +325,8 @@ Status Server::Start() {
     s.stats = std::move(first);
   }
   s.stats_thread = std::thread([&s] { s.RefreshStatsLoop(); });
-  if (o.similarity_schedule_seconds > 0) {
-    s.schedule_thread = std::thread([&s] { s.ScheduleLoop(); });
+  for (const Impl::Schedule& schedule : s.schedules) {
+    s.schedule_threads.emplace_back([&s, &schedule] { s.ScheduleLoop(schedule); });
   }
   auto listen_ended = std::make_shared<std::atomic<bool>>(false);
   s.listen_thread = std::thread([&http, listen_ended] {
@@ -372,7 +364,9 @@ void Server::Stop() {
   s.stats_cv.NotifyAll();
   if (s.stats_thread.joinable()) s.stats_thread.join();
   // A scheduled run in progress finishes first (its output is written atomically at the end).
-  if (s.schedule_thread.joinable()) s.schedule_thread.join();
+  for (std::thread& thread : s.schedule_threads) {
+    if (thread.joinable()) thread.join();
+  }
   s.JoinJobs();
 }
 
@@ -400,12 +394,38 @@ void Server::Impl::RefreshStatsLoop() {
   }
 }
 
-void Server::Impl::ScheduleLoop() {
-  const auto period = std::chrono::seconds(options.similarity_schedule_seconds);
+Status Server::Impl::CheckSchedules() {
+  const ServerOptions& o = options;
+  if (o.similarity_schedule_seconds < 0) {
+    return Status::InvalidArgument("similarity_schedule_seconds must be >= 0");
+  }
+  std::vector<ServerOptions::ScheduledJob> wanted;
+  if (o.similarity_schedule_seconds > 0) {
+    wanted.push_back({"similarity", o.similarity_schedule_params, o.similarity_schedule_seconds});
+  }
+  wanted.insert(wanted.end(), o.scheduled_jobs.begin(), o.scheduled_jobs.end());
+  if (wanted.size() > 16) return Status::InvalidArgument("at most 16 scheduled jobs");
+  schedules.clear();
+  for (const ServerOptions::ScheduledJob& job : wanted) {
+    const std::string what = job.job + " schedule";
+    if (job.seconds <= 0) return Status::InvalidArgument(what + ": seconds must be at least 1");
+    nlohmann::json params = nlohmann::json::parse(job.params, nullptr, false);
+    if (!params.is_object()) return Status::InvalidArgument(what + ": params must be a JSON object");
+    // A scheduled similarity job refreshes incrementally unless told otherwise.
+    if (job.job == "similarity" && !params.contains("mode")) params["mode"] = "incremental";
+    Status valid = jobs::Validate(*db, job.job, params);
+    if (!valid.ok()) return valid.WithPrefix(what);
+    schedules.push_back({job.job, std::move(params), job.seconds});
+  }
+  return Status::OK();
+}
+
+void Server::Impl::ScheduleLoop(const Schedule& schedule) {
+  const auto period = std::chrono::seconds(schedule.seconds);
   while (SleepUnlessStopping(period)) {
     // The outcome is the stored record (GET /v1/admin/jobs); AlreadyExists (another job is
     // running) skips this tick.
-    (void)model_jobs->RunNow("similarity", schedule_params);
+    (void)model_jobs->RunNow(schedule.job, schedule.params);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "db/database.h"
 #include "storage/status.h"
@@ -85,6 +86,18 @@ struct ServerOptions {
   // defaults to "incremental" here. Start fails with InvalidArgument when jobs::Validate
   // refuses them.
   std::string similarity_schedule_params;
+  // Any job on a schedule (docs/jobs.md, "Scheduled runs"), beside the similarity schedule: each
+  // runs `job` with `params` (a JSON object, as POST /v1/admin/jobs takes them) every `seconds`
+  // (> 0; the first run one interval after Start) on its own background thread, through the same
+  // job runner, so each run is a stored record; a tick while another job runs is skipped. Start
+  // fails with InvalidArgument when seconds <= 0, the params are not an object or jobs::Validate
+  // refuses them. At most 16.
+  struct ScheduledJob {
+    std::string job;
+    std::string params;
+    int seconds = 0;
+  };
+  std::vector<ScheduledJob> scheduled_jobs;
   // Adds /v1/admin/faults (delay or fail a recipe or source, for tests and demos). Refused
   // unless the server listens on a loopback address.
   bool enable_fault_injection = false;

@@ -103,11 +103,18 @@ struct Server::Impl {
   // Model jobs (POST /v1/admin/jobs, docs/jobs.md); JoinJobs waits for a running one and
   // destroys it. Complete type in the server's .cc files only.
   std::unique_ptr<jobs::JobRunner> model_jobs;
-  // The scheduled similarity job (ServerOptions::similarity_schedule_seconds): its params, set
-  // by Start, and the thread that runs it; it waits on stats_cv, which Stop notifies.
-  nlohmann::json schedule_params;
-  std::thread schedule_thread;
-  void ScheduleLoop();
+  // The scheduled jobs (ServerOptions::similarity_schedule_seconds and scheduled_jobs), checked
+  // by Start, and the threads that run them; each waits on stats_cv, which Stop notifies.
+  struct Schedule {
+    std::string job;
+    nlohmann::json params;
+    int seconds = 0;
+  };
+  std::vector<Schedule> schedules;
+  std::vector<std::thread> schedule_threads;
+  void ScheduleLoop(const Schedule& schedule);
+  // Fills schedules from options (the similarity schedule first), each checked.
+  Status CheckSchedules();
 
   // Registers a route. role: the least role allowed (kNone: no authentication). name is the
   // metrics label. The handler may throw; the dispatcher turns that into a 500 (or 400 for JSON

@@ -80,7 +80,12 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
        "--similarity-schedule-seconds needs --similarity-schedule"},
       // Checked when the server starts (after the database is opened), still with status 2.
       {"--no-auth --listen 127.0.0.1:0 --similarity-schedule nope",
-       "the similarity schedule's params must be a JSON object"},
+       "similarity schedule: params must be a JSON object"},
+      {"--schedule-job transitions", "--schedule-job takes JOB:SECONDS:JSON"},
+      {"--schedule-job 'transitions:0:{}'", "--schedule-job takes JOB:SECONDS:JSON with SECONDS from 1"},
+      {"--schedule-job 'transitions:hourly:{}'", "--schedule-job takes JOB:SECONDS:JSON"},
+      {"--no-auth --listen 127.0.0.1:0 --schedule-job 'transitions:60:{\"edge\": \"NOPE\", \"output\": \"N\"}'",
+       "transitions schedule: unknown edge type 'NOPE'"},
   };
   // Plain variables, not structured bindings: INFO captures them in a lambda, which clang's
   // C++20 does not allow for bindings.
