@@ -71,8 +71,7 @@ std::string DemoSchemaJson(size_t dim) {
            {"tmdb_id", "string"},
            {"rating_count", "int"},
            {"rating_mean", "double"},
-           {"popularity", "int"},
-           {"first_rated", "int"}}}},
+           {"popularity", "int"}}}},
         {{"name", "Genre"}, {"label", "name"}, {"properties", {{"name", "string"}}}},
         {{"name", "Tag"}, {"label", "name"}, {"properties", {{"name", "string"}}}}}},
       {"edge_types",
@@ -134,13 +133,6 @@ DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings
     out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Tag", name, {{"name", name}}});
   }
   graph.counts.tags = tag_names.size();
-  // first_rated: the time (ms) of a movie's earliest rating in `ratings`; a recipe asked at time
-  // t can keep only the movies that anyone had rated by t (movies that existed then).
-  std::map<int64_t, int64_t> first_rated;
-  for (const Rating& r : ratings) {
-    auto [it, inserted] = first_rated.emplace(r.movie, r.timestamp * 1000);
-    if (!inserted) it->second = std::min(it->second, r.timestamp * 1000);
-  }
   for (size_t m = 0; m < data.movies.size(); ++m) {
     const Movie& movie = data.movies[m];
     double sum = 0;
@@ -155,9 +147,6 @@ DemoGraph BuildDemoGraph(const Dataset& data, const std::vector<Rating>& ratings
                         {"rating_mean", count ? sum / count : 0.0},
                         {"popularity", count}};
     if (movie.year) props["year"] = movie.year;
-    if (auto it = first_rated.find(movie.id); it != first_rated.end()) {
-      props["first_rated"] = it->second;
-    }
     out.Add(NodeWrite{NodeWrite::Op::kUpsert, "Movie", std::to_string(movie.id), props});
   }
   graph.counts.movies = data.movies.size();
