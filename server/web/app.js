@@ -54,7 +54,7 @@ function newEventId() {
 // (EXISTS { }, COUNT { }, shortestPath(...)); matched case-insensitively as whole words.
 const PQL_KEYWORDS = new Set(('ALL AND AS ASC ASCENDING BY CASE CONTAINS DESC DESCENDING DISTINCT ' +
   'DIVERSIFY EF ELSE END ENDS EXPLAIN FALSE FOR FROM IN IS LIMIT MATCH MAX MEAN MINUS MMR NEAREST ' +
-  'NODE NOT NULL OFFSET OPTIONAL OR ORDER OVER PAGERANK PER PROFILE RECOMMEND RETURN RP3BETA SCORE ' +
+  'NEXT NODE NOT NULL OFFSET OPTIONAL OR ORDER OVER PAGERANK PER PROFILE RECOMMEND RETURN RP3BETA SCORE ' +
   'SKIP STARTS THEN TO TRUE UNION UNWIND WALK WHEN WHERE WITH XOR EXISTS COUNT SHORTESTPATH ' +
   'ALLSHORTESTPATHS').split(' '));
 // One token per match: a comment, a string, a parameter, a number or a word; anything else is
@@ -251,7 +251,10 @@ function readSources(raw) {
         paths: num(s.paths), similarity: num(s.similarity), space: s.space || '', basis: s.basis || '',
         evidence: (s.evidence || []).map((ev) => ({ kind: ev.kind || 'similarity', node: nodeOf(ev.node),
           similarity: num(ev.similarity) })),
-        context: s.context ? readPath(s.context, 'context') : null });
+        context: s.context ? readPath(s.context, 'context') : null,
+        // A rank source's own path (NEXT: the recent item that contributes most; PAGERANK and
+        // RP3BETA: a short path of real edges over their relations).
+        path: s.path ? Object.assign(readPath(s.path, 'source') || {}, { source: s.name || '' }) : null });
     }
   }
   return out;
@@ -277,7 +280,8 @@ function readExplanation(raw) {
   const key = (p) => p.nodes.map((n) => n.type + '/' + n.id).join(' ');
   const seen = new Set(paths.map(key));
   const extra = (raw.context || []).map((x) => readPath(x, 'context'))
-    .concat(sources.map((s) => s.context)).filter(Boolean);
+    .concat(sources.map((s) => s.context), sources.map((s) => (s.path && s.path.nodes ? s.path : null)))
+    .filter(Boolean);
   for (const p of extra) if (!seen.has(key(p))) { seen.add(key(p)); context.push(p); }
   let total = num(raw.paths_total);
   if (total === null) {
@@ -431,13 +435,16 @@ function edgeText(edge) {
   return (edge.type || '') + w;
 }
 function renderPath(p) {
-  const cls = `path ${p.kind === 'context' ? 'context' : p.effect || 'unknown'}`;
+  const cls = `path ${p.kind === 'context' || p.kind === 'source' ? p.kind : p.effect || 'unknown'}`;
   const row = el('div', { class: cls, 'data-kind': p.kind, 'data-source': p.source });
   if (p.term) row.setAttribute('data-term', p.term);
   if (p.contributions) row.setAttribute('data-contributions', JSON.stringify(p.contributions));
   if (p.kind === 'context') {
     row.append(el('span', { class: 'badge context', title: p.note || 'shown for orientation: it did not add to the score' },
       'context · not a reason'));
+  } else if (p.kind === 'source') {
+    row.append(el('span', { class: 'badge source', title: 'the path this source reports for the result' },
+      `found by ${p.source}`));
   } else if (p.contribution !== null) {
     row.setAttribute('data-contribution', String(p.contribution));
     row.append(el('span', { class: `contribution ${p.effect}`, title: `${p.effect} · ${p.term || ''}` },

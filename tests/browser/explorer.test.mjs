@@ -256,6 +256,17 @@ try {
       'a NEAREST result lists the items it is similar to, with their similarities');
   }
   await page.screenshot({ path: path.join(artifactDir, 'explorer-similarity.png'), fullPage: false });
+  // up_next finds its results by the NEXT rank source: each shows the source's own path (you ->
+  // a recent movie -> the result), badged with the source, not as context.
+  await page.selectOption('#recipe', 'up_next');
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelectorAll('#results li.result').length === 10
+    && document.querySelectorAll('#results .path.source').length >= 10, null, { timeout: 30000 });
+  const sourcePath = page.locator('#results li.result').first().locator('.path.source');
+  check(await sourcePath.locator('.badge.source').textContent() === 'found by next_up'
+    && await sourcePath.locator('.node').count() === 3
+    && (await sourcePath.locator('.edge-label').allTextContents()).some((t) => t.startsWith('FOLLOWED_BY')),
+  'a NEXT result draws its path: you -> a recent movie -> the result, over FOLLOWED_BY');
   await page.selectOption('#recipe', 'because_you_watched');
   await page.click('#run');
   await page.waitForFunction((ids) => JSON.stringify([...document.querySelectorAll('#results li.result')]
