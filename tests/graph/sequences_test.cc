@@ -227,3 +227,31 @@ TEST_CASE("NEXT refuses recent and decay out of range") {
   o.decay = 1.5;
   CHECK(graph::NextItems(*h.g, h.users[0], o).status().code() == Status::Code::kInvalidArgument);
 }
+
+TEST_CASE("NEXT follows a new history edge at once: it becomes the most recent seed") {
+  auto g = Graph::CreateEmpty();
+  NodeId u = g->AddNode(kUser, "u", {});
+  NodeId a = g->AddNode(kItem, "a", {}), b = g->AddNode(kItem, "b", {});
+  NodeId after_a = g->AddNode(kItem, "after_a", {}), after_b = g->AddNode(kItem, "after_b", {});
+  g->PutEdge(a, kNext, after_a, 1, 1, 1);
+  g->PutEdge(b, kNext, after_b, 1, 1, 1);
+  g->PutEdge(u, kRated, a, 1, 1, 100);
+  graph::NextOptions o;
+  o.history = {kRated, graph::Direction::kOut};
+  o.follow = {kNext, graph::Direction::kOut};
+  o.decay = 0.5;
+  auto before = graph::NextItems(*g, u, o);
+  REQUIRE(before.ok());
+  REQUIRE(before->scores.size() == 1);
+  CHECK(before->scores[0].first == after_a);
+  g->PutEdge(u, kRated, b, 1, 1, 200);  // a newer event
+  auto after = graph::NextItems(*g, u, o);
+  REQUIRE(after.ok());
+  REQUIRE(after->seeds.size() == 2);
+  CHECK(after->seeds[0].node == b);
+  CHECK(after->seeds[0].weight == 1.0);
+  CHECK(after->seeds[1].weight == 0.5);
+  REQUIRE(after->scores.size() == 2);
+  CHECK(after->scores[0].first == after_b);
+  CHECK(after->scores[1].first == after_a);
+}
