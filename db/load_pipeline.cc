@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "db/flat_json.h"
+
 namespace pathwise {
 
 namespace {
@@ -60,6 +62,57 @@ bool NestsDeeperThan(std::string_view text, size_t limit) {
   return false;
 }
 
+// ["type", "id"] with both strings.
+bool SimpleRef(FlatJsonScanner* in, NodeRef* out) {
+  std::string_view type, id;
+  if (!in->Consume('[') || !in->String(&type) || !in->Consume(',') || !in->String(&id) ||
+      !in->Consume(']')) {
+    return false;
+  }
+  out->type.assign(type);
+  out->id.assign(id);
+  out->create_if_missing = false;
+  return true;
+}
+
+// One member of a simple edge line; `seen` has a bit per member already read.
+bool SimpleEdgeMember(FlatJsonScanner* in, unsigned* seen, EdgeWrite* out) {
+  std::string_view key;
+  if (!in->String(&key) || !in->Consume(':')) return false;
+  static constexpr std::string_view kKeys[] = {"edge", "from", "to", "weight", "ts", "op"};
+  size_t k = 0;
+  while (k < std::size(kKeys) && kKeys[k] != key) ++k;
+  if (k == std::size(kKeys) || (*seen & (1u << k)) != 0) return false;  // the parser decides
+  *seen |= 1u << k;
+  std::string_view text;
+  switch (k) {
+    case 0:
+      if (!in->String(&text)) return false;
+      out->type.assign(text);
+      return true;
+    case 1:
+      return SimpleRef(in, &out->from);
+    case 2:
+      return SimpleRef(in, &out->to);
+    case 3: {
+      double weight = 0;
+      if (!in->Double(&weight)) return false;
+      out->weight = weight;
+      return true;
+    }
+    case 4: {
+      int64_t ts = 0;
+      if (!in->Integer(&ts)) return false;
+      out->ts = ts;
+      return true;
+    }
+    default:
+      if (!in->String(&text) || (text != "put" && text != "delete")) return false;
+      out->op = text == "delete" ? EdgeWrite::Op::kDelete : EdgeWrite::Op::kPut;
+      return true;
+  }
+}
+
 ParsedLine Error(std::string reason) {
   ParsedLine out;
   out.kind = ParsedLine::Kind::kError;
@@ -89,6 +142,18 @@ ParsedBlock ParseBlock(const RawBlock& raw, size_t max_line_bytes) {
 
 }  // namespace
 
+bool ReadSimpleEdgeLine(std::string_view text, EdgeWrite* out) {
+  *out = EdgeWrite();
+  FlatJsonScanner in(text);
+  if (!in.Consume('{')) return false;
+  unsigned seen = 0;
+  do {
+    if (!SimpleEdgeMember(&in, &seen, out)) return false;
+  } while (in.Consume(','));
+  constexpr unsigned kRequired = 0b111;  // edge, from, to
+  return in.Consume('}') && in.AtEnd() && (seen & kRequired) == kRequired;
+}
+
 ParsedLine ParseLoadLine(std::string_view text, size_t length, size_t max_line_bytes) {
   if (length > max_line_bytes) {
     return Error("line is " + std::to_string(length) + " bytes; the limit is " +
@@ -96,6 +161,12 @@ ParsedLine ParseLoadLine(std::string_view text, size_t length, size_t max_line_b
   }
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (text.find_first_not_of(" \t") == std::string_view::npos) return ParsedLine();
+  if (EdgeWrite edge; ReadSimpleEdgeLine(text, &edge)) {  // most lines: no JSON document
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kRecord;
+    out.record = std::move(edge);
+    return out;
+  }
   if (NestsDeeperThan(text, kMaxLoadLineDepth)) {
     return Error("JSON nests deeper than " + std::to_string(kMaxLoadLineDepth) + " levels");
   }
