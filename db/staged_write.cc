@@ -628,14 +628,26 @@ class SetStager {
 
 }  // namespace
 
+namespace {
+
+// Moves newer's entries into *into, newer's value winning for a key both have. The entries *into
+// lacks move over as they are (their map nodes are relinked, not copied).
+template <typename Map>
+void TakeNewer(Map* into, Map* newer) {
+  into->merge(*newer);  // leaves in newer only the keys *into has
+  for (auto& [k, v] : *newer) into->find(k)->second = std::move(v);
+}
+
+}  // namespace
+
 void Overlay::MergeFrom(Overlay&& newer) {
-  for (auto& [k, v] : newer.nodes) nodes.insert_or_assign(k, v);
-  for (auto& [k, v] : newer.props) props.insert_or_assign(k, std::move(v));
-  for (auto& [k, v] : newer.edges) edges.insert_or_assign(k, std::move(v));
-  for (auto& [k, v] : newer.vectors) vectors.insert_or_assign(k, v);
-  for (auto& [k, v] : newer.folded) folded.insert_or_assign(k, std::move(v));
-  for (auto& [k, v] : newer.meta) meta.insert_or_assign(k, v);
-  for (auto& [k, v] : newer.impressions) impressions.insert_or_assign(k, v);
+  TakeNewer(&nodes, &newer.nodes);
+  TakeNewer(&props, &newer.props);
+  TakeNewer(&edges, &newer.edges);
+  TakeNewer(&vectors, &newer.vectors);
+  TakeNewer(&folded, &newer.folded);
+  TakeNewer(&meta, &newer.meta);
+  TakeNewer(&impressions, &newer.impressions);
 }
 
 void StagedGroup::Reset(NodeId next, uint64_t next_seq) {
