@@ -106,7 +106,6 @@ class SetStager {
   // Moves what the set staged into the group (after Stage succeeded).
   void Commit() {
     group_.overlay.MergeFrom(std::move(own_));
-    for (auto& m : mem_) group_.mem.push_back(std::move(m));
     group_.next_id = next_id_;
     group_.next_event_seq = next_seq_;
     for (auto& e : events_) group_.events.push_back(std::move(e));
@@ -225,7 +224,7 @@ class SetStager {
     m.type = type.id;
     m.key = key;
     m.props = std::move(props);
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
     return id;
   }
 
@@ -259,7 +258,7 @@ class SetStager {
     MemOp m(MemOp::Kind::kSetProperties);
     m.node = id;
     m.props = std::move(props);
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
     return Status::OK();
   }
 
@@ -279,7 +278,7 @@ class SetStager {
     own_.props.erase(id);
     MemOp m(MemOp::Kind::kRemoveNode);
     m.node = id;
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
     return Status::OK();
   }
 
@@ -325,7 +324,7 @@ class SetStager {
       if (!old) return Status::OK();
       group_.batch.DeleteEdge(src, type->id, dst);
       own_.edges[{src, type->id, dst}] = std::nullopt;
-      mem_.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
+      group_.mem.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
       NoteFoldIn(type->id, src, dst, -static_cast<double>(static_cast<float>(old->weight)));
       return Status::OK();
     }
@@ -352,7 +351,7 @@ class SetStager {
     m.weight = static_cast<float>(rec.weight);
     m.count = rec.count;
     m.ts = rec.ts;
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
     group_.batch.PutEdge(rec);
     const double new_weight = static_cast<float>(rec.weight);
     own_.edges[{src, type->id, dst}] = std::move(rec);
@@ -525,7 +524,7 @@ class SetStager {
     m.space = space;
     m.node = node;
     m.values = std::move(values);
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
   }
 
   void StageRemoveVector(SpaceId space, NodeId node) {
@@ -536,7 +535,7 @@ class SetStager {
     MemOp m(MemOp::Kind::kRemoveVector);
     m.space = space;
     m.node = node;
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
   }
 
   Status Op(const ImpressionWrite& w) {
@@ -617,7 +616,6 @@ class SetStager {
   std::vector<features::Event> events_;            // observations of the events it logs
   std::vector<features::Impression> impressions_;  // and of the decisions
   Overlay own_;
-  std::vector<MemOp> mem_;
   // Users whose vectors to recompute, with their changed edges as (item, weight delta).
   std::map<std::pair<const FoldIn*, NodeId>, std::vector<std::pair<NodeId, double>>> folds_;
   // Changes to view_.fold_ledger, made at Commit (nullopt: the entry is dropped).
@@ -663,12 +661,14 @@ void StagedGroup::Reset(NodeId next, uint64_t next_seq) {
 
 Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group,
                 WriteOutcome* outcome) {
-  size_t mark = group->batch.Mark();
+  const size_t mark = group->batch.Mark();
+  const size_t mem_mark = group->mem.size();  // the set's MemOps go straight into the group
   SetStager stager(view, group);
   outcome->attributed = outcome->unattributed = 0;
   Status s = stager.Stage(set, &outcome->duplicate);
   if (!s.ok()) {
     group->batch.RollbackTo(mark);
+    group->mem.erase(group->mem.begin() + static_cast<std::ptrdiff_t>(mem_mark), group->mem.end());
     outcome->duplicate = false;
     return s;
   }

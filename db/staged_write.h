@@ -4,7 +4,8 @@
 //   1. stage: every set is validated and turned into storage operations (appended to one
 //      storage::WriteBatch) and in-memory operations (MemOps), against the in-memory state plus
 //      what the sets staged before it in the group wrote (the Overlay). A set that fails leaves
-//      the group exactly as it was before the set (batch savepoint, its own overlay discarded).
+//      the group exactly as it was before the set (batch savepoint, its MemOps erased, its own
+//      overlay discarded).
 //   2. make durable: one Store::Write of the group's batch.
 //   3. apply: ApplyToMemory replays the MemOps onto graph and vector indexes, in order.
 // Nothing a query can read changes before step 2 succeeded, so a reader never sees a write that
