@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -24,21 +25,49 @@ constexpr size_t kBlockLines = 1024;
 constexpr size_t kBlockBytes = 256u << 10;
 constexpr size_t kBlocksAheadPerWorker = 4;
 
-// Reads one line (without its newline) into *line, keeping at most max_bytes of it; *length is
-// the line's full length. False at the end of the input.
-bool ReadLine(std::istream& in, size_t max_bytes, std::string* line, size_t* length) {
-  line->clear();
-  *length = 0;
-  std::streambuf* buf = in.rdbuf();
-  bool any = false;
-  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
-    any = true;
-    if (c == '\n') return true;
-    if (++*length <= max_bytes) line->push_back(static_cast<char>(c));
+// Reads a stream's lines through a buffer of its own, filled by 64 KiB reads: taking the input a
+// byte at a time through the stream cost more than parsing the common line.
+class LineReader {
+ public:
+  explicit LineReader(std::istream& in) : in_(in), data_(64u << 10) {}
+
+  // Reads one line (without its newline) into *line, keeping at most max_bytes of it; *length
+  // is the line's full length. False at the end of the input.
+  bool Next(size_t max_bytes, std::string* line, size_t* length) {
+    line->clear();
+    *length = 0;
+    bool any = false;
+    for (;;) {
+      if (pos_ == end_ && !Fill()) return any;
+      any = true;
+      const char* start = data_.data() + pos_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+      const size_t n = newline != nullptr ? static_cast<size_t>(newline - start) : end_ - pos_;
+      if (*length < max_bytes) line->append(start, std::min(n, max_bytes - *length));
+      *length += n;
+      pos_ += n;
+      if (newline != nullptr) {
+        ++pos_;
+        return true;
+      }
+    }
   }
-  in.setstate(std::ios::eofbit);
-  return any;
-}
+
+ private:
+  bool Fill() {
+    const std::streamsize got =
+        in_.rdbuf()->sgetn(data_.data(), static_cast<std::streamsize>(data_.size()));
+    pos_ = 0;
+    end_ = got > 0 ? static_cast<size_t>(got) : 0;
+    if (end_ == 0) in_.setstate(std::ios::eofbit);
+    return end_ > 0;
+  }
+
+  std::istream& in_;
+  std::vector<char> data_;
+  size_t pos_ = 0;  // the next byte of data_ to read
+  size_t end_ = 0;  // data_[pos_, end_) is read from the stream and not yet returned
+};
 
 bool NestsDeeperThan(std::string_view text, size_t limit) {
   size_t depth = 0;
@@ -214,6 +243,7 @@ struct ParsePipeline::State {
       : in(input), max_line_bytes(max_bytes), max_ahead(ahead_limit) {}
 
   void ReadLoop() {
+    LineReader lines(in);
     size_t line_no = 1;
     for (size_t seq = 0;; ++seq) {
       {
@@ -228,7 +258,7 @@ struct ParsePipeline::State {
       std::string text;
       size_t length = 0;
       while (block.texts.size() < kBlockLines && bytes < kBlockBytes &&
-             ReadLine(in, max_line_bytes, &text, &length)) {
+             lines.Next(max_line_bytes, &text, &length)) {
         bytes += text.size();
         block.texts.push_back(std::move(text));
         block.lengths.push_back(length);
