@@ -302,7 +302,7 @@ class Database::Impl::Loader {
     if (m.kind == MemOp::Kind::kRemoveVector) {
       return held_.Remove(m.space, m.node, db_.vectors->Get(m.space));
     }
-    held_.Put(m.space, m.node, m.values);
+    held_.Put(m.space, m.node, m.values());
     return Status::OK();
   }
 

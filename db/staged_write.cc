@@ -222,8 +222,7 @@ class SetStager {
     MemOp m(MemOp::Kind::kAddNode);
     m.node = id;
     m.type = type.id;
-    m.key = key;
-    m.props = std::move(props);
+    m.payload = std::make_unique<MemOp::Payload>(MemOp::Payload{key, std::move(props), {}});
     group_.mem.push_back(std::move(m));
     return id;
   }
@@ -257,7 +256,7 @@ class SetStager {
     own_.props[id] = props;
     MemOp m(MemOp::Kind::kSetProperties);
     m.node = id;
-    m.props = std::move(props);
+    m.payload = std::make_unique<MemOp::Payload>(MemOp::Payload{{}, std::move(props), {}});
     group_.mem.push_back(std::move(m));
     return Status::OK();
   }
@@ -523,7 +522,7 @@ class SetStager {
     MemOp m(MemOp::Kind::kPutVector);
     m.space = space;
     m.node = node;
-    m.values = std::move(values);
+    m.payload = std::make_unique<MemOp::Payload>(MemOp::Payload{{}, {}, std::move(values)});
     group_.mem.push_back(std::move(m));
   }
 
@@ -687,10 +686,10 @@ Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::Vect
     Status s;
     switch (m.kind) {
       case MemOp::Kind::kAddNode:
-        graph->RestoreNode(m.node, m.type, m.key, m.props);
+        graph->RestoreNode(m.node, m.type, m.key(), m.props());
         break;
       case MemOp::Kind::kSetProperties:
-        graph->SetProperties(m.node, m.props);
+        graph->SetProperties(m.node, m.props());
         break;
       case MemOp::Kind::kRemoveNode:
         graph->RemoveNode(m.node);
@@ -705,7 +704,7 @@ Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::Vect
         if (vector_sink) {
           s = vector_sink(m);
         } else if (vector::VectorIndex* index = vectors->Get(m.space)) {
-          s = index->Upsert(m.node, m.values);
+          s = index->Upsert(m.node, m.values());
         } else {
           s = Status::Internal("no index for vector space " + std::to_string(m.space));
         }
