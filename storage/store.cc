@@ -145,7 +145,7 @@ void SortByKey(std::vector<const Op*>* ops) {
   std::vector<Entry> entries;
   entries.reserve(ops->size());
   for (size_t i = 0; i < ops->size(); ++i) {
-    const KeyPrefix p((*ops)[i]->key);
+    const KeyPrefix p((*ops)[i]->key());
     entries.push_back({p.hi, p.lo, i, (*ops)[i]});
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -153,7 +153,7 @@ void SortByKey(std::vector<const Op*>* ops) {
     if (a.lo != b.lo) return a.lo < b.lo;
     // Equal first 16 bytes (zero-padded): the full keys decide; a shorter key is a prefix of a
     // longer one here, or the keys differ after byte 16.
-    if (a.op->key != b.op->key) return a.op->key < b.op->key;
+    if (a.op->key() != b.op->key()) return a.op->key() < b.op->key();
     return a.index < b.index;
   });
   for (size_t i = 0; i < entries.size(); ++i) (*ops)[i] = entries[i].op;
@@ -166,9 +166,10 @@ Status WriteSorted(Cf cf, std::vector<const Op*>* ops, rocksdb::SstFileWriter* w
   SortByKey(ops);
   for (size_t i = 0; i < ops->size(); ++i) {
     const auto* op = (*ops)[i];
-    if (i + 1 < ops->size() && (*ops)[i + 1]->key == op->key) continue;  // a later one wins
-    rocksdb::Status s = op->op == BatchOp::kPut ? writer->Put(ToSlice(op->key), ToSlice(op->value))
-                                                : writer->Delete(ToSlice(op->key));
+    if (i + 1 < ops->size() && (*ops)[i + 1]->key() == op->key()) continue;  // a later one wins
+    rocksdb::Status s = op->op == BatchOp::kPut
+                            ? writer->Put(ToSlice(op->key()), ToSlice(op->value()))
+                            : writer->Delete(ToSlice(op->key()));
     if (!s.ok()) return FromRocks(s, std::string("write sst for ") + CfName(cf));
   }
   return Status::OK();
@@ -252,14 +253,14 @@ struct Store::Impl {
     for (const auto& op : ops) order.push_back(&op);
     if (sorted) {
       std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-        return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
+        return a->cf != b->cf ? a->cf < b->cf : a->key() < b->key();
       });
     }
     rocksdb::WriteBatch wb(batch->ByteSize() + 64);
     for (const auto* op : order) {
       rocksdb::Status s = op->op == BatchOp::kPut
-                              ? wb.Put(Handle(op->cf), ToSlice(op->key), ToSlice(op->value))
-                              : wb.Delete(Handle(op->cf), ToSlice(op->key));
+                              ? wb.Put(Handle(op->cf), ToSlice(op->key()), ToSlice(op->value()))
+                              : wb.Delete(Handle(op->cf), ToSlice(op->key()));
       if (!s.ok()) return FromRocks(s, "write batch");
     }
     return FromRocks(db->Write(wo, &wb), "write");

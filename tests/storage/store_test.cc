@@ -330,6 +330,43 @@ TEST_CASE("an ingestion orders keys that share 16 bytes, hold zero bytes or pref
   }
 }
 
+TEST_CASE("a batch rolled back to a savepoint anywhere in its blocks writes exactly the operations before it") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  std::mt19937 rng(14);
+  std::map<std::string, std::string> want;
+  WriteBatch batch;
+  for (int round = 0; round < 40; ++round) {
+    const size_t mark = batch.Mark();
+    const size_t bytes = batch.ByteSize();
+    std::map<std::string, std::string> added;
+    for (int i = 0, n = static_cast<int>(rng() % 300); i < n; ++i) {  // 0 to ~90 KB of values
+      std::string key = "t/" + std::to_string(round) + "." + std::to_string(i);
+      std::string value(rng() % 600, static_cast<char>('a' + i % 26));
+      batch.PutMeta(key, value);
+      added[key] = value;
+    }
+    if (rng() % 2 == 0) {
+      batch.RollbackTo(mark);
+      CHECK(batch.Count() == mark);
+      CHECK(batch.ByteSize() == bytes);
+    } else {
+      want.insert(added.begin(), added.end());
+    }
+  }
+  batch.PutMeta("t/after", std::string(3u << 20, 'z'));  // larger than any block
+  want["t/after"] = std::string(3u << 20, 'z');
+  REQUIRE(store->Write(&batch, /*sync=*/false).ok());
+  size_t n = 0;
+  REQUIRE(store->ScanMeta("t/", [&](std::string_view key, std::string_view value) {
+    auto it = want.find(std::string(key));
+    CHECK(it != want.end());
+    if (it != want.end()) CHECK(value == it->second);
+    return ++n, true;
+  }).ok());
+  CHECK(n == want.size());
+}
+
 // Writes raw bytes into a column family behind the Store's back.
 void PutRaw(const std::string& path, const std::string& cf_name, const std::string& key,
             const std::string& value) {
