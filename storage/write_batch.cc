@@ -2,6 +2,7 @@
 // by Store::Write (store.cc). Kept free of rocksdb types so a batch can be built before (or
 // without) a Store.
 #include <algorithm>
+#include <functional>
 
 #include "storage/codec.h"
 #include "storage/storage.h"
@@ -102,10 +103,12 @@ void WriteBatch::Rep::Truncate(size_t count) {
   // are freed, and its own is used up to it.
   const char* end = ops[count].data;
   ops.resize(count);
-  while (!(end >= blocks_.back().data.get() &&
-           end <= blocks_.back().data.get() + blocks_.back().capacity)) {
-    blocks_.pop_back();
-  }
+  auto in_last_block = [&] {  // std::less_equal: a total order over pointers of any blocks
+    const char* begin = blocks_.back().data.get();
+    return std::less_equal<const char*>()(begin, end) &&
+           std::less_equal<const char*>()(end, begin + blocks_.back().capacity);
+  };
+  while (!in_last_block()) blocks_.pop_back();
   used_ = static_cast<size_t>(end - blocks_.back().data.get());
 }
 
