@@ -263,7 +263,7 @@ struct LoadOptions {
   // as a whole -- all of it or, after a crash, a failure or a cancel, none of it. It holds the
   // writer role from start to end, so other writes wait for it. false: always in chunks.
   bool ingest = true;
-  // An ingestion load holds everything it staged in memory until it ingests, about 5.5 times
+  // An ingestion load holds everything it staged in memory until it ingests, about 3.5 times
   // the lines' bytes for nodes and edges (docs/benchmarks.md, "Bulk load"). When the lines read
   // reach this many bytes, what was staged is ingested (atomically) and the rest of the input
   // loads in chunks, still holding the writer role.

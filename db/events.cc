@@ -10,6 +10,7 @@
 
 #include "db/database_impl.h"
 #include "db/event_log.h"
+#include "db/flat_json.h"
 #include "db/impression_log.h"
 #include "storage/mutex.h"
 
@@ -43,22 +44,21 @@ uint64_t SequenceOf(std::string_view key) {
 // paths accept the same entries and read the same values.
 class FlatEntryReader {
  public:
-  explicit FlatEntryReader(std::string_view text) : text_(text) {}
+  explicit FlatEntryReader(std::string_view text) : in_(text) {}
 
   bool Read(LoggedEvent* e) {
     unsigned seen = 0;
-    if (!Consume('{') || Consume('}')) return false;  // {}: the DOM path names what is missing
+    // {}: the DOM path names what is missing.
+    if (!in_.Consume('{') || in_.Consume('}')) return false;
     do {
       std::string_view name;
-      if (!String(&name) || !Consume(':')) return false;
+      if (!in_.String(&name) || !in_.Consume(':')) return false;
       unsigned field = 0;
       for (const auto& [known, bit] : kFields) field = known == name ? bit : field;
       if ((seen & field) != 0 || !Field(field, e)) return false;
       seen |= field;
-    } while (Consume(','));
-    if (!Consume('}')) return false;
-    SkipSpace();
-    return pos_ == text_.size() && (seen & kRequired) == kRequired;
+    } while (in_.Consume(','));
+    return in_.Consume('}') && in_.AtEnd() && (seen & kRequired) == kRequired;
   }
 
  private:
@@ -75,94 +75,21 @@ class FlatEntryReader {
   bool Field(unsigned field, LoggedEvent* e) {
     int64_t seq = 0;  // the key holds the sequence; Decode ignores this copy
     switch (field) {
-      case kEventId: return StringInto(&e->event_id);
-      case kType: return StringInto(&e->type);
-      case kUser: return StringInto(&e->user);
-      case kItem: return StringInto(&e->item);
-      case kTs: return Integer(&e->ts);
-      case kLogged: return Integer(&e->logged_ms);
-      case kWeight: return Double(&e->weight);
-      case kSeq: return Integer(&seq);
-      case kRecommendation: return StringInto(&e->recommendation_id);
-      case kSegment: return StringInto(&e->segment);
+      case kEventId: return in_.StringInto(&e->event_id);
+      case kType: return in_.StringInto(&e->type);
+      case kUser: return in_.StringInto(&e->user);
+      case kItem: return in_.StringInto(&e->item);
+      case kTs: return in_.Integer(&e->ts);
+      case kLogged: return in_.Integer(&e->logged_ms);
+      case kWeight: return in_.Double(&e->weight);
+      case kSeq: return in_.Integer(&seq);
+      case kRecommendation: return in_.StringInto(&e->recommendation_id);
+      case kSegment: return in_.StringInto(&e->segment);
       default: return false;
     }
   }
-  void SkipSpace() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-  bool Consume(char c) {
-    SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != c) return false;
-    ++pos_;
-    return true;
-  }
-  bool String(std::string_view* out) {
-    if (!Consume('"')) return false;
-    const size_t start = pos_;
-    for (; pos_ < text_.size(); ++pos_) {
-      const auto c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"') {
-        *out = text_.substr(start, pos_++ - start);
-        return true;
-      }
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-    }
-    return false;
-  }
-  bool StringInto(std::string* out) {
-    std::string_view s;
-    if (!String(&s)) return false;
-    out->assign(s);
-    return true;
-  }
-  // A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-  bool Number(std::string_view* token, bool* integral) {
-    SkipSpace();
-    const size_t start = pos_;
-    auto digits = [&] {
-      const size_t from = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-      return pos_ - from;
-    };
-    if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
-    const size_t first = pos_;
-    const size_t whole = digits();
-    if (whole == 0 || (whole > 1 && text_[first] == '0')) return false;
-    *integral = true;
-    if (pos_ < text_.size() && text_[pos_] == '.') {
-      ++pos_;
-      if (digits() == 0) return false;
-      *integral = false;
-    }
-    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
-      if (digits() == 0) return false;
-      *integral = false;
-    }
-    *token = text_.substr(start, pos_ - start);
-    return true;
-  }
-  bool Integer(int64_t* out) {
-    std::string_view token;
-    bool integral = false;
-    if (!Number(&token, &integral) || !integral || token.size() > 18) return false;
-    return std::from_chars(token.data(), token.data() + token.size(), *out).ec == std::errc();
-  }
-  bool Double(double* out) {
-    std::string_view token;
-    bool integral = false;
-    if (!Number(&token, &integral)) return false;
-    auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), *out);
-    return ec == std::errc() && end == token.data() + token.size();
-  }
 
-  std::string_view text_;
-  size_t pos_ = 0;
+  FlatJsonScanner in_;
 };
 
 }  // namespace

@@ -4,12 +4,15 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "db/flat_json.h"
 
 namespace pathwise {
 
@@ -22,21 +25,49 @@ constexpr size_t kBlockLines = 1024;
 constexpr size_t kBlockBytes = 256u << 10;
 constexpr size_t kBlocksAheadPerWorker = 4;
 
-// Reads one line (without its newline) into *line, keeping at most max_bytes of it; *length is
-// the line's full length. False at the end of the input.
-bool ReadLine(std::istream& in, size_t max_bytes, std::string* line, size_t* length) {
-  line->clear();
-  *length = 0;
-  std::streambuf* buf = in.rdbuf();
-  bool any = false;
-  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
-    any = true;
-    if (c == '\n') return true;
-    if (++*length <= max_bytes) line->push_back(static_cast<char>(c));
+// Reads a stream's lines through a buffer of its own, filled by 64 KiB reads: taking the input a
+// byte at a time through the stream cost more than parsing the common line.
+class LineReader {
+ public:
+  explicit LineReader(std::istream& in) : in_(in), data_(64u << 10) {}
+
+  // Reads one line (without its newline) into *line, keeping at most max_bytes of it; *length
+  // is the line's full length. False at the end of the input.
+  bool Next(size_t max_bytes, std::string* line, size_t* length) {
+    line->clear();
+    *length = 0;
+    bool any = false;
+    for (;;) {
+      if (pos_ == end_ && !Fill()) return any;
+      any = true;
+      const char* start = data_.data() + pos_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+      const size_t n = newline != nullptr ? static_cast<size_t>(newline - start) : end_ - pos_;
+      if (*length < max_bytes) line->append(start, std::min(n, max_bytes - *length));
+      *length += n;
+      pos_ += n;
+      if (newline != nullptr) {
+        ++pos_;
+        return true;
+      }
+    }
   }
-  in.setstate(std::ios::eofbit);
-  return any;
-}
+
+ private:
+  bool Fill() {
+    const std::streamsize got =
+        in_.rdbuf()->sgetn(data_.data(), static_cast<std::streamsize>(data_.size()));
+    pos_ = 0;
+    end_ = got > 0 ? static_cast<size_t>(got) : 0;
+    if (end_ == 0) in_.setstate(std::ios::eofbit);
+    return end_ > 0;
+  }
+
+  std::istream& in_;
+  std::vector<char> data_;
+  size_t pos_ = 0;  // the next byte of data_ to read
+  size_t end_ = 0;  // data_[pos_, end_) is read from the stream and not yet returned
+};
 
 bool NestsDeeperThan(std::string_view text, size_t limit) {
   size_t depth = 0;
@@ -58,6 +89,57 @@ bool NestsDeeperThan(std::string_view text, size_t limit) {
     }
   }
   return false;
+}
+
+// ["type", "id"] with both strings.
+bool SimpleRef(FlatJsonScanner* in, NodeRef* out) {
+  std::string_view type, id;
+  if (!in->Consume('[') || !in->String(&type) || !in->Consume(',') || !in->String(&id) ||
+      !in->Consume(']')) {
+    return false;
+  }
+  out->type.assign(type);
+  out->id.assign(id);
+  out->create_if_missing = false;
+  return true;
+}
+
+// One member of a simple edge line; `seen` has a bit per member already read.
+bool SimpleEdgeMember(FlatJsonScanner* in, unsigned* seen, EdgeWrite* out) {
+  std::string_view key;
+  if (!in->String(&key) || !in->Consume(':')) return false;
+  static constexpr std::string_view kKeys[] = {"edge", "from", "to", "weight", "ts", "op"};
+  size_t k = 0;
+  while (k < std::size(kKeys) && kKeys[k] != key) ++k;
+  if (k == std::size(kKeys) || (*seen & (1u << k)) != 0) return false;  // the parser decides
+  *seen |= 1u << k;
+  std::string_view text;
+  switch (k) {
+    case 0:
+      if (!in->String(&text)) return false;
+      out->type.assign(text);
+      return true;
+    case 1:
+      return SimpleRef(in, &out->from);
+    case 2:
+      return SimpleRef(in, &out->to);
+    case 3: {
+      double weight = 0;
+      if (!in->Double(&weight)) return false;
+      out->weight = weight;
+      return true;
+    }
+    case 4: {
+      int64_t ts = 0;
+      if (!in->Integer(&ts)) return false;
+      out->ts = ts;
+      return true;
+    }
+    default:
+      if (!in->String(&text) || (text != "put" && text != "delete")) return false;
+      out->op = text == "delete" ? EdgeWrite::Op::kDelete : EdgeWrite::Op::kPut;
+      return true;
+  }
 }
 
 ParsedLine Error(std::string reason) {
@@ -89,6 +171,18 @@ ParsedBlock ParseBlock(const RawBlock& raw, size_t max_line_bytes) {
 
 }  // namespace
 
+bool ReadSimpleEdgeLine(std::string_view text, EdgeWrite* out) {
+  *out = EdgeWrite();
+  FlatJsonScanner in(text);
+  if (!in.Consume('{')) return false;
+  unsigned seen = 0;
+  do {
+    if (!SimpleEdgeMember(&in, &seen, out)) return false;
+  } while (in.Consume(','));
+  constexpr unsigned kRequired = 0b111;  // edge, from, to
+  return in.Consume('}') && in.AtEnd() && (seen & kRequired) == kRequired;
+}
+
 ParsedLine ParseLoadLine(std::string_view text, size_t length, size_t max_line_bytes) {
   if (length > max_line_bytes) {
     return Error("line is " + std::to_string(length) + " bytes; the limit is " +
@@ -96,6 +190,12 @@ ParsedLine ParseLoadLine(std::string_view text, size_t length, size_t max_line_b
   }
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (text.find_first_not_of(" \t") == std::string_view::npos) return ParsedLine();
+  if (EdgeWrite edge; ReadSimpleEdgeLine(text, &edge)) {  // most lines: no JSON document
+    ParsedLine out;
+    out.kind = ParsedLine::Kind::kRecord;
+    out.record = std::move(edge);
+    return out;
+  }
   if (NestsDeeperThan(text, kMaxLoadLineDepth)) {
     return Error("JSON nests deeper than " + std::to_string(kMaxLoadLineDepth) + " levels");
   }
@@ -143,6 +243,7 @@ struct ParsePipeline::State {
       : in(input), max_line_bytes(max_bytes), max_ahead(ahead_limit) {}
 
   void ReadLoop() {
+    LineReader lines(in);
     size_t line_no = 1;
     for (size_t seq = 0;; ++seq) {
       {
@@ -157,7 +258,7 @@ struct ParsePipeline::State {
       std::string text;
       size_t length = 0;
       while (block.texts.size() < kBlockLines && bytes < kBlockBytes &&
-             ReadLine(in, max_line_bytes, &text, &length)) {
+             lines.Next(max_line_bytes, &text, &length)) {
         bytes += text.size();
         block.texts.push_back(std::move(text));
         block.lengths.push_back(length);

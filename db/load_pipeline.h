@@ -1,6 +1,7 @@
 // Internal to db/: the front half of a bulk load. One thread reads NDJSON lines into blocks;
-// worker threads parse the blocks (JSON, depth and length checks, RecordFromJson); the loader
-// takes the parsed blocks back in input order. Parsing is the part of a load that needs no
+// worker threads parse the blocks (JSON, depth and length checks, RecordFromJson; the common
+// edge line without a JSON document, ReadSimpleEdgeLine); the loader takes the parsed blocks
+// back in input order. Parsing is the part of a load that needs no
 // database state, so it runs on every core while the loader stages and writes.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <istream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "db/database.h"
@@ -36,6 +38,14 @@ struct ParsedBlock {
 // Records nest at most three levels ({"props": {"tags": [...]}}); deeper text is rejected before
 // it is parsed, so a hostile line cannot make any recursive code run deep.
 inline constexpr size_t kMaxLoadLineDepth = 32;
+
+// Reads the common shape of an edge line without building a JSON document: one object with
+// "edge", "from" and "to", optionally "weight", "ts" and "op" ("put" or "delete"), each once, its
+// strings ASCII without escapes or control characters, both ids strings, ts an integer of at
+// most 18 characters (db/flat_json.h). True, with *out set, only for such a line, and then the
+// JSON parser and RecordFromJson give exactly *out for it. False for every other line (valid or
+// not), which the caller parses in full.
+bool ReadSimpleEdgeLine(std::string_view text, EdgeWrite* out);
 
 // Parses one line's text (without its newline). length is the line's full length, which may
 // exceed text.size() when the reader kept only max_line_bytes of it.

@@ -290,10 +290,10 @@ class Database::Impl::Loader {
     size_t* counter = std::holds_alternative<NodeWrite>(record)   ? &report_.nodes
                       : std::holds_alternative<EdgeWrite>(record) ? &report_.edges
                                                                   : &report_.vectors;
-    WriteSet set;
-    std::visit([&set](auto&& w) { set.ops.emplace_back(std::move(w)); }, std::move(record));
+    set_.ops.clear();  // one set reused for every line: no allocation per line
+    std::visit([this](auto&& w) { set_.ops.emplace_back(std::move(w)); }, std::move(record));
     WriteOutcome staged;
-    PW_RETURN_IF_ERROR(StageSet(view, set, &group_, &staged));
+    PW_RETURN_IF_ERROR(StageSet(view, set_, &group_, &staged));
     ++*counter;
     return Status::OK();
   }
@@ -302,7 +302,7 @@ class Database::Impl::Loader {
     if (m.kind == MemOp::Kind::kRemoveVector) {
       return held_.Remove(m.space, m.node, db_.vectors->Get(m.space));
     }
-    held_.Put(m.space, m.node, m.values);
+    held_.Put(m.space, m.node, m.values());
     return Status::OK();
   }
 
@@ -396,6 +396,7 @@ class Database::Impl::Loader {
   size_t chunk_vectors_ = 64;
   bool holds_vectors_ = false;  // held_ is inserted at the end, not after each chunk
   LoadVectors held_;  // vectors applied and not yet in their indexes
+  WriteSet set_;      // the line being staged (StageRecord)
   LoadReport report_;
   LoadProgress progress_;
 };

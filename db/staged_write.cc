@@ -106,7 +106,6 @@ class SetStager {
   // Moves what the set staged into the group (after Stage succeeded).
   void Commit() {
     group_.overlay.MergeFrom(std::move(own_));
-    for (auto& m : mem_) group_.mem.push_back(std::move(m));
     group_.next_id = next_id_;
     group_.next_event_seq = next_seq_;
     for (auto& e : events_) group_.events.push_back(std::move(e));
@@ -223,9 +222,8 @@ class SetStager {
     MemOp m(MemOp::Kind::kAddNode);
     m.node = id;
     m.type = type.id;
-    m.key = key;
-    m.props = std::move(props);
-    mem_.push_back(std::move(m));
+    m.payload = std::make_unique<MemOp::Payload>(MemOp::Payload{key, std::move(props), {}});
+    group_.mem.push_back(std::move(m));
     return id;
   }
 
@@ -258,8 +256,8 @@ class SetStager {
     own_.props[id] = props;
     MemOp m(MemOp::Kind::kSetProperties);
     m.node = id;
-    m.props = std::move(props);
-    mem_.push_back(std::move(m));
+    m.payload = std::make_unique<MemOp::Payload>(MemOp::Payload{{}, std::move(props), {}});
+    group_.mem.push_back(std::move(m));
     return Status::OK();
   }
 
@@ -279,7 +277,7 @@ class SetStager {
     own_.props.erase(id);
     MemOp m(MemOp::Kind::kRemoveNode);
     m.node = id;
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
     return Status::OK();
   }
 
@@ -325,7 +323,7 @@ class SetStager {
       if (!old) return Status::OK();
       group_.batch.DeleteEdge(src, type->id, dst);
       own_.edges[{src, type->id, dst}] = std::nullopt;
-      mem_.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
+      group_.mem.push_back(EdgeMemOp(MemOp::Kind::kRemoveEdge, src, type->id, dst));
       NoteFoldIn(type->id, src, dst, -static_cast<double>(static_cast<float>(old->weight)));
       return Status::OK();
     }
@@ -352,7 +350,7 @@ class SetStager {
     m.weight = static_cast<float>(rec.weight);
     m.count = rec.count;
     m.ts = rec.ts;
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
     group_.batch.PutEdge(rec);
     const double new_weight = static_cast<float>(rec.weight);
     own_.edges[{src, type->id, dst}] = std::move(rec);
@@ -524,8 +522,8 @@ class SetStager {
     MemOp m(MemOp::Kind::kPutVector);
     m.space = space;
     m.node = node;
-    m.values = std::move(values);
-    mem_.push_back(std::move(m));
+    m.payload = std::make_unique<MemOp::Payload>(MemOp::Payload{{}, {}, std::move(values)});
+    group_.mem.push_back(std::move(m));
   }
 
   void StageRemoveVector(SpaceId space, NodeId node) {
@@ -536,7 +534,7 @@ class SetStager {
     MemOp m(MemOp::Kind::kRemoveVector);
     m.space = space;
     m.node = node;
-    mem_.push_back(std::move(m));
+    group_.mem.push_back(std::move(m));
   }
 
   Status Op(const ImpressionWrite& w) {
@@ -617,7 +615,6 @@ class SetStager {
   std::vector<features::Event> events_;            // observations of the events it logs
   std::vector<features::Impression> impressions_;  // and of the decisions
   Overlay own_;
-  std::vector<MemOp> mem_;
   // Users whose vectors to recompute, with their changed edges as (item, weight delta).
   std::map<std::pair<const FoldIn*, NodeId>, std::vector<std::pair<NodeId, double>>> folds_;
   // Changes to view_.fold_ledger, made at Commit (nullopt: the entry is dropped).
@@ -628,14 +625,26 @@ class SetStager {
 
 }  // namespace
 
+namespace {
+
+// Moves newer's entries into *into, newer's value winning for a key both have. The entries *into
+// lacks move over as they are (their map nodes are relinked, not copied).
+template <typename Map>
+void TakeNewer(Map* into, Map* newer) {
+  into->merge(*newer);  // leaves in newer only the keys *into has
+  for (auto& [k, v] : *newer) into->find(k)->second = std::move(v);
+}
+
+}  // namespace
+
 void Overlay::MergeFrom(Overlay&& newer) {
-  for (auto& [k, v] : newer.nodes) nodes.insert_or_assign(k, v);
-  for (auto& [k, v] : newer.props) props.insert_or_assign(k, std::move(v));
-  for (auto& [k, v] : newer.edges) edges.insert_or_assign(k, std::move(v));
-  for (auto& [k, v] : newer.vectors) vectors.insert_or_assign(k, v);
-  for (auto& [k, v] : newer.folded) folded.insert_or_assign(k, std::move(v));
-  for (auto& [k, v] : newer.meta) meta.insert_or_assign(k, v);
-  for (auto& [k, v] : newer.impressions) impressions.insert_or_assign(k, v);
+  TakeNewer(&nodes, &newer.nodes);
+  TakeNewer(&props, &newer.props);
+  TakeNewer(&edges, &newer.edges);
+  TakeNewer(&vectors, &newer.vectors);
+  TakeNewer(&folded, &newer.folded);
+  TakeNewer(&meta, &newer.meta);
+  TakeNewer(&impressions, &newer.impressions);
 }
 
 void StagedGroup::Reset(NodeId next, uint64_t next_seq) {
@@ -651,12 +660,14 @@ void StagedGroup::Reset(NodeId next, uint64_t next_seq) {
 
 Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group,
                 WriteOutcome* outcome) {
-  size_t mark = group->batch.Mark();
+  const size_t mark = group->batch.Mark();
+  const size_t mem_mark = group->mem.size();  // the set's MemOps go straight into the group
   SetStager stager(view, group);
   outcome->attributed = outcome->unattributed = 0;
   Status s = stager.Stage(set, &outcome->duplicate);
   if (!s.ok()) {
     group->batch.RollbackTo(mark);
+    group->mem.erase(group->mem.begin() + static_cast<std::ptrdiff_t>(mem_mark), group->mem.end());
     outcome->duplicate = false;
     return s;
   }
@@ -675,10 +686,10 @@ Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::Vect
     Status s;
     switch (m.kind) {
       case MemOp::Kind::kAddNode:
-        graph->RestoreNode(m.node, m.type, m.key, m.props);
+        graph->RestoreNode(m.node, m.type, m.key(), m.props());
         break;
       case MemOp::Kind::kSetProperties:
-        graph->SetProperties(m.node, m.props);
+        graph->SetProperties(m.node, m.props());
         break;
       case MemOp::Kind::kRemoveNode:
         graph->RemoveNode(m.node);
@@ -693,7 +704,7 @@ Status ApplyToMemory(const StagedGroup& group, graph::Graph* graph, vector::Vect
         if (vector_sink) {
           s = vector_sink(m);
         } else if (vector::VectorIndex* index = vectors->Get(m.space)) {
-          s = index->Upsert(m.node, m.values);
+          s = index->Upsert(m.node, m.values());
         } else {
           s = Status::Internal("no index for vector space " + std::to_string(m.space));
         }

@@ -121,17 +121,55 @@ void RunOnThreads(const std::function<void()>& work, size_t threads) {
   for (auto& t : helpers) t.join();
 }
 
+// A key's first 16 bytes as two big-endian words (zero-padded), so most comparisons of two keys
+// are two integer comparisons instead of a memcmp through a pointer.
+struct KeyPrefix {
+  uint64_t hi = 0, lo = 0;
+  explicit KeyPrefix(std::string_view key) {
+    for (size_t i = 0; i < 16; ++i) {
+      const uint64_t byte = i < key.size() ? static_cast<unsigned char>(key[i]) : 0;
+      (i < 8 ? hi : lo) |= byte << (8 * (7 - i % 8));
+    }
+  }
+};
+
+// Sorts ops by key, keeping batch order among equal keys (what std::stable_sort on the keys
+// gives, in a fraction of its time for the short keys of nodes and edges).
+template <typename Op>
+void SortByKey(std::vector<const Op*>* ops) {
+  struct Entry {
+    uint64_t hi, lo;
+    size_t index;  // in batch order: breaks ties
+    const Op* op;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(ops->size());
+  for (size_t i = 0; i < ops->size(); ++i) {
+    const KeyPrefix p((*ops)[i]->key());
+    entries.push_back({p.hi, p.lo, i, (*ops)[i]});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    if (a.hi != b.hi) return a.hi < b.hi;
+    if (a.lo != b.lo) return a.lo < b.lo;
+    // Equal first 16 bytes (zero-padded): the full keys decide; a shorter key is a prefix of a
+    // longer one here, or the keys differ after byte 16.
+    if (a.op->key() != b.op->key()) return a.op->key() < b.op->key();
+    return a.index < b.index;
+  });
+  for (size_t i = 0; i < entries.size(); ++i) (*ops)[i] = entries[i].op;
+}
+
 // A batch's operations on one family, sorted by key (the last of a repeated key wins).
 // (A template: WriteBatch::Rep is private to WriteBatch and Store.)
 template <typename Op>
 Status WriteSorted(Cf cf, std::vector<const Op*>* ops, rocksdb::SstFileWriter* writer) {
-  std::stable_sort(ops->begin(), ops->end(),
-                   [](const auto* a, const auto* b) { return a->key < b->key; });
+  SortByKey(ops);
   for (size_t i = 0; i < ops->size(); ++i) {
     const auto* op = (*ops)[i];
-    if (i + 1 < ops->size() && (*ops)[i + 1]->key == op->key) continue;  // a later one wins
-    rocksdb::Status s = op->op == BatchOp::kPut ? writer->Put(ToSlice(op->key), ToSlice(op->value))
-                                                : writer->Delete(ToSlice(op->key));
+    if (i + 1 < ops->size() && (*ops)[i + 1]->key() == op->key()) continue;  // a later one wins
+    rocksdb::Status s = op->op == BatchOp::kPut
+                            ? writer->Put(ToSlice(op->key()), ToSlice(op->value()))
+                            : writer->Delete(ToSlice(op->key()));
     if (!s.ok()) return FromRocks(s, std::string("write sst for ") + CfName(cf));
   }
   return Status::OK();
@@ -215,14 +253,14 @@ struct Store::Impl {
     for (const auto& op : ops) order.push_back(&op);
     if (sorted) {
       std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-        return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
+        return a->cf != b->cf ? a->cf < b->cf : a->key() < b->key();
       });
     }
     rocksdb::WriteBatch wb(batch->ByteSize() + 64);
     for (const auto* op : order) {
       rocksdb::Status s = op->op == BatchOp::kPut
-                              ? wb.Put(Handle(op->cf), ToSlice(op->key), ToSlice(op->value))
-                              : wb.Delete(Handle(op->cf), ToSlice(op->key));
+                              ? wb.Put(Handle(op->cf), ToSlice(op->key()), ToSlice(op->value()))
+                              : wb.Delete(Handle(op->cf), ToSlice(op->key()));
       if (!s.ok()) return FromRocks(s, "write batch");
     }
     return FromRocks(db->Write(wo, &wb), "write");

@@ -1,6 +1,9 @@
 // WriteBatch: an ordered list of column-family operations, turned into one rocksdb::WriteBatch
 // by Store::Write (store.cc). Kept free of rocksdb types so a batch can be built before (or
 // without) a Store.
+#include <algorithm>
+#include <functional>
+
 #include "storage/codec.h"
 #include "storage/storage.h"
 #include "storage/write_batch_rep.h"
@@ -66,17 +69,54 @@ void WriteBatch::PutEventLog(std::string_view key, std::string_view value) {
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 size_t WriteBatch::ByteSize() const { return rep_->bytes; }
 
-void WriteBatch::RollbackTo(size_t mark) {
-  while (rep_->ops.size() > mark) {
-    const Rep::Op& op = rep_->ops.back();
-    rep_->bytes -= op.key.size() + op.value.size() + 8;
-    rep_->ops.pop_back();
-  }
+void WriteBatch::RollbackTo(size_t mark) { rep_->Truncate(mark); }
+
+void WriteBatch::Clear() { rep_->Clear(); }
+
+void WriteBatch::Rep::Add(Cf cf, BatchOp op, std::string_view key, std::string_view value) {
+  bytes += key.size() + value.size() + 8;
+  char* data = Allocate(key.size() + value.size());
+  std::copy(key.begin(), key.end(), data);
+  std::copy(value.begin(), value.end(), data + key.size());
+  ops.push_back(Op{data, key.size(), value.size(), cf, op});
 }
 
-void WriteBatch::Clear() {
-  rep_->ops.clear();
-  rep_->bytes = 0;
+char* WriteBatch::Rep::Allocate(size_t n) {
+  if (blocks_.empty() || blocks_.back().capacity - used_ < n) {
+    const size_t grown =
+        blocks_.empty() ? kFirstBlock : std::min(2 * blocks_.back().capacity, kMaxBlock);
+    Block block;
+    block.capacity = std::max(grown, n);
+    block.data = std::make_unique<char[]>(block.capacity);
+    blocks_.push_back(std::move(block));
+    used_ = 0;
+  }
+  char* out = blocks_.back().data.get() + used_;
+  used_ += n;
+  return out;
+}
+
+void WriteBatch::Rep::Truncate(size_t count) {
+  if (count >= ops.size()) return;
+  for (size_t i = count; i < ops.size(); ++i) bytes -= ops[i].key_size + ops[i].value_size + 8;
+  // The first dropped operation's bytes start where the kept ones end: blocks after its own
+  // are freed, and its own is used up to it.
+  const char* end = ops[count].data;
+  ops.resize(count);
+  auto in_last_block = [&] {  // std::less_equal: a total order over pointers of any blocks
+    const char* begin = blocks_.back().data.get();
+    return std::less_equal<const char*>()(begin, end) &&
+           std::less_equal<const char*>()(end, begin + blocks_.back().capacity);
+  };
+  while (!in_last_block()) blocks_.pop_back();
+  used_ = static_cast<size_t>(end - blocks_.back().data.get());
+}
+
+void WriteBatch::Rep::Clear() {
+  ops.clear();
+  bytes = 0;
+  blocks_.clear();
+  used_ = 0;
 }
 
 }  // namespace pathwise::storage

@@ -1,8 +1,11 @@
 // Internal to storage/: the representation of a WriteBatch and the column family numbering.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/storage.h"
@@ -33,19 +36,36 @@ inline const char* CfName(Cf cf) {
 enum class BatchOp : uint8_t { kPut, kDelete };
 
 struct WriteBatch::Rep {
+  // One operation; its key and value bytes are in `blocks`, back to back.
   struct Op {
+    const char* data;
+    size_t key_size;
+    size_t value_size;
     Cf cf;
     BatchOp op;
-    std::string key;
-    std::string value;
+    std::string_view key() const { return {data, key_size}; }
+    std::string_view value() const { return {data + key_size, value_size}; }
   };
   std::vector<Op> ops;
   size_t bytes = 0;
 
-  void Add(Cf cf, BatchOp op, std::string key, std::string value) {
-    bytes += key.size() + value.size() + 8;
-    ops.push_back(Op{cf, op, std::move(key), std::move(value)});
-  }
+  void Add(Cf cf, BatchOp op, std::string_view key, std::string_view value);
+  // Drops the operations from index `count` on, and their bytes.
+  void Truncate(size_t count);
+  void Clear();
+
+ private:
+  // The operations' bytes, in blocks filled in order and never moved (an Op points into them):
+  // an operation costs its bytes and 40 bytes, not two strings of 32 bytes and their heap copies.
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+  };
+  static constexpr size_t kFirstBlock = 4u << 10, kMaxBlock = 1u << 20;
+  char* Allocate(size_t n);
+
+  std::vector<Block> blocks_;
+  size_t used_ = 0;  // bytes used in blocks_.back()
 };
 
 }  // namespace pathwise::storage

@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -292,6 +294,77 @@ TEST_CASE("an ingested batch reads like a written one: last operation per key wi
   REQUIRE(store->ScanEdges([&](const EdgeRecord&) { return ++n, true; }).ok());
   CHECK(n == 1001);
   CHECK(store->Ingest(WriteBatch(), 2).ok());  // nothing to ingest
+}
+
+TEST_CASE("an ingestion orders keys that share 16 bytes, hold zero bytes or prefix each other, and the last operation per key wins") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  std::mt19937 rng(14);
+  const std::string shared = "0123456789abcdef";  // 16 bytes: the part compared as two words
+  const std::vector<std::string> stems = {"", "a", std::string("a\0", 2), std::string("a\0\0", 3),
+                                          shared, shared + "x", shared + std::string(1, '\0'),
+                                          shared.substr(0, 8), shared.substr(0, 8) + "\xff"};
+  std::map<std::string, std::optional<std::string>> want;  // nullopt: deleted last
+  WriteBatch batch;
+  for (int i = 0; i < 4000; ++i) {
+    std::string key = stems[rng() % stems.size()] + std::to_string(rng() % 50);
+    if (rng() % 4 == 0) key = key.substr(0, key.size() - 1);  // a prefix of other keys
+    if (key.empty()) continue;
+    if (rng() % 5 == 0) {
+      batch.DeleteMeta(key);
+      want[key] = std::nullopt;
+    } else {
+      batch.PutMeta(key, std::to_string(i));
+      want[key] = std::to_string(i);
+    }
+  }
+  REQUIRE(store->Ingest(batch, /*threads=*/2).ok());  // keys out of order fail the SST writer
+  for (const auto& [key, value] : want) {
+    auto got = store->GetMeta(key);
+    if (value) {
+      REQUIRE(got.ok());
+      CHECK(*got == *value);
+    } else {
+      CHECK(got.status().code() == Status::Code::kNotFound);
+    }
+  }
+}
+
+TEST_CASE("a batch rolled back to a savepoint anywhere in its blocks writes exactly the operations before it") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  std::mt19937 rng(14);
+  std::map<std::string, std::string> want;
+  WriteBatch batch;
+  for (int round = 0; round < 40; ++round) {
+    const size_t mark = batch.Mark();
+    const size_t bytes = batch.ByteSize();
+    std::map<std::string, std::string> added;
+    for (int i = 0, n = static_cast<int>(rng() % 300); i < n; ++i) {  // 0 to ~90 KB of values
+      std::string key = "t/" + std::to_string(round) + "." + std::to_string(i);
+      std::string value(rng() % 600, static_cast<char>('a' + i % 26));
+      batch.PutMeta(key, value);
+      added[key] = value;
+    }
+    if (rng() % 2 == 0) {
+      batch.RollbackTo(mark);
+      CHECK(batch.Count() == mark);
+      CHECK(batch.ByteSize() == bytes);
+    } else {
+      want.insert(added.begin(), added.end());
+    }
+  }
+  batch.PutMeta("t/after", std::string(3u << 20, 'z'));  // larger than any block
+  want["t/after"] = std::string(3u << 20, 'z');
+  REQUIRE(store->Write(&batch, /*sync=*/false).ok());
+  size_t n = 0;
+  REQUIRE(store->ScanMeta("t/", [&](std::string_view key, std::string_view value) {
+    auto it = want.find(std::string(key));
+    CHECK(it != want.end());
+    if (it != want.end()) CHECK(value == it->second);
+    return ++n, true;
+  }).ok());
+  CHECK(n == want.size());
 }
 
 // Writes raw bytes into a column family behind the Store's back.
