@@ -253,20 +253,21 @@ struct LoadOptions {
   bool exclusive = false;
   // When set and true, the load stops at the next block of lines: in chunks, everything read
   // before it is applied, made durable and reported (LoadReport::cancelled), nothing after it;
-  // an ingestion load that has not ingested yet writes none of its nodes, edges and vectors
-  // (schema lines already read stay merged).
+  // an ingestion load writes none of the nodes, edges and vectors of the part it was staging
+  // (the parts it ingested before stay; schema lines already read stay merged).
   const std::atomic<bool>* cancel = nullptr;
   // true (the default): a load into a database without nodes and edges (Stats() nodes and
   // edges both 0; checked holding the writer role) is an ingestion load (docs/data-format.md,
   // "How a load is executed"): every line is staged in memory exactly as in chunks, then the
   // result is written as sorted SST files and ingested at once (storage: Store::Ingest), atomic
-  // as a whole -- all of it or, after a crash, a failure or a cancel, none of it. It holds the
-  // writer role from start to end, so other writes wait for it. false: always in chunks.
+  // as a whole -- all of it or, after a crash, a failure or a cancel, none of it -- when its
+  // lines fit in max_ingest_bytes, else part by part, each part atomic. It holds the writer
+  // role from start to end, so other writes wait for it. false: always in chunks.
   bool ingest = true;
   // An ingestion load holds everything it staged in memory until it ingests, about 3.5 times
-  // the lines' bytes for nodes and edges (docs/benchmarks.md, "Bulk load"). When the lines read
-  // reach this many bytes, what was staged is ingested (atomically) and the rest of the input
-  // loads in chunks, still holding the writer role.
+  // the lines' bytes for nodes and edges (docs/benchmarks.md, "Bulk load"). When the lines
+  // staged reach this many bytes, what was staged is ingested (atomically) as one part, and
+  // staging starts again for the next part, which sees the ones before it as written.
   size_t max_ingest_bytes = size_t{512} << 20;
   // A load that holds the writer role throughout (exclusive, or ingesting) inserts its vectors
   // into their HNSW indexes at its end, in one bulk build on every core ("indexing"), unless the

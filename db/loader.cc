@@ -14,10 +14,12 @@
 // every earlier vector in its index. Lines staged meanwhile see the held vectors as existing.
 //
 // An ingestion load (LoadOptions::ingest: a database without nodes and edges) holds the writer
-// role throughout and stages every chunk into one group that is never reset, so each line is
-// validated exactly as in chunks (same errors, ids, accumulation). At the end the group's batch
-// is written as sorted SST files and ingested at once (Store::Ingest, atomic), then its memory
-// operations are applied like a chunk's. A cancelled ingestion drops the group: nothing written.
+// role throughout and stages its chunks into one group, so each line is validated exactly as in
+// chunks (same errors, ids, accumulation). At the end, or when the group reaches
+// LoadOptions::max_ingest_bytes of lines, the group's batch is written as sorted SST files and
+// ingested at once (Store::Ingest, atomic), then its memory operations are applied like a
+// chunk's, and a new group starts for the next part. A cancelled ingestion drops the part it
+// was staging: nothing of that part is written.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -194,7 +196,7 @@ class Database::Impl::Loader {
     if (ingesting_) {
       s = StagePending();
       staged_bytes_ += pending_bytes_;
-      if (s.ok() && staged_bytes_ >= options_.max_ingest_bytes) s = IngestStaged();
+      if (s.ok() && staged_bytes_ >= options_.max_ingest_bytes) s = IngestStaged(/*last=*/false);
     } else if (options_.dry_run) {
       s = StagePending();
       group_.batch.Clear();
@@ -329,26 +331,41 @@ class Database::Impl::Loader {
   }
 
   // Ingests the group staged so far (atomically), applies it to memory and continues in chunks.
-  Status IngestStaged() {
-    ingesting_ = false;
+  // Ingests the group staged so far (atomically) and applies it to memory, the two side by side:
+  // the store's ingestion on a thread of its own, memory on this one. Memory may so run ahead of
+  // the store for the length of the ingestion; an ingestion that then fails fails the database
+  // (a reopen rebuilds memory from the store, without the part). Unless it is the last part,
+  // staging then starts a new group for the next part (each part at most about
+  // max_ingest_bytes of lines), which sees this one as written.
+  Status IngestStaged(bool last) {
+    if (last) ingesting_ = false;
+    staged_bytes_ = 0;
     if (group_.batch.Count() == 0) return Status::OK();
     Progress("ingesting");
-    auto start = Clock::now();
-    PW_RETURN_IF_ERROR(db_.store->Ingest(group_.batch, threads_));  // on failure: nothing written
-    report_.phases.ingest += Since(start);
-    ++report_.chunks;
+    Status ingested;
+    std::thread ingest([this, &ingested] {
+      auto start = Clock::now();
+      ingested = db_.store->Ingest(group_.batch, threads_);
+      report_.phases.ingest += Since(start);
+    });
     Status s = ApplyStaged();
+    ingest.join();
+    ++report_.chunks;
+    if (s.ok()) s = ingested;
     if (!s.ok()) db_.Fail(s);
     group_.Reset(db_.graph->IdBound());
+    ingested_ = {report_.nodes, report_.edges, report_.vectors};
     return s;
   }
 
-  // Forgets what an ingestion load staged (it was cancelled before ingesting): nothing of it
-  // is written, so nothing of it is counted.
+  // Forgets what an ingestion load staged since its last ingested part (it was cancelled):
+  // nothing of it is written, so nothing of it is counted.
   void DropStaged() {
     ingesting_ = false;
     group_.Reset(db_.graph->IdBound());
-    report_.nodes = report_.edges = report_.vectors = 0;
+    report_.nodes = ingested_.nodes;
+    report_.edges = ingested_.edges;
+    report_.vectors = ingested_.vectors;
   }
 
   // Makes the load durable: a flush (the chunks were logged unsynced). Needs no writer role.
@@ -356,7 +373,7 @@ class Database::Impl::Loader {
     report_.lines = progress_.lines;
     if (options_.dry_run) return Status::OK();
     if (ingesting_ && report_.cancelled) DropStaged();
-    if (ingesting_) PW_RETURN_IF_ERROR(IngestStaged());
+    if (ingesting_) PW_RETURN_IF_ERROR(IngestStaged(/*last=*/true));
     PW_RETURN_IF_ERROR(InsertHeldVectors());
     Progress("finishing");
     auto start = Clock::now();
@@ -383,8 +400,11 @@ class Database::Impl::Loader {
   const LoadOptions& options_;
   const int threads_;
   bool exclusive_ = false;
-  bool ingesting_ = false;   // an ingestion load that has not ingested yet
+  bool ingesting_ = false;   // an ingestion load that has not ingested its last part yet
   size_t staged_bytes_ = 0;  // of lines staged into group_ by an ingestion load
+  struct {
+    size_t nodes = 0, edges = 0, vectors = 0;
+  } ingested_;  // the counts of the parts an ingestion load has ingested
   Clock::time_point start_;
   std::shared_ptr<const Schema> schema_;
   StagedGroup group_;

@@ -240,7 +240,7 @@ TEST_CASE("bad lines fail a load by ingestion with the same line numbers and rea
   }
 }
 
-TEST_CASE("an ingestion load past max_ingest_bytes ingests its start and loads the rest in chunks, with the same result") {
+TEST_CASE("an ingestion load past max_ingest_bytes ingests part by part, each part written to the store concurrently with memory, with the same result") {
   const std::string text = ReadFile(kFixtures / "circle.ndjson");
   LoadOptions chunks;
   chunks.ingest = false;
@@ -249,10 +249,40 @@ TEST_CASE("an ingestion load past max_ingest_bytes ingests its start and loads t
   small.max_ingest_bytes = 20000;
   Loaded got = LoadInto(text, small, INT64_MAX);
   CHECK(got.report.mode == "ingest");
-  CHECK(got.report.chunks > 1);
-  CHECK(got.report.phases.write > 0);
+  CHECK(got.report.chunks > 1);  // each part is one ingestion
+  CHECK(got.report.phases.write == 0);  // no chunk was written through the memtables
+  CHECK(got.report.phases.ingest > 0);
   CHECK(got.dump == expected.dump);
   CHECK(got.answers == expected.answers);
+}
+
+TEST_CASE("a cancelled ingestion load in parts keeps the parts it ingested and counts exactly them") {
+  TempDir dir;
+  std::atomic<bool> cancel{false};
+  LoadOptions options;
+  options.cancel = &cancel;
+  options.max_ingest_bytes = 4000;  // several parts within the first block of lines
+  // The first progress report after an ingestion cancels the load at the end of its block.
+  options.progress = [&](const LoadProgress& p) {
+    if (p.phase == "ingesting") cancel = true;
+  };
+  LoadReport report;
+  {
+    auto db = OpenDb(dir.path);
+    std::stringstream in(ReadFile(kFixtures / "circle.ndjson"));  // 2,005 lines
+    auto loaded = db->Load(in, options);
+    REQUIRE_MESSAGE(loaded.ok(), loaded.status().ToString());
+    report = *loaded;
+    CHECK(report.cancelled);
+    CHECK(report.chunks >= 1);
+    CHECK(report.nodes + report.edges > 0);
+    CHECK(db->Stats()["nodes"] == report.nodes);
+  }
+  CHECK_FALSE(fs::exists(dir.path + "/db.ingest"));
+  Json dump = StoreDump(dir.path, INT64_MAX);
+  CHECK(dump["nodes"].size() == report.nodes);
+  auto db = OpenDb(dir.path);
+  CHECK(db->Stats()["nodes"] == report.nodes);
 }
 
 TEST_CASE("a cancelled ingestion load writes no nodes, edges or vectors") {

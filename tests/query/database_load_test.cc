@@ -306,7 +306,7 @@ TEST_CASE("vectors put, replaced and deleted across chunks end the same in every
     LoadOptions options;
     options.exclusive = mode.exclusive;
     options.ingest = mode.ingest;
-    options.max_ingest_bytes = 64 << 10;  // an ingestion load goes on in chunks after 64 KB
+    options.max_ingest_bytes = 64 << 10;  // an ingestion load ingests in parts of 64 KB
     options.max_held_vector_bytes = mode.max_held;
     size_t to_index = 0;
     options.progress = [&](const LoadProgress& p) {
