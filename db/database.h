@@ -261,8 +261,10 @@ struct LoadOptions {
   // "How a load is executed"): every line is staged in memory exactly as in chunks, then the
   // result is written as sorted SST files and ingested at once (storage: Store::Ingest), atomic
   // as a whole -- all of it or, after a crash, a failure or a cancel, none of it -- when its
-  // lines fit in max_ingest_bytes, else part by part, each part atomic. It holds the writer
-  // role from start to end, so other writes wait for it. false: always in chunks.
+  // lines fit in max_ingest_bytes, else part by part, each part atomic. Memory is built beside
+  // each part's ingestion, so it can run ahead of the store meanwhile, and an ingestion that
+  // fails then fails the database. It holds the writer role from start to end, so other writes
+  // wait for it. false: always in chunks.
   bool ingest = true;
   // An ingestion load holds everything it staged in memory until it ingests, about 3.5 times
   // the lines' bytes for nodes and edges (docs/benchmarks.md, "Bulk load"). When the lines

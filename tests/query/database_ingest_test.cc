@@ -240,7 +240,7 @@ TEST_CASE("bad lines fail a load by ingestion with the same line numbers and rea
   }
 }
 
-TEST_CASE("an ingestion load past max_ingest_bytes ingests part by part, each part written to the store concurrently with memory, with the same result") {
+TEST_CASE("an ingestion load past max_ingest_bytes ingests part by part, each part written to the store beside memory, with the same result") {
   const std::string text = ReadFile(kFixtures / "circle.ndjson");
   LoadOptions chunks;
   chunks.ingest = false;
