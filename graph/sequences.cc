@@ -142,8 +142,14 @@ Status ValidateNext(const NextOptions& o) {
   return Status::OK();
 }
 
+// A seed of NextOptions with the history edge that made it one.
+struct RecentItem {
+  Neighbor edge;  // user -> the item, over the history relation
+  double weight;
+};
+
 // The seeds of NextOptions: the most recent history neighbours with their weights.
-std::vector<Seed> RecentSeeds(const Graph& graph, NodeId user, const NextOptions& o) {
+std::vector<RecentItem> RecentItems(const Graph& graph, NodeId user, const NextOptions& o) {
   std::vector<Neighbor> list;
   graph.ForEachNeighbor(user, o.history.edge_type, o.history.dir, [&](const Neighbor& n) {
     list.push_back(n);
@@ -154,11 +160,11 @@ std::vector<Seed> RecentSeeds(const Graph& graph, NodeId user, const NextOptions
                     [](const Neighbor& a, const Neighbor& b) {
                       return a.ts != b.ts ? a.ts > b.ts : a.node < b.node;
                     });
-  std::vector<Seed> seeds;
+  std::vector<RecentItem> seeds;
   size_t rank = 0;
   for (size_t i = 0; i < n; ++i) {
     if (i > 0 && list[i].ts != list[i - 1].ts) ++rank;
-    seeds.push_back({list[i].node, std::pow(o.decay, static_cast<double>(rank))});
+    seeds.push_back({list[i], std::pow(o.decay, static_cast<double>(rank))});
   }
   return seeds;
 }
@@ -173,7 +179,9 @@ double EdgeValue(const Neighbor& n, bool weighted) {
 Result<NextResult> NextItems(const Graph& graph, NodeId user, const NextOptions& o) {
   PW_RETURN_IF_ERROR(ValidateNext(o));
   NextResult result;
-  result.seeds = RecentSeeds(graph, user, o);
+  for (const RecentItem& item : RecentItems(graph, user, o)) {
+    result.seeds.push_back({item.edge.node, item.weight});
+  }
   std::vector<std::pair<NodeId, double>> contributions;
   for (const Seed& seed : result.seeds) {
     if (o.deadline.Expired()) {
@@ -203,10 +211,11 @@ Path NextBestPath(const Graph& graph, NodeId user, NodeId candidate, const NextO
   if (!ValidateNext(o).ok()) return {};
   Path best;
   double best_value = 0;
-  for (const Seed& seed : RecentSeeds(graph, user, o)) {
+  for (const RecentItem& seed : RecentItems(graph, user, o)) {
+    const NodeId m = seed.edge.node;
     Neighbor to{};
     bool found = false;
-    graph.ForEachNeighbor(seed.node, o.follow.edge_type, o.follow.dir, [&](const Neighbor& n) {
+    graph.ForEachNeighbor(m, o.follow.edge_type, o.follow.dir, [&](const Neighbor& n) {
       if (n.node != candidate) return true;
       to = n;
       found = true;
@@ -214,15 +223,10 @@ Path NextBestPath(const Graph& graph, NodeId user, NodeId candidate, const NextO
     });
     const double value = found ? seed.weight * EdgeValue(to, o.weighted) : 0;
     if (value <= best_value) continue;
-    Neighbor from{};
-    graph.ForEachNeighbor(user, o.history.edge_type, o.history.dir, [&](const Neighbor& n) {
-      if (n.node != seed.node) return true;
-      from = n;
-      return false;
-    });
+    const Neighbor& from = seed.edge;
     best_value = value;
-    best = {{user, o.history.edge_type, o.history.dir, seed.node, from.weight, from.ts, from.count},
-            {seed.node, o.follow.edge_type, o.follow.dir, candidate, to.weight, to.ts, to.count}};
+    best = {{user, o.history.edge_type, o.history.dir, m, from.weight, from.ts, from.count},
+            {m, o.follow.edge_type, o.follow.dir, candidate, to.weight, to.ts, to.count}};
   }
   return best;
 }

@@ -9,6 +9,10 @@ namespace pathwise::jobs {
 
 Result<ItemRelation> ResolveItemRelation(const Schema& schema, const std::string& edge,
                                          const std::string& output, std::string_view job) {
+  if (output == edge) {
+    return Status::InvalidArgument("params.output must differ from params.edge (the job replaces "
+                                   "every edge of the output type)");
+  }
   const EdgeTypeDef* def = schema.FindEdgeType(edge);
   if (def == nullptr) return Status::InvalidArgument("unknown edge type '" + edge + "'");
   if (def->from_type.empty() || def->to_type.empty() || def->from_type == def->to_type) {

@@ -19,7 +19,8 @@ struct ItemRelation {
   bool declare_output = false;  // the output type does not exist yet
 };
 
-// Checks that `edge` is declared with two different endpoint types and that `output` is absent
+// Checks that `output` is not `edge`, that `edge` is declared with two different endpoint types
+// and that `output` is absent
 // (and could be declared item -> item) or already connects item -> item. InvalidArgument naming
 // the problem; `job` names the job in the message.
 Result<ItemRelation> ResolveItemRelation(const Schema& schema, const std::string& edge,

@@ -77,10 +77,6 @@ Result<Spec> ParseSpec(const nlohmann::json& json) {
   o.max_users_per_item = static_cast<size_t>(max_users);
   o.max_items_per_user = static_cast<size_t>(max_items);
   o.threads = static_cast<size_t>(threads);
-  if (spec.output == spec.edge) {
-    return Status::InvalidArgument("params.output must differ from params.edge (the job replaces "
-                                   "every edge of the output type)");
-  }
   return spec;
 }
 

@@ -38,10 +38,6 @@ Result<Spec> ParseSpec(const nlohmann::json& json) {
   o.k = static_cast<size_t>(k);
   o.max_items_per_user = static_cast<size_t>(max_items);
   o.max_pair_bytes = static_cast<size_t>(max_pair_mb) << 20;
-  if (spec.output == spec.edge) {
-    return Status::InvalidArgument("params.output must differ from params.edge (the job replaces "
-                                   "every edge of the output type)");
-  }
   return spec;
 }
 
