@@ -75,8 +75,9 @@ struct Database::Impl {
   // writers holding the writer role. Never null.
   std::unique_ptr<FoldInLedger> fold_ledger = std::make_unique<FoldInLedger>();
 
-  // The event log's next sequence number after the last committed group: advanced by the
-  // committing leader, read (under mu) by a leader that stages while no group is committing.
+  // The event log's next sequence number after the last written group: advanced (under mu) by
+  // the leader whose group was written, read (under mu) by a leader that stages while no group
+  // is in flight.
   uint64_t next_event_seq = 1;
   // The declared counters (features/), fed by every applied event and logged decision; replaced
   // whole when counters are declared. Never null after Open.
@@ -101,10 +102,12 @@ struct Database::Impl {
 
   mutable Mutex mu;
   std::deque<Writer*> writers PW_GUARDED_BY(mu);  // front is the leader
-  // The group being written and applied (its writers already off the queue), or null. The
-  // leader behind it stages its own group against its overlay meanwhile (write_path.cc).
-  std::shared_ptr<StagedGroup> committing PW_GUARDED_BY(mu);
-  CondVar committed_cv;  // signalled when committing becomes null
+  // The groups staged and not yet applied (their writers already off the queue), in the order
+  // they were staged: at most two, one being written and the one before it being applied. The
+  // leader behind them stages its own group against their overlays meanwhile (write_path.cc).
+  std::deque<std::shared_ptr<StagedGroup>> in_flight PW_GUARDED_BY(mu);
+  bool writing PW_GUARDED_BY(mu) = false;  // whether a group of in_flight is being written
+  CondVar pipeline_cv;  // signalled when a write ends and when a group leaves in_flight
   // Set by a real storage fault (a durable write failed, or memory could not take a durable
   // write): later writes are refused with it until the database is reopened. Bad input never
   // sets it.
@@ -164,22 +167,22 @@ struct Database::Impl {
   // Marks the group's writers done with status and wakes them (not the leader, who returns).
   void CompleteGroup(const std::vector<Writer*>& group, Writer* leader, const Status& status)
       PW_REQUIRES(mu);
-  // Waits until no group is being committed.
+  // Waits until no group is in flight (every staged group written and applied).
   void WaitForCommitted() PW_REQUIRES(mu);
-  // Runs the exclusive writer w at the front, once the committing group is done.
+  // Runs the exclusive writer w at the front, once no group is in flight.
   Status RunExclusiveTurn(Writer* w) PW_REQUIRES(mu);
   // Runs fn while holding the writer role (no other write runs concurrently). In the failed
   // state fn is skipped and the sticky error returned, unless run_when_failed.
   Status RunExclusive(std::function<Status()> fn, bool run_when_failed = false);
 
   // Stages the sets of group into staged (step 1 of write_path.cc): against memory, the store
-  // and pending, the group staged before it when that is still being committed (else null).
-  // Per-set errors go to the sets' outcomes.
-  void StageGroup(const std::vector<Writer*>& group, const StagedGroup* pending,
-                  StagedGroup* staged);
-  // Writes a staged group and applies it to memory and the counters (steps 2 and 3); a
-  // returned error is a storage fault that fails every staged set.
-  Status CommitStaged(StagedGroup* staged, bool sync);
+  // and the overlays of `before`, the groups staged before it that are still in flight (oldest
+  // first, at most two). Per-set errors go to the sets' outcomes.
+  void StageGroup(const std::vector<Writer*>& group,
+                  const std::vector<std::shared_ptr<StagedGroup>>& before, StagedGroup* staged);
+  // Applies a written group to memory and the counters (step 3); an error is a fault that
+  // fails every staged set.
+  Status ApplyStaged(const StagedGroup& staged);
   // Marks the database failed by a storage fault (see failed).
   void Fail(const Status& fault);
   // The view staging reads: current schema, memory, store, fold-in models; now_ms = the wall

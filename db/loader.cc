@@ -270,7 +270,7 @@ class Database::Impl::Loader {
     // Held only when nothing staged needs the indexes up to date: fold-in reads item vectors.
     holds_vectors_ = exclusive_ && (view.fold_ins == nullptr || view.fold_ins->empty());
     if (!holds_vectors_) PW_RETURN_IF_ERROR(InsertHeldVectors());
-    view.pending = &held_.overlay();
+    view.pending = {&held_.overlay(), nullptr};
     // Loads fold in in full and do not track what they write: every user may need a full
     // recomputation after them (a dry run changes nothing).
     view.fold_ledger = nullptr;

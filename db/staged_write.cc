@@ -71,8 +71,8 @@ Properties WithoutNulls(const Properties& props) {
   return out;
 }
 
-// Stages one set. Reads go: this set's overlay, then the group's, then the pending group's
-// (StagingView::pending), then memory and the store.
+// Stages one set. Reads go: this set's overlay, then the group's, then the pending groups'
+// (StagingView::pending, newest first), then memory and the store.
 class SetStager {
  public:
   SetStager(const StagingView& view, StagedGroup* group)
@@ -119,10 +119,10 @@ class SetStager {
 
  private:
   // ---- Reads through the overlays ------------------------------------------------------------
-  // The overlays staged writes are read from, the oldest first: the pending group's (when
-  // there is one; null otherwise), the group's, this set's.
-  std::array<const Overlay*, 3> OldestFirst() const {
-    return {view_.pending, &group_.overlay, &own_};
+  // The overlays staged writes are read from, the oldest first: the pending groups' (null when
+  // there is none), the group's, this set's.
+  std::array<const Overlay*, 4> OldestFirst() const {
+    return {view_.pending[0], view_.pending[1], &group_.overlay, &own_};
   }
 
   // The newest staged entry for key in the overlays' map `member`; null when none has one.
@@ -409,7 +409,7 @@ class SetStager {
   }
 
   // user's out-edges of type as (item, weight) in item order, as of the writes staged so far:
-  // the graph's list with the pending group's, the group's and then this set's staged edges
+  // the graph's list with the pending groups', the group's and then this set's staged edges
   // merged over it in item order (O(d log d + staged) for d edges, not a search of the list per
   // staged edge).
   std::vector<std::pair<NodeId, double>> OutEdges(NodeId user, TypeId type) const {

@@ -1,6 +1,7 @@
 // Internal to db/: WriteSets staged against the current state without changing it.
 //
-// The write path runs in three steps, each group of sets in order:
+// The write path runs in three steps, each group of sets in order (write_path.cc overlaps the
+// three steps of consecutive groups):
 //   1. stage: every set is validated and turned into storage operations (appended to one
 //      storage::WriteBatch) and in-memory operations (MemOps), against the in-memory state plus
 //      what the sets staged before it in the group wrote (the Overlay). A set that fails leaves
@@ -15,6 +16,7 @@
 // list of effects whose application to memory cannot fail for validated input.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -128,11 +130,12 @@ struct StagingView {
   // are made when the set is staged successfully. Null: every fold-in recomputes in full, and
   // the caller drops the entries of what it writes (loads clear the whole ledger).
   FoldInLedger* fold_ledger = nullptr;
-  // What the group staged just before this one changed, when that group may not be in memory
-  // and the store yet (the write path stages a group while the one before it is written and
-  // applied: write_path.cc). Read after the group's own overlay and before memory and the
-  // store. Null: memory and the store are up to date with everything staged before.
-  const Overlay* pending = nullptr;
+  // What the groups staged just before this one changed, oldest first, when those groups may
+  // not be in memory (or the store) yet: the write path stages a group while the one before it
+  // is written and the one before that applied (write_path.cc). Read after the group's own
+  // overlay and before memory and the store; null entries are skipped. All null: memory and the
+  // store are up to date with everything staged before.
+  std::array<const Overlay*, 2> pending{};
 };
 
 // Validates set and stages it into group (see the file comment). outcome->duplicate is set (and

@@ -1,26 +1,30 @@
 // The write path: a single-writer leader/follower queue (as in LevelDB's DBImpl::Write) and the
-// group commit of WriteSets, in a two-stage pipeline.
+// group commit of WriteSets, in a three-stage pipeline.
 //
 // A caller queues a Writer and waits. The writer at the front is the leader: it takes every
 // queued WriteSet writer behind it (up to a bound) as its group and
 //   1. stages each set in order (staged_write.h): validated against memory plus the sets staged
-//      before it; a set that fails fails alone and leaves nothing behind;
-// then, once the group before it has been committed, pops its group off the queue (the next
-// writer at the front becomes leader and stages the next group meanwhile) and commits its own:
+//      before it; a set that fails fails alone and leaves nothing behind; then prepares the
+//      group's batch for the store (Store::Prepare: RocksDB's form, sorted);
+// then, once no other group is being written and at most one written group waits to be
+// applied, pops its group off the queue (the next writer at the front becomes leader and stages
+// the next group meanwhile) and
 //   2. writes the group's one storage::WriteBatch (synced if any member asked for sync);
+// then, once every group staged before it is applied,
 //   3. applies the group's effects to the in-memory graph and vector indexes, in order;
-// then wakes the members. So at most two groups are in flight: one being committed, and the
-// next being staged against memory plus the committing group's overlay (StagingView::pending),
-// since memory may not show that group yet. Groups are written and applied in the order they
-// were staged; one staging and one commit run at a time.
+// then wakes the members. So at most three groups are in flight: one being applied, the next
+// being written, and the next being staged against memory plus the overlays of the two before
+// it (StagingView::pending), since memory may show neither yet. Groups are staged, written and
+// applied in the same order; one staging, one write and one apply run at a time.
 //
 // Memory changes only after the batch is durable, so a concurrent query never sees a write that
 // could still be lost or rejected; it may see a durable write a moment before its caller is
 // told (and, as the graph is read-committed per node, one node of a group before another). A
 // failed storage write leaves memory untouched, fails the group's sets and, being a storage
 // fault, stops later writes (the group staged behind it included) until the database is
-// reopened (Health() says why); bad input never does. An exclusive writer waits at the front
-// until the committing group is done, so it runs alone.
+// reopened (Health() says why); bad input never does. A group written after one that then
+// fails to apply to memory is durable but reported failed, like the failed group itself. An
+// exclusive writer waits at the front until no group is in flight, so it runs alone.
 #include <algorithm>
 #include <chrono>
 
@@ -50,25 +54,28 @@ void Database::Impl::Fail(const Status& fault) {
   if (failed.ok()) failed = fault;
 }
 
-void Database::Impl::StageGroup(const std::vector<Writer*>& group, const StagedGroup* pending,
+void Database::Impl::StageGroup(const std::vector<Writer*>& group,
+                                const std::vector<std::shared_ptr<StagedGroup>>& before,
                                 StagedGroup* staged) {
   std::shared_ptr<const Schema> current = CurrentSchema();
   StagingView view = View(*current);
-  view.pending = pending == nullptr ? nullptr : &pending->overlay;
+  for (size_t i = 0; i < before.size() && i < view.pending.size(); ++i) {
+    view.pending[i] = &before[i]->overlay;
+  }
   for (Writer* x : group) {
     for (size_t i = 0; i < x->sets->size(); ++i) {
       WriteOutcome& outcome = (*x->outcomes)[i];
       outcome.status = StageSet(view, (*x->sets)[i], staged, &outcome);
     }
   }
+  // Also ahead of the write: the batch's RocksDB form (a failure shows again in the write).
+  if (staged->batch.Count() > 0) (void)store->Prepare(&staged->batch);
 }
 
-Status Database::Impl::CommitStaged(StagedGroup* staged, bool sync) {
-  if (staged->batch.Count() == 0) return Status::OK();
-  PW_RETURN_IF_ERROR(store->Write(&staged->batch, sync));
-  next_event_seq = staged->next_event_seq;
-  Status applied = ApplyToMemory(*staged, graph.get(), vectors.get());
-  FeedCounters(*staged);
+Status Database::Impl::ApplyStaged(const StagedGroup& staged) {
+  if (staged.batch.Count() == 0) return Status::OK();
+  Status applied = ApplyToMemory(staged, graph.get(), vectors.get());
+  FeedCounters(staged);
   return applied;
 }
 
@@ -125,7 +132,7 @@ void Database::Impl::CompleteGroup(const std::vector<Writer*>& group, Writer* le
 }
 
 void Database::Impl::WaitForCommitted() {
-  while (committing != nullptr) committed_cv.Wait(&mu);
+  while (!in_flight.empty()) pipeline_cv.Wait(&mu);
 }
 
 Status Database::Impl::RunExclusiveTurn(Writer* w) {
@@ -145,29 +152,44 @@ Status Database::Impl::RunWriter(Writer* w) {
   if (w->done) return w->status;
   if (w->exclusive) return RunExclusiveTurn(w);
 
-  // Leader of a group of WriteSet writers: stage (step 1), beside the commit of the group before.
+  // Leader of a group of WriteSet writers: stage (step 1), beside the write of the group before
+  // and the apply of the one before that.
   bool sync = false;
   std::vector<Writer*> group = TakeGroup(&sync);
-  std::shared_ptr<StagedGroup> pending = committing;
+  std::vector<std::shared_ptr<StagedGroup>> before(in_flight.begin(), in_flight.end());
+  const StagedGroup* newest = before.empty() ? nullptr : before.back().get();
   auto staged = std::make_shared<StagedGroup>();
-  staged->Reset(pending ? pending->next_id : graph->IdBound(),
-                pending ? pending->next_event_seq : next_event_seq);
+  staged->Reset(newest ? newest->next_id : graph->IdBound(),
+                newest ? newest->next_event_seq : next_event_seq);
   Status status = failed;
   mu.Unlock();
-  if (status.ok()) StageGroup(group, pending.get(), staged.get());
-  pending.reset();
+  if (status.ok()) StageGroup(group, before, staged.get());
+  before.clear();
   mu.Lock();
 
-  // Commit (steps 2 and 3) once the group before is done; the next leader stages meanwhile.
-  WaitForCommitted();
-  committing = staged;
+  // Write (step 2) once no group is being written and at most one written group is not yet
+  // applied; the next leader stages meanwhile.
+  while (writing || in_flight.size() > 1) pipeline_cv.Wait(&mu);
+  in_flight.push_back(staged);
+  writing = true;
   PopGroup(group);
   status = failed;
   mu.Unlock();
-  if (status.ok()) status = CommitStaged(staged.get(), sync);
+  if (status.ok() && staged->batch.Count() > 0) status = store->Write(&staged->batch, sync);
   mu.Lock();
-  committing = nullptr;
-  committed_cv.NotifyAll();
+  writing = false;
+  if (status.ok()) next_event_seq = staged->next_event_seq;
+  if (!status.ok() && failed.ok()) failed = status;
+  pipeline_cv.NotifyAll();
+
+  // Apply (step 3) once every group staged before it is applied.
+  while (in_flight.front() != staged) pipeline_cv.Wait(&mu);
+  if (status.ok()) status = failed;  // a group before it failed to apply: memory is behind
+  mu.Unlock();
+  if (status.ok()) status = ApplyStaged(*staged);
+  mu.Lock();
+  in_flight.pop_front();
+  pipeline_cv.NotifyAll();
   if (!status.ok()) {
     if (failed.ok()) failed = status;
     for (Writer* x : group) {

@@ -111,6 +111,12 @@ class Store {
   // Applies the batch atomically with the WAL on. sync=true waits for fsync; concurrent synced
   // writers are grouped by RocksDB's write thread so they share one fsync (group commit).
   Status Write(WriteBatch* batch, bool sync);
+  // Does now, for this store, the work Write would do first (turning the batch into RocksDB's
+  // form, sorted by key when large), so that a later Write of the unchanged batch starts its
+  // write at once: a pipeline prepares one batch while another is written. Optional; any change
+  // to the batch drops what was prepared. Errors: InvalidArgument when RocksDB refuses the batch
+  // (too large), which Write would then report too.
+  Status Prepare(WriteBatch* batch) const;
   // Bulk path: applies atomically with the WAL on but not synced, sorted by key; REQUIRES: call
   // Flush() before reporting the load durable. A crash before Flush() can lose a suffix of the
   // bulk writes (whole batches, in order), never earlier data.

@@ -59,6 +59,12 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const StoreOptions& options,
   table.cache_index_and_filter_blocks = false;
   switch (cf) {
     case Cf::kMeta:
+      // Every event looks up its dedupe key here, and nearly all are absent: a whole-key bloom
+      // filter over the memtable answers those without searching its skip list (2% of the
+      // write buffer).
+      cfo.memtable_prefix_bloom_size_ratio = 0.02;
+      cfo.memtable_whole_key_filtering = true;
+      [[fallthrough]];
     case Cf::kNodes:
     case Cf::kNodeIds:
       // Point lookups: whole-key bloom filters.
@@ -245,9 +251,8 @@ struct Store::Impl {
   // sorted: insert in (column family, key) order. Same-key operations keep their relative
   // order (stable sort), so the result is unchanged; the memtable skip list inserts sorted keys
   // far faster (its splice is reused), which matters for multi-megabyte bulk batches.
-  Status Apply(WriteBatch* batch, const rocksdb::WriteOptions& wo, bool sorted) {
-    if (batch->Count() == 0) return Status::OK();
-    const auto& ops = batch->rep_->ops;
+  Status Build(const WriteBatch& batch, bool sorted, rocksdb::WriteBatch* wb) const {
+    const auto& ops = batch.rep_->ops;
     std::vector<const WriteBatch::Rep::Op*> order;
     order.reserve(ops.size());
     for (const auto& op : ops) order.push_back(&op);
@@ -256,13 +261,19 @@ struct Store::Impl {
         return a->cf != b->cf ? a->cf < b->cf : a->key() < b->key();
       });
     }
-    rocksdb::WriteBatch wb(batch->ByteSize() + 64);
     for (const auto* op : order) {
       rocksdb::Status s = op->op == BatchOp::kPut
-                              ? wb.Put(Handle(op->cf), ToSlice(op->key()), ToSlice(op->value()))
-                              : wb.Delete(Handle(op->cf), ToSlice(op->key()));
+                              ? wb->Put(Handle(op->cf), ToSlice(op->key()), ToSlice(op->value()))
+                              : wb->Delete(Handle(op->cf), ToSlice(op->key()));
       if (!s.ok()) return FromRocks(s, "write batch");
     }
+    return Status::OK();
+  }
+
+  Status Apply(WriteBatch* batch, const rocksdb::WriteOptions& wo, bool sorted) {
+    if (batch->Count() == 0) return Status::OK();
+    rocksdb::WriteBatch wb(batch->ByteSize() + 64);
+    PW_RETURN_IF_ERROR(Build(*batch, sorted, &wb));
     return FromRocks(db->Write(wo, &wb), "write");
   }
 
@@ -404,10 +415,28 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
 Status Store::Write(WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  WriteBatch::Rep& rep = *batch->rep_;
+  if (rep.prepared && rep.prepared_by == this) {
+    return FromRocks(impl_->db->Write(wo, rep.prepared.get()), "write");
+  }
   // A group commit of many writes (an events request, a catalog batch) inserts its keys in
   // order too: the skip list reuses its splice between neighbouring keys.
   return impl_->Apply(batch, wo, /*sorted=*/batch->Count() >= kSortedWriteMinOps);
 }
+
+Status Store::Prepare(WriteBatch* batch) const {
+  WriteBatch::Rep& rep = *batch->rep_;
+  rep.prepared.reset();
+  if (rep.ops.empty()) return Status::OK();
+  std::unique_ptr<rocksdb::WriteBatch, WriteBatch::Rep::PreparedDeleter> wb(
+      new rocksdb::WriteBatch(batch->ByteSize() + 64));
+  PW_RETURN_IF_ERROR(impl_->Build(*batch, /*sorted=*/batch->Count() >= kSortedWriteMinOps, wb.get()));
+  rep.prepared = std::move(wb);
+  rep.prepared_by = this;
+  return Status::OK();
+}
+
+void WriteBatch::Rep::PreparedDeleter::operator()(rocksdb::WriteBatch* wb) const { delete wb; }
 
 Status Store::WriteBulk(WriteBatch* batch) {
   rocksdb::WriteOptions wo;

@@ -1,6 +1,6 @@
 // WriteBatch: an ordered list of column-family operations, turned into one rocksdb::WriteBatch
-// by Store::Write (store.cc). Kept free of rocksdb types so a batch can be built before (or
-// without) a Store.
+// by Store::Write or ahead by Store::Prepare (store.cc). Kept free of rocksdb types so a batch
+// can be built before (or without) a Store.
 #include <algorithm>
 #include <functional>
 
@@ -74,6 +74,7 @@ void WriteBatch::RollbackTo(size_t mark) { rep_->Truncate(mark); }
 void WriteBatch::Clear() { rep_->Clear(); }
 
 void WriteBatch::Rep::Add(Cf cf, BatchOp op, std::string_view key, std::string_view value) {
+  prepared.reset();
   bytes += key.size() + value.size() + 8;
   char* data = Allocate(key.size() + value.size());
   std::copy(key.begin(), key.end(), data);
@@ -98,6 +99,7 @@ char* WriteBatch::Rep::Allocate(size_t n) {
 
 void WriteBatch::Rep::Truncate(size_t count) {
   if (count >= ops.size()) return;
+  prepared.reset();
   for (size_t i = count; i < ops.size(); ++i) bytes -= ops[i].key_size + ops[i].value_size + 8;
   // The first dropped operation's bytes start where the kept ones end: blocks after its own
   // are freed, and its own is used up to it.
@@ -113,6 +115,7 @@ void WriteBatch::Rep::Truncate(size_t count) {
 }
 
 void WriteBatch::Rep::Clear() {
+  prepared.reset();
   ops.clear();
   bytes = 0;
   blocks_.clear();

@@ -10,6 +10,10 @@
 
 #include "storage/storage.h"
 
+namespace rocksdb {
+class WriteBatch;
+}
+
 namespace pathwise::storage {
 
 // Column families, in the order they are opened (index into Store's handle array).
@@ -48,6 +52,13 @@ struct WriteBatch::Rep {
   };
   std::vector<Op> ops;
   size_t bytes = 0;
+  // RocksDB's form of ops, built ahead by Store::Prepare for the store `prepared_by`; dropped by
+  // any change to ops. (The deleter is defined in store.cc, which includes RocksDB.)
+  struct PreparedDeleter {
+    void operator()(rocksdb::WriteBatch* wb) const;
+  };
+  std::unique_ptr<rocksdb::WriteBatch, PreparedDeleter> prepared;
+  const Store* prepared_by = nullptr;
 
   void Add(Cf cf, BatchOp op, std::string_view key, std::string_view value);
   // Drops the operations from index `count` on, and their bytes.
