@@ -3,8 +3,10 @@
 // synced events back to back: first for a baseline period, then while a generated catalog of
 // --load-items items (another seed: the same ids, new values, more views) is loaded into the
 // same database. Reports both threads' latency in each period, the longest stall of each, and
-// the load's own figures (lines/s, writer turns, where its time went). --exclusive loads in the
-// mode that holds the writer role for the whole load, for comparison.
+// the load's own figures (lines/s, writer turns, where its time went), and when the slowest
+// event acknowledgements of the load happened against when its phases began. --exclusive loads
+// in the mode that holds the writer role for the whole load, for comparison.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <random>
@@ -19,10 +21,25 @@
 namespace pathwise::bench {
 namespace {
 
+// How many of a period's slowest event acknowledgements are kept with their start times.
+constexpr size_t kSlowestKept = 5;
+
 struct Traffic {
   Samples queries, events;
   size_t query_errors = 0, event_errors = 0;
   std::string query_error, event_error;  // the first of each
+  double start = 0;  // NowSeconds() when the period began
+  // The slowest event acknowledgements: (microseconds, seconds after start when sent), slowest
+  // first.
+  std::vector<std::pair<double, double>> slowest_events;
+
+  void AddEvent(double micros, double sent) {
+    events.Add(micros);
+    if (slowest_events.size() == kSlowestKept && micros <= slowest_events.back().first) return;
+    slowest_events.emplace_back(micros, sent - start);
+    std::sort(slowest_events.begin(), slowest_events.end(), std::greater<>());
+    if (slowest_events.size() > kSlowestKept) slowest_events.pop_back();
+  }
 };
 
 // Runs the query and event threads until stop; samples go to *period (swapped by the caller).
@@ -33,6 +50,7 @@ class TrafficThreads {
 
   void Start(Traffic* period) {
     period_ = period;
+    period_->start = NowSeconds();
     stop_ = false;
     threads_.emplace_back([this] { QueryLoop(); });
     threads_.emplace_back([this] { EventLoop(); });
@@ -76,7 +94,7 @@ class TrafficThreads {
         if (period_->event_errors++ == 0) period_->event_error = s.ToString();
         continue;
       }
-      period_->events.Add(micros);
+      period_->AddEvent(micros, start);
     }
   }
 
@@ -94,6 +112,11 @@ void ReportPeriod(Report* report, const std::string& name, const Traffic& t) {
   report->Latency(name + ".event_ack", t.events, "Apply 1 edge, sync=true, 1 thread");
   report->Value(name + ".errors", static_cast<double>(t.query_errors + t.event_errors), "",
                 t.query_error + " " + t.event_error);
+  nlohmann::json slowest = nlohmann::json::array();
+  for (const auto& [micros, at] : t.slowest_events) {
+    slowest.push_back({{"ms", micros / 1e3}, {"sent_at_s", at}});
+  }
+  report->Info(name + ".slowest_event_acks", slowest);
 }
 
 void ReportLoad(Report* report, const LoadReport& r) {
@@ -135,10 +158,20 @@ Status Run(const Flags& flags, Report* report) {
   std::fprintf(stderr, "loading %zu items (seed %llu) beside the traffic ...\n", catalog.items,
                static_cast<unsigned long long>(catalog.seed));
   auto stream = OpenGeneratedStream(catalog);
+  // When each phase of the load began (seconds after the traffic's period began), to set
+  // against the slowest events' send times.
+  nlohmann::json phases_began = nlohmann::json::object();
+  std::string phase;
+  load_options.progress = [&](const LoadProgress& p) {
+    if (p.phase == phase) return;
+    phase = p.phase;
+    phases_began[phase] = NowSeconds() - during.start;
+  };
   traffic.Start(&during);
   auto loaded = db->Load(*stream, load_options);
   traffic.Stop();
   if (!loaded.ok()) return loaded.status();
+  report->Info("load.phases_began_at_s", phases_began);
 
   ReportPeriod(report, "baseline", baseline);
   ReportPeriod(report, "during_load", during);
