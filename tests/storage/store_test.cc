@@ -330,6 +330,48 @@ TEST_CASE("an ingestion orders keys that share 16 bytes, hold zero bytes or pref
   }
 }
 
+TEST_CASE("a prepared batch writes what it held when prepared, and a change after Prepare is written too") {
+  TempDir dir;
+  auto store = OpenStore(dir.path);
+  auto fill = [](WriteBatch* batch) {
+    for (int i = 0; i < 200; ++i) {  // past the size from which a write is sorted by key
+      batch->PutMeta("p/" + std::to_string((i * 37) % 200), "v" + std::to_string(i));
+    }
+    batch->PutEdge({9, 0, 1, 1.0, 0, 1, {}});
+    batch->DeleteEdge(9, 0, 1);  // put then delete of one key: the order holds once prepared
+    batch->PutEdge({3, 0, 4, 2.0, 0, 1, {}});
+  };
+  WriteBatch prepared;
+  fill(&prepared);
+  REQUIRE(store->Prepare(&prepared).ok());
+  REQUIRE(store->Write(&prepared, /*sync=*/true).ok());
+  CHECK(store->GetMeta("p/0").value() == "v0");
+  CHECK(store->GetMeta("p/37").value() == "v1");
+  CHECK(store->GetEdge(9, 0, 1).status().code() == Status::Code::kNotFound);
+  CHECK(store->GetEdge(3, 0, 4)->weight == 2.0);
+
+  // Changes after Prepare drop the prepared form: the write has them, not the stale form.
+  WriteBatch changed;
+  fill(&changed);
+  REQUIRE(store->Prepare(&changed).ok());
+  changed.PutMeta("p/added", "after");
+  changed.RollbackTo(changed.Mark() - 1);  // and a savepoint rollback after Prepare
+  changed.PutMeta("p/kept", "after");
+  REQUIRE(store->Write(&changed, /*sync=*/false).ok());
+  CHECK(store->GetMeta("p/kept").value() == "after");
+  CHECK(store->GetMeta("p/added").status().code() == Status::Code::kNotFound);
+
+  // A batch prepared for one store and written to another is rebuilt for that store.
+  TempDir other_dir;
+  auto other = OpenStore(other_dir.path);
+  WriteBatch elsewhere;
+  elsewhere.PutMeta("p/elsewhere", "yes");
+  REQUIRE(store->Prepare(&elsewhere).ok());
+  REQUIRE(other->Write(&elsewhere, /*sync=*/false).ok());
+  CHECK(other->GetMeta("p/elsewhere").value() == "yes");
+  CHECK(store->GetMeta("p/elsewhere").status().code() == Status::Code::kNotFound);
+}
+
 TEST_CASE("a batch rolled back to a savepoint anywhere in its blocks writes exactly the operations before it") {
   TempDir dir;
   auto store = OpenStore(dir.path);
