@@ -69,7 +69,7 @@ void Database::Impl::StageGroup(const std::vector<Writer*>& group,
     }
   }
   // Also ahead of the write: the batch's RocksDB form (a failure shows again in the write).
-  if (staged->batch.Count() > 0) (void)store->Prepare(&staged->batch);
+  (void)store->Prepare(&staged->batch);
 }
 
 Status Database::Impl::ApplyStaged(const StagedGroup& staged) {

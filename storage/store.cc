@@ -270,6 +270,11 @@ struct Store::Impl {
     return Status::OK();
   }
 
+  // Whether Write applies batch in key order (see Build).
+  static bool SortsOnWrite(const WriteBatch& batch) {
+    return batch.Count() >= kSortedWriteMinOps;
+  }
+
   Status Apply(WriteBatch* batch, const rocksdb::WriteOptions& wo, bool sorted) {
     if (batch->Count() == 0) return Status::OK();
     rocksdb::WriteBatch wb(batch->ByteSize() + 64);
@@ -421,7 +426,7 @@ Status Store::Write(WriteBatch* batch, bool sync) {
   }
   // A group commit of many writes (an events request, a catalog batch) inserts its keys in
   // order too: the skip list reuses its splice between neighbouring keys.
-  return impl_->Apply(batch, wo, /*sorted=*/batch->Count() >= kSortedWriteMinOps);
+  return impl_->Apply(batch, wo, Impl::SortsOnWrite(*batch));
 }
 
 Status Store::Prepare(WriteBatch* batch) const {
@@ -430,7 +435,7 @@ Status Store::Prepare(WriteBatch* batch) const {
   if (rep.ops.empty()) return Status::OK();
   std::unique_ptr<rocksdb::WriteBatch, WriteBatch::Rep::PreparedDeleter> wb(
       new rocksdb::WriteBatch(batch->ByteSize() + 64));
-  PW_RETURN_IF_ERROR(impl_->Build(*batch, /*sorted=*/batch->Count() >= kSortedWriteMinOps, wb.get()));
+  PW_RETURN_IF_ERROR(impl_->Build(*batch, Impl::SortsOnWrite(*batch), wb.get()));
   rep.prepared = std::move(wb);
   rep.prepared_by = this;
   return Status::OK();
