@@ -9,6 +9,7 @@
 #include "db/database_impl.h"
 #include "db/event_log.h"
 #include "graph/walks.h"
+#include "storage/durable_files.h"
 
 namespace pathwise {
 
@@ -392,8 +393,11 @@ Status Database::Restore(const std::string& backup_dir, const std::string& dir) 
   if (fs::exists(TopologyPath(backup_dir), ec)) {
     fs::copy_file(TopologyPath(backup_dir), TopologyPath(dir), ec);
     if (ec) return Status::IOError("copy the topology snapshot: " + ec.message());
+    PW_RETURN_IF_ERROR(storage::SyncPath(TopologyPath(dir), /*directory=*/false));
   }
-  return Status::OK();
+  // The snapshots are on disk before Restore reports the database restored.
+  if (fs::exists(HnswPath(dir), ec)) PW_RETURN_IF_ERROR(storage::SyncTree(HnswPath(dir)));
+  return storage::SyncPath(dir, /*directory=*/true);
 }
 
 Status Database::Checkpoint() { return impl_->SnapshotVectors(); }

@@ -523,7 +523,8 @@ class Database {
   // Online backup into dir (must not exist): a RocksDB checkpoint plus the index snapshots and
   // the topology snapshot.
   Status Backup(const std::string& dir);
-  // Replaces the data directory with a backup. REQUIRES: no Database open on dir.
+  // Replaces the data directory with a backup, durably (every file copied is synced before this
+  // returns OK). REQUIRES: no Database open on dir.
   static Status Restore(const std::string& backup_dir, const std::string& dir);
   // Saves the snapshots of the vector indexes that changed, now (also done periodically, on
   // close and after loads). The writer role is held only to begin and to finish: while the

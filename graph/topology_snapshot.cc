@@ -16,6 +16,7 @@
 #include "graph/graph.h"
 #include "graph/graph_impl.h"
 #include "storage/crc32c.h"
+#include "storage/durable_files.h"
 
 namespace pathwise::graph {
 
@@ -278,15 +279,6 @@ void WriteBody(const Impl& impl, const std::vector<std::string>& names, const Co
       file->Put(canonical.ranked->data(), canonical.ranked->size() * sizeof(uint32_t));
     }
   });
-}
-
-Status SyncDirectory(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot open " + dir + " to sync");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::OK() : Status::IOError("fsync failed for " + dir);
 }
 
 // ---- Reading ---------------------------------------------------------------------------------
@@ -589,7 +581,8 @@ Result<uint64_t> Graph::SaveSnapshot(const std::string& path, uint64_t marker) c
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Status::IOError("cannot rename " + tmp + ": " + ec.message());
-  PW_RETURN_IF_ERROR(SyncDirectory(path));
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  PW_RETURN_IF_ERROR(storage::SyncPath(dir.empty() ? "." : dir, /*directory=*/true));
   return bytes;
 }
 

@@ -195,7 +195,9 @@ class Store {
 
   // Online backup: a RocksDB checkpoint (hard links where possible) in dir, which must not exist.
   Status Checkpoint(const std::string& dir);
-  // Replaces the database at path with a copy of the checkpoint. REQUIRES: no Store open at path.
+  // Replaces the database at path with a copy of the checkpoint, durably: the copy is synced
+  // before it replaces the old database, and the rename before this returns OK.
+  // REQUIRES: no Store open at path.
   static Status Restore(const std::string& checkpoint_dir, const std::string& path);
 
  private:

@@ -18,6 +18,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include "storage/codec.h"
+#include "storage/durable_files.h"
 #include "storage/fault_fs_internal.h"
 #include "storage/storage.h"
 #include "storage/write_batch_rep.h"
@@ -741,11 +742,13 @@ Status Store::Restore(const std::string& checkpoint_dir, const std::string& path
   fs::remove_all(staging, ec);
   fs::copy(checkpoint_dir, staging, fs::copy_options::recursive, ec);
   if (ec) return Status::IOError("copy " + checkpoint_dir + ": " + ec.message());
+  // The copy is on disk before it takes the database's name, and the name before we return.
+  PW_RETURN_IF_ERROR(SyncTree(staging));
   fs::remove_all(path, ec);
   if (ec) return Status::IOError("remove " + path + ": " + ec.message());
   fs::rename(staging, path, ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
-  return Status::OK();
+  return SyncPath(parent.empty() ? "." : parent.string(), /*directory=*/true);
 }
 
 }  // namespace pathwise::storage

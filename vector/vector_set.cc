@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "storage/durable_files.h"
 #include "vector/index_impl.h"
 
 namespace pathwise::vector {
@@ -24,22 +25,13 @@ std::string MetaPath(const std::string& dir, const VectorSpaceDef& def) {
   return dir + "/" + def.FullName() + ".meta";
 }
 
-Status FsyncPath(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return Status::IOError("cannot open " + path + " to sync");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Status::IOError("fsync failed for " + path);
-  return Status::OK();
-}
-
 // Renames tmp over path and syncs the directory, so that after a power loss path holds either
 // its old or its new (complete, synced) content.
 Status RenameDurably(const std::string& tmp, const std::string& path, const std::string& dir) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return Status::IOError("cannot rename " + tmp + ": " + ec.message());
-  return FsyncPath(dir, true);
+  return storage::SyncPath(dir, /*directory=*/true);
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& content,

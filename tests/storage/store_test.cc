@@ -1,7 +1,9 @@
-// Store: key order, edges with the reverse index, vectors, meta, checkpoints and corruption.
+// Store: key order, edges with the reverse index, vectors, meta, checkpoints and corruption;
+// syncing the files written beside it (storage/durable_files.h).
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <random>
@@ -12,6 +14,7 @@
 
 #include <rocksdb/db.h>
 
+#include "storage/durable_files.h"
 #include "storage/storage.h"
 
 namespace pathwise::storage {
@@ -485,6 +488,33 @@ TEST_CASE("edge range scans see only their src range, and several threads see ev
   }
   for (auto& th : threads) th.join();
   CHECK(std::count(seen.begin(), seen.end(), size_t{3}) == kNodes);
+}
+
+TEST_CASE("a tree of files and nested directories syncs, and so does a single file") {
+  TempDir dir;
+  fs::create_directories(dir.path + "/a/b");
+  std::ofstream(dir.path + "/top") << "1";
+  std::ofstream(dir.path + "/a/mid") << "2";
+  std::ofstream(dir.path + "/a/b/deep") << "3";
+  CHECK(SyncTree(dir.path).ok());
+  CHECK(SyncTree(dir.path + "/a/b/deep").ok());
+  CHECK(SyncPath(dir.path + "/a", /*directory=*/true).ok());
+}
+
+TEST_CASE("syncing a path that does not exist is an IOError naming it") {
+  TempDir dir;
+  fs::create_directories(dir.path);
+  Status tree = SyncTree(dir.path + "/missing");
+  CHECK(tree.code() == Status::Code::kIOError);
+  CHECK(tree.message().find("missing") != std::string::npos);
+  CHECK(SyncPath(dir.path + "/missing", /*directory=*/true).code() == Status::Code::kIOError);
+}
+
+TEST_CASE("a file cannot be synced as a directory") {
+  TempDir dir;
+  fs::create_directories(dir.path);
+  std::ofstream(dir.path + "/f") << "x";
+  CHECK(SyncPath(dir.path + "/f", /*directory=*/true).code() == Status::Code::kIOError);
 }
 
 }  // namespace
