@@ -66,7 +66,10 @@ class StringSink : public SnapshotSink {
   std::string* out_;
 };
 
-// Writes a new file through a buffer; Finish flushes, fsyncs and closes it.
+// Writes a new file through a buffer; Finish flushes, fsyncs and closes it. The file goes to
+// disk in steps as it is written (the kernel's write-back of each step started, and the step
+// before it waited for), so at most two steps are ever dirty: a snapshot of hundreds of MB
+// never queues ahead of a writer's WAL fsync on the same disk.
 class FileSink : public SnapshotSink {
  public:
   static Result<std::unique_ptr<FileSink>> Create(const std::string& path);
@@ -78,9 +81,13 @@ class FileSink : public SnapshotSink {
   FileSink(int fd, std::string path);
   Status Flush();
   Status WriteAll(const char* data, size_t n);
+  void WriteBack();
   int fd_;
   std::string path_;
   std::vector<char> buf_;
+  uint64_t written_ = 0;  // bytes written to the file
+  uint64_t started_ = 0;  // write-back started for [0, started_)
+  uint64_t waited_ = 0;   // on disk (waited for): [0, waited_)
 };
 
 // Writes a body into a sink while checksumming it; Finish appends the footer.
