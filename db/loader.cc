@@ -330,7 +330,6 @@ class Database::Impl::Loader {
     return s;
   }
 
-  // Ingests the group staged so far (atomically), applies it to memory and continues in chunks.
   // Ingests the group staged so far (atomically) and applies it to memory, the two side by side:
   // the store's ingestion on a thread of its own, memory on this one. Memory may so run ahead of
   // the store for the length of the ingestion; an ingestion that then fails fails the database
@@ -413,8 +412,9 @@ class Database::Impl::Loader {
   size_t pending_vector_bytes_ = 0;  // of pending_bytes_, in vector lines
   size_t pending_vectors_ = 0;
   size_t chunk_bytes_ = 256u << 10;  // the current chunk size (SizeNextChunk)
-  // Starts at the least: replacing an existing vector costs ~2.5 ms on one core at 1M points,
-  // so a first chunk of 64 replacements held other writers for 170 ms before it was measured.
+  // Starts at the least: replacing an existing vector costs 2.5-23 ms on one core at 1M points,
+  // so a first chunk of 64 replacements held other writers for up to 228 ms before it was
+  // measured (docs/benchmarks.md, "Each stall placed").
   size_t chunk_vectors_ = kMinChunkVectors;
   bool holds_vectors_ = false;  // held_ is inserted at the end, not after each chunk
   LoadVectors held_;  // vectors applied and not yet in their indexes
