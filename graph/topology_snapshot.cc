@@ -581,8 +581,7 @@ Result<uint64_t> Graph::SaveSnapshot(const std::string& path, uint64_t marker) c
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Status::IOError("cannot rename " + tmp + ": " + ec.message());
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  PW_RETURN_IF_ERROR(storage::SyncPath(dir.empty() ? "." : dir, /*directory=*/true));
+  PW_RETURN_IF_ERROR(storage::SyncParentDirectory(path));
   return bytes;
 }
 

@@ -20,6 +20,11 @@ Status SyncPath(const std::string& path, bool directory) {
   return Status::OK();
 }
 
+Status SyncParentDirectory(const std::string& path) {
+  const std::string dir = fs::path(path).parent_path().string();
+  return SyncPath(dir.empty() ? "." : dir, /*directory=*/true);
+}
+
 Status SyncTree(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return SyncPath(path, false);

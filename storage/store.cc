@@ -748,7 +748,7 @@ Status Store::Restore(const std::string& checkpoint_dir, const std::string& path
   if (ec) return Status::IOError("remove " + path + ": " + ec.message());
   fs::rename(staging, path, ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
-  return SyncPath(parent.empty() ? "." : parent.string(), /*directory=*/true);
+  return SyncParentDirectory(path);
 }
 
 }  // namespace pathwise::storage
