@@ -55,6 +55,7 @@ inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); 
 #include "storage/crc32c.h"
 #include "vector/index_impl.h"
 #include "vector/metric.h"
+#include "vector/simd_distance.h"
 
 namespace pathwise::vector {
 namespace {
@@ -64,8 +65,27 @@ float Dist(const IndexImpl& impl, const float* query, uint32_t internal_id) {
                                  impl.hnsw->dist_func_param_);
 }
 
+// An hnswlib space over one of the host's kernels (vector/simd_distance.h): the same distance
+// as hnswlib's InnerProductSpace / L2Space, computed with AVX2 or AVX-512 when the CPU has them.
+class KernelSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  KernelSpace(size_t dim, DistanceKernel kernel) : dim_(dim), kernel_(kernel) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return kernel_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+  DistanceKernel kernel_;
+};
+
 std::unique_ptr<hnswlib::SpaceInterface<float>> MakeSpace(const VectorSpaceDef& def) {
-  if (def.metric == Metric::kL2) return std::make_unique<hnswlib::L2Space>(def.dim);
+  const DistanceKernels& k = HostDistanceKernels();
+  if (def.metric == Metric::kL2) {
+    if (k.l2_squared != nullptr) return std::make_unique<KernelSpace>(def.dim, k.l2_squared);
+    return std::make_unique<hnswlib::L2Space>(def.dim);
+  }
+  if (k.inner_product != nullptr) return std::make_unique<KernelSpace>(def.dim, k.inner_product);
   return std::make_unique<hnswlib::InnerProductSpace>(def.dim);
 }
 
