@@ -24,6 +24,19 @@ NodeId Graph::Lookup(TypeId type, std::string_view key) const {
   return it == by_key.end() ? kInvalidNode : it->second;
 }
 
+void Graph::LookupMany(TypeId type, std::span<const std::string_view> keys, NodeId* out) const {
+  std::shared_lock lock(impl_->dict_mu);
+  if (type >= impl_->dicts.size()) {
+    std::fill(out, out + keys.size(), kInvalidNode);
+    return;
+  }
+  const auto& by_key = impl_->dicts[type].by_key;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = by_key.find(keys[i]);
+    out[i] = it == by_key.end() ? kInvalidNode : it->second;
+  }
+}
+
 bool Graph::Exists(NodeId id) const { return TypeOf(id) != kInvalidType; }
 
 TypeId Graph::TypeOf(NodeId id) const {

@@ -71,6 +71,10 @@ class Graph {
 
   // ---- Node dictionary -------------------------------------------------------------------
   NodeId Lookup(TypeId type, std::string_view key) const;  // kInvalidNode if absent
+  // Lookup of every key (a query's `id IN [...]`): out[i] = Lookup(type, keys[i]). One read of
+  // the dictionary's lock for all of them, so the look-ups' cache misses overlap instead of
+  // each waiting behind the lock of the next. REQUIRES: out holds keys.size() ids.
+  void LookupMany(TypeId type, std::span<const std::string_view> keys, NodeId* out) const;
   bool Exists(NodeId id) const;
   TypeId TypeOf(NodeId id) const;     // kInvalidType if absent
   std::string KeyOf(NodeId id) const;  // "" if absent

@@ -130,7 +130,11 @@ class StartOp : public MatchOp {
           if (id != kInvalidNode) nodes.push_back(id);
         }
       };
-      if (v.IsList()) {
+      if (v.IsList() && spec_.type != kInvalidType) {
+        LookupList(g, v.AsList(), &nodes);
+        std::sort(nodes.begin(), nodes.end());
+        nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+      } else if (v.IsList()) {
         for (const RtValue& item : v.AsList()) add(item);
         std::sort(nodes.begin(), nodes.end());
         nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
@@ -145,6 +149,21 @@ class StartOp : public MatchOp {
       nodes.insert(nodes.end(), of_type.begin(), of_type.end());
     }
     return nodes;
+  }
+
+  // The nodes of spec_'s type whose keys are the strings of list, in one dictionary read.
+  void LookupList(const graph::Graph& g, const RtList& list,
+                  std::vector<NodeId>* nodes) const {
+    std::vector<std::string_view> keys;
+    keys.reserve(list.size());
+    for (const RtValue& item : list) {
+      if (item.IsString()) keys.push_back(item.AsString());
+    }
+    std::vector<NodeId> found(keys.size());
+    g.LookupMany(spec_.type, keys, found.data());
+    for (NodeId id : found) {
+      if (id != kInvalidNode) nodes->push_back(id);
+    }
   }
 
   // Whether the nodes looked up for v are those for which the conjunct is true: `x.id IN v`

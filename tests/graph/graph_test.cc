@@ -18,6 +18,24 @@ constexpr TypeId kViewed = 0;
 constexpr TypeId kLiked = 1;
 }  // namespace
 
+TEST_CASE("looking up many keys at once finds each as a single look-up does") {
+  auto g = Graph::CreateEmpty();
+  NodeId alice = g->AddNode(kUser, "alice", {});
+  NodeId book = g->AddNode(kItem, "book", {});
+  NodeId bob = g->AddNode(kUser, "bob", {});
+  std::vector<std::string_view> keys = {"bob", "book", "carol", "alice", "bob", ""};
+  std::vector<NodeId> out(keys.size(), 12345);
+  g->LookupMany(kUser, keys, out.data());
+  CHECK(out == std::vector<NodeId>{bob, kInvalidNode, kInvalidNode, alice, bob, kInvalidNode});
+  g->LookupMany(kItem, keys, out.data());
+  CHECK(out == std::vector<NodeId>{kInvalidNode, book, kInvalidNode, kInvalidNode, kInvalidNode,
+                                   kInvalidNode});
+  g->LookupMany(77, keys, out.data());  // an unknown type finds nothing
+  CHECK(out == std::vector<NodeId>(keys.size(), kInvalidNode));
+  g->LookupMany(kUser, {}, out.data());  // no keys: nothing written
+  CHECK(out == std::vector<NodeId>(keys.size(), kInvalidNode));
+}
+
 TEST_CASE("dictionary maps (type, key) to dense ids and back") {
   auto g = Graph::CreateEmpty();
   NodeId alice = g->AddNode(kUser, "alice", {});
