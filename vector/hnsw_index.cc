@@ -66,7 +66,7 @@ float Dist(const IndexImpl& impl, const float* query, uint32_t internal_id) {
 }
 
 // An hnswlib space over one of the host's kernels (vector/simd_distance.h): the same distance
-// as hnswlib's InnerProductSpace / L2Space, computed with AVX2 or AVX-512 when the CPU has them.
+// as hnswlib's InnerProductSpace / L2Space, computed with AVX2 and FMA when the CPU has them.
 class KernelSpace : public hnswlib::SpaceInterface<float> {
  public:
   KernelSpace(size_t dim, DistanceKernel kernel) : dim_(dim), kernel_(kernel) {}

@@ -72,7 +72,6 @@ DistanceKernels Choose() {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     k.inner_product = InnerProductDistance<DotAvx2>;
     k.l2_squared = L2SquaredDistance<L2Avx2>;
-    k.isa = "avx2";
   }
   return k;
 }

@@ -18,7 +18,6 @@ struct DistanceKernels {
   // Both null when the CPU lacks AVX2 or FMA: hnswlib's own (SSE) kernels then.
   DistanceKernel inner_product = nullptr;
   DistanceKernel l2_squared = nullptr;
-  const char* isa = "sse";  // "avx2", or "sse" for hnswlib's
 };
 
 // The kernels for this CPU (decided on the first call; safe to call from any thread).
