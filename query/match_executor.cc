@@ -130,12 +130,12 @@ class StartOp : public MatchOp {
           if (id != kInvalidNode) nodes.push_back(id);
         }
       };
-      if (v.IsList() && spec_.type != kInvalidType) {
-        LookupList(g, v.AsList(), &nodes);
-        std::sort(nodes.begin(), nodes.end());
-        nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-      } else if (v.IsList()) {
-        for (const RtValue& item : v.AsList()) add(item);
+      if (v.IsList()) {
+        if (spec_.type != kInvalidType) {
+          LookupList(g, v.AsList(), &nodes);
+        } else {
+          for (const RtValue& item : v.AsList()) add(item);
+        }
         std::sort(nodes.begin(), nodes.end());
         nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
       } else {
