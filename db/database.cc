@@ -300,15 +300,26 @@ Status Database::MergeSchema(std::string_view json) {
 
 // ---- Reads --------------------------------------------------------------------------------
 
-Result<nlohmann::json> Database::GetNode(std::string_view type, std::string_view id) const {
-  std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
-  const NodeTypeDef* def = schema->FindNodeType(type);
-  if (def == nullptr)
-    return Status::InvalidArgument("unknown node type '" + std::string(type) + "'");
-  NodeId node = impl_->graph->Lookup(def->id, id);
+namespace {
+
+// The node (type, id) in graph, with its type's definition in *def.
+Result<NodeId> FindNode(const Schema& schema, const graph::Graph& graph, std::string_view type,
+                        std::string_view id, const NodeTypeDef** def) {
+  *def = schema.FindNodeType(type);
+  if (*def == nullptr) return Status::InvalidArgument("unknown node type '" + std::string(type) + "'");
+  NodeId node = graph.Lookup((*def)->id, id);
   if (node == kInvalidNode) {
     return Status::NotFound("node " + std::string(type) + " '" + std::string(id) + "' not found");
   }
+  return node;
+}
+
+}  // namespace
+
+Result<nlohmann::json> Database::GetNode(std::string_view type, std::string_view id) const {
+  std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
+  const NodeTypeDef* def = nullptr;
+  PW_ASSIGN_OR_RETURN(NodeId node, FindNode(*schema, *impl_->graph, type, id, &def));
   Json vectors = Json::object();
   for (const auto& space : schema->spaces()) {
     if (space.node_type != def->name) continue;
@@ -328,6 +339,17 @@ Result<nlohmann::json> Database::GetNode(std::string_view type, std::string_view
               {"properties", PropertiesToJson(impl_->graph->GetProperties(node))},
               {"vectors", vectors},
               {"degrees", degrees}};
+}
+
+Result<uint64_t> Database::OutDegree(std::string_view type, std::string_view id) const {
+  std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
+  const NodeTypeDef* def = nullptr;
+  PW_ASSIGN_OR_RETURN(NodeId node, FindNode(*schema, *impl_->graph, type, id, &def));
+  uint64_t out = 0;
+  for (const auto& d : impl_->graph->Degrees(node)) {
+    if (d.dir == storage::Direction::kOut && schema->EdgeType(d.edge_type) != nullptr) out += d.degree;
+  }
+  return out;
 }
 
 Result<QueryResult> Database::Query(std::string_view text, const nlohmann::json& params,

@@ -417,6 +417,9 @@ class Database {
   // {"type","id","properties":{...},"vectors":{"embedding":true},
   //  "degrees":{"VIEWED":{"out":3,"in":0}}}; NotFound if absent.
   Result<nlohmann::json> GetNode(std::string_view type, std::string_view id) const;
+  // The node's outgoing edges summed over every declared edge type (GetNode's "out" degrees,
+  // without building the node's JSON); NotFound if absent, InvalidArgument for an unknown type.
+  Result<uint64_t> OutDegree(std::string_view type, std::string_view id) const;
   // Runs PQL. params: a JSON object of $name -> scalar, list or vector (array of numbers).
   Result<QueryResult> Query(std::string_view text, const nlohmann::json& params,
                             const QueryOptions& options = {});

@@ -175,15 +175,10 @@ Result<Request> Decider::Impl::ParseRequest(const Surface& s, const json& body) 
 
 UserInfo Decider::Impl::LookupUser(const Surface& s, const std::string& user) const {
   UserInfo info;
-  auto node = db->GetNode(s.user_type, user);
-  if (!node.ok()) return info;
+  auto degree = db->OutDegree(s.user_type, user);
+  if (!degree.ok()) return info;
   info.exists = true;
-  const json degrees = node->value("degrees", json::object());
-  for (const auto& [type, d] : degrees.items()) {
-    if (d.is_object() && d.contains("out") && d["out"].is_number_integer()) {
-      info.history += d["out"].get<int64_t>();
-    }
-  }
+  info.history = static_cast<int64_t>(*degree);
   return info;
 }
 

@@ -215,6 +215,27 @@ TEST_CASE("deleting a node removes its edges in both directions and its vectors"
   (void)old_id;
 }
 
+TEST_CASE("a node's out-degree sums its outgoing edges of every type, as GetNode reports them") {
+  TempDir dir;
+  auto db = OpenDbWithSchema(dir.path);
+  REQUIRE(db->Apply(Set(Node("User", "u1"), Node("Item", "i1"), Node("Item", "i2"),
+                        Edge("VIEWED", {"User", "u1"}, {"Item", "i1"}),
+                        Edge("VIEWED", {"User", "u1"}, {"Item", "i2"}),
+                        Edge("SIMILAR", {"Item", "i1"}, {"Item", "i2"})))
+              .ok());
+  CHECK(db->OutDegree("User", "u1").value() == 2);
+  CHECK(db->OutDegree("Item", "i1").value() == 1);  // its VIEWED in-edge does not count
+  CHECK(db->OutDegree("Item", "i2").value() == 0);
+  for (const char* id : {"i1", "i2"}) {
+    uint64_t from_json = 0;
+    const Json node = db->GetNode("Item", id).value();
+    for (const auto& d : node["degrees"]) from_json += d["out"].get<uint64_t>();
+    CHECK(db->OutDegree("Item", id).value() == from_json);
+  }
+  CHECK(db->OutDegree("User", "nobody").status().code() == Status::Code::kNotFound);
+  CHECK(db->OutDegree("Gadget", "u1").status().code() == Status::Code::kInvalidArgument);
+}
+
 TEST_CASE("invalid writes are rejected with no partial effect") {
   TempDir dir;
   auto db = OpenDbWithSchema(dir.path);
