@@ -21,12 +21,18 @@ done
 # "concurrent" or "thread"), the power-loss test under concurrent writes included
 # (docs/reliability.md, "Findings"). CTEST_REGEX chooses others.
 TSAN_TESTS='concurren|thread'
+# The test executables that hold them (tests/<layer>/): the TSan tree builds only these, not the
+# server, jobs, bench, demo or CLI. A test of threads in another layer needs its executable added
+# here; with CTEST_REGEX set, the whole tree is built.
+TSAN_TARGETS=(test_storage test_graph test_vector test_db test_query test_decide test_reliability)
 
 # -O1 with line tables only: sanitizer reports keep file:line, and a sanitized tree compiles in
 # about the time of the plain one. Assertions stay on (no -DNDEBUG).
 SANITIZED_FLAGS="-O1 -gline-tables-only"
 
-# Configures and builds a sanitized tree with clang (ccache when present, as scripts/build.sh).
+# Configures and builds a sanitized tree with clang (ccache when present, as scripts/build.sh):
+# the targets in BUILD_TARGETS, or everything when it is empty.
+BUILD_TARGETS=()
 build_sanitized() {  # build_dir cmake_args...
   local dir="$1"; shift
   local launcher=()
@@ -37,7 +43,9 @@ build_sanitized() {  # build_dir cmake_args...
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$SANITIZED_FLAGS" \
     "${launcher[@]}" "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)"
+  local targets=()
+  if [ ${#BUILD_TARGETS[@]} -gt 0 ]; then targets=(--target "${BUILD_TARGETS[@]}"); fi
+  cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
 }
 
 CTEST_ARGS=(--output-on-failure -j2 --timeout 900)
@@ -55,6 +63,7 @@ case "$SANITIZE" in
     ;;
   thread)
     BUILD_DIR="${BUILD_DIR:-build-tsan}"
+    if [ -z "${CTEST_REGEX:-}" ]; then BUILD_TARGETS=("${TSAN_TARGETS[@]}"); fi
     build_sanitized "$BUILD_DIR" -DPATHWISE_SANITIZE=thread
     # scripts/tsan.supp: reports inside hnswlib and RocksDB (each explained in the file).
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp}"
