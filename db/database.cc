@@ -302,12 +302,13 @@ Status Database::MergeSchema(std::string_view json) {
 
 namespace {
 
-// The node (type, id) in graph, with its type's definition in *def.
+// The node (type, id) in graph; its type's definition in *def when def is given.
 Result<NodeId> FindNode(const Schema& schema, const graph::Graph& graph, std::string_view type,
-                        std::string_view id, const NodeTypeDef** def) {
-  *def = schema.FindNodeType(type);
-  if (*def == nullptr) return Status::InvalidArgument("unknown node type '" + std::string(type) + "'");
-  NodeId node = graph.Lookup((*def)->id, id);
+                        std::string_view id, const NodeTypeDef** def = nullptr) {
+  const NodeTypeDef* found = schema.FindNodeType(type);
+  if (found == nullptr) return Status::InvalidArgument("unknown node type '" + std::string(type) + "'");
+  if (def != nullptr) *def = found;
+  NodeId node = graph.Lookup(found->id, id);
   if (node == kInvalidNode) {
     return Status::NotFound("node " + std::string(type) + " '" + std::string(id) + "' not found");
   }
@@ -343,8 +344,7 @@ Result<nlohmann::json> Database::GetNode(std::string_view type, std::string_view
 
 Result<uint64_t> Database::OutDegree(std::string_view type, std::string_view id) const {
   std::shared_ptr<const Schema> schema = impl_->CurrentSchema();
-  const NodeTypeDef* def = nullptr;
-  PW_ASSIGN_OR_RETURN(NodeId node, FindNode(*schema, *impl_->graph, type, id, &def));
+  PW_ASSIGN_OR_RETURN(NodeId node, FindNode(*schema, *impl_->graph, type, id));
   uint64_t out = 0;
   for (const auto& d : impl_->graph->Degrees(node)) {
     if (d.dir == storage::Direction::kOut && schema->EdgeType(d.edge_type) != nullptr) out += d.degree;
