@@ -784,10 +784,15 @@ Status Run(const Flags& flags, Report* report) {
   // 5. Saturation (closed loop), then an open loop at twice that rate.
   if (section("overload")) {
     // --max-running-steps: DeciderOptions::max_running_steps (0, the default: the cores);
-    // --overload-log 0: no impression log (to see what the synced write adds at 2x).
+    // --overload-log 0: no impression log (to see what the synced write adds at 2x);
+    // --max-running-decisions, --max-admission-wait-ms: the DeciderOptions (0: their defaults).
     decide::DeciderOptions overload_options = Options(flags.GetInt("overload-log", 1) != 0);
     overload_options.max_running_steps =
         static_cast<size_t>(std::max<int64_t>(0, flags.GetInt("max-running-steps", 0)));
+    overload_options.max_running_decisions =
+        static_cast<size_t>(std::max<int64_t>(0, flags.GetInt("max-running-decisions", 0)));
+    overload_options.max_admission_wait_ms =
+        std::max<int64_t>(0, flags.GetInt("max-admission-wait-ms", 0));
     for (bool breaker_off : {false, true}) {
       const std::string key = breaker_off ? "overload_no_breaker" : "overload";
       PW_RETURN_IF_ERROR(DefineSurface(db.get(), deadline_ms, source_budget_ms, breaker_off));
@@ -832,7 +837,8 @@ int DecideMain(int argc, char** argv) {
   return RunCommand("decide", argc, argv,
       {"ef-construction", "items", "data", "json", "runs", "seed", "seconds", "threads",
        "open-clients", "deadline-ms", "source-budget-ms", "fault-ms", "sections",
-       "max-running-steps", "overload-log"}, Run);
+       "max-running-steps", "overload-log", "max-running-decisions", "max-admission-wait-ms"},
+      Run);
 }
 
 }  // namespace pathwise::bench

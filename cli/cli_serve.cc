@@ -74,6 +74,12 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
                               recipe steps running at once, inline and on workers; a step with
                               no slot before its budget answers overload (default 0 = the
                               hardware threads; at most 4096)
+  --decide-max-running-decisions N
+                              decisions doing their work at once; more wait in arrival order
+                              (default 0 = the hardware threads; at most 4096)
+  --decide-max-admission-wait-ms N
+                              a decision that waited longer for that answers overload from the
+                              popular list (default 0 = a fifth of its deadline; at most 10000)
   --candidate-cache-entries N (surface, recipe, user) candidate sets cached for decisions
                               (default 10000; 0 = no candidate cache)
   --candidate-cache-bytes N   approximate bytes of cached candidate sets (default 268435456)
@@ -168,6 +174,10 @@ bool ParseDecideOptions(const Args& args, ServerOptions* o) {
          ParseBounded(args, "decide-max-inline-steps", 0, kMaxSteps, &o->decide_max_inline_steps) &&
          ParseBounded(args, "decide-max-running-steps", 0, kMaxSteps,
                       &o->decide_max_running_steps) &&
+         ParseBounded(args, "decide-max-running-decisions", 0, kMaxSteps,
+                      &o->decide_max_running_decisions) &&
+         ParseBounded(args, "decide-max-admission-wait-ms", 0, 10'000,
+                      &o->decide_max_admission_wait_ms) &&
          ParseSize(args, "candidate-cache-entries", &o->candidate_cache_entries) &&
          ParseSize(args, "candidate-cache-bytes", &o->candidate_cache_bytes);
 }
@@ -252,7 +262,8 @@ int ServeMain(int argc, char** argv) {
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "impression-retention-days", "event-retention-days", "decide-workers",
        "decide-max-queued", "decide-inline-steps", "decide-isolation-cooldown-ms",
-       "decide-max-inline-steps", "decide-max-running-steps", "default-max-per-node",
+       "decide-max-inline-steps", "decide-max-running-steps", "decide-max-running-decisions",
+       "decide-max-admission-wait-ms", "default-max-per-node",
        "candidate-cache-entries",
        "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds",
        "schedule-job"},

@@ -148,6 +148,14 @@ struct DeciderOptions {
   // The most inline steps in flight at once (over all decisions); beyond it a step runs on a
   // worker (it still holds one of max_running_steps). 0: the machine's hardware threads.
   size_t max_inline_steps = 0;
+  // The most decisions doing their work at once (from the user lookup to the answer, not the
+  // impression write nor a wait for a worker); more wait for a token in arrival order. A
+  // decision that waited longer than max_admission_wait_ms answers from the cheapest list
+  // (reason "overload"), so a saturated server's queue stays short. 0: the machine's hardware
+  // threads (docs/decisions.md, "Overload").
+  size_t max_running_decisions = 0;
+  // 0: a fifth of the decision's deadline.
+  int64_t max_admission_wait_ms = 0;
   // Deadline limits of the request's deadline_ms (default: the surface's).
   int64_t max_deadline_ms = 10'000;
   // Time kept back from the deadline for applying rules, labels and writing the answer.

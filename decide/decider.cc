@@ -16,6 +16,12 @@ int64_t MicrosSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
 }
 
+// The wait for a decision token; without one, the time until it gave up.
+int64_t AdmissionMicros(const std::optional<Clock::duration>& waited, Clock::time_point t0) {
+  if (!waited.has_value()) return MicrosSince(t0);
+  return std::chrono::duration_cast<std::chrono::microseconds>(*waited).count();
+}
+
 // A size option's value, or the machine's hardware threads for 0.
 size_t OrCores(size_t value) {
   return value > 0 ? value : std::max(1u, std::thread::hardware_concurrency());
@@ -76,6 +82,7 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
       candidates(options_in.candidate_cache_entries, options_in.candidate_cache_bytes),
       explore_counts(options_in.explore_max_keys),
       isolation(options_in.isolation_cooldown_ms, OrCores(options_in.max_inline_steps)),
+      gate(OrCores(options_in.max_running_decisions)),
       slots(OrCores(options_in.max_running_steps)),
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
@@ -86,7 +93,8 @@ void Decider::Impl::Count(const std::string& name, uint64_t n) {
 
 void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t step,
                               const Request& req, const UserInfo& user,
-                              Clock::time_point serve_by, Draft* d) {
+                              Clock::time_point serve_by, DecisionGate::Ticket* ticket,
+                              Draft* d) {
   const Surface& s = *sp;
   const std::string& recipe = s.chain[step];
   StepTiming timing{step == 0 ? "primary" : "fallback:" + recipe, 0, "ok"};
@@ -115,7 +123,7 @@ void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t s
     until = start + (serve_by - start) * 6 / 10;
   }
   std::optional<RecipeRun> run =
-      RunStep(sp, recipe, req, until, admit == decide::Breakers::Admit::kProbe, &timing);
+      RunStep(sp, recipe, req, until, admit == decide::Breakers::Admit::kProbe, ticket, &timing);
   if (!run.has_value()) {
     if (admit == decide::Breakers::Admit::kProbe) breakers.ReleaseProbe(recipe, "*");
     d->Reason("overload");
@@ -264,11 +272,23 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   int64_t reserve_us = std::min<int64_t>(m.options.reserve_ms * 1000, req.deadline_ms * 500);
   Clock::time_point serve_by = hard - std::chrono::microseconds(reserve_us);
 
+  // Admission: wait for a token in arrival order; one that came late answers from the popular
+  // list, one that never came too (without a token, so always in time).
+  DecisionGate::Ticket ticket(&m.gate);
+  auto waited = ticket.Enter(serve_by);
+  const auto max_wait = std::chrono::milliseconds(
+      m.options.max_admission_wait_ms > 0 ? m.options.max_admission_wait_ms : req.deadline_ms / 5);
+  const bool shed = !waited.has_value() || *waited > max_wait;
   UserInfo user = m.LookupUser(s, req.user);
   Draft d;
   if (!user.exists || user.history == 0) d.Reason("no_history");
+  if (shed) {
+    d.Reason("overload");
+    d.overloaded = true;
+    m.Count("decisions_shed");
+  }
   for (size_t step = 0; step < s.chain.size() && !d.done && !d.overloaded; ++step) {
-    m.TryRecipe(sp, step, req, user, serve_by, &d);
+    m.TryRecipe(sp, step, req, user, serve_by, &ticket, &d);
   }
   // The last served list costs one lookup and the rules query: it may use the reserve too.
   if (!d.done && !d.overloaded && s.last_served) m.TryLastServed(s, req, user, hard, &d);
@@ -303,7 +323,9 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
                  {"reasons", d.reasons},
                  {"rules", d.rules},
                  {"timings", {{"total_us", MicrosSince(t0)}, {"rules_us", d.rules_us},
+                              {"admission_us", AdmissionMicros(waited, t0)},
                               {"steps", std::move(steps)}}}};
+  ticket.Leave();  // the impression write waits for the disk, not the cores
   m.LogImpressions(s, req, served_ms, explore_trace, &answer);
   m.Count("decisions");
   if (degraded) m.Count("degraded");
@@ -347,6 +369,8 @@ json Decider::Metrics() const {
   out["variants"] = std::move(variants);
   out["isolated_recipes"] = impl_->isolation.IsolatedCount();
   out["isolations"] = impl_->isolation.isolations();
+  out["decisions_running"] = impl_->gate.running();
+  out["decisions_waiting"] = impl_->gate.waiting();
   out["workers_busy"] = impl_->pool.busy();
   out["workers_queued"] = impl_->pool.queued();
   return out;

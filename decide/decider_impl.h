@@ -13,6 +13,7 @@
 #include "db/database.h"
 #include "decide/breaker.h"
 #include "decide/candidates.h"
+#include "decide/decision_gate.h"
 #include "decide/decide.h"
 #include "decide/explore_counts.h"
 #include "decide/faults.h"
@@ -104,6 +105,7 @@ struct Decider::Impl {
   uint64_t write_observer = 0;  // Database::AddWriteObserver's id: invalidates candidates
   ExploreCounts explore_counts;
   StepIsolation isolation;
+  DecisionGate gate;  // decisions doing their work at once
   StepSlots slots;  // recipe steps running at once, inline and on workers (outlives the pool)
   WorkerPool pool;  // last: its threads stop first
 
@@ -140,14 +142,16 @@ struct Decider::Impl {
   Result<Request> ParseRequest(const Surface& s, const nlohmann::json& body) const;
   UserInfo LookupUser(const Surface& s, const std::string& user) const;
 
-  // The recipe run of one chain step on a worker, waited for until `until`; the worker gives
+  // The recipe run of one chain step on a worker, waited for until `until` without the
+  // decision's token (taken again, ahead of new decisions, once the wait ends); the worker gives
   // back `slot` when the run ends. nullopt: the worker pool is saturated (overload): no worker
   // would be free soon enough, or none started the run by `until`. A run started but still
   // going at `until` is a DeadlineExceeded status.
   std::optional<RecipeRun> RunOnWorker(const std::shared_ptr<const Surface>& s,
                                        const std::string& recipe, const Request& req,
                                        Clock::time_point until,
-                                       std::shared_ptr<StepSlots::Slot> slot);
+                                       std::shared_ptr<StepSlots::Slot> slot,
+                                       DecisionGate::Ticket* ticket);
   // The recipe run of one chain step on this thread; ending after `until` is DeadlineExceeded.
   RecipeRun RunInline(const std::shared_ptr<const Surface>& s, const std::string& recipe,
                       const Request& req, Clock::time_point until);
@@ -158,7 +162,8 @@ struct Decider::Impl {
   // Sets timing->run and timing->isolated when the step runs.
   std::optional<RecipeRun> RunStep(const std::shared_ptr<const Surface>& s,
                                    const std::string& recipe, const Request& req,
-                                   Clock::time_point until, bool suspect, StepTiming* timing);
+                                   Clock::time_point until, bool suspect,
+                                   DecisionGate::Ticket* ticket, StepTiming* timing);
   // refresh_token: a background refresh of the candidate cache (CandidateCache::Lookup::token):
   // the run retrieves afresh and stores what it found.
   RecipeRun RunRecipe(const std::shared_ptr<const Surface>& s, const std::string& recipe,
@@ -191,7 +196,8 @@ struct Decider::Impl {
   void PrefetchPopular(const std::string& name);
 
   void TryRecipe(const std::shared_ptr<const Surface>& s, size_t step, const Request& req,
-                 const UserInfo& user, Clock::time_point serve_by, Draft* d);
+                 const UserInfo& user, Clock::time_point serve_by, DecisionGate::Ticket* ticket,
+                 Draft* d);
   // Starts tracking the recent impressions of a surface with frequency caps and loads them
   // from the impression log unless the index already covers its longest window; forgets them
   // for a surface without caps.

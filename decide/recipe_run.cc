@@ -62,6 +62,7 @@ RecipeRun LateRun(const std::string& recipe) {
 std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surface>& s,
                                                 const std::string& recipe, const Request& req,
                                                 Clock::time_point until, bool suspect,
+                                                DecisionGate::Ticket* ticket,
                                                 StepTiming* timing) {
   // One budget of running steps, inline and on workers: no slot in time means the server is
   // saturated, and the decision answers overload instead of running past its budget.
@@ -78,7 +79,7 @@ std::optional<RecipeRun> Decider::Impl::RunStep(const std::shared_ptr<const Surf
   Count(way == StepIsolation::Way::kInline ? "steps_inline" : "steps_worker");
   std::optional<RecipeRun> run = way == StepIsolation::Way::kInline
                                      ? RunInline(s, recipe, req, until)
-                                     : RunOnWorker(s, recipe, req, until, slot);
+                                     : RunOnWorker(s, recipe, req, until, slot, ticket);
   // A step the pool refused or no worker started did not run: its slot time is no run's.
   slot->Release(/*ran=*/run.has_value());
   // A run that hit its deadline overran it, wherever it ran.
@@ -101,7 +102,8 @@ RecipeRun Decider::Impl::RunInline(const std::shared_ptr<const Surface>& s,
 std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const Surface>& s,
                                                     const std::string& recipe, const Request& req,
                                                     Clock::time_point until,
-                                                    std::shared_ptr<StepSlots::Slot> slot) {
+                                                    std::shared_ptr<StepSlots::Slot> slot,
+                                                    DecisionGate::Ticket* ticket) {
   auto promise = std::make_shared<Promise<RecipeRun>>();
   auto run = std::make_shared<RecipeRun>();
   auto started = std::make_shared<std::atomic<bool>>(false);
@@ -119,7 +121,15 @@ std::optional<RecipeRun> Decider::Impl::RunOnWorker(const std::shared_ptr<const 
     promise->Set(std::move(*run));
   };
   if (!pool.TrySubmit(std::move(work), std::move(done), until)) return std::nullopt;
+  // Waiting uses no core: another decision may work meanwhile. The token is taken back ahead of
+  // new decisions, waiting at most until 1 ms past the step's budget (then the decision goes on
+  // without one); a decision that held none (none came in time) does not take one now.
+  const bool had_token = ticket->held();
+  ticket->Leave();
   std::unique_ptr<RecipeRun> answered = promise->WaitUntil(until);
+  if (had_token) {
+    ticket->Enter(std::max(until, Clock::now()) + std::chrono::milliseconds(1), /*first=*/true);
+  }
   if (answered != nullptr) return std::move(*answered);
   // Still waiting for a worker at the deadline: the pool was saturated, not the recipe slow.
   if (!started->load()) return std::nullopt;

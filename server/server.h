@@ -67,11 +67,15 @@ struct ServerOptions {
   // How recipe steps run (decide::DeciderOptions, docs/decisions.md "How a step runs" and
   // "Overload"): inline on the request's thread while the recipe is healthy (false: always on a
   // worker), how long a recipe that overran stays isolated, the most inline steps and the most
-  // steps running at once, inline and on workers together (0: the hardware threads).
+  // steps running at once, inline and on workers together (0: the hardware threads); the most
+  // decisions doing their work at once (0: the hardware threads) and the longest a decision
+  // waits for that before it answers overload (0: a fifth of its deadline).
   bool decide_inline_steps = true;
   int64_t decide_isolation_cooldown_ms = 30'000;
   size_t decide_max_inline_steps = 0;
   size_t decide_max_running_steps = 0;
+  size_t decide_max_running_decisions = 0;
+  int64_t decide_max_admission_wait_ms = 0;
   // The candidate cache's bounds (decide::DeciderOptions, docs/decisions.md "Caches"): the most
   // (surface, recipe, user) entries and about how many bytes of candidates it holds; 0 entries
   // turns it off.

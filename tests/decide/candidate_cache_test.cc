@@ -132,8 +132,9 @@ TEST_CASE("an entry past its TTL is served stale while one refresh retrieves it 
 TEST_CASE("concurrent identical misses retrieve once and the others wait for that set") {
   DecideFixture f;
   f.Define("row", DecideFixture::Surface({{"deadline_ms", 3000}}));
-  // Slots for all six steps: with fewer, the later ones would wait for a slot and then hit.
+  // Tokens and slots for all six decisions: with fewer, the later ones would wait and then hit.
   decide::DeciderOptions options;
+  options.max_running_decisions = 6;
   options.max_running_steps = 6;
   auto& decider = f.MakeDecider(options);
   REQUIRE(decider.SetFault({{"target", "source:viewed_similar"}, {"delay_ms", 300}}).ok());

@@ -35,7 +35,8 @@ constexpr const char* kLimitFlags[] = {
     "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
     "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes",
     "--default-max-per-node",       "--decide-inline-steps",     "--decide-isolation-cooldown-ms",
-    "--decide-max-inline-steps",    "--decide-max-running-steps"};
+    "--decide-max-inline-steps",    "--decide-max-running-steps", "--decide-max-running-decisions",
+    "--decide-max-admission-wait-ms"};
 
 TEST_CASE("serve --help lists every limit flag") {
   TempDir dir;
@@ -72,6 +73,10 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
       {"--decide-max-inline-steps 4097", "--decide-max-inline-steps must be an integer from 0 to 4096"},
       {"--decide-max-running-steps many",
        "--decide-max-running-steps must be an integer from 0 to 4096"},
+      {"--decide-max-running-decisions -1",
+       "--decide-max-running-decisions must be an integer from 0 to 4096"},
+      {"--decide-max-admission-wait-ms 10001",
+       "--decide-max-admission-wait-ms must be an integer from 0 to 10000"},
       {"--similarity-schedule '{}' --similarity-schedule-seconds 0",
        "--similarity-schedule-seconds must be an integer from 1"},
       {"--similarity-schedule '{}' --similarity-schedule-seconds hourly",

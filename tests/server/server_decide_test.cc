@@ -101,6 +101,9 @@ TEST_CASE("decide answers 200 with items, reasons and timings, and 4xx only for 
   CHECK(metrics->body.find("pathwise_decisions_total{served_by=\"primary\"} 1") != std::string::npos);
   CHECK(metrics->body.find("pathwise_decision_steps_total{run=\"worker\"} 0") != std::string::npos);
   CHECK(metrics->body.find("pathwise_decision_isolated_recipes 0") != std::string::npos);
+  CHECK(metrics->body.find("pathwise_decisions_working 0") != std::string::npos);
+  CHECK(metrics->body.find("pathwise_decisions_waiting 0") != std::string::npos);
+  CHECK(metrics->body.find("pathwise_decisions_shed_total 0") != std::string::npos);
   CHECK(Json(client.Get("/v1/admin/breakers", h.Auth("read")))["breakers"].is_array());
 }
 
