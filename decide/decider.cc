@@ -16,12 +16,6 @@ int64_t MicrosSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
 }
 
-// The wait for a decision token; without one, the time until it gave up.
-int64_t AdmissionMicros(const std::optional<Clock::duration>& waited, Clock::time_point t0) {
-  if (!waited.has_value()) return MicrosSince(t0);
-  return std::chrono::duration_cast<std::chrono::microseconds>(*waited).count();
-}
-
 // A size option's value, or the machine's hardware threads for 0.
 size_t OrCores(size_t value) {
   return value > 0 ? value : std::max(1u, std::thread::hardware_concurrency());
@@ -89,6 +83,22 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
 void Decider::Impl::Count(const std::string& name, uint64_t n) {
   MutexLock lock(&metrics_mu);
   counters[name] += n;
+}
+
+void Decider::Impl::Admit(const Request& req, Clock::time_point serve_by,
+                          DecisionGate::Ticket* ticket, Draft* d) {
+  auto asked = Clock::now();
+  std::optional<Clock::duration> waited = ticket->Enter(serve_by);
+  // 0 when a token was free; without one, the time until it gave up.
+  d->admission_us = waited.has_value()
+                        ? std::chrono::duration_cast<std::chrono::microseconds>(*waited).count()
+                        : MicrosSince(asked);
+  const auto max_wait = std::chrono::milliseconds(
+      options.max_admission_wait_ms > 0 ? options.max_admission_wait_ms : req.deadline_ms / 5);
+  if (waited.has_value() && *waited <= max_wait) return;
+  d->Reason("overload");
+  d->overloaded = true;
+  Count("decisions_shed");
 }
 
 void Decider::Impl::TryRecipe(const std::shared_ptr<const Surface>& sp, size_t step,
@@ -272,21 +282,11 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
   int64_t reserve_us = std::min<int64_t>(m.options.reserve_ms * 1000, req.deadline_ms * 500);
   Clock::time_point serve_by = hard - std::chrono::microseconds(reserve_us);
 
-  // Admission: wait for a token in arrival order; one that came late answers from the popular
-  // list, one that never came too (without a token, so always in time).
   DecisionGate::Ticket ticket(&m.gate);
-  auto waited = ticket.Enter(serve_by);
-  const auto max_wait = std::chrono::milliseconds(
-      m.options.max_admission_wait_ms > 0 ? m.options.max_admission_wait_ms : req.deadline_ms / 5);
-  const bool shed = !waited.has_value() || *waited > max_wait;
-  UserInfo user = m.LookupUser(s, req.user);
   Draft d;
+  m.Admit(req, serve_by, &ticket, &d);
+  UserInfo user = m.LookupUser(s, req.user);
   if (!user.exists || user.history == 0) d.Reason("no_history");
-  if (shed) {
-    d.Reason("overload");
-    d.overloaded = true;
-    m.Count("decisions_shed");
-  }
   for (size_t step = 0; step < s.chain.size() && !d.done && !d.overloaded; ++step) {
     m.TryRecipe(sp, step, req, user, serve_by, &ticket, &d);
   }
@@ -323,7 +323,7 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
                  {"reasons", d.reasons},
                  {"rules", d.rules},
                  {"timings", {{"total_us", MicrosSince(t0)}, {"rules_us", d.rules_us},
-                              {"admission_us", AdmissionMicros(waited, t0)},
+                              {"admission_us", d.admission_us},
                               {"steps", std::move(steps)}}}};
   ticket.Leave();  // the impression write waits for the disk, not the cores
   m.LogImpressions(s, req, served_ms, explore_trace, &answer);

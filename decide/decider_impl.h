@@ -86,7 +86,8 @@ struct Draft {
   nlohmann::json rules = nlohmann::json::array();  // per rule: items affected, over all steps
   int64_t rules_us = 0;
   bool done = false;        // a list good enough to serve was found
-  bool overloaded = false;  // no worker was free: go straight to the cheapest list
+  bool overloaded = false;  // no token or worker in time: go straight to the cheapest list
+  int64_t admission_us = 0;  // the wait for a token (Decider::Impl::Admit)
   void Reason(const std::string& code);
   void AddRuleReport(const Surface& s, const RuleReport& report);
 };
@@ -195,6 +196,11 @@ struct Decider::Impl {
   // computed (nothing for a surface without one, or one that does not load).
   void PrefetchPopular(const std::string& name);
 
+  // Takes the decision's token (DecisionGate, docs/decisions.md "Overload"), waiting in arrival
+  // order until serve_by at most. One that came after the admission wait, or not at all (the
+  // decision then goes on without one), marks the draft overloaded: only the popular list runs.
+  void Admit(const Request& req, Clock::time_point serve_by, DecisionGate::Ticket* ticket,
+             Draft* d);
   void TryRecipe(const std::shared_ptr<const Surface>& s, size_t step, const Request& req,
                  const UserInfo& user, Clock::time_point serve_by, DecisionGate::Ticket* ticket,
                  Draft* d);
