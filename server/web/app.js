@@ -998,7 +998,7 @@ const REASONS = {
   source_error: (x) => `${x} failed (missing, a query error, an injected fault) and was skipped or dropped`,
   breaker_open: (x) => `the circuit breaker of ${x} is open: it was skipped`,
   deadline: () => 'no time was left for a step, or its rules could not be evaluated in time',
-  overload: () => 'every decision worker was busy and the queue full: served from the popular list',
+  overload: () => 'the server was saturated (no token to work, step slot or worker in time): served from the popular list',
   rule_filtered_all: () => 'the rules removed every item of a step\'s list',
 };
 function describeReason(code) {
@@ -1255,6 +1255,10 @@ async function renderDecision(res, surface) {
   const total = Math.max(1, t.total_us || 0);
   const table = el('table', {}, el('tr', {}, el('td', {}, 'step'), el('td', {}, 'outcome'),
     el('td', { class: 'num' }, 'ms'), el('td', {}, '')));
+  if (t.admission_us) {
+    table.append(el('tr', { class: 'admission' }, el('td', {}, 'wait to work'), el('td', {}, ''),
+      el('td', { class: 'num' }, fmt(t.admission_us / 1000)), el('td', {}, '')));
+  }
   for (const st of t.steps || []) {
     const bar = el('div', { class: 'timing-bar' });
     bar.style.width = Math.min(100, 100 * (st.us || 0) / total) + '%';
