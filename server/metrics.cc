@@ -232,12 +232,12 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
          "# TYPE pathwise_decision_isolated_recipes gauge\n"
          "pathwise_decision_isolated_recipes " +
          std::to_string(static_cast<uint64_t>(count("isolated_recipes"))) + "\n";
-  out += "# HELP pathwise_decisions_working Decisions holding a token to work now; "
-         "pathwise_decisions_waiting: waiting for one (docs/decisions.md, Overload).\n"
-         "# TYPE pathwise_decisions_working gauge\n"
+  out += "# HELP pathwise_decisions_working Decisions holding a token to work now "
+         "(docs/decisions.md, Overload).\n# TYPE pathwise_decisions_working gauge\n"
          "pathwise_decisions_working " +
          std::to_string(static_cast<uint64_t>(count("decisions_running"))) + "\n";
-  out += "# TYPE pathwise_decisions_waiting gauge\npathwise_decisions_waiting " +
+  out += "# HELP pathwise_decisions_waiting Decisions waiting for a token to work.\n"
+         "# TYPE pathwise_decisions_waiting gauge\npathwise_decisions_waiting " +
          std::to_string(static_cast<uint64_t>(count("decisions_waiting"))) + "\n";
   out += "# HELP pathwise_decisions_shed_total Decisions that waited longer than their admission "
          "wait and answered from the popular list.\n# TYPE pathwise_decisions_shed_total counter\n"
