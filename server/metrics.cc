@@ -167,6 +167,12 @@ std::string Metrics::Render(const nlohmann::json& db_stats) const {
 
 namespace {
 
+// One metric without labels: its HELP and TYPE lines and its value (a count, printed whole).
+void Single(const char* name, const char* type, const char* help, double value, std::string* out) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+          name + " " + std::to_string(static_cast<uint64_t>(value)) + "\n";
+}
+
 // Per (surface, variant): logged decisions, their item impressions, attributed clicks and
 // conversions (docs/feedback-loop.md, "Report").
 void RenderVariants(const nlohmann::json& variants, std::string* out) {
@@ -210,9 +216,9 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
              std::to_string(value.get<uint64_t>()) + "\n";
     }
   }
-  out += "# HELP pathwise_decisions_degraded_total Decisions not served by the primary recipe "
-         "or with a source dropped.\n# TYPE pathwise_decisions_degraded_total counter\n"
-         "pathwise_decisions_degraded_total " + std::to_string(static_cast<uint64_t>(count("degraded"))) + "\n";
+  Single("pathwise_decisions_degraded_total", "counter",
+         "Decisions not served by the primary recipe or with a source dropped.",
+         count("degraded"), &out);
   out += "# HELP pathwise_decision_steps_total Recipe steps by the thread they ran on: the "
          "deciding one (inline) or a worker (docs/decisions.md, How a step runs).\n"
          "# TYPE pathwise_decision_steps_total counter\n";
@@ -220,29 +226,23 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
     out += "pathwise_decision_steps_total{run=\"" + std::string(run) + "\"} " +
            std::to_string(static_cast<uint64_t>(count(std::string("steps_") + run))) + "\n";
   }
-  out += "# HELP pathwise_decision_isolated_steps_total Recipe steps run on a worker because "
-         "their recipe was isolated.\n# TYPE pathwise_decision_isolated_steps_total counter\n"
-         "pathwise_decision_isolated_steps_total " +
-         std::to_string(static_cast<uint64_t>(count("steps_isolated"))) + "\n";
-  out += "# HELP pathwise_decision_isolations_total Times a recipe became isolated after a run "
-         "overran its step budget.\n# TYPE pathwise_decision_isolations_total counter\n"
-         "pathwise_decision_isolations_total " +
-         std::to_string(static_cast<uint64_t>(count("isolations"))) + "\n";
-  out += "# HELP pathwise_decision_isolated_recipes Recipes isolated now (in their cool-down).\n"
-         "# TYPE pathwise_decision_isolated_recipes gauge\n"
-         "pathwise_decision_isolated_recipes " +
-         std::to_string(static_cast<uint64_t>(count("isolated_recipes"))) + "\n";
-  out += "# HELP pathwise_decisions_working Decisions holding a token to work now "
-         "(docs/decisions.md, Overload).\n# TYPE pathwise_decisions_working gauge\n"
-         "pathwise_decisions_working " +
-         std::to_string(static_cast<uint64_t>(count("decisions_running"))) + "\n";
-  out += "# HELP pathwise_decisions_waiting Decisions waiting for a token to work.\n"
-         "# TYPE pathwise_decisions_waiting gauge\npathwise_decisions_waiting " +
-         std::to_string(static_cast<uint64_t>(count("decisions_waiting"))) + "\n";
-  out += "# HELP pathwise_decisions_shed_total Decisions that waited longer than their admission "
-         "wait and answered from the popular list.\n# TYPE pathwise_decisions_shed_total counter\n"
-         "pathwise_decisions_shed_total " +
-         std::to_string(static_cast<uint64_t>(count("decisions_shed"))) + "\n";
+  Single("pathwise_decision_isolated_steps_total", "counter",
+         "Recipe steps run on a worker because their recipe was isolated.",
+         count("steps_isolated"), &out);
+  Single("pathwise_decision_isolations_total", "counter",
+         "Times a recipe became isolated after a run overran its step budget.",
+         count("isolations"), &out);
+  Single("pathwise_decision_isolated_recipes", "gauge",
+         "Recipes isolated now (in their cool-down).", count("isolated_recipes"), &out);
+  Single("pathwise_decisions_working", "gauge",
+         "Decisions holding a token to work now (docs/decisions.md, Overload).",
+         count("decisions_running"), &out);
+  Single("pathwise_decisions_waiting", "gauge", "Decisions waiting for a token to work.",
+         count("decisions_waiting"), &out);
+  Single("pathwise_decisions_shed_total", "counter",
+         "Decisions that waited longer than their admission wait and answered from the popular "
+         "list.",
+         count("decisions_shed"), &out);
   out += "# HELP pathwise_impressions_total Decisions by what became of their impressions "
          "(docs/feedback-loop.md).\n# TYPE pathwise_impressions_total counter\n";
   for (const char* outcome : {"logged", "sampled_out", "log_failed"}) {
@@ -265,30 +265,22 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
              Escape(outcome) + "\"} " + std::to_string(n.get<uint64_t>()) + "\n";
     }
   }
-  out += "# HELP pathwise_candidate_cache_entries Entries held by the candidate cache.\n"
-         "# TYPE pathwise_candidate_cache_entries gauge\n";
-  out += "pathwise_candidate_cache_entries " +
-         std::to_string(counters.value("candidate_cache", nlohmann::json::object())
-                            .value("entries", uint64_t{0})) +
-         "\n";
-  out += "# HELP pathwise_explored_items_total Items placed in exploration slots "
-         "(docs/feedback-loop.md, Exploration).\n# TYPE pathwise_explored_items_total counter\n"
-         "pathwise_explored_items_total " +
-         std::to_string(static_cast<uint64_t>(count("explored_items"))) + "\n";
+  Single("pathwise_candidate_cache_entries", "gauge", "Entries held by the candidate cache.",
+         counters.value("candidate_cache", nlohmann::json::object()).value("entries", uint64_t{0}),
+         &out);
+  Single("pathwise_explored_items_total", "counter",
+         "Items placed in exploration slots (docs/feedback-loop.md, Exploration).",
+         count("explored_items"), &out);
   const nlohmann::json explore = counters.value("explore_counts", nlohmann::json::object());
-  out += "# HELP pathwise_explore_posterior_keys (surface, bucket, item) posterior counts held "
-         "for exploration.\n# TYPE pathwise_explore_posterior_keys gauge\n"
-         "pathwise_explore_posterior_keys " +
-         std::to_string(explore.value("keys", uint64_t{0})) + "\n";
-  out += "# HELP pathwise_explore_posterior_evicted_total Posterior counts forgotten at the bound.\n"
-         "# TYPE pathwise_explore_posterior_evicted_total counter\n"
-         "pathwise_explore_posterior_evicted_total " +
-         std::to_string(explore.value("evicted", uint64_t{0})) + "\n";
-  out += "# HELP pathwise_frequency_index_decisions Decisions held by the frequency-cap index.\n"
-         "# TYPE pathwise_frequency_index_decisions gauge\n";
-  auto frequency = counters.value("frequency_index", nlohmann::json::object());
-  out += "pathwise_frequency_index_decisions " +
-         std::to_string(frequency.value("decisions", uint64_t{0})) + "\n";
+  Single("pathwise_explore_posterior_keys", "gauge",
+         "(surface, bucket, item) posterior counts held for exploration.",
+         explore.value("keys", uint64_t{0}), &out);
+  Single("pathwise_explore_posterior_evicted_total", "counter",
+         "Posterior counts forgotten at the bound.", explore.value("evicted", uint64_t{0}), &out);
+  Single("pathwise_frequency_index_decisions", "gauge",
+         "Decisions held by the frequency-cap index.",
+         counters.value("frequency_index", nlohmann::json::object()).value("decisions", uint64_t{0}),
+         &out);
   RenderVariants(counters.value("variants", nlohmann::json::array()), &out);
   out += "# HELP pathwise_breaker_state Circuit breaker state (0 closed, 1 half-open, 2 open).\n"
          "# TYPE pathwise_breaker_state gauge\n";
