@@ -119,7 +119,13 @@ class ScoreOp : public RecOp {
   Status Execute(RecState* st, OpCounts* counts) const override {
     counts->rows_in = st->survivors.size();
     st->scores.assign(st->nodes.size(), std::nan(""));
-    PrefetchCandidates(st, st->survivors);
+    // Filter prefetched every candidate it checked (eligibility.cc); the survivors it passed
+    // over (checked during retrieval) are fetched here.
+    std::vector<uint32_t> unfetched;
+    for (uint32_t c : st->survivors) {
+      if (st->prechecked[c]) unfetched.push_back(c);
+    }
+    PrefetchCandidates(st, unfetched);
     PrefetchScoreVectors(st);
     for (uint32_t c : st->survivors) {
       if (!st->Tick()) return st->error;

@@ -144,6 +144,7 @@ void VectorIndex::Impl::InitEmpty(size_t capacity) {
   space = MakeSpace(def);
   hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), capacity, def.m,
                                                            def.ef_construction);
+  ids.Reset(capacity);
   live = 0;
   published = 0;
 }
@@ -226,6 +227,7 @@ Result<std::unique_ptr<VectorIndex::Impl>> VectorIndex::Impl::Load(const VectorS
     // hnswlib's empty constructor leaves every member to Adopt.
     impl->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(impl->space.get());
     Adopt(&img, impl->space.get(), impl->hnsw.get());
+    impl->ids.Reset(impl->hnsw->max_elements_);
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("no memory to load the vector index of " + def.FullName());
   }
@@ -244,11 +246,28 @@ size_t VectorIndex::Impl::CountLive() const {
   return n;
 }
 
+void IdMemo::Reset(size_t capacity) {
+  constexpr size_t kMaxSlots = size_t{1} << 22;
+  size_t n = 1;
+  while (n < std::min(capacity, kMaxSlots)) n <<= 1;
+  slots_.reset(new std::atomic<uint64_t>[n]);
+  for (size_t i = 0; i < n; ++i) slots_[i].store(uint64_t{kInvalidNode} << 32, std::memory_order_relaxed);
+  mask_ = n - 1;
+}
+
 int64_t VectorIndex::Impl::InternalId(NodeId node) const {
-  // label_lookup_ is written by addPoint under cur_element_count_guard_.
-  std::lock_guard<std::mutex> guard(hnsw->cur_element_count_guard_);
-  auto it = hnsw->label_lookup_.find(node);
-  return it == hnsw->label_lookup_.end() ? -1 : static_cast<int64_t>(it->second);
+  int64_t remembered = ids.Find(node);
+  if (remembered >= 0) return remembered;
+  uint32_t internal;
+  {
+    // label_lookup_ is written by addPoint under cur_element_count_guard_.
+    std::lock_guard<std::mutex> guard(hnsw->cur_element_count_guard_);
+    auto it = hnsw->label_lookup_.find(node);
+    if (it == hnsw->label_lookup_.end()) return -1;
+    internal = it->second;
+  }
+  ids.Remember(node, internal);
+  return internal;
 }
 
 namespace {
@@ -327,6 +346,7 @@ Status VectorIndex::Impl::EnsureCapacity(size_t extra) {
   try {
     hnsw->resizeIndex(std::min(std::max({need, hnsw->max_elements_ * 2, kInitialCapacity}),
                                kMaxPoints));
+    ids.Reset(hnsw->max_elements_);
   } catch (const std::exception& e) {
     return Status::ResourceExhausted("cannot grow vector index " + def.FullName() + ": " +
                                      e.what());
@@ -698,12 +718,11 @@ void VectorIndex::Prefetch(std::span<const NodeId> nodes) const {
     return;
   }
   auto& h = *impl_->hnsw;
-  std::lock_guard<std::mutex> guard(h.cur_element_count_guard_);  // as InternalId
   for (NodeId node : nodes) {
-    auto it = h.label_lookup_.find(node);
-    if (it == h.label_lookup_.end()) continue;
-    __builtin_prefetch(h.get_linklist0(it->second));  // its deleted mark
-    load(h.getDataByInternalId(it->second));
+    int64_t internal = impl_->InternalId(node);
+    if (internal < 0) continue;
+    __builtin_prefetch(h.get_linklist0(static_cast<uint32_t>(internal)));  // its deleted mark
+    load(h.getDataByInternalId(static_cast<uint32_t>(internal)));
   }
 }
 
@@ -716,7 +735,7 @@ size_t VectorIndex::MemoryBytes() const {
   for (size_t i = 0; i < h.cur_element_count; ++i) {
     if (h.element_levels_[i] > 0) bytes += h.size_links_per_element_ * h.element_levels_[i];
   }
-  bytes += h.label_lookup_.size() * 32;
+  bytes += h.label_lookup_.size() * 32 + impl_->ids.MemoryBytes();
   return bytes;
 }
 

@@ -46,6 +46,33 @@ struct FlatRows {
   size_t MemoryBytes() const;
 };
 
+// A direct-mapped memo of VectorIndex::Impl::InternalId (node -> hnswlib internal id), one
+// 8-byte slot per entry, the node in its high half. hnswlib never changes a label's internal id
+// (markDelete keeps it, nothing removes it), so an entry stays true for the life of the index
+// it was filled from: the memo is emptied whenever `hnsw` is made (InitEmpty, Load) or its
+// capacity grows. Slots are atomics, so readers fill them under resize_mu held shared.
+class IdMemo {
+ public:
+  // Empties the memo and sizes it to the power of two at or above capacity (at most 2^22
+  // slots: nodes past that share slots, and a lookup that misses reads the hash map).
+  void Reset(size_t capacity);
+  // The internal id remembered for node, or -1.
+  int64_t Find(NodeId node) const {
+    if (slots_ == nullptr || node == kInvalidNode) return -1;
+    uint64_t e = slots_[node & mask_].load(std::memory_order_relaxed);
+    return (e >> 32) == node ? static_cast<int64_t>(e & 0xffffffffu) : -1;
+  }
+  void Remember(NodeId node, uint32_t internal) const {
+    if (slots_ == nullptr || node == kInvalidNode) return;
+    slots_[node & mask_].store(uint64_t{node} << 32 | internal, std::memory_order_relaxed);
+  }
+  size_t MemoryBytes() const { return slots_ == nullptr ? 0 : (mask_ + 1) * sizeof(uint64_t); }
+
+ private:
+  std::unique_ptr<std::atomic<uint64_t>[]> slots_;  // empty slot: node kInvalidNode
+  size_t mask_ = 0;
+};
+
 struct VectorIndex::Impl {
   Impl();
   ~Impl();
@@ -80,6 +107,9 @@ struct VectorIndex::Impl {
   // True while the calling thread holds this index's read side (a ReadGuard is alive).
   bool ReadHeldByThisThread() const;
 
+  // InternalId's memo (HNSW only; null for the raw floor's index, which does not use it).
+  IdMemo ids;
+
   std::atomic<size_t> live{0};
   // Internal ids below this are fully written; exact scans and searches stop here so they never
   // read a point an in-flight insert is still initialising.
@@ -106,8 +136,9 @@ struct VectorIndex::Impl {
   // the body's checksum. Corruption on any damage; ResourceExhausted when memory runs out.
   static Result<std::unique_ptr<Impl>> Load(const VectorSpaceDef& def, SnapshotSource* source,
                                             uint32_t* crc);
-  // Internal id of a label, or -1 if the label was never inserted.
-  // REQUIRES: resize_mu held (either mode).
+  // Internal id of a label, or -1 if the label was never inserted: from `ids`, else from
+  // hnswlib's label map under its guard (and then remembered). REQUIRES: resize_mu held
+  // (either mode).
   int64_t InternalId(NodeId node) const;
   // The stored (for cosine: normalised) vector of a live point (either kind of space), or nullptr
   // when the node has none or it was removed. REQUIRES: resize_mu held (either mode) for as long as the data is read.

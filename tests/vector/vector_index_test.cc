@@ -432,6 +432,40 @@ TEST_CASE("capacity grows past the initial size through single upserts") {
   CHECK(r->hits[0].node == 2999);
 }
 
+TEST_CASE("each node reads its own vector when node ids share id-memo slots, through growth") {
+  // Node ids 4096 apart land in the same slot of the internal-id memo of a small index; reads in
+  // turn make them evict each other. Growth re-sizes the memo; removal keeps the internal id.
+  auto idx = Make(4, Metric::kL2);
+  auto vec = [](NodeId n) {
+    return std::vector<float>{static_cast<float>(n % 97), static_cast<float>(n / 4096), 1.0f,
+                              static_cast<float>(n % 13)};
+  };
+  std::vector<NodeId> nodes;
+  for (NodeId i = 0; i < 600; ++i) nodes.push_back(i * 4096 + (i % 7));
+  auto check_all = [&](const std::vector<NodeId>& which) {
+    for (int round = 0; round < 2; ++round) {
+      idx->Prefetch(which);
+      for (NodeId n : which) {
+        auto got = idx->Get(n);
+        REQUIRE(got.ok());
+        CHECK(*got == vec(n));
+      }
+    }
+  };
+  for (size_t i = 0; i < 300; ++i) REQUIRE(idx->Upsert(nodes[i], vec(nodes[i])).ok());
+  check_all({nodes.begin(), nodes.begin() + 300});
+  for (size_t i = 300; i < nodes.size(); ++i) REQUIRE(idx->Upsert(nodes[i], vec(nodes[i])).ok());
+  for (NodeId extra = 0; extra < 2000; ++extra) {  // grows the index (and the memo) past 1,024
+    REQUIRE(idx->Upsert(3'000'000 + extra, vec(3'000'000 + extra)).ok());
+  }
+  check_all(nodes);
+  REQUIRE(idx->Remove(nodes[5]).ok());
+  CHECK_FALSE(idx->Get(nodes[5]).ok());
+  CHECK_FALSE(idx->Get(nodes[5] + 1).ok());  // never inserted
+  REQUIRE(idx->Upsert(nodes[5], vec(nodes[5])).ok());
+  check_all(nodes);
+}
+
 TEST_CASE("searches run concurrently with upserts, removals and capacity growth") {
   constexpr uint32_t kDim = 8;
   auto idx = Make(kDim, Metric::kL2);
