@@ -87,18 +87,25 @@ void Graph::Prefetch(std::span<const NodeId> ids) const {
   for (NodeId id : ids) {
     if (id < bound) __builtin_prefetch(&impl_->Slot(id));
   }
-  // Pass 2: what the slots point to; reading the pointers needs the node's stripe.
+  // Pass 2: what the slots point to; reading the pointers needs the node's stripe. The whole
+  // property array (a filter's property may sit anywhere in it), up to kMaxPropLines lines.
+  constexpr size_t kMaxPropLines = 8;
   for (NodeId id : ids) {
     if (id >= bound) continue;
-    const void* props;
+    const char* props;
+    size_t prop_bytes;
     const void* lists;
     {
       std::shared_lock lock(impl_->Stripe(id));
       const NodeSlot& slot = impl_->Slot(id);
-      props = slot.props.data();
+      props = reinterpret_cast<const char*>(slot.props.data());
+      prop_bytes = slot.props.size() * sizeof(slot.props[0]);
       lists = slot.lists.data();
     }
-    if (props != nullptr) __builtin_prefetch(props);
+    if (props != nullptr) {
+      const size_t end = std::min(prop_bytes, kMaxPropLines * 64);
+      for (size_t at = 0; at < end; at += 64) __builtin_prefetch(props + at);
+    }
     if (lists != nullptr) __builtin_prefetch(lists);
   }
 }

@@ -89,10 +89,10 @@ class Graph {
   PropId FindProperty(std::string_view name) const;  // kNoProp if no node ever had it
   // Copies the property into *out and returns true, or returns false (absent / no node).
   bool GetProperty(NodeId id, PropId prop, Value* out) const;
-  // A hint, no effect on results: starts loading the slots, property arrays and adjacency list
-  // headers of ids into the CPU caches, so that a following pass of reads over many random nodes
-  // (a filter over a few hundred ANN hits) overlaps its cache misses instead of taking them one
-  // after another.
+  // A hint, no effect on results: starts loading the slots, property arrays (up to 512 bytes
+  // each) and adjacency list headers of ids into the CPU caches, so that a following pass of
+  // reads over many random nodes (a filter over a few hundred ANN hits) overlaps its cache
+  // misses instead of taking them one after another.
   void Prefetch(std::span<const NodeId> ids) const;
   Properties GetProperties(NodeId id) const;
 

@@ -138,6 +138,7 @@ class StartOp : public MatchOp {
         }
         std::sort(nodes.begin(), nodes.end());
         nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+        g.Prefetch(nodes);  // the rows' properties are read next (an item query's projection)
       } else {
         add(v);
       }
