@@ -17,12 +17,22 @@ void Note(Item* item, size_t rule, const Rule& r, nlohmann::json extra = nlohman
 }
 
 // Higher scores first; items without a score after those with one; ties keep their order.
+// Sorts positions, then moves each item once (an Item is a dozen strings and JSON values).
 void Rerank(std::vector<Item>* list) {
-  std::stable_sort(list->begin(), list->end(), [](const Item& a, const Item& b) {
-    if (std::isnan(a.score)) return false;
-    if (std::isnan(b.score)) return true;
-    return a.score > b.score;
+  std::vector<uint32_t> order(list->size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  const std::vector<Item>& items = *list;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const double a = items[x].score, b = items[y].score;
+    if (std::isnan(a)) return false;
+    if (std::isnan(b)) return true;
+    return a > b;
   });
+  if (std::is_sorted(order.begin(), order.end())) return;
+  std::vector<Item> sorted;
+  sorted.reserve(list->size());
+  for (uint32_t i : order) sorted.push_back(std::move((*list)[i]));
+  *list = std::move(sorted);
 }
 
 size_t Filter(size_t index, const Rule& r, std::vector<Item>* list) {
