@@ -251,7 +251,9 @@ void IdMemo::Reset(size_t capacity) {
   size_t n = 1;
   while (n < std::min(capacity, kMaxSlots)) n <<= 1;
   slots_.reset(new std::atomic<uint64_t>[n]);
-  for (size_t i = 0; i < n; ++i) slots_[i].store(uint64_t{kInvalidNode} << 32, std::memory_order_relaxed);
+  for (size_t i = 0; i < n; ++i) {
+    slots_[i].store(uint64_t{kInvalidNode} << 32, std::memory_order_relaxed);
+  }
   mask_ = n - 1;
 }
 
