@@ -80,6 +80,10 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
   --decide-max-admission-wait-ms N
                               a decision that waited longer for that answers overload from the
                               popular list (default 0 = a fifth of its deadline; at most 10000)
+  --impression-wait-past-deadline-ms N
+                              how long past its deadline a decision waits for its impression
+                              record's write; one not written by then is written after the
+                              answer (reason impression_log_late; default 0, at most 60000)
   --candidate-cache-entries N (surface, recipe, user) candidate sets cached for decisions
                               (default 10000; 0 = no candidate cache)
   --candidate-cache-bytes N   approximate bytes of cached candidate sets (default 268435456)
@@ -178,6 +182,8 @@ bool ParseDecideOptions(const Args& args, ServerOptions* o) {
                       &o->decide_max_running_decisions) &&
          ParseBounded(args, "decide-max-admission-wait-ms", 0, 10'000,
                       &o->decide_max_admission_wait_ms) &&
+         ParseBounded(args, "impression-wait-past-deadline-ms", 0, 60'000,
+                      &o->impression_wait_past_deadline_ms) &&
          ParseSize(args, "candidate-cache-entries", &o->candidate_cache_entries) &&
          ParseSize(args, "candidate-cache-bytes", &o->candidate_cache_bytes);
 }
@@ -263,7 +269,7 @@ int ServeMain(int argc, char** argv) {
        "checkpoint-interval-seconds", "impression-retention-days", "event-retention-days", "decide-workers",
        "decide-max-queued", "decide-inline-steps", "decide-isolation-cooldown-ms",
        "decide-max-inline-steps", "decide-max-running-steps", "decide-max-running-decisions",
-       "decide-max-admission-wait-ms", "default-max-per-node",
+       "decide-max-admission-wait-ms", "impression-wait-past-deadline-ms", "default-max-per-node",
        "candidate-cache-entries",
        "candidate-cache-bytes", "similarity-schedule", "similarity-schedule-seconds",
        "schedule-job"},

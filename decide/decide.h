@@ -167,10 +167,19 @@ struct DeciderOptions {
   // Log every decision's impressions (subject to the surface's sample rate) before answering
   // (docs/feedback-loop.md). Off only to measure what logging costs.
   bool log_impressions = true;
-  // The most a decision waits for the writer role to log its impressions (a bulk load, backup or
-  // index snapshot holds it for long); beyond it the decision answers unlogged with reason
-  // impression_log_failed.
+  // The most an impression write waits for the writer role (a bulk load, backup or index
+  // snapshot holds it for long); beyond it the record is dropped unwritten and the decision
+  // answers unlogged with reason impression_log_failed.
   int64_t impression_max_queue_wait_ms = 20;
+  // How long past its deadline a decision still waits for its impression record to be
+  // written. A record not written by then is written after the answer, which says
+  // "impression_logged": false and reason impression_log_late (docs/feedback-loop.md,
+  // "Impressions"): a decision keeps its deadline whatever the disk does. Tests that read a
+  // record right after its decision raise it.
+  int64_t impression_wait_past_deadline_ms = 0;
+  // Records waiting for the impression writer's threads; a decision that finds the queue full
+  // answers unlogged (impression_log_failed).
+  size_t impression_max_queued = 65'536;
   // Wait for the log write's fsync (durable across power loss). false: the write is in the WAL
   // (durable across a process crash) but not synced; for measuring what the fsync costs.
   bool sync_impressions = true;
@@ -199,13 +208,15 @@ class Decider {
  public:
   // Does not own db, which must outlive the decider.
   Decider(Database* db, DeciderOptions options);
-  ~Decider();  // stops the workers and the popular-list refresher
+  ~Decider();  // stops the workers and the popular-list refresher; writes queued impressions
 
   // POST /v1/surfaces/{name}/decide. request: {user, context?, k?, deadline_ms?, exclude?,
   // explain?}. Returns {recommendation_id, surface, items, confidence, served_by, degraded,
-  // reasons, timings, impression_logged}; the impressions are durable before it returns (a
-  // failed log write is reason impression_log_failed, never an error). Errors: NotFound (no such surface), InvalidArgument (bad request fields).
-  // Never an error because a source failed or the deadline passed.
+  // reasons, timings, impression_logged}; the impressions are durable before it returns
+  // unless their write failed (reason impression_log_failed) or was still going at the deadline
+  // (impression_log_late; it finishes after the answer); neither is an error. Errors:
+  // NotFound (no such surface), InvalidArgument (bad request fields). Never an error because a
+  // source failed or the deadline passed.
   Result<nlohmann::json> Decide(const std::string& surface, const nlohmann::json& request);
 
   // Circuit breakers: [{recipe, source, state, failures, opened_at_ms?}, ...].

@@ -21,6 +21,14 @@ size_t OrCores(size_t value) {
   return value > 0 ? value : std::max(1u, std::thread::hardware_concurrency());
 }
 
+ImpressionWriter::Options ImpressionWriterOptions(const DeciderOptions& options) {
+  ImpressionWriter::Options out;
+  out.sync = options.sync_impressions;
+  out.max_queue_wait_ms = options.impression_max_queue_wait_ms;
+  out.max_queued = std::max<size_t>(1, options.impression_max_queued);
+  return out;
+}
+
 bool IsDegradingReason(const std::string& code) {
   for (const char* prefix : {"source_timeout", "source_error", "breaker_open", "deadline", "overload"}) {
     if (code.rfind(prefix, 0) == 0) return true;
@@ -78,6 +86,7 @@ Decider::Impl::Impl(Database* db_in, DeciderOptions options_in)
       isolation(options_in.isolation_cooldown_ms, OrCores(options_in.max_inline_steps)),
       gate(OrCores(options_in.max_running_decisions)),
       slots(OrCores(options_in.max_running_steps)),
+      impressions(db_in, ImpressionWriterOptions(options_in)),
       pool(std::max(1, options_in.workers), options_in.max_queued) {}
 
 void Decider::Impl::Count(const std::string& name, uint64_t n) {
@@ -326,7 +335,9 @@ Result<json> Decider::Decide(const std::string& name, const json& body) {
                               {"admission_us", d.admission_us},
                               {"steps", std::move(steps)}}}};
   ticket.Leave();  // the impression write waits for the disk, not the cores
-  m.LogImpressions(s, req, served_ms, explore_trace, &answer);
+  m.LogImpressions(s, req, served_ms,
+                   hard + std::chrono::milliseconds(m.options.impression_wait_past_deadline_ms),
+                   explore_trace, &answer);
   m.Count("decisions");
   if (degraded) m.Count("degraded");
   m.Count("served_by:" + answer["served_by"].get<std::string>());

@@ -18,6 +18,7 @@
 #include "decide/explore_counts.h"
 #include "decide/faults.h"
 #include "decide/frequency.h"
+#include "decide/impression_writer.h"
 #include "decide/lists.h"
 #include "decide/rules.h"
 #include "decide/step_isolation.h"
@@ -108,7 +109,6 @@ struct Decider::Impl {
   StepIsolation isolation;
   DecisionGate gate;  // decisions doing their work at once
   StepSlots slots;  // recipe steps running at once, inline and on workers (outlives the pool)
-  WorkerPool pool;  // last: its threads stop first
 
   // Parsed surfaces and recipes by name, each with the stored text it was parsed from and the
   // Database::MetaGeneration read before that text: while the generation is unchanged a
@@ -133,6 +133,11 @@ struct Decider::Impl {
   // (surface, variant) -> logged decisions, their items, attributed clicks and conversions.
   std::map<std::pair<std::string, std::string>, VariantCounts> variant_counts
       PW_GUARDED_BY(metrics_mu);
+
+  // The threads last, so that they stop before the state they use goes away: the pool first,
+  // then the impression writer (its callbacks count into the metrics above).
+  ImpressionWriter impressions;  // LogImpressions' records
+  WorkerPool pool;
 
   // The wall clock (DeciderOptions::clock_ms or the system's), ms since the epoch.
   int64_t NowMs() const;
@@ -229,14 +234,17 @@ struct Decider::Impl {
              double confidence, const std::string& served_by, Clock::time_point until,
              bool evaluated, bool last_resort, Draft* d);
 
-  // Writes the decision's impressions (durably, sync) unless the surface samples it out; sets
-  // answer's "impression_logged" and, when the write failed, adds reason impression_log_failed.
+  // Writes the decision's impressions (durably, sync) unless the surface samples it out,
+  // waiting for the write until wait_until at most; sets answer's "impression_logged" and adds
+  // reason impression_log_failed when the write failed (or could not be queued), or
+  // impression_log_late when it had not finished by wait_until (it goes on after the answer).
   // Every served decision of a surface with caps is added to the frequency index (a logged one
   // also survives a restart).
   // explore_trace: the decision's exploration (Explore), logged with it and counted in the
   // posterior counts when the decision is logged.
   void LogImpressions(const Surface& s, const Request& req, int64_t served_ms,
-                      const nlohmann::json& explore_trace, nlohmann::json* answer);
+                      Clock::time_point wait_until, const nlohmann::json& explore_trace,
+                      nlohmann::json* answer);
 
   // Exploration (docs/feedback-loop.md): fills the request's explored positions of d->items
   // with items drawn from the exploit list's tail and d->pool, seeded by recommendation_id;
@@ -247,8 +255,9 @@ struct Decider::Impl {
   // Loads the posterior counts of an exploring surface from the impression log the first time
   // it is loaded (decisions served in the last DeciderOptions::explore_history_ms).
   void LoadExploreCounts(const Surface& base);
-  // Adds a logged decision's items to the posterior counts of its bucket.
-  void CountExploreImpressions(const Surface& s, const nlohmann::json& trace,
+  // Adds a logged decision's items to the posterior counts of its bucket (trace: its
+  // exploration, as Explore made it).
+  void CountExploreImpressions(const std::string& surface, const nlohmann::json& trace,
                                const nlohmann::json& items);
 
   void Count(const std::string& name, uint64_t n = 1);

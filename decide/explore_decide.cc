@@ -111,8 +111,10 @@ void Decider::Impl::Explore(const Surface& s, const Request& req, const std::str
   if (e > 0) Count("explored_items", e);
 }
 
-void Decider::Impl::CountExploreImpressions(const Surface& s, const json& trace, const json& items) {
-  explore_counts.AddImpressions(s.name, trace.value("bucket", std::string()), RecordItemIds(items));
+void Decider::Impl::CountExploreImpressions(const std::string& surface, const json& trace,
+                                            const json& items) {
+  explore_counts.AddImpressions(surface, trace.value("bucket", std::string()),
+                                RecordItemIds(items));
 }
 
 void Decider::Impl::LoadExploreCounts(const Surface& base) {

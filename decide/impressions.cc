@@ -1,5 +1,6 @@
 // The impression log of decisions (docs/feedback-loop.md): what was served, written durably
-// through the database's write path before the answer leaves, unless the surface samples it out.
+// through the database's write path (by the ImpressionWriter's threads) before the answer leaves,
+// unless the surface samples it out or the write is still going at the decision's deadline.
 #include <random>
 
 #include "decide/decider_impl.h"
@@ -27,7 +28,8 @@ json ImpressionItem(const json& item) {
 }  // namespace
 
 void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t served_ms,
-                                   const json& explore_trace, json* answer) {
+                                   Clock::time_point wait_until, const json& explore_trace,
+                                   json* answer) {
   if (s.HasCaps() && !(*answer)["items"].empty()) {
     std::vector<std::string> ids;
     for (const json& item : (*answer)["items"]) ids.push_back(item["id"].get<std::string>());
@@ -39,11 +41,26 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t
     Count("impressions_sampled_out");
     return;
   }
+  json items = json::array();
+  for (const json& item : (*answer)["items"]) items.push_back(ImpressionItem(item));
+  // Counted when the write succeeded, on the writer's thread (after the answer if it is late).
+  auto counted = [this, surface = s.name, variant = s.variant, trace = explore_trace,
+                  items](const Status& written) {
+    if (!written.ok()) {
+      Count("impression_log_failures");
+      return;
+    }
+    Count("impressions_logged");
+    Count("impression_items_logged", items.size());
+    if (!trace.is_null()) CountExploreImpressions(surface, trace, items);
+    MutexLock lock(&metrics_mu);
+    VariantCounts& c = variant_counts[{surface, variant}];
+    ++c.decisions;
+    c.impressions += items.size();
+  };
   ImpressionWrite write;
   write.recommendation_id = (*answer)["recommendation_id"].get<std::string>();
   write.attribution_window_ms = s.attribution_window_seconds * 1000;
-  json items = json::array();
-  for (const json& item : (*answer)["items"]) items.push_back(ImpressionItem(item));
   write.record = {{"surface", s.name},
                   {"variant", s.variant},
                   {"user", req.user},
@@ -60,26 +77,23 @@ void Decider::Impl::LogImpressions(const Surface& s, const Request& req, int64_t
   }
   WriteSet set;
   set.ops.push_back(std::move(write));
-  WriteOptions write_options;
-  write_options.sync = options.sync_impressions;
-  write_options.max_queue_wait_ms = options.impression_max_queue_wait_ms;
-  Status logged = db->Apply(set, write_options);
-  if (logged.ok()) {
-    (*answer)["impression_logged"] = true;
-    Count("impressions_logged");
-    Count("impression_items_logged", (*answer)["items"].size());
-    if (!explore_trace.is_null()) CountExploreImpressions(s, explore_trace, (*answer)["items"]);
-    MutexLock lock(&metrics_mu);
-    VariantCounts& c = variant_counts[{s.name, s.variant}];
-    ++c.decisions;
-    c.impressions += (*answer)["items"].size();
+  auto ticket = impressions.Submit(std::move(set), std::move(counted));
+  Status logged;
+  if (!ticket.ok()) {
+    logged = ticket.status();
+    Count("impression_log_failures");
+  } else if (!(*ticket)->WaitUntil(wait_until, &logged)) {
+    // A decision keeps its deadline whatever the disk does: the write goes on after the answer.
+    (*answer)["impression_logged"] = false;
+    (*answer)["reasons"].push_back("impression_log_late");
+    Count("reason:impression_log_late");
     return;
   }
+  (*answer)["impression_logged"] = logged.ok();
+  if (logged.ok()) return;
   // A decision never fails for its log: it answers, says so and is counted.
-  (*answer)["impression_logged"] = false;
   (*answer)["reasons"].push_back("impression_log_failed");
   Count("reason:impression_log_failed");
-  Count("impression_log_failures");
 }
 
 }  // namespace pathwise::decide

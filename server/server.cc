@@ -290,6 +290,7 @@ Status Server::Start() {
   decide_options.max_running_steps = o.decide_max_running_steps;
   decide_options.max_running_decisions = o.decide_max_running_decisions;
   decide_options.max_admission_wait_ms = o.decide_max_admission_wait_ms;
+  decide_options.impression_wait_past_deadline_ms = o.impression_wait_past_deadline_ms;
   decide_options.candidate_cache_entries = o.candidate_cache_entries;
   decide_options.candidate_cache_bytes = o.candidate_cache_bytes;
   decide_options.max_deadline_ms = o.max_deadline_ms;

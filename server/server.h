@@ -76,6 +76,10 @@ struct ServerOptions {
   size_t decide_max_running_steps = 0;
   size_t decide_max_running_decisions = 0;
   int64_t decide_max_admission_wait_ms = 0;
+  // How long past its deadline a decision still waits for its impression record's write
+  // (decide::DeciderOptions::impression_wait_past_deadline_ms, docs/feedback-loop.md
+  // "Impressions"); a record not written by then is written after the answer.
+  int64_t impression_wait_past_deadline_ms = 0;
   // The candidate cache's bounds (decide::DeciderOptions, docs/decisions.md "Caches"): the most
   // (surface, recipe, user) entries and about how many bytes of candidates it holds; 0 entries
   // turns it off.

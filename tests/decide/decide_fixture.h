@@ -109,8 +109,13 @@ struct DecideFixture {
     if (decider) decider->Invalidate(name);
   }
 
-  decide::Decider& MakeDecider(decide::DeciderOptions options = {}) {
+  // wait_for_impressions: a decision waits for its impression record however long it takes
+  // (tests read the record right after), instead of answering impression_log_late at its
+  // deadline.
+  decide::Decider& MakeDecider(decide::DeciderOptions options = {},
+                               bool wait_for_impressions = true) {
     options.enable_fault_injection = true;
+    if (wait_for_impressions) options.impression_wait_past_deadline_ms = 600'000;
     decider = std::make_unique<decide::Decider>(db.get(), options);
     return *decider;
   }

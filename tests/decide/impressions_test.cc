@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <streambuf>
 #include <thread>
 
+#include "decide/impression_writer.h"
 #include "tests/decide/decide_fixture.h"
 
 namespace pathwise::testing {
@@ -293,23 +295,38 @@ class BlockingStreambuf : public std::streambuf {
   bool released_ = false;
 };
 
+// Holds the writer role with an exclusive load reading a BlockingStreambuf until Release().
+class HeldWriter {
+ public:
+  explicit HeldWriter(Database* db) : in_(&buf_) {
+    LoadOptions exclusive;
+    exclusive.exclusive = true;
+    loader_ = std::thread([this, db, exclusive] { (void)db->Load(in_, exclusive); });
+    buf_.WaitUntilRead();
+  }
+  ~HeldWriter() { Release(); }
+  void Release() {
+    buf_.Release();
+    if (loader_.joinable()) loader_.join();
+  }
+
+ private:
+  BlockingStreambuf buf_;
+  std::istream in_;
+  std::thread loader_;
+};
+
 TEST_CASE("a decision whose log cannot be written in time still answers, with impression_log_failed") {
   DecideFixture f;
   f.Define("row", DecideFixture::Surface());
   decide::DeciderOptions options;
   options.impression_max_queue_wait_ms = 20;
   f.MakeDecider(options);
-  BlockingStreambuf buf;
-  std::istream in(&buf);
-  LoadOptions exclusive;
-  exclusive.exclusive = true;  // holds the writer role while it reads
-  std::thread loader([&] { (void)f.db->Load(in, exclusive); });
-  buf.WaitUntilRead();
+  auto held = std::make_unique<HeldWriter>(f.db.get());  // an exclusive load
   auto t0 = std::chrono::steady_clock::now();
   json d = f.Decide("row", {{"user", "u1"}});
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  buf.Release();
-  loader.join();
+  held.reset();
   CHECK(d["items"].size() == 5);
   CHECK(d["impression_logged"] == false);
   CHECK(DecideFixture::HasReason(d, "impression_log_failed"));
@@ -323,6 +340,125 @@ TEST_CASE("a decision whose log cannot be written in time still answers, with im
   CHECK(f.db->Health().ok());
 }
 
+TEST_CASE("a decision whose impression write is still going at its deadline answers on time, "
+          "impression_log_late, and the record is written after") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  decide::DeciderOptions options;
+  options.impression_max_queue_wait_ms = 0;  // the write waits for the writer role unbounded
+  f.MakeDecider(options, /*wait_for_impressions=*/false);
+  HeldWriter held(f.db.get());
+  auto t0 = std::chrono::steady_clock::now();
+  json d = f.Decide("row", {{"user", "u1"}, {"deadline_ms", 200}});
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+  CHECK(d["items"].size() == 5);
+  CHECK(d["served_by"] == "primary");
+  CHECK(d["impression_logged"] == false);
+  CHECK(DecideFixture::HasReason(d, "impression_log_late"));
+  CHECK_FALSE(DecideFixture::HasReason(d, "impression_log_failed"));
+  CHECK(d["degraded"] == false);  // the list is the primary one; only its record is late
+  CHECK(ms < 5000);  // answered while the writer role is still held
+  std::string id = d["recommendation_id"];
+  CHECK(f.db->GetRecommendation(id).status().code() == Status::Code::kNotFound);
+  CHECK(f.decider->Metrics()["reason:impression_log_late"] == 1);
+  held.Release();
+  // The write goes on after the answer: the record appears once the writer role is free.
+  for (int i = 0; i < 1000 && !f.db->GetRecommendation(id).ok(); ++i) usleep(10000);
+  auto logged = f.db->GetRecommendation(id);
+  REQUIRE_MESSAGE(logged.ok(), logged.status().ToString());
+  CHECK((*logged)["items"].size() == 5);
+  for (int i = 0; i < 1000 && !f.decider->Metrics().contains("impressions_logged"); ++i) {
+    usleep(10000);
+  }
+  CHECK(f.decider->Metrics()["impressions_logged"] == 1);
+  CHECK(f.db->Health().ok());
+}
+
+TEST_CASE("the impression writer refuses records beyond its queue bound and writes every "
+          "accepted one") {
+  DecideFixture f;
+  decide::ImpressionWriter::Options options;
+  options.threads = 1;
+  options.max_queued = 2;
+  auto writer = std::make_unique<decide::ImpressionWriter>(f.db.get(), options);
+  HeldWriter held(f.db.get());
+  std::vector<std::string> accepted;
+  std::vector<std::shared_ptr<decide::ImpressionWriter::Ticket>> tickets;
+  std::atomic<int> written{0};
+  Status refused;
+  // The thread takes the first record (and then waits for the writer role); two more queue.
+  for (int i = 0; i < 5 && refused.ok(); ++i) {
+    std::string id = IdAt(NowMs(), 100 + i);
+    auto ticket = writer->Submit(Impression(id), [&written](const Status& s) {
+      if (s.ok()) ++written;
+    });
+    if (!ticket.ok()) {
+      refused = ticket.status();
+    } else {
+      accepted.push_back(id);
+      tickets.push_back(*ticket);
+    }
+  }
+  CHECK(refused.code() == Status::Code::kResourceExhausted);
+  CHECK(accepted.size() >= 2);
+  CHECK(accepted.size() <= 3);
+  Status status;
+  CHECK_FALSE(tickets[0]->WaitUntil(std::chrono::steady_clock::now(), &status));
+  held.Release();
+  for (auto& ticket : tickets) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    REQUIRE(ticket->WaitUntil(until, &status));
+    CHECK(status.ok());
+  }
+  CHECK(written.load() == static_cast<int>(accepted.size()));
+  for (const std::string& id : accepted) CHECK(f.db->GetRecommendation(id).ok());
+}
+
+TEST_CASE("the impression writer writes what is queued before it stops") {
+  DecideFixture f;
+  std::vector<std::string> ids;
+  {
+    decide::ImpressionWriter::Options options;
+    options.threads = 2;
+    decide::ImpressionWriter writer(f.db.get(), options);
+    for (int i = 0; i < 200; ++i) {
+      ids.push_back(IdAt(NowMs(), 1000 + i));
+      REQUIRE(writer.Submit(Impression(ids.back()), nullptr).ok());
+    }
+  }
+  for (const std::string& id : ids) CHECK(f.db->GetRecommendation(id).ok());
+}
+
+TEST_CASE("impressions of decisions made concurrently by many threads are each written once") {
+  DecideFixture f;
+  f.Define("row", DecideFixture::Surface());
+  f.MakeDecider();
+  constexpr int kThreads = 8, kEach = 25;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&f, &ids, t] {
+      const char* users[] = {"u1", "kid", "new"};
+      for (int i = 0; i < kEach; ++i) {
+        auto d = f.decider->Decide("row", {{"user", users[(t + i) % 3]}});
+        if (d.ok() && (*d)["impression_logged"] == true) {
+          ids[t].push_back((*d)["recommendation_id"]);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  size_t logged = 0;
+  for (const auto& list : ids) {
+    logged += list.size();
+    for (const std::string& id : list) CHECK(f.db->GetRecommendation(id).ok());
+  }
+  CHECK(logged == kThreads * kEach);
+  CHECK(f.decider->Metrics()["impressions_logged"] == kThreads * kEach);
+}
+
 // The child half of the durability test: started by the parent (fork + exec of this binary)
 // with PW_IMPRESSION_DIR and PW_IMPRESSION_FD set; decides forever and reports each answered
 // recommendation_id on the pipe. Skipped in normal runs.
@@ -333,10 +469,13 @@ TEST_CASE("impression child decider" * doctest::skip()) {
   REQUIRE(fd_text != nullptr);
   int fd = std::atoi(fd_text);
   auto db = OpenDb(dir);
-  decide::Decider decider(db.get(), {});
+  decide::DeciderOptions options;
+  options.impression_wait_past_deadline_ms = 600'000;
+  decide::Decider decider(db.get(), options);
   while (true) {
     auto d = decider.Decide("row", {{"user", "u1"}});
     REQUIRE(d.ok());
+    if ((*d)["impression_logged"] != true) continue;  // only those it says are durable
     std::string id = (*d)["recommendation_id"].get<std::string>();
     REQUIRE(write(fd, id.data(), id.size()) == static_cast<ssize_t>(id.size()));
   }

@@ -36,7 +36,7 @@ constexpr const char* kLimitFlags[] = {
     "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes",
     "--default-max-per-node",       "--decide-inline-steps",     "--decide-isolation-cooldown-ms",
     "--decide-max-inline-steps",    "--decide-max-running-steps", "--decide-max-running-decisions",
-    "--decide-max-admission-wait-ms"};
+    "--decide-max-admission-wait-ms", "--impression-wait-past-deadline-ms"};
 
 TEST_CASE("serve --help lists every limit flag") {
   TempDir dir;
@@ -77,6 +77,8 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
        "--decide-max-running-decisions must be an integer from 0 to 4096"},
       {"--decide-max-admission-wait-ms 10001",
        "--decide-max-admission-wait-ms must be an integer from 0 to 10000"},
+      {"--impression-wait-past-deadline-ms 60001",
+       "--impression-wait-past-deadline-ms must be an integer from 0 to 60000"},
       {"--similarity-schedule '{}' --similarity-schedule-seconds 0",
        "--similarity-schedule-seconds must be an integer from 1"},
       {"--similarity-schedule '{}' --similarity-schedule-seconds hourly",

@@ -101,6 +101,8 @@ class ServerHarness {
     options_.port = 0;
     options_.data_dir = dir_;
     options_.threads = 4;
+    // Tests read a decision's impression record right after it, however slow the disk.
+    options_.impression_wait_past_deadline_ms = 60'000;
     server_ = std::make_unique<Server>(db_.get(), options_);
     Status started = server_->Start();
     INFO(started.ToString());
