@@ -384,6 +384,8 @@ json Decider::Metrics() const {
   out["decisions_waiting"] = impl_->gate.waiting();
   out["workers_busy"] = impl_->pool.busy();
   out["workers_queued"] = impl_->pool.queued();
+  out["impression_writes_in_flight"] = impl_->impressions.in_flight();
+  out["impression_records_queued"] = impl_->impressions.queued();
   return out;
 }
 

@@ -42,14 +42,35 @@ ImpressionWriter::~ImpressionWriter() {
 Result<std::shared_ptr<ImpressionWriter::Ticket>> ImpressionWriter::Submit(WriteSet set,
                                                                            Done done) {
   auto ticket = std::make_shared<Ticket>();
-  MutexLock lock(&mu_);
-  if (queue_.size() >= options_.max_queued) {
-    return Status::ResourceExhausted(std::to_string(queue_.size()) +
-                                     " impression records are waiting to be written");
+  std::vector<Entry> inline_write;
+  {
+    MutexLock lock(&mu_);
+    if (queue_.size() >= options_.max_queued) {
+      return Status::ResourceExhausted(std::to_string(queue_.size()) +
+                                       " impression records are waiting to be written");
+    }
+    if (in_flight_ > 0 || !queue_.empty()) {
+      queue_.push_back(Entry{std::move(set), std::move(done), ticket});
+      cv_.NotifyOne();
+      return ticket;
+    }
+    ++in_flight_;
   }
-  queue_.push_back(Entry{std::move(set), std::move(done), ticket});
-  cv_.NotifyOne();
+  inline_write.push_back(Entry{std::move(set), std::move(done), ticket});
+  Write(&inline_write);
+  MutexLock lock(&mu_);
+  --in_flight_;
   return ticket;
+}
+
+size_t ImpressionWriter::in_flight() const {
+  MutexLock lock(&mu_);
+  return in_flight_;
+}
+
+size_t ImpressionWriter::queued() const {
+  MutexLock lock(&mu_);
+  return queue_.size();
 }
 
 void ImpressionWriter::Run() {
@@ -64,9 +85,14 @@ void ImpressionWriter::Run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      ++in_flight_;
     }
     Write(&batch);
     batch.clear();
+    {
+      MutexLock lock(&mu_);
+      --in_flight_;
+    }
   }
 }
 

@@ -1,11 +1,15 @@
-// Internal to decide/: writes decisions' impression records through the database's write path
-// on threads of its own, so that a decision can stop waiting for its record at its deadline
-// while the write goes on (docs/feedback-loop.md, "Impressions").
+// Internal to decide/: writes decisions' impression records through the database's write path,
+// on threads of its own whenever another record is being written, so that a decision can stop
+// waiting for its record at its deadline while the write goes on (docs/feedback-loop.md,
+// "Impressions").
 //
-// Records queued while the writer threads are busy go out together: each thread takes what is
-// queued (up to max_batch records) as one Database::ApplyMany, one group commit and one fsync.
-// A record's outcome is known to its `Done` callback, run on the writer thread once the write
-// finished, and then to whoever waits on its Ticket. The destructor writes what is queued.
+// A record submitted while no other is being written or queued is written on the caller's
+// thread (no hand-off: the common case on a server that is not saturated), and Submit returns
+// once it is written. Otherwise it is queued, and records queued while writes run go out
+// together: each writer thread takes what is queued (up to max_batch records) as one
+// Database::ApplyMany, one group commit and one fsync. A record's outcome is known to its `Done`
+// callback, run once the write finished, and then to whoever waits on its Ticket. The destructor
+// writes what is queued.
 #pragma once
 
 #include <chrono>
@@ -56,9 +60,14 @@ class ImpressionWriter {
   ImpressionWriter(const ImpressionWriter&) = delete;
   ImpressionWriter& operator=(const ImpressionWriter&) = delete;
 
-  // Queues one record's write set. ResourceExhausted when max_queued records already wait
-  // (nothing is queued and done is not called).
+  // Writes one record's write set on this thread when no write runs and none is queued (the
+  // ticket is then finished on return), else queues it. ResourceExhausted when max_queued
+  // records already wait (nothing is queued and done is not called).
   Result<std::shared_ptr<Ticket>> Submit(WriteSet set, Done done);
+
+  // Writes running (on the callers' threads or the writer's) and records queued, for metrics.
+  size_t in_flight() const;
+  size_t queued() const;
 
  private:
   struct Entry {
@@ -71,9 +80,10 @@ class ImpressionWriter {
 
   Database* const db_;
   const Options options_;
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar cv_;
   std::deque<Entry> queue_ PW_GUARDED_BY(mu_);
+  size_t in_flight_ PW_GUARDED_BY(mu_) = 0;  // writes running
   bool stopping_ PW_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

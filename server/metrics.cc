@@ -239,6 +239,12 @@ std::string Metrics::RenderDecisions(const nlohmann::json& counters,
          count("decisions_running"), &out);
   Single("pathwise_decisions_waiting", "gauge", "Decisions waiting for a token to work.",
          count("decisions_waiting"), &out);
+  Single("pathwise_impression_writes_in_flight", "gauge",
+         "Impression log writes running now (docs/feedback-loop.md, Impressions).",
+         count("impression_writes_in_flight"), &out);
+  Single("pathwise_impression_records_queued", "gauge",
+         "Impression records waiting for the impression writer's threads.",
+         count("impression_records_queued"), &out);
   Single("pathwise_decisions_shed_total", "counter",
          "Decisions that waited longer than their admission wait and answered from the popular "
          "list.",

@@ -340,14 +340,32 @@ TEST_CASE("a decision whose log cannot be written in time still answers, with im
   CHECK(f.db->Health().ok());
 }
 
-TEST_CASE("a decision whose impression write is still going at its deadline answers on time, "
-          "impression_log_late, and the record is written after") {
+// Waits until cond() holds (up to 60 s).
+template <typename Cond>
+bool Eventually(Cond cond) {
+  for (int i = 0; i < 6000; ++i) {
+    if (cond()) return true;
+    usleep(10000);
+  }
+  return cond();
+}
+
+TEST_CASE("a decision whose queued impression write is still going at its deadline answers on "
+          "time, impression_log_late, and the record is written after") {
   DecideFixture f;
   f.Define("row", DecideFixture::Surface());
   decide::DeciderOptions options;
-  options.impression_max_queue_wait_ms = 0;  // the write waits for the writer role unbounded
+  options.impression_max_queue_wait_ms = 0;  // writes wait for the writer role unbounded
   f.MakeDecider(options, /*wait_for_impressions=*/false);
   HeldWriter held(f.db.get());
+  // The first decision writes its own record (no other write runs) and waits with it.
+  json first;
+  std::thread writer([&] {
+    auto r = f.decider->Decide("row", {{"user", "kid"}});
+    if (r.ok()) first = *r;
+  });
+  REQUIRE(Eventually([&] { return f.decider->Metrics()["impression_writes_in_flight"] == 1; }));
+  // The second one's record is queued behind it: it answers at its deadline.
   auto t0 = std::chrono::steady_clock::now();
   json d = f.Decide("row", {{"user", "u1"}, {"deadline_ms", 200}});
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -364,17 +382,47 @@ TEST_CASE("a decision whose impression write is still going at its deadline answ
   CHECK(f.db->GetRecommendation(id).status().code() == Status::Code::kNotFound);
   CHECK(f.decider->Metrics()["reason:impression_log_late"] == 1);
   held.Release();
+  writer.join();
+  CHECK(first["impression_logged"] == true);
   // The write goes on after the answer: the record appears once the writer role is free.
-  for (int i = 0; i < 1000 && !f.db->GetRecommendation(id).ok(); ++i) usleep(10000);
+  CHECK(Eventually([&] { return f.db->GetRecommendation(id).ok(); }));
   auto logged = f.db->GetRecommendation(id);
   REQUIRE_MESSAGE(logged.ok(), logged.status().ToString());
   CHECK((*logged)["items"].size() == 5);
-  for (int i = 0; i < 1000 && !f.decider->Metrics().contains("impressions_logged"); ++i) {
-    usleep(10000);
-  }
-  CHECK(f.decider->Metrics()["impressions_logged"] == 1);
+  CHECK(Eventually([&] { return f.decider->Metrics()["impressions_logged"] == 2; }));
+  CHECK(f.decider->Metrics()["impression_writes_in_flight"] == 0);
   CHECK(f.db->Health().ok());
 }
+
+TEST_CASE("the impression writer writes a record on the caller's thread when no other write runs") {
+  DecideFixture f;
+  decide::ImpressionWriter writer(f.db.get(), {});
+  std::string id = IdAt(NowMs(), 7);
+  std::thread::id ran_on;
+  auto ticket = writer.Submit(Impression(id), [&ran_on](const Status&) {
+    ran_on = std::this_thread::get_id();
+  });
+  REQUIRE(ticket.ok());
+  Status status;
+  CHECK((*ticket)->WaitUntil(std::chrono::steady_clock::now(), &status));  // already written
+  CHECK(status.ok());
+  CHECK(ran_on == std::this_thread::get_id());
+  CHECK(f.db->GetRecommendation(id).ok());
+}
+
+// Occupies an impression writer with one record written on a thread of its own, held back by
+// the writer role that `held` holds, so that records submitted meanwhile are queued.
+class BusyImpressionWriter {
+ public:
+  BusyImpressionWriter(decide::ImpressionWriter* writer, int64_t ms)
+      : thread_([writer, ms] { (void)writer->Submit(Impression(IdAt(ms, 99)), nullptr); }) {
+    REQUIRE(Eventually([writer] { return writer->in_flight() == 1; }));
+  }
+  ~BusyImpressionWriter() { thread_.join(); }  // after the HeldWriter is released
+
+ private:
+  std::thread thread_;
+};
 
 TEST_CASE("the impression writer refuses records beyond its queue bound and writes every "
           "accepted one") {
@@ -382,16 +430,17 @@ TEST_CASE("the impression writer refuses records beyond its queue bound and writ
   decide::ImpressionWriter::Options options;
   options.threads = 1;
   options.max_queued = 2;
-  auto writer = std::make_unique<decide::ImpressionWriter>(f.db.get(), options);
-  HeldWriter held(f.db.get());
+  decide::ImpressionWriter writer(f.db.get(), options);
+  auto held = std::make_unique<HeldWriter>(f.db.get());
+  auto busy = std::make_unique<BusyImpressionWriter>(&writer, NowMs());
   std::vector<std::string> accepted;
   std::vector<std::shared_ptr<decide::ImpressionWriter::Ticket>> tickets;
   std::atomic<int> written{0};
   Status refused;
-  // The thread takes the first record (and then waits for the writer role); two more queue.
+  // The thread takes the first queued record (and waits for the writer role); two more queue.
   for (int i = 0; i < 5 && refused.ok(); ++i) {
     std::string id = IdAt(NowMs(), 100 + i);
-    auto ticket = writer->Submit(Impression(id), [&written](const Status& s) {
+    auto ticket = writer.Submit(Impression(id), [&written](const Status& s) {
       if (s.ok()) ++written;
     });
     if (!ticket.ok()) {
@@ -406,7 +455,8 @@ TEST_CASE("the impression writer refuses records beyond its queue bound and writ
   CHECK(accepted.size() <= 3);
   Status status;
   CHECK_FALSE(tickets[0]->WaitUntil(std::chrono::steady_clock::now(), &status));
-  held.Release();
+  held.reset();
+  busy.reset();
   for (auto& ticket : tickets) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     REQUIRE(ticket->WaitUntil(until, &status));
@@ -422,12 +472,19 @@ TEST_CASE("the impression writer writes what is queued before it stops") {
   {
     decide::ImpressionWriter::Options options;
     options.threads = 2;
+    options.max_batch = 10;  // the threads take at most 20 records before the writer role frees
     decide::ImpressionWriter writer(f.db.get(), options);
+    auto held = std::make_unique<HeldWriter>(f.db.get());
+    auto busy = std::make_unique<BusyImpressionWriter>(&writer, NowMs());
     for (int i = 0; i < 200; ++i) {
       ids.push_back(IdAt(NowMs(), 1000 + i));
-      REQUIRE(writer.Submit(Impression(ids.back()), nullptr).ok());
+      auto ticket = writer.Submit(Impression(ids.back()), nullptr);
+      REQUIRE(ticket.ok());
     }
-  }
+    CHECK(writer.queued() > 0);
+    held.reset();
+    busy.reset();
+  }  // the destructor writes what is still queued
   for (const std::string& id : ids) CHECK(f.db->GetRecommendation(id).ok());
 }
 
