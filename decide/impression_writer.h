@@ -51,7 +51,8 @@ class ImpressionWriter {
     Status status_ PW_GUARDED_BY(mu_);
   };
 
-  // Runs on a writer thread with the record's outcome, before its Ticket is finished.
+  // Runs with the record's outcome on the thread that wrote it (the caller's or a writer
+  // thread), before its Ticket is finished.
   using Done = std::function<void(const Status&)>;
 
   // Does not own db, which must outlive the writer.
