@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -222,7 +223,9 @@ TEST_CASE("source_budgets_ms overrides the budget of the named source only") {
   options.source_budget_ms = 30'000;
   options.source_budgets_ms = {{"taste", 500}, {"viewed", 0}, {"not_a_source", 1}};
   std::map<std::string, Deadline> budgets;
+  std::mutex mu;  // sources run in parallel: the hook is called from several threads at once
   options.source_hook = [&](std::string_view source, Deadline budget) {
+    std::lock_guard<std::mutex> lock(mu);
     budgets.emplace(std::string(source), budget);
     return Status::OK();
   };
