@@ -72,6 +72,12 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       writes the third database alone; --keep leaves it in DIR; --reuse opens the one kept in
       DIR (same --events) and times its open and the export only.
 
+  replace  [--points 100000] [--dim 128] [--replace N/5] [--shares 1,0.25,0.1,0]
+           [--moves far,near] [--queries 1000] [--threads 2] [--ef-construction 200] [--json FILE]
+      Replacing vectors of an HNSW index in place: time per replacement and recall@10 at ef 64
+      afterwards, per neighbour-repair share, for points moved far (another cluster) and near
+      (their own), beside a fresh build of the same final vectors.
+
 Common: --items (default 100000), --seed (42), --ef-construction (HNSW build, default 200).
 --data defaults to /tmp/pathwise-bench-<items>. query, http, overrun and decide reuse a database
 generated with the same --items/--seed; engine reloads it unless --reuse. A directory is only ever deleted if
@@ -138,6 +144,7 @@ int Main(int argc, char** argv) {
   if (command == "decide") return DecideMain(argc - 1, argv + 1);
   if (command == "explain") return ExplainMain(argc - 1, argv + 1);
   if (command == "load") return LoadMain(argc - 1, argv + 1);
+  if (command == "replace") return ReplaceMain(argc - 1, argv + 1);
   if (command == "loop") return LoopMain(argc - 1, argv + 1);
   if (command == "counters") return CountersMain(argc - 1, argv + 1);
   std::fprintf(stderr, "unknown bench command '%s'\n%s", command.c_str(), kUsage);

@@ -13,5 +13,6 @@ int ExplainMain(int argc, char** argv);
 int LoadMain(int argc, char** argv);
 int LoopMain(int argc, char** argv);
 int CountersMain(int argc, char** argv);
+int ReplaceMain(int argc, char** argv);
 
 }  // namespace pathwise::bench

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cmath>
 #include <cpuid.h>
 #include <cstdlib>
 #include <cstring>
@@ -544,13 +545,22 @@ Status VectorIndex::Upsert(NodeId node, std::span<const float> values) {
   if (impl_->flat) return FlatUpsert(*impl_, node, values);
   std::vector<float> prepared(impl_->def.dim);
   PW_RETURN_IF_ERROR(impl_->Prepare(values, prepared.data()));
-  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(1));
+  // Only a new point needs room: a replacement growing a full index would copy all of it.
+  bool known;
+  {
+    auto lock = impl_->ReadLock();
+    known = impl_->InternalId(node) >= 0;
+  }
+  if (!known) PW_RETURN_IF_ERROR(impl_->EnsureCapacity(1));
   try {
     auto lock = impl_->ReadLock();
     int64_t internal = impl_->InternalId(node);
     bool was_live = internal >= 0 && !impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal));
-    // For an existing label hnswlib unmarks a deleted point and updates it in place.
-    impl_->hnsw->addPoint(prepared.data(), node);
+    if (internal >= 0) {
+      impl_->Replace(prepared.data(), internal);
+    } else {
+      impl_->hnsw->addPoint(prepared.data(), node);
+    }
     if (!was_live) impl_->live.fetch_add(1);
     impl_->published = impl_->hnsw->cur_element_count;
   } catch (const std::exception& e) {
@@ -583,7 +593,13 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (last[nodes[i]] == i) order.push_back(i);
   }
-  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(order.size()));
+  // Room for the new points only (writes are serialised, so the count holds until they go in).
+  size_t unknown = 0;
+  {
+    auto lock = impl_->ReadLock();
+    for (size_t i : order) unknown += impl_->InternalId(nodes[i]) < 0;
+  }
+  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(unknown));
   auto lock = impl_->ReadLock();
   // Counted before inserting, so that a batch costs O(batch), not O(index): a load inserts
   // thousands of batches into an index of a million points.
@@ -610,7 +626,11 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
       if (at >= end || failed.load()) return;
       size_t i = order[at];
       try {
-        impl_->hnsw->addPoint(prepared.data() + i * dim, nodes[i]);
+        if (at < fresh) {
+          impl_->hnsw->addPoint(prepared.data() + i * dim, nodes[i]);
+        } else {
+          impl_->Replace(prepared.data() + i * dim, impl_->InternalId(nodes[i]));
+        }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(error_mu);
         failed = true;
@@ -637,6 +657,19 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   impl_->dirty = true;
   if (failed) return Status::Internal("vector batch insert failed: " + error);
   return Status::OK();
+}
+
+void VectorIndex::Impl::Replace(const float* prepared, int64_t internal) {
+  const auto id = static_cast<hnswlib::tableint>(internal);
+  std::unique_lock<std::mutex> lock(
+      hnsw->link_list_update_locks_[id & (hnswlib::HierarchicalNSW<float>::max_update_element_locks - 1)]);
+  if (hnsw->isMarkedDeleted(id)) hnsw->unmarkDeletedInternal(id);
+  hnsw->updatePoint(prepared, id, replace_repair_share.load(std::memory_order_relaxed));
+}
+
+void VectorIndex::SetReplaceRepairShare(float share) {
+  impl_->replace_repair_share.store(std::isnan(share) ? 1.0f : std::clamp(share, 0.0f, 1.0f),
+                                    std::memory_order_relaxed);
 }
 
 Status VectorIndex::Remove(NodeId node) {

@@ -116,6 +116,8 @@ struct VectorIndex::Impl {
   std::atomic<size_t> published{0};
   // Content changed since the last snapshot.
   std::atomic<bool> dirty{false};
+  // VectorIndex::SetReplaceRepairShare's share.
+  std::atomic<float> replace_repair_share{kDefaultReplaceRepairShare};
 
   // Held shared by every write (Upsert, UpsertBatch, Remove: WriteGuard), exclusively by a
   // snapshot from its begin until its file is written (VectorSnapshot). Searches never take it.
@@ -153,6 +155,11 @@ struct VectorIndex::Impl {
   // Upsert from inside a search's filter on the same index. ResourceExhausted when memory or
   // the id space (2^32 points) runs out.
   Status EnsureCapacity(size_t extra);
+  // Moves the existing point `internal` to the prepared vector (hnswlib's updatePoint, with
+  // replace_repair_share) and revives it if it was removed. Throws hnswlib's exceptions.
+  // REQUIRES: resize_mu held shared; no other replacement and no insert running (a replacement
+  // rewrites the point's vector in place, which inserts read).
+  void Replace(const float* prepared, int64_t internal);
   // ValidateVector(def, values), then copies into out, normalised for cosine (in double).
   Status Prepare(std::span<const float> values, float* out) const;
   // Writes the snapshot (body and footer) into sink; *crc gets the body's checksum, *points

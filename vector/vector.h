@@ -123,6 +123,19 @@ class VectorIndex {
   // holds nodes.size() * dim floats, row-major. All-or-nothing validation before any insert.
   Status UpsertBatch(std::span<const NodeId> nodes, std::span<const float> values, int threads);
   Status Remove(NodeId node);  // OK if absent
+
+  // Replacing the vector of a point the index has (Upsert, UpsertBatch) moves the point in place
+  // (hnswlib's updatePoint): it is linked into its new neighbourhood by a search, as an insert
+  // is; then each of its former neighbours, with probability `share`, has its links chosen
+  // again among its two-hop neighbourhood (hnswlib's own addPoint repairs every one: share 1).
+  // That repair is most of a replacement's cost: in a 1M x 128-d index at ef_construction 200,
+  // share 1 took 1.07 ms per point at p50 and up to 11 ms, share 0 0.28 ms and up to 3 ms; a
+  // former neighbour not repaired keeps a link to the moved point, which search still follows.
+  // Recall@10 after replacing 2% of that index was 0.962 with share 1 and 0.978 with share 0
+  // (`pathwise bench replace`, docs/benchmarks.md, "Vector replacement"), so the default is 0.
+  // Clamped to [0, 1]; HNSW only (flat has no graph).
+  static constexpr float kDefaultReplaceRepairShare = 0.0f;
+  void SetReplaceRepairShare(float share);
   bool Contains(NodeId node) const;
   // The stored vector (normalised for cosine). NotFound if absent.
   Result<std::vector<float>> Get(NodeId node) const;

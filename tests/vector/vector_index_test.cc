@@ -285,6 +285,81 @@ TEST_CASE("search recall at 10 against exact search is at least 0.95 on clustere
   CHECK(recall >= 0.95);
 }
 
+TEST_CASE("replaced vectors are found at their new place and recall holds at every repair share") {
+  constexpr uint32_t kDim = 32;
+  constexpr size_t kN = 3000;
+  constexpr size_t kMoved = 600;
+  const auto data = Clustered(kN, kDim, 7);
+  const auto moved = Clustered(kMoved, kDim, 8);  // new vectors for nodes 0..599
+  for (float share : {1.0f, 0.25f, 0.0f}) {
+    CAPTURE(share);
+    auto idx = Make(kDim, Metric::kCosine);
+    idx->SetReplaceRepairShare(share);
+    REQUIRE(idx->UpsertBatch(Iota(kN), data, 2).ok());
+    REQUIRE(idx->Remove(1).ok());  // a removed point replaced comes back
+    // Half replaced one at a time, half in one batch.
+    for (size_t i = 0; i < kMoved / 2; ++i) {
+      REQUIRE(idx->Upsert(i, std::span<const float>(moved.data() + i * kDim, kDim)).ok());
+    }
+    std::vector<NodeId> second;
+    for (size_t i = kMoved / 2; i < kMoved; ++i) second.push_back(i);
+    REQUIRE(idx->UpsertBatch(second,
+                             std::span<const float>(moved.data() + (kMoved / 2) * kDim,
+                                                    (kMoved / 2) * kDim),
+                             2)
+                .ok());
+    CHECK(idx->Size() == kN);
+    CHECK(idx->Contains(1));
+    size_t first = 0, found = 0, total = 0;
+    for (size_t i = 0; i < kMoved; ++i) {
+      std::span<const float> query(moved.data() + i * kDim, kDim);
+      auto approx = idx->Search(query, SearchOptions{.k = 10});
+      auto exact = idx->SearchExact(query, SearchOptions{.k = 10});
+      REQUIRE(approx.ok());
+      REQUIRE(exact.ok());
+      REQUIRE_FALSE(approx->hits.empty());
+      // Duplicate vectors may tie at distance 0: the node's own must be among the closest.
+      first += approx->hits[0].distance <= 1e-5f;
+      std::set<NodeId> truth;
+      for (const auto& h : exact->hits) truth.insert(h.node);
+      for (const auto& h : approx->hits) found += truth.count(h.node);
+      total += truth.size();
+    }
+    auto stored = idx->Get(5);
+    REQUIRE(stored.ok());
+    auto expected = idx->SimilarityTo(5, std::span<const float>(moved.data() + 5 * kDim, kDim));
+    REQUIRE(expected.ok());
+    CHECK(*expected == doctest::Approx(1.0f));
+    CHECK(first == kMoved);
+    const double recall = static_cast<double>(found) / static_cast<double>(total);
+    MESSAGE("share " << share << ": recall@10 next to moved points = " << recall);
+    CHECK(recall >= 0.95);
+  }
+}
+
+TEST_CASE("replacing vectors of a full index does not grow it") {
+  constexpr uint32_t kDim = 8;
+  constexpr size_t kN = 3000;  // above the initial capacity: one batch sizes the index to kN
+  auto idx = Make(kDim, Metric::kL2);
+  const auto data = Clustered(kN, kDim, 3);
+  REQUIRE(idx->UpsertBatch(Iota(kN), data, 2).ok());
+  auto snapshot = idx->SnapshotBytes();
+  REQUIRE(snapshot.ok());
+  auto loaded = VectorIndex::LoadSnapshotBytes(Def(kDim, Metric::kL2), *snapshot);
+  REQUIRE(loaded.ok());
+  for (VectorIndex* index : {idx.get(), loaded->get()}) {
+    const size_t bytes = index->MemoryBytes();
+    REQUIRE(index->Upsert(7, std::span<const float>(data.data() + 9 * kDim, kDim)).ok());
+    REQUIRE(index->UpsertBatch(std::vector<NodeId>{1, 2},
+                               std::span<const float>(data.data(), 2 * kDim), 2)
+                .ok());
+    CHECK(index->MemoryBytes() == bytes);
+    REQUIRE(index->Upsert(kN, std::span<const float>(data.data(), kDim)).ok());  // a new point
+    CHECK(index->MemoryBytes() > bytes);
+    CHECK(index->Size() == kN + 1);
+  }
+}
+
 TEST_CASE("raw hnswlib search returns k hits closest first") {
   constexpr uint32_t kDim = 16;
   auto idx = Make(kDim, Metric::kL2);
