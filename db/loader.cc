@@ -38,8 +38,8 @@ using Clock = std::chrono::steady_clock;
 // A chunk is sized so that its turn of the writer role takes about kTargetTurnSeconds: after
 // each chunk the loader measures how many bytes of lines (and, separately, how many vectors) per
 // second the turn got through and sizes the next chunk from that, within these bounds. Vector
-// inserts cost far more than other lines (and updating an existing vector in HNSW far more than
-// inserting a new one), so they are budgeted on their own.
+// inserts cost far more than other lines (a few hundred us each into a 1M-point HNSW index,
+// a replacement about as much as a new point), so they are budgeted on their own.
 constexpr double kTargetTurnSeconds = 0.02;
 constexpr size_t kMinChunkBytes = 16u << 10, kMaxChunkBytes = 1u << 20;
 constexpr size_t kMinChunkVectors = 8, kMaxChunkVectors = 1024;
@@ -411,10 +411,12 @@ class Database::Impl::Loader {
   size_t pending_bytes_ = 0;
   size_t pending_vector_bytes_ = 0;  // of pending_bytes_, in vector lines
   size_t pending_vectors_ = 0;
-  size_t chunk_bytes_ = 256u << 10;  // the current chunk size (SizeNextChunk)
-  // Starts at the least: replacing an existing vector costs 2.5-23 ms on one core at 1M points,
-  // so a first chunk of 64 replacements held other writers for up to 228 ms before it was
-  // measured (docs/benchmarks.md, "Each stall placed").
+  // The current chunk sizes (SizeNextChunk). Both start at the least, since the first turn is
+  // not yet measured: a first chunk of 256 KB of edge lines (accumulated edges read their old
+  // value from a cold store) held other writers for 60-100 ms at 1M items, and one of 64 vector
+  // replacements for up to 228 ms (docs/benchmarks.md, "Each stall placed", "Vector
+  // replacement").
+  size_t chunk_bytes_ = kMinChunkBytes;
   size_t chunk_vectors_ = kMinChunkVectors;
   bool holds_vectors_ = false;  // held_ is inserted at the end, not after each chunk
   LoadVectors held_;  // vectors applied and not yet in their indexes
