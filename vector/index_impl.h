@@ -119,16 +119,35 @@ struct VectorIndex::Impl {
   // VectorIndex::SetReplaceRepairShare's share.
   std::atomic<float> replace_repair_share{kDefaultReplaceRepairShare};
 
-  // Held shared by every write (Upsert, UpsertBatch, Remove: WriteGuard), exclusively by a
+  // Held shared by every write (Upsert, UpsertBatch, Remove: WriteScope), exclusively by a
   // snapshot from its begin until its file is written (VectorSnapshot). Searches never take it.
   std::shared_mutex write_mu;
+  // Writes in flight (low 32 bits) and writes finished (high 32 bits, wrapping), changed only by
+  // WriteScope. A search copies a point's neighbour list without the point's lock while no write
+  // is in flight, and keeps the copy only if this word did not change meanwhile (a sequence
+  // lock over every list at once: CopyLinks in hnsw_index.cc). Writes are rare beside searches
+  // except during loads, when searches take the locks as before.
+  std::atomic<uint64_t> link_writes{0};
+  static constexpr uint64_t kLinkWriteInFlight = 1;
+  static constexpr uint64_t kLinkWriteDone = (uint64_t{1} << 32) - 1;  // -1 in flight, +1 done
   // Nodes written since a snapshot of this index began, recorded while `recording` is set (from
   // BeginSnapshot to the snapshot's end): their dirty marks must outlive the snapshot.
   std::atomic<bool> recording{false};
   std::mutex touched_mu;
   std::vector<NodeId> touched;  // guarded by touched_mu
-  // The write side for nodes: holds write_mu shared and records the nodes if recording.
-  std::shared_lock<std::shared_mutex> WriteGuard(std::span<const NodeId> nodes);
+  // The write side for nodes, for the scope's life: holds write_mu shared, records the nodes if
+  // recording, and counts itself in link_writes (in flight until destroyed).
+  class WriteScope {
+   public:
+    WriteScope(Impl& impl, std::span<const NodeId> nodes);
+    ~WriteScope();
+    WriteScope(const WriteScope&) = delete;
+    WriteScope& operator=(const WriteScope&) = delete;
+
+   private:
+    Impl& impl_;
+    std::shared_lock<std::shared_mutex> lock_;
+  };
   // Ends recording; returns the recorded nodes sorted, without duplicates.
   std::vector<NodeId> TakeTouched();
 
