@@ -28,8 +28,10 @@ constexpr const char* kUsage = R"(usage: pathwise bench <command> [options]
       The recommend query per stage, side by side with the raw floor in the same run.
   http     [--items N] [--data DIR] [--clients C] [--seconds S] [--runs R] [--json FILE]
            [--url http://127.0.0.1:PORT [--key KEY]] [--sections latency,saturation,events,single]
+           [--explain 0|1]
       The recommend query over HTTP vs in-process, saturation throughput, event ingestion
-      (batches of 1000 and single events). Loopback only; --seconds is capped at 120.
+      (batches of 1000 and single events). Loopback only; --seconds is capped at 120. The query
+      runs without EXPLAIN (issue 14's HTTP targets) unless --explain 1.
   overrun  [--items N] [--data DIR] [--runs R] [--deadlines 10,50,1000] [--parse] [--json FILE]
       Heavy queries (4-hop expansions, 10,000-element IN lists, 60 KB expressions) at each
       deadline: how long past the deadline they return (p50/p99/max). --parse: also the parse
