@@ -599,27 +599,33 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (last[nodes[i]] == i) order.push_back(i);
   }
-  // Room for the new points only (writes are serialised, so the count holds until they go in).
+  // Each node's internal id, looked up once (writes are serialised, and hnswlib never changes a
+  // label's id, so they hold until the batch goes in; -1 for a node the index lacks).
+  std::vector<int64_t> internal(nodes.size(), -1);
   size_t unknown = 0;
   {
     auto lock = impl_->ReadLock();
-    for (size_t i : order) unknown += impl_->InternalId(nodes[i]) < 0;
+    for (size_t i : order) {
+      internal[i] = impl_->InternalId(nodes[i]);
+      unknown += internal[i] < 0;
+    }
   }
-  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(unknown));
+  PW_RETURN_IF_ERROR(impl_->EnsureCapacity(unknown));  // room for the new points only
   auto lock = impl_->ReadLock();
   // Counted before inserting, so that a batch costs O(batch), not O(index): a load inserts
   // thousands of batches into an index of a million points.
-  size_t added = 0;
+  size_t added = unknown;
   for (size_t i : order) {
-    int64_t internal = impl_->InternalId(nodes[i]);
-    if (internal < 0 || impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal))) ++added;
+    if (internal[i] >= 0 && impl_->hnsw->isMarkedDeleted(static_cast<uint32_t>(internal[i]))) {
+      ++added;
+    }
   }
   // New labels first, on every thread; then the labels the index has (hnswlib's updatePoint)
   // on this thread alone: updatePoint rewrites a point's vector in place while other inserts
   // read it as a neighbour, a data race (ThreadSanitizer reports it) that one thread avoids.
   const size_t fresh = static_cast<size_t>(
       std::stable_partition(order.begin(), order.end(),
-                            [&](size_t i) { return impl_->InternalId(nodes[i]) < 0; }) -
+                            [&](size_t i) { return internal[i] < 0; }) -
       order.begin());
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -635,7 +641,7 @@ Status VectorIndex::UpsertBatch(std::span<const NodeId> nodes, std::span<const f
         if (at < fresh) {
           impl_->hnsw->addPoint(prepared.data() + i * dim, nodes[i]);
         } else {
-          impl_->Replace(prepared.data() + i * dim, impl_->InternalId(nodes[i]));
+          impl_->Replace(prepared.data() + i * dim, internal[i]);
         }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(error_mu);
