@@ -819,14 +819,8 @@ struct Attempt {
 // copy is taken under the lock, which is uncontended unless that element is being linked.
 using Hnsw = hnswlib::HierarchicalNSW<float>;
 
-#if defined(__SANITIZE_THREAD__)
+#ifdef PATHWISE_TSAN  // set by CMakeLists.txt for PATHWISE_SANITIZE=thread
 constexpr bool kLockFreeLinkReads = false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kLockFreeLinkReads = false;
-#else
-constexpr bool kLockFreeLinkReads = true;
-#endif
 #else
 constexpr bool kLockFreeLinkReads = true;
 #endif

@@ -585,14 +585,7 @@ TEST_CASE("searches run concurrently with upserts, removals and capacity growth"
 // without hnswlib's neighbour repair, so both the checked copies and the locked ones run here.
 TEST_CASE("searches run concurrently with replacements that rewrite the lists they read") {
   constexpr uint32_t kDim = 8;
-#if defined(__SANITIZE_THREAD__)
-#define PW_TSAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PW_TSAN_BUILD 1
-#endif
-#endif
-#ifdef PW_TSAN_BUILD
+#ifdef PATHWISE_TSAN
   // ThreadSanitizer's lock-order graph over hnswlib's per-point locks makes every lock ~100x
   // slower: a smaller run (the unlocked reads are exercised by the other builds).
   constexpr NodeId kPoints = 300;
