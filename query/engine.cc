@@ -5,9 +5,11 @@
 #include "query/query.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <thread>
 
 #include "query/binder.h"
 #include "query/candidate_set.h"
@@ -346,16 +348,45 @@ nlohmann::json ProfileJson(const ExecState& st) {
 
 }  // namespace
 
+size_t ParallelSourcesMaxQueries(const EngineOptions& options) {
+  if (options.parallel_sources_max_queries > 0) return options.parallel_sources_max_queries;
+  const size_t cores = std::thread::hardware_concurrency();
+  return cores > 2 ? cores - 1 : 1;
+}
+
 struct Engine::Impl {
   explicit Impl(const EngineOptions& options)
       : cache(options.plan_cache_entries, options.plan_cache_bytes),
         pool(options.max_total_query_memory_bytes),
-        sources(options.source_threads) {}
+        sources(options.source_threads),
+        parallel_max_queries(ParallelSourcesMaxQueries(options)) {}
   PlanCache cache;
   MemoryPool pool;
   Reclaimer reclaimer;
   SourcePool sources;  // RECOMMEND sources in parallel
+  const size_t parallel_max_queries;  // EngineOptions::parallel_sources_max_queries, resolved
+  std::atomic<size_t> executing{0};   // queries inside Execute
 };
+
+namespace {
+
+// Counts a query in Engine::Impl::executing for its scope.
+class Executing {
+ public:
+  explicit Executing(std::atomic<size_t>* count)
+      : count_(count), now_(count->fetch_add(1, std::memory_order_relaxed) + 1) {}
+  ~Executing() { count_->fetch_sub(1, std::memory_order_relaxed); }
+  Executing(const Executing&) = delete;
+  Executing& operator=(const Executing&) = delete;
+  // Queries executing when this one began, itself included.
+  size_t now() const { return now_; }
+
+ private:
+  std::atomic<size_t>* count_;
+  size_t now_;
+};
+
+}  // namespace
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Engine::~Engine() = default;
@@ -369,6 +400,7 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
   if (catalog.schema == nullptr || catalog.graph == nullptr) {
     return Status::Internal("query catalog without schema or graph");
   }
+  const Executing executing(&impl_->executing);
   try {
     auto t0 = Clock::now();
     const uint64_t version = catalog.schema->version();
@@ -413,7 +445,8 @@ Result<QueryResult> Engine::Execute(const Catalog& catalog, std::string_view tex
       DiscardTable(&st, &st.building);
     } else {
       RecState st;
-      st.source_pool = impl_->sources.size() > 0 ? &impl_->sources : nullptr;
+      const bool cores_idle = executing.now() <= impl_->parallel_max_queries;
+      st.source_pool = impl_->sources.size() > 0 && cores_idle ? &impl_->sources : nullptr;
       status = run(&st, [&]() {
         PW_RETURN_IF_ERROR(RunPrelude(*plan, catalog, params, options, &impl_->reclaimer, &st));
         return RunRecommend(*plan, options, RetrievalKey{text, version}, &st, &out);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -48,6 +49,10 @@ const Json kParams = {{"v", {1.0, 0.0, 0.0, 0.0}}};
 
 struct Fixture {
   Fixture() : db(OpenDbWithSchema(dir.path)) { Populate(db.get()); }
+  explicit Fixture(const DatabaseOptions& options) : db(OpenDb(dir.path, options)) {
+    REQUIRE(db->MergeSchema(kTestSchema).ok());
+    Populate(db.get());
+  }
   Result<QueryResult> Query(const QueryOptions& options, const std::string& text = kQuery) {
     return db->Query(text, kParams, options);
   }
@@ -558,9 +563,43 @@ TEST_CASE("sources run one after another with parallel_sources off, with no sour
   CHECK(SourcesById(*r) == SourcesById(*f.Query(QueryOptions())));
 }
 
+TEST_CASE("a query runs its sources one after another while more queries run concurrently "
+          "than parallel_sources_max_queries") {
+  DatabaseOptions options;
+  options.query_engine.parallel_sources_max_queries = 1;
+  Fixture f(options);
+  // The first query waits inside its last source (on its own thread) until the second is done;
+  // meanwhile the pool threads start its other sources.
+  std::promise<void> second_done;
+  std::shared_future<void> released = second_done.get_future().share();
+  std::promise<void> first_waiting;
+  QueryOptions first_options;
+  first_options.source_hook = [&, released](std::string_view source, Deadline) {
+    if (source == "taste") {
+      first_waiting.set_value();
+      released.wait();
+    }
+    return Status::OK();
+  };
+  Result<QueryResult> first = Status::Internal("not run");
+  std::thread runner([&] { first = f.Query(first_options); });
+  first_waiting.get_future().wait();
+  auto second = f.Query(QueryOptions());  // two queries executing: over the limit of 1
+  second_done.set_value();
+  runner.join();
+  REQUIRE_MESSAGE(second.ok(), second.status().ToString());
+  REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  CHECK(second->stats["parallel_sources"] == false);
+  CHECK(first->stats["parallel_sources"] == true);
+  CHECK(Comparable(*second) == Comparable(*first));
+}
+
 TEST_CASE("concurrent multi-source queries from 8 threads on one Database give the sequential "
           "results") {
-  Fixture f;
+  // Every query may offer its sources however many run at once, so the pool is shared.
+  DatabaseOptions options;
+  options.query_engine.parallel_sources_max_queries = 64;
+  Fixture f(options);
   struct Variant {
     std::string text;
     QueryOptions options;
