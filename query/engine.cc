@@ -348,11 +348,15 @@ nlohmann::json ProfileJson(const ExecState& st) {
 
 }  // namespace
 
+namespace {
+
 size_t ParallelSourcesMaxQueries(const EngineOptions& options) {
   if (options.parallel_sources_max_queries > 0) return options.parallel_sources_max_queries;
   const size_t cores = std::thread::hardware_concurrency();
   return cores > 2 ? cores - 1 : 1;
 }
+
+}  // namespace
 
 struct Engine::Impl {
   explicit Impl(const EngineOptions& options)

@@ -224,7 +224,7 @@ struct EngineOptions {
   // A query offers its sources to those threads only while at most this many queries (itself
   // included) are executing on the Engine. Beyond that every core is busy with a query anyway,
   // so a hand-off would buy no overlap and cost a wake-up and context switches (at saturation
-  // on 2 cores: 3.9 against 2.2 context switches per query, docs/benchmarks.md, "Sources in
+  // on 2 cores: 3.9 against 2.5 context switches per query, docs/benchmarks.md, "Sources in
   // parallel only on idle cores"). 0: the machine's hardware threads minus one, at least 1.
   size_t parallel_sources_max_queries = 0;
 };

@@ -568,16 +568,22 @@ TEST_CASE("a query runs its sources one after another while more queries run con
   DatabaseOptions options;
   options.query_engine.parallel_sources_max_queries = 1;
   Fixture f(options);
-  // The first query waits inside its last source (on its own thread) until the second is done;
-  // meanwhile the pool threads start its other sources.
+  // The first query waits inside its last source (run on its own thread) until the second is
+  // done and a pool thread has started one of its other sources.
   std::promise<void> second_done;
   std::shared_future<void> released = second_done.get_future().share();
   std::promise<void> first_waiting;
+  std::atomic<bool> pool_started{false};
   QueryOptions first_options;
   first_options.source_hook = [&, released](std::string_view source, Deadline) {
-    if (source == "taste") {
-      first_waiting.set_value();
-      released.wait();
+    if (source != "taste") {
+      pool_started = true;
+      return Status::OK();
+    }
+    first_waiting.set_value();
+    released.wait();
+    for (int ms = 0; ms < 10000 && !pool_started; ++ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return Status::OK();
   };
