@@ -61,6 +61,12 @@ inline void* HnswMalloc(size_t bytes) { return std::malloc(bytes + kHnswSlack); 
 namespace pathwise::vector {
 namespace {
 
+// Asks for every cache line of [at, at + bytes).
+void PrefetchLines(const void* at, size_t bytes) {
+  const char* p = static_cast<const char*>(at);
+  for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
+}
+
 float Dist(const IndexImpl& impl, const float* query, uint32_t internal_id) {
   return impl.hnsw->fstdistfunc_(query, impl.hnsw->getDataByInternalId(internal_id),
                                  impl.hnsw->dist_func_param_);
@@ -754,13 +760,9 @@ void VectorIndex::Prefetch(std::span<const NodeId> nodes) const {
   if (nodes.empty()) return;
   auto lock = impl_->ReadLock();
   const size_t bytes = impl_->def.dim * sizeof(float);
-  auto load = [bytes](const void* at) {
-    const char* p = static_cast<const char*>(at);
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
-  };
   if (impl_->flat) {
     for (NodeId node : nodes) {
-      if (const float* data = impl_->flat->Find(node)) load(data);
+      if (const float* data = impl_->flat->Find(node)) PrefetchLines(data, bytes);
     }
     return;
   }
@@ -769,7 +771,7 @@ void VectorIndex::Prefetch(std::span<const NodeId> nodes) const {
     int64_t internal = impl_->InternalId(node);
     if (internal < 0) continue;
     __builtin_prefetch(h.get_linklist0(static_cast<uint32_t>(internal)));  // its deleted mark
-    load(h.getDataByInternalId(static_cast<uint32_t>(internal)));
+    PrefetchLines(h.getDataByInternalId(static_cast<uint32_t>(internal)), bytes);
   }
 }
 
@@ -885,9 +887,8 @@ uint32_t Descend(const IndexImpl& impl, const float* q, size_t* computations,
 // Asks for the cache lines of point id's level-0 block from its header (neighbour count and
 // deleted mark) to the end of its vector.
 void PrefetchPoint(const Hnsw& h, uint32_t id) {
-  const char* start = h.data_level0_memory_ + static_cast<size_t>(id) * h.size_data_per_element_;
-  const char* end = start + h.offsetData_ + h.data_size_;
-  for (const char* p = start; p < end; p += 64) __builtin_prefetch(p);
+  PrefetchLines(h.data_level0_memory_ + static_cast<size_t>(id) * h.size_data_per_element_,
+                h.offsetData_ + h.data_size_);
 }
 
 void BaseLayerSearch(const IndexImpl& impl, const float* q, size_t ef, size_t budget,

@@ -551,13 +551,10 @@ TEST_CASE("sources run one after another with parallel_sources off, with no sour
   const std::string one = "RECOMMEND (c:Item) FOR (u:User {id: 'u1'}) FROM (u)-[:VIEWED]->(c)";
   CHECK(f.Query(QueryOptions(), one)->stats["parallel_sources"] == false);
 
-  TempDir dir;
   DatabaseOptions db_options;
   db_options.query_engine.source_threads = 0;
-  auto db = OpenDb(dir.path, db_options);
-  REQUIRE(db->MergeSchema(kTestSchema).ok());
-  Populate(db.get());
-  auto r = db->Query(kQuery, kParams);
+  Fixture no_threads(db_options);
+  auto r = no_threads.Query(QueryOptions());
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   CHECK(r->stats["parallel_sources"] == false);
   CHECK(SourcesById(*r) == SourcesById(*f.Query(QueryOptions())));
