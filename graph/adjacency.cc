@@ -29,20 +29,21 @@ bool AdjList::Put(const Neighbor& n) {
   if (found >= 0) {
     uint32_t pos = static_cast<uint32_t>(found);
     if (ranked.empty()) {  // a single entry: nothing to reorder
-      items[pos] = n;
+      items.MutableData()[pos] = n;
       return false;
     }
     size_t old_rank = RankOf(pos);
-    items[pos] = n;
+    items.MutableData()[pos] = n;
     auto before = [&](uint32_t p, const Neighbor& k) { return RanksBefore(items[p], k); };
-    auto first = ranked.begin();
-    if (old_rank > 0 && RanksBefore(n, items[ranked[old_rank - 1]])) {
+    uint32_t* first = ranked.MutableData();
+    uint32_t* last = first + ranked.size();
+    if (old_rank > 0 && RanksBefore(n, items[first[old_rank - 1]])) {
       // Moved up: everything in [new_rank, old_rank) shifts down one rank.
-      auto to = std::lower_bound(first, first + old_rank, n, before);
+      uint32_t* to = std::lower_bound(first, first + old_rank, n, before);
       std::rotate(to, first + old_rank, first + old_rank + 1);
-    } else if (old_rank + 1 < ranked.size() && RanksBefore(items[ranked[old_rank + 1]], n)) {
+    } else if (old_rank + 1 < ranked.size() && RanksBefore(items[first[old_rank + 1]], n)) {
       // Moved down: everything in (old_rank, new_rank] shifts up one rank.
-      auto to = std::lower_bound(first + old_rank + 1, ranked.end(), n, before);
+      uint32_t* to = std::lower_bound(first + old_rank + 1, last, n, before);
       std::rotate(first + old_rank, first + old_rank + 1, to);
     }
     return false;
@@ -57,10 +58,10 @@ bool AdjList::Put(const Neighbor& n) {
   if (items.size() == 2) {
     BuildRanked();
   } else if (items.size() > 2) {
-    auto at = std::lower_bound(ranked.begin(), ranked.end(), n, [&](uint32_t p, const Neighbor& k) {
-      return RanksBefore(items[p], k);
-    });
-    ranked.insert(at, pos);
+    const uint32_t* at = std::lower_bound(
+        ranked.begin(), ranked.end(), n,
+        [&](uint32_t p, const Neighbor& k) { return RanksBefore(items[p], k); });
+    ranked.insert(static_cast<size_t>(at - ranked.begin()), pos);
   }
   return true;
 }
@@ -70,10 +71,11 @@ bool AdjList::Erase(NodeId node) {
   if (found < 0) return false;
   uint32_t pos = static_cast<uint32_t>(found);
   if (!ranked.empty()) {
-    ranked.erase(ranked.begin() + static_cast<std::ptrdiff_t>(RankOf(pos)));
-    for (uint32_t& p : ranked) p -= p > pos ? 1 : 0;
+    ranked.erase(RankOf(pos));
+    uint32_t* p = ranked.MutableData();
+    for (size_t r = 0; r < ranked.size(); ++r) p[r] -= p[r] > pos ? 1 : 0;
   }
-  items.erase(items.begin() + pos);
+  items.erase(pos);
   if (items.size() < 2) {
     ranked.clear();
     ranked.shrink_to_fit();
@@ -93,8 +95,9 @@ void AdjList::BuildRanked() {
     return;
   }
   ranked.resize(items.size());
-  for (uint32_t i = 0; i < ranked.size(); ++i) ranked[i] = i;
-  std::sort(ranked.begin(), ranked.end(),
+  uint32_t* order = ranked.MutableData();
+  for (uint32_t i = 0; i < ranked.size(); ++i) order[i] = i;
+  std::sort(order, order + ranked.size(),
             [&](uint32_t a, uint32_t b) { return RanksBefore(items[a], items[b]); });
 }
 

@@ -329,6 +329,7 @@ size_t Graph::MemoryBytes() const {
       if (l.index) bytes += sizeof(NodeIndexMap) + l.index->MemoryBytes();
     }
   }
+  bytes += impl_->image_bytes;  // the block loaded lists borrow from (their capacity is 0)
   std::shared_lock lock(impl_->dict_mu);
   for (const TypeDict& d : impl_->dicts) {
     bytes += d.by_key.size() * 64 + d.ids.capacity() * sizeof(NodeId);

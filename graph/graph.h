@@ -51,7 +51,7 @@ class Graph {
 
   // ---- Topology snapshot (docs/architecture-serving.md, "Topology snapshot") ---------------
   // The file format version SaveSnapshot writes and LoadSnapshot accepts.
-  static constexpr uint64_t kSnapshotFormat = 1;
+  static constexpr uint64_t kSnapshotFormat = 2;
   // Writes the serving structures (node types, keys, properties, every adjacency list with its
   // weights, counts, timestamps and rank order) to path + ".tmp", fsyncs it and renames it over
   // path, stamped with `marker` (the store's sequence number this graph equals). Lists are
@@ -61,7 +61,9 @@ class Graph {
   // Cost: one pass over every slot and list; lists changed since Load are sorted on the way.
   Result<uint64_t> SaveSnapshot(const std::string& path, uint64_t marker) const;
   // Loads a snapshot written by SaveSnapshot: the file is mapped and checksummed (CRC32C), and
-  // every list is sized once and copied in one piece. NotFound when path does not exist;
+  // every adjacency list is copied into one block of memory on huge pages (graph/huge_pages.h)
+  // that the graph keeps: no allocation per list, and a list moves to memory of its own only on
+  // its first change. The file is not used after this returns. NotFound when path does not exist;
   // Corruption naming the reason when it is of another format version, damaged or truncated
   // (checksum, or any count, offset or node id out of range), or stamped with a marker other
   // than `expected_marker` (stale: the store changed after it was written).

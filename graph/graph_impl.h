@@ -6,7 +6,9 @@
 // at least kIndexThreshold entries carry a side hash index dst -> position, so replacing an edge
 // of a 10k-degree node costs O(1) instead of a scan. Every list of two or more entries also keeps
 // its positions in rank order (weight desc, ts desc, node asc), maintained on each write, so the
-// top-N of a list is a prefix of that order.
+// top-N of a list is a prefix of that order. A list's arrays are ListArrays: after an open from a
+// topology snapshot they borrow from the one block that holds every list read from the file
+// (Impl::image) until their first change.
 //
 // Change stamps (for the walks' relation snapshots, graph/relation_snapshot.h): every change to a
 // node's lists takes the next value of topo_version while the node's stripe is held, and stamps
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/list_array.h"
 #include "graph/node_map.h"
 #include "graph/rw_spinlock.h"
 
@@ -49,10 +52,10 @@ inline bool RanksBefore(const Neighbor& a, const Neighbor& b) {
 struct AdjList {
   TypeId type = kInvalidType;
   Direction dir = Direction::kOut;
-  std::vector<Neighbor> items;  // insertion order
+  ListArray<Neighbor> items;  // insertion order
   // Positions into items in rank order (RanksBefore). Kept when items has >= 2 entries and
   // empty otherwise (a single entry is its own order; saves an allocation per 1-entry list).
-  std::vector<uint32_t> ranked;
+  ListArray<uint32_t> ranked;
   std::unique_ptr<NodeIndexMap> index;  // node -> position in items; only when items is large
 
   // Position in items of the entry with rank r. REQUIRES: r < items.size().
@@ -157,6 +160,11 @@ struct Graph::Impl {
   std::array<std::atomic<uint64_t>, kTypeBuckets> type_changed{};  // version of the last change
   std::array<std::atomic<uint64_t>, kTypeBuckets> type_changes{};  // number of list changes
   std::unique_ptr<RelationSnapshots> snapshots;  // the walks' compact relation copies
+  // The block holding the lists of the topology snapshot this graph was opened from
+  // (LoadSnapshot), or null: lists borrow their arrays from it until changed, so it is released
+  // only with the graph.
+  std::shared_ptr<const void> image;
+  size_t image_bytes = 0;
 };
 
 // Lets graph/'s algorithms (the BGL adapter) reach the internals.

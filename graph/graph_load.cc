@@ -121,7 +121,7 @@ Result<size_t> ScanEdgeRange(const storage::Store& store, Impl& impl,
   auto flush_run = [&] {
     if (run.empty()) return;
     AdjList& list = impl.Slot(run_src).GetOrAddList(run_type, Direction::kOut);
-    list.items.insert(list.items.end(), run.begin(), run.end());
+    list.items.append(run.data(), run.size());
     list.BuildRanked();
     run.clear();
   };
@@ -216,7 +216,7 @@ std::vector<std::vector<Neighbor*>> AllocateInLists(Impl& impl, const std::vecto
       list.type = degrees.type(t);
       list.dir = Direction::kIn;
       list.items.resize(degree);
-      cursor[t][id] = list.items.data();
+      cursor[t][id] = list.items.MutableData();
     }
   }
   return cursor;

@@ -1,5 +1,6 @@
-// Internal to graph/: an allocator for large read-mostly arrays that are read at random (the
-// walks' relation snapshots). Allocations of at least kHugePage bytes are aligned to 2 MiB and
+// Internal to graph/: memory on transparent huge pages for large read-mostly arrays that are
+// read at random: an allocator (the walks' relation snapshots) and a block filled once (the lists
+// of a loaded topology snapshot). Allocations of at least kHugePage bytes are aligned to 2 MiB and
 // advised as transparent huge pages (madvise MADV_HUGEPAGE) before they are first written, so a
 // random read over tens of megabytes misses the TLB far less often. Where the kernel gives no
 // huge pages (THP "never", or none free) the memory is ordinary pages: only slower, never wrong.
@@ -38,6 +39,36 @@ struct HugePageAllocator {
   }
   template <typename U>
   bool operator==(const HugePageAllocator<U>&) const { return true; }
+};
+
+// One block of bytes, 2 MiB-aligned, whose pages are faulted in as huge pages while the owner
+// fills it; Seal() then advises the range back to ordinary pages (existing huge pages stay), so
+// once the block is freed and its range reused, a fault there never compacts memory
+// synchronously (with THP defrag in "madvise" mode it would; docs/benchmarks.md, "Restart on huge
+// pages"). Ordinary pages where the kernel gives none.
+class HugePageBlock {
+ public:
+  static constexpr size_t kHugePage = size_t{2} << 20;
+
+  explicit HugePageBlock(size_t bytes)
+      : size_((bytes + kHugePage - 1) / kHugePage * kHugePage),
+        data_(static_cast<char*>(::operator new(size_ == 0 ? kHugePage : size_,
+                                                std::align_val_t(kHugePage)))) {
+    if (size_ > 0) madvise(data_, size_, MADV_HUGEPAGE);  // advice only
+  }
+  ~HugePageBlock() { ::operator delete(data_, std::align_val_t(kHugePage)); }
+  HugePageBlock(const HugePageBlock&) = delete;
+  HugePageBlock& operator=(const HugePageBlock&) = delete;
+
+  char* data() { return data_; }
+  // Call once the block is filled.
+  void Seal() {
+    if (size_ > 0) madvise(data_, size_, MADV_NOHUGEPAGE);
+  }
+
+ private:
+  size_t size_;
+  char* data_;
 };
 
 }  // namespace pathwise::graph

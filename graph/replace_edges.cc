@@ -17,7 +17,7 @@ AdjList BuildList(TypeId type, Direction dir, std::vector<Neighbor> items) {
   AdjList list;
   list.type = type;
   list.dir = dir;
-  list.items = std::move(items);
+  list.items.assign(items.data(), items.size());
   list.BuildRanked();
   list.BuildIndexIfLarge();
   return list;

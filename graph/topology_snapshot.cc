@@ -15,6 +15,7 @@
 
 #include "graph/graph.h"
 #include "graph/graph_impl.h"
+#include "graph/huge_pages.h"
 #include "storage/crc32c.h"
 #include "storage/durable_files.h"
 
@@ -87,6 +88,12 @@ class SnapshotFile {
     return error_;
   }
   uint64_t bytes() const { return bytes_ + kFooterBytes; }
+  // Zero bytes up to the next multiple of `align` bytes from the start of the file.
+  void PadTo(size_t align) {
+    static constexpr char kZeros[8] = {};
+    const size_t pad = (align - bytes_ % align) % align;
+    if (pad > 0) Put(kZeros, pad);
+  }
 
  private:
   static constexpr size_t kBuffer = size_t{1} << 20;
@@ -153,15 +160,15 @@ std::string EncodeProps(const std::vector<std::pair<PropId, Value>>& props) {
 // its rank order remapped to the new positions; `items` and `ranked` point at the list's own
 // arrays when it is already in that order (every list Load built and no write changed).
 struct CanonicalList {
-  const std::vector<Neighbor>* items;
-  const std::vector<uint32_t>* ranked;
+  const Neighbor* items = nullptr;
+  const uint32_t* ranked = nullptr;
   std::vector<Neighbor> sorted_items;
   std::vector<uint32_t> sorted_ranked;
 };
 
 void Canonicalize(const AdjList& list, CanonicalList* out) {
-  out->items = &list.items;
-  out->ranked = &list.ranked;
+  out->items = list.items.data();
+  out->ranked = list.ranked.data();
   const auto by_node = [](const Neighbor& a, const Neighbor& b) { return a.node < b.node; };
   if (std::is_sorted(list.items.begin(), list.items.end(), by_node)) return;
   const size_t n = list.items.size();
@@ -177,8 +184,8 @@ void Canonicalize(const AdjList& list, CanonicalList* out) {
   }
   out->sorted_ranked.resize(list.ranked.size());
   for (size_t r = 0; r < list.ranked.size(); ++r) out->sorted_ranked[r] = new_pos[list.ranked[r]];
-  out->items = &out->sorted_items;
-  out->ranked = &out->sorted_ranked;
+  out->items = out->sorted_items.data();
+  out->ranked = out->sorted_ranked.data();
 }
 
 // What the header counts, and the nodes' encoded properties; gathered in one pass over the
@@ -270,13 +277,17 @@ void WriteBody(const Impl& impl, const std::vector<std::string>& names, const Co
       file->PutValue(h);
     }
   });
+  // The lists section starts 8-aligned in the file and every list's entries stay so (an odd
+  // rank order is followed by 4 zero bytes): the loaded graph's lists use it where it is mapped.
+  file->PadTo(alignof(Neighbor));
   CanonicalList canonical;
   for_live([&](const NodeSlot& s) {
     for (const AdjList& l : s.lists) {
       if (l.items.empty()) continue;
       Canonicalize(l, &canonical);
-      file->Put(canonical.items->data(), canonical.items->size() * sizeof(Neighbor));
-      file->Put(canonical.ranked->data(), canonical.ranked->size() * sizeof(uint32_t));
+      file->Put(canonical.items, l.items.size() * sizeof(Neighbor));
+      file->Put(canonical.ranked, l.ranked.size() * sizeof(uint32_t));
+      if (l.ranked.size() % 2 == 1) file->PutValue(uint32_t{0});
     }
   });
 }
@@ -345,6 +356,19 @@ class Reader {
       return Status::Corruption("the snapshot is truncated");
     return Take(count * sizeof(T), out);
   }
+  // Skips the zero bytes up to the next address that is a multiple of align (the mapping
+  // starts on a page, so that is the file offset's alignment too).
+  Status SkipPadding(size_t align) {
+    const size_t pad = (align - reinterpret_cast<uintptr_t>(p_) % align) % align;
+    const char* p = nullptr;
+    PW_RETURN_IF_ERROR(Take(pad, &p));
+    for (size_t i = 0; i < pad; ++i) {
+      if (p[i] != 0) return Status::Corruption("the padding before the lists is not zero");
+    }
+    return Status::OK();
+  }
+  const char* position() const { return p_; }
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
   bool AtEnd() const { return p_ == end_; }
 
  private:
@@ -413,7 +437,10 @@ Status DecodeProps(const char* p, size_t n, size_t prop_names,
 // The sections, located and size-checked against the header before any slot is filled.
 struct Sections {
   const uint64_t* header;
-  const char *types, *key_len, *keys, *prop_len, *props, *list_count, *lists, *entries;
+  const char *types, *key_len, *keys, *prop_len, *props, *list_count, *lists;
+  const char* entries;  // the lists, up to entries_end
+  const char* entries_end;
+  char* copy;  // where FillLists copies them (8-aligned, entries_end - entries bytes)
 };
 
 Status Locate(Reader& r, const uint64_t h[kHeaderWords], Impl& impl, Sections* s) {
@@ -437,8 +464,13 @@ Status Locate(Reader& r, const uint64_t h[kHeaderWords], Impl& impl, Sections* s
   PW_RETURN_IF_ERROR(r.Array<ListHeader>(h[kLists], &s->lists));
   if (h[kEntries] > (uint64_t{1} << 40) || h[kRanked] > h[kEntries])
     return Status::Corruption("the entry counts are out of range");
-  PW_RETURN_IF_ERROR(r.Array<char>(h[kEntries] * sizeof(Neighbor) + h[kRanked] * 4, &s->entries));
-  if (!r.AtEnd()) return Status::Corruption("the snapshot has bytes after its last section");
+  PW_RETURN_IF_ERROR(r.SkipPadding(alignof(Neighbor)));
+  // The lists fill the rest: entries, rank orders and one 4-byte pad per odd rank order, which
+  // FillLists counts (the header does not).
+  if (r.left() < h[kEntries] * sizeof(Neighbor) + h[kRanked] * 4)
+    return Status::Corruption("the snapshot is truncated");
+  s->entries = r.position();
+  s->entries_end = s->entries + r.left();
   return Status::OK();
 }
 
@@ -475,11 +507,13 @@ Status FillNodes(const Sections& s, Impl& impl) {
   return Status::OK();
 }
 
-// Every list at its exact size with one copy of its entries and one of its rank order.
+// Copies the lists section to s.copy list by list, and every list borrows its entries and rank
+// order from the copy (ListArray) after a check of each entry's node and each rank position.
 Status FillLists(const Sections& s, Impl& impl) {
   const auto bound = static_cast<NodeId>(s.header[kIdBound]);
   uint64_t list_at = 0, entries = 0, ranked = 0, out_edges = 0, in_edges = 0;
   const char* p = s.entries;
+  char* copy = s.copy;
   for (NodeId id = 0; id < bound; ++id) {
     const uint32_t count = At<uint32_t>(s.list_count, id);
     if (count > s.header[kLists] - list_at) return Status::Corruption("the list counts exceed the lists");
@@ -491,17 +525,17 @@ Status FillLists(const Sections& s, Impl& impl) {
           h.size > s.header[kEntries] - entries)
         return Status::Corruption("a list header is out of range");
       const size_t ranks = h.size >= 2 ? h.size : 0;
-      if (ranks > s.header[kRanked] - ranked) return Status::Corruption("the rank orders overrun");
+      const size_t bytes = h.size * sizeof(Neighbor) + (ranks + ranks % 2) * sizeof(uint32_t);
+      if (ranks > s.header[kRanked] - ranked || bytes > static_cast<size_t>(s.entries_end - p))
+        return Status::Corruption("the rank orders overrun");
       list.type = h.type;
       list.dir = static_cast<Direction>(h.dir);
-      list.items.resize(h.size);
-      std::memcpy(list.items.data(), p, h.size * sizeof(Neighbor));
-      p += h.size * sizeof(Neighbor);
-      list.ranked.resize(ranks);
-      // A list of one entry has no rank order: its empty vector's data() may be null, which
-      // memcpy must not be given even for 0 bytes.
-      if (ranks > 0) std::memcpy(list.ranked.data(), p, ranks * sizeof(uint32_t));
-      p += ranks * sizeof(uint32_t);
+      std::memcpy(copy, p, bytes);
+      list.items = ListArray<Neighbor>::Borrow(reinterpret_cast<const Neighbor*>(copy), h.size);
+      list.ranked = ListArray<uint32_t>::Borrow(
+          reinterpret_cast<const uint32_t*>(copy + h.size * sizeof(Neighbor)), ranks);
+      p += bytes;
+      copy += bytes;
       entries += h.size;
       ranked += ranks;
       (list.dir == Direction::kOut ? out_edges : in_edges) += h.size;
@@ -516,7 +550,8 @@ Status FillLists(const Sections& s, Impl& impl) {
     }
   }
   if (list_at != s.header[kLists] || entries != s.header[kEntries] ||
-      ranked != s.header[kRanked] || out_edges != s.header[kEdges] || in_edges != out_edges)
+      ranked != s.header[kRanked] || out_edges != s.header[kEdges] || in_edges != out_edges ||
+      p != s.entries_end)
     return Status::Corruption("the lists disagree with the header");
   impl.edge_count.store(out_edges, std::memory_order_relaxed);
   return Status::OK();
@@ -597,6 +632,10 @@ Result<std::unique_ptr<Graph>> Graph::LoadSnapshot(const std::string& path,
   Sections sections{};
   sections.header = header;
   PW_RETURN_IF_ERROR(Locate(reader, header, impl, &sections));
+  // Every list lives in this one block, which the graph keeps (the file is unmapped on return).
+  const auto list_bytes = static_cast<size_t>(sections.entries_end - sections.entries);
+  auto block = std::make_shared<HugePageBlock>(list_bytes);
+  sections.copy = block->data();
   PW_RETURN_IF_ERROR(FillNodes(sections, impl));
   // The key maps read only the slots' keys: built beside the lists (which touch only lists).
   std::thread key_maps;
@@ -608,6 +647,9 @@ Result<std::unique_ptr<Graph>> Graph::LoadSnapshot(const std::string& path,
   Status lists = FillLists(sections, impl);
   if (key_maps.joinable()) key_maps.join();
   PW_RETURN_IF_ERROR(lists);
+  block->Seal();
+  impl.image_bytes = list_bytes;
+  impl.image = std::move(block);
   return graph;
 }
 
