@@ -60,10 +60,10 @@ class Graph {
   // left at path's temporary name). REQUIRES: no concurrent mutator (readers may run).
   // Cost: one pass over every slot and list; lists changed since Load are sorted on the way.
   Result<uint64_t> SaveSnapshot(const std::string& path, uint64_t marker) const;
-  // Loads a snapshot written by SaveSnapshot: the file is mapped and checksummed (CRC32C), and
-  // every adjacency list is copied into one block of memory on huge pages (graph/huge_pages.h)
-  // that the graph keeps: no allocation per list, and a list moves to memory of its own only on
-  // its first change. The file is not used after this returns. NotFound when path does not exist;
+  // Loads a snapshot written by SaveSnapshot: the file is read into one block of memory on huge
+  // pages (graph/huge_pages.h) and checksummed (CRC32C); every adjacency list is used where it
+  // lies in that block, which the graph keeps: no allocation per list, and a list moves to memory
+  // of its own only on its first change. The file is not used after this returns. NotFound when path does not exist;
   // Corruption naming the reason when it is of another format version, damaged or truncated
   // (checksum, or any count, offset or node id out of range), or stamped with a marker other
   // than `expected_marker` (stale: the store changed after it was written).

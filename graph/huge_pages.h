@@ -8,7 +8,9 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 namespace pathwise::graph {
@@ -41,32 +43,45 @@ struct HugePageAllocator {
   bool operator==(const HugePageAllocator<U>&) const { return true; }
 };
 
-// One block of bytes, 2 MiB-aligned, whose pages are faulted in as huge pages while the owner
-// fills it; Seal() then advises the range back to ordinary pages (existing huge pages stay), so
-// once the block is freed and its range reused, a fault there never compacts memory
-// synchronously (with THP defrag in "madvise" mode it would; docs/benchmarks.md, "Restart on huge
-// pages"). Ordinary pages where the kernel gives none.
+// One block of bytes whose pages are faulted in as huge pages while the owner fills it (when it
+// is at least kHugePage long: 2 MiB-aligned then, else 64-byte aligned); Seal() then advises the
+// range back to ordinary pages (existing huge pages stay), so once the block is freed and its
+// range reused, a fault there never compacts memory synchronously (with THP defrag in "madvise"
+// mode it would; docs/benchmarks.md, "Restart on huge pages"). Ordinary pages where the kernel
+// gives none.
 class HugePageBlock {
  public:
   static constexpr size_t kHugePage = size_t{2} << 20;
 
   explicit HugePageBlock(size_t bytes)
-      : size_((bytes + kHugePage - 1) / kHugePage * kHugePage),
-        data_(static_cast<char*>(::operator new(size_ == 0 ? kHugePage : size_,
-                                                std::align_val_t(kHugePage)))) {
-    if (size_ > 0) madvise(data_, size_, MADV_HUGEPAGE);  // advice only
+      : align_(bytes >= kHugePage ? kHugePage : 64),
+        size_(bytes >= kHugePage ? (bytes + kHugePage - 1) / kHugePage * kHugePage
+                                 : (bytes == 0 ? 1 : bytes)),
+        data_(static_cast<char*>(::operator new(size_, std::align_val_t(align_)))) {
+    if (align_ == kHugePage) madvise(data_, size_, MADV_HUGEPAGE);  // advice only
   }
-  ~HugePageBlock() { ::operator delete(data_, std::align_val_t(kHugePage)); }
+  ~HugePageBlock() { ::operator delete(data_, std::align_val_t(align_)); }
   HugePageBlock(const HugePageBlock&) = delete;
   HugePageBlock& operator=(const HugePageBlock&) = delete;
 
   char* data() { return data_; }
+  const char* data() const { return data_; }
   // Call once the block is filled.
   void Seal() {
-    if (size_ > 0) madvise(data_, size_, MADV_NOHUGEPAGE);
+    if (align_ == kHugePage) madvise(data_, size_, MADV_NOHUGEPAGE);
+  }
+  // Gives the memory of the whole pages inside the first `bytes` back to the kernel; they read
+  // as zeros from then on.
+  void Discard(size_t bytes) {
+    const size_t page = 4096;
+    const auto start = reinterpret_cast<uintptr_t>(data_);
+    const uintptr_t first = (start + page - 1) / page * page;
+    const uintptr_t end = (start + std::min(bytes, size_)) / page * page;
+    if (end > first) madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
   }
 
  private:
+  size_t align_;
   size_t size_;
   char* data_;
 };

@@ -1,7 +1,6 @@
 // Graph::SaveSnapshot / Graph::LoadSnapshot: the topology snapshot file (format in
 // docs/storage-format.md, "Topology snapshot"; why and when in docs/architecture-serving.md).
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -278,7 +277,7 @@ void WriteBody(const Impl& impl, const std::vector<std::string>& names, const Co
     }
   });
   // The lists section starts 8-aligned in the file and every list's entries stay so (an odd
-  // rank order is followed by 4 zero bytes): the loaded graph's lists use it where it is mapped.
+  // rank order is followed by 4 zero bytes): the loaded graph's lists use them where they lie.
   file->PadTo(alignof(Neighbor));
   CanonicalList canonical;
   for_live([&](const NodeSlot& s) {
@@ -294,41 +293,46 @@ void WriteBody(const Impl& impl, const std::vector<std::string>& names, const Co
 
 // ---- Reading ---------------------------------------------------------------------------------
 
-// The file mapped read-only; unmapped when destroyed.
-class MappedFile {
+// The whole file read into one HugePageBlock. The loaded lists borrow from it where they lie
+// (the block is 2 MiB-aligned and the lists section 8-aligned in the file), so the block is
+// handed to the graph; the pages before the lists are discarded once decoded. Reading instead of
+// mapping: each 4 KiB page of a mapping is a fault of its own, which on a VM costs more than the
+// copy `pread` makes into huge pages.
+class FileImage {
  public:
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
-  }
-  Status Open(const std::string& path) {
+  Status Read(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) return Status::NotFound("no topology snapshot at " + path);
       return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
     }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      return Status::IOError("cannot stat " + path);
-    }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (p == MAP_FAILED) {
-        ::close(fd);
-        return Status::IOError("cannot map " + path + ": " + std::strerror(errno));
-      }
-      data_ = static_cast<const char*>(p);
-      ::madvise(p, size_, MADV_SEQUENTIAL);
-    }
+    Status s = ReadAll(fd, path);
     ::close(fd);
-    return Status::OK();
+    return s;
   }
-  const char* data() const { return data_; }
+  const char* data() const { return block_->data(); }
   size_t size() const { return size_; }
+  std::shared_ptr<HugePageBlock> block() const { return block_; }
 
  private:
-  const char* data_ = nullptr;
+  Status ReadAll(int fd, const std::string& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return Status::IOError("cannot stat " + path);
+    size_ = static_cast<size_t>(st.st_size);
+    block_ = std::make_shared<HugePageBlock>(size_);
+    for (size_t at = 0; at < size_;) {
+      const size_t chunk = std::min<size_t>(size_ - at, size_t{1} << 30);
+      ssize_t r = ::pread(fd, block_->data() + at, chunk, static_cast<off_t>(at));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+      if (r == 0) return Status::Corruption("the snapshot is truncated");  // shrank meanwhile
+      at += static_cast<size_t>(r);
+    }
+    block_->Seal();
+    return Status::OK();
+  }
+
+  std::shared_ptr<HugePageBlock> block_;
   size_t size_ = 0;
 };
 
@@ -356,8 +360,8 @@ class Reader {
       return Status::Corruption("the snapshot is truncated");
     return Take(count * sizeof(T), out);
   }
-  // Skips the zero bytes up to the next address that is a multiple of align (the mapping
-  // starts on a page, so that is the file offset's alignment too).
+  // Skips the zero bytes up to the next address that is a multiple of align (the image starts
+  // 2 MiB-aligned, so that is the file offset's alignment too).
   Status SkipPadding(size_t align) {
     const size_t pad = (align - reinterpret_cast<uintptr_t>(p_) % align) % align;
     const char* p = nullptr;
@@ -438,9 +442,8 @@ Status DecodeProps(const char* p, size_t n, size_t prop_names,
 struct Sections {
   const uint64_t* header;
   const char *types, *key_len, *keys, *prop_len, *props, *list_count, *lists;
-  const char* entries;  // the lists, up to entries_end
+  const char* entries;  // the lists, up to entries_end (8-aligned)
   const char* entries_end;
-  char* copy;  // where FillLists copies them (8-aligned, entries_end - entries bytes)
 };
 
 Status Locate(Reader& r, const uint64_t h[kHeaderWords], Impl& impl, Sections* s) {
@@ -507,13 +510,12 @@ Status FillNodes(const Sections& s, Impl& impl) {
   return Status::OK();
 }
 
-// Copies the lists section to s.copy list by list, and every list borrows its entries and rank
-// order from the copy (ListArray) after a check of each entry's node and each rank position.
+// Every list borrows its entries and rank order where they lie in the image (ListArray), after a
+// check of each entry's node and each rank position.
 Status FillLists(const Sections& s, Impl& impl) {
   const auto bound = static_cast<NodeId>(s.header[kIdBound]);
   uint64_t list_at = 0, entries = 0, ranked = 0, out_edges = 0, in_edges = 0;
   const char* p = s.entries;
-  char* copy = s.copy;
   for (NodeId id = 0; id < bound; ++id) {
     const uint32_t count = At<uint32_t>(s.list_count, id);
     if (count > s.header[kLists] - list_at) return Status::Corruption("the list counts exceed the lists");
@@ -530,12 +532,10 @@ Status FillLists(const Sections& s, Impl& impl) {
         return Status::Corruption("the rank orders overrun");
       list.type = h.type;
       list.dir = static_cast<Direction>(h.dir);
-      std::memcpy(copy, p, bytes);
-      list.items = ListArray<Neighbor>::Borrow(reinterpret_cast<const Neighbor*>(copy), h.size);
+      list.items = ListArray<Neighbor>::Borrow(reinterpret_cast<const Neighbor*>(p), h.size);
       list.ranked = ListArray<uint32_t>::Borrow(
-          reinterpret_cast<const uint32_t*>(copy + h.size * sizeof(Neighbor)), ranks);
+          reinterpret_cast<const uint32_t*>(p + h.size * sizeof(Neighbor)), ranks);
       p += bytes;
-      copy += bytes;
       entries += h.size;
       ranked += ranks;
       (list.dir == Direction::kOut ? out_edges : in_edges) += h.size;
@@ -565,7 +565,7 @@ void BuildKeyMaps(Impl& impl) {
 }
 
 // Checks the footer, the header's magic and version, the length and the checksum.
-Status CheckFile(const MappedFile& file, uint64_t expected_marker, uint64_t header[kHeaderWords]) {
+Status CheckFile(const FileImage& file, uint64_t expected_marker, uint64_t header[kHeaderWords]) {
   if (file.size() < kHeaderBytes + kFooterBytes)
     return Status::Corruption("the snapshot is truncated");
   std::memcpy(header, file.data(), kHeaderBytes);
@@ -622,8 +622,8 @@ Result<uint64_t> Graph::SaveSnapshot(const std::string& path, uint64_t marker) c
 
 Result<std::unique_ptr<Graph>> Graph::LoadSnapshot(const std::string& path,
                                                    uint64_t expected_marker) {
-  MappedFile file;
-  PW_RETURN_IF_ERROR(file.Open(path));
+  FileImage file;
+  PW_RETURN_IF_ERROR(file.Read(path));
   uint64_t header[kHeaderWords];
   PW_RETURN_IF_ERROR(CheckFile(file, expected_marker, header));
   std::unique_ptr<Graph> graph = CreateEmpty();
@@ -632,10 +632,6 @@ Result<std::unique_ptr<Graph>> Graph::LoadSnapshot(const std::string& path,
   Sections sections{};
   sections.header = header;
   PW_RETURN_IF_ERROR(Locate(reader, header, impl, &sections));
-  // Every list lives in this one block, which the graph keeps (the file is unmapped on return).
-  const auto list_bytes = static_cast<size_t>(sections.entries_end - sections.entries);
-  auto block = std::make_shared<HugePageBlock>(list_bytes);
-  sections.copy = block->data();
   PW_RETURN_IF_ERROR(FillNodes(sections, impl));
   // The key maps read only the slots' keys: built beside the lists (which touch only lists).
   std::thread key_maps;
@@ -647,9 +643,11 @@ Result<std::unique_ptr<Graph>> Graph::LoadSnapshot(const std::string& path,
   Status lists = FillLists(sections, impl);
   if (key_maps.joinable()) key_maps.join();
   PW_RETURN_IF_ERROR(lists);
-  block->Seal();
-  impl.image_bytes = list_bytes;
-  impl.image = std::move(block);
+  // The lists stay where they lie: the graph keeps the image, less the decoded sections before.
+  std::shared_ptr<HugePageBlock> image = file.block();
+  image->Discard(static_cast<size_t>(sections.entries - file.data()));
+  impl.image_bytes = static_cast<size_t>(sections.entries_end - sections.entries);
+  impl.image = std::move(image);
   return graph;
 }
 
