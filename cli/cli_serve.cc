@@ -34,6 +34,8 @@ Serves the database in DIR over HTTP/JSON (API reference: docs/openapi.yaml, doc
                               408 and close (default 120)
   --keep-alive-timeout-seconds N
                               close a connection idle this long between requests (default 5)
+  --keep-alive-max-requests N requests one connection may carry before the server closes it
+                              (default 1000)
   --read-timeout-seconds N    close a connection that sends nothing this long (default 5)
   --max-body-bytes N          request body limit, 413 beyond (default 67108864)
   --max-query-bytes N         query text limit, 413 beyond (default 65536)
@@ -216,6 +218,7 @@ bool ParseServerLimits(const Args& args, ServerOptions* o) {
          ParseBounded(args, "body-timeout-seconds", 1, kIntMax, &o->body_timeout_seconds) &&
          ParseBounded(args, "keep-alive-timeout-seconds", 1, kIntMax,
                       &o->keep_alive_timeout_seconds) &&
+         ParseBounded(args, "keep-alive-max-requests", 1, kIntMax, &o->keep_alive_max_requests) &&
          ParseBounded(args, "read-timeout-seconds", 1, kIntMax, &o->read_timeout_seconds) &&
          ParseSize(args, "max-body-bytes", &o->max_body_bytes) &&
          ParseSize(args, "max-query-bytes", &o->max_query_bytes) &&
@@ -264,7 +267,8 @@ int ServeMain(int argc, char** argv) {
       {"data", "listen", "tls-cert", "tls-key", "threads", "max-body-bytes", "max-query-bytes",
        "default-deadline-ms", "max-deadline-ms", "max-concurrent-queries", "max-result-rows",
        "backup-root", "max-connections", "max-connections-per-client", "header-timeout-ms",
-       "body-timeout-seconds", "keep-alive-timeout-seconds", "read-timeout-seconds", "max-query-memory-bytes",
+       "body-timeout-seconds", "keep-alive-timeout-seconds", "keep-alive-max-requests",
+       "read-timeout-seconds", "max-query-memory-bytes",
        "max-total-query-memory-bytes", "plan-cache-entries", "plan-cache-bytes",
        "checkpoint-interval-seconds", "impression-retention-days", "event-retention-days", "decide-workers",
        "decide-max-queued", "decide-inline-steps", "decide-isolation-cooldown-ms",

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
+#include <string_view>
 
 #include "server/errors.h"
 
@@ -109,6 +110,12 @@ class ConnectionStream : public httplib::Stream {
 
   ssize_t write(const char* ptr, size_t size) override {
     if (expired_ != Phase::kNone) return -1;
+    // httplib writes a reply's status line and headers in one call.
+    std::string_view data(ptr, size);
+    if (data.starts_with("HTTP/1.")) {
+      reply_closes_ = data.substr(0, data.find("\r\n\r\n")).find("\r\nConnection: close\r\n") !=
+                      std::string_view::npos;
+    }
     size_t n = transport_.Write(ptr, size, Clock::now() + write_timeout_);
     return n > 0 ? static_cast<ssize_t>(n) : -1;
   }
@@ -142,6 +149,8 @@ class ConnectionStream : public httplib::Stream {
   }
   // The phase whose deadline a read passed (kNone: none did).
   Phase expired() const { return expired_; }
+  // Whether the last reply written said `Connection: close` (the server must then close).
+  bool reply_closes() const { return reply_closes_; }
 
  private:
   size_t buffered() const { return end_ - begin_; }
@@ -178,6 +187,7 @@ class ConnectionStream : public httplib::Stream {
   Phase phase_ = Phase::kNone;
   Clock::time_point deadline_;
   Phase expired_ = Phase::kNone;
+  bool reply_closes_ = false;
   char buffer_[4096];
   size_t begin_ = 0;
   size_t end_ = 0;
@@ -279,7 +289,7 @@ bool LimitedServer::ServeRequests(Transport& transport) {
       return false;
     }
     strm.SetDeadline(Phase::kNone, {});
-    if (!ret || connection_closed) break;
+    if (!ret || connection_closed || strm.reply_closes()) break;
   }
   return ret;
 }

@@ -68,6 +68,9 @@ Status CheckConnectionLimits(const ServerOptions& o) {
   if (o.keep_alive_timeout_seconds < 1) {
     return Status::InvalidArgument("keep_alive_timeout_seconds must be at least 1");
   }
+  if (o.keep_alive_max_requests < 1) {
+    return Status::InvalidArgument("keep_alive_max_requests must be at least 1");
+  }
   if (o.body_timeout_seconds < 1) {
     return Status::InvalidArgument("body_timeout_seconds must be at least 1");
   }
@@ -135,6 +138,13 @@ Status ReadBody(const httplib::Request& req, const httplib::ContentReader& reade
   return Status::OK();
 }
 
+// Whether the request declares a body (chunked, or a Content-Length above 0).
+bool HasBody(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return true;
+  std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length.find_first_not_of('0') != std::string::npos;
+}
+
 }  // namespace
 
 void Server::Impl::Route(const char* method, const std::string& pattern, Role role,
@@ -146,6 +156,7 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
                  httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     Reply reply;
+    bool body_read = false;
     if (stopping.load()) {
       reply = ErrorReply(Status::Unavailable("the server is shutting down"));
     } else if (Status auth = Authorize(req, role); !auth.ok()) {
@@ -156,6 +167,7 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
           // Authorized first: an unauthenticated client cannot make the server read its body.
           httplib::Request with_body = req;
           Status read = read_body(&with_body.body);
+          body_read = read.ok();
           reply = read.ok() ? handler(with_body) : ErrorReply(read);
         } else {
           reply = handler(req);
@@ -171,6 +183,9 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
     }
     res.status = reply.status;
     res.set_content(reply.body, reply.content_type.c_str());
+    // Answered before its body was read in full (refused, unauthorized, over the limit): the rest
+    // of the body would be read as the next request, so this reply ends the connection.
+    if (!body_read && HasBody(req)) res.set_header("Connection", "close");
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics.RecordRequest(name, reply.status, seconds);
@@ -265,6 +280,7 @@ Status Server::Start() {
   http.set_read_timeout(o.read_timeout_seconds, 0);
   http.set_payload_max_length(o.max_body_bytes);
   http.set_keep_alive_timeout(o.keep_alive_timeout_seconds);
+  http.set_keep_alive_max_count(static_cast<size_t>(o.keep_alive_max_requests));
   // Replies are written in a few small pieces; without TCP_NODELAY, Nagle's algorithm holds the
   // last piece back until the client's delayed ACK (~40 ms on Linux) on keep-alive connections.
   http.set_tcp_nodelay(true);
@@ -272,6 +288,11 @@ Status Server::Start() {
   http.set_error_handler(httplib::Server::HandlerWithResponse(
       [max_body](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        // httplib's own replies to a request it could not read (bad framing, URI too long, body
+        // over the limit): the stream's position in the request is unknown, so the connection ends.
+        if (res.status == 400 || res.status == 413 || res.status == 414) {
+          res.set_header("Connection", "close");
+        }
         Status status = ErrorForHttpStatus(res.status, max_body);
         res.set_content(ErrorJson(status).dump(), "application/json");
         return httplib::Server::HandlerResponse::Handled;

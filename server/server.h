@@ -47,6 +47,10 @@ struct ServerOptions {
   int body_timeout_seconds = 120;
   // A connection waiting this long for its next (or first) request is closed. At least 1.
   int keep_alive_timeout_seconds = 5;
+  // Requests one connection may carry; the reply to the last says `Connection: close`. cpp-httplib's
+  // own default of 5 made clients reconnect every fifth request (a connect, an accept and a
+  // thread hand-off each time). At least 1.
+  int keep_alive_max_requests = 1000;
   int read_timeout_seconds = 5;       // a connection that sends nothing this long is closed
   // /metrics and /v1/admin/stats serve database statistics (Database::Stats, which walks the
   // indexes) from a cache a background thread refreshes this often, so they cost O(1) in the

@@ -31,7 +31,7 @@ std::pair<int, std::string> RunServe(const TempDir& dir, const std::string& args
 
 constexpr const char* kLimitFlags[] = {
     "--max-connections-per-client", "--header-timeout-ms",       "--keep-alive-timeout-seconds",
-    "--body-timeout-seconds",
+    "--body-timeout-seconds",       "--keep-alive-max-requests",
     "--read-timeout-seconds",       "--checkpoint-interval-seconds", "--plan-cache-entries",
     "--plan-cache-bytes",           "--max-query-memory-bytes",  "--max-total-query-memory-bytes",
     "--default-max-per-node",       "--decide-inline-steps",     "--decide-isolation-cooldown-ms",
@@ -57,6 +57,7 @@ TEST_CASE("serve refuses a limit value outside its range with exit status 2 nami
        "--max-connections-per-client must be an integer from 1 to 8"},
       {"--max-connections-per-client 0", "--max-connections-per-client must be an integer from 1"},
       {"--keep-alive-timeout-seconds 0", "--keep-alive-timeout-seconds must be an integer from 1"},
+      {"--keep-alive-max-requests 0", "--keep-alive-max-requests must be an integer from 1"},
       {"--read-timeout-seconds soon", "--read-timeout-seconds must be an integer from 1"},
       {"--checkpoint-interval-seconds -1", "--checkpoint-interval-seconds must be an integer from 0"},
       {"--checkpoint-interval-seconds 4294967296", "from 0 to 4294967295"},

@@ -134,6 +134,52 @@ TEST_CASE("an idle keep-alive connection is closed after the keep-alive timeout"
   CHECK(Clock::now() - start < std::chrono::seconds(8));
 }
 
+TEST_CASE("a keep-alive connection carries requests up to keep_alive_max_requests, then closes") {
+  TempDir dir;
+  ServerOptions options;
+  options.keep_alive_max_requests = 3;
+  options.keep_alive_timeout_seconds = 60;  // only the request count may close it
+  ServerHarness h(dir.path(), options);
+  RawConnection conn(h.server()->port(), "127.0.0.1", /*timeout_s=*/10);
+  for (int i = 1; i <= 3; ++i) {
+    INFO("request " << i);
+    REQUIRE(conn.Send(kHealth));
+    std::string response = conn.ReceiveResponse();
+    CHECK(StatusOf(response) == 200);
+    CHECK((response.find("Connection: close") != std::string::npos) == (i == 3));
+  }
+  CHECK(conn.PeerClosed());
+}
+
+TEST_CASE("a reply sent before the request body was read ends the connection") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  RawConnection conn(h.server()->port(), "127.0.0.1", /*timeout_s=*/10);
+  // No API key: refused before the body is read. The body looks like a request of its own; kept
+  // open, the connection would read it as the next one and answer it.
+  const std::string body = kHealth;
+  REQUIRE(conn.Send("POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+  std::string response = conn.ReceiveAll();
+  INFO(response);
+  CHECK(StatusOf(response) == 401);
+  CHECK(response.find("Connection: close") != std::string::npos);
+  CHECK(response.find("HTTP/1.1", 1) == std::string::npos);  // one reply, then closed
+}
+
+TEST_CASE("by default a keep-alive connection is not closed after a handful of requests") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  RawConnection conn(h.server()->port(), "127.0.0.1", /*timeout_s=*/10);
+  for (int i = 1; i <= 50; ++i) {  // cpp-httplib's own default closed after the fifth
+    INFO("request " << i);
+    REQUIRE(conn.Send(kHealth));
+    std::string response = conn.ReceiveResponse();
+    REQUIRE(StatusOf(response) == 200);
+    CHECK(response.find("Connection: close") == std::string::npos);
+  }
+}
+
 TEST_CASE("a client over its connection cap gets 503 while another address is served") {
   TempDir dir;
   ServerOptions options;
