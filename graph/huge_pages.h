@@ -10,15 +10,16 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <new>
+
+#include "storage/huge_pages.h"
 
 namespace pathwise::graph {
 
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
-  static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kHugePage = storage::kHugePageBytes;
 
   HugePageAllocator() = default;
   template <typename U>
@@ -44,22 +45,18 @@ struct HugePageAllocator {
 };
 
 // One block of bytes whose pages are faulted in as huge pages while the owner fills it (when it
-// is at least kHugePage long: 2 MiB-aligned then, else 64-byte aligned); Seal() then advises the
-// range back to ordinary pages (existing huge pages stay), so once the block is freed and its
-// range reused, a fault there never compacts memory synchronously (with THP defrag in "madvise"
-// mode it would; docs/benchmarks.md, "Restart on huge pages"). Ordinary pages where the kernel
-// gives none.
+// is at least kHugePage long: 2 MiB-aligned then, else 64-byte aligned); Seal() withdraws the
+// advice (storage/huge_pages.h says why).
 class HugePageBlock {
  public:
-  static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kHugePage = storage::kHugePageBytes;
 
   explicit HugePageBlock(size_t bytes)
       : align_(bytes >= kHugePage ? kHugePage : 64),
         size_(bytes >= kHugePage ? (bytes + kHugePage - 1) / kHugePage * kHugePage
                                  : (bytes == 0 ? 1 : bytes)),
-        data_(static_cast<char*>(::operator new(size_, std::align_val_t(align_)))) {
-    if (align_ == kHugePage) madvise(data_, size_, MADV_HUGEPAGE);  // advice only
-  }
+        data_(static_cast<char*>(::operator new(size_, std::align_val_t(align_)))),
+        fill_(data_, size_) {}
   ~HugePageBlock() { ::operator delete(data_, std::align_val_t(align_)); }
   HugePageBlock(const HugePageBlock&) = delete;
   HugePageBlock& operator=(const HugePageBlock&) = delete;
@@ -67,23 +64,16 @@ class HugePageBlock {
   char* data() { return data_; }
   const char* data() const { return data_; }
   // Call once the block is filled.
-  void Seal() {
-    if (align_ == kHugePage) madvise(data_, size_, MADV_NOHUGEPAGE);
-  }
+  void Seal() { fill_.Withdraw(); }
   // Gives the memory of the whole pages inside the first `bytes` back to the kernel; they read
   // as zeros from then on.
-  void Discard(size_t bytes) {
-    const size_t page = 4096;
-    const auto start = reinterpret_cast<uintptr_t>(data_);
-    const uintptr_t first = (start + page - 1) / page * page;
-    const uintptr_t end = (start + std::min(bytes, size_)) / page * page;
-    if (end > first) madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
-  }
+  void Discard(size_t bytes) { storage::DiscardPages(data_, std::min(bytes, size_)); }
 
  private:
   size_t align_;
   size_t size_;
   char* data_;
+  storage::HugePageFill fill_;
 };
 
 }  // namespace pathwise::graph

@@ -2,7 +2,6 @@
 #include "vector/snapshot_format.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <unordered_set>
 
 #include "storage/crc32c.h"
+#include "storage/huge_pages.h"
 
 namespace pathwise::vector {
 namespace {
@@ -193,21 +193,11 @@ Status CheckPoints(const VectorSpaceDef& def, const SnapshotImage& img) {
   return Status::OK();
 }
 
-// Reads n bytes at offset into fresh memory at dst, faulting it in as transparent huge pages
-// where the kernel has them (THP "madvise" mode gives them to memory that asks): a 1M-point base
-// layer is ~700 MB, and on a VM a 4 KiB page fault each costs more than its copy. Only the pages
-// filled here ask, and they stop asking once filled, so later faults (the spare capacity, or the
-// allocator reusing the range after the index is freed) stay on ordinary pages and never compact
-// memory synchronously on a write path (docs/benchmarks.md, "Restart on huge pages").
+// Reads n bytes at offset into fresh memory at dst, faulted in as transparent huge pages while
+// it is filled (storage/huge_pages.h): a 1M-point base layer is ~700 MB.
 Status ReadIntoHugePages(SnapshotSource* src, size_t offset, char* dst, size_t n) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(dst) + kHuge - 1) / kHuge * kHuge;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(dst) + n) / kHuge * kHuge;
-  const bool advise = end > begin;
-  if (advise) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  Status s = src->ReadAt(offset, dst, n);
-  if (advise) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_NOHUGEPAGE);
-  return s;
+  storage::HugePageFill fill(dst, n);
+  return src->ReadAt(offset, dst, n);
 }
 
 Status ReadChecked(const VectorSpaceDef& def, SnapshotSource* src, size_t min_capacity,
