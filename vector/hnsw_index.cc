@@ -686,7 +686,7 @@ void VectorIndex::Impl::Replace(const float* prepared, int64_t internal) {
 }
 
 void VectorIndex::SetReplaceRepairShare(float share) {
-  impl_->replace_repair_share.store(std::isnan(share) ? 1.0f : std::clamp(share, 0.0f, 1.0f),
+  impl_->replace_repair_share.store(std::isnan(share) ? kDefaultReplaceRepairShare : std::clamp(share, 0.0f, 1.0f),
                                     std::memory_order_relaxed);
 }
 
@@ -839,7 +839,7 @@ int CopyLinks(const IndexImpl& impl, uint32_t id, int level, uint32_t* out) {
   const Hnsw& h = *impl.hnsw;
   if constexpr (kLockFreeLinkReads) {
     const uint64_t before = impl.link_writes.load(std::memory_order_acquire);
-    if ((before & 0xffffffffu) == 0) {
+    if ((before & IndexImpl::kLinkWritesInFlightMask) == 0) {
       int size = CopyLinksUnder(h, id, level, out);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (impl.link_writes.load(std::memory_order_relaxed) == before) return size;

@@ -130,6 +130,7 @@ struct VectorIndex::Impl {
   std::atomic<uint64_t> link_writes{0};
   static constexpr uint64_t kLinkWriteInFlight = 1;
   static constexpr uint64_t kLinkWriteDone = (uint64_t{1} << 32) - 1;  // -1 in flight, +1 done
+  static constexpr uint64_t kLinkWritesInFlightMask = 0xffffffffu;     // the low 32 bits
   // Nodes written since a snapshot of this index began, recorded while `recording` is set (from
   // BeginSnapshot to the snapshot's end): their dirty marks must outlive the snapshot.
   std::atomic<bool> recording{false};
