@@ -2,8 +2,11 @@
 // (loopback only), the query side by side with the same query in-process.
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <httplib.h>
@@ -112,6 +115,25 @@ LoadResult RunInProcess(Database* db, const GeneratorOptions& gen, const std::st
     *acked = 1;
     return "";
   });
+}
+
+// The stages of a reply's Server-Timing header (server/server.cc: recv, body, the handler's
+// stages, total), in us, added to breakdown by name; returns recv + total, the server's share of
+// the request (0 without the header).
+double AddServerTiming(const httplib::Response& res, std::map<std::string, Samples>* breakdown) {
+  std::stringstream in(res.get_header_value("Server-Timing"));
+  std::string entry;
+  double server_us = 0;
+  while (std::getline(in, entry, ',')) {
+    const size_t start = entry.find_first_not_of(' ');
+    const size_t dur = entry.find(";dur=");
+    if (start == std::string::npos || dur == std::string::npos || dur < start) continue;
+    const std::string name = entry.substr(start, dur - start);
+    const double us = std::strtod(entry.c_str() + dur + 5, nullptr) * 1e3;
+    (*breakdown)[name].Add(us);
+    if (name == "recv" || name == "total") server_us += us;
+  }
+  return server_us;
 }
 
 std::string Describe(const httplib::Result& r) {
@@ -234,6 +256,10 @@ Status Run(const Flags& flags, Report* report) {
   // 1. Latency: one keep-alive client, HTTP and in-process interleaved.
   std::mt19937_64 rng(gen.seed + 21);
   Samples http, in_process;
+  // Where the HTTP requests' time went, by the server's Server-Timing stages; "outside": the
+  // client's measure less the server's recv + total (network, the reply's write, thread
+  // wake-ups, the client's own work).
+  std::map<std::string, Samples> breakdown;
   std::string first_error;
   // The second query for a user finds its nodes in the CPU caches the first one warmed, so the
   // two paths take turns going first: each gets the same mix of cold and warm runs.
@@ -248,7 +274,9 @@ Status Run(const Flags& flags, Report* report) {
         first_error = "POST /v1/query: " + e;
         return;
       }
-      if (run >= 20) http.Add(http_us);
+      if (run < 20) return;
+      http.Add(http_us);
+      breakdown["outside"].Add(http_us - AddServerTiming(*r, &breakdown));
     };
     auto in_proc = [&]() {
       if (!db) return;
@@ -276,6 +304,14 @@ Status Run(const Flags& flags, Report* report) {
     std::fprintf(stderr, "recommend query failed: %s\n", first_error.c_str());
   }
   if (http.size() > 0) report->Latency("recommend.http_1_client", http, "keep-alive, sequential");
+  for (const char* stage : {"recv", "body", "parse", "query", "json", "total", "outside"}) {
+    auto it = breakdown.find(stage);
+    if (it != breakdown.end() && it->second.size() > 0) {
+      report->Latency(std::string("recommend.http_breakdown.") + stage, it->second,
+                      std::string(stage) == "outside" ? "client's time less recv + total"
+                                                      : "server stage (Server-Timing)");
+    }
+  }
   if (db && http.size() > 0 && in_process.size() > 0) {
     report->Latency("recommend.in_process", in_process, "same users, interleaved");
     report->Value("recommend.http_overhead_p99_us",

@@ -193,6 +193,8 @@ class ConnectionStream : public httplib::Stream {
   size_t end_ = 0;
 };
 
+thread_local Clock::time_point request_arrived_at;
+
 milliseconds ToMillis(time_t sec, time_t usec) {
   return milliseconds(static_cast<int64_t>(sec) * 1000 + static_cast<int64_t>(usec) / 1000);
 }
@@ -217,6 +219,8 @@ void ReplyAndLinger(Transport& transport, const Status& status, milliseconds wri
 }
 
 }  // namespace
+
+Clock::time_point RequestArrivedAt() { return request_arrived_at; }
 
 LimitedServer::LimitedServer(ConnectionLimits limits, Metrics* metrics, const TlsContext* tls)
     : limits_(limits), metrics_(metrics), tls_(tls), clients_(limits.max_per_client) {}
@@ -278,7 +282,8 @@ bool LimitedServer::ServeRequests(Transport& transport) {
     if (!strm.WaitForRequest(std::chrono::seconds(limits_.keep_alive_timeout_seconds), running)) {
       break;
     }
-    strm.SetDeadline(Phase::kHeader, Clock::now() + limits_.header_timeout);
+    request_arrived_at = Clock::now();
+    strm.SetDeadline(Phase::kHeader, request_arrived_at + limits_.header_timeout);
     bool connection_closed = false;
     ret = process_request(strm, /*close_connection=*/left == 1, connection_closed,
                           [this, &strm](httplib::Request&) {

@@ -59,6 +59,11 @@ class ClientCounts {
   std::map<std::string, size_t> open_ PW_GUARDED_BY(mu_);  // addresses with none are removed
 };
 
+// When the request this thread is serving began to arrive (its first byte became readable), on
+// the steady clock: set by the connection loop before each request is parsed, read by the
+// routes for the Server-Timing header's "recv" (request line, headers and routing).
+std::chrono::steady_clock::time_point RequestArrivedAt();
+
 class LimitedServer : public httplib::Server {
  public:
   // metrics counts refused and timed-out connections; tls (null: plain HTTP) makes every

@@ -86,6 +86,10 @@ Reply JsonReply(int status, const nlohmann::json& body) {
   return reply;
 }
 
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 Reply ErrorReply(const Status& status) { return JsonReply(HttpStatusFor(status), ErrorJson(status)); }
 
 Status Server::Impl::Authorize(const httplib::Request& req, Role role) const {
@@ -138,6 +142,29 @@ Status ReadBody(const httplib::Request& req, const httplib::ContentReader& reade
   return Status::OK();
 }
 
+// The Server-Timing header (W3C Server Timing; shown by browsers' developer tools): recv (from
+// the request's first byte to the handler: request line, headers, routing), body (reading the
+// body), the handler's own stages, and total (from the handler's start to the reply built), each
+// in ms. What a client measures beyond recv + total is the network, the reply's write and the
+// client itself.
+std::string ServerTiming(double recv_ms, double body_ms,
+                         const std::vector<std::pair<std::string, double>>& stages,
+                         double total_ms) {
+  std::string out;
+  auto add = [&out](const std::string& name, double ms) {
+    char value[32];
+    std::snprintf(value, sizeof(value), ";dur=%.3f", ms);
+    if (!out.empty()) out += ", ";
+    out += name;
+    out += value;
+  };
+  add("recv", recv_ms);
+  add("body", body_ms);
+  for (const auto& [name, ms] : stages) add(name, ms);
+  add("total", total_ms);
+  return out;
+}
+
 // Whether the request declares a body (chunked, or a Content-Length above 0).
 bool HasBody(const httplib::Request& req) {
   if (req.has_header("Transfer-Encoding")) return true;
@@ -155,8 +182,11 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
                  const httplib::Request& req, const std::function<Status(std::string*)>& read_body,
                  httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
+    const double recv_ms =
+        std::max(0.0, std::chrono::duration<double, std::milli>(start - RequestArrivedAt()).count());
     Reply reply;
     bool body_read = false;
+    double body_ms = 0;
     if (stopping.load()) {
       reply = ErrorReply(Status::Unavailable("the server is shutting down"));
     } else if (Status auth = Authorize(req, role); !auth.ok()) {
@@ -166,7 +196,9 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
         if (read_body) {
           // Authorized first: an unauthenticated client cannot make the server read its body.
           httplib::Request with_body = req;
+          const auto body_start = std::chrono::steady_clock::now();
           Status read = read_body(&with_body.body);
+          body_ms = MillisSince(body_start);
           body_read = read.ok();
           reply = read.ok() ? handler(with_body) : ErrorReply(read);
         } else {
@@ -186,9 +218,9 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
     // Answered before its body was read in full (refused, unauthorized, over the limit): the rest
     // of the body would be read as the next request, so this reply ends the connection.
     if (!body_read && HasBody(req)) res.set_header("Connection", "close");
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics.RecordRequest(name, reply.status, seconds);
+    const double total_ms = MillisSince(start);
+    res.set_header("Server-Timing", ServerTiming(recv_ms, body_ms, reply.timings, total_ms));
+    metrics.RecordRequest(name, reply.status, total_ms / 1e3);
   };
   std::string method_name = method;
   if (method_name == "GET") {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <httplib.h>
@@ -34,9 +35,15 @@ struct Reply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // Stages of the handler's own work, in ms, for the Server-Timing header (Route adds recv,
+  // body and total around them).
+  std::vector<std::pair<std::string, double>> timings;
 };
 
 Reply JsonReply(int status, const nlohmann::json& body);
+
+// Milliseconds on the steady clock since start.
+double MillisSince(std::chrono::steady_clock::time_point start);
 Reply ErrorReply(const Status& status);
 
 // True for a literal IPv4 address in 127.0.0.0/8 or the IPv6 address ::1 (host names, even
@@ -136,10 +143,12 @@ struct Server::Impl {
   // body: the request object with "deadline_ms", "explain" (true or an object of
   // ExplainOptions fields), "profile". recipe: the stored recipe when running one (its
   // "sentence" template is the explanations' default). why_not: QueryOptions::why_not.
+  // query_ms, when given, receives the time Database::Query took (Server-Timing's "query").
   Result<nlohmann::json> RunQuery(const std::string& text, const nlohmann::json& params,
                                   const nlohmann::json& body,
                                   const nlohmann::json* recipe = nullptr,
-                                  std::optional<std::string> why_not = std::nullopt);
+                                  std::optional<std::string> why_not = std::nullopt,
+                                  double* query_ms = nullptr);
 
   void JoinJobs();
 };

@@ -1,7 +1,10 @@
 // End-to-end tests of the HTTP API over a real Server and Database.
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "server/assets.h"
 #include "server_fixture.h"
@@ -35,6 +38,48 @@ TEST_CASE("query endpoint runs PQL with parameters and returns columns and rows"
   CHECK(body["columns"].size() == 1);
   CHECK(FirstColumn(body) == std::vector<std::string>{"i1", "i2"});
   CHECK(body.contains("stats"));
+}
+
+// The stage names and durations (ms) of a Server-Timing header, in order.
+std::vector<std::pair<std::string, double>> TimingStages(const std::string& header) {
+  std::vector<std::pair<std::string, double>> stages;
+  std::stringstream in(header);
+  std::string entry;
+  while (std::getline(in, entry, ',')) {
+    size_t start = entry.find_first_not_of(' ');
+    size_t dur = entry.find(";dur=");
+    REQUIRE(dur != std::string::npos);
+    stages.emplace_back(entry.substr(start, dur - start), std::stod(entry.substr(dur + 5)));
+  }
+  return stages;
+}
+
+TEST_CASE("every reply times its stages in a Server-Timing header, a query's parse, query and json") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  auto client = h.Client();
+  auto res = client.Post("/v1/query", h.Auth("read"),
+                         QueryBody(kViewedQuery, {{"user", "u1"}}).dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  auto stages = TimingStages(res->get_header_value("Server-Timing"));
+  std::vector<std::string> names;
+  double handler = 0;
+  for (const auto& [name, ms] : stages) {
+    names.push_back(name);
+    CHECK(ms >= 0);
+    if (name == "body" || name == "parse" || name == "query" || name == "json") handler += ms;
+  }
+  CHECK(names == std::vector<std::string>{"recv", "body", "parse", "query", "json", "total"});
+  CHECK(stages.back().second >= handler - 0.01);  // total holds the body and the handler's stages
+
+  auto health = client.Get("/health");
+  REQUIRE(health);
+  names.clear();
+  for (const auto& [name, ms] : TimingStages(health->get_header_value("Server-Timing"))) {
+    names.push_back(name);
+  }
+  CHECK(names == std::vector<std::string>{"recv", "body", "total"});
 }
 
 TEST_CASE("recipes are stored, listed, fetched, run with merged params and deleted") {
