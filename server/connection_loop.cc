@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "server/errors.h"
@@ -108,6 +109,11 @@ class ConnectionStream : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
 
+  // Writes are held back, up to kCoalesceBytes, and sent together by Flush (at the end of each
+  // reply) or by the write that would pass that size: httplib writes a reply's head and its body
+  // in two calls, and sent apart they are two segments, the client's first read wakes on the head
+  // alone and it sleeps again for the body. (No route streams its reply; one that did would
+  // reach the client in pieces of kCoalesceBytes.)
   ssize_t write(const char* ptr, size_t size) override {
     if (expired_ != Phase::kNone) return -1;
     // httplib writes a reply's status line and headers in one call.
@@ -116,9 +122,21 @@ class ConnectionStream : public httplib::Stream {
       reply_closes_ = data.substr(0, data.find("\r\n\r\n")).find("\r\nConnection: close\r\n") !=
                       std::string_view::npos;
     }
-    size_t n = transport_.Write(ptr, size, Clock::now() + write_timeout_);
-    return n > 0 ? static_cast<ssize_t>(n) : -1;
+    if (pending_.size() + size > kCoalesceBytes && !Flush()) return -1;
+    if (size > kCoalesceBytes) return WriteAll(ptr, size) ? static_cast<ssize_t>(size) : -1;
+    pending_.append(ptr, size);
+    return static_cast<ssize_t>(size);
   }
+
+  // Sends what write() held back; false if the peer did not take it within the write timeout.
+  bool Flush() {
+    if (pending_.empty()) return true;
+    bool sent = WriteAll(pending_.data(), pending_.size());
+    pending_.clear();
+    return sent;
+  }
+  // Drops what write() held back (a reply the loop replaces with its own).
+  void DiscardPending() { pending_.clear(); }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     SocketAddress(transport_.fd(), /*remote=*/true, &ip, &port);
@@ -153,7 +171,19 @@ class ConnectionStream : public httplib::Stream {
   bool reply_closes() const { return reply_closes_; }
 
  private:
+  static constexpr size_t kCoalesceBytes = 64 << 10;
+
   size_t buffered() const { return end_ - begin_; }
+
+  bool WriteAll(const char* ptr, size_t size) {
+    const Clock::time_point until = Clock::now() + write_timeout_;
+    for (size_t sent = 0; sent < size;) {
+      size_t n = transport_.Write(ptr + sent, size - sent, until);
+      if (n == 0) return false;
+      sent += n;
+    }
+    return true;
+  }
 
   // How long the next read may wait: the read timeout, cut short by the phase's deadline
   // (rounded up, so that a wait it cuts short ends at or after the deadline).
@@ -188,6 +218,7 @@ class ConnectionStream : public httplib::Stream {
   Clock::time_point deadline_;
   Phase expired_ = Phase::kNone;
   bool reply_closes_ = false;
+  std::string pending_;  // written by httplib, not yet sent (write, Flush)
   char buffer_[4096];
   size_t begin_ = 0;
   size_t end_ = 0;
@@ -290,10 +321,12 @@ bool LimitedServer::ServeRequests(Transport& transport) {
                             strm.SetDeadline(Phase::kBody, Clock::now() + limits_.body_timeout);
                           });
     if (strm.expired() != Phase::kNone) {
+      strm.DiscardPending();
       ReplyTimedOut(transport, strm.expired());
       return false;
     }
     strm.SetDeadline(Phase::kNone, {});
+    if (!strm.Flush()) ret = false;
     if (!ret || connection_closed || strm.reply_closes()) break;
   }
   return ret;

@@ -167,6 +167,30 @@ TEST_CASE("a reply sent before the request body was read ends the connection") {
   CHECK(response.find("HTTP/1.1", 1) == std::string::npos);  // one reply, then closed
 }
 
+TEST_CASE("a small reply's head and body are sent in one piece") {
+  TempDir dir;
+  ServerHarness h(dir.path());
+  RawConnection conn(h.server()->port(), "127.0.0.1", /*timeout_s=*/10);
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(conn.Send(kHealth));
+    REQUIRE(Readable(conn.fd(), 10000));
+    // One read returns the whole reply: sent as one write, it is one segment on loopback.
+    // httplib writes the head and the body in two calls; sent apart, the first read here would
+    // usually return the head alone.
+    char buf[65536];
+    ssize_t n = ::recv(conn.fd(), buf, sizeof(buf), 0);
+    REQUIRE(n > 0);
+    std::string reply(buf, static_cast<size_t>(n));
+    INFO(reply);
+    CHECK(StatusOf(reply) == 200);
+    const size_t head_end = reply.find("\r\n\r\n");
+    const size_t length_at = reply.find("Content-Length: ");
+    REQUIRE(head_end != std::string::npos);
+    REQUIRE(length_at != std::string::npos);
+    CHECK(reply.size() == head_end + 4 + std::stoul(reply.substr(length_at + 16)));
+  }
+}
+
 TEST_CASE("by default a keep-alive connection is not closed after a handful of requests") {
   TempDir dir;
   ServerHarness h(dir.path());
