@@ -214,7 +214,9 @@ void Server::Impl::Route(const char* method, const std::string& pattern, Role ro
       }
     }
     res.status = reply.status;
-    res.set_content(reply.body, reply.content_type.c_str());
+    // What set_content does, without its copy of the body.
+    res.body = std::move(reply.body);
+    res.set_header("Content-Type", reply.content_type);
     // Answered before its body was read in full (refused, unauthorized, over the limit): the rest
     // of the body would be read as the next request, so this reply ends the connection.
     if (!body_read && HasBody(req)) res.set_header("Connection", "close");

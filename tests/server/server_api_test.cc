@@ -25,12 +25,17 @@ nlohmann::json QueryBody(const std::string& query, nlohmann::json params) {
   return {{"query", query}, {"params", std::move(params)}};
 }
 
+// POST /v1/query of kViewedQuery for user u1.
+httplib::Result PostViewedQuery(ServerHarness& h, httplib::Client& client) {
+  return client.Post("/v1/query", h.Auth("read"), QueryBody(kViewedQuery, {{"user", "u1"}}).dump(),
+                     "application/json");
+}
+
 TEST_CASE("query endpoint runs PQL with parameters and returns columns and rows") {
   TempDir dir;
   ServerHarness h(dir.path());
   auto client = h.Client();
-  auto res = client.Post("/v1/query", h.Auth("read"),
-                         QueryBody(kViewedQuery, {{"user", "u1"}}).dump(), "application/json");
+  auto res = PostViewedQuery(h, client);
   REQUIRE(res);
   INFO(res->body);
   CHECK(res->status == 200);
@@ -58,8 +63,7 @@ TEST_CASE("every reply times its stages in a Server-Timing header, a query's par
   TempDir dir;
   ServerHarness h(dir.path());
   auto client = h.Client();
-  auto res = client.Post("/v1/query", h.Auth("read"),
-                         QueryBody(kViewedQuery, {{"user", "u1"}}).dump(), "application/json");
+  auto res = PostViewedQuery(h, client);
   REQUIRE(res);
   CHECK(res->status == 200);
   auto stages = TimingStages(res->get_header_value("Server-Timing"));
