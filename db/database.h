@@ -320,6 +320,15 @@ struct LoadReport {
   // The longest writer-role turn: how long other writers waited at most (an ingestion load
   // holds the role throughout: its whole time).
   double max_chunk_seconds = 0;
+  // A load in chunks: the longest turn's chunk and where its time went (its stage, write,
+  // memory and vectors phases; the others stay 0).
+  struct Turn {
+    double began_at = 0;  // seconds after the load began
+    size_t lines = 0;
+    size_t edge_lines = 0;
+    size_t vector_lines = 0;
+    LoadPhases phases;
+  } longest_turn;
   LoadPhases phases;
   nlohmann::json ToJson() const;
 };

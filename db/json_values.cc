@@ -106,6 +106,15 @@ Json LoadReport::ToJson() const {
           {"mode", mode},
           {"chunks", chunks},
           {"max_chunk_seconds", max_chunk_seconds},
+          {"longest_turn",
+           {{"began_at_s", longest_turn.began_at},
+            {"lines", longest_turn.lines},
+            {"edge_lines", longest_turn.edge_lines},
+            {"vector_lines", longest_turn.vector_lines},
+            {"stage", longest_turn.phases.stage},
+            {"write", longest_turn.phases.write},
+            {"memory", longest_turn.phases.memory},
+            {"vectors", longest_turn.phases.vectors}}},
           {"phases", times}};
 }
 

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <unordered_set>
 
 #include "db/database_impl.h"
 #include "db/load_pipeline.h"
@@ -43,6 +44,9 @@ using Clock = std::chrono::steady_clock;
 constexpr double kTargetTurnSeconds = 0.02;
 constexpr size_t kMinChunkBytes = 16u << 10, kMaxChunkBytes = 1u << 20;
 constexpr size_t kMinChunkVectors = 8, kMaxChunkVectors = 1024;
+// A chunk is at most this many times the bytes (or vectors) of the turn it was sized from: a
+// rate measured on a few lines extrapolates poorly (their lists may have been cheap to change).
+constexpr double kMaxChunkGrowth = 2.0;
 constexpr size_t kProgressEvery = 10000;
 
 double Since(Clock::time_point start) {
@@ -143,6 +147,7 @@ class Database::Impl::Loader {
         PW_RETURN_IF_ERROR(InsertHeldVectors());  // into the spaces their lines were checked in
         return SchemaLine(line);
       case ParsedLine::Kind::kRecord:
+        PW_RETURN_IF_ERROR(StartChunkIfNewType(line.record));
         if (std::holds_alternative<VectorWrite>(line.record)) {
           ++pending_vectors_;
           pending_vector_bytes_ += line.bytes;
@@ -156,6 +161,31 @@ class Database::Impl::Loader {
     // A load that holds its vectors sizes chunks by bytes alone: their inserts are not in its turns.
     const bool vectors_full = !holds_vectors_ && pending_vectors_ >= chunk_vectors_;
     if (pending_bytes_ >= chunk_bytes_ || vectors_full) return CommitPending();
+    return Status::OK();
+  }
+
+  // The first line of a node or edge type the load has not had before ends the chunk in
+  // progress, and the next chunk starts from the least size: the sizes were measured on other
+  // lines, and another type's lines can cost far more to apply (at 1M items, an item's
+  // BELONGS_TO edge takes the item out of one category's list of thousands and into another's,
+  // where a node line sets a few properties). Sized from the node lines before them, the first
+  // chunk of edges held other writers for 100-170 ms (docs/benchmarks.md, "Writer turns sized
+  // per line type"). Vector lines are budgeted on their own (chunk_vectors_).
+  Status StartChunkIfNewType(const Record& record) {
+    if (ingesting_ || options_.dry_run) return Status::OK();  // no turns to keep short
+    const std::string* type = nullptr;
+    std::unordered_set<std::string>* seen = nullptr;
+    if (const auto* n = std::get_if<NodeWrite>(&record)) {
+      type = &n->type;
+      seen = &node_types_seen_;
+    } else if (const auto* e = std::get_if<EdgeWrite>(&record)) {
+      type = &e->type;
+      seen = &edge_types_seen_;
+    }
+    if (type == nullptr || seen->contains(*type)) return Status::OK();
+    seen->insert(*type);
+    PW_RETURN_IF_ERROR(CommitPending());
+    chunk_bytes_ = kMinChunkBytes;
     return Status::OK();
   }
 
@@ -205,11 +235,11 @@ class Database::Impl::Loader {
     } else {
       s = WithWriter([this] {
         auto start = Clock::now();
-        const double vectors_before = report_.phases.vectors;
+        const LoadPhases before = report_.phases;
         Status r = CommitChunk();
         const double turn = Since(start);
-        report_.max_chunk_seconds = std::max(report_.max_chunk_seconds, turn);
-        SizeNextChunk(turn, report_.phases.vectors - vectors_before);
+        if (turn > report_.max_chunk_seconds) NoteLongestTurn(turn, start, before);
+        SizeNextChunk(turn, report_.phases.vectors - before.vectors);
         return r;
       });
       ++report_.chunks;
@@ -220,6 +250,22 @@ class Database::Impl::Loader {
     return s;
   }
 
+  void NoteLongestTurn(double seconds, Clock::time_point began, const LoadPhases& before) {
+    report_.max_chunk_seconds = seconds;
+    LoadReport::Turn& t = report_.longest_turn;
+    t.began_at = std::chrono::duration<double>(began - start_).count();
+    t.lines = pending_.size();
+    t.edge_lines = static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(), [](const ParsedLine& l) {
+      return l.kind == ParsedLine::Kind::kRecord && std::holds_alternative<EdgeWrite>(l.record);
+    }));
+    t.vector_lines = pending_vectors_;
+    t.phases = LoadPhases{};
+    t.phases.stage = report_.phases.stage - before.stage;
+    t.phases.write = report_.phases.write - before.write;
+    t.phases.memory = report_.phases.memory - before.memory;
+    t.phases.vectors = report_.phases.vectors - before.vectors;
+  }
+
   // Sizes the next chunk from this turn's rates (see kTargetTurnSeconds).
   void SizeNextChunk(double turn_seconds, double vector_seconds) {
     auto clamp_size = [](double v, size_t lo, size_t hi) {
@@ -228,11 +274,13 @@ class Database::Impl::Loader {
     const double other_seconds = turn_seconds - vector_seconds;
     const size_t other_bytes = pending_bytes_ - pending_vector_bytes_;
     if (other_bytes >= kMinChunkBytes && other_seconds > 0) {
-      chunk_bytes_ = clamp_size(other_bytes / other_seconds * kTargetTurnSeconds, kMinChunkBytes,
-                                kMaxChunkBytes);
+      const double sized = other_bytes / other_seconds * kTargetTurnSeconds;
+      chunk_bytes_ = clamp_size(std::min(sized, kMaxChunkGrowth * static_cast<double>(other_bytes)),
+                                kMinChunkBytes, kMaxChunkBytes);
     }
     if (pending_vectors_ >= kMinChunkVectors && vector_seconds > 0) {
-      chunk_vectors_ = clamp_size(pending_vectors_ / vector_seconds * kTargetTurnSeconds,
+      const double sized = pending_vectors_ / vector_seconds * kTargetTurnSeconds;
+      chunk_vectors_ = clamp_size(std::min(sized, kMaxChunkGrowth * static_cast<double>(pending_vectors_)),
                                   kMinChunkVectors, kMaxChunkVectors);
     }
   }
@@ -418,6 +466,8 @@ class Database::Impl::Loader {
   // replacement").
   size_t chunk_bytes_ = kMinChunkBytes;
   size_t chunk_vectors_ = kMinChunkVectors;
+  // The node and edge types of the lines taken so far (StartChunkIfNewType).
+  std::unordered_set<std::string> node_types_seen_, edge_types_seen_;
   bool holds_vectors_ = false;  // held_ is inserted at the end, not after each chunk
   LoadVectors held_;  // vectors applied and not yet in their indexes
   WriteSet set_;      // the line being staged (StageRecord)

@@ -153,6 +153,37 @@ TEST_CASE("a large NDJSON load spans many bulk batches and vector batches") {
   CHECK(db->GetNode("User", "user-7").value()["degrees"]["VIEWED"]["out"] == kEdgesPerUser);
 }
 
+TEST_CASE("a load in chunks ends a chunk at the first line of each node or edge type it has not had") {
+  std::stringstream in;
+  in << "{\"schema\": " << Json::parse(kTestSchema).dump() << "}\n";
+  for (int i = 0; i < 3; ++i) in << R"({"node": "User", "id": "u)" << i << "\"}\n";
+  for (int i = 0; i < 3; ++i) in << R"({"node": "Item", "id": "i)" << i << "\"}\n";  // new type
+  in << R"({"edge": "VIEWED", "from": ["User","u0"], "to": ["Item","i0"]})" << "\n"  // new type
+     << R"({"edge": "VIEWED", "from": ["User","u1"], "to": ["Item","i1"]})" << "\n"
+     << R"({"node": "User", "id": "u9"})" << "\n"  // a type it has had: same chunk
+     << R"({"edge": "SIMILAR", "from": ["Item","i0"], "to": ["Item","i1"]})" << "\n";  // new type
+  TempDir dir;
+  auto db = OpenDb(dir.path);
+  LoadOptions options;
+  options.ingest = false;  // an empty database would be loaded by ingestion, in one part
+  auto report = db->Load(in, options);
+  REQUIRE(report.ok());
+  CHECK(report->errors == 0);
+  CHECK(report->mode == "chunks");
+  // Users | items | VIEWED edges and a user | the SIMILAR edge.
+  CHECK(report->chunks == 4);
+  CHECK(db->Stats()["edges"] == 3);
+  const LoadReport::Turn& longest = report->longest_turn;
+  CHECK(longest.lines >= 1);
+  CHECK(longest.lines <= 3);
+  CHECK(longest.edge_lines <= longest.lines);
+  CHECK(longest.began_at >= 0);
+  CHECK(longest.began_at <= report->seconds);
+  const LoadPhases& p = longest.phases;
+  CHECK(p.stage + p.write + p.memory + p.vectors <= report->max_chunk_seconds + 1e-9);
+  CHECK(report->ToJson()["longest_turn"]["lines"] == longest.lines);
+}
+
 TEST_CASE("event dedupe with unless_meta_exists applies each event once, also after reopen") {
   TempDir dir;
   auto event = [](const std::string& key) {
