@@ -1,5 +1,6 @@
 // Database: open/close, schema changes, reads, metadata and administration. The write path is
 // in write_path.cc, the NDJSON loader in loader.cc.
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -93,6 +94,23 @@ void SaveTopology(const graph::Graph& graph, const storage::Store& store, const 
   }
 }
 
+// The last WriteSet::log_sequence written (0 when none was).
+Result<uint64_t> StoredLogSequence(const storage::Store& store) {
+  auto stored = store.GetMeta(kLogSequenceMetaKey);
+  if (!stored.ok()) {
+    return stored.status().code() == Status::Code::kNotFound ? Result<uint64_t>(0)
+                                                             : Result<uint64_t>(stored.status());
+  }
+  const std::string& text = stored.value();
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return Status::Corruption(std::string("the stored log sequence is not a number: ") +
+                              kLogSequenceMetaKey);
+  }
+  return value;
+}
+
 }  // namespace
 
 Database::Database() : impl_(std::make_unique<Impl>()) {}
@@ -121,6 +139,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   PW_ASSIGN_OR_RETURN(FoldIns fold_ins, LoadFoldIns(*impl.store, *schema));
   impl.SetFoldIns(std::make_shared<const FoldIns>(std::move(fold_ins)));
   PW_ASSIGN_OR_RETURN(impl.next_event_seq, event_log::NextSequence(*impl.store));
+  PW_ASSIGN_OR_RETURN(uint64_t log_sequence, StoredLogSequence(*impl.store));
+  impl.log_sequence = log_sequence;
   PW_ASSIGN_OR_RETURN(std::vector<features::CounterDef> counters, StoredCounters(*impl.store));
   PW_RETURN_IF_ERROR(impl.RebuildCounters(std::move(counters), NowMillis()));
   impl.engine = std::make_unique<query::Engine>(options.query_engine);
@@ -452,6 +472,7 @@ nlohmann::json Database::Stats() const {
                 {"walk_snapshots", graph::GetWalkSnapshotStats(*impl_->graph).bytes},
                 {"vectors", vector_bytes}}},
               {"sequence", impl_->store->LatestSequence()},
+              {"log_sequence", AppliedLogSequence()},
               {"topology_loaded_from", impl_->topology_source},
               {"fold_ins",
                {{"full", impl_->fold_ledger->full_fold_ins()},

@@ -175,6 +175,13 @@ struct WriteSet {
   // If set and this meta key already exists, the whole set is skipped and reported as duplicate
   // (event dedupe); otherwise the key is written in the same atomic batch.
   std::optional<std::string> unless_meta_exists;
+  // The set's number in an ordered log that drives this database (a replica applying a primary's
+  // log; docs/architecture.md, "Writes"). When set, the set is applied only if the number is
+  // greater than the last one applied (Database::AppliedLogSequence), and the number is recorded
+  // in the same atomic batch; otherwise nothing is written and the set is reported as duplicate,
+  // so entries delivered again, or replayed after a crash, change nothing. Checked before
+  // unless_meta_exists. InvalidArgument for 0. A set that fails records nothing.
+  std::optional<uint64_t> log_sequence;
 };
 
 // The write set of one accepted event, as POST /v1/events applies it: the event's edge, its
@@ -398,6 +405,9 @@ class Database {
   // Each set is atomic on its own; all share one durable commit. Outcomes are in input order.
   std::vector<WriteOutcome> ApplyMany(const std::vector<WriteSet>& sets,
                                       const WriteOptions& options = {});
+  // The greatest WriteSet::log_sequence of a set written (durable) so far; 0 when none was.
+  // Recovered at open: a replica resumes its log after this number.
+  uint64_t AppliedLogSequence() const;
   // Bulk NDJSON load (format in docs/data-format.md, modes in LoadOptions): lines parsed on
   // every core, staged and written in chunks of unsynced batches, a flush at the end, per-line
   // errors without losing good lines. Not atomic as a whole: a crash before the end keeps a
@@ -544,6 +554,7 @@ class Database {
   // every other write, event and query goes on.
   Status Checkpoint();
   // {"nodes","edges","vectors":{space:n},"disk_bytes","memory_bytes":{...},"sequence",
+  //  "log_sequence" (AppliedLogSequence),
   //  "topology_loaded_from": "snapshot" | "store" (where the open took the graph from),
   //  "counters":{...} (features::CounterSet::Stats)}
   nlohmann::json Stats() const;

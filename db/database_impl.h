@@ -79,6 +79,9 @@ struct Database::Impl {
   // the leader whose group was written, read (under mu) by a leader that stages while no group
   // is in flight.
   uint64_t next_event_seq = 1;
+  // The greatest WriteSet::log_sequence written, the same way (Database::AppliedLogSequence reads
+  // it without mu).
+  std::atomic<uint64_t> log_sequence{0};
   // The declared counters (features/), fed by every applied event and logged decision; replaced
   // whole when counters are declared. Never null after Open.
   mutable Mutex counters_mu;

@@ -80,10 +80,18 @@ class SetStager {
         schema_(*view.schema),
         group_(*group),
         next_id_(group->next_id),
-        next_seq_(group->next_event_seq) {}
+        next_seq_(group->next_event_seq),
+        log_seq_(group->log_sequence) {}
 
   Status Stage(const WriteSet& set, bool* duplicate) {
     *duplicate = false;
+    if (set.log_sequence) {
+      if (*set.log_sequence == 0) return Status::InvalidArgument("log_sequence must be at least 1");
+      if (*set.log_sequence <= log_seq_) {
+        *duplicate = true;
+        return Status::OK();
+      }
+    }
     if (set.unless_meta_exists) {
       if (set.unless_meta_exists->empty()) {
         return Status::InvalidArgument("unless_meta_exists key must not be empty");
@@ -100,6 +108,11 @@ class SetStager {
     }
     for (const auto& [fold, changes] : folds_) StageFoldIn(*fold.first, fold.second, changes);
     if (set.unless_meta_exists) Op(MetaWrite{*set.unless_meta_exists, std::string()});
+    if (set.log_sequence) {
+      // Straight into the batch: not a metadata write of the set's (Database::MetaGeneration).
+      log_seq_ = *set.log_sequence;
+      group_.batch.PutMeta(kLogSequenceMetaKey, std::to_string(log_seq_));
+    }
     return Status::OK();
   }
 
@@ -108,6 +121,7 @@ class SetStager {
     group_.overlay.MergeFrom(std::move(own_));
     group_.next_id = next_id_;
     group_.next_event_seq = next_seq_;
+    group_.log_sequence = log_seq_;
     for (auto& e : events_) group_.events.push_back(std::move(e));
     for (auto& i : impressions_) group_.impressions.push_back(std::move(i));
     for (const auto& [key, entry] : ledger_) view_.fold_ledger->Set(key.first, key.second, entry);
@@ -612,6 +626,7 @@ class SetStager {
   StagedGroup& group_;
   NodeId next_id_;
   uint64_t next_seq_;  // the sequence number of the next event this set logs
+  uint64_t log_seq_;   // the greatest log sequence staged before this set, or this set's
   std::vector<features::Event> events_;            // observations of the events it logs
   std::vector<features::Impression> impressions_;  // and of the decisions
   Overlay own_;
@@ -647,13 +662,14 @@ void Overlay::MergeFrom(Overlay&& newer) {
   TakeNewer(&impressions, &newer.impressions);
 }
 
-void StagedGroup::Reset(NodeId next, uint64_t next_seq) {
+void StagedGroup::Reset(NodeId next, uint64_t next_seq, uint64_t log_seq) {
   batch.Clear();
   mem.clear();
   overlay = Overlay();
   next_id = next;
   sets = 0;
   next_event_seq = next_seq;
+  log_sequence = log_seq;
   events.clear();
   impressions.clear();
 }

@@ -108,11 +108,14 @@ struct StagedGroup {
   // The sequence number the next logged event gets, and the counter observations of the
   // events and decisions the group logs (fed to the counters once it is applied).
   uint64_t next_event_seq = 0;
+  // The greatest WriteSet::log_sequence staged in this group or written before it (0: none).
+  uint64_t log_sequence = 0;
   std::vector<features::Event> events;
   std::vector<features::Impression> impressions;
   // Empties the group; ids are handed out from next_id (the graph's IdBound when memory is
-  // up to date with everything staged before), event sequence numbers from next_seq.
-  void Reset(NodeId next, uint64_t next_seq = 0);
+  // up to date with everything staged before), event sequence numbers from next_seq; sets with a
+  // log sequence of at most log_seq are duplicates.
+  void Reset(NodeId next, uint64_t next_seq = 0, uint64_t log_seq = 0);
 };
 
 // The state a stager reads: the in-memory structures and the store (for stored edge properties
@@ -138,8 +141,12 @@ struct StagingView {
   std::array<const Overlay*, 2> pending{};
 };
 
+// The meta key holding the last WriteSet::log_sequence written (decimal ASCII).
+inline constexpr char kLogSequenceMetaKey[] = "log/sequence";
+
 // Validates set and stages it into group (see the file comment). outcome->duplicate is set (and
-// nothing staged) when set.unless_meta_exists names an existing key; outcome->attributed and
+// nothing staged) when set.log_sequence is at most group->log_sequence or
+// set.unless_meta_exists names an existing key; outcome->attributed and
 // unattributed count its OutcomeWrites. Errors: InvalidArgument / NotFound for bad input,
 // IOError / Corruption when the store cannot be read; the group is then unchanged.
 Status StageSet(const StagingView& view, const WriteSet& set, StagedGroup* group,

@@ -160,7 +160,8 @@ Status Database::Impl::RunWriter(Writer* w) {
   const StagedGroup* newest = before.empty() ? nullptr : before.back().get();
   auto staged = std::make_shared<StagedGroup>();
   staged->Reset(newest ? newest->next_id : graph->IdBound(),
-                newest ? newest->next_event_seq : next_event_seq);
+                newest ? newest->next_event_seq : next_event_seq,
+                newest ? newest->log_sequence : log_sequence.load());
   Status status = failed;
   mu.Unlock();
   if (status.ok()) StageGroup(group, before, staged.get());
@@ -178,7 +179,10 @@ Status Database::Impl::RunWriter(Writer* w) {
   if (status.ok() && staged->batch.Count() > 0) status = store->Write(&staged->batch, sync);
   mu.Lock();
   writing = false;
-  if (status.ok()) next_event_seq = staged->next_event_seq;
+  if (status.ok()) {
+    next_event_seq = staged->next_event_seq;
+    log_sequence = staged->log_sequence;
+  }
   if (!status.ok() && failed.ok()) failed = status;
   pipeline_cv.NotifyAll();
 
@@ -268,6 +272,10 @@ std::vector<WriteOutcome> Database::ApplyMany(const std::vector<WriteSet>& sets,
   if (wrote_meta) impl_->meta_generation.fetch_add(1, std::memory_order_acq_rel);
   if (!written.ids.empty()) impl_->NotifyObservers(written);
   return outcomes;
+}
+
+uint64_t Database::AppliedLogSequence() const {
+  return impl_->log_sequence.load(std::memory_order_acquire);
 }
 
 uint64_t Database::MetaGeneration() const {
