@@ -255,9 +255,10 @@ class Database::Impl::Loader {
     LoadReport::Turn& t = report_.longest_turn;
     t.began_at = std::chrono::duration<double>(began - start_).count();
     t.lines = pending_.size();
-    t.edge_lines = static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(), [](const ParsedLine& l) {
-      return l.kind == ParsedLine::Kind::kRecord && std::holds_alternative<EdgeWrite>(l.record);
-    }));
+    t.edge_lines = static_cast<size_t>(
+        std::count_if(pending_.begin(), pending_.end(), [](const ParsedLine& l) {
+          return l.kind == ParsedLine::Kind::kRecord && std::holds_alternative<EdgeWrite>(l.record);
+        }));
     t.vector_lines = pending_vectors_;
     t.phases = LoadPhases{};
     t.phases.stage = report_.phases.stage - before.stage;
@@ -280,8 +281,9 @@ class Database::Impl::Loader {
     }
     if (pending_vectors_ >= kMinChunkVectors && vector_seconds > 0) {
       const double sized = pending_vectors_ / vector_seconds * kTargetTurnSeconds;
-      chunk_vectors_ = clamp_size(std::min(sized, kMaxChunkGrowth * static_cast<double>(pending_vectors_)),
-                                  kMinChunkVectors, kMaxChunkVectors);
+      chunk_vectors_ =
+          clamp_size(std::min(sized, kMaxChunkGrowth * static_cast<double>(pending_vectors_)),
+                     kMinChunkVectors, kMaxChunkVectors);
     }
   }
 
