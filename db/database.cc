@@ -97,14 +97,12 @@ void SaveTopology(const graph::Graph& graph, const storage::Store& store, const 
 // The last WriteSet::log_sequence written (0 when none was).
 Result<uint64_t> StoredLogSequence(const storage::Store& store) {
   auto stored = store.GetMeta(kLogSequenceMetaKey);
-  if (!stored.ok()) {
-    return stored.status().code() == Status::Code::kNotFound ? Result<uint64_t>(0)
-                                                             : Result<uint64_t>(stored.status());
-  }
+  if (stored.status().code() == Status::Code::kNotFound) return uint64_t{0};
+  if (!stored.ok()) return stored.status();
   const std::string& text = stored.value();
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+  if (ec != std::errc() || end != text.data() + text.size()) {
     return Status::Corruption(std::string("the stored log sequence is not a number: ") +
                               kLogSequenceMetaKey);
   }

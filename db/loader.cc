@@ -173,17 +173,13 @@ class Database::Impl::Loader {
   // per line type"). Vector lines are budgeted on their own (chunk_vectors_).
   Status StartChunkIfNewType(const Record& record) {
     if (ingesting_ || options_.dry_run) return Status::OK();  // no turns to keep short
-    const std::string* type = nullptr;
-    std::unordered_set<std::string>* seen = nullptr;
+    bool new_type = false;
     if (const auto* n = std::get_if<NodeWrite>(&record)) {
-      type = &n->type;
-      seen = &node_types_seen_;
+      new_type = node_types_seen_.insert(n->type).second;
     } else if (const auto* e = std::get_if<EdgeWrite>(&record)) {
-      type = &e->type;
-      seen = &edge_types_seen_;
+      new_type = edge_types_seen_.insert(e->type).second;
     }
-    if (type == nullptr || seen->contains(*type)) return Status::OK();
-    seen->insert(*type);
+    if (!new_type) return Status::OK();
     PW_RETURN_IF_ERROR(CommitPending());
     chunk_bytes_ = kMinChunkBytes;
     return Status::OK();
